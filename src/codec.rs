@@ -1,0 +1,245 @@
+//! The core traits every codec of the crate implements, and that downstream crates compose.
+//!
+//! A codec is an immutable value holding its trained parameters. After construction (training
+//! needs the `alloc` feature), everything works on caller buffers with no allocator:
+//!
+//! * [`Codec`] — fixed-rate encoding: a `dim()`-vector becomes exactly `code_len()` bytes, so `n`
+//!   codes are one contiguous `&[u8]` of `n * code_len()` bytes.
+//! * [`Decode`] — reconstruction `x̂` from a code.
+//! * [`Score`] — asymmetric scoring: a float query is prepared once (into caller scratch) and
+//!   then scored against any number of codes, one at a time or as a batch.
+//! * [`ScoreSymmetric`] — code-vs-code scoring where the codec allows it.
+//! * [`Symbols`] — a view of a code as a sequence of small-alphabet symbols plus raw side bytes,
+//!   which is what the entropy coders need to make any fixed-rate codec variable-rate.
+//!
+//! # How compositions are written
+//!
+//! The traits are chosen so that compound codecs are *generic wrappers*, not copies:
+//!
+//! * **rotation ∘ scalar codec** (TurboQuant-MSE): `Rotated<T: Transform, C: Codec>` encodes
+//!   `C.encode(T.forward(x))`, decodes `T.inverse(C.decode(code))`, and prepares a query as
+//!   `C.prepare(T.forward(q))` — an orthogonal `T` preserves inner products, so `C`'s scorer is
+//!   reused unchanged. Scratch for the rotated query is split off the caller's scratch.
+//! * **residual of two codecs** (TurboQuant-prod = MSE at b−1 bits + QJL of the residual; multi-
+//!   stage binary): `Residual<A: Decode, B: Codec>` stores `A.code ‖ B.code(x − A.decode(A.code))`;
+//!   its score is `A.score + B.score`, each from its own prepared query.
+//! * **sign split ∘ VQ** (SSVQ): a wrapper stores the sign bits and hands `|x|` to the inner VQ.
+//! * **entropy-coded X**: any `C: Symbols` is pushed through a static rANS model per symbol
+//!   position (see `entropy`), giving a variable-rate code with exact bits-per-dimension.
+//!
+//! # Scoring convention
+//!
+//! [`Score::score`] returns an estimate of the inner product `⟨q, x⟩` (larger = more similar).
+//! [`Score::estimator`] says whether that estimate is exact on the reconstruction, unbiased for
+//! the true inner product, or biased.
+
+use crate::error::{Error, Result, check_code, check_dim};
+
+/// What a codec's score estimates, and with what bias.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Estimator {
+    /// The score equals `⟨q, x̂⟩` — the inner product with the decoded reconstruction — up to
+    /// float rounding. It is biased for `⟨q, x⟩` only by the quantization error itself.
+    Reconstruction,
+    /// `E[score] = ⟨q, x⟩` over the codec's randomness (rotation, projection seed).
+    Unbiased,
+    /// A consistent but biased estimate (e.g. a quantized query or a ratio estimator); the
+    /// codec's documentation says how.
+    Biased,
+}
+
+/// A fixed-rate vector encoder: `dim()` floats in, exactly `code_len()` bytes out.
+pub trait Codec {
+    /// The vector dimension `d` this codec accepts.
+    fn dim(&self) -> usize;
+
+    /// The number of bytes of one code. Everything stored per vector (scales, norms, signs)
+    /// is inside these bytes.
+    fn code_len(&self) -> usize;
+
+    /// Bits stored per dimension: `8 · code_len() / dim()`, i.e. everything stored per vector.
+    /// Shared parameters (codebooks, per-dimension ranges) are not counted; they are amortised
+    /// over the collection and reported by the codec's own `param_bytes` where it has them.
+    fn bits_per_dim(&self) -> f64 {
+        if self.dim() == 0 { 0.0 } else { (self.code_len() * 8) as f64 / self.dim() as f64 }
+    }
+
+    /// Encodes one vector into `code`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `x.len() != dim()`, [`Error::CodeLength`] if
+    /// `code.len() != code_len()`, and [`Error::NonFinite`] where the codec cannot represent
+    /// NaN or infinity (each codec documents its mapping).
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()>;
+
+    /// Encodes `n = xs.len() / dim()` vectors stored row-major into `codes` (`n · code_len()`
+    /// bytes). On error, codes of earlier rows may already be written.
+    ///
+    /// # Errors
+    /// As [`encode_into`](Codec::encode_into); also if `xs.len()` is not a multiple of `dim()`
+    /// or `codes.len() != n · code_len()`.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if c == 0 {
+            return Ok(());
+        }
+        for (x, code) in xs.chunks_exact(d).zip(codes.chunks_exact_mut(c)) {
+            self.encode_into(x, code)?;
+        }
+        Ok(())
+    }
+}
+
+/// A codec whose codes can be decoded to a reconstruction `x̂`.
+pub trait Decode: Codec {
+    /// Decodes one code into `out` (`dim()` floats).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] or [`Error::DimensionMismatch`] on wrong buffer lengths;
+    /// [`Error::Corrupt`] where a code's bytes are not a valid code (e.g. a NaN scale).
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()>;
+
+    /// Decodes `n = codes.len() / code_len()` codes into `out` (`n · dim()` floats).
+    ///
+    /// # Errors
+    /// As [`decode_into`](Decode::decode_into), plus lengths that are not whole rows.
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = batch_rows(codes.len(), c)?;
+        check_dim(n * d, out.len())?;
+        if d == 0 {
+            return Ok(());
+        }
+        for (code, o) in codes.chunks_exact(c).zip(out.chunks_exact_mut(d)) {
+            self.decode_into(code, o)?;
+        }
+        Ok(())
+    }
+}
+
+/// Asymmetric scoring: a float query, prepared once, against codes.
+///
+/// The prepared query lives in caller-provided `f32` scratch (length
+/// [`query_scratch_len`](Score::query_scratch_len)), so scoring needs no allocator. Under
+/// `alloc`, [`scratch`](Score::scratch) returns a buffer of the right size.
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// use vector_codecs::{Codec, Score};
+/// use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
+/// let codec = FloatCodec::new(4, FloatFormat::F16).unwrap();
+/// let mut code = vec![0u8; codec.code_len()];
+/// codec.encode_into(&[1.0, 2.0, 3.0, 4.0], &mut code).unwrap();
+/// let mut scratch = codec.scratch();
+/// let q = codec.prepare(&[1.0, 0.0, 0.0, 1.0], &mut scratch).unwrap();
+/// assert_eq!(codec.score(&q, &code).unwrap(), 5.0);
+/// # }
+/// ```
+pub trait Score: Codec {
+    /// A prepared query. It may borrow the codec and the scratch buffer.
+    type Query<'s>
+    where
+        Self: 's;
+
+    /// Number of `f32` words of scratch [`prepare`](Score::prepare) needs.
+    fn query_scratch_len(&self) -> usize;
+
+    /// What the score estimates (see [`Estimator`]).
+    fn estimator(&self) -> Estimator;
+
+    /// Prepares a query (rescaling, rotating, quantizing or building lookup tables) into
+    /// `scratch`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `q.len() != dim()`, [`Error::BufferTooSmall`] if
+    /// `scratch` is shorter than `query_scratch_len()`, [`Error::NonFinite`] on NaN/inf.
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>>;
+
+    /// Scores one code: an estimate of `⟨q, x⟩`.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `code.len() != code_len()`; [`Error::Corrupt`] for codes whose
+    /// bytes are invalid.
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32>;
+
+    /// Scores `out.len()` contiguous codes. Codecs override this with their fast scan.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `codes.len() != out.len() · code_len()`.
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = self.code_len();
+        check_code(out.len() * c, codes.len())?;
+        if c == 0 {
+            out.fill(0.0);
+            return Ok(());
+        }
+        for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
+            *o = self.score(q, code)?;
+        }
+        Ok(())
+    }
+
+    /// A zeroed scratch buffer of [`query_scratch_len`](Score::query_scratch_len) words.
+    #[cfg(feature = "alloc")]
+    fn scratch(&self) -> alloc::vec::Vec<f32> {
+        alloc::vec![0.0; self.query_scratch_len()]
+    }
+}
+
+/// Symmetric scoring: an estimate of `⟨x, y⟩` from two codes, with no float query.
+pub trait ScoreSymmetric: Codec {
+    /// Estimates `⟨x, y⟩` from the codes of `x` and `y`.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if either code has the wrong length.
+    fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32>;
+}
+
+/// A view of a fixed-rate code as `symbols_per_vector()` symbols plus `side_len()` raw bytes.
+///
+/// Entropy coders use it to compress the symbols of any codec (see `entropy`), while the side
+/// bytes (scales, norms) are stored as they are. `to_symbols` followed by `from_symbols` must
+/// reproduce the code exactly.
+pub trait Symbols: Codec {
+    /// Number of symbols per vector.
+    fn symbols_per_vector(&self) -> usize;
+    /// Size of the symbol alphabet: every symbol is `< alphabet_size()` (at most 65,536).
+    fn alphabet_size(&self) -> u32;
+    /// Number of raw side bytes per vector (not entropy coded).
+    fn side_len(&self) -> usize;
+    /// Splits a code into symbols and side bytes.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] / [`Error::BufferTooSmall`] on wrong buffer lengths.
+    fn to_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()>;
+    /// Joins symbols and side bytes back into a code.
+    ///
+    /// # Errors
+    /// As [`to_symbols`](Symbols::to_symbols); [`Error::Corrupt`] if a symbol is out of range.
+    fn from_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()>;
+}
+
+/// Number of whole rows of `row` elements in `len` elements.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] if `len` is not a multiple of `row` (or `row == 0 < len`).
+pub fn batch_rows(len: usize, row: usize) -> Result<usize> {
+    if row == 0 {
+        return if len == 0 { Ok(0) } else { Err(Error::DimensionMismatch { expected: 0, got: len }) };
+    }
+    if len % row != 0 {
+        return Err(Error::DimensionMismatch { expected: (len / row + 1) * row, got: len });
+    }
+    Ok(len / row)
+}
+
+/// Checks the scratch length for [`Score::prepare`].
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] if `got < needed`.
+#[inline]
+pub fn check_scratch(needed: usize, got: usize) -> Result<()> {
+    if got >= needed { Ok(()) } else { Err(Error::BufferTooSmall { needed, got }) }
+}

@@ -1,0 +1,54 @@
+//! # vector-codecs
+//!
+//! Vector compression codecs behind one small set of traits: scalar quantization (uniform
+//! integer, Lloyd–Max, f16/bf16/FP8/FP4/MX/NVFP4 float formats), binary codes, rotations, QJL,
+//! TurboQuant and RaBitQ, and entropy coders (rANS, range coding) including lossless float
+//! compression. `no_std`: encode, decode and score need no allocator; training needs `alloc`.
+//!
+//! ## The traits
+//!
+//! * [`Codec`]: fixed-rate encoding of a `dim()`-vector into `code_len()` bytes;
+//! * [`Decode`]: reconstruction;
+//! * [`Score`]: a query prepared once into caller scratch, scored against codes (estimates
+//!   `⟨q, x⟩`; [`Estimator`] says whether exactly on the reconstruction, unbiased, or biased);
+//! * [`ScoreSymmetric`]: code against code;
+//! * [`Symbols`]: a code as symbols for the entropy coders.
+//!
+//! Compositions (rotation ∘ scalar, residual stages, entropy-coded X) are generic wrappers over
+//! these traits; see [`codec`].
+//!
+//! ## Features
+//!
+//! * `std` (default): runtime CPU-feature detection for the SIMD arch paths; implies `alloc`.
+//! * `alloc`: training, serialization to `Vec<u8>`, owned query scratch helpers.
+//!
+//! Without default features the crate builds for bare-metal targets such as
+//! `thumbv7em-none-eabihf`.
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod bits;
+pub mod codec;
+pub mod error;
+pub mod format;
+#[cfg(feature = "std")]
+pub mod io;
+pub mod rng;
+pub mod simd;
+pub mod topk;
+
+pub mod binary;
+pub mod entropy;
+pub mod qjl;
+pub mod scalar;
+pub mod transform;
+pub mod turbo;
+
+pub use codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols};
+pub use error::{Error, Result};

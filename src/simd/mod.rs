@@ -1,0 +1,150 @@
+//! Every hot kernel of the crate, written once.
+//!
+//! Each public function here is a *dispatcher*: on x86-64 with the `std` feature it picks, once
+//! per process (the choice is cached in an atomic, see [`x86`'s `features`]), an arch path
+//! (AVX2 / AVX-512) for kernels that the portable code cannot run at memory speed on a default
+//! `x86-64` build; everywhere else it calls the [`portable`] kernel, written with `wide` types.
+//! [`reference`] holds the plain scalar definitions every backend is tested against.
+//!
+//! All kernels take slices of equal length; where lengths differ they use the shorter one
+//! (callers check lengths; these kernels never panic).
+//!
+//! Integer kernels return exact results: `dot_u8_i8` and `dot_i8_i8` accumulate in `i32`, which
+//! cannot overflow for lengths below 2¹⁶ (|255·128|·2¹⁶ < 2³¹); longer inputs are accumulated in
+//! `i64` block-wise.
+
+pub mod portable;
+pub mod reference;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
+
+/// Which implementation [`dispatch`] selected for this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The `wide`-based portable kernels (compile-time target features only).
+    Portable,
+    /// x86-64 with AVX2 and FMA detected at run time.
+    Avx2,
+    /// x86-64 with AVX-512 F/BW (and, where used, VNNI / VPOPCNTDQ) detected at run time.
+    Avx512,
+}
+
+/// The backend the dispatchers use in this process (detected once, then cached).
+pub fn backend() -> Backend {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::backend()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Backend::Portable
+    }
+}
+
+/// `Σ a_i·b_i` over `f32`.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::dot(a, b) {
+        return r;
+    }
+    portable::dot(a, b)
+}
+
+/// `Σ (a_i − b_i)²` over `f32`.
+#[inline]
+pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::l2sq(a, b) {
+        return r;
+    }
+    portable::l2sq(a, b)
+}
+
+/// `Σ a_i`.
+#[inline]
+pub fn sum(a: &[f32]) -> f32 {
+    portable::sum(a)
+}
+
+/// `Σ a_i²`.
+#[inline]
+pub fn norm_sq(a: &[f32]) -> f32 {
+    dot(a, a)
+}
+
+/// `(min, max)` of `a`; `(+inf, −inf)` for an empty slice. NaN values are ignored unless every
+/// value is NaN.
+#[inline]
+pub fn min_max(a: &[f32]) -> (f32, f32) {
+    portable::min_max(a)
+}
+
+/// `max |a_i|` (0 for an empty slice).
+#[inline]
+pub fn abs_max(a: &[f32]) -> f32 {
+    portable::abs_max(a)
+}
+
+/// `Σ a_i·b_i` with `a` unsigned bytes and `b` signed bytes, exact in `i64`.
+#[inline]
+pub fn dot_u8_i8(a: &[u8], b: &[i8]) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::dot_u8_i8(a, b) {
+        return r;
+    }
+    portable::dot_u8_i8(a, b)
+}
+
+/// `Σ a_i·b_i` over signed bytes, exact in `i64`.
+#[inline]
+pub fn dot_i8_i8(a: &[i8], b: &[i8]) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::dot_i8_i8(a, b) {
+        return r;
+    }
+    portable::dot_i8_i8(a, b)
+}
+
+/// `Σ a_i·b_i` with `a` unsigned bytes and `b` signed 16-bit, exact in `i64`.
+#[inline]
+pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::dot_u8_i16(a, b) {
+        return r;
+    }
+    portable::dot_u8_i16(a, b)
+}
+
+/// Number of set bits in `a`.
+#[inline]
+pub fn popcount(a: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::popcount(a) {
+        return r;
+    }
+    portable::popcount(a)
+}
+
+/// Hamming distance `popcount(a ⊕ b)`.
+#[inline]
+pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::hamming(a, b) {
+        return r;
+    }
+    portable::hamming(a, b)
+}
+
+/// `popcount(a & b)`.
+#[inline]
+pub fn and_popcount(a: &[u8], b: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::and_popcount(a, b) {
+        return r;
+    }
+    portable::and_popcount(a, b)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Portable kernels on `wide` vectors. `wide` selects SSE2/AVX2/NEON/WASM SIMD instructions at
+//! compile time from the target features; on a default `x86-64` build that means SSE2.
+
+use wide::{f32x8, i8x16, i16x16, i32x8, u8x16};
+
+#[inline(always)]
+fn load_f32x8(s: &[f32]) -> f32x8 {
+    let mut a = [0.0f32; 8];
+    a.copy_from_slice(&s[..8]);
+    f32x8::new(a)
+}
+
+#[inline(always)]
+fn load_u8x16(s: &[u8]) -> u8x16 {
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&s[..16]);
+    u8x16::new(a)
+}
+
+#[inline(always)]
+fn load_i8x16(s: &[i8]) -> i8x16 {
+    let mut a = [0i8; 16];
+    a.copy_from_slice(&s[..16]);
+    i8x16::new(a)
+}
+
+#[inline(always)]
+fn load_i16x16(s: &[i16]) -> i16x16 {
+    let mut a = [0i16; 16];
+    a.copy_from_slice(&s[..16]);
+    i16x16::new(a)
+}
+
+/// `Σ a_i·b_i` (8 lanes × 2 accumulators, then the tail).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc0 = f32x8::ZERO;
+    let mut acc1 = f32x8::ZERO;
+    let mut ca = a.chunks_exact(16);
+    let mut cb = b.chunks_exact(16);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        acc0 = load_f32x8(x).mul_add(load_f32x8(y), acc0);
+        acc1 = load_f32x8(&x[8..]).mul_add(load_f32x8(&y[8..]), acc1);
+    }
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut ta = ra.chunks_exact(8);
+    let mut tb = rb.chunks_exact(8);
+    for (x, y) in (&mut ta).zip(&mut tb) {
+        acc0 = load_f32x8(x).mul_add(load_f32x8(y), acc0);
+    }
+    let mut s = (acc0 + acc1).reduce_add();
+    for (x, y) in ta.remainder().iter().zip(tb.remainder()) {
+        s += x * y;
+    }
+    s
+}
+
+/// `Σ (a_i − b_i)²`.
+pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc0 = f32x8::ZERO;
+    let mut acc1 = f32x8::ZERO;
+    let mut ca = a.chunks_exact(16);
+    let mut cb = b.chunks_exact(16);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let d0 = load_f32x8(x) - load_f32x8(y);
+        let d1 = load_f32x8(&x[8..]) - load_f32x8(&y[8..]);
+        acc0 = d0.mul_add(d0, acc0);
+        acc1 = d1.mul_add(d1, acc1);
+    }
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut ta = ra.chunks_exact(8);
+    let mut tb = rb.chunks_exact(8);
+    for (x, y) in (&mut ta).zip(&mut tb) {
+        let d = load_f32x8(x) - load_f32x8(y);
+        acc0 = d.mul_add(d, acc0);
+    }
+    let mut s = (acc0 + acc1).reduce_add();
+    for (x, y) in ta.remainder().iter().zip(tb.remainder()) {
+        s += (x - y) * (x - y);
+    }
+    s
+}
+
+/// `Σ a_i`.
+pub fn sum(a: &[f32]) -> f32 {
+    let mut acc = f32x8::ZERO;
+    let mut c = a.chunks_exact(8);
+    for x in &mut c {
+        acc += load_f32x8(x);
+    }
+    acc.reduce_add() + c.remainder().iter().sum::<f32>()
+}
+
+/// `(min, max)` ignoring NaN; `(+inf, −inf)` for an empty or all-NaN slice.
+pub fn min_max(a: &[f32]) -> (f32, f32) {
+    let mut lo = f32x8::splat(f32::INFINITY);
+    let mut hi = f32x8::splat(f32::NEG_INFINITY);
+    let mut c = a.chunks_exact(8);
+    for x in &mut c {
+        let v = load_f32x8(x);
+        // `min`/`max` in wide return the non-NaN operand when one side is NaN.
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    let (mut l, mut h) = (f32::INFINITY, f32::NEG_INFINITY);
+    for (&x, &y) in lo.to_array().iter().zip(hi.to_array().iter()) {
+        l = l.min(x);
+        h = h.max(y);
+    }
+    for &v in c.remainder() {
+        l = l.min(v);
+        h = h.max(v);
+    }
+    (l, h)
+}
+
+/// `max |a_i|` ignoring NaN (0 for an empty slice).
+pub fn abs_max(a: &[f32]) -> f32 {
+    let (lo, hi) = min_max(a);
+    if lo > hi { 0.0 } else { (-lo).max(hi).max(0.0) }
+}
+
+/// Chunks of 16 bytes summed in an `i32x8` before spilling to `i64`: each lane gains at most
+/// 2·255·128 per chunk, so 16,384 chunks stay below 2³¹.
+const I8_SPILL: usize = 16_384;
+
+#[inline(always)]
+fn widen_sum(acc: i32x8) -> i64 {
+    acc.to_array().iter().map(|&v| i64::from(v)).sum()
+}
+
+/// `Σ a_i·b_i`, u8 × i8, exact.
+pub fn dot_u8_i8(a: &[u8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut total: i64 = 0;
+    for (ba, bb) in a.chunks(16 * I8_SPILL).zip(b.chunks(16 * I8_SPILL)) {
+        let mut acc = i32x8::ZERO;
+        let mut ca = ba.chunks_exact(16);
+        let mut cb = bb.chunks_exact(16);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            let x16 = i16x16::from(load_u8x16(x));
+            let y16 = i16x16::from_i8x16(load_i8x16(y));
+            acc += x16.dot(y16);
+        }
+        total += widen_sum(acc);
+        total += super::reference::dot_u8_i8(ca.remainder(), cb.remainder());
+    }
+    total
+}
+
+/// `Σ a_i·b_i`, i8 × i8, exact.
+pub fn dot_i8_i8(a: &[i8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut total: i64 = 0;
+    for (ba, bb) in a.chunks(16 * I8_SPILL).zip(b.chunks(16 * I8_SPILL)) {
+        let mut acc = i32x8::ZERO;
+        let mut ca = ba.chunks_exact(16);
+        let mut cb = bb.chunks_exact(16);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            acc += i16x16::from_i8x16(load_i8x16(x)).dot(i16x16::from_i8x16(load_i8x16(y)));
+        }
+        total += widen_sum(acc);
+        total += super::reference::dot_i8_i8(ca.remainder(), cb.remainder());
+    }
+    total
+}
+
+/// `Σ a_i·b_i`, u8 × i16, exact (each chunk adds at most 2·255·32768 per lane; spill every 64).
+pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> i64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut total: i64 = 0;
+    for (ba, bb) in a.chunks(16 * 64).zip(b.chunks(16 * 64)) {
+        let mut acc = i32x8::ZERO;
+        let mut ca = ba.chunks_exact(16);
+        let mut cb = bb.chunks_exact(16);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            acc += i16x16::from(load_u8x16(x)).dot(load_i16x16(y));
+        }
+        total += widen_sum(acc);
+        total += super::reference::dot_u8_i16(ca.remainder(), cb.remainder());
+    }
+    total
+}
+
+#[inline(always)]
+fn fold_words(a: &[u8], b: &[u8], f: impl Fn(u64, u64) -> u64) -> u64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut total = 0u64;
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let wx = u64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+        let wy = u64::from_le_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
+        total += u64::from(f(wx, wy).count_ones());
+    }
+    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+        total += u64::from(f(u64::from(x), u64::from(y)).count_ones());
+    }
+    total
+}
+
+/// Set bits, one `u64` word at a time.
+pub fn popcount(a: &[u8]) -> u64 {
+    fold_words(a, a, |x, _| x)
+}
+
+/// `popcount(a ⊕ b)`.
+pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
+    fold_words(a, b, |x, y| x ^ y)
+}
+
+/// `popcount(a & b)`.
+pub fn and_popcount(a: &[u8], b: &[u8]) -> u64 {
+    fold_words(a, b, |x, y| x & y)
+}

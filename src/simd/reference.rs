@@ -1,0 +1,57 @@
+//! Plain scalar definitions of every kernel in [`simd`](super). They are the specification:
+//! every backend is tested against them, and they are what Miri checks.
+
+/// `Σ a_i·b_i`, accumulated in `f64` (the exact reference for tolerance tests).
+pub fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+}
+
+/// `Σ (a_i − b_i)²`, accumulated in `f64`.
+pub fn l2sq(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum()
+}
+
+/// `Σ a_i` in `f64`.
+pub fn sum(a: &[f32]) -> f64 {
+    a.iter().map(|&x| f64::from(x)).sum()
+}
+
+/// `(min, max)` ignoring NaN; `(+inf, −inf)` when nothing is left.
+pub fn min_max(a: &[f32]) -> (f32, f32) {
+    a.iter().filter(|v| !v.is_nan()).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+/// `max |a_i|` ignoring NaN.
+pub fn abs_max(a: &[f32]) -> f32 {
+    a.iter().filter(|v| !v.is_nan()).fold(0.0f32, |m, &v| m.max(v.abs()))
+}
+
+/// `Σ a_i·b_i` (u8 × i8).
+pub fn dot_u8_i8(a: &[u8], b: &[i8]) -> i64 {
+    a.iter().zip(b).map(|(&x, &y)| i64::from(x) * i64::from(y)).sum()
+}
+
+/// `Σ a_i·b_i` (i8 × i8).
+pub fn dot_i8_i8(a: &[i8], b: &[i8]) -> i64 {
+    a.iter().zip(b).map(|(&x, &y)| i64::from(x) * i64::from(y)).sum()
+}
+
+/// `Σ a_i·b_i` (u8 × i16).
+pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> i64 {
+    a.iter().zip(b).map(|(&x, &y)| i64::from(x) * i64::from(y)).sum()
+}
+
+/// Set bits.
+pub fn popcount(a: &[u8]) -> u64 {
+    a.iter().map(|b| u64::from(b.count_ones())).sum()
+}
+
+/// `popcount(a ⊕ b)`.
+pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
+    a.iter().zip(b).map(|(x, y)| u64::from((x ^ y).count_ones())).sum()
+}
+
+/// `popcount(a & b)`.
+pub fn and_popcount(a: &[u8], b: &[u8]) -> u64 {
+    a.iter().zip(b).map(|(x, y)| u64::from((x & y).count_ones())).sum()
+}

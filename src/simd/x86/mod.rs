@@ -1,0 +1,166 @@
+//! x86-64 arch paths, chosen at run time.
+//!
+//! CPU features are detected once per process (with `std`; without it only compile-time target
+//! features count) and cached in an atomic. Each wrapper here returns `Some(result)` when an arch
+//! kernel exists for the detected features and `None` to fall back to the portable kernel.
+//! This module (and its children) is the only place in the crate where `unsafe` is allowed;
+//! every `unsafe` block carries a `// SAFETY:` comment.
+#![allow(unsafe_code)]
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use super::Backend;
+
+/// Feature bits cached by [`features`].
+pub mod feature {
+    /// AVX2 and FMA.
+    pub const AVX2: u32 = 1 << 0;
+    /// AVX-512 F and BW.
+    pub const AVX512: u32 = 1 << 1;
+    /// AVX-512 VNNI (`vpdpbusd`).
+    pub const AVX512_VNNI: u32 = 1 << 2;
+    /// AVX-512 VPOPCNTDQ.
+    pub const AVX512_VPOPCNTDQ: u32 = 1 << 3;
+    /// POPCNT.
+    pub const POPCNT: u32 = 1 << 4;
+    /// AVX-512 VBMI (`vpermb`).
+    pub const AVX512_VBMI: u32 = 1 << 5;
+    /// Set once detection has run.
+    pub const DETECTED: u32 = 1 << 31;
+}
+
+static FEATURES: AtomicU32 = AtomicU32::new(0);
+
+fn detect() -> u32 {
+    let mut f = feature::DETECTED;
+    #[cfg(feature = "std")]
+    {
+        extern crate std;
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            f |= feature::AVX2;
+        }
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw") {
+            f |= feature::AVX512;
+            if std::is_x86_feature_detected!("avx512vnni") {
+                f |= feature::AVX512_VNNI;
+            }
+            if std::is_x86_feature_detected!("avx512vpopcntdq") {
+                f |= feature::AVX512_VPOPCNTDQ;
+            }
+            if std::is_x86_feature_detected!("avx512vbmi") {
+                f |= feature::AVX512_VBMI;
+            }
+        }
+        if std::is_x86_feature_detected!("popcnt") {
+            f |= feature::POPCNT;
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
+            f |= feature::AVX2;
+        }
+        if cfg!(all(target_feature = "avx512f", target_feature = "avx512bw")) {
+            f |= feature::AVX512;
+        }
+        if cfg!(target_feature = "popcnt") {
+            f |= feature::POPCNT;
+        }
+    }
+    if let Ok(v) = env_override() {
+        f &= v;
+    }
+    f
+}
+
+/// Lets tests force a lower backend: `VECTOR_CODECS_SIMD=portable|avx2` (read once, with
+/// `std`).
+fn env_override() -> Result<u32, ()> {
+    #[cfg(feature = "std")]
+    {
+        extern crate std;
+        match std::env::var("VECTOR_CODECS_SIMD").as_deref() {
+            Ok("portable") => return Ok(feature::DETECTED),
+            Ok("avx2") => return Ok(feature::DETECTED | feature::AVX2 | feature::POPCNT),
+            _ => {}
+        }
+    }
+    Err(())
+}
+
+/// The detected feature bits (see [`feature`]), detected on first call and cached.
+#[inline]
+pub fn features() -> u32 {
+    let f = FEATURES.load(Ordering::Relaxed);
+    if f != 0 {
+        return f;
+    }
+    let f = detect();
+    FEATURES.store(f, Ordering::Relaxed);
+    f
+}
+
+/// Whether every bit of `mask` was detected.
+#[inline]
+pub fn has(mask: u32) -> bool {
+    features() & mask == mask
+}
+
+/// The best backend for this CPU.
+pub fn backend() -> Backend {
+    if has(feature::AVX512) {
+        Backend::Avx512
+    } else if has(feature::AVX2) {
+        Backend::Avx2
+    } else {
+        Backend::Portable
+    }
+}
+
+/// Arch `dot`, if one exists for this CPU.
+#[inline]
+pub fn dot(_a: &[f32], _b: &[f32]) -> Option<f32> {
+    None
+}
+
+/// Arch `l2sq`, if one exists for this CPU.
+#[inline]
+pub fn l2sq(_a: &[f32], _b: &[f32]) -> Option<f32> {
+    None
+}
+
+/// Arch `dot_u8_i8`, if one exists for this CPU.
+#[inline]
+pub fn dot_u8_i8(_a: &[u8], _b: &[i8]) -> Option<i64> {
+    None
+}
+
+/// Arch `dot_i8_i8`, if one exists for this CPU.
+#[inline]
+pub fn dot_i8_i8(_a: &[i8], _b: &[i8]) -> Option<i64> {
+    None
+}
+
+/// Arch `dot_u8_i16`, if one exists for this CPU.
+#[inline]
+pub fn dot_u8_i16(_a: &[u8], _b: &[i16]) -> Option<i64> {
+    None
+}
+
+/// Arch `popcount`, if one exists for this CPU.
+#[inline]
+pub fn popcount(_a: &[u8]) -> Option<u64> {
+    None
+}
+
+/// Arch `hamming`, if one exists for this CPU.
+#[inline]
+pub fn hamming(_a: &[u8], _b: &[u8]) -> Option<u64> {
+    None
+}
+
+/// Arch `and_popcount`, if one exists for this CPU.
+#[inline]
+pub fn and_popcount(_a: &[u8], _b: &[u8]) -> Option<u64> {
+    None
+}

@@ -1,0 +1,53 @@
+//! Linear transforms applied before quantization: rotations and projections.
+//!
+//! A [`Transform`] maps `dim_in()` floats to `dim_out()` floats. Orthogonal transforms
+//! (`dim_in == dim_out`, `inverse` = transpose) preserve inner products, which is what lets a
+//! rotated codec reuse its inner codec's scorer unchanged (see [`crate::codec`]).
+
+use crate::error::{Result, check_dim};
+
+/// A deterministic linear map, applied without allocation.
+pub trait Transform {
+    /// Input dimension.
+    fn dim_in(&self) -> usize;
+    /// Output dimension.
+    fn dim_out(&self) -> usize;
+    /// Whether `inverse(forward(x)) == x` and `⟨forward(x), forward(y)⟩ == ⟨x, y⟩` (up to
+    /// rounding).
+    fn is_orthogonal(&self) -> bool;
+    /// `out = T·x`.
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] on wrong lengths.
+    fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()>;
+    /// `out = Tᵀ·y` (the inverse for orthogonal transforms).
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] on wrong lengths.
+    fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()>;
+}
+
+/// The identity transform of dimension `d` (useful for tests and as a no-op composition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity(pub usize);
+
+impl Transform for Identity {
+    fn dim_in(&self) -> usize {
+        self.0
+    }
+    fn dim_out(&self) -> usize {
+        self.0
+    }
+    fn is_orthogonal(&self) -> bool {
+        true
+    }
+    fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        check_dim(self.0, x.len())?;
+        check_dim(self.0, out.len())?;
+        out.copy_from_slice(x);
+        Ok(())
+    }
+    fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
+        self.forward(y, out)
+    }
+}

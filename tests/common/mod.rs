@@ -1,0 +1,45 @@
+//! Shared helpers for integration tests: locating the real data and replaying fuzz corpora.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The shared real-data folder: `$VECTOR_CODECS_DATA`, else `../shared/data` beside the crate.
+/// Returns `None` (and prints why) when it is absent, so tests can skip.
+pub fn data_dir(sub: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("VECTOR_CODECS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let dir = base.join(sub);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: real data folder {} not found (set VECTOR_CODECS_DATA)", dir.display());
+        None
+    }
+}
+
+/// The data subset shipped in the repository (`data/`).
+pub fn shipped_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// Runs `body` on every file of `fuzz/corpus/<target>/` and returns how many it replayed.
+pub fn replay_corpus(target: &str, body: fn(&[u8])) -> usize {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let mut n = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {} missing: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let bytes = std::fs::read(&p).unwrap();
+        body(&bytes);
+        // Every prefix too: truncation is the commonest corruption.
+        for cut in [0, 1, bytes.len() / 2, bytes.len().saturating_sub(1)] {
+            body(&bytes[..cut.min(bytes.len())]);
+        }
+        n += 1;
+    }
+    n
+}
