@@ -200,7 +200,7 @@ pub trait ScoreSymmetric: Codec {
 /// A view of a fixed-rate code as `symbols_per_vector()` symbols plus `side_len()` raw bytes.
 ///
 /// Entropy coders use it to compress the symbols of any codec (see `entropy`), while the side
-/// bytes (scales, norms) are stored as they are. `to_symbols` followed by `from_symbols` must
+/// bytes (scales, norms) are stored as they are. `split_symbols` followed by `join_symbols` must
 /// reproduce the code exactly.
 pub trait Symbols: Codec {
     /// Number of symbols per vector.
@@ -213,12 +213,12 @@ pub trait Symbols: Codec {
     ///
     /// # Errors
     /// [`Error::CodeLength`] / [`Error::BufferTooSmall`] on wrong buffer lengths.
-    fn to_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()>;
+    fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()>;
     /// Joins symbols and side bytes back into a code.
     ///
     /// # Errors
-    /// As [`to_symbols`](Symbols::to_symbols); [`Error::Corrupt`] if a symbol is out of range.
-    fn from_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()>;
+    /// As [`split_symbols`](Symbols::split_symbols); [`Error::Corrupt`] if a symbol is out of range.
+    fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()>;
 }
 
 /// Number of whole rows of `row` elements in `len` elements.

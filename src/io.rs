@@ -21,7 +21,7 @@ pub struct Matrix {
 impl Matrix {
     /// Number of rows.
     pub fn rows(&self) -> usize {
-        if self.dim == 0 { 0 } else { self.data.len() / self.dim }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
     /// Row `i`, or `None` if out of range.
     pub fn row(&self, i: usize) -> Option<&[f32]> {

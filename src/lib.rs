@@ -7,12 +7,12 @@
 //!
 //! ## The traits
 //!
-//! * [`Codec`]: fixed-rate encoding of a `dim()`-vector into `code_len()` bytes;
-//! * [`Decode`]: reconstruction;
-//! * [`Score`]: a query prepared once into caller scratch, scored against codes (estimates
+//! * [`Codec`] — fixed-rate encoding of a `dim()`-vector into `code_len()` bytes;
+//! * [`Decode`] — reconstruction of `x̂` from a code;
+//! * [`Score`] — a query prepared once into caller scratch, scored against codes (estimates
 //!   `⟨q, x⟩`; [`Estimator`] says whether exactly on the reconstruction, unbiased, or biased);
-//! * [`ScoreSymmetric`]: code against code;
-//! * [`Symbols`]: a code as symbols for the entropy coders.
+//! * [`ScoreSymmetric`] — code against code;
+//! * [`Symbols`] — a code as symbols for the entropy coders.
 //!
 //! Compositions (rotation ∘ scalar, residual stages, entropy-coded X) are generic wrappers over
 //! these traits; see [`codec`].

@@ -1,10 +1,10 @@
 //! Every hot kernel of the crate, written once.
 //!
 //! Each public function here is a *dispatcher*: on x86-64 with the `std` feature it picks, once
-//! per process (the choice is cached in an atomic, see [`x86`'s `features`]), an arch path
+//! per process (the choice is cached in an atomic, see `x86::features`), an arch path
 //! (AVX2 / AVX-512) for kernels that the portable code cannot run at memory speed on a default
 //! `x86-64` build; everywhere else it calls the [`portable`] kernel, written with `wide` types.
-//! [`reference`] holds the plain scalar definitions every backend is tested against.
+//! [`reference`](mod@reference) holds the plain scalar definitions every backend is tested against.
 //!
 //! All kernels take slices of equal length; where lengths differ they use the shorter one
 //! (callers check lengths; these kernels never panic).

@@ -8,7 +8,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f64 {
 
 /// `Σ (a_i − b_i)²`, accumulated in `f64`.
 pub fn l2sq(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum()
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let t = f64::from(x) - f64::from(y);
+            t * t
+        })
+        .sum()
 }
 
 /// `Σ a_i` in `f64`.
