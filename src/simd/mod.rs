@@ -18,7 +18,7 @@ pub mod reference;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
 
-/// Which implementation [`dispatch`] selected for this process.
+/// Which implementation the dispatchers selected for this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// The `wide`-based portable kernels (compile-time target features only).
