@@ -180,18 +180,20 @@ pub fn svg(rows: &[Row], title: &str) -> String {
         );
         // y grid.
         if pi == 0 {
-            let mut v = p.ly.0;
-            while v <= 1.0 + 1e-9 {
+            let span = p.ly.1 - p.ly.0;
+            let step = [0.01, 0.02, 0.05, 0.1].into_iter().find(|&s| span / s <= 10.5).unwrap_or(0.1);
+            let ticks = (span / step).round() as i32;
+            for t in 0..=ticks {
+                let v = p.ly.0 + f64::from(t) * step;
                 let y = p.py(v);
                 let _ = writeln!(
                     s,
-                    r##"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{v:.1}</text>"##,
+                    r##"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{v:.2}</text>"##,
                     p.x0,
                     p.x0 + p.w,
                     p.x0 - 6.0,
                     y + 4.0
                 );
-                v += 0.1;
             }
             let _ = writeln!(
                 s,
