@@ -111,6 +111,48 @@ impl Panel {
     }
 }
 
+/// Picks a label position (text baseline origin) near the mark at `(x, y)` for a label `w`
+/// pixels wide: the candidate offset overlapping the fewest already placed labels (ties: the
+/// nearest), kept inside the panel; records the chosen box.
+fn place_label(placed: &mut Vec<(f64, f64, f64, f64)>, x: f64, y: f64, w: f64, p: &Panel) -> (f64, f64) {
+    const H: f64 = 11.0;
+    let mut best = (f64::INFINITY, 0.0, 0.0);
+    for (i, &(dx, dy)) in [
+        (6.0, -4.0),
+        (6.0, 12.0),
+        (-6.0 - w, -4.0),
+        (-6.0 - w, 12.0),
+        (6.0, -16.0),
+        (6.0, 24.0),
+        (-6.0 - w, -16.0),
+        (-6.0 - w, 24.0),
+        (6.0, -28.0),
+        (6.0, 36.0),
+        (40.0, -4.0),
+        (40.0, 12.0),
+        (-40.0 - w, -4.0),
+        (6.0, -40.0),
+        (6.0, 48.0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let lx = (x + dx).clamp(p.x0 + 2.0, p.x0 + p.w - w - 2.0);
+        let ly = (y + dy).clamp(p.y0 + H, p.y0 + p.h - 2.0);
+        let b = (lx, ly - H + 2.0, lx + w, ly + 2.0);
+        let overlap: f64 = placed
+            .iter()
+            .map(|o| ((b.2.min(o.2) - b.0.max(o.0)).max(0.0)) * ((b.3.min(o.3) - b.1.max(o.1)).max(0.0)))
+            .sum();
+        let cost = overlap * 100.0 + i as f64;
+        if cost < best.0 {
+            best = (cost, lx, ly);
+        }
+    }
+    placed.push((best.1, best.2 - H + 2.0, best.1 + w, best.2 + 2.0));
+    (best.1, best.2)
+}
+
 /// The two-panel SVG: recall@10 vs bits/dim, and relative MSE (log scale) vs bits/dim.
 pub fn svg(rows: &[Row], title: &str) -> String {
     let (width, height) = (1100.0, 520.0);
@@ -228,7 +270,8 @@ pub fn svg(rows: &[Row], title: &str) -> String {
                 p.y0 + p.h / 2.0
             );
         }
-        // Marks.
+        // Marks, then labels placed greedily where they overlap the fewest earlier labels.
+        let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
         for r in rows {
             if !(r.bits_per_dim.is_finite() && r.bits_per_dim > 0.0) {
                 continue;
@@ -244,15 +287,21 @@ pub fn svg(rows: &[Row], title: &str) -> String {
             };
             let (x, y) = (p.px(r.bits_per_dim), p.py(v));
             let c = colour(&r.family);
+            let (lx, ly) = place_label(&mut placed, x, y, r.name.chars().count() as f64 * 6.0, p);
             let _ = writeln!(
                 s,
-                r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{c}"><title>{} — {:.3} bits/dim</title></circle><text x="{:.1}" y="{:.1}" font-size="10" fill="{c}">{}</text>"#,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{c}"><title>{} — {:.3} bits/dim</title></circle><text x="{lx:.1}" y="{ly:.1}" font-size="10" fill="{c}">{}</text>"#,
                 esc(&r.name),
                 r.bits_per_dim,
-                x + 6.0,
-                y - 4.0,
                 esc(&r.name)
             );
+            if (lx - x - 6.0).abs() > 30.0 || (ly - y + 4.0).abs() > 14.0 {
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{x:.1}" y1="{y:.1}" x2="{lx:.1}" y2="{:.1}" stroke="{c}" stroke-width="0.5"/>"#,
+                    ly - 3.0
+                );
+            }
         }
         let _ = writeln!(
             s,
