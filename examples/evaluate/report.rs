@@ -287,7 +287,8 @@ pub fn svg(rows: &[Row], title: &str) -> String {
             };
             let (x, y) = (p.px(r.bits_per_dim), p.py(v));
             let c = colour(&r.family);
-            let (lx, ly) = place_label(&mut placed, x, y, r.name.chars().count() as f64 * 6.0, p);
+            let w = r.name.chars().count() as f64 * 6.0;
+            let (lx, ly) = place_label(&mut placed, x, y, w, p);
             let _ = writeln!(
                 s,
                 r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{c}"><title>{} — {:.3} bits/dim</title></circle><text x="{lx:.1}" y="{ly:.1}" font-size="10" fill="{c}">{}</text>"#,
@@ -298,7 +299,8 @@ pub fn svg(rows: &[Row], title: &str) -> String {
             if (lx - x - 6.0).abs() > 30.0 || (ly - y + 4.0).abs() > 14.0 {
                 let _ = writeln!(
                     s,
-                    r#"<line x1="{x:.1}" y1="{y:.1}" x2="{lx:.1}" y2="{:.1}" stroke="{c}" stroke-width="0.5"/>"#,
+                    r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{:.1}" stroke="{c}" stroke-width="0.5"/>"#,
+                    if lx < x { lx + w } else { lx },
                     ly - 3.0
                 );
             }
