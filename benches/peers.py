@@ -189,13 +189,6 @@ def main():
     def our(name, key):
         return res.get(name, {}).get(key)
 
-    def first(names, key):
-        for nm in names:
-            v = our(nm, key)
-            if v is not None:
-                return nm, v
-        return None, None
-
     rows = []
 
     def row(what, unit, ours_name, ours_v, peer_name, peer_v):
@@ -203,23 +196,23 @@ def main():
         ov = f"{ours_v:.3g}" if ours_v is not None else "— (not on this branch)"
         rows.append(f"| {what} | {unit} | {ours_name or '—'} | {ov} | {peer_name} | {peer_v:.3g} | {ratio} |")
 
-    nm, v = first(["sq8"], "encode_vps")
-    row("SQ8 encode", "vec/s", nm, v, "faiss ScalarQuantizer QT_8bit", peer["sq8_encode_vps"])
-    nm, v = first(["sq8"], "decode_vps")
-    row("SQ8 decode", "vec/s", nm, v, "faiss ScalarQuantizer QT_8bit", peer["sq8_decode_vps"])
-    nm, v = first(["sq8", "kernel-dot-u8i8"], "scan_gbps")
-    row("8-bit scan, 1 query × 1M codes, top-10", "GB/s of codes", nm, v, "faiss IndexScalarQuantizer SQ8",
-        peer["sq8_scan_gbps"])
-    nm, v = first(["sq4"], "scan_gbps")
-    row("4-bit scan, 1 query × 1M codes, top-10", "GB/s of codes", nm, v, "faiss IndexScalarQuantizer SQ4",
-        peer["sq4_scan_gbps"])
-    nm, v = first(["bin1", "kernel-hamming96"], "scan_gbps")
-    row("1-bit Hamming scan, 96-byte codes", "GB/s of codes", nm, v, "faiss IndexBinaryFlat", peer["bin1_scan_gbps"])
-    nm, v = first(["rabitq1"], "scan_gbps")
-    row("RaBitQ 1-bit scan", "GB/s of codes", nm, v, f"faiss IndexRaBitQ ({peer['rabitq1_code_size']} B codes)",
-        peer["rabitq1_scan_gbps"])
-    nm, v = first(["rabitq1"], "encode_vps")
-    row("RaBitQ 1-bit encode", "vec/s", nm, v, "faiss IndexRaBitQ.add", peer["rabitq1_encode_vps"])
+    def rows_for(what, unit, names, key, peer_name, peer_v):
+        found = [(nm, our(nm, key)) for nm in names if our(nm, key) is not None]
+        for nm, v in found or [(None, None)]:
+            row(what, unit, nm, v, peer_name, peer_v)
+
+    rows_for("SQ8 encode", "vec/s", ["sq8"], "encode_vps", "faiss ScalarQuantizer QT_8bit", peer["sq8_encode_vps"])
+    rows_for("SQ8 decode", "vec/s", ["sq8"], "decode_vps", "faiss ScalarQuantizer QT_8bit", peer["sq8_decode_vps"])
+    rows_for("8-bit scan, 1 query × 1M codes, top-10", "GB/s of codes", ["sq8", "sq8-i8", "kernel-dot-u8i8"],
+             "scan_gbps", "faiss IndexScalarQuantizer SQ8", peer["sq8_scan_gbps"])
+    rows_for("4-bit scan, 1 query × 1M codes, top-10", "GB/s of codes", ["sq4", "sq4-i8"], "scan_gbps",
+             "faiss IndexScalarQuantizer SQ4", peer["sq4_scan_gbps"])
+    rows_for("1-bit Hamming scan, 96-byte codes", "GB/s of codes", ["bin1", "kernel-hamming96"], "scan_gbps",
+             "faiss IndexBinaryFlat", peer["bin1_scan_gbps"])
+    rows_for("RaBitQ 1-bit scan", "GB/s of codes", ["rabitq1", "rabitq1q"], "scan_gbps",
+             f"faiss IndexRaBitQ ({peer['rabitq1_code_size']} B codes)", peer["rabitq1_scan_gbps"])
+    rows_for("RaBitQ 1-bit encode", "vec/s", ["rabitq1"], "encode_vps", "faiss IndexRaBitQ.add",
+             peer["rabitq1_encode_vps"])
     row("memory read bandwidth (sum, best)", "GB/s", "membw u64", bw["dram_read_u64_gbps_best"],
         f"numpy int64 sum ({mib} MiB)", np_best)
     row("memory read bandwidth (sum, median)", "GB/s", "membw u64", bw["dram_read_u64_gbps_median"],
