@@ -382,3 +382,38 @@ fn sq8_recall_on_wordnet() {
     assert!(ri >= 0.98, "int recall {ri}");
     assert!(rf >= 0.98, "float recall {rf}");
 }
+
+/// Writes the fuzz seed corpus when `VECTOR_CODECS_WRITE_CORPUS` is set (run once by hand).
+#[test]
+fn write_seed_corpus() {
+    if std::env::var_os("VECTOR_CODECS_WRITE_CORPUS").is_none() {
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/scalar_uniform_params");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut r = Rng::new(21);
+    for (i, (dim, bits, sym)) in [(4usize, 8u32, false), (7, 4, true), (16, 1, false), (9, 3, true)].iter().enumerate()
+    {
+        let train = gauss(&mut r, 20 * dim, 1.0);
+        let c = PerDim::train(&train, *dim, *bits, RangeEstimator::MinMax, *sym).unwrap();
+        let b = c.to_bytes().unwrap();
+        std::fs::write(dir.join(format!("valid_{i}")), &b).unwrap();
+        let mut bad = b.clone();
+        bad[12] = 0xFF; // lying dimension
+        std::fs::write(dir.join(format!("lying_dim_{i}")), &bad).unwrap();
+    }
+    // Valid container, negative step and NaN base (checksum fixed up by re-writing).
+    let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
+    w.u32(2).u8(8).u8(0).f32s(&[0.0, f32::NAN]).f32s(&[1.0, 1.0]);
+    std::fs::write(dir.join("nan_base"), w.finish().unwrap()).unwrap();
+    let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
+    w.u32(2).u8(8).u8(0).f32s(&[0.0, 0.0]).f32s(&[1.0, -1.0]);
+    std::fs::write(dir.join("negative_step"), w.finish().unwrap()).unwrap();
+    let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
+    w.u32(2).u8(9).u8(2).f32s(&[0.0, 0.0]).f32s(&[1.0, 1.0]);
+    std::fs::write(dir.join("bad_bits_flag"), w.finish().unwrap()).unwrap();
+    // Hostile block codes: selector byte then NaN/inf scales.
+    let mut hostile = vec![0x09u8];
+    hostile.extend(std::iter::repeat_n(0xFFu8, 200));
+    std::fs::write(dir.join("hostile_block_code"), &hostile).unwrap();
+}
