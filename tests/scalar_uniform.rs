@@ -5,7 +5,7 @@ mod common;
 use proptest::prelude::*;
 use vector_codecs::rng::Rng;
 use vector_codecs::scalar::uniform::{
-    BlockUniform, CONFIG_NAMES, IntPrecision, PerDim, PerDimUniform, RangeEstimator, config,
+    BlockUniform, CONFIG_NAMES, IntPrecision, PerDim, PerDimUniform, RangeEstimator, ScaleFormat, config,
 };
 use vector_codecs::topk::TopK;
 use vector_codecs::{Codec, Decode, Error, Score, ScoreSymmetric, Symbols};
@@ -39,9 +39,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn block_error_within_half_step(bits in 1u32..=8, bsel in 0usize..5, sym in any::<bool>(),
-                                    dim in 1usize..300, seed in any::<u64>(), scale in 0.01f32..100.0) {
+                                    dim in 1usize..300, seed in any::<u64>(), scale in 0.01f32..100.0,
+                                    f16 in any::<bool>()) {
         let block = [None, Some(16), Some(32), Some(64), Some(128)][bsel];
-        let codec = BlockUniform::new(dim, bits, block, sym).unwrap();
+        let fmt = if f16 { ScaleFormat::F16 } else { ScaleFormat::F32 };
+        let codec = BlockUniform::with_scales(dim, bits, block, sym, fmt).unwrap();
         let mut r = Rng::new(seed);
         let x = gauss(&mut r, dim, scale);
         let mut code = vec![0u8; codec.code_len()];
@@ -49,8 +51,21 @@ proptest! {
         let mut y = vec![0f32; dim];
         codec.decode_into(&code, &mut y).unwrap();
         let bs = block.unwrap_or(dim);
-        for (xb, yb) in x.chunks(bs).zip(y.chunks(bs)) {
-            let step = block_step(xb, bits, sym);
+        let nb = dim.div_ceil(bs);
+        for (k, (xb, yb)) in x.chunks(bs).zip(y.chunks(bs)).enumerate() {
+            let mut step = block_step(xb, bits, sym);
+            if f16 {
+                // The stored (rounded-up) f16 step, read from the code, and within 2^-9 of exact.
+                let w = if sym { k } else { 2 * k + 1 };
+                let h = u16::from_le_bytes([code[2 * w], code[2 * w + 1]]);
+                let stored = vector_codecs::scalar::float::f16_to_f32(h);
+                prop_assert!(stored >= step * (1.0 - 1e-6));
+                // Rounding the offset down to f16 widens the range by ≤ 2^-10·|lo|.
+                let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let slack = if sym { 0.0 } else { amax / 1024.0 / qmax(bits, sym) };
+                prop_assert!(stored <= (step + slack) * (1.0 + 1.0 / 256.0) + 1e-7, "stored {stored} step {step}");
+                step = stored;
+            }
             let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
             for (&a, &b) in xb.iter().zip(yb) {
                 prop_assert!((a - b).abs() <= step / 2.0 * (1.0 + 1e-4) + 1e-6 * amax,
@@ -58,8 +73,8 @@ proptest! {
             }
         }
         // bits_per_dim counts the in-code scales.
-        let nb = dim.div_ceil(bs);
-        let want = (bits as usize * dim).div_ceil(8) + nb * if sym { 4 } else { 8 };
+        let sb = if f16 { 2 } else { 4 };
+        let want = (bits as usize * dim).div_ceil(8) + nb * if sym { sb } else { 2 * sb };
         prop_assert_eq!(codec.code_len(), want);
     }
 
@@ -329,7 +344,7 @@ fn params_round_trip_and_reject_corruption() {
 fn named_configs() {
     let mut r = Rng::new(17);
     let train = gauss(&mut r, 64 * 96, 1.0);
-    let want = [8.0, 4.0, 10.0, 6.0, 5.0, 8.0 + 64.0 / 96.0];
+    let want = [8.0, 4.0, 9.0, 5.0, 4.5, 8.0 + 64.0 / 96.0];
     for (name, bpd) in CONFIG_NAMES.iter().zip(want) {
         let c = config(name, 96, &train).unwrap();
         let got = match c {

@@ -18,7 +18,9 @@
 //! * [`BlockUniform`] — scale (and offset) *in the code*: per vector (one group = the whole
 //!   vector) or per block of 16, 32, 64 or 128 coordinates; a tail block shorter than the block
 //!   size gets its own scale. Code layout: all block scales first (asymmetric: `lo` then `Δ`,
-//!   symmetric: `Δ`; each an `f32` little-endian), then the packed levels of the whole vector.
+//!   symmetric: `Δ`; each an `f32` or f16 little-endian, see [`ScaleFormat`]), then the packed
+//!   levels of the whole vector. With f16 scales a constant block decodes exactly only when its
+//!   value is an f16 value.
 //!   `bits_per_dim` counts the scales: e.g. 4-bit, block 32, asymmetric f32 scales →
 //!   `4 + 64/32 = 6` bits per dimension.
 //! * [`PerDimUniform`] — one `(base, Δ)` per dimension, trained on data under `alloc`
@@ -48,10 +50,10 @@
 //! |---|---|---|
 //! | `sq8` | [`PerDimUniform::train`] 8-bit min/max | 8 |
 //! | `sq4` | [`PerDimUniform::train`] 4-bit min/max | 4 |
-//! | `sq8-b32` | [`BlockUniform::new`]`(d, 8, Some(32), false)` | 8 + 64/32 = 10 |
-//! | `sq4-b32` | [`BlockUniform::new`]`(d, 4, Some(32), false)` | 4 + 64/32 = 6 |
-//! | `sq4-b32-sym` | [`BlockUniform::new`]`(d, 4, Some(32), true)` | 4 + 32/32 = 5 |
-//! | `sq8-vec` | [`BlockUniform::new`]`(d, 8, None, false)` | 8 + 64/d |
+//! | `sq8-b32` | [`BlockUniform::with_scales`]`(d, 8, Some(32), false, F16)` | 8 + 32/32 = 9 |
+//! | `sq4-b32` | [`BlockUniform::with_scales`]`(d, 4, Some(32), false, F16)` (≈ ggml Q4_1) | 4 + 32/32 = 5 |
+//! | `sq4-b32-sym` | [`BlockUniform::with_scales`]`(d, 4, Some(32), true, F16)` (≈ ggml Q4_0) | 4 + 16/32 = 4.5 |
+//! | `sq8-vec` | [`BlockUniform::new`]`(d, 8, None, false)` (f32 scales) | 8 + 64/d |
 //!
 //! [`config`] builds any of them by name.
 //!
@@ -159,6 +161,39 @@ pub struct BlockUniform {
     bits: u32,
     block: usize,
     symmetric: bool,
+    scales: ScaleFormat,
+}
+
+/// Storage format of the in-code scales of [`BlockUniform`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScaleFormat {
+    /// `f32` little-endian, 32 bits per scale.
+    F32,
+    /// IEEE binary16 little-endian, 16 bits per scale (via [`crate::scalar::float::f16_from_f32`]).
+    /// The encoder rounds the offset *down* and the step *up* to f16 values so that the block's
+    /// range stays covered and the `Δ/2` bound holds for the stored `Δ`. Ranges beyond f16's
+    /// (|lo| or `Δ` above 65504) return [`Error::InvalidParameter`].
+    F16,
+}
+
+impl ScaleFormat {
+    fn bytes(self) -> usize {
+        match self {
+            ScaleFormat::F32 => 4,
+            ScaleFormat::F16 => 2,
+        }
+    }
+}
+
+/// Next f16 value towards −∞ (for finite `h`).
+fn f16_next_down(h: u16) -> u16 {
+    if h & 0x8000 != 0 {
+        h + 1
+    } else if h == 0 {
+        0x8001
+    } else {
+        h - 1
+    }
 }
 
 impl BlockUniform {
@@ -169,6 +204,21 @@ impl BlockUniform {
     /// [`Error::InvalidParameter`] for a bit width outside `1..=8`, another block size, or
     /// `dim == 0`.
     pub fn new(dim: usize, bits: u32, block: Option<usize>, symmetric: bool) -> Result<Self> {
+        Self::with_scales(dim, bits, block, symmetric, ScaleFormat::F32)
+    }
+
+    /// As [`new`](BlockUniform::new) with the in-code scales stored as `scales` (f16 halves the
+    /// scale overhead: 4-bit, block 32, asymmetric → 5 bits per dimension).
+    ///
+    /// # Errors
+    /// As [`new`](BlockUniform::new).
+    pub fn with_scales(
+        dim: usize,
+        bits: u32,
+        block: Option<usize>,
+        symmetric: bool,
+        scales: ScaleFormat,
+    ) -> Result<Self> {
         check_bits(bits)?;
         if dim == 0 {
             return Err(Error::InvalidParameter("dim must be positive"));
@@ -178,7 +228,7 @@ impl BlockUniform {
             Some(b) if BLOCK_SIZES.contains(&b) => b,
             Some(_) => return Err(Error::InvalidParameter("block size must be 16, 32, 64 or 128")),
         };
-        Ok(BlockUniform { dim, bits, block, symmetric })
+        Ok(BlockUniform { dim, bits, block, symmetric, scales })
     }
 
     /// Bits per level.
@@ -205,26 +255,90 @@ impl BlockUniform {
         if self.symmetric { 1 } else { 2 }
     }
 
-    /// Bytes of in-code scales at the front of each code.
-    pub fn scale_len(&self) -> usize {
-        self.blocks() * self.scale_words() * 4
+    /// The storage format of the in-code scales.
+    pub fn scale_format(&self) -> ScaleFormat {
+        self.scales
     }
 
-    fn read_f32(code: &[u8], at: usize) -> Result<f32> {
-        let b = code.get(at..at + 4).ok_or(Error::Truncated)?;
-        Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    /// Bytes of in-code scales at the front of each code.
+    pub fn scale_len(&self) -> usize {
+        self.blocks() * self.scale_words() * self.scales.bytes()
+    }
+
+    /// Reads scale word `i` of a code.
+    fn read_scale(&self, code: &[u8], i: usize) -> Result<f32> {
+        match self.scales {
+            ScaleFormat::F32 => {
+                let b = code.get(4 * i..4 * i + 4).ok_or(Error::Truncated)?;
+                Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            ScaleFormat::F16 => {
+                let b = code.get(2 * i..2 * i + 2).ok_or(Error::Truncated)?;
+                Ok(crate::scalar::float::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            }
+        }
+    }
+
+    /// Writes scale word `i`.
+    fn write_scale(&self, scales: &mut [u8], i: usize, v: f32) {
+        match self.scales {
+            ScaleFormat::F32 => scales[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes()),
+            ScaleFormat::F16 => {
+                let h = crate::scalar::float::f16_from_f32(v);
+                scales[2 * i..2 * i + 2].copy_from_slice(&h.to_le_bytes());
+            }
+        }
+    }
+
+    /// The stored `(base, Δ)` for a block range: exact for f32 scales; for f16 the base is
+    /// rounded down and the step up to f16 values so that `base ≤ lo` and `base + qmax·Δ ≥ hi`.
+    fn stored_grid(&self, lo: f32, hi: f32) -> Result<(f32, f32)> {
+        let (base, step) = grid(lo, hi, self.bits, self.symmetric)?;
+        if self.scales == ScaleFormat::F32 {
+            return Ok((base, step));
+        }
+        use crate::scalar::float::{f16_from_f32, f16_to_f32};
+        let too_big = Error::InvalidParameter("block range exceeds the f16 scale range");
+        let qm = qmax(self.bits, self.symmetric) as f32;
+        let up = |v: f32| -> Result<f32> {
+            let mut h = f16_from_f32(v);
+            if f16_to_f32(h) < v {
+                h += 1;
+            }
+            let r = f16_to_f32(h);
+            if r.is_finite() { Ok(r) } else { Err(too_big) }
+        };
+        if self.symmetric {
+            let step = up(step)?;
+            let b = sym_base(step, self.bits);
+            // Re-check coverage of ±amax after rounding (the symmetric base is derived).
+            let amax = lo.abs().max(hi.abs());
+            if b + qm * step < amax { Ok((b, up(f32::from_bits(step.to_bits() + 1))?)) } else { Ok((b, step)) }
+        } else {
+            let mut hb = f16_from_f32(base);
+            if f16_to_f32(hb) > base {
+                hb = f16_next_down(hb);
+            }
+            let b = f16_to_f32(hb);
+            if !b.is_finite() {
+                return Err(too_big);
+            }
+            let mut st = up((hi - b) / qm)?;
+            if b + qm * st < hi {
+                st = up(f32::from_bits(st.to_bits() + 1))?;
+            }
+            Ok((b, st))
+        }
     }
 
     /// `(base, Δ)` of block `k` read from a code.
     fn block_grid(&self, code: &[u8], k: usize) -> Result<(f32, f32)> {
-        let w = self.scale_words();
         let (base, step) = if self.symmetric {
-            let step = Self::read_f32(code, 4 * k)?;
+            let step = self.read_scale(code, k)?;
             (sym_base(step, self.bits), step)
         } else {
-            (Self::read_f32(code, 8 * k)?, Self::read_f32(code, 8 * k + 4)?)
+            (self.read_scale(code, 2 * k)?, self.read_scale(code, 2 * k + 1)?)
         };
-        let _ = w;
         if base.is_finite() && step.is_finite() && step >= 0.0 {
             Ok((base, step))
         } else {
@@ -267,12 +381,12 @@ impl Codec for BlockUniform {
         let mut levels = [0u8; CHUNK];
         for (k, xb) in x.chunks(self.block).enumerate() {
             let (lo, hi) = crate::simd::min_max(xb);
-            let (base, step) = grid(lo, hi, self.bits, self.symmetric)?;
+            let (base, step) = self.stored_grid(lo, hi)?;
             if self.symmetric {
-                scales[4 * k..4 * k + 4].copy_from_slice(&step.to_le_bytes());
+                self.write_scale(scales, k, step);
             } else {
-                scales[8 * k..8 * k + 4].copy_from_slice(&base.to_le_bytes());
-                scales[8 * k + 4..8 * k + 8].copy_from_slice(&step.to_le_bytes());
+                self.write_scale(scales, 2 * k, base);
+                self.write_scale(scales, 2 * k + 1, step);
             }
             let base = if self.symmetric { sym_base(step, self.bits) } else { base };
             let inv = inv_step(step);
@@ -1022,9 +1136,9 @@ pub fn config(name: &str, dim: usize, train: &[f32]) -> Result<UniformConfig> {
     Ok(match name {
         "sq8" => UniformConfig::PerDim(PerDim::train(train, dim, 8, RangeEstimator::MinMax, false)?),
         "sq4" => UniformConfig::PerDim(PerDim::train(train, dim, 4, RangeEstimator::MinMax, false)?),
-        "sq8-b32" => UniformConfig::Block(BlockUniform::new(dim, 8, Some(32), false)?),
-        "sq4-b32" => UniformConfig::Block(BlockUniform::new(dim, 4, Some(32), false)?),
-        "sq4-b32-sym" => UniformConfig::Block(BlockUniform::new(dim, 4, Some(32), true)?),
+        "sq8-b32" => UniformConfig::Block(BlockUniform::with_scales(dim, 8, Some(32), false, ScaleFormat::F16)?),
+        "sq4-b32" => UniformConfig::Block(BlockUniform::with_scales(dim, 4, Some(32), false, ScaleFormat::F16)?),
+        "sq4-b32-sym" => UniformConfig::Block(BlockUniform::with_scales(dim, 4, Some(32), true, ScaleFormat::F16)?),
         "sq8-vec" => UniformConfig::Block(BlockUniform::new(dim, 8, None, false)?),
         _ => return Err(Error::InvalidParameter("unknown uniform configuration name")),
     })
