@@ -206,12 +206,17 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16]) -> Re
     for chunk in &mut chunks {
         if pos + 4 * K <= words.len() {
             // Fast path: every read of this group is in bounds.
+            // Phase 1: all lanes decode independently (no dependency between lanes).
             let w = &words[pos..pos + 4 * K];
-            let mut used = 0usize;
-            for (x, o) in st.iter_mut().zip(chunk.iter_mut()) {
+            let mut ys = [0u64; K];
+            for ((x, o), y) in st.iter().zip(chunk.iter_mut()).zip(ys.iter_mut()) {
                 let e = dec[(*x as usize) & mask];
                 *o = e as u16;
-                let y = (e >> 32) * (*x >> n) + ((e >> 16) & 0xffff);
+                *y = (e >> 32) * (*x >> n) + ((e >> 16) & 0xffff);
+            }
+            // Phase 2: renormalise in lane order; only the word cursor is serial.
+            let mut used = 0usize;
+            for (x, &y) in st.iter_mut().zip(ys.iter()) {
                 let need = y < L;
                 let i = used & (4 * K - 1);
                 let word = u64::from(u32::from_le_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]));
