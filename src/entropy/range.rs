@@ -541,9 +541,10 @@ impl<'a> RangeDecoder<'a> {
     /// Checks that the decoder has not consumed more bits than the stream holds.
     ///
     /// # Errors
-    /// [`Error::Truncated`] if [`tell`](Self::tell) exceeds `8 · len`.
+    /// [`Error::Truncated`] if [`tell`](Self::tell) exceeds `8 · len + 1` (`tell` is rounded up
+    /// and may exceed the flushed length by one bit on a valid stream).
     pub fn check(&self) -> Result<()> {
-        if self.tell() > 8 * self.buf.len() as u64 { Err(Error::Truncated) } else { Ok(()) }
+        if self.tell() > 8 * self.buf.len() as u64 + 1 { Err(Error::Truncated) } else { Ok(()) }
     }
 }
 
