@@ -322,32 +322,3 @@ fn range_full_u64_and_adaptive_models() {
     assert!(e.enc_uint(5, 5).is_err());
     assert!(e.enc_uint(0, 1).is_err());
 }
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
-    /// The arch (AVX-512 when available) and portable interleaved decoders agree exactly, on
-    /// valid and on corrupted streams.
-    #[test]
-    fn arch_and_portable_decoders_agree(k in 1usize..300, n in 0usize..5000, scale in 9u32..=16, seed in 0u64..500, flip in any::<u64>()) {
-        let data = source(k, n, 0.9, seed);
-        let m = Model::from_symbols(&data, k, scale).unwrap();
-        for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
-            let mut b = interleaved::encode_vec(&[m.view()], lanes, &data).unwrap();
-            let mut x = vec![0u16; n];
-            let mut y = vec![0u16; n];
-            let rx = interleaved::decode(&m.view(), lanes, &b, &mut x);
-            let ry = interleaved::decode_portable(&m.view(), lanes, &b, &mut y);
-            prop_assert!(rx.is_ok() && ry.is_ok());
-            prop_assert_eq!(&x, &data);
-            prop_assert_eq!(&y, &data);
-            if !b.is_empty() {
-                let i = (flip % b.len() as u64) as usize;
-                b[i] ^= 1 + (flip >> 32) as u8 % 255;
-                let rx = interleaved::decode(&m.view(), lanes, &b, &mut x);
-                let ry = interleaved::decode_portable(&m.view(), lanes, &b, &mut y);
-                prop_assert_eq!(rx, ry);
-                prop_assert_eq!(&x, &y);
-            }
-        }
-    }
-}

@@ -100,9 +100,9 @@ pub fn encode_vec(models: &[ModelView<'_>], lanes: Lanes, symbols: &[u16]) -> Re
 /// [`Error::InvalidParameter`] if `models` is empty.
 pub fn decode_multi(models: &[ModelView<'_>], lanes: Lanes, input: &[u8], out: &mut [u16]) -> Result<()> {
     match (lanes, models) {
-        (Lanes::L4, [m]) => dec_k::<4>(m, input, out, true),
-        (Lanes::L8, [m]) => dec_k::<8>(m, input, out, true),
-        (Lanes::L32, [m]) => dec_k::<32>(m, input, out, true),
+        (Lanes::L4, [m]) => dec_k::<4>(m, input, out),
+        (Lanes::L8, [m]) => dec_k::<8>(m, input, out),
+        (Lanes::L32, [m]) => dec_k::<32>(m, input, out),
         (Lanes::L4, _) => dec_k_multi::<4>(models, input, out),
         (Lanes::L8, _) => dec_k_multi::<8>(models, input, out),
         (Lanes::L32, _) => dec_k_multi::<32>(models, input, out),
@@ -196,35 +196,12 @@ fn step_checked(dec: &[u64], n: u32, x: &mut u64, words: &[u8], pos: &mut usize)
     Ok(s)
 }
 
-/// Decodes with the portable code path only (no arch kernel): for tests that compare the
-/// arch and portable decoders, and for benchmarks. Same contract as [`decode`].
-///
-/// # Errors
-/// As [`decode_multi`].
-pub fn decode_portable(model: &ModelView<'_>, lanes: Lanes, input: &[u8], out: &mut [u16]) -> Result<()> {
-    match lanes {
-        Lanes::L4 => dec_k::<4>(model, input, out, false),
-        Lanes::L8 => dec_k::<8>(model, input, out, false),
-        Lanes::L32 => dec_k::<32>(model, input, out, false),
-    }
-}
-
-fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch: bool) -> Result<()> {
+fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16]) -> Result<()> {
     let (mut st, words) = read_states::<K>(input)?;
     let dec = m.dec();
     let n = m.scale_bits();
     let mask = dec.len() - 1;
     let mut pos = 0usize;
-    let mut start = 0usize;
-    #[cfg(target_arch = "x86_64")]
-    if arch && K >= 8 {
-        if let Some((done, p)) = crate::simd::x86::rans_decode_groups(dec, n, &mut st, words, 0, out) {
-            start = done;
-            pos = p;
-        }
-    }
-    let _ = arch;
-    let out = &mut out[start..];
     let mut chunks = out.chunks_exact_mut(K);
     for chunk in &mut chunks {
         if pos + 4 * K <= words.len() {

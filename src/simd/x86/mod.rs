@@ -164,19 +164,3 @@ pub fn hamming(_a: &[u8], _b: &[u8]) -> Option<u64> {
 pub fn and_popcount(_a: &[u8], _b: &[u8]) -> Option<u64> {
     None
 }
-
-pub mod rans;
-
-/// Arch interleaved-rANS group decoder (AVX-512), if one exists for this CPU: returns
-/// `Some((symbols written, new word position))` (see [`rans::decode_groups_avx512`]).
-#[inline]
-pub fn rans_decode_groups(
-    dec: &[u64],
-    n: u32,
-    st: &mut [u64],
-    words: &[u8],
-    pos: usize,
-    out: &mut [u16],
-) -> Option<(usize, usize)> {
-    if has(feature::AVX512) { Some(rans::decode_groups_avx512(dec, n, st, words, pos, out)) } else { None }
-}
