@@ -2,8 +2,8 @@
 //!
 //! Each value `sign | exponent (E bits) | mantissa (M bits)` is split into
 //! * a **symbol** `exponent · 2^k + (top k mantissa bits)` (alphabet `2^(E+k)`), entropy coded
-//!   with one static rANS model per tensor (interleaved coder, see
-//!   [`interleaved`](super::interleaved)); coding the top mantissa bits jointly with the exponent
+//!   with one static rANS model per tensor (the
+//!   [interleaved coder](super::interleaved)); coding the top mantissa bits jointly with the exponent
 //!   captures their dependence (within a binade, a bell-shaped density makes small mantissas more
 //!   likely), which the plain "exponent only" split cannot;
 //! * a **raw** field `sign · 2^(M−k) + low (M−k) mantissa bits`, stored packed LSB-first at
@@ -19,6 +19,9 @@
 //! (`⌈nb·(1+M−k)/8⌉` raw bytes, then the rANS stream).
 //!
 //! Size: `Σ −log2 p(symbol) + n·(1+M−k)` bits + per block `4·lanes + 4` bytes + the model.
+
+// Without `alloc` only the split/join helpers remain (the container needs a model table).
+#![cfg_attr(not(feature = "alloc"), allow(dead_code, unused_imports))]
 
 use super::interleaved::{self, Lanes};
 use crate::error::{Error, Result};
