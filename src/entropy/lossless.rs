@@ -76,15 +76,15 @@ pub struct LosslessConfig {
     pub block_len: usize,
     /// Mantissa bits `k` coded jointly with the exponent (default 2; 0 = plain split).
     pub top_bits: u32,
-    /// Model scale `n` (`M = 2^n`, `1..=16`; default 12 keeps the decode table in L1).
+    /// Model scale `n` (`M = 2^n`, `1..=16`; default 14).
     pub scale_bits: u32,
-    /// Interleaved lanes (default 32).
+    /// Interleaved lanes (default 8).
     pub lanes: Lanes,
 }
 
 impl Default for LosslessConfig {
     fn default() -> Self {
-        LosslessConfig { block_len: 1 << 16, top_bits: 2, scale_bits: 12, lanes: Lanes::L32 }
+        LosslessConfig { block_len: 1 << 16, top_bits: 2, scale_bits: 14, lanes: Lanes::L8 }
     }
 }
 
