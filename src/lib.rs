@@ -52,3 +52,8 @@ pub mod turbo;
 
 pub use codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols};
 pub use error::{Error, Result};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
