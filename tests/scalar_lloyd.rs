@@ -95,3 +95,50 @@ fn train_on_gaussian_samples() {
     let cb = Codebook::train(&[1.0, 2.0, 2.0, 1.0], 2, 10).unwrap();
     assert_eq!(cb.levels(), &[1.0, 2.0]);
 }
+
+use vector_codecs::scalar::lloyd::LloydCodec;
+use vector_codecs::{Codec, Decode, Score, Symbols};
+
+#[test]
+fn lloyd_codec_gaussian_mse_and_score() {
+    let d = 384;
+    let mut rng = Rng::new(9);
+    for b in 1..=4u32 {
+        let c = LloydCodec::gaussian(d, b).unwrap();
+        assert_eq!(c.code_len(), d * b as usize / 8 + 8);
+        assert_eq!(c.bits_per_dim(), b as f64 + 64.0 / d as f64);
+        let (mut err, mut tot) = (0f64, 0f64);
+        let mut s = c.scratch();
+        for _ in 0..200 {
+            let x: Vec<f32> = (0..d).map(|_| 3.0 + 2.0 * rng.gaussian() as f32).collect();
+            let q: Vec<f32> = (0..d).map(|_| rng.gaussian() as f32).collect();
+            let mut code = vec![0u8; c.code_len()];
+            c.encode_into(&x, &mut code).unwrap();
+            let mut xh = vec![0f32; d];
+            c.decode_into(&code, &mut xh).unwrap();
+            for (a, bb) in x.iter().zip(&xh) {
+                err += ((a - bb) as f64 - 0.0).powi(2);
+                tot += 4.0; // σ² = 4
+            }
+            let pq = c.prepare(&q, &mut s).unwrap();
+            let want: f64 = q.iter().zip(&xh).map(|(a, bb)| *a as f64 * *bb as f64).sum();
+            let got = c.score(&pq, &code).unwrap() as f64;
+            assert!((got - want).abs() < 1e-3 * (1.0 + want.abs()), "{got} vs {want}");
+            let mut syms = vec![0u16; d];
+            let mut side = [0u8; 8];
+            c.split_symbols(&code, &mut syms, &mut side).unwrap();
+            let mut back = vec![0u8; c.code_len()];
+            c.join_symbols(&syms, &side, &mut back).unwrap();
+            assert_eq!(back, code);
+        }
+        // Per-vector standardisation: normalised MSE close to the Gaussian table value.
+        let nmse = err / tot;
+        let want = GAUSSIAN_MSE[b as usize - 1];
+        assert!((nmse / want - 1.0).abs() < 0.05, "b={b}: {nmse} vs {want}");
+        let mut code = vec![0u8; c.code_len()];
+        assert!(c.encode_into(&[f32::NAN; 384], &mut code).is_err());
+        code[4..8].copy_from_slice(&(-1f32).to_le_bytes());
+        let mut xh = vec![0f32; d];
+        assert!(c.decode_into(&code, &mut xh).is_err());
+    }
+}
