@@ -17,6 +17,19 @@
 //! Subnormals of every format are produced and decoded exactly. `*_to_f32` is exact (every value
 //! of these formats is an `f32`); NaN code points decode to a quiet NaN.
 //!
+//! # Configuration names (evaluation harness)
+//!
+//! | name | codec |
+//! |---|---|
+//! | `f16` | `FloatCodec::new(d, FloatFormat::F16)` |
+//! | `bf16` | `FloatCodec::new(d, FloatFormat::Bf16)` |
+//! | `fp8e4m3` | `FloatCodec::new(d, FloatFormat::E4M3)` (per-vector scale) |
+//! | `fp8e5m2` | `FloatCodec::new(d, FloatFormat::E5M2)` (per-vector scale) |
+//! | `fp4e2m1` | `FloatCodec::new(d, FloatFormat::E2M1)` (per-vector scale) |
+//! | `mxfp4` | `FloatCodec::new(d, FloatFormat::MxFp4)` |
+//! | `mxfp8` | `FloatCodec::new(d, FloatFormat::MxFp8)` |
+//! | `nvfp4` | `FloatCodec::new(d, FloatFormat::NvFp4)` |
+//!
 //! The 8-bit formats decode through 256-entry `const` tables ([`E4M3_TABLE`], [`E5M2_TABLE`]),
 //! f16 by bit manipulation.
 
