@@ -142,3 +142,55 @@ fn lloyd_codec_gaussian_mse_and_score() {
         assert!(c.decode_into(&code, &mut xh).is_err());
     }
 }
+
+use vector_codecs::scalar::lloyd::TrainedLloydCodec;
+
+#[test]
+fn trained_codec_mse_serialization_and_corpus() {
+    let d = 8;
+    let mut rng = Rng::new(21);
+    // Dimension j has scale (j + 1): per-dimension books adapt, the MSE matches the Gaussian table.
+    let data: Vec<f32> = (0..20_000 * d).map(|i| ((i % d) as f32 + 1.0) * rng.gaussian() as f32).collect();
+    for (b, per_dim) in [(2u32, true), (4, true), (3, false), (8, true)] {
+        let c = TrainedLloydCodec::train(d, b, per_dim, &data, 100).unwrap();
+        assert_eq!(c.bits_per_dim(), b as f64);
+        let test: Vec<f32> = (0..5000 * d).map(|i| ((i % d) as f32 + 1.0) * rng.gaussian() as f32).collect();
+        let mut codes = vec![0u8; 5000 * c.code_len()];
+        c.encode_batch(&test, &mut codes).unwrap();
+        let mut out = vec![0f32; test.len()];
+        c.decode_batch(&codes, &mut out).unwrap();
+        if per_dim && b <= 4 {
+            let mut nmse = 0.0;
+            for j in 0..d {
+                let s2 = ((j + 1) * (j + 1)) as f64;
+                let e: f64 = (j..test.len()).step_by(d).map(|i| ((test[i] - out[i]) as f64).powi(2)).sum::<f64>();
+                nmse += e / 5000.0 / s2 / d as f64;
+            }
+            let want = GAUSSIAN_MSE[b as usize - 1];
+            assert!((nmse / want - 1.0).abs() < 0.05, "b={b}: {nmse} vs {want}");
+        }
+        let mut s = c.scratch();
+        let q = c.prepare(&test[..d], &mut s).unwrap();
+        let want: f32 = test[..d].iter().zip(&out[..d]).map(|(a, b)| a * b).sum();
+        let got = c.score(&q, &codes[..c.code_len()]).unwrap();
+        assert!((got - want).abs() <= 1e-3 * (1.0 + want.abs()));
+        let bytes = c.to_bytes().unwrap();
+        assert_eq!(bytes.len(), c.param_bytes());
+        assert_eq!(TrainedLloydCodec::from_bytes(&bytes).unwrap(), c);
+        // Corruptions are errors.
+        for cut in [0, 5, bytes.len() - 1] {
+            assert!(TrainedLloydCodec::from_bytes(&bytes[..cut]).is_err());
+        }
+        let mut bad = bytes.clone();
+        bad[20] ^= 0x40;
+        assert!(TrainedLloydCodec::from_bytes(&bad).is_err());
+        // Write seed corpus files (small configs only) when asked.
+        if std::env::var_os("WRITE_CORPUS").is_some() && b <= 4 {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/scalar_lloyd_params");
+            std::fs::write(format!("{dir}/valid_b{b}_{per_dim}"), &bytes).unwrap();
+            std::fs::write(format!("{dir}/corrupt_b{b}_{per_dim}"), &bad).unwrap();
+        }
+    }
+    assert!(TrainedLloydCodec::train(d, 9, true, &data, 10).is_err());
+    assert!(TrainedLloydCodec::train(d, 2, true, &data[..7], 10).is_err());
+}

@@ -565,3 +565,216 @@ impl Symbols for LloydCodec {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Data-trained codec (alloc)
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(feature = "alloc")]
+pub use trained::TrainedLloydCodec;
+
+#[cfg(feature = "alloc")]
+mod trained {
+    use super::*;
+    use crate::format::{Reader, Writer, open};
+    use alloc::vec::Vec;
+
+    /// Container kind tag of [`TrainedLloydCodec`] parameters (scalar range `0x0140..0x0180`).
+    pub const KIND: u16 = 0x0140;
+
+    /// Lloyd–Max codec with data-trained codebooks (1-D k-means), shared by all dimensions or
+    /// one per dimension, on the raw coordinates (no per-vector scale). `b ∈ 1..=8` bits.
+    ///
+    /// Bits per dimension: exactly `b` (`⌈d·b/8⌉` bytes per code); the codebooks are shared
+    /// parameters (see [`param_bytes`](TrainedLloydCodec::param_bytes)). Score: exact on the
+    /// reconstruction ([`Estimator::Reconstruction`]) via a per-dimension table `q_i · c_{i,k}`.
+    /// Encoding NaN/inf gives [`Error::NonFinite`].
+    ///
+    /// Short names: `lloyd4-trained` (shared), `lloyd4-trained-dim` (per dimension), and the
+    /// same for other `b`.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct TrainedLloydCodec {
+        dim: usize,
+        bits: u32,
+        books: Vec<Codebook>,
+    }
+
+    impl TrainedLloydCodec {
+        /// Trains on `n = data.len() / dim` row-major vectors: one codebook over all
+        /// coordinates (`per_dim = false`) or one per dimension, each with `2^bits` levels and
+        /// at most `iters` Lloyd iterations.
+        ///
+        /// # Errors
+        /// [`Error::InvalidParameter`] if `dim == 0` or `bits ∉ 1..=8`;
+        /// [`Error::DimensionMismatch`] if `data.len()` is not a multiple of `dim`;
+        /// [`Error::NonFinite`]; [`Error::NotEnoughData`] if a codebook sees fewer distinct
+        /// values than levels.
+        pub fn train(dim: usize, bits: u32, per_dim: bool, data: &[f32], iters: usize) -> Result<Self> {
+            if dim == 0 || !(1..=8).contains(&bits) {
+                return Err(Error::InvalidParameter("dim must be positive and bits in 1..=8"));
+            }
+            let n = crate::codec::batch_rows(data.len(), dim)?;
+            check_finite(data)?;
+            let k = 1usize << bits;
+            let books = if per_dim {
+                let mut col = Vec::with_capacity(n);
+                let mut books = Vec::with_capacity(dim);
+                for j in 0..dim {
+                    col.clear();
+                    col.extend(data.iter().skip(j).step_by(dim));
+                    books.push(Codebook::train(&col, k, iters)?);
+                }
+                books
+            } else {
+                alloc::vec![Codebook::train(data, k, iters)?]
+            };
+            Ok(TrainedLloydCodec { dim, bits, books })
+        }
+
+        /// The codebook of dimension `i`.
+        fn book(&self, i: usize) -> &Codebook {
+            if self.books.len() == 1 { &self.books[0] } else { &self.books[i] }
+        }
+
+        /// Whether there is one codebook per dimension.
+        pub fn per_dim(&self) -> bool {
+            self.books.len() > 1
+        }
+
+        /// Size of the serialized parameters in bytes.
+        pub fn param_bytes(&self) -> usize {
+            crate::format::HEADER_LEN + 4 + 10 + self.books.len() * (4 << self.bits)
+        }
+
+        /// Serializes the parameters (container kind [`KIND`]).
+        ///
+        /// # Errors
+        /// [`Error::Overflow`] if the payload exceeds the container's limits.
+        pub fn to_bytes(&self) -> Result<Vec<u8>> {
+            let mut w = Writer::new(KIND);
+            w.u32(self.dim as u32).u8(self.bits as u8).u8(u8::from(self.books.len() > 1));
+            w.u32(self.books.len() as u32);
+            for b in &self.books {
+                w.f32s(b.levels());
+            }
+            w.finish()
+        }
+
+        /// Parses parameters written by [`to_bytes`](Self::to_bytes). Total: every field and
+        /// length is validated; never panics; allocates at most in proportion to the input.
+        ///
+        /// # Errors
+        /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], …), [`Error::Truncated`],
+        /// [`Error::Corrupt`] for inconsistent fields or invalid codebooks.
+        pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+            let mut r: Reader<'_> = open(bytes, KIND)?;
+            let dim = r.u32()? as usize;
+            let bits = r.u8()? as u32;
+            let per_dim = r.u8()?;
+            let nb = r.u32()? as usize;
+            if dim == 0 || !(1..=8).contains(&bits) || per_dim > 1 {
+                return Err(Error::Corrupt("trained lloyd header"));
+            }
+            let expected = if per_dim == 1 { dim } else { 1 };
+            if nb != expected {
+                return Err(Error::Corrupt("trained lloyd codebook count"));
+            }
+            let k = 1usize << bits;
+            // Each codebook needs 4k bytes: check before allocating.
+            if nb.checked_mul(4 * k).is_none_or(|need| need > r.remaining()) {
+                return Err(Error::Truncated);
+            }
+            let mut books = Vec::with_capacity(nb);
+            let mut lv = [0.0f32; MAX_LEVELS];
+            for _ in 0..nb {
+                r.f32_into(k, &mut lv)?;
+                books.push(Codebook::new(&lv[..k]).map_err(|_| Error::Corrupt("trained lloyd codebook"))?);
+            }
+            r.finish()?;
+            if per_dim == 1 && dim == 1 {
+                return Err(Error::Corrupt("trained lloyd: per-dimension needs dim > 1"));
+            }
+            Ok(TrainedLloydCodec { dim, bits, books })
+        }
+
+        #[inline]
+        fn idx(&self, packed: &[u8], i: usize) -> usize {
+            crate::bits::get(packed, i, self.bits).unwrap_or(0) as usize
+        }
+    }
+
+    impl Codec for TrainedLloydCodec {
+        fn dim(&self) -> usize {
+            self.dim
+        }
+
+        fn code_len(&self) -> usize {
+            (self.dim * self.bits as usize).div_ceil(8)
+        }
+
+        fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+            check_dim(self.dim, x.len())?;
+            check_code(self.code_len(), code.len())?;
+            check_finite(x)?;
+            code.fill(0);
+            let b = self.bits as usize;
+            for (i, &v) in x.iter().enumerate() {
+                let w = (self.book(i).index(v) as u32) << ((i * b) % 8);
+                let byte = i * b / 8;
+                code[byte] |= w as u8;
+                if (i * b) % 8 + b > 8 {
+                    code[byte + 1] |= (w >> 8) as u8;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl Decode for TrainedLloydCodec {
+        fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+            check_code(self.code_len(), code.len())?;
+            check_dim(self.dim, out.len())?;
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = self.book(i).level(self.idx(code, i) as u8);
+            }
+            Ok(())
+        }
+    }
+
+    impl Score for TrainedLloydCodec {
+        type Query<'s> = LloydQuery<'s>;
+
+        fn query_scratch_len(&self) -> usize {
+            self.dim << self.bits
+        }
+
+        fn estimator(&self) -> Estimator {
+            Estimator::Reconstruction
+        }
+
+        fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
+            check_dim(self.dim, q.len())?;
+            let k = 1usize << self.bits;
+            check_scratch(self.dim * k, scratch.len())?;
+            check_finite(q)?;
+            let table = &mut scratch[..self.dim * k];
+            for (i, (row, &qi)) in table.chunks_exact_mut(k).zip(q).enumerate() {
+                for (j, t) in row.iter_mut().enumerate() {
+                    *t = qi * self.book(i).level(j as u8);
+                }
+            }
+            Ok(LloydQuery { table, sum: 0.0 })
+        }
+
+        fn score(&self, q: &LloydQuery<'_>, code: &[u8]) -> Result<f32> {
+            check_code(self.code_len(), code.len())?;
+            let k = 1usize << self.bits;
+            check_dim(self.dim * k, q.table.len())?;
+            let mut acc = 0.0f32;
+            for (i, row) in q.table.chunks_exact(k).enumerate() {
+                acc += row[self.idx(code, i) & (k - 1)];
+            }
+            Ok(acc)
+        }
+    }
+}
