@@ -571,7 +571,7 @@ impl Symbols for LloydCodec {
 // ---------------------------------------------------------------------------------------------
 
 #[cfg(feature = "alloc")]
-pub use trained::TrainedLloydCodec;
+pub use trained::{KIND as TRAINED_KIND, TrainedLloydCodec};
 
 #[cfg(feature = "alloc")]
 mod trained {
@@ -646,7 +646,7 @@ mod trained {
             crate::format::HEADER_LEN + 4 + 10 + self.books.len() * (4 << self.bits)
         }
 
-        /// Serializes the parameters (container kind [`KIND`]).
+        /// Serializes the parameters (container kind [`TRAINED_KIND`](super::TRAINED_KIND) = `0x0140`).
         ///
         /// # Errors
         /// [`Error::Overflow`] if the payload exceeds the container's limits.
