@@ -463,3 +463,48 @@ fn e4m3_recall_on_wordnet() {
         assert!(recall >= bar, "{f:?}: recall@10 {recall} < {bar}");
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// f16/bf16/E4M3 conversions are within half an ulp of the input inside the normal range,
+        /// and monotone (x ≤ y ⇒ value(x) ≤ value(y)).
+        #[test]
+        fn conversions_half_ulp_and_monotone(a in -60000f32..60000.0, b in -60000f32..60000.0) {
+            let (x, y) = if a <= b { (a, b) } else { (b, a) };
+            let h = f16_to_f32(f16_from_f32(x));
+            if x.abs() >= 2f32.powi(-14) {
+                prop_assert!((h - x).abs() <= x.abs() * 2f32.powi(-11) * 1.0001);
+            }
+            prop_assert!(h <= f16_to_f32(f16_from_f32(y)));
+            let bf = bf16_to_f32(bf16_from_f32(x));
+            prop_assert!((bf - x).abs() <= x.abs() * 2f32.powi(-8) * 1.0001);
+            prop_assert!(bf <= bf16_to_f32(bf16_from_f32(y)));
+            let (xs, ys) = (x / 200.0, y / 200.0);
+            let e = e4m3_to_f32(e4m3_from_f32(xs));
+            if xs.abs() >= 2f32.powi(-6) {
+                prop_assert!((e - xs).abs() <= xs.abs() * 2f32.powi(-4) * 1.0001);
+            }
+            prop_assert!(e <= e4m3_to_f32(e4m3_from_f32(ys)));
+            prop_assert!(e2m1_to_f32(e2m1_from_f32(x)) <= e2m1_to_f32(e2m1_from_f32(y)));
+        }
+
+        /// Per-vector-scaled E4M3: every reconstructed coordinate is within half an E4M3 step
+        /// (relative 2^-4, or the subnormal step 2^-9 · s) of the input.
+        #[test]
+        fn e4m3_codec_error_bound(x in proptest::collection::vec(-100f32..100.0, 1..80)) {
+            let c = FloatCodec::new(x.len(), FloatFormat::E4M3).unwrap();
+            let mut code = vec![0u8; c.code_len()];
+            c.encode_into(&x, &mut code).unwrap();
+            let mut out = vec![0f32; x.len()];
+            c.decode_into(&code, &mut out).unwrap();
+            let s = f32::from_le_bytes(code[..4].try_into().unwrap());
+            for (a, b) in x.iter().zip(&out) {
+                prop_assert!((a - b).abs() <= (a.abs() * 2f32.powi(-4)).max(s * 2f32.powi(-10)) * 1.001 + 1e-30);
+            }
+        }
+    }
+}
