@@ -136,16 +136,14 @@ pub fn f16_from_f32(x: f32) -> u16 {
 pub fn f16_to_f32(h: u16) -> f32 {
     let h = h as u32;
     let sign = (h & 0x8000) << 16;
-    let exp = (h >> 10) & 0x1F;
-    let mant = h & 0x3FF;
-    if exp == 0x1F {
+    if h & 0x7C00 == 0x7C00 {
+        let mant = h & 0x3FF;
         return f32::from_bits(sign | 0x7F80_0000 | (mant << 13) | if mant != 0 { 0x40_0000 } else { 0 });
     }
-    if exp == 0 {
-        let v = mant as f32 * f32::from_bits(0x3380_0000); // 2^-24
-        return f32::from_bits(sign | v.to_bits());
-    }
-    f32::from_bits(sign | ((exp + 112) << 23) | (mant << 13))
+    // Shift the magnitude into f32 position (bias 127 instead of 15; f16 subnormals become f32
+    // subnormals) and rescale by 2^112: exact for every finite f16, and branch-free.
+    let mag = f32::from_bits((h & 0x7FFF) << 13) * f32::from_bits((112 + 127) << 23);
+    f32::from_bits(sign | mag.to_bits())
 }
 
 // ---------------------------------------------------------------------------------------------
