@@ -1,0 +1,309 @@
+//! Entropy-coded codes: any fixed-rate codec `C: Symbols` made variable-rate.
+//!
+//! [`EntropyCoded`] trains static rANS models from sample codes — one per symbol position
+//! (default when the table count `positions · alphabet ≤ 2^20`) or one shared model — and
+//! stores vectors in blocks of `block_vectors` vectors. A block is the vectors' raw side bytes
+//! followed by one interleaved rANS stream (4 lanes) of all their symbols; a table of byte
+//! offsets gives random access to every block. Models are smoothed (every symbol of the
+//! alphabet keeps frequency ≥ 1, a pseudo-count of ½ against the sample counts), so codes never
+//! seen in training still encode.
+//!
+//! Bits per dimension ([`CodedBlocks::bits_per_dim`]) count everything stored per collection:
+//! payload, side bytes and offsets; the models are reported separately
+//! ([`EntropyCoded::model_bytes`]).
+
+use super::interleaved::{self, Lanes};
+use super::model::ModelView;
+use crate::codec::Symbols;
+use crate::error::{Error, Result};
+
+const LANES: Lanes = Lanes::L4;
+
+/// Decodes one block's bytes (`nb` vectors) into `nb` codes of `inner`, given the models.
+/// Needs no allocator: `symbols` is scratch of at least `nb · symbols_per_vector` entries.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] / [`Error::CodeLength`] on buffer lengths, rANS errors on corrupt
+/// streams, the inner codec's `join_symbols` errors.
+pub fn decode_block_with<C: Symbols>(
+    inner: &C,
+    models: &[ModelView<'_>],
+    block: &[u8],
+    nb: usize,
+    symbols: &mut [u16],
+    codes: &mut [u8],
+) -> Result<()> {
+    let spv = inner.symbols_per_vector();
+    let side = inner.side_len();
+    let cl = inner.code_len();
+    let ns = nb.checked_mul(spv).ok_or(Error::Overflow)?;
+    let got = symbols.len();
+    let syms = symbols.get_mut(..ns).ok_or(Error::BufferTooSmall { needed: ns, got })?;
+    if codes.len() != nb * cl {
+        return Err(Error::CodeLength { expected: nb * cl, got: codes.len() });
+    }
+    let (sides, stream) = block.split_at_checked(nb * side).ok_or(Error::Truncated)?;
+    interleaved::decode_multi(models, LANES, stream, syms)?;
+    if cl == 0 {
+        return Ok(());
+    }
+    for (i, code) in codes.chunks_exact_mut(cl).enumerate() {
+        inner.join_symbols(&syms[i * spv..(i + 1) * spv], &sides[i * side..(i + 1) * side], code)?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::*;
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use crate::codec::Decode;
+    use crate::entropy::model::Model;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// Training settings for [`EntropyCoded`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct CodedConfig {
+        /// One model per symbol position (`true`) or one shared model (`false`); `None` picks
+        /// per-position when `positions · alphabet ≤ 2^20`.
+        pub per_position: Option<bool>,
+        /// Model scale `n` (`M = 2^n`); raised automatically to fit the alphabet (≤ 16).
+        pub scale_bits: u32,
+        /// Vectors per block (random-access granularity; default 64).
+        pub block_vectors: usize,
+    }
+
+    impl Default for CodedConfig {
+        fn default() -> Self {
+            CodedConfig { per_position: None, scale_bits: 14, block_vectors: 64 }
+        }
+    }
+
+    /// A fixed-rate codec `C` whose symbols are entropy coded with static rANS models.
+    #[derive(Clone, Debug)]
+    pub struct EntropyCoded<C: Symbols> {
+        inner: C,
+        models: Vec<Model>,
+        block_vectors: usize,
+    }
+
+    /// A collection of entropy-coded vectors: blocks with byte offsets for random access.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct CodedBlocks {
+        /// Number of vectors.
+        pub n: usize,
+        /// Dimension of the vectors (for bits per dimension).
+        pub dim: usize,
+        /// Vectors per block.
+        pub block_vectors: usize,
+        /// End offset of each block in `data`.
+        pub offsets: Vec<u32>,
+        /// The blocks.
+        pub data: Vec<u8>,
+    }
+
+    impl CodedBlocks {
+        /// Stored bytes: data plus 4 bytes per block offset.
+        pub fn stored_bytes(&self) -> usize {
+            self.data.len() + 4 * self.offsets.len()
+        }
+        /// Honest bits per dimension: `8 · stored_bytes / (n · dim)` (models not included).
+        pub fn bits_per_dim(&self) -> f64 {
+            if self.n == 0 || self.dim == 0 {
+                0.0
+            } else {
+                self.stored_bytes() as f64 * 8.0 / (self.n * self.dim) as f64
+            }
+        }
+        /// Number of blocks.
+        pub fn n_blocks(&self) -> usize {
+            self.offsets.len()
+        }
+        /// Bytes of block `b` and its vector count.
+        ///
+        /// # Errors
+        /// [`Error::InvalidParameter`] for an index out of range, [`Error::Corrupt`] for offsets
+        /// that are not increasing or exceed the data.
+        pub fn block(&self, b: usize) -> Result<(&[u8], usize)> {
+            let end = *self.offsets.get(b).ok_or(Error::InvalidParameter("block index"))? as usize;
+            let start = if b == 0 { 0 } else { self.offsets[b - 1] as usize };
+            let bytes = self.data.get(start..end).ok_or(Error::Corrupt("block offsets"))?;
+            let nb = self.n.saturating_sub(b * self.block_vectors).min(self.block_vectors);
+            Ok((bytes, nb))
+        }
+    }
+
+    impl<C: Symbols> EntropyCoded<C> {
+        /// Trains models from `sample_codes` (a whole number of `inner.code_len()`-byte codes)
+        /// with [`CodedConfig::default`].
+        ///
+        /// # Errors
+        /// As [`train_with`](Self::train_with).
+        pub fn train(inner: C, sample_codes: &[u8]) -> Result<Self> {
+            Self::train_with(inner, sample_codes, &CodedConfig::default())
+        }
+
+        /// Trains models from `sample_codes` with explicit settings.
+        ///
+        /// # Errors
+        /// [`Error::DimensionMismatch`] if `sample_codes` is not whole codes,
+        /// [`Error::InvalidParameter`] for an alphabet above 65,536, `block_vectors == 0` or a
+        /// codec with no symbols; the inner codec's `split_symbols` errors.
+        pub fn train_with(inner: C, sample_codes: &[u8], cfg: &CodedConfig) -> Result<Self> {
+            let cl = inner.code_len();
+            let spv = inner.symbols_per_vector();
+            let k = inner.alphabet_size() as usize;
+            if k == 0 || k > super::super::model::MAX_ALPHABET || spv == 0 || cfg.block_vectors == 0 {
+                return Err(Error::InvalidParameter("entropy-coded codec parameters"));
+            }
+            let n = crate::codec::batch_rows(sample_codes.len(), cl)?;
+            let per_pos = cfg.per_position.unwrap_or(spv.saturating_mul(k) <= 1 << 20);
+            let groups = if per_pos { spv } else { 1 };
+            let mut counts = vec![0u64; groups * k];
+            let mut syms = vec![0u16; spv];
+            let mut side = vec![0u8; inner.side_len()];
+            if cl > 0 {
+                for code in sample_codes.chunks_exact(cl).take(n) {
+                    inner.split_symbols(code, &mut syms, &mut side)?;
+                    for (p, &s) in syms.iter().enumerate() {
+                        let g = if per_pos { p } else { 0 };
+                        let c = counts
+                            .get_mut(g * k + s as usize)
+                            .ok_or(Error::Corrupt("symbol outside the codec's alphabet"))?;
+                        *c += 2;
+                    }
+                }
+            }
+            let min_bits = (usize::BITS - (k - 1).leading_zeros()).max(1);
+            let scale = cfg.scale_bits.clamp(min_bits, 16);
+            let mut models = Vec::with_capacity(groups);
+            for g in counts.chunks_exact_mut(k) {
+                for c in g.iter_mut() {
+                    *c += 1;
+                }
+                models.push(Model::from_counts(g, scale)?);
+            }
+            Ok(EntropyCoded { inner, models, block_vectors: cfg.block_vectors })
+        }
+
+        /// The inner fixed-rate codec.
+        pub fn inner(&self) -> &C {
+            &self.inner
+        }
+        /// The trained models (one per position, or one shared).
+        pub fn models(&self) -> &[Model] {
+            &self.models
+        }
+        /// Serialized size of the models in bytes (reported apart from bits per dimension).
+        pub fn model_bytes(&self) -> usize {
+            self.models.iter().map(Model::serialized_len).sum()
+        }
+        fn views(&self) -> Vec<ModelView<'_>> {
+            self.models.iter().map(Model::view).collect()
+        }
+
+        /// Entropy codes `n` fixed-rate codes (`codes.len() = n · code_len()`).
+        ///
+        /// # Errors
+        /// [`Error::DimensionMismatch`] for partial codes; inner `split_symbols` errors;
+        /// [`Error::Overflow`] for more than 4 GiB of data.
+        pub fn encode_codes(&self, codes: &[u8]) -> Result<CodedBlocks> {
+            let cl = self.inner.code_len();
+            let spv = self.inner.symbols_per_vector();
+            let side = self.inner.side_len();
+            let n = crate::codec::batch_rows(codes.len(), cl)?;
+            let views = self.views();
+            let bv = self.block_vectors;
+            let mut syms = vec![0u16; bv * spv];
+            let mut sides = vec![0u8; bv * side];
+            let mut stream = vec![0u8; interleaved::max_encoded_len(bv * spv, LANES)];
+            let mut out =
+                CodedBlocks { n, dim: self.inner.dim(), block_vectors: bv, offsets: Vec::new(), data: Vec::new() };
+            let mut start = 0;
+            while start < n {
+                let nb = (n - start).min(bv);
+                for i in 0..nb {
+                    let code = &codes[(start + i) * cl..(start + i + 1) * cl];
+                    self.inner.split_symbols(
+                        code,
+                        &mut syms[i * spv..(i + 1) * spv],
+                        &mut sides[i * side..(i + 1) * side],
+                    )?;
+                }
+                out.data.extend_from_slice(&sides[..nb * side]);
+                let len = interleaved::encode_multi(&views, LANES, &syms[..nb * spv], &mut stream)?;
+                out.data.extend_from_slice(&stream[..len]);
+                out.offsets.push(u32::try_from(out.data.len()).map_err(|_| Error::Overflow)?);
+                start += nb;
+            }
+            Ok(out)
+        }
+
+        /// Encodes `xs` (row-major vectors) with the inner codec and entropy codes the codes.
+        ///
+        /// # Errors
+        /// The inner codec's `encode_batch` errors; as [`encode_codes`](Self::encode_codes).
+        pub fn encode_batch(&self, xs: &[f32]) -> Result<CodedBlocks> {
+            let n = crate::codec::batch_rows(xs.len(), self.inner.dim())?;
+            let mut codes = vec![0u8; n * self.inner.code_len()];
+            self.inner.encode_batch(xs, &mut codes)?;
+            self.encode_codes(&codes)
+        }
+
+        /// Decodes block `b` into its fixed-rate codes (`nb · code_len()` bytes).
+        ///
+        /// # Errors
+        /// As [`decode_block_with`].
+        pub fn decode_block(&self, blocks: &CodedBlocks, b: usize, codes: &mut [u8]) -> Result<()> {
+            let (bytes, nb) = blocks.block(b)?;
+            let mut syms = vec![0u16; nb * self.inner.symbols_per_vector()];
+            decode_block_with(&self.inner, &self.views(), bytes, nb, &mut syms, codes)
+        }
+
+        /// Decodes every code of the collection (`n · code_len()` bytes).
+        ///
+        /// # Errors
+        /// As [`decode_block`](Self::decode_block).
+        pub fn decode_codes(&self, blocks: &CodedBlocks, codes: &mut [u8]) -> Result<()> {
+            let cl = self.inner.code_len();
+            if codes.len() != blocks.n * cl {
+                return Err(Error::CodeLength { expected: blocks.n * cl, got: codes.len() });
+            }
+            let views = self.views();
+            let mut syms = vec![0u16; blocks.block_vectors * self.inner.symbols_per_vector()];
+            let mut at = 0;
+            for b in 0..blocks.n_blocks() {
+                let (bytes, nb) = blocks.block(b)?;
+                let end = at + nb * cl;
+                let dst = codes.get_mut(at..end).ok_or(Error::Corrupt("block vector counts"))?;
+                decode_block_with(&self.inner, &views, bytes, nb, &mut syms, dst)?;
+                at = end;
+            }
+            Ok(())
+        }
+
+        /// Decodes vector `i` to floats (decodes its block).
+        ///
+        /// # Errors
+        /// [`Error::InvalidParameter`] for `i ≥ n`; as [`decode_block`](Self::decode_block) and
+        /// the inner codec's `decode_into`.
+        pub fn decode_vector(&self, blocks: &CodedBlocks, i: usize, out: &mut [f32]) -> Result<()>
+        where
+            C: Decode,
+        {
+            if i >= blocks.n || blocks.block_vectors == 0 {
+                return Err(Error::InvalidParameter("vector index out of range"));
+            }
+            let b = i / blocks.block_vectors;
+            let (_, nb) = blocks.block(b)?;
+            let cl = self.inner.code_len();
+            let mut codes = vec![0u8; nb * cl];
+            self.decode_block(blocks, b, &mut codes)?;
+            let j = i - b * blocks.block_vectors;
+            self.inner.decode_into(&codes[j * cl..(j + 1) * cl], out)
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! Static frequency models for the rANS coders.
+//!
+//! A model assigns every symbol `s` of an alphabet of size `k ≤ 65,536` a frequency `f_s`
+//! with `Σ f_s = M = 2^n` (`1 ≤ n ≤ 16`) and cumulative frequency `c_s = Σ_{t<s} f_t`. The
+//! coders spend `−log2(f_s / M)` bits per symbol (plus a few bytes of state), so the model
+//! cost of a message is exactly [`ModelView::cost_bits`].
+//!
+//! Encoding uses per-symbol reciprocals ([`EncSym`]) so that no division is executed per
+//! symbol; decoding uses a table of `M` slots, each packing `(symbol, slot − c_s, f_s)` into
+//! one `u64`. [`ModelView`] borrows these tables (usable without an allocator, from caller
+//! buffers filled by [`fill_tables`]); [`Model`] owns them (feature `alloc`).
+
+use crate::error::{Error, Result};
+
+/// Largest supported scale `n` (`M = 2^n`): keeps slot→symbol tables at most 65,536 entries.
+pub const MAX_SCALE_BITS: u32 = 16;
+/// Largest supported alphabet size.
+pub const MAX_ALPHABET: usize = 1 << 16;
+
+/// Per-symbol encoder constants: frequency, cumulative frequency and the reciprocals that make
+/// the encoder division-free (SPECS §11).
+///
+/// For `f ≥ 2` with `s = ⌈log2 f⌉`: `rcp32 = ⌈2^(s+31)/f⌉`, `rcp64 = ⌈2^(s+63)/f⌉`,
+/// `rcp_shift = s − 1`, `bias = c`, `cmpl = M − f`; then `⌊x/f⌋ = mulhi(x, rcp) >> rcp_shift`
+/// exactly for `x < 2^31` (32-bit) resp. `x < 2^63` (64-bit), and the encoded state is
+/// `x + bias + ⌊x/f⌋·cmpl = ⌊x/f⌋·M + (x mod f) + c`. For `f = 1`: `rcp = all ones`,
+/// `rcp_shift = 0`, `bias = c + M − 1` (then `mulhi(x, rcp) = x − 1`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncSym {
+    /// Frequency `f_s` (0 = symbol absent, cannot be encoded).
+    pub freq: u32,
+    /// Cumulative frequency `c_s`.
+    pub cum: u32,
+    /// 32-bit reciprocal (for states `< 2^31`).
+    pub rcp32: u32,
+    /// Shift applied after the high multiply.
+    pub rcp_shift: u32,
+    /// 64-bit reciprocal (for states `< 2^63`).
+    pub rcp64: u64,
+    /// Additive bias.
+    pub bias: u32,
+    /// `M − f` (the complement frequency).
+    pub cmpl: u32,
+}
+
+impl EncSym {
+    /// Constants for frequency `freq ≥ 1`, cumulative `cum`, scale `n`.
+    fn new(freq: u32, cum: u32, n: u32) -> Self {
+        let m = 1u32 << n;
+        if freq == 0 {
+            return EncSym { cum, ..Default::default() };
+        }
+        if freq == 1 {
+            return EncSym {
+                freq,
+                cum,
+                rcp32: u32::MAX,
+                rcp_shift: 0,
+                rcp64: u64::MAX,
+                bias: cum + m - 1,
+                cmpl: m - 1,
+            };
+        }
+        let s = 32 - (freq - 1).leading_zeros(); // ⌈log2 f⌉ ≥ 1
+        let f = u128::from(freq);
+        let rcp32 = ((1u128 << (s + 31)).div_ceil(f)) as u32;
+        let rcp64 = ((1u128 << (s + 63)).div_ceil(f)) as u64;
+        EncSym { freq, cum, rcp32, rcp_shift: s - 1, rcp64, bias: cum, cmpl: m - freq }
+    }
+
+    /// One division-free rANS encode step for a state `x < 2^31` (32-bit coders with `L ≤ 2^23`).
+    #[inline(always)]
+    pub fn step32(&self, x: u32) -> u32 {
+        let q = ((u64::from(x) * u64::from(self.rcp32)) >> 32) as u32 >> self.rcp_shift;
+        x.wrapping_add(self.bias).wrapping_add(q.wrapping_mul(self.cmpl))
+    }
+
+    /// One division-free rANS encode step for a state `x < 2^63`.
+    #[inline(always)]
+    pub fn step64(&self, x: u64) -> u64 {
+        let q = ((u128::from(x) * u128::from(self.rcp64)) >> 64) as u64 >> self.rcp_shift;
+        x.wrapping_add(u64::from(self.bias)).wrapping_add(q.wrapping_mul(u64::from(self.cmpl)))
+    }
+}
+
+/// Unpacks a decode-table entry into `(symbol, bias = slot − c_s, freq)`.
+#[inline(always)]
+pub fn unpack_slot(e: u64) -> (u16, u32, u32) {
+    (e as u16, ((e >> 16) & 0xffff) as u32, (e >> 32) as u32)
+}
+
+/// Validates `freqs` (alphabet `1..=65,536`, sum exactly `2^scale_bits`, `1 ≤ scale_bits ≤ 16`)
+/// and fills the encoder constants (`enc[..freqs.len()]`) and the decode table
+/// (`dec[..2^scale_bits]`). Needs no allocator.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a scale outside `1..=16` or an empty/oversized alphabet,
+/// [`Error::Corrupt`] if the frequencies do not sum to `2^scale_bits`,
+/// [`Error::BufferTooSmall`] if `enc` or `dec` is too short.
+pub fn fill_tables(freqs: &[u32], scale_bits: u32, enc: &mut [EncSym], dec: &mut [u64]) -> Result<()> {
+    if scale_bits == 0 || scale_bits > MAX_SCALE_BITS {
+        return Err(Error::InvalidParameter("scale_bits must be in 1..=16"));
+    }
+    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
+        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+    }
+    let m = 1u64 << scale_bits;
+    let sum: u64 = freqs.iter().map(|&f| u64::from(f)).sum();
+    if sum != m {
+        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
+    }
+    if enc.len() < freqs.len() {
+        return Err(Error::BufferTooSmall { needed: freqs.len(), got: enc.len() });
+    }
+    if dec.len() < m as usize {
+        return Err(Error::BufferTooSmall { needed: m as usize, got: dec.len() });
+    }
+    let mut cum = 0u32;
+    for (s, (&f, e)) in freqs.iter().zip(enc.iter_mut()).enumerate() {
+        *e = EncSym::new(f, cum, scale_bits);
+        for slot in cum..cum + f {
+            let bias = slot - cum;
+            if let Some(d) = dec.get_mut(slot as usize) {
+                *d = (s as u64) | (u64::from(bias) << 16) | (u64::from(f) << 32);
+            }
+        }
+        cum += f;
+    }
+    Ok(())
+}
+
+/// A borrowed static model: the view every coder works on (no allocator needed).
+#[derive(Clone, Copy, Debug)]
+pub struct ModelView<'a> {
+    scale_bits: u32,
+    enc: &'a [EncSym],
+    dec: &'a [u64],
+}
+
+impl<'a> ModelView<'a> {
+    /// A view over tables filled by [`fill_tables`] (`enc` holds the alphabet, `dec` exactly
+    /// `2^scale_bits` slots).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the lengths do not match the scale or alphabet limits, or a
+    /// decode entry is inconsistent with `enc` (checked cheaply: symbol in range).
+    pub fn new(scale_bits: u32, enc: &'a [EncSym], dec: &'a [u64]) -> Result<Self> {
+        if scale_bits == 0 || scale_bits > MAX_SCALE_BITS || dec.len() != 1usize << scale_bits {
+            return Err(Error::InvalidParameter("decode table length must be 2^scale_bits"));
+        }
+        if enc.is_empty() || enc.len() > MAX_ALPHABET {
+            return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+        }
+        for &e in dec {
+            let (s, bias, f) = unpack_slot(e);
+            match enc.get(s as usize) {
+                Some(es) if es.freq == f && f > 0 && bias < f => {}
+                _ => return Err(Error::Corrupt("decode table inconsistent with frequencies")),
+            }
+        }
+        Ok(ModelView { scale_bits, enc, dec })
+    }
+
+    /// The scale `n` (`M = 2^n`).
+    #[inline]
+    pub fn scale_bits(&self) -> u32 {
+        self.scale_bits
+    }
+    /// The alphabet size `k`.
+    #[inline]
+    pub fn alphabet_size(&self) -> usize {
+        self.enc.len()
+    }
+    /// Encoder constants per symbol.
+    #[inline]
+    pub fn enc(&self) -> &'a [EncSym] {
+        self.enc
+    }
+    /// Decode table of `2^n` packed slots (see [`unpack_slot`]).
+    #[inline]
+    pub fn dec(&self) -> &'a [u64] {
+        self.dec
+    }
+    /// Frequency of `s` (0 if absent or out of range).
+    #[inline]
+    pub fn freq(&self, s: usize) -> u32 {
+        self.enc.get(s).map_or(0, |e| e.freq)
+    }
+    /// Encoder constants of symbol `s`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `s` is outside the alphabet or has zero frequency.
+    #[inline]
+    pub fn sym(&self, s: u16) -> Result<&'a EncSym> {
+        match self.enc.get(s as usize) {
+            Some(e) if e.freq > 0 => Ok(e),
+            _ => Err(Error::InvalidParameter("symbol not in model (zero frequency)")),
+        }
+    }
+    /// The ideal code length of `symbols` under this model: `Σ −log2(f_s / M)` bits
+    /// (`+∞` if a symbol has zero frequency).
+    pub fn cost_bits(&self, symbols: &[u16]) -> f64 {
+        let n = f64::from(self.scale_bits);
+        symbols
+            .iter()
+            .map(|&s| {
+                let f = self.freq(s as usize);
+                if f == 0 { f64::INFINITY } else { n - libm::log2(f64::from(f)) }
+            })
+            .sum()
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::*;
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use crate::format;
+    use alloc::collections::BinaryHeap;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use core::cmp::Ordering;
+
+    /// Container kind tag of a serialized static model.
+    pub const KIND_STATIC_MODEL: u16 = format::kind::ENTROPY + 0x01;
+
+    #[derive(PartialEq)]
+    struct Key(f64, usize);
+    impl Eq for Key {}
+    impl PartialOrd for Key {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Key {
+        fn cmp(&self, o: &Self) -> Ordering {
+            self.0.total_cmp(&o.0).then(o.1.cmp(&self.1))
+        }
+    }
+
+    /// Normalizes a histogram to frequencies summing exactly to `2^scale_bits`, keeping every
+    /// symbol with a non-zero count at frequency ≥ 1 and choosing the rounding that minimises
+    /// the code length `Σ count_s · −log2(f_s/M)` greedily (start from `max(1, ⌊count·M/total⌋)`,
+    /// then move single units by largest gain / smallest loss). An all-zero histogram puts all
+    /// mass on symbol 0.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a scale outside `1..=16`, an empty or oversized alphabet,
+    /// or more present symbols than `2^scale_bits`.
+    pub fn normalize(counts: &[u64], scale_bits: u32) -> Result<Vec<u32>> {
+        if scale_bits == 0 || scale_bits > MAX_SCALE_BITS {
+            return Err(Error::InvalidParameter("scale_bits must be in 1..=16"));
+        }
+        if counts.is_empty() || counts.len() > MAX_ALPHABET {
+            return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+        }
+        let m = 1u64 << scale_bits;
+        let total: u128 = counts.iter().map(|&c| u128::from(c)).sum();
+        let mut f = vec![0u32; counts.len()];
+        if total == 0 {
+            f[0] = m as u32;
+            return Ok(f);
+        }
+        let present = counts.iter().filter(|&&c| c > 0).count() as u64;
+        if present > m {
+            return Err(Error::InvalidParameter("more distinct symbols than 2^scale_bits"));
+        }
+        let mut sum = 0u64;
+        for (fi, &c) in f.iter_mut().zip(counts) {
+            if c > 0 {
+                let q = (u128::from(c) * u128::from(m) / total) as u64;
+                *fi = q.max(1) as u32;
+                sum += u64::from(*fi);
+            }
+        }
+        let cost = |c: u64, a: u32, b: u32| c as f64 * (libm::log2(f64::from(a)) - libm::log2(f64::from(b)));
+        if sum < m {
+            // Add units where the gain c·log2((f+1)/f) is largest.
+            let mut heap: BinaryHeap<Key> = counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, &c)| Key(cost(c, f[i] + 1, f[i]), i))
+                .collect();
+            while sum < m {
+                let Some(Key(_, i)) = heap.pop() else { break };
+                f[i] += 1;
+                sum += 1;
+                heap.push(Key(cost(counts[i], f[i] + 1, f[i]), i));
+            }
+        } else if sum > m {
+            // Remove units where the loss c·log2(f/(f−1)) is smallest (max-heap on −loss).
+            let mut heap: BinaryHeap<Key> = counts
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| **c > 0 && f[*i] > 1)
+                .map(|(i, &c)| Key(-cost(c, f[i], f[i] - 1), i))
+                .collect();
+            while sum > m {
+                let Some(Key(_, i)) = heap.pop() else { break };
+                f[i] -= 1;
+                sum -= 1;
+                if f[i] > 1 {
+                    heap.push(Key(-cost(counts[i], f[i], f[i] - 1), i));
+                }
+            }
+        }
+        if sum != m {
+            return Err(Error::InvalidParameter("cannot normalize histogram"));
+        }
+        Ok(f)
+    }
+
+    /// An owned static model (feature `alloc`): frequencies, encoder constants and the decode
+    /// table. See [`ModelView`] for the coding cost.
+    #[derive(Clone, Debug)]
+    pub struct Model {
+        scale_bits: u32,
+        freqs: Vec<u32>,
+        enc: Vec<EncSym>,
+        dec: Vec<u64>,
+    }
+
+    impl Model {
+        /// A model from exact frequencies (sum `2^scale_bits`).
+        ///
+        /// # Errors
+        /// As [`fill_tables`].
+        pub fn from_freqs(freqs: &[u32], scale_bits: u32) -> Result<Self> {
+            if scale_bits == 0 || scale_bits > MAX_SCALE_BITS {
+                return Err(Error::InvalidParameter("scale_bits must be in 1..=16"));
+            }
+            if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
+                return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+            }
+            let mut enc = vec![EncSym::default(); freqs.len()];
+            let mut dec = vec![0u64; 1 << scale_bits];
+            fill_tables(freqs, scale_bits, &mut enc, &mut dec)?;
+            Ok(Model { scale_bits, freqs: freqs.to_vec(), enc, dec })
+        }
+
+        /// A model from a histogram (see [`normalize`]).
+        ///
+        /// # Errors
+        /// As [`normalize`].
+        pub fn from_counts(counts: &[u64], scale_bits: u32) -> Result<Self> {
+            Self::from_freqs(&normalize(counts, scale_bits)?, scale_bits)
+        }
+
+        /// A model from the histogram of `symbols` over an alphabet of `alphabet` symbols.
+        ///
+        /// # Errors
+        /// [`Error::InvalidParameter`] if a symbol is `≥ alphabet`; as [`normalize`].
+        pub fn from_symbols(symbols: &[u16], alphabet: usize, scale_bits: u32) -> Result<Self> {
+            if alphabet == 0 || alphabet > MAX_ALPHABET {
+                return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+            }
+            let mut counts = vec![0u64; alphabet];
+            for &s in symbols {
+                *counts.get_mut(s as usize).ok_or(Error::InvalidParameter("symbol outside alphabet"))? += 1;
+            }
+            Self::from_counts(&counts, scale_bits)
+        }
+
+        /// The borrowed view the coders take.
+        #[inline]
+        pub fn view(&self) -> ModelView<'_> {
+            ModelView { scale_bits: self.scale_bits, enc: &self.enc, dec: &self.dec }
+        }
+        /// The frequencies.
+        pub fn freqs(&self) -> &[u32] {
+            &self.freqs
+        }
+        /// The scale `n`.
+        pub fn scale_bits(&self) -> u32 {
+            self.scale_bits
+        }
+        /// The alphabet size.
+        pub fn alphabet_size(&self) -> usize {
+            self.freqs.len()
+        }
+
+        /// Writes the frequencies as a payload (scale u8, alphabet u32, LEB128 frequencies).
+        pub(crate) fn write_payload(&self, w: &mut format::Writer) {
+            w.u8(self.scale_bits as u8).u32(self.freqs.len() as u32);
+            for &f in &self.freqs {
+                let mut v = f;
+                loop {
+                    let b = (v & 0x7f) as u8;
+                    v >>= 7;
+                    if v == 0 {
+                        w.u8(b);
+                        break;
+                    }
+                    w.u8(b | 0x80);
+                }
+            }
+        }
+
+        /// Reads a payload written by `write_payload`, validating every field.
+        pub(crate) fn read_payload(r: &mut format::Reader<'_>) -> Result<Self> {
+            let n = u32::from(r.u8()?);
+            if n == 0 || n > MAX_SCALE_BITS {
+                return Err(Error::Corrupt("model scale_bits"));
+            }
+            let k = r.u32()? as usize;
+            if k == 0 || k > MAX_ALPHABET {
+                return Err(Error::Corrupt("model alphabet size"));
+            }
+            if r.remaining() < k {
+                return Err(Error::Truncated);
+            }
+            let mut freqs = Vec::with_capacity(k);
+            for _ in 0..k {
+                let mut v = 0u32;
+                let mut shift = 0;
+                loop {
+                    let b = r.u8()?;
+                    if shift > 14 {
+                        return Err(Error::Corrupt("model frequency varint too long"));
+                    }
+                    v |= u32::from(b & 0x7f) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                if v > 1 << n {
+                    return Err(Error::Corrupt("model frequency exceeds 2^scale_bits"));
+                }
+                freqs.push(v);
+            }
+            Model::from_freqs(&freqs, n).map_err(|e| match e {
+                Error::InvalidParameter(_) => Error::Corrupt("model"),
+                e => e,
+            })
+        }
+
+        /// Serializes into a [`format`] container of kind [`KIND_STATIC_MODEL`] (`0x0601`).
+        ///
+        /// # Errors
+        /// Propagates the container writer's errors.
+        pub fn to_bytes(&self) -> Result<Vec<u8>> {
+            let mut w = format::Writer::new(KIND_STATIC_MODEL);
+            self.write_payload(&mut w);
+            w.finish()
+        }
+
+        /// Parses bytes written by [`to_bytes`](Model::to_bytes). Total on arbitrary input.
+        ///
+        /// # Errors
+        /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], …), [`Error::Truncated`],
+        /// [`Error::Corrupt`] for frequencies that do not sum to `2^n` or out-of-range fields.
+        pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+            let mut r = format::open(bytes, KIND_STATIC_MODEL)?;
+            let m = Self::read_payload(&mut r)?;
+            r.finish()?;
+            Ok(m)
+        }
+
+        /// Serialized size in bytes (what [`to_bytes`](Model::to_bytes) returns).
+        pub fn serialized_len(&self) -> usize {
+            self.to_bytes().map_or(0, |b| b.len())
+        }
+    }
+}
