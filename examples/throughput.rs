@@ -82,8 +82,12 @@ fn scan_gbps(codes: &[u8], code_len: usize, reps: usize, mut score_block: impl F
 }
 
 /// Encode, decode and scan of a fixed-rate codec on the workload.
-#[allow(dead_code)] // until the codec families land on main
 fn codec_row<C: Decode + Score>(name: &str, c: &C, xs: &[f32], q: &[f32], cfg: &Cfg) -> Row {
+    codec_row_with(name, c, c, xs, q, cfg)
+}
+
+/// As [`codec_row`], but scanning with `scorer` (e.g. an integer-query scorer of `c`'s codes).
+fn codec_row_with<C: Decode, S: Score>(name: &str, c: &C, scorer: &S, xs: &[f32], q: &[f32], cfg: &Cfg) -> Row {
     let n = xs.len() / D;
     let cl = c.code_len();
     let mut codes = vec![0u8; n * cl];
@@ -92,9 +96,9 @@ fn codec_row<C: Decode + Score>(name: &str, c: &C, xs: &[f32], q: &[f32], cfg: &
     let t_dec = time(cfg.reps, || c.decode_batch(&codes, &mut out).expect("decode"));
     drop(out);
     let all = replicate(&codes, cfg.copies);
-    let mut scratch = c.scratch();
-    let pq = c.prepare(q, &mut scratch).expect("prepare");
-    let gbps = scan_gbps(&all, cl, cfg.reps, |block, s| c.score_batch(&pq, block, s).expect("scan"));
+    let mut scratch = scorer.scratch();
+    let pq = scorer.prepare(q, &mut scratch).expect("prepare");
+    let gbps = scan_gbps(&all, cl, cfg.reps, |block, s| scorer.score_batch(&pq, block, s).expect("scan"));
     Row {
         name: name.into(),
         code_len: cl,
@@ -209,6 +213,18 @@ fn main() -> Result<(), String> {
     let mut rows = Vec::new();
     rows.extend(kernel_rows(&xs, &q, &cfg).into_iter().filter(|r| want(&r.name)));
     // Codecs: one line per configuration on main (add more as families land).
+    {
+        use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};
+        for bits in [8u32, 4] {
+            let name = format!("sq{bits}");
+            if want(&name) {
+                let c = PerDimUniform::train(&xs, D, bits, RangeEstimator::MinMax, false).map_err(|e| e.to_string())?;
+                rows.push(codec_row(&name, &c, &xs, &q, &cfg));
+                let s = c.int_scorer(IntPrecision::I8).map_err(|e| e.to_string())?;
+                rows.push(codec_row_with(&format!("{name}-i8"), &c, &s, &xs, &q, &cfg));
+            }
+        }
+    }
 
     let mut s = format!(
         "{{\"d\": {D}, \"n_encode\": {}, \"n_scan\": {}, \"reps\": {}, \"backend\": \"{:?}\", \"results\": [",

@@ -125,9 +125,9 @@ fn run() -> Result<ExitCode, String> {
     let args = parse_args()?;
     let entries = registry::all();
     if args.list {
-        println!("{:<14} {:<12} {:<6} about", "name", "family", "quick");
+        println!("{:<18} {:<15} {:<6} about", "name", "family", "quick");
         for e in &entries {
-            println!("{:<14} {:<12} {:<6} {}", e.name, e.family, if e.quick { "yes" } else { "" }, e.about);
+            println!("{:<18} {:<15} {:<6} {}", e.name, e.family, if e.quick { "yes" } else { "" }, e.about);
         }
         return Ok(ExitCode::SUCCESS);
     }

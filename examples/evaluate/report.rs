@@ -29,7 +29,7 @@ fn si(v: f64) -> String {
 /// The header line of the text table.
 pub fn table_header() -> String {
     format!(
-        "{:<14} {:>9} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}\n{}",
+        "{:<18} {:>9} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}\n{}",
         "codec",
         "bits/dim",
         "rel_mse",
@@ -39,14 +39,14 @@ pub fn table_header() -> String {
         "encode/s",
         "decode/s",
         "scan/s",
-        "-".repeat(14 + 9 * 10 - 1)
+        "-".repeat(18 + 9 * 10 - 1)
     )
 }
 
 /// One text-table line.
 pub fn table_line(r: &Row) -> String {
     format!(
-        "{:<14} {:>9.3} {:>10} {:>10.4} {:>9.4} {:>10.4} {:>10} {:>10} {:>10}",
+        "{:<18} {:>9.3} {:>10} {:>10.4} {:>9.4} {:>10.4} {:>10} {:>10} {:>10}",
         r.name,
         r.bits_per_dim,
         if r.rel_mse.is_finite() { format!("{:.3e}", r.rel_mse) } else { "-".into() },
