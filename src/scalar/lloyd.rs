@@ -135,14 +135,16 @@ impl Codebook {
         // Branch-light binary search over the padded threshold array (padding is +inf).
         let t = &self.thresholds;
         let mut lo = 0usize;
-        let mut step = MAX_LEVELS / 2;
+        // Thresholds past `len − 1` are +inf, so searching the first `next_power_of_two(len)`
+        // slots is enough.
+        let mut step = self.len.next_power_of_two() / 2;
         while step > 0 {
             if t[lo + step - 1] <= x {
                 lo += step;
             }
             step /= 2;
         }
-        // lo is now the count of thresholds ≤ x among the first 255 slots.
+        // lo is now the count of thresholds ≤ x.
         lo.min(self.len - 1) as u8
     }
 
