@@ -423,9 +423,15 @@ impl FloatCodec {
         let nib = |i: usize| (el[i / 2] >> ((i % 2) * 4)) & 0xF;
         let scale = match self.format {
             FloatFormat::F16 | FloatFormat::Bf16 => {
-                let f = if self.format == FloatFormat::F16 { f16_to_f32 } else { bf16_to_f32 };
-                for (o, b) in buf[..len].iter_mut().zip(el[2 * start..2 * (start + len)].chunks_exact(2)) {
-                    *o = f(u16::from_le_bytes([b[0], b[1]]));
+                let src = el[2 * start..2 * (start + len)].chunks_exact(2);
+                if self.format == FloatFormat::F16 {
+                    for (o, b) in buf[..len].iter_mut().zip(src) {
+                        *o = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                    }
+                } else {
+                    for (o, b) in buf[..len].iter_mut().zip(src) {
+                        *o = bf16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                    }
                 }
                 1.0
             }

@@ -135,14 +135,16 @@ impl Codebook {
         // Branch-light binary search over the padded threshold array (padding is +inf).
         let t = &self.thresholds;
         let mut lo = 0usize;
-        let mut step = MAX_LEVELS / 2;
+        // Thresholds past `len − 1` are +inf, so searching the first `next_power_of_two(len)`
+        // slots is enough.
+        let mut step = self.len.next_power_of_two() / 2;
         while step > 0 {
             if t[lo + step - 1] <= x {
                 lo += step;
             }
             step /= 2;
         }
-        // lo is now the count of thresholds ≤ x among the first 255 slots.
+        // lo is now the count of thresholds ≤ x.
         lo.min(self.len - 1) as u8
     }
 
@@ -579,6 +581,9 @@ mod trained {
     use crate::format::{Reader, Writer, open};
     use alloc::vec::Vec;
 
+    /// Largest dimension accepted (keeps `dim · bits` far from overflow on 32-bit targets).
+    const MAX_DIM: usize = 1 << 24;
+
     /// Container kind tag of [`TrainedLloydCodec`] parameters (scalar range `0x0140..0x0180`).
     pub const KIND: u16 = 0x0140;
 
@@ -600,7 +605,7 @@ mod trained {
     }
 
     impl TrainedLloydCodec {
-        /// Trains on `n = data.len() / dim` row-major vectors: one codebook over all
+        /// Trains on `n = data.len() / dim` row-major vectors (`dim ≤ 2^24`): one codebook over all
         /// coordinates (`per_dim = false`) or one per dimension, each with `2^bits` levels and
         /// at most `iters` Lloyd iterations.
         ///
@@ -610,8 +615,8 @@ mod trained {
         /// [`Error::NonFinite`]; [`Error::NotEnoughData`] if a codebook sees fewer distinct
         /// values than levels.
         pub fn train(dim: usize, bits: u32, per_dim: bool, data: &[f32], iters: usize) -> Result<Self> {
-            if dim == 0 || !(1..=8).contains(&bits) {
-                return Err(Error::InvalidParameter("dim must be positive and bits in 1..=8"));
+            if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) {
+                return Err(Error::InvalidParameter("dim must be in 1..=2^24 and bits in 1..=8"));
             }
             let n = crate::codec::batch_rows(data.len(), dim)?;
             check_finite(data)?;
@@ -672,7 +677,7 @@ mod trained {
             let bits = r.u8()? as u32;
             let per_dim = r.u8()?;
             let nb = r.u32()? as usize;
-            if dim == 0 || !(1..=8).contains(&bits) || per_dim > 1 {
+            if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) || per_dim > 1 {
                 return Err(Error::Corrupt("trained lloyd header"));
             }
             let expected = if per_dim == 1 { dim } else { 1 };
