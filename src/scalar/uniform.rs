@@ -1016,17 +1016,17 @@ impl<P: AsRef<[f32]>> IntScorer<'_, P> {
             };
         }
         let half = code.len();
-        let mut lo = [0u8; 256];
-        let mut hi = [0u8; 256];
+        let mut lo = [0u8; 512];
+        let mut hi = [0u8; 512];
         let mut total = 0i64;
-        for (c, bytes) in code.chunks(256).enumerate() {
+        for (c, bytes) in code.chunks(512).enumerate() {
             let n = bytes.len();
             for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
                 *l = b & 0xF;
                 *h = b >> 4;
             }
-            let r = c * 256..c * 256 + n;
-            let r2 = half + c * 256..half + c * 256 + n;
+            let r = c * 512..c * 512 + n;
+            let r2 = half + c * 512..half + c * 512 + n;
             total += match self.precision {
                 IntPrecision::I8 => {
                     crate::simd::dot_u8_i8(&lo[..n], &q.q8[r]) + crate::simd::dot_u8_i8(&hi[..n], &q.q8[r2])
