@@ -117,6 +117,34 @@ fn level(x: f32, base: f32, inv: f32, qm: f32) -> u8 {
     (v + 0.5) as u8
 }
 
+/// Quantizes `x[j]` onto per-coordinate grids `(base[j], step[j])` into `out[j]`, eight lanes at a
+/// time (`wide::f32x8`): `clamp((x − base)/step, 0, qmax)` rounded half up; level 0 where
+/// `step == 0`. Same result as [`level`] with an exact division.
+fn encode_levels(x: &[f32], base: &[f32], step: &[f32], qm: f32, out: &mut [u8]) {
+    use wide::{CmpGt, f32x8};
+    let load = |s: &[f32]| f32x8::from([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+    let (zero, qmv, half) = (f32x8::splat(0.0), f32x8::splat(qm), f32x8::splat(0.5));
+    let mut oc = out.chunks_exact_mut(8);
+    let mut xc = x.chunks_exact(8);
+    let mut bc = base.chunks_exact(8);
+    let mut sc = step.chunks_exact(8);
+    for (((o, xv), bv), sv) in (&mut oc).zip(&mut xc).zip(&mut bc).zip(&mut sc) {
+        let st = load(sv);
+        let v = (load(xv) - load(bv)) / st;
+        let v = st.cmp_gt(zero).blend(v, zero).max(zero).min(qmv) + half;
+        let l = v.trunc_int().to_array();
+        for (d, &li) in o.iter_mut().zip(&l) {
+            *d = li as u8;
+        }
+    }
+    for (((o, &xv), &bv), &sv) in
+        oc.into_remainder().iter_mut().zip(xc.remainder()).zip(bc.remainder()).zip(sc.remainder())
+    {
+        let v = if sv > 0.0 { ((xv - bv) / sv).clamp(0.0, qm) } else { 0.0 };
+        *o = (v + 0.5) as u8;
+    }
+}
+
 #[inline]
 fn inv_step(step: f32) -> f32 {
     if step > 0.0 { 1.0 / step } else { 0.0 }
@@ -799,18 +827,15 @@ impl<P: AsRef<[f32]>> Codec for PerDimUniform<P> {
         let qm = qmax(self.bits, self.symmetric) as f32;
         let (base, step) = (self.base(), self.step());
         if self.bits == 8 {
-            for ((c, &v), (&b, &s)) in code.iter_mut().zip(x).zip(base.iter().zip(step)) {
-                *c = level(v, b, inv_step(s), qm);
-            }
+            encode_levels(x, base, step, qm, code);
             return Ok(());
         }
         let mut levels = [0u8; CHUNK];
         for (c, xc) in x.chunks(CHUNK).enumerate() {
             let s0 = c * CHUNK;
+            let r = s0..s0 + xc.len();
             let lv = &mut levels[..xc.len()];
-            for (j, (l, &v)) in lv.iter_mut().zip(xc).enumerate() {
-                *l = level(v, base[s0 + j], inv_step(step[s0 + j]), qm);
-            }
+            encode_levels(xc, &base[r.clone()], &step[r], qm, lv);
             pack_at(code, self.bits, s0, lv)?;
         }
         Ok(())
@@ -991,17 +1016,17 @@ impl<P: AsRef<[f32]>> IntScorer<'_, P> {
             };
         }
         let half = code.len();
-        let mut lo = [0u8; 256];
-        let mut hi = [0u8; 256];
+        let mut lo = [0u8; 512];
+        let mut hi = [0u8; 512];
         let mut total = 0i64;
-        for (c, bytes) in code.chunks(256).enumerate() {
+        for (c, bytes) in code.chunks(512).enumerate() {
             let n = bytes.len();
             for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
                 *l = b & 0xF;
                 *h = b >> 4;
             }
-            let r = c * 256..c * 256 + n;
-            let r2 = half + c * 256..half + c * 256 + n;
+            let r = c * 512..c * 512 + n;
+            let r2 = half + c * 512..half + c * 512 + n;
             total += match self.precision {
                 IntPrecision::I8 => {
                     crate::simd::dot_u8_i8(&lo[..n], &q.q8[r]) + crate::simd::dot_u8_i8(&hi[..n], &q.q8[r2])

@@ -10,7 +10,6 @@
 //! (AVX2 u8×i8) saturates its 16-bit pair sums, so it is *not* used; bytes are widened to 16 bits
 //! and multiplied with `vpmaddwd` instead. `vpdpbusd` (VNNI) does not saturate and is used
 //! directly for u8×i8.
-#![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics need Rust 1.89; gated on detection.
 
 use core::arch::x86_64::*;
 
