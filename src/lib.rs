@@ -46,6 +46,7 @@ pub mod topk;
 pub mod binary;
 pub mod entropy;
 pub mod qjl;
+pub mod rabitq;
 pub mod scalar;
 pub mod transform;
 pub mod turbo;
