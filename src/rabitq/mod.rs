@@ -94,7 +94,8 @@ pub const KIND: u16 = crate::format::kind::TURBO + 0x80;
 /// How [`Score::prepare`] prepares a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QueryMode {
-    /// The rotated query stays `f32`; scoring sums the query over each bit plane.
+    /// The rotated query stays `f32`; scoring reads a per-query byte lookup table (the sum of
+    /// the query over every 8-bit pattern of each byte of a bit plane).
     Float,
     /// The rotated query is quantized to 4 bits with randomized rounding (seeded from the
     /// codec's query seed and the query's bytes) and scored with bit-sliced popcounts.
@@ -127,6 +128,7 @@ pub struct RaBitQ<T> {
 #[derive(Clone, Copy, Debug)]
 pub struct RaBitQQuery<'s> {
     rot: &'s [f32],
+    lut: &'s [f32],
     planes: Option<&'s [u8]>,
     sum: f32,
     cq: f32,
@@ -382,13 +384,23 @@ impl<T: Transform> RaBitQ<T> {
         check_scratch(self.query_scratch_len(), scratch.len())?;
         check_finite(q)?;
         let (rot, rest) = scratch.split_at_mut(self.rdim);
+        let (lut, rest) = rest.split_at_mut(256 * self.plane);
         self.transform.forward(q, rot)?;
+        // Byte lookup table: lut[k·256 + m] = Σ of q'[8k + j] over the set bits j of m, built
+        // as lut[m] = lut[m & (m − 1)] + q'[8k + tz(m)] (a fixed summation order).
+        for (k, t) in lut.chunks_exact_mut(256).enumerate() {
+            t[0] = 0.0;
+            for m in 1..256usize {
+                let j = 8 * k + m.trailing_zeros() as usize;
+                t[m] = t[m & (m - 1)] + rot.get(j).copied().unwrap_or(0.0);
+            }
+        }
         let cq = self.centroid().map_or(0.0, |c| crate::simd::dot(c, q));
         let sum: f32 = rot.iter().sum();
         if !(sum.is_finite() && cq.is_finite()) {
             return Err(Error::NonFinite);
         }
-        let mut query = RaBitQQuery { rot, planes: None, sum, cq, vl: 0.0, delta: 0.0, qbar_sum: 0.0 };
+        let mut query = RaBitQQuery { rot, lut, planes: None, sum, cq, vl: 0.0, delta: 0.0, qbar_sum: 0.0 };
         if let Some(seed) = seed {
             let p = self.plane;
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut rest[..p]);
@@ -420,17 +432,16 @@ impl<T: Transform> RaBitQ<T> {
         Ok(query)
     }
 
-    /// `⟨x_u, q'⟩` with `x_u` the unsigned code, from the float query.
-    fn xu_dot_float(&self, q: &[f32], code: &[u8]) -> f32 {
+    /// `⟨x_u, q'⟩` with `x_u` the unsigned code, from the float query's byte lookup table:
+    /// one table read per code byte.
+    fn xu_dot_float(&self, lut: &[f32], code: &[u8]) -> f32 {
         let p = self.plane;
         let mut total = 0.0f32;
         for b in 0..self.bits as usize {
             let plane = &code[b * p..(b + 1) * p];
             let mut s = 0.0f32;
-            for (byte, chunk) in plane.iter().zip(q.chunks(8)) {
-                for (j, &v) in chunk.iter().enumerate() {
-                    s += v * f32::from((byte >> j) & 1);
-                }
+            for (&byte, t) in plane.iter().zip(lut.chunks_exact(256)) {
+                s += t[byte as usize];
             }
             total += s * (1u32 << b) as f32;
         }
@@ -600,9 +611,10 @@ impl<T: Transform> Score for RaBitQ<T> {
     where
         Self: 's;
 
-    /// `D` floats for the rotated query plus `⌈D/8⌉` words for the 4 quantized query planes.
+    /// `D` floats for the rotated query, `256·⌈D/8⌉` for its byte lookup table and `⌈D/8⌉`
+    /// words for the 4 quantized query planes.
     fn query_scratch_len(&self) -> usize {
-        self.rdim + self.plane
+        self.rdim + 257 * self.plane
     }
 
     /// [`Estimator::Unbiased`] over a Haar-random rotation (and the query's rounding); see the
@@ -628,7 +640,7 @@ impl<T: Transform> Score for RaBitQ<T> {
             Some(pl) => self.xu_dot_quant(q, pl, code),
             None => {
                 let off = 0.5 * (((1u32 << self.bits) - 1) as f32);
-                self.xu_dot_float(q.rot, code) - off * q.sum
+                self.xu_dot_float(q.lut, code) - off * q.sum
             }
         };
         Ok(q.cq + r / (x0 * xn) * xbar_q)

@@ -30,22 +30,28 @@ pub const ZOOM: usize = 16;
 /// bits per magnitude code. Returns 0 when `a` is all zero. Does not normalize by `‖a‖`
 /// (callers pass unit vectors; the arg-max is the same either way).
 pub fn cosine(a: &[f32], ex_bits: u32, t: f32) -> f32 {
-    let max = ((1u32 << ex_bits.min(7)) - 1) as f32;
+    let max = (1u32 << ex_bits.min(7)) - 1;
     let (mut dot, mut nn) = (0.0f32, 0.0f32);
     for &v in a {
         let v = v.abs();
-        let u = libm::floorf(t * v).min(max) + 0.5;
+        let u = floor_level(t * v, max) as f32 + 0.5;
         dot += u * v;
         nn += u * u;
     }
     if nn > 0.0 { dot / libm::sqrtf(nn) } else { 0.0 }
 }
 
-/// The code `min(⌊t·v⌋, 2^{ex_bits} − 1)` of one magnitude.
+/// `min(⌊y⌋, max)` for `y ≥ 0` (a saturating float-to-int cast truncates, which is the floor
+/// for non-negative values; NaN maps to 0). No `libm` call: this is the search's inner loop.
+#[inline]
+fn floor_level(y: f32, max: u32) -> u32 {
+    (y as u32).min(max)
+}
+
+/// The code `min(⌊t·|v|⌋, 2^{ex_bits} − 1)` of one magnitude.
 #[inline]
 pub fn level(v: f32, ex_bits: u32, t: f32) -> u8 {
-    let max = ((1u32 << ex_bits.min(7)) - 1) as f32;
-    libm::floorf(t * v.abs()).clamp(0.0, max) as u8
+    floor_level(t * v.abs(), (1u32 << ex_bits.min(7)) - 1) as u8
 }
 
 /// The scale `t ≥ 0` found by the grid-and-zoom search (module docs) for magnitudes `a`, with
