@@ -426,3 +426,33 @@ proptest! {
         let _ = c.score(&p, &garbage);
     }
 }
+
+#[test]
+fn named_configs() {
+    use vector_codecs::rabitq::{CONFIGS, from_config};
+    let data: Vec<f32> = (0..64).map(|i| (i as f32).sin()).collect();
+    for &(name, bits, mode) in CONFIGS {
+        let c = from_config(name, Identity(16), &data, 1).unwrap();
+        assert_eq!((c.bits(), c.query_mode()), (bits, mode));
+        assert!(c.centroid().is_some());
+    }
+    assert!(from_config("rabitq9", Identity(16), &data, 1).is_err());
+}
+
+/// Subnormal and huge (but finite) inputs encode to valid codes.
+#[test]
+fn extreme_magnitudes() {
+    for bits in [1u8, 4] {
+        let c = RaBitQ::new(Identity(8), bits).unwrap();
+        let mut code = vec![0u8; c.code_len()];
+        for x in [[1e-45f32, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1e-45], [1e30, -1e30, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]] {
+            c.encode_into(&x, &mut code).unwrap();
+            let (r, x0, _) = c.factors(&code).unwrap();
+            // x0 of these sparse vectors: 1-bit ≤ 0.71, 4-bit well above.
+            assert!(r > 0.0 && x0 >= 0.49 && x0 <= 1.0, "{r} {x0}");
+            let mut out = [0f32; 8];
+            c.decode_into(&code, &mut out).unwrap();
+            assert!(out.iter().all(|v| v.is_finite()));
+        }
+    }
+}

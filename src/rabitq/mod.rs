@@ -247,14 +247,15 @@ impl<T: Transform> RaBitQ<T> {
                 *v -= c;
             }
         }
-        let r = libm::sqrt(o.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
+        let r64 = libm::sqrt(o.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>());
+        let r = r64 as f32;
         if !r.is_finite() {
             return Err(Error::NonFinite);
         }
-        if r > 0.0 {
-            let inv = 1.0 / r;
+        if r64 > 0.0 {
+            // Normalize in f64: the f32 norm of a subnormal vector is too coarse to divide by.
             for v in o.iter_mut() {
-                *v *= inv;
+                *v = (f64::from(*v) / r64) as f32;
             }
         }
         code.fill(0);
@@ -569,6 +570,30 @@ impl<T: Transform> RaBitQ<T> {
         r.finish()?;
         Ok(codec)
     }
+}
+
+/// The named configurations the `evaluate` harness runs: `(name, bits, query mode)`. Every
+/// configuration uses the mean of the training data as centroid.
+pub const CONFIGS: &[(&str, u8, QueryMode)] = &[
+    ("rabitq1", 1, QueryMode::Float),
+    ("rabitq1q", 1, QueryMode::Quantized4),
+    ("rabitq2", 2, QueryMode::Float),
+    ("rabitq3", 3, QueryMode::Float),
+    ("rabitq4", 4, QueryMode::Float),
+    ("rabitq5", 5, QueryMode::Float),
+    ("rabitq8", 8, QueryMode::Float),
+];
+
+/// Builds the named configuration (see [`CONFIGS`]) over `transform`, with the centroid trained
+/// as the mean of `train` (row-major, `transform.dim_in()` columns) and query seed `seed`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for an unknown name; otherwise as [`RaBitQ::train_mean`].
+#[cfg(feature = "alloc")]
+pub fn from_config<T: Transform>(name: &str, transform: T, train: &[f32], seed: u64) -> Result<RaBitQ<T>> {
+    let &(_, bits, mode) =
+        CONFIGS.iter().find(|c| c.0 == name).ok_or(Error::InvalidParameter("unknown RaBitQ configuration"))?;
+    Ok(RaBitQ::train_mean(transform, bits, train)?.with_query_mode(mode, seed))
 }
 
 impl<T: Transform> Codec for RaBitQ<T> {

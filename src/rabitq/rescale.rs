@@ -30,14 +30,26 @@ pub const ZOOM: usize = 16;
 /// bits per magnitude code. Returns 0 when `a` is all zero. Does not normalize by `‖a‖`
 /// (callers pass unit vectors; the arg-max is the same either way).
 pub fn cosine(a: &[f32], ex_bits: u32, t: f32) -> f32 {
-    let max = (1u32 << ex_bits.min(7)) - 1;
-    let (mut dot, mut nn) = (0.0f32, 0.0f32);
-    for &v in a {
-        let v = v.abs();
-        let u = floor_level(t * v, max) as f32 + 0.5;
-        dot += u * v;
-        nn += u * u;
+    let max = ((1u32 << ex_bits.min(7)) - 1) as f32;
+    // Eight independent lanes (a fixed summation order, so results are identical on every
+    // target) let the compiler vectorize the loop.
+    let (mut dot, mut nn) = ([0.0f32; 8], [0.0f32; 8]);
+    let mut chunks = a.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            let v = c[l].abs();
+            let u = ((t * v).min(max) as i32) as f32 + 0.5;
+            dot[l] += u * v;
+            nn[l] += u * u;
+        }
     }
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        let v = v.abs();
+        let u = ((t * v).min(max) as i32) as f32 + 0.5;
+        dot[l] += u * v;
+        nn[l] += u * u;
+    }
+    let (dot, nn) = (dot.iter().sum::<f32>(), nn.iter().sum::<f32>());
     if nn > 0.0 { dot / libm::sqrtf(nn) } else { 0.0 }
 }
 
