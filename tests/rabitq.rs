@@ -449,7 +449,7 @@ fn extreme_magnitudes() {
             c.encode_into(&x, &mut code).unwrap();
             let (r, x0, _) = c.factors(&code).unwrap();
             // x0 of these sparse vectors: 1-bit ≤ 0.71, 4-bit well above.
-            assert!(r > 0.0 && x0 >= 0.49 && x0 <= 1.0, "{r} {x0}");
+            assert!(r > 0.0 && (0.49..=1.0).contains(&x0), "{r} {x0}");
             let mut out = [0f32; 8];
             c.decode_into(&code, &mut out).unwrap();
             assert!(out.iter().all(|v| v.is_finite()));
