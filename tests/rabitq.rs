@@ -279,7 +279,7 @@ fn quantized_query_unbiased_over_rounding() {
 }
 
 /// The grid-and-zoom rescale search reaches the exact optimum over all breakpoints k/a_i to
-/// within 1e-3 of the cosine (and never exceeds it).
+/// within 1e-4 of the cosine (and never exceeds it); measured worst gap 2e-5 at d = 384.
 #[test]
 fn rescale_search_close_to_exhaustive_optimum() {
     let mut rng = Rng::new(4);
@@ -301,7 +301,7 @@ fn rescale_search_close_to_exhaustive_optimum() {
             let t = rescale::best_scale(&a, ex);
             let got = rescale::cosine(&a, ex, t);
             assert!(got <= best + 1e-6);
-            assert!(got > best - 1e-3, "ex={ex} d={d}: {got} vs exhaustive {best}");
+            assert!(got > best - 1e-4, "ex={ex} d={d}: {got} vs exhaustive {best}");
         }
     }
 }

@@ -22,9 +22,9 @@
 //! optimum over all breakpoints; tests compare it with exhaustive enumeration.
 
 /// Number of geometric grid points of the first search pass.
-pub const GRID: usize = 40;
+pub const GRID: usize = 24;
 /// Number of evenly spaced points of each zoom pass.
-pub const ZOOM: usize = 16;
+pub const ZOOM: usize = 12;
 
 /// `cos(t)` as defined in the module docs, for magnitudes `|a_i|` and `ex_bits ∈ 1..=7`
 /// bits per magnitude code. Returns 0 when `a` is all zero. Does not normalize by `‖a‖`
