@@ -2,7 +2,7 @@
 //! at equal bytes per vector.
 //!
 //! ```sh
-//! cargo run --release --example rabitq_eval [-- --data DIR] [--queries N] [--csv FILE]
+//! cargo run --release --example rabitq_eval [-- --data DIR] [--queries N] [--csv FILE] [--seed N] [--only CONFIG]
 //! ```
 //!
 //! `DIR` defaults to `../shared/data/wordnet-minilm-l6` (`wordnet_base.fvecs`,
@@ -88,14 +88,18 @@ fn main() {
     let mut dir = default_dir();
     let mut nq = usize::MAX;
     let mut csv: Option<PathBuf> = None;
+    let mut seed = 0x5EED_0001u64;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data" => dir = PathBuf::from(args.next().expect("--data DIR")),
             "--queries" => nq = args.next().expect("--queries N").parse().expect("number"),
             "--csv" => csv = Some(PathBuf::from(args.next().expect("--csv FILE"))),
+            "--seed" => seed = args.next().expect("--seed N").parse().expect("number"),
+            "--only" => only = Some(args.next().expect("--only NAME")),
             _ => {
-                println!("usage: rabitq_eval [--data DIR] [--queries N] [--csv FILE]");
+                println!("usage: rabitq_eval [--data DIR] [--queries N] [--csv FILE] [--seed N] [--only CONFIG]");
                 return;
             }
         }
@@ -111,7 +115,7 @@ fn main() {
     let (gt_k, gt) = vector_codecs::io::read_ivecs(dir.join("wordnet_groundtruth.ivecs")).expect("groundtruth");
     let (d, n, nq) = (base.dim, base.rows(), queries.rows());
     println!("base {n}x{d}, {nq} queries");
-    let rot = DenseRotation::new(d, 0x5EED_0001);
+    let rot = DenseRotation::new(d, seed);
     let mut out = String::from("config,bytes_per_vector,bits_per_dim,recall_at_10,encode_vec_per_s,scan_codes_per_s\n");
     let configs: &[(&str, u8, QueryMode, bool)] = &[
         ("rabitq1", 1, QueryMode::Float, true),
@@ -129,6 +133,9 @@ fn main() {
         "config", "bytes", "bits/dim", "recall@10", "encode v/s", "scan codes/s"
     );
     for &(name, bits, mode, centered) in configs {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let codec = if centered {
             RaBitQ::train_mean(rot.clone(), bits, &base.data).expect("train")
         } else {
