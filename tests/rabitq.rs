@@ -73,14 +73,14 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
 fn code_length_counts_factors() {
     for bits in 1..=8u8 {
         let c = RaBitQ::new(Identity(384), bits).unwrap();
-        let extra = if bits == 1 { 8 } else { 12 };
+        let extra = 8;
         assert_eq!(c.code_len(), bits as usize * 48 + extra);
         assert!((c.bits_per_dim() - (bits as f64 + 8.0 * extra as f64 / 384.0)).abs() < 1e-12);
         assert_eq!(c.estimator(), Estimator::Unbiased);
     }
     // A dimension that is not a multiple of 8: planes are rounded up to whole bytes.
     let c = RaBitQ::new(Identity(37), 3).unwrap();
-    assert_eq!(c.code_len(), 3 * 5 + 12);
+    assert_eq!(c.code_len(), 3 * 5 + 8);
 }
 
 /// For every B, the decode is the projection `r·x0·ō` of `o` on the code direction, so
@@ -346,15 +346,23 @@ fn bad_input_is_err() {
     let mut s = c.scratch();
     assert!(matches!(c.prepare(&[0.0; 8], &mut s[..3]), Err(Error::BufferTooSmall { .. })));
     assert_eq!(c.prepare(&[f32::NAN; 8], &mut s).unwrap_err(), Error::NonFinite);
-    // Corrupt factors: NaN norm, negative norm, zero / >1 x0, NaN code norm.
+    // Corrupt factors: NaN / negative norm, zero / NaN / infinite second factor (rejected by
+    // decode and score), and a second factor implying x0 > 1 (rejected by decode).
     let base = 2;
-    for (off, val) in [(0, f32::NAN), (0, -1.0), (4, 0.0), (4, 1.5), (8, f32::NAN), (8, 0.0)] {
+    for (off, val, score_err) in [
+        (0, f32::NAN, true),
+        (0, -1.0, true),
+        (4, 0.0, true),
+        (4, f32::NAN, true),
+        (4, f32::INFINITY, true),
+        (4, 1e6, false),
+    ] {
         let mut bad = code.clone();
         bad[base + off..base + off + 4].copy_from_slice(&val.to_le_bytes());
         let mut out = [0f32; 8];
         assert!(matches!(c.decode_into(&bad, &mut out), Err(Error::Corrupt(_))), "{off} {val}");
         let p = c.prepare(&[1.0; 8], &mut s).unwrap();
-        assert!(matches!(c.score(&p, &bad), Err(Error::Corrupt(_))));
+        assert_eq!(matches!(c.score(&p, &bad), Err(Error::Corrupt(_))), score_err);
     }
     let mut s2 = c.scratch();
     let p = c.prepare(&[1.0; 8], &mut s2).unwrap();

@@ -14,12 +14,13 @@
 //!   the bitwise complement of `u` in the low `B − 1` bits.
 //! * **factors**: `r` and `x0 = ⟨ō, o'⟩` with `ō = x̄/‖x̄‖` (for `B = 1`, `x0 = Σ|o'_i|/√D ≈ 0.8`);
 //!   if `x0` is not a positive finite number it is set to `0.8` (the reference fallback). For
-//!   `B ≥ 2` also `‖x̄‖` (so scoring does not recompute it).
+//!   `B ≥ 2` the second factor stored is the product `x0·‖x̄‖`, the one number scoring needs
+//!   (`‖x̄‖` is a function of the code, recomputed where `x0` alone is wanted).
 //!
 //! Layout of one code (`P = ⌈D/8⌉` bytes per bit plane): `B − 1` ex planes (plane `p` holds bit
 //! `p` of every `x_u`), then the sign plane, then the factors as little-endian `f32`:
-//! `[r, x0]` for `B = 1`, `[r, x0, ‖x̄‖]` for `B ≥ 2`. So `code_len = B·P + 8` (`+ 4` for
-//! `B ≥ 2`) and [`Codec::bits_per_dim`] counts the factors. The bit planes let the quantized
+//! `[r, x0]` for `B = 1`, `[r, x0·‖x̄‖]` for `B ≥ 2`. So `code_len = B·P + 8` and
+//! [`Codec::bits_per_dim`] counts the factors. The bit planes let the quantized
 //! query use bit-sliced `popcount(plane & query_plane)` ([`crate::simd::and_popcount`]).
 //!
 //! # The estimator, and what exactly is unbiased
@@ -109,8 +110,7 @@ struct Centroid {
     c_rot: Vec<f32>,
 }
 
-/// A RaBitQ codec: `B ∈ 1..=8` bits per rotated coordinate plus 8 (`B = 1`) or 12 bytes of
-/// factors per vector. See the [module docs](self) for the code, the estimator and its bias.
+/// A RaBitQ codec: `B ∈ 1..=8` bits per rotated coordinate plus 8 bytes of factors per vector. See the [module docs](self) for the code, the estimator and its bias.
 #[derive(Clone, Debug)]
 pub struct RaBitQ<T> {
     dim: usize,
@@ -226,7 +226,44 @@ impl<T: Transform> RaBitQ<T> {
         }
     }
     fn factors_len(&self) -> usize {
-        if self.bits == 1 { 8 } else { 12 }
+        8
+    }
+    /// `‖x̄‖` of every 1-bit code: `√D/2`.
+    fn xn1(&self) -> f32 {
+        0.5 * libm::sqrtf(self.rdim as f32)
+    }
+    /// `‖x̄‖ = √Σ(x_u,i − C)²` of a code (its bit planes), `C = (2^B − 1)/2`.
+    fn code_norm(&self, code: &[u8]) -> f32 {
+        let p = self.plane;
+        let off = 0.5 * (((1u32 << self.bits) - 1) as f32);
+        let mut nn = 0.0f32;
+        for i in 0..self.rdim {
+            let mut xu = 0u32;
+            for b in 0..self.bits as usize {
+                xu |= u32::from((code[b * p + i / 8] >> (i % 8)) & 1) << b;
+            }
+            let v = xu as f32 - off;
+            nn += v * v;
+        }
+        libm::sqrtf(nn)
+    }
+    /// The raw factors `(r, second)` after validation: `r` finite and `≥ 0`, the second factor
+    /// finite and `> 0`.
+    fn raw_factors(&self, code: &[u8]) -> Result<(f32, f32)> {
+        check_code(self.code_len(), code.len())?;
+        let base = self.bits as usize * self.plane;
+        let f = |i: usize| {
+            let b = &code[base + 4 * i..base + 4 * i + 4];
+            f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
+        let (r, w) = (f(0), f(1));
+        if !(r.is_finite() && r >= 0.0) {
+            return Err(Error::Corrupt("RaBitQ norm factor"));
+        }
+        if !(w.is_finite() && w > 0.0) {
+            return Err(Error::Corrupt("RaBitQ x0 factor"));
+        }
+        Ok((r, w))
     }
 
     /// Encodes `x` into `code` using `scratch` (at least `D` floats) instead of a stack buffer.
@@ -289,36 +326,24 @@ impl<T: Transform> RaBitQ<T> {
         if !(x0.is_finite() && x0 > 0.0) || r == 0.0 {
             x0 = X0_FALLBACK;
         }
+        let second = if ex > 0 { x0 * xn } else { x0 };
         factors[0..4].copy_from_slice(&r.to_le_bytes());
-        factors[4..8].copy_from_slice(&x0.to_le_bytes());
-        if ex > 0 {
-            factors[8..12].copy_from_slice(&xn.to_le_bytes());
-        }
+        factors[4..8].copy_from_slice(&second.to_le_bytes());
         Ok(())
     }
 
-    /// Reads and validates a code's factors `(r, x0, ‖x̄‖)`.
+    /// Reads and validates a code's factors `(r, x0, ‖x̄‖)` (for `B ≥ 2`, `‖x̄‖` is recomputed
+    /// from the code's bit planes and `x0` is the stored product divided by it).
     ///
     /// # Errors
-    /// [`Error::CodeLength`]; [`Error::Corrupt`] if `r` is negative or not finite, or `x0` or
-    /// `‖x̄‖` is not a positive finite number.
+    /// [`Error::CodeLength`]; [`Error::Corrupt`] if `r` is negative or not finite, or `x0` is not
+    /// in `(0, 1]` (up to rounding).
     pub fn factors(&self, code: &[u8]) -> Result<(f32, f32, f32)> {
-        check_code(self.code_len(), code.len())?;
-        let base = self.bits as usize * self.plane;
-        let f = |i: usize| {
-            let b = &code[base + 4 * i..base + 4 * i + 4];
-            f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        };
-        let (r, x0) = (f(0), f(1));
-        let xn = if self.bits == 1 { 0.5 * libm::sqrtf(self.rdim as f32) } else { f(2) };
-        if !(r.is_finite() && r >= 0.0) {
-            return Err(Error::Corrupt("RaBitQ norm factor"));
-        }
+        let (r, w) = self.raw_factors(code)?;
+        let xn = if self.bits == 1 { self.xn1() } else { self.code_norm(code) };
+        let x0 = if self.bits == 1 { w } else { w / xn };
         if !(x0.is_finite() && x0 > 0.0 && x0 <= 1.0 + 1e-3) {
             return Err(Error::Corrupt("RaBitQ x0 factor"));
-        }
-        if !(xn.is_finite() && xn > 0.0) {
-            return Err(Error::Corrupt("RaBitQ code norm factor"));
         }
         Ok((r, x0, xn))
     }
@@ -660,7 +685,8 @@ impl<T: Transform> Score for RaBitQ<T> {
     }
 
     fn score(&self, q: &RaBitQQuery<'_>, code: &[u8]) -> Result<f32> {
-        let (r, x0, xn) = self.factors(code)?;
+        let (r, w) = self.raw_factors(code)?;
+        let denom = if self.bits == 1 { w * self.xn1() } else { w };
         let xbar_q = match q.planes {
             Some(pl) => self.xu_dot_quant(q, pl, code),
             None => {
@@ -668,6 +694,6 @@ impl<T: Transform> Score for RaBitQ<T> {
                 self.xu_dot_float(q.lut, code) - off * q.sum
             }
         };
-        Ok(q.cq + r / (x0 * xn) * xbar_q)
+        Ok(q.cq + r / denom * xbar_q)
     }
 }
