@@ -465,11 +465,19 @@ impl<T: Transform> RaBitQ<T> {
         let mut total = 0.0f32;
         for b in 0..self.bits as usize {
             let plane = &code[b * p..(b + 1) * p];
-            let mut s = 0.0f32;
-            for (&byte, t) in plane.iter().zip(lut.chunks_exact(256)) {
-                s += t[byte as usize];
+            // Four accumulators break the add-latency chain (fixed order: same result everywhere).
+            let mut acc = [0.0f32; 4];
+            let mut bytes = plane.chunks_exact(4);
+            let mut tables = lut.chunks_exact(1024);
+            for (b4, t4) in (&mut bytes).zip(&mut tables) {
+                for l in 0..4 {
+                    acc[l] += t4[256 * l + b4[l] as usize];
+                }
             }
-            total += s * (1u32 << b) as f32;
+            for (l, (&byte, t)) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(256)).enumerate() {
+                acc[l] += t[byte as usize];
+            }
+            total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) * (1u32 << b) as f32;
         }
         total
     }

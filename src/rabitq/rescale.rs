@@ -26,23 +26,28 @@ pub const GRID: usize = 24;
 /// Number of evenly spaced points of each zoom pass.
 pub const ZOOM: usize = 12;
 
-/// `cos(t)` as defined in the module docs, for magnitudes `|a_i|` and `ex_bits ∈ 1..=7`
+/// `cos(t)` as defined in the module docs, for finite magnitudes `|a_i|` (0 for a non-finite `t`) and `ex_bits ∈ 1..=7`
 /// bits per magnitude code. Returns 0 when `a` is all zero. Does not normalize by `‖a‖`
 /// (callers pass unit vectors; the arg-max is the same either way).
 pub fn cosine(a: &[f32], ex_bits: u32, t: f32) -> f32 {
+    use wide::f32x8;
+    if !t.is_finite() {
+        return 0.0;
+    }
     let max = ((1u32 << ex_bits.min(7)) - 1) as f32;
-    // Eight independent lanes (a fixed summation order, so results are identical on every
-    // target) let the compiler vectorize the loop.
-    let (mut dot, mut nn) = ([0.0f32; 8], [0.0f32; 8]);
+    // Eight independent lanes in a fixed summation order (separate multiply and add, no FMA),
+    // so results are identical on every target and with or without SIMD.
+    let (tv, mv, half) = (f32x8::splat(t), f32x8::splat(max), f32x8::splat(0.5));
+    let (mut dot, mut nn) = (f32x8::ZERO, f32x8::ZERO);
     let mut chunks = a.chunks_exact(8);
     for c in &mut chunks {
-        for l in 0..8 {
-            let v = c[l].abs();
-            let u = ((t * v).min(max) as i32) as f32 + 0.5;
-            dot[l] += u * v;
-            nn[l] += u * u;
-        }
+        let v = f32x8::from([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]).abs();
+        // t·v ∈ [0, max] after the clamp, so truncation is the floor and cannot overflow.
+        let u = (tv * v).fast_min(mv).fast_trunc_int().round_float() + half;
+        dot += u * v;
+        nn += u * u;
     }
+    let (mut dot, mut nn) = (dot.to_array(), nn.to_array());
     for (l, &v) in chunks.remainder().iter().enumerate() {
         let v = v.abs();
         let u = ((t * v).min(max) as i32) as f32 + 0.5;
@@ -79,6 +84,9 @@ pub fn best_scale(a: &[f32], ex_bits: u32) -> f32 {
     // Below t_lo every code is 0; beyond t_hi the RMS coordinate is saturated.
     let t_lo = 1.0 / amax;
     let t_hi = (levels / rms).max(t_lo * levels);
+    if !(t_hi.is_finite() && t_lo.is_finite()) {
+        return 0.0;
+    }
     let ratio = t_hi / t_lo;
     let mut best_t = 0.0f32;
     let mut best = cosine(a, ex_bits, 0.0);
