@@ -1,1 +1,1145 @@
-//! (filled in by the scalar issue)
+//! Uniform integer scalar quantization, `b ∈ 1..=8` bits per coordinate (SPECS §1).
+//!
+//! Every coordinate `x` of a group (a block, a whole vector, or one dimension across the data
+//! set) is mapped to a level `q ∈ 0..=qmax` on a uniform grid `x̂ = base + q·Δ`:
+//!
+//! * **asymmetric** (min/max): `base = lo`, `Δ = (hi − lo)/(2^b − 1)`, `qmax = 2^b − 1`;
+//! * **symmetric** (absmax, signed levels): for `b ≥ 2`, `m = 2^(b−1) − 1`, `Δ = amax/m`,
+//!   signed levels `−m..=m` stored as `q = s + m` (so `qmax = 2m`, `base = −m·Δ = −amax`); for
+//!   `b = 1` the two levels are `±amax/2`… precisely `base = −amax`, `Δ = 2·amax`, `qmax = 1`.
+//!
+//! Encoding rounds to nearest (`q = clamp(⌊(x − base)/Δ + ½⌋, 0, qmax)`), so every coordinate
+//! inside the group's range is reconstructed within `Δ/2`. A constant group (`Δ = 0`) codes as
+//! all zero levels and decodes exactly to the constant. Levels are packed LSB-first with
+//! [`crate::bits`].
+//!
+//! # Granularities
+//!
+//! * [`BlockUniform`] — scale (and offset) *in the code*: per vector (one group = the whole
+//!   vector) or per block of 16, 32, 64 or 128 coordinates; a tail block shorter than the block
+//!   size gets its own scale. Code layout: all block scales first (asymmetric: `lo` then `Δ`,
+//!   symmetric: `Δ`; each an `f32` or f16 little-endian, see [`ScaleFormat`]), then the packed
+//!   levels of the whole vector. With f16 scales a constant block decodes exactly only when its
+//!   value is an f16 value.
+//!   `bits_per_dim` counts the scales: e.g. 4-bit, block 32, asymmetric f32 scales →
+//!   `4 + 64/32 = 6` bits per dimension.
+//! * [`PerDimUniform`] — one `(base, Δ)` per dimension, trained on data under `alloc`
+//!   ([`PerDimUniform::train`], ranges [`RangeEstimator`]: min/max, mean ± k·std, quantile
+//!   clipping) and shared by all codes; the code is only the packed levels (`b` bits/dim).
+//!   Coordinates outside the trained range are clamped to it.
+//!
+//! # Non-finite input
+//!
+//! NaN or ±∞ in a vector to encode, a query, or training data returns [`Error::NonFinite`]; so
+//! does a finite group whose range overflows `f32` (`hi − lo = ∞`).
+//!
+//! # Scoring
+//!
+//! * Float query ([`Score`], [`Estimator::Reconstruction`]): `prepare` folds the scales into
+//!   the query, so a score is `const + Σ w_j·q_j` — exactly `⟨q, x̂⟩` up to float rounding.
+//! * Integer query ([`IntScorer`], [`Estimator::Biased`], 8- and 4-bit per-dimension codecs):
+//!   the folded query `w` is quantized to `i8` (or `i16`) with one scale `s = max|w|/127`
+//!   (`/32767`), and the score is `const + s·Σ ŵ_j·q_j` from an exact integer dot
+//!   ([`crate::simd::dot_u8_i8`] / [`crate::simd::dot_u8_i16`]). Its only error against
+//!   `⟨q, x̂⟩` is the query rounding: `|score − ⟨q, x̂⟩| ≤ (s/2)·Σ_j q_j ≤ (s/2)·qmax·d`.
+//! * Code × code ([`ScoreSymmetric`]): `⟨x̂, ŷ⟩` of two reconstructions.
+//!
+//! # Configuration names (the evaluate harness)
+//!
+//! | name | constructor | bits/dim |
+//! |---|---|---|
+//! | `sq8` | [`PerDimUniform::train`] 8-bit min/max | 8 |
+//! | `sq4` | [`PerDimUniform::train`] 4-bit min/max | 4 |
+//! | `sq8-b32` | [`BlockUniform::with_scales`]`(d, 8, Some(32), false, F16)` | 8 + 32/32 = 9 |
+//! | `sq4-b32` | [`BlockUniform::with_scales`]`(d, 4, Some(32), false, F16)` (≈ ggml Q4_1) | 4 + 32/32 = 5 |
+//! | `sq4-b32-sym` | [`BlockUniform::with_scales`]`(d, 4, Some(32), true, F16)` (≈ ggml Q4_0) | 4 + 16/32 = 4.5 |
+//! | `sq8-vec` | [`BlockUniform::new`]`(d, 8, None, false)` (f32 scales) | 8 + 64/d |
+//!
+//! [`config`] builds any of them by name.
+//!
+//! ```
+//! use vector_codecs::{Codec, Decode};
+//! use vector_codecs::scalar::uniform::BlockUniform;
+//! let codec = BlockUniform::new(4, 8, None, false).unwrap();
+//! let mut code = [0u8; 12];
+//! codec.encode_into(&[0.0, 1.0, 2.0, 2.55], &mut code).unwrap();
+//! let mut out = [0f32; 4];
+//! codec.decode_into(&code, &mut out).unwrap();
+//! assert!((out[1] - 1.0).abs() <= 2.55 / 255.0 / 2.0 + 1e-6);
+//! ```
+
+use crate::bits;
+use crate::codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols, check_scratch};
+use crate::error::{Error, Result, check_code, check_dim, check_finite};
+
+/// Levels unpacked at a time (a multiple of 8, so every chunk starts on a byte boundary).
+const CHUNK: usize = 128;
+
+/// Allowed block sizes of [`BlockUniform`].
+pub const BLOCK_SIZES: [usize; 4] = [16, 32, 64, 128];
+
+fn check_bits(bits: u32) -> Result<()> {
+    if (1..=8).contains(&bits) { Ok(()) } else { Err(Error::InvalidParameter("bits must be in 1..=8")) }
+}
+
+/// Largest level for `bits` and symmetry.
+#[inline]
+fn qmax(bits: u32, symmetric: bool) -> u32 {
+    if symmetric && bits >= 2 { 2 * ((1 << (bits - 1)) - 1) } else { (1 << bits) - 1 }
+}
+
+/// `(base, Δ)` of a grid for the range `lo..=hi` (asymmetric) or `±amax` (symmetric).
+///
+/// # Errors
+/// [`Error::NonFinite`] when the range overflows `f32`.
+fn grid(lo: f32, hi: f32, bits: u32, symmetric: bool) -> Result<(f32, f32)> {
+    let qm = qmax(bits, symmetric) as f32;
+    let (base, step) = if symmetric {
+        let amax = lo.abs().max(hi.abs());
+        if bits == 1 { (-amax, 2.0 * amax) } else { (-amax, amax / (qm / 2.0)) }
+    } else {
+        (lo, (hi - lo) / qm)
+    };
+    if base.is_finite() && step.is_finite() { Ok((base, step)) } else { Err(Error::NonFinite) }
+}
+
+/// Base of a symmetric grid from its step.
+#[inline]
+fn sym_base(step: f32, bits: u32) -> f32 {
+    if bits == 1 { -0.5 * step } else { -step * ((1u32 << (bits - 1)) - 1) as f32 }
+}
+
+/// Quantizes `x` onto the grid: `clamp(⌊(x − base)·inv + ½⌋, 0, qmax)`; `inv = 0` for a constant
+/// group gives level 0.
+#[inline(always)]
+fn level(x: f32, base: f32, inv: f32, qm: f32) -> u8 {
+    let v = ((x - base) * inv).clamp(0.0, qm);
+    (v + 0.5) as u8
+}
+
+#[inline]
+fn inv_step(step: f32) -> f32 {
+    if step > 0.0 { 1.0 / step } else { 0.0 }
+}
+
+/// Byte range of the packed levels `start .. start + len` (`start` a multiple of 8).
+#[inline]
+fn packed_range(start: usize, len: usize, bits: u32) -> core::ops::Range<usize> {
+    let s = start * bits as usize / 8;
+    s..s + bits::packed_len(len, bits)
+}
+
+/// Unpacks levels `start .. start + out.len()` (start a multiple of 8) from `packed`.
+#[inline]
+fn unpack_at(packed: &[u8], bits: u32, start: usize, out: &mut [u8]) -> Result<()> {
+    let r = packed_range(start, out.len(), bits);
+    let src = packed.get(r).ok_or(Error::CodeLength { expected: 0, got: packed.len() })?;
+    bits::unpack(src, bits, out)
+}
+
+/// Quantizes `x[j]` with per-coordinate grids `(base_of(j), inv_of(j))` and packs the levels of
+/// `x` (starting at coordinate `start`, a multiple of 8) into `packed`.
+fn pack_at(packed: &mut [u8], bits: u32, start: usize, levels: &[u8]) -> Result<()> {
+    let r = packed_range(start, levels.len(), bits);
+    let len = packed.len();
+    let dst = packed.get_mut(r).ok_or(Error::CodeLength { expected: 0, got: len })?;
+    bits::pack(levels, bits, dst)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-vector / per-block codec
+// ---------------------------------------------------------------------------------------------
+
+/// Uniform `b`-bit quantization with the scale (and offset) stored in each code, per vector or
+/// per block of 16/32/64/128 coordinates (see the [module docs](self) for the layout).
+///
+/// Bits per dimension: `b + 32·s·nblocks/d` with `s = 2` (asymmetric: `lo`, `Δ`) or `s = 1`
+/// (symmetric: `Δ`). Score estimator: [`Estimator::Reconstruction`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockUniform {
+    dim: usize,
+    bits: u32,
+    block: usize,
+    symmetric: bool,
+    scales: ScaleFormat,
+}
+
+/// Storage format of the in-code scales of [`BlockUniform`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScaleFormat {
+    /// `f32` little-endian, 32 bits per scale.
+    F32,
+    /// IEEE binary16 little-endian, 16 bits per scale (via [`crate::scalar::float::f16_from_f32`]).
+    /// The encoder rounds the offset *down* and the step *up* to f16 values so that the block's
+    /// range stays covered and the `Δ/2` bound holds for the stored `Δ`. Ranges beyond f16's
+    /// (|lo| or `Δ` above 65504) return [`Error::InvalidParameter`].
+    F16,
+}
+
+impl ScaleFormat {
+    fn bytes(self) -> usize {
+        match self {
+            ScaleFormat::F32 => 4,
+            ScaleFormat::F16 => 2,
+        }
+    }
+}
+
+/// Next f16 value towards −∞ (for finite `h`).
+fn f16_next_down(h: u16) -> u16 {
+    if h & 0x8000 != 0 {
+        h + 1
+    } else if h == 0 {
+        0x8001
+    } else {
+        h - 1
+    }
+}
+
+impl BlockUniform {
+    /// A codec for `dim`-vectors, `bits ∈ 1..=8`, `block = None` (one scale per vector) or
+    /// `Some(16 | 32 | 64 | 128)`; `symmetric` selects absmax (signed levels) over min/max.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a bit width outside `1..=8`, another block size, or
+    /// `dim == 0`.
+    pub fn new(dim: usize, bits: u32, block: Option<usize>, symmetric: bool) -> Result<Self> {
+        Self::with_scales(dim, bits, block, symmetric, ScaleFormat::F32)
+    }
+
+    /// As [`new`](BlockUniform::new) with the in-code scales stored as `scales` (f16 halves the
+    /// scale overhead: 4-bit, block 32, asymmetric → 5 bits per dimension).
+    ///
+    /// # Errors
+    /// As [`new`](BlockUniform::new).
+    pub fn with_scales(
+        dim: usize,
+        bits: u32,
+        block: Option<usize>,
+        symmetric: bool,
+        scales: ScaleFormat,
+    ) -> Result<Self> {
+        check_bits(bits)?;
+        if dim == 0 {
+            return Err(Error::InvalidParameter("dim must be positive"));
+        }
+        let block = match block {
+            None => dim,
+            Some(b) if BLOCK_SIZES.contains(&b) => b,
+            Some(_) => return Err(Error::InvalidParameter("block size must be 16, 32, 64 or 128")),
+        };
+        Ok(BlockUniform { dim, bits, block, symmetric, scales })
+    }
+
+    /// Bits per level.
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Coordinates per block (`dim` for per-vector scales).
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
+    /// Whether the grid is symmetric (absmax).
+    pub fn symmetric(&self) -> bool {
+        self.symmetric
+    }
+
+    /// Number of blocks (the last may be shorter).
+    pub fn blocks(&self) -> usize {
+        self.dim.div_ceil(self.block)
+    }
+
+    fn scale_words(&self) -> usize {
+        if self.symmetric { 1 } else { 2 }
+    }
+
+    /// The storage format of the in-code scales.
+    pub fn scale_format(&self) -> ScaleFormat {
+        self.scales
+    }
+
+    /// Bytes of in-code scales at the front of each code.
+    pub fn scale_len(&self) -> usize {
+        self.blocks() * self.scale_words() * self.scales.bytes()
+    }
+
+    /// Reads scale word `i` of a code.
+    fn read_scale(&self, code: &[u8], i: usize) -> Result<f32> {
+        match self.scales {
+            ScaleFormat::F32 => {
+                let b = code.get(4 * i..4 * i + 4).ok_or(Error::Truncated)?;
+                Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            ScaleFormat::F16 => {
+                let b = code.get(2 * i..2 * i + 2).ok_or(Error::Truncated)?;
+                Ok(crate::scalar::float::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            }
+        }
+    }
+
+    /// Writes scale word `i`.
+    fn write_scale(&self, scales: &mut [u8], i: usize, v: f32) {
+        match self.scales {
+            ScaleFormat::F32 => scales[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes()),
+            ScaleFormat::F16 => {
+                let h = crate::scalar::float::f16_from_f32(v);
+                scales[2 * i..2 * i + 2].copy_from_slice(&h.to_le_bytes());
+            }
+        }
+    }
+
+    /// The stored `(base, Δ)` for a block range: exact for f32 scales; for f16 the base is
+    /// rounded down and the step up to f16 values so that `base ≤ lo` and `base + qmax·Δ ≥ hi`.
+    fn stored_grid(&self, lo: f32, hi: f32) -> Result<(f32, f32)> {
+        let (base, step) = grid(lo, hi, self.bits, self.symmetric)?;
+        if self.scales == ScaleFormat::F32 {
+            return Ok((base, step));
+        }
+        use crate::scalar::float::{f16_from_f32, f16_to_f32};
+        let too_big = Error::InvalidParameter("block range exceeds the f16 scale range");
+        let qm = qmax(self.bits, self.symmetric) as f32;
+        let up = |v: f32| -> Result<f32> {
+            let mut h = f16_from_f32(v);
+            if f16_to_f32(h) < v {
+                h += 1;
+            }
+            let r = f16_to_f32(h);
+            if r.is_finite() { Ok(r) } else { Err(too_big) }
+        };
+        if self.symmetric {
+            let step = up(step)?;
+            let b = sym_base(step, self.bits);
+            // Re-check coverage of ±amax after rounding (the symmetric base is derived).
+            let amax = lo.abs().max(hi.abs());
+            if b + qm * step < amax { Ok((b, up(f32::from_bits(step.to_bits() + 1))?)) } else { Ok((b, step)) }
+        } else {
+            let mut hb = f16_from_f32(base);
+            if f16_to_f32(hb) > base {
+                hb = f16_next_down(hb);
+            }
+            let b = f16_to_f32(hb);
+            if !b.is_finite() {
+                return Err(too_big);
+            }
+            let mut st = up((hi - b) / qm)?;
+            if b + qm * st < hi {
+                st = up(f32::from_bits(st.to_bits() + 1))?;
+            }
+            Ok((b, st))
+        }
+    }
+
+    /// `(base, Δ)` of block `k` read from a code.
+    fn block_grid(&self, code: &[u8], k: usize) -> Result<(f32, f32)> {
+        let (base, step) = if self.symmetric {
+            let step = self.read_scale(code, k)?;
+            (sym_base(step, self.bits), step)
+        } else {
+            (self.read_scale(code, 2 * k)?, self.read_scale(code, 2 * k + 1)?)
+        };
+        if base.is_finite() && step.is_finite() && step >= 0.0 {
+            Ok((base, step))
+        } else {
+            Err(Error::Corrupt("non-finite or negative block scale"))
+        }
+    }
+
+    /// Calls `f(start, len, base, step)` for each group of at most [`CHUNK`] coordinates.
+    fn for_chunks(&self, code: &[u8], mut f: impl FnMut(usize, usize, f32, f32) -> Result<()>) -> Result<()> {
+        for k in 0..self.blocks() {
+            let (base, step) = self.block_grid(code, k)?;
+            let start = k * self.block;
+            let end = (start + self.block).min(self.dim);
+            let mut s = start;
+            while s < end {
+                let len = (end - s).min(CHUNK);
+                f(s, len, base, step)?;
+                s += len;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Codec for BlockUniform {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn code_len(&self) -> usize {
+        self.scale_len() + bits::packed_len(self.dim, self.bits)
+    }
+
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim, x.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(x)?;
+        let (scales, packed) = code.split_at_mut(self.scale_len());
+        let qm = qmax(self.bits, self.symmetric) as f32;
+        let mut levels = [0u8; CHUNK];
+        for (k, xb) in x.chunks(self.block).enumerate() {
+            let (lo, hi) = crate::simd::min_max(xb);
+            let (base, step) = self.stored_grid(lo, hi)?;
+            if self.symmetric {
+                self.write_scale(scales, k, step);
+            } else {
+                self.write_scale(scales, 2 * k, base);
+                self.write_scale(scales, 2 * k + 1, step);
+            }
+            let base = if self.symmetric { sym_base(step, self.bits) } else { base };
+            let inv = inv_step(step);
+            for (c, xc) in xb.chunks(CHUNK).enumerate() {
+                let lv = &mut levels[..xc.len()];
+                for (l, &v) in lv.iter_mut().zip(xc) {
+                    *l = level(v, base, inv, qm);
+                }
+                pack_at(packed, self.bits, k * self.block + c * CHUNK, lv)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Decode for BlockUniform {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_dim(self.dim, out.len())?;
+        let packed = &code[self.scale_len()..];
+        let mut levels = [0u8; CHUNK];
+        self.for_chunks(code, |s, len, base, step| {
+            unpack_at(packed, self.bits, s, &mut levels[..len])?;
+            for (o, &l) in out[s..s + len].iter_mut().zip(&levels[..len]) {
+                *o = base + f32::from(l) * step;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A prepared float query of [`BlockUniform`]: the query and its per-block sums.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQuery<'s> {
+    q: &'s [f32],
+    block_sums: &'s [f32],
+}
+
+impl Score for BlockUniform {
+    type Query<'s> = BlockQuery<'s>;
+
+    fn query_scratch_len(&self) -> usize {
+        self.dim + self.blocks()
+    }
+
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<BlockQuery<'s>> {
+        check_dim(self.dim, q.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
+        check_finite(q)?;
+        let (qs, rest) = scratch.split_at_mut(self.dim);
+        qs.copy_from_slice(q);
+        let sums = &mut rest[..self.blocks()];
+        for (s, qb) in sums.iter_mut().zip(q.chunks(self.block)) {
+            *s = crate::simd::sum(qb);
+        }
+        Ok(BlockQuery { q: qs, block_sums: sums })
+    }
+
+    fn score(&self, q: &BlockQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        let packed = &code[self.scale_len()..];
+        let mut levels = [0u8; CHUNK];
+        let mut total = 0.0f32;
+        let mut k_prev = usize::MAX;
+        self.for_chunks(code, |s, len, base, step| {
+            let k = s / self.block;
+            if k != k_prev {
+                total += base * q.block_sums.get(k).copied().unwrap_or(0.0);
+                k_prev = k;
+            }
+            unpack_at(packed, self.bits, s, &mut levels[..len])?;
+            total += step * dot_f32_u8(&q.q[s..s + len], &levels[..len]);
+            Ok(())
+        })?;
+        Ok(total)
+    }
+}
+
+impl ScoreSymmetric for BlockUniform {
+    /// `⟨x̂, ŷ⟩` of the two reconstructions, block by block from exact integer sums:
+    /// `n·a·c + a·Δy·Σq_y + c·Δx·Σq_x + Δx·Δy·Σq_x q_y` (with bases `a`, `c`).
+    fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), a.len())?;
+        check_code(self.code_len(), b.len())?;
+        let (pa, pb) = (&a[self.scale_len()..], &b[self.scale_len()..]);
+        let (mut la, mut lb) = ([0u8; CHUNK], [0u8; CHUNK]);
+        let mut total = 0.0f64;
+        for k in 0..self.blocks() {
+            let (ba, sa) = self.block_grid(a, k)?;
+            let (bb, sb) = self.block_grid(b, k)?;
+            let start = k * self.block;
+            let end = (start + self.block).min(self.dim);
+            let (mut n, mut suma, mut sumb, mut sumab) = (0u64, 0u64, 0u64, 0u64);
+            let mut s = start;
+            while s < end {
+                let len = (end - s).min(CHUNK);
+                unpack_at(pa, self.bits, s, &mut la[..len])?;
+                unpack_at(pb, self.bits, s, &mut lb[..len])?;
+                for (&x, &y) in la[..len].iter().zip(&lb[..len]) {
+                    suma += u64::from(x);
+                    sumb += u64::from(y);
+                    sumab += u64::from(x) * u64::from(y);
+                }
+                n += len as u64;
+                s += len;
+            }
+            let (ba, sa, bb, sb) = (f64::from(ba), f64::from(sa), f64::from(bb), f64::from(sb));
+            total += n as f64 * ba * bb + ba * sb * sumb as f64 + bb * sa * suma as f64 + sa * sb * sumab as f64;
+        }
+        Ok(total as f32)
+    }
+}
+
+impl Symbols for BlockUniform {
+    fn symbols_per_vector(&self) -> usize {
+        self.dim
+    }
+
+    fn alphabet_size(&self) -> u32 {
+        qmax(self.bits, self.symmetric) + 1
+    }
+
+    fn side_len(&self) -> usize {
+        self.scale_len()
+    }
+
+    fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        split_levels(&code[self.scale_len()..], self.bits, symbols, self.dim)?;
+        check_code(self.scale_len(), side.len())?;
+        side.copy_from_slice(&code[..self.scale_len()]);
+        Ok(())
+    }
+
+    fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_code(self.scale_len(), side.len())?;
+        let (sc, packed) = code.split_at_mut(self.scale_len());
+        join_levels(symbols, self.bits, self.alphabet_size(), packed, self.dim)?;
+        sc.copy_from_slice(side);
+        Ok(())
+    }
+}
+
+fn split_levels(packed: &[u8], bits: u32, symbols: &mut [u16], dim: usize) -> Result<()> {
+    check_dim(dim, symbols.len())?;
+    let mut lv = [0u8; CHUNK];
+    for (c, sy) in symbols.chunks_mut(CHUNK).enumerate() {
+        let n = sy.len();
+        unpack_at(packed, bits, c * CHUNK, &mut lv[..n])?;
+        for (s, &l) in sy.iter_mut().zip(&lv[..n]) {
+            *s = u16::from(l);
+        }
+    }
+    Ok(())
+}
+
+fn join_levels(symbols: &[u16], bits: u32, alphabet: u32, packed: &mut [u8], dim: usize) -> Result<()> {
+    check_dim(dim, symbols.len())?;
+    let mut lv = [0u8; CHUNK];
+    for (c, sy) in symbols.chunks(CHUNK).enumerate() {
+        for (l, &s) in lv.iter_mut().zip(sy) {
+            if u32::from(s) >= alphabet {
+                return Err(Error::Corrupt("symbol out of range"));
+            }
+            *l = s as u8;
+        }
+        pack_at(packed, bits, c * CHUNK, &lv[..sy.len()])?;
+    }
+    Ok(())
+}
+
+/// `Σ w_j·l_j` over f32 weights and byte levels.
+#[inline]
+fn dot_f32_u8(w: &[f32], l: &[u8]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut wc = w.chunks_exact(8);
+    let mut lc = l.chunks_exact(8);
+    for (wv, lv) in (&mut wc).zip(&mut lc) {
+        for i in 0..8 {
+            acc[i] += wv[i] * f32::from(lv[i]);
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (&a, &b) in wc.remainder().iter().zip(lc.remainder()) {
+        s += a * f32::from(b);
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-dimension codec
+// ---------------------------------------------------------------------------------------------
+
+/// How [`PerDimUniform::train`] estimates each dimension's range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RangeEstimator {
+    /// The observed minimum and maximum (every training value is then within `Δ/2`).
+    MinMax,
+    /// `mean ± k·std`, intersected with the observed min/max (values outside are clamped).
+    MeanStd(f32),
+    /// The `p` and `1 − p` quantiles (`p ∈ [0, 0.5)`), clipping outliers.
+    Quantile(f32),
+}
+
+/// Uniform `b`-bit quantization with one trained grid `(base_j, Δ_j)` per dimension, shared by
+/// all codes (not stored in them): the code is the `d` packed levels, exactly `b` bits per
+/// dimension. `P` holds the parameters (`Vec<f32>` when trained, or borrowed slices for a
+/// `no_std` user who stores them elsewhere).
+///
+/// Score estimators: [`Estimator::Reconstruction`] for the float query; [`IntScorer`] gives the
+/// faster integer-query scan ([`Estimator::Biased`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerDimUniform<P: AsRef<[f32]>> {
+    bits: u32,
+    symmetric: bool,
+    base: P,
+    step: P,
+}
+
+/// A trained per-dimension codec owning its parameters.
+#[cfg(feature = "alloc")]
+pub type PerDim = PerDimUniform<alloc::vec::Vec<f32>>;
+
+/// Kind tag of serialized [`PerDimUniform`] parameters.
+pub const KIND_PER_DIM: u16 = crate::format::kind::SCALAR + 1;
+
+impl<P: AsRef<[f32]>> PerDimUniform<P> {
+    /// A codec from explicit grids: coordinate `j` decodes as `base[j] + q·step[j]`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for bits outside `1..=8`, empty or unequal parameter slices,
+    /// non-finite values or a negative step.
+    pub fn from_params(bits: u32, symmetric: bool, base: P, step: P) -> Result<Self> {
+        check_bits(bits)?;
+        let (b, s) = (base.as_ref(), step.as_ref());
+        if b.is_empty() || b.len() != s.len() {
+            return Err(Error::InvalidParameter("base and step must have the same positive length"));
+        }
+        if !b.iter().chain(s).all(|v| v.is_finite()) || s.iter().any(|&v| v < 0.0) {
+            return Err(Error::InvalidParameter("grid parameters must be finite, steps non-negative"));
+        }
+        Ok(PerDimUniform { bits, symmetric, base, step })
+    }
+
+    /// Bits per level.
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Whether the grids are symmetric (absmax).
+    pub fn symmetric(&self) -> bool {
+        self.symmetric
+    }
+
+    /// The per-dimension bases (the value of level 0).
+    pub fn base(&self) -> &[f32] {
+        self.base.as_ref()
+    }
+
+    /// The per-dimension steps `Δ_j`.
+    pub fn step(&self) -> &[f32] {
+        self.step.as_ref()
+    }
+
+    /// The integer-query scorer over this codec's codes (8- or 4-bit only).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `bits()` is not 8 or 4.
+    pub fn int_scorer(&self, precision: IntPrecision) -> Result<IntScorer<'_, P>> {
+        if self.bits != 8 && self.bits != 4 {
+            return Err(Error::InvalidParameter("integer scoring needs 8- or 4-bit codes"));
+        }
+        Ok(IntScorer { codec: self, precision })
+    }
+
+    /// Serializes the parameters (kind [`KIND_PER_DIM`]): `u32 dim, u8 bits, u8 symmetric,
+    /// f32 base[dim], f32 step[dim]`.
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] if the payload exceeds `u32`.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        let d = u32::try_from(self.dim()).map_err(|_| Error::Overflow)?;
+        let mut w = crate::format::Writer::new(KIND_PER_DIM);
+        w.u32(d).u8(self.bits as u8).u8(u8::from(self.symmetric)).f32s(self.base()).f32s(self.step());
+        w.finish()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl PerDim {
+    /// Trains per-dimension grids on `data` (`n × dim`, row-major) with `range`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for bad `bits`/`dim`/`range`; [`Error::DimensionMismatch`] if
+    /// `data.len()` is not a multiple of `dim`; [`Error::NotEnoughData`] for no rows;
+    /// [`Error::NonFinite`] for NaN/∞ data or an overflowing range.
+    pub fn train(data: &[f32], dim: usize, bits: u32, range: RangeEstimator, symmetric: bool) -> Result<Self> {
+        use alloc::vec::Vec;
+        check_bits(bits)?;
+        if dim == 0 {
+            return Err(Error::InvalidParameter("dim must be positive"));
+        }
+        let n = crate::codec::batch_rows(data.len(), dim)?;
+        if n == 0 {
+            return Err(Error::NotEnoughData { needed: 1, got: 0 });
+        }
+        check_finite(data)?;
+        let mut lo = alloc::vec![f32::INFINITY; dim];
+        let mut hi = alloc::vec![f32::NEG_INFINITY; dim];
+        for row in data.chunks_exact(dim) {
+            for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+                *l = l.min(v);
+                *h = h.max(v);
+            }
+        }
+        match range {
+            RangeEstimator::MinMax => {}
+            RangeEstimator::MeanStd(k) => {
+                if !(k.is_finite() && k > 0.0) {
+                    return Err(Error::InvalidParameter("MeanStd k must be positive"));
+                }
+                let mut mean = alloc::vec![0f64; dim];
+                let mut sq = alloc::vec![0f64; dim];
+                for row in data.chunks_exact(dim) {
+                    for ((m, s), &v) in mean.iter_mut().zip(sq.iter_mut()).zip(row) {
+                        *m += f64::from(v);
+                        *s += f64::from(v) * f64::from(v);
+                    }
+                }
+                for j in 0..dim {
+                    let m = mean[j] / n as f64;
+                    let sd = (sq[j] / n as f64 - m * m).max(0.0).sqrt();
+                    lo[j] = lo[j].max((m - f64::from(k) * sd) as f32);
+                    hi[j] = hi[j].min((m + f64::from(k) * sd) as f32);
+                    if lo[j] > hi[j] {
+                        let c = m as f32;
+                        lo[j] = c;
+                        hi[j] = c;
+                    }
+                }
+            }
+            RangeEstimator::Quantile(p) => {
+                if !(0.0..0.5).contains(&p) {
+                    return Err(Error::InvalidParameter("quantile p must be in [0, 0.5)"));
+                }
+                let mut col: Vec<f32> = Vec::with_capacity(n);
+                for j in 0..dim {
+                    col.clear();
+                    col.extend(data.chunks_exact(dim).map(|r| r[j]));
+                    col.sort_unstable_by(f32::total_cmp);
+                    let k = ((p * (n - 1) as f32) + 0.5) as usize;
+                    lo[j] = col[k.min(n - 1)];
+                    hi[j] = col[(n - 1).saturating_sub(k)];
+                }
+            }
+        }
+        let mut base = Vec::with_capacity(dim);
+        let mut step = Vec::with_capacity(dim);
+        for (&l, &h) in lo.iter().zip(&hi) {
+            let (b, s) = grid(l, h, bits, symmetric)?;
+            base.push(b);
+            step.push(s);
+        }
+        Ok(PerDimUniform { bits, symmetric, base, step })
+    }
+
+    /// Reads parameters written by [`to_bytes`](PerDimUniform::to_bytes), validating every field.
+    ///
+    /// # Errors
+    /// Container errors from [`crate::format::open`]; [`Error::Corrupt`] for a bad dimension, bit
+    /// width, flag, non-finite or negative parameters, or trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, KIND_PER_DIM)?;
+        let dim = r.count(r.remaining() / 8, "dimension exceeds payload")?;
+        let bits = u32::from(r.u8()?);
+        let sym = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::Corrupt("symmetric flag")),
+        };
+        if dim == 0 || check_bits(bits).is_err() {
+            return Err(Error::Corrupt("dimension or bit width"));
+        }
+        let base = r.finite_f32_vec(dim, "non-finite base")?;
+        let step = r.finite_f32_vec(dim, "non-finite step")?;
+        r.finish()?;
+        PerDimUniform::from_params(bits, sym, base, step).map_err(|_| Error::Corrupt("negative step"))
+    }
+}
+
+impl<P: AsRef<[f32]>> Codec for PerDimUniform<P> {
+    fn dim(&self) -> usize {
+        self.base.as_ref().len()
+    }
+
+    fn code_len(&self) -> usize {
+        bits::packed_len(self.dim(), self.bits)
+    }
+
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(x)?;
+        let qm = qmax(self.bits, self.symmetric) as f32;
+        let (base, step) = (self.base(), self.step());
+        if self.bits == 8 {
+            for ((c, &v), (&b, &s)) in code.iter_mut().zip(x).zip(base.iter().zip(step)) {
+                *c = level(v, b, inv_step(s), qm);
+            }
+            return Ok(());
+        }
+        let mut levels = [0u8; CHUNK];
+        for (c, xc) in x.chunks(CHUNK).enumerate() {
+            let s0 = c * CHUNK;
+            let lv = &mut levels[..xc.len()];
+            for (j, (l, &v)) in lv.iter_mut().zip(xc).enumerate() {
+                *l = level(v, base[s0 + j], inv_step(step[s0 + j]), qm);
+            }
+            pack_at(code, self.bits, s0, lv)?;
+        }
+        Ok(())
+    }
+}
+
+impl<P: AsRef<[f32]>> Decode for PerDimUniform<P> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_dim(self.dim(), out.len())?;
+        let (base, step) = (self.base(), self.step());
+        let mut levels = [0u8; CHUNK];
+        for (c, oc) in out.chunks_mut(CHUNK).enumerate() {
+            let s0 = c * CHUNK;
+            unpack_at(code, self.bits, s0, &mut levels[..oc.len()])?;
+            for (j, (o, &l)) in oc.iter_mut().zip(&levels).enumerate() {
+                *o = base[s0 + j] + f32::from(l) * step[s0 + j];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A prepared float query of [`PerDimUniform`]: `w_j = q_j·Δ_j` and `c = Σ q_j·base_j`, so the
+/// score of a code is `c + Σ w_j·level_j`.
+#[derive(Clone, Copy, Debug)]
+pub struct PerDimQuery<'s> {
+    w: &'s [f32],
+    c: f32,
+}
+
+impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
+    type Query<'s>
+        = PerDimQuery<'s>
+    where
+        P: 's;
+
+    fn query_scratch_len(&self) -> usize {
+        self.dim()
+    }
+
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PerDimQuery<'s>> {
+        check_dim(self.dim(), q.len())?;
+        check_scratch(self.dim(), scratch.len())?;
+        check_finite(q)?;
+        let w = &mut scratch[..self.dim()];
+        for ((o, &v), &s) in w.iter_mut().zip(q).zip(self.step()) {
+            *o = v * s;
+        }
+        let c = crate::simd::dot(q, self.base());
+        Ok(PerDimQuery { w, c })
+    }
+
+    fn score(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        if self.bits == 8 {
+            return Ok(q.c + dot_f32_u8(q.w, code));
+        }
+        let mut levels = [0u8; CHUNK];
+        let mut total = q.c;
+        for (c, wc) in q.w.chunks(CHUNK).enumerate() {
+            unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
+            total += dot_f32_u8(wc, &levels[..wc.len()]);
+        }
+        Ok(total)
+    }
+}
+
+impl<P: AsRef<[f32]>> ScoreSymmetric for PerDimUniform<P> {
+    /// `⟨x̂, ŷ⟩` of the two reconstructions, accumulated in `f64`.
+    fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), a.len())?;
+        check_code(self.code_len(), b.len())?;
+        let (base, step) = (self.base(), self.step());
+        let (mut la, mut lb) = ([0u8; CHUNK], [0u8; CHUNK]);
+        let mut total = 0.0f64;
+        let mut s0 = 0;
+        while s0 < self.dim() {
+            let len = (self.dim() - s0).min(CHUNK);
+            unpack_at(a, self.bits, s0, &mut la[..len])?;
+            unpack_at(b, self.bits, s0, &mut lb[..len])?;
+            for j in 0..len {
+                let (bj, sj) = (base[s0 + j], step[s0 + j]);
+                let x = bj + f32::from(la[j]) * sj;
+                let y = bj + f32::from(lb[j]) * sj;
+                total += f64::from(x) * f64::from(y);
+            }
+            s0 += len;
+        }
+        Ok(total as f32)
+    }
+}
+
+impl<P: AsRef<[f32]>> Symbols for PerDimUniform<P> {
+    fn symbols_per_vector(&self) -> usize {
+        self.dim()
+    }
+
+    fn alphabet_size(&self) -> u32 {
+        qmax(self.bits, self.symmetric) + 1
+    }
+
+    fn side_len(&self) -> usize {
+        0
+    }
+
+    fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_code(0, side.len())?;
+        split_levels(code, self.bits, symbols, self.dim())
+    }
+
+    fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_code(0, side.len())?;
+        join_levels(symbols, self.bits, self.alphabet_size(), code, self.dim())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer-query scoring
+// ---------------------------------------------------------------------------------------------
+
+/// Precision of the quantized query of [`IntScorer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntPrecision {
+    /// `i8` query (`s = max|w|/127`), VNNI `u8×i8` dot: fastest.
+    I8,
+    /// `i16` query (`s = max|w|/32767`): 256× smaller query rounding error.
+    I16,
+}
+
+/// Integer-query scorer over the codes of an 8- or 4-bit [`PerDimUniform`].
+///
+/// `prepare` folds the grids into the query (`w_j = q_j·Δ_j`, `c = Σ q_j·base_j`) and rounds `w`
+/// to integers `ŵ_j = round(w_j/s)`; the score is `c + s·Σ ŵ_j·level_j`, with the integer dot
+/// exact. Estimator [`Estimator::Biased`]: the only difference from `⟨q, x̂⟩` is the query
+/// rounding, `|score − ⟨q, x̂⟩| ≤ (s/2)·Σ_j level_j` (plus float rounding of `c` and the final
+/// product). 4-bit codes are split into their low and high nibbles (even and odd coordinates)
+/// and dotted with the de-interleaved query.
+#[derive(Clone, Copy, Debug)]
+pub struct IntScorer<'a, P: AsRef<[f32]>> {
+    codec: &'a PerDimUniform<P>,
+    precision: IntPrecision,
+}
+
+/// A prepared integer query of [`IntScorer`].
+#[derive(Clone, Copy, Debug)]
+pub struct IntQuery<'s> {
+    c: f32,
+    s: f32,
+    q8: &'s [i8],
+    q16: &'s [i16],
+}
+
+impl<P: AsRef<[f32]>> IntScorer<'_, P> {
+    /// The query precision.
+    pub fn precision(&self) -> IntPrecision {
+        self.precision
+    }
+
+    /// Query coefficients length: `dim` for 8-bit, `2·⌈dim/2⌉` (even then odd coordinates) for
+    /// 4-bit.
+    fn qlen(&self) -> usize {
+        let d = self.codec.dim();
+        if self.codec.bits == 8 { d } else { 2 * d.div_ceil(2) }
+    }
+
+    fn int_dot(&self, q: &IntQuery<'_>, code: &[u8]) -> i64 {
+        if self.codec.bits == 8 {
+            return match self.precision {
+                IntPrecision::I8 => crate::simd::dot_u8_i8(code, q.q8),
+                IntPrecision::I16 => crate::simd::dot_u8_i16(code, q.q16),
+            };
+        }
+        let half = code.len();
+        let mut lo = [0u8; 256];
+        let mut hi = [0u8; 256];
+        let mut total = 0i64;
+        for (c, bytes) in code.chunks(256).enumerate() {
+            let n = bytes.len();
+            for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
+                *l = b & 0xF;
+                *h = b >> 4;
+            }
+            let r = c * 256..c * 256 + n;
+            let r2 = half + c * 256..half + c * 256 + n;
+            total += match self.precision {
+                IntPrecision::I8 => {
+                    crate::simd::dot_u8_i8(&lo[..n], &q.q8[r]) + crate::simd::dot_u8_i8(&hi[..n], &q.q8[r2])
+                }
+                IntPrecision::I16 => {
+                    crate::simd::dot_u8_i16(&lo[..n], &q.q16[r]) + crate::simd::dot_u8_i16(&hi[..n], &q.q16[r2])
+                }
+            };
+        }
+        total
+    }
+}
+
+impl<P: AsRef<[f32]>> Codec for IntScorer<'_, P> {
+    fn dim(&self) -> usize {
+        self.codec.dim()
+    }
+
+    fn code_len(&self) -> usize {
+        self.codec.code_len()
+    }
+
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        self.codec.encode_into(x, code)
+    }
+}
+
+impl<P: AsRef<[f32]>> Score for IntScorer<'_, P> {
+    type Query<'s>
+        = IntQuery<'s>
+    where
+        Self: 's;
+
+    fn query_scratch_len(&self) -> usize {
+        // The i8/i16 coefficients live in the f32 scratch, reinterpreted.
+        match self.precision {
+            IntPrecision::I8 => self.qlen().div_ceil(4),
+            IntPrecision::I16 => self.qlen().div_ceil(2),
+        }
+    }
+
+    fn estimator(&self) -> Estimator {
+        Estimator::Biased
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<IntQuery<'s>> {
+        let d = self.dim();
+        check_dim(d, q.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
+        check_finite(q)?;
+        let (base, step) = (self.codec.base(), self.codec.step());
+        let c = crate::simd::dot(q, base);
+        let mut amax = 0f32;
+        for (&v, &s) in q.iter().zip(step) {
+            amax = amax.max((v * s).abs());
+        }
+        let lim = match self.precision {
+            IntPrecision::I8 => 127.0,
+            IntPrecision::I16 => 32767.0,
+        };
+        let s = if amax > 0.0 { amax / lim } else { 0.0 };
+        let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
+        let qlen = self.qlen();
+        let half = qlen / 2;
+        // Position of coordinate j in the coefficient array.
+        let pos = |j: usize| if self.codec.bits == 8 { j } else { (j % 2) * half + j / 2 };
+        let round = |v: f32| -> f32 {
+            let t = (v * inv).clamp(-lim, lim);
+            if t >= 0.0 { (t + 0.5) as i32 as f32 } else { -((-t + 0.5) as i32 as f32) }
+        };
+        let words = self.query_scratch_len();
+        let sc = &mut scratch[..words];
+        match self.precision {
+            IntPrecision::I8 => {
+                let b: &mut [i8] = bytemuck::cast_slice_mut(sc);
+                b.fill(0);
+                for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
+                    b[pos(j)] = round(v * st) as i8;
+                }
+                Ok(IntQuery { c, s, q8: &b[..qlen], q16: &[] })
+            }
+            IntPrecision::I16 => {
+                let b: &mut [i16] = bytemuck::cast_slice_mut(sc);
+                b.fill(0);
+                for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
+                    b[pos(j)] = round(v * st) as i16;
+                }
+                Ok(IntQuery { c, s, q8: &[], q16: &b[..qlen] })
+            }
+        }
+    }
+
+    fn score(&self, q: &IntQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        Ok(q.c + q.s * self.int_dot(q, code) as f32)
+    }
+
+    fn score_batch(&self, q: &IntQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let cl = self.code_len();
+        check_code(out.len() * cl, codes.len())?;
+        for (code, o) in codes.chunks_exact(cl).zip(out.iter_mut()) {
+            *o = q.c + q.s * self.int_dot(q, code) as f32;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named configurations
+// ---------------------------------------------------------------------------------------------
+
+/// The short configuration names of this module (see the [module docs](self)).
+pub const CONFIG_NAMES: [&str; 6] = ["sq8", "sq4", "sq8-b32", "sq4-b32", "sq4-b32-sym", "sq8-vec"];
+
+/// A configured uniform codec: per-dimension (trained) or block/vector scaled.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug)]
+pub enum UniformConfig {
+    /// A trained per-dimension codec (`sq8`, `sq4`).
+    PerDim(PerDim),
+    /// A per-block or per-vector codec (`sq8-b32`, `sq4-b32`, `sq4-b32-sym`, `sq8-vec`).
+    Block(BlockUniform),
+}
+
+/// Builds the configuration `name` (one of [`CONFIG_NAMES`]) for `dim`-vectors, training
+/// per-dimension codecs on `train` (`n × dim`, row-major; min/max ranges).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for an unknown name; training errors of [`PerDimUniform::train`].
+#[cfg(feature = "alloc")]
+pub fn config(name: &str, dim: usize, train: &[f32]) -> Result<UniformConfig> {
+    Ok(match name {
+        "sq8" => UniformConfig::PerDim(PerDim::train(train, dim, 8, RangeEstimator::MinMax, false)?),
+        "sq4" => UniformConfig::PerDim(PerDim::train(train, dim, 4, RangeEstimator::MinMax, false)?),
+        "sq8-b32" => UniformConfig::Block(BlockUniform::with_scales(dim, 8, Some(32), false, ScaleFormat::F16)?),
+        "sq4-b32" => UniformConfig::Block(BlockUniform::with_scales(dim, 4, Some(32), false, ScaleFormat::F16)?),
+        "sq4-b32-sym" => UniformConfig::Block(BlockUniform::with_scales(dim, 4, Some(32), true, ScaleFormat::F16)?),
+        "sq8-vec" => UniformConfig::Block(BlockUniform::new(dim, 8, None, false)?),
+        _ => return Err(Error::InvalidParameter("unknown uniform configuration name")),
+    })
+}

@@ -11,6 +11,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::Backend;
 
+pub mod dot;
+
 /// Feature bits cached by [`features`].
 pub mod feature {
     /// AVX2 and FMA.
@@ -119,31 +121,80 @@ pub fn backend() -> Backend {
 
 /// Arch `dot`, if one exists for this CPU.
 #[inline]
-pub fn dot(_a: &[f32], _b: &[f32]) -> Option<f32> {
+pub fn dot(a: &[f32], b: &[f32]) -> Option<f32> {
+    let f = features();
+    if f & feature::AVX512 != 0 {
+        // SAFETY: AVX-512F was detected (or compiled in) on this CPU.
+        return Some(unsafe { dot::dot_f32_avx512(a, b) });
+    }
+    if f & feature::AVX2 != 0 {
+        // SAFETY: AVX2 and FMA were detected on this CPU.
+        return Some(unsafe { dot::dot_f32_avx2(a, b) });
+    }
     None
 }
 
 /// Arch `l2sq`, if one exists for this CPU.
 #[inline]
-pub fn l2sq(_a: &[f32], _b: &[f32]) -> Option<f32> {
+pub fn l2sq(a: &[f32], b: &[f32]) -> Option<f32> {
+    let f = features();
+    if f & feature::AVX512 != 0 {
+        // SAFETY: AVX-512F was detected (or compiled in) on this CPU.
+        return Some(unsafe { dot::l2sq_f32_avx512(a, b) });
+    }
+    if f & feature::AVX2 != 0 {
+        // SAFETY: AVX2 and FMA were detected on this CPU.
+        return Some(unsafe { dot::l2sq_f32_avx2(a, b) });
+    }
     None
 }
 
 /// Arch `dot_u8_i8`, if one exists for this CPU.
 #[inline]
-pub fn dot_u8_i8(_a: &[u8], _b: &[i8]) -> Option<i64> {
+pub fn dot_u8_i8(a: &[u8], b: &[i8]) -> Option<i64> {
+    let f = features();
+    if f & (feature::AVX512 | feature::AVX512_VNNI) == feature::AVX512 | feature::AVX512_VNNI {
+        // SAFETY: AVX-512F/BW and VNNI were detected on this CPU.
+        return Some(unsafe { dot::dot_u8_i8_vnni(a, b) });
+    }
+    if f & feature::AVX512 != 0 {
+        // SAFETY: AVX-512F/BW were detected (or compiled in) on this CPU.
+        return Some(unsafe { dot::dot_u8_i8_avx512(a, b) });
+    }
+    if f & feature::AVX2 != 0 {
+        // SAFETY: AVX2 was detected on this CPU.
+        return Some(unsafe { dot::dot_u8_i8_avx2(a, b) });
+    }
     None
 }
 
 /// Arch `dot_i8_i8`, if one exists for this CPU.
 #[inline]
-pub fn dot_i8_i8(_a: &[i8], _b: &[i8]) -> Option<i64> {
+pub fn dot_i8_i8(a: &[i8], b: &[i8]) -> Option<i64> {
+    let f = features();
+    if f & feature::AVX512 != 0 {
+        // SAFETY: AVX-512F/BW were detected (or compiled in) on this CPU.
+        return Some(unsafe { dot::dot_i8_i8_avx512(a, b) });
+    }
+    if f & feature::AVX2 != 0 {
+        // SAFETY: AVX2 was detected on this CPU.
+        return Some(unsafe { dot::dot_i8_i8_avx2(a, b) });
+    }
     None
 }
 
 /// Arch `dot_u8_i16`, if one exists for this CPU.
 #[inline]
-pub fn dot_u8_i16(_a: &[u8], _b: &[i16]) -> Option<i64> {
+pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> Option<i64> {
+    let f = features();
+    if f & feature::AVX512 != 0 {
+        // SAFETY: AVX-512F/BW were detected (or compiled in) on this CPU.
+        return Some(unsafe { dot::dot_u8_i16_avx512(a, b) });
+    }
+    if f & feature::AVX2 != 0 {
+        // SAFETY: AVX2 was detected on this CPU.
+        return Some(unsafe { dot::dot_u8_i16_avx2(a, b) });
+    }
     None
 }
 

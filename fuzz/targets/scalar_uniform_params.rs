@@ -1,0 +1,49 @@
+//! Fuzz body: `PerDim::from_bytes` must reject or accept arbitrary bytes without panicking; an
+//! accepted codec must encode, decode and score without panicking. The same bytes are also fed
+//! as codes to per-block codecs (hostile scales must give `Err`, never a panic).
+
+use vector_codecs::scalar::uniform::{BlockUniform, IntPrecision, PerDim};
+use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
+
+pub fn run(data: &[u8]) {
+    if let Ok(c) = PerDim::from_bytes(data) {
+        let d = c.dim();
+        if d <= 4096 {
+            let x: Vec<f32> = (0..d).map(|i| (i as f32 * 0.37).sin()).collect();
+            let mut code = vec![0u8; c.code_len()];
+            c.encode_into(&x, &mut code).expect("encode of finite data");
+            let mut out = vec![0f32; d];
+            c.decode_into(&code, &mut out).expect("decode of own code");
+            let mut s = vec![0f32; c.query_scratch_len()];
+            if let Ok(q) = c.prepare(&x, &mut s) {
+                let _ = c.score(&q, &code);
+            }
+            let _ = c.score_codes(&code, &code);
+            if let Ok(sc) = c.int_scorer(IntPrecision::I8) {
+                let mut s = vec![0f32; sc.query_scratch_len()];
+                if let Ok(q) = sc.prepare(&x, &mut s) {
+                    let _ = sc.score(&q, &code);
+                }
+            }
+        }
+    }
+    // Arbitrary bytes as codes of block codecs.
+    if let Some((&sel, rest)) = data.split_first() {
+        let bits = u32::from(sel % 8) + 1;
+        let block = [None, Some(16), Some(32), Some(64), Some(128)][usize::from(sel / 8) % 5];
+        let sym = sel & 0x80 != 0;
+        if let Ok(c) = BlockUniform::new(40, bits, block, sym) {
+            let n = c.code_len();
+            if rest.len() >= n {
+                let code = &rest[..n];
+                let mut out = [0f32; 40];
+                let _ = c.decode_into(code, &mut out);
+                let mut s = vec![0f32; c.query_scratch_len()];
+                if let Ok(q) = c.prepare(&[0.5; 40], &mut s) {
+                    let _ = c.score(&q, code);
+                }
+                let _ = c.score_codes(code, code);
+            }
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! x86-64 dot-product kernels: AVX2 + FMA and AVX-512 (F/BW, VNNI).
+//!
+//! Every function here is `unsafe` only because it is compiled with `#[target_feature]`: the
+//! caller (the dispatchers in the parent module) must have checked that the CPU has the named
+//! features. Loads are unaligned and never read past the end of a slice: the AVX2 kernels finish
+//! with a scalar tail, the AVX-512 kernels with a masked load (masked-off lanes do not fault).
+//!
+//! Integer kernels are exact: they accumulate in `i32` lanes for a bounded block of elements (so
+//! no lane can overflow), then add the block's horizontal sum into an `i64`. `vpmaddubsw`
+//! (AVX2 u8×i8) saturates its 16-bit pair sums, so it is *not* used; bytes are widened to 16 bits
+//! and multiplied with `vpmaddwd` instead. `vpdpbusd` (VNNI) does not saturate and is used
+//! directly for u8×i8.
+#![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics need Rust 1.89; gated on detection.
+
+use core::arch::x86_64::*;
+
+/// Elements per i32 accumulation block for 8-bit kernels: per lane at most
+/// `BLOCK8 / 16 · 2 · 255 · 128 < 2³¹`.
+const BLOCK8: usize = 1 << 15;
+/// Elements per i32 accumulation block for u8×i16: per lane at most
+/// `BLOCK16 / 16 · 2 · 255 · 32768 < 2³¹`.
+const BLOCK16: usize = 1 << 10;
+
+#[inline(always)]
+fn hsum256_i32(v: __m256i) -> i64 {
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` is 32 writable bytes; storeu has no alignment requirement.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), v) };
+    lanes.iter().map(|&x| i64::from(x)).sum()
+}
+
+#[inline(always)]
+fn hsum256_f32(v: __m256) -> f32 {
+    let mut lanes = [0f32; 8];
+    // SAFETY: `lanes` is 32 writable bytes; storeu has no alignment requirement.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+}
+
+/// `Σ a_i·b_i` over f32 with AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: every load reads 8 floats at `i + k ≤ n − 8`, inside both slices.
+    let mut s = unsafe {
+        let (mut s0, mut s1, mut s2, mut s3) =
+            (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+        while i + 32 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 16)), _mm256_loadu_ps(pb.add(i + 16)), s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 24)), _mm256_loadu_ps(pb.add(i + 24)), s3);
+            i += 32;
+        }
+        while i + 8 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), s0);
+            i += 8;
+        }
+        hsum256_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)))
+    };
+    for (x, y) in a[i..n].iter().zip(&b[i..n]) {
+        s += x * y;
+    }
+    s
+}
+
+/// `Σ (a_i − b_i)²` over f32 with AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn l2sq_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: every load reads 8 floats at `i + k ≤ n − 8`, inside both slices.
+    let mut s = unsafe {
+        let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        while i + 16 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            let d1 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)));
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
+            i += 16;
+        }
+        while i + 8 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            i += 8;
+        }
+        hsum256_f32(_mm256_add_ps(s0, s1))
+    };
+    for (x, y) in a[i..n].iter().zip(&b[i..n]) {
+        let d = x - y;
+        s += d * d;
+    }
+    s
+}
+
+/// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX2 (bytes widened to i16, `vpmaddwd`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn dot_u8_i8_avx2(a: &[u8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i + 32 <= n {
+        let end = i + ((n - i) & !31).min(BLOCK8);
+        // SAFETY: loads read 32 bytes at `i ≤ end − 32 ≤ n − 32`, inside both slices.
+        total += unsafe {
+            let mut acc = _mm256_setzero_si256();
+            while i < end {
+                let va = _mm256_loadu_si256(pa.add(i).cast());
+                let vb = _mm256_loadu_si256(pb.add(i).cast());
+                let a0 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(va));
+                let a1 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256::<1>(va));
+                let b0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(vb));
+                let b1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(vb));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a0, b0));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a1, b1));
+                i += 32;
+            }
+            hsum256_i32(acc)
+        };
+    }
+    for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
+        total += i64::from(x) * i64::from(y);
+    }
+    total
+}
+
+/// `Σ a_i·b_i` over i8, exact, with AVX2 (widened to i16, `vpmaddwd`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn dot_i8_i8_avx2(a: &[i8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i + 32 <= n {
+        let end = i + ((n - i) & !31).min(BLOCK8);
+        // SAFETY: loads read 32 bytes at `i ≤ end − 32 ≤ n − 32`, inside both slices.
+        total += unsafe {
+            let mut acc = _mm256_setzero_si256();
+            while i < end {
+                let va = _mm256_loadu_si256(pa.add(i).cast());
+                let vb = _mm256_loadu_si256(pb.add(i).cast());
+                let a0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(va));
+                let a1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(va));
+                let b0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(vb));
+                let b1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(vb));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a0, b0));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a1, b1));
+                i += 32;
+            }
+            hsum256_i32(acc)
+        };
+    }
+    for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
+        total += i64::from(x) * i64::from(y);
+    }
+    total
+}
+
+/// `Σ a_i·b_i`, `a` u8 and `b` i16, exact, with AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn dot_u8_i16_avx2(a: &[u8], b: &[i16]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i + 16 <= n {
+        let end = i + ((n - i) & !15).min(BLOCK16);
+        // SAFETY: loads read 16 bytes of `a` and 16 i16 of `b` at `i ≤ end − 16 ≤ n − 16`.
+        total += unsafe {
+            let mut acc = _mm256_setzero_si256();
+            while i < end {
+                let va = _mm256_cvtepu8_epi16(_mm_loadu_si128(pa.add(i).cast()));
+                let vb = _mm256_loadu_si256(pb.add(i).cast());
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(va, vb));
+                i += 16;
+            }
+            hsum256_i32(acc)
+        };
+    }
+    for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
+        total += i64::from(x) * i64::from(y);
+    }
+    total
+}
+
+/// Mask with the low `k` (≤ 64) bits set.
+#[inline(always)]
+fn mask64(k: usize) -> u64 {
+    if k >= 64 { u64::MAX } else { (1u64 << k) - 1 }
+}
+
+/// `Σ a_i·b_i` over f32 with AVX-512F.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn dot_f32_avx512(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: full loads read 16 floats at `i ≤ n − 16`; the tail load is masked to the `n − i`
+    // remaining elements (masked-off lanes are not accessed).
+    unsafe {
+        let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        while i + 32 <= n {
+            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), s0);
+            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)), s1);
+            i += 32;
+        }
+        while i < n {
+            let m = mask64(n - i) as u16;
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)), s0);
+            i += 16;
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+    }
+}
+
+/// `Σ (a_i − b_i)²` over f32 with AVX-512F.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn l2sq_f32_avx512(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: full loads read 16 floats at `i ≤ n − 16`; the tail load is masked.
+    unsafe {
+        let mut s0 = _mm512_setzero_ps();
+        while i < n {
+            let m = mask64(n - i) as u16;
+            let d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)));
+            s0 = _mm512_fmadd_ps(d, d, s0);
+            i += 16;
+        }
+        _mm512_reduce_add_ps(s0)
+    }
+}
+
+/// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX-512 VNNI (`vpdpbusd`, non-saturating).
+///
+/// # Safety
+/// The CPU must support AVX-512F, AVX-512BW and AVX-512 VNNI.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn dot_u8_i8_vnni(a: &[u8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i < n {
+        let end = n.min(i + BLOCK8);
+        // SAFETY: full loads read 64 bytes at `i ≤ end − 64`; the tail loads are masked to the
+        // `end − i` remaining bytes. Per lane each `vpdpbusd` adds at most 4·255·128, and a block
+        // has at most BLOCK8/64 of them, so the i32 lanes cannot overflow.
+        total += unsafe {
+            let (mut s0, mut s1, mut s2, mut s3) =
+                (_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512());
+            while i + 256 <= end {
+                s0 =
+                    _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(pa.add(i).cast()), _mm512_loadu_si512(pb.add(i).cast()));
+                s1 = _mm512_dpbusd_epi32(
+                    s1,
+                    _mm512_loadu_si512(pa.add(i + 64).cast()),
+                    _mm512_loadu_si512(pb.add(i + 64).cast()),
+                );
+                s2 = _mm512_dpbusd_epi32(
+                    s2,
+                    _mm512_loadu_si512(pa.add(i + 128).cast()),
+                    _mm512_loadu_si512(pb.add(i + 128).cast()),
+                );
+                s3 = _mm512_dpbusd_epi32(
+                    s3,
+                    _mm512_loadu_si512(pa.add(i + 192).cast()),
+                    _mm512_loadu_si512(pb.add(i + 192).cast()),
+                );
+                i += 256;
+            }
+            while i < end {
+                let m = mask64(end - i);
+                s0 = _mm512_dpbusd_epi32(
+                    s0,
+                    _mm512_maskz_loadu_epi8(m, pa.add(i).cast()),
+                    _mm512_maskz_loadu_epi8(m, pb.add(i).cast()),
+                );
+                i += 64;
+            }
+            i = end;
+            let s = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
+            i64::from(_mm512_reduce_add_epi32(s))
+        };
+    }
+    total
+}
+
+/// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX-512BW (widened to i16, `vpmaddwd`).
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512BW.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub unsafe fn dot_u8_i8_avx512(a: &[u8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i < n {
+        let end = n.min(i + BLOCK8);
+        // SAFETY: each load is masked to the bytes `i .. end` (≤ 32 at a time), inside both
+        // slices; the i32 lanes get at most BLOCK8/32 pair sums of at most 2·255·128 each.
+        total += unsafe {
+            let mut s0 = _mm512_setzero_si512();
+            while i < end {
+                let m = mask64(end - i) as u32;
+                let va = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, pa.add(i).cast()));
+                let vb = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, pb.add(i).cast()));
+                s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
+                i += 32;
+            }
+            i = end;
+            i64::from(_mm512_reduce_add_epi32(s0))
+        };
+    }
+    total
+}
+
+/// `Σ a_i·b_i` over i8, exact, with AVX-512BW (widened to i16, `vpmaddwd`).
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512BW.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub unsafe fn dot_i8_i8_avx512(a: &[i8], b: &[i8]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i < n {
+        let end = n.min(i + BLOCK8);
+        // SAFETY: each load is masked to the bytes `i .. end` (≤ 32 at a time), inside both
+        // slices; the i32 lanes get at most BLOCK8/32 pair sums of at most 2·128·128 each.
+        total += unsafe {
+            let mut s0 = _mm512_setzero_si512();
+            while i < end {
+                let m = mask64(end - i) as u32;
+                let va = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, pa.add(i).cast()));
+                let vb = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, pb.add(i).cast()));
+                s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
+                i += 32;
+            }
+            i = end;
+            i64::from(_mm512_reduce_add_epi32(s0))
+        };
+    }
+    total
+}
+
+/// `Σ a_i·b_i`, `a` u8 and `b` i16, exact, with AVX-512BW.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512BW.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub unsafe fn dot_u8_i16_avx512(a: &[u8], b: &[i16]) -> i64 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut total = 0i64;
+    let mut i = 0;
+    while i < n {
+        let end = n.min(i + BLOCK16);
+        // SAFETY: each load is masked to the elements `i .. end` (≤ 32 at a time), inside both
+        // slices; the i32 lanes get at most BLOCK16/32 pair sums of at most 2·255·32768 each.
+        total += unsafe {
+            let mut s0 = _mm512_setzero_si512();
+            while i < end {
+                let m = mask64(end - i) as u32;
+                let va = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, pa.add(i).cast()));
+                let vb = _mm512_maskz_loadu_epi16(m, pb.add(i).cast());
+                s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
+                i += 32;
+            }
+            i = end;
+            i64::from(_mm512_reduce_add_epi32(s0))
+        };
+    }
+    total
+}
