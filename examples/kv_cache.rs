@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
 use vector_codecs::rng::Rng;
+use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
 use vector_codecs::transform::Transform;
 use vector_codecs::{Codec, Score};
 
@@ -163,6 +164,15 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
     }
     let c = RaBitQ::new(DenseRotation::new(D, 0x5EED), 1).expect("valid").with_query_mode(QueryMode::Quantized4, 1);
     v.push(Box::new(ScoreCodec { name: "rabitq1-q4".into(), target: 3.0, codec: c }));
+    // Uniform scalar quantization per token (per vector): b-bit levels on [min, max] of each key
+    // with f16 offset and step in the code (+1 bit/dim at d = 32); the 4-bit one is the baseline
+    // the issue names, 2 and 3 bits are given for reference. Also the symmetric (absmax) 4-bit.
+    for (bits, target) in [(2u32, 3.0), (3, 4.0), (4, 4.0)] {
+        let c = BlockUniform::with_scales(D, bits, None, false, ScaleFormat::F16).expect("valid SQ");
+        v.push(Box::new(ScoreCodec { name: format!("sq{bits}-token"), target, codec: c }));
+    }
+    let c = BlockUniform::with_scales(D, 4, None, true, ScaleFormat::F16).expect("valid SQ");
+    v.push(Box::new(ScoreCodec { name: "sq4-token-sym".into(), target: 4.0, codec: c }));
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {
         v.push(Box::new(CenteredRaBitQ { bits, mode: QueryMode::Float, name: format!("rabitq{bits}-mean"), target }));
     }
