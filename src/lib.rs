@@ -35,6 +35,7 @@ extern crate std;
 
 pub mod bits;
 pub mod codec;
+pub mod compose;
 pub mod error;
 pub mod format;
 #[cfg(feature = "std")]
