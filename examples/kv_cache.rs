@@ -15,15 +15,21 @@
 //! `DIR` defaults to `../shared/data/kv-minilm-l6` (or `$VECTOR_CODECS_DATA/kv-minilm-l6`). The
 //! data layout: `L{0,5}_{query,key}.fvecs`, 24,576 × 32 rows, row = `head·2048 + window·512 + pos`.
 //! If the folder is absent the example says so and exits successfully.
+//!
+//! Codecs: RaBitQ (randomized Hadamard rotation; with and without a per-window mean centroid;
+//! float and 4-bit queries), QJL at m = 48/64/80/96 (2.5/3/3.5/4 bits per dimension with its
+//! f32 norm) and per-token uniform scalar quantization (2/3/4 bits + f16 offset and step). The
+//! TurboQuant-MSE and TurboQuant-prod rows are to be added when `turbo/` lands: any codec with a
+//! [`Score`] implementation plugs in through `ScoreCodec` in one line.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use vector_codecs::qjl::Qjl;
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
-use vector_codecs::rng::Rng;
 use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
-use vector_codecs::transform::Transform;
+use vector_codecs::transform::RandomizedHadamard;
 use vector_codecs::{Codec, Score};
 
 const D: usize = 32;
@@ -73,59 +79,6 @@ impl<C: Score> KeyCodec for ScoreCodec<C> {
     }
 }
 
-/// A Haar-random rotation of dimension `d` (Gram–Schmidt of a seeded Gaussian matrix), stored
-/// densely: at d = 32 that is 4 KiB and as fast as any structured rotation.
-#[derive(Clone)]
-struct DenseRotation {
-    d: usize,
-    m: Vec<f32>,
-}
-
-impl DenseRotation {
-    fn new(d: usize, seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
-        let mut rows: Vec<Vec<f64>> = (0..d).map(|_| (0..d).map(|_| rng.gaussian()).collect()).collect();
-        for i in 0..d {
-            let (done, rest) = rows.split_at_mut(i);
-            let ri = &mut rest[0];
-            for rj in done.iter() {
-                let p: f64 = ri.iter().zip(rj).map(|(a, b)| a * b).sum();
-                ri.iter_mut().zip(rj).for_each(|(a, b)| *a -= p * b);
-            }
-            let n = ri.iter().map(|v| v * v).sum::<f64>().sqrt();
-            ri.iter_mut().for_each(|v| *v /= n);
-        }
-        DenseRotation { d, m: rows.iter().flat_map(|r| r.iter().map(|&v| v as f32)).collect() }
-    }
-}
-
-impl Transform for DenseRotation {
-    fn dim_in(&self) -> usize {
-        self.d
-    }
-    fn dim_out(&self) -> usize {
-        self.d
-    }
-    fn is_orthogonal(&self) -> bool {
-        true
-    }
-    fn forward(&self, x: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        for (o, row) in out.iter_mut().zip(self.m.chunks_exact(self.d)) {
-            *o = vector_codecs::simd::dot(row, x);
-        }
-        Ok(())
-    }
-    fn transpose(&self, y: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        out.fill(0.0);
-        for (&yi, row) in y.iter().zip(self.m.chunks_exact(self.d)) {
-            for (o, a) in out.iter_mut().zip(row) {
-                *o += yi * a;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// RaBitQ with a centroid: the mean of the 512 keys of each head and window (trained per call),
 /// whose inner product with the query is exact. Softmax rows are unchanged by the per-query
 /// constant ⟨c, q⟩, so only the (much smaller) residuals are quantized. The centroid costs
@@ -145,11 +98,12 @@ impl KeyCodec for CenteredRaBitQ {
         self.target
     }
     fn bits_per_dim(&self) -> f64 {
-        let c = RaBitQ::new(DenseRotation::new(D, 1), self.bits).expect("valid");
+        let c = RaBitQ::new(RandomizedHadamard::new(D, 1).expect("valid"), self.bits).expect("valid");
         c.bits_per_dim() + 32.0 / T as f64
     }
     fn logits(&self, keys: &[f32], queries: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        let codec = RaBitQ::train_mean(DenseRotation::new(D, 0x5EED), self.bits, keys)?.with_query_mode(self.mode, 1);
+        let codec = RaBitQ::train_mean(RandomizedHadamard::new(D, 0x5EED).expect("valid"), self.bits, keys)?
+            .with_query_mode(self.mode, 1);
         ScoreCodec { name: String::new(), target: 0.0, codec }.logits(keys, queries, out)
     }
 }
@@ -159,11 +113,18 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
     // RaBitQ: B bits per coordinate + 8 or 12 bytes of f32 factors, i.e. +2 or +3 bits per dim
     // at d = 32 (reported at its real rate; the nearest target rate is the label).
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {
-        let c = RaBitQ::new(DenseRotation::new(D, 0x5EED), bits).expect("valid RaBitQ");
+        let c = RaBitQ::new(RandomizedHadamard::new(D, 0x5EED).expect("valid"), bits).expect("valid RaBitQ");
         v.push(Box::new(ScoreCodec { name: format!("rabitq{bits}"), target, codec: c }));
     }
-    let c = RaBitQ::new(DenseRotation::new(D, 0x5EED), 1).expect("valid").with_query_mode(QueryMode::Quantized4, 1);
+    let c = RaBitQ::new(RandomizedHadamard::new(D, 0x5EED).expect("valid"), 1)
+        .expect("valid")
+        .with_query_mode(QueryMode::Quantized4, 1);
     v.push(Box::new(ScoreCodec { name: "rabitq1-q4".into(), target: 3.0, codec: c }));
+    // QJL: m sign bits of a Gaussian sketch plus the f32 norm: (m + 32)/32 bits per dimension.
+    for (m, target) in [(48usize, 2.5), (64, 3.0), (80, 3.5), (96, 4.0)] {
+        let c = Qjl::new(D, m, 0x9E1).expect("valid QJL");
+        v.push(Box::new(ScoreCodec { name: format!("qjl-m{m}"), target, codec: c }));
+    }
     // Uniform scalar quantization per token (per vector): b-bit levels on [min, max] of each key
     // with f16 offset and step in the code (+1 bit/dim at d = 32); the 4-bit one is the baseline
     // the issue names, 2 and 3 bits are given for reference. Also the symmetric (absmax) 4-bit.

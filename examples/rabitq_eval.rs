@@ -2,12 +2,12 @@
 //! at equal bytes per vector.
 //!
 //! ```sh
-//! cargo run --release --example rabitq_eval [-- --data DIR] [--queries N] [--csv FILE] [--seed N] [--only CONFIG]
+//! cargo run --release --example rabitq_eval [-- --data DIR] [--queries N] [--csv FILE] [--seed N] [--only CONFIG] [--haar]
 //! ```
 //!
 //! `DIR` defaults to `../shared/data/wordnet-minilm-l6` (`wordnet_base.fvecs`,
 //! `wordnet_query.fvecs`, `wordnet_groundtruth.ivecs`). For each configuration it encodes the base
-//! set (a seeded Haar rotation; centroid = the base mean, as faiss's `IndexRaBitQ` does), scores
+//! set (a seeded randomized Hadamard rotation, or with `--haar` a Haar rotation; centroid = the base mean, as faiss's `IndexRaBitQ` does), scores
 //! every query against every code and reports bytes per vector, bits per dimension, recall@10
 //! (the fraction of the exact top-10 found in the estimated top-10) and encode / scan rates.
 
@@ -16,62 +16,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
-use vector_codecs::rng::Rng;
 use vector_codecs::topk::TopK;
-use vector_codecs::transform::Transform;
+use vector_codecs::transform::{HaarRotation, RandomizedHadamard, Transform};
 use vector_codecs::{Codec, Score};
-
-/// A Haar-random rotation (Gram–Schmidt of a seeded Gaussian matrix), stored densely.
-#[derive(Clone)]
-struct DenseRotation {
-    d: usize,
-    m: Vec<f32>,
-}
-
-impl DenseRotation {
-    fn new(d: usize, seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
-        let mut rows: Vec<Vec<f64>> = (0..d).map(|_| (0..d).map(|_| rng.gaussian()).collect()).collect();
-        for i in 0..d {
-            let (done, rest) = rows.split_at_mut(i);
-            let ri = &mut rest[0];
-            for rj in done.iter() {
-                let p: f64 = ri.iter().zip(rj).map(|(a, b)| a * b).sum();
-                ri.iter_mut().zip(rj).for_each(|(a, b)| *a -= p * b);
-            }
-            let n = ri.iter().map(|v| v * v).sum::<f64>().sqrt();
-            ri.iter_mut().for_each(|v| *v /= n);
-        }
-        DenseRotation { d, m: rows.iter().flat_map(|r| r.iter().map(|&v| v as f32)).collect() }
-    }
-}
-
-impl Transform for DenseRotation {
-    fn dim_in(&self) -> usize {
-        self.d
-    }
-    fn dim_out(&self) -> usize {
-        self.d
-    }
-    fn is_orthogonal(&self) -> bool {
-        true
-    }
-    fn forward(&self, x: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        for (o, row) in out.iter_mut().zip(self.m.chunks_exact(self.d)) {
-            *o = vector_codecs::simd::dot(row, x);
-        }
-        Ok(())
-    }
-    fn transpose(&self, y: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        out.fill(0.0);
-        for (&yi, row) in y.iter().zip(self.m.chunks_exact(self.d)) {
-            for (o, a) in out.iter_mut().zip(row) {
-                *o += yi * a;
-            }
-        }
-        Ok(())
-    }
-}
 
 fn default_dir() -> PathBuf {
     if let Some(base) = std::env::var_os("VECTOR_CODECS_DATA") {
@@ -90,6 +37,7 @@ fn main() {
     let mut csv: Option<PathBuf> = None;
     let mut seed = 0x5EED_0001u64;
     let mut only: Option<String> = None;
+    let mut haar = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -98,8 +46,11 @@ fn main() {
             "--csv" => csv = Some(PathBuf::from(args.next().expect("--csv FILE"))),
             "--seed" => seed = args.next().expect("--seed N").parse().expect("number"),
             "--only" => only = Some(args.next().expect("--only NAME")),
+            "--haar" => haar = true,
             _ => {
-                println!("usage: rabitq_eval [--data DIR] [--queries N] [--csv FILE] [--seed N] [--only CONFIG]");
+                println!(
+                    "usage: rabitq_eval [--data DIR] [--queries N] [--csv FILE] [--seed N] [--only CONFIG] [--haar]"
+                );
                 return;
             }
         }
@@ -115,7 +66,24 @@ fn main() {
     let (gt_k, gt) = vector_codecs::io::read_ivecs(dir.join("wordnet_groundtruth.ivecs")).expect("groundtruth");
     let (d, n, nq) = (base.dim, base.rows(), queries.rows());
     println!("base {n}x{d}, {nq} queries");
-    let rot = DenseRotation::new(d, seed);
+    if haar {
+        run(&HaarRotation::new(d, seed).expect("rotation"), &base, &queries, &gt, gt_k, only.as_deref(), csv);
+    } else {
+        run(&RandomizedHadamard::new(d, seed).expect("rotation"), &base, &queries, &gt, gt_k, only.as_deref(), csv);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run<T: Transform + Clone>(
+    rot: &T,
+    base: &vector_codecs::io::Matrix,
+    queries: &vector_codecs::io::Matrix,
+    gt: &[i32],
+    gt_k: usize,
+    only: Option<&str>,
+    csv: Option<PathBuf>,
+) {
+    let (n, nq) = (base.rows(), queries.rows());
     let mut out = String::from("config,bytes_per_vector,bits_per_dim,recall_at_10,encode_vec_per_s,scan_codes_per_s\n");
     let configs: &[(&str, u8, QueryMode, bool)] = &[
         ("rabitq1", 1, QueryMode::Float, true),
@@ -133,7 +101,7 @@ fn main() {
         "config", "bytes", "bits/dim", "recall@10", "encode v/s", "scan codes/s"
     );
     for &(name, bits, mode, centered) in configs {
-        if only.as_deref().is_some_and(|o| o != name) {
+        if only.is_some_and(|o| o != name) {
             continue;
         }
         let codec = if centered {

@@ -632,6 +632,22 @@ pub fn from_config<T: Transform>(name: &str, transform: T, train: &[f32], seed: 
     Ok(RaBitQ::train_mean(transform, bits, train)?.with_query_mode(mode, seed))
 }
 
+/// Builds the named configuration (see [`CONFIGS`]) with the crate's default rotation, a
+/// randomized Hadamard transform seeded with `seed` (also the query seed), and the centroid
+/// trained as the mean of `train` (row-major, `dim` columns).
+///
+/// # Errors
+/// As [`from_config`] and [`crate::transform::RandomizedHadamard::new`].
+#[cfg(feature = "alloc")]
+pub fn config(
+    name: &str,
+    dim: usize,
+    seed: u64,
+    train: &[f32],
+) -> Result<RaBitQ<crate::transform::RandomizedHadamard>> {
+    from_config(name, crate::transform::RandomizedHadamard::new(dim, seed)?, train, seed)
+}
+
 impl<T: Transform> Codec for RaBitQ<T> {
     fn dim(&self) -> usize {
         self.dim
