@@ -35,6 +35,7 @@ extern crate std;
 
 pub mod bits;
 pub mod codec;
+pub mod compose;
 pub mod error;
 pub mod format;
 #[cfg(feature = "std")]
@@ -46,6 +47,7 @@ pub mod topk;
 pub mod binary;
 pub mod entropy;
 pub mod qjl;
+pub mod rabitq;
 pub mod scalar;
 pub mod transform;
 pub mod turbo;

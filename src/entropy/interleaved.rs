@@ -157,7 +157,7 @@ fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u
 fn read_states<const K: usize>(input: &[u8]) -> Result<([u64; K], &[u8])> {
     let head = input.get(..8 * K).ok_or(Error::Truncated)?;
     let words = &input[8 * K..];
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err(Error::Corrupt("interleaved rANS word area is not whole words"));
     }
     let mut st = [0u64; K];

@@ -181,10 +181,10 @@ fn pack_raw(split: &Split, vals: impl Iterator<Item = u32>, out: &mut [u8]) {
             nb -= 8;
         }
     }
-    if nb > 0 {
-        if let Some(o) = out.get_mut(pos) {
-            *o = acc as u8;
-        }
+    if nb > 0
+        && let Some(o) = out.get_mut(pos)
+    {
+        *o = acc as u8;
     }
 }
 

@@ -6,6 +6,16 @@
 
 use crate::error::{Result, check_dim};
 
+pub mod gaussian;
+#[cfg(feature = "alloc")]
+pub mod haar;
+pub mod hadamard;
+
+pub use gaussian::GaussianProjection;
+#[cfg(feature = "alloc")]
+pub use haar::HaarRotation;
+pub use hadamard::RandomizedHadamard;
+
 /// A deterministic linear map, applied without allocation.
 pub trait Transform {
     /// Input dimension.

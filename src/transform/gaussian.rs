@@ -1,0 +1,146 @@
+//! Seeded Gaussian projection `S ∈ ℝ^{m×d}`, `S_ij ~ N(0, 1)` i.i.d. (not scaled).
+//!
+//! The entries are the outputs of [`Rng::gaussian`](crate::rng::Rng::gaussian) of
+//! `Rng::new(seed)` in row-major order: `S_ij` is sample number `i·d + j`. By default the matrix
+//! is **not stored**: [`forward`](Transform::forward) and [`transpose`](Transform::transpose)
+//! regenerate it on the fly (`m·d` Gaussian samples per call, no allocation). Under `alloc`,
+//! [`GaussianProjection::materialize`] stores it (`m·d` floats) and makes every call a plain
+//! matrix–vector product; the results are bit-identical.
+
+use crate::error::{Error, Result, check_dim};
+use crate::rng::Rng;
+use crate::transform::Transform;
+
+/// Largest `m · d` accepted (2²⁸ entries).
+pub const MAX_ENTRIES: usize = 1 << 28;
+
+/// A seeded Gaussian projection from `d` to `m` dimensions (see the module docs). Not
+/// orthogonal: `E[SᵀS] = m·I`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianProjection {
+    rows: usize,
+    cols: usize,
+    seed: u64,
+    #[cfg(feature = "alloc")]
+    stored: Option<alloc::vec::Vec<f32>>,
+}
+
+impl GaussianProjection {
+    /// An `m × d` projection generated from `seed`, not stored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `m == 0`, `d == 0` or `m·d > MAX_ENTRIES`.
+    pub fn new(m: usize, d: usize, seed: u64) -> Result<Self> {
+        if m == 0 || d == 0 || m.checked_mul(d).is_none_or(|e| e > MAX_ENTRIES) {
+            return Err(Error::InvalidParameter("Gaussian projection: need 1 <= m, d and m*d <= 2^28"));
+        }
+        Ok(GaussianProjection {
+            rows: m,
+            cols: d,
+            seed,
+            #[cfg(feature = "alloc")]
+            stored: None,
+        })
+    }
+
+    /// Generates and stores the matrix (`m·d` floats), making `forward`/`transpose` fast.
+    #[cfg(feature = "alloc")]
+    pub fn materialize(mut self) -> Self {
+        let mut s = alloc::vec![0.0f32; self.rows * self.cols];
+        Rng::new(self.seed).fill_gaussian(&mut s);
+        self.stored = Some(s);
+        self
+    }
+
+    /// Whether the matrix is stored.
+    pub fn is_materialized(&self) -> bool {
+        #[cfg(feature = "alloc")]
+        {
+            self.stored.is_some()
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            false
+        }
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Row `i` of `S` written into `out` (`d` floats), generated from the seed.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `out.len() != d`; [`Error::InvalidParameter`] if `i ≥ m`.
+    pub fn row_into(&self, i: usize, out: &mut [f32]) -> Result<()> {
+        check_dim(self.cols, out.len())?;
+        if i >= self.rows {
+            return Err(Error::InvalidParameter("Gaussian projection: row index out of range"));
+        }
+        #[cfg(feature = "alloc")]
+        if let Some(s) = &self.stored {
+            out.copy_from_slice(&s[i * self.cols..(i + 1) * self.cols]);
+            return Ok(());
+        }
+        let mut rng = Rng::new(self.seed);
+        for _ in 0..i * self.cols {
+            rng.gaussian();
+        }
+        rng.fill_gaussian(out);
+        Ok(())
+    }
+}
+
+impl Transform for GaussianProjection {
+    fn dim_in(&self) -> usize {
+        self.cols
+    }
+    fn dim_out(&self) -> usize {
+        self.rows
+    }
+    fn is_orthogonal(&self) -> bool {
+        false
+    }
+    fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        check_dim(self.cols, x.len())?;
+        check_dim(self.rows, out.len())?;
+        #[cfg(feature = "alloc")]
+        if let Some(s) = &self.stored {
+            for (o, row) in out.iter_mut().zip(s.chunks_exact(self.cols)) {
+                *o = crate::simd::dot(row, x);
+            }
+            return Ok(());
+        }
+        let mut rng = Rng::new(self.seed);
+        for o in out.iter_mut() {
+            let mut acc = 0.0f32;
+            for &xj in x {
+                acc += rng.gaussian() as f32 * xj;
+            }
+            *o = acc;
+        }
+        Ok(())
+    }
+    fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
+        check_dim(self.rows, y.len())?;
+        check_dim(self.cols, out.len())?;
+        out.fill(0.0);
+        #[cfg(feature = "alloc")]
+        if let Some(s) = &self.stored {
+            for (&yi, row) in y.iter().zip(s.chunks_exact(self.cols)) {
+                for (o, &r) in out.iter_mut().zip(row) {
+                    *o += yi * r;
+                }
+            }
+            return Ok(());
+        }
+        let mut rng = Rng::new(self.seed);
+        for &yi in y {
+            for o in out.iter_mut() {
+                *o += yi * rng.gaussian() as f32;
+            }
+        }
+        Ok(())
+    }
+}
