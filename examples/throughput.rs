@@ -213,6 +213,11 @@ fn main() -> Result<(), String> {
     let mut rows = Vec::new();
     rows.extend(kernel_rows(&xs, &q, &cfg).into_iter().filter(|r| want(&r.name)));
     // Codecs: one line per configuration on main (add more as families land).
+    if want("rabitq1") {
+        let rot = vector_codecs::transform::HaarRotation::new(D, 7).map_err(|e| e.to_string())?;
+        let c = vector_codecs::rabitq::from_config("rabitq1", rot, &xs, 7).map_err(|e| e.to_string())?;
+        rows.push(codec_row("rabitq1", &c, &xs, &q, &cfg));
+    }
     {
         use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};
         for bits in [8u32, 4] {

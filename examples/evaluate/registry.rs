@@ -187,6 +187,31 @@ fn scalar_lloyd() -> Vec<Entry> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RaBitQ (src/rabitq): 1-bit and extended B-bit over a Haar-random rotation (seeded),
+// centroid = training mean.
+// ---------------------------------------------------------------------------------------------
+fn rabitq_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
+    let rot = vector_codecs::transform::haar::HaarRotation::new(t.dim, t.seed)?;
+    Ok(Box::new(vector_codecs::rabitq::from_config(name, rot, t.vectors, t.seed)?))
+}
+
+fn rabitq() -> Vec<Entry> {
+    vec![
+        entry("rabitq1", "rabitq", "RaBitQ 1-bit + 8 B factors, float query (unbiased)", true, |t| {
+            rabitq_cfg("rabitq1", t)
+        }),
+        entry("rabitq1q", "rabitq", "RaBitQ 1-bit, 4-bit randomized-rounding query", false, |t| {
+            rabitq_cfg("rabitq1q", t)
+        }),
+        entry("rabitq2", "rabitq", "extended RaBitQ 2-bit", false, |t| rabitq_cfg("rabitq2", t)),
+        entry("rabitq3", "rabitq", "extended RaBitQ 3-bit", false, |t| rabitq_cfg("rabitq3", t)),
+        entry("rabitq4", "rabitq", "extended RaBitQ 4-bit", false, |t| rabitq_cfg("rabitq4", t)),
+        entry("rabitq5", "rabitq", "extended RaBitQ 5-bit", false, |t| rabitq_cfg("rabitq5", t)),
+        entry("rabitq8", "rabitq", "extended RaBitQ 8-bit", false, |t| rabitq_cfg("rabitq8", t)),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entropy-coded (src/entropy/coded.rs): a fixed-rate codec's symbols through static rANS models
 // (per position), trained on the training set's codes. Bits/dim = the actual stored size of all
 // base codes (payload + side bytes + block offsets; the models are not counted), round trip
@@ -235,6 +260,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(scalar_uniform());
     v.extend(scalar_float());
     v.extend(scalar_lloyd());
+    v.extend(rabitq());
     v.extend(entropy());
     v
 }
