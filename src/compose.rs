@@ -7,7 +7,7 @@
 //!
 //! Both need temporary vectors of the inner dimension while encoding and decoding. They are
 //! taken from a stack buffer of [`STACK_DIM`] floats; larger dimensions use a heap buffer
-//! under `alloc` and return [`Error::InvalidParameter`] without it.
+//! under `alloc` and return [`Error::InvalidParameter`](crate::Error::InvalidParameter) without it.
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
@@ -71,7 +71,7 @@ impl<T: Transform, C: Codec> Rotated<T, C> {
     /// Composes `transform` and `inner`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] if `transform.dim_out() != inner.dim()`.
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `transform.dim_out() != inner.dim()`.
     pub fn new(transform: T, inner: C) -> Result<Self> {
         check_dim(inner.dim(), transform.dim_out())?;
         Ok(Rotated { transform, inner })
@@ -169,7 +169,7 @@ impl<A: Decode, B: Codec> Residual<A, B> {
     /// Composes the two stages.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] if the dimensions differ.
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if the dimensions differ.
     pub fn new(first: A, second: B) -> Result<Self> {
         check_dim(first.dim(), second.dim())?;
         Ok(Residual { first, second })

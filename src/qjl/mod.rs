@@ -134,7 +134,7 @@ impl Decode for Qjl {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim, out.len())?;
         let norm = self.norm_of(code)?;
-        let scale = core::f32::consts::FRAC_PI_2.sqrt() / self.m as f32 * norm;
+        let scale = libm::sqrtf(core::f32::consts::FRAC_PI_2) / self.m as f32 * norm;
         crate::compose::with_buf(self.m, |z| {
             for (i, zi) in z.iter_mut().enumerate() {
                 *zi = if (code[i / 8] >> (i % 8)) & 1 == 1 { scale } else { -scale };
@@ -168,6 +168,6 @@ impl Score for Qjl {
         check_code(self.code_len(), code.len())?;
         let norm = self.norm_of(code)?;
         let s = self.signed_sum(&code[..self.sign_bytes()], q.sq);
-        Ok(core::f32::consts::FRAC_PI_2.sqrt() / self.m as f32 * norm * s)
+        Ok(libm::sqrtf(core::f32::consts::FRAC_PI_2) / self.m as f32 * norm * s)
     }
 }
