@@ -187,6 +187,38 @@ fn scalar_lloyd() -> Vec<Entry> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// TurboQuant (src/turbo) and QJL (src/qjl): randomized Hadamard rotation, Beta-optimal
+// codebooks, norms stored per vector.
+// ---------------------------------------------------------------------------------------------
+fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
+    use vector_codecs::turbo::{Configured, from_config};
+    Ok(match from_config(name, t.dim, t.seed)? {
+        Configured::Mse(c) => Box::new(c),
+        Configured::Prod(c) => Box::new(c),
+        Configured::Qjl(c) => Box::new(c),
+    })
+}
+
+fn turbo() -> Vec<Entry> {
+    vec![
+        entry("tq1", "turbo", "TurboQuant-MSE 1-bit + norm", false, |t| turbo_cfg("tq1", t)),
+        entry("tq2", "turbo", "TurboQuant-MSE 2-bit + norm", false, |t| turbo_cfg("tq2", t)),
+        entry("tq3", "turbo", "TurboQuant-MSE 3-bit + norm", false, |t| turbo_cfg("tq3", t)),
+        entry("tq4", "turbo", "TurboQuant-MSE 4-bit + norm", true, |t| turbo_cfg("tq4", t)),
+        entry("tqp2", "turbo", "TurboQuant-prod 2-bit (1-bit MSE + QJL residual), unbiased", false, |t| {
+            turbo_cfg("tqp2", t)
+        }),
+        entry("tqp3", "turbo", "TurboQuant-prod 3-bit (2-bit MSE + QJL residual), unbiased", false, |t| {
+            turbo_cfg("tqp3", t)
+        }),
+        entry("tqp4", "turbo", "TurboQuant-prod 4-bit (3-bit MSE + QJL residual), unbiased", false, |t| {
+            turbo_cfg("tqp4", t)
+        }),
+        entry("qjl", "turbo", "QJL sign sketch, m = d, + norm, unbiased", false, |t| turbo_cfg("qjl", t)),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
 // RaBitQ (src/rabitq): 1-bit and extended B-bit over a Haar-random rotation (seeded),
 // centroid = training mean.
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +292,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(scalar_uniform());
     v.extend(scalar_float());
     v.extend(scalar_lloyd());
+    v.extend(turbo());
     v.extend(rabitq());
     v.extend(entropy());
     v
