@@ -232,7 +232,7 @@ mod train {
             // cell containing t (so thresholds do not snap to grid points).
             let prefix = |t: f64| -> (f64, f64) {
                 let u = ((t - lo) / h).clamp(0.0, n as f64);
-                let i = (u.floor() as usize).min(n - 1);
+                let i = (libm::floor(u) as usize).min(n - 1);
                 let frac = u - i as f64;
                 (cm[i] + frac * w[i], cx[i] + frac * w[i] * (lo + (i as f64 + 0.5 * frac) * h))
             };

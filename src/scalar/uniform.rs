@@ -752,7 +752,7 @@ impl PerDim {
                 }
                 for j in 0..dim {
                     let m = mean[j] / n as f64;
-                    let sd = (sq[j] / n as f64 - m * m).max(0.0).sqrt();
+                    let sd = libm::sqrt((sq[j] / n as f64 - m * m).max(0.0));
                     lo[j] = lo[j].max((m - f64::from(k) * sd) as f32);
                     hi[j] = hi[j].min((m + f64::from(k) * sd) as f32);
                     if lo[j] > hi[j] {
