@@ -299,6 +299,47 @@ pub const E5M2_TABLE: [f32; 256] = build_table(E5M2, false, true);
 pub const E2M1_TABLE: [f32; 16] =
     [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0];
 
+/// Both E2M1 values of a byte (low nibble first), for decoding two elements per lookup.
+const E2M1_PAIRS: [[f32; 2]; 256] = {
+    let mut t = [[0.0f32; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [E2M1_TABLE[i & 0xF], E2M1_TABLE[i >> 4]];
+        i += 1;
+    }
+    t
+};
+
+/// Branch-free [`f16_to_f32`] (same result for all 65,536 patterns), so slice loops vectorize.
+#[inline(always)]
+fn f16_to_f32_fast(h: u16) -> f32 {
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    let mag = f32::from_bits((h & 0x7FFF) << 13) * f32::from_bits((112 + 127) << 23);
+    let mant = h & 0x3FF;
+    // inf / NaN (quiet bit set when the mantissa is non-zero).
+    let special = 0x7F80_0000 | (mant << 13) | (((mant + 0x3FF) >> 10) << 22);
+    let is_special = 0u32.wrapping_sub(((h & 0x7C00) == 0x7C00) as u32);
+    f32::from_bits(sign | (mag.to_bits() & !is_special) | (special & is_special))
+}
+
+/// Branch-free [`f16_from_f32`] for finite `x` (same result; `|x| ≥ 65520` gives ±inf).
+#[inline(always)]
+fn f16_from_f32_finite(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let sign = (bits >> 16) & 0x8000;
+    let a = bits & 0x7FFF_FFFF;
+    // Normal target: rebias (127 → 15), round the 13 dropped bits to nearest even; a carry
+    // propagates into the exponent (up to inf = 0x7C00). Clamp larger values to inf.
+    let odd = (a >> 13) & 1;
+    let normal = (a.wrapping_sub(112 << 23).wrapping_add(0xFFF + odd) >> 13).min(0x7C00);
+    // Subnormal target (|x| < 2^-14): adding 0.5 (ulp 2^-24) makes the FPU round to a multiple
+    // of the smallest f16 subnormal; the low bits are then the f16 code.
+    let sub = (f32::from_bits(a) + 0.5).to_bits().wrapping_sub(0x3F00_0000);
+    let m = if a < (113 << 23) { sub } else { normal };
+    (sign | m) as u16
+}
+
 /// Largest finite magnitude of E4M3.
 pub const E4M3_MAX: f32 = 448.0;
 /// Largest finite magnitude of E5M2.
@@ -420,13 +461,12 @@ impl FloatCodec {
         let len = u.min(self.dim - start);
         let side = self.side_len;
         let el = &code[side..];
-        let nib = |i: usize| (el[i / 2] >> ((i % 2) * 4)) & 0xF;
         let scale = match self.format {
             FloatFormat::F16 | FloatFormat::Bf16 => {
                 let src = el[2 * start..2 * (start + len)].chunks_exact(2);
                 if self.format == FloatFormat::F16 {
                     for (o, b) in buf[..len].iter_mut().zip(src) {
-                        *o = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                        *o = f16_to_f32_fast(u16::from_le_bytes([b[0], b[1]]));
                     }
                 } else {
                     for (o, b) in buf[..len].iter_mut().zip(src) {
@@ -451,8 +491,10 @@ impl FloatCodec {
                 }
             }
             FloatFormat::E2M1 | FloatFormat::MxFp4 | FloatFormat::NvFp4 => {
-                for (k, o) in buf[..len].iter_mut().enumerate() {
-                    *o = E2M1_TABLE[nib(start + k) as usize];
+                // Units start at even element indices: two elements per byte, one lookup each.
+                let bytes = &el[start / 2..(start + len).div_ceil(2)];
+                for (o, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+                    o.copy_from_slice(&E2M1_PAIRS[b as usize]);
                 }
                 match self.format {
                     FloatFormat::E2M1 => Self::per_vector_scale(code)?,
@@ -501,21 +543,28 @@ impl Codec for FloatCodec {
         };
         match self.format {
             FloatFormat::F16 => {
+                // `x` is finite: branch-free conversion, overflow flagged once at the end.
+                let mut over = 0u16;
                 for (&v, o) in x.iter().zip(el.chunks_exact_mut(2)) {
-                    let h = f16_from_f32(v);
-                    if h & 0x7C00 == 0x7C00 {
-                        return Err(Error::NonFinite);
-                    }
+                    let h = f16_from_f32_finite(v);
+                    over |= ((h & 0x7C00) == 0x7C00) as u16;
                     o.copy_from_slice(&h.to_le_bytes());
+                }
+                if over != 0 {
+                    return Err(Error::NonFinite);
                 }
             }
             FloatFormat::Bf16 => {
+                // `x` is finite (no NaN branch needed): RNE on the upper half, overflow flagged once.
+                let mut over = 0u16;
                 for (&v, o) in x.iter().zip(el.chunks_exact_mut(2)) {
-                    let h = bf16_from_f32(v);
-                    if h & 0x7F80 == 0x7F80 {
-                        return Err(Error::NonFinite);
-                    }
+                    let bits = v.to_bits();
+                    let h = (bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) >> 16) as u16;
+                    over |= ((h & 0x7F80) == 0x7F80) as u16;
                     o.copy_from_slice(&h.to_le_bytes());
+                }
+                if over != 0 {
+                    return Err(Error::NonFinite);
                 }
             }
             FloatFormat::E4M3 | FloatFormat::E5M2 | FloatFormat::E2M1 => {
@@ -629,9 +678,27 @@ impl Score for FloatCodec {
     fn score(&self, q: &FloatQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len, code.len())?;
         check_dim(self.dim, q.q.len())?;
+        self.score_unchecked(q.q, code)
+    }
+
+    /// Same results as [`score`](Score::score) per code (bit for bit); lengths checked once.
+    fn score_batch(&self, q: &FloatQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(out.len() * self.code_len, codes.len())?;
+        check_dim(self.dim, q.q.len())?;
+        for (code, o) in codes.chunks_exact(self.code_len).zip(out.iter_mut()) {
+            *o = self.score_unchecked(q.q, code)?;
+        }
+        Ok(())
+    }
+}
+
+impl FloatCodec {
+    /// `⟨q, decode(code)⟩` unit by unit (lengths already checked).
+    #[inline]
+    fn score_unchecked(&self, q: &[f32], code: &[u8]) -> Result<f32> {
         let mut buf = [0.0f32; UNIT];
         let mut acc = 0.0f32;
-        for (j, qb) in q.q.chunks(self.unit_len()).enumerate() {
+        for (j, qb) in q.chunks(self.unit_len()).enumerate() {
             let (len, s) = self.unit(code, j, &mut buf)?;
             acc += crate::simd::dot(qb, &buf[..len]) * s;
         }
@@ -726,5 +793,40 @@ impl Symbols for FloatCodec {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_fast_decode_matches_scalar_on_all_patterns() {
+        for h in 0..=u16::MAX {
+            let (a, b) = (f16_to_f32_fast(h), f16_to_f32(h));
+            assert_eq!(a.to_bits(), b.to_bits(), "{h:#x}");
+        }
+    }
+
+    #[test]
+    fn f16_fast_encode_matches_scalar() {
+        let check = |x: f32| {
+            if x.is_finite() {
+                assert_eq!(f16_from_f32_finite(x), f16_from_f32(x), "{x:e} ({:#010x})", x.to_bits());
+            }
+        };
+        // Every f16 value, the midpoints between neighbours (ties) and one f32 ulp either side.
+        for h in 0..0x7C00u32 {
+            let v = f16_to_f32(h as u16);
+            let mid = ((v as f64 + f16_to_f32(h as u16 + 1) as f64) / 2.0) as f32;
+            for y in [v, mid, f32::from_bits(mid.to_bits() - 1), f32::from_bits(mid.to_bits() + 1)] {
+                check(y);
+                check(-y);
+            }
+        }
+        // A stride over all f32 bit patterns (subnormals, overflow range, huge values).
+        for bits in (0..=u32::MAX).step_by(4099) {
+            check(f32::from_bits(bits));
+        }
     }
 }
