@@ -26,6 +26,8 @@ use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
 
 /// The random rotation used by [`TurboMse`].
+// The Hadamard variant stores its precomputed sign bits inline (no-alloc); boxing would need alloc.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rotation {
     /// Randomized Hadamard (`O(d log d)`, nothing stored).
@@ -367,5 +369,37 @@ pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
         Ok(Configured::Mse(turbo_mse(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
     } else {
         Err(Error::InvalidParameter("unknown TurboQuant config"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pre-optimization binary search (upper bound, ties to the upper cell).
+    fn index_ref(cb: &Codebook, x: f32) -> u8 {
+        let t = cb.thresholds();
+        let mut c = 0usize;
+        while c < t.len() && t[c] <= x {
+            c += 1;
+        }
+        c as u8
+    }
+
+    #[test]
+    fn linear_index_matches_reference_including_thresholds() {
+        for bits in 1..=4 {
+            let cb = coordinate_codebook(768, bits, CodebookKind::Gaussian).unwrap();
+            let mut vals = vec![f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0];
+            for &t in cb.thresholds() {
+                vals.extend([t, f32::from_bits(t.to_bits() + 1), f32::from_bits(t.to_bits() - 1)]);
+            }
+            for i in -20000..=20000 {
+                vals.push(i as f32 * 1e-5);
+            }
+            for &x in &vals {
+                assert_eq!(cb.index(x), index_ref(&cb, x), "bits {bits} x {x}");
+            }
+        }
     }
 }
