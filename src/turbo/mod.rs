@@ -374,7 +374,9 @@ pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec;
 
     /// The pre-optimization binary search (upper bound, ties to the upper cell).
     fn index_ref(cb: &Codebook, x: f32) -> u8 {
@@ -392,7 +394,11 @@ mod tests {
             let cb = coordinate_codebook(768, bits, CodebookKind::Gaussian).unwrap();
             let mut vals = vec![f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0];
             for &t in cb.thresholds() {
-                vals.extend([t, f32::from_bits(t.to_bits() + 1), f32::from_bits(t.to_bits() - 1)]);
+                vals.extend([
+                    t,
+                    f32::from_bits(t.to_bits().wrapping_add(1)),
+                    f32::from_bits(t.to_bits().wrapping_sub(1)),
+                ]);
             }
             for i in -20000..=20000 {
                 vals.push(i as f32 * 1e-5);
