@@ -132,8 +132,17 @@ impl Codebook {
     /// threshold goes to the upper cell). NaN maps to cell 0; ±inf to the extreme cells.
     #[inline]
     pub fn index(&self, x: f32) -> u8 {
-        // Branch-light binary search over the padded threshold array (padding is +inf).
         let t = &self.thresholds;
+        if self.len <= 16 {
+            // Branch-free count of thresholds ≤ x (padding is +inf, so extra slots only count
+            // when x = +inf, which the final clamp handles exactly like the binary search).
+            let mut c = 0usize;
+            for &ti in &t[..16] {
+                c += usize::from(ti <= x);
+            }
+            return c.min(self.len - 1) as u8;
+        }
+        // Branch-light binary search over the padded threshold array (padding is +inf).
         let mut lo = 0usize;
         // Thresholds past `len − 1` are +inf, so searching the first `next_power_of_two(len)`
         // slots is enough.

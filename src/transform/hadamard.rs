@@ -1,5 +1,6 @@
 //! Randomized Hadamard transform: seeded sign flips followed by a normalized fast
-//! Walsh–Hadamard transform (FWHT), `O(d log d)`, no allocation, nothing stored but the seed.
+//! Walsh–Hadamard transform (FWHT), `O(d log d)`, no allocation, nothing stored but the seed and (for blocks
+//! up to 1024) the precomputed sign bits.
 //!
 //! # Dimensions that are not powers of two
 //!
@@ -17,7 +18,8 @@
 //!
 //! The sign of coordinate `j` in pass `p` is bit `j mod 64` of word `j / 64` of the `p`-th run of
 //! `⌈n/64⌉` outputs of [`Rng::new(seed)`](crate::rng::Rng) (bit set = negate); the signs are
-//! regenerated on every call (`3⌈n/64⌉` generator steps at most). Only additions, subtractions
+//! precomputed at construction for `n ≤ 1024` (48 words stored inline) and regenerated on every
+//! call for larger blocks (`3⌈n/64⌉` generator steps at most). Only additions, subtractions
 //! and one final multiplication by `1/√n` are used, so results are identical on every target
 //! up to the compiler's choice of SIMD width (which does not change IEEE results here: every
 //! lane runs the same sequence of operations).
@@ -38,7 +40,12 @@ pub struct RandomizedHadamard {
     dim: usize,
     block: usize,
     seed: u64,
+    /// Sign words of every pass (`pass · ⌈n/64⌉ + w`), precomputed when `n ≤ CACHED_BLOCK`.
+    signs: [u64; 3 * CACHED_BLOCK / 64],
 }
+
+/// Largest block whose sign words are cached inside the struct (3 passes × 16 words).
+const CACHED_BLOCK: usize = 1024;
 
 impl RandomizedHadamard {
     /// A randomized Hadamard rotation of dimension `dim` with signs drawn from `seed`.
@@ -50,7 +57,16 @@ impl RandomizedHadamard {
             return Err(Error::InvalidParameter("randomized Hadamard: dim must be in 1..=2^30"));
         }
         let block = if dim.is_power_of_two() { dim } else { 1usize << (usize::BITS - 1 - dim.leading_zeros()) };
-        Ok(RandomizedHadamard { dim, block, seed })
+        let mut signs = [0u64; 3 * CACHED_BLOCK / 64];
+        if block <= CACHED_BLOCK {
+            let words = block.div_ceil(64);
+            let passes = if block == dim { 1 } else { 3 };
+            let mut rng = Rng::new(seed);
+            for w in signs.iter_mut().take(passes * words) {
+                *w = rng.next_u64();
+            }
+        }
+        Ok(RandomizedHadamard { dim, block, seed, signs })
     }
 
     /// The seed of the sign flips.
@@ -80,7 +96,11 @@ impl RandomizedHadamard {
         for p in 0..self.passes() {
             let off = if p == 1 { self.dim - n } else { 0 };
             let blk = &mut x[off..off + n];
-            flip_signs(blk, &mut rng, words);
+            if n <= CACHED_BLOCK {
+                apply_signs(blk, &self.signs[p * words..(p + 1) * words]);
+            } else {
+                flip_signs(blk, &mut rng, words);
+            }
             fwht_normalized(blk);
         }
         Ok(())
@@ -99,6 +119,10 @@ impl RandomizedHadamard {
             let off = if p == 1 { self.dim - n } else { 0 };
             let blk = &mut y[off..off + n];
             fwht_normalized(blk);
+            if n <= CACHED_BLOCK {
+                apply_signs(blk, &self.signs[p * words..(p + 1) * words]);
+                continue;
+            }
             // Regenerate the signs of pass p: skip the words of the earlier passes.
             let mut rng = Rng::new(self.seed);
             for _ in 0..p * words {
@@ -107,6 +131,17 @@ impl RandomizedHadamard {
             flip_signs(blk, &mut rng, words);
         }
         Ok(())
+    }
+}
+
+/// Negates `x[j]` where bit `j mod 64` of `words[j / 64]` is set.
+#[inline]
+fn apply_signs(x: &mut [f32], words: &[u64]) {
+    for (chunk, &bits) in x.chunks_mut(64).zip(words) {
+        for (j, v) in chunk.iter_mut().enumerate() {
+            let s = ((bits >> j) & 1) as u32;
+            *v = f32::from_bits(v.to_bits() ^ (s << 31));
+        }
     }
 }
 
@@ -165,18 +200,36 @@ fn fwht(x: &mut [f32]) {
     let n = x.len();
     // Butterflies of stride 1, 2, 4 inside each group of 8, scalar (cheap; the compiler
     // vectorizes them reasonably).
-    let small = n.min(8);
     let mut h = 1;
-    while h < small {
-        for blk in x.chunks_exact_mut(2 * h) {
-            let (a, b) = blk.split_at_mut(h);
-            for (u, v) in a.iter_mut().zip(b.iter_mut()) {
-                let (s, d) = (*u + *v, *u - *v);
-                *u = s;
-                *v = d;
+    if n >= 8 {
+        // Strides 1, 2, 4 inside each group of 8 as one 8-point kernel on a local array.
+        for c in x.chunks_exact_mut(8) {
+            let mut a = [0.0f32; 8];
+            a.copy_from_slice(c);
+            let mut s = 1;
+            while s < 8 {
+                let mut b = [0.0f32; 8];
+                for i in 0..8 {
+                    b[i] = if i & s == 0 { a[i] + a[i + s] } else { a[i - s] - a[i] };
+                }
+                a = b;
+                s *= 2;
             }
+            c.copy_from_slice(&a);
         }
-        h *= 2;
+        h = 8;
+    } else {
+        while h < n {
+            for blk in x.chunks_exact_mut(2 * h) {
+                let (a, b) = blk.split_at_mut(h);
+                for (u, v) in a.iter_mut().zip(b.iter_mut()) {
+                    let (s, d) = (*u + *v, *u - *v);
+                    *u = s;
+                    *v = d;
+                }
+            }
+            h *= 2;
+        }
     }
     // Strides ≥ 8: f32x8 butterflies.
     while h < n {

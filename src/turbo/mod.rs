@@ -26,6 +26,8 @@ use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
 
 /// The random rotation used by [`TurboMse`].
+// The Hadamard variant stores its precomputed sign bits inline (no-alloc); boxing would need alloc.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rotation {
     /// Randomized Hadamard (`O(d log d)`, nothing stored).
@@ -197,6 +199,18 @@ impl Codec for NormScalar {
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         code.fill(0);
         let b = self.bits as usize;
+        if b == 4 {
+            let mut pairs = y.chunks_exact(2);
+            for (c, p) in code.iter_mut().zip(&mut pairs) {
+                *c = self.codebook.index(p[0] * inv) | (self.codebook.index(p[1] * inv) << 4);
+            }
+            if let (Some(&v), Some(c)) = (pairs.remainder().first(), code.get_mut(self.dim / 2)) {
+                *c = self.codebook.index(v * inv);
+            }
+            let nb = self.idx_bytes();
+            code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+            return Ok(());
+        }
         for (i, &v) in y.iter().enumerate() {
             let idx = u32::from(self.codebook.index(v * inv));
             let bit = i * b;
@@ -249,6 +263,31 @@ impl Score for NormScalar {
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         let norm = self.norm_of(code)?;
+        if self.bits == 4 {
+            // Two indices per byte: unpack whole bytes, 8 independent accumulators.
+            let lv = self.codebook.levels();
+            let mut tab = [0.0f32; 16];
+            for (i, t) in tab.iter_mut().enumerate() {
+                *t = lv.get(i).copied().unwrap_or(lv[lv.len() - 1]);
+            }
+            let mut acc = [0.0f32; 8];
+            let qc = q.q.chunks_exact(8);
+            let rem = qc.remainder();
+            for (qs, cb) in qc.zip(code.chunks_exact(4)) {
+                for k in 0..4 {
+                    let b = cb[k];
+                    acc[2 * k] += qs[2 * k] * tab[usize::from(b & 15)];
+                    acc[2 * k + 1] += qs[2 * k + 1] * tab[usize::from(b >> 4)];
+                }
+            }
+            let mut s: f32 = acc.iter().sum();
+            let base = self.dim - rem.len();
+            for (j, &qi) in rem.iter().enumerate() {
+                let idx = bits::get(code, base + j, 4).unwrap_or(0) as u8;
+                s += qi * self.codebook.level(idx);
+            }
+            return Ok(norm * s);
+        }
         let mut acc = 0.0f32;
         for (i, &qi) in q.q.iter().enumerate() {
             let idx = bits::get(code, i, self.bits).unwrap_or(0) as u8;
@@ -330,5 +369,43 @@ pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
         Ok(Configured::Mse(turbo_mse(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
     } else {
         Err(Error::InvalidParameter("unknown TurboQuant config"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+
+    /// The pre-optimization binary search (upper bound, ties to the upper cell).
+    fn index_ref(cb: &Codebook, x: f32) -> u8 {
+        let t = cb.thresholds();
+        let mut c = 0usize;
+        while c < t.len() && t[c] <= x {
+            c += 1;
+        }
+        c as u8
+    }
+
+    #[test]
+    fn linear_index_matches_reference_including_thresholds() {
+        for bits in 1..=4 {
+            let cb = coordinate_codebook(768, bits, CodebookKind::Gaussian).unwrap();
+            let mut vals = vec![f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0];
+            for &t in cb.thresholds() {
+                vals.extend([
+                    t,
+                    f32::from_bits(t.to_bits().wrapping_add(1)),
+                    f32::from_bits(t.to_bits().wrapping_sub(1)),
+                ]);
+            }
+            for i in -20000..=20000 {
+                vals.push(i as f32 * 1e-5);
+            }
+            for &x in &vals {
+                assert_eq!(cb.index(x), index_ref(&cb, x), "bits {bits} x {x}");
+            }
+        }
     }
 }
