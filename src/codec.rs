@@ -229,7 +229,7 @@ pub fn batch_rows(len: usize, row: usize) -> Result<usize> {
     if row == 0 {
         return if len == 0 { Ok(0) } else { Err(Error::DimensionMismatch { expected: 0, got: len }) };
     }
-    if len % row != 0 {
+    if !len.is_multiple_of(row) {
         return Err(Error::DimensionMismatch { expected: (len / row + 1) * row, got: len });
     }
     Ok(len / row)

@@ -58,7 +58,7 @@ fn parse_vecs(bytes: &[u8]) -> Result<(usize, Vec<[u8; 4]>)> {
     }
     let d = d as usize;
     let rec = 4 * (d + 1);
-    if bytes.len() % rec != 0 {
+    if !bytes.len().is_multiple_of(rec) {
         return Err(bad("vecs file length is not a whole number of records"));
     }
     let mut out = Vec::with_capacity(bytes.len() / rec * d);
@@ -106,7 +106,7 @@ pub fn write_ivecs(path: impl AsRef<Path>, dim: usize, data: &[i32]) -> Result<(
 }
 
 fn write_vecs(path: &Path, dim: usize, words: impl Iterator<Item = [u8; 4]>, len: usize) -> Result<()> {
-    if dim == 0 || len % dim != 0 || dim > i32::MAX as usize {
+    if dim == 0 || !len.is_multiple_of(dim) || dim > i32::MAX as usize {
         return Err(Error::new(ErrorKind::InvalidInput, "length is not a multiple of dim"));
     }
     let mut out = Vec::with_capacity(len * 4 + len / dim * 4);

@@ -11,6 +11,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::Backend;
 
+pub mod popcnt;
+
 /// Feature bits cached by [`features`].
 pub mod feature {
     /// AVX2 and FMA.
@@ -149,18 +151,18 @@ pub fn dot_u8_i16(_a: &[u8], _b: &[i16]) -> Option<i64> {
 
 /// Arch `popcount`, if one exists for this CPU.
 #[inline]
-pub fn popcount(_a: &[u8]) -> Option<u64> {
-    None
+pub fn popcount(a: &[u8]) -> Option<u64> {
+    popcnt::popcount(a)
 }
 
 /// Arch `hamming`, if one exists for this CPU.
 #[inline]
-pub fn hamming(_a: &[u8], _b: &[u8]) -> Option<u64> {
-    None
+pub fn hamming(a: &[u8], b: &[u8]) -> Option<u64> {
+    popcnt::hamming(a, b)
 }
 
 /// Arch `and_popcount`, if one exists for this CPU.
 #[inline]
-pub fn and_popcount(_a: &[u8], _b: &[u8]) -> Option<u64> {
-    None
+pub fn and_popcount(a: &[u8], b: &[u8]) -> Option<u64> {
+    popcnt::and_popcount(a, b)
 }
