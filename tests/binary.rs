@@ -234,7 +234,7 @@ fn simhash_collision_rate_is_theta_over_pi() {
     let mut r = Rng::new(7);
     let g: Vec<f32> = gaussian(&mut r, k * d);
     let codec = BinaryCodec::sign(k).unwrap();
-    for target in [0.1f64, 0.5, 1.0, 1.5707963, 2.5, 3.0] {
+    for target in [0.1f64, 0.5, 1.0, std::f64::consts::FRAC_PI_2, 2.5, 3.0] {
         let x = gaussian(&mut r, d);
         // y = cos θ·x̂ + sin θ·ê with ê ⟂ x̂, both unit.
         let nx = dot64(&x, &x).sqrt();
@@ -282,10 +282,13 @@ fn shifted_data(r: &mut Rng, n: usize, d: usize) -> Vec<f32> {
 #[test]
 fn float_query_score_is_the_inner_product_with_the_reconstruction() {
     let mut r = Rng::new(8);
-    for d in [1usize, 7, 8, 9, 65, 384] {
+    // 16,400 > 16,384 exercises the nibble-table path of the float query.
+    for d in [1usize, 7, 8, 9, 65, 384, 16_400] {
         let data = shifted_data(&mut r, 50, d);
         for c in codecs(d, &data) {
             assert_eq!(c.estimator(), Estimator::Reconstruction);
+            let nb = c.plane_len();
+            assert_eq!(c.query_scratch_len(), if nb <= 2048 { 256 * nb } else { 32 * nb });
             let q = gaussian(&mut r, d);
             let mut scratch = c.scratch();
             let pq = c.prepare(&q, &mut scratch).unwrap();

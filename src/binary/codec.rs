@@ -41,7 +41,8 @@ pub enum ScaleFormat {
 ///
 /// **Scoring** (all estimate `⟨q, x⟩` or `⟨x, y⟩`):
 /// * [`Score`] (float query): exactly `⟨q, x̂⟩` ([`Estimator::Reconstruction`]), through a
-///   per-query table of nibble partial sums;
+///   per-query table of partial sums of `q` over every byte pattern (256 entries per plane byte
+///   for `d ≤ 16,384`, 16 per nibble above);
 /// * [`ScoreSymmetric`]: exactly `⟨x̂, ŷ⟩ = Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` plus the
 ///   centring terms (also between codecs of different stage counts:
 ///   [`score_codes_with`](BinaryCodec::score_codes_with));
@@ -313,19 +314,6 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     pub fn bitsliced(&self) -> super::BitslicedScorer<'_, M> {
         super::BitslicedScorer::new(self)
     }
-
-    /// Residual value of coordinate `i` after `t` stages, from `x_i − μ_i` and the bits of the
-    /// first `t` stages already in `code`.
-    #[inline]
-    fn residual_at(&self, r0: f32, code: &[u8], i: usize, t: usize, scales: &[f32; MAX_STAGES]) -> f32 {
-        let nb = self.plane_len();
-        let mut r = r0;
-        for (s, &a) in scales.iter().enumerate().take(t) {
-            let bit = code.get(s * nb + i / 8).is_some_and(|&b| (b >> (i % 8)) & 1 == 1);
-            r -= if bit { a } else { -a };
-        }
-        r
-    }
 }
 
 #[cfg(feature = "alloc")]
@@ -459,26 +447,39 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
             return Err(Error::NonFinite);
         }
         let nb = self.plane_len();
+        let d = self.dim;
         let m = self.mean.as_ref();
-        let r0 = |i: usize| -> f32 { x[i] - m.get(i).copied().unwrap_or(0.0) };
-        code.fill(0);
+        let centred = !m.is_empty();
+        let (planes, _) = code.split_at_mut(self.bits_len());
         let mut scales = [0.0f32; MAX_STAGES];
         for t in 0..self.stages {
-            let mut l1 = 0.0f64;
-            for i in 0..self.dim {
-                let r = self.residual_at(r0(i), code, i, t, &scales);
-                if r > 0.0 {
-                    code[t * nb + i / 8] |= 1 << (i % 8);
+            // Residual r_{t−1,i} = x_i − μ_i − Σ_{s<t} α_s·(2b_{s,i} − 1), recomputed from the planes
+            // already written (no scratch buffer); |r| summed in 8 f64 lanes.
+            let mut acc = [0.0f64; 8];
+            for k in 0..nb {
+                let lo = 8 * k;
+                let n = (d - lo).min(8);
+                let mut byte = 0u8;
+                for (j, a) in acc.iter_mut().enumerate().take(n) {
+                    let i = lo + j;
+                    let mut r = if centred { x[i] - m[i] } else { x[i] };
+                    for (s, &al) in scales.iter().enumerate().take(t) {
+                        r -= if (planes[s * nb + k] >> j) & 1 == 1 { al } else { -al };
+                    }
+                    byte |= u8::from(r > 0.0) << j;
+                    *a += f64::from(r.abs());
                 }
-                l1 += f64::from(r.abs());
-            }
-            let a = (l1 / self.dim as f64) as f32;
-            if !a.is_finite() {
-                return Err(Error::NonFinite);
+                planes[t * nb + k] = byte;
             }
             scales[t] = match self.scales {
                 ScaleFormat::Shared => self.shared_scale,
-                ScaleFormat::F32 => a,
+                ScaleFormat::F32 => {
+                    let a = (acc.iter().sum::<f64>() / d as f64) as f32;
+                    if !a.is_finite() {
+                        return Err(Error::NonFinite);
+                    }
+                    a
+                }
             };
         }
         if self.scales == ScaleFormat::F32 {
@@ -514,8 +515,12 @@ impl<M: AsRef<[f32]>> Decode for BinaryCodec<M> {
     }
 }
 
-/// A float query prepared for [`BinaryCodec`]'s [`Score`] implementation: a table of nibble
-/// partial sums of `q` (32 `f32` per plane byte), `Σ q_i` and `⟨q, μ⟩`.
+/// Planes of at most this many bytes use a 256-entry table per byte; longer ones a 16-entry
+/// table per nibble (keeps the scratch at `32·⌈d/8⌉` words for huge `d`).
+const BYTE_LUT_MAX_BYTES: usize = 2048;
+
+/// A float query prepared for [`BinaryCodec`]'s [`Score`] implementation: a table of partial
+/// sums of `q` for every bit pattern of each plane byte (or nibble), `Σ q_i` and `⟨q, μ⟩`.
 #[derive(Clone, Copy, Debug)]
 pub struct FloatQuery<'s> {
     pub(crate) lut: &'s [f32],
@@ -524,16 +529,29 @@ pub struct FloatQuery<'s> {
 }
 
 impl<M: AsRef<[f32]>> BinaryCodec<M> {
-    /// `Σ_{b_i = 1} q_i` for one plane through the nibble table.
+    /// `Σ_{b_i = 1} q_i` for one plane through the table.
     #[inline]
     pub(crate) fn lut_sum(lut: &[f32], plane: &[u8]) -> f32 {
-        let mut s0 = 0.0f32;
-        let mut s1 = 0.0f32;
-        for (b, t) in plane.iter().zip(lut.chunks_exact(32)) {
-            s0 += t[usize::from(b & 15)];
-            s1 += t[16 + usize::from(b >> 4)];
+        let mut s = [0.0f32; 4];
+        if lut.len() == 256 * plane.len() {
+            let mut bytes = plane.chunks_exact(4);
+            let mut tables = lut.chunks_exact(1024);
+            for (b, t) in (&mut bytes).zip(&mut tables) {
+                s[0] += t[usize::from(b[0])];
+                s[1] += t[256 + usize::from(b[1])];
+                s[2] += t[512 + usize::from(b[2])];
+                s[3] += t[768 + usize::from(b[3])];
+            }
+            for (&b, t) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(256)) {
+                s[0] += t[usize::from(b)];
+            }
+        } else {
+            for (b, t) in plane.iter().zip(lut.chunks_exact(32)) {
+                s[0] += t[usize::from(b & 15)];
+                s[1] += t[16 + usize::from(b >> 4)];
+            }
         }
-        s0 + s1
+        (s[0] + s[1]) + (s[2] + s[3])
     }
 
     /// Score of a code whose scales were validated.
@@ -554,9 +572,11 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
     where
         Self: 's;
 
-    /// `32·⌈d/8⌉` words: one 16-entry table per nibble of a plane.
+    /// `256·⌈d/8⌉` words (one 256-entry table per plane byte) for `d ≤ 16,384`, else `32·⌈d/8⌉`
+    /// (two 16-entry tables per byte).
     fn query_scratch_len(&self) -> usize {
-        32 * self.plane_len()
+        let nb = self.plane_len();
+        if nb <= BYTE_LUT_MAX_BYTES { 256 * nb } else { 32 * nb }
     }
 
     /// [`Estimator::Reconstruction`]: the score is `⟨q, x̂⟩`.
@@ -571,16 +591,14 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
             return Err(Error::NonFinite);
         }
         let lut = &mut scratch[..self.query_scratch_len()];
-        for (k, t) in lut.chunks_exact_mut(16).enumerate() {
-            let base = 4 * k;
-            for (v, e) in t.iter_mut().enumerate() {
-                let mut s = 0.0f32;
-                for m in 0..4 {
-                    if (v >> m) & 1 == 1 {
-                        s += q.get(base + m).copied().unwrap_or(0.0);
-                    }
-                }
-                *e = s;
+        // Table of group g (8 or 4 coordinates starting at `w·g`): entry v = Σ_{bit m of v} q[w·g + m],
+        // built as t[v] = t[v & (v − 1)] + q[w·g + trailing_zeros(v)].
+        let w = if self.plane_len() <= BYTE_LUT_MAX_BYTES { 8 } else { 4 };
+        for (g, t) in lut.chunks_exact_mut(1 << w).enumerate() {
+            t[0] = 0.0;
+            for v in 1..t.len() {
+                let m = v.trailing_zeros() as usize;
+                t[v] = t[v & (v - 1)] + q.get(w * g + m).copied().unwrap_or(0.0);
             }
         }
         let qsum = q.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;

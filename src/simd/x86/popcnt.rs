@@ -295,15 +295,55 @@ fn hamming_strided256(q: &[u8], codes: &[u8], stride: usize, out: &mut [u32]) {
 
 #[target_feature(enable = "avx2,popcnt")]
 fn weighted_strided256(planes: &[u8], nb: usize, codes: &[u8], stride: usize, out: &mut [u32]) {
+    let nplanes = planes.len() / nb;
     for (i, o) in out.iter_mut().enumerate() {
         let start = i * stride;
         let Some(c) = codes.get(start..start + nb) else { continue };
-        let mut acc = 0u64;
-        for p in planes.chunks_exact(nb).rev() {
-            acc = 2 * acc + pair256::<OP_XOR>(c, p);
-        }
-        *o = acc as u32;
+        *o = if nplanes <= 4 { weighted_few256(planes, nb, c) } else { weighted_many256(planes, nb, c) } as u32;
     }
+}
+
+/// `Σ_j 2^j popcount(c ⊕ p_j)` for at most 4 planes: per 32-byte chunk the code is loaded once
+/// and the per-byte counts are combined by Horner's rule in bytes (at most 8·15 = 120 per byte),
+/// then summed with one `vpsadbw`.
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+fn weighted_few256(planes: &[u8], nb: usize, c: &[u8]) -> u64 {
+    let nplanes = planes.len() / nb;
+    let mut total = _mm256_setzero_si256();
+    let full = nb / 32 * 32;
+    let mut k = 0;
+    while k < full {
+        // SAFETY: `k + 32 ≤ nb = c.len()`.
+        let x = unsafe { _mm256_loadu_si256(c.as_ptr().add(k).cast()) };
+        let mut acc = _mm256_setzero_si256();
+        for j in (0..nplanes).rev() {
+            // SAFETY: plane `j` spans `planes[j·nb .. (j+1)·nb]` and `k + 32 ≤ nb`.
+            let p = unsafe { _mm256_loadu_si256(planes.as_ptr().add(j * nb + k).cast()) };
+            acc = _mm256_add_epi8(_mm256_add_epi8(acc, acc), nibble_counts256(_mm256_xor_si256(x, p)));
+        }
+        total = _mm256_add_epi64(total, _mm256_sad_epu8(acc, _mm256_setzero_si256()));
+        k += 32;
+    }
+    let lanes = _mm_add_epi64(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+    let mut s = (_mm_cvtsi128_si64(lanes) as u64).wrapping_add(_mm_extract_epi64(lanes, 1) as u64);
+    if nb > full {
+        let tail = &c[full..];
+        for (j, p) in planes.chunks_exact(nb).enumerate() {
+            s += pair256::<OP_XOR>(tail, &p[full..]) << j;
+        }
+    }
+    s
+}
+
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+fn weighted_many256(planes: &[u8], nb: usize, c: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    for p in planes.chunks_exact(nb).rev() {
+        acc = 2 * acc + pair256::<OP_XOR>(c, p);
+    }
+    acc
 }
 
 // ---------------------------------------------------------------------------------------------
