@@ -112,6 +112,41 @@ fn every_backend_matches_reference_weighted_hamming() {
 }
 
 #[test]
+fn contiguous_batch_wrappers_and_bad_geometry() {
+    let mut r = Rng::new(30);
+    let q = bytes(&mut r, 48);
+    let codes = bytes(&mut r, 48 * 11);
+    let mut out = vec![0u32; 11];
+    binary::hamming_batch(&q, &codes, &mut out).unwrap();
+    for (i, &h) in out.iter().enumerate() {
+        assert_eq!(u64::from(h), reference::hamming(&q, &codes[48 * i..48 * (i + 1)]));
+    }
+    let planes = bytes(&mut r, 4 * 48);
+    binary::weighted_hamming_batch(&planes, 48, &codes, &mut out).unwrap();
+    for (i, &w) in out.iter().enumerate() {
+        assert_eq!(u64::from(w), weighted_hamming(&codes[48 * i..48 * (i + 1)], &planes).unwrap());
+    }
+    for be in backends() {
+        let mut o2 = vec![0u32; 11];
+        binary::hamming_batch_with(be, &q, &codes, &mut o2).unwrap();
+        binary::weighted_hamming_batch_with(be, &planes, 48, &codes, &mut o2).unwrap();
+        assert_eq!(o2, out);
+        // Wrong geometries are errors, never out-of-bounds reads.
+        assert!(binary::hamming_batch_with(be, &q, &codes[1..], &mut o2).is_err());
+        assert!(hamming_strided(be, &q, &codes, 48, 1, &mut o2).is_err());
+        assert!(hamming_strided(be, &q, &codes, 47, 0, &mut o2).is_err());
+        assert!(hamming_strided(be, &q, &codes[..48 * 10 + 47], 48, 0, &mut o2).is_err());
+        assert!(weighted_hamming_strided(be, &planes[1..], 48, &codes, 48, 0, &mut o2).is_err());
+        assert!(weighted_hamming_strided(be, &planes, 0, &codes, 48, 0, &mut o2).is_err());
+        assert!(weighted_hamming_strided(be, &[0; 9 * 48], 48, &codes, 48, 0, &mut o2).is_err());
+    }
+    let mut t = TopK::<4>::new(2);
+    assert!(binary::hamming_scan_topk(&q, &codes[1..], 0, &mut t).is_err());
+    assert!(binary::hamming_scan_topk(&q, &codes[..48 * 2], u32::MAX, &mut t).is_err());
+    assert!(binary::hamming_scan_topk(&q, &codes[..48], u32::MAX, &mut t).is_ok());
+}
+
+#[test]
 fn dispatched_single_pair_kernels_match_reference() {
     let mut r = Rng::new(3);
     for len in lengths() {
@@ -427,6 +462,17 @@ fn scans_match_brute_force_top_k() {
         let m = t.drain_sorted(&mut out);
         assert_eq!(&out[..m], &sorted(&dist, 10)[..], "{be:?}");
     }
+    // Symmetric scan over 3-stage centred codes.
+    let c3 = BinaryCodec::train(&data[..100 * d], d, &binary::config("bin3-centred").unwrap()).unwrap();
+    let codes3: Vec<u8> = data.chunks_exact(d).flat_map(|x| encode(&c3, x)).collect();
+    let q3 = encode(&c3, &q);
+    let mut sym = vec![0.0; n];
+    c3.score_codes_batch(&q3, &codes3, &mut sym).unwrap();
+    let mut t = TopK::<16>::new(10);
+    c3.scan_codes_topk(&q3, &codes3, 7, &mut t).unwrap();
+    let mut out = [(0.0, 0); 16];
+    let m = t.drain_sorted(&mut out);
+    assert_eq!(&out[..m], &sorted(&sym, 10)[..]);
     // Float-query and bit-sliced scans over residual codes.
     let c = BinaryCodec::residual(d, 2).unwrap();
     let codes: Vec<u8> = data.chunks_exact(d).flat_map(|x| encode(&c, x)).collect();
@@ -602,6 +648,36 @@ fn corrupt_parameter_bytes_are_errors() {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_backends_agree_with_reference(
+        len in 0usize..300,
+        n in 0usize..6,
+        gap in 0usize..9,
+        seed in any::<u64>(),
+    ) {
+        let mut r = Rng::new(seed);
+        let q = bytes(&mut r, len);
+        let stride = len + gap;
+        let codes = bytes(&mut r, n * stride);
+        let planes = bytes(&mut r, 4 * len);
+        for be in backends() {
+            let mut h = vec![0u32; n];
+            hamming_strided(be, &q, &codes, stride, 0, &mut h).unwrap();
+            let mut w = vec![0u32; n];
+            if len > 0 {
+                weighted_hamming_strided(be, &planes, len, &codes, stride, 0, &mut w).unwrap();
+            }
+            for i in 0..n {
+                let c = &codes[i * stride..i * stride + len];
+                prop_assert_eq!(u64::from(h[i]), reference::hamming(&q, c));
+                if len > 0 {
+                    let want: u64 = planes.chunks_exact(len).enumerate().map(|(j, p)| reference::hamming(c, p) << j).sum();
+                    prop_assert_eq!(u64::from(w[i]), want);
+                }
+            }
+        }
+    }
 
     #[test]
     fn prop_decode_reencodes_and_scores_agree(

@@ -87,6 +87,33 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         Ok(())
     }
 
+    /// Symmetric scan: scores every code of `codes` against the query *code* `query` with
+    /// [`score_codes_batch`](Self::score_codes_batch) and keeps the best in `topk` (ids
+    /// `first_id + row`). For one-stage codes without centring, [`hamming_scan_topk`] gives the
+    /// same ranking faster.
+    ///
+    /// # Errors
+    /// As [`score_codes_batch`](Self::score_codes_batch); [`Error::Overflow`] if the ids do not
+    /// fit `u32`.
+    pub fn scan_codes_topk<const CAP: usize>(
+        &self,
+        query: &[u8],
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut TopK<CAP>,
+    ) -> Result<()> {
+        let c = self.code_len();
+        let n = batch_rows(codes.len(), c)?;
+        check_ids(first_id, n)?;
+        let mut scores = [0.0f32; BLOCK];
+        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
+            let m = block.len() / c;
+            self.score_codes_batch(query, block, &mut scores[..m])?;
+            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
+        }
+        Ok(())
+    }
+
     /// Symmetric batch scoring: `out[i] = ⟨x̂_query, x̂_i⟩` for a query *code* of this codec
     /// against `out.len()` contiguous codes, through `T²` strided Hamming passes per block (the
     /// same value as [`score_codes`](crate::ScoreSymmetric::score_codes), bit for bit).
