@@ -464,7 +464,9 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
                     let i = lo + j;
                     let mut r = if centred { x[i] - m[i] } else { x[i] };
                     for (s, &al) in scales.iter().enumerate().take(t) {
-                        r -= if (planes[s * nb + k] >> j) & 1 == 1 { al } else { -al };
+                        // Branchless r −= α·(2b − 1) (exact: α·(±1) is α or −α).
+                        let sgn = f32::from((planes[s * nb + k] >> j) & 1) * 2.0 - 1.0;
+                        r -= al * sgn;
                     }
                     byte |= u8::from(r > 0.0) << j;
                     *a += f64::from(r.abs());
