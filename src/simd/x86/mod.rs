@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::Backend;
 
 pub mod dot;
+pub mod popcnt;
 
 /// Feature bits cached by [`features`].
 pub mod feature {
@@ -200,18 +201,18 @@ pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> Option<i64> {
 
 /// Arch `popcount`, if one exists for this CPU.
 #[inline]
-pub fn popcount(_a: &[u8]) -> Option<u64> {
-    None
+pub fn popcount(a: &[u8]) -> Option<u64> {
+    popcnt::popcount(a)
 }
 
 /// Arch `hamming`, if one exists for this CPU.
 #[inline]
-pub fn hamming(_a: &[u8], _b: &[u8]) -> Option<u64> {
-    None
+pub fn hamming(a: &[u8], b: &[u8]) -> Option<u64> {
+    popcnt::hamming(a, b)
 }
 
 /// Arch `and_popcount`, if one exists for this CPU.
 #[inline]
-pub fn and_popcount(_a: &[u8], _b: &[u8]) -> Option<u64> {
-    None
+pub fn and_popcount(a: &[u8], b: &[u8]) -> Option<u64> {
+    popcnt::and_popcount(a, b)
 }

@@ -1,0 +1,24 @@
+//! Fuzz body: `BinaryCodec::from_bytes` must reject or accept arbitrary bytes without panicking
+//! or over-allocating; parameters it accepts must serialize back to the same bytes and encode,
+//! decode and score a vector without error.
+
+use vector_codecs::binary::BinaryCodec;
+use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
+
+pub fn run(data: &[u8]) {
+    let Ok(c) = BinaryCodec::from_bytes(data) else { return };
+    assert_eq!(c.to_bytes().unwrap(), data, "accepted parameters must re-serialize identically");
+    if c.dim() > 4096 {
+        return;
+    }
+    let x: Vec<f32> = (0..c.dim()).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
+    let mut code = vec![0u8; c.code_len()];
+    c.encode_into(&x, &mut code).unwrap();
+    let mut y = vec![0.0f32; c.dim()];
+    c.decode_into(&code, &mut y).unwrap();
+    assert!(y.iter().all(|v| v.is_finite()));
+    let mut scratch = c.scratch();
+    let q = c.prepare(&x, &mut scratch).unwrap();
+    assert!(c.score(&q, &code).unwrap().is_finite());
+    assert!(c.score_codes(&code, &code).unwrap().is_finite());
+}

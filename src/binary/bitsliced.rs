@@ -1,0 +1,231 @@
+//! Asymmetric scoring with a 4-bit quantized, bit-sliced query.
+
+use super::codec::{BinaryCodec, MAX_STAGES};
+use super::kernels::{PopcntBackend, weighted_hamming_strided};
+use crate::codec::{Codec, Estimator, Score, check_scratch};
+use crate::error::{Error, Result, check_code, check_dim};
+
+/// Bits of the quantized query.
+pub const QUERY_BITS: usize = 4;
+
+/// Codes scored per kernel call in batch scans.
+pub(crate) const BLOCK: usize = 256;
+
+/// Scores [`BinaryCodec`] codes against a query quantized to 4 bits and stored as bit planes.
+///
+/// **Query.** With `m = max |q_i|` and `Δ = 2m/15`, each coordinate is rounded to the nearest
+/// point of the symmetric grid `q̃_i = Δ·(u_i − 7.5)`, `u_i ∈ 0..=15` (round to nearest,
+/// deterministic). Plane `j` holds bit `j` of every `u_i`, packed like a code.
+///
+/// **Score.** Writing `u_i − 7.5 = Σ_j 2^(j−1)·(2p_ij − 1)` turns every plane into a `±1`
+/// vector, so `⟨q̃, 2b − 1⟩ = Δ·Σ_j 2^(j−1)(d − 2·popcount(b ⊕ p_j)) = Δ·(7.5·d − W)` with the
+/// integer `W = Σ_j 2^j·popcount(b ⊕ p_j)`: four XOR-popcount passes and no per-code
+/// `popcount(b)`. (This is the AND form `Σ_j 2^j·popcount(b & p_j)` of
+/// [`bitsliced_and_dot`](super::bitsliced_and_dot) rewritten with
+/// `popcount(b ⊕ p) = popcount(b) + popcount(p) − 2·popcount(b & p)`; tests check both against a
+/// naive sum.) The score is `⟨q, μ⟩ + Σ_t α_t·Δ·(7.5·d − W_t)` = `⟨q̃, x̂ − μ⟩ + ⟨q, μ⟩`, computed
+/// from exact integers with one final float rescale.
+///
+/// **Estimator:** [`Estimator::Biased`]: exact on the reconstruction for the *rounded* query
+/// `q̃`; the rounding error `|q_i − q̃_i| ≤ Δ/2 = m/15` is deterministic, so the score is biased for
+/// `⟨q, x̂⟩` (and for `⟨q, x⟩`) by `⟨q̃ − q, x̂ − μ⟩`. The ranking loss is small for dense
+/// embedding queries (see the crate's recall tests).
+#[derive(Clone, Copy, Debug)]
+pub struct BitslicedScorer<'c, M> {
+    codec: &'c BinaryCodec<M>,
+}
+
+/// A query prepared by [`BitslicedScorer`]: 4 bit planes (in the caller's scratch), the step
+/// `Δ` and `⟨q, μ⟩`.
+#[derive(Clone, Copy, Debug)]
+pub struct BitslicedQuery<'s> {
+    planes: &'s [u8],
+    delta: f32,
+    qmu: f32,
+}
+
+impl BitslicedQuery<'_> {
+    /// The bit planes: `QUERY_BITS` planes of `⌈d/8⌉` bytes.
+    pub fn planes(&self) -> &[u8] {
+        self.planes
+    }
+
+    /// The quantization step `Δ`.
+    pub fn delta(&self) -> f32 {
+        self.delta
+    }
+}
+
+impl<'c, M: AsRef<[f32]>> BitslicedScorer<'c, M> {
+    /// A scorer over `codec`'s codes.
+    pub fn new(codec: &'c BinaryCodec<M>) -> Self {
+        BitslicedScorer { codec }
+    }
+
+    /// The underlying codec.
+    pub fn codec(&self) -> &'c BinaryCodec<M> {
+        self.codec
+    }
+
+    #[inline]
+    fn combine(&self, q: &BitslicedQuery<'_>, w: &[u32; MAX_STAGES], scales: &[f32; MAX_STAGES]) -> f32 {
+        let d15 = 15 * self.codec.dim() as i64;
+        let mut s = 0.0f32;
+        for t in 0..self.codec.stages() {
+            s += scales[t] * (d15 - 2 * i64::from(w[t])) as f32;
+        }
+        q.qmu + 0.5 * q.delta * s
+    }
+
+    /// [`Score::score_batch`] with an explicit popcount backend.
+    ///
+    /// # Errors
+    /// As [`Score::score_batch`]; [`Error::InvalidParameter`] if the CPU cannot run `backend`.
+    pub fn score_batch_with(
+        &self,
+        backend: PopcntBackend,
+        q: &BitslicedQuery<'_>,
+        codes: &[u8],
+        out: &mut [f32],
+    ) -> Result<()> {
+        let c = self.codec.code_len();
+        let nb = self.codec.plane_len();
+        let stages = self.codec.stages();
+        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+        let mut w = [[0u32; BLOCK]; MAX_STAGES];
+        for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
+            let n = o.len();
+            for (t, wt) in w.iter_mut().enumerate().take(stages) {
+                weighted_hamming_strided(backend, q.planes, nb, block, c, t * nb, &mut wt[..n])?;
+            }
+            for (i, (code, oi)) in block.chunks_exact(c).zip(o.iter_mut()).enumerate() {
+                self.codec.check_padding(code)?;
+                let mut scales = [0.0f32; MAX_STAGES];
+                self.codec.read_scales(code, &mut scales)?;
+                let mut wi = [0u32; MAX_STAGES];
+                for t in 0..stages {
+                    wi[t] = w[t][i];
+                }
+                *oi = self.combine(q, &wi, &scales);
+            }
+        }
+        Ok(())
+    }
+
+    /// Scores every code of `codes` (contiguous, `code_len()` bytes each) and keeps the best in
+    /// `topk`, with ids `first_id + row`.
+    ///
+    /// # Errors
+    /// As [`Score::score_batch`]; [`Error::Overflow`] if the ids do not fit `u32`.
+    pub fn scan_topk<const CAP: usize>(
+        &self,
+        q: &BitslicedQuery<'_>,
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut crate::topk::TopK<CAP>,
+    ) -> Result<()> {
+        self.scan_topk_with(PopcntBackend::detect(), q, codes, first_id, topk)
+    }
+
+    /// [`scan_topk`](Self::scan_topk) with an explicit popcount backend.
+    ///
+    /// # Errors
+    /// As [`scan_topk`](Self::scan_topk); [`Error::InvalidParameter`] if the backend is unavailable.
+    pub fn scan_topk_with<const CAP: usize>(
+        &self,
+        backend: PopcntBackend,
+        q: &BitslicedQuery<'_>,
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut crate::topk::TopK<CAP>,
+    ) -> Result<()> {
+        let c = self.codec.code_len();
+        let n = crate::codec::batch_rows(codes.len(), c)?;
+        super::scan::check_ids(first_id, n)?;
+        let mut scores = [0.0f32; BLOCK];
+        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
+            let m = block.len() / c;
+            self.score_batch_with(backend, q, block, &mut scores[..m])?;
+            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
+        }
+        Ok(())
+    }
+}
+
+impl<M: AsRef<[f32]>> Codec for BitslicedScorer<'_, M> {
+    fn dim(&self) -> usize {
+        self.codec.dim()
+    }
+
+    fn code_len(&self) -> usize {
+        self.codec.code_len()
+    }
+
+    /// The codec's encoder.
+    ///
+    /// # Errors
+    /// As [`BinaryCodec`]'s `encode_into`.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        self.codec.encode_into(x, code)
+    }
+}
+
+impl<M: AsRef<[f32]>> Score for BitslicedScorer<'_, M> {
+    type Query<'s>
+        = BitslicedQuery<'s>
+    where
+        Self: 's;
+
+    /// `⌈4·⌈d/8⌉ / 4⌉ = ⌈d/8⌉` words (the planes are stored as bytes in the `f32` scratch).
+    fn query_scratch_len(&self) -> usize {
+        self.codec.plane_len()
+    }
+
+    /// [`Estimator::Biased`]: exact for the 4-bit rounded query, see the type docs.
+    fn estimator(&self) -> Estimator {
+        Estimator::Biased
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<BitslicedQuery<'s>> {
+        let d = self.codec.dim();
+        check_dim(d, q.len())?;
+        let nb = self.codec.plane_len();
+        check_scratch(self.query_scratch_len(), scratch.len())?;
+        if !q.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        let planes: &mut [u8] = bytemuck::cast_slice_mut(&mut scratch[..nb]);
+        planes.fill(0);
+        let m = q.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+        let delta = m * (2.0 / 15.0);
+        if delta > 0.0 {
+            for (i, &v) in q.iter().enumerate() {
+                let u = libm::floorf(v / delta + 8.0).clamp(0.0, 15.0) as u8;
+                for j in 0..QUERY_BITS {
+                    if (u >> j) & 1 == 1 {
+                        planes[j * nb + i / 8] |= 1 << (i % 8);
+                    }
+                }
+            }
+        }
+        // Otherwise q = 0: Δ = 0 makes every score ⟨q, μ⟩ = 0 whatever the planes hold.
+        let mean = self.codec.mean();
+        let qmu = mean.map_or(0.0, |mu| crate::simd::dot(q, mu));
+        let planes: &'s [u8] = bytemuck::cast_slice(&scratch[..nb]);
+        Ok(BitslicedQuery { planes: &planes[..QUERY_BITS * nb], delta, qmu })
+    }
+
+    fn score(&self, q: &BitslicedQuery<'_>, code: &[u8]) -> Result<f32> {
+        let scales = self.codec.code_scales(code)?;
+        let nb = self.codec.plane_len();
+        let mut w = [0u32; MAX_STAGES];
+        for (t, plane) in code.chunks_exact(nb).take(self.codec.stages()).enumerate() {
+            w[t] = super::kernels::weighted_hamming(plane, q.planes)? as u32;
+        }
+        Ok(self.combine(q, &w, &scales))
+    }
+
+    fn score_batch(&self, q: &BitslicedQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.score_batch_with(PopcntBackend::detect(), q, codes, out)
+    }
+}

@@ -1,0 +1,160 @@
+//! Batch scans: one query against `n` contiguous codes, into a score array or a [`TopK`].
+
+use super::bitsliced::BLOCK;
+use super::codec::{BinaryCodec, FloatQuery, MAX_STAGES};
+use super::kernels::{PopcntBackend, hamming_strided};
+use crate::codec::{Codec, Score, batch_rows};
+use crate::error::{Error, Result, check_code};
+use crate::topk::TopK;
+
+/// Checks that ids `first_id .. first_id + n` fit in `u32`.
+pub(crate) fn check_ids(first_id: u32, n: usize) -> Result<()> {
+    if n == 0 || (u64::from(first_id) + n as u64 - 1) <= u64::from(u32::MAX) { Ok(()) } else { Err(Error::Overflow) }
+}
+
+/// Keeps the `k` codes of `codes` (contiguous, `query.len()` bytes each) nearest to `query` in
+/// Hamming distance. Entries pushed into `topk` have score `−distance` (so the best is the
+/// smallest distance; ties go to the smaller id) and id `first_id + row`.
+///
+/// # Errors
+/// [`Error::CodeLength`] if `codes.len()` is not a multiple of `query.len()` (or `query` is empty
+/// while `codes` is not); [`Error::Overflow`] if the ids do not fit `u32`.
+pub fn hamming_scan_topk<const CAP: usize>(
+    query: &[u8],
+    codes: &[u8],
+    first_id: u32,
+    topk: &mut TopK<CAP>,
+) -> Result<()> {
+    hamming_scan_topk_with(PopcntBackend::detect(), query, codes, first_id, topk)
+}
+
+/// [`hamming_scan_topk`] with an explicit popcount backend.
+///
+/// # Errors
+/// As [`hamming_scan_topk`]; [`Error::InvalidParameter`] if the CPU cannot run `backend`.
+pub fn hamming_scan_topk_with<const CAP: usize>(
+    backend: PopcntBackend,
+    query: &[u8],
+    codes: &[u8],
+    first_id: u32,
+    topk: &mut TopK<CAP>,
+) -> Result<()> {
+    let len = query.len();
+    let n = batch_rows(codes.len(), len).map_err(|_| Error::CodeLength { expected: len, got: codes.len() })?;
+    check_ids(first_id, n)?;
+    const SCAN_BLOCK: usize = 1024;
+    let mut dist = [0u32; SCAN_BLOCK];
+    let mut id = first_id;
+    for block in codes.chunks(SCAN_BLOCK * len) {
+        let m = block.len() / len;
+        let d = &mut dist[..m];
+        hamming_strided(backend, query, block, len, 0, d)?;
+        let mut thr = topk.threshold();
+        for (i, &h) in d.iter().enumerate() {
+            let s = -(h as f32);
+            if s >= thr {
+                topk.push(s, id + i as u32);
+                thr = topk.threshold();
+            }
+        }
+        id = id.wrapping_add(m as u32);
+    }
+    Ok(())
+}
+
+impl<M: AsRef<[f32]>> BinaryCodec<M> {
+    /// Float-query scan: scores every code of `codes` with [`Score::score`] (exactly `⟨q, x̂⟩`) and
+    /// keeps the best in `topk` (ids `first_id + row`).
+    ///
+    /// # Errors
+    /// As [`Score::score_batch`]; [`Error::Overflow`] if the ids do not fit `u32`.
+    pub fn scan_topk<const CAP: usize>(
+        &self,
+        q: &FloatQuery<'_>,
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut TopK<CAP>,
+    ) -> Result<()> {
+        let c = self.code_len();
+        let n = batch_rows(codes.len(), c)?;
+        check_ids(first_id, n)?;
+        let mut scores = [0.0f32; BLOCK];
+        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
+            let m = block.len() / c;
+            self.score_batch(q, block, &mut scores[..m])?;
+            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
+        }
+        Ok(())
+    }
+
+    /// Symmetric scan: scores every code of `codes` against the query *code* `query` with
+    /// [`score_codes_batch`](Self::score_codes_batch) and keeps the best in `topk` (ids
+    /// `first_id + row`). For one-stage codes without centring, [`hamming_scan_topk`] gives the
+    /// same ranking faster.
+    ///
+    /// # Errors
+    /// As [`score_codes_batch`](Self::score_codes_batch); [`Error::Overflow`] if the ids do not
+    /// fit `u32`.
+    pub fn scan_codes_topk<const CAP: usize>(
+        &self,
+        query: &[u8],
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut TopK<CAP>,
+    ) -> Result<()> {
+        let c = self.code_len();
+        let n = batch_rows(codes.len(), c)?;
+        check_ids(first_id, n)?;
+        let mut scores = [0.0f32; BLOCK];
+        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
+            let m = block.len() / c;
+            self.score_codes_batch(query, block, &mut scores[..m])?;
+            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
+        }
+        Ok(())
+    }
+
+    /// Symmetric batch scoring: `out[i] = ⟨x̂_query, x̂_i⟩` for a query *code* of this codec
+    /// against `out.len()` contiguous codes, through `T²` strided Hamming passes per block (the
+    /// same value as [`score_codes`](crate::ScoreSymmetric::score_codes), bit for bit).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] on wrong lengths; [`Error::Corrupt`] for a bad scale or padding.
+    pub fn score_codes_batch(&self, query: &[u8], codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = self.code_len();
+        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+        let qs = self.code_scales(query)?;
+        let nb = self.plane_len();
+        let stages = self.stages();
+        let d = self.dim() as f32;
+        let backend = PopcntBackend::detect();
+        let mean = self.mean().unwrap_or(&[]);
+        let mm = if mean.is_empty() { 0.0 } else { crate::simd::dot(mean, mean) };
+        let mut h = [[0u32; BLOCK]; MAX_STAGES * MAX_STAGES];
+        for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
+            let n = o.len();
+            for t in 0..stages {
+                let qp = &query[t * nb..(t + 1) * nb];
+                for u in 0..stages {
+                    hamming_strided(backend, qp, block, c, u * nb, &mut h[t * stages + u][..n])?;
+                }
+            }
+            for (i, (code, oi)) in block.chunks_exact(c).zip(o.iter_mut()).enumerate() {
+                let cs = self.code_scales(code)?;
+                let mut s = 0.0f32;
+                for t in 0..stages {
+                    for u in 0..stages {
+                        s += qs[t] * cs[u] * (d - 2.0 * h[t * stages + u][i] as f32);
+                    }
+                }
+                if !mean.is_empty() {
+                    s += mm;
+                    s += self.mean_residual_dot(code, &cs);
+                    s += self.mean_residual_dot(query, &qs);
+                }
+                *oi = s;
+            }
+        }
+        Ok(())
+    }
+}
