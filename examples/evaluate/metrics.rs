@@ -1,0 +1,252 @@
+//! Exact ground truth, the per-codec measurements, and timing.
+
+use crate::adapter::EvalCodec;
+use std::time::Instant;
+use vector_codecs::topk::TopK;
+
+/// Depth of the returned candidate list for recall 10@100.
+pub const DEPTH: usize = 100;
+
+/// Exact top-`k` by inner product for every query, best first, ties towards the lower id.
+///
+/// Candidates are selected with `f32` SIMD dot products (top-`k + 64`), then re-scored in `f64`
+/// and sorted, so the result is the exact `f64` ranking unless `f32` rounding moves a true
+/// top-`k` vector below 64 others (it does not happen on embedding data, whose score gaps are
+/// far above `d · 2⁻²⁴`). Runs on all available cores.
+pub fn exact_topk(base: &[f32], queries: &[f32], dim: usize, k: usize) -> Vec<u32> {
+    const CAND: usize = 256;
+    let k = k.min(CAND - 64);
+    let nq = queries.len() / dim;
+    let mut out = vec![0u32; nq * k];
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(nq.max(1));
+    let per = nq.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        for (qs, os) in queries.chunks(per * dim).zip(out.chunks_mut(per * k)) {
+            s.spawn(move || {
+                let mut scores = vec![0f32; base.len() / dim];
+                for (q, o) in qs.chunks_exact(dim).zip(os.chunks_exact_mut(k)) {
+                    for (s, x) in scores.iter_mut().zip(base.chunks_exact(dim)) {
+                        *s = vector_codecs::simd::dot(q, x);
+                    }
+                    let mut top = TopK::<CAND>::new(k + 64);
+                    top.push_batch(&scores, 0);
+                    let mut cand = [(0f32, 0u32); CAND];
+                    let m = top.drain_sorted(&mut cand);
+                    let mut exact: Vec<(f64, u32)> =
+                        cand[..m].iter().map(|&(_, id)| (dot64(q, &base[id as usize * dim..][..dim]), id)).collect();
+                    exact.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                    for (slot, &(_, id)) in o.iter_mut().zip(&exact) {
+                        *slot = id;
+                    }
+                }
+            });
+        }
+    });
+    out
+}
+
+/// `⟨a, b⟩` accumulated in `f64`.
+pub fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+}
+
+/// Runs `f` until at least `min_secs` have passed (at least twice, so that first-touch page
+/// faults of fresh buffers are not what is timed; at most `max_reps` times) and returns the
+/// fastest run in seconds.
+pub fn best_time(min_secs: f64, max_reps: usize, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    for rep in 0..max_reps.max(2) {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+        if rep >= 1 && start.elapsed().as_secs_f64() >= min_secs {
+            break;
+        }
+    }
+    best
+}
+
+/// One row of the table.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Short name.
+    pub name: String,
+    /// Family (for the plot's colours).
+    pub family: String,
+    /// Bits per dimension actually stored.
+    pub bits_per_dim: f64,
+    /// `Σ‖x − x̂‖² / Σ‖x‖²`; NaN when the codec cannot decode.
+    pub rel_mse: f64,
+    /// RMS(score − ⟨q, x⟩) / RMS(⟨q, x⟩) over the sampled pairs.
+    pub ip_rel_rmse: f64,
+    /// Mean over queries of |true top-10 ∩ returned top-10| / 10.
+    pub recall_at_10: f64,
+    /// Mean over queries of |true top-10 ∩ returned top-100| / 10.
+    pub recall_10_at_100: f64,
+    /// Vectors encoded per second (single thread, including the stored-size measurement).
+    pub encode_vps: f64,
+    /// Vectors decoded per second (NaN without a decoder).
+    pub decode_vps: f64,
+    /// Codes scored per second (prepare + `score_batch` over all base codes, per query).
+    pub scan_cps: f64,
+}
+
+/// The evaluation set, prepared once and shared by every codec.
+pub struct Bench<'a> {
+    /// Dimension.
+    pub dim: usize,
+    /// Base vectors, row-major.
+    pub base: &'a [f32],
+    /// Queries, row-major.
+    pub queries: &'a [f32],
+    /// Ground truth: `gt_k` ids per query, best first.
+    pub gt: &'a [u32],
+    /// Ground-truth depth (≥ 10).
+    pub gt_k: usize,
+    /// `Σ‖x‖²` over the base (f64).
+    pub base_energy: f64,
+    /// Sampled pairs for the inner-product error: `(query index, base ids)`.
+    pub ip_queries: usize,
+    /// Base ids sampled for the inner-product error (the same for every sampled query).
+    pub ip_ids: Vec<u32>,
+    /// Exact inner products of the sampled pairs, `ip_queries × ip_ids.len()`.
+    pub ip_truth: Vec<f64>,
+    /// Minimum seconds per timed measurement.
+    pub min_secs: f64,
+}
+
+impl<'a> Bench<'a> {
+    /// Prepares the shared state: base energy and the sampled exact inner products.
+    pub fn new(dim: usize, base: &'a [f32], queries: &'a [f32], gt: &'a [u32], gt_k: usize, min_secs: f64) -> Self {
+        let n = base.len() / dim;
+        let nq = queries.len() / dim;
+        let base_energy = base.chunks_exact(dim).map(|x| dot64(x, x)).sum();
+        // Up to 100 queries × up to 2,000 evenly strided base rows.
+        let ip_queries = nq.min(100);
+        let stride = n.div_ceil(2_000).max(1);
+        let ip_ids: Vec<u32> = (0..n).step_by(stride).map(|i| i as u32).collect();
+        let mut ip_truth = Vec::with_capacity(ip_queries * ip_ids.len());
+        for q in queries.chunks_exact(dim).take(ip_queries) {
+            ip_truth.extend(ip_ids.iter().map(|&i| dot64(q, &base[i as usize * dim..][..dim])));
+        }
+        Bench { dim, base, queries, gt, gt_k, base_energy, ip_queries, ip_ids, ip_truth, min_secs }
+    }
+
+    /// Number of base vectors.
+    pub fn n(&self) -> usize {
+        self.base.len() / self.dim
+    }
+
+    /// Number of queries.
+    pub fn nq(&self) -> usize {
+        self.queries.len() / self.dim
+    }
+
+    /// Measures one codec. `progress` is called with a short stage description.
+    pub fn run(
+        &self,
+        name: &str,
+        family: &str,
+        codec: &dyn EvalCodec,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Row, String> {
+        let (d, n, nq) = (self.dim, self.n(), self.nq());
+        if codec.dim() != d {
+            return Err(format!("codec dimension {} ≠ data dimension {d}", codec.dim()));
+        }
+        let err = |what: &str, e: vector_codecs::Error| format!("{what}: {e}");
+        let c = codec.code_len();
+        let mut codes = vec![0u8; n * c];
+
+        progress("encode");
+        let mut result = Ok(0.0);
+        let t_enc = best_time(self.min_secs, 20, || {
+            result = codec.encode_batch(self.base, &mut codes).and_then(|()| codec.stored_bits_per_dim(&codes, n));
+        });
+        let bits_per_dim = result.map_err(|e| err("encode", e))?;
+        let encode_vps = n as f64 / t_enc;
+
+        let (rel_mse, decode_vps) = if codec.can_decode() {
+            progress("decode");
+            let mut out = vec![0f32; n * d];
+            let mut result = Ok(());
+            let t_dec = best_time(self.min_secs, 20, || result = codec.decode_batch(&codes, &mut out));
+            result.map_err(|e| err("decode", e))?;
+            let sse: f64 = self
+                .base
+                .iter()
+                .zip(&out)
+                .map(|(&x, &y)| {
+                    let e = f64::from(x) - f64::from(y);
+                    e * e
+                })
+                .sum();
+            (sse / self.base_energy, n as f64 / t_dec)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+
+        // Scan: recall and the inner-product error from one pass, timing from the best pass.
+        let mut scores = vec![0f32; n];
+        let mut hit10 = 0usize;
+        let mut hit100 = 0usize;
+        let (mut se, mut st) = (0f64, 0f64);
+        let mut t_pass = 0f64;
+        for (qi, q) in self.queries.chunks_exact(d).enumerate() {
+            if qi % 16 == 0 {
+                progress(&format!("scan {qi}/{nq}"));
+            }
+            let t = Instant::now();
+            codec.scan(q, &codes, &mut scores).map_err(|e| err("scan", e))?;
+            let mut top = TopK::<DEPTH>::new(DEPTH);
+            top.push_batch(&scores, 0);
+            t_pass += t.elapsed().as_secs_f64();
+            let mut got = [(0f32, 0u32); DEPTH];
+            let m = top.drain_sorted(&mut got);
+            let truth = &self.gt[qi * self.gt_k..][..10];
+            for (rank, &(_, id)) in got[..m].iter().enumerate() {
+                if truth.contains(&id) {
+                    hit100 += 1;
+                    if rank < 10 {
+                        hit10 += 1;
+                    }
+                }
+            }
+            if qi < self.ip_queries {
+                let truth = &self.ip_truth[qi * self.ip_ids.len()..][..self.ip_ids.len()];
+                for (&id, &t) in self.ip_ids.iter().zip(truth) {
+                    let e = f64::from(scores[id as usize]) - t;
+                    se += e * e;
+                    st += t * t;
+                }
+            }
+        }
+        // Extra timing-only passes when one pass was too short to time well.
+        let mut best_pass = t_pass;
+        let start = Instant::now();
+        while start.elapsed().as_secs_f64() + t_pass < self.min_secs && t_pass < self.min_secs {
+            progress("scan (timing)");
+            let t = Instant::now();
+            for q in self.queries.chunks_exact(d) {
+                codec.scan(q, &codes, &mut scores).map_err(|e| err("scan", e))?;
+                let mut top = TopK::<DEPTH>::new(DEPTH);
+                top.push_batch(&scores, 0);
+            }
+            best_pass = best_pass.min(t.elapsed().as_secs_f64());
+        }
+        let denom = (10 * nq.max(1)) as f64;
+        Ok(Row {
+            name: name.to_string(),
+            family: family.to_string(),
+            bits_per_dim,
+            rel_mse,
+            ip_rel_rmse: if st > 0.0 { (se / st).sqrt() } else { f64::NAN },
+            recall_at_10: hit10 as f64 / denom,
+            recall_10_at_100: hit100 as f64 / denom,
+            encode_vps,
+            decode_vps,
+            scan_cps: (n * nq) as f64 / best_pass,
+        })
+    }
+}

@@ -1,0 +1,252 @@
+//! Our side of the speed comparison with faiss (`benches/peers.py` runs both in one invocation).
+//!
+//! ```sh
+//! cargo run --release --example throughput [-- --small] [--data X.npy] [--reps 5] [--only a,b]
+//! ```
+//!
+//! Workloads (the same as the peers script, single thread):
+//!
+//! * **encode / decode**: `n = 100,000` vectors of `d = 768`, Gaussian with a per-vector scale
+//!   `2^(4u − 2)`, `u` uniform in `[0, 1)` (so norms vary 16×). `--data X.npy` reads the exact
+//!   matrix the peers script generated instead (then both sides code identical bytes).
+//! * **scan**: the `n` codes repeated 10× = 1,000,000 codes, one Gaussian query, prepare +
+//!   `score_batch` in blocks of 4,096 codes + top-10 selection; reported as GB/s of codes.
+//!
+//! `--small` divides both sizes by 10 (smoke runs). Each figure is the median of `--reps`
+//! repetitions. Output: one JSON object on stdout.
+
+use std::hint::black_box;
+use std::time::Instant;
+use vector_codecs::rng::Rng;
+use vector_codecs::topk::TopK;
+use vector_codecs::{Decode, Score};
+
+const D: usize = 768;
+const BLOCK: usize = 4096;
+
+struct Cfg {
+    n: usize,
+    copies: usize,
+    reps: usize,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Median seconds of `reps` runs of `f`.
+fn time(reps: usize, mut f: impl FnMut()) -> f64 {
+    median(
+        (0..reps.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+/// One result row (printed as JSON).
+struct Row {
+    name: String,
+    code_len: usize,
+    fields: Vec<(&'static str, f64)>,
+}
+
+/// Replicates `codes` `copies` times (the 1 M-code scan set).
+fn replicate(codes: &[u8], copies: usize) -> Vec<u8> {
+    let mut all = Vec::with_capacity(codes.len() * copies);
+    for _ in 0..copies {
+        all.extend_from_slice(codes);
+    }
+    all
+}
+
+/// Scans `codes` (of `code_len` bytes each) with `score_block` in blocks of [`BLOCK`] codes and
+/// keeps the top-10; returns GB/s of codes (median of `reps`).
+fn scan_gbps(codes: &[u8], code_len: usize, reps: usize, mut score_block: impl FnMut(&[u8], &mut [f32])) -> f64 {
+    let mut scores = vec![0f32; BLOCK];
+    let t = time(reps, || {
+        let mut top = TopK::<10>::new(10);
+        for (b, block) in codes.chunks(BLOCK * code_len).enumerate() {
+            let m = block.len() / code_len;
+            score_block(block, &mut scores[..m]);
+            top.push_batch(&scores[..m], (b * BLOCK) as u32);
+        }
+        let mut out = [(0f32, 0u32); 10];
+        black_box(top.drain_sorted(&mut out));
+    });
+    codes.len() as f64 / t / 1e9
+}
+
+/// Encode, decode and scan of a fixed-rate codec on the workload.
+fn codec_row<C: Decode + Score>(name: &str, c: &C, xs: &[f32], q: &[f32], cfg: &Cfg) -> Row {
+    codec_row_with(name, c, c, xs, q, cfg)
+}
+
+/// As [`codec_row`], but scanning with `scorer` (e.g. an integer-query scorer of `c`'s codes).
+fn codec_row_with<C: Decode, S: Score>(name: &str, c: &C, scorer: &S, xs: &[f32], q: &[f32], cfg: &Cfg) -> Row {
+    let n = xs.len() / D;
+    let cl = c.code_len();
+    let mut codes = vec![0u8; n * cl];
+    let t_enc = time(cfg.reps, || c.encode_batch(xs, &mut codes).expect("encode"));
+    let mut out = vec![0f32; n * D];
+    let t_dec = time(cfg.reps, || c.decode_batch(&codes, &mut out).expect("decode"));
+    drop(out);
+    let all = replicate(&codes, cfg.copies);
+    let mut scratch = scorer.scratch();
+    let pq = scorer.prepare(q, &mut scratch).expect("prepare");
+    let gbps = scan_gbps(&all, cl, cfg.reps, |block, s| scorer.score_batch(&pq, block, s).expect("scan"));
+    Row {
+        name: name.into(),
+        code_len: cl,
+        fields: vec![
+            ("encode_vps", n as f64 / t_enc),
+            ("encode_gbps_f32_in", (n * D * 4) as f64 / t_enc / 1e9),
+            ("decode_vps", n as f64 / t_dec),
+            ("decode_gbps_f32_out", (n * D * 4) as f64 / t_dec / 1e9),
+            ("scan_gbps", gbps),
+            ("scan_codes_per_s", gbps * 1e9 / cl as f64),
+        ],
+    }
+}
+
+/// Foundation kernels on raw codes (what a codec's scan is built from): sign bits + Hamming
+/// (96-byte codes, the IndexBinaryFlat workload) and u8 × i8 integer dot (768-byte codes).
+fn kernel_rows(xs: &[f32], q: &[f32], cfg: &Cfg) -> Vec<Row> {
+    let n = xs.len() / D;
+    let mut rows = Vec::new();
+
+    // Sign bits, Hamming distance to the query's sign bits; score = −distance.
+    let sign = |x: &[f32], out: &mut [u8]| {
+        out.fill(0);
+        for (i, &v) in x.iter().enumerate() {
+            if v > 0.0 {
+                out[i / 8] |= 1 << (i % 8);
+            }
+        }
+    };
+    let mut bits = vec![0u8; n * D / 8];
+    let t_enc = time(cfg.reps, || {
+        for (x, o) in xs.chunks_exact(D).zip(bits.chunks_exact_mut(D / 8)) {
+            sign(x, o);
+        }
+    });
+    let mut qb = [0u8; D / 8];
+    sign(q, &mut qb);
+    let all = replicate(&bits, cfg.copies);
+    let g = scan_gbps(&all, D / 8, cfg.reps, |block, s| {
+        for (c, o) in block.chunks_exact(D / 8).zip(s.iter_mut()) {
+            *o = -(vector_codecs::simd::hamming(c, &qb) as f32);
+        }
+    });
+    rows.push(Row {
+        name: "kernel-hamming96".into(),
+        code_len: D / 8,
+        fields: vec![
+            ("encode_vps", n as f64 / t_enc),
+            ("scan_gbps", g),
+            ("scan_codes_per_s", g * 1e9 / (D / 8) as f64),
+        ],
+    });
+
+    // u8 codes × i8 query, exact integer dot.
+    let codes8: Vec<u8> = xs.iter().map(|&v| (v * 32.0 + 128.0).clamp(0.0, 255.0) as u8).collect();
+    let q8: Vec<i8> = q.iter().map(|&v| (v * 32.0).clamp(-127.0, 127.0) as i8).collect();
+    let all = replicate(&codes8, cfg.copies);
+    let g = scan_gbps(&all, D, cfg.reps, |block, s| {
+        for (c, o) in block.chunks_exact(D).zip(s.iter_mut()) {
+            *o = vector_codecs::simd::dot_u8_i8(c, &q8) as f32;
+        }
+    });
+    rows.push(Row {
+        name: "kernel-dot-u8i8".into(),
+        code_len: D,
+        fields: vec![("scan_gbps", g), ("scan_codes_per_s", g * 1e9 / D as f64)],
+    });
+    rows
+}
+
+/// The workload matrix: Gaussian rows with per-row scale `2^(4u − 2)`.
+fn generate(n: usize, seed: u64) -> Vec<f32> {
+    let mut r = Rng::new(seed);
+    let mut xs = vec![0f32; n * D];
+    for row in xs.chunks_exact_mut(D) {
+        let s = (4.0 * r.next_f64() - 2.0).exp2() as f32;
+        r.fill_gaussian(row);
+        row.iter_mut().for_each(|v| *v *= s);
+    }
+    xs
+}
+
+fn main() -> Result<(), String> {
+    let mut cfg = Cfg { n: 100_000, copies: 10, reps: 5 };
+    let mut data: Option<String> = None;
+    let mut only: Option<Vec<String>> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--small" => cfg.n = 10_000,
+            "--data" => data = Some(args.next().ok_or("--data needs a file")?),
+            "--reps" => cfg.reps = args.next().and_then(|s| s.parse().ok()).ok_or("--reps needs a number")?,
+            "--only" => only = Some(args.next().ok_or("--only needs names")?.split(',').map(String::from).collect()),
+            _ => return Err(format!("unknown argument {a:?}")),
+        }
+    }
+    let xs = match &data {
+        Some(p) => {
+            let m = vector_codecs::io::read_npy_f32(p).map_err(|e| format!("{p}: {e}"))?;
+            if m.dim != D {
+                return Err(format!("{p}: dimension {} ≠ {D}", m.dim));
+            }
+            m.data
+        }
+        None => generate(cfg.n, 1),
+    };
+    cfg.n = xs.len() / D;
+    let mut q = vec![0f32; D];
+    Rng::new(2).fill_gaussian(&mut q);
+    let want = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| name.starts_with(s.as_str())));
+
+    let mut rows = Vec::new();
+    rows.extend(kernel_rows(&xs, &q, &cfg).into_iter().filter(|r| want(&r.name)));
+    // Codecs: one line per configuration on main (add more as families land).
+    if want("rabitq1") {
+        let rot = vector_codecs::transform::HaarRotation::new(D, 7).map_err(|e| e.to_string())?;
+        let c = vector_codecs::rabitq::from_config("rabitq1", rot, &xs, 7).map_err(|e| e.to_string())?;
+        rows.push(codec_row("rabitq1", &c, &xs, &q, &cfg));
+    }
+    {
+        use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};
+        for bits in [8u32, 4] {
+            let name = format!("sq{bits}");
+            if want(&name) {
+                let c = PerDimUniform::train(&xs, D, bits, RangeEstimator::MinMax, false).map_err(|e| e.to_string())?;
+                rows.push(codec_row(&name, &c, &xs, &q, &cfg));
+                let s = c.int_scorer(IntPrecision::I8).map_err(|e| e.to_string())?;
+                rows.push(codec_row_with(&format!("{name}-i8"), &c, &s, &xs, &q, &cfg));
+            }
+        }
+    }
+
+    let mut s = format!(
+        "{{\"d\": {D}, \"n_encode\": {}, \"n_scan\": {}, \"reps\": {}, \"backend\": \"{:?}\", \"results\": [",
+        cfg.n,
+        cfg.n * cfg.copies,
+        cfg.reps,
+        vector_codecs::simd::backend()
+    );
+    for (i, r) in rows.iter().enumerate() {
+        s.push_str(if i == 0 { "\n  " } else { ",\n  " });
+        s.push_str(&format!("{{\"name\": \"{}\", \"code_len\": {}", r.name, r.code_len));
+        for (k, v) in &r.fields {
+            s.push_str(&format!(", \"{k}\": {v:.4e}"));
+        }
+        s.push('}');
+    }
+    s.push_str("\n]}");
+    println!("{s}");
+    Ok(())
+}
