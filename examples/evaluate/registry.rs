@@ -244,6 +244,25 @@ fn rabitq() -> Vec<Entry> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Binary (src/binary): sign bits of the (optionally mean-centred) vector, or T stages of residual
+// binarization with per-vector f32 scales; scanned with the float query (exact <q, x_hat>).
+// ---------------------------------------------------------------------------------------------
+fn binary_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
+    Ok(Box::new(vector_codecs::binary::train_config(name, t.vectors, t.dim)?))
+}
+
+fn binary() -> Vec<Entry> {
+    vec![
+        entry("bin1", "binary", "sign bits, one trained shared scale (d/8 bytes)", true, |t| binary_cfg("bin1", t)),
+        entry("bin1-centred", "binary", "sign bits of x - mean, shared scale", false, |t| {
+            binary_cfg("bin1-centred", t)
+        }),
+        entry("bin2", "binary", "2-stage residual binarization, f32 scales", false, |t| binary_cfg("bin2", t)),
+        entry("bin4", "binary", "4-stage residual binarization, f32 scales", false, |t| binary_cfg("bin4", t)),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entropy-coded (src/entropy/coded.rs): a fixed-rate codec's symbols through static rANS models
 // (per position), trained on the training set's codes. Bits/dim = the actual stored size of all
 // base codes (payload + side bytes + block offsets; the models are not counted), round trip
@@ -294,6 +313,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(scalar_lloyd());
     v.extend(turbo());
     v.extend(rabitq());
+    v.extend(binary());
     v.extend(entropy());
     v
 }
