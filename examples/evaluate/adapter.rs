@@ -213,3 +213,47 @@ impl EvalCodec for VariableRate {
         self.inner.scan(q, codes, out)
     }
 }
+
+/// Code-versus-code scanning: the query is encoded with the codec itself and every base code is
+/// scored with [`ScoreSymmetric::score_codes`](vector_codecs::ScoreSymmetric::score_codes). The
+/// rest (encode, decode, bits) is the inner codec's.
+pub struct Symmetric<C>(pub C);
+
+impl<C: Decode + vector_codecs::ScoreSymmetric> EvalCodec for Symmetric<C> {
+    fn describe(&self) -> String {
+        format!("{} (symmetric: code × code)", std::any::type_name::<C>().replace("vector_codecs::", ""))
+    }
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.0.code_len()
+    }
+    fn bits_per_dim(&self) -> f64 {
+        self.0.bits_per_dim()
+    }
+    fn estimator(&self) -> Option<Estimator> {
+        Some(Estimator::Reconstruction)
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        self.0.encode_batch(xs, codes)
+    }
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.0.decode_batch(codes, out)
+    }
+    fn scan(&self, q: &[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let len = self.0.code_len();
+        let mut qc = vec![0u8; len];
+        self.0.encode_into(q, &mut qc)?;
+        if len == 0 || codes.len() != out.len() * len {
+            return Err(Error::CodeLength { expected: out.len() * len, got: codes.len() });
+        }
+        for (o, c) in out.iter_mut().zip(codes.chunks_exact(len)) {
+            *o = self.0.score_codes(&qc, c)?;
+        }
+        Ok(())
+    }
+}

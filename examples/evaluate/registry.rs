@@ -7,7 +7,7 @@
 //! [`ScoreOnly`](crate::adapter::ScoreOnly), variable-rate (entropy-coded) ones through
 //! [`VariableRate`](crate::adapter::VariableRate).
 
-use crate::adapter::{EvalCodec, TrainData, VariableRate};
+use crate::adapter::{EvalCodec, Symmetric, TrainData, VariableRate};
 use crate::baseline::F32Codec;
 use vector_codecs::{Codec, Decode, Estimator, Result, Score};
 
@@ -259,7 +259,56 @@ fn binary() -> Vec<Entry> {
         }),
         entry("bin2", "binary", "2-stage residual binarization, f32 scales", false, |t| binary_cfg("bin2", t)),
         entry("bin4", "binary", "4-stage residual binarization, f32 scales", false, |t| binary_cfg("bin4", t)),
+        entry("bin1-sym", "binary", "bin1, query encoded too: code × code (Hamming)", false, |t| {
+            Ok(Box::new(Symmetric(vector_codecs::binary::train_config("bin1", t.vectors, t.dim)?)))
+        }),
+        entry("bin4-sym", "binary", "bin4, query encoded too: 4×4-stage code × code", false, |t| {
+            Ok(Box::new(Symmetric(vector_codecs::binary::train_config("bin4", t.vectors, t.dim)?)))
+        }),
+        entry("bin1-bs", "binary", "bin1 scanned with a 4-bit bit-sliced query (popcount)", false, |t| {
+            Ok(Box::new(Bitsliced(vector_codecs::binary::train_config("bin1", t.vectors, t.dim)?)))
+        }),
+        entry("bin4-bs", "binary", "bin4 scanned with a 4-bit bit-sliced query (popcount)", false, |t| {
+            Ok(Box::new(Bitsliced(vector_codecs::binary::train_config("bin4", t.vectors, t.dim)?)))
+        }),
     ]
+}
+
+/// A binary codec scanned through its [`BitslicedScorer`](vector_codecs::binary::BitslicedScorer):
+/// the query is quantized to 4 bits and scored with AND + popcount per plane.
+struct Bitsliced(vector_codecs::binary::BinaryCodec<Vec<f32>>);
+
+impl EvalCodec for Bitsliced {
+    fn describe(&self) -> String {
+        "binary::BinaryCodec + BitslicedScorer (4-bit query)".into()
+    }
+    fn dim(&self) -> usize {
+        Codec::dim(&self.0)
+    }
+    fn code_len(&self) -> usize {
+        Codec::code_len(&self.0)
+    }
+    fn bits_per_dim(&self) -> f64 {
+        Codec::bits_per_dim(&self.0)
+    }
+    fn estimator(&self) -> Option<Estimator> {
+        Some(Score::estimator(&vector_codecs::binary::BitslicedScorer::new(&self.0)))
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        Codec::encode_batch(&self.0, xs, codes)
+    }
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        Decode::decode_batch(&self.0, codes, out)
+    }
+    fn scan(&self, q: &[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let scorer = vector_codecs::binary::BitslicedScorer::new(&self.0);
+        let mut scratch = vec![0f32; scorer.query_scratch_len()];
+        let prepared = scorer.prepare(q, &mut scratch)?;
+        scorer.score_batch(&prepared, codes, out)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
