@@ -4,60 +4,13 @@
 use proptest::prelude::*;
 use vector_codecs::rabitq::{EPS0, QueryMode, RaBitQ, rescale};
 use vector_codecs::rng::Rng;
-use vector_codecs::transform::{Identity, Transform};
+use vector_codecs::transform::Identity;
+use vector_codecs::transform::haar::HaarRotation;
 use vector_codecs::{Codec, Decode, Error, Estimator, Score};
 
-/// A Haar-random orthogonal matrix (Gram–Schmidt of a Gaussian matrix, whose R has a positive
-/// diagonal, which makes Q exactly Haar), test-local so the tests do not depend on another module.
-struct Haar {
-    d: usize,
-    m: Vec<f32>,
-}
-
-impl Haar {
-    fn new(d: usize, seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
-        let mut cols: Vec<Vec<f64>> = (0..d).map(|_| (0..d).map(|_| rng.gaussian()).collect()).collect();
-        for i in 0..d {
-            let (done, rest) = cols.split_at_mut(i);
-            let ci = &mut rest[0];
-            for cj in done.iter() {
-                let p: f64 = ci.iter().zip(cj).map(|(a, b)| a * b).sum();
-                ci.iter_mut().zip(cj).for_each(|(a, b)| *a -= p * b);
-            }
-            let n = cols[i].iter().map(|v| v * v).sum::<f64>().sqrt();
-            cols[i].iter_mut().for_each(|v| *v /= n);
-        }
-        // Row-major matrix whose rows are the orthonormal vectors.
-        Haar { d, m: cols.iter().flat_map(|c| c.iter().map(|&v| v as f32)).collect() }
-    }
-}
-
-impl Transform for Haar {
-    fn dim_in(&self) -> usize {
-        self.d
-    }
-    fn dim_out(&self) -> usize {
-        self.d
-    }
-    fn is_orthogonal(&self) -> bool {
-        true
-    }
-    fn forward(&self, x: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        for (o, row) in out.iter_mut().zip(self.m.chunks_exact(self.d)) {
-            *o = row.iter().zip(x).map(|(a, b)| a * b).sum();
-        }
-        Ok(())
-    }
-    fn transpose(&self, y: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        out.fill(0.0);
-        for (&yi, row) in y.iter().zip(self.m.chunks_exact(self.d)) {
-            for (o, a) in out.iter_mut().zip(row) {
-                *o += yi * a;
-            }
-        }
-        Ok(())
-    }
+/// The crate's seeded Haar-random rotation (Householder QR of a Gaussian matrix).
+fn haar(d: usize, seed: u64) -> HaarRotation {
+    HaarRotation::new(d, seed).unwrap()
 }
 
 fn gaussian(rng: &mut Rng, d: usize) -> Vec<f32> {
@@ -136,9 +89,9 @@ fn score_matches_naive_reference() {
     for bits in [1u8, 2, 4, 7] {
         for centroid in [false, true] {
             let c = if centroid {
-                RaBitQ::train_mean(Haar::new(d, 3), bits, &data).unwrap()
+                RaBitQ::train_mean(haar(d, 3), bits, &data).unwrap()
             } else {
-                RaBitQ::new(Haar::new(d, 3), bits).unwrap()
+                RaBitQ::new(haar(d, 3), bits).unwrap()
             };
             let cvec = c.centroid().map(<[f32]>::to_vec).unwrap_or(vec![0.0; d]);
             let mut code = vec![0u8; c.code_len()];
@@ -176,7 +129,7 @@ fn unbiased_over_random_rotations() {
             let n = 300;
             let (mut sum, mut var_pred) = (0.0f64, 0.0f64);
             for seed in 0..n {
-                let c = RaBitQ::new(Haar::new(d, 1000 + seed), bits).unwrap();
+                let c = RaBitQ::new(haar(d, 1000 + seed), bits).unwrap();
                 let mut code = vec![0u8; c.code_len()];
                 c.encode_into(&o, &mut code).unwrap();
                 let mut s = c.scratch();

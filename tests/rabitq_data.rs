@@ -5,60 +5,14 @@
 mod common;
 
 use vector_codecs::rabitq::{RaBitQ, from_config};
-use vector_codecs::rng::Rng;
 use vector_codecs::topk::TopK;
+use vector_codecs::transform::haar::HaarRotation;
 use vector_codecs::transform::{Identity, Transform};
 use vector_codecs::{Codec, Score};
 
-/// Seeded Haar rotation (Gram–Schmidt of a Gaussian matrix), dense.
-struct Haar {
-    d: usize,
-    m: Vec<f32>,
-}
-
-impl Haar {
-    fn new(d: usize, seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
-        let mut rows: Vec<Vec<f64>> = (0..d).map(|_| (0..d).map(|_| rng.gaussian()).collect()).collect();
-        for i in 0..d {
-            let (done, rest) = rows.split_at_mut(i);
-            let ri = &mut rest[0];
-            for rj in done.iter() {
-                let p: f64 = ri.iter().zip(rj).map(|(a, b)| a * b).sum();
-                ri.iter_mut().zip(rj).for_each(|(a, b)| *a -= p * b);
-            }
-            let n = ri.iter().map(|v| v * v).sum::<f64>().sqrt();
-            ri.iter_mut().for_each(|v| *v /= n);
-        }
-        Haar { d, m: rows.iter().flat_map(|r| r.iter().map(|&v| v as f32)).collect() }
-    }
-}
-
-impl Transform for Haar {
-    fn dim_in(&self) -> usize {
-        self.d
-    }
-    fn dim_out(&self) -> usize {
-        self.d
-    }
-    fn is_orthogonal(&self) -> bool {
-        true
-    }
-    fn forward(&self, x: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        for (o, row) in out.iter_mut().zip(self.m.chunks_exact(self.d)) {
-            *o = vector_codecs::simd::dot(row, x);
-        }
-        Ok(())
-    }
-    fn transpose(&self, y: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        out.fill(0.0);
-        for (&yi, row) in y.iter().zip(self.m.chunks_exact(self.d)) {
-            for (o, a) in out.iter_mut().zip(row) {
-                *o += yi * a;
-            }
-        }
-        Ok(())
-    }
+/// The crate's seeded Haar-random rotation (Householder QR of a Gaussian matrix).
+fn haar(d: usize, seed: u64) -> HaarRotation {
+    HaarRotation::new(d, seed).unwrap()
 }
 
 fn recall(codec: &RaBitQ<Identity>, codes: &[u8], queries: &[f32], gt: &[i32], gt_k: usize, nq: usize) -> f64 {
@@ -90,7 +44,7 @@ fn wordnet_recall_at_10() {
     let nq = 100;
     // Rotate once with a seeded Haar matrix, then run the codecs with the identity transform on
     // the rotated vectors: the same codes as RaBitQ<Haar>, at half the test time.
-    let rot = Haar::new(d, 1);
+    let rot = haar(d, 1);
     let rotate = |m: &[f32]| {
         let mut out = vec![0f32; m.len()];
         for (x, o) in m.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
