@@ -49,6 +49,7 @@ fn d_mse_of_half_rates_is_the_channel_weighted_average_d128() {
         assert_eq!(c.estimator(), Estimator::Reconstruction);
         let dm = d_mse(&c, 3000, 1000);
         let want = 0.5 * (lo + hi);
+        eprintln!("tq{b}.5, d = 128: D_mse {dm:.5} (channel-weighted Beta-optimal {want:.5})");
         assert!(dm > lo && dm < hi, "b={b}.5: D_mse {dm} not between {lo} and {hi}");
         assert!((dm / want - 1.0).abs() < 0.02, "b={b}.5: D_mse {dm} vs {want}");
     }
