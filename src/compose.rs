@@ -4,8 +4,12 @@
 //! * [`Rotated<T, C>`]: encode `C(T x)`, decode `Tᵀ C⁻¹(code)`, score by preparing `C`'s query on
 //!   `T q`. With an orthogonal `T`, `⟨T q, T x⟩ = ⟨q, x⟩`, so `C`'s estimator carries over.
 //! * [`Residual<A, B>`]: code `A.code ‖ B.code(x − A.decode(A.code))`, score `A.score + B.score`.
+//! * [`Split<A, B>`]: the first `A.dim()` coordinates through `A`, the rest through `B`; code
+//!   `A.code ‖ B.code`, score `A.score + B.score` (e.g. TurboQuant at 2.5 / 3.5 bits per
+//!   coordinate: two codebook widths over the exchangeable coordinates of a rotated vector).
+//! * [`Normalized<C>`]: code `C.code(x/‖x‖) ‖ ‖x‖` (f32), score `‖x‖ · C.score`.
 //!
-//! Both need temporary vectors of the inner dimension while encoding and decoding. They are
+//! `Rotated`, `Residual` and `Normalized` need temporary vectors of the inner dimension while encoding and decoding. They are
 //! taken from a stack buffer of [`STACK_DIM`] floats; larger dimensions use a heap buffer
 //! under `alloc` and return [`Error::InvalidParameter`](crate::Error::InvalidParameter) without it.
 //!
@@ -241,5 +245,227 @@ impl<A: Decode + Score, B: Score> Score for Residual<A, B> {
         check_code(self.code_len(), code.len())?;
         let (ca, cb) = code.split_at(self.first.code_len());
         Ok(self.first.score(&q.0, ca)? + self.second.score(&q.1, cb)?)
+    }
+}
+
+/// Coordinate split: the first `k = A.dim()` coordinates of `x` are coded by `A`, the remaining
+/// `B.dim()` by `B`.
+///
+/// Code: `A.code(x[..k]) ‖ B.code(x[k..])`, so the bits per dimension are the coordinate-weighted
+/// average `(k·bpd_A + (d−k)·bpd_B)/d` of the parts' rates (each part's code is whole bytes, so
+/// a part whose `dim · bits` is not a multiple of 8 pads up to 7 bits). Decode: the two
+/// reconstructions side by side. Score: `A.score(q[..k]) + B.score(q[k..])` — inner products
+/// add over disjoint coordinates. Estimator: [`Estimator::Reconstruction`] when both parts are
+/// exact on their reconstructions, [`Estimator::Unbiased`] when both are unbiased, otherwise
+/// [`Estimator::Biased`].
+///
+/// Splitting is how a fixed-rate codec reaches rates between integers: after a random rotation
+/// all coordinates have the same distribution, so any of them can take the finer codebook
+/// (see `turbo::split`). No temporary buffers are needed.
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// use vector_codecs::compose::Split;
+/// use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
+/// use vector_codecs::{Codec, Decode, Score};
+/// // Two coordinates in f16, three in bf16 (small integers are exact in both).
+/// let c = Split::new(FloatCodec::new(2, FloatFormat::F16).unwrap(), FloatCodec::new(3, FloatFormat::Bf16).unwrap())
+///     .unwrap();
+/// assert_eq!((c.dim(), c.code_len()), (5, 10));
+/// let mut code = vec![0u8; c.code_len()];
+/// c.encode_into(&[1.0, 2.0, 3.0, 4.0, 5.0], &mut code).unwrap();
+/// let mut scratch = c.scratch();
+/// let q = c.prepare(&[1.0, 1.0, 1.0, 1.0, 1.0], &mut scratch).unwrap();
+/// assert_eq!(c.score(&q, &code).unwrap(), 15.0);
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split<A, B> {
+    /// The codec of the first `first.dim()` coordinates.
+    pub first: A,
+    /// The codec of the remaining coordinates.
+    pub second: B,
+}
+
+impl<A: Codec, B: Codec> Split<A, B> {
+    /// Composes the two parts; the dimension is `first.dim() + second.dim()`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) if either part has dimension
+    /// 0 or the total overflows.
+    pub fn new(first: A, second: B) -> Result<Self> {
+        if first.dim() == 0 || second.dim() == 0 {
+            return Err(crate::error::Error::InvalidParameter("Split: both parts need a positive dimension"));
+        }
+        first
+            .dim()
+            .checked_add(second.dim())
+            .ok_or(crate::error::Error::InvalidParameter("Split: dimension overflows"))?;
+        Ok(Split { first, second })
+    }
+
+    /// The number of coordinates coded by the first part.
+    pub fn split_at(&self) -> usize {
+        self.first.dim()
+    }
+}
+
+impl<A: Codec, B: Codec> Codec for Split<A, B> {
+    fn dim(&self) -> usize {
+        self.first.dim() + self.second.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.first.code_len() + self.second.code_len()
+    }
+    /// # Errors
+    /// Wrong lengths, and whatever the parts return.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        let (xa, xb) = x.split_at(self.first.dim());
+        let (ca, cb) = code.split_at_mut(self.first.code_len());
+        self.first.encode_into(xa, ca)?;
+        self.second.encode_into(xb, cb)
+    }
+}
+
+impl<A: Decode, B: Decode> Decode for Split<A, B> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_dim(self.dim(), out.len())?;
+        let (oa, ob) = out.split_at_mut(self.first.dim());
+        let (ca, cb) = code.split_at(self.first.code_len());
+        self.first.decode_into(ca, oa)?;
+        self.second.decode_into(cb, ob)
+    }
+}
+
+impl<A: Score, B: Score> Score for Split<A, B> {
+    type Query<'s>
+        = (A::Query<'s>, B::Query<'s>)
+    where
+        Self: 's;
+
+    /// `A`'s scratch followed by `B`'s.
+    fn query_scratch_len(&self) -> usize {
+        self.first.query_scratch_len() + self.second.query_scratch_len()
+    }
+    fn estimator(&self) -> Estimator {
+        match (self.first.estimator(), self.second.estimator()) {
+            (Estimator::Reconstruction, Estimator::Reconstruction) => Estimator::Reconstruction,
+            (Estimator::Unbiased, Estimator::Unbiased) => Estimator::Unbiased,
+            _ => Estimator::Biased,
+        }
+    }
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+        check_dim(self.dim(), q.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
+        let (qa, qb) = q.split_at(self.first.dim());
+        let (sa, sb) = scratch.split_at_mut(self.first.query_scratch_len());
+        Ok((self.first.prepare(qa, sa)?, self.second.prepare(qb, sb)?))
+    }
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        let (ca, cb) = code.split_at(self.first.code_len());
+        Ok(self.first.score(&q.0, ca)? + self.second.score(&q.1, cb)?)
+    }
+}
+
+/// Norm factoring: `C` codes the direction `x/‖x‖` and the code ends with `‖x‖` as a
+/// little-endian `f32` (4 bytes).
+///
+/// Code: `C.code(x/‖x‖) ‖ ‖x‖`; bits per dimension: `C`'s plus `32/d`. Decode: `‖x‖ · C.decode`.
+/// Score: `‖x‖ · C.score(q)`, so the estimator is `C`'s (scaling by the stored norm keeps a
+/// score exact on the reconstruction, and keeps an unbiased one unbiased). A zero vector stores
+/// norm 0 and hands `C` the zero vector; it decodes and scores to 0.
+///
+/// With `C` a fixed per-coordinate codebook this is TurboQuant-MSE's inner codec: the direction
+/// of a rotated vector has known coordinate statistics, the norm does not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalized<C> {
+    /// The codec of the unit direction.
+    pub inner: C,
+}
+
+impl<C: Codec> Normalized<C> {
+    /// Wraps `inner`.
+    pub fn new(inner: C) -> Self {
+        Normalized { inner }
+    }
+
+    fn norm_of(&self, code: &[u8]) -> Result<f32> {
+        let nb = self.inner.code_len();
+        let got = code.len();
+        let b = code.get(nb..nb + 4).ok_or(crate::error::Error::CodeLength { expected: nb + 4, got })?;
+        let n = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if !(n.is_finite() && n >= 0.0) {
+            return Err(crate::error::Error::Corrupt("Normalized: norm is negative or not finite"));
+        }
+        Ok(n)
+    }
+}
+
+impl<C: Codec> Codec for Normalized<C> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.inner.code_len() + 4
+    }
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`](crate::Error::NonFinite) on NaN/inf input or an
+    /// overflowing norm; whatever `C` returns.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        crate::error::check_finite(x)?;
+        let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
+        if !norm.is_finite() {
+            return Err(crate::error::Error::NonFinite);
+        }
+        let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+        let (ci, cn) = code.split_at_mut(self.inner.code_len());
+        with_buf(self.dim(), |u| {
+            for (o, &v) in u.iter_mut().zip(x) {
+                *o = v * inv;
+            }
+            self.inner.encode_into(u, ci)
+        })?;
+        cn.copy_from_slice(&norm.to_le_bytes());
+        Ok(())
+    }
+}
+
+impl<C: Decode> Decode for Normalized<C> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_dim(self.dim(), out.len())?;
+        let norm = self.norm_of(code)?;
+        self.inner.decode_into(&code[..self.inner.code_len()], out)?;
+        out.iter_mut().for_each(|o| *o *= norm);
+        Ok(())
+    }
+}
+
+impl<C: Score> Score for Normalized<C> {
+    type Query<'s>
+        = C::Query<'s>
+    where
+        Self: 's;
+
+    /// `C`'s scratch.
+    fn query_scratch_len(&self) -> usize {
+        self.inner.query_scratch_len()
+    }
+    fn estimator(&self) -> Estimator {
+        self.inner.estimator()
+    }
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+        self.inner.prepare(q, scratch)
+    }
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        let norm = self.norm_of(code)?;
+        Ok(norm * self.inner.score(q, &code[..self.inner.code_len()])?)
     }
 }

@@ -196,6 +196,8 @@ fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
         Configured::Mse(c) => Box::new(c),
         Configured::Prod(c) => Box::new(c),
         Configured::Qjl(c) => Box::new(c),
+        Configured::MseSplit(c) => Box::new(c),
+        Configured::ProdSplit(c) => Box::new(c),
     })
 }
 
@@ -203,13 +205,25 @@ fn turbo() -> Vec<Entry> {
     vec![
         entry("tq1", "turbo", "TurboQuant-MSE 1-bit + norm", false, |t| turbo_cfg("tq1", t)),
         entry("tq2", "turbo", "TurboQuant-MSE 2-bit + norm", false, |t| turbo_cfg("tq2", t)),
+        entry("tq2.5", "turbo", "TurboQuant-MSE 2.5-bit (half the coords 3-bit, half 2-bit) + norm", false, |t| {
+            turbo_cfg("tq2.5", t)
+        }),
         entry("tq3", "turbo", "TurboQuant-MSE 3-bit + norm", false, |t| turbo_cfg("tq3", t)),
+        entry("tq3.5", "turbo", "TurboQuant-MSE 3.5-bit (half the coords 4-bit, half 3-bit) + norm", false, |t| {
+            turbo_cfg("tq3.5", t)
+        }),
         entry("tq4", "turbo", "TurboQuant-MSE 4-bit + norm", true, |t| turbo_cfg("tq4", t)),
         entry("tqp2", "turbo", "TurboQuant-prod 2-bit (1-bit MSE + QJL residual), unbiased", false, |t| {
             turbo_cfg("tqp2", t)
         }),
+        entry("tqp2.5", "turbo", "TurboQuant-prod 2.5-bit (1.5-bit MSE + QJL residual), unbiased", false, |t| {
+            turbo_cfg("tqp2.5", t)
+        }),
         entry("tqp3", "turbo", "TurboQuant-prod 3-bit (2-bit MSE + QJL residual), unbiased", false, |t| {
             turbo_cfg("tqp3", t)
+        }),
+        entry("tqp3.5", "turbo", "TurboQuant-prod 3.5-bit (2.5-bit MSE + QJL residual), unbiased", false, |t| {
+            turbo_cfg("tqp3.5", t)
         }),
         entry("tqp4", "turbo", "TurboQuant-prod 4-bit (3-bit MSE + QJL residual), unbiased", false, |t| {
             turbo_cfg("tqp4", t)

@@ -12,8 +12,10 @@
 //! (b = 1..=4); `Beta` is the exact Lloyd–Max codebook of the coordinate density
 //! `f_d(t) ∝ (1−t²)^{(d−3)/2}` on `[−1, 1]` (b = 1..=8; needs `alloc`).
 //!
-//! Not yet implemented: fractional rates (2.5 / 3.5), parameter serialization, a lookup-table
-//! fast scan.
+//! * Fractional rates `b + ½` (2.5, 3.5, …): [`split`] — half the rotated coordinates at `b + 1`
+//!   bits and half at `b`, one norm ([`TurboMseSplit`], [`TurboProdSplit`]).
+//!
+//! Not yet implemented: parameter serialization, a lookup-table fast scan.
 
 use crate::bits;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
@@ -24,6 +26,9 @@ use crate::scalar::lloyd::Codebook;
 #[cfg(feature = "alloc")]
 use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
+
+pub mod split;
+pub use split::{CodebookScalar, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_split, turbo_prod_half};
 
 /// The random rotation used by [`TurboMse`].
 // The Hadamard variant stores its precomputed sign bits inline (no-alloc); boxing would need alloc.
@@ -348,13 +353,17 @@ pub enum Configured {
     Prod(TurboProd),
     /// `qjl`: QJL with `m = d`.
     Qjl(Qjl),
+    /// `tq1.5`..`tq7.5`: TurboQuant-MSE at `b + ½` bits ([`turbo_mse_half`]).
+    MseSplit(TurboMseSplit),
+    /// `tqp2.5`..`tqp8.5`: TurboQuant-prod at `b + ½` bits ([`turbo_prod_half`]).
+    ProdSplit(TurboProdSplit),
 }
 
-/// Builds the codec named `name` (`tq1`..`tq8`, `tqp2`..`tqp8`, `qjl`) for `dim` and `seed`.
+/// Builds the codec named `name` (`tq1`..`tq8`, `tqp2`..`tqp8`, `qjl`, and the half rates
+/// `tq1.5`..`tq7.5`, `tqp2.5`..`tqp8.5`) for `dim` and `seed`.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for unknown names (including the not yet implemented `tq2.5`,
-/// `tq3.5`) and as the constructors.
+/// [`Error::InvalidParameter`] for unknown names and as the constructors.
 pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
     let parse = |s: &str| s.parse::<u32>().map_err(|_| Error::InvalidParameter("unknown TurboQuant config"));
     #[cfg(feature = "alloc")]
@@ -363,6 +372,10 @@ pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
     let cb = CodebookKind::Gaussian;
     if name == "qjl" {
         Ok(Configured::Qjl(Qjl::new(dim, dim, seed)?))
+    } else if let Some(b) = name.strip_prefix("tqp").and_then(|b| b.strip_suffix(".5")) {
+        Ok(Configured::ProdSplit(turbo_prod_half(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
+    } else if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix(".5")) {
+        Ok(Configured::MseSplit(turbo_mse_half(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
     } else if let Some(b) = name.strip_prefix("tqp") {
         Ok(Configured::Prod(turbo_prod(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
     } else if let Some(b) = name.strip_prefix("tq") {
