@@ -57,7 +57,7 @@ pub fn interleaved_decode<const K: usize>(
     out: &mut [u16],
 ) -> Option<usize> {
     if !has(feature::AVX2)
-        || K % 4 != 0
+        || !K.is_multiple_of(4)
         || K == 0
         || K > 64
         || !dec.len().is_power_of_two()
