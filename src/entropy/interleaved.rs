@@ -11,7 +11,7 @@
 //!
 //! Size: `Σ −log2(f_s/M)` bits + `8K` bytes of flushed state + at most one word per lane.
 
-use super::model::{ModelView, unpack_slot};
+use super::model::{EncSym, ModelView, unpack_slot};
 use super::rans::move_to_front;
 use crate::error::{Error, Result};
 
@@ -100,9 +100,9 @@ pub fn encode_vec(models: &[ModelView<'_>], lanes: Lanes, symbols: &[u16]) -> Re
 /// [`Error::InvalidParameter`] if `models` is empty.
 pub fn decode_multi(models: &[ModelView<'_>], lanes: Lanes, input: &[u8], out: &mut [u16]) -> Result<()> {
     match (lanes, models) {
-        (Lanes::L4, [m]) => dec_k::<4>(m, input, out),
-        (Lanes::L8, [m]) => dec_k::<8>(m, input, out),
-        (Lanes::L32, [m]) => dec_k::<32>(m, input, out),
+        (Lanes::L4, [m]) => dec_k::<4>(m, input, out, true),
+        (Lanes::L8, [m]) => dec_k::<8>(m, input, out, true),
+        (Lanes::L32, [m]) => dec_k::<32>(m, input, out, true),
         (Lanes::L4, _) => dec_k_multi::<4>(models, input, out),
         (Lanes::L8, _) => dec_k_multi::<8>(models, input, out),
         (Lanes::L32, _) => dec_k_multi::<32>(models, input, out),
@@ -124,24 +124,16 @@ fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u
     let too_small = Error::BufferTooSmall { needed: 4 * symbols.len() + 8 * K, got: out.len() };
     let mut st = [L; K];
     let mut pos = out.len();
-    let p = models.len();
-    let mut mi = if p == 1 { 0 } else { (symbols.len().max(1) - 1) % p };
-    for (i, &s) in symbols.iter().enumerate().rev() {
-        let m = &models[mi];
-        mi = if mi == 0 { p - 1 } else { mi - 1 };
-        let e = m.sym(s)?;
-        let lane = i % K;
-        let mut x = st[lane];
-        let x_max = u64::from(e.freq) << (63 - m.scale_bits());
-        if x >= x_max {
-            if pos < 4 {
-                return Err(too_small);
-            }
-            pos -= 4;
-            out[pos..pos + 4].copy_from_slice(&(x as u32).to_le_bytes());
-            x >>= 32;
+    if let [m] = models {
+        enc_k_single::<K>(m, symbols, out, &mut st, &mut pos)?;
+    } else {
+        let p = models.len();
+        let mut mi = (symbols.len().max(1) - 1) % p;
+        for (i, &s) in symbols.iter().enumerate().rev() {
+            let m = &models[mi];
+            mi = if mi == 0 { p - 1 } else { mi - 1 };
+            enc_step(m.sym(s)?, 63 - m.scale_bits(), &mut st[i % K], out, &mut pos).ok_or(too_small)?;
         }
-        st[lane] = e.step64(x);
     }
     if pos < 8 * K {
         return Err(too_small);
@@ -151,6 +143,65 @@ fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u
         out[pos..pos + 8].copy_from_slice(&st[lane].to_le_bytes());
     }
     Ok(move_to_front(out, pos))
+}
+
+/// One encode step with a bounds-checked renormalisation write; `None` if `out` is full.
+#[inline(always)]
+fn enc_step(e: &EncSym, shift: u32, x: &mut u64, out: &mut [u8], pos: &mut usize) -> Option<()> {
+    let mut y = *x;
+    if y >= u64::from(e.freq) << shift {
+        let w = out.get_mut(pos.checked_sub(4)?..*pos)?;
+        w.copy_from_slice(&(y as u32).to_le_bytes());
+        *pos -= 4;
+        y >>= 32;
+    }
+    *x = e.step64(y);
+    Some(())
+}
+
+/// Single-model encoder: whole groups of `K` symbols (backwards) with a branch-free
+/// renormalisation (the word is always stored below `pos`, `pos` moves only when it is needed)
+/// while `4K` bytes of room remain; the tail and a nearly full buffer take [`enc_step`].
+fn enc_k_single<const K: usize>(
+    m: &ModelView<'_>,
+    symbols: &[u16],
+    out: &mut [u8],
+    st: &mut [u64; K],
+    pos: &mut usize,
+) -> Result<()> {
+    let too_small = Error::BufferTooSmall { needed: 4 * symbols.len() + 8 * K, got: out.len() };
+    let shift = 63 - m.scale_bits();
+    let enc = m.enc();
+    let full = symbols.len() / K * K;
+    let (head, tail) = symbols.split_at(full);
+    for (lane, &s) in tail.iter().enumerate().rev() {
+        enc_step(m.sym(s)?, shift, &mut st[lane], out, pos).ok_or(too_small)?;
+    }
+    let mut p = *pos;
+    for group in head.chunks_exact(K).rev() {
+        if p < 4 * K {
+            for (x, &s) in st.iter_mut().zip(group).rev() {
+                enc_step(m.sym(s)?, shift, x, out, &mut p).ok_or(too_small)?;
+            }
+            continue;
+        }
+        for (x, &s) in st.iter_mut().zip(group).rev() {
+            let e = match enc.get(usize::from(s)) {
+                Some(e) if e.freq > 0 => e,
+                _ => return Err(Error::InvalidParameter("symbol not in model (zero frequency)")),
+            };
+            let y = *x;
+            let big = y >= u64::from(e.freq) << shift;
+            // p ≥ 4 holds: at most K − 1 words were written since the check p ≥ 4K.
+            if let Some(w) = out.get_mut(p - 4..p) {
+                w.copy_from_slice(&(y as u32).to_le_bytes());
+            }
+            p -= 4 * usize::from(big);
+            *x = e.step64(if big { y >> 32 } else { y });
+        }
+    }
+    *pos = p;
+    Ok(())
 }
 
 #[inline]
@@ -196,12 +247,24 @@ fn step_checked(dec: &[u64], n: u32, x: &mut u64, words: &[u8], pos: &mut usize)
     Ok(s)
 }
 
-fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16]) -> Result<()> {
+/// Single-model decoder; `arch` allows the bit-identical arch fast path (tests compare both).
+fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch: bool) -> Result<()> {
     let (mut st, words) = read_states::<K>(input)?;
     let dec = m.dec();
     let n = m.scale_bits();
     let mask = dec.len() - 1;
     let mut pos = 0usize;
+    // Arch fast path (bit-identical): whole groups while 4K bytes of words remain.
+    #[cfg(target_arch = "x86_64")]
+    let out = match arch {
+        true => match crate::simd::x86::rans::interleaved_decode::<K>(dec, n, &mut st, words, &mut pos, out) {
+            Some(done) => out.get_mut(done..).unwrap_or_default(),
+            None => out,
+        },
+        false => out,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = arch;
     let mut chunks = out.chunks_exact_mut(K);
     for chunk in &mut chunks {
         if pos + 4 * K <= words.len() {
@@ -253,4 +316,73 @@ fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut
         *o = step_checked(m.dec(), m.scale_bits(), &mut st[i % K], words, &mut pos)?;
     }
     finish(&st, pos, words)
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::entropy::model::Model;
+    use crate::rng::Rng;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    type Outcome = (Result<()>, Vec<u16>);
+
+    /// Decodes with and without the arch path; the symbols written are compared even on `Err`.
+    fn both(m: &ModelView<'_>, lanes: Lanes, input: &[u8], n: usize) -> (Outcome, Outcome) {
+        let run = |arch: bool| {
+            let mut o = vec![0u16; n];
+            let r = match lanes {
+                Lanes::L4 => dec_k::<4>(m, input, &mut o, arch),
+                Lanes::L8 => dec_k::<8>(m, input, &mut o, arch),
+                Lanes::L32 => dec_k::<32>(m, input, &mut o, arch),
+            };
+            (r, o)
+        };
+        (run(true), run(false))
+    }
+
+    /// The arch fast path decodes exactly like the portable loop: valid streams, corrupted
+    /// streams (same result and same symbols written) and random states and words.
+    #[test]
+    fn arch_path_matches_portable() {
+        let mut rng = Rng::new(7);
+        for (k, scale) in [(2usize, 1u32), (16, 12), (256, 14), (3000, 16), (1, 5)] {
+            let data: Vec<u16> = (0..20_000)
+                .map(|_| {
+                    let g = rng.gaussian().abs() * (k as f64) / 6.0;
+                    (g as usize).min(k - 1) as u16
+                })
+                .collect();
+            let model = Model::from_symbols(&data, k, scale).unwrap();
+            let v = model.view();
+            for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
+                for len in [0usize, 1, 31, 33, 1000, 20_000] {
+                    let bytes = encode_vec(&[v], lanes, &data[..len]).unwrap();
+                    let (a, b) = both(&v, lanes, &bytes, len);
+                    assert_eq!(a, (Ok(()), data[..len].to_vec()));
+                    assert_eq!(b, a);
+                    let mut c = bytes.clone();
+                    for t in 0..20 {
+                        let i = rng.below(c.len() as u64) as usize;
+                        c[i] ^= 1 << (t % 8);
+                        let (a, b) = both(&v, lanes, &c, len);
+                        assert_eq!(a, b);
+                    }
+                }
+                // Random (in-range) states followed by random words.
+                for _ in 0..20 {
+                    let len = rng.below(5000) as usize;
+                    let nw = rng.below(5000) as usize;
+                    let mut g = Vec::new();
+                    for _ in 0..lanes.count() {
+                        g.extend_from_slice(&((rng.next_u64() >> 1) | L).to_le_bytes());
+                    }
+                    g.extend((0..4 * nw).map(|_| rng.next_u64() as u8));
+                    let (a, b) = both(&v, lanes, &g, len);
+                    assert_eq!(a, b);
+                }
+            }
+        }
+    }
 }

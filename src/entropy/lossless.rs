@@ -78,13 +78,14 @@ pub struct LosslessConfig {
     pub top_bits: u32,
     /// Model scale `n` (`M = 2^n`, `1..=16`; default 14).
     pub scale_bits: u32,
-    /// Interleaved lanes (default 8).
+    /// Interleaved lanes (default 32: the AVX2 decoder keeps eight 4-lane groups in flight;
+    /// costs 192 more bytes per block than 8 lanes, ≈ 0.023 bits per value at the default block).
     pub lanes: Lanes,
 }
 
 impl Default for LosslessConfig {
     fn default() -> Self {
-        LosslessConfig { block_len: 1 << 16, top_bits: 2, scale_bits: 14, lanes: Lanes::L8 }
+        LosslessConfig { block_len: 1 << 16, top_bits: 2, scale_bits: 14, lanes: Lanes::L32 }
     }
 }
 
