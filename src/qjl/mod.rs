@@ -14,6 +14,8 @@
 //! Outlier channels (the reference design's split of the largest-magnitude channels) are not
 //! implemented in this codec.
 
+pub mod params;
+
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::transform::{GaussianProjection, Transform};

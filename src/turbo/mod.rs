@@ -15,6 +15,8 @@
 //! Not yet implemented: fractional rates (2.5 / 3.5), parameter serialization, a lookup-table
 //! fast scan.
 
+pub mod params;
+
 use crate::bits;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::compose::{Residual, Rotated};
