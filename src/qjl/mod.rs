@@ -14,6 +14,7 @@
 //! Outlier channels (the reference design's split of the largest-magnitude channels) are not
 //! implemented in this codec.
 
+pub mod outlier;
 pub mod params;
 
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
