@@ -27,7 +27,8 @@ fn valid_parameter_seeds_parse() {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        let ok = QjlParams::from_bytes(&std::fs::read(&p).unwrap()).is_ok();
+        let b = std::fs::read(&p).unwrap();
+        let ok = QjlParams::from_bytes(&b).is_ok() || vector_codecs::qjl::outlier::QjlOutlier::from_bytes(&b).is_ok();
         assert_eq!(ok, name.starts_with("valid_"), "{name}");
         n += 1;
     }
@@ -78,4 +79,34 @@ fn generate_corpora() {
         }
         write(t, &format!("d{d}_m{m}_short"), &code[..code.len() - 2]);
     }
+    use vector_codecs::qjl::outlier::QjlOutlier;
+    for (sel, (d, m, o)) in [(16usize, 16usize, 3usize), (24, 64, 8), (9, 13, 9), (128, 256, 0)].into_iter().enumerate()
+    {
+        let sel = 0x80 + sel as u8;
+        let c = QjlOutlier::new(d, m, u64::from(sel), o).unwrap();
+        let mut x: Vec<f32> = (0..d).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+        x[d / 2] = 40.0;
+        let mut code = vec![sel];
+        code.resize(1 + c.code_len(), 0);
+        c.encode_into(&x, &mut code[1..]).unwrap();
+        write(t, &format!("outlier_d{d}_m{m}_o{o}"), &code);
+        let mut bad = code.clone();
+        let n = bad.len();
+        bad[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+        write(t, &format!("outlier_d{d}_m{m}_o{o}_nan_norm"), &bad);
+        if o >= 2 {
+            let mut bad = code.clone();
+            bad[3] = bad[1];
+            bad[4] = bad[2];
+            write(t, &format!("outlier_d{d}_m{m}_o{o}_repeated_index"), &bad);
+            let mut bad = code.clone();
+            bad[1 + 2 * o..5 + 2 * o].copy_from_slice(&f32::INFINITY.to_le_bytes());
+            write(t, &format!("outlier_d{d}_m{m}_o{o}_inf_value"), &bad);
+        }
+    }
+    let t = "qjl_params";
+    write(t, "valid_outlier_24_64_8", &QjlOutlier::new(24, 64, 5, 8).unwrap().to_bytes().unwrap());
+    let mut w = Writer::new(vector_codecs::qjl::outlier::KIND);
+    w.u32(8).u32(8).u64(1).u16(65);
+    write(t, "outlier_count_too_large", &w.finish().unwrap());
 }

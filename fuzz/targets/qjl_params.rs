@@ -1,12 +1,16 @@
-//! Fuzz body: QJL parameter containers. `QjlParams::from_bytes` must accept or reject any bytes
+//! Fuzz body: QJL parameter containers (plain and with outliers). `QjlParams::from_bytes` must accept or reject any bytes
 //! without panicking or allocating; accepted parameters must re-serialize to the same bytes and
 //! (for small sizes) build a codec that encodes, decodes and scores with finite results.
 
 use vector_codecs::qjl::Qjl;
+use vector_codecs::qjl::outlier::QjlOutlier;
 use vector_codecs::qjl::params::QjlParams;
 use vector_codecs::{Codec, Decode, Score};
 
 pub fn run(data: &[u8]) {
+    if let Ok(c) = QjlOutlier::from_bytes(data) {
+        assert_eq!(c.to_bytes().unwrap(), data, "accepted parameters must re-serialize identically");
+    }
     let Ok(p) = QjlParams::from_bytes(data) else { return };
     assert_eq!(p.to_bytes().unwrap(), data, "accepted parameters must re-serialize identically");
     if p.m * p.dim > 1 << 18 {
