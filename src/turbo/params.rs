@@ -65,6 +65,7 @@ pub enum CodebookTag {
 }
 
 impl CodebookTag {
+    #[cfg(feature = "alloc")]
     fn to_u8(self) -> u8 {
         match self {
             CodebookTag::Gaussian => 0,
