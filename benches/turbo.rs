@@ -1,12 +1,14 @@
 //! Rotations, QJL and TurboQuant at d = 384 and 768: randomized Hadamard, Haar and Gaussian
 //! projection apply; QJL (m = d) encode and score; TurboQuant-MSE 4-bit and TurboQuant-prod
-//! 3-bit (randomized Hadamard, Beta codebook) encode, decode and a batch scan of N codes.
+//! 3-bit (randomized Hadamard, Beta codebook) encode, decode and a batch scan of N codes; QJL
+//! with 0 and 8 exact outlier channels (d = 128, m = 256) encode and scan.
 //!
 //! Short sanity run: `cargo bench --bench turbo -- --warm-up-time 1 --measurement-time 2`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vector_codecs::qjl::Qjl;
+use vector_codecs::qjl::outlier::QjlOutlier;
 use vector_codecs::rng::Rng;
 use vector_codecs::transform::{GaussianProjection, HaarRotation, RandomizedHadamard, Transform};
 use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod};
@@ -79,5 +81,28 @@ fn codecs(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, transforms, codecs);
+/// QJL with 8 exact outlier channels at the reference KV-cache shape (d = 128, m = 256).
+fn outliers(c: &mut Criterion) {
+    let (d, m) = (128usize, 256usize);
+    let mut rng = Rng::new(3);
+    let data: Vec<f32> = (0..N * d).map(|_| rng.gaussian() as f32).collect();
+    let q: Vec<f32> = (0..d).map(|_| rng.gaussian() as f32).collect();
+    let mut scores = vec![0f32; N];
+    for o in [0usize, 8] {
+        let cd = QjlOutlier::new(d, m, 5, o).unwrap();
+        let mut code = vec![0u8; cd.code_len()];
+        let mut codes = vec![0u8; N * cd.code_len()];
+        cd.encode_batch(&data, &mut codes).unwrap();
+        let mut g = c.benchmark_group(format!("qjl_outlier_d{d}_m{m}_o{o}"));
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("encode", |b| b.iter(|| cd.encode_into(black_box(&data[..d]), &mut code).unwrap()));
+        let mut scratch = cd.scratch();
+        let p = cd.prepare(&q, &mut scratch).unwrap();
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("scan", |b| b.iter(|| cd.score_batch(&p, black_box(&codes), &mut scores).unwrap()));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, transforms, codecs, outliers);
 criterion_main!(benches);

@@ -47,6 +47,9 @@ fn unbiased_and_lower_variance_on_outlier_channels() {
     let n = 4000u64;
     let (mo, so) = stats(|s| QjlOutlier::new(d, m, s, o).unwrap(), &k, &q, n);
     let (mp, sp) = stats(|s| Qjl::new(d, m, s).unwrap(), &k, &q, n);
+    eprintln!(
+        "truth {truth:.3}; outlier mean {mo:.3} var {so:.3} (closed form {vo:.3}); plain mean {mp:.3} var {sp:.3} (closed form {vp:.3})"
+    );
     // Means within 4 standard errors of the truth.
     assert!((mo - truth).abs() < 4.0 * (vo / n as f64).sqrt(), "outlier mean {mo} vs {truth}");
     assert!((mp - truth).abs() < 4.0 * (vp / n as f64).sqrt(), "plain mean {mp} vs {truth}");
