@@ -19,7 +19,7 @@
 //! | 1 | rotation kind: 0 randomized Hadamard, 1 Haar (`dim ≤ MAX_HAAR_DIM`) |
 //! | 1 | codebook tag: 0 Gaussian table/√d, 1 Beta Lloyd–Max, 2 explicit |
 //! | 2 | number of levels `K` (`u16`; `2^(bits−1) < K ≤ 2^bits`, and `K = 2^bits` for tags 0 and 1; tag 0 needs `bits ≤ 4`) |
-//! | 4K | the levels (`f32`, finite, strictly increasing, in `[−1, 1]`) |
+//! | 4K | the levels (`f32`, finite, strictly increasing, magnitude at most [`MAX_LEVEL`]) |
 //!
 //! [`KIND_PROD`] (`0x0511`), TurboQuant-prod: the MSE payload of its first stage (at `b − 1`
 //! bits), then the QJL stage's `m` (`u32`) and `seed` (`u64`); the QJL dimension is the MSE
@@ -47,6 +47,11 @@ pub const KIND_PROD: u16 = crate::format::kind::TURBO + 0x11;
 
 /// Largest dimension accepted by [`MseParams::from_bytes`] (2¹⁶).
 pub const MAX_DIM: usize = 1 << 16;
+
+/// Largest magnitude of a stored codebook level (4). Coordinates of a unit vector lie in
+/// `[−1, 1]`, but the Gaussian table/√d exceeds 1 for tiny `d` (1.93 at `d = 2`, `b = 4`); the
+/// bound keeps reconstructions of finite codes finite.
+pub const MAX_LEVEL: f32 = 4.0;
 
 /// Largest dimension of a Haar rotation accepted by [`MseParams::from_bytes`] (4096: a
 /// 64 MiB matrix; building it costs `O(d³)`).
@@ -177,8 +182,8 @@ impl MseParams {
             }
             _ => {}
         }
-        if self.codebook.levels().iter().any(|l| l.abs() > 1.0) {
-            return Err(Error::InvalidParameter("TurboQuant params: codebook levels must lie in [-1, 1]"));
+        if self.codebook.levels().iter().any(|l| l.abs() > MAX_LEVEL) {
+            return Err(Error::InvalidParameter("TurboQuant params: codebook levels must lie in [-4, 4]"));
         }
         Ok(())
     }
@@ -447,8 +452,8 @@ mod tests {
         let p = MseParams::of(&c).unwrap();
         assert_eq!((p.tag, p.bits()), (CodebookTag::Explicit, 2));
         assert_eq!(TurboMse::from_bytes(&c.to_bytes().unwrap()).unwrap(), c);
-        // Levels outside [-1, 1] are not serializable.
-        let wide = Codebook::new(&[-2.0, 2.0]).unwrap();
+        // Levels outside [-4, 4] are not serializable.
+        let wide = Codebook::new(&[-5.0, 5.0]).unwrap();
         let c = Rotated::new(
             Rotation::Hadamard(RandomizedHadamard::new(16, 1).unwrap()),
             NormScalar::new(16, wide).unwrap(),
@@ -517,7 +522,7 @@ mod tests {
             mk(8, 1, 0, 3, &ok),                       // codebook tag
             mk(8, 1, 0, 2, &[0.5, -0.5]),              // not increasing
             mk(8, 1, 0, 2, &[f32::NAN, 0.5]),          // NaN level
-            mk(8, 1, 0, 2, &[-1.5, 0.5]),              // outside [-1, 1]
+            mk(8, 1, 0, 2, &[-4.5, 0.5]),              // outside [-4, 4]
             mk(8, 2, 0, 0, &[-0.5, 0.0, 0.5]),         // Gaussian with 3 levels
             mk(8, 5, 0, 0, &[0.0; 32]),                // Gaussian at 5 bits (and equal levels)
         ];
