@@ -11,8 +11,11 @@
 //! computed once in [`Score::prepare`]. Its variance over `S` is
 //! `[(π/2)‖q‖²‖k‖² − ⟨q,k⟩²]/m`. A zero vector has norm 0 and scores 0.
 //!
-//! Outlier channels (the reference design's split of the largest-magnitude channels) are not
-//! implemented in this codec.
+//! Outlier channels (the reference design's split of the largest-magnitude channels): see
+//! [`outlier::QjlOutlier`]. Parameter serialization: [`params`].
+
+pub mod outlier;
+pub mod params;
 
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};

@@ -17,6 +17,8 @@
 //!
 //! Not yet implemented: parameter serialization, a lookup-table fast scan.
 
+pub mod params;
+
 use crate::bits;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::compose::{Residual, Rotated};

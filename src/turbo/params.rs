@@ -1,0 +1,541 @@
+//! Serialization of TurboQuant parameters ([`TurboMse`], [`TurboProd`]) through the crate's
+//! [`crate::format`] container.
+//!
+//! The rotation is not stored: it is regenerated from its kind and seed (randomized Hadamard:
+//! `O(d log d)`, nothing allocated; Haar: `O(d³)` time and `d²` floats, so its dimension is capped
+//! by [`MAX_HAAR_DIM`]). The coordinate codebook **is** stored (at most 256 `f32` levels, 1 KiB),
+//! so decoding never depends on re-running the Lloyd–Max solver; a one-byte [`CodebookTag`]
+//! records where the levels came from.
+//!
+//! # Payloads (little-endian)
+//!
+//! [`KIND_MSE`] (`0x0510`), TurboQuant-MSE:
+//!
+//! | size | field |
+//! |---|---|
+//! | 4 | `dim` (`u32`, `2..=MAX_DIM`) |
+//! | 1 | `bits` per coordinate (`1..=8`) |
+//! | 8 | rotation `seed` (`u64`) |
+//! | 1 | rotation kind: 0 randomized Hadamard, 1 Haar (`dim ≤ MAX_HAAR_DIM`) |
+//! | 1 | codebook tag: 0 Gaussian table/√d, 1 Beta Lloyd–Max, 2 explicit |
+//! | 2 | number of levels `K` (`u16`; `2^(bits−1) < K ≤ 2^bits`, and `K = 2^bits` for tags 0 and 1; tag 0 needs `bits ≤ 4`) |
+//! | 4K | the levels (`f32`, finite, strictly increasing, magnitude at most [`MAX_LEVEL`]) |
+//!
+//! [`KIND_PROD`] (`0x0511`), TurboQuant-prod: the MSE payload of its first stage (at `b − 1`
+//! bits), then the QJL stage's `m` (`u32`) and `seed` (`u64`); the QJL dimension is the MSE
+//! dimension and `m·dim ≤ `[`qjl::params::MAX_ENTRIES`](crate::qjl::params::MAX_ENTRIES).
+//!
+//! `from_bytes` validates every field before building anything and rejects trailing bytes; a
+//! hostile container can make `build` allocate at most `4·MAX_HAAR_DIM²` bytes (64 MiB, Haar) or
+//! `4·2²⁴` bytes (64 MiB, the QJL projection), never more.
+
+use super::{CodebookKind, NormScalar, Rotation, RotationKind, TurboMse, TurboProd, coordinate_codebook};
+use crate::codec::Codec;
+use crate::compose::{Residual, Rotated};
+use crate::error::{Error, Result};
+use crate::format::{Reader, open};
+use crate::qjl::params::QjlParams;
+use crate::scalar::lloyd::{Codebook, MAX_LEVELS};
+#[cfg(feature = "alloc")]
+use crate::transform::HaarRotation;
+use crate::transform::RandomizedHadamard;
+
+/// Container kind tag of [`TurboMse`] parameters (`0x0510`).
+pub const KIND_MSE: u16 = crate::format::kind::TURBO + 0x10;
+/// Container kind tag of [`TurboProd`] parameters (`0x0511`).
+pub const KIND_PROD: u16 = crate::format::kind::TURBO + 0x11;
+
+/// Largest dimension accepted by [`MseParams::from_bytes`] (2¹⁶).
+pub const MAX_DIM: usize = 1 << 16;
+
+/// Largest magnitude of a stored codebook level (4). Coordinates of a unit vector lie in
+/// `[−1, 1]`, but the Gaussian table/√d exceeds 1 for tiny `d` (1.93 at `d = 2`, `b = 4`); the
+/// bound keeps reconstructions of finite codes finite.
+pub const MAX_LEVEL: f32 = 4.0;
+
+/// Largest dimension of a Haar rotation accepted by [`MseParams::from_bytes`] (4096: a
+/// 64 MiB matrix; building it costs `O(d³)`).
+pub const MAX_HAAR_DIM: usize = 4096;
+
+/// Where a stored coordinate codebook came from. The stored levels are authoritative; the tag is
+/// provenance (checked only for the structural rules of the payload table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodebookTag {
+    /// [`CodebookKind::Gaussian`]: the Gaussian Lloyd–Max table scaled by `1/√d`.
+    Gaussian,
+    /// [`CodebookKind::Beta`]: the exact Lloyd–Max codebook of the coordinate density.
+    Beta,
+    /// Any other codebook (e.g. trained on data).
+    Explicit,
+}
+
+impl CodebookTag {
+    #[cfg(feature = "alloc")]
+    fn to_u8(self) -> u8 {
+        match self {
+            CodebookTag::Gaussian => 0,
+            CodebookTag::Beta => 1,
+            CodebookTag::Explicit => 2,
+        }
+    }
+    fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            0 => Ok(CodebookTag::Gaussian),
+            1 => Ok(CodebookTag::Beta),
+            2 => Ok(CodebookTag::Explicit),
+            _ => Err(Error::Corrupt("TurboQuant codebook tag")),
+        }
+    }
+}
+
+/// The parameters of a [`TurboMse`] codec: dimension, rotation kind and seed, and the coordinate
+/// codebook (whose size gives the bits per coordinate).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MseParams {
+    /// Vector dimension `d`.
+    pub dim: usize,
+    /// Rotation seed.
+    pub seed: u64,
+    /// Rotation kind.
+    pub rotation: RotationKind,
+    /// Provenance of the codebook.
+    pub tag: CodebookTag,
+    /// The coordinate codebook (levels for the coordinates of the unit vector `Πx/‖x‖`).
+    pub codebook: Codebook,
+}
+
+impl MseParams {
+    /// The parameters [`turbo_mse`](super::turbo_mse) uses for the same arguments.
+    ///
+    /// # Errors
+    /// As [`coordinate_codebook`], plus [`validate`](MseParams::validate).
+    pub fn new(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<Self> {
+        if !(2..=MAX_DIM).contains(&dim) {
+            return Err(Error::InvalidParameter("TurboQuant params: dim must be in 2..=65536"));
+        }
+        let tag = match codebook {
+            CodebookKind::Gaussian => CodebookTag::Gaussian,
+            CodebookKind::Beta => CodebookTag::Beta,
+        };
+        let p = MseParams { dim, seed, rotation, tag, codebook: coordinate_codebook(dim, bits, codebook)? };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The parameters of an existing codec. The tag is [`CodebookTag::Gaussian`] if the levels
+    /// equal the Gaussian table/√d, [`CodebookTag::Beta`] (under `alloc`, recomputing the Beta
+    /// codebook, a few ms) if they equal that, else [`CodebookTag::Explicit`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    pub fn of(codec: &TurboMse) -> Result<Self> {
+        let dim = codec.dim();
+        let (rotation, seed) = match &codec.transform {
+            Rotation::Hadamard(t) => (RotationKind::Hadamard, t.seed()),
+            #[cfg(feature = "alloc")]
+            Rotation::Haar(t) => (RotationKind::Haar, t.seed()),
+        };
+        let codebook = codec.inner.codebook().clone();
+        let bits = codebook.bits();
+        let same = |kind| coordinate_codebook(dim, bits, kind).is_ok_and(|c| c == codebook);
+        let tag = if dim >= 2 && same(CodebookKind::Gaussian) {
+            CodebookTag::Gaussian
+        } else if cfg!(feature = "alloc") && dim >= 2 && same(CodebookKind::Beta) {
+            CodebookTag::Beta
+        } else {
+            CodebookTag::Explicit
+        };
+        let p = MseParams { dim, seed, rotation, tag, codebook };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Bits per coordinate of the indices.
+    pub fn bits(&self) -> u32 {
+        self.codebook.bits()
+    }
+
+    /// Checks the rules of the payload table (module docs).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the violated rule.
+    pub fn validate(&self) -> Result<()> {
+        if !(2..=MAX_DIM).contains(&self.dim) {
+            return Err(Error::InvalidParameter("TurboQuant params: dim must be in 2..=65536"));
+        }
+        if self.rotation == RotationKind::Haar && self.dim > MAX_HAAR_DIM {
+            return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 4096"));
+        }
+        let (bits, k) = (self.codebook.bits(), self.codebook.len());
+        if !(1..=8).contains(&bits) {
+            return Err(Error::InvalidParameter("TurboQuant params: bits must be in 1..=8"));
+        }
+        let full = k == 1usize << bits;
+        match self.tag {
+            CodebookTag::Gaussian if !(full && bits <= 4) => {
+                return Err(Error::InvalidParameter(
+                    "TurboQuant params: Gaussian codebook needs 2^bits levels, bits <= 4",
+                ));
+            }
+            CodebookTag::Beta if !full => {
+                return Err(Error::InvalidParameter("TurboQuant params: Beta codebook needs 2^bits levels"));
+            }
+            _ => {}
+        }
+        if self.codebook.levels().iter().any(|l| l.abs() > MAX_LEVEL) {
+            return Err(Error::InvalidParameter("TurboQuant params: codebook levels must lie in [-4, 4]"));
+        }
+        Ok(())
+    }
+
+    /// Builds the codec: the rotation from kind and seed, the [`NormScalar`] from the stored
+    /// codebook. For parameters from [`new`](MseParams::new) this equals
+    /// [`turbo_mse`](super::turbo_mse) with the same arguments.
+    ///
+    /// # Errors
+    /// As [`validate`](MseParams::validate); [`Error::InvalidParameter`] for a Haar rotation
+    /// without `alloc`.
+    pub fn build(&self) -> Result<TurboMse> {
+        self.validate()?;
+        let rot = match self.rotation {
+            RotationKind::Hadamard => Rotation::Hadamard(RandomizedHadamard::new(self.dim, self.seed)?),
+            #[cfg(feature = "alloc")]
+            RotationKind::Haar => Rotation::Haar(HaarRotation::new(self.dim, self.seed)?),
+            #[cfg(not(feature = "alloc"))]
+            RotationKind::Haar => return Err(Error::InvalidParameter("Haar rotation needs the alloc feature")),
+        };
+        Rotated::new(rot, NormScalar::new(self.dim, self.codebook.clone())?)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn write(&self, w: &mut crate::format::Writer) {
+        let lv = self.codebook.levels();
+        w.u32(self.dim as u32)
+            .u8(self.bits() as u8)
+            .u64(self.seed)
+            .u8(match self.rotation {
+                RotationKind::Hadamard => 0,
+                RotationKind::Haar => 1,
+            })
+            .u8(self.tag.to_u8())
+            .u16(lv.len() as u16)
+            .f32s(lv);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let dim = r.count(MAX_DIM, "TurboQuant dim")?;
+        let bits = u32::from(r.u8()?);
+        let seed = r.u64()?;
+        let rotation = match r.u8()? {
+            0 => RotationKind::Hadamard,
+            1 => RotationKind::Haar,
+            _ => return Err(Error::Corrupt("TurboQuant rotation kind")),
+        };
+        let tag = CodebookTag::from_u8(r.u8()?)?;
+        let k = usize::from(r.u16()?);
+        if !(1..=8).contains(&bits) || !(2..=MAX_LEVELS).contains(&k) {
+            return Err(Error::Corrupt("TurboQuant bits or level count"));
+        }
+        let mut lv = [0.0f32; MAX_LEVELS];
+        r.f32_into(k, &mut lv)?;
+        let codebook = Codebook::new(&lv[..k]).map_err(|_| Error::Corrupt("TurboQuant codebook levels"))?;
+        if codebook.bits() != bits {
+            return Err(Error::Corrupt("TurboQuant level count does not match bits"));
+        }
+        let p = MseParams { dim, seed, rotation, tag, codebook };
+        p.validate().map_err(|_| Error::Corrupt("TurboQuant params out of range"))?;
+        Ok(p)
+    }
+
+    /// Serializes into a container of kind [`KIND_MSE`] (`33 + 4K` bytes, `K` levels).
+    ///
+    /// # Errors
+    /// As [`validate`](MseParams::validate).
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.validate()?;
+        let mut w = crate::format::Writer::new(KIND_MSE);
+        self.write(&mut w);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](MseParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// Container errors ([`Error::Truncated`], [`Error::BadMagic`], [`Error::Checksum`],
+    /// [`Error::WrongKind`], …); [`Error::Corrupt`] for any field breaking the payload rules or
+    /// trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, KIND_MSE)?;
+        let p = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(p)
+    }
+}
+
+/// The parameters of a [`TurboProd`] codec: its MSE stage (at `b − 1` bits) and its QJL stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProdParams {
+    /// The first (MSE) stage.
+    pub mse: MseParams,
+    /// The residual QJL stage (`qjl.dim == mse.dim`).
+    pub qjl: QjlParams,
+}
+
+impl ProdParams {
+    /// The parameters [`turbo_prod`](super::turbo_prod) uses for the same arguments (MSE at
+    /// `bits − 1` seeded with `seed`, QJL with `m = dim` seeded with `seed + 1`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `bits < 2`; as [`MseParams::new`] and
+    /// [`validate`](ProdParams::validate).
+    pub fn new(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<Self> {
+        if bits < 2 {
+            return Err(Error::InvalidParameter("TurboQuant-prod needs at least 2 bits"));
+        }
+        let p = ProdParams {
+            mse: MseParams::new(dim, bits - 1, seed, rotation, codebook)?,
+            qjl: QjlParams { dim, m: dim, seed: seed.wrapping_add(1) },
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The parameters of an existing codec (see [`MseParams::of`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    pub fn of(codec: &TurboProd) -> Result<Self> {
+        let p = ProdParams { mse: MseParams::of(&codec.first)?, qjl: codec.second.params() };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Total bits per coordinate `b` (MSE bits + 1 sign bit per QJL row when `m = d`).
+    pub fn bits(&self) -> u32 {
+        self.mse.bits() + 1
+    }
+
+    /// Checks both stages and that their dimensions agree.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the violated rule.
+    pub fn validate(&self) -> Result<()> {
+        self.mse.validate()?;
+        self.qjl.validate()?;
+        if self.qjl.dim != self.mse.dim {
+            return Err(Error::InvalidParameter("TurboQuant-prod params: QJL dim differs from MSE dim"));
+        }
+        Ok(())
+    }
+
+    /// Builds the codec. For parameters from [`new`](ProdParams::new) this equals
+    /// [`turbo_prod`](super::turbo_prod) with the same arguments.
+    ///
+    /// # Errors
+    /// As [`validate`](ProdParams::validate) and [`MseParams::build`].
+    pub fn build(&self) -> Result<TurboProd> {
+        self.validate()?;
+        Residual::new(self.mse.build()?, self.qjl.build()?)
+    }
+
+    /// Serializes into a container of kind [`KIND_PROD`].
+    ///
+    /// # Errors
+    /// As [`validate`](ProdParams::validate).
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.validate()?;
+        let mut w = crate::format::Writer::new(KIND_PROD);
+        self.mse.write(&mut w);
+        w.u32(self.qjl.m as u32).u64(self.qjl.seed);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](ProdParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// As [`MseParams::from_bytes`], with kind [`KIND_PROD`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, KIND_PROD)?;
+        let mse = MseParams::read(&mut r)?;
+        let m = r.count(crate::qjl::MAX_SKETCH, "TurboQuant-prod QJL sketch length")?;
+        let seed = r.u64()?;
+        r.finish()?;
+        let p = ProdParams { qjl: QjlParams { dim: mse.dim, m, seed }, mse };
+        p.validate().map_err(|_| Error::Corrupt("TurboQuant-prod params out of range"))?;
+        Ok(p)
+    }
+}
+
+impl Rotated<Rotation, NormScalar> {
+    /// Serializes a [`TurboMse`] codec's parameters (see [`MseParams::of`] and
+    /// [`MseParams::to_bytes`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        MseParams::of(self)?.to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](Rotated::to_bytes) and rebuilds the
+    /// [`TurboMse`] codec (Haar: `O(d³)` time, `d ≤ 4096`).
+    ///
+    /// # Errors
+    /// As [`MseParams::from_bytes`] and [`MseParams::build`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        MseParams::from_bytes(bytes)?.build()
+    }
+}
+
+impl Residual<TurboMse, crate::qjl::Qjl> {
+    /// Serializes a [`TurboProd`] codec's parameters (see [`ProdParams::to_bytes`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        ProdParams::of(self)?.to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](Residual::to_bytes) and rebuilds the
+    /// [`TurboProd`] codec.
+    ///
+    /// # Errors
+    /// As [`ProdParams::from_bytes`] and [`ProdParams::build`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ProdParams::from_bytes(bytes)?.build()
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    extern crate std;
+    use super::super::{turbo_mse, turbo_prod};
+    use super::*;
+    use crate::codec::{Decode, Score};
+    use std::vec;
+
+    #[test]
+    fn mse_round_trips_every_kind() {
+        for (dim, bits, rot, cb) in [
+            (64, 4, RotationKind::Hadamard, CodebookKind::Gaussian),
+            (13, 1, RotationKind::Hadamard, CodebookKind::Gaussian),
+            (48, 3, RotationKind::Haar, CodebookKind::Beta),
+            (100, 8, RotationKind::Hadamard, CodebookKind::Beta),
+        ] {
+            let c = turbo_mse(dim, bits, 5, rot, cb).unwrap();
+            let b = c.to_bytes().unwrap();
+            assert_eq!(b.len(), 12 + 17 + 4 * (1 << bits) + 4);
+            let p = MseParams::from_bytes(&b).unwrap();
+            assert_eq!(p, MseParams::new(dim, bits, 5, rot, cb).unwrap());
+            let back = TurboMse::from_bytes(&b).unwrap();
+            assert_eq!(back, c);
+            // Same codes from the rebuilt codec.
+            let x: vec::Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin()).collect();
+            let (mut c1, mut c2) = (vec![0u8; c.code_len()], vec![0u8; c.code_len()]);
+            c.encode_into(&x, &mut c1).unwrap();
+            back.encode_into(&x, &mut c2).unwrap();
+            assert_eq!(c1, c2);
+        }
+    }
+
+    #[test]
+    fn explicit_codebook_is_tagged_explicit() {
+        let cb = Codebook::new(&[-0.2, 0.0, 0.3]).unwrap();
+        let c =
+            Rotated::new(Rotation::Hadamard(RandomizedHadamard::new(16, 1).unwrap()), NormScalar::new(16, cb).unwrap())
+                .unwrap();
+        let p = MseParams::of(&c).unwrap();
+        assert_eq!((p.tag, p.bits()), (CodebookTag::Explicit, 2));
+        assert_eq!(TurboMse::from_bytes(&c.to_bytes().unwrap()).unwrap(), c);
+        // Levels outside [-4, 4] are not serializable.
+        let wide = Codebook::new(&[-5.0, 5.0]).unwrap();
+        let c = Rotated::new(
+            Rotation::Hadamard(RandomizedHadamard::new(16, 1).unwrap()),
+            NormScalar::new(16, wide).unwrap(),
+        )
+        .unwrap();
+        assert!(c.to_bytes().is_err());
+    }
+
+    #[test]
+    fn prod_round_trips_and_scores_identically() {
+        let c = turbo_prod(40, 3, 11, RotationKind::Hadamard, CodebookKind::Beta).unwrap();
+        let b = c.to_bytes().unwrap();
+        let p = ProdParams::from_bytes(&b).unwrap();
+        assert_eq!(p.bits(), 3);
+        assert_eq!(p, ProdParams::new(40, 3, 11, RotationKind::Hadamard, CodebookKind::Beta).unwrap());
+        let back = TurboProd::from_bytes(&b).unwrap();
+        assert_eq!(back, c);
+        let x: vec::Vec<f32> = (0..40).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        let (mut s1, mut s2) = (c.scratch(), back.scratch());
+        let q1 = c.prepare(&x, &mut s1).unwrap();
+        let q2 = back.prepare(&x, &mut s2).unwrap();
+        assert_eq!(c.score(&q1, &code).unwrap(), back.score(&q2, &code).unwrap());
+        let mut y = vec![0.0f32; 40];
+        back.decode_into(&code, &mut y).unwrap();
+        assert!(y.iter().all(|v| v.is_finite()));
+        // Wrong kind: an MSE container is not a prod container and vice versa.
+        assert!(matches!(ProdParams::from_bytes(&c.first.to_bytes().unwrap()), Err(Error::WrongKind { .. })));
+        assert!(matches!(MseParams::from_bytes(&b), Err(Error::WrongKind { .. })));
+    }
+
+    #[test]
+    fn every_truncation_and_flip_is_an_error() {
+        let b = turbo_prod(24, 3, 2, RotationKind::Haar, CodebookKind::Gaussian).unwrap().to_bytes().unwrap();
+        for cut in 0..b.len() {
+            assert!(ProdParams::from_bytes(&b[..cut]).is_err(), "cut {cut}");
+        }
+        for i in 0..b.len() {
+            for bit in [0, 3, 7] {
+                let mut c = b.clone();
+                c[i] ^= 1 << bit;
+                assert!(ProdParams::from_bytes(&c).is_err(), "flip {i}.{bit}");
+            }
+        }
+    }
+
+    /// Hand-written MSE payloads (valid checksum) with one field broken each.
+    #[test]
+    fn hostile_fields_are_corrupt() {
+        let mk = |dim: u32, bits: u8, rot: u8, tag: u8, levels: &[f32]| {
+            let mut w = crate::format::Writer::new(KIND_MSE);
+            w.u32(dim).u8(bits).u64(1).u8(rot).u8(tag).u16(levels.len() as u16).f32s(levels);
+            w.finish().unwrap()
+        };
+        let ok = [-0.5f32, 0.5];
+        assert!(MseParams::from_bytes(&mk(8, 1, 0, 2, &ok)).is_ok());
+        let bad = [
+            mk(1, 1, 0, 2, &ok),                       // dim < 2
+            mk(u32::MAX, 1, 0, 2, &ok),                // absurd dim
+            mk(MAX_HAAR_DIM as u32 + 1, 1, 1, 2, &ok), // Haar too large
+            mk(8, 0, 0, 2, &ok),                       // bits 0
+            mk(8, 9, 0, 2, &ok),                       // bits 9
+            mk(8, 2, 0, 2, &ok),                       // 2 levels but 2 bits
+            mk(8, 1, 2, 2, &ok),                       // rotation kind
+            mk(8, 1, 0, 3, &ok),                       // codebook tag
+            mk(8, 1, 0, 2, &[0.5, -0.5]),              // not increasing
+            mk(8, 1, 0, 2, &[f32::NAN, 0.5]),          // NaN level
+            mk(8, 1, 0, 2, &[-4.5, 0.5]),              // outside [-4, 4]
+            mk(8, 2, 0, 0, &[-0.5, 0.0, 0.5]),         // Gaussian with 3 levels
+            mk(8, 5, 0, 0, &[0.0; 32]),                // Gaussian at 5 bits (and equal levels)
+        ];
+        for (i, b) in bad.iter().enumerate() {
+            assert!(matches!(MseParams::from_bytes(b), Err(Error::Corrupt(_))), "case {i}");
+        }
+        // A level count larger than the bytes present is Truncated, not an allocation.
+        let mut w = crate::format::Writer::new(KIND_MSE);
+        w.u32(8).u8(8).u64(1).u8(0).u8(2).u16(256).f32(0.0);
+        assert_eq!(MseParams::from_bytes(&w.finish().unwrap()), Err(Error::Truncated));
+        // Prod: QJL m too large for the dim.
+        let mut w = crate::format::Writer::new(KIND_PROD);
+        w.u32(4096).u8(1).u64(1).u8(0).u8(2).u16(2).f32s(&ok).u32(65536).u64(3);
+        assert!(matches!(ProdParams::from_bytes(&w.finish().unwrap()), Err(Error::Corrupt(_))));
+    }
+}
