@@ -126,6 +126,46 @@ impl Codec for Qjl {
         code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
         Ok(())
     }
+
+    /// With a stored projection, blocks of up to 8 vectors share each row of `S` while it is
+    /// in cache (the same dot products as [`encode_into`](Codec::encode_into), so identical
+    /// codes). A block with a bad row is encoded row by row, so errors are as `encode_into`'s.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim, self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.proj.matrix() {
+            let nb = self.sign_bytes();
+            for (xb, cb) in xs.chunks(8 * d).zip(codes.chunks_mut(8 * c)) {
+                let mut ok = true;
+                for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                    let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
+                    ok &= norm.is_finite();
+                    code.fill(0);
+                    code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+                }
+                if !ok {
+                    for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                        self.encode_into(x, code)?;
+                    }
+                    continue;
+                }
+                for (i, row) in s.chunks_exact(d).enumerate() {
+                    for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                        if crate::simd::dot(row, x) > 0.0 {
+                            code[i / 8] |= 1 << (i % 8);
+                        }
+                    }
+                }
+            }
+            return Ok(());
+        }
+        for (x, code) in xs.chunks_exact(d).zip(codes.chunks_exact_mut(c)) {
+            self.encode_into(x, code)?;
+        }
+        Ok(())
+    }
 }
 
 impl Decode for Qjl {

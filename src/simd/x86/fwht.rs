@@ -1,0 +1,239 @@
+//! x86-64 AVX2 kernels for TurboQuant encoding: one randomized Walsh–Hadamard pass
+//! ([`pass`]) and the codebook cell count with bit packing ([`cells_pack`]).
+//!
+//! Both compute bit-identical results to the portable kernels in
+//! `crate::transform::hadamard` and `crate::turbo`: every butterfly is the same IEEE
+//! addition `u + v` or subtraction `u − v` (written `u + (−v)`, which IEEE defines as the same
+//! operation) on the same operands in the same stage order; only the grouping of independent
+//! operations into registers differs.
+
+use core::arch::x86_64::*;
+
+use super::{feature, has};
+
+/// One pass on a power-of-two block (`x.len() ≥ 8`): `x ← scale · H · D x`, where `D` negates
+/// `x[j]` when bit `j mod 64` of `signs[j / 64]` is set (`None`: no sign flips) and `H` is the
+/// unnormalized Walsh–Hadamard matrix (butterflies of stride 1, 2, 4, … in that order). Returns
+/// `false` (and does nothing) when AVX2 is not available or the arguments do not fit.
+#[inline]
+pub fn pass(x: &mut [f32], signs: Option<&[u64]>, scale: f32) -> bool {
+    let n = x.len();
+    if n < 8 || !n.is_power_of_two() || !has(feature::AVX2) {
+        return false;
+    }
+    if let Some(s) = signs
+        && s.len() < n.div_ceil(64)
+    {
+        return false;
+    }
+    // SAFETY: AVX2 and FMA were detected on this CPU; `n` is a power of two ≥ 8 and `signs`
+    // covers `n` bits (checked above), which is all `pass_avx2` relies on.
+    unsafe { pass_avx2(x, signs, scale) };
+    true
+}
+
+#[inline(always)]
+unsafe fn ld(p: *const f32) -> __m256 {
+    // SAFETY: the caller guarantees 8 readable floats at `p`.
+    unsafe { _mm256_loadu_ps(p) }
+}
+
+#[inline(always)]
+unsafe fn st(p: *mut f32, v: __m256) {
+    // SAFETY: the caller guarantees 8 writable floats at `p`.
+    unsafe { _mm256_storeu_ps(p, v) }
+}
+
+/// # Safety
+/// AVX2 must be available; `x.len()` a power of two ≥ 8; `signs` (if any) at least
+/// `x.len() / 64` words (rounded up).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pass_avx2(x: &mut [f32], signs: Option<&[u64]>, scale: f32) {
+    let n = x.len();
+    let nv = n / 8;
+    let big = n.trailing_zeros() - 3; // stages with stride ≥ 8
+    let p = x.as_mut_ptr();
+    let sc = _mm256_set1_ps(scale);
+    let neg = i32::MIN;
+    let m1 = _mm256_castsi256_ps(_mm256_setr_epi32(0, neg, 0, neg, 0, neg, 0, neg));
+    let m2 = _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, neg, neg, 0, 0, neg, neg));
+    let m4 = _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, 0, 0, neg, neg, neg, neg));
+    let shifts = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
+    let signbit = _mm256_set1_epi32(neg);
+    for k in 0..nv {
+        // SAFETY: k < n/8, so floats 8k..8k+8 are inside `x`.
+        let mut v = unsafe { ld(p.add(8 * k)) };
+        if let Some(s) = signs {
+            let byte = (s[k / 8] >> (8 * (k % 8))) & 0xFF;
+            let m = _mm256_and_si256(_mm256_sllv_epi32(_mm256_set1_epi32(byte as i32), shifts), signbit);
+            v = _mm256_xor_ps(v, _mm256_castsi256_ps(m));
+        }
+        v = _mm256_add_ps(_mm256_permute_ps::<0b10_11_00_01>(v), _mm256_xor_ps(v, m1));
+        v = _mm256_add_ps(_mm256_permute_ps::<0b01_00_11_10>(v), _mm256_xor_ps(v, m2));
+        v = _mm256_add_ps(_mm256_permute2f128_ps::<0x01>(v, v), _mm256_xor_ps(v, m4));
+        if big == 0 {
+            v = _mm256_mul_ps(v, sc);
+        }
+        // SAFETY: as the load.
+        unsafe { st(p.add(8 * k), v) };
+    }
+    let mut hv = 1usize; // butterfly stride in vectors
+    let mut left = big;
+    while left > 0 {
+        let r = left.min(3);
+        let last = r == left;
+        // SAFETY: blocks of 2^r·hv vectors tile the nv = n/8 vectors exactly (both powers of
+        // two, 2^r·hv ≤ nv), so every index below is < nv.
+        unsafe {
+            match r {
+                3 => radix8(p, nv, hv, last, sc),
+                2 => radix4(p, nv, hv, last, sc),
+                _ => radix2(p, nv, hv, last, sc),
+            }
+        }
+        hv <<= r;
+        left -= r;
+    }
+}
+
+#[inline(always)]
+fn bf(a: &mut __m256, b: &mut __m256) {
+    // SAFETY: callers are `target_feature(enable = "avx2")` functions.
+    let (u, v) = unsafe { (_mm256_add_ps(*a, *b), _mm256_sub_ps(*a, *b)) };
+    *a = u;
+    *b = v;
+}
+
+/// Three stages (strides `hv`, `2hv`, `4hv` vectors) in registers.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn radix8(p: *mut f32, nv: usize, hv: usize, last: bool, sc: __m256) {
+    let mut b = 0;
+    while b < nv {
+        for j in 0..hv {
+            let base = b + j;
+            let mut v = [_mm256_setzero_ps(); 8];
+            for (t, vt) in v.iter_mut().enumerate() {
+                // SAFETY: base + 7hv < b + 8hv ≤ nv.
+                *vt = unsafe { ld(p.add(8 * (base + t * hv))) };
+            }
+            let [v0, v1, v2, v3, v4, v5, v6, v7] = &mut v;
+            bf(v0, v1);
+            bf(v2, v3);
+            bf(v4, v5);
+            bf(v6, v7);
+            bf(v0, v2);
+            bf(v1, v3);
+            bf(v4, v6);
+            bf(v5, v7);
+            bf(v0, v4);
+            bf(v1, v5);
+            bf(v2, v6);
+            bf(v3, v7);
+            for (t, vt) in v.iter().enumerate() {
+                let o = if last { _mm256_mul_ps(*vt, sc) } else { *vt };
+                // SAFETY: as the loads.
+                unsafe { st(p.add(8 * (base + t * hv)), o) };
+            }
+        }
+        b += 8 * hv;
+    }
+}
+
+/// Two stages (strides `hv`, `2hv` vectors) in registers.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn radix4(p: *mut f32, nv: usize, hv: usize, last: bool, sc: __m256) {
+    let mut b = 0;
+    while b < nv {
+        for j in 0..hv {
+            let base = b + j;
+            let mut v = [_mm256_setzero_ps(); 4];
+            for (t, vt) in v.iter_mut().enumerate() {
+                // SAFETY: base + 3hv < b + 4hv ≤ nv.
+                *vt = unsafe { ld(p.add(8 * (base + t * hv))) };
+            }
+            let [v0, v1, v2, v3] = &mut v;
+            bf(v0, v1);
+            bf(v2, v3);
+            bf(v0, v2);
+            bf(v1, v3);
+            for (t, vt) in v.iter().enumerate() {
+                let o = if last { _mm256_mul_ps(*vt, sc) } else { *vt };
+                // SAFETY: as the loads.
+                unsafe { st(p.add(8 * (base + t * hv)), o) };
+            }
+        }
+        b += 4 * hv;
+    }
+}
+
+/// One stage (stride `hv` vectors).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn radix2(p: *mut f32, nv: usize, hv: usize, last: bool, sc: __m256) {
+    let mut b = 0;
+    while b < nv {
+        for j in 0..hv {
+            let base = b + j;
+            // SAFETY: base + hv < b + 2hv ≤ nv.
+            let (mut v0, mut v1) = unsafe { (ld(p.add(8 * base)), ld(p.add(8 * (base + hv)))) };
+            bf(&mut v0, &mut v1);
+            if last {
+                v0 = _mm256_mul_ps(v0, sc);
+                v1 = _mm256_mul_ps(v1, sc);
+            }
+            // SAFETY: as the loads.
+            unsafe {
+                st(p.add(8 * base), v0);
+                st(p.add(8 * (base + hv)), v1);
+            }
+        }
+        b += 2 * hv;
+    }
+}
+
+/// Codebook cells of `y[i] · inv` for the first `8·⌊y.len()/8⌋` coordinates, packed at `bits`
+/// bits each (LSB-first, `bits` bytes per 8 coordinates) into `out`: cell = number of
+/// `thresholds` `t` with `t ≤ y[i] · inv`. Needs `1 ≤ bits ≤ 4`, `thresholds.len() < 2^bits`
+/// and `out.len() ≥ bits · ⌊y.len()/8⌋`. Returns the number of coordinates done (0 when AVX2
+/// is not available or the arguments do not fit).
+#[inline]
+pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut [u8]) -> usize {
+    let chunks = y.len() / 8;
+    let b = bits as usize;
+    if !(1..=4).contains(&b) || thresholds.len() >= (1 << b) || out.len() < b * chunks || !has(feature::AVX2) {
+        return 0;
+    }
+    // SAFETY: AVX2 was detected; the lengths were checked above.
+    unsafe { cells_pack_avx2(y, inv, thresholds, b, out) };
+    8 * chunks
+}
+
+/// # Safety
+/// AVX2 must be available; `1 ≤ b ≤ 4`, `thresholds.len() < 16`, `out.len() ≥ b·⌊y.len()/8⌋`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn cells_pack_avx2(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out: &mut [u8]) {
+    let mut th = [_mm256_setzero_ps(); 15];
+    let nt = thresholds.len().min(15);
+    for (t, &v) in th.iter_mut().zip(thresholds) {
+        *t = _mm256_set1_ps(v);
+    }
+    let iv = _mm256_set1_ps(inv);
+    // Lane k of a chunk goes to bits b·k .. b·k + b of a little-endian word.
+    let sh = _mm256_setr_epi32(0, b as i32, 2 * b as i32, 3 * b as i32, 4 * b as i32, 5 * b as i32, 6 * b as i32, 7 * b as i32);
+    for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(b)) {
+        // SAFETY: `c` has 8 floats.
+        let v = _mm256_mul_ps(unsafe { ld(c.as_ptr()) }, iv);
+        let mut cnt = _mm256_setzero_si256();
+        for t in &th[..nt] {
+            // t ≤ v (ordered, non-signalling): all-ones lanes are −1 as integers.
+            let m = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GE_OQ>(v, *t));
+            cnt = _mm256_sub_epi32(cnt, m);
+        }
+        let w = _mm256_sllv_epi32(cnt, sh);
+        // OR of the 8 lanes (disjoint bit ranges, so OR = add).
+        let s4 = _mm_add_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256::<1>(w));
+        let s2 = _mm_add_epi32(s4, _mm_shuffle_epi32::<0b01_00_11_10>(s4));
+        let s1 = _mm_add_epi32(s2, _mm_shuffle_epi32::<0b10_11_00_01>(s2));
+        let word = _mm_cvtsi128_si32(s1) as u32;
+        o.copy_from_slice(&word.to_le_bytes()[..b]);
+    }
+}
