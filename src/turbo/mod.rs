@@ -228,6 +228,14 @@ impl Codec for NormScalar {
 /// non-finite result. Rounded to `f32`, this agrees with a sequential `f64` sum except, rarely,
 /// in the last bit.
 pub fn norm_f64(y: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = crate::simd::x86::fwht::sum_sq_f64(y) {
+        return libm::sqrt(s);
+    }
+    norm_f64_portable(y)
+}
+
+fn norm_f64_portable(y: &[f32]) -> f64 {
     let mut acc = [0.0f64; 8];
     let chunks = y.chunks_exact(8);
     let rem = chunks.remainder();
@@ -534,6 +542,26 @@ mod tests {
                     assert_eq!(got[..nb], want[..nb], "portable {kind:?} bits {bits} n {n}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn norm_kernels_bit_identical() {
+        let mut rng = crate::rng::Rng::new(8);
+        for n in [0usize, 1, 7, 8, 9, 31, 1023, 4097] {
+            let mut y = vec![0.0f32; n];
+            rng.fill_gaussian(&mut y);
+            if n > 2 {
+                y[1] = 3.0e38;
+            }
+            let want = norm_f64_portable(&y);
+            assert_eq!(norm_f64(&y).to_bits(), want.to_bits(), "n {n}");
+            #[cfg(target_arch = "x86_64")]
+            if let Some(s) = crate::simd::x86::fwht::sum_sq_f64(&y) {
+                assert_eq!(libm::sqrt(s).to_bits(), want.to_bits(), "avx2 n {n}");
+            }
+            let seq = libm::sqrt(y.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>());
+            assert!((want - seq).abs() <= 1e-12 * seq, "n {n}");
         }
     }
 

@@ -208,26 +208,46 @@ pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut 
 }
 
 /// # Safety
-/// AVX2 must be available; `1 ≤ b ≤ 4`, `thresholds.len() < 16`, `out.len() ≥ b·⌊y.len()/8⌋`.
+/// AVX2 must be available; `1 ≤ b ≤ 4`, `thresholds.len() < 2^b`, `out.len() ≥ b·⌊y.len()/8⌋`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn cells_pack_avx2(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out: &mut [u8]) {
-    let mut th = [_mm256_setzero_ps(); 15];
-    let nt = thresholds.len().min(15);
-    for (t, &v) in th.iter_mut().zip(thresholds) {
-        *t = _mm256_set1_ps(v);
+    // Thresholds padded with +inf to 2^b − 1 entries (a finite value never counts them; the
+    // cell is clamped to the real count for +inf inputs).
+    let mut t = [f32::INFINITY; 16];
+    t[..thresholds.len()].copy_from_slice(thresholds);
+    let maxc = _mm256_set1_epi32(thresholds.len() as i32);
+    // Binary search, step s = 2^(b−1), …, 1: compare with t[c + s − 1] (c a multiple of 2s),
+    // picked from an 8-entry table by c / 2s. For sorted thresholds this equals the count of
+    // thresholds ≤ v (NaN: every compare is false, cell 0).
+    let mut tabs = [_mm256_setzero_ps(); 4];
+    for (k, tab) in tabs.iter_mut().enumerate().take(b) {
+        let s = 1usize << (b - 1 - k);
+        let mut e = [f32::INFINITY; 8];
+        for (j, ej) in e.iter_mut().enumerate() {
+            if let Some(&v) = t.get(j * 2 * s + s - 1) {
+                *ej = v;
+            }
+        }
+        // SAFETY: `e` has 8 floats.
+        *tab = unsafe { ld(e.as_ptr()) };
     }
     let iv = _mm256_set1_ps(inv);
     // Lane k of a chunk goes to bits b·k .. b·k + b of a little-endian word.
-    let sh = _mm256_setr_epi32(0, b as i32, 2 * b as i32, 3 * b as i32, 4 * b as i32, 5 * b as i32, 6 * b as i32, 7 * b as i32);
+    let bi = b as i32;
+    let sh = _mm256_setr_epi32(0, bi, 2 * bi, 3 * bi, 4 * bi, 5 * bi, 6 * bi, 7 * bi);
     for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(b)) {
         // SAFETY: `c` has 8 floats.
         let v = _mm256_mul_ps(unsafe { ld(c.as_ptr()) }, iv);
         let mut cnt = _mm256_setzero_si256();
-        for t in &th[..nt] {
-            // t ≤ v (ordered, non-signalling): all-ones lanes are −1 as integers.
-            let m = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GE_OQ>(v, *t));
-            cnt = _mm256_sub_epi32(cnt, m);
+        for (k, tab) in tabs.iter().enumerate().take(b) {
+            let lg = (b - k) as i32; // log2(2s)
+            let idx = _mm256_srlv_epi32(cnt, _mm256_set1_epi32(lg));
+            let thr = _mm256_permutevar8x32_ps(*tab, idx);
+            // thr ≤ v (ordered, non-signalling): all-ones lanes.
+            let m = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GE_OQ>(v, thr));
+            cnt = _mm256_add_epi32(cnt, _mm256_and_si256(m, _mm256_set1_epi32(1 << (lg - 1))));
         }
+        cnt = _mm256_min_epi32(cnt, maxc);
         let w = _mm256_sllv_epi32(cnt, sh);
         // OR of the 8 lanes (disjoint bit ranges, so OR = add).
         let s4 = _mm_add_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256::<1>(w));
@@ -236,4 +256,42 @@ unsafe fn cells_pack_avx2(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out
         let word = _mm_cvtsi128_si32(s1) as u32;
         o.copy_from_slice(&word.to_le_bytes()[..b]);
     }
+}
+
+/// `Σ y_i²` in `f64` with the lane structure of the portable `turbo::norm_f64` (lane `i mod 8`,
+/// combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the tail in order), so the result is
+/// bit-identical (squares of `f32` values are exact in `f64`, so FMA rounds as mul + add).
+/// `None` without AVX2.
+#[inline]
+pub fn sum_sq_f64(y: &[f32]) -> Option<f64> {
+    if !has(feature::AVX2) {
+        return None;
+    }
+    // SAFETY: AVX2 and FMA were detected on this CPU.
+    Some(unsafe { sum_sq_f64_avx2(y) })
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_sq_f64_avx2(y: &[f32]) -> f64 {
+    let mut a0 = _mm256_setzero_pd();
+    let mut a1 = _mm256_setzero_pd();
+    let chunks = y.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        // SAFETY: `c` has 8 floats.
+        let v = unsafe { ld(c.as_ptr()) };
+        let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+        a0 = _mm256_fmadd_pd(lo, lo, a0);
+        a1 = _mm256_fmadd_pd(hi, hi, a1);
+    }
+    let s = _mm256_add_pd(a0, a1);
+    let mut l = [0.0f64; 4];
+    // SAFETY: `l` is 4 writable doubles.
+    unsafe { _mm256_storeu_pd(l.as_mut_ptr(), s) };
+    let mut t = (l[0] + l[1]) + (l[2] + l[3]);
+    for &v in rem {
+        t += f64::from(v) * f64::from(v);
+    }
+    t
 }
