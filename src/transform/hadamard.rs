@@ -471,7 +471,8 @@ mod tests {
     #[test]
     fn rotation_bit_identical_to_reference_on_awkward_dims() {
         let mut rng = Rng::new(5);
-        let mut dims = vec![1usize, 2, 3, 7, 8, 9, 31, 63, 64, 65, 100, 384, 768, 1023, 1024, 1025, 1536, 2047, 2048, 3000];
+        let mut dims =
+            vec![1usize, 2, 3, 7, 8, 9, 31, 63, 64, 65, 100, 384, 768, 1023, 1024, 1025, 1536, 2047, 2048, 3000];
         dims.extend((0..8).map(|_| 1 + (rng.next_u64() % 2500) as usize));
         for d in dims {
             let t = RandomizedHadamard::new(d, 1234 + d as u64).unwrap();
