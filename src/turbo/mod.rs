@@ -268,7 +268,12 @@ pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut 
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0usize;
     let (ys, outs) = (&y[done.min(y.len())..], out.get_mut(done / 8 * b..).unwrap_or(&mut []));
-    let full = cells_pack_portable(ys, inv, thresholds, b, outs);
+    let full = match b {
+        1 => cells_pack_portable::<1>(ys, inv, thresholds, outs),
+        2 => cells_pack_portable::<2>(ys, inv, thresholds, outs),
+        3 => cells_pack_portable::<3>(ys, inv, thresholds, outs),
+        _ => cells_pack_portable::<4>(ys, inv, thresholds, outs),
+    };
     let start = done + full;
     let Some(rest) = out.get_mut(start / 8 * b..) else { return };
     rest.fill(0);
@@ -288,7 +293,7 @@ pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut 
 }
 
 /// The `f32x8` kernel of [`cells_pack`] on the full groups of 8; returns the coordinates done.
-fn cells_pack_portable(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out: &mut [u8]) -> usize {
+fn cells_pack_portable<const B: usize>(y: &[f32], inv: f32, thresholds: &[f32], out: &mut [u8]) -> usize {
     use wide::{CmpGe, f32x8, i32x8};
     let mut th = [f32x8::ZERO; 15];
     let nt = thresholds.len().min(15);
@@ -297,7 +302,7 @@ fn cells_pack_portable(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out: &
     }
     let iv = f32x8::splat(inv);
     let mut done = 0;
-    for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(b)) {
+    for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(B)) {
         let mut a = [0.0f32; 8];
         a.copy_from_slice(c);
         let v = f32x8::from(a) * iv;
@@ -307,9 +312,9 @@ fn cells_pack_portable(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out: &
         }
         let mut word = 0u32;
         for (k, &ck) in cnt.to_array().iter().enumerate() {
-            word |= (ck as u32) << (b * k);
+            word |= (ck as u32) << (B * k);
         }
-        o.copy_from_slice(&word.to_le_bytes()[..b]);
+        o.copy_from_slice(&word.to_le_bytes()[..B]);
         done += 8;
     }
     done
@@ -536,7 +541,12 @@ mod tests {
                     cells_pack(&y, inv, cb.thresholds(), bits, &mut got);
                     assert_eq!(got, want, "{kind:?} bits {bits} n {n}");
                     let mut got = vec![0x5Au8; want.len()];
-                    let full = cells_pack_portable(&y, inv, cb.thresholds(), bits as usize, &mut got);
+                    let full = match bits {
+                        1 => cells_pack_portable::<1>(&y, inv, cb.thresholds(), &mut got),
+                        2 => cells_pack_portable::<2>(&y, inv, cb.thresholds(), &mut got),
+                        3 => cells_pack_portable::<3>(&y, inv, cb.thresholds(), &mut got),
+                        _ => cells_pack_portable::<4>(&y, inv, cb.thresholds(), &mut got),
+                    };
                     assert_eq!(full, n / 8 * 8);
                     let nb = n / 8 * bits as usize;
                     assert_eq!(got[..nb], want[..nb], "portable {kind:?} bits {bits} n {n}");

@@ -203,14 +203,22 @@ pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut 
         return 0;
     }
     // SAFETY: AVX2 was detected; the lengths were checked above.
-    unsafe { cells_pack_avx2(y, inv, thresholds, b, out) };
+    unsafe {
+        match b {
+            1 => cells_pack_avx2::<1>(y, inv, thresholds, out),
+            2 => cells_pack_avx2::<2>(y, inv, thresholds, out),
+            3 => cells_pack_avx2::<3>(y, inv, thresholds, out),
+            _ => cells_pack_avx2::<4>(y, inv, thresholds, out),
+        }
+    }
     8 * chunks
 }
 
 /// # Safety
 /// AVX2 must be available; `1 ≤ b ≤ 4`, `thresholds.len() < 2^b`, `out.len() ≥ b·⌊y.len()/8⌋`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn cells_pack_avx2(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out: &mut [u8]) {
+unsafe fn cells_pack_avx2<const B: usize>(y: &[f32], inv: f32, thresholds: &[f32], out: &mut [u8]) {
+    let b = B;
     // Thresholds padded with +inf to 2^b − 1 entries (a finite value never counts them; the
     // cell is clamped to the real count for +inf inputs).
     let mut t = [f32::INFINITY; 16];
@@ -235,11 +243,11 @@ unsafe fn cells_pack_avx2(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out
     // Lane k of a chunk goes to bits b·k .. b·k + b of a little-endian word.
     let bi = b as i32;
     let sh = _mm256_setr_epi32(0, bi, 2 * bi, 3 * bi, 4 * bi, 5 * bi, 6 * bi, 7 * bi);
-    for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(b)) {
+    for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(B)) {
         // SAFETY: `c` has 8 floats.
         let v = _mm256_mul_ps(unsafe { ld(c.as_ptr()) }, iv);
         let mut cnt = _mm256_setzero_si256();
-        for (k, tab) in tabs.iter().enumerate().take(b) {
+        for (k, tab) in tabs.iter().enumerate().take(B) {
             let lg = (b - k) as i32; // log2(2s)
             let idx = _mm256_srlv_epi32(cnt, _mm256_set1_epi32(lg));
             let thr = _mm256_permutevar8x32_ps(*tab, idx);
@@ -254,7 +262,10 @@ unsafe fn cells_pack_avx2(y: &[f32], inv: f32, thresholds: &[f32], b: usize, out
         let s2 = _mm_add_epi32(s4, _mm_shuffle_epi32::<0b01_00_11_10>(s4));
         let s1 = _mm_add_epi32(s2, _mm_shuffle_epi32::<0b10_11_00_01>(s2));
         let word = _mm_cvtsi128_si32(s1) as u32;
-        o.copy_from_slice(&word.to_le_bytes()[..b]);
+        // A fixed-size copy (no call to memcpy).
+        if let Ok(o) = <&mut [u8; B]>::try_from(o) {
+            o.copy_from_slice(&word.to_le_bytes()[..B]);
+        }
     }
 }
 
