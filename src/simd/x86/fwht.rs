@@ -60,9 +60,8 @@ unsafe fn pass_avx2(x: &mut [f32], signs: Option<&[u64]>, scale: f32) {
     let m4 = _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, 0, 0, neg, neg, neg, neg));
     let shifts = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
     let signbit = _mm256_set1_epi32(neg);
-    for k in 0..nv {
-        // SAFETY: k < n/8, so floats 8k..8k+8 are inside `x`.
-        let mut v = unsafe { ld(p.add(8 * k)) };
+    // Sign flips and the strides 1, 2, 4 inside vector `k`.
+    let invec = |mut v: __m256, k: usize| -> __m256 {
         if let Some(s) = signs {
             let byte = (s[k / 8] >> (8 * (k % 8))) & 0xFF;
             let m = _mm256_and_si256(_mm256_sllv_epi32(_mm256_set1_epi32(byte as i32), shifts), signbit);
@@ -70,15 +69,49 @@ unsafe fn pass_avx2(x: &mut [f32], signs: Option<&[u64]>, scale: f32) {
         }
         v = _mm256_add_ps(_mm256_permute_ps::<0b10_11_00_01>(v), _mm256_xor_ps(v, m1));
         v = _mm256_add_ps(_mm256_permute_ps::<0b01_00_11_10>(v), _mm256_xor_ps(v, m2));
-        v = _mm256_add_ps(_mm256_permute2f128_ps::<0x01>(v, v), _mm256_xor_ps(v, m4));
-        if big == 0 {
-            v = _mm256_mul_ps(v, sc);
+        _mm256_add_ps(_mm256_permute2f128_ps::<0x01>(v, v), _mm256_xor_ps(v, m4))
+    };
+    let (mut hv, mut left) = if big >= 3 {
+        // Fused: in-vector stages of 8 consecutive vectors, then strides 8, 16, 32 floats on
+        // them while they are in registers (one load/store round for six stages).
+        for g in 0..nv / 8 {
+            let mut v = [_mm256_setzero_ps(); 8];
+            for (t, vt) in v.iter_mut().enumerate() {
+                // SAFETY: 8g + t < nv.
+                *vt = invec(unsafe { ld(p.add(8 * (8 * g + t))) }, 8 * g + t);
+            }
+            let [v0, v1, v2, v3, v4, v5, v6, v7] = &mut v;
+            bf(v0, v1);
+            bf(v2, v3);
+            bf(v4, v5);
+            bf(v6, v7);
+            bf(v0, v2);
+            bf(v1, v3);
+            bf(v4, v6);
+            bf(v5, v7);
+            bf(v0, v4);
+            bf(v1, v5);
+            bf(v2, v6);
+            bf(v3, v7);
+            for (t, vt) in v.iter().enumerate() {
+                let o = if big == 3 { _mm256_mul_ps(*vt, sc) } else { *vt };
+                // SAFETY: as the loads.
+                unsafe { st(p.add(8 * (8 * g + t)), o) };
+            }
         }
-        // SAFETY: as the load.
-        unsafe { st(p.add(8 * k), v) };
-    }
-    let mut hv = 1usize; // butterfly stride in vectors
-    let mut left = big;
+        (8usize, big - 3)
+    } else {
+        for k in 0..nv {
+            // SAFETY: k < n/8, so floats 8k..8k+8 are inside `x`.
+            let mut v = invec(unsafe { ld(p.add(8 * k)) }, k);
+            if big == 0 {
+                v = _mm256_mul_ps(v, sc);
+            }
+            // SAFETY: as the load.
+            unsafe { st(p.add(8 * k), v) };
+        }
+        (1usize, big)
+    };
     while left > 0 {
         let r = left.min(3);
         let last = r == left;
