@@ -217,15 +217,21 @@ impl<A: Decode, B: Codec> Codec for Residual<A, B> {
             self.second.encode_into(r, cb)
         })
     }
-    /// As the default, but the residuals of up to 16 rows (as many as fit in [`STACK_DIM`]
-    /// floats) go to `B::encode_batch` together, so a batched second stage (e.g. QJL sharing
+    /// As the default, but the residuals of up to 64 rows (under `alloc`, in one heap buffer
+    /// per call; without it as many as fit in [`STACK_DIM`] floats) go to `B::encode_batch` together, so a batched second stage (e.g. QJL sharing
     /// each projection row across the block) is used. Codes are identical to `encode_into`'s.
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         let (d, c) = (self.dim(), self.code_len());
         let n = crate::codec::batch_rows(xs.len(), d)?;
         check_code(n * c, codes.len())?;
         let (ca_len, cb_len) = (self.first.code_len(), self.second.code_len());
-        let rows = if d == 0 || c == 0 { 0 } else { (STACK_DIM / d).min(CODE_BUF / cb_len.max(1)).min(16) };
+        // Residual rows per block: up to 64 (a 256 KiB heap buffer under `alloc`, allocated once
+        // per call), else what fits in STACK_DIM floats.
+        #[cfg(feature = "alloc")]
+        let cap = 1usize << 16;
+        #[cfg(not(feature = "alloc"))]
+        let cap = STACK_DIM;
+        let rows = if d == 0 || c == 0 { 0 } else { (cap / d).min(CODE_BUF / cb_len.max(1)).min(64) };
         if rows < 2 {
             for (x, code) in xs.chunks_exact(d.max(1)).zip(codes.chunks_exact_mut(c.max(1))).take(n) {
                 self.encode_into(x, code)?;
@@ -257,7 +263,7 @@ impl<A: Decode, B: Codec> Codec for Residual<A, B> {
 }
 
 /// Bytes of second-stage codes [`Residual::encode_batch`] keeps on the stack.
-const CODE_BUF: usize = 2048;
+const CODE_BUF: usize = 8192;
 
 impl<A: Decode, B: Decode> Decode for Residual<A, B> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
