@@ -23,6 +23,14 @@
 //! and one final multiplication by `1/√n` are used, so results are identical on every target
 //! up to the compiler's choice of SIMD width (which does not change IEEE results here: every
 //! lane runs the same sequence of operations).
+//!
+//! # Speed
+//!
+//! Each pass is one in-place kernel ([`pass`]): sign flips fused into the first butterfly
+//! stage, the `1/√n` scale into the last, strides ≥ 8 as whole-vector butterflies two or three
+//! stages per load/store round. On x86-64 with AVX2 (detected at run time) an intrinsic kernel
+//! does the strides 1, 2, 4 with in-register permutes and the first six stages in one round;
+//! it is bit-identical to the portable `f32x8` kernel (tested). No allocation, no scratch.
 
 use crate::error::{Error, Result, check_dim};
 use crate::rng::Rng;
