@@ -43,6 +43,11 @@ pub const STACK_DIM: usize = 4096;
 
 /// Runs `f` with a zeroed temporary buffer of `n` floats (stack up to [`STACK_DIM`]).
 pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
+    // A smaller buffer for common dimensions: zeroing 16 KiB on every call is measurable.
+    if n <= 1024 {
+        let mut buf = [0.0f32; 1024];
+        return f(&mut buf[..n]);
+    }
     if n <= STACK_DIM {
         let mut buf = [0.0f32; STACK_DIM];
         return f(&mut buf[..n]);
@@ -95,6 +100,22 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         with_buf(self.transform.dim_out(), |y| {
             self.transform.forward(x, y)?;
             self.inner.encode_into(y, code)
+        })
+    }
+    /// As the default, with one temporary vector for the whole batch.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if c == 0 || d == 0 {
+            return Ok(());
+        }
+        with_buf(self.transform.dim_out(), |y| {
+            for (x, code) in xs.chunks_exact(d).zip(codes.chunks_exact_mut(c)) {
+                self.transform.forward(x, y)?;
+                self.inner.encode_into(y, code)?;
+            }
+            Ok(())
         })
     }
 }
@@ -200,7 +221,53 @@ impl<A: Decode, B: Codec> Codec for Residual<A, B> {
             self.second.encode_into(r, cb)
         })
     }
+    /// As the default, but the residuals of up to 64 rows (under `alloc`, in one heap buffer
+    /// per call; without it as many as fit in [`STACK_DIM`] floats) go to `B::encode_batch` together, so a batched second stage (e.g. QJL sharing
+    /// each projection row across the block) is used. Codes are identical to `encode_into`'s.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        let (ca_len, cb_len) = (self.first.code_len(), self.second.code_len());
+        // Residual rows per block: up to 64 (a 256 KiB heap buffer under `alloc`, allocated once
+        // per call), else what fits in STACK_DIM floats.
+        #[cfg(feature = "alloc")]
+        let cap = 1usize << 16;
+        #[cfg(not(feature = "alloc"))]
+        let cap = STACK_DIM;
+        let rows = if d == 0 || c == 0 { 0 } else { (cap / d).min(CODE_BUF / cb_len.max(1)).min(64) };
+        if rows < 2 {
+            for (x, code) in xs.chunks_exact(d.max(1)).zip(codes.chunks_exact_mut(c.max(1))).take(n) {
+                self.encode_into(x, code)?;
+            }
+            return Ok(());
+        }
+        let mut cbuf = [0u8; CODE_BUF];
+        with_buf(rows * d, |r| {
+            for (xb, codes_b) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)) {
+                let k = xb.len() / d;
+                let rb = &mut r[..k * d];
+                for ((x, code), ri) in xb.chunks_exact(d).zip(codes_b.chunks_exact_mut(c)).zip(rb.chunks_exact_mut(d)) {
+                    let ca = &mut code[..ca_len];
+                    self.first.encode_into(x, ca)?;
+                    self.first.decode_into(ca, ri)?;
+                    for (rv, &xv) in ri.iter_mut().zip(x) {
+                        *rv = xv - *rv;
+                    }
+                }
+                let cbs = &mut cbuf[..k * cb_len];
+                self.second.encode_batch(rb, cbs)?;
+                for (code, cb) in codes_b.chunks_exact_mut(c).zip(cbs.chunks_exact(cb_len)) {
+                    code[ca_len..].copy_from_slice(cb);
+                }
+            }
+            Ok(())
+        })
+    }
 }
+
+/// Bytes of second-stage codes [`Residual::encode_batch`] keeps on the stack.
+const CODE_BUF: usize = 8192;
 
 impl<A: Decode, B: Decode> Decode for Residual<A, B> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {

@@ -117,6 +117,12 @@ impl Codec for Qjl {
         }
         let nb = self.sign_bytes();
         code.fill(0);
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.proj.matrix() {
+            proj_signs(s, self.dim, x, code, self.code_len());
+            code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+            return Ok(());
+        }
         crate::compose::with_buf(self.m, |sk| {
             self.proj.forward(x, sk)?;
             for (i, &v) in sk.iter().enumerate() {
@@ -127,6 +133,40 @@ impl Codec for Qjl {
             Ok(())
         })?;
         code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+        Ok(())
+    }
+
+    /// With a stored projection, blocks of up to 64 vectors share each row of `S` while it is
+    /// in cache (the same dot products as [`encode_into`](Codec::encode_into), see
+    /// [`proj_signs`], so identical codes). A block with a bad row is encoded row by row, so errors are as `encode_into`'s.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim, self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.proj.matrix() {
+            let nb = self.sign_bytes();
+            for (xb, cb) in xs.chunks(64 * d).zip(codes.chunks_mut(64 * c)) {
+                let mut ok = true;
+                for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                    let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
+                    ok &= norm.is_finite();
+                    code.fill(0);
+                    code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+                }
+                if !ok {
+                    for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                        self.encode_into(x, code)?;
+                    }
+                    continue;
+                }
+                proj_signs(s, d, xb, cb, c);
+            }
+            return Ok(());
+        }
+        for (x, code) in xs.chunks_exact(d).zip(codes.chunks_exact_mut(c)) {
+            self.encode_into(x, code)?;
+        }
         Ok(())
     }
 }
@@ -172,5 +212,89 @@ impl Score for Qjl {
         let norm = self.norm_of(code)?;
         let s = self.signed_sum(&code[..self.sign_bytes()], q.sq);
         Ok(libm::sqrtf(core::f32::consts::FRAC_PI_2) / self.m as f32 * norm * s)
+    }
+}
+
+/// Sets bit `i` of `codes[j·c..]` (LSB-first) when `⟨s_i, x_j⟩ > 0`, for the rows `s_i` of the
+/// row-major `m × d` matrix `s` and the vectors `x_j` of `xs` (`k × d`); bits are OR-ed in, so
+/// the caller zeroes the sign bytes. Every dot product is the same sequence of IEEE operations
+/// on every backend (8 lanes of `acc + s·x` over the groups of 8, lanes combined
+/// `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order): the AVX2 kernel
+/// (4 rows × 2 vectors per register tile) and the portable `f32x8` one give identical bits.
+/// Lengths that do not fit (a partial row, short `codes`) set nothing for the missing parts.
+pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::x86::fwht::proj_signs(s, d, xs, codes, c) {
+        return;
+    }
+    if d == 0 {
+        return;
+    }
+    for (i, row) in s.chunks_exact(d).enumerate() {
+        for (x, code) in xs.chunks_exact(d).zip(codes.chunks_mut(c.max(1))) {
+            if dot8(row, x) > 0.0
+                && let Some(b) = code.get_mut(i / 8)
+            {
+                *b |= 1 << (i % 8);
+            }
+        }
+    }
+}
+
+/// The portable dot product of [`proj_signs`].
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    use wide::f32x8;
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut acc = f32x8::ZERO;
+    for (x, y) in ca.zip(cb) {
+        let (mut u, mut v) = ([0.0f32; 8], [0.0f32; 8]);
+        u.copy_from_slice(x);
+        v.copy_from_slice(y);
+        acc += f32x8::from(u) * f32x8::from(v);
+    }
+    let l = acc.to_array();
+    let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+    for (&x, &y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::rng::Rng;
+    use std::vec;
+
+    #[test]
+    fn proj_signs_kernels_agree_on_awkward_shapes() {
+        let mut rng = Rng::new(4);
+        for d in [1usize, 7, 8, 9, 31, 64, 100, 1023] {
+            for m in [1usize, 3, 4, 5, 8, 9, 17] {
+                for k in [0usize, 1, 2, 3, 5] {
+                    let mut s = vec![0.0f32; m * d];
+                    let mut xs = vec![0.0f32; k * d];
+                    rng.fill_gaussian(&mut s);
+                    rng.fill_gaussian(&mut xs);
+                    let c = m.div_ceil(8) + 4;
+                    let mut want = vec![0u8; k * c];
+                    for (i, row) in s.chunks_exact(d).enumerate() {
+                        for (j, x) in xs.chunks_exact(d).enumerate() {
+                            if dot8(row, x) > 0.0 {
+                                want[j * c + i / 8] |= 1 << (i % 8);
+                            }
+                            // The portable dot agrees with a plain f64 dot up to rounding.
+                            let exact: f64 = row.iter().zip(x).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+                            assert!((f64::from(dot8(row, x)) - exact).abs() < 1e-4 * (d as f64).sqrt() * 10.0);
+                        }
+                    }
+                    let mut got = vec![0u8; k * c];
+                    proj_signs(&s, d, &xs, &mut got, c);
+                    assert_eq!(got, want, "d {d} m {m} k {k}");
+                }
+            }
+        }
     }
 }

@@ -64,6 +64,12 @@ impl GaussianProjection {
         }
     }
 
+    /// The stored matrix (row-major `m × d`), if [`materialize`](Self::materialize)d.
+    #[cfg(feature = "alloc")]
+    pub fn matrix(&self) -> Option<&[f32]> {
+        self.stored.as_deref()
+    }
+
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.seed

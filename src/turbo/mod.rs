@@ -191,47 +191,140 @@ impl Codec for NormScalar {
     fn code_len(&self) -> usize {
         self.idx_bytes() + 4
     }
+    /// Norm (`f64` partial sums in 8 lanes, see [`norm_f64`]), then for `b ≤ 4` a branch-free
+    /// count of the `2^b − 1` thresholds `≤ y_i/‖y‖`, 8 coordinates at a time, packed
+    /// directly (`b` bytes per 8 coordinates); wider codebooks use the per-coordinate search.
+    ///
     /// # Errors
     /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input or an overflowing norm.
     fn encode_into(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim, y.len())?;
         check_code(self.code_len(), code.len())?;
-        if y.iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite);
-        }
-        let norm = libm::sqrt(y.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
+        // NaN or ±inf anywhere makes the f64 sum of squares NaN or +inf (squares are ≥ 0 and
+        // cannot overflow f64), so one finiteness test of the norm covers the input check.
+        let norm = norm_f64(y) as f32;
         if !norm.is_finite() {
             return Err(Error::NonFinite);
         }
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        code.fill(0);
+        let nb = self.idx_bytes();
+        let (idx, tail) = code.split_at_mut(nb);
+        tail.copy_from_slice(&norm.to_le_bytes());
         let b = self.bits as usize;
-        if b == 4 {
-            let mut pairs = y.chunks_exact(2);
-            for (c, p) in code.iter_mut().zip(&mut pairs) {
-                *c = self.codebook.index(p[0] * inv) | (self.codebook.index(p[1] * inv) << 4);
-            }
-            if let (Some(&v), Some(c)) = (pairs.remainder().first(), code.get_mut(self.dim / 2)) {
-                *c = self.codebook.index(v * inv);
-            }
-            let nb = self.idx_bytes();
-            code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+        if b <= 4 {
+            cells_pack(y, inv, self.codebook.thresholds(), self.bits, idx);
             return Ok(());
         }
+        idx.fill(0);
         for (i, &v) in y.iter().enumerate() {
-            let idx = u32::from(self.codebook.index(v * inv));
+            let idx_v = u32::from(self.codebook.index(v * inv));
             let bit = i * b;
-            let word = idx << (bit % 8);
+            let word = idx_v << (bit % 8);
             for k in 0..3 {
-                if let Some(c) = code.get_mut(bit / 8 + k) {
+                if let Some(c) = idx.get_mut(bit / 8 + k) {
                     *c |= (word >> (8 * k)) as u8;
                 }
             }
         }
-        let nb = self.idx_bytes();
-        code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
         Ok(())
     }
+}
+
+/// `√(Σ y_i²)` with the squares of the `f32` inputs (exact in `f64`) accumulated in 8 `f64`
+/// lanes (lane `i mod 8`), combined pairwise, then the tail in order. Non-finite inputs give a
+/// non-finite result. Rounded to `f32`, this agrees with a sequential `f64` sum except, rarely,
+/// in the last bit.
+pub fn norm_f64(y: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = crate::simd::x86::fwht::sum_sq_f64(y) {
+        return libm::sqrt(s);
+    }
+    norm_f64_portable(y)
+}
+
+fn norm_f64_portable(y: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = y.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            let v = f64::from(v);
+            *a += v * v;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &v in rem {
+        s += f64::from(v) * f64::from(v);
+    }
+    libm::sqrt(s)
+}
+
+/// Codebook cells of `y_i · inv` packed at `bits ≤ 4` bits each, LSB-first, into `out`
+/// (`⌈bits·len/8⌉` bytes, all of them written): cell = number of `thresholds` `t ≤ y_i · inv`
+/// (`thresholds.len() < 2^bits`, increasing), which is [`Codebook::index`] for finite inputs
+/// and also for NaN (cell 0) and ±inf. Full groups of 8 coordinates use the AVX2 kernel where
+/// available, else `f32x8` compares; the `< 8` trailing coordinates are done one by one.
+/// Other `bits` or short buffers leave `out` partly unwritten (callers check lengths).
+pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut [u8]) {
+    let b = bits as usize;
+    if !(1..=4).contains(&b) || thresholds.len() >= (1 << b) {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    let done = crate::simd::x86::fwht::cells_pack(y, inv, thresholds, bits, out);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0usize;
+    let (ys, outs) = (&y[done.min(y.len())..], out.get_mut(done / 8 * b..).unwrap_or(&mut []));
+    let full = match b {
+        1 => cells_pack_portable::<1>(ys, inv, thresholds, outs),
+        2 => cells_pack_portable::<2>(ys, inv, thresholds, outs),
+        3 => cells_pack_portable::<3>(ys, inv, thresholds, outs),
+        _ => cells_pack_portable::<4>(ys, inv, thresholds, outs),
+    };
+    let start = done + full;
+    let Some(rest) = out.get_mut(start / 8 * b..) else { return };
+    rest.fill(0);
+    for (j, &v) in y[start.min(y.len())..].iter().enumerate() {
+        let mut c = 0u32;
+        for &t in thresholds {
+            c += u32::from(t <= v * inv);
+        }
+        let bit = j * b;
+        let word = c << (bit % 8);
+        for k in 0..2 {
+            if let Some(o) = rest.get_mut(bit / 8 + k) {
+                *o |= (word >> (8 * k)) as u8;
+            }
+        }
+    }
+}
+
+/// The `f32x8` kernel of [`cells_pack`] on the full groups of 8; returns the coordinates done.
+fn cells_pack_portable<const B: usize>(y: &[f32], inv: f32, thresholds: &[f32], out: &mut [u8]) -> usize {
+    use wide::{CmpGe, f32x8, i32x8};
+    let mut th = [f32x8::ZERO; 15];
+    let nt = thresholds.len().min(15);
+    for (t, &v) in th.iter_mut().zip(thresholds) {
+        *t = f32x8::splat(v);
+    }
+    let iv = f32x8::splat(inv);
+    let mut done = 0;
+    for (c, o) in y.chunks_exact(8).zip(out.chunks_exact_mut(B)) {
+        let mut a = [0.0f32; 8];
+        a.copy_from_slice(c);
+        let v = f32x8::from(a) * iv;
+        let mut cnt = i32x8::ZERO;
+        for t in &th[..nt] {
+            cnt -= bytemuck::cast::<f32x8, i32x8>(v.cmp_ge(*t));
+        }
+        let mut word = 0u32;
+        for (k, &ck) in cnt.to_array().iter().enumerate() {
+            word |= (ck as u32) << (B * k);
+        }
+        o.copy_from_slice(&word.to_le_bytes()[..B]);
+        done += 8;
+    }
+    done
 }
 
 impl Decode for NormScalar {
@@ -239,7 +332,28 @@ impl Decode for NormScalar {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim, out.len())?;
         let norm = self.norm_of(code)?;
-        for (i, o) in out.iter_mut().enumerate() {
+        let mut done = 0;
+        let b = self.bits as usize;
+        if b <= 4 {
+            // Whole groups of 8 indices (`b` bytes) at a time through a 16-entry level table
+            // (indices past the last level read the last level, as `Codebook::level`).
+            let lv = self.codebook.levels();
+            let mut tab = [0.0f32; 16];
+            for (i, t) in tab.iter_mut().enumerate() {
+                *t = norm * lv.get(i).copied().unwrap_or(lv[lv.len() - 1]);
+            }
+            let mask = (1u32 << b) - 1;
+            for (o, c) in out.chunks_exact_mut(8).zip(code.chunks_exact(b)) {
+                let mut w = [0u8; 4];
+                w[..b].copy_from_slice(c);
+                let word = u32::from_le_bytes(w);
+                for (k, ok) in o.iter_mut().enumerate() {
+                    *ok = tab[((word >> (b * k)) & mask) as usize];
+                }
+                done += 8;
+            }
+        }
+        for (i, o) in out.iter_mut().enumerate().skip(done) {
             let idx = bits::get(code, i, self.bits).unwrap_or(0) as u8;
             *o = norm * self.codebook.level(idx);
         }
@@ -401,6 +515,131 @@ mod tests {
             c += 1;
         }
         c as u8
+    }
+
+    /// Per-coordinate reference of [`cells_pack`]: `Codebook::index` and LSB-first packing.
+    fn cells_pack_ref(cb: &Codebook, y: &[f32], inv: f32) -> std::vec::Vec<u8> {
+        let b = cb.bits();
+        let idx: std::vec::Vec<u8> = y.iter().map(|&v| cb.index(v * inv)).collect();
+        let mut out = vec![0u8; (y.len() * b as usize).div_ceil(8)];
+        bits::pack(&idx, b, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn cells_pack_matches_reference_on_awkward_lengths() {
+        let mut rng = crate::rng::Rng::new(17);
+        let mut lens = vec![0usize, 1, 7, 8, 9, 15, 16, 17, 31, 1023];
+        lens.extend((0..6).map(|_| (rng.next_u64() % 3000) as usize));
+        for kind in [CodebookKind::Gaussian, CodebookKind::Beta] {
+            for bits in 1..=4u32 {
+                let cb = coordinate_codebook(64, bits, kind).unwrap();
+                for &n in &lens {
+                    let mut y = vec![0.0f32; n];
+                    rng.fill_gaussian(&mut y);
+                    // Exact thresholds, their neighbours, zeros and non-finite values.
+                    for (i, v) in y.iter_mut().enumerate() {
+                        let t = cb.thresholds()[i % cb.thresholds().len()] * 8.0;
+                        match i % 11 {
+                            1 => *v = t,
+                            2 => *v = f32::from_bits(t.to_bits() + 1),
+                            3 => *v = -0.0,
+                            4 if i % 3 == 0 => *v = f32::NAN,
+                            5 if i % 3 == 0 => *v = f32::INFINITY,
+                            6 if i % 3 == 0 => *v = f32::NEG_INFINITY,
+                            _ => {}
+                        }
+                    }
+                    let inv = 0.125f32;
+                    let want = cells_pack_ref(&cb, &y, inv);
+                    let mut got = vec![0xA5u8; want.len()];
+                    cells_pack(&y, inv, cb.thresholds(), bits, &mut got);
+                    assert_eq!(got, want, "{kind:?} bits {bits} n {n}");
+                    let mut got = vec![0x5Au8; want.len()];
+                    let full = match bits {
+                        1 => cells_pack_portable::<1>(&y, inv, cb.thresholds(), &mut got),
+                        2 => cells_pack_portable::<2>(&y, inv, cb.thresholds(), &mut got),
+                        3 => cells_pack_portable::<3>(&y, inv, cb.thresholds(), &mut got),
+                        _ => cells_pack_portable::<4>(&y, inv, cb.thresholds(), &mut got),
+                    };
+                    assert_eq!(full, n / 8 * 8);
+                    let nb = n / 8 * bits as usize;
+                    assert_eq!(got[..nb], want[..nb], "portable {kind:?} bits {bits} n {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn norm_kernels_bit_identical() {
+        let mut rng = crate::rng::Rng::new(8);
+        for n in [0usize, 1, 7, 8, 9, 31, 1023, 4097] {
+            let mut y = vec![0.0f32; n];
+            rng.fill_gaussian(&mut y);
+            if n > 2 {
+                y[1] = 3.0e38;
+            }
+            let want = norm_f64_portable(&y);
+            assert_eq!(norm_f64(&y).to_bits(), want.to_bits(), "n {n}");
+            #[cfg(target_arch = "x86_64")]
+            if let Some(s) = crate::simd::x86::fwht::sum_sq_f64(&y) {
+                assert_eq!(libm::sqrt(s).to_bits(), want.to_bits(), "avx2 n {n}");
+            }
+            let seq = libm::sqrt(y.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>());
+            assert!((want - seq).abs() <= 1e-12 * seq, "n {n}");
+        }
+    }
+
+    /// The pre-optimization encoder (sequential f64 norm, per-coordinate index).
+    fn encode_ref(c: &NormScalar, y: &[f32]) -> Result<std::vec::Vec<u8>> {
+        if y.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        let norm = libm::sqrt(y.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
+        if !norm.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+        let mut out = cells_pack_ref(&c.codebook, y, inv);
+        out.extend_from_slice(&norm.to_le_bytes());
+        Ok(out)
+    }
+
+    #[test]
+    fn norm_scalar_encode_decode_match_reference() {
+        let mut rng = crate::rng::Rng::new(3);
+        for d in [1usize, 2, 7, 8, 9, 31, 64, 384, 768, 1023] {
+            for bits in 1..=5u32 {
+                let kind = if bits == 5 { CodebookKind::Beta } else { CodebookKind::Gaussian };
+                let cb = coordinate_codebook(d.max(2), bits, kind).unwrap();
+                let c = NormScalar::new(d, cb).unwrap();
+                let mut code = vec![0u8; c.code_len()];
+                for trial in 0..20 {
+                    let mut y = vec![0.0f32; d];
+                    rng.fill_gaussian(&mut y);
+                    if trial == 0 {
+                        y.fill(0.0);
+                    }
+                    c.encode_into(&y, &mut code).unwrap();
+                    assert_eq!(code, encode_ref(&c, &y).unwrap(), "d {d} bits {bits} trial {trial}");
+                    let mut out = vec![0.0f32; d];
+                    c.decode_into(&code, &mut out).unwrap();
+                    let norm = f32::from_le_bytes(code[code.len() - 4..].try_into().unwrap());
+                    for (i, &o) in out.iter().enumerate() {
+                        let idx = bits::get(&code, i, bits).unwrap() as u8;
+                        assert_eq!(o.to_bits(), (norm * c.codebook.level(idx)).to_bits());
+                    }
+                }
+                let mut y = vec![1.0f32; d];
+                y[d / 2] = f32::NAN;
+                assert_eq!(c.encode_into(&y, &mut code), Err(Error::NonFinite));
+                y[d / 2] = f32::NEG_INFINITY;
+                assert_eq!(c.encode_into(&y, &mut code), Err(Error::NonFinite));
+                y[d / 2] = f32::MAX;
+                y[0] = f32::MAX;
+                assert_eq!(c.encode_into(&y, &mut code).is_err(), d > 1, "overflowing norm");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::Backend;
 
 pub mod dot;
+pub mod fwht;
 pub mod popcnt;
 pub(crate) mod rans;
 
