@@ -102,6 +102,8 @@ fn main() {
                 Configured::Mse(c) => Box::new(c),
                 Configured::Prod(c) => Box::new(c),
                 Configured::Qjl(c) => Box::new(c),
+                Configured::MseSplit(c) => Box::new(c),
+                Configured::ProdSplit(c) => Box::new(c),
             };
             let cl = codec.code_len();
             let mut codes = vec![0u8; n * cl];
