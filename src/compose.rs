@@ -465,10 +465,7 @@ impl<C: Codec> Normalized<C> {
         let got = code.len();
         let b = code.get(nb..nb + 4).ok_or(crate::error::Error::CodeLength { expected: nb + 4, got })?;
         let n = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        if !(n.is_finite() && n >= 0.0) {
-            return Err(crate::error::Error::Corrupt("Normalized: norm is negative or not finite"));
-        }
-        Ok(n)
+        crate::error::stored_norm(n, "Normalized: norm is negative, not finite or above MAX_NORM")
     }
 }
 
@@ -486,10 +483,8 @@ impl<C: Codec> Codec for Normalized<C> {
         check_dim(self.dim(), x.len())?;
         check_code(self.code_len(), code.len())?;
         crate::error::check_finite(x)?;
-        let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
-        if !norm.is_finite() {
-            return Err(crate::error::Error::NonFinite);
-        }
+        let norm =
+            crate::error::encode_norm(libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32)?;
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         let (ci, cn) = code.split_at_mut(self.inner.code_len());
         with_buf(self.dim(), |u| {

@@ -62,7 +62,8 @@ pub enum Error {
         /// The kind tag found in the container.
         got: u16,
     },
-    /// An integer result does not fit its type (e.g. a codebook size or index count).
+    /// A result does not fit its type (e.g. a codebook size or index count, or a vector norm
+    /// above [`MAX_NORM`](crate::MAX_NORM)).
     Overflow,
 }
 
@@ -118,4 +119,23 @@ pub(crate) fn check_code(expected: usize, got: usize) -> Result<()> {
 #[allow(dead_code)]
 pub(crate) fn check_finite(x: &[f32]) -> Result<()> {
     if x.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::NonFinite) }
+}
+
+/// The norm a codec may store for an input whose norm is `norm`: `Err(NonFinite)` for NaN/inf
+/// (input with NaN or inf), `Err(Overflow)` above [`MAX_NORM`](crate::MAX_NORM).
+#[inline]
+pub(crate) fn encode_norm(norm: f32) -> Result<f32> {
+    if !norm.is_finite() {
+        Err(Error::NonFinite)
+    } else if norm > crate::MAX_NORM {
+        Err(Error::Overflow)
+    } else {
+        Ok(norm)
+    }
+}
+
+/// A norm read from a code: `Err(Corrupt(what))` unless `0 ≤ n ≤ MAX_NORM`.
+#[inline]
+pub(crate) fn stored_norm(n: f32, what: &'static str) -> Result<f32> {
+    if (0.0..=crate::MAX_NORM).contains(&n) { Ok(n) } else { Err(Error::Corrupt(what)) }
 }

@@ -52,7 +52,7 @@ pub mod scalar;
 pub mod transform;
 pub mod turbo;
 
-pub use codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols};
+pub use codec::{Codec, Decode, Estimator, MAX_NORM, Score, ScoreSymmetric, Symbols};
 pub use error::{Error, Result};
 
 /// The README's examples, compiled and run as doctests.

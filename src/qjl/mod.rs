@@ -73,10 +73,7 @@ impl Qjl {
         let nb = self.sign_bytes();
         let b = code.get(nb..nb + 4).ok_or(Error::CodeLength { expected: nb + 4, got: code.len() })?;
         let n = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        if !(n.is_finite() && n >= 0.0) {
-            return Err(Error::Corrupt("QJL: norm is negative or not finite"));
-        }
-        Ok(n)
+        crate::error::stored_norm(n, "QJL: norm is negative, not finite or above MAX_NORM")
     }
 
     /// `Σ_i z_i v_i` with `z_i = ±1` from the sign bits.
@@ -111,10 +108,8 @@ impl Codec for Qjl {
         if x.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
-        if !norm.is_finite() {
-            return Err(Error::NonFinite);
-        }
+        let norm =
+            crate::error::encode_norm(libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32)?;
         let nb = self.sign_bytes();
         code.fill(0);
         #[cfg(feature = "alloc")]
@@ -150,7 +145,7 @@ impl Codec for Qjl {
                 let mut ok = true;
                 for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
                     let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
-                    ok &= norm.is_finite();
+                    ok &= crate::error::encode_norm(norm).is_ok();
                     code.fill(0);
                     code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
                 }

@@ -177,10 +177,7 @@ impl NormScalar {
         let nb = self.idx_bytes();
         let b = code.get(nb..nb + 4).ok_or(Error::CodeLength { expected: nb + 4, got: code.len() })?;
         let n = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        if !(n.is_finite() && n >= 0.0) {
-            return Err(Error::Corrupt("TurboQuant: norm is negative or not finite"));
-        }
-        Ok(n)
+        crate::error::stored_norm(n, "TurboQuant: norm is negative, not finite or above MAX_NORM")
     }
 }
 
@@ -196,16 +193,14 @@ impl Codec for NormScalar {
     /// directly (`b` bytes per 8 coordinates); wider codebooks use the per-coordinate search.
     ///
     /// # Errors
-    /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input or an overflowing norm.
+    /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input or an overflowing norm;
+    /// [`Error::Overflow`] for a norm above [`MAX_NORM`](crate::MAX_NORM).
     fn encode_into(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim, y.len())?;
         check_code(self.code_len(), code.len())?;
         // NaN or ±inf anywhere makes the f64 sum of squares NaN or +inf (squares are ≥ 0 and
         // cannot overflow f64), so one finiteness test of the norm covers the input check.
-        let norm = norm_f64(y) as f32;
-        if !norm.is_finite() {
-            return Err(Error::NonFinite);
-        }
+        let norm = crate::error::encode_norm(norm_f64(y) as f32)?;
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         let nb = self.idx_bytes();
         let (idx, tail) = code.split_at_mut(nb);
@@ -637,7 +632,11 @@ mod tests {
                 assert_eq!(c.encode_into(&y, &mut code), Err(Error::NonFinite));
                 y[d / 2] = f32::MAX;
                 y[0] = f32::MAX;
-                assert_eq!(c.encode_into(&y, &mut code).is_err(), d > 1, "overflowing norm");
+                let want = if d > 1 { Error::NonFinite } else { Error::Overflow };
+                assert_eq!(c.encode_into(&y, &mut code), Err(want), "overflowing norm");
+                y.fill(1.0);
+                y[0] = 1e30;
+                assert_eq!(c.encode_into(&y, &mut code), Err(Error::Overflow), "norm above MAX_NORM");
             }
         }
     }
