@@ -15,7 +15,7 @@
 //! * Fractional rates `b + ½` (2.5, 3.5, …): [`split`] — half the rotated coordinates at `b + 1`
 //!   bits and half at `b`, one norm ([`TurboMseSplit`], [`TurboProdSplit`]).
 //!
-//! Not yet implemented: parameter serialization, a lookup-table fast scan.
+//! Parameters serialize through [`params`]. Not yet implemented: a lookup-table fast scan.
 
 pub mod params;
 
