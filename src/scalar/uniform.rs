@@ -489,8 +489,20 @@ impl Score for BlockUniform {
                 total += base * q.block_sums.get(k).copied().unwrap_or(0.0);
                 k_prev = k;
             }
-            unpack_at(packed, self.bits, s, &mut levels[..len])?;
-            total += step * dot_f32_u8(&q.q[s..s + len], &levels[..len]);
+            let qs = &q.q[s..s + len];
+            let d = match self.bits {
+                // Chunks start on multiples of 8 levels, so on byte boundaries.
+                8 | 4 => {
+                    let r = packed_range(s, len, self.bits);
+                    let src = packed.get(r).ok_or(Error::CodeLength { expected: 0, got: packed.len() })?;
+                    if self.bits == 8 { crate::simd::dot_u8_f32(src, qs) } else { crate::simd::dot_u4_f32(src, qs) }
+                }
+                _ => {
+                    unpack_at(packed, self.bits, s, &mut levels[..len])?;
+                    crate::simd::dot_u8_f32(&levels[..len], qs)
+                }
+            };
+            total += step * d;
             Ok(())
         })?;
         Ok(total)
@@ -589,24 +601,6 @@ fn join_levels(symbols: &[u16], bits: u32, alphabet: u32, packed: &mut [u8], dim
         pack_at(packed, bits, c * CHUNK, &lv[..sy.len()])?;
     }
     Ok(())
-}
-
-/// `Σ w_j·l_j` over f32 weights and byte levels.
-#[inline]
-fn dot_f32_u8(w: &[f32], l: &[u8]) -> f32 {
-    let mut acc = [0f32; 8];
-    let mut wc = w.chunks_exact(8);
-    let mut lc = l.chunks_exact(8);
-    for (wv, lv) in (&mut wc).zip(&mut lc) {
-        for i in 0..8 {
-            acc[i] += wv[i] * f32::from(lv[i]);
-        }
-    }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (&a, &b) in wc.remainder().iter().zip(lc.remainder()) {
-        s += a * f32::from(b);
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -895,16 +889,41 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
 
     fn score(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
-        if self.bits == 8 {
-            return Ok(q.c + dot_f32_u8(q.w, code));
+        match self.bits {
+            8 => Ok(q.c + crate::simd::dot_u8_f32(code, q.w)),
+            4 => Ok(q.c + crate::simd::dot_u4_f32(code, q.w)),
+            _ => {
+                let mut levels = [0u8; CHUNK];
+                let mut total = q.c;
+                for (c, wc) in q.w.chunks(CHUNK).enumerate() {
+                    unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
+                    total += crate::simd::dot_u8_f32(&levels[..wc.len()], wc);
+                }
+                Ok(total)
+            }
         }
-        let mut levels = [0u8; CHUNK];
-        let mut total = q.c;
-        for (c, wc) in q.w.chunks(CHUNK).enumerate() {
-            unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
-            total += dot_f32_u8(wc, &levels[..wc.len()]);
+    }
+
+    /// 8- and 4-bit codes are scored several at a time ([`crate::simd::dot_u8_f32_rows`],
+    /// [`crate::simd::dot_u4_f32_rows`]), sharing the query loads; the scores equal
+    /// [`score`](Score::score)'s bit for bit.
+    fn score_batch(&self, q: &PerDimQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let cl = self.code_len();
+        check_code(out.len() * cl, codes.len())?;
+        match self.bits {
+            8 => crate::simd::dot_u8_f32_rows(codes, cl, q.w, out),
+            4 => crate::simd::dot_u4_f32_rows(codes, cl, q.w, out),
+            _ => {
+                for (code, o) in codes.chunks_exact(cl).zip(out.iter_mut()) {
+                    *o = self.score(q, code)?;
+                }
+                return Ok(());
+            }
         }
-        Ok(total)
+        for o in out.iter_mut() {
+            *o += q.c;
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ use super::Backend;
 
 pub mod dot;
 pub mod popcnt;
+pub mod widen;
 
 /// Feature bits cached by [`features`].
 pub mod feature {
