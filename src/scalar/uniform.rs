@@ -117,32 +117,15 @@ fn level(x: f32, base: f32, inv: f32, qm: f32) -> u8 {
     (v + 0.5) as u8
 }
 
-/// Quantizes `x[j]` onto per-coordinate grids `(base[j], step[j])` into `out[j]`, eight lanes at a
-/// time (`wide::f32x8`): `clamp((x − base)/step, 0, qmax)` rounded half up; level 0 where
-/// `step == 0`. Same result as [`level`] with an exact division.
-fn encode_levels(x: &[f32], base: &[f32], step: &[f32], qm: f32, out: &mut [u8]) {
-    use wide::{CmpGt, f32x8};
-    let load = |s: &[f32]| f32x8::from([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-    let (zero, qmv, half) = (f32x8::splat(0.0), f32x8::splat(qm), f32x8::splat(0.5));
-    let mut oc = out.chunks_exact_mut(8);
-    let mut xc = x.chunks_exact(8);
-    let mut bc = base.chunks_exact(8);
-    let mut sc = step.chunks_exact(8);
-    for (((o, xv), bv), sv) in (&mut oc).zip(&mut xc).zip(&mut bc).zip(&mut sc) {
-        let st = load(sv);
-        let v = (load(xv) - load(bv)) / st;
-        let v = st.cmp_gt(zero).blend(v, zero).max(zero).min(qmv) + half;
-        let l = v.trunc_int().to_array();
-        for (d, &li) in o.iter_mut().zip(&l) {
-            *d = li as u8;
-        }
-    }
-    for (((o, &xv), &bv), &sv) in
-        oc.into_remainder().iter_mut().zip(xc.remainder()).zip(bc.remainder()).zip(sc.remainder())
-    {
-        let v = if sv > 0.0 { ((xv - bv) / sv).clamp(0.0, qm) } else { 0.0 };
-        *o = (v + 0.5) as u8;
-    }
+/// Quantizes `x[j]` onto per-coordinate grids `(base[j], step[j])` into `out[j]`
+/// ([`crate::simd::quantize_u8`]): `clamp((x − base)/step, 0, qmax)` rounded half up; level 0
+/// where `step == 0`. Same result as [`level`] with an exact division.
+///
+/// # Errors
+/// [`Error::NonFinite`] if some `x[j]` is NaN or infinite (`out` then holds unspecified levels).
+#[inline]
+fn encode_levels(x: &[f32], base: &[f32], step: &[f32], qm: f32, out: &mut [u8]) -> Result<()> {
+    if crate::simd::quantize_u8(x, base, step, qm, out) { Ok(()) } else { Err(Error::NonFinite) }
 }
 
 #[inline]
@@ -817,19 +800,18 @@ impl<P: AsRef<[f32]>> Codec for PerDimUniform<P> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim(), x.len())?;
         check_code(self.code_len(), code.len())?;
-        check_finite(x)?;
+        // Finiteness is checked by the quantization kernel itself (one pass over `x`).
         let qm = qmax(self.bits, self.symmetric) as f32;
         let (base, step) = (self.base(), self.step());
         if self.bits == 8 {
-            encode_levels(x, base, step, qm, code);
-            return Ok(());
+            return encode_levels(x, base, step, qm, code);
         }
         let mut levels = [0u8; CHUNK];
         for (c, xc) in x.chunks(CHUNK).enumerate() {
             let s0 = c * CHUNK;
             let r = s0..s0 + xc.len();
             let lv = &mut levels[..xc.len()];
-            encode_levels(xc, &base[r.clone()], &step[r], qm, lv);
+            encode_levels(xc, &base[r.clone()], &step[r], qm, lv)?;
             pack_at(code, self.bits, s0, lv)?;
         }
         Ok(())

@@ -164,6 +164,20 @@ pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) 
     portable::dot_u4_f32_rows(codes, stride, w, out)
 }
 
+/// Per-coordinate uniform quantization to bytes (the encoder of uniform scalar codes):
+/// `out_j = ⌊clamp((x_j − base_j)/step_j, 0, qmax) + ½⌋` (exact IEEE division, round half up),
+/// level 0 where `step_j ≤ 0`, for `j < min` of the four lengths; `qmax ≤ 255`. Returns whether
+/// every `x_j` is finite (NaN/±∞ give unspecified levels and `false`). Equals
+/// [`reference::quantize_u8`] exactly on every backend.
+#[inline]
+pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::widen::quantize_u8(x, base, step, qmax, out) {
+        return r;
+    }
+    portable::quantize_u8(x, base, step, qmax, out)
+}
+
 /// Number of set bits in `a`.
 #[inline]
 pub fn popcount(a: &[u8]) -> u64 {

@@ -297,6 +297,41 @@ pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) 
     widen_rows::<4>(codes, stride, w, out)
 }
 
+/// Per-coordinate uniform quantization to bytes (see [`crate::simd::quantize_u8`]); returns
+/// whether every `x_j` is finite.
+pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [u8]) -> bool {
+    use wide::{CmpGt, CmpLt};
+    let (zero, qmv, half, inf) =
+        (f32x8::splat(0.0), f32x8::splat(qmax), f32x8::splat(0.5), f32x8::splat(f32::INFINITY));
+    let n = x.len().min(base.len()).min(step.len()).min(out.len());
+    let (x, base, step, out) = (&x[..n], &base[..n], &step[..n], &mut out[..n]);
+    let mut finite = f32x8::splat(0.0).cmp_lt(inf);
+    let mut oc = out.chunks_exact_mut(8);
+    let mut xc = x.chunks_exact(8);
+    let mut bc = base.chunks_exact(8);
+    let mut sc = step.chunks_exact(8);
+    for (((o, xv), bv), sv) in (&mut oc).zip(&mut xc).zip(&mut bc).zip(&mut sc) {
+        let st = load_f32x8(sv);
+        let xv = load_f32x8(xv);
+        finite = finite & xv.abs().cmp_lt(inf);
+        let v = (xv - load_f32x8(bv)) / st;
+        let v = st.cmp_gt(zero).blend(v, zero).max(zero).min(qmv) + half;
+        let l = v.trunc_int().to_array();
+        for (d, &li) in o.iter_mut().zip(&l) {
+            *d = li as u8;
+        }
+    }
+    let mut ok = finite.move_mask() == 0xFF;
+    for (((o, &xv), &bv), &sv) in
+        oc.into_remainder().iter_mut().zip(xc.remainder()).zip(bc.remainder()).zip(sc.remainder())
+    {
+        ok &= xv.is_finite();
+        let v = if sv > 0.0 { ((xv - bv) / sv).clamp(0.0, qmax) } else { 0.0 };
+        *o = (v + 0.5) as u8;
+    }
+    ok
+}
+
 #[inline(always)]
 fn fold_words(a: &[u8], b: &[u8], f: impl Fn(u64, u64) -> u64) -> u64 {
     let n = a.len().min(b.len());

@@ -175,3 +175,42 @@ fn widening_rows_equal_single_calls() {
     portable::dot_u4_f32_rows(&codes, 0, &[1.0; 8], &mut out);
     assert_eq!(out, [0.0; 3]);
 }
+
+/// The quantizer equals its reference exactly (levels and the finiteness flag), including
+/// clamping, zero steps, exact half-way points and non-finite inputs.
+#[test]
+fn quantize_matches_reference_exactly() {
+    let mut r = Rng::new(6);
+    for n in lengths() {
+        for qmax in [255.0f32, 15.0, 1.0] {
+            let x: Vec<f32> = (0..n).map(|_| 3.0 * r.gaussian() as f32).collect();
+            let base: Vec<f32> = (0..n).map(|_| -2.0 + 0.1 * r.gaussian() as f32).collect();
+            let mut step: Vec<f32> = (0..n).map(|_| 4.0 / qmax * (0.5 + r.next_f64() as f32)).collect();
+            if n > 3 {
+                step[n / 2] = 0.0;
+                step[n / 3] = 0.0;
+            }
+            let (mut want, mut got, mut got_p) = (alloc::vec![0u8; n], alloc::vec![1u8; n], alloc::vec![2u8; n]);
+            assert!(reference::quantize_u8(&x, &base, &step, qmax, &mut want));
+            assert!(quantize_u8(&x, &base, &step, qmax, &mut got), "n {n}");
+            assert!(portable::quantize_u8(&x, &base, &step, qmax, &mut got_p), "n {n}");
+            assert_eq!(got, want, "n {n} qmax {qmax}");
+            assert_eq!(got_p, want, "n {n} qmax {qmax}");
+            assert!(want.iter().all(|&l| f32::from(l) <= qmax));
+            if n > 0 {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut xb = x.clone();
+                    xb[r.below(n as u64) as usize] = bad;
+                    assert!(!quantize_u8(&xb, &base, &step, qmax, &mut got), "n {n}");
+                    assert!(!portable::quantize_u8(&xb, &base, &step, qmax, &mut got_p), "n {n}");
+                    assert!(!reference::quantize_u8(&xb, &base, &step, qmax, &mut want));
+                }
+            }
+        }
+    }
+    // Half-way points round up; out-of-range values clamp.
+    let x = [0.5f32, 1.5, 2.49, -7.0, 1e30, 0.0, 3.0, 254.5, 255.6];
+    let mut out = [0u8; 9];
+    assert!(quantize_u8(&x, &[0.0; 9], &[1.0; 9], 255.0, &mut out));
+    assert_eq!(out, [1, 2, 2, 0, 255, 0, 3, 255, 255]);
+}

@@ -301,6 +301,127 @@ unsafe fn rows_avx512<const B: u32>(codes: &[u8], stride: usize, rows: usize, n:
 }
 
 // ---------------------------------------------------------------------------------------------
+// Quantization to bytes (the encoder)
+// ---------------------------------------------------------------------------------------------
+
+/// `⌊clamp((x − b)/s, 0, qmax) + ½⌋` as i32 lanes (0 where `s ≤ 0`), and `|x| < ∞` as a mask.
+///
+/// # Safety
+/// AVX2 must be available.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn quant8_avx2(x: __m256, b: __m256, s: __m256, qm: __m256) -> (__m256i, __m256) {
+    let zero = _mm256_setzero_ps();
+    let v = _mm256_div_ps(_mm256_sub_ps(x, b), s);
+    // `s > 0` keeps v (inf/NaN from s = 0 are masked to 0); then clamp to [0, qmax].
+    let v = _mm256_and_ps(v, _mm256_cmp_ps(s, zero, _CMP_GT_OQ));
+    let v = _mm256_min_ps(_mm256_max_ps(v, zero), qm);
+    let l = _mm256_cvttps_epi32(_mm256_add_ps(v, _mm256_set1_ps(0.5)));
+    let ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
+    (l, _mm256_cmp_ps(ax, _mm256_set1_ps(f32::INFINITY), _CMP_LT_OQ))
+}
+
+/// AVX2 quantization of `n` coordinates, 32 per step (levels packed to bytes with `vpackusdw`,
+/// `vpackuswb` and one lane permute); returns whether all `x` were finite.
+///
+/// # Safety
+/// AVX2 and FMA must be available; `x`, `b`, `s` must hold `n` floats and `out` `n` bytes.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_avx2(x: *const f32, b: *const f32, s: *const f32, qmax: f32, out: *mut u8, n: usize) -> bool {
+    let qm = _mm256_set1_ps(qmax);
+    let mut fin = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    let perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut i = 0;
+    let mut step = |x: *const f32, b: *const f32, s: *const f32, out: *mut u8| {
+        // SAFETY: the callers below pass pointers readable for 32 floats and writable for 32
+        // bytes (inside the slices, or stack buffers).
+        unsafe {
+            let mut l = [_mm256_setzero_si256(); 4];
+            for (k, lk) in l.iter_mut().enumerate() {
+                let (q, f) = quant8_avx2(
+                    _mm256_loadu_ps(x.add(8 * k)),
+                    _mm256_loadu_ps(b.add(8 * k)),
+                    _mm256_loadu_ps(s.add(8 * k)),
+                    qm,
+                );
+                *lk = q;
+                fin = _mm256_and_ps(fin, f);
+            }
+            // Levels are in 0..=255: the saturating packs are exact.
+            let p = _mm256_packus_epi16(_mm256_packus_epi32(l[0], l[1]), _mm256_packus_epi32(l[2], l[3]));
+            _mm256_storeu_si256(out.cast(), _mm256_permutevar8x32_epi32(p, perm));
+        }
+    };
+    while i + 32 <= n {
+        // SAFETY: elements `i .. i + 32 ≤ n` are inside all four buffers (caller contract).
+        unsafe { step(x.add(i), b.add(i), s.add(i), out.add(i)) };
+        i += 32;
+    }
+    if i < n {
+        let r = n - i;
+        let (mut xb, mut bb, mut sb, mut ob) = ([0f32; 32], [0f32; 32], [0f32; 32], [0u8; 32]);
+        // SAFETY: elements `i .. n` are inside the buffers (caller contract); the padded copies
+        // hold 32 each (zero padding: finite, step 0 → level 0).
+        unsafe {
+            core::ptr::copy_nonoverlapping(x.add(i), xb.as_mut_ptr(), r);
+            core::ptr::copy_nonoverlapping(b.add(i), bb.as_mut_ptr(), r);
+            core::ptr::copy_nonoverlapping(s.add(i), sb.as_mut_ptr(), r);
+            step(xb.as_ptr(), bb.as_ptr(), sb.as_ptr(), ob.as_mut_ptr());
+            core::ptr::copy_nonoverlapping(ob.as_ptr(), out.add(i), r);
+        }
+    }
+    _mm256_movemask_ps(fin) == 0xFF
+}
+
+/// AVX-512F quantization of `n` coordinates, 16 per step (`vpmovusdb` packs the levels); returns
+/// whether all `x` were finite.
+///
+/// # Safety
+/// AVX-512F must be available; `x`, `b`, `s` must hold `n` floats and `out` `n` bytes.
+#[target_feature(enable = "avx512f")]
+unsafe fn quantize_avx512(x: *const f32, b: *const f32, s: *const f32, qmax: f32, out: *mut u8, n: usize) -> bool {
+    let qm = _mm512_set1_ps(qmax);
+    let zero = _mm512_setzero_ps();
+    let half = _mm512_set1_ps(0.5);
+    let inf = _mm512_set1_ps(f32::INFINITY);
+    let mut fin: __mmask16 = 0xFFFF;
+    let mut i = 0;
+    while i < n {
+        let m = if n - i >= 16 { 0xFFFF } else { ((1u32 << (n - i)) - 1) as __mmask16 };
+        // SAFETY: loads and the store are masked to the elements `i .. min(i + 16, n)`, inside
+        // the buffers (caller contract); masked-off lanes are not accessed. Masked-off lanes
+        // load as 0 (finite, step 0 → level 0) and are not stored.
+        unsafe {
+            let xv = _mm512_maskz_loadu_ps(m, x.add(i));
+            let sv = _mm512_maskz_loadu_ps(m, s.add(i));
+            let v = _mm512_div_ps(_mm512_sub_ps(xv, _mm512_maskz_loadu_ps(m, b.add(i))), sv);
+            let v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(sv, zero, _CMP_GT_OQ), v);
+            let v = _mm512_min_ps(_mm512_max_ps(v, zero), qm);
+            let l = _mm512_cvttps_epi32(_mm512_add_ps(v, half));
+            fin &= _mm512_cmp_ps_mask(_mm512_abs_ps(xv), inf, _CMP_LT_OQ);
+            _mm512_mask_cvtusepi32_storeu_epi8(out.add(i).cast(), m, l);
+        }
+        i += 16;
+    }
+    fin == 0xFFFF
+}
+
+/// Arch `quantize_u8` (see [`crate::simd::quantize_u8`]), if an arch kernel exists for this CPU.
+#[inline]
+pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [u8]) -> Option<bool> {
+    let n = x.len().min(base.len()).min(step.len()).min(out.len());
+    if has(feature::AVX512) {
+        // SAFETY: AVX-512F was detected; all four buffers hold at least `n` elements.
+        return Some(unsafe { quantize_avx512(x.as_ptr(), base.as_ptr(), step.as_ptr(), qmax, out.as_mut_ptr(), n) });
+    }
+    if has(feature::AVX2) {
+        // SAFETY: AVX2 and FMA were detected; all four buffers hold at least `n` elements.
+        return Some(unsafe { quantize_avx2(x.as_ptr(), base.as_ptr(), step.as_ptr(), qmax, out.as_mut_ptr(), n) });
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dispatch
 // ---------------------------------------------------------------------------------------------
 
