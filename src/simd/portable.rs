@@ -313,7 +313,7 @@ pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [
     for (((o, xv), bv), sv) in (&mut oc).zip(&mut xc).zip(&mut bc).zip(&mut sc) {
         let st = load_f32x8(sv);
         let xv = load_f32x8(xv);
-        finite = finite & xv.abs().cmp_lt(inf);
+        finite &= xv.abs().cmp_lt(inf);
         let v = (xv - load_f32x8(bv)) / st;
         let v = st.cmp_gt(zero).blend(v, zero).max(zero).min(qmv) + half;
         let l = v.trunc_int().to_array();

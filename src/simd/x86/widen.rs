@@ -4,7 +4,7 @@
 //! These are the float-query scan kernels of uniform scalar codes: with the grid folded into the
 //! query (`w_j = q_j·Δ_j`), a score is `const + Σ_j w_j·level_j`.
 //!
-//! One kernel body serves one code and a group of codes: [`kernel_avx2`] / [`kernel_avx512`]
+//! One kernel body serves one code and a group of codes: `kernel_avx2` / `kernel_avx512`
 //! score `N` codes against the same query, loading each query vector once for all `N`. Every
 //! code gets its own accumulators and the same sequence of operations whatever `N` is, so a code
 //! scored alone and in a group gives bit-identical results (the codecs rely on `score_batch`
