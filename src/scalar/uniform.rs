@@ -117,32 +117,15 @@ fn level(x: f32, base: f32, inv: f32, qm: f32) -> u8 {
     (v + 0.5) as u8
 }
 
-/// Quantizes `x[j]` onto per-coordinate grids `(base[j], step[j])` into `out[j]`, eight lanes at a
-/// time (`wide::f32x8`): `clamp((x − base)/step, 0, qmax)` rounded half up; level 0 where
-/// `step == 0`. Same result as [`level`] with an exact division.
-fn encode_levels(x: &[f32], base: &[f32], step: &[f32], qm: f32, out: &mut [u8]) {
-    use wide::{CmpGt, f32x8};
-    let load = |s: &[f32]| f32x8::from([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-    let (zero, qmv, half) = (f32x8::splat(0.0), f32x8::splat(qm), f32x8::splat(0.5));
-    let mut oc = out.chunks_exact_mut(8);
-    let mut xc = x.chunks_exact(8);
-    let mut bc = base.chunks_exact(8);
-    let mut sc = step.chunks_exact(8);
-    for (((o, xv), bv), sv) in (&mut oc).zip(&mut xc).zip(&mut bc).zip(&mut sc) {
-        let st = load(sv);
-        let v = (load(xv) - load(bv)) / st;
-        let v = st.cmp_gt(zero).blend(v, zero).max(zero).min(qmv) + half;
-        let l = v.trunc_int().to_array();
-        for (d, &li) in o.iter_mut().zip(&l) {
-            *d = li as u8;
-        }
-    }
-    for (((o, &xv), &bv), &sv) in
-        oc.into_remainder().iter_mut().zip(xc.remainder()).zip(bc.remainder()).zip(sc.remainder())
-    {
-        let v = if sv > 0.0 { ((xv - bv) / sv).clamp(0.0, qm) } else { 0.0 };
-        *o = (v + 0.5) as u8;
-    }
+/// Quantizes `x[j]` onto per-coordinate grids `(base[j], step[j])` into `out[j]`
+/// ([`crate::simd::quantize_u8`]): `clamp((x − base)/step, 0, qmax)` rounded half up; level 0
+/// where `step == 0`. Same result as [`level`] with an exact division.
+///
+/// # Errors
+/// [`Error::NonFinite`] if some `x[j]` is NaN or infinite (`out` then holds unspecified levels).
+#[inline]
+fn encode_levels(x: &[f32], base: &[f32], step: &[f32], qm: f32, out: &mut [u8]) -> Result<()> {
+    if crate::simd::quantize_u8(x, base, step, qm, out) { Ok(()) } else { Err(Error::NonFinite) }
 }
 
 #[inline]
@@ -489,8 +472,20 @@ impl Score for BlockUniform {
                 total += base * q.block_sums.get(k).copied().unwrap_or(0.0);
                 k_prev = k;
             }
-            unpack_at(packed, self.bits, s, &mut levels[..len])?;
-            total += step * dot_f32_u8(&q.q[s..s + len], &levels[..len]);
+            let qs = &q.q[s..s + len];
+            let d = match self.bits {
+                // Chunks start on multiples of 8 levels, so on byte boundaries.
+                8 | 4 => {
+                    let r = packed_range(s, len, self.bits);
+                    let src = packed.get(r).ok_or(Error::CodeLength { expected: 0, got: packed.len() })?;
+                    if self.bits == 8 { crate::simd::dot_u8_f32(src, qs) } else { crate::simd::dot_u4_f32(src, qs) }
+                }
+                _ => {
+                    unpack_at(packed, self.bits, s, &mut levels[..len])?;
+                    crate::simd::dot_u8_f32(&levels[..len], qs)
+                }
+            };
+            total += step * d;
             Ok(())
         })?;
         Ok(total)
@@ -589,24 +584,6 @@ fn join_levels(symbols: &[u16], bits: u32, alphabet: u32, packed: &mut [u8], dim
         pack_at(packed, bits, c * CHUNK, &lv[..sy.len()])?;
     }
     Ok(())
-}
-
-/// `Σ w_j·l_j` over f32 weights and byte levels.
-#[inline]
-fn dot_f32_u8(w: &[f32], l: &[u8]) -> f32 {
-    let mut acc = [0f32; 8];
-    let mut wc = w.chunks_exact(8);
-    let mut lc = l.chunks_exact(8);
-    for (wv, lv) in (&mut wc).zip(&mut lc) {
-        for i in 0..8 {
-            acc[i] += wv[i] * f32::from(lv[i]);
-        }
-    }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (&a, &b) in wc.remainder().iter().zip(lc.remainder()) {
-        s += a * f32::from(b);
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -823,19 +800,18 @@ impl<P: AsRef<[f32]>> Codec for PerDimUniform<P> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim(), x.len())?;
         check_code(self.code_len(), code.len())?;
-        check_finite(x)?;
+        // Finiteness is checked by the quantization kernel itself (one pass over `x`).
         let qm = qmax(self.bits, self.symmetric) as f32;
         let (base, step) = (self.base(), self.step());
         if self.bits == 8 {
-            encode_levels(x, base, step, qm, code);
-            return Ok(());
+            return encode_levels(x, base, step, qm, code);
         }
         let mut levels = [0u8; CHUNK];
         for (c, xc) in x.chunks(CHUNK).enumerate() {
             let s0 = c * CHUNK;
             let r = s0..s0 + xc.len();
             let lv = &mut levels[..xc.len()];
-            encode_levels(xc, &base[r.clone()], &step[r], qm, lv);
+            encode_levels(xc, &base[r.clone()], &step[r], qm, lv)?;
             pack_at(code, self.bits, s0, lv)?;
         }
         Ok(())
@@ -895,16 +871,41 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
 
     fn score(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
-        if self.bits == 8 {
-            return Ok(q.c + dot_f32_u8(q.w, code));
+        match self.bits {
+            8 => Ok(q.c + crate::simd::dot_u8_f32(code, q.w)),
+            4 => Ok(q.c + crate::simd::dot_u4_f32(code, q.w)),
+            _ => {
+                let mut levels = [0u8; CHUNK];
+                let mut total = q.c;
+                for (c, wc) in q.w.chunks(CHUNK).enumerate() {
+                    unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
+                    total += crate::simd::dot_u8_f32(&levels[..wc.len()], wc);
+                }
+                Ok(total)
+            }
         }
-        let mut levels = [0u8; CHUNK];
-        let mut total = q.c;
-        for (c, wc) in q.w.chunks(CHUNK).enumerate() {
-            unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
-            total += dot_f32_u8(wc, &levels[..wc.len()]);
+    }
+
+    /// 8- and 4-bit codes are scored several at a time ([`crate::simd::dot_u8_f32_rows`],
+    /// [`crate::simd::dot_u4_f32_rows`]), sharing the query loads; the scores equal
+    /// [`score`](Score::score)'s bit for bit.
+    fn score_batch(&self, q: &PerDimQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let cl = self.code_len();
+        check_code(out.len() * cl, codes.len())?;
+        match self.bits {
+            8 => crate::simd::dot_u8_f32_rows(codes, cl, q.w, out),
+            4 => crate::simd::dot_u4_f32_rows(codes, cl, q.w, out),
+            _ => {
+                for (code, o) in codes.chunks_exact(cl).zip(out.iter_mut()) {
+                    *o = self.score(q, code)?;
+                }
+                return Ok(());
+            }
         }
-        Ok(total)
+        for o in out.iter_mut() {
+            *o += q.c;
+        }
+        Ok(())
     }
 }
 

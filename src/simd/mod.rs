@@ -116,6 +116,68 @@ pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> i64 {
     portable::dot_u8_i16(a, b)
 }
 
+/// `Σ a_i·w_i` with `a` unsigned bytes (8-bit levels) and `w` f32, over `min(a.len(), w.len())`
+/// elements. Accumulated in `f32` (several partial sums); the result equals
+/// [`reference::dot_u8_f32`] up to float rounding.
+#[inline]
+pub fn dot_u8_f32(a: &[u8], w: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::widen::dot_u8_f32(a, w) {
+        return r;
+    }
+    portable::dot_u8_f32(a, w)
+}
+
+/// `Σ l_i·w_i` over the 4-bit levels `l` packed two per byte in `a`, low nibble first (level `2k`
+/// is `a[k] & 0xF`, level `2k + 1` is `a[k] >> 4`, the [`crate::bits`] layout), for
+/// `i < min(w.len(), 2·a.len())`. Accumulated in `f32`.
+#[inline]
+pub fn dot_u4_f32(a: &[u8], w: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::widen::dot_u4_f32(a, w) {
+        return r;
+    }
+    portable::dot_u4_f32(a, w)
+}
+
+/// Batch of [`dot_u8_f32`] over codes stored at stride `stride` bytes: for every row
+/// `r < min(out.len(), codes.len() / stride)`, `out[r] = dot_u8_f32(&codes[r·stride..(r + 1)·stride], w)`,
+/// bit for bit. Rows of `out` beyond the available codes are left unchanged; `stride == 0`
+/// (empty codes) sets all of `out` to 0. Several rows share each load of `w`.
+#[inline]
+pub fn dot_u8_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::widen::dot_u8_f32_rows(codes, stride, w, out).is_some() {
+        return;
+    }
+    portable::dot_u8_f32_rows(codes, stride, w, out)
+}
+
+/// Batch of [`dot_u4_f32`] over codes stored at stride `stride` bytes, with the same row rules
+/// as [`dot_u8_f32_rows`]: `out[r] = dot_u4_f32(&codes[r·stride..(r + 1)·stride], w)` bit for bit.
+#[inline]
+pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::widen::dot_u4_f32_rows(codes, stride, w, out).is_some() {
+        return;
+    }
+    portable::dot_u4_f32_rows(codes, stride, w, out)
+}
+
+/// Per-coordinate uniform quantization to bytes (the encoder of uniform scalar codes):
+/// `out_j = ⌊clamp((x_j − base_j)/step_j, 0, qmax) + ½⌋` (exact IEEE division, round half up),
+/// level 0 where `step_j ≤ 0`, for `j < min` of the four lengths; `qmax ≤ 255`. Returns whether
+/// every `x_j` is finite (NaN/±∞ give unspecified levels and `false`). Equals
+/// [`reference::quantize_u8`] exactly on every backend.
+#[inline]
+pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::widen::quantize_u8(x, base, step, qmax, out) {
+        return r;
+    }
+    portable::quantize_u8(x, base, step, qmax, out)
+}
+
 /// Number of set bits in `a`.
 #[inline]
 pub fn popcount(a: &[u8]) -> u64 {

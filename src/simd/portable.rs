@@ -1,7 +1,7 @@
 //! Portable kernels on `wide` vectors. `wide` selects SSE2/AVX2/NEON/WASM SIMD instructions at
 //! compile time from the target features; on a default `x86-64` build that means SSE2.
 
-use wide::{f32x8, i8x16, i16x16, i32x8, u8x16};
+use wide::{f32x8, i8x16, i16x8, i16x16, i32x8, u8x16};
 
 #[inline(always)]
 fn load_f32x8(s: &[f32]) -> f32x8 {
@@ -186,6 +186,150 @@ pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> i64 {
         total += super::reference::dot_u8_i16(ca.remainder(), cb.remainder());
     }
     total
+}
+
+/// Levels per step of the widening (`u8`/`u4` × `f32`) kernels: two `f32x8` per code.
+const WSTEP: usize = 16;
+
+/// Sixteen byte levels as two `f32x8` (levels 0..8 and 8..16).
+#[inline(always)]
+fn levels_to_f32(v: u8x16) -> (f32x8, f32x8) {
+    let lo = i32x8::from_i16x8(i16x8::from_u8x16_low(v));
+    let hi = i32x8::from_i16x8(i16x8::from_u8x16_high(v));
+    (f32x8::from_i32x8(lo), f32x8::from_i32x8(hi))
+}
+
+/// The first `len ≤ 16` levels of `a` (`B`-bit levels: bytes, or nibbles low first),
+/// zero-padded to 16. `a` must hold them.
+#[inline(always)]
+fn load_levels<const B: u32>(a: &[u8], len: usize) -> u8x16 {
+    if B == 8 {
+        if len == WSTEP {
+            return load_u8x16(a);
+        }
+        let mut t = [0u8; 16];
+        t[..len].copy_from_slice(&a[..len]);
+        return u8x16::new(t);
+    }
+    let nb = len.div_ceil(2);
+    let mut t = [0u8; 8];
+    t[..nb].copy_from_slice(&a[..nb]);
+    let v = u64::from_le_bytes(t);
+    let (mut lo, mut hi) = ([0u8; 16], [0u8; 16]);
+    lo[..8].copy_from_slice(&(v & 0x0F0F_0F0F_0F0F_0F0F).to_le_bytes());
+    hi[..8].copy_from_slice(&((v >> 4) & 0x0F0F_0F0F_0F0F_0F0F).to_le_bytes());
+    // Interleave: level 2k is the low nibble of byte k, level 2k + 1 its high nibble.
+    u8x16::unpack_low(u8x16::new(lo), u8x16::new(hi))
+}
+
+/// `Σ_{i<n} level_i(codes[c])·w[i]` for each of the `N` codes. Every code has its own
+/// accumulators and the same operation sequence for any `N`, so grouping does not change results.
+/// Each `codes[c]` must hold `n` levels and `w` `n` floats.
+#[inline(always)]
+fn widen_kernel<const N: usize, const B: u32>(codes: [&[u8]; N], n: usize, w: &[f32]) -> [f32; N] {
+    let mut acc0 = [f32x8::ZERO; N];
+    let mut acc1 = [f32x8::ZERO; N];
+    let mut i = 0;
+    while i < n {
+        let len = (n - i).min(WSTEP);
+        let (w0, w1) = if len == WSTEP {
+            (load_f32x8(&w[i..]), load_f32x8(&w[i + 8..]))
+        } else {
+            let mut t = [0f32; WSTEP];
+            t[..len].copy_from_slice(&w[i..n]);
+            (load_f32x8(&t), load_f32x8(&t[8..]))
+        };
+        let off = if B == 8 { i } else { i / 2 };
+        for c in 0..N {
+            let (x0, x1) = levels_to_f32(load_levels::<B>(&codes[c][off..], len));
+            acc0[c] = x0.mul_add(w0, acc0[c]);
+            acc1[c] = x1.mul_add(w1, acc1[c]);
+        }
+        i += WSTEP;
+    }
+    core::array::from_fn(|c| (acc0[c] + acc1[c]).reduce_add())
+}
+
+/// Levels held by `bytes` bytes of `B`-bit levels.
+#[inline(always)]
+fn levels_in(bytes: usize, b: u32) -> usize {
+    if b == 8 { bytes } else { bytes.saturating_mul(2) }
+}
+
+/// Strided rows, four at a time then one at a time (see [`crate::simd::dot_u8_f32_rows`]).
+fn widen_rows<const B: u32>(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) {
+    if stride == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let rows = out.len().min(codes.len() / stride);
+    let n = levels_in(stride, B).min(w.len());
+    let row = |r: usize| &codes[r * stride..(r + 1) * stride];
+    let mut r = 0;
+    while r + 4 <= rows {
+        let s = widen_kernel::<4, B>(core::array::from_fn(|c| row(r + c)), n, w);
+        out[r..r + 4].copy_from_slice(&s);
+        r += 4;
+    }
+    while r < rows {
+        out[r] = widen_kernel::<1, B>([row(r)], n, w)[0];
+        r += 1;
+    }
+}
+
+/// `Σ a_i·w_i`, u8 × f32, over `min(a.len(), w.len())` elements.
+pub fn dot_u8_f32(a: &[u8], w: &[f32]) -> f32 {
+    widen_kernel::<1, 8>([a], a.len().min(w.len()), w)[0]
+}
+
+/// `Σ l_i·w_i` over the 4-bit levels of `a` (low nibble first), `i < min(w.len(), 2·a.len())`.
+pub fn dot_u4_f32(a: &[u8], w: &[f32]) -> f32 {
+    widen_kernel::<1, 4>([a], levels_in(a.len(), 4).min(w.len()), w)[0]
+}
+
+/// [`dot_u8_f32`] of every `stride`-byte row of `codes` into `out` (bit-identical per row).
+pub fn dot_u8_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) {
+    widen_rows::<8>(codes, stride, w, out)
+}
+
+/// [`dot_u4_f32`] of every `stride`-byte row of `codes` into `out` (bit-identical per row).
+pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) {
+    widen_rows::<4>(codes, stride, w, out)
+}
+
+/// Per-coordinate uniform quantization to bytes (see [`crate::simd::quantize_u8`]); returns
+/// whether every `x_j` is finite.
+pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [u8]) -> bool {
+    use wide::{CmpGt, CmpLt};
+    let (zero, qmv, half, inf) =
+        (f32x8::splat(0.0), f32x8::splat(qmax), f32x8::splat(0.5), f32x8::splat(f32::INFINITY));
+    let n = x.len().min(base.len()).min(step.len()).min(out.len());
+    let (x, base, step, out) = (&x[..n], &base[..n], &step[..n], &mut out[..n]);
+    let mut finite = f32x8::splat(0.0).cmp_lt(inf);
+    let mut oc = out.chunks_exact_mut(8);
+    let mut xc = x.chunks_exact(8);
+    let mut bc = base.chunks_exact(8);
+    let mut sc = step.chunks_exact(8);
+    for (((o, xv), bv), sv) in (&mut oc).zip(&mut xc).zip(&mut bc).zip(&mut sc) {
+        let st = load_f32x8(sv);
+        let xv = load_f32x8(xv);
+        finite &= xv.abs().cmp_lt(inf);
+        let v = (xv - load_f32x8(bv)) / st;
+        let v = st.cmp_gt(zero).blend(v, zero).max(zero).min(qmv) + half;
+        let l = v.trunc_int().to_array();
+        for (d, &li) in o.iter_mut().zip(&l) {
+            *d = li as u8;
+        }
+    }
+    let mut ok = finite.move_mask() == 0xFF;
+    for (((o, &xv), &bv), &sv) in
+        oc.into_remainder().iter_mut().zip(xc.remainder()).zip(bc.remainder()).zip(sc.remainder())
+    {
+        ok &= xv.is_finite();
+        let v = if sv > 0.0 { ((xv - bv) / sv).clamp(0.0, qmax) } else { 0.0 };
+        *o = (v + 0.5) as u8;
+    }
+    ok
 }
 
 #[inline(always)]

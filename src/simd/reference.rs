@@ -61,3 +61,30 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
 pub fn and_popcount(a: &[u8], b: &[u8]) -> u64 {
     a.iter().zip(b).map(|(x, y)| u64::from((x & y).count_ones())).sum()
 }
+
+/// `Σ a_i·w_i` with `a` unsigned bytes and `w` f32, accumulated in `f64`.
+pub fn dot_u8_f32(a: &[u8], w: &[f32]) -> f64 {
+    a.iter().zip(w).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+}
+
+/// `Σ l_i·w_i` over the 4-bit levels `l` packed LSB-first in `a` (level `2k` is the low nibble
+/// of byte `k`, level `2k + 1` the high nibble), for `i < min(w.len(), 2·a.len())`, in `f64`.
+pub fn dot_u4_f32(a: &[u8], w: &[f32]) -> f64 {
+    w.iter()
+        .take(2 * a.len())
+        .enumerate()
+        .map(|(i, &y)| f64::from((a[i / 2] >> (4 * (i % 2))) & 0xF) * f64::from(y))
+        .sum()
+}
+
+/// Per-coordinate uniform quantization to bytes: `out_j = ⌊clamp((x_j − base_j)/step_j, 0, qmax)
+/// + ½⌋`, level 0 where `step_j ≤ 0`; returns whether every `x_j` is finite.
+pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [u8]) -> bool {
+    let mut ok = true;
+    for (((o, &xv), &bv), &sv) in out.iter_mut().zip(x).zip(base).zip(step) {
+        ok &= xv.is_finite();
+        let v = if sv > 0.0 { ((xv - bv) / sv).clamp(0.0, qmax) } else { 0.0 };
+        *o = (v + 0.5) as u8;
+    }
+    ok
+}

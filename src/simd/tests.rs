@@ -95,3 +95,122 @@ fn mismatched_lengths_use_the_shorter() {
     assert_eq!(dot(&a, &b), 14.0);
     assert_eq!(hamming(&[0xFF; 3], &[0x00; 2]), 16);
 }
+
+/// Widening kernels against the `f64` reference: weights Gaussian, levels uniform bytes; the
+/// tolerance scales with `√n · 255 · max|w|`.
+#[test]
+fn widening_kernels_match_reference() {
+    let mut r = Rng::new(4);
+    let mut ls = lengths();
+    ls.extend([2, 3, 5, 30, 33, 47, 48, 49, 767, 769]);
+    for n in ls {
+        let w = floats(&mut r, n);
+        let a: Vec<u8> = (0..n).map(|_| r.next_u32() as u8).collect();
+        let scale = 255.0 * reference::dot(&w, &w).sqrt();
+        close(dot_u8_f32(&a, &w), reference::dot_u8_f32(&a, &w), n, scale);
+        close(portable::dot_u8_f32(&a, &w), reference::dot_u8_f32(&a, &w), n, scale);
+        // 4-bit: n levels in ⌈n/2⌉ bytes (an odd n leaves the last high nibble unused) …
+        let p = &a[..n.div_ceil(2)];
+        let s4 = 15.0 * reference::dot(&w, &w).sqrt();
+        close(dot_u4_f32(p, &w), reference::dot_u4_f32(p, &w), n, s4);
+        close(portable::dot_u4_f32(p, &w), reference::dot_u4_f32(p, &w), n, s4);
+        // … and all 2n levels of n bytes against a shorter query (only the first n are used).
+        close(dot_u4_f32(&a, &w), reference::dot_u4_f32(&a, &w), n, s4);
+        // Mismatched lengths use the shorter.
+        if n > 0 {
+            close(dot_u8_f32(&a[..n - 1], &w), reference::dot_u8_f32(&a[..n - 1], &w), n, scale);
+            close(dot_u8_f32(&a, &w[..n - 1]), reference::dot_u8_f32(&a, &w[..n - 1]), n, scale);
+        }
+    }
+    // Exact small cases: every level value.
+    let a: Vec<u8> = (0..=255).collect();
+    let w = alloc::vec![1.0f32; 256];
+    assert_eq!(dot_u8_f32(&a, &w), 255.0 * 128.0);
+    assert_eq!(portable::dot_u8_f32(&a, &w), 255.0 * 128.0);
+    let nib = [0x10u8, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE, 0xA5];
+    let wi: Vec<f32> = (0..18).map(|i| (1u32 << i) as f32).collect();
+    let want: f32 = (0..17).map(|i| (if i < 16 { i as f32 } else { 5.0 }) * (1u32 << i) as f32).sum();
+    assert_eq!(dot_u4_f32(&nib, &wi[..17]), want);
+    assert_eq!(portable::dot_u4_f32(&nib, &wi[..17]), want);
+    assert_eq!(dot_u4_f32(&nib, &wi), want + 10.0 * (1u32 << 17) as f32);
+    assert_eq!(dot_u8_f32(&[], &w), 0.0);
+    assert_eq!(dot_u4_f32(&[], &w), 0.0);
+}
+
+/// The row kernels equal the single-code kernels bit for bit, for every group/remainder split,
+/// and leave rows without a code untouched.
+#[test]
+fn widening_rows_equal_single_calls() {
+    let mut r = Rng::new(5);
+    for (rows, stride) in [(0usize, 5usize), (1, 1), (3, 7), (4, 16), (5, 17), (9, 33), (13, 384), (6, 768), (7, 1023)]
+    {
+        let codes: Vec<u8> = (0..rows * stride).map(|_| r.next_u32() as u8).collect();
+        for wl in [stride, 2 * stride, stride.saturating_sub(3), 2 * stride - 1] {
+            let w = floats(&mut r, wl);
+            let mut out = alloc::vec![f32::NAN; rows + 2];
+            let mut out_p = out.clone();
+            dot_u8_f32_rows(&codes, stride, &w, &mut out);
+            portable::dot_u8_f32_rows(&codes, stride, &w, &mut out_p);
+            for (k, c) in codes.chunks_exact(stride).enumerate() {
+                assert_eq!(out[k].to_bits(), dot_u8_f32(c, &w).to_bits(), "u8 rows {rows} stride {stride} row {k}");
+                assert_eq!(out_p[k].to_bits(), portable::dot_u8_f32(c, &w).to_bits(), "portable u8 row {k}");
+            }
+            assert!(out[rows..].iter().chain(&out_p[rows..]).all(|v| v.is_nan()));
+            dot_u4_f32_rows(&codes, stride, &w, &mut out);
+            portable::dot_u4_f32_rows(&codes, stride, &w, &mut out_p);
+            for (k, c) in codes.chunks_exact(stride).enumerate() {
+                assert_eq!(out[k].to_bits(), dot_u4_f32(c, &w).to_bits(), "u4 rows {rows} stride {stride} row {k}");
+                assert_eq!(out_p[k].to_bits(), portable::dot_u4_f32(c, &w).to_bits(), "portable u4 row {k}");
+            }
+            assert!(out[rows..].iter().all(|v| v.is_nan()));
+        }
+    }
+    // Fewer outputs than codes: only out.len() rows; stride 0: all zero.
+    let codes = [1u8; 40];
+    let mut out = [0f32; 3];
+    dot_u8_f32_rows(&codes, 8, &[1.0; 8], &mut out);
+    assert_eq!(out, [8.0; 3]);
+    dot_u8_f32_rows(&codes, 0, &[1.0; 8], &mut out);
+    assert_eq!(out, [0.0; 3]);
+    portable::dot_u4_f32_rows(&codes, 0, &[1.0; 8], &mut out);
+    assert_eq!(out, [0.0; 3]);
+}
+
+/// The quantizer equals its reference exactly (levels and the finiteness flag), including
+/// clamping, zero steps, exact half-way points and non-finite inputs.
+#[test]
+fn quantize_matches_reference_exactly() {
+    let mut r = Rng::new(6);
+    for n in lengths() {
+        for qmax in [255.0f32, 15.0, 1.0] {
+            let x: Vec<f32> = (0..n).map(|_| 3.0 * r.gaussian() as f32).collect();
+            let base: Vec<f32> = (0..n).map(|_| -2.0 + 0.1 * r.gaussian() as f32).collect();
+            let mut step: Vec<f32> = (0..n).map(|_| 4.0 / qmax * (0.5 + r.next_f64() as f32)).collect();
+            if n > 3 {
+                step[n / 2] = 0.0;
+                step[n / 3] = 0.0;
+            }
+            let (mut want, mut got, mut got_p) = (alloc::vec![0u8; n], alloc::vec![1u8; n], alloc::vec![2u8; n]);
+            assert!(reference::quantize_u8(&x, &base, &step, qmax, &mut want));
+            assert!(quantize_u8(&x, &base, &step, qmax, &mut got), "n {n}");
+            assert!(portable::quantize_u8(&x, &base, &step, qmax, &mut got_p), "n {n}");
+            assert_eq!(got, want, "n {n} qmax {qmax}");
+            assert_eq!(got_p, want, "n {n} qmax {qmax}");
+            assert!(want.iter().all(|&l| f32::from(l) <= qmax));
+            if n > 0 {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut xb = x.clone();
+                    xb[r.below(n as u64) as usize] = bad;
+                    assert!(!quantize_u8(&xb, &base, &step, qmax, &mut got), "n {n}");
+                    assert!(!portable::quantize_u8(&xb, &base, &step, qmax, &mut got_p), "n {n}");
+                    assert!(!reference::quantize_u8(&xb, &base, &step, qmax, &mut want));
+                }
+            }
+        }
+    }
+    // Half-way points round up; out-of-range values clamp.
+    let x = [0.5f32, 1.5, 2.49, -7.0, 1e30, 0.0, 3.0, 254.5, 255.6];
+    let mut out = [0u8; 9];
+    assert!(quantize_u8(&x, &[0.0; 9], &[1.0; 9], 255.0, &mut out));
+    assert_eq!(out, [1, 2, 2, 0, 255, 0, 3, 255, 255]);
+}

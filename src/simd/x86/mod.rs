@@ -15,6 +15,7 @@ pub mod dot;
 pub mod fwht;
 pub mod popcnt;
 pub(crate) mod rans;
+pub mod widen;
 
 /// Feature bits cached by [`features`].
 pub mod feature {
