@@ -212,7 +212,7 @@ def main():
     rows_for("4-bit query × 1-bit codes scan (BitslicedScorer::scan_topk on bin1 codes)", "GB/s of codes",
              ["bin1-bitsliced"], "scan_gbps", f"faiss IndexRaBitQ ({peer['rabitq1_code_size']} B codes)",
              peer["rabitq1_scan_gbps"])
-    rows_for("RaBitQ 1-bit scan (float query unless q)", "GB/s of codes",
+    rows_for("RaBitQ 1-bit scan (ours: float query unless q; faiss: default qb = 4, quantized query)", "GB/s of codes",
              ["rabitq1-id", "rabitq1-had", "rabitq1", "rabitq1q-had"], "scan_gbps",
              f"faiss IndexRaBitQ ({peer['rabitq1_code_size']} B codes)", peer["rabitq1_scan_gbps"])
     rows_for("RaBitQ 1-bit encode (-id: no rotation, like faiss; -had: Hadamard; plain: dense Haar)", "vec/s",

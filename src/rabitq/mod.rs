@@ -96,9 +96,8 @@ pub const KIND: u16 = crate::format::kind::TURBO + 0x80;
 /// How [`Score::prepare`] prepares a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QueryMode {
-    /// The rotated query stays `f32`; scoring reads a per-query nibble lookup table (the sum of
-    /// the query over every 4-bit pattern of each half-byte of a bit plane: `32·⌈D/8⌉` floats,
-    /// small enough to stay in L1 at `D = 768`).
+    /// The rotated query stays `f32`; scoring reads a per-query byte lookup table (the sum of
+    /// the query over every 8-bit pattern of each byte of a bit plane).
     Float,
     /// The rotated query is quantized to 4 bits with randomized rounding (seeded from the
     /// codec's query seed and the query's bytes) and scored with bit-sliced popcounts.
@@ -415,15 +414,14 @@ impl<T: Transform> RaBitQ<T> {
         check_scratch(self.query_scratch_len(), scratch.len())?;
         check_finite(q)?;
         let (rot, rest) = scratch.split_at_mut(self.rdim);
-        let (lut, rest) = rest.split_at_mut(32 * self.plane);
+        let (lut, rest) = rest.split_at_mut(256 * self.plane);
         self.transform.forward(q, rot)?;
-        // Nibble lookup table: lut[16·h + m] = Σ of q'[4h + j] over the set bits j of m (half-byte
-        // h = 2k for the low and 2k + 1 for the high nibble of plane byte k), built as
-        // lut[m] = lut[m & (m − 1)] + q'[4h + tz(m)] (a fixed summation order).
-        for (h, t) in lut.chunks_exact_mut(16).enumerate() {
+        // Byte lookup table: lut[k·256 + m] = Σ of q'[8k + j] over the set bits j of m, built
+        // as lut[m] = lut[m & (m − 1)] + q'[8k + tz(m)] (a fixed summation order).
+        for (k, t) in lut.chunks_exact_mut(256).enumerate() {
             t[0] = 0.0;
-            for m in 1..16usize {
-                let j = 4 * h + m.trailing_zeros() as usize;
+            for m in 1..256usize {
+                let j = 8 * k + m.trailing_zeros() as usize;
                 t[m] = t[m & (m - 1)] + rot.get(j).copied().unwrap_or(0.0);
             }
         }
@@ -464,29 +462,28 @@ impl<T: Transform> RaBitQ<T> {
         Ok(query)
     }
 
-    /// `⟨x_u, q'⟩` with `x_u` the unsigned code, from the float query's nibble lookup table:
-    /// two L1-resident table reads per code byte.
+    /// `⟨x_u, q'⟩` with `x_u` the unsigned code, from the float query's byte lookup table:
+    /// one table read per code byte (8 code bytes read as one word, 8 accumulators).
     #[inline]
     fn xu_dot_float(&self, lut: &[f32], code: &[u8]) -> f32 {
         let p = self.plane;
         let mut total = 0.0f32;
         for (b, plane) in code.chunks_exact(p).take(self.bits as usize).enumerate() {
-            // Four accumulators break the add-latency chain (fixed order: same result everywhere).
-            let mut acc = [0.0f32; 4];
-            let mut bytes = plane.chunks_exact(2);
-            let mut tables = lut.chunks_exact(64);
-            for (b2, t) in (&mut bytes).zip(&mut tables) {
-                if let Ok(t) = <&[f32; 64]>::try_from(t) {
-                    acc[0] += t[usize::from(b2[0] & 15)];
-                    acc[1] += t[16 + usize::from(b2[0] >> 4)];
-                    acc[2] += t[32 + usize::from(b2[1] & 15)];
-                    acc[3] += t[48 + usize::from(b2[1] >> 4)];
+            // Eight accumulators break the add-latency chain (fixed order: same result everywhere).
+            let mut acc = [0.0f32; 8];
+            let mut words = plane.chunks_exact(8);
+            let mut tables = lut.chunks_exact(2048);
+            for (w8, t) in (&mut words).zip(&mut tables) {
+                if let (Ok(w8), Ok(t)) = (<[u8; 8]>::try_from(w8), <&[f32; 2048]>::try_from(t)) {
+                    for l in 0..8 {
+                        acc[l] += t[256 * l + usize::from(w8[l])];
+                    }
                 }
             }
-            if let (Some(&byte), Some(t)) = (bytes.remainder().first(), tables.remainder().get(..32)) {
-                acc[0] += t[usize::from(byte & 15)];
-                acc[1] += t[16 + usize::from(byte >> 4)];
+            for (l, (&byte, t)) in words.remainder().iter().zip(tables.remainder().chunks_exact(256)).enumerate() {
+                acc[l] += t[usize::from(byte)];
             }
+            let acc = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
             total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) * (1u32 << b) as f32;
         }
         total
@@ -741,10 +738,10 @@ impl<T: Transform> Score for RaBitQ<T> {
     where
         Self: 's;
 
-    /// `D` floats for the rotated query, `32·⌈D/8⌉` for its nibble lookup table and `⌈D/8⌉`
+    /// `D` floats for the rotated query, `256·⌈D/8⌉` for its byte lookup table and `⌈D/8⌉`
     /// words for the 4 quantized query planes.
     fn query_scratch_len(&self) -> usize {
-        self.rdim + 33 * self.plane
+        self.rdim + 257 * self.plane
     }
 
     /// [`Estimator::Unbiased`] over a Haar-random rotation (and the query's rounding); see the
