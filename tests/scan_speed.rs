@@ -9,6 +9,10 @@ use vector_codecs::topk::TopK;
 
 const LENS: &[usize] = &[1, 7, 8, 16, 31, 32, 33, 47, 63, 64, 65, 95, 96, 97, 128, 129, 200, 991, 992, 993, 1500];
 
+/// A fused scan kernel behind a uniform signature (query, codes, stride, n, bound, emit).
+#[cfg(target_arch = "x86_64")]
+type ScanFn = fn(&[u8], &[u8], usize, usize, u32, &mut dyn FnMut(usize, u32) -> u32) -> Option<()>;
+
 fn backends() -> Vec<PopcntBackend> {
     let all = [PopcntBackend::Scalar, PopcntBackend::Avx2, PopcntBackend::Avx512];
     let v: Vec<_> = all.into_iter().filter(|b| b.is_available()).collect();
@@ -108,10 +112,7 @@ fn fused_scan_callback_sees_exactly_the_codes_within_the_bound() {
             #[cfg(target_arch = "x86_64")]
             {
                 use vector_codecs::simd::x86::popcnt;
-                let kernels: [(
-                    &str,
-                    fn(&[u8], &[u8], usize, usize, u32, &mut dyn FnMut(usize, u32) -> u32) -> Option<()>,
-                ); 2] = [
+                let kernels: [(&str, ScanFn); 2] = [
                     ("avx2", |q, c, s, n, b, e| popcnt::hamming_scan_avx2(q, c, s, n, b, e)),
                     ("avx512", |q, c, s, n, b, e| popcnt::hamming_scan_avx512(q, c, s, n, b, e)),
                 ];
