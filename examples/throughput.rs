@@ -10,7 +10,14 @@
 //!   `2^(4u − 2)`, `u` uniform in `[0, 1)` (so norms vary 16×). `--data X.npy` reads the exact
 //!   matrix the peers script generated instead (then both sides code identical bytes).
 //! * **scan**: the `n` codes repeated 10× = 1,000,000 codes, one Gaussian query, prepare +
-//!   `score_batch` in blocks of 4,096 codes + top-10 selection; reported as GB/s of codes.
+//!   `score_batch` in blocks of 4,096 codes + top-10 selection; reported as GB/s of codes. The
+//!   binary rows use the codec's own top-k scans instead: `bin1` = `hamming_scan_topk` of the
+//!   query's sign code over `bin1` codes (96 bytes), `bin1-bitsliced` =
+//!   `BitslicedScorer::scan_topk` (4-bit query) over the same codes.
+//! * RaBitQ 1-bit rows: `rabitq1` (dense Haar rotation), `rabitq1-had` (randomized Hadamard),
+//!   `rabitq1-id` (no rotation, as faiss IndexRaBitQ), `rabitq1q-had` (4-bit quantized query).
+//!
+//! `--only kernel` adds the raw foundation-kernel rows (`kernel-hamming96`, `kernel-dot-u8i8`).
 //!
 //! `--small` divides both sizes by 10 (smoke runs). Each figure is the median of `--reps`
 //! repetitions. Output: one JSON object on stdout.
@@ -113,6 +120,67 @@ fn codec_row_with<C: Decode, S: Score>(name: &str, c: &C, scorer: &S, xs: &[f32]
     }
 }
 
+/// Median GB/s of `reps` runs of a whole-array top-10 scan `f` over `bytes` bytes of codes.
+fn topk_scan_gbps(bytes: usize, reps: usize, mut f: impl FnMut(&mut TopK<10>)) -> f64 {
+    let t = time(reps, || {
+        let mut top = TopK::<10>::new(10);
+        f(&mut top);
+        let mut out = [(0f32, 0u32); 10];
+        black_box(top.drain_sorted(&mut out));
+    });
+    bytes as f64 / t / 1e9
+}
+
+/// The binary codec's own scans on `bin1` sign codes (96 bytes at d = 768): the fused Hamming
+/// top-k scan against the query's sign code (`bin1`, the IndexBinaryFlat workload) and the
+/// 4-bit bit-sliced query scan (`bin1-bitsliced`, compared with faiss IndexRaBitQ's scan).
+fn binary_rows(xs: &[f32], q: &[f32], cfg: &Cfg, want: &dyn Fn(&str) -> bool) -> Result<Vec<Row>, String> {
+    use vector_codecs::Codec;
+    use vector_codecs::binary::{BinaryCodec, hamming_scan_topk};
+    let mut rows = Vec::new();
+    let (ham, sliced) = (want("bin1"), want("bin1-bitsliced"));
+    if !ham && !sliced {
+        return Ok(rows);
+    }
+    let n = xs.len() / D;
+    let c: BinaryCodec<Vec<f32>> = vector_codecs::binary::train_config("bin1", xs, D).map_err(|e| e.to_string())?;
+    let cl = c.code_len();
+    let mut codes = vec![0u8; n * cl];
+    let t_enc = time(cfg.reps, || c.encode_batch(xs, &mut codes).expect("encode"));
+    let mut out = vec![0f32; n * D];
+    let t_dec = time(cfg.reps, || c.decode_batch(&codes, &mut out).expect("decode"));
+    drop(out);
+    let all = replicate(&codes, cfg.copies);
+    let mut qc = vec![0u8; cl];
+    c.encode_into(q, &mut qc).map_err(|e| e.to_string())?;
+    if ham {
+        let g = topk_scan_gbps(all.len(), cfg.reps, |t| hamming_scan_topk(&qc, &all, 0, t).expect("scan"));
+        rows.push(Row {
+            name: "bin1".into(),
+            code_len: cl,
+            fields: vec![
+                ("encode_vps", n as f64 / t_enc),
+                ("encode_gbps_f32_in", (n * D * 4) as f64 / t_enc / 1e9),
+                ("decode_vps", n as f64 / t_dec),
+                ("scan_gbps", g),
+                ("scan_codes_per_s", g * 1e9 / cl as f64),
+            ],
+        });
+    }
+    if sliced {
+        let s = c.bitsliced();
+        let mut scratch = s.scratch();
+        let pq = s.prepare(q, &mut scratch).map_err(|e| e.to_string())?;
+        let g = topk_scan_gbps(all.len(), cfg.reps, |t| s.scan_topk(&pq, &all, 0, t).expect("scan"));
+        rows.push(Row {
+            name: "bin1-bitsliced".into(),
+            code_len: cl,
+            fields: vec![("scan_gbps", g), ("scan_codes_per_s", g * 1e9 / cl as f64)],
+        });
+    }
+    Ok(rows)
+}
+
 /// Foundation kernels on raw codes (what a codec's scan is built from): sign bits + Hamming
 /// (96-byte codes, the IndexBinaryFlat workload) and u8 × i8 integer dot (768-byte codes).
 fn kernel_rows(xs: &[f32], q: &[f32], cfg: &Cfg) -> Vec<Row> {
@@ -211,12 +279,34 @@ fn main() -> Result<(), String> {
     let want = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| name.starts_with(s.as_str())));
 
     let mut rows = Vec::new();
-    rows.extend(kernel_rows(&xs, &q, &cfg).into_iter().filter(|r| want(&r.name)));
-    // Codecs: one line per configuration on main (add more as families land).
-    if want("rabitq1") {
-        let rot = vector_codecs::transform::HaarRotation::new(D, 7).map_err(|e| e.to_string())?;
-        let c = vector_codecs::rabitq::from_config("rabitq1", rot, &xs, 7).map_err(|e| e.to_string())?;
-        rows.push(codec_row("rabitq1", &c, &xs, &q, &cfg));
+    // Raw foundation kernels only on request (`--only kernel`): the codec rows below replace them.
+    if only.as_ref().is_some_and(|o| o.iter().any(|s| s.starts_with("kernel"))) {
+        rows.extend(kernel_rows(&xs, &q, &cfg).into_iter().filter(|r| want(&r.name)));
+    }
+    rows.extend(binary_rows(&xs, &q, &cfg, &want)?);
+    // RaBitQ 1-bit: over a dense Haar rotation (`rabitq1`, O(d²) per vector), the randomized
+    // Hadamard rotation (`-had`, O(d log d)) and no rotation (`-id`, what faiss IndexRaBitQ
+    // does); `q` = 4-bit quantized query.
+    {
+        use vector_codecs::rabitq::from_config;
+        use vector_codecs::transform::{HaarRotation, Identity, RandomizedHadamard};
+        let e = |e: vector_codecs::Error| e.to_string();
+        if want("rabitq1") {
+            let c = from_config("rabitq1", HaarRotation::new(D, 7).map_err(e)?, &xs, 7).map_err(e)?;
+            rows.push(codec_row("rabitq1", &c, &xs, &q, &cfg));
+        }
+        if want("rabitq1-had") {
+            let c = from_config("rabitq1", RandomizedHadamard::new(D, 7).map_err(e)?, &xs, 7).map_err(e)?;
+            rows.push(codec_row("rabitq1-had", &c, &xs, &q, &cfg));
+        }
+        if want("rabitq1-id") {
+            let c = from_config("rabitq1", Identity(D), &xs, 7).map_err(e)?;
+            rows.push(codec_row("rabitq1-id", &c, &xs, &q, &cfg));
+        }
+        if want("rabitq1q-had") {
+            let c = from_config("rabitq1q", RandomizedHadamard::new(D, 7).map_err(e)?, &xs, 7).map_err(e)?;
+            rows.push(codec_row("rabitq1q-had", &c, &xs, &q, &cfg));
+        }
     }
     {
         use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};

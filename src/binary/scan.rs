@@ -42,6 +42,63 @@ pub fn hamming_scan_topk_with<const CAP: usize>(
     let len = query.len();
     let n = batch_rows(codes.len(), len).map_err(|_| Error::CodeLength { expected: len, got: codes.len() })?;
     check_ids(first_id, n)?;
+    if n == 0 || topk.k() == 0 {
+        return Ok(());
+    }
+    if len > (1 << 29) {
+        return Err(Error::Overflow);
+    }
+    if !backend.is_available() {
+        return Err(Error::InvalidParameter("popcount backend unavailable on this CPU"));
+    }
+    // Fused kernels: the top-k threshold is kept as an integer distance bound inside the kernel,
+    // which calls back only for codes that can enter (ties included: `push` orders them by id).
+    let bound = |t: &TopK<CAP>| {
+        let thr = t.threshold();
+        if thr == f32::NEG_INFINITY { u32::MAX } else { (-thr) as u32 }
+    };
+    let b0 = bound(topk);
+    let mut emit = |i: usize, h: u32| {
+        topk.push(-(h as f32), first_id.wrapping_add(i as u32));
+        bound(topk)
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::simd::x86::popcnt;
+        let done = match backend {
+            PopcntBackend::Avx2 => popcnt::hamming_scan_avx2(query, codes, len, n, b0, &mut emit),
+            PopcntBackend::Avx512 => popcnt::hamming_scan_avx512(query, codes, len, n, b0, &mut emit),
+            PopcntBackend::Scalar => None,
+        };
+        if done.is_some() {
+            return Ok(());
+        }
+        if backend != PopcntBackend::Scalar {
+            return hamming_scan_blocks(backend, query, codes, first_id, topk);
+        }
+    }
+    // Portable fused loop: one `count_ones` pass per code, compared with the running bound.
+    let mut b = b0;
+    for (i, c) in codes.chunks_exact(len).enumerate() {
+        let h = crate::simd::portable::hamming(query, c) as u32;
+        if h <= b {
+            b = emit(i, h);
+        }
+    }
+    Ok(())
+}
+
+/// Block-wise Hamming scan (distances of 1,024 codes into a buffer, then the top-k): the path for
+/// code lengths the fused kernels do not take. Geometry and ids were checked by the caller.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn hamming_scan_blocks<const CAP: usize>(
+    backend: PopcntBackend,
+    query: &[u8],
+    codes: &[u8],
+    first_id: u32,
+    topk: &mut TopK<CAP>,
+) -> Result<()> {
+    let len = query.len();
     const SCAN_BLOCK: usize = 1024;
     let mut dist = [0u32; SCAN_BLOCK];
     let mut id = first_id;

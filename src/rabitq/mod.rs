@@ -463,24 +463,27 @@ impl<T: Transform> RaBitQ<T> {
     }
 
     /// `⟨x_u, q'⟩` with `x_u` the unsigned code, from the float query's byte lookup table:
-    /// one table read per code byte.
+    /// one table read per code byte (8 code bytes read as one word, 8 accumulators).
+    #[inline]
     fn xu_dot_float(&self, lut: &[f32], code: &[u8]) -> f32 {
         let p = self.plane;
         let mut total = 0.0f32;
-        for b in 0..self.bits as usize {
-            let plane = &code[b * p..(b + 1) * p];
-            // Four accumulators break the add-latency chain (fixed order: same result everywhere).
-            let mut acc = [0.0f32; 4];
-            let mut bytes = plane.chunks_exact(4);
-            let mut tables = lut.chunks_exact(1024);
-            for (b4, t4) in (&mut bytes).zip(&mut tables) {
-                for l in 0..4 {
-                    acc[l] += t4[256 * l + b4[l] as usize];
+        for (b, plane) in code.chunks_exact(p).take(self.bits as usize).enumerate() {
+            // Eight accumulators break the add-latency chain (fixed order: same result everywhere).
+            let mut acc = [0.0f32; 8];
+            let mut words = plane.chunks_exact(8);
+            let mut tables = lut.chunks_exact(2048);
+            for (w8, t) in (&mut words).zip(&mut tables) {
+                if let (Ok(w8), Ok(t)) = (<[u8; 8]>::try_from(w8), <&[f32; 2048]>::try_from(t)) {
+                    for l in 0..8 {
+                        acc[l] += t[256 * l + usize::from(w8[l])];
+                    }
                 }
             }
-            for (l, (&byte, t)) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(256)).enumerate() {
-                acc[l] += t[byte as usize];
+            for (l, (&byte, t)) in words.remainder().iter().zip(tables.remainder().chunks_exact(256)).enumerate() {
+                acc[l] += t[usize::from(byte)];
             }
+            let acc = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
             total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) * (1u32 << b) as f32;
         }
         total
@@ -505,8 +508,54 @@ impl<T: Transform> RaBitQ<T> {
                 dot_q += crate::simd::and_popcount(plane, &planes_q[j * p..(j + 1) * p]) << (b + j);
             }
         }
+        self.quant_value(q, sum_x, dot_q)
+    }
+
+    /// `⟨x̄, q'⟩` of the quantized query from `Σ x_u` and `⟨x_u, q̄⟩` (shared by the single and
+    /// batch paths so both give the same `f32`).
+    #[inline]
+    fn quant_value(&self, q: &RaBitQQuery<'_>, sum_x: u64, dot_q: u64) -> f32 {
         let off = 0.5 * (((1u32 << self.bits) - 1) as f32);
         q.vl * (sum_x as f32 - off * self.rdim as f32) + q.delta * (dot_q as f32 - off * q.qbar_sum)
+    }
+
+    /// Batch scores of 1-bit codes against a quantized query: per block of codes, one multi-code
+    /// weighted-Hamming pass `W = Σ_j 2^j·popcount(b ⊕ q̄_j)` and one popcount pass, then
+    /// `⟨b, q̄⟩ = (15·popcount(b) + Σ_j 2^j·popcount(q̄_j) − W)/2` (exact integers; padding bits of
+    /// `b` cancel because the query planes have none).
+    fn score_batch_quant1(&self, q: &RaBitQQuery<'_>, planes_q: &[u8], codes: &[u8], out: &mut [f32]) -> Result<()> {
+        use crate::binary::kernels::{PopcntBackend, hamming_strided, weighted_hamming_strided};
+        const BLOCK: usize = 256;
+        const ZERO_MAX: usize = 1024;
+        let p = self.plane;
+        let c = self.code_len();
+        let planes_q = planes_q.get(..QUERY_BITS as usize * p).ok_or(Error::Truncated)?;
+        let qp: u64 = planes_q.chunks_exact(p).enumerate().map(|(j, pl)| crate::simd::popcount(pl) << j).sum();
+        let tail = self.rdim % 8;
+        let mask: u8 = if tail == 0 { 0xFF } else { (1u8 << tail) - 1 };
+        let backend = PopcntBackend::detect();
+        let zero = [0u8; ZERO_MAX];
+        let (mut w, mut pc) = ([0u32; BLOCK], [0u32; BLOCK]);
+        let denom = self.xn1();
+        for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
+            let m = o.len();
+            weighted_hamming_strided(backend, planes_q, p, block, c, 0, &mut w[..m])?;
+            if p <= ZERO_MAX {
+                hamming_strided(backend, &zero[..p], block, c, 0, &mut pc[..m])?;
+            } else {
+                for (x, code) in pc[..m].iter_mut().zip(block.chunks_exact(c)) {
+                    *x = crate::simd::popcount(&code[..p]) as u32;
+                }
+            }
+            for (i, (code, oi)) in block.chunks_exact(c).zip(o.iter_mut()).enumerate() {
+                let (r, f) = self.raw_factors(code)?;
+                let full = u64::from(pc[i]);
+                let pad = code.get(p - 1).map_or(0, |&l| u64::from((l & !mask).count_ones()));
+                let dot_q = (15 * full + qp - u64::from(w[i])) / 2;
+                *oi = q.cq + r / (f * denom) * self.quant_value(q, full - pad, dot_q);
+            }
+        }
+        Ok(())
     }
 
     /// Sets the centroid `c` (the residual `o − c` is what gets encoded).
@@ -723,5 +772,19 @@ impl<T: Transform> Score for RaBitQ<T> {
             }
         };
         Ok(q.cq + r / denom * xbar_q)
+    }
+
+    /// As [`score`](Score::score) for every code (the same `f32` values); 1-bit codes with a
+    /// quantized query go through the multi-code popcount kernels block by block.
+    fn score_batch(&self, q: &RaBitQQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = self.code_len();
+        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+        if let (Some(pl), 1) = (q.planes, self.bits) {
+            return self.score_batch_quant1(q, pl, codes, out);
+        }
+        for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
+            *o = self.score(q, code)?;
+        }
+        Ok(())
     }
 }

@@ -287,6 +287,11 @@ fn pair256<const OP: u8>(a: &[u8], b: &[u8]) -> u64 {
 
 #[target_feature(enable = "avx2,popcnt")]
 fn hamming_strided256(q: &[u8], codes: &[u8], stride: usize, out: &mut [u32]) {
+    if (SCAN_MIN_LEN..=SCAN_MAX_LEN).contains(&q.len()) {
+        // The caller checked the geometry; the length is in the kernel's range.
+        hamming_strided_multi256(q, codes, stride, out);
+        return;
+    }
     for (i, o) in out.iter_mut().enumerate() {
         let start = i * stride;
         *o = codes.get(start..start + q.len()).map_or(0, |c| pair256::<OP_XOR>(q, c) as u32);
@@ -296,6 +301,11 @@ fn hamming_strided256(q: &[u8], codes: &[u8], stride: usize, out: &mut [u32]) {
 #[target_feature(enable = "avx2,popcnt")]
 fn weighted_strided256(planes: &[u8], nb: usize, codes: &[u8], stride: usize, out: &mut [u32]) {
     let nplanes = planes.len() / nb;
+    if nplanes <= 4 && nb >= SCAN_MIN_LEN {
+        // The caller checked the geometry; `nb ≥ 32`, at most 4 planes.
+        weighted_strided_multi256(planes, nb, codes, stride, out);
+        return;
+    }
     for (i, o) in out.iter_mut().enumerate() {
         let start = i * stride;
         let Some(c) = codes.get(start..start + nb) else { continue };
@@ -450,5 +460,411 @@ pub fn weighted_hamming_strided_avx2(
     }
     // SAFETY: features detected above.
     unsafe { weighted_strided256(planes, nb, codes, stride, out) };
+    Some(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-code AVX2 scans: four codes per iteration, one reduction per four codes
+// ---------------------------------------------------------------------------------------------
+
+/// Longest code the multi-code AVX2 Hamming kernels take: 31 chunks of 32 bytes keep every
+/// per-byte count `≤ 31·8 = 248` without an intermediate flush.
+pub const SCAN_MAX_LEN: usize = 31 * 32;
+/// Shortest code the multi-code kernels take (the tail is read as one overlapping 32-byte load).
+pub const SCAN_MIN_LEN: usize = 32;
+
+/// `TAIL_MASK[t..t + 32]` keeps the last `t` bytes of a 32-byte chunk (`t ∈ 1..=31`).
+static TAIL_MASK: [u8; 64] = {
+    let mut m = [0u8; 64];
+    let mut i = 32;
+    while i < 64 {
+        m[i] = 0xFF;
+        i += 1;
+    }
+    m
+};
+
+/// Geometry of a code of `len ∈ SCAN_MIN_LEN..` bytes for the multi-code kernels: `full` whole
+/// 32-byte chunks, then (if `len % 32 != 0`) one 32-byte load ending at `len` whose first
+/// `32 − len % 32` bytes (already counted) are masked off.
+#[derive(Clone, Copy)]
+struct Chunks {
+    full: usize,
+    tail: bool,
+    mask: __m256i,
+}
+
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+fn chunks(len: usize) -> Chunks {
+    let t = len % 32;
+    // SAFETY: `t ≤ 31`, so `TAIL_MASK[t..t + 32]` is inside the 64-byte array.
+    let mask = unsafe { _mm256_loadu_si256(TAIL_MASK.as_ptr().add(t).cast()) };
+    Chunks { full: len / 32, tail: t != 0, mask }
+}
+
+/// Sums each of four `u64 × 4` vectors (every lane `< 2³²`, every total `< 2³²`) into the four
+/// `u32` lanes of the result, in order.
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+fn reduce4(s: [__m256i; 4]) -> __m128i {
+    let a = _mm256_add_epi64(s[0], _mm256_slli_epi64(s[1], 32));
+    let b = _mm256_add_epi64(s[2], _mm256_slli_epi64(s[3], 32));
+    let a2 = _mm_add_epi64(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    let b2 = _mm_add_epi64(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    _mm_add_epi64(_mm_unpacklo_epi64(a2, b2), _mm_unpackhi_epi64(a2, b2))
+}
+
+/// Sum of the four `u64` lanes of `s`.
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+fn reduce1(s: __m256i) -> u64 {
+    let l = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    (_mm_cvtsi128_si64(l) as u64).wrapping_add(_mm_extract_epi64(l, 1) as u64)
+}
+
+/// Hamming distances of the query `q` against the `K` codes starting at `p[k]`, as `u64` lanes
+/// to be summed (one vector per code).
+///
+/// # Safety
+/// `q.len() ∈ SCAN_MIN_LEN..=SCAN_MAX_LEN`, `g = chunks(q.len())`, and `p[k][0..q.len()]` must be
+/// readable for every `k`.
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+unsafe fn hamming_k256<const K: usize>(q: &[u8], g: Chunks, p: [*const u8; K]) -> [__m256i; K] {
+    let zero = _mm256_setzero_si256();
+    let mut acc = [zero; K];
+    let qp = q.as_ptr();
+    for c in 0..g.full {
+        // SAFETY: `32·c + 32 ≤ len`: inside `q` and inside every code window (caller).
+        unsafe {
+            let qc = _mm256_loadu_si256(qp.add(32 * c).cast());
+            for k in 0..K {
+                let x = _mm256_loadu_si256(p[k].add(32 * c).cast());
+                acc[k] = _mm256_add_epi8(acc[k], nibble_counts256(_mm256_xor_si256(x, qc)));
+            }
+        }
+    }
+    if g.tail {
+        let len = q.len();
+        // SAFETY: `len ≥ 32`, so bytes `len − 32 .. len` are inside `q` and every window.
+        unsafe {
+            let qt = _mm256_loadu_si256(qp.add(len - 32).cast());
+            for k in 0..K {
+                let x = _mm256_loadu_si256(p[k].add(len - 32).cast());
+                let v = _mm256_and_si256(_mm256_xor_si256(x, qt), g.mask);
+                acc[k] = _mm256_add_epi8(acc[k], nibble_counts256(v));
+            }
+        }
+    }
+    let mut out = [zero; K];
+    for k in 0..K {
+        out[k] = _mm256_sad_epu8(acc[k], zero);
+    }
+    out
+}
+
+/// Strided Hamming distances, four codes per iteration. `q.len() ∈ SCAN_MIN_LEN..=SCAN_MAX_LEN`.
+#[target_feature(enable = "avx2,popcnt")]
+fn hamming_strided_multi256(q: &[u8], codes: &[u8], stride: usize, out: &mut [u32]) {
+    let g = chunks(q.len());
+    let base = codes.as_ptr();
+    let mut quads = out.chunks_exact_mut(4);
+    let mut i = 0;
+    for o in &mut quads {
+        // SAFETY: the caller checked `(out.len() − 1)·stride + len ≤ codes.len()`, so windows
+        // `i .. i + 4` are inside `codes`.
+        let s = unsafe {
+            let p = base.add(i * stride);
+            hamming_k256::<4>(q, g, [p, p.add(stride), p.add(2 * stride), p.add(3 * stride)])
+        };
+        let d = reduce4(s);
+        // SAFETY: `o` holds exactly four `u32`.
+        unsafe { _mm_storeu_si128(o.as_mut_ptr().cast(), d) };
+        i += 4;
+    }
+    for o in quads.into_remainder() {
+        // SAFETY: window `i` is inside `codes` (as above).
+        let [s] = unsafe { hamming_k256::<1>(q, g, [base.add(i * stride)]) };
+        *o = reduce1(s) as u32;
+        i += 1;
+    }
+}
+
+/// Fused Hamming scan: `emit(i, h)` for every code `i` whose distance `h ≤ bound`, where `bound`
+/// starts at `bound` and is replaced by each `emit`'s return value. Codes are visited in order.
+#[target_feature(enable = "avx2,popcnt")]
+fn hamming_scan_multi256<F: FnMut(usize, u32) -> u32>(
+    q: &[u8],
+    codes: &[u8],
+    stride: usize,
+    n: usize,
+    mut bound: u32,
+    emit: &mut F,
+) {
+    let g = chunks(q.len());
+    let base = codes.as_ptr();
+    // Distances are at most 8·SCAN_MAX_LEN < 2³¹, so a signed compare against min(bound, i32::MAX) is exact.
+    let clamp = |b: u32| b.min(i32::MAX as u32) as i32;
+    let mut bv = _mm_set1_epi32(clamp(bound));
+    let mut i = 0;
+    while i + 4 <= n {
+        // SAFETY: the caller checked `(n − 1)·stride + len ≤ codes.len()`; windows `i .. i + 4`
+        // are inside `codes`.
+        let s = unsafe {
+            let p = base.add(i * stride);
+            hamming_k256::<4>(q, g, [p, p.add(stride), p.add(2 * stride), p.add(3 * stride)])
+        };
+        let d = reduce4(s);
+        let above = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(d, bv)));
+        if above != 0b1111 {
+            let mut h = [0u32; 4];
+            // SAFETY: `h` holds exactly four `u32`.
+            unsafe { _mm_storeu_si128(h.as_mut_ptr().cast(), d) };
+            for (k, &hk) in h.iter().enumerate() {
+                if hk <= bound {
+                    bound = emit(i + k, hk);
+                }
+            }
+            bv = _mm_set1_epi32(clamp(bound));
+        }
+        i += 4;
+    }
+    while i < n {
+        // SAFETY: window `i` is inside `codes` (as above).
+        let [s] = unsafe { hamming_k256::<1>(q, g, [base.add(i * stride)]) };
+        let h = reduce1(s) as u32;
+        if h <= bound {
+            bound = emit(i, h);
+        }
+        i += 1;
+    }
+}
+
+/// Weighted Hamming `Σ_j 2^j popcount(code ⊕ p_j)` for `B = planes.len() / nb ≤ 4` planes,
+/// four codes per iteration. Per 32-byte chunk every code and query plane is split into nibbles
+/// once; each plane then costs two XORs and two lookups in a table pre-scaled by `2^j`
+/// (`2^j·popcount(nibble)`), so no shifts or Horner steps are spent per plane (per byte at most
+/// `2·(1 + 2 + 4 + 8)·4 = 120`), and one `vpsadbw` per chunk sums the bytes. Bytes of the
+/// overlapping tail chunk that were already counted get index bit 7 set, which makes `vpshufb`
+/// return 0. `nb ≥ SCAN_MIN_LEN`.
+#[target_feature(enable = "avx2,popcnt")]
+fn weighted_strided_multi256(planes: &[u8], nb: usize, codes: &[u8], stride: usize, out: &mut [u32]) {
+    let g = chunks(nb);
+    let nplanes = (planes.len() / nb).min(4);
+    let base = codes.as_ptr();
+    let pp = planes.as_ptr();
+    let zero = _mm256_setzero_si256();
+    // The already-counted bytes of the tail chunk: 0x80 there, 0 elsewhere.
+    let kill = _mm256_andnot_si256(g.mask, _mm256_set1_epi8(-128));
+
+    /// Adds chunk `off` of the `K` codes at `p` into `tot`; `kill` is ORed into the code nibbles.
+    ///
+    /// # Safety
+    /// `off + 32 ≤ nb`; `p[k][0..nb]` readable; `planes` (at `pp`) holds `nplanes ≤ 4` planes of
+    /// `nb` bytes.
+    #[target_feature(enable = "avx2,popcnt")]
+    #[inline]
+    unsafe fn chunk<const K: usize>(
+        pp: *const u8,
+        nb: usize,
+        nplanes: usize,
+        p: [*const u8; K],
+        off: usize,
+        kill: __m256i,
+        tot: &mut [__m256i; K],
+    ) {
+        let zero = _mm256_setzero_si256();
+        let low = _mm256_set1_epi8(0x0F);
+        let mut lo = [zero; K];
+        let mut hi = [zero; K];
+        for k in 0..K {
+            // SAFETY: `off + 32 ≤ nb` (caller): inside every code window.
+            let x = unsafe { _mm256_loadu_si256(p[k].add(off).cast()) };
+            lo[k] = _mm256_or_si256(_mm256_and_si256(x, low), kill);
+            hi[k] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x, 4), low), kill);
+        }
+        let mut acc = [zero; K];
+        for j in 0..nplanes {
+            let w = 1i8 << j;
+            let lut = _mm256_setr_epi8(
+                0,
+                w,
+                w,
+                2 * w,
+                w,
+                2 * w,
+                2 * w,
+                3 * w,
+                w,
+                2 * w,
+                2 * w,
+                3 * w,
+                2 * w,
+                3 * w,
+                3 * w,
+                4 * w,
+                0,
+                w,
+                w,
+                2 * w,
+                w,
+                2 * w,
+                2 * w,
+                3 * w,
+                w,
+                2 * w,
+                2 * w,
+                3 * w,
+                2 * w,
+                3 * w,
+                3 * w,
+                4 * w,
+            );
+            // SAFETY: plane `j` spans `j·nb .. (j + 1)·nb` and `off + 32 ≤ nb`.
+            let pl = unsafe { _mm256_loadu_si256(pp.add(j * nb + off).cast()) };
+            let plo = _mm256_and_si256(pl, low);
+            let phi = _mm256_and_si256(_mm256_srli_epi16(pl, 4), low);
+            for k in 0..K {
+                let a = _mm256_shuffle_epi8(lut, _mm256_xor_si256(lo[k], plo));
+                let b = _mm256_shuffle_epi8(lut, _mm256_xor_si256(hi[k], phi));
+                acc[k] = _mm256_add_epi8(acc[k], _mm256_add_epi8(a, b));
+            }
+        }
+        for k in 0..K {
+            tot[k] = _mm256_add_epi64(tot[k], _mm256_sad_epu8(acc[k], zero));
+        }
+    }
+    let mut quads = out.chunks_exact_mut(4);
+    let mut i = 0;
+    for o in &mut quads {
+        let mut tot = [zero; 4];
+        // SAFETY: the caller checked `(out.len() − 1)·stride + nb ≤ codes.len()`: windows
+        // `i .. i + 4` are inside `codes`; chunk offsets stay within `nb`.
+        unsafe {
+            let p0 = base.add(i * stride);
+            let p = [p0, p0.add(stride), p0.add(2 * stride), p0.add(3 * stride)];
+            for c in 0..g.full {
+                chunk::<4>(pp, nb, nplanes, p, 32 * c, zero, &mut tot);
+            }
+            if g.tail {
+                chunk::<4>(pp, nb, nplanes, p, nb - 32, kill, &mut tot);
+            }
+        }
+        // SAFETY: `o` holds exactly four `u32`.
+        unsafe { _mm_storeu_si128(o.as_mut_ptr().cast(), reduce4(tot)) };
+        i += 4;
+    }
+    for o in quads.into_remainder() {
+        let mut tot = [zero; 1];
+        // SAFETY: window `i` is inside `codes` (as above).
+        unsafe {
+            let p = [base.add(i * stride)];
+            for c in 0..g.full {
+                chunk::<1>(pp, nb, nplanes, p, 32 * c, zero, &mut tot);
+            }
+            if g.tail {
+                chunk::<1>(pp, nb, nplanes, p, nb - 32, kill, &mut tot);
+            }
+        }
+        *o = reduce1(tot[0]) as u32;
+        i += 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512 fused scan
+// ---------------------------------------------------------------------------------------------
+
+/// Fused Hamming scan with `vpopcntq` (see [`hamming_scan_avx2`]); codes of any length.
+#[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+fn hamming_scan512<F: FnMut(usize, u32) -> u32>(
+    q: &[u8],
+    codes: &[u8],
+    stride: usize,
+    n: usize,
+    mut bound: u32,
+    emit: &mut F,
+) {
+    let len = q.len();
+    let base = codes.as_ptr();
+    if len <= 128 {
+        let (n0, n1) = (len.min(64), len.saturating_sub(64));
+        // SAFETY: `q[0..n0]` and `q[64..64 + n1]` lie inside `q`.
+        let (q0, q1) = unsafe { (load512(q.as_ptr(), n0), load512(q.as_ptr().add(64.min(len)), n1)) };
+        for i in 0..n {
+            // SAFETY: the caller checked `(n − 1)·stride + len ≤ codes.len()`: window `i` is inside
+            // `codes`; the loads cover bytes `0..n0` and `64..64 + n1` of it (`n1 = 0` loads nothing).
+            let (x0, x1) = unsafe {
+                let p = base.add(i * stride);
+                (load512(p, n0), load512(p.add(64.min(len)), n1))
+            };
+            let c = _mm512_add_epi64(
+                _mm512_popcnt_epi64(_mm512_xor_si512(x0, q0)),
+                _mm512_popcnt_epi64(_mm512_xor_si512(x1, q1)),
+            );
+            let h = _mm512_reduce_add_epi64(c) as u32;
+            if h <= bound {
+                bound = emit(i, h);
+            }
+        }
+    } else {
+        for i in 0..n {
+            let start = i * stride;
+            let Some(c) = codes.get(start..start + len) else { return };
+            let h = pair512::<OP_XOR>(q, c) as u32;
+            if h <= bound {
+                bound = emit(i, h);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safe entry points of the scans
+// ---------------------------------------------------------------------------------------------
+
+/// Fused Hamming scan over `n` codes of `q.len()` bytes read at `i·stride` in `codes`: calls
+/// `emit(i, popcount(q ⊕ code_i))` in order for every code whose distance is `≤ bound`, where
+/// `bound` is replaced by the value each call returns (a top-k passes its current threshold, so
+/// codes that cannot enter cost no call). Four codes per iteration, query chunks from L1, one
+/// horizontal reduction and one vector compare per four codes.
+///
+/// `None` (nothing called) without AVX2 + POPCNT, for `q.len()` outside
+/// `SCAN_MIN_LEN..=SCAN_MAX_LEN` (use the strided kernels there), or when `codes` is too short.
+pub fn hamming_scan_avx2<F: FnMut(usize, u32) -> u32>(
+    q: &[u8],
+    codes: &[u8],
+    stride: usize,
+    n: usize,
+    bound: u32,
+    mut emit: F,
+) -> Option<()> {
+    if !has(AVX2_POPCNT)
+        || !(SCAN_MIN_LEN..=SCAN_MAX_LEN).contains(&q.len())
+        || !geometry_ok(q.len(), codes.len(), stride, n)
+    {
+        return None;
+    }
+    // SAFETY: features and geometry checked above; the length is in the kernel's range.
+    unsafe { hamming_scan_multi256(q, codes, stride, n, bound, &mut emit) };
+    Some(())
+}
+
+/// AVX-512 VPOPCNTDQ fused Hamming scan (as [`hamming_scan_avx2`], any `q.len() ≤ 2²⁹`).
+/// `None` without AVX-512 F/BW/VPOPCNTDQ or on a bad geometry.
+pub fn hamming_scan_avx512<F: FnMut(usize, u32) -> u32>(
+    q: &[u8],
+    codes: &[u8],
+    stride: usize,
+    n: usize,
+    bound: u32,
+    mut emit: F,
+) -> Option<()> {
+    if !has(AVX512_POPCNT) || q.len() > (1 << 29) || !geometry_ok(q.len(), codes.len(), stride, n) {
+        return None;
+    }
+    // SAFETY: features and geometry checked above.
+    unsafe { hamming_scan512(q, codes, stride, n, bound, &mut emit) };
     Some(())
 }
