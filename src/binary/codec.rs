@@ -521,6 +521,27 @@ impl<M: AsRef<[f32]>> Decode for BinaryCodec<M> {
 /// table per nibble (keeps the scratch at `32·⌈d/8⌉` words for huge `d`).
 const BYTE_LUT_MAX_BYTES: usize = 2048;
 
+/// Words of the subset-sum table that [`build_lut`] fills for `nb` sign bytes: one 256-entry
+/// table per byte up to 2048 bytes, else two 16-entry tables per byte.
+pub(crate) fn lut_len(nb: usize) -> usize {
+    if nb <= BYTE_LUT_MAX_BYTES { 256 * nb } else { 32 * nb }
+}
+
+/// Fills `lut` (`lut_len(nb)` words) with the subset sums of `q` that
+/// [`BinaryCodec::lut_sum`] reads: entry `v` of the table of group `g` (8 or 4 coordinates
+/// starting at `w·g`) is `Σ_{bit m of v} q[w·g + m]` (coordinates past `q` count 0), built as
+/// `t[v] = t[v & (v − 1)] + q[w·g + trailing_zeros(v)]`.
+pub(crate) fn build_lut(q: &[f32], nb: usize, lut: &mut [f32]) {
+    let w = if nb <= BYTE_LUT_MAX_BYTES { 8 } else { 4 };
+    for (g, t) in lut.chunks_exact_mut(1 << w).enumerate() {
+        t[0] = 0.0;
+        for v in 1..t.len() {
+            let m = v.trailing_zeros() as usize;
+            t[v] = t[v & (v - 1)] + q.get(w * g + m).copied().unwrap_or(0.0);
+        }
+    }
+}
+
 /// A float query prepared for [`BinaryCodec`]'s [`Score`] implementation: a table of partial
 /// sums of `q` for every bit pattern of each plane byte (or nibble), `Σ q_i` and `⟨q, μ⟩`.
 #[derive(Clone, Copy, Debug)]
@@ -577,8 +598,7 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
     /// `256·⌈d/8⌉` words (one 256-entry table per plane byte) for `d ≤ 16,384`, else `32·⌈d/8⌉`
     /// (two 16-entry tables per byte).
     fn query_scratch_len(&self) -> usize {
-        let nb = self.plane_len();
-        if nb <= BYTE_LUT_MAX_BYTES { 256 * nb } else { 32 * nb }
+        lut_len(self.plane_len())
     }
 
     /// [`Estimator::Reconstruction`]: the score is `⟨q, x̂⟩`.
@@ -593,16 +613,7 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
             return Err(Error::NonFinite);
         }
         let lut = &mut scratch[..self.query_scratch_len()];
-        // Table of group g (8 or 4 coordinates starting at `w·g`): entry v = Σ_{bit m of v} q[w·g + m],
-        // built as t[v] = t[v & (v − 1)] + q[w·g + trailing_zeros(v)].
-        let w = if self.plane_len() <= BYTE_LUT_MAX_BYTES { 8 } else { 4 };
-        for (g, t) in lut.chunks_exact_mut(1 << w).enumerate() {
-            t[0] = 0.0;
-            for v in 1..t.len() {
-                let m = v.trailing_zeros() as usize;
-                t[v] = t[v & (v - 1)] + q.get(w * g + m).copied().unwrap_or(0.0);
-            }
-        }
+        build_lut(q, self.plane_len(), lut);
         let qsum = q.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
         let m = self.mean.as_ref();
         let qmu = if m.is_empty() { 0.0 } else { crate::simd::dot(q, m) };

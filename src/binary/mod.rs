@@ -35,6 +35,7 @@ pub mod scan;
 
 pub use bitsliced::{BitslicedQuery, BitslicedScorer, QUERY_BITS};
 pub use codec::{BinaryCodec, BinaryConfig, FloatQuery, MAX_DIM, MAX_STAGES, ScaleFormat};
+pub(crate) use codec::{build_lut, lut_len};
 pub use kernels::{
     PopcntBackend, bitsliced_and_dot, hamming, hamming_batch, hamming_batch_with, weighted_hamming,
     weighted_hamming_batch, weighted_hamming_batch_with,

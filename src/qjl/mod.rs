@@ -33,10 +33,12 @@ pub struct Qjl {
     proj: GaussianProjection,
 }
 
-/// A QJL query prepared by [`Score::prepare`]: `S q`.
+/// A QJL query prepared by [`Score::prepare`]: the subset-sum tables of `S q` per sign byte (so
+/// a score reads one table entry per code byte) and `Σ_i (S q)_i`.
 #[derive(Clone, Copy, Debug)]
 pub struct QjlQuery<'s> {
-    sq: &'s [f32],
+    lut: &'s [f32],
+    total: f32,
 }
 
 impl Qjl {
@@ -76,20 +78,9 @@ impl Qjl {
         crate::error::stored_norm(n, "QJL: norm is negative, not finite or above MAX_NORM")
     }
 
-    /// `Σ_i z_i v_i` with `z_i = ±1` from the sign bits.
-    fn signed_sum(&self, bits: &[u8], v: &[f32]) -> f32 {
-        let mut pos = 0.0f32;
-        let mut total = 0.0f32;
-        for (byte_i, (&b, chunk)) in bits.iter().zip(v.chunks(8)).enumerate() {
-            let _ = byte_i;
-            for (j, &x) in chunk.iter().enumerate() {
-                total += x;
-                if (b >> j) & 1 == 1 {
-                    pos += x;
-                }
-            }
-        }
-        2.0 * pos - total
+    /// `Σ_i z_i (S q)_i` with `z_i = ±1` from the sign bits: `2·Σ_{z_i = +1} (S q)_i − Σ_i (S q)_i`.
+    fn signed_sum(&self, bits: &[u8], q: &QjlQuery<'_>) -> f32 {
+        2.0 * crate::binary::BinaryCodec::<&[f32]>::lut_sum(q.lut, bits) - q.total
     }
 }
 
@@ -185,27 +176,34 @@ impl Decode for Qjl {
 impl Score for Qjl {
     type Query<'s> = QjlQuery<'s>;
 
-    /// `m` words (`S q`).
+    /// `m` words (`S q`) plus the subset-sum tables: `256·⌈m/8⌉` words up to `m = 16,384`,
+    /// else `32·⌈m/8⌉`.
     fn query_scratch_len(&self) -> usize {
-        self.m
+        self.m + crate::binary::lut_len(self.sign_bytes())
     }
     fn estimator(&self) -> Estimator {
         Estimator::Unbiased
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
         check_dim(self.dim, q.len())?;
-        check_scratch(self.m, scratch.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
         if q.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        let sq = &mut scratch[..self.m];
+        let (sq, rest) = scratch.split_at_mut(self.m);
         self.proj.forward(q, sq)?;
-        Ok(QjlQuery { sq })
+        let lut = &mut rest[..crate::binary::lut_len(self.sign_bytes())];
+        crate::binary::build_lut(sq, self.sign_bytes(), lut);
+        let total = sq.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+        if !total.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        Ok(QjlQuery { lut, total })
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         let norm = self.norm_of(code)?;
-        let s = self.signed_sum(&code[..self.sign_bytes()], q.sq);
+        let s = self.signed_sum(&code[..self.sign_bytes()], q);
         Ok(libm::sqrtf(core::f32::consts::FRAC_PI_2) / self.m as f32 * norm * s)
     }
 }
