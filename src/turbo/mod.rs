@@ -404,8 +404,31 @@ impl Score for NormScalar {
             }
             return Ok(norm * s);
         }
+        let b = self.bits as usize;
+        let mut done = 0;
         let mut acc = 0.0f32;
-        for (i, &qi) in q.q.iter().enumerate() {
+        if b < 4 {
+            // Groups of 8 indices (`b` bytes) through a level table, 8 independent accumulators
+            // (indices past the last level read the last level, as `Codebook::level`).
+            let lv = self.codebook.levels();
+            let mut tab = [0.0f32; 8];
+            for (i, t) in tab.iter_mut().enumerate() {
+                *t = lv.get(i).copied().unwrap_or(lv[lv.len() - 1]);
+            }
+            let mask = (1u32 << b) - 1;
+            let mut lanes = [0.0f32; 8];
+            for (qs, c) in q.q.chunks_exact(8).zip(code.chunks_exact(b)) {
+                let mut w = [0u8; 4];
+                w[..b].copy_from_slice(c);
+                let word = u32::from_le_bytes(w);
+                for (k, l) in lanes.iter_mut().enumerate() {
+                    *l += qs[k] * tab[((word >> (b * k)) & mask) as usize];
+                }
+                done += 8;
+            }
+            acc = lanes.iter().sum();
+        }
+        for (i, &qi) in q.q.iter().enumerate().skip(done) {
             let idx = bits::get(code, i, self.bits).unwrap_or(0) as u8;
             acc += qi * self.codebook.level(idx);
         }
