@@ -191,8 +191,8 @@ pub trait Score: Codec {
 /// The largest vector norm that the norm-carrying codecs (TurboQuant's `NormScalar`,
 /// `compose::Normalized`, QJL) store: 2^96 ≈ 7.9·10^28.
 ///
-/// Encoding a vector whose norm exceeds it returns [`Error::Overflow`](crate::Error::Overflow);
-/// a stored norm above it is [`Error::Corrupt`](crate::Error::Corrupt). The bound keeps every
+/// Encoding a vector whose norm exceeds it returns [`Error::Overflow`];
+/// a stored norm above it is [`Error::Corrupt`]. The bound keeps every
 /// decoded coordinate and every intermediate of the inverse rotation finite for any valid code
 /// (levels are bounded and `d ≤ 2^16`), so decoders never return ±inf from corrupt bytes.
 pub const MAX_NORM: f32 = 79_228_162_514_264_337_593_543_950_336.0;
