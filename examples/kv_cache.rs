@@ -161,6 +161,7 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
             Configured::MseSplit(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
             Configured::ProdSplit(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
             Configured::Qjl(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
+            Configured::MseIp(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
         }
     }
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {

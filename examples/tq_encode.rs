@@ -104,6 +104,7 @@ fn main() {
                 Configured::Qjl(c) => Box::new(c),
                 Configured::MseSplit(c) => Box::new(c),
                 Configured::ProdSplit(c) => Box::new(c),
+                Configured::MseIp(c) => Box::new(c),
             };
             let cl = codec.code_len();
             let mut codes = vec![0u8; n * cl];

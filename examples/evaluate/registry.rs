@@ -198,6 +198,7 @@ fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
         Configured::Qjl(c) => Box::new(c),
         Configured::MseSplit(c) => Box::new(c),
         Configured::ProdSplit(c) => Box::new(c),
+        Configured::MseIp(c) => Box::new(c),
     })
 }
 
@@ -213,6 +214,18 @@ fn turbo() -> Vec<Entry> {
             turbo_cfg("tq3.5", t)
         }),
         entry("tq4", "turbo", "TurboQuant-MSE 4-bit + norm", true, |t| turbo_cfg("tq4", t)),
+        entry("tq1-ip", "turbo", "tq1 codes, inner-product-corrected norm (ratio estimator)", false, |t| {
+            turbo_cfg("tq1-ip", t)
+        }),
+        entry("tq2-ip", "turbo", "tq2 codes, inner-product-corrected norm (ratio estimator)", false, |t| {
+            turbo_cfg("tq2-ip", t)
+        }),
+        entry("tq3-ip", "turbo", "tq3 codes, inner-product-corrected norm (ratio estimator)", false, |t| {
+            turbo_cfg("tq3-ip", t)
+        }),
+        entry("tq4-ip", "turbo", "tq4 codes, inner-product-corrected norm (ratio estimator)", false, |t| {
+            turbo_cfg("tq4-ip", t)
+        }),
         entry("tqp2", "turbo", "TurboQuant-prod 2-bit (1-bit MSE + QJL residual), unbiased", false, |t| {
             turbo_cfg("tqp2", t)
         }),

@@ -30,7 +30,10 @@ use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
 
 pub mod split;
-pub use split::{CodebookScalar, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_split, turbo_prod_half};
+pub use split::{
+    CodebookScalar, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_ip, turbo_mse_split,
+    turbo_prod_half,
+};
 
 /// The random rotation used by [`TurboMse`].
 // The Hadamard variant stores its precomputed sign bits inline (no-alloc); boxing would need alloc.
@@ -42,6 +45,26 @@ pub enum Rotation {
     /// Dense Haar-random orthogonal matrix (`d²` floats).
     #[cfg(feature = "alloc")]
     Haar(HaarRotation),
+}
+
+impl Rotation {
+    /// The rotation of kind `kind` for `dim`-vectors, seeded with `seed`.
+    ///
+    /// # Errors
+    /// As the rotation's constructor; [`Error::InvalidParameter`] for a Haar rotation without
+    /// `alloc`.
+    pub fn new(kind: RotationKind, dim: usize, seed: u64) -> Result<Self> {
+        match kind {
+            RotationKind::Hadamard => Ok(Rotation::Hadamard(RandomizedHadamard::new(dim, seed)?)),
+            #[cfg(feature = "alloc")]
+            RotationKind::Haar => Ok(Rotation::Haar(HaarRotation::new(dim, seed)?)),
+            #[cfg(not(feature = "alloc"))]
+            RotationKind::Haar => {
+                let _ = (dim, seed);
+                Err(Error::InvalidParameter("Haar rotation needs the alloc feature"))
+            }
+        }
+    }
 }
 
 impl Transform for Rotation {
@@ -449,13 +472,7 @@ pub type TurboProd = Residual<TurboMse, Qjl>;
 /// Haar rotation without `alloc`.
 pub fn turbo_mse(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<TurboMse> {
     let cb = coordinate_codebook(dim, bits, codebook)?;
-    let rot = match rotation {
-        RotationKind::Hadamard => Rotation::Hadamard(RandomizedHadamard::new(dim, seed)?),
-        #[cfg(feature = "alloc")]
-        RotationKind::Haar => Rotation::Haar(HaarRotation::new(dim, seed)?),
-        #[cfg(not(feature = "alloc"))]
-        RotationKind::Haar => return Err(Error::InvalidParameter("Haar rotation needs the alloc feature")),
-    };
+    let rot = Rotation::new(rotation, dim, seed)?;
     Rotated::new(rot, NormScalar::new(dim, cb)?)
 }
 
@@ -491,10 +508,13 @@ pub enum Configured {
     MseSplit(TurboMseSplit),
     /// `tqp2.5`..`tqp8.5`: TurboQuant-prod at `b + ½` bits ([`turbo_prod_half`]).
     ProdSplit(TurboProdSplit),
+    /// `tq1-ip`..`tq8-ip`: TurboQuant-MSE codes with the inner-product-corrected norm
+    /// ([`turbo_mse_ip`]).
+    MseIp(TurboMseIp),
 }
 
-/// Builds the codec named `name` (`tq1`..`tq8`, `tqp2`..`tqp8`, `qjl`, and the half rates
-/// `tq1.5`..`tq7.5`, `tqp2.5`..`tqp8.5`) for `dim` and `seed`.
+/// Builds the codec named `name` (`tq1`..`tq8`, `tqp2`..`tqp8`, `qjl`, the half rates
+/// `tq1.5`..`tq7.5`, `tqp2.5`..`tqp8.5`, and `tq1-ip`..`tq8-ip`) for `dim` and `seed`.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for unknown names and as the constructors.
@@ -506,6 +526,8 @@ pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
     let cb = CodebookKind::Gaussian;
     if name == "qjl" {
         Ok(Configured::Qjl(Qjl::new(dim, dim, seed)?))
+    } else if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix("-ip")) {
+        Ok(Configured::MseIp(turbo_mse_ip(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
     } else if let Some(b) = name.strip_prefix("tqp").and_then(|b| b.strip_suffix(".5")) {
         Ok(Configured::ProdSplit(turbo_prod_half(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
     } else if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix(".5")) {

@@ -31,9 +31,6 @@ use crate::compose::{Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::qjl::Qjl;
 use crate::scalar::lloyd::Codebook;
-#[cfg(feature = "alloc")]
-use crate::transform::HaarRotation;
-use crate::transform::RandomizedHadamard;
 
 use super::{CodebookKind, Rotation, RotationKind, coordinate_codebook};
 
@@ -226,13 +223,7 @@ pub fn turbo_mse_split(
     }
     let first = CodebookScalar::new(k, coordinate_codebook(dim, bits_first, codebook)?)?;
     let second = CodebookScalar::new(dim - k, coordinate_codebook(dim, bits_second, codebook)?)?;
-    let rot = match rotation {
-        RotationKind::Hadamard => Rotation::Hadamard(RandomizedHadamard::new(dim, seed)?),
-        #[cfg(feature = "alloc")]
-        RotationKind::Haar => Rotation::Haar(HaarRotation::new(dim, seed)?),
-        #[cfg(not(feature = "alloc"))]
-        RotationKind::Haar => return Err(Error::InvalidParameter("Haar rotation needs the alloc feature")),
-    };
+    let rot = Rotation::new(rotation, dim, seed)?;
     Rotated::new(rot, Normalized::new(Split::new(first, second)?))
 }
 
@@ -277,4 +268,28 @@ pub fn turbo_prod_half(
     }
     let mse = turbo_mse_half(dim, bits - 1, seed, rotation, codebook)?;
     Residual::new(mse, Qjl::new(dim, dim, seed.wrapping_add(1))?)
+}
+
+/// TurboQuant-MSE codes scored with the inner-product-corrected norm (see
+/// [`IpNormalized`](crate::compose::IpNormalized)): rotation ∘ `IpNormalized<CodebookScalar>`.
+pub type TurboMseIp = Rotated<Rotation, crate::compose::IpNormalized<CodebookScalar>>;
+
+/// TurboQuant-MSE at `bits` bits per coordinate whose stored scalar is `‖x‖/⟨u, û⟩` instead of
+/// `‖x‖` (`u` the rotated unit direction, `û` its quantized levels): the same code size and scan
+/// cost as [`turbo_mse`](super::turbo_mse), a RaBitQ-style ratio estimator of `⟨q, x⟩`
+/// ([`Estimator::Biased`](crate::Estimator::Biased)) that ranks better at low rates, and a
+/// reconstruction whose norm is inflated by `1/⟨u, û⟩` (higher MSE). Config names `tq1-ip` …
+/// `tq8-ip`.
+///
+/// # Errors
+/// As [`turbo_mse`](super::turbo_mse).
+pub fn turbo_mse_ip(
+    dim: usize,
+    bits: u32,
+    seed: u64,
+    rotation: RotationKind,
+    codebook: CodebookKind,
+) -> Result<TurboMseIp> {
+    let inner = CodebookScalar::new(dim, coordinate_codebook(dim, bits, codebook)?)?;
+    Rotated::new(Rotation::new(rotation, dim, seed)?, crate::compose::IpNormalized::new(inner))
 }
