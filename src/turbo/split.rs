@@ -277,7 +277,7 @@ pub type TurboMseIp = Rotated<Rotation, crate::compose::IpNormalized<CodebookSca
 /// TurboQuant-MSE at `bits` bits per coordinate whose stored scalar is `‖x‖/⟨u, û⟩` instead of
 /// `‖x‖` (`u` the rotated unit direction, `û` its quantized levels): the same code size and scan
 /// cost as [`turbo_mse`](super::turbo_mse), a RaBitQ-style ratio estimator of `⟨q, x⟩`
-/// ([`Estimator::Biased`](crate::Estimator::Biased)) that ranks better at low rates, and a
+/// ([`Estimator::Biased`]) that ranks better at low rates, and a
 /// reconstruction whose norm is inflated by `1/⟨u, û⟩` (higher MSE). Config names `tq1-ip` …
 /// `tq8-ip`.
 ///
