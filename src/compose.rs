@@ -59,7 +59,7 @@ pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> 
     }
     #[cfg(not(feature = "alloc"))]
     {
-        Err(Error::InvalidParameter("compose: dimension above STACK_DIM needs the alloc feature"))
+        Err(Error::InvalidParameter("dimension above STACK_DIM (4096) needs the alloc feature"))
     }
 }
 

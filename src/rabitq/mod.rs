@@ -80,8 +80,9 @@ use crate::transform::Transform;
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
-/// Largest rotated dimension the trait methods handle with on-stack scratch.
-pub const STACK_DIM: usize = 1024;
+/// Largest rotated dimension the trait methods handle with on-stack scratch (the crate-wide
+/// [`compose::STACK_DIM`](crate::compose::STACK_DIM): 1,024 floats up to `D = 1024`, 4,096 above).
+pub const STACK_DIM: usize = crate::compose::STACK_DIM;
 /// Largest dimension accepted (input or rotated).
 pub const MAX_DIM: usize = 1 << 20;
 /// The constant of the RaBitQ error bound with which it holds "with high probability".
@@ -706,29 +707,13 @@ impl<T: Transform> Codec for RaBitQ<T> {
         self.bits as usize * self.plane + self.factors_len()
     }
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        with_scratch(self.rdim, |s| self.encode_with_scratch(x, code, s))
+        crate::compose::with_buf(self.rdim, |s| self.encode_with_scratch(x, code, s))
     }
 }
 
 impl<T: Transform> Decode for RaBitQ<T> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        with_scratch(self.rdim, |s| self.decode_with_scratch(code, out, s))
-    }
-}
-
-fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
-    if n <= STACK_DIM {
-        let mut buf = [0.0f32; STACK_DIM];
-        return f(&mut buf[..n]);
-    }
-    #[cfg(feature = "alloc")]
-    {
-        let mut v = alloc::vec![0.0f32; n];
-        f(&mut v)
-    }
-    #[cfg(not(feature = "alloc"))]
-    {
-        Err(Error::InvalidParameter("RaBitQ rotated dimension above STACK_DIM needs alloc or *_with_scratch"))
+        crate::compose::with_buf(self.rdim, |s| self.decode_with_scratch(code, out, s))
     }
 }
 
