@@ -28,6 +28,16 @@ fn hsum256_i32(v: __m256i) -> i64 {
     lanes.iter().map(|&x| i64::from(x)).sum()
 }
 
+/// Sum of the 16 `i32` lanes in `i64`: the lanes are bounded by the block constants, their sum
+/// is not (16 lanes of u8×i16 pair sums exceed 2³¹), so `_mm512_reduce_add_epi32` would wrap.
+#[inline(always)]
+fn hsum512_i32(v: __m512i) -> i64 {
+    let mut lanes = [0i32; 16];
+    // SAFETY: `lanes` is 64 writable bytes; storeu has no alignment requirement.
+    unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), v) };
+    lanes.iter().map(|&x| i64::from(x)).sum()
+}
+
 #[inline(always)]
 fn hsum256_f32(v: __m256) -> f32 {
     let mut lanes = [0f32; 8];
@@ -305,98 +315,118 @@ pub unsafe fn dot_u8_i8_vnni(a: &[u8], b: &[i8]) -> i64 {
             }
             i = end;
             let s = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
-            i64::from(_mm512_reduce_add_epi32(s))
+            hsum512_i32(s)
         };
     }
     total
 }
 
-/// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX-512BW (widened to i16, `vpmaddwd`).
-///
-/// # Safety
-/// The CPU must support AVX-512F and AVX-512BW.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub unsafe fn dot_u8_i8_avx512(a: &[u8], b: &[i8]) -> i64 {
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut total = 0i64;
-    let mut i = 0;
-    while i < n {
-        let end = n.min(i + BLOCK8);
-        // SAFETY: each load is masked to the bytes `i .. end` (≤ 32 at a time), inside both
-        // slices; the i32 lanes get at most BLOCK8/32 pair sums of at most 2·255·128 each.
-        total += unsafe {
-            let mut s0 = _mm512_setzero_si512();
-            while i < end {
-                let m = mask64(end - i) as u32;
-                let va = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, pa.add(i).cast()));
-                let vb = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, pb.add(i).cast()));
-                s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
-                i += 32;
-            }
-            i = end;
-            i64::from(_mm512_reduce_add_epi32(s0))
-        };
-    }
-    total
+/// The masked loads of up to 32 elements at `p`, widened to 32 `i16` lanes (AVX-512BW); lanes
+/// outside the mask `m` are 0 and their memory is not touched.
+macro_rules! widen32 {
+    (u8, $p:expr, $m:expr) => {
+        _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8($m, $p.cast()))
+    };
+    (i8, $p:expr, $m:expr) => {
+        _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8($m, $p.cast()))
+    };
+    (i16, $p:expr, $m:expr) => {
+        _mm512_maskz_loadu_epi16($m, $p.cast())
+    };
 }
 
-/// `Σ a_i·b_i` over i8, exact, with AVX-512BW (widened to i16, `vpmaddwd`).
-///
-/// # Safety
-/// The CPU must support AVX-512F and AVX-512BW.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub unsafe fn dot_i8_i8_avx512(a: &[i8], b: &[i8]) -> i64 {
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut total = 0i64;
-    let mut i = 0;
-    while i < n {
-        let end = n.min(i + BLOCK8);
-        // SAFETY: each load is masked to the bytes `i .. end` (≤ 32 at a time), inside both
-        // slices; the i32 lanes get at most BLOCK8/32 pair sums of at most 2·128·128 each.
-        total += unsafe {
-            let mut s0 = _mm512_setzero_si512();
-            while i < end {
-                let m = mask64(end - i) as u32;
-                let va = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, pa.add(i).cast()));
-                let vb = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, pb.add(i).cast()));
-                s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
-                i += 32;
+/// One AVX-512BW exact integer dot `Σ a_i·b_i`: both operands widened to `i16` (32 lanes per
+/// step, the tail by a masked load), multiplied and pair-summed into `i32` lanes by `vpmaddwd`,
+/// with the `i32` accumulator flushed into an `i64` every `$block` elements (the block constants
+/// above bound every lane below 2³¹).
+macro_rules! widen_dot_avx512 {
+    ($(#[$doc:meta])* $name:ident, $ta:tt, $tb:tt, $block:expr) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must support AVX-512F and AVX-512BW.
+        #[target_feature(enable = "avx512f,avx512bw")]
+        pub unsafe fn $name(a: &[$ta], b: &[$tb]) -> i64 {
+            let n = a.len().min(b.len());
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let mut total = 0i64;
+            let mut i = 0;
+            while i < n {
+                let end = n.min(i + $block);
+                // SAFETY: each load is masked to the elements `i .. end` (≤ 32 at a time), inside
+                // both slices; the i32 lanes get at most `$block / 32` pair sums, which the block
+                // constants keep below 2³¹ for these element types.
+                total += unsafe {
+                    let mut s0 = _mm512_setzero_si512();
+                    while i < end {
+                        let m = mask64(end - i) as u32;
+                        let va = widen32!($ta, pa.add(i), m);
+                        let vb = widen32!($tb, pb.add(i), m);
+                        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
+                        i += 32;
+                    }
+                    i = end;
+                    hsum512_i32(s0)
+                };
             }
-            i = end;
-            i64::from(_mm512_reduce_add_epi32(s0))
-        };
-    }
-    total
+            total
+        }
+    };
 }
 
-/// `Σ a_i·b_i`, `a` u8 and `b` i16, exact, with AVX-512BW.
-///
-/// # Safety
-/// The CPU must support AVX-512F and AVX-512BW.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub unsafe fn dot_u8_i16_avx512(a: &[u8], b: &[i16]) -> i64 {
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut total = 0i64;
-    let mut i = 0;
-    while i < n {
-        let end = n.min(i + BLOCK16);
-        // SAFETY: each load is masked to the elements `i .. end` (≤ 32 at a time), inside both
-        // slices; the i32 lanes get at most BLOCK16/32 pair sums of at most 2·255·32768 each.
-        total += unsafe {
-            let mut s0 = _mm512_setzero_si512();
-            while i < end {
-                let m = mask64(end - i) as u32;
-                let va = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, pa.add(i).cast()));
-                let vb = _mm512_maskz_loadu_epi16(m, pb.add(i).cast());
-                s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, vb));
-                i += 32;
+widen_dot_avx512!(
+    /// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX-512BW (widened to i16, `vpmaddwd`).
+    dot_u8_i8_avx512, u8, i8, BLOCK8
+);
+widen_dot_avx512!(
+    /// `Σ a_i·b_i` over i8, exact, with AVX-512BW (widened to i16, `vpmaddwd`).
+    dot_i8_i8_avx512, i8, i8, BLOCK8
+);
+widen_dot_avx512!(
+    /// `Σ a_i·b_i`, `a` u8 and `b` i16, exact, with AVX-512BW.
+    dot_u8_i16_avx512, u8, i16, BLOCK16
+);
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::simd::reference;
+    use std::vec::Vec;
+
+    /// Every integer kernel this CPU can run, called directly (the dispatcher picks only the
+    /// best one, so e.g. the non-VNNI AVX-512 u8×i8 kernel is never reached on a VNNI CPU),
+    /// against the scalar reference on awkward lengths and extreme values.
+    #[test]
+    fn every_integer_kernel_matches_reference() {
+        let mut rng = crate::rng::Rng::new(17);
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        let avx512 = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw");
+        let vnni = avx512 && std::is_x86_feature_detected!("avx512vnni");
+        for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1023, 5000, 70_000] {
+            for extreme in [false, true] {
+                let a: Vec<u8> = (0..n).map(|_| if extreme { 255 } else { rng.next_u64() as u8 }).collect();
+                let b: Vec<i8> = (0..n).map(|_| if extreme { -128 } else { rng.next_u64() as i8 }).collect();
+                let w: Vec<i16> = (0..n).map(|_| if extreme { i16::MIN } else { rng.next_u64() as i16 }).collect();
+                let (r8, ri8, r16) =
+                    (reference::dot_u8_i8(&a, &b), reference::dot_i8_i8(&b, &b), reference::dot_u8_i16(&a, &w));
+                // SAFETY: each kernel runs only when its features were detected on this CPU.
+                unsafe {
+                    if avx2 {
+                        assert_eq!(dot_u8_i8_avx2(&a, &b), r8, "avx2 u8i8 n {n}");
+                        assert_eq!(dot_i8_i8_avx2(&b, &b), ri8, "avx2 i8i8 n {n}");
+                        assert_eq!(dot_u8_i16_avx2(&a, &w), r16, "avx2 u8i16 n {n}");
+                    }
+                    if avx512 {
+                        assert_eq!(dot_u8_i8_avx512(&a, &b), r8, "avx512 u8i8 n {n}");
+                        assert_eq!(dot_i8_i8_avx512(&b, &b), ri8, "avx512 i8i8 n {n}");
+                        assert_eq!(dot_u8_i16_avx512(&a, &w), r16, "avx512 u8i16 n {n}");
+                    }
+                    if vnni {
+                        assert_eq!(dot_u8_i8_vnni(&a, &b), r8, "vnni u8i8 n {n}");
+                    }
+                }
             }
-            i = end;
-            i64::from(_mm512_reduce_add_epi32(s0))
-        };
+        }
     }
-    total
 }
