@@ -111,75 +111,66 @@ pub unsafe fn l2sq_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX2 (bytes widened to i16, `vpmaddwd`).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub unsafe fn dot_u8_i8_avx2(a: &[u8], b: &[i8]) -> i64 {
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut total = 0i64;
-    let mut i = 0;
-    while i + 32 <= n {
-        let end = i + ((n - i) & !31).min(BLOCK8);
-        // SAFETY: loads read 32 bytes at `i ≤ end − 32 ≤ n − 32`, inside both slices.
-        total += unsafe {
-            let mut acc = _mm256_setzero_si256();
-            while i < end {
-                let va = _mm256_loadu_si256(pa.add(i).cast());
-                let vb = _mm256_loadu_si256(pb.add(i).cast());
-                let a0 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(va));
-                let a1 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256::<1>(va));
-                let b0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(vb));
-                let b1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(vb));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a0, b0));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a1, b1));
-                i += 32;
-            }
-            hsum256_i32(acc)
-        };
-    }
-    for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
-        total += i64::from(x) * i64::from(y);
-    }
-    total
+/// 16 bytes widened to 16 `i16` lanes (AVX2): zero-extended for `u8`, sign-extended for `i8`.
+macro_rules! widen16 {
+    (u8, $v:expr) => {
+        _mm256_cvtepu8_epi16($v)
+    };
+    (i8, $v:expr) => {
+        _mm256_cvtepi8_epi16($v)
+    };
 }
 
-/// `Σ a_i·b_i` over i8, exact, with AVX2 (widened to i16, `vpmaddwd`).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub unsafe fn dot_i8_i8_avx2(a: &[i8], b: &[i8]) -> i64 {
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut total = 0i64;
-    let mut i = 0;
-    while i + 32 <= n {
-        let end = i + ((n - i) & !31).min(BLOCK8);
-        // SAFETY: loads read 32 bytes at `i ≤ end − 32 ≤ n − 32`, inside both slices.
-        total += unsafe {
-            let mut acc = _mm256_setzero_si256();
-            while i < end {
-                let va = _mm256_loadu_si256(pa.add(i).cast());
-                let vb = _mm256_loadu_si256(pb.add(i).cast());
-                let a0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(va));
-                let a1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(va));
-                let b0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(vb));
-                let b1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(vb));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a0, b0));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a1, b1));
-                i += 32;
+/// One AVX2 exact byte dot `Σ a_i·b_i`: 32 bytes of each operand per step, widened to `i16` in
+/// two halves, multiplied and pair-summed by `vpmaddwd` into `i32` lanes flushed into an `i64`
+/// every [`BLOCK8`] elements; the tail (< 32 elements) in scalar code.
+macro_rules! widen_dot8_avx2 {
+    ($(#[$doc:meta])* $name:ident, $ta:tt, $tb:tt) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        pub unsafe fn $name(a: &[$ta], b: &[$tb]) -> i64 {
+            let n = a.len().min(b.len());
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let mut total = 0i64;
+            let mut i = 0;
+            while i + 32 <= n {
+                let end = i + ((n - i) & !31).min(BLOCK8);
+                // SAFETY: loads read 32 bytes at `i ≤ end − 32 ≤ n − 32`, inside both slices.
+                total += unsafe {
+                    let mut acc = _mm256_setzero_si256();
+                    while i < end {
+                        let va = _mm256_loadu_si256(pa.add(i).cast());
+                        let vb = _mm256_loadu_si256(pb.add(i).cast());
+                        let a0 = widen16!($ta, _mm256_castsi256_si128(va));
+                        let a1 = widen16!($ta, _mm256_extracti128_si256::<1>(va));
+                        let b0 = widen16!($tb, _mm256_castsi256_si128(vb));
+                        let b1 = widen16!($tb, _mm256_extracti128_si256::<1>(vb));
+                        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a0, b0));
+                        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a1, b1));
+                        i += 32;
+                    }
+                    hsum256_i32(acc)
+                };
             }
-            hsum256_i32(acc)
-        };
-    }
-    for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
-        total += i64::from(x) * i64::from(y);
-    }
-    total
+            for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
+                total += i64::from(x) * i64::from(y);
+            }
+            total
+        }
+    };
 }
+
+widen_dot8_avx2!(
+    /// `Σ a_i·b_i`, `a` u8 and `b` i8, exact, with AVX2 (bytes widened to i16, `vpmaddwd`).
+    dot_u8_i8_avx2, u8, i8
+);
+widen_dot8_avx2!(
+    /// `Σ a_i·b_i` over i8, exact, with AVX2 (widened to i16, `vpmaddwd`).
+    dot_i8_i8_avx2, i8, i8
+);
 
 /// `Σ a_i·b_i`, `a` u8 and `b` i16, exact, with AVX2.
 ///
