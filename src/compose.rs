@@ -63,6 +63,27 @@ pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> 
     }
 }
 
+/// The query of a two-codec composition ([`Residual`], [`Split`]): `a` prepared on `qa` and `b`
+/// on `qb`, in `a`'s scratch followed by `b`'s.
+fn prepare_pair<'s, A: Score, B: Score>(
+    a: &'s A,
+    b: &'s B,
+    qa: &[f32],
+    qb: &[f32],
+    scratch: &'s mut [f32],
+) -> Result<(A::Query<'s>, B::Query<'s>)> {
+    check_scratch(a.query_scratch_len() + b.query_scratch_len(), scratch.len())?;
+    let (sa, sb) = scratch.split_at_mut(a.query_scratch_len());
+    Ok((a.prepare(qa, sa)?, b.prepare(qb, sb)?))
+}
+
+/// The score of a concatenated code `a.code ‖ b.code`: the sum of the parts' scores.
+fn score_pair<A: Score, B: Score>(a: &A, b: &B, q: &(A::Query<'_>, B::Query<'_>), code: &[u8]) -> Result<f32> {
+    check_code(a.code_len() + b.code_len(), code.len())?;
+    let (ca, cb) = code.split_at(a.code_len());
+    Ok(a.score(&q.0, ca)? + b.score(&q.1, cb)?)
+}
+
 /// `C ∘ T`: a transform `T` followed by an inner codec `C` on the transformed vector.
 ///
 /// Bits per dimension: `C`'s code length over `T.dim_in()` (nothing else is stored; `T` is
@@ -304,14 +325,10 @@ impl<A: Decode + Score, B: Score> Score for Residual<A, B> {
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
         check_dim(self.dim(), q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
-        let (sa, sb) = scratch.split_at_mut(self.first.query_scratch_len());
-        Ok((self.first.prepare(q, sa)?, self.second.prepare(q, sb)?))
+        prepare_pair(&self.first, &self.second, q, q, scratch)
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        check_code(self.code_len(), code.len())?;
-        let (ca, cb) = code.split_at(self.first.code_len());
-        Ok(self.first.score(&q.0, ca)? + self.second.score(&q.1, cb)?)
+        score_pair(&self.first, &self.second, q, code)
     }
 }
 
@@ -426,15 +443,11 @@ impl<A: Score, B: Score> Score for Split<A, B> {
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
         check_dim(self.dim(), q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
         let (qa, qb) = q.split_at(self.first.dim());
-        let (sa, sb) = scratch.split_at_mut(self.first.query_scratch_len());
-        Ok((self.first.prepare(qa, sa)?, self.second.prepare(qb, sb)?))
+        prepare_pair(&self.first, &self.second, qa, qb, scratch)
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        check_code(self.code_len(), code.len())?;
-        let (ca, cb) = code.split_at(self.first.code_len());
-        Ok(self.first.score(&q.0, ca)? + self.second.score(&q.1, cb)?)
+        score_pair(&self.first, &self.second, q, code)
     }
 }
 

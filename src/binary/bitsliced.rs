@@ -139,16 +139,9 @@ impl<'c, M: AsRef<[f32]>> BitslicedScorer<'c, M> {
         first_id: u32,
         topk: &mut crate::topk::TopK<CAP>,
     ) -> Result<()> {
-        let c = self.codec.code_len();
-        let n = crate::codec::batch_rows(codes.len(), c)?;
-        super::scan::check_ids(first_id, n)?;
-        let mut scores = [0.0f32; BLOCK];
-        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
-            let m = block.len() / c;
-            self.score_batch_with(backend, q, block, &mut scores[..m])?;
-            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
-        }
-        Ok(())
+        super::scan::scan_blocks(self.codec.code_len(), codes, first_id, topk, |block, out| {
+            self.score_batch_with(backend, q, block, out)
+        })
     }
 }
 

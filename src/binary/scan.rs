@@ -12,6 +12,27 @@ pub(crate) fn check_ids(first_id: u32, n: usize) -> Result<()> {
     if n == 0 || (u64::from(first_id) + n as u64 - 1) <= u64::from(u32::MAX) { Ok(()) } else { Err(Error::Overflow) }
 }
 
+/// Scans `codes` (contiguous, `c` bytes each) in blocks of [`BLOCK`] codes: `score` fills the
+/// block's scores, which go into `topk` with ids `first_id + row`. The one block loop behind every
+/// score-then-select scan of this module.
+pub(crate) fn scan_blocks<const CAP: usize>(
+    c: usize,
+    codes: &[u8],
+    first_id: u32,
+    topk: &mut TopK<CAP>,
+    mut score: impl FnMut(&[u8], &mut [f32]) -> Result<()>,
+) -> Result<()> {
+    let n = batch_rows(codes.len(), c)?;
+    check_ids(first_id, n)?;
+    let mut scores = [0.0f32; BLOCK];
+    for (b, block) in codes.chunks(BLOCK * c).enumerate() {
+        let m = block.len() / c;
+        score(block, &mut scores[..m])?;
+        topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
+    }
+    Ok(())
+}
+
 /// Keeps the `k` codes of `codes` (contiguous, `query.len()` bytes each) nearest to `query` in
 /// Hamming distance. Entries pushed into `topk` have score `−distance` (so the best is the
 /// smallest distance; ties go to the smaller id) and id `first_id + row`.
@@ -132,16 +153,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         first_id: u32,
         topk: &mut TopK<CAP>,
     ) -> Result<()> {
-        let c = self.code_len();
-        let n = batch_rows(codes.len(), c)?;
-        check_ids(first_id, n)?;
-        let mut scores = [0.0f32; BLOCK];
-        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
-            let m = block.len() / c;
-            self.score_batch(q, block, &mut scores[..m])?;
-            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
-        }
-        Ok(())
+        scan_blocks(self.code_len(), codes, first_id, topk, |block, out| self.score_batch(q, block, out))
     }
 
     /// Symmetric scan: scores every code of `codes` against the query *code* `query` with
@@ -159,16 +171,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         first_id: u32,
         topk: &mut TopK<CAP>,
     ) -> Result<()> {
-        let c = self.code_len();
-        let n = batch_rows(codes.len(), c)?;
-        check_ids(first_id, n)?;
-        let mut scores = [0.0f32; BLOCK];
-        for (b, block) in codes.chunks(BLOCK * c).enumerate() {
-            let m = block.len() / c;
-            self.score_codes_batch(query, block, &mut scores[..m])?;
-            topk.push_batch(&scores[..m], first_id + (b * BLOCK) as u32);
-        }
-        Ok(())
+        scan_blocks(self.code_len(), codes, first_id, topk, |block, out| self.score_codes_batch(query, block, out))
     }
 
     /// Symmetric batch scoring: `out[i] = ⟨x̂_query, x̂_i⟩` for a query *code* of this codec
