@@ -25,6 +25,48 @@ fn check_len(n: usize, width: u32, bytes: usize) -> Result<()> {
     if bytes == need { Ok(()) } else { Err(Error::CodeLength { expected: need, got: bytes }) }
 }
 
+/// The general LSB-first packer behind [`pack`] and [`pack_u16`]: `out` must be exactly
+/// `packed_len(n, width)` bytes for the `n` values, `width ∈ 1..=16`; bits above `width` are dropped.
+fn pack_bits(values: impl Iterator<Item = u32>, width: u32, out: &mut [u8]) {
+    out.fill(0);
+    let mask = (1u32 << width) - 1;
+    let mut acc: u32 = 0;
+    let mut nacc: u32 = 0;
+    let mut bytes = out.iter_mut();
+    for v in values {
+        acc |= (v & mask) << nacc;
+        nacc += width;
+        while nacc >= 8 {
+            if let Some(b) = bytes.next() {
+                *b = acc as u8;
+            }
+            acc >>= 8;
+            nacc -= 8;
+        }
+    }
+    if let (true, Some(b)) = (nacc > 0, bytes.next()) {
+        *b = acc as u8;
+    }
+}
+
+/// The general LSB-first unpacker behind [`unpack`] and [`unpack_u16`]: `out.len()` values of
+/// `width ∈ 1..=16` bits, each masked to `width` bits before `conv`.
+fn unpack_bits<T>(bytes: &[u8], width: u32, out: &mut [T], conv: impl Fn(u32) -> T) {
+    let mask = (1u32 << width) - 1;
+    let mut acc: u32 = 0;
+    let mut nacc: u32 = 0;
+    let mut src = bytes.iter();
+    for v in out.iter_mut() {
+        while nacc < width {
+            acc |= u32::from(*src.next().unwrap_or(&0)) << nacc;
+            nacc += 8;
+        }
+        *v = conv(acc & mask);
+        acc >>= width;
+        nacc -= width;
+    }
+}
+
 /// Packs `values` (each `< 2^width`, `width ∈ 1..=8`) into exactly `packed_len(values.len(),
 /// width)` bytes.
 ///
@@ -57,23 +99,7 @@ pub fn pack(values: &[u8], width: u32, out: &mut [u8]) -> Result<()> {
             }
         }
         _ => {
-            out.fill(0);
-            let mut acc: u32 = 0;
-            let mut nacc: u32 = 0;
-            let mut pos = 0usize;
-            for &v in values {
-                acc |= u32::from(v & mask) << nacc;
-                nacc += width;
-                while nacc >= 8 {
-                    out[pos] = acc as u8;
-                    pos += 1;
-                    acc >>= 8;
-                    nacc -= 8;
-                }
-            }
-            if nacc > 0 {
-                out[pos] = acc as u8;
-            }
+            pack_bits(values.iter().map(|&v| u32::from(v)), width, out);
         }
     }
     Ok(())
@@ -109,18 +135,7 @@ pub fn unpack(bytes: &[u8], width: u32, out: &mut [u8]) -> Result<()> {
             }
         }
         _ => {
-            let mut acc: u32 = 0;
-            let mut nacc: u32 = 0;
-            let mut src = bytes.iter();
-            for v in out.iter_mut() {
-                while nacc < width {
-                    acc |= u32::from(*src.next().unwrap_or(&0)) << nacc;
-                    nacc += 8;
-                }
-                *v = (acc as u8) & mask;
-                acc >>= width;
-                nacc -= width;
-            }
+            unpack_bits(bytes, width, out, |v| v as u8);
         }
     }
     Ok(())
@@ -134,24 +149,7 @@ pub fn unpack(bytes: &[u8], width: u32, out: &mut [u8]) -> Result<()> {
 pub fn pack_u16(values: &[u16], width: u32, out: &mut [u8]) -> Result<()> {
     check_width(width, 16)?;
     check_len(values.len(), width, out.len())?;
-    out.fill(0);
-    let mask = (1u32 << width) - 1;
-    let mut acc: u32 = 0;
-    let mut nacc: u32 = 0;
-    let mut pos = 0usize;
-    for &v in values {
-        acc |= (u32::from(v) & mask) << nacc;
-        nacc += width;
-        while nacc >= 8 {
-            out[pos] = acc as u8;
-            pos += 1;
-            acc >>= 8;
-            nacc -= 8;
-        }
-    }
-    if nacc > 0 {
-        out[pos] = acc as u8;
-    }
+    pack_bits(values.iter().map(|&v| u32::from(v)), width, out);
     Ok(())
 }
 
@@ -162,19 +160,7 @@ pub fn pack_u16(values: &[u16], width: u32, out: &mut [u8]) -> Result<()> {
 pub fn unpack_u16(bytes: &[u8], width: u32, out: &mut [u16]) -> Result<()> {
     check_width(width, 16)?;
     check_len(out.len(), width, bytes.len())?;
-    let mask = (1u32 << width) - 1;
-    let mut acc: u32 = 0;
-    let mut nacc: u32 = 0;
-    let mut src = bytes.iter();
-    for v in out.iter_mut() {
-        while nacc < width {
-            acc |= u32::from(*src.next().unwrap_or(&0)) << nacc;
-            nacc += 8;
-        }
-        *v = (acc & mask) as u16;
-        acc >>= width;
-        nacc -= width;
-    }
+    unpack_bits(bytes, width, out, |v| v as u16);
     Ok(())
 }
 

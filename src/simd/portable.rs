@@ -132,60 +132,46 @@ fn widen_sum(acc: i32x8) -> i64 {
     acc.to_array().iter().map(|&v| i64::from(v)).sum()
 }
 
-/// `Σ a_i·b_i`, u8 × i8, exact.
-pub fn dot_u8_i8(a: &[u8], b: &[i8]) -> i64 {
+/// `Σ a_i·b_i` exact for integer inputs widened to `i16x16` per 16 elements: `spill` chunks are
+/// summed in `i32x8` (the caller picks `spill` so that no lane can overflow) before the `i64`
+/// total; the tail is summed directly.
+#[inline(always)]
+fn dot_widened<A: Copy + Into<i64>, B: Copy + Into<i64>>(
+    a: &[A],
+    b: &[B],
+    spill: usize,
+    wa: impl Fn(&[A]) -> i16x16,
+    wb: impl Fn(&[B]) -> i16x16,
+) -> i64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut total: i64 = 0;
-    for (ba, bb) in a.chunks(16 * I8_SPILL).zip(b.chunks(16 * I8_SPILL)) {
+    for (ba, bb) in a.chunks(16 * spill).zip(b.chunks(16 * spill)) {
         let mut acc = i32x8::ZERO;
         let mut ca = ba.chunks_exact(16);
         let mut cb = bb.chunks_exact(16);
         for (x, y) in (&mut ca).zip(&mut cb) {
-            let x16 = i16x16::from(load_u8x16(x));
-            let y16 = i16x16::from_i8x16(load_i8x16(y));
-            acc += x16.dot(y16);
+            acc += wa(x).dot(wb(y));
         }
         total += widen_sum(acc);
-        total += super::reference::dot_u8_i8(ca.remainder(), cb.remainder());
+        total += ca.remainder().iter().zip(cb.remainder()).map(|(&x, &y)| x.into() * y.into()).sum::<i64>();
     }
     total
+}
+
+/// `Σ a_i·b_i`, u8 × i8, exact.
+pub fn dot_u8_i8(a: &[u8], b: &[i8]) -> i64 {
+    dot_widened(a, b, I8_SPILL, |x| i16x16::from(load_u8x16(x)), |y| i16x16::from_i8x16(load_i8x16(y)))
 }
 
 /// `Σ a_i·b_i`, i8 × i8, exact.
 pub fn dot_i8_i8(a: &[i8], b: &[i8]) -> i64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut total: i64 = 0;
-    for (ba, bb) in a.chunks(16 * I8_SPILL).zip(b.chunks(16 * I8_SPILL)) {
-        let mut acc = i32x8::ZERO;
-        let mut ca = ba.chunks_exact(16);
-        let mut cb = bb.chunks_exact(16);
-        for (x, y) in (&mut ca).zip(&mut cb) {
-            acc += i16x16::from_i8x16(load_i8x16(x)).dot(i16x16::from_i8x16(load_i8x16(y)));
-        }
-        total += widen_sum(acc);
-        total += super::reference::dot_i8_i8(ca.remainder(), cb.remainder());
-    }
-    total
+    dot_widened(a, b, I8_SPILL, |x| i16x16::from_i8x16(load_i8x16(x)), |y| i16x16::from_i8x16(load_i8x16(y)))
 }
 
 /// `Σ a_i·b_i`, u8 × i16, exact (each chunk adds at most 2·255·32768 per lane; spill every 64).
 pub fn dot_u8_i16(a: &[u8], b: &[i16]) -> i64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut total: i64 = 0;
-    for (ba, bb) in a.chunks(16 * 64).zip(b.chunks(16 * 64)) {
-        let mut acc = i32x8::ZERO;
-        let mut ca = ba.chunks_exact(16);
-        let mut cb = bb.chunks_exact(16);
-        for (x, y) in (&mut ca).zip(&mut cb) {
-            acc += i16x16::from(load_u8x16(x)).dot(load_i16x16(y));
-        }
-        total += widen_sum(acc);
-        total += super::reference::dot_u8_i16(ca.remainder(), cb.remainder());
-    }
-    total
+    dot_widened(a, b, 64, |x| i16x16::from(load_u8x16(x)), load_i16x16)
 }
 
 /// Levels per step of the widening (`u8`/`u4` × `f32`) kernels: two `f32x8` per code.
