@@ -17,6 +17,8 @@
 //! * RaBitQ 1-bit rows: `rabitq1` (dense Haar rotation), `rabitq1-had` (randomized Hadamard),
 //!   `rabitq1-id` (no rotation, as faiss IndexRaBitQ), `rabitq1q-had` (4-bit quantized query).
 //!
+//! * TurboQuant-MSE rows `tq2`, `tq2-ip`, `tq2.5`, `tq4`, `tq4-ip` (randomized Hadamard rotation).
+//!
 //! `--only kernel` adds the raw foundation-kernel rows (`kernel-hamming96`, `kernel-dot-u8i8`).
 //!
 //! `--small` divides both sizes by 10 (smoke runs). Each figure is the median of `--reps`
@@ -307,6 +309,22 @@ fn main() -> Result<(), String> {
             let c = from_config("rabitq1q", RandomizedHadamard::new(D, 7).map_err(e)?, &xs, 7).map_err(e)?;
             rows.push(codec_row("rabitq1q-had", &c, &xs, &q, &cfg));
         }
+    }
+    // TurboQuant-MSE (randomized Hadamard rotation, Beta codebook): plain (`tqN`), split rate
+    // (`tq2.5`) and inner-product-corrected norm (`tqN-ip`). The scan includes the query rotation
+    // once per query and the table-lookup kernel per code.
+    for name in ["tq2", "tq2-ip", "tq2.5", "tq4", "tq4-ip"] {
+        use vector_codecs::turbo::{Configured, from_config};
+        if !want(name) {
+            continue;
+        }
+        let row = match from_config(name, D, 7).map_err(|e| e.to_string())? {
+            Configured::Mse(c) => codec_row(name, &c, &xs, &q, &cfg),
+            Configured::MseIp(c) => codec_row(name, &c, &xs, &q, &cfg),
+            Configured::MseSplit(c) => codec_row(name, &c, &xs, &q, &cfg),
+            _ => return Err(format!("{name}: not an MSE configuration")),
+        };
+        rows.push(row);
     }
     {
         use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};

@@ -164,6 +164,25 @@ pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) 
     portable::dot_u4_f32_rows(codes, stride, w, out)
 }
 
+/// `Σ_{i<n} q_i·T[idx_i]`: the inner product of `q` with the vector whose coordinate `i` is
+/// table entry `idx_i`, where `idx_i` is the `i`-th `bits`-bit index packed LSB-first in `codes`
+/// (the [`crate::bits`] layout), `T[k] = table[min(k, table.len() − 1)]` (an index past the table
+/// reads its last entry) and `n = min(q.len(), ⌊8·codes.len()/bits⌋)`. This is the float-query
+/// scan of codebook scalar codes (TurboQuant-MSE). Returns 0 for `bits ∉ 1..=8` or an empty
+/// table.
+///
+/// Every backend computes the same `f32` result bit for bit: the term `q_i·T[idx_i]` (multiply,
+/// then add) of whole group `g = ⌊i/8⌋` goes to lane `i mod 8` of accumulator `g mod 4`, the 32
+/// lanes are added in order, then the remaining terms. Equals [`reference::dot_lut_f32`] up to float rounding.
+#[inline]
+pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::lut::dot_lut_f32(codes, bits, table, q) {
+        return r;
+    }
+    portable::dot_lut_f32(codes, bits, table, q)
+}
+
 /// Per-coordinate uniform quantization to bytes (the encoder of uniform scalar codes):
 /// `out_j = ⌊clamp((x_j − base_j)/step_j, 0, qmax) + ½⌋` (exact IEEE division, round half up),
 /// level 0 where `step_j ≤ 0`, for `j < min` of the four lengths; `qmax ≤ 255`. Returns whether

@@ -350,3 +350,55 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
 pub fn and_popcount(a: &[u8], b: &[u8]) -> u64 {
     fold_words(a, b, |x, y| x & y)
 }
+
+/// Lane sums of [`crate::simd::dot_lut_f32`]: `acc[g mod 4][l] += q_i·T[idx_i]` (multiply, then
+/// add) for `i = 8g + l` over the groups `g ∈ from..⌊n/8⌋`, one group of 8 indices (`bits`
+/// bytes) at a time; four accumulators keep four independent add chains in flight.
+/// `bits ∈ 1..=8` and a non-empty table are the caller's business.
+pub(crate) fn dot_lut_f32_groups(
+    codes: &[u8],
+    bits: u32,
+    table: &[f32],
+    q: &[f32],
+    from: usize,
+    acc: &mut [[f32; 8]; 4],
+) {
+    let b = bits as usize;
+    let mask = (1u64 << b) - 1;
+    let last = table.len() - 1;
+    for (g, (qs, c)) in q.chunks_exact(8).zip(codes.chunks_exact(b)).enumerate().skip(from) {
+        let mut w = 0u64;
+        for (k, &byte) in c.iter().enumerate() {
+            w |= u64::from(byte) << (8 * k);
+        }
+        for (l, a) in acc[g % 4].iter_mut().enumerate() {
+            let k = ((w >> (b * l)) & mask) as usize;
+            *a += qs[l] * table[k.min(last)];
+        }
+    }
+}
+
+/// The end of [`crate::simd::dot_lut_f32`] shared by every backend: the 32 lane sums in order
+/// (accumulator 0 lanes 0..8, then accumulator 1, …), then the indices past the last whole
+/// group of 8, in order.
+pub(crate) fn dot_lut_f32_finish(codes: &[u8], bits: u32, table: &[f32], q: &[f32], acc: &[[f32; 8]; 4]) -> f32 {
+    let n = q.len().min(codes.len() * 8 / bits as usize);
+    let last = table.len() - 1;
+    let mut s = acc.iter().flatten().fold(0.0f32, |s, &a| s + a);
+    for (i, &qi) in q.iter().enumerate().take(n).skip(n / 8 * 8) {
+        let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
+        s += qi * table[k.min(last)];
+    }
+    s
+}
+
+/// Portable [`crate::simd::dot_lut_f32`].
+pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
+    if !(1..=8).contains(&bits) || table.is_empty() {
+        return 0.0;
+    }
+    let n = q.len().min(codes.len() * 8 / bits as usize);
+    let mut acc = [[0.0f32; 8]; 4];
+    dot_lut_f32_groups(codes, bits, table, &q[..n], 0, &mut acc);
+    dot_lut_f32_finish(codes, bits, table, q, &acc)
+}

@@ -88,3 +88,19 @@ pub fn quantize_u8(x: &[f32], base: &[f32], step: &[f32], qmax: f32, out: &mut [
     }
     ok
 }
+
+/// `Σ_{i<n} q_i·T[idx_i]` in `f64`, where `idx_i` is the `i`-th `bits`-bit index packed LSB-first
+/// in `codes` (the [`crate::bits`] layout), `T[k] = table[min(k, table.len() − 1)]`, and
+/// `n = min(q.len(), ⌊8·codes.len()/bits⌋)`; 0 for `bits ∉ 1..=8` or an empty table.
+pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f64 {
+    if !(1..=8).contains(&bits) || table.is_empty() {
+        return 0.0;
+    }
+    let n = q.len().min(codes.len() * 8 / bits as usize);
+    (0..n)
+        .map(|i| {
+            let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
+            f64::from(q[i]) * f64::from(table[k.min(table.len() - 1)])
+        })
+        .sum()
+}

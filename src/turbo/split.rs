@@ -183,12 +183,7 @@ impl Score for CodebookScalar {
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim, q.q.len())?;
-        let mask = q.table.len() - 1;
-        let mut acc = [0.0f32; 8];
-        self.for_each_index(code, |i, idx| {
-            acc[i % 8] += q.q[i] * q.table[idx & mask];
-        });
-        Ok(acc.iter().sum())
+        Ok(crate::simd::dot_lut_f32(code, self.bits, q.table, q.q))
     }
 }
 

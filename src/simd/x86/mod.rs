@@ -13,6 +13,7 @@ use super::Backend;
 
 pub mod dot;
 pub mod fwht;
+pub mod lut;
 pub mod popcnt;
 pub(crate) mod rans;
 pub mod widen;
