@@ -17,7 +17,8 @@
 //! * RaBitQ 1-bit rows: `rabitq1` (dense Haar rotation), `rabitq1-had` (randomized Hadamard),
 //!   `rabitq1-id` (no rotation, as faiss IndexRaBitQ), `rabitq1q-had` (4-bit quantized query).
 //!
-//! * TurboQuant-MSE rows `tq2`, `tq2-ip`, `tq2.5`, `tq4`, `tq4-ip` (randomized Hadamard rotation).
+//! * TurboQuant-MSE rows `tq2`, `tq2-ip`, `tq2.5`, `tq4`, `tq4-ip` (randomized Hadamard rotation),
+//!   and `tq2-ip-i8`, `tq4-ip-i8`, `tq4-i8` (the same codes, quantized-query fast scan).
 //!
 //! `--only kernel` adds the raw foundation-kernel rows (`kernel-hamming96`, `kernel-dot-u8i8`).
 //!
@@ -313,12 +314,15 @@ fn main() -> Result<(), String> {
     // TurboQuant-MSE (randomized Hadamard rotation, Beta codebook): plain (`tqN`), split rate
     // (`tq2.5`) and inner-product-corrected norm (`tqN-ip`). The scan includes the query rotation
     // once per query and the table-lookup kernel per code.
-    for name in ["tq2", "tq2-ip", "tq2.5", "tq4", "tq4-ip"] {
-        use vector_codecs::turbo::{Configured, from_config};
+    // `-i8`: the same codes through the quantized-query fast scan.
+    for name in ["tq2", "tq2-ip", "tq2.5", "tq4", "tq4-ip", "tq2-ip-i8", "tq4-ip-i8", "tq4-i8"] {
+        use vector_codecs::turbo::{Configured, Scan, from_config};
         if !want(name) {
             continue;
         }
-        let row = match from_config(name, D, 7).map_err(|e| e.to_string())? {
+        let (base, scan) = name.strip_suffix("-i8").map_or((name, Scan::F32), |b| (b, Scan::I8));
+        let c = from_config(base, D, 7).and_then(|c| c.with_scan(scan)).map_err(|e| e.to_string())?;
+        let row = match c {
             Configured::Mse(c) => codec_row(name, &c, &xs, &q, &cfg),
             Configured::MseIp(c) => codec_row(name, &c, &xs, &q, &cfg),
             Configured::MseSplit(c) => codec_row(name, &c, &xs, &q, &cfg),

@@ -191,15 +191,25 @@ fn scalar_lloyd() -> Vec<Entry> {
 // codebooks, norms stored per vector.
 // ---------------------------------------------------------------------------------------------
 fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::turbo::{Configured, from_config};
-    Ok(match from_config(name, t.dim, t.seed)? {
-        Configured::Mse(c) => Box::new(c),
-        Configured::Prod(c) => Box::new(c),
-        Configured::Qjl(c) => Box::new(c),
-        Configured::MseSplit(c) => Box::new(c),
-        Configured::ProdSplit(c) => Box::new(c),
-        Configured::MseIp(c) => Box::new(c),
-    })
+    use vector_codecs::turbo::{Configured, Scan, from_config};
+    // `…-i8`: the same codes scored with the quantized-query fast scan.
+    let (base, scan) = match name.strip_suffix("-i8") {
+        Some(b) => (b, Scan::I8),
+        None => (name, Scan::F32),
+    };
+    Ok(
+        match from_config(base, t.dim, t.seed)?.with_scan(scan).or_else(|e| match scan {
+            Scan::F32 => from_config(base, t.dim, t.seed),
+            Scan::I8 => Err(e),
+        })? {
+            Configured::Mse(c) => Box::new(c),
+            Configured::Prod(c) => Box::new(c),
+            Configured::Qjl(c) => Box::new(c),
+            Configured::MseSplit(c) => Box::new(c),
+            Configured::ProdSplit(c) => Box::new(c),
+            Configured::MseIp(c) => Box::new(c),
+        },
+    )
 }
 
 fn turbo() -> Vec<Entry> {
@@ -226,6 +236,13 @@ fn turbo() -> Vec<Entry> {
         entry("tq4-ip", "turbo", "tq4 codes, inner-product-corrected norm (ratio estimator)", false, |t| {
             turbo_cfg("tq4-ip", t)
         }),
+        entry("tq2-ip-i8", "turbo", "tq2-ip codes, quantized-query (i8) fast scan", false, |t| {
+            turbo_cfg("tq2-ip-i8", t)
+        }),
+        entry("tq4-ip-i8", "turbo", "tq4-ip codes, quantized-query (i8) fast scan", false, |t| {
+            turbo_cfg("tq4-ip-i8", t)
+        }),
+        entry("tq4-i8", "turbo", "tq4 codes, quantized-query (i8) fast scan", false, |t| turbo_cfg("tq4-i8", t)),
         entry("tqp2", "turbo", "TurboQuant-prod 2-bit (1-bit MSE + QJL residual), unbiased", false, |t| {
             turbo_cfg("tqp2", t)
         }),

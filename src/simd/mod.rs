@@ -183,6 +183,23 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     portable::dot_lut_f32(codes, bits, table, q)
 }
 
+/// Integer table-lookup scan: `Σ_c q[slot(c)]·lut[idx_c]` over every `bits`-bit field `c` of
+/// `codes` (`bits ∈ {1, 2, 4}`, packed LSB-first as in [`crate::bits`]), exact in `i64`. The
+/// query is stored in a blocked layout ([`reference::lut_i8_slot`]): per block of 32 code bytes,
+/// field `j` of byte `k` meets `q[32·per·block + 32·j + k]` (`per = 8/bits`), so each SIMD step
+/// multiplies 32 consecutive query bytes; slots past `q.len()` count as 0. The arch kernel
+/// needs every `lut` entry `≤ 127` (then `vpmaddubsw` cannot saturate); otherwise the portable
+/// kernel runs. Returns 0 for other widths. This is the quantized-query fast scan of codebook
+/// scalar codes.
+#[inline]
+pub fn dot_lut_i8(codes: &[u8], bits: u32, lut: &[u8; 16], q: &[i8]) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::lut_i8::dot_lut_i8(codes, bits, lut, q) {
+        return r;
+    }
+    portable::dot_lut_i8(codes, bits, lut, q)
+}
+
 /// Per-coordinate uniform quantization to bytes (the encoder of uniform scalar codes):
 /// `out_j = ⌊clamp((x_j − base_j)/step_j, 0, qmax) + ½⌋` (exact IEEE division, round half up),
 /// level 0 where `step_j ≤ 0`, for `j < min` of the four lengths; `qmax ≤ 255`. Returns whether

@@ -402,3 +402,25 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     dot_lut_f32_groups(codes, bits, table, &q[..n], 0, &mut acc);
     dot_lut_f32_finish(codes, bits, table, q, &acc)
 }
+
+/// Portable [`crate::simd::dot_lut_i8`] (exact integer arithmetic).
+pub fn dot_lut_i8(codes: &[u8], bits: u32, lut: &[u8; 16], q: &[i8]) -> i64 {
+    if !matches!(bits, 1 | 2 | 4) {
+        return 0;
+    }
+    let per = (8 / bits) as usize;
+    let mask = (1u8 << bits) - 1;
+    let mut total = 0i64;
+    for (blk, bytes) in codes.chunks(32).enumerate() {
+        let qb = q.get(blk * 32 * per..).unwrap_or_default();
+        let mut acc = 0i32;
+        for j in 0..per {
+            let qj = qb.get(32 * j..).unwrap_or_default();
+            for (&byte, &qv) in bytes.iter().zip(qj.iter().take(32)) {
+                acc += i32::from(qv) * i32::from(lut[usize::from((byte >> (bits as usize * j)) & mask)]);
+            }
+        }
+        total += i64::from(acc);
+    }
+    total
+}

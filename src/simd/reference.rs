@@ -104,3 +104,28 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f64 {
         })
         .sum()
 }
+
+/// Index of coordinate `c` (field `c mod (8/bits)` of code byte `⌊c·bits/8⌋`) in the blocked
+/// query layout of [`crate::simd::dot_lut_i8`]: blocks of 32 code bytes; inside a block, field
+/// `j` of byte `k` is at `32·j + k`.
+pub fn lut_i8_slot(c: usize, bits: u32) -> usize {
+    let per = (8 / bits) as usize;
+    let (byte, j) = (c / per, c % per);
+    (byte / 32) * 32 * per + 32 * j + byte % 32
+}
+
+/// `Σ_c q[slot(c)]·lut[idx_c]` over every field of every byte of `codes` (exact), where `idx_c`
+/// is the `bits`-bit field `c` and a slot past `q.len()` reads 0; 0 for `bits ∉ {1, 2, 4}`.
+pub fn dot_lut_i8(codes: &[u8], bits: u32, lut: &[u8; 16], q: &[i8]) -> i64 {
+    if !matches!(bits, 1 | 2 | 4) {
+        return 0;
+    }
+    let per = (8 / bits) as usize;
+    (0..codes.len() * per)
+        .map(|c| {
+            let idx = usize::from(crate::bits::get(codes, c, bits).unwrap_or(0));
+            let qc = q.get(lut_i8_slot(c, bits)).copied().unwrap_or(0);
+            i64::from(qc) * i64::from(lut[idx])
+        })
+        .sum()
+}

@@ -34,7 +34,10 @@ use crate::scalar::lloyd::Codebook;
 use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
 
+pub mod scan;
 pub mod split;
+pub use scan::Scan;
+use scan::{I8Levels, I8Query, i8_scratch_words};
 pub use split::{
     CodebookScalar, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_ip, turbo_mse_split,
     turbo_prod_half,
@@ -171,12 +174,14 @@ pub struct NormScalar {
     dim: usize,
     codebook: Codebook,
     bits: u32,
+    i8: Option<I8Levels>,
 }
 
 /// A prepared [`NormScalar`] query: the query itself.
 #[derive(Clone, Copy, Debug)]
 pub struct NormScalarQuery<'s> {
     q: &'s [f32],
+    i8: Option<I8Query<'s>>,
 }
 
 impl NormScalar {
@@ -189,7 +194,25 @@ impl NormScalar {
             return Err(Error::InvalidParameter("NormScalar: dim must be positive"));
         }
         let bits = codebook.bits();
-        Ok(NormScalar { dim, codebook, bits })
+        Ok(NormScalar { dim, codebook, bits, i8: None })
+    }
+
+    /// The same codec scoring with `scan` ([`Scan::I8`]: quantized query, see [`scan`]). Codes
+    /// are unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for [`Scan::I8`] with a codebook of other than 1, 2 or 4 bits.
+    pub fn with_scan(mut self, scan: Scan) -> Result<Self> {
+        self.i8 = match scan {
+            Scan::F32 => None,
+            Scan::I8 => Some(I8Levels::new(self.codebook.levels(), self.bits)?),
+        };
+        Ok(self)
+    }
+
+    /// The scoring mode.
+    pub fn scan(&self) -> Scan {
+        if self.i8.is_some() { Scan::I8 } else { Scan::F32 }
     }
 
     /// The coordinate codebook.
@@ -387,27 +410,38 @@ impl Decode for NormScalar {
 impl Score for NormScalar {
     type Query<'s> = NormScalarQuery<'s>;
 
-    /// `dim` words (a copy of the query).
+    /// [`Scan::F32`]: `dim` words (a copy of the query); [`Scan::I8`]: the blocked `i8` query.
     fn query_scratch_len(&self) -> usize {
-        self.dim
+        match self.i8 {
+            None => self.dim,
+            Some(_) => i8_scratch_words(self.idx_bytes(), self.bits),
+        }
     }
+    /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`Scan::I8`].
     fn estimator(&self) -> Estimator {
-        Estimator::Reconstruction
+        if self.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
         check_dim(self.dim, q.len())?;
-        check_scratch(self.dim, scratch.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
         if q.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
+        if let Some(lv) = self.i8 {
+            let i8 = I8Query::prepare(q, lv, self.bits, self.idx_bytes(), scratch)?;
+            return Ok(NormScalarQuery { q: &[], i8: Some(i8) });
+        }
         let s = &mut scratch[..self.dim];
         s.copy_from_slice(q);
-        Ok(NormScalarQuery { q: s })
+        Ok(NormScalarQuery { q: s, i8: None })
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         let norm = self.norm_of(code)?;
         let idx = &code[..self.idx_bytes()];
+        if let Some(i8) = &q.i8 {
+            return Ok(norm * i8.score(idx));
+        }
         Ok(norm * crate::simd::dot_lut_f32(idx, self.bits, self.codebook.levels(), q.q))
     }
 }
@@ -464,6 +498,35 @@ pub enum Configured {
     /// `tq1-ip`..`tq8-ip`: TurboQuant-MSE codes with the inner-product-corrected norm
     /// ([`turbo_mse_ip`]).
     MseIp(TurboMseIp),
+}
+
+impl Configured {
+    /// The same codec with TurboQuant-MSE scoring mode `scan` (see [`scan`]); codes are
+    /// unchanged. Applies to the `tqN`, `tqN-ip` and `tqN.5` codecs.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for the `tqp` and `qjl` codecs and, with [`Scan::I8`], for
+    /// codebooks of other than 1, 2 or 4 bits (so `tqN.5` only at `N = 1`).
+    pub fn with_scan(self, scan: Scan) -> Result<Self> {
+        Ok(match self {
+            Configured::Mse(mut c) => {
+                c.inner = c.inner.with_scan(scan)?;
+                Configured::Mse(c)
+            }
+            Configured::MseIp(mut c) => {
+                let n = &mut c.inner.normalized;
+                n.inner = n.inner.clone().with_scan(scan)?;
+                Configured::MseIp(c)
+            }
+            Configured::MseSplit(mut c) => {
+                let s = &mut c.inner.inner;
+                s.first = s.first.clone().with_scan(scan)?;
+                s.second = s.second.clone().with_scan(scan)?;
+                Configured::MseSplit(c)
+            }
+            _ => return Err(Error::InvalidParameter("scan modes apply to TurboQuant-MSE codecs only")),
+        })
+    }
 }
 
 /// Builds the codec named `name` (`tq1`..`tq8`, `tqp2`..`tqp8`, `qjl`, the half rates

@@ -26,6 +26,7 @@
 //! [`NormScalar`](super::NormScalar); the integer-rate [`TurboMse`](super::TurboMse) keeps its
 //! own monolithic inner codec for its 4-bit fast path.
 
+use super::scan::{I8Levels, I8Query, Scan, i8_scratch_words};
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::compose::{Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result, check_code, check_dim};
@@ -46,6 +47,7 @@ pub struct CodebookScalar {
     dim: usize,
     codebook: Codebook,
     bits: u32,
+    i8: Option<I8Levels>,
 }
 
 /// A prepared [`CodebookScalar`] query: the query and the level table padded to `2^b` entries.
@@ -53,6 +55,7 @@ pub struct CodebookScalar {
 pub struct CodebookScalarQuery<'s> {
     q: &'s [f32],
     table: &'s [f32],
+    i8: Option<I8Query<'s>>,
 }
 
 impl CodebookScalar {
@@ -66,7 +69,25 @@ impl CodebookScalar {
         }
         let bits = codebook.bits();
         dim.checked_mul(bits as usize).ok_or(Error::Overflow)?;
-        Ok(CodebookScalar { dim, codebook, bits })
+        Ok(CodebookScalar { dim, codebook, bits, i8: None })
+    }
+
+    /// The same codec scoring with `scan` ([`Scan::I8`]: quantized query, see [`super::scan`]).
+    /// Codes are unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for [`Scan::I8`] with a codebook of other than 1, 2 or 4 bits.
+    pub fn with_scan(mut self, scan: Scan) -> Result<Self> {
+        self.i8 = match scan {
+            Scan::F32 => None,
+            Scan::I8 => Some(I8Levels::new(self.codebook.levels(), self.bits)?),
+        };
+        Ok(self)
+    }
+
+    /// The scoring mode.
+    pub fn scan(&self) -> Scan {
+        if self.i8.is_some() { Scan::I8 } else { Scan::F32 }
     }
 
     /// The codebook.
@@ -160,17 +181,26 @@ impl Decode for CodebookScalar {
 impl Score for CodebookScalar {
     type Query<'s> = CodebookScalarQuery<'s>;
 
-    /// `dim + 2^b` words: a copy of the query and the padded level table.
+    /// [`Scan::F32`]: `dim + 2^b` words (a copy of the query and the padded level table);
+    /// [`Scan::I8`]: the blocked `i8` query.
     fn query_scratch_len(&self) -> usize {
-        self.dim + (1usize << self.bits)
+        match self.i8 {
+            None => self.dim + (1usize << self.bits),
+            Some(_) => i8_scratch_words(self.code_len(), self.bits),
+        }
     }
+    /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`Scan::I8`].
     fn estimator(&self) -> Estimator {
-        Estimator::Reconstruction
+        if self.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
         check_dim(self.dim, q.len())?;
         check_scratch(self.query_scratch_len(), scratch.len())?;
         crate::error::check_finite(q)?;
+        if let Some(lv) = self.i8 {
+            let i8 = I8Query::prepare(q, lv, self.bits, self.code_len(), scratch)?;
+            return Ok(CodebookScalarQuery { q: &[], table: &[], i8: Some(i8) });
+        }
         let (qs, rest) = scratch.split_at_mut(self.dim);
         qs.copy_from_slice(q);
         let table = &mut rest[..1usize << self.bits];
@@ -178,10 +208,13 @@ impl Score for CodebookScalar {
         for (i, t) in table.iter_mut().enumerate() {
             *t = lv[i.min(lv.len() - 1)];
         }
-        Ok(CodebookScalarQuery { q: qs, table })
+        Ok(CodebookScalarQuery { q: qs, table, i8: None })
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
+        if let Some(i8) = &q.i8 {
+            return Ok(i8.score(code));
+        }
         check_dim(self.dim, q.q.len())?;
         Ok(crate::simd::dot_lut_f32(code, self.bits, q.table, q.q))
     }

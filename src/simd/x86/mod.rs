@@ -14,6 +14,7 @@ use super::Backend;
 pub mod dot;
 pub mod fwht;
 pub mod lut;
+pub mod lut_i8;
 pub mod popcnt;
 pub(crate) mod rans;
 pub mod widen;
