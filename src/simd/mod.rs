@@ -183,6 +183,20 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     portable::dot_lut_f32(codes, bits, table, q)
 }
 
+/// `out[i] = scale·T[idx_i]` for `i < min(out.len(), ⌊8·codes.len()/bits⌋)`, with the packed
+/// indices and the clamped table of [`dot_lut_f32`] (one multiply per entry, so `scale = 1`
+/// copies table entries exactly); the rest of `out` is left unchanged, as is all of it for
+/// `bits ∉ 1..=8` or an empty table. The decoder of codebook scalar codes; identical on every
+/// backend.
+#[inline]
+pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::lut::lut_expand_f32(codes, bits, table, scale, out).is_some() {
+        return;
+    }
+    portable::lut_expand_f32(codes, bits, table, scale, out)
+}
+
 /// Integer table-lookup scan: `Σ_c q[slot(c)]·lut[idx_c]` over every `bits`-bit field `c` of
 /// `codes` (`bits ∈ {1, 2, 4}`, packed LSB-first as in [`crate::bits`]), exact in `i64`. The
 /// query is stored in a blocked layout ([`reference::lut_i8_slot`]): per block of 32 code bytes,

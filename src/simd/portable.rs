@@ -424,3 +424,34 @@ pub fn dot_lut_i8(codes: &[u8], bits: u32, lut: &[u8; 16], q: &[i8]) -> i64 {
     }
     total
 }
+
+/// Portable [`crate::simd::lut_expand_f32`], from group `from` of 8 indices on (the groups
+/// before it were written by an arch kernel), then the tail.
+pub(crate) fn lut_expand_f32_from(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32], from: usize) {
+    if !(1..=8).contains(&bits) || table.is_empty() {
+        return;
+    }
+    let b = bits as usize;
+    let n = out.len().min(codes.len() * 8 / b);
+    let mask = (1u64 << b) - 1;
+    let last = table.len() - 1;
+    let out = &mut out[..n];
+    for (o, c) in out.chunks_exact_mut(8).zip(codes.chunks_exact(b)).skip(from) {
+        let mut w = 0u64;
+        for (k, &byte) in c.iter().enumerate() {
+            w |= u64::from(byte) << (8 * k);
+        }
+        for (l, v) in o.iter_mut().enumerate() {
+            *v = scale * table[(((w >> (b * l)) & mask) as usize).min(last)];
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(n / 8 * 8) {
+        let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
+        *o = scale * table[k.min(last)];
+    }
+}
+
+/// Portable [`crate::simd::lut_expand_f32`].
+pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32]) {
+    lut_expand_f32_from(codes, bits, table, scale, out, 0);
+}

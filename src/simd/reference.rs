@@ -129,3 +129,17 @@ pub fn dot_lut_i8(codes: &[u8], bits: u32, lut: &[u8; 16], q: &[i8]) -> i64 {
         })
         .sum()
 }
+
+/// `out[i] = scale·T[idx_i]` for `i < min(out.len(), ⌊8·codes.len()/bits⌋)` (indices and `T` as
+/// in [`dot_lut_f32`]); the rest of `out` is left unchanged. Nothing for `bits ∉ 1..=8` or an
+/// empty table.
+pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32]) {
+    if !(1..=8).contains(&bits) || table.is_empty() {
+        return;
+    }
+    let n = out.len().min(codes.len() * 8 / bits as usize);
+    for (i, o) in out.iter_mut().enumerate().take(n) {
+        let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
+        *o = scale * table[k.min(table.len() - 1)];
+    }
+}

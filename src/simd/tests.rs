@@ -295,3 +295,29 @@ fn lut_i8_kernel_matches_reference() {
     let lut: [u8; 16] = core::array::from_fn(|k| k as u8 * 10);
     assert_eq!(dot_lut_i8(&[0x21], 4, &lut, &q), 3 * 10 + 5 * 20);
 }
+
+/// `lut_expand_f32` equals the reference exactly (one multiply per entry) for every width,
+/// table length and awkward length, and leaves the rest of `out` unchanged.
+#[test]
+fn lut_expand_matches_reference() {
+    let mut r = Rng::new(23);
+    for bits in 1..=9u32 {
+        for tlen in [1usize, 3, 1 << bits.min(8), (1 << bits.min(8)) + 2] {
+            let table = floats(&mut r, tlen);
+            for n in lengths() {
+                let nbytes = crate::bits::packed_len(n, bits.min(8));
+                let codes: Vec<u8> = (0..nbytes).map(|_| r.next_u32() as u8).collect();
+                for (extra, scale) in [(0usize, 1.0f32), (5, -2.5)] {
+                    let mut want = alloc::vec![7.0f32; n + extra];
+                    let mut got = want.clone();
+                    let mut port = want.clone();
+                    reference::lut_expand_f32(&codes, bits, &table, scale, &mut want);
+                    lut_expand_f32(&codes, bits, &table, scale, &mut got);
+                    portable::lut_expand_f32(&codes, bits, &table, scale, &mut port);
+                    assert_eq!(got, want, "bits {bits} table {tlen} n {n}");
+                    assert_eq!(port, want, "bits {bits} table {tlen} n {n}");
+                }
+            }
+        }
+    }
+}

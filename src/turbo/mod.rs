@@ -24,7 +24,6 @@
 
 pub mod params;
 
-use crate::bits;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::compose::{Residual, Rotated};
 use crate::error::{Error, Result, check_code, check_dim};
@@ -378,31 +377,7 @@ impl Decode for NormScalar {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim, out.len())?;
         let norm = self.norm_of(code)?;
-        let mut done = 0;
-        let b = self.bits as usize;
-        if b <= 4 {
-            // Whole groups of 8 indices (`b` bytes) at a time through a 16-entry level table
-            // (indices past the last level read the last level, as `Codebook::level`).
-            let lv = self.codebook.levels();
-            let mut tab = [0.0f32; 16];
-            for (i, t) in tab.iter_mut().enumerate() {
-                *t = norm * lv.get(i).copied().unwrap_or(lv[lv.len() - 1]);
-            }
-            let mask = (1u32 << b) - 1;
-            for (o, c) in out.chunks_exact_mut(8).zip(code.chunks_exact(b)) {
-                let mut w = [0u8; 4];
-                w[..b].copy_from_slice(c);
-                let word = u32::from_le_bytes(w);
-                for (k, ok) in o.iter_mut().enumerate() {
-                    *ok = tab[((word >> (b * k)) & mask) as usize];
-                }
-                done += 8;
-            }
-        }
-        for (i, o) in out.iter_mut().enumerate().skip(done) {
-            let idx = bits::get(code, i, self.bits).unwrap_or(0) as u8;
-            *o = norm * self.codebook.level(idx);
-        }
+        crate::simd::lut_expand_f32(&code[..self.idx_bytes()], self.bits, self.codebook.levels(), norm, out);
         Ok(())
     }
 }
@@ -578,7 +553,7 @@ mod tests {
         let b = cb.bits();
         let idx: std::vec::Vec<u8> = y.iter().map(|&v| cb.index(v * inv)).collect();
         let mut out = vec![0u8; (y.len() * b as usize).div_ceil(8)];
-        bits::pack(&idx, b, &mut out).unwrap();
+        crate::bits::pack(&idx, b, &mut out).unwrap();
         out
     }
 
@@ -682,7 +657,7 @@ mod tests {
                     c.decode_into(&code, &mut out).unwrap();
                     let norm = f32::from_le_bytes(code[code.len() - 4..].try_into().unwrap());
                     for (i, &o) in out.iter().enumerate() {
-                        let idx = bits::get(&code, i, bits).unwrap() as u8;
+                        let idx = crate::bits::get(&code, i, bits).unwrap() as u8;
                         assert_eq!(o.to_bits(), (norm * c.codebook.level(idx)).to_bits());
                     }
                 }

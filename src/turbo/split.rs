@@ -99,27 +99,6 @@ impl CodebookScalar {
     pub fn bits(&self) -> u32 {
         self.bits
     }
-
-    /// Calls `f(i, idx)` for every coordinate `i` of a code (`code.len() == code_len()`): whole
-    /// groups of 8 indices are read as `b` bytes at once.
-    #[inline]
-    fn for_each_index(&self, code: &[u8], mut f: impl FnMut(usize, usize)) {
-        let b = self.bits as usize;
-        let mask = (1u64 << b) - 1;
-        let groups = self.dim / 8;
-        for (g, bytes) in code.chunks_exact(b).take(groups).enumerate() {
-            let mut w = 0u64;
-            for (k, &byte) in bytes.iter().enumerate() {
-                w |= u64::from(byte) << (8 * k);
-            }
-            for j in 0..8 {
-                f(8 * g + j, ((w >> (b * j)) & mask) as usize);
-            }
-        }
-        for i in 8 * groups..self.dim {
-            f(i, usize::from(crate::bits::get(code, i, self.bits).unwrap_or(0)));
-        }
-    }
 }
 
 impl Codec for CodebookScalar {
@@ -172,13 +151,7 @@ impl Decode for CodebookScalar {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim, out.len())?;
-        let lv = self.codebook.levels();
-        let last = lv.len() - 1;
-        self.for_each_index(code, |i, idx| {
-            if let Some(o) = out.get_mut(i) {
-                *o = lv[idx.min(last)];
-            }
-        });
+        crate::simd::lut_expand_f32(code, self.bits, self.codebook.levels(), 1.0, out);
         Ok(())
     }
 }

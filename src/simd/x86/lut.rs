@@ -38,56 +38,127 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> Option<
     Some(portable::dot_lut_f32_finish(codes, bits, table, q, &acc))
 }
 
+/// Arch `lut_expand_f32` (`None` when no arch kernel applies; `out` untouched).
+#[inline]
+pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32]) -> Option<()> {
+    if !has(feature::AVX2) || !matches!(bits, 1..=4 | 8) || table.is_empty() {
+        return None;
+    }
+    let n = out.len().min(codes.len() * 8 / bits as usize);
+    // SAFETY: AVX2 was detected on this CPU; the kernel's memory accesses are justified inside.
+    let done = unsafe {
+        match bits {
+            1 => expand_avx2::<1>(codes, table, scale, &mut out[..n]),
+            2 => expand_avx2::<2>(codes, table, scale, &mut out[..n]),
+            3 => expand_avx2::<3>(codes, table, scale, &mut out[..n]),
+            4 => expand_avx2::<4>(codes, table, scale, &mut out[..n]),
+            _ => expand_avx2::<8>(codes, table, scale, &mut out[..n]),
+        }
+    };
+    portable::lut_expand_f32_from(codes, bits, table, scale, out, done);
+    Some(())
+}
+
+/// Number of whole groups of 8 indices whose read (4 bytes for `B ≤ 4`, 8 for `B = 8`) stays
+/// inside `len` code bytes, capped at `groups`.
+#[inline(always)]
+fn readable_groups<const B: usize>(len: usize, groups: usize) -> usize {
+    let readable = if B == 8 {
+        len / 8
+    } else if len < 4 {
+        0
+    } else {
+        (len - 4) / B + 1
+    };
+    groups.min(readable)
+}
+
+/// The 8 table entries of group `g`: `T[idx_{8g+l}]` in lane `l`.
+///
+/// # Safety
+/// AVX2; `g < readable_groups::<B>(codes.len(), ·)`; `lastv` = `table.len() − 1` in every lane;
+/// `lo`/`hi` hold entries 0..8 / 8..16 (clamped); `shifts`/`mask` as built by the callers.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn entries<const B: usize>(
+    codes: &[u8],
+    table: &[f32],
+    g: usize,
+    (lo, hi): (__m256, __m256),
+    (shifts, mask, lastv): (__m256i, __m256i, __m256i),
+) -> __m256 {
+    let cp = codes.as_ptr();
+    if B == 8 {
+        // SAFETY: g < codes.len()/8, so bytes 8g..8g+8 are inside `codes`.
+        let idx = _mm256_cvtepu8_epi32(unsafe { _mm_loadl_epi64(cp.add(8 * g).cast()) });
+        let idx = _mm256_min_epu32(idx, lastv);
+        // SAFETY: every index is clamped to `last < table.len()`, so each gathered f32 lies
+        // inside `table`.
+        unsafe { _mm256_i32gather_ps::<4>(table.as_ptr(), idx) }
+    } else {
+        // SAFETY: g·B + 4 ≤ codes.len() (the caller's bound); unaligned read.
+        let w = unsafe { cp.add(g * B).cast::<u32>().read_unaligned() };
+        let idx = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(w as i32), shifts), mask);
+        let v = _mm256_permutevar8x32_ps(lo, idx);
+        if B == 4 {
+            let h = _mm256_permutevar8x32_ps(hi, idx);
+            _mm256_blendv_ps(v, h, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
+        } else {
+            v
+        }
+    }
+}
+
+/// The register tables and index constants shared by the kernels.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn setup<const B: usize>(table: &[f32]) -> ((__m256, __m256), (__m256i, __m256i, __m256i)) {
+    let last = table.len() - 1;
+    let entry = |k: usize| table[k.min(last)];
+    let lo = _mm256_setr_ps(entry(0), entry(1), entry(2), entry(3), entry(4), entry(5), entry(6), entry(7));
+    let hi = _mm256_setr_ps(entry(8), entry(9), entry(10), entry(11), entry(12), entry(13), entry(14), entry(15));
+    let bi = B as i32;
+    let shifts = _mm256_setr_epi32(0, bi, 2 * bi, 3 * bi, 4 * bi, 5 * bi, 6 * bi, 7 * bi);
+    let mask = _mm256_set1_epi32(((1u32 << B) - 1) as i32);
+    ((lo, hi), (shifts, mask, _mm256_set1_epi32(last as i32)))
+}
+
+/// Writes `scale·T[idx_i]` for the whole groups of 8 whose reads stay inside `codes`; returns
+/// the number of groups written. `out.len() ≤ ⌊8·codes.len()/B⌋`, `table` non-empty.
+#[target_feature(enable = "avx2,fma")]
+fn expand_avx2<const B: usize>(codes: &[u8], table: &[f32], scale: f32, out: &mut [f32]) -> usize {
+    let groups = readable_groups::<B>(codes.len(), out.len() / 8);
+    let (t, k) = setup::<B>(table);
+    let sv = _mm256_set1_ps(scale);
+    for g in 0..groups {
+        // SAFETY: g < readable groups; table constants from `setup`.
+        let v = unsafe { entries::<B>(codes, table, g, t, k) };
+        // SAFETY: g < out.len()/8, so out[8g..8g+8] is inside `out`.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(8 * g), _mm256_mul_ps(sv, v)) };
+    }
+    groups
+}
+
 /// Accumulates whole groups of 8 (lane `l` ← index `8g + l`) while the group's loads stay inside
 /// `codes` (a 4-byte read for `b ≤ 4`, 8 bytes for `b = 8`); returns the number of groups done.
 /// `q.len() ≤ ⌊8·codes.len()/B⌋`, `B ∈ {1, 2, 3, 4, 8}`, `table` non-empty.
 #[target_feature(enable = "avx2,fma")]
 fn groups_avx2<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &mut [[f32; 8]; 4]) -> usize {
-    let b = B;
-    let groups = q.len() / 8;
-    // Groups whose 4-byte (b ≤ 4) or 8-byte (b = 8) read is in bounds.
-    let readable = if b == 8 { codes.len() / 8 } else { codes.len().saturating_sub(4) / b + 1 };
-    let groups = groups.min(if codes.len() < 4 { 0 } else { readable });
-    let last = table.len() - 1;
-    let entry = |k: usize| table[k.min(last)];
-    let lo = _mm256_setr_ps(entry(0), entry(1), entry(2), entry(3), entry(4), entry(5), entry(6), entry(7));
-    let hi = _mm256_setr_ps(entry(8), entry(9), entry(10), entry(11), entry(12), entry(13), entry(14), entry(15));
-    let bi = b as i32;
-    let shifts = _mm256_setr_epi32(0, bi, 2 * bi, 3 * bi, 4 * bi, 5 * bi, 6 * bi, 7 * bi);
-    let mask = _mm256_set1_epi32((1i32 << b) - 1);
-    let lastv = _mm256_set1_epi32(last as i32);
+    let groups = readable_groups::<B>(codes.len(), q.len() / 8);
+    let (t, k) = setup::<B>(table);
     let mut a = [0; 4].map(|_| _mm256_setzero_ps());
     for (v, row) in a.iter_mut().zip(acc.iter()) {
         // SAFETY: `row` holds 8 f32.
         *v = unsafe { _mm256_loadu_ps(row.as_ptr()) };
     }
-    let cp = codes.as_ptr();
     let qp = q.as_ptr();
     // `q_g ⊙ T[idx_g]` of group `g < groups`.
     macro_rules! term {
         ($g:expr) => {{
             let g: usize = $g;
-            let vals = if b == 8 {
-                // SAFETY: g < codes.len()/8, so bytes 8g..8g+8 are inside `codes`.
-                let idx = _mm256_cvtepu8_epi32(unsafe { _mm_loadl_epi64(cp.add(8 * g).cast()) });
-                let idx = _mm256_min_epu32(idx, lastv);
-                // SAFETY: every index is clamped to `last < table.len()`, so each gathered f32
-                // lies inside `table`.
-                unsafe { _mm256_i32gather_ps::<4>(table.as_ptr(), idx) }
-            } else {
-                // SAFETY: g·b + 4 ≤ codes.len() for g < readable (b ≤ 4); unaligned read.
-                let w = unsafe { cp.add(g * b).cast::<u32>().read_unaligned() };
-                let idx = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(w as i32), shifts), mask);
-                let v = _mm256_permutevar8x32_ps(lo, idx);
-                if b == 4 {
-                    let h = _mm256_permutevar8x32_ps(hi, idx);
-                    _mm256_blendv_ps(v, h, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
-                } else {
-                    v
-                }
-            };
-            // SAFETY: g < q.len()/8, so q[8g..8g+8] is inside `q`.
-            _mm256_mul_ps(unsafe { _mm256_loadu_ps(qp.add(8 * g)) }, vals)
+            // SAFETY: g < readable groups; table constants from `setup`; g < q.len()/8, so
+            // q[8g..8g+8] is inside `q`.
+            unsafe { _mm256_mul_ps(_mm256_loadu_ps(qp.add(8 * g)), entries::<B>(codes, table, g, t, k)) }
         }};
     }
     let [mut a0, mut a1, mut a2, mut a3] = a;
