@@ -196,22 +196,17 @@ impl NormScalar {
         Ok(NormScalar { dim, codebook, bits, i8: None })
     }
 
-    /// The same codec scoring with `scan` ([`Scan::I8`]: quantized query, see [`scan`]). Codes
-    /// are unchanged.
+    /// The same codec scoring with `scan`; codes are unchanged. As [`CodebookScalar::with_scan`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for [`Scan::I8`] with a codebook of other than 1, 2 or 4 bits.
-    pub fn with_scan(mut self, scan: Scan) -> Result<Self> {
-        self.i8 = match scan {
-            Scan::F32 => None,
-            Scan::I8 => Some(I8Levels::new(self.codebook.levels(), self.bits)?),
-        };
-        Ok(self)
+    /// As [`CodebookScalar::with_scan`].
+    pub fn with_scan(self, scan: Scan) -> Result<Self> {
+        Ok(NormScalar { i8: I8Levels::for_scan(scan, &self.codebook)?, ..self })
     }
 
     /// The scoring mode.
     pub fn scan(&self) -> Scan {
-        if self.i8.is_some() { Scan::I8 } else { Scan::F32 }
+        I8Levels::scan_of(&self.i8)
     }
 
     /// The coordinate codebook.

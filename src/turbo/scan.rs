@@ -34,6 +34,19 @@ pub(crate) struct I8Levels {
 }
 
 impl I8Levels {
+    /// The table a codec with `codebook` needs for `scan` (`None` for [`Scan::F32`]).
+    pub(crate) fn for_scan(scan: Scan, codebook: &crate::scalar::lloyd::Codebook) -> Result<Option<Self>> {
+        match scan {
+            Scan::F32 => Ok(None),
+            Scan::I8 => Self::new(codebook.levels(), codebook.bits()).map(Some),
+        }
+    }
+
+    /// The mode a codec holding `table` scores with.
+    pub(crate) fn scan_of(table: &Option<Self>) -> Scan {
+        if table.is_some() { Scan::I8 } else { Scan::F32 }
+    }
+
     /// Rounds `levels` (ascending, at most 16) to 7 bits; `Err` for widths other than 1, 2, 4.
     pub(crate) fn new(levels: &[f32], bits: u32) -> Result<Self> {
         if !matches!(bits, 1 | 2 | 4) || levels.is_empty() || levels.len() > 16 {
