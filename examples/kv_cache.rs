@@ -114,6 +114,32 @@ impl KeyCodec for CenteredRaBitQ {
     }
 }
 
+/// QJL with the window's outlier channels (the QJL reference design): the `o` channels of
+/// largest mean |k| over the window's 512 keys (chosen per head and window, like a prefill),
+/// stored as f16 in every code, and an m-row sketch of the other channels. The channel list is
+/// per window, not per key, so it is not counted in `bits_per_dim` (5 bits × o per 512 keys).
+struct GroupOutlierQjl {
+    m: usize,
+    o: usize,
+    target: f64,
+}
+
+impl KeyCodec for GroupOutlierQjl {
+    fn name(&self) -> String {
+        format!("qjl-m{}-o{}g", self.m, self.o)
+    }
+    fn target_bits(&self) -> f64 {
+        self.target
+    }
+    fn bits_per_dim(&self) -> f64 {
+        (16 * self.o + 8 * self.m.div_ceil(8) + 32) as f64 / D as f64
+    }
+    fn logits(&self, keys: &[f32], queries: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
+        let codec = vector_codecs::qjl::outlier::group_outlier(keys, D, self.m, 0x9E1, self.o)?;
+        ScoreCodec { name: String::new(), target: 0.0, codec }.logits(keys, queries, out)
+    }
+}
+
 fn codecs() -> Vec<Box<dyn KeyCodec>> {
     let mut v: Vec<Box<dyn KeyCodec>> = Vec::new();
     // RaBitQ: B bits per coordinate + 8 or 12 bytes of f32 factors, i.e. +2 or +3 bits per dim
@@ -130,6 +156,10 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
     for (m, target) in [(48usize, 2.5), (64, 3.0), (80, 3.5), (96, 4.0)] {
         let c = Qjl::new(D, m, 0x9E1).expect("valid QJL");
         v.push(Box::new(ScoreCodec { name: format!("qjl-m{m}"), target, codec: c }));
+    }
+    // QJL with the window's outlier channels in f16: at 3.0 and 4.0 stored bits/dim.
+    for (m, o, target) in [(32usize, 2usize, 3.0), (64, 2, 4.0), (32, 4, 4.0)] {
+        v.push(Box::new(GroupOutlierQjl { m, o, target }));
     }
     // Uniform scalar quantization per token (per vector): b-bit levels on [min, max] of each key
     // with f16 offset and step in the code (+1 bit/dim at d = 32); the 4-bit one is the baseline

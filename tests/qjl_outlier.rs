@@ -2,7 +2,7 @@
 //! closed form `[(π/2)‖q‖²‖r‖² − ⟨q,r⟩²]/m` of the remainder `r` (and far below plain QJL's on
 //! keys with outlier channels), exactness of the stored channels, bad input.
 use vector_codecs::qjl::Qjl;
-use vector_codecs::qjl::outlier::{MAX_OUTLIERS, QjlOutlier};
+use vector_codecs::qjl::outlier::{MAX_OUTLIERS, QjlOutlier, group_outlier};
 use vector_codecs::rng::Rng;
 use vector_codecs::{Codec, Decode, Error, Estimator, Score};
 
@@ -147,4 +147,64 @@ fn bad_input_is_an_error() {
     let mut q = x;
     q[0] = f32::INFINITY;
     assert_eq!(c.prepare(&q, &mut s).map(|_| ()), Err(Error::NonFinite));
+}
+
+/// The group variant: outlier channels chosen from a group of keys that share them (a
+/// prefill sample), stored as f16 without per-vector indices. Over sketch seeds the score's
+/// mean is the truth up to the f16 rounding of the outliers, its variance is the closed form of
+/// the sketched remainder (the other `d − o` channels, `m` rows), and it is far below plain
+/// QJL's at the same stored size.
+#[test]
+fn group_outliers_unbiased_up_to_f16_and_low_variance() {
+    let (d, m, o) = (32usize, 64usize, 4usize);
+    let mut rng = Rng::new(43);
+    let outl = [(3usize, 20.0f32), (9, -15.0), (17, 25.0), (30, -18.0)];
+    // A group of 64 keys sharing the outlier channels (values jittered), then one key of it.
+    let mut group = vec![0f32; 64 * d];
+    for row in group.chunks_exact_mut(d) {
+        for v in row.iter_mut() {
+            *v = rng.gaussian() as f32;
+        }
+        for &(i, v) in &outl {
+            row[i] = v * (1.0 + 0.1 * rng.gaussian() as f32);
+        }
+    }
+    let k = group[..d].to_vec();
+    let q: Vec<f32> = (0..d).map(|_| rng.gaussian() as f32).collect();
+    let c = group_outlier(&group, d, m, 0, o).unwrap();
+    assert_eq!(c.transform.as_slice()[..o], [3, 9, 17, 30]);
+    assert_eq!(c.code_len(), 2 * o + m / 8 + 4);
+    assert_eq!(c.estimator(), Estimator::Biased);
+    // Exact part as stored (f16), remainder r over the other channels.
+    let f16 = |v: f32| {
+        let c =
+            vector_codecs::scalar::float::FloatCodec::new(1, vector_codecs::scalar::float::FloatFormat::F16).unwrap();
+        let mut b = vec![0u8; c.code_len()];
+        c.encode_into(&[v], &mut b).unwrap();
+        let mut out = [0f32];
+        c.decode_into(&b, &mut out).unwrap();
+        out[0]
+    };
+    let exact: f64 = outl.iter().map(|&(i, _)| f64::from(q[i]) * f64::from(f16(k[i]))).sum();
+    let mut r = k.clone();
+    let mut qr = q.clone();
+    for &(i, _) in &outl {
+        r[i] = 0.0;
+        qr[i] = 0.0;
+    }
+    let truth_r = dot(&qr, &r);
+    let half_pi = std::f64::consts::FRAC_PI_2;
+    let var_r = (half_pi * dot(&qr, &qr) * dot(&r, &r) - truth_r.powi(2)) / m as f64;
+    let n = 4000u64;
+    let (mg, sg) = stats(|s| group_outlier(&group, d, m, s, o).unwrap(), &k, &q, n);
+    assert!((mg - exact - truth_r).abs() < 4.0 * (var_r / n as f64).sqrt(), "group mean {mg} vs {}", exact + truth_r);
+    assert!((sg / var_r - 1.0).abs() < 0.15, "group variance {sg} vs closed form {var_r}");
+    // Plain QJL with the same code size (2o bytes more sketch: m + 16·o rows).
+    let mp = m + 16 * o;
+    let (_, sp) = stats(|s| Qjl::new(d, mp, s).unwrap(), &k, &q, n);
+    assert!(sg < 0.2 * sp, "group variance {sg} not far below plain QJL's {sp} at equal size");
+    // Bad configurations.
+    assert!(group_outlier(&group, d, m, 0, 0).is_err());
+    assert!(group_outlier(&group, d, m, 0, d).is_err());
+    assert!(group_outlier(&group[..d + 1], d, m, 0, o).is_err());
 }

@@ -1,6 +1,6 @@
 //! QJL with an outlier split: the `o` largest-magnitude channels of each key are stored exactly
 //! and only the remainder is sketched (the split of the QJL reference design, SPECS §7, done
-//! per vector here rather than per group of tokens).
+//! per vector here; [`group_outlier`] builds the per-group variant of the reference design).
 //!
 //! Encode `k`: let `O` be the `o` channels of largest `|k_i|` (ties: lower index first) and
 //! `r = k` with the channels of `O` set to 0. Code layout:
@@ -224,6 +224,41 @@ impl QjlOutlier {
         }
         QjlOutlier::new(p.dim, p.m, p.seed, o)
     }
+}
+
+/// QJL with a *group's* outlier channels (the QJL reference design): one fixed set of `o`
+/// channels, chosen once from a sample of the group (e.g. a head's prefill keys) by
+/// [`Permutation::largest_first`](crate::transform::Permutation::largest_first), stored per vector as `f16`, and a QJL sketch (`m` rows) of
+/// the other `d − o` channels. Built entirely from the crate's parts:
+/// `Rotated<Permutation, Split<FloatCodec /* f16 */, Qjl>>`.
+///
+/// Code: `2o` bytes of `f16` outlier values, then the [`Qjl`] code of the rest (`⌈m/8⌉ + 4`
+/// bytes). Bits per dimension: `(16·o + 8⌈m/8⌉ + 32)/d` — no channel indices per vector (the
+/// per-vector [`QjlOutlier`] spends `48·o` bits on indices and `f32` values). Score:
+/// `Σ_{i∈O} q_i·f16(k_i) + √(π/2)/m·‖r‖·⟨S q_r, z⟩`: unbiased for the sketched part, exact up
+/// to `f16` rounding (relative `2^−11`) on the outliers — reported as
+/// [`Estimator::Biased`] because of that rounding.
+#[cfg(feature = "alloc")]
+pub type QjlGroupOutlier = crate::compose::Rotated<
+    crate::transform::Permutation,
+    crate::compose::Split<crate::scalar::float::FloatCodec, Qjl>,
+>;
+
+/// Builds [`QjlGroupOutlier`] for `dim`-vectors: the `o` channels of largest mean `|x_i|` over
+/// `sample` (whole rows), a QJL sketch with `m` rows from `seed` ([`Qjl::new`]) of the others.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] unless `1 ≤ o < dim`; as [`Permutation::largest_first`](crate::transform::Permutation::largest_first) and
+/// [`Qjl::new`].
+#[cfg(feature = "alloc")]
+pub fn group_outlier(sample: &[f32], dim: usize, m: usize, seed: u64, o: usize) -> Result<QjlGroupOutlier> {
+    use crate::scalar::float::{FloatCodec, FloatFormat};
+    if o == 0 || o >= dim {
+        return Err(Error::InvalidParameter("QJL group outliers: need 1 ≤ o < dim"));
+    }
+    let perm = crate::transform::Permutation::largest_first(sample, dim, o)?;
+    let split = crate::compose::Split::new(FloatCodec::new(o, FloatFormat::F16)?, Qjl::new(dim - o, m, seed)?)?;
+    crate::compose::Rotated::new(perm, split)
 }
 
 #[cfg(all(test, feature = "alloc"))]

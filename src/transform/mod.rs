@@ -10,11 +10,13 @@ pub mod gaussian;
 #[cfg(feature = "alloc")]
 pub mod haar;
 pub mod hadamard;
+pub mod permutation;
 
 pub use gaussian::GaussianProjection;
 #[cfg(feature = "alloc")]
 pub use haar::HaarRotation;
 pub use hadamard::RandomizedHadamard;
+pub use permutation::Permutation;
 
 /// A deterministic linear map, applied without allocation.
 pub trait Transform {
