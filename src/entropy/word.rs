@@ -193,17 +193,20 @@ fn enc_k_single<const K: usize>(
             }
             continue;
         }
+        // The group writes at most K words below p: into w = out[p − 2K..p], from its end.
+        let w = &mut out[p - 2 * K..p];
+        let mut j = 2 * K;
         for (x, &s) in st.iter_mut().zip(group).rev() {
             let e = sym_of(enc, s)?;
             let y = *x;
             let big = (y >> sh) >= e.freq;
-            // p ≥ 2 holds: at most K − 1 words were written since the check p ≥ 2K.
-            if let Some(w) = out.get_mut(p - 2..p) {
-                w.copy_from_slice(&(y as u16).to_le_bytes());
-            }
-            p -= 2 * usize::from(big);
+            // j ≥ 2 holds (at most K − 1 words written so far), so the mask is the identity.
+            let i = (j - 2) & (2 * K - 1);
+            w[i..i + 2].copy_from_slice(&(y as u16).to_le_bytes());
+            j -= 2 * usize::from(big);
             *x = step(e, if big { y >> 16 } else { y });
         }
+        p -= 2 * K - j;
     }
     *pos = p;
     Ok(())
