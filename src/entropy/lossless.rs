@@ -14,8 +14,8 @@
 //! its raw bits and its own rANS stream. `k = 0` is the plain split.
 //!
 //! # Format (little-endian)
-//! `"VCLF"`, version `u8` (1: blocks use the 64-bit [interleaved](super::interleaved) coder;
-//! 2: blocks use the 16-bit-word [word](super::word) coder — the layout is otherwise identical
+//! `"VCLF"`, version `u8` (1: blocks use the 64-bit [interleaved coder](super::interleaved);
+//! 2: blocks use the 16-bit-word [word coder](super::word) — the layout is otherwise identical
 //! and both versions decode), kind `u8` (0 bf16, 1 f16, 2 f32), `k u8`, lanes `u8`,
 //! `n u64` values, `block_len u32`, the model (scale `u8`, alphabet `u32`, LEB128 frequencies),
 //! then one `u32` end offset per block (relative to the data area), then the blocks
