@@ -12,6 +12,7 @@ use vector_codecs::entropy::lossless::{FloatKind, LosslessConfig, LosslessFloats
 use vector_codecs::entropy::model::Model;
 use vector_codecs::entropy::range::{RangeDecoder, RangeEncoder};
 use vector_codecs::entropy::rans::rans32;
+use vector_codecs::entropy::word;
 use vector_codecs::rng::Rng;
 
 const N: usize = 10_000_000;
@@ -76,6 +77,25 @@ fn bench_source(c: &mut Criterion, name: &str, k: usize, h: f64) {
         assert_eq!(out, data);
         g.bench_function(format!("ours_interleaved{}_decode", lanes.count()), |b| {
             b.iter(|| interleaved::decode(&v[0], lanes, black_box(&ib[..il]), &mut out).unwrap())
+        });
+    }
+    // Coder v2 (32-bit states, 16-bit words): same data and model.
+    for lanes in [Lanes::L8, Lanes::L32] {
+        let mut wb = vec![0u8; word::max_encoded_len(N, lanes)];
+        let wl = word::encode(&v[0], lanes, &data, &mut wb).unwrap();
+        eprintln!(
+            "{name}: word x{} {:.4} bits/sym (overhead {:.4}%)",
+            lanes.count(),
+            wl as f64 * 8.0 / N as f64,
+            (wl as f64 * 8.0 / ideal - 1.0) * 100.0
+        );
+        g.bench_function(format!("ours_word{}_encode", lanes.count()), |b| {
+            b.iter(|| word::encode(&v[0], lanes, black_box(&data), &mut wb).unwrap())
+        });
+        word::decode(&v[0], lanes, &wb[..wl], &mut out).unwrap();
+        assert_eq!(out, data);
+        g.bench_function(format!("ours_word{}_decode", lanes.count()), |b| {
+            b.iter(|| word::decode(&v[0], lanes, black_box(&wb[..wl]), &mut out).unwrap())
         });
     }
     // Our range coder with a static model (cumulative frequencies, 2^12 total).

@@ -16,12 +16,15 @@ mod entropy_range;
 mod entropy_rans32;
 #[path = "../fuzz/targets/entropy_rans64.rs"]
 mod entropy_rans64;
+#[path = "../fuzz/targets/entropy_word.rs"]
+mod entropy_word;
 
 #[test]
 fn entropy_corpora() {
     assert!(common::replay_corpus("entropy_rans32", entropy_rans32::run) >= 3);
     assert!(common::replay_corpus("entropy_rans64", entropy_rans64::run) >= 3);
     assert!(common::replay_corpus("entropy_interleaved", entropy_interleaved::run) >= 3);
+    assert!(common::replay_corpus("entropy_word", entropy_word::run) >= 3);
     assert!(common::replay_corpus("entropy_range", entropy_range::run) >= 3);
     assert!(common::replay_corpus("entropy_model", entropy_model::run) >= 3);
     assert!(common::replay_corpus("entropy_coded", entropy_coded::run) >= 3);
@@ -77,6 +80,20 @@ fn generate_corpora() {
         f.extend_from_slice(&b);
         write("entropy_interleaved", &format!("multi_{k}"), &f);
     }
+    let b15 = Model::from_counts(&[1, 1, 5], 15).unwrap();
+    for (k, lanes) in [Lanes::L4, Lanes::L8, Lanes::L32].into_iter().enumerate() {
+        let b = vector_codecs::entropy::word::encode_vec(&[m.view()], lanes, &syms[..200]).unwrap();
+        let mut f = vec![k as u8, 50];
+        f.extend_from_slice(&b);
+        write("entropy_word", &format!("valid_{k}"), &f);
+        write("entropy_word", &format!("corrupt_{k}"), &corrupt(&f));
+        let mixed: Vec<u16> =
+            syms[..200].iter().enumerate().map(|(i, &s)| if i % 2 == 1 { s % 3 } else { s }).collect();
+        let b = vector_codecs::entropy::word::encode_vec(&[m.view(), b15.view()], lanes, &mixed).unwrap();
+        let mut f = vec![k as u8 | 4, 50];
+        f.extend_from_slice(&b);
+        write("entropy_word", &format!("multi_{k}"), &f);
+    }
     let mut buf = vec![0u8; 4096];
     let mut e = RangeEncoder::new(&mut buf);
     for i in 0..64u64 {
@@ -112,14 +129,16 @@ fn generate_corpora() {
         let b =
             compress(kind, &v, &LosslessConfig { block_len: 1024, top_bits: top, scale_bits: 11, lanes: Lanes::L8 })
                 .unwrap();
-        write("entropy_lossless", &format!("valid_{k}"), &b);
-        write("entropy_lossless", &format!("corrupt_{k}"), &corrupt(&b));
+        // valid_{k} / corrupt_{k} are checked-in version-1 streams (coder v1); new seeds are
+        // version 2.
+        write("entropy_lossless", &format!("valid_v2_{k}"), &b);
+        write("entropy_lossless", &format!("corrupt_v2_{k}"), &corrupt(&b));
     }
     let f32s: Vec<f32> = (0..500).map(|_| rng.gaussian() as f32).collect();
     let b =
         vector_codecs::entropy::lossless::compress_f32(&f32s, &LosslessConfig { block_len: 200, ..Default::default() })
             .unwrap();
-    write("entropy_lossless", "valid_f32", &b);
+    write("entropy_lossless", "valid_v2_f32", &b);
 }
 
 /// The `valid_*` seeds are real encoded samples: they must decode successfully (so the fuzzer
@@ -145,11 +164,23 @@ fn valid_seeds_decode() {
         let lanes = [Lanes::L4, Lanes::L8, Lanes::L32][usize::from(b[0] & 3)];
         let mut out = vec![0u16; usize::from(b[1]) * 4];
         interleaved::decode(&m.view(), lanes, &b[2..], &mut out).unwrap();
-        let b = read("entropy_lossless", &format!("valid_{k}"));
-        let f = LosslessFloats::open(&b).unwrap();
-        assert_ne!(f.kind(), FloatKind::F32);
-        let mut out = vec![0u16; f.len()];
-        f.decode_all(&mut out).unwrap();
+        let b = read("entropy_word", &format!("valid_{k}"));
+        let lanes = [Lanes::L4, Lanes::L8, Lanes::L32][usize::from(b[0] & 3)];
+        let mut out = vec![0u16; usize::from(b[1]) * 4];
+        vector_codecs::entropy::word::decode(&m.view(), lanes, &b[2..], &mut out).unwrap();
+        // Version-1 (coder v1) and version-2 (coder v2) lossless streams both decode, to the
+        // same values.
+        let mut outs = Vec::new();
+        for (name, ver) in [(format!("valid_{k}"), 1u8), (format!("valid_v2_{k}"), 2)] {
+            let b = read("entropy_lossless", &name);
+            let f = LosslessFloats::open(&b).unwrap();
+            assert_ne!(f.kind(), FloatKind::F32);
+            assert_eq!(f.version(), ver);
+            let mut out = vec![0u16; f.len()];
+            f.decode_all(&mut out).unwrap();
+            outs.push(out);
+        }
+        assert_eq!(outs[0], outs[1]);
     }
     Model::from_bytes(&read("entropy_model", "valid_0")).unwrap();
 }

@@ -2,8 +2,9 @@
 //!
 //! Each value `sign | exponent (E bits) | mantissa (M bits)` is split into
 //! * a **symbol** `exponent · 2^k + (top k mantissa bits)` (alphabet `2^(E+k)`), entropy coded
-//!   with one static rANS model per tensor (the
-//!   [interleaved coder](super::interleaved)); coding the top mantissa bits jointly with the exponent
+//!   with one static rANS model per tensor (the [word coder](super::word), coder v2, whenever
+//!   the model scale is `≤ 15`; otherwise the [64-bit interleaved coder](super::interleaved));
+//!   coding the top mantissa bits jointly with the exponent
 //!   captures their dependence (within a binade, a bell-shaped density makes small mantissas more
 //!   likely), which the plain "exponent only" split cannot;
 //! * a **raw** field `sign · 2^(M−k) + low (M−k) mantissa bits`, stored packed LSB-first at
@@ -13,17 +14,25 @@
 //! its raw bits and its own rANS stream. `k = 0` is the plain split.
 //!
 //! # Format (little-endian)
-//! `"VCLF"`, version `u8 = 1`, kind `u8` (0 bf16, 1 f16, 2 f32), `k u8`, lanes `u8`,
+//! `"VCLF"`, version `u8` (1: blocks use the 64-bit [interleaved coder](super::interleaved);
+//! 2: blocks use the 16-bit-word [word coder](super::word) — the layout is otherwise identical
+//! and both versions decode), kind `u8` (0 bf16, 1 f16, 2 f32), `k u8`, lanes `u8`,
 //! `n u64` values, `block_len u32`, the model (scale `u8`, alphabet `u32`, LEB128 frequencies),
 //! then one `u32` end offset per block (relative to the data area), then the blocks
 //! (`⌈nb·(1+M−k)/8⌉` raw bytes, then the rANS stream).
 //!
-//! Size: `Σ −log2 p(symbol) + n·(1+M−k)` bits + per block `4·lanes + 4` bytes + the model.
+//! Size: `Σ −log2 p(symbol) + n·(1+M−k)` bits + per block `4·lanes + 4` bytes (version 2;
+//! `8·lanes + 4` for version 1) + the model.
+//!
+//! Decoding runs block by block: the symbols of a block are decoded into a block-sized scratch
+//! (≤ 128 KiB at the default block, cache resident) and joined with the raw bits straight into
+//! the output.
 
 // Without `alloc` only the split/join helpers remain (the container needs a model table).
 #![cfg_attr(not(feature = "alloc"), allow(dead_code, unused_imports))]
 
 use super::interleaved::{self, Lanes};
+use super::word;
 use crate::error::{Error, Result};
 
 /// Float formats handled losslessly.
@@ -78,8 +87,9 @@ pub struct LosslessConfig {
     pub top_bits: u32,
     /// Model scale `n` (`M = 2^n`, `1..=16`; default 14).
     pub scale_bits: u32,
-    /// Interleaved lanes (default 32: the AVX2 decoder keeps eight 4-lane groups in flight;
-    /// costs 192 more bytes per block than 8 lanes, ≈ 0.023 bits per value at the default block).
+    /// Interleaved lanes (default 32: the AVX2 decoder keeps four 8-lane vectors in flight;
+    /// costs 96 more bytes per block than 8 lanes with coder v2, ≈ 0.012 bits per value at the
+    /// default block).
     pub lanes: Lanes,
 }
 
@@ -136,6 +146,12 @@ pub trait FloatBits: Copy + Default {
     fn from_bits32(v: u32) -> Self;
     /// Whether `kind` uses this word type.
     fn fits(kind: FloatKind) -> bool;
+    /// The slice as `u16` words if this is the 16-bit word type (lets the decoder use a
+    /// 16-bit SIMD join); `None` by default.
+    fn as_u16_mut(s: &mut [Self]) -> Option<&mut [u16]> {
+        let _ = s;
+        None
+    }
 }
 impl FloatBits for u16 {
     #[inline(always)]
@@ -148,6 +164,9 @@ impl FloatBits for u16 {
     }
     fn fits(kind: FloatKind) -> bool {
         kind != FloatKind::F32
+    }
+    fn as_u16_mut(s: &mut [Self]) -> Option<&mut [u16]> {
+        Some(s)
     }
 }
 impl FloatBits for u32 {
@@ -189,6 +208,18 @@ fn pack_raw(split: &Split, vals: impl Iterator<Item = u32>, out: &mut [u8]) {
     }
 }
 
+/// The arch join for 16-bit kinds with 6 raw bits (bf16 `k = 2`, f16 `k = 5`, both with 5 low
+/// mantissa bits and the sign at bit 15); returns the number of values done (a multiple of 8).
+#[inline]
+fn join_w6_arch<T: FloatBits>(syms: &[u16], raw: &[u8], out: &mut [T]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(o) = T::as_u16_mut(out) {
+        return crate::simd::x86::rans::join_w6_u16(syms, raw, o).unwrap_or(0);
+    }
+    let _ = (syms, raw, out);
+    0
+}
+
 /// Joins decoded symbols with the raw bits of a block into `out`.
 fn unpack_join<T: FloatBits>(split: &Split, syms: &[u16], raw: &[u8], out: &mut [T]) {
     let w = split.raw_w;
@@ -197,18 +228,24 @@ fn unpack_join<T: FloatBits>(split: &Split, syms: &[u16], raw: &[u8], out: &mut 
     let mut nb = 0u32;
     let mut bytes = raw.iter();
     if w == 6 {
-        // bf16 with k = 2: 4 values per 3 bytes.
-        let mut oc = out.chunks_exact_mut(4);
-        let mut sc = syms.chunks_exact(4);
-        let mut rc = raw.chunks_exact(3);
+        // bf16 with k = 2 (f16 with k = 5): 8 values per 6 bytes, one 48-bit load each; the
+        // AVX2 join takes groups of 16 first.
+        let (low, hi) = (split.m - split.k, split.e + split.m);
+        let lmask = (1u32 << low) - 1;
+        let first = join_w6_arch(syms, raw, out);
+        let (syms, raw, out) = (&syms[first..], &raw[first / 8 * 6..], &mut out[first..]);
+        let mut oc = out.chunks_exact_mut(8);
+        let mut sc = syms.chunks_exact(8);
+        let mut rc = raw.chunks_exact(6);
         for ((o, s), r) in (&mut oc).zip(&mut sc).zip(&mut rc) {
-            let v = u32::from(r[0]) | (u32::from(r[1]) << 8) | (u32::from(r[2]) << 16);
-            for j in 0..4 {
-                o[j] = T::from_bits32(split.join(s[j], (v >> (6 * j)) & 63));
+            let v = u64::from_le_bytes([r[0], r[1], r[2], r[3], r[4], r[5], 0, 0]);
+            for j in 0..8 {
+                let rw = (v >> (6 * j)) as u32 & 63;
+                o[j] = T::from_bits32(((rw >> low) << hi) | (u32::from(s[j]) << low) | (rw & lmask));
             }
         }
-        let done = out.len() / 4 * 4;
-        let mut bytes = raw.get(done / 4 * 3..).unwrap_or(&[]).iter();
+        let done = out.len() / 8 * 8;
+        let mut bytes = raw.get(done / 8 * 6..).unwrap_or(&[]).iter();
         for (o, &s) in out[done..].iter_mut().zip(&syms[done..]) {
             while nb < w {
                 acc |= u64::from(*bytes.next().unwrap_or(&0)) << nb;
@@ -265,6 +302,8 @@ mod owned {
         let present = counts.iter().filter(|&&c| c > 0).count();
         let scale = if present > 1 << scale.min(16) { 16 } else { scale };
         let model = Model::from_counts(&counts, scale)?;
+        // Coder v2 (16-bit words) needs n ≤ 15; larger scales keep coder v1.
+        let version: u8 = if scale <= word::MAX_SCALE_BITS { 2 } else { 1 };
         let mut w = format::Writer::new(0);
         model.write_payload(&mut w);
         let model_bytes = w.finish()?;
@@ -272,7 +311,7 @@ mod owned {
 
         let mut out = Vec::with_capacity(values.len() * 2 + 64);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&[1, kind.tag(), cfg.top_bits as u8, cfg.lanes.count() as u8]);
+        out.extend_from_slice(&[version, kind.tag(), cfg.top_bits as u8, cfg.lanes.count() as u8]);
         out.extend_from_slice(&(values.len() as u64).to_le_bytes());
         out.extend_from_slice(&(cfg.block_len as u32).to_le_bytes());
         out.extend_from_slice(model_payload);
@@ -284,6 +323,10 @@ mod owned {
         let mut syms = vec![0u16; cfg.block_len.min(values.len())];
         let mut raws = vec![0u32; cfg.block_len.min(values.len())];
         let mut stream = vec![0u8; interleaved::max_encoded_len(cfg.block_len.min(values.len()), cfg.lanes)];
+        let encode_block = |syms: &[u16], stream: &mut [u8]| match version {
+            2 => word::encode(&view, cfg.lanes, syms, stream),
+            _ => interleaved::encode(&view, cfg.lanes, syms, stream),
+        };
         for (b, block) in values.chunks(cfg.block_len).enumerate() {
             for ((s, r), &v) in syms.iter_mut().zip(raws.iter_mut()).zip(block) {
                 let (a, c) = split.split(v.to_bits32());
@@ -295,7 +338,7 @@ mod owned {
             let start = out.len();
             out.resize(start + raw_len, 0);
             pack_raw(&split, raws[..nb].iter().copied(), &mut out[start..]);
-            let len = interleaved::encode(&view, cfg.lanes, &syms[..nb], &mut stream)?;
+            let len = encode_block(&syms[..nb], &mut stream)?;
             out.extend_from_slice(&stream[..len]);
             let end = u32::try_from(out.len() - data_start).map_err(|_| Error::Overflow)?;
             out[off_pos + 4 * b..off_pos + 4 * b + 4].copy_from_slice(&end.to_le_bytes());
@@ -315,6 +358,7 @@ mod owned {
     /// A parsed compressed tensor: header and model validated, blocks decodable independently.
     #[derive(Clone, Debug)]
     pub struct LosslessFloats<'a> {
+        version: u8,
         kind: FloatKind,
         split: Split,
         lanes: Lanes,
@@ -338,7 +382,7 @@ mod owned {
                 return Err(Error::BadMagic);
             }
             let ver = r.u8()?;
-            if ver != 1 {
+            if ver != 1 && ver != 2 {
                 return Err(Error::UnsupportedVersion(u16::from(ver)));
             }
             let kind = FloatKind::from_tag(r.u8()?)?;
@@ -350,6 +394,9 @@ mod owned {
                 return Err(Error::Corrupt("block_len"));
             }
             let model = Model::read_payload(&mut r)?;
+            if ver == 2 && model.scale_bits() > word::MAX_SCALE_BITS {
+                return Err(Error::Corrupt("model scale too large for coder v2"));
+            }
             if model.alphabet_size() != split.alphabet() {
                 return Err(Error::Corrupt("model alphabet does not match float kind"));
             }
@@ -361,7 +408,7 @@ mod owned {
             if split.raw_bytes(n.min(data.len().saturating_mul(8))) > data.len() {
                 return Err(Error::Corrupt("value count exceeds data"));
             }
-            let f = LosslessFloats { kind, split, lanes, n, block_len, model, offsets, data };
+            let f = LosslessFloats { version: ver, kind, split, lanes, n, block_len, model, offsets, data };
             let mut prev = 0usize;
             for b in 0..n_blocks {
                 let end = f.offset(b);
@@ -382,6 +429,10 @@ mod owned {
             u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize
         }
 
+        /// The format version: 1 (64-bit interleaved rANS blocks) or 2 (word rANS blocks).
+        pub fn version(&self) -> u8 {
+            self.version
+        }
         /// The float kind.
         pub fn kind(&self) -> FloatKind {
             self.kind
@@ -432,7 +483,10 @@ mod owned {
             let block = self.data.get(start..self.offset(b)).ok_or(Error::Corrupt("block offsets"))?;
             let raw_len = self.split.raw_bytes(nb);
             let (raw, stream) = block.split_at_checked(raw_len).ok_or(Error::Truncated)?;
-            interleaved::decode(&self.model.view(), self.lanes, stream, syms)?;
+            match self.version {
+                2 => word::decode(&self.model.view(), self.lanes, stream, syms)?,
+                _ => interleaved::decode(&self.model.view(), self.lanes, stream, syms)?,
+            }
             unpack_join(&self.split, syms, raw, out);
             Ok(())
         }

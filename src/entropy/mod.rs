@@ -3,7 +3,8 @@
 //!
 //! * [`model`] — static frequency models normalized to `2^n`, serializable (kind `0x0601`).
 //! * [`rans`] — [`rans::rans32`] (byte renormalisation) and [`rans::rans64`] (32-bit words).
-//! * [`interleaved`] — 4/8/32-lane rANS sharing one stream: the fast coder.
+//! * [`interleaved`] — 4/8/32-lane rANS with 64-bit states and 32-bit words (coder v1).
+//! * [`word`] — 4/8/32-lane rANS with 32-bit states and 16-bit words (coder v2): the fast coder.
 //! * [`range`] — range coder: adaptive binary/multi-symbol models, raw bits, uniform integers.
 //! * [`coded`] — `EntropyCoded<C: Symbols>`: variable-rate storage of any codec's codes.
 //! * [`lossless`] — bit-exact bf16/f16/f32 compression with random access by block.
@@ -29,3 +30,4 @@ pub mod lossless;
 pub mod model;
 pub mod range;
 pub mod rans;
+pub mod word;

@@ -45,7 +45,7 @@ pub struct EncSym {
 
 impl EncSym {
     /// Constants for frequency `freq ≥ 1`, cumulative `cum`, scale `n`.
-    fn new(freq: u32, cum: u32, n: u32) -> Self {
+    pub(crate) fn new(freq: u32, cum: u32, n: u32) -> Self {
         let m = 1u32 << n;
         if freq == 0 {
             return EncSym { cum, ..Default::default() };

@@ -1,5 +1,7 @@
-//! AVX2 decoder for interleaved rANS (`crate::entropy::interleaved`): 64-bit states, 32-bit
-//! renormalisation words, four lanes per 256-bit vector.
+//! AVX2 decoders for interleaved rANS: coder v1 (`crate::entropy::interleaved`: 64-bit states,
+//! 32-bit renormalisation words, four lanes per 256-bit vector) and coder v2
+//! (`crate::entropy::word`: 32-bit states, 16-bit words, eight lanes per vector; see
+//! [`word_decode`]).
 //!
 //! Per group of four lanes: the decode-table entries are gathered (`vpgatherqq`), the state update
 //! `f·(x >> n) + bias` is formed from two `vpmuludq` (the quotient `x >> n` can exceed 32 bits),
@@ -143,6 +145,217 @@ unsafe fn decode_avx2<const K: usize>(
     done
 }
 
+/// `SHUF16[m]`: for an 8-bit mask `m` of lanes that need a 16-bit word, the `pshufb` indices that
+/// put word `rank(i)` (the number of set bits of `m` below bit `i`) into `u16` position `i`;
+/// positions of lanes without a word get `0x80` (zero).
+#[repr(align(16))]
+struct Shuf16Table([[u8; 16]; 256]);
+
+static SHUF16: Shuf16Table = Shuf16Table(shuf16_table());
+
+const fn shuf16_table() -> [[u8; 16]; 256] {
+    let mut t = [[0x80u8; 16]; 256];
+    let mut m = 0;
+    while m < 256 {
+        let mut i = 0;
+        let mut rank = 0u8;
+        while i < 8 {
+            if m & (1 << i) != 0 {
+                t[m][2 * i] = 2 * rank;
+                t[m][2 * i + 1] = 2 * rank + 1;
+                rank += 1;
+            }
+            i += 1;
+        }
+        m += 1;
+    }
+    t
+}
+
+/// Coder v2 (`entropy::word`): decodes whole groups of `K` symbols (`K` a multiple of 8, at most
+/// 64) while at least `2·K` bytes of words remain after `*pos`, continuing from the lane states
+/// `st` (each in `[2^16, 2^32)`). Updates `st` and `*pos` and returns the number of symbols
+/// written to the front of `out` (a multiple of `K`), or `None` (nothing done) when AVX2/POPCNT
+/// are not available, the decode table length is not a power of two `≤ 2^15`, `n > 15`, or the
+/// arguments are otherwise unusable.
+///
+/// Per vector of eight lanes: two `vpgatherdd` with scale 8 read, from each lane's `u64` table
+/// entry `symbol | bias << 16 | f << 32`, the 32 bits at byte 2 (`bias | f << 16`, since
+/// `f ≤ 2^15`) and at byte 0 (the symbol); the update `f·(x >> n) + bias` is one `vpmulld`; the
+/// lanes below `L = 2^16` come from a compare + `movmskps`, and the next 16-bit words are
+/// routed to exactly those lanes, in lane order, by a `pshufb` from a 256-entry table and
+/// widened with `vpmovzxwd`; `popcnt` of the mask advances the cursor. Bit-identical to the
+/// portable decoder (wrapping 32-bit arithmetic on both sides).
+#[inline]
+pub fn word_decode<const K: usize>(
+    dec: &[u64],
+    n: u32,
+    st: &mut [u32; K],
+    words: &[u8],
+    pos: &mut usize,
+    out: &mut [u16],
+) -> Option<usize> {
+    if !has(feature::AVX2 | feature::POPCNT)
+        || !K.is_multiple_of(8)
+        || K == 0
+        || K > 64
+        || !dec.len().is_power_of_two()
+        || dec.len() > 1 << 15
+        || n > 15
+        || *pos > words.len()
+    {
+        return None;
+    }
+    // SAFETY: AVX2 and POPCNT were detected on this CPU; the kernel's memory accesses are
+    // justified inside.
+    Some(unsafe { word_avx2::<K>(dec, n, st, words, pos, out) })
+}
+
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn word_avx2<const K: usize>(
+    dec: &[u64],
+    n: u32,
+    st: &mut [u32; K],
+    words: &[u8],
+    pos: &mut usize,
+    out: &mut [u16],
+) -> usize {
+    // K ≤ 64 ⇒ at most 8 vectors.
+    let v_count = K / 8;
+    let mut x = [_mm256_setzero_si256(); 8];
+    for (v, xv) in x.iter_mut().enumerate().take(v_count) {
+        // SAFETY: `st` holds K = 8·v_count u32, so lanes 8v..8v+8 are in bounds (unaligned load).
+        *xv = unsafe { _mm256_loadu_si256(st.as_ptr().add(8 * v).cast()) };
+    }
+    let mask = _mm256_set1_epi32((dec.len() - 1) as i32);
+    let shift = _mm_cvtsi32_si128(n as i32);
+    let lo16 = _mm256_set1_epi32(0xffff);
+    let sixteen = _mm256_set1_epi32(16);
+    let zero = _mm256_setzero_si256();
+    // Per 128-bit half (two u64 entries `sym | bias << 16 | f << 32`): bytes 2–5 of each entry
+    // to dwords 0 and 1, the two symbols to dword 2 (`pick_a`) resp. dword 3 (`pick_b`).
+    let pick_a = _mm256_setr_epi8(
+        2, 3, 4, 5, 10, 11, 12, 13, 0, 1, 8, 9, -1, -1, -1, -1, 2, 3, 4, 5, 10, 11, 12, 13, 0, 1, 8, 9, -1, -1, -1, -1,
+    );
+    let pick_b = _mm256_setr_epi8(
+        2, 3, 4, 5, 10, 11, 12, 13, -1, -1, -1, -1, 0, 1, 8, 9, 2, 3, 4, 5, 10, 11, 12, 13, -1, -1, -1, -1, 0, 1, 8, 9,
+    );
+    let base = dec.as_ptr().cast::<i64>();
+    let mut p = *pos;
+    let mut done = 0usize;
+    for chunk in out.chunks_exact_mut(K) {
+        if p + 2 * K > words.len() {
+            break;
+        }
+        for (v, xv) in x.iter_mut().enumerate().take(v_count) {
+            let xs = *xv;
+            // Lanes (0, 1, 4, 5) | (2, 3, 6, 7): after the per-half shuffles below, unpacking the
+            // two gathers' 64-bit halves puts the eight lanes back in order.
+            let idx = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_and_si256(xs, mask));
+            // SAFETY: every index is `x & (dec.len() − 1)` < dec.len(), so with scale 8 each
+            // gathered u64 lies inside `dec`.
+            let e_a = unsafe { _mm256_i32gather_epi64::<8>(base, _mm256_castsi256_si128(idx)) };
+            // SAFETY: as above.
+            let e_b = unsafe { _mm256_i32gather_epi64::<8>(base, _mm256_extracti128_si256::<1>(idx)) };
+            let a = _mm256_shuffle_epi8(e_a, pick_a);
+            let b = _mm256_shuffle_epi8(e_b, pick_b);
+            // fb = bias | f << 16 per lane (f ≤ 2^15); the high qword of each half of `a | b`
+            // holds that half's four symbols.
+            let fb = _mm256_unpacklo_epi64(a, b);
+            let sy = _mm256_or_si256(a, b);
+            let f = _mm256_srli_epi32::<16>(fb);
+            let bias = _mm256_and_si256(fb, lo16);
+            let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32(xs, shift)), bias);
+            let need = _mm256_cmpeq_epi32(_mm256_srli_epi32::<16>(y), zero);
+            let m = _mm256_movemask_ps(_mm256_castsi256_ps(need)) as usize & 255;
+            // SAFETY: the group started with p0 + 2K ≤ words.len(); lanes before this vector
+            // consumed at most 2·8v bytes, so p + 16 ≤ p0 + 16(v + 1) ≤ p0 + 2K ≤ words.len().
+            let wv = unsafe { _mm_loadu_si128(words.as_ptr().add(p).cast()) };
+            // SAFETY: `m < 256` indexes the 256-row table; rows are 16-byte aligned (repr(align)).
+            let sh = unsafe { _mm_load_si128(SHUF16.0.as_ptr().add(m).cast()) };
+            let w = _mm256_cvtepu16_epi32(_mm_shuffle_epi8(wv, sh));
+            *xv = _mm256_or_si256(_mm256_sllv_epi32(y, _mm256_and_si256(need, sixteen)), w);
+            p += 2 * m.count_ones() as usize;
+            let syms = _mm_unpackhi_epi64(_mm256_castsi256_si128(sy), _mm256_extracti128_si256::<1>(sy));
+            // SAFETY: `chunk` has exactly K u16 and 8v + 8 ≤ K, so the 16-byte store stays inside.
+            unsafe { _mm_storeu_si128(chunk.as_mut_ptr().add(8 * v).cast(), syms) };
+        }
+        done += K;
+    }
+    for (v, xv) in x.iter().enumerate().take(v_count) {
+        // SAFETY: as for the load above.
+        unsafe { _mm256_storeu_si256(st.as_mut_ptr().add(8 * v).cast(), *xv) };
+    }
+    *pos = p;
+    done
+}
+
+/// Lossless floats (`entropy::lossless`), 16-bit kinds with 6 raw bits per value (bf16 with
+/// `k = 2`, f16 with `k = 5`: 5 low mantissa bits, sign at bit 15): joins `syms` with the raw
+/// fields packed LSB-first in `raw` into `out[i] = (r >> 5) << 15 | syms[i] << 5 | (r & 31)`.
+/// Processes whole groups of 16 values while 16 bytes can be loaded (12 used) and returns how
+/// many values it wrote (a multiple of 16), or `None` without AVX2. Bit-identical to the
+/// portable join.
+#[inline]
+pub fn join_w6_u16(syms: &[u16], raw: &[u8], out: &mut [u16]) -> Option<usize> {
+    if !has(feature::AVX2) {
+        return None;
+    }
+    // SAFETY: AVX2 was detected on this CPU; the kernel's memory accesses are justified inside.
+    Some(unsafe { join_w6_avx2(syms, raw, out) })
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn join_w6_avx2(syms: &[u16], raw: &[u8], out: &mut [u16]) -> usize {
+    // Value i of a group (bit offset 6i) sits in the 16-bit word at byte ⌊6i/8⌋, shifted right
+    // by 6i mod 8 ∈ {0, 6, 4, 2}; the multiply by 2^(10 − shift) moves it to bits 10–15.
+    // The high 128-bit half holds the group's bytes from byte 6 on, so both halves use the
+    // same byte pairs.
+    let idx = _mm256_setr_epi8(
+        0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6, 0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6,
+    );
+    let mul = _mm256_setr_epi16(
+        1 << 10,
+        1 << 4,
+        1 << 6,
+        1 << 8,
+        1 << 10,
+        1 << 4,
+        1 << 6,
+        1 << 8,
+        1 << 10,
+        1 << 4,
+        1 << 6,
+        1 << 8,
+        1 << 10,
+        1 << 4,
+        1 << 6,
+        1 << 8,
+    );
+    let m31 = _mm256_set1_epi16(31);
+    let m32 = _mm256_set1_epi16(32);
+    let n = syms.len().min(out.len()) / 16;
+    let mut g = 0usize;
+    while g < n && 12 * g + 16 <= raw.len() {
+        // SAFETY: 12g + 16 ≤ raw.len() (checked above).
+        let r = unsafe { _mm_loadu_si128(raw.as_ptr().add(12 * g).cast()) };
+        // Values 0–7 come from bytes 0–5, values 8–15 from bytes 6–11.
+        let r2 = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(r), _mm_srli_si128::<6>(r));
+        let words = _mm256_shuffle_epi8(r2, idx);
+        let rw = _mm256_srli_epi16::<10>(_mm256_mullo_epi16(words, mul));
+        // SAFETY: g < n ≤ syms.len() / 16, so the 16 u16 at 16g are inside `syms`.
+        let s = unsafe { _mm256_loadu_si256(syms.as_ptr().add(16 * g).cast()) };
+        let v = _mm256_or_si256(
+            _mm256_or_si256(_mm256_slli_epi16::<10>(_mm256_and_si256(rw, m32)), _mm256_slli_epi16::<5>(s)),
+            _mm256_and_si256(rw, m31),
+        );
+        // SAFETY: g < n ≤ out.len() / 16.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(16 * g).cast(), v) };
+        g += 1;
+    }
+    16 * g
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +368,44 @@ mod tests {
                 if m & (1 << i) != 0 {
                     assert_eq!(PERM.0[m][2 * i], rank);
                     rank += 1;
+                }
+            }
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    /// The AVX2 join equals the bit-by-bit definition on random symbols and raw bytes, at every
+    /// length (the kernel stops where 16 bytes can no longer be loaded).
+    #[test]
+    fn join_w6_matches_definition() {
+        let mut rng = crate::rng::Rng::new(5);
+        for n in [0usize, 15, 16, 17, 64, 100, 1000] {
+            let syms: alloc::vec::Vec<u16> = (0..n).map(|_| rng.below(1024) as u16).collect();
+            let raw: alloc::vec::Vec<u8> = (0..(6 * n).div_ceil(8)).map(|_| rng.next_u64() as u8).collect();
+            let mut out = alloc::vec![0u16; n];
+            let Some(done) = join_w6_u16(&syms, &raw, &mut out) else { return };
+            assert_eq!(done % 16, 0);
+            assert!(done + 32 > n || n < 32, "n={n} done={done}");
+            for i in 0..done {
+                let bit = 6 * i;
+                let w = u32::from(raw[bit / 8]) | (u32::from(*raw.get(bit / 8 + 1).unwrap_or(&0)) << 8);
+                let r = (w >> (bit % 8)) & 63;
+                assert_eq!(u32::from(out[i]), ((r >> 5) << 15) | (u32::from(syms[i]) << 5) | (r & 31), "i={i}");
+            }
+        }
+    }
+
+    #[test]
+    fn shuf16_table_ranks() {
+        for m in 0..256usize {
+            let mut rank = 0u8;
+            for i in 0..8 {
+                let row = &SHUF16.0[m];
+                if m & (1 << i) != 0 {
+                    assert_eq!((row[2 * i], row[2 * i + 1]), (2 * rank, 2 * rank + 1));
+                    rank += 1;
+                } else {
+                    assert_eq!((row[2 * i], row[2 * i + 1]), (0x80, 0x80));
                 }
             }
         }

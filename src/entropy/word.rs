@@ -1,0 +1,435 @@
+//! Interleaved **word** rANS (coder v2): `K ∈ {4, 8, 32}` independent 32-bit states sharing one
+//! stream of 16-bit words (SPECS §11, the `rans_word` variant), so that eight lanes fit one AVX2
+//! vector and the decoder's state update is a single 32-bit multiply.
+//!
+//! State `x ∈ [L, 2^32)` with `L = 2^16`; renormalisation by one 16-bit little-endian word (at
+//! most one per symbol). Models must have scale `n ≤ 15` ([`MAX_SCALE_BITS`]): the decoder's
+//! quotient `x >> n` then stays ≥ 2 and the coding loss (which grows with `M/L`) stays below
+//! 0.1 % of the model cost at `n ≤ 14` (≈ 0.01–0.05 % measured; `n = 15` costs ≈ 0.1 %).
+//! Symbol `i` belongs to lane `i mod K` and is coded with `models[i % models.len()]`.
+//!
+//! # Stream
+//! `K` little-endian `u32` final encoder states (lane 0 first), then the 16-bit words in
+//! decoding order. The encoder runs backwards over the symbols (lane `K − 1` of a group first);
+//! the decoder reads forwards, renormalising lanes in lane order, and at the end checks that every
+//! lane is back at `L` and every word was consumed, so it is total on arbitrary bytes.
+//!
+//! Size: `Σ −log2(f_s/M)` bits + `4K` bytes of flushed state + at most one word per lane (plus
+//! the small coding loss above).
+//!
+//! The single-model decoder has an AVX2 path (eight lanes per vector, table gathers, word
+//! routing by a shuffle table) that is bit-identical to the portable loop; it is chosen at run
+//! time.
+
+use super::interleaved::Lanes;
+use super::model::{EncSym, ModelView, unpack_slot};
+use super::rans::move_to_front;
+use crate::error::{Error, Result};
+
+/// Lower bound `L = 2^16` of the state interval.
+pub const L: u32 = 1 << 16;
+
+/// Largest model scale `n` the word coder accepts (`M = 2^n ≤ 2^15`).
+pub const MAX_SCALE_BITS: u32 = 15;
+
+/// An upper bound on the encoded size of `n` symbols with `lanes` lanes.
+pub const fn max_encoded_len(n: usize, lanes: Lanes) -> usize {
+    2 * n + 4 * lanes.count()
+}
+
+fn check_models(models: &[ModelView<'_>]) -> Result<()> {
+    if models.is_empty() {
+        return Err(Error::InvalidParameter("no model given"));
+    }
+    if models.iter().any(|m| m.scale_bits() > MAX_SCALE_BITS) {
+        return Err(Error::InvalidParameter("word rANS needs model scale_bits ≤ 15"));
+    }
+    Ok(())
+}
+
+/// Encodes `symbols` (symbol `i` with `models[i % models.len()]`, lane `i mod K`) into the front
+/// of `out`; returns the number of bytes written (at most [`max_encoded_len`]).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] if `models` is empty, a model has scale `n > 15` or a symbol has
+/// zero frequency; [`Error::BufferTooSmall`] if `out` is shorter than needed.
+pub fn encode_multi(models: &[ModelView<'_>], lanes: Lanes, symbols: &[u16], out: &mut [u8]) -> Result<usize> {
+    check_models(models)?;
+    match lanes {
+        Lanes::L4 => enc_k::<4>(models, symbols, out),
+        Lanes::L8 => enc_k::<8>(models, symbols, out),
+        Lanes::L32 => enc_k::<32>(models, symbols, out),
+    }
+}
+
+/// Encodes with one static model. See [`encode_multi`].
+///
+/// # Errors
+/// As [`encode_multi`].
+pub fn encode(model: &ModelView<'_>, lanes: Lanes, symbols: &[u16], out: &mut [u8]) -> Result<usize> {
+    encode_multi(core::slice::from_ref(model), lanes, symbols, out)
+}
+
+/// Encodes into a new `Vec` (feature `alloc`).
+///
+/// # Errors
+/// As [`encode_multi`].
+#[cfg(feature = "alloc")]
+pub fn encode_vec(models: &[ModelView<'_>], lanes: Lanes, symbols: &[u16]) -> Result<alloc::vec::Vec<u8>> {
+    let mut out = alloc::vec![0u8; max_encoded_len(symbols.len(), lanes)];
+    let n = encode_multi(models, lanes, symbols, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Decodes `out.len()` symbols (symbol `i` with `models[i % models.len()]`). No allocator;
+/// total on arbitrary bytes.
+///
+/// # Errors
+/// [`Error::Truncated`] if the stream ends early; [`Error::Corrupt`] for an initial state below
+/// `L`, a final state `≠ L`, an odd word area or unread trailing words;
+/// [`Error::InvalidParameter`] if `models` is empty or a model has scale `n > 15`.
+pub fn decode_multi(models: &[ModelView<'_>], lanes: Lanes, input: &[u8], out: &mut [u16]) -> Result<()> {
+    check_models(models)?;
+    match (lanes, models) {
+        (Lanes::L4, [m]) => dec_k::<4>(m, input, out, true),
+        (Lanes::L8, [m]) => dec_k::<8>(m, input, out, true),
+        (Lanes::L32, [m]) => dec_k::<32>(m, input, out, true),
+        (Lanes::L4, _) => dec_k_multi::<4>(models, input, out),
+        (Lanes::L8, _) => dec_k_multi::<8>(models, input, out),
+        (Lanes::L32, _) => dec_k_multi::<32>(models, input, out),
+    }
+}
+
+/// Decodes with one static model. See [`decode_multi`].
+///
+/// # Errors
+/// As [`decode_multi`].
+pub fn decode(model: &ModelView<'_>, lanes: Lanes, input: &[u8], out: &mut [u16]) -> Result<()> {
+    decode_multi(core::slice::from_ref(model), lanes, input, out)
+}
+
+/// One encode step for a 32-bit state `x ∈ [f·2^(16−n), f·2^(32−n))`: `⌊x/f⌋·M + (x mod f) + c`,
+/// division-free through the 64-bit reciprocal of [`EncSym`] (exact for every `x < 2^63`). The
+/// result is `< 2^32`, so wrapping 32-bit arithmetic is exact.
+#[inline(always)]
+fn step(e: &EncSym, x: u32) -> u32 {
+    let q = (((u128::from(x) * u128::from(e.rcp64)) >> 64) as u64 >> e.rcp_shift) as u32;
+    x.wrapping_add(e.bias).wrapping_add(q.wrapping_mul(e.cmpl))
+}
+
+#[inline(always)]
+fn sym_of(enc: &[EncSym], s: u16) -> Result<&EncSym> {
+    match enc.get(usize::from(s)) {
+        Some(e) if e.freq > 0 => Ok(e),
+        _ => Err(Error::InvalidParameter("symbol not in model (zero frequency)")),
+    }
+}
+
+/// One encode step with a bounds-checked renormalisation write; `None` if `out` is full.
+/// `sh = 32 − n`: the state must be below `f·2^sh` before the step.
+#[inline(always)]
+fn enc_step(e: &EncSym, sh: u32, x: &mut u32, out: &mut [u8], pos: &mut usize) -> Option<()> {
+    let mut y = *x;
+    if (y >> sh) >= e.freq {
+        let w = out.get_mut(pos.checked_sub(2)?..*pos)?;
+        w.copy_from_slice(&(y as u16).to_le_bytes());
+        *pos -= 2;
+        y >>= 16;
+    }
+    *x = step(e, y);
+    Some(())
+}
+
+fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u8]) -> Result<usize> {
+    let too_small = Error::BufferTooSmall { needed: 2 * symbols.len() + 4 * K, got: out.len() };
+    let mut st = [L; K];
+    let mut pos = out.len();
+    if let [m] = models {
+        enc_k_single::<K>(m, symbols, out, &mut st, &mut pos)?;
+    } else {
+        let p = models.len();
+        let mut mi = (symbols.len().max(1) - 1) % p;
+        for (i, &s) in symbols.iter().enumerate().rev() {
+            let m = &models[mi];
+            mi = if mi == 0 { p - 1 } else { mi - 1 };
+            let e = sym_of(m.enc(), s)?;
+            enc_step(e, 32 - m.scale_bits(), &mut st[i % K], out, &mut pos).ok_or(too_small)?;
+        }
+    }
+    if pos < 4 * K {
+        return Err(too_small);
+    }
+    for lane in (0..K).rev() {
+        pos -= 4;
+        out[pos..pos + 4].copy_from_slice(&st[lane].to_le_bytes());
+    }
+    Ok(move_to_front(out, pos))
+}
+
+/// Single-model encoder: whole groups of `K` symbols (backwards) with a branch-free
+/// renormalisation (the word is always stored below `pos`, `pos` moves only when it is needed)
+/// while `2K` bytes of room remain; the tail and a nearly full buffer take [`enc_step`].
+fn enc_k_single<const K: usize>(
+    m: &ModelView<'_>,
+    symbols: &[u16],
+    out: &mut [u8],
+    st: &mut [u32; K],
+    pos: &mut usize,
+) -> Result<()> {
+    let too_small = Error::BufferTooSmall { needed: 2 * symbols.len() + 4 * K, got: out.len() };
+    let sh = 32 - m.scale_bits();
+    let enc = m.enc();
+    let full = symbols.len() / K * K;
+    let (head, tail) = symbols.split_at(full);
+    for (lane, &s) in tail.iter().enumerate().rev() {
+        enc_step(sym_of(enc, s)?, sh, &mut st[lane], out, pos).ok_or(too_small)?;
+    }
+    let mut p = *pos;
+    for group in head.chunks_exact(K).rev() {
+        if p < 2 * K {
+            for (x, &s) in st.iter_mut().zip(group).rev() {
+                enc_step(sym_of(enc, s)?, sh, x, out, &mut p).ok_or(too_small)?;
+            }
+            continue;
+        }
+        // The group writes at most K words below p: into w = out[p − 2K..p], from its end.
+        let w = &mut out[p - 2 * K..p];
+        let mut j = 2 * K;
+        for (x, &s) in st.iter_mut().zip(group).rev() {
+            let e = sym_of(enc, s)?;
+            let y = *x;
+            let big = (y >> sh) >= e.freq;
+            // j ≥ 2 holds (at most K − 1 words written so far), so the mask is the identity.
+            let i = (j - 2) & (2 * K - 1);
+            w[i..i + 2].copy_from_slice(&(y as u16).to_le_bytes());
+            j -= 2 * usize::from(big);
+            *x = step(e, if big { y >> 16 } else { y });
+        }
+        p -= 2 * K - j;
+    }
+    *pos = p;
+    Ok(())
+}
+
+#[inline]
+fn read_states<const K: usize>(input: &[u8]) -> Result<([u32; K], &[u8])> {
+    let head = input.get(..4 * K).ok_or(Error::Truncated)?;
+    let words = &input[4 * K..];
+    if !words.len().is_multiple_of(2) {
+        return Err(Error::Corrupt("word rANS word area is not whole words"));
+    }
+    let mut st = [0u32; K];
+    for (s, c) in st.iter_mut().zip(head.chunks_exact(4)) {
+        *s = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        if *s < L {
+            return Err(Error::Corrupt("word rANS initial state out of range"));
+        }
+    }
+    Ok((st, words))
+}
+
+#[inline]
+fn finish<const K: usize>(st: &[u32; K], pos: usize, words: &[u8]) -> Result<()> {
+    if st.iter().any(|&s| s != L) {
+        return Err(Error::Corrupt("word rANS final state is not L"));
+    }
+    if pos != words.len() {
+        return Err(Error::Corrupt("word rANS stream has trailing bytes"));
+    }
+    Ok(())
+}
+
+/// The state update of one decode step from a table entry: `f·(x >> n) + (slot − c)`. With a
+/// consistent table (`f ≤ 2^n`, bias `< f`) it cannot exceed `2^32 − 1`; wrapping keeps the
+/// function total (and equal to the AVX2 path) regardless.
+#[inline(always)]
+fn update(e: u64, x: u32, n: u32) -> u32 {
+    let (_, bias, f) = unpack_slot(e);
+    f.wrapping_mul(x >> n).wrapping_add(bias)
+}
+
+/// One decode step with bounds-checked renormalisation (slow path, end of stream).
+#[inline(always)]
+fn step_checked(dec: &[u64], n: u32, x: &mut u32, words: &[u8], pos: &mut usize) -> Result<u16> {
+    let e = dec[(*x as usize) & (dec.len() - 1)];
+    let mut y = update(e, *x, n);
+    if y < L {
+        let w = words.get(*pos..*pos + 2).ok_or(Error::Truncated)?;
+        y = (y << 16) | u32::from(u16::from_le_bytes([w[0], w[1]]));
+        *pos += 2;
+    }
+    *x = y;
+    Ok(e as u16)
+}
+
+/// Single-model decoder; `arch` allows the bit-identical arch fast path (tests compare both).
+fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch: bool) -> Result<()> {
+    let (mut st, words) = read_states::<K>(input)?;
+    let dec = m.dec();
+    let n = m.scale_bits();
+    let mask = dec.len() - 1;
+    let mut pos = 0usize;
+    #[cfg(target_arch = "x86_64")]
+    let out = match arch {
+        true => match crate::simd::x86::rans::word_decode::<K>(dec, n, &mut st, words, &mut pos, out) {
+            Some(done) => out.get_mut(done..).unwrap_or_default(),
+            None => out,
+        },
+        false => out,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = arch;
+    let mut chunks = out.chunks_exact_mut(K);
+    for chunk in &mut chunks {
+        if pos + 2 * K <= words.len() {
+            // Fast path: every read of this group is in bounds. Phase 1: all lanes decode
+            // independently; phase 2: renormalise in lane order (only the cursor is serial).
+            let w = &words[pos..pos + 2 * K];
+            let mut ys = [0u32; K];
+            for ((x, o), y) in st.iter().zip(chunk.iter_mut()).zip(ys.iter_mut()) {
+                let e = dec[(*x as usize) & mask];
+                *o = e as u16;
+                *y = update(e, *x, n);
+            }
+            let mut used = 0usize;
+            for (x, &y) in st.iter_mut().zip(ys.iter()) {
+                let need = y < L;
+                let i = used & (2 * K - 1);
+                let word = u32::from(u16::from_le_bytes([w[i], w[i + 1]]));
+                *x = if need { (y << 16) | word } else { y };
+                used += 2 * usize::from(need);
+            }
+            pos += used;
+        } else {
+            for (x, o) in st.iter_mut().zip(chunk.iter_mut()) {
+                *o = step_checked(dec, n, x, words, &mut pos)?;
+            }
+        }
+    }
+    for (x, o) in st.iter_mut().zip(chunks.into_remainder().iter_mut()) {
+        *o = step_checked(dec, n, x, words, &mut pos)?;
+    }
+    finish(&st, pos, words)
+}
+
+fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut [u16]) -> Result<()> {
+    let (mut st, words) = read_states::<K>(input)?;
+    let mut pos = 0usize;
+    let p = models.len();
+    let mut mi = 0usize;
+    for (i, o) in out.iter_mut().enumerate() {
+        let m = &models[mi];
+        mi += 1;
+        if mi == p {
+            mi = 0;
+        }
+        *o = step_checked(m.dec(), m.scale_bits(), &mut st[i % K], words, &mut pos)?;
+    }
+    finish(&st, pos, words)
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::entropy::model::Model;
+    use crate::rng::Rng;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    type Outcome = (Result<()>, Vec<u16>);
+
+    /// Decodes with and without the arch path; the symbols written are compared even on `Err`.
+    fn both(m: &ModelView<'_>, lanes: Lanes, input: &[u8], n: usize) -> (Outcome, Outcome) {
+        let run = |arch: bool| {
+            let mut o = vec![0u16; n];
+            let r = match lanes {
+                Lanes::L4 => dec_k::<4>(m, input, &mut o, arch),
+                Lanes::L8 => dec_k::<8>(m, input, &mut o, arch),
+                Lanes::L32 => dec_k::<32>(m, input, &mut o, arch),
+            };
+            (r, o)
+        };
+        (run(true), run(false))
+    }
+
+    /// The arch fast path decodes exactly like the portable loop: valid streams, corrupted
+    /// streams (same result and same symbols written) and random states and words.
+    #[test]
+    fn arch_path_matches_portable() {
+        let mut rng = Rng::new(7);
+        for (k, scale) in [(2usize, 1u32), (16, 12), (256, 14), (3000, 15), (1, 5), (1, 15)] {
+            let data: Vec<u16> = (0..20_000)
+                .map(|_| {
+                    let g = rng.gaussian().abs() * (k as f64) / 6.0;
+                    (g as usize).min(k - 1) as u16
+                })
+                .collect();
+            let model = Model::from_symbols(&data, k, scale).unwrap();
+            let v = model.view();
+            for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
+                for len in [0usize, 1, 31, 33, 1000, 20_000] {
+                    let bytes = encode_vec(&[v], lanes, &data[..len]).unwrap();
+                    #[cfg(target_arch = "x86_64")]
+                    if len == 20_000 && lanes != Lanes::L4 {
+                        // The arch path really runs where the CPU has it.
+                        use crate::simd::x86::{feature, has};
+                        let (mut st, words) = read_states::<8>(&bytes).unwrap();
+                        let mut o = vec![0u16; len];
+                        let r =
+                            crate::simd::x86::rans::word_decode::<8>(v.dec(), scale, &mut st, words, &mut 0, &mut o);
+                        assert_eq!(r.is_some(), has(feature::AVX2 | feature::POPCNT));
+                        assert!(r.is_none_or(|d| d > 0 || words.len() < 64));
+                    }
+                    let (a, b) = both(&v, lanes, &bytes, len);
+                    assert_eq!(a, (Ok(()), data[..len].to_vec()));
+                    assert_eq!(b, a);
+                    let mut c = bytes.clone();
+                    for t in 0..20 {
+                        let i = rng.below(c.len() as u64) as usize;
+                        c[i] ^= 1 << (t % 8);
+                        let (a, b) = both(&v, lanes, &c, len);
+                        assert_eq!(a, b);
+                    }
+                }
+                // Random (in-range) states followed by random words.
+                for _ in 0..20 {
+                    let len = rng.below(5000) as usize;
+                    let nw = rng.below(5000) as usize;
+                    let mut g = Vec::new();
+                    for _ in 0..lanes.count() {
+                        g.extend_from_slice(&((rng.next_u64() as u32) | L).to_le_bytes());
+                    }
+                    g.extend((0..2 * nw).map(|_| rng.next_u64() as u8));
+                    let (a, b) = both(&v, lanes, &g, len);
+                    assert_eq!(a, b);
+                }
+            }
+        }
+    }
+
+    /// The encoder's reciprocal step equals the exact formula for every state in the encoder's
+    /// interval (sampled) and every frequency of small scales.
+    #[test]
+    fn step_is_exact() {
+        let mut rng = Rng::new(3);
+        for n in [1u32, 4, 12, 15] {
+            let m = 1u32 << n;
+            for f in (1..=m).step_by(((m / 200) as usize).max(1)).chain([m - 1, m]) {
+                let c = m - f;
+                let e = EncSym::new(f, c, n);
+                let lo = u64::from(f) << (16 - n);
+                let hi = u64::from(f) << (32 - n);
+                for t in 0..300u64 {
+                    let x = match t {
+                        0 => lo,
+                        1 => hi - 1,
+                        _ => lo + rng.below(hi - lo),
+                    } as u32;
+                    let want = (x / f) as u64 * u64::from(m) + u64::from(x % f) + u64::from(c);
+                    assert_eq!(u64::from(step(&e, x)), want, "n={n} f={f} x={x}");
+                }
+            }
+        }
+    }
+}
