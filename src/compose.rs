@@ -136,9 +136,14 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         }
         let rows = (STACK_DIM / e).clamp(1, 16);
         with_buf(rows * e, |y| {
-            for (xb, cb) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)) {
+            for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
-                for (x, yr) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)) {
+                for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
+                    // The row after the next one, while this one is transformed.
+                    #[cfg(target_arch = "x86_64")]
+                    if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
+                        crate::simd::x86::fwht::prefetch(nx);
+                    }
                     self.transform.forward(x, yr)?;
                 }
                 self.inner.encode_batch(yb, cb)?;

@@ -206,6 +206,9 @@ impl Search {
         for k in 1..b {
             for p in 0..1usize << k {
                 s.tabs[k][p] = t[cnt(p, k) + (1 << (b - 1 - k)) - 1];
+                if k <= 2 {
+                    s.tabs[k][p + 4] = s.tabs[k][p];
+                }
             }
         }
         for p in 0..1usize << b {
@@ -251,7 +254,8 @@ unsafe fn search8<const B: usize>(y: *const f32, r: &SearchRegs) -> __m256i {
         let m = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GE_OQ>(v, r.t0));
         let mut p = _mm256_srli_epi32::<31>(m);
         for k in 1..B {
-            let thr = _mm256_permutevar8x32_ps(r.tabs[k], p);
+            // Tables of up to 4 entries (duplicated in both halves) use the in-lane permute.
+            let thr = if k <= 2 { _mm256_permutevar_ps(r.tabs[k], p) } else { _mm256_permutevar8x32_ps(r.tabs[k], p) };
             let m = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GE_OQ>(v, thr));
             p = _mm256_add_epi32(p, _mm256_and_si256(m, _mm256_set1_epi32(1 << k)));
         }
@@ -325,15 +329,21 @@ unsafe fn pack32<const B: usize>(c: __m256i, out: *mut u8) {
 /// # Safety
 /// AVX2 must be available; 8 readable floats at `p`.
 #[inline(always)]
-unsafe fn sq8(p: *const f32, a0: &mut __m256d, a1: &mut __m256d) {
-    // SAFETY: as documented; the product of two f32 values is exact in f64, so mul + add gives
-    // the same bits as an FMA (with a shorter dependency chain).
+unsafe fn sq8<const FMA: bool>(p: *const f32, a0: &mut __m256d, a1: &mut __m256d) {
+    // SAFETY: as documented. The product of two f32 values is exact in f64, so an FMA gives
+    // the same bits as mul + add: one instruction where the chain's latency is hidden (`FMA`),
+    // else the shorter dependency chain of the add.
     unsafe {
         let v = ld(p);
         let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
         let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
-        *a0 = _mm256_add_pd(*a0, _mm256_mul_pd(lo, lo));
-        *a1 = _mm256_add_pd(*a1, _mm256_mul_pd(hi, hi));
+        if FMA {
+            *a0 = _mm256_fmadd_pd(lo, lo, *a0);
+            *a1 = _mm256_fmadd_pd(hi, hi, *a1);
+        } else {
+            *a0 = _mm256_add_pd(*a0, _mm256_mul_pd(lo, lo));
+            *a1 = _mm256_add_pd(*a1, _mm256_mul_pd(hi, hi));
+        }
     }
 }
 
@@ -369,7 +379,7 @@ unsafe fn cells_row<const B: usize>(y: &[f32], r: &SearchRegs, out: &mut [u8], n
         if let Some(nx) = next {
             for c in 0..4 {
                 // SAFETY: `next` has `n` floats.
-                unsafe { sq8(nx.as_ptr().add(32 * i + 8 * c), &mut a0, &mut a1) };
+                unsafe { sq8::<true>(nx.as_ptr().add(32 * i + 8 * c), &mut a0, &mut a1) };
             }
         }
     }
@@ -396,7 +406,7 @@ unsafe fn cells_row<const B: usize>(y: &[f32], r: &SearchRegs, out: &mut [u8], n
     let Some(nx) = next else { return 0.0 };
     for c in 4 * blocks..n / 8 {
         // SAFETY: 8(c + 1) ≤ n.
-        unsafe { sq8(nx.as_ptr().add(8 * c), &mut a0, &mut a1) };
+        unsafe { sq8::<true>(nx.as_ptr().add(8 * c), &mut a0, &mut a1) };
     }
     sq_finish(a0, a1, &nx[n / 8 * 8..])
 }
@@ -520,7 +530,7 @@ fn sum_sq_f64_avx2(y: &[f32]) -> f64 {
     let rem = chunks.remainder();
     for c in chunks {
         // SAFETY: `c` has 8 floats.
-        unsafe { sq8(c.as_ptr(), &mut a0, &mut a1) };
+        unsafe { sq8::<false>(c.as_ptr(), &mut a0, &mut a1) };
     }
     sq_finish(a0, a1, rem)
 }
@@ -614,5 +624,15 @@ unsafe fn tile<const R: usize, const V: usize>(
             }
             out[a][b] = sum;
         }
+    }
+}
+
+/// Hints the CPU to fetch the cache lines of `x` into L1 (`prefetcht0`, one per 64 bytes);
+/// no effect on results.
+#[inline]
+pub fn prefetch(x: &[f32]) {
+    for c in x.chunks(16) {
+        // SAFETY: a prefetch never faults and reads nothing observable; `c` is a live slice.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().cast()) };
     }
 }
