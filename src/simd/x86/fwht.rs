@@ -537,11 +537,13 @@ fn sum_sq_f64_avx2(y: &[f32]) -> f64 {
 
 /// Sign bits of a dense projection for a block of vectors: for every row `i` of the row-major
 /// `m × d` matrix `s` and every vector `j` of `xs` (`k × d`), sets bit `i` (LSB-first) of
-/// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product is an 8-lane `f32` sum of
-/// `s·x` products (separate multiply and add, lane `t mod 8`), lanes combined
-/// `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order — the same
-/// IEEE operations as the portable kernel in `crate::qjl`, so the bits are identical on every
-/// backend. Returns `false` (nothing done) without AVX2 or on inconsistent lengths.
+/// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product is an 8-lane `f32` FMA sum of `s·x`
+/// (lane `t mod 8`), lanes combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8`
+/// tail in order, in register tiles of 6 rows × 2 vectors (each row of the tile read once per
+/// 2 vectors, each vector once per 6 rows). The FMA rounds once per step where the portable
+/// kernel in `crate::qjl` rounds twice, so a bit can differ from it only where the dot product
+/// is within float rounding of 0. Returns `false` (nothing done) without AVX2 or on
+/// inconsistent lengths.
 #[inline]
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
     if d == 0 || !has(feature::AVX2) || !s.len().is_multiple_of(d) || !xs.len().is_multiple_of(d) {
@@ -553,23 +555,22 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
     }
     let mut i = 0;
     while i < m {
-        let r = (m - i).min(4);
+        let r = if m - i >= 6 { 6 } else { 1 };
         let mut j = 0;
         while j < k {
             let v = (k - j).min(2);
-            let mut out = [[0.0f32; 2]; 4];
-            // SAFETY: AVX2 was detected; rows i..i+r < m and vectors j..j+v < k, each `d`
-            // floats inside `s` / `xs`.
+            let mut out = [[0.0f32; 2]; 6];
+            // SAFETY: AVX2 and FMA were detected; rows i..i+r ≤ m and vectors j..j+v ≤ k, each
+            // `d` floats inside `s` / `xs`.
             unsafe {
                 match (r, v) {
-                    (4, 2) => tile::<4, 2>(s, xs, d, i, j, &mut out),
-                    (4, _) => tile::<4, 1>(s, xs, d, i, j, &mut out),
+                    (6, 2) => tile::<6, 2>(s, xs, d, i, j, &mut out),
+                    (6, _) => tile::<6, 1>(s, xs, d, i, j, &mut out),
                     (_, 2) => tile::<1, 2>(s, xs, d, i, j, &mut out),
                     _ => tile::<1, 1>(s, xs, d, i, j, &mut out),
                 }
             }
-            let rr = if r == 4 { 4 } else { 1 };
-            for (a, row) in out.iter().enumerate().take(rr) {
+            for (a, row) in out.iter().enumerate().take(r) {
                 for (b, &dp) in row.iter().enumerate().take(v) {
                     if dp > 0.0 {
                         codes[(j + b) * c + (i + a) / 8] |= 1 << ((i + a) % 8);
@@ -578,7 +579,7 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
             }
             j += v;
         }
-        i += if r == 4 { 4 } else { 1 };
+        i += r;
     }
     true
 }
@@ -586,7 +587,7 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
 /// Dot products of rows `i..i+R` of `s` with vectors `j..j+V` of `xs` into `out[a][b]`.
 ///
 /// # Safety
-/// AVX2 must be available; rows `i + R ≤ s.len()/d`, vectors `j + V ≤ xs.len()/d`.
+/// AVX2 and FMA must be available; rows `i + R ≤ s.len()/d`, vectors `j + V ≤ xs.len()/d`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile<const R: usize, const V: usize>(
     s: &[f32],
@@ -594,7 +595,7 @@ unsafe fn tile<const R: usize, const V: usize>(
     d: usize,
     i: usize,
     j: usize,
-    out: &mut [[f32; 2]; 4],
+    out: &mut [[f32; 2]; 6],
 ) {
     let mut acc = [[_mm256_setzero_ps(); V]; R];
     let rp: [*const f32; R] = core::array::from_fn(|a| s[(i + a) * d..].as_ptr());
@@ -608,7 +609,7 @@ unsafe fn tile<const R: usize, const V: usize>(
             // SAFETY: as above.
             let rv = unsafe { ld(rp[a].add(t)) };
             for b in 0..V {
-                acc[a][b] = _mm256_add_ps(acc[a][b], _mm256_mul_ps(rv, xv[b]));
+                acc[a][b] = _mm256_fmadd_ps(rv, xv[b], acc[a][b]);
             }
         }
         t += 8;
