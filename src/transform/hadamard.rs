@@ -29,8 +29,11 @@
 //! Each pass is one in-place kernel ([`pass`]): sign flips fused into the first butterfly
 //! stage, the `1/√n` scale into the last, strides ≥ 8 as whole-vector butterflies two or three
 //! stages per load/store round. On x86-64 with AVX2 (detected at run time) an intrinsic kernel
-//! does the strides 1, 2, 4 with in-register permutes and the first six stages in one round;
-//! it is bit-identical to the portable `f32x8` kernel (tested). No allocation, no scratch.
+//! does the sign flips with a 256-entry lane-mask table, the strides 1, 2, 4 with in-register
+//! permutes and `fma(v, ±1, partner)` (exact products, so the same IEEE additions), and the first
+//! six stages in one round; [`Transform::forward`] reads the first pass straight from the input
+//! (no copy). It is bit-identical to the portable `f32x8` kernel (tested). No allocation, no
+//! scratch.
 
 use crate::error::{Error, Result, check_dim};
 use crate::rng::Rng;

@@ -16,6 +16,13 @@
 //!   bits and half at `b`, one norm ([`TurboMseSplit`], [`TurboProdSplit`]).
 //!
 //! Parameters serialize through [`params`]. Not yet implemented: a lookup-table fast scan.
+//!
+//! Encoding speed (x86-64 with AVX2, `b ≤ 4`): [`Codec::encode_batch`] rotates blocks of rows
+//! (the first Hadamard pass reads the input directly), then computes the norm of row `r`
+//! interleaved with the codebook search of row `r − 1` (a branch-free binary search over
+//! permute tables, 32 coordinates at a time, SIMD bit packing). Codes are bit-identical to the
+//! plain definition (sequential passes, `Codebook::index`, `bits::pack`; tested on awkward
+//! dimensions and real data).
 
 pub mod params;
 
