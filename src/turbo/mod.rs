@@ -619,7 +619,7 @@ mod tests {
     #[test]
     fn cells_pack_matches_reference_on_awkward_lengths() {
         let mut rng = crate::rng::Rng::new(17);
-        let mut lens = vec![0usize, 1, 7, 8, 9, 15, 16, 17, 31, 1023];
+        let mut lens = vec![0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 39, 63, 64, 65, 1023];
         lens.extend((0..6).map(|_| (rng.next_u64() % 3000) as usize));
         for kind in [CodebookKind::Gaussian, CodebookKind::Beta] {
             for bits in 1..=4u32 {
@@ -732,6 +732,34 @@ mod tests {
                 y.fill(1.0);
                 y[0] = 1e30;
                 assert_eq!(c.encode_into(&y, &mut code), Err(Error::Overflow), "norm above MAX_NORM");
+            }
+        }
+    }
+
+    /// The pipelined batch (norm of row r with the cells of row r − 1) equals row-by-row
+    /// encoding, and a bad row stops it with every earlier row written.
+    #[test]
+    fn norm_scalar_batch_pipeline_matches_rows_and_stops_at_bad_row() {
+        let mut rng = crate::rng::Rng::new(21);
+        for d in [1usize, 5, 8, 33, 100, 768] {
+            for bits in 1..=4u32 {
+                let c =
+                    NormScalar::new(d, coordinate_codebook(d.max(2), bits, CodebookKind::Gaussian).unwrap()).unwrap();
+                let (n, cl) = (9usize, c.code_len());
+                let mut ys = vec![0.0f32; n * d];
+                rng.fill_gaussian(&mut ys);
+                ys[2 * d..3 * d].fill(0.0);
+                let mut want = vec![0u8; n * cl];
+                for (y, code) in ys.chunks_exact(d).zip(want.chunks_exact_mut(cl)) {
+                    code.copy_from_slice(&encode_ref(&c, y).unwrap());
+                }
+                let mut got = vec![0xEEu8; n * cl];
+                c.encode_batch(&ys, &mut got).unwrap();
+                assert_eq!(got, want, "d {d} bits {bits}");
+                ys[6 * d + d / 2] = f32::INFINITY;
+                let mut got = vec![0xEEu8; n * cl];
+                assert_eq!(c.encode_batch(&ys, &mut got), Err(Error::NonFinite));
+                assert_eq!(got[..6 * cl], want[..6 * cl], "rows before the bad one, d {d} bits {bits}");
             }
         }
     }
