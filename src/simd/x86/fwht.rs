@@ -200,8 +200,9 @@ impl Search {
         for (o, &v) in t.iter_mut().zip(thresholds) {
             *o = v;
         }
-        // cnt(p): the cell reached after the decisions in bits 0..k of p (first decision = MSB).
-        let cnt = |p: usize, k: usize| (0..k).map(|j| ((p >> j) & 1) << (b - 1 - j)).sum::<usize>();
+        // cnt(p, k): the cell reached after the decisions in bits 0..k of p (first decision =
+        // MSB): the k-bit reversal of p, shifted to the top of b bits.
+        let cnt = |p: usize, k: usize| (((p as u32).reverse_bits() >> (32 - k)) as usize) << (b - k);
         let mut s = Search { t0: t[(1 << (b - 1)) - 1], tabs: [[f32::INFINITY; 8]; 4], map: [0; 32] };
         for k in 1..b {
             for p in 0..1usize << k {
