@@ -1,7 +1,8 @@
 //! Rotations, QJL and TurboQuant at d = 384 and 768: randomized Hadamard, Haar and Gaussian
 //! projection apply; QJL (m = d) encode and score; TurboQuant-MSE 4-bit and TurboQuant-prod
-//! 3-bit (randomized Hadamard, Beta codebook) encode, decode and a batch scan of N codes; QJL
-//! with 0 and 8 exact outlier channels (d = 128, m = 256) encode and scan.
+//! 3-bit (randomized Hadamard, Beta codebook) encode (one vector and a batch of N), decode and a
+//! batch scan of N codes; QJL with 0 and 8 exact outlier channels (d = 128, m = 256) encode and
+//! scan.
 //!
 //! Short sanity run: `cargo bench --bench turbo -- --warm-up-time 1 --measurement-time 2`.
 
@@ -68,6 +69,9 @@ fn codecs(c: &mut Criterion) {
                 let mut g = c.benchmark_group(format!("{}_d{d}", $name));
                 g.throughput(Throughput::Elements(1));
                 g.bench_function("encode", |b| b.iter(|| cd.encode_into(black_box(x), &mut code).unwrap()));
+                g.throughput(Throughput::Elements(N as u64));
+                g.bench_function("encode_batch", |b| b.iter(|| cd.encode_batch(black_box(&data), &mut codes).unwrap()));
+                g.throughput(Throughput::Elements(1));
                 g.bench_function("decode", |b| b.iter(|| cd.decode_into(black_box(&code), &mut out).unwrap()));
                 let mut scratch = cd.scratch();
                 let p = cd.prepare(&q, &mut scratch).unwrap();

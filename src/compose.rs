@@ -123,18 +123,30 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
             self.inner.encode_into(y, code)
         })
     }
-    /// As the default, with one temporary vector for the whole batch.
+    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are transformed into
+    /// one stack buffer, then encoded with `C::encode_batch` (so a pipelined inner batch kernel
+    /// is used). Codes are identical to `encode_into`'s; on error, earlier rows are written.
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         let (d, c) = (self.dim(), self.code_len());
         let n = crate::codec::batch_rows(xs.len(), d)?;
         check_code(n * c, codes.len())?;
-        if c == 0 || d == 0 {
+        let e = self.transform.dim_out();
+        if c == 0 || d == 0 || e == 0 {
             return Ok(());
         }
-        with_buf(self.transform.dim_out(), |y| {
-            for (x, code) in xs.chunks_exact(d).zip(codes.chunks_exact_mut(c)) {
-                self.transform.forward(x, y)?;
-                self.inner.encode_into(y, code)?;
+        let rows = (STACK_DIM / e).clamp(1, 16);
+        with_buf(rows * e, |y| {
+            for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
+                let yb = &mut y[..xb.len() / d * e];
+                for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
+                    // The row after the next one, while this one is transformed.
+                    #[cfg(target_arch = "x86_64")]
+                    if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
+                        crate::simd::x86::fwht::prefetch(nx);
+                    }
+                    self.transform.forward(x, yr)?;
+                }
+                self.inner.encode_batch(yb, cb)?;
             }
             Ok(())
         })

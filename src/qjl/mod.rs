@@ -210,11 +210,14 @@ impl Score for Qjl {
 
 /// Sets bit `i` of `codes[j·c..]` (LSB-first) when `⟨s_i, x_j⟩ > 0`, for the rows `s_i` of the
 /// row-major `m × d` matrix `s` and the vectors `x_j` of `xs` (`k × d`); bits are OR-ed in, so
-/// the caller zeroes the sign bytes. Every dot product is the same sequence of IEEE operations
-/// on every backend (8 lanes of `acc + s·x` over the groups of 8, lanes combined
-/// `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order): the AVX2 kernel
-/// (4 rows × 2 vectors per register tile) and the portable `f32x8` one give identical bits.
-/// Lengths that do not fit (a partial row, short `codes`) set nothing for the missing parts.
+/// the caller zeroes the sign bytes. Every dot product is 8 lanes of `acc + s·x` over the groups
+/// of 8, lanes combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in
+/// order. The portable `f32x8` kernel rounds the product and the sum separately; the AVX2
+/// kernel (register tiles of 6 rows × 2 vectors) uses FMA, so on AVX2 machines a sign can
+/// differ from the portable one only where `⟨s_i, x_j⟩` is within float rounding of 0 (an
+/// exact tie up to rounding; the estimator stays unbiased: the same Gaussian matrix). On one
+/// machine `encode_into` and `encode_batch` give identical codes. Lengths that do not fit (a
+/// partial row, short `codes`) set nothing for the missing parts.
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::x86::fwht::proj_signs(s, d, xs, codes, c) {
@@ -285,7 +288,29 @@ mod tests {
                     }
                     let mut got = vec![0u8; k * c];
                     proj_signs(&s, d, &xs, &mut got, c);
+                    // A sign may differ from the portable kernel (FMA on AVX2) only where the
+                    // dot product is within float rounding of 0.
+                    for (i, row) in s.chunks_exact(d).enumerate() {
+                        for (j, x) in xs.chunks_exact(d).enumerate() {
+                            let bit = |v: &[u8]| (v[j * c + i / 8] >> (i % 8)) & 1;
+                            if bit(&got) != bit(&want) {
+                                let exact: f64 = row.iter().zip(x).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+                                let mag: f64 =
+                                    row.iter().zip(x).map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs()).sum();
+                                let bound = 2.0 * (d as f64 + 8.0) * f64::from(f32::EPSILON) * mag;
+                                assert!(exact.abs() <= bound, "d {d} m {m} k {k} row {i} vec {j}: {exact} vs {bound}");
+                            }
+                        }
+                    }
+                    // Gaussian data has no near-ties at these sizes: the bits agree.
                     assert_eq!(got, want, "d {d} m {m} k {k}");
+                    // Batch of k and one vector at a time agree exactly.
+                    let mut one = vec![0u8; c];
+                    for (j, x) in xs.chunks_exact(d).enumerate() {
+                        one.fill(0);
+                        proj_signs(&s, d, x, &mut one, c);
+                        assert_eq!(one[..], got[j * c..(j + 1) * c], "d {d} m {m} vec {j}");
+                    }
                 }
             }
         }

@@ -29,8 +29,11 @@
 //! Each pass is one in-place kernel ([`pass`]): sign flips fused into the first butterfly
 //! stage, the `1/√n` scale into the last, strides ≥ 8 as whole-vector butterflies two or three
 //! stages per load/store round. On x86-64 with AVX2 (detected at run time) an intrinsic kernel
-//! does the strides 1, 2, 4 with in-register permutes and the first six stages in one round;
-//! it is bit-identical to the portable `f32x8` kernel (tested). No allocation, no scratch.
+//! does the sign flips with a 256-entry lane-mask table, the strides 1, 2, 4 with in-register
+//! permutes and `fma(v, ±1, partner)` (exact products, so the same IEEE additions), and the first
+//! six stages in one round; [`Transform::forward`] reads the first pass straight from the input
+//! (no copy). It is bit-identical to the portable `f32x8` kernel (tested). No allocation, no
+//! scratch.
 
 use crate::error::{Error, Result, check_dim};
 use crate::rng::Rng;
@@ -193,10 +196,27 @@ fn signed_pass(x: &mut [f32], signs: Option<&[u64]>) {
     }
     let s = 1.0 / libm::sqrtf(n as f32);
     #[cfg(target_arch = "x86_64")]
-    if crate::simd::x86::fwht::pass(x, signs, s) {
+    if crate::simd::x86::fwht::pass(x, None, signs, s) {
         return;
     }
     pass(x, signs, s);
+}
+
+/// The first pass of [`RandomizedHadamard::forward`] read straight from `x` into `out` (no
+/// copy first), the rest of `x` copied, where the AVX2 kernel applies; `false` (nothing done)
+/// otherwise.
+#[inline]
+fn first_pass_from(x: &[f32], out: &mut [f32], n: usize, signs: &[u64]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (Some(src), Some(dst)) = (x.get(..n), out.get_mut(..n)) else { return false };
+        if n >= 8 && crate::simd::x86::fwht::pass(dst, Some(src), Some(signs), 1.0 / libm::sqrtf(n as f32)) {
+            out[n..].copy_from_slice(&x[n..]);
+            return true;
+        }
+    }
+    let _ = (x, out, n, signs);
+    false
 }
 
 #[inline(always)]
@@ -357,9 +377,20 @@ impl Transform for RandomizedHadamard {
     fn is_orthogonal(&self) -> bool {
         true
     }
+    /// The first pass reads `x` directly where the AVX2 kernel applies (no copy first); same
+    /// bits as [`forward_in_place`](RandomizedHadamard::forward_in_place) on a copy.
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.dim, x.len())?;
         check_dim(self.dim, out.len())?;
+        let n = self.block;
+        let words = n.div_ceil(64);
+        if n <= CACHED_BLOCK && first_pass_from(x, out, n, &self.signs[..words]) {
+            for p in 1..self.passes() {
+                let off = if p == 1 { self.dim - n } else { 0 };
+                signed_pass(&mut out[off..off + n], Some(&self.signs[p * words..(p + 1) * words]));
+            }
+            return Ok(());
+        }
         out.copy_from_slice(x);
         self.forward_in_place(out)
     }
@@ -468,8 +499,13 @@ mod tests {
                 #[cfg(target_arch = "x86_64")]
                 {
                     let mut got = x.clone();
-                    if crate::simd::x86::fwht::pass(&mut got, sg, s) {
+                    if crate::simd::x86::fwht::pass(&mut got, None, sg, s) {
                         assert_eq!(bits(&got), bits(&want), "avx2 n={n} signed={signed}");
+                    }
+                    // Out of place: the source is read, the destination overwritten.
+                    let mut got = vec![f32::NAN; n];
+                    if crate::simd::x86::fwht::pass(&mut got, Some(&x), sg, s) {
+                        assert_eq!(bits(&got), bits(&want), "avx2 from src n={n} signed={signed}");
                     }
                 }
             }
