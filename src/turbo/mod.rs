@@ -17,6 +17,8 @@
 //!
 //! Parameters serialize through [`params`]. Not yet implemented: a lookup-table fast scan.
 
+#[cfg(feature = "alloc")]
+pub mod calibrated;
 pub mod params;
 
 use crate::bits;
@@ -29,6 +31,7 @@ use crate::scalar::lloyd::Codebook;
 use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
 
+pub mod rescale;
 pub mod split;
 pub use split::{
     CodebookScalar, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_ip, turbo_mse_split,
