@@ -246,58 +246,46 @@ fn turbo() -> Vec<Entry> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Calibrated TurboQuant-IP (src/turbo/calibrated.rs): the tqN-ip codes (same bytes per vector)
-// with the mean, per-coordinate spreads and/or the codebook fitted on the training set.
+// Trained TurboQuant-IP variants (src/turbo/calibrated.rs, src/turbo/pca.rs): fitted on the
+// training set, scored with the ratio-corrected norm; bytes per vector as the tqN-ip rows.
 // ---------------------------------------------------------------------------------------------
-fn tq_cal(t: &TrainData, bits: u32, center: bool, per_coordinate: bool, trained: bool) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::turbo::calibrated::{Calibration, train_ip};
-    let cal = Calibration { center, per_coordinate, trained_codebook: trained };
-    Ok(Box::new(train_ip(t.vectors, t.dim, bits, t.seed, cal)?))
-}
-
-fn tq_cal_split(t: &TrainData, k: usize, bits: u32, per_coordinate: bool, trained: bool) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::turbo::calibrated::{Calibration, train_ip_split};
-    let cal = Calibration { center: true, per_coordinate, trained_codebook: trained };
-    Ok(Box::new(train_ip_split(t.vectors, t.dim, k, bits, t.seed, cal)?))
-}
-
-fn tq_resc(t: &TrainData, k: usize, bits: u32, center: bool) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::turbo::calibrated::{train_ip_rescaled, train_ip_rescaled1};
+fn tq_cal(t: &TrainData, bits: u32, k: usize, per_coordinate: bool) -> Result<Box<dyn EvalCodec>> {
+    use vector_codecs::turbo::RotationKind;
+    use vector_codecs::turbo::calibrated::{Calibration, train_ip, train_ip_split};
+    let cal = Calibration { center: true, per_coordinate, trained_codebook: false, rotation: RotationKind::Hadamard };
     if k == 0 {
-        Ok(Box::new(train_ip_rescaled1(t.vectors, t.dim, bits, t.seed, center)?))
+        Ok(Box::new(train_ip(t.vectors, t.dim, bits, t.seed, cal)?))
     } else {
-        Ok(Box::new(train_ip_rescaled(t.vectors, t.dim, k, bits, t.seed, center)?))
+        Ok(Box::new(train_ip_split(t.vectors, t.dim, k, bits, t.seed, cal)?))
     }
 }
 
-fn turbo_calibrated() -> Vec<Entry> {
+fn tq_pca(t: &TrainData, bits: u32) -> Result<Box<dyn EvalCodec>> {
+    Ok(Box::new(vector_codecs::turbo::pca::train_pca(t.vectors, t.dim, bits)?))
+}
+
+fn turbo_trained() -> Vec<Entry> {
     vec![
-        entry("tq2-ip-r", "turbo-cal", "rescaled", false, |t| tq_resc(t, 0, 2, false)),
-        entry("ctq2-ip-r", "turbo-cal", "rescaled centred", false, |t| tq_resc(t, 0, 2, true)),
-        entry("ctq3-ip-r", "turbo-cal", "rescaled centred", false, |t| tq_resc(t, 0, 3, true)),
-        entry("ctq4-ip-r", "turbo-cal", "rescaled centred", false, |t| tq_resc(t, 0, 4, true)),
-        entry("ctq1-ip-r", "turbo-cal", "rescaled centred", false, |t| tq_resc(t, 0, 1, true)),
-        entry("ctq1+32-ip-r", "turbo-cal", "rescaled centred", false, |t| tq_resc(t, 32, 1, true)),
-        entry("ctq2-ip", "turbo-cal", "tq2-ip on x - mean", false, |t| tq_cal(t, 2, true, false, false)),
-        entry("tq2-ip-cal", "turbo-cal", "tq2-ip, per-coordinate shift/scale", false, |t| {
-            tq_cal(t, 2, false, true, false)
+        entry("ctq1-ip", "turbo-trained", "tq1-ip on x - mean (training mean, exact <q, mean>)", false, |t| {
+            tq_cal(t, 1, 0, false)
         }),
-        entry("ctq2-ip-cal", "turbo-cal", "tq2-ip on x - mean, per-coordinate", false, |t| {
-            tq_cal(t, 2, true, true, false)
+        entry(
+            "ctq1+32-ip",
+            "turbo-trained",
+            "ctq1-ip with 32 rotated coords at 2 bits (56 B at d = 384)",
+            false,
+            |t| tq_cal(t, 1, 32, false),
+        ),
+        entry("ctq2-ip", "turbo-trained", "tq2-ip on x - mean", false, |t| tq_cal(t, 2, 0, false)),
+        entry("ctq2-ip-cal", "turbo-trained", "ctq2-ip + per-coordinate shift/scale (TQ+-style)", false, |t| {
+            tq_cal(t, 2, 0, true)
         }),
-        entry("ctq2-ip-lloyd", "turbo-cal", "tq2-ip on x - mean, trained codebook", false, |t| {
-            tq_cal(t, 2, true, false, true)
+        entry("pca2-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 2 bits/dim avg + scale", false, |t| {
+            tq_pca(t, 2)
         }),
-        entry("ctq2-ip-cal-lloyd", "turbo-cal", "all three", false, |t| tq_cal(t, 2, true, true, true)),
-        entry("ctq1-ip", "turbo-cal", "tq1-ip on x - mean", false, |t| tq_cal(t, 1, true, false, false)),
-        entry("ctq1-ip-cal", "turbo-cal", "tq1-ip on x - mean, per-coordinate", false, |t| {
-            tq_cal(t, 1, true, true, false)
+        entry("pca3-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 3 bits/dim avg + scale", false, |t| {
+            tq_pca(t, 3)
         }),
-        entry("ctq1-ip-cal-lloyd", "turbo-cal", "all three 1 bit", false, |t| tq_cal(t, 1, true, true, true)),
-        entry("ctq1+32-ip-cal", "turbo-cal", "56 B: 32 coords 2-bit", false, |t| tq_cal_split(t, 32, 1, true, false)),
-        entry("ctq1+32-ip", "turbo-cal", "56 B: 32 coords 2-bit", false, |t| tq_cal_split(t, 32, 1, false, false)),
-        entry("ctq3-ip-cal", "turbo-cal", "3 bit", false, |t| tq_cal(t, 3, true, true, false)),
-        entry("ctq4-ip-cal", "turbo-cal", "4 bit", false, |t| tq_cal(t, 4, true, true, false)),
     ]
 }
 
@@ -444,7 +432,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(scalar_float());
     v.extend(scalar_lloyd());
     v.extend(turbo());
-    v.extend(turbo_calibrated());
+    v.extend(turbo_trained());
     v.extend(rabitq());
     v.extend(binary());
     v.extend(entropy());

@@ -58,6 +58,8 @@ pub struct Calibration {
     pub per_coordinate: bool,
     /// Train the codebook levels on the sample (else the Beta Lloyd–Max codebook of `f_d`).
     pub trained_codebook: bool,
+    /// The rotation.
+    pub rotation: RotationKind,
 }
 
 /// At most this many rows of the training data are used for the rotated-domain statistics
@@ -92,7 +94,7 @@ fn fit(data: &[f32], dim: usize, seed: u64, cal: Calibration) -> Result<Fit> {
             *m = (a / n as f64) as f32;
         }
     }
-    let rot = Rotation::new(RotationKind::Hadamard, dim, seed)?;
+    let rot = Rotation::new(cal.rotation, dim, seed)?;
     let step = n.div_ceil(SAMPLE_ROWS);
     let mut units = Vec::with_capacity(n.div_ceil(step) * dim);
     let (mut r, mut y) = (alloc::vec![0.0f32; dim], alloc::vec![0.0f32; dim]);
@@ -191,46 +193,4 @@ pub fn train_ip_split(
     let a = CodebookScalar::new(k, codebook(&f, dim, 0..k, bits + 1, cal)?)?;
     let b = CodebookScalar::new(dim - k, codebook(&f, dim, k..dim, bits, cal)?)?;
     assemble(f, Split::new(a, b)?)
-}
-
-/// Centred TurboQuant-IP with cosine-optimal encoding.
-pub type TurboIpRescaled<C> = Centered<Rotated<Rotation, IpNormalized<super::rescale::CosineRescaled<C>>>, Vec<f32>>;
-
-/// Experimental: centred (if `center`), cosine-rescaled, Beta codebooks; `k` coordinates at
-/// `bits + 1` when `k > 0`.
-///
-/// # Errors
-/// As [`train_ip`].
-pub fn train_ip_rescaled(
-    data: &[f32],
-    dim: usize,
-    k: usize,
-    bits: u32,
-    seed: u64,
-    center: bool,
-) -> Result<TurboIpRescaled<Split<CodebookScalar, CodebookScalar>>> {
-    let cal = Calibration { center, per_coordinate: false, trained_codebook: false };
-    let f = fit(data, dim, seed, cal)?;
-    let a = CodebookScalar::new(k, codebook(&f, dim, 0..k, bits + 1, cal)?)?;
-    let b = CodebookScalar::new(dim - k, codebook(&f, dim, k..dim, bits, cal)?)?;
-    let inner = super::rescale::CosineRescaled::new(Split::new(a, b)?);
-    Centered::new(Rotated::new(f.rot, IpNormalized::new(inner))?, f.mean)
-}
-
-/// Experimental single-width version of [`train_ip_rescaled`].
-///
-/// # Errors
-/// As [`train_ip`].
-pub fn train_ip_rescaled1(
-    data: &[f32],
-    dim: usize,
-    bits: u32,
-    seed: u64,
-    center: bool,
-) -> Result<TurboIpRescaled<CodebookScalar>> {
-    let cal = Calibration { center, per_coordinate: false, trained_codebook: false };
-    let f = fit(data, dim, seed, cal)?;
-    let a = CodebookScalar::new(dim, codebook(&f, dim, 0..dim, bits, cal)?)?;
-    let inner = super::rescale::CosineRescaled::new(a);
-    Centered::new(Rotated::new(f.rot, IpNormalized::new(inner))?, f.mean)
 }

@@ -20,6 +20,8 @@
 #[cfg(feature = "alloc")]
 pub mod calibrated;
 pub mod params;
+#[cfg(feature = "alloc")]
+pub mod pca;
 
 use crate::bits;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
@@ -31,7 +33,6 @@ use crate::scalar::lloyd::Codebook;
 use crate::transform::HaarRotation;
 use crate::transform::{RandomizedHadamard, Transform};
 
-pub mod rescale;
 pub mod split;
 pub use split::{
     CodebookScalar, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_ip, turbo_mse_split,
