@@ -8,8 +8,10 @@
 //!   `A.code ‖ B.code`, score `A.score + B.score` (e.g. TurboQuant at 2.5 / 3.5 bits per
 //!   coordinate: two codebook widths over the exchangeable coordinates of a rotated vector).
 //! * [`Normalized<C>`]: code `C.code(x/‖x‖) ‖ ‖x‖` (f32), score `‖x‖ · C.score`.
+//! * [`Centered<C, M>`]: code `C.code(x − μ)`, score `⟨q, μ⟩ + C.score` (μ a trained mean).
+//! * [`Scaled<C, S>`]: code `C.code(s ⊙ x)`, score `C.score(q ⊘ s)` (per-coordinate scales).
 //!
-//! `Rotated`, `Residual` and `Normalized` need temporary vectors of the inner dimension while encoding and decoding. They are
+//! `Rotated`, `Residual`, `Normalized`, `Centered` and `Scaled` need temporary vectors of the inner dimension while encoding and decoding. They are
 //! taken from a stack buffer of [`STACK_DIM`] floats; larger dimensions use a heap buffer
 //! under `alloc` and return [`Error::InvalidParameter`](crate::Error::InvalidParameter) without it.
 //!

@@ -43,11 +43,13 @@ pub type Calibrated<C> = Centered<Scaled<C, Vec<f32>>, Vec<f32>>;
 
 /// Calibrated TurboQuant-IP with one codebook width: `x ↦ Π(x − μ)`, then the ratio-corrected
 /// norm and [`Calibrated`]`<`[`CodebookScalar`]`>` on the unit direction.
-pub type TurboIpCal = Centered<Rotated<Rotation, IpNormalized<Calibrated<CodebookScalar>>>, Vec<f32>>;
+pub type TurboIpCal = CalibratedIp<CodebookScalar>;
 
 /// As [`TurboIpCal`], with the first `k` rotated coordinates at one width and the rest at another.
-pub type TurboIpCalSplit =
-    Centered<Rotated<Rotation, IpNormalized<Calibrated<Split<CodebookScalar, CodebookScalar>>>>, Vec<f32>>;
+pub type TurboIpCalSplit = CalibratedIp<Split<CodebookScalar, CodebookScalar>>;
+
+/// The calibrated TurboQuant-IP stack over any inner codec `C` of the calibrated unit direction.
+pub type CalibratedIp<C> = Centered<Rotated<Rotation, IpNormalized<Calibrated<C>>>, Vec<f32>>;
 
 /// What [`train_ip`] fits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,10 +151,7 @@ fn codebook(f: &Fit, dim: usize, cols: core::ops::Range<usize>, bits: u32, cal: 
     Codebook::train(&s, 1usize << bits, 25)
 }
 
-fn assemble<C: crate::codec::Decode>(
-    f: Fit,
-    inner: C,
-) -> Result<Centered<Rotated<Rotation, IpNormalized<Calibrated<C>>>, Vec<f32>>> {
+fn assemble<C: crate::codec::Decode>(f: Fit, inner: C) -> Result<CalibratedIp<C>> {
     let cal = Centered::new(Scaled::new(inner, f.scale)?, f.shift)?;
     Centered::new(Rotated::new(f.rot, IpNormalized::new(cal))?, f.mean)
 }

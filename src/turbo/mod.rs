@@ -15,7 +15,13 @@
 //! * Fractional rates `b + ½` (2.5, 3.5, …): [`split`] — half the rotated coordinates at `b + 1`
 //!   bits and half at `b`, one norm ([`TurboMseSplit`], [`TurboProdSplit`]).
 //!
-//! Parameters serialize through [`params`]. Not yet implemented: a lookup-table fast scan.
+//! * Trained on data (`alloc`): [`calibrated`] — the `tqN-ip` codes centred on the training mean,
+//!   optionally with a per-coordinate shift/scale and a trained codebook; [`pca`] — transform
+//!   coding: PCA rotation, a 4/3/2/1-bit allocation over the principal coordinates and the
+//!   ratio-corrected norm, at the bytes per vector of `tqN-ip`.
+//!
+//! Parameters serialize through [`params`] (integer-rate, split and `-ip` codecs; the trained
+//! codecs do not serialize yet). Not yet implemented: a lookup-table fast scan.
 
 #[cfg(feature = "alloc")]
 pub mod calibrated;

@@ -1,4 +1,5 @@
-//! Serialization of TurboQuant parameters ([`TurboMse`], [`TurboProd`]) through the crate's
+//! Serialization of TurboQuant parameters ([`TurboMse`], [`TurboProd`], [`TurboMseSplit`],
+//! [`TurboProdSplit`], [`TurboMseIp`]) through the crate's
 //! [`crate::format`] container.
 //!
 //! The rotation is not stored: it is regenerated from its kind and seed (randomized Hadamard:
@@ -24,6 +25,11 @@
 //! [`KIND_PROD`] (`0x0511`), TurboQuant-prod: the MSE payload of its first stage (at `b − 1`
 //! bits), then the QJL stage's `m` (`u32`) and `seed` (`u64`); the QJL dimension is the MSE
 //! dimension and `m·dim ≤ `[`qjl::params::MAX_ENTRIES`](crate::qjl::params::MAX_ENTRIES).
+//!
+//! [`KIND_MSE_SPLIT`] (`0x0512`, [`MseSplitParams`]: the fractional-rate `tqN.5` codecs),
+//! [`KIND_PROD_SPLIT`] (`0x0513`, [`ProdSplitParams`]: `tqpN.5`) and [`KIND_MSE_IP`] (`0x0514`,
+//! [`MseIpParams`]: `tqN-ip`, the [`KIND_MSE`] payload under its own kind) are described on
+//! their types.
 //!
 //! `from_bytes` validates every field before building anything and rejects trailing bytes; a
 //! hostile container can make `build` allocate at most `4·MAX_HAAR_DIM²` bytes (64 MiB, Haar) or

@@ -1,7 +1,7 @@
 //! Transform coding for inner-product search: a trained PCA rotation, a per-coordinate bit
 //! allocation (reverse water-filling over the principal variances), per-coordinate scaling to the
 //! Gaussian Lloyd–Max codebooks, and the ratio-corrected norm of
-//! [`IpNormalized`](crate::compose::IpNormalized).
+//! [`IpNormalized`].
 //!
 //! A random rotation makes every coordinate's variance `‖x‖²/d`, so equal bits per coordinate are
 //! optimal *after* it — but the distortion is then the arithmetic mean of the data's principal
@@ -230,7 +230,7 @@ fn allocate(block_var: &[f64], budget: usize) -> Option<[usize; 4]> {
 /// at the budget (`dim ≥ 48` for 2 bits, `dim ≥ 64` for 3) and `bits ∈ 2..=3`;
 /// [`Error::NotEnoughData`] for fewer than 2 rows; [`Error::NonFinite`] for NaN/inf data.
 pub fn train_pca(data: &[f32], dim: usize, bits: u32) -> Result<TurboPca> {
-    if dim % 8 != 0 || dim < 32 || !(2..=3).contains(&bits) {
+    if !dim.is_multiple_of(8) || dim < 32 || !(2..=3).contains(&bits) {
         return Err(Error::InvalidParameter("PCA TurboQuant: dim a multiple of 8 (≥ 32), bits 2..=3"));
     }
     let n = crate::codec::batch_rows(data.len(), dim)?;
