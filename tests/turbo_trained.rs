@@ -13,7 +13,7 @@ use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
 use vector_codecs::topk::TopK;
 use vector_codecs::transform::Transform;
 use vector_codecs::turbo::calibrated::{Calibration, train_ip, train_ip_split};
-use vector_codecs::turbo::pca::{Pca, train_pca};
+use vector_codecs::turbo::pca::{Dropped, Pca, train_pca, train_pca_low};
 use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse_ip};
 use vector_codecs::{Codec, Decode, Error, Estimator, Score};
 
@@ -163,6 +163,23 @@ fn calibrated_codes_have_tq_ip_size_and_exact_parallel_score() {
 }
 
 #[test]
+fn dropped_coordinates_store_nothing_and_score_zero() {
+    let c = Dropped::new(5);
+    assert_eq!((c.dim(), c.code_len()), (5, 0));
+    let mut y = [1.0f32; 5];
+    c.encode_into(&[1.0; 5], &mut []).unwrap();
+    c.decode_into(&[], &mut y).unwrap();
+    assert_eq!(y, [0.0; 5]);
+    let mut s = c.scratch();
+    let p = c.prepare(&[2.0; 5], &mut s).unwrap();
+    assert_eq!(c.score(&p, &[]).unwrap(), 0.0);
+    assert_eq!(c.encode_into(&[1.0, f32::NAN, 0.0, 0.0, 0.0], &mut []), Err(Error::NonFinite));
+    assert!(c.encode_into(&[1.0; 4], &mut []).is_err());
+    assert!(c.decode_into(&[0u8], &mut y).is_err());
+    assert!(c.score(&p, &[0u8]).is_err());
+}
+
+#[test]
 fn pca_axes_are_orthonormal_and_sorted() {
     let (d, n) = (32, 4000);
     // Independent coordinates with standard deviations 1..=32 in a scrambled order.
@@ -249,6 +266,19 @@ fn pca_codec_meets_the_bit_budget_and_beats_random_rotation_on_a_skewed_spectrum
         let want: f32 = q.iter().zip(x).map(|(a, b)| a * b).sum();
         assert!((c.score(&p, &code).unwrap() - want).abs() < 1e-3 * want.abs());
     }
+    // Low rate: widths 3/2/1/0 at d + 32 index bits.
+    let low = train_pca_low(&data, d, d + 32).unwrap();
+    assert_eq!(low.code_len(), (d + 32) / 8 + 4);
+    let x = &data[..d];
+    let q: Vec<f32> = x.iter().zip(low.mean()).map(|(a, m)| a - m).collect();
+    let mut code = vec![0u8; low.code_len()];
+    low.encode_into(x, &mut code).unwrap();
+    let mut s = low.scratch();
+    let p = low.prepare(&q, &mut s).unwrap();
+    let want: f32 = q.iter().zip(x).map(|(a, b)| a * b).sum();
+    assert!((low.score(&p, &code).unwrap() - want).abs() < 1e-3 * want.abs());
+    assert!(train_pca_low(&data, d, d + 4).is_err(), "not a multiple of 8");
+    assert!(train_pca_low(&data, d, 8).is_err(), "below one bit per kept block");
     assert!(train_pca(&data, d, 1).is_err());
     assert!(train_pca(&data, d, 4).is_err());
     assert!(train_pca(&data[..60 * 50], 60, 2).is_err(), "dim not a multiple of 8");

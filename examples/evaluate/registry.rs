@@ -283,6 +283,13 @@ fn turbo_trained() -> Vec<Entry> {
         entry("pca2-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 2 bits/dim avg + scale", false, |t| {
             tq_pca(t, 2)
         }),
+        entry(
+            "pca1+-ip",
+            "turbo-trained",
+            "PCA rotation, 3/2/1/0-bit allocation, d + 32 bits + scale (= RaBitQ 1-bit size)",
+            false,
+            |t| Ok(Box::new(vector_codecs::turbo::pca::train_pca_low(t.vectors, t.dim, t.dim + 32)?)),
+        ),
         entry("pca3-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 3 bits/dim avg + scale", false, |t| {
             tq_pca(t, 3)
         }),

@@ -20,6 +20,7 @@
 use alloc::vec::Vec;
 
 use super::split::CodebookScalar;
+use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::compose::{Centered, IpNormalized, Rotated, Scaled, Split};
 use crate::error::{Error, Result, check_dim};
 use crate::scalar::lloyd::Codebook;
@@ -178,14 +179,86 @@ pub type Groups = Split<CodebookScalar, Split<CodebookScalar, Split<CodebookScal
 /// The PCA transform-coding codec (module docs).
 pub type TurboPca = Centered<Rotated<Pca, IpNormalized<Scaled<Groups, Vec<f32>>>>, Vec<f32>>;
 
-/// Bit allocation over blocks of 8 coordinates (block variances `block_var`, in principal order):
-/// the counts `(c₄, c₃, c₂, c₁)` of blocks at 4, 3, 2 and 1 bits, each at least 1, with
-/// `Σ c_w = blocks` and `Σ w·c_w = budget`, given to consecutive blocks (widest first) so as to
-/// minimize `Σ var·D(w)` (`D` the Gaussian Lloyd–Max distortions) — exhaustive over the `O(n²)`
-/// feasible counts. `None` if no count is feasible.
-fn allocate(block_var: &[f64], budget: usize) -> Option<[usize; 4]> {
-    const D: [f64; 4] = [0.009501, 0.03455, 0.1175, 0.3634];
+/// Coordinates given 0 bits: nothing stored, decoded and scored as 0
+/// ([`Estimator::Reconstruction`]: exact on that reconstruction). Used for the least-variance
+/// principal coordinates at low rates ([`TurboPcaLow`]); under the ratio estimator the kept
+/// coordinates then carry the projection of the query on the kept subspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    dim: usize,
+}
+
+impl Dropped {
+    /// Drops `dim` coordinates.
+    pub fn new(dim: usize) -> Self {
+        Dropped { dim }
+    }
+}
+
+impl Codec for Dropped {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn code_len(&self) -> usize {
+        0
+    }
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim, x.len())?;
+        crate::error::check_code(0, code.len())?;
+        crate::error::check_finite(x)
+    }
+}
+
+impl Decode for Dropped {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        crate::error::check_code(0, code.len())?;
+        check_dim(self.dim, out.len())?;
+        out.fill(0.0);
+        Ok(())
+    }
+}
+
+impl Score for Dropped {
+    type Query<'s> = ();
+    /// None.
+    fn query_scratch_len(&self) -> usize {
+        0
+    }
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+    fn prepare<'s>(&'s self, q: &[f32], _scratch: &'s mut [f32]) -> Result<()> {
+        check_dim(self.dim, q.len())?;
+        crate::error::check_finite(q)
+    }
+    fn score(&self, _q: &(), code: &[u8]) -> Result<f32> {
+        crate::error::check_code(0, code.len())?;
+        Ok(0.0)
+    }
+}
+
+/// Four consecutive groups of principal coordinates at 3, 2, 1 and 0 bits.
+pub type GroupsLow = Split<CodebookScalar, Split<CodebookScalar, Split<CodebookScalar, Dropped>>>;
+
+/// The low-rate PCA codec: as [`TurboPca`] with widths 3, 2, 1 and 0 (about 1 bit per
+/// coordinate; [`train_pca_low`]).
+pub type TurboPcaLow = Centered<Rotated<Pca, IpNormalized<Scaled<GroupsLow, Vec<f32>>>>, Vec<f32>>;
+
+/// Lloyd–Max distortion of a unit-variance Gaussian at 0..=4 bits (0 bits: the variance).
+const DIST: [f64; 5] = [1.0, 0.3634, 0.1175, 0.03455, 0.009501];
+
+/// Bit allocation over blocks of 8 coordinates (block variances `block_var`, in principal order)
+/// with the widths `top, top − 1, top − 2, top − 3` (`3 ≤ top ≤ 4`): the counts `c` of blocks at
+/// each width, each at least 1, with `Σ c = blocks` and `Σ width·c = budget`, given to
+/// consecutive blocks (widest first) so as to minimize `Σ var·D(width)` (`D` the Gaussian
+/// Lloyd–Max distortions) — exhaustive over the `O(n²)` feasible counts. `None` if no count is
+/// feasible.
+fn allocate(block_var: &[f64], budget: usize, top: usize) -> Option<[usize; 4]> {
     let nb = block_var.len();
+    // The same problem with widths 4, 3, 2, 1.
+    let budget = budget.checked_add(nb * (4 - top))?;
     let mut prefix = Vec::with_capacity(nb + 1);
     let mut acc = 0.0f64;
     prefix.push(0.0);
@@ -206,8 +279,8 @@ fn allocate(block_var: &[f64], budget: usize) -> Option<[usize; 4]> {
             let c = [c4, c3, c2, rest - c2];
             let mut start = 0;
             let mut dist = 0.0;
-            for (k, &dk) in c.iter().zip(&D) {
-                dist += dk * (prefix[start + k] - prefix[start]);
+            for (i, &k) in c.iter().enumerate() {
+                dist += DIST[top - i] * (prefix[start + k] - prefix[start]);
                 start += k;
             }
             if best.is_none_or(|(b, _)| dist < b) {
@@ -218,20 +291,17 @@ fn allocate(block_var: &[f64], budget: usize) -> Option<[usize; 4]> {
     best.map(|(_, c)| c)
 }
 
-/// Trains [`TurboPca`] at exactly `bits` (2 or 3) bits per coordinate on average on `data`
-/// (`n × dim`, `dim` a multiple of 8): the mean, the principal axes (on at most
-/// [`SAMPLE_ROWS`](super::calibrated::SAMPLE_ROWS) evenly strided rows), the spread `σ_j` of each
-/// principal coordinate of the unit directions `u = P(x − μ)/‖x − μ‖` (the codec scales
-/// coordinate `j` by `1/σ_j` onto the unit-variance Gaussian Lloyd–Max codebooks), and the bit
-/// allocation (each of the four widths gets at least one block of 8 coordinates).
-///
-/// # Errors
-/// [`Error::InvalidParameter`] unless `dim` is a multiple of 8 with enough blocks for four widths
-/// at the budget (`dim ≥ 48` for 2 bits, `dim ≥ 64` for 3) and `bits ∈ 2..=3`;
-/// [`Error::NotEnoughData`] for fewer than 2 rows; [`Error::NonFinite`] for NaN/inf data.
-pub fn train_pca(data: &[f32], dim: usize, bits: u32) -> Result<TurboPca> {
-    if !dim.is_multiple_of(8) || dim < 32 || !(2..=3).contains(&bits) {
-        return Err(Error::InvalidParameter("PCA TurboQuant: dim a multiple of 8 (≥ 32), bits 2..=3"));
+/// What both trainers fit: mean, axes, per-coordinate scales `1/σ_j`, block counts.
+struct Fitted {
+    mean: Vec<f32>,
+    pca: Pca,
+    scales: Vec<f32>,
+    counts: [usize; 4],
+}
+
+fn fit(data: &[f32], dim: usize, budget: usize, top: usize) -> Result<Fitted> {
+    if !dim.is_multiple_of(8) || dim < 32 {
+        return Err(Error::InvalidParameter("PCA TurboQuant: dim must be a multiple of 8, at least 32"));
     }
     let n = crate::codec::batch_rows(data.len(), dim)?;
     if n < 2 {
@@ -275,13 +345,62 @@ pub fn train_pca(data: &[f32], dim: usize, bits: u32) -> Result<TurboPca> {
     }
     let var: Vec<f64> = s2.iter().map(|&v| v / used as f64).collect();
     let block_var: Vec<f64> = var.chunks_exact(8).map(|c| c.iter().sum()).collect();
-    let nb = block_var.len();
-    let c = allocate(&block_var, nb * bits as usize)
-        .ok_or(Error::InvalidParameter("PCA TurboQuant: too few blocks of 8 for four bit widths"))?;
-    let scales: Vec<f32> = var.iter().map(|&v| if v > 0.0 { (1.0 / libm::sqrt(v)) as f32 } else { 1.0 }).collect();
-    let scales: Vec<f32> = scales.iter().map(|&s| if s.is_finite() && s > 0.0 { s.min(1e6) } else { 1.0 }).collect();
-    let g = |k: usize, b: u32| -> Result<CodebookScalar> { CodebookScalar::new(8 * k, Codebook::gaussian(b)?) };
-    let groups = Split::new(g(c[0], 4)?, Split::new(g(c[1], 3)?, Split::new(g(c[2], 2)?, g(c[3], 1)?)?)?)?;
-    let inner = IpNormalized::new(Scaled::new(groups, scales)?);
-    Centered::new(Rotated::new(pca, inner)?, mean)
+    let counts = allocate(&block_var, budget / 8, top)
+        .ok_or(Error::InvalidParameter("PCA TurboQuant: no allocation of four bit widths fits the budget"))?;
+    let scales = var
+        .iter()
+        .map(|&v| {
+            let s = (1.0 / libm::sqrt(v)) as f32;
+            if v > 0.0 && s.is_finite() { s.min(1e6) } else { 1.0 }
+        })
+        .collect();
+    Ok(Fitted { mean, pca, scales, counts })
+}
+
+fn group(blocks: usize, bits: u32) -> Result<CodebookScalar> {
+    CodebookScalar::new(8 * blocks, Codebook::gaussian(bits)?)
+}
+
+/// Trains [`TurboPca`] at exactly `bits` (2 or 3) bits per coordinate on average on `data`
+/// (`n × dim`, `dim` a multiple of 8): the mean, the principal axes (on at most
+/// [`SAMPLE_ROWS`](super::calibrated::SAMPLE_ROWS) evenly strided rows), the spread `σ_j` of each
+/// principal coordinate of the unit directions `u = P(x − μ)/‖x − μ‖` (the codec scales
+/// coordinate `j` by `1/σ_j` onto the unit-variance Gaussian Lloyd–Max codebooks), and the bit
+/// allocation over widths 4, 3, 2, 1 (each gets at least one block of 8 coordinates).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] unless `dim` is a multiple of 8 with enough blocks for four widths
+/// at the budget (`dim ≥ 48` for 2 bits, `dim ≥ 64` for 3) and `bits ∈ 2..=3`;
+/// [`Error::NotEnoughData`] for fewer than 2 rows; [`Error::NonFinite`] for NaN/inf data.
+pub fn train_pca(data: &[f32], dim: usize, bits: u32) -> Result<TurboPca> {
+    if !(2..=3).contains(&bits) {
+        return Err(Error::InvalidParameter("PCA TurboQuant: bits must be 2 or 3"));
+    }
+    let f = fit(data, dim, dim * bits as usize, 4)?;
+    let c = f.counts;
+    let groups =
+        Split::new(group(c[0], 4)?, Split::new(group(c[1], 3)?, Split::new(group(c[2], 2)?, group(c[3], 1)?)?)?)?;
+    let inner = IpNormalized::new(Scaled::new(groups, f.scales)?);
+    Centered::new(Rotated::new(f.pca, inner)?, f.mean)
+}
+
+/// Trains [`TurboPcaLow`]: as [`train_pca`] with widths 3, 2, 1 and 0 and `index_bits` bits of
+/// indices per vector (a multiple of 8; the code is `index_bits/8 + 4` bytes). For example
+/// `index_bits = 416` at `d = 384` is 56 bytes per vector, faiss RaBitQ 1-bit's size.
+///
+/// # Errors
+/// As [`train_pca`]; [`Error::InvalidParameter`] unless `index_bits` is a multiple of 8 that
+/// four widths can meet (`d + 8 ≤ index_bits ≤ 3d − 24` or so).
+pub fn train_pca_low(data: &[f32], dim: usize, index_bits: usize) -> Result<TurboPcaLow> {
+    if !index_bits.is_multiple_of(8) {
+        return Err(Error::InvalidParameter("PCA TurboQuant: index bits must be a multiple of 8"));
+    }
+    let f = fit(data, dim, index_bits, 3)?;
+    let c = f.counts;
+    let groups = Split::new(
+        group(c[0], 3)?,
+        Split::new(group(c[1], 2)?, Split::new(group(c[2], 1)?, Dropped::new(8 * c[3]))?)?,
+    )?;
+    let inner = IpNormalized::new(Scaled::new(groups, f.scales)?);
+    Centered::new(Rotated::new(f.pca, inner)?, f.mean)
 }
