@@ -171,12 +171,12 @@ fn dropped_coordinates_store_nothing_and_score_zero() {
     c.decode_into(&[], &mut y).unwrap();
     assert_eq!(y, [0.0; 5]);
     let mut s = c.scratch();
-    let p = c.prepare(&[2.0; 5], &mut s).unwrap();
-    assert_eq!(c.score(&p, &[]).unwrap(), 0.0);
+    c.prepare(&[2.0; 5], &mut s).unwrap();
+    assert_eq!(c.score(&(), &[]).unwrap(), 0.0);
     assert_eq!(c.encode_into(&[1.0, f32::NAN, 0.0, 0.0, 0.0], &mut []), Err(Error::NonFinite));
     assert!(c.encode_into(&[1.0; 4], &mut []).is_err());
     assert!(c.decode_into(&[0u8], &mut y).is_err());
-    assert!(c.score(&p, &[0u8]).is_err());
+    assert!(c.score(&(), &[0u8]).is_err());
 }
 
 #[test]
