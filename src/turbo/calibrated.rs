@@ -28,6 +28,14 @@
 //!
 //! Parameters (`d` floats each for `μ`, `m`, `s`, plus the codebook) are per codec, not per
 //! vector.
+//!
+//! Measured on `wordnet-minilm-l6` (50,000 × 384, 1,000 queries, recall@10): centring is the gain
+//! that matters — `ctq2-ip` 0.8677 vs `tq2-ip` 0.8638, `ctq1-ip` 0.7419 vs `tq1-ip` 0.7374; the
+//! per-coordinate calibration (`ctq2-ip-cal` 0.8670) and trained codebooks (0.8667–0.8675) are
+//! within run-to-run noise of centring alone, and so was a Haar instead of a Hadamard rotation
+//! (0.8632–0.8643). `ctq1+32-ip` ([`train_ip_split`], 32 coordinates at 2 bits, 56 B at
+//! `d = 384`) reaches 0.7502. The PCA transform coder of [`super::pca`] does much better at the
+//! same sizes.
 
 use alloc::vec::Vec;
 

@@ -1,4 +1,4 @@
-//! Transform coding for inner-product search: a trained PCA rotation, a per-coordinate bit
+//! Transform coding for inner-product search (trained; needs `alloc`): a trained PCA rotation, a per-coordinate bit
 //! allocation (reverse water-filling over the principal variances), per-coordinate scaling to the
 //! Gaussian Lloyd–Max codebooks, and the ratio-corrected norm of
 //! [`IpNormalized`].
@@ -15,7 +15,18 @@
 //! decreasing variance), each group a multiple of 8 coordinates so that no code byte is padded.
 //! Code: the four groups' indices, then one `f32` (`‖x − μ‖/⟨u, û⟩`); bits per dimension
 //! `B + 32/d`. Score: `⟨q, μ⟩ + s·⟨P q ⊘ σ, c[idx]⟩` — exact float query, one table lookup per
-//! coordinate. Estimator: [`Estimator::Biased`](crate::Estimator::Biased) (ratio estimator).
+//! coordinate. Estimator: [`Estimator::Biased`] (ratio estimator).
+//!
+//! [`TurboPcaLow`] uses the widths 3, 2, 1 and 0 ([`Dropped`] coordinates store nothing) for rates
+//! around 1 bit per coordinate.
+//!
+//! Measured on `wordnet-minilm-l6` (50,000 × 384 base, 1,000 queries, recall@10 by inner product,
+//! `evaluate` rows `pca2-ip`, `pca3-ip`, `pca1+-ip`): 0.8860 at 100 B per vector (plain `tq2-ip`
+//! 0.8638; turbovec 1.1.2 2-bit calibrated 0.8697), 0.9314 at 148 B (`tq3-ip` 0.9237), and
+//! 0.7856 at 56 B (faiss 1.15.1 `IndexRaBitQ` 1-bit 0.7415). The price is encoding and decoding
+//! through a dense `d × d` matrix (`O(d²)` per vector instead of `O(d log d)`), `d² + 2d`
+//! parameter floats, and a training pass (covariance of up to 8,192 rows, Jacobi eigensolver:
+//! about a second at `d = 384`).
 
 use alloc::vec::Vec;
 
