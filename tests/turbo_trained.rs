@@ -163,6 +163,39 @@ fn calibrated_codes_have_tq_ip_size_and_exact_parallel_score() {
 }
 
 #[test]
+fn pca_degenerate_training_data() {
+    let d = 64;
+    // All rows equal: no direction to learn.
+    let same: Vec<f32> = (0..20).flat_map(|_| (0..d).map(|j| j as f32)).collect();
+    assert!(matches!(train_pca(&same, d, 2), Err(Error::NotEnoughData { .. })));
+    // Four blocks of 8 cannot hold widths 4 + 3 + 2 + 1 in 2 bits per coordinate.
+    assert!(matches!(train_pca(&gaussian(20 * 32, 1), 32, 2), Err(Error::InvalidParameter(_))));
+    // Fewer rows than dimensions: rank-deficient covariance, still a valid codec.
+    let few = gaussian(10 * d, 4);
+    let c = train_pca(&few, d, 2).unwrap();
+    let x = gaussian(d, 5);
+    let mut code = vec![0u8; c.code_len()];
+    c.encode_into(&x, &mut code).unwrap();
+    let mut y = vec![0.0f32; d];
+    c.decode_into(&code, &mut y).unwrap();
+    assert!(y.iter().all(|v| v.is_finite()));
+    let mut s = c.scratch();
+    let p = c.prepare(&x, &mut s).unwrap();
+    assert!(c.score(&p, &code).unwrap().is_finite());
+    // Non-finite and overflowing inputs are errors.
+    let mut bad = x.clone();
+    bad[3] = f32::NAN;
+    assert_eq!(c.encode_into(&bad, &mut code), Err(Error::NonFinite));
+    bad[3] = f32::MAX;
+    bad[4] = -f32::MAX;
+    assert!(c.encode_into(&bad, &mut code).is_err());
+    assert_eq!(c.prepare(&bad[..d - 1], &mut s).err(), Some(Error::DimensionMismatch { expected: d, got: d - 1 }));
+    let mut nan_data = few.clone();
+    nan_data[0] = f32::INFINITY;
+    assert_eq!(train_pca(&nan_data, d, 2).err(), Some(Error::NonFinite));
+}
+
+#[test]
 fn dropped_coordinates_store_nothing_and_score_zero() {
     let c = Dropped::new(5);
     assert_eq!((c.dim(), c.code_len()), (5, 0));
