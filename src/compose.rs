@@ -8,8 +8,10 @@
 //!   `A.code ‖ B.code`, score `A.score + B.score` (e.g. TurboQuant at 2.5 / 3.5 bits per
 //!   coordinate: two codebook widths over the exchangeable coordinates of a rotated vector).
 //! * [`Normalized<C>`]: code `C.code(x/‖x‖) ‖ ‖x‖` (f32), score `‖x‖ · C.score`.
+//! * [`Centered<C, M>`]: code `C.code(x − μ)`, score `⟨q, μ⟩ + C.score` (μ a trained mean).
+//! * [`Scaled<C, S>`]: code `C.code(s ⊙ x)`, score `C.score(q ⊘ s)` (per-coordinate scales).
 //!
-//! `Rotated`, `Residual` and `Normalized` need temporary vectors of the inner dimension while encoding and decoding. They are
+//! `Rotated`, `Residual`, `Normalized`, `Centered` and `Scaled` need temporary vectors of the inner dimension while encoding and decoding. They are
 //! taken from a stack buffer of [`STACK_DIM`] floats; larger dimensions use a heap buffer
 //! under `alloc` and return [`Error::InvalidParameter`](crate::Error::InvalidParameter) without it.
 //!
@@ -636,5 +638,262 @@ impl<C: Decode + Score> Score for IpNormalized<C> {
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         self.normalized.score(q, code)
+    }
+}
+
+/// Centring: `C` codes `x − μ` for a fixed vector `μ` (typically the mean of the training data,
+/// [`Centered::train_mean`]), stored once as `M: AsRef<[f32]>` (a `Vec<f32>` under `alloc`, a
+/// borrowed or fixed array without).
+///
+/// Code: `C.code(x − μ)`, nothing else per vector (bits per dimension: `C`'s; `μ` is a parameter).
+/// Decode: `C.decode + μ`. Score: `⟨q, μ⟩ + C.score(q)`, with `⟨q, μ⟩` computed once per query,
+/// so the estimator is `C`'s (adding an exact constant keeps an unbiased or reconstruction-exact
+/// score so). Centring helps any codec whose error grows with `‖x‖` (norm-factored, RaBitQ-style
+/// ratio estimators): embeddings share a large common component that then costs no bits.
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// use vector_codecs::compose::Centered;
+/// use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
+/// use vector_codecs::{Codec, Decode, Score};
+/// let c = Centered::new(FloatCodec::new(2, FloatFormat::F16).unwrap(), vec![10.0f32, -10.0]).unwrap();
+/// let mut code = vec![0u8; c.code_len()];
+/// c.encode_into(&[11.0, -12.0], &mut code).unwrap(); // f16 stores (1, -2)
+/// let mut out = [0.0f32; 2];
+/// c.decode_into(&code, &mut out).unwrap();
+/// assert_eq!(out, [11.0, -12.0]);
+/// let mut scratch = c.scratch();
+/// let q = c.prepare(&[1.0, 1.0], &mut scratch).unwrap();
+/// assert_eq!(c.score(&q, &code).unwrap(), -1.0); // ⟨q, μ⟩ + ⟨q, (1, -2)⟩ = 0 − 1
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Centered<C, M> {
+    /// The codec of the centred vector `x − μ`.
+    pub inner: C,
+    mean: M,
+}
+
+/// A prepared [`Centered`] query: the inner query and `⟨q, μ⟩`.
+#[derive(Clone, Copy, Debug)]
+pub struct CenteredQuery<Q> {
+    inner: Q,
+    q_mean: f32,
+}
+
+impl<C: Codec, M: AsRef<[f32]>> Centered<C, M> {
+    /// Centres `inner`'s input on `mean`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `mean.len() != inner.dim()`;
+    /// [`Error::NonFinite`](crate::Error::NonFinite) if `mean` has NaN/inf.
+    pub fn new(inner: C, mean: M) -> Result<Self> {
+        check_dim(inner.dim(), mean.as_ref().len())?;
+        crate::error::check_finite(mean.as_ref())?;
+        Ok(Centered { inner, mean })
+    }
+
+    /// The centre `μ`.
+    pub fn mean(&self) -> &[f32] {
+        self.mean.as_ref()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<C: Codec> Centered<C, alloc::vec::Vec<f32>> {
+    /// Centres `inner` on the mean of the rows of `data` (`n × inner.dim()`, row-major), summed
+    /// in `f64`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `data.len()` is not a
+    /// multiple of the dimension; [`Error::NotEnoughData`](crate::Error::NotEnoughData) for no
+    /// rows; [`Error::NonFinite`](crate::Error::NonFinite) for NaN/inf data.
+    pub fn train_mean(inner: C, data: &[f32]) -> Result<Self> {
+        let d = inner.dim();
+        let n = crate::codec::batch_rows(data.len(), d)?;
+        if n == 0 || d == 0 {
+            return Err(crate::error::Error::NotEnoughData { needed: 1, got: n });
+        }
+        crate::error::check_finite(data)?;
+        let mut acc = alloc::vec![0.0f64; d];
+        for row in data.chunks_exact(d) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += f64::from(v);
+            }
+        }
+        let mean = acc.iter().map(|&a| (a / n as f64) as f32).collect();
+        Centered::new(inner, mean)
+    }
+}
+
+impl<C: Codec, M: AsRef<[f32]>> Codec for Centered<C, M> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.inner.code_len()
+    }
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`](crate::Error::NonFinite) on NaN/inf input (or an
+    /// overflowing difference); whatever `C` returns.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        crate::error::check_finite(x)?;
+        with_buf(self.dim(), |r| {
+            for ((o, &v), &m) in r.iter_mut().zip(x).zip(self.mean.as_ref()) {
+                *o = v - m;
+            }
+            self.inner.encode_into(r, code)
+        })
+    }
+}
+
+impl<C: Decode, M: AsRef<[f32]>> Decode for Centered<C, M> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.decode_into(code, out)?;
+        for (o, &m) in out.iter_mut().zip(self.mean.as_ref()) {
+            *o += m;
+        }
+        Ok(())
+    }
+}
+
+/// `M` must be `'static` (owned storage), as for [`Rotated`].
+impl<C: Score, M: AsRef<[f32]> + 'static> Score for Centered<C, M> {
+    type Query<'s>
+        = CenteredQuery<C::Query<'s>>
+    where
+        Self: 's;
+
+    /// `C`'s scratch.
+    fn query_scratch_len(&self) -> usize {
+        self.inner.query_scratch_len()
+    }
+    fn estimator(&self) -> Estimator {
+        self.inner.estimator()
+    }
+    /// # Errors
+    /// As `C`'s; [`Error::NonFinite`](crate::Error::NonFinite) if `⟨q, μ⟩` overflows.
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+        check_dim(self.dim(), q.len())?;
+        crate::error::check_finite(q)?;
+        let q_mean = crate::simd::dot(q, self.mean.as_ref());
+        if !q_mean.is_finite() {
+            return Err(crate::error::Error::NonFinite);
+        }
+        Ok(CenteredQuery { inner: self.inner.prepare(q, scratch)?, q_mean })
+    }
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        Ok(q.q_mean + self.inner.score(&q.inner, code)?)
+    }
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.score_batch(&q.inner, codes, out)?;
+        out.iter_mut().for_each(|o| *o += q.q_mean);
+        Ok(())
+    }
+}
+
+/// Per-coordinate scaling: `C` codes `s ⊙ x` for fixed positive scales `s` (stored as
+/// `S: AsRef<[f32]>`), and the query is scaled by `1/s`, so `⟨q ⊘ s, s ⊙ x⟩ = ⟨q, x⟩`.
+///
+/// Code: `C.code(s ⊙ x)` (bits per dimension: `C`'s). Decode: `C.decode ⊘ s`. Score:
+/// `C.score(q ⊘ s)`; the estimator is `C`'s. With `C` a fixed per-coordinate codebook this
+/// matches each coordinate's spread to the codebook's (the per-coordinate half of a data
+/// calibration; [`Centered`] is the other half): in the rotated domain of TurboQuant the
+/// coordinates of anisotropic data do not all have the variance `1/d` the codebook assumes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scaled<C, S> {
+    /// The codec of the scaled vector `s ⊙ x`.
+    pub inner: C,
+    scales: S,
+}
+
+impl<C: Codec, S: AsRef<[f32]>> Scaled<C, S> {
+    /// Scales `inner`'s input by `scales`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `scales.len() !=
+    /// inner.dim()`; [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every
+    /// scale is finite, positive, and has a finite reciprocal.
+    pub fn new(inner: C, scales: S) -> Result<Self> {
+        check_dim(inner.dim(), scales.as_ref().len())?;
+        if !scales.as_ref().iter().all(|&s| s > 0.0 && s.is_finite() && (1.0 / s).is_finite()) {
+            return Err(crate::error::Error::InvalidParameter("Scaled: scales must be positive and finite"));
+        }
+        Ok(Scaled { inner, scales })
+    }
+
+    /// The scales `s`.
+    pub fn scales(&self) -> &[f32] {
+        self.scales.as_ref()
+    }
+}
+
+impl<C: Codec, S: AsRef<[f32]>> Codec for Scaled<C, S> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.inner.code_len()
+    }
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`](crate::Error::NonFinite) on NaN/inf input or an
+    /// overflowing product; whatever `C` returns.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        with_buf(self.dim(), |r| {
+            for ((o, &v), &s) in r.iter_mut().zip(x).zip(self.scales.as_ref()) {
+                *o = v * s;
+            }
+            crate::error::check_finite(r)?;
+            self.inner.encode_into(r, code)
+        })
+    }
+}
+
+impl<C: Decode, S: AsRef<[f32]>> Decode for Scaled<C, S> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.decode_into(code, out)?;
+        for (o, &s) in out.iter_mut().zip(self.scales.as_ref()) {
+            *o /= s;
+        }
+        Ok(())
+    }
+}
+
+/// `S` must be `'static` (owned storage), as for [`Rotated`].
+impl<C: Score, S: AsRef<[f32]> + 'static> Score for Scaled<C, S> {
+    type Query<'s>
+        = C::Query<'s>
+    where
+        Self: 's;
+
+    /// `dim` words for `q ⊘ s`, then `C`'s scratch.
+    fn query_scratch_len(&self) -> usize {
+        self.dim() + self.inner.query_scratch_len()
+    }
+    fn estimator(&self) -> Estimator {
+        self.inner.estimator()
+    }
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`](crate::Error::NonFinite) if `q ⊘ s` is not finite;
+    /// as `C`'s.
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+        check_dim(self.dim(), q.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
+        let (qs, rest) = scratch.split_at_mut(self.dim());
+        for ((o, &v), &s) in qs.iter_mut().zip(q).zip(self.scales.as_ref()) {
+            *o = v / s;
+        }
+        crate::error::check_finite(qs)?;
+        self.inner.prepare(qs, rest)
+    }
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        self.inner.score(q, code)
+    }
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.score_batch(q, codes, out)
     }
 }

@@ -263,6 +263,57 @@ fn turbo() -> Vec<Entry> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Trained TurboQuant-IP variants (src/turbo/calibrated.rs, src/turbo/pca.rs): fitted on the
+// training set, scored with the ratio-corrected norm; bytes per vector as the tqN-ip rows.
+// ---------------------------------------------------------------------------------------------
+fn tq_cal(t: &TrainData, bits: u32, k: usize, per_coordinate: bool) -> Result<Box<dyn EvalCodec>> {
+    use vector_codecs::turbo::RotationKind;
+    use vector_codecs::turbo::calibrated::{Calibration, train_ip, train_ip_split};
+    let cal = Calibration { center: true, per_coordinate, trained_codebook: false, rotation: RotationKind::Hadamard };
+    if k == 0 {
+        Ok(Box::new(train_ip(t.vectors, t.dim, bits, t.seed, cal)?))
+    } else {
+        Ok(Box::new(train_ip_split(t.vectors, t.dim, k, bits, t.seed, cal)?))
+    }
+}
+
+fn tq_pca(t: &TrainData, bits: u32) -> Result<Box<dyn EvalCodec>> {
+    Ok(Box::new(vector_codecs::turbo::pca::train_pca(t.vectors, t.dim, bits)?))
+}
+
+fn turbo_trained() -> Vec<Entry> {
+    vec![
+        entry("ctq1-ip", "turbo-trained", "tq1-ip on x - mean (training mean, exact <q, mean>)", false, |t| {
+            tq_cal(t, 1, 0, false)
+        }),
+        entry(
+            "ctq1+32-ip",
+            "turbo-trained",
+            "ctq1-ip with 32 rotated coords at 2 bits (56 B at d = 384)",
+            false,
+            |t| tq_cal(t, 1, 32, false),
+        ),
+        entry("ctq2-ip", "turbo-trained", "tq2-ip on x - mean", false, |t| tq_cal(t, 2, 0, false)),
+        entry("ctq2-ip-cal", "turbo-trained", "ctq2-ip + per-coordinate shift/scale (TQ+-style)", false, |t| {
+            tq_cal(t, 2, 0, true)
+        }),
+        entry("pca2-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 2 bits/dim avg + scale", false, |t| {
+            tq_pca(t, 2)
+        }),
+        entry(
+            "pca1+-ip",
+            "turbo-trained",
+            "PCA rotation, 3/2/1/0-bit allocation, d + 32 bits + scale (= RaBitQ 1-bit size)",
+            false,
+            |t| Ok(Box::new(vector_codecs::turbo::pca::train_pca_low(t.vectors, t.dim, t.dim + 32)?)),
+        ),
+        entry("pca3-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 3 bits/dim avg + scale", false, |t| {
+            tq_pca(t, 3)
+        }),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
 // RaBitQ (src/rabitq): 1-bit and extended B-bit over a Haar-random rotation (seeded),
 // centroid = training mean.
 // ---------------------------------------------------------------------------------------------
@@ -405,6 +456,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(scalar_float());
     v.extend(scalar_lloyd());
     v.extend(turbo());
+    v.extend(turbo_trained());
     v.extend(rabitq());
     v.extend(binary());
     v.extend(entropy());

@@ -15,7 +15,13 @@
 //! * Fractional rates `b + ½` (2.5, 3.5, …): [`split`] — half the rotated coordinates at `b + 1`
 //!   bits and half at `b`, one norm ([`TurboMseSplit`], [`TurboProdSplit`]).
 //!
-//! Parameters serialize through [`params`].
+//! * Trained on data (`alloc`): [`calibrated`] — the `tqN-ip` codes centred on the training mean,
+//!   optionally with a per-coordinate shift/scale and a trained codebook; [`pca`] — transform
+//!   coding: PCA rotation, a 4/3/2/1-bit allocation over the principal coordinates and the
+//!   ratio-corrected norm, at the bytes per vector of `tqN-ip`.
+//!
+//! Parameters serialize through [`params`] (integer-rate, split and `-ip` codecs; the trained
+//! codecs do not serialize yet).
 //!
 //! Scoring a code against a float query is a table lookup per coordinate
 //! ([`crate::simd::dot_lut_f32`]: the codebook lives in registers, `vpermps` on AVX2) — exact on
@@ -29,7 +35,11 @@
 //! plain definition (sequential passes, `Codebook::index`, `bits::pack`; tested on awkward
 //! dimensions and real data).
 
+#[cfg(feature = "alloc")]
+pub mod calibrated;
 pub mod params;
+#[cfg(feature = "alloc")]
+pub mod pca;
 
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::compose::{Residual, Rotated};

@@ -1,4 +1,5 @@
-//! Serialization of TurboQuant parameters ([`TurboMse`], [`TurboProd`]) through the crate's
+//! Serialization of TurboQuant parameters ([`TurboMse`], [`TurboProd`], [`TurboMseSplit`],
+//! [`TurboProdSplit`], [`TurboMseIp`]) through the crate's
 //! [`crate::format`] container.
 //!
 //! The rotation is not stored: it is regenerated from its kind and seed (randomized Hadamard:
@@ -25,13 +26,22 @@
 //! bits), then the QJL stage's `m` (`u32`) and `seed` (`u64`); the QJL dimension is the MSE
 //! dimension and `m·dim ≤ `[`qjl::params::MAX_ENTRIES`](crate::qjl::params::MAX_ENTRIES).
 //!
+//! [`KIND_MSE_SPLIT`] (`0x0512`, [`MseSplitParams`]: the fractional-rate `tqN.5` codecs),
+//! [`KIND_PROD_SPLIT`] (`0x0513`, [`ProdSplitParams`]: `tqpN.5`) and [`KIND_MSE_IP`] (`0x0514`,
+//! [`MseIpParams`]: `tqN-ip`, the [`KIND_MSE`] payload under its own kind) are described on
+//! their types.
+//!
 //! `from_bytes` validates every field before building anything and rejects trailing bytes; a
 //! hostile container can make `build` allocate at most `4·MAX_HAAR_DIM²` bytes (64 MiB, Haar) or
 //! `4·2²⁴` bytes (64 MiB, the QJL projection), never more.
 
-use super::{CodebookKind, NormScalar, Rotation, RotationKind, TurboMse, TurboProd, coordinate_codebook};
+use super::split::CodebookScalar;
+use super::{
+    CodebookKind, NormScalar, Rotation, RotationKind, TurboMse, TurboMseIp, TurboMseSplit, TurboProd, TurboProdSplit,
+    coordinate_codebook,
+};
 use crate::codec::Codec;
-use crate::compose::{Residual, Rotated};
+use crate::compose::{IpNormalized, Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result};
 use crate::format::{Reader, open};
 use crate::qjl::params::QjlParams;
@@ -44,6 +54,12 @@ use crate::transform::RandomizedHadamard;
 pub const KIND_MSE: u16 = crate::format::kind::TURBO + 0x10;
 /// Container kind tag of [`TurboProd`] parameters (`0x0511`).
 pub const KIND_PROD: u16 = crate::format::kind::TURBO + 0x11;
+/// Container kind tag of [`TurboMseSplit`] parameters (`0x0512`).
+pub const KIND_MSE_SPLIT: u16 = crate::format::kind::TURBO + 0x12;
+/// Container kind tag of [`TurboProdSplit`] parameters (`0x0513`).
+pub const KIND_PROD_SPLIT: u16 = crate::format::kind::TURBO + 0x13;
+/// Container kind tag of [`TurboMseIp`] parameters (`0x0514`).
+pub const KIND_MSE_IP: u16 = crate::format::kind::TURBO + 0x14;
 
 /// Largest dimension accepted by [`MseParams::from_bytes`] (2¹⁶).
 pub const MAX_DIM: usize = 1 << 16;
@@ -88,6 +104,102 @@ impl CodebookTag {
     }
 }
 
+/// The codebook rules of the payload table: `bits ∈ 1..=8`, `2^bits` levels for the Gaussian
+/// (`bits ≤ 4`) and Beta tags, levels within `±MAX_LEVEL`.
+fn check_codebook(tag: CodebookTag, codebook: &Codebook) -> Result<()> {
+    let (bits, k) = (codebook.bits(), codebook.len());
+    if !(1..=8).contains(&bits) {
+        return Err(Error::InvalidParameter("TurboQuant params: bits must be in 1..=8"));
+    }
+    let full = k == 1usize << bits;
+    match tag {
+        CodebookTag::Gaussian if !(full && bits <= 4) => {
+            return Err(Error::InvalidParameter("TurboQuant params: Gaussian codebook needs 2^bits levels, bits <= 4"));
+        }
+        CodebookTag::Beta if !full => {
+            return Err(Error::InvalidParameter("TurboQuant params: Beta codebook needs 2^bits levels"));
+        }
+        _ => {}
+    }
+    if codebook.levels().iter().any(|l| l.abs() > MAX_LEVEL) {
+        return Err(Error::InvalidParameter("TurboQuant params: codebook levels must lie in [-4, 4]"));
+    }
+    Ok(())
+}
+
+/// The provenance tag of `codebook` for `dim`-vectors (see [`MseParams::of`]).
+fn tag_of(dim: usize, codebook: &Codebook) -> CodebookTag {
+    let bits = codebook.bits();
+    let same = |kind| coordinate_codebook(dim, bits, kind).is_ok_and(|c| &c == codebook);
+    if dim >= 2 && same(CodebookKind::Gaussian) {
+        CodebookTag::Gaussian
+    } else if cfg!(feature = "alloc") && dim >= 2 && same(CodebookKind::Beta) {
+        CodebookTag::Beta
+    } else {
+        CodebookTag::Explicit
+    }
+}
+
+/// Writes `bits` (`u8`), the tag (`u8`), the level count (`u16`) and the levels.
+#[cfg(feature = "alloc")]
+fn write_codebook(w: &mut crate::format::Writer, tag: CodebookTag, codebook: &Codebook) {
+    let lv = codebook.levels();
+    w.u8(codebook.bits() as u8).u8(tag.to_u8()).u16(lv.len() as u16).f32s(lv);
+}
+
+/// Reads what [`write_codebook`] writes, checking the structural rules (not the tag rules).
+fn read_codebook(r: &mut Reader<'_>) -> Result<(CodebookTag, Codebook)> {
+    let bits = u32::from(r.u8()?);
+    let tag = CodebookTag::from_u8(r.u8()?)?;
+    let k = usize::from(r.u16()?);
+    if !(1..=8).contains(&bits) || !(2..=MAX_LEVELS).contains(&k) {
+        return Err(Error::Corrupt("TurboQuant bits or level count"));
+    }
+    let mut lv = [0.0f32; MAX_LEVELS];
+    r.f32_into(k, &mut lv)?;
+    let codebook = Codebook::new(&lv[..k]).map_err(|_| Error::Corrupt("TurboQuant codebook levels"))?;
+    if codebook.bits() != bits {
+        return Err(Error::Corrupt("TurboQuant level count does not match bits"));
+    }
+    Ok((tag, codebook))
+}
+
+#[cfg(feature = "alloc")]
+fn rotation_to_u8(r: RotationKind) -> u8 {
+    match r {
+        RotationKind::Hadamard => 0,
+        RotationKind::Haar => 1,
+    }
+}
+
+fn rotation_from_u8(v: u8) -> Result<RotationKind> {
+    match v {
+        0 => Ok(RotationKind::Hadamard),
+        1 => Ok(RotationKind::Haar),
+        _ => Err(Error::Corrupt("TurboQuant rotation kind")),
+    }
+}
+
+/// The rotation of a codec and its kind and seed.
+fn rotation_of(r: &Rotation) -> (RotationKind, u64) {
+    match r {
+        Rotation::Hadamard(t) => (RotationKind::Hadamard, t.seed()),
+        #[cfg(feature = "alloc")]
+        Rotation::Haar(t) => (RotationKind::Haar, t.seed()),
+    }
+}
+
+/// Checks `dim` and the rotation's size limit.
+fn check_dim_rotation(dim: usize, rotation: RotationKind) -> Result<()> {
+    if !(2..=MAX_DIM).contains(&dim) {
+        return Err(Error::InvalidParameter("TurboQuant params: dim must be in 2..=65536"));
+    }
+    if rotation == RotationKind::Haar && dim > MAX_HAAR_DIM {
+        return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 4096"));
+    }
+    Ok(())
+}
+
 /// The parameters of a [`TurboMse`] codec: dimension, rotation kind and seed, and the coordinate
 /// codebook (whose size gives the bits per coordinate).
 #[derive(Clone, Debug, PartialEq)]
@@ -130,21 +242,9 @@ impl MseParams {
     /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
     pub fn of(codec: &TurboMse) -> Result<Self> {
         let dim = codec.dim();
-        let (rotation, seed) = match &codec.transform {
-            Rotation::Hadamard(t) => (RotationKind::Hadamard, t.seed()),
-            #[cfg(feature = "alloc")]
-            Rotation::Haar(t) => (RotationKind::Haar, t.seed()),
-        };
+        let (rotation, seed) = rotation_of(&codec.transform);
         let codebook = codec.inner.codebook().clone();
-        let bits = codebook.bits();
-        let same = |kind| coordinate_codebook(dim, bits, kind).is_ok_and(|c| c == codebook);
-        let tag = if dim >= 2 && same(CodebookKind::Gaussian) {
-            CodebookTag::Gaussian
-        } else if cfg!(feature = "alloc") && dim >= 2 && same(CodebookKind::Beta) {
-            CodebookTag::Beta
-        } else {
-            CodebookTag::Explicit
-        };
+        let tag = tag_of(dim, &codebook);
         let p = MseParams { dim, seed, rotation, tag, codebook };
         p.validate()?;
         Ok(p)
@@ -166,26 +266,7 @@ impl MseParams {
         if self.rotation == RotationKind::Haar && self.dim > MAX_HAAR_DIM {
             return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 4096"));
         }
-        let (bits, k) = (self.codebook.bits(), self.codebook.len());
-        if !(1..=8).contains(&bits) {
-            return Err(Error::InvalidParameter("TurboQuant params: bits must be in 1..=8"));
-        }
-        let full = k == 1usize << bits;
-        match self.tag {
-            CodebookTag::Gaussian if !(full && bits <= 4) => {
-                return Err(Error::InvalidParameter(
-                    "TurboQuant params: Gaussian codebook needs 2^bits levels, bits <= 4",
-                ));
-            }
-            CodebookTag::Beta if !full => {
-                return Err(Error::InvalidParameter("TurboQuant params: Beta codebook needs 2^bits levels"));
-            }
-            _ => {}
-        }
-        if self.codebook.levels().iter().any(|l| l.abs() > MAX_LEVEL) {
-            return Err(Error::InvalidParameter("TurboQuant params: codebook levels must lie in [-4, 4]"));
-        }
-        Ok(())
+        check_codebook(self.tag, &self.codebook)
     }
 
     /// Builds the codec: the rotation from kind and seed, the [`NormScalar`] from the stored
@@ -370,6 +451,371 @@ impl ProdParams {
     }
 }
 
+/// The parameters of a [`TurboMseIp`] codec (`tq1-ip` … `tq8-ip`): the same fields and payload
+/// as [`MseParams`], stored under kind [`KIND_MSE_IP`] (the codes differ in what their `f32`
+/// means, so the kinds keep the two apart).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MseIpParams {
+    /// Dimension, rotation and codebook, with the rules of [`MseParams`].
+    pub mse: MseParams,
+}
+
+impl MseIpParams {
+    /// The parameters [`turbo_mse_ip`](super::turbo_mse_ip) uses for the same arguments.
+    ///
+    /// # Errors
+    /// As [`MseParams::new`].
+    pub fn new(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<Self> {
+        Ok(MseIpParams { mse: MseParams::new(dim, bits, seed, rotation, codebook)? })
+    }
+
+    /// The parameters of an existing codec (tag as in [`MseParams::of`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    pub fn of(codec: &TurboMseIp) -> Result<Self> {
+        let dim = codec.dim();
+        let (rotation, seed) = rotation_of(&codec.transform);
+        let codebook = codec.inner.normalized.inner.codebook().clone();
+        let mse = MseParams { dim, seed, rotation, tag: tag_of(dim, &codebook), codebook };
+        mse.validate()?;
+        Ok(MseIpParams { mse })
+    }
+
+    /// Builds the codec. For parameters from [`new`](MseIpParams::new) this equals
+    /// [`turbo_mse_ip`](super::turbo_mse_ip) with the same arguments.
+    ///
+    /// # Errors
+    /// As [`MseParams::build`].
+    pub fn build(&self) -> Result<TurboMseIp> {
+        self.mse.validate()?;
+        let rot = Rotation::new(self.mse.rotation, self.mse.dim, self.mse.seed)?;
+        let inner = CodebookScalar::new(self.mse.dim, self.mse.codebook.clone())?;
+        Rotated::new(rot, IpNormalized::new(inner))
+    }
+
+    /// Serializes into a container of kind [`KIND_MSE_IP`] (the [`KIND_MSE`] payload).
+    ///
+    /// # Errors
+    /// As [`MseParams::validate`].
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.mse.validate()?;
+        let mut w = crate::format::Writer::new(KIND_MSE_IP);
+        self.mse.write(&mut w);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](MseIpParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// As [`MseParams::from_bytes`], with kind [`KIND_MSE_IP`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, KIND_MSE_IP)?;
+        let mse = MseParams::read(&mut r)?;
+        r.finish()?;
+        Ok(MseIpParams { mse })
+    }
+}
+
+/// The parameters of a [`TurboMseSplit`] codec (`tq1.5` … `tq7.5`, or any
+/// [`turbo_mse_split`](super::turbo_mse_split)): the first `k` rotated coordinates use
+/// `first`, the other `dim − k` use `second`.
+///
+/// Payload of kind [`KIND_MSE_SPLIT`] (`0x0512`), little-endian: `dim` (`u32`, `2..=MAX_DIM`),
+/// `k` (`u32`, `1..dim`), `seed` (`u64`), rotation kind (`u8`, as [`KIND_MSE`]), then for each
+/// of the two codebooks: `bits` (`u8`), tag (`u8`), level count `K` (`u16`) and the `K` levels
+/// (`f32`), with the codebook rules of the [`KIND_MSE`] table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MseSplitParams {
+    /// Vector dimension `d`.
+    pub dim: usize,
+    /// Number of rotated coordinates coded with `first` (`0 < k < d`).
+    pub k: usize,
+    /// Rotation seed.
+    pub seed: u64,
+    /// Rotation kind.
+    pub rotation: RotationKind,
+    /// Provenance and levels of the first group's codebook.
+    pub first: (CodebookTag, Codebook),
+    /// Provenance and levels of the second group's codebook.
+    pub second: (CodebookTag, Codebook),
+}
+
+impl MseSplitParams {
+    /// The parameters [`turbo_mse_half`](super::turbo_mse_half) uses for the same arguments
+    /// (`⌈dim/2⌉` coordinates at `bits + 1`, the rest at `bits`).
+    ///
+    /// # Errors
+    /// As [`turbo_mse_half`](super::turbo_mse_half) and [`validate`](MseSplitParams::validate).
+    pub fn half(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<Self> {
+        if bits == 0 || bits >= 8 {
+            return Err(Error::InvalidParameter("TurboQuant b+½: need 1 ≤ b ≤ 7"));
+        }
+        let tag = match codebook {
+            CodebookKind::Gaussian => CodebookTag::Gaussian,
+            CodebookKind::Beta => CodebookTag::Beta,
+        };
+        check_dim_rotation(dim, rotation)?;
+        let p = MseSplitParams {
+            dim,
+            k: dim.div_ceil(2),
+            seed,
+            rotation,
+            first: (tag, coordinate_codebook(dim, bits + 1, codebook)?),
+            second: (tag, coordinate_codebook(dim, bits, codebook)?),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The parameters of an existing codec (tags as in [`MseParams::of`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    pub fn of(codec: &TurboMseSplit) -> Result<Self> {
+        let dim = codec.dim();
+        let (rotation, seed) = rotation_of(&codec.transform);
+        let split = &codec.inner.inner;
+        let (a, b) = (split.first.codebook().clone(), split.second.codebook().clone());
+        let p = MseSplitParams {
+            dim,
+            k: split.split_at(),
+            seed,
+            rotation,
+            first: (tag_of(dim, &a), a),
+            second: (tag_of(dim, &b), b),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Bits per coordinate of the two groups.
+    pub fn bits(&self) -> (u32, u32) {
+        (self.first.1.bits(), self.second.1.bits())
+    }
+
+    /// Checks the rules of the payload (type docs).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the violated rule.
+    pub fn validate(&self) -> Result<()> {
+        check_dim_rotation(self.dim, self.rotation)?;
+        if self.k == 0 || self.k >= self.dim {
+            return Err(Error::InvalidParameter("TurboQuant split params: need 0 < k < dim"));
+        }
+        check_codebook(self.first.0, &self.first.1)?;
+        check_codebook(self.second.0, &self.second.1)
+    }
+
+    /// Builds the codec. For parameters from [`half`](MseSplitParams::half) this equals
+    /// [`turbo_mse_half`](super::turbo_mse_half) with the same arguments.
+    ///
+    /// # Errors
+    /// As [`validate`](MseSplitParams::validate); [`Error::InvalidParameter`] for a Haar rotation
+    /// without `alloc`.
+    pub fn build(&self) -> Result<TurboMseSplit> {
+        self.validate()?;
+        let a = CodebookScalar::new(self.k, self.first.1.clone())?;
+        let b = CodebookScalar::new(self.dim - self.k, self.second.1.clone())?;
+        let rot = Rotation::new(self.rotation, self.dim, self.seed)?;
+        Rotated::new(rot, Normalized::new(Split::new(a, b)?))
+    }
+
+    #[cfg(feature = "alloc")]
+    fn write(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32).u32(self.k as u32).u64(self.seed).u8(rotation_to_u8(self.rotation));
+        write_codebook(w, self.first.0, &self.first.1);
+        write_codebook(w, self.second.0, &self.second.1);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let dim = r.count(MAX_DIM, "TurboQuant split dim")?;
+        let k = r.count(MAX_DIM, "TurboQuant split k")?;
+        let seed = r.u64()?;
+        let rotation = rotation_from_u8(r.u8()?)?;
+        let first = read_codebook(r)?;
+        let second = read_codebook(r)?;
+        let p = MseSplitParams { dim, k, seed, rotation, first, second };
+        p.validate().map_err(|_| Error::Corrupt("TurboQuant split params out of range"))?;
+        Ok(p)
+    }
+
+    /// Serializes into a container of kind [`KIND_MSE_SPLIT`] (`37 + 4K₁ + 4K₂` bytes).
+    ///
+    /// # Errors
+    /// As [`validate`](MseSplitParams::validate).
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.validate()?;
+        let mut w = crate::format::Writer::new(KIND_MSE_SPLIT);
+        self.write(&mut w);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](MseSplitParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// Container errors; [`Error::Corrupt`] for any field breaking the payload rules or
+    /// trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, KIND_MSE_SPLIT)?;
+        let p = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(p)
+    }
+}
+
+/// The parameters of a [`TurboProdSplit`] codec (`tqp2.5` … `tqp8.5`): its mixed-width MSE stage
+/// and its QJL stage. Payload of kind [`KIND_PROD_SPLIT`] (`0x0513`): the [`KIND_MSE_SPLIT`]
+/// payload, then the QJL `m` (`u32`) and `seed` (`u64`), with the rules of [`KIND_PROD`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProdSplitParams {
+    /// The first (MSE) stage.
+    pub mse: MseSplitParams,
+    /// The residual QJL stage (`qjl.dim == mse.dim`).
+    pub qjl: QjlParams,
+}
+
+impl ProdSplitParams {
+    /// The parameters [`turbo_prod_half`](super::turbo_prod_half) uses for the same arguments.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `bits < 2`; as [`MseSplitParams::half`].
+    pub fn half(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<Self> {
+        if bits < 2 {
+            return Err(Error::InvalidParameter("TurboQuant-prod b+½ needs b ≥ 2"));
+        }
+        let p = ProdSplitParams {
+            mse: MseSplitParams::half(dim, bits - 1, seed, rotation, codebook)?,
+            qjl: QjlParams { dim, m: dim, seed: seed.wrapping_add(1) },
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The parameters of an existing codec.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    pub fn of(codec: &TurboProdSplit) -> Result<Self> {
+        let p = ProdSplitParams { mse: MseSplitParams::of(&codec.first)?, qjl: codec.second.params() };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Checks both stages and that their dimensions agree.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the violated rule.
+    pub fn validate(&self) -> Result<()> {
+        self.mse.validate()?;
+        self.qjl.validate()?;
+        if self.qjl.dim != self.mse.dim {
+            return Err(Error::InvalidParameter("TurboQuant-prod params: QJL dim differs from MSE dim"));
+        }
+        Ok(())
+    }
+
+    /// Builds the codec. For parameters from [`half`](ProdSplitParams::half) this equals
+    /// [`turbo_prod_half`](super::turbo_prod_half) with the same arguments.
+    ///
+    /// # Errors
+    /// As [`validate`](ProdSplitParams::validate) and [`MseSplitParams::build`].
+    pub fn build(&self) -> Result<TurboProdSplit> {
+        self.validate()?;
+        Residual::new(self.mse.build()?, self.qjl.build()?)
+    }
+
+    /// Serializes into a container of kind [`KIND_PROD_SPLIT`].
+    ///
+    /// # Errors
+    /// As [`validate`](ProdSplitParams::validate).
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.validate()?;
+        let mut w = crate::format::Writer::new(KIND_PROD_SPLIT);
+        self.mse.write(&mut w);
+        w.u32(self.qjl.m as u32).u64(self.qjl.seed);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](ProdSplitParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// As [`MseSplitParams::from_bytes`], with kind [`KIND_PROD_SPLIT`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, KIND_PROD_SPLIT)?;
+        let mse = MseSplitParams::read(&mut r)?;
+        let m = r.count(crate::qjl::MAX_SKETCH, "TurboQuant-prod QJL sketch length")?;
+        let seed = r.u64()?;
+        r.finish()?;
+        let p = ProdSplitParams { qjl: QjlParams { dim: mse.dim, m, seed }, mse };
+        p.validate().map_err(|_| Error::Corrupt("TurboQuant-prod split params out of range"))?;
+        Ok(p)
+    }
+}
+
+impl Rotated<Rotation, IpNormalized<CodebookScalar>> {
+    /// Serializes a [`TurboMseIp`] codec's parameters ([`MseIpParams`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        MseIpParams::of(self)?.to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](Rotated::to_bytes) and rebuilds the codec.
+    ///
+    /// # Errors
+    /// As [`MseIpParams::from_bytes`] and [`MseIpParams::build`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        MseIpParams::from_bytes(bytes)?.build()
+    }
+}
+
+impl Rotated<Rotation, Normalized<Split<CodebookScalar, CodebookScalar>>> {
+    /// Serializes a [`TurboMseSplit`] codec's parameters ([`MseSplitParams`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        MseSplitParams::of(self)?.to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](Rotated::to_bytes) and rebuilds the codec.
+    ///
+    /// # Errors
+    /// As [`MseSplitParams::from_bytes`] and [`MseSplitParams::build`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        MseSplitParams::from_bytes(bytes)?.build()
+    }
+}
+
+impl Residual<TurboMseSplit, crate::qjl::Qjl> {
+    /// Serializes a [`TurboProdSplit`] codec's parameters ([`ProdSplitParams`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        ProdSplitParams::of(self)?.to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](Residual::to_bytes) and rebuilds the codec.
+    ///
+    /// # Errors
+    /// As [`ProdSplitParams::from_bytes`] and [`ProdSplitParams::build`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ProdSplitParams::from_bytes(bytes)?.build()
+    }
+}
+
 impl Rotated<Rotation, NormScalar> {
     /// Serializes a [`TurboMse`] codec's parameters (see [`MseParams::of`] and
     /// [`MseParams::to_bytes`]).
@@ -537,5 +983,107 @@ mod tests {
         let mut w = crate::format::Writer::new(KIND_PROD);
         w.u32(4096).u8(1).u64(1).u8(0).u8(2).u16(2).f32s(&ok).u32(65536).u64(3);
         assert!(matches!(ProdParams::from_bytes(&w.finish().unwrap()), Err(Error::Corrupt(_))));
+    }
+
+    #[test]
+    fn split_and_ip_round_trip_and_match_constructors() {
+        use super::super::{turbo_mse_half, turbo_mse_ip, turbo_prod_half};
+        for (dim, bits, rot, cb) in [
+            (64, 2, RotationKind::Hadamard, CodebookKind::Gaussian),
+            (13, 1, RotationKind::Haar, CodebookKind::Beta),
+            (100, 3, RotationKind::Hadamard, CodebookKind::Beta),
+        ] {
+            let x: vec::Vec<f32> = (0..dim).map(|i| (i as f32 * 0.41).sin() + 0.1).collect();
+            let c = turbo_mse_half(dim, bits, 7, rot, cb).unwrap();
+            let b = c.to_bytes().unwrap();
+            let p = MseSplitParams::from_bytes(&b).unwrap();
+            assert_eq!(p, MseSplitParams::half(dim, bits, 7, rot, cb).unwrap());
+            assert_eq!((p.k, p.bits()), (dim.div_ceil(2), (bits + 1, bits)));
+            assert_eq!(b.len(), 12 + 17 + 8 + 4 * ((1 << (bits + 1)) + (1 << bits)) + 4);
+            let back = TurboMseSplit::from_bytes(&b).unwrap();
+            assert_eq!(back, c);
+            let (mut c1, mut c2) = (vec![0u8; c.code_len()], vec![0u8; c.code_len()]);
+            c.encode_into(&x, &mut c1).unwrap();
+            back.encode_into(&x, &mut c2).unwrap();
+            assert_eq!(c1, c2);
+
+            let c = turbo_mse_ip(dim, bits, 8, rot, cb).unwrap();
+            let b = c.to_bytes().unwrap();
+            assert_eq!(MseIpParams::from_bytes(&b).unwrap(), MseIpParams::new(dim, bits, 8, rot, cb).unwrap());
+            let back = TurboMseIp::from_bytes(&b).unwrap();
+            assert_eq!(back, c);
+            // Same payload as the MSE kind, different kind tag.
+            let mse = turbo_mse(dim, bits, 8, rot, cb).unwrap().to_bytes().unwrap();
+            assert_eq!(b[12..b.len() - 4], mse[12..mse.len() - 4]);
+            assert!(matches!(MseParams::from_bytes(&b), Err(Error::WrongKind { .. })));
+
+            if bits >= 2 {
+                let c = turbo_prod_half(dim, bits, 9, rot, cb).unwrap();
+                let b = c.to_bytes().unwrap();
+                assert_eq!(
+                    ProdSplitParams::from_bytes(&b).unwrap(),
+                    ProdSplitParams::half(dim, bits, 9, rot, cb).unwrap()
+                );
+                let back = TurboProdSplit::from_bytes(&b).unwrap();
+                assert_eq!(back, c);
+                let mut code = vec![0u8; c.code_len()];
+                c.encode_into(&x, &mut code).unwrap();
+                let (mut s1, mut s2) = (c.scratch(), back.scratch());
+                let q1 = c.prepare(&x, &mut s1).unwrap();
+                let q2 = back.prepare(&x, &mut s2).unwrap();
+                assert_eq!(c.score(&q1, &code).unwrap(), back.score(&q2, &code).unwrap());
+                assert!(matches!(MseSplitParams::from_bytes(&b), Err(Error::WrongKind { .. })));
+            }
+        }
+    }
+
+    #[test]
+    fn split_truncations_flips_and_hostile_fields_are_errors() {
+        let b = super::super::turbo_prod_half(24, 3, 2, RotationKind::Haar, CodebookKind::Gaussian)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        for cut in 0..b.len() {
+            assert!(ProdSplitParams::from_bytes(&b[..cut]).is_err(), "cut {cut}");
+        }
+        for i in 0..b.len() {
+            for bit in [0, 3, 7] {
+                let mut c = b.clone();
+                c[i] ^= 1 << bit;
+                assert!(ProdSplitParams::from_bytes(&c).is_err(), "flip {i}.{bit}");
+            }
+        }
+        let mk = |dim: u32, k: u32, rot: u8, a: (u8, u8, &[f32]), b: (u8, u8, &[f32])| {
+            let mut w = crate::format::Writer::new(KIND_MSE_SPLIT);
+            w.u32(dim).u32(k).u64(1).u8(rot);
+            for (bits, tag, lv) in [a, b] {
+                w.u8(bits).u8(tag).u16(lv.len() as u16).f32s(lv);
+            }
+            w.finish().unwrap()
+        };
+        let two: &[f32] = &[-0.5, 0.5];
+        let four: &[f32] = &[-0.6, -0.2, 0.2, 0.6];
+        assert!(MseSplitParams::from_bytes(&mk(8, 4, 0, (2, 2, four), (1, 2, two))).is_ok());
+        let bad = [
+            mk(8, 0, 0, (2, 2, four), (1, 2, two)),              // k = 0
+            mk(8, 8, 0, (2, 2, four), (1, 2, two)),              // k = dim
+            mk(1, 1, 0, (2, 2, four), (1, 2, two)),              // dim < 2
+            mk(u32::MAX, 4, 0, (2, 2, four), (1, 2, two)),       // absurd dim
+            mk(5000, 4, 1, (2, 2, four), (1, 2, two)),           // Haar too large
+            mk(8, 4, 3, (2, 2, four), (1, 2, two)),              // rotation kind
+            mk(8, 4, 0, (1, 2, four), (1, 2, two)),              // 4 levels at 1 bit
+            mk(8, 4, 0, (2, 2, four), (1, 9, two)),              // tag
+            mk(8, 4, 0, (2, 2, four), (1, 2, &[0.5, -0.5])),     // not increasing
+            mk(8, 4, 0, (2, 2, four), (1, 2, &[f32::NAN, 0.5])), // NaN
+            mk(8, 4, 0, (2, 2, four), (1, 2, &[-5.0, 0.5])),     // outside [-4, 4]
+            mk(8, 4, 0, (2, 1, &[-0.5, 0.0, 0.5]), (1, 2, two)), // Beta with 3 levels
+        ];
+        for (i, b) in bad.iter().enumerate() {
+            assert!(matches!(MseSplitParams::from_bytes(b), Err(Error::Corrupt(_))), "case {i}");
+        }
+        // Trailing bytes.
+        let mut w = crate::format::Writer::new(KIND_MSE_SPLIT);
+        w.u32(8).u32(4).u64(1).u8(0).u8(2).u8(2).u16(4).f32s(four).u8(1).u8(2).u16(2).f32s(two).u8(0);
+        assert!(MseSplitParams::from_bytes(&w.finish().unwrap()).is_err());
     }
 }
