@@ -183,6 +183,8 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
         ("tqp3", 3.0),
         ("tqp3.5", 3.5),
         ("tqp4", 4.0),
+        ("tqp3-orth", 3.0),
+        ("tqp4-orth", 4.0),
     ] {
         let (name, seed) = (name.to_string(), 0x7B0);
         match from_config(&name, D, seed).expect("valid TurboQuant config") {
@@ -192,6 +194,8 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
             Configured::ProdSplit(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
             Configured::Qjl(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
             Configured::MseIp(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
+            Configured::ProdOrtho(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
+            Configured::QjlOrtho(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
         }
     }
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {

@@ -105,6 +105,8 @@ fn main() {
                 Configured::MseSplit(c) => Box::new(c),
                 Configured::ProdSplit(c) => Box::new(c),
                 Configured::MseIp(c) => Box::new(c),
+                Configured::ProdOrtho(c) => Box::new(c),
+                Configured::QjlOrtho(c) => Box::new(c),
             };
             let cl = codec.code_len();
             let mut codes = vec![0u8; n * cl];

@@ -208,6 +208,8 @@ fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
             Configured::MseSplit(c) => Box::new(c),
             Configured::ProdSplit(c) => Box::new(c),
             Configured::MseIp(c) => Box::new(c),
+            Configured::ProdOrtho(c) => Box::new(c),
+            Configured::QjlOrtho(c) => Box::new(c),
         },
     )
 }
@@ -259,6 +261,24 @@ fn turbo() -> Vec<Entry> {
             turbo_cfg("tqp4", t)
         }),
         entry("qjl", "turbo", "QJL sign sketch, m = d, + norm, unbiased", false, |t| turbo_cfg("qjl", t)),
+        entry("qjl-orth", "turbo", "QJL through a Haar rotation (m = d) + norm, unbiased, lower variance", false, |t| {
+            turbo_cfg("qjl-orth", t)
+        }),
+        entry("tqp2-orth", "turbo", "TurboQuant-prod 2-bit, orthogonal (Haar) QJL residual, unbiased", false, |t| {
+            turbo_cfg("tqp2-orth", t)
+        }),
+        entry("tqp3-orth", "turbo", "TurboQuant-prod 3-bit, orthogonal (Haar) QJL residual, unbiased", false, |t| {
+            turbo_cfg("tqp3-orth", t)
+        }),
+        entry("tqp4-orth", "turbo", "TurboQuant-prod 4-bit, orthogonal (Haar) QJL residual, unbiased", false, |t| {
+            turbo_cfg("tqp4-orth", t)
+        }),
+        entry("tqp2-orth-h", "turbo", "TurboQuant-prod 2-bit, Hadamard sign-sketch residual (biased)", false, |t| {
+            turbo_cfg("tqp2-orth-h", t)
+        }),
+        entry("tqp4-orth-h", "turbo", "TurboQuant-prod 4-bit, Hadamard sign-sketch residual (biased)", false, |t| {
+            turbo_cfg("tqp4-orth-h", t)
+        }),
     ]
 }
 

@@ -12,8 +12,10 @@
 //! `[(π/2)‖q‖²‖k‖² − ⟨q,k⟩²]/m`. A zero vector has norm 0 and scores 0.
 //!
 //! Outlier channels (the reference design's split of the largest-magnitude channels): see
-//! [`outlier::QjlOutlier`]. Parameter serialization: [`params`].
+//! [`outlier::QjlOutlier`]. Parameter serialization: [`params`]. The same sketch through a random
+//! rotation, unbiased with a lower variance at the same size: [`ortho::OrthoQjl`].
 
+pub mod ortho;
 pub mod outlier;
 pub mod params;
 

@@ -1,0 +1,130 @@
+//! Orthogonal QJL: the 1-bit sign sketch taken through a random **rotation** instead of an i.i.d.
+//! Gaussian matrix, with the constant that makes its inner-product estimator unbiased.
+//!
+//! A vector `k` is stored as `z = sign(Π k)` (`d` bits, LSB-first) and `‖k‖` as `f32`, exactly
+//! the layout and size of [`Qjl`](super::Qjl) with `m = d`: bits per dimension
+//! `(8⌈d/8⌉ + 32)/d`. The estimator is
+//!
+//! `⟨q, k⟩^ = ‖k‖ / (d · c_d) · ⟨Π q, z⟩`, with `c_d = E|u₁| = Γ(d/2) / (√π · Γ((d+1)/2))`
+//!
+//! the mean absolute coordinate of a uniformly random unit vector (`c_d ≈ √(2/(π d))`).
+//! For a row `π_i` uniform on the unit sphere, `E[sign(π_i·k) (π_i·q)] = c_d ⟨k/‖k‖, q⟩`
+//! (split `q` into its parts along and across `k`; the cross term vanishes by symmetry), so with
+//! a Haar-random `Π` ([`RotationKind::Haar`], every row uniform on the sphere) the estimator is
+//! **exactly unbiased** ([`Estimator::Unbiased`]). Its rows are orthogonal, so the `d` sign
+//! terms are negatively correlated and the variance is well below plain QJL's
+//! `[(π/2)‖q‖²‖k‖² − ⟨q,k⟩²]/d` at the same size (about 0.3–0.4× at `d = 128` for moderately
+//! correlated `q, k`; tested), the variance reduction of orthogonal random features.
+//!
+//! With the randomized Hadamard rotation ([`RotationKind::Hadamard`], `O(d log d)` instead of
+//! `O(d²)`) the rows are random-sign Walsh vectors, not uniform on the sphere: the estimator is
+//! close to unbiased on dense vectors but biased on spiky ones (for `k = e₁` the scale is off by
+//! `1/(√d · c_d) ≈ √(π/2)`), so it reports [`Estimator::Biased`].
+//!
+//! The codec is a composition of the crate's parts, not a new kernel: it is
+//! [`TurboMse`] — `Rotated<Rotation, NormScalar>` — with the two-level codebook `±1/(d·c_d)`
+//! (whose cell boundary is 0, so the index is the sign bit), i.e. TurboQuant-MSE at 1 bit with
+//! the unbiasing level instead of the MSE-optimal `±c_d` (which shrinks by `2/π`).
+//! [`crate::turbo::turbo_prod_ortho`] uses it as the residual stage of TurboQuant-prod.
+
+use crate::codec::{Codec, Decode, Estimator, Score};
+use crate::compose::Rotated;
+use crate::error::{Error, Result};
+use crate::scalar::lloyd::Codebook;
+use crate::turbo::{NormScalar, Rotation, RotationKind, TurboMse};
+
+/// `c_d = E|u₁|` for `u` uniform on the unit sphere of `ℝ^d`: `Γ(d/2)/(√π Γ((d+1)/2))`
+/// (`c_1 = 1`, `c_2 = 2/π`).
+pub fn mean_abs_coordinate(dim: usize) -> f64 {
+    let d = dim as f64;
+    libm::exp(libm::lgamma(d / 2.0) - libm::lgamma((d + 1.0) / 2.0)) / libm::sqrt(core::f64::consts::PI)
+}
+
+/// The orthogonal QJL codec (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrthoQjl {
+    inner: TurboMse,
+    kind: RotationKind,
+}
+
+impl OrthoQjl {
+    /// An orthogonal QJL codec for `dim`-vectors: sign sketch through the rotation of `kind`
+    /// seeded with `seed`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `dim < 2`, and as [`Rotation::new`] (Haar needs `alloc`).
+    pub fn new(dim: usize, kind: RotationKind, seed: u64) -> Result<Self> {
+        if dim < 2 {
+            return Err(Error::InvalidParameter("orthogonal QJL needs dim >= 2"));
+        }
+        let a = (1.0 / (dim as f64 * mean_abs_coordinate(dim))) as f32;
+        let codebook = Codebook::new(&[-a, a])?;
+        let inner = Rotated::new(Rotation::new(kind, dim, seed)?, NormScalar::new(dim, codebook)?)?;
+        Ok(OrthoQjl { inner, kind })
+    }
+
+    /// The rotation kind.
+    pub fn rotation_kind(&self) -> RotationKind {
+        self.kind
+    }
+
+    /// The underlying composition `Rotated<Rotation, NormScalar>`.
+    pub fn as_turbo_mse(&self) -> &TurboMse {
+        &self.inner
+    }
+}
+
+impl Codec for OrthoQjl {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.inner.code_len()
+    }
+    /// # Errors
+    /// As [`TurboMse`]: wrong lengths, [`Error::NonFinite`] on NaN/inf or an overflowing norm.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        self.inner.encode_into(x, code)
+    }
+    /// # Errors
+    /// As [`Codec::encode_into`], per row.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        self.inner.encode_batch(xs, codes)
+    }
+}
+
+impl Decode for OrthoQjl {
+    /// The reconstruction `‖k‖/(d c_d) · Πᵀ z`: `E[k̃] = k` over Haar rotations (far from `k`
+    /// per vector).
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.decode_into(code, out)
+    }
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.decode_batch(codes, out)
+    }
+}
+
+impl Score for OrthoQjl {
+    type Query<'s> = <TurboMse as Score>::Query<'s>;
+
+    fn query_scratch_len(&self) -> usize {
+        self.inner.query_scratch_len()
+    }
+    /// [`Estimator::Unbiased`] with a Haar rotation, [`Estimator::Biased`] with the randomized
+    /// Hadamard one (see the module docs).
+    fn estimator(&self) -> Estimator {
+        match self.kind {
+            RotationKind::Haar => Estimator::Unbiased,
+            RotationKind::Hadamard => Estimator::Biased,
+        }
+    }
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+        self.inner.prepare(q, scratch)
+    }
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        self.inner.score(q, code)
+    }
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.inner.score_batch(q, codes, out)
+    }
+}
