@@ -14,6 +14,9 @@ mod turbo_split_params;
 #[path = "../fuzz/targets/turbo_split_codes.rs"]
 mod turbo_split_codes;
 
+#[path = "../fuzz/targets/turbo_ortho_params.rs"]
+mod turbo_ortho_params;
+
 use vector_codecs::turbo::params::{MseParams, ProdParams};
 
 #[test]
@@ -259,4 +262,19 @@ fn generate_corpora() {
     let mut s = c2.scratch();
     let q = c2.prepare(&y, &mut s).unwrap();
     assert!(c2.score(&q, code).unwrap().is_finite());
+}
+
+#[test]
+fn turbo_ortho_params_corpus() {
+    assert!(common::replay_corpus("turbo_ortho_params", turbo_ortho_params::run) >= 10);
+    // The valid seeds parse, the corrupt ones do not.
+    use vector_codecs::turbo::params::{OrthoQjlParams, ProdOrthoParams};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/turbo_ortho_params");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let b = std::fs::read(&p).unwrap();
+        let ok = OrthoQjlParams::from_bytes(&b).is_ok() || ProdOrthoParams::from_bytes(&b).is_ok();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        assert_eq!(ok, name.starts_with("valid"), "{name}");
+    }
 }

@@ -6,7 +6,8 @@ use vector_codecs::codec::{Codec, Decode, Estimator, Score};
 use vector_codecs::qjl::Qjl;
 use vector_codecs::qjl::ortho::{OrthoQjl, mean_abs_coordinate};
 use vector_codecs::rng::Rng;
-use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_prod, turbo_prod_ortho};
+use vector_codecs::turbo::params::{OrthoQjlParams, ProdOrthoParams};
+use vector_codecs::turbo::{CodebookKind, RotationKind, TurboProdOrtho, turbo_prod, turbo_prod_ortho};
 
 fn score<C: Score>(c: &C, q: &[f32], x: &[f32]) -> f64 {
     let mut code = vec![0u8; c.code_len()];
@@ -56,7 +57,7 @@ fn mean_abs_coordinate_closed_forms() {
 fn haar_sketch_is_unbiased_with_lower_variance_than_qjl() {
     let d = 64;
     let (q, k, ip) = pair(d, 5);
-    let trials = 1000u64;
+    let trials = 800u64;
     let (mut o, mut g) = (Vec::new(), Vec::new());
     for s in 0..trials {
         let c = OrthoQjl::new(d, RotationKind::Haar, 1000 + s).unwrap();
@@ -72,7 +73,7 @@ fn haar_sketch_is_unbiased_with_lower_variance_than_qjl() {
     assert!((mo - ip).abs() < 4.0 * (vo / trials as f64).sqrt(), "orth mean {mo} vs {ip}");
     assert!((mg - ip).abs() < 4.0 * (vg / trials as f64).sqrt(), "qjl mean {mg} vs {ip}");
     // Plain QJL matches its closed-form variance [(π/2)‖q‖²‖k‖² − ⟨q,k⟩²]/m within sampling
-    // error (±15% at 1,000 trials); the orthogonal sketch is well below it.
+    // error (±15% at 800 trials); the orthogonal sketch is well below it.
     let formula = (std::f64::consts::FRAC_PI_2 * sq(&q) * sq(&k) - ip * ip) / d as f64;
     assert!((vg / formula - 1.0).abs() < 0.15, "qjl var {vg} vs {formula}");
     assert!(vo < 0.6 * formula, "orth var {vo} vs qjl formula {formula}");
@@ -82,7 +83,7 @@ fn haar_sketch_is_unbiased_with_lower_variance_than_qjl() {
 fn prod_with_haar_sketch_is_unbiased_and_tighter() {
     let d = 64;
     let (q, k, ip) = pair(d, 9);
-    let trials = 600u64;
+    let trials = 400u64;
     let (mut o, mut g) = (Vec::new(), Vec::new());
     for s in 0..trials {
         let seed = 77 + 2 * s;
@@ -115,10 +116,9 @@ fn hadamard_sketch_is_reported_biased_and_is_on_a_spiky_vector() {
         assert!((score(&c, &e1, &e1) - want).abs() < 1e-5);
     }
     // A Haar rotation has no such fixed point: the mean over seeds of the same pair is 1.
-    let v: Vec<f64> =
-        (0..800).map(|s| score(&OrthoQjl::new(d, RotationKind::Haar, s).unwrap(), &e1, &e1)).collect();
+    let v: Vec<f64> = (0..400).map(|s| score(&OrthoQjl::new(d, RotationKind::Haar, s).unwrap(), &e1, &e1)).collect();
     let (m, var) = mean_var(&v);
-    assert!((m - 1.0).abs() < 4.0 * (var / 800.0).sqrt(), "haar e1 mean {m}");
+    assert!((m - 1.0).abs() < 4.0 * (var / 400.0).sqrt(), "haar e1 mean {m}");
 }
 
 #[test]
@@ -147,4 +147,34 @@ fn decode_is_the_scored_reconstruction_and_bad_input_errs() {
     assert!(c.decode_into(&nan_norm, &mut rec).is_err());
     assert!(OrthoQjl::new(1, RotationKind::Haar, 0).is_err());
     assert!(OrthoQjl::new(0, RotationKind::Hadamard, 0).is_err());
+}
+
+#[test]
+fn parameters_round_trip() {
+    for (d, kind) in [(24usize, RotationKind::Hadamard), (13, RotationKind::Haar), (384, RotationKind::Hadamard)] {
+        let c = OrthoQjl::new(d, kind, 42).unwrap();
+        let b = c.to_bytes().unwrap();
+        assert_eq!(b.len(), 29);
+        assert_eq!(OrthoQjlParams::from_bytes(&b).unwrap(), OrthoQjlParams { dim: d, rotation: kind, seed: 42 });
+        let back = OrthoQjl::from_bytes(&b).unwrap();
+        assert_eq!(back, c);
+        let (q, k, _) = pair(d, 1);
+        assert_eq!(score(&back, &q, &k), score(&c, &q, &k));
+    }
+    for (d, bits, r, s) in [
+        (16usize, 3u32, RotationKind::Hadamard, RotationKind::Haar),
+        (20, 2, RotationKind::Haar, RotationKind::Hadamard),
+    ] {
+        let c = turbo_prod_ortho(d, bits, 5, r, CodebookKind::Beta, s).unwrap();
+        let b = c.to_bytes().unwrap();
+        let p = ProdOrthoParams::from_bytes(&b).unwrap();
+        assert_eq!(p, ProdOrthoParams::new(d, bits, 5, r, CodebookKind::Beta, s).unwrap());
+        assert_eq!(p.bits(), bits);
+        let back = TurboProdOrtho::from_bytes(&b).unwrap();
+        assert_eq!(back, c);
+        // A prod container is not a sketch container and vice versa.
+        assert!(OrthoQjl::from_bytes(&b).is_err());
+        assert!(TurboProdOrtho::from_bytes(&OrthoQjl::new(d, s, 1).unwrap().to_bytes().unwrap()).is_err());
+    }
+    assert!(ProdOrthoParams::new(16, 1, 0, RotationKind::Hadamard, CodebookKind::Beta, RotationKind::Haar).is_err());
 }

@@ -46,7 +46,22 @@ fn check_batch(c: &dyn Codec, n: usize, seed: u64, what: &str) {
 #[test]
 fn batch_equals_single_for_turbo_configs() {
     for d in [2usize, 7, 8, 9, 31, 100, 384, 768, 1023] {
-        for name in ["tq1", "tq2", "tq2.5", "tq3", "tq3.5", "tq4", "tqp2", "tqp2.5", "tqp3", "tqp4", "tq2-ip", "tqp3-orth", "tqp2-orth-h", "qjl-orth"] {
+        for name in [
+            "tq1",
+            "tq2",
+            "tq2.5",
+            "tq3",
+            "tq3.5",
+            "tq4",
+            "tqp2",
+            "tqp2.5",
+            "tqp3",
+            "tqp4",
+            "tq2-ip",
+            "tqp3-orth",
+            "tqp2-orth-h",
+            "qjl-orth",
+        ] {
             let n = if d > 500 { 13 } else { 37 };
             match from_config(name, d, 11).unwrap() {
                 vector_codecs::turbo::Configured::Mse(c) => check_batch(&c, n, d as u64, name),

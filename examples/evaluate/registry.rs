@@ -261,9 +261,13 @@ fn turbo() -> Vec<Entry> {
             turbo_cfg("tqp4", t)
         }),
         entry("qjl", "turbo", "QJL sign sketch, m = d, + norm, unbiased", false, |t| turbo_cfg("qjl", t)),
-        entry("qjl-orth", "turbo", "QJL through a Haar rotation (m = d) + norm, unbiased, lower variance", false, |t| {
-            turbo_cfg("qjl-orth", t)
-        }),
+        entry(
+            "qjl-orth",
+            "turbo",
+            "QJL through a Haar rotation (m = d) + norm, unbiased, lower variance",
+            false,
+            |t| turbo_cfg("qjl-orth", t),
+        ),
         entry("tqp2-orth", "turbo", "TurboQuant-prod 2-bit, orthogonal (Haar) QJL residual, unbiased", false, |t| {
             turbo_cfg("tqp2-orth", t)
         }),

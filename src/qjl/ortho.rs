@@ -40,11 +40,16 @@ pub fn mean_abs_coordinate(dim: usize) -> f64 {
     libm::exp(libm::lgamma(d / 2.0) - libm::lgamma((d + 1.0) / 2.0)) / libm::sqrt(core::f64::consts::PI)
 }
 
+/// Container kind tag of [`OrthoQjl`] parameters (`0x0412`; payload in
+/// [`crate::turbo::params::OrthoQjlParams`]).
+pub const KIND: u16 = crate::format::kind::QJL + 0x12;
+
 /// The orthogonal QJL codec (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrthoQjl {
     inner: TurboMse,
     kind: RotationKind,
+    seed: u64,
 }
 
 impl OrthoQjl {
@@ -60,7 +65,30 @@ impl OrthoQjl {
         let a = (1.0 / (dim as f64 * mean_abs_coordinate(dim))) as f32;
         let codebook = Codebook::new(&[-a, a])?;
         let inner = Rotated::new(Rotation::new(kind, dim, seed)?, NormScalar::new(dim, codebook)?)?;
-        Ok(OrthoQjl { inner, kind })
+        Ok(OrthoQjl { inner, kind, seed })
+    }
+
+    /// The rotation seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Serializes the parameters (dimension, rotation kind, seed) into a container of kind
+    /// [`KIND`] ([`crate::turbo::params::OrthoQjlParams`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        crate::turbo::params::OrthoQjlParams::of(self).to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](OrthoQjl::to_bytes) and rebuilds the codec.
+    ///
+    /// # Errors
+    /// As [`crate::turbo::params::OrthoQjlParams::from_bytes`] and its `build`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::turbo::params::OrthoQjlParams::from_bytes(bytes)?.build()
     }
 
     /// The rotation kind.

@@ -541,6 +541,8 @@ pub fn turbo_prod_ortho(
 }
 
 /// A codec built from an `evaluate` configuration name.
+// The variants hold their rotations' sign bits inline (no-alloc builds); boxing would need alloc.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Configured {
     /// `tq1`..`tq8`: TurboQuant-MSE (randomized Hadamard, Beta codebook).

@@ -29,7 +29,8 @@
 //! [`KIND_MSE_SPLIT`] (`0x0512`, [`MseSplitParams`]: the fractional-rate `tqN.5` codecs),
 //! [`KIND_PROD_SPLIT`] (`0x0513`, [`ProdSplitParams`]: `tqpN.5`) and [`KIND_MSE_IP`] (`0x0514`,
 //! [`MseIpParams`]: `tqN-ip`, the [`KIND_MSE`] payload under its own kind) are described on
-//! their types.
+//! their types, as are [`KIND_PROD_ORTHO`] (`0x0515`, [`ProdOrthoParams`]: `tqpN-orth`) and
+//! the orthogonal QJL sketch ([`crate::qjl::ortho::KIND`], `0x0412`, [`OrthoQjlParams`]).
 //!
 //! `from_bytes` validates every field before building anything and rejects trailing bytes; a
 //! hostile container can make `build` allocate at most `4·MAX_HAAR_DIM²` bytes (64 MiB, Haar) or
@@ -37,13 +38,14 @@
 
 use super::split::CodebookScalar;
 use super::{
-    CodebookKind, NormScalar, Rotation, RotationKind, TurboMse, TurboMseIp, TurboMseSplit, TurboProd, TurboProdSplit,
-    coordinate_codebook,
+    CodebookKind, NormScalar, Rotation, RotationKind, TurboMse, TurboMseIp, TurboMseSplit, TurboProd, TurboProdOrtho,
+    TurboProdSplit, coordinate_codebook,
 };
 use crate::codec::Codec;
 use crate::compose::{IpNormalized, Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result};
 use crate::format::{Reader, open};
+use crate::qjl::ortho::OrthoQjl;
 use crate::qjl::params::QjlParams;
 use crate::scalar::lloyd::{Codebook, MAX_LEVELS};
 #[cfg(feature = "alloc")]
@@ -60,6 +62,8 @@ pub const KIND_MSE_SPLIT: u16 = crate::format::kind::TURBO + 0x12;
 pub const KIND_PROD_SPLIT: u16 = crate::format::kind::TURBO + 0x13;
 /// Container kind tag of [`TurboMseIp`] parameters (`0x0514`).
 pub const KIND_MSE_IP: u16 = crate::format::kind::TURBO + 0x14;
+/// Container kind tag of [`TurboProdOrtho`] parameters (`0x0515`, [`ProdOrthoParams`]).
+pub const KIND_PROD_ORTHO: u16 = crate::format::kind::TURBO + 0x15;
 
 /// Largest dimension accepted by [`MseParams::from_bytes`] (2¹⁶).
 pub const MAX_DIM: usize = 1 << 16;
@@ -854,6 +858,205 @@ impl Residual<TurboMse, crate::qjl::Qjl> {
     /// As [`ProdParams::from_bytes`] and [`ProdParams::build`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         ProdParams::from_bytes(bytes)?.build()
+    }
+}
+
+/// The parameters of an [`OrthoQjl`] sketch. Payload of kind [`crate::qjl::ortho::KIND`]
+/// (`0x0412`), little-endian: `dim` (`u32`, `2..=MAX_DIM`), rotation kind (`u8`: 0 randomized
+/// Hadamard, 1 Haar with `dim ≤ MAX_HAAR_DIM`), `seed` (`u64`) — 13 bytes. The two levels
+/// `±1/(d·c_d)` follow from `dim`, so nothing else is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrthoQjlParams {
+    /// Vector dimension `d`.
+    pub dim: usize,
+    /// Rotation kind.
+    pub rotation: RotationKind,
+    /// Rotation seed.
+    pub seed: u64,
+}
+
+impl OrthoQjlParams {
+    /// The parameters of an existing sketch.
+    pub fn of(codec: &OrthoQjl) -> Self {
+        OrthoQjlParams { dim: codec.dim(), rotation: codec.rotation_kind(), seed: codec.seed() }
+    }
+
+    /// Checks the dimension and the Haar size limit.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the violated rule.
+    pub fn validate(&self) -> Result<()> {
+        check_dim_rotation(self.dim, self.rotation)
+    }
+
+    /// Builds the sketch.
+    ///
+    /// # Errors
+    /// As [`validate`](OrthoQjlParams::validate) and [`OrthoQjl::new`].
+    pub fn build(&self) -> Result<OrthoQjl> {
+        self.validate()?;
+        OrthoQjl::new(self.dim, self.rotation, self.seed)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn write(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32).u8(rotation_to_u8(self.rotation)).u64(self.seed);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let dim = r.count(MAX_DIM, "orthogonal QJL dim")?;
+        let rotation = rotation_from_u8(r.u8()?)?;
+        let seed = r.u64()?;
+        let p = OrthoQjlParams { dim, rotation, seed };
+        p.validate().map_err(|_| Error::Corrupt("orthogonal QJL params out of range"))?;
+        Ok(p)
+    }
+
+    /// Serializes into a container of kind [`crate::qjl::ortho::KIND`] (29 bytes in all).
+    ///
+    /// # Errors
+    /// As [`validate`](OrthoQjlParams::validate).
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.validate()?;
+        let mut w = crate::format::Writer::new(crate::qjl::ortho::KIND);
+        self.write(&mut w);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](OrthoQjlParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// Container errors; [`Error::Corrupt`] for a field out of range or trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, crate::qjl::ortho::KIND)?;
+        let p = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(p)
+    }
+}
+
+/// The parameters of a [`TurboProdOrtho`] codec (`tqpN-orth`): its MSE stage (at `b − 1` bits)
+/// and its orthogonal sketch. Payload of kind [`KIND_PROD_ORTHO`] (`0x0515`): the [`KIND_MSE`]
+/// payload, then the sketch's rotation kind (`u8`) and seed (`u64`); the sketch dimension is
+/// the MSE dimension.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProdOrthoParams {
+    /// The first (MSE) stage.
+    pub mse: MseParams,
+    /// The residual sketch (`sketch.dim == mse.dim`).
+    pub sketch: OrthoQjlParams,
+}
+
+impl ProdOrthoParams {
+    /// The parameters [`turbo_prod_ortho`](super::turbo_prod_ortho) uses for the same arguments.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `bits < 2`; as [`MseParams::new`] and
+    /// [`validate`](ProdOrthoParams::validate).
+    pub fn new(
+        dim: usize,
+        bits: u32,
+        seed: u64,
+        rotation: RotationKind,
+        codebook: CodebookKind,
+        sketch_rotation: RotationKind,
+    ) -> Result<Self> {
+        if bits < 2 {
+            return Err(Error::InvalidParameter("TurboQuant-prod needs at least 2 bits"));
+        }
+        let p = ProdOrthoParams {
+            mse: MseParams::new(dim, bits - 1, seed, rotation, codebook)?,
+            sketch: OrthoQjlParams { dim, rotation: sketch_rotation, seed: seed.wrapping_add(1) },
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The parameters of an existing codec (see [`MseParams::of`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    pub fn of(codec: &TurboProdOrtho) -> Result<Self> {
+        let p = ProdOrthoParams { mse: MseParams::of(&codec.first)?, sketch: OrthoQjlParams::of(&codec.second) };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Total bits per coordinate `b` (MSE bits + 1 sign bit).
+    pub fn bits(&self) -> u32 {
+        self.mse.bits() + 1
+    }
+
+    /// Checks both stages and that their dimensions agree.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the violated rule.
+    pub fn validate(&self) -> Result<()> {
+        self.mse.validate()?;
+        self.sketch.validate()?;
+        if self.sketch.dim != self.mse.dim {
+            return Err(Error::InvalidParameter("TurboQuant-prod params: sketch dim differs from MSE dim"));
+        }
+        Ok(())
+    }
+
+    /// Builds the codec.
+    ///
+    /// # Errors
+    /// As [`validate`](ProdOrthoParams::validate) and [`MseParams::build`].
+    pub fn build(&self) -> Result<TurboProdOrtho> {
+        self.validate()?;
+        Residual::new(self.mse.build()?, self.sketch.build()?)
+    }
+
+    /// Serializes into a container of kind [`KIND_PROD_ORTHO`].
+    ///
+    /// # Errors
+    /// As [`validate`](ProdOrthoParams::validate).
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        self.validate()?;
+        let mut w = crate::format::Writer::new(KIND_PROD_ORTHO);
+        self.mse.write(&mut w);
+        w.u8(rotation_to_u8(self.sketch.rotation)).u64(self.sketch.seed);
+        w.finish()
+    }
+
+    /// Parses a container written by [`to_bytes`](ProdOrthoParams::to_bytes). Total and
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// As [`MseParams::from_bytes`], with kind [`KIND_PROD_ORTHO`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, KIND_PROD_ORTHO)?;
+        let mse = MseParams::read(&mut r)?;
+        let rotation = rotation_from_u8(r.u8()?)?;
+        let seed = r.u64()?;
+        r.finish()?;
+        let p = ProdOrthoParams { sketch: OrthoQjlParams { dim: mse.dim, rotation, seed }, mse };
+        p.validate().map_err(|_| Error::Corrupt("TurboQuant-prod params out of range"))?;
+        Ok(p)
+    }
+}
+
+impl Residual<TurboMse, OrthoQjl> {
+    /// Serializes a [`TurboProdOrtho`] codec's parameters ([`ProdOrthoParams`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        ProdOrthoParams::of(self)?.to_bytes()
+    }
+
+    /// Parses parameters written by [`to_bytes`](Residual::to_bytes) and rebuilds the codec.
+    ///
+    /// # Errors
+    /// As [`ProdOrthoParams::from_bytes`] and [`ProdOrthoParams::build`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ProdOrthoParams::from_bytes(bytes)?.build()
     }
 }
 
