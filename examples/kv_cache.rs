@@ -35,7 +35,7 @@ use vector_codecs::qjl::Qjl;
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
 use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
 use vector_codecs::transform::RandomizedHadamard;
-use vector_codecs::turbo::{Configured, from_config};
+use vector_codecs::turbo::from_config;
 use vector_codecs::{Codec, Score};
 
 const D: usize = 32;
@@ -187,16 +187,7 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
         ("tqp4-orth", 4.0),
     ] {
         let (name, seed) = (name.to_string(), 0x7B0);
-        match from_config(&name, D, seed).expect("valid TurboQuant config") {
-            Configured::Mse(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::Prod(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::MseSplit(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::ProdSplit(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::Qjl(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::MseIp(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::ProdOrtho(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-            Configured::QjlOrtho(codec) => v.push(Box::new(ScoreCodec { name, target, codec })),
-        }
+        v.push(from_config(&name, D, seed).expect("valid TurboQuant config").visit(BoxKey { name, target }));
     }
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {
         v.push(Box::new(CenteredRaBitQ { bits, mode: QueryMode::Float, name: format!("rabitq{bits}-mean"), target }));
@@ -376,4 +367,19 @@ fn load(dir: &Path, layer: usize) -> std::io::Result<(Vec<f32>, Vec<f32>)> {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "unexpected kv-minilm-l6 shape"));
     }
     Ok((k.data, q.data))
+}
+
+/// Boxes a configured TurboQuant codec as a [`KeyCodec`].
+struct BoxKey {
+    name: String,
+    target: f64,
+}
+impl vector_codecs::turbo::ConfiguredVisitor for BoxKey {
+    type Output = Box<dyn KeyCodec>;
+    fn visit<C>(self, codec: C) -> Box<dyn KeyCodec>
+    where
+        C: vector_codecs::Codec + vector_codecs::Decode + Score + Clone + std::fmt::Debug + Send + Sync + 'static,
+    {
+        Box::new(ScoreCodec { name: self.name, target: self.target, codec })
+    }
 }

@@ -98,16 +98,7 @@ fn main() {
             );
         }
         for name in only.split(',') {
-            let codec: Box<dyn Codec> = match from_config(name, d, 7).expect("config") {
-                Configured::Mse(c) => Box::new(c),
-                Configured::Prod(c) => Box::new(c),
-                Configured::Qjl(c) => Box::new(c),
-                Configured::MseSplit(c) => Box::new(c),
-                Configured::ProdSplit(c) => Box::new(c),
-                Configured::MseIp(c) => Box::new(c),
-                Configured::ProdOrtho(c) => Box::new(c),
-                Configured::QjlOrtho(c) => Box::new(c),
-            };
+            let codec: Box<dyn Codec> = from_config(name, d, 7).expect("config").visit(Boxed);
             let cl = codec.code_len();
             let mut codes = vec![0u8; n * cl];
             let c0 = cpu_secs().unwrap_or(0.0);
@@ -148,5 +139,17 @@ fn main() {
                 n as f64 / single / 1e3,
             );
         }
+    }
+}
+
+/// Boxes a configured TurboQuant codec as `dyn Codec`.
+struct Boxed;
+impl vector_codecs::turbo::ConfiguredVisitor for Boxed {
+    type Output = Box<dyn Codec>;
+    fn visit<C>(self, codec: C) -> Box<dyn Codec>
+    where
+        C: Codec + vector_codecs::Decode + vector_codecs::Score + Clone + std::fmt::Debug + Send + Sync + 'static,
+    {
+        Box::new(codec)
     }
 }

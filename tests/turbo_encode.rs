@@ -63,16 +63,7 @@ fn batch_equals_single_for_turbo_configs() {
             "qjl-orth",
         ] {
             let n = if d > 500 { 13 } else { 37 };
-            match from_config(name, d, 11).unwrap() {
-                vector_codecs::turbo::Configured::Mse(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::Prod(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::Qjl(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::MseSplit(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::ProdSplit(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::MseIp(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::ProdOrtho(c) => check_batch(&c, n, d as u64, name),
-                vector_codecs::turbo::Configured::QjlOrtho(c) => check_batch(&c, n, d as u64, name),
-            }
+            from_config(name, d, 11).unwrap().visit(Check { n, seed: d as u64, name });
         }
     }
 }
@@ -190,4 +181,20 @@ fn mse_codes_equal_plain_definition_on_real_data() {
     let w = vector_codecs::io::read_fvecs(dir.join("L0_ffn_out.fvecs")).unwrap();
     let c = turbo_mse(w.dim, 4, 9, RotationKind::Hadamard, CodebookKind::Beta).unwrap();
     check_reference(&c, &w.data[..40 * w.dim], "ffn_out weights");
+}
+
+/// Runs [`check_batch`] on a configured codec.
+struct Check<'a> {
+    n: usize,
+    seed: u64,
+    name: &'a str,
+}
+impl vector_codecs::turbo::ConfiguredVisitor for Check<'_> {
+    type Output = ();
+    fn visit<C>(self, codec: C)
+    where
+        C: Codec + vector_codecs::Decode + vector_codecs::Score + Clone + std::fmt::Debug + Send + Sync + 'static,
+    {
+        check_batch(&codec, self.n, self.seed, self.name)
+    }
 }

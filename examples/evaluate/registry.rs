@@ -191,27 +191,29 @@ fn scalar_lloyd() -> Vec<Entry> {
 // codebooks, norms stored per vector.
 // ---------------------------------------------------------------------------------------------
 fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::turbo::{Configured, Scan, from_config};
+    use vector_codecs::turbo::{Scan, from_config};
     // `…-i8`: the same codes scored with the quantized-query fast scan.
     let (base, scan) = match name.strip_suffix("-i8") {
         Some(b) => (b, Scan::I8),
         None => (name, Scan::F32),
     };
-    Ok(
-        match from_config(base, t.dim, t.seed)?.with_scan(scan).or_else(|e| match scan {
-            Scan::F32 => from_config(base, t.dim, t.seed),
-            Scan::I8 => Err(e),
-        })? {
-            Configured::Mse(c) => Box::new(c),
-            Configured::Prod(c) => Box::new(c),
-            Configured::Qjl(c) => Box::new(c),
-            Configured::MseSplit(c) => Box::new(c),
-            Configured::ProdSplit(c) => Box::new(c),
-            Configured::MseIp(c) => Box::new(c),
-            Configured::ProdOrtho(c) => Box::new(c),
-            Configured::QjlOrtho(c) => Box::new(c),
-        },
-    )
+    let codec = from_config(base, t.dim, t.seed)?.with_scan(scan).or_else(|e| match scan {
+        Scan::F32 => from_config(base, t.dim, t.seed),
+        Scan::I8 => Err(e),
+    })?;
+    Ok(codec.visit(BoxEval))
+}
+
+/// Boxes a configured TurboQuant codec for the harness.
+struct BoxEval;
+impl vector_codecs::turbo::ConfiguredVisitor for BoxEval {
+    type Output = Box<dyn EvalCodec>;
+    fn visit<C>(self, codec: C) -> Box<dyn EvalCodec>
+    where
+        C: vector_codecs::Codec + Decode + Score + Clone + std::fmt::Debug + Send + Sync + 'static,
+    {
+        Box::new(codec)
+    }
 }
 
 fn turbo() -> Vec<Entry> {

@@ -566,7 +566,34 @@ pub enum Configured {
     QjlOrtho(crate::qjl::ortho::OrthoQjl),
 }
 
+/// An operation on a [`Configured`] codec that needs its concrete type (boxing it as a trait
+/// object of the caller's own trait, running a generic check, …): [`Configured::visit`] calls
+/// [`visit`](ConfiguredVisitor::visit) with the codec inside, so callers do not match on every
+/// variant.
+pub trait ConfiguredVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Called with the concrete codec.
+    fn visit<C>(self, codec: C) -> Self::Output
+    where
+        C: Codec + Decode + Score + Clone + core::fmt::Debug + Send + Sync + 'static;
+}
+
 impl Configured {
+    /// Calls `visitor` with the concrete codec.
+    pub fn visit<V: ConfiguredVisitor>(self, visitor: V) -> V::Output {
+        match self {
+            Configured::Mse(c) => visitor.visit(c),
+            Configured::Prod(c) => visitor.visit(c),
+            Configured::Qjl(c) => visitor.visit(c),
+            Configured::MseSplit(c) => visitor.visit(c),
+            Configured::ProdSplit(c) => visitor.visit(c),
+            Configured::MseIp(c) => visitor.visit(c),
+            Configured::ProdOrtho(c) => visitor.visit(c),
+            Configured::QjlOrtho(c) => visitor.visit(c),
+        }
+    }
+
     /// The same codec with TurboQuant-MSE scoring mode `scan` (see [`scan`]); codes are
     /// unchanged. Applies to the `tqN`, `tqN-ip` and `tqN.5` codecs.
     ///
