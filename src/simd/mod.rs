@@ -173,7 +173,8 @@ pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) 
 ///
 /// Every backend computes the same `f32` result bit for bit: the term `q_i·T[idx_i]` (multiply,
 /// then add) of whole group `g = ⌊i/8⌋` goes to lane `i mod 8` of accumulator `g mod 4`, the 32
-/// lanes are added in order, then the remaining terms. Equals [`reference::dot_lut_f32`] up to float rounding.
+/// lanes are added as a fixed tree (the four accumulators lane-wise, then the 8 lanes pairwise),
+/// then the remaining terms in order. Equals [`reference::dot_lut_f32`] up to float rounding.
 #[inline]
 pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]

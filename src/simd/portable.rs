@@ -378,13 +378,15 @@ pub(crate) fn dot_lut_f32_groups(
     }
 }
 
-/// The end of [`crate::simd::dot_lut_f32`] shared by every backend: the 32 lane sums in order
-/// (accumulator 0 lanes 0..8, then accumulator 1, …), then the indices past the last whole
+/// The end of [`crate::simd::dot_lut_f32`] shared by every backend: the 32 lane sums as a tree
+/// (lane `l`: `(a0[l] + a1[l]) + (a2[l] + a3[l])`, then the 8 lanes
+/// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`), then the indices past the last whole
 /// group of 8, in order.
 pub(crate) fn dot_lut_f32_finish(codes: &[u8], bits: u32, table: &[f32], q: &[f32], acc: &[[f32; 8]; 4]) -> f32 {
     let n = q.len().min(codes.len() * 8 / bits as usize);
     let last = table.len() - 1;
-    let mut s = acc.iter().flatten().fold(0.0f32, |s, &a| s + a);
+    let l: [f32; 8] = core::array::from_fn(|i| (acc[0][i] + acc[1][i]) + (acc[2][i] + acc[3][i]));
+    let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
     for (i, &qi) in q.iter().enumerate().take(n).skip(n / 8 * 8) {
         let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
         s += qi * table[k.min(last)];

@@ -98,15 +98,39 @@ unsafe fn entries<const B: usize>(
     } else {
         // SAFETY: g·B + 4 ≤ codes.len() (the caller's bound); unaligned read.
         let w = unsafe { cp.add(g * B).cast::<u32>().read_unaligned() };
-        let idx = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(w as i32), shifts), mask);
-        let v = _mm256_permutevar8x32_ps(lo, idx);
-        if B == 4 {
-            let h = _mm256_permutevar8x32_ps(hi, idx);
-            _mm256_blendv_ps(v, h, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
-        } else {
-            v
-        }
+        entries_of_word::<B>(w, (lo, hi), (shifts, mask))
     }
+}
+
+/// The 8 table entries of the group whose `8·B` index bits start at bit 0 of `w` (`B ≤ 4`).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn entries_of_word<const B: usize>(w: u32, (lo, hi): (__m256, __m256), (shifts, mask): (__m256i, __m256i)) -> __m256 {
+    let idx = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(w as i32), shifts), mask);
+    let v = _mm256_permutevar8x32_ps(lo, idx);
+    if B == 4 {
+        let h = _mm256_permutevar8x32_ps(hi, idx);
+        _mm256_blendv_ps(v, h, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
+    } else {
+        v
+    }
+}
+
+/// As [`entries`] for a group `g` whose 4-byte read would pass the end of `codes` (`B ≤ 4`):
+/// its `B` bytes are copied into a zero-padded word first. `(g + 1)·B ≤ codes.len()`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn entries_tail<const B: usize>(
+    codes: &[u8],
+    g: usize,
+    t: (__m256, __m256),
+    (shifts, mask, _): (__m256i, __m256i, __m256i),
+) -> __m256 {
+    let mut b = [0u8; 4];
+    let rest = codes.get(g * B..).unwrap_or_default();
+    let m = rest.len().min(4);
+    b[..m].copy_from_slice(&rest[..m]);
+    entries_of_word::<B>(u32::from_le_bytes(b), t, (shifts, mask))
 }
 
 /// The register tables and index constants shared by the kernels.
@@ -139,8 +163,10 @@ fn expand_avx2<const B: usize>(codes: &[u8], table: &[f32], scale: f32, out: &mu
     groups
 }
 
-/// Accumulates whole groups of 8 (lane `l` ← index `8g + l`) while the group's loads stay inside
-/// `codes` (a 4-byte read for `b ≤ 4`, 8 bytes for `b = 8`); returns the number of groups done.
+/// Accumulates the whole groups of 8 (lane `l` ← index `8g + l`, group `g` into accumulator
+/// `g mod 4`): a 4-byte read per group for `b ≤ 4` (the last groups, whose read would pass the
+/// end of `codes`, from a zero-padded copy), 8 bytes for `b = 8`; returns the number of groups
+/// done (all of them).
 /// `q.len() ≤ ⌊8·codes.len()/B⌋`, `B ∈ {1, 2, 3, 4, 8}`, `table` non-empty.
 #[target_feature(enable = "avx2,fma")]
 fn groups_avx2<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &mut [[f32; 8]; 4]) -> usize {
@@ -179,10 +205,17 @@ fn groups_avx2<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &mut
     if g + 2 < groups {
         a2 = _mm256_add_ps(a2, term!(g + 2));
     }
-    let a = [a0, a1, a2, a3];
+    let mut a = [a0, a1, a2, a3];
+    // The last whole groups, whose 4-byte read would pass the end (B ≤ 4): padded reads.
+    let all = if B == 8 { groups } else { q.len() / 8 };
+    for g in groups..all {
+        // SAFETY: g < q.len()/8, so q[8g..8g+8] is inside `q`.
+        let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+        a[g % 4] = _mm256_add_ps(a[g % 4], _mm256_mul_ps(qv, entries_tail::<B>(codes, g, t, k)));
+    }
     for (v, row) in a.iter().zip(acc.iter_mut()) {
         // SAFETY: `row` holds 8 f32.
         unsafe { _mm256_storeu_ps(row.as_mut_ptr(), *v) };
     }
-    groups
+    all
 }
