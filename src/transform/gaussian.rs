@@ -113,9 +113,7 @@ impl Transform for GaussianProjection {
         check_dim(self.rows, out.len())?;
         #[cfg(feature = "alloc")]
         if let Some(s) = &self.stored {
-            for (o, row) in out.iter_mut().zip(s.chunks_exact(self.cols)) {
-                *o = crate::simd::dot(row, x);
-            }
+            super::dense_forward(s, x, out);
             return Ok(());
         }
         let mut rng = Rng::new(self.seed);
@@ -131,16 +129,12 @@ impl Transform for GaussianProjection {
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.rows, y.len())?;
         check_dim(self.cols, out.len())?;
-        out.fill(0.0);
         #[cfg(feature = "alloc")]
         if let Some(s) = &self.stored {
-            for (&yi, row) in y.iter().zip(s.chunks_exact(self.cols)) {
-                for (o, &r) in out.iter_mut().zip(row) {
-                    *o += yi * r;
-                }
-            }
+            super::dense_transpose(s, y, out);
             return Ok(());
         }
+        out.fill(0.0);
         let mut rng = Rng::new(self.seed);
         for &yi in y {
             for o in out.iter_mut() {

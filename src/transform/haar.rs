@@ -126,20 +126,13 @@ impl Transform for HaarRotation {
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.dim, x.len())?;
         check_dim(self.dim, out.len())?;
-        for (o, row) in out.iter_mut().zip(self.q.chunks_exact(self.dim)) {
-            *o = crate::simd::dot(row, x);
-        }
+        crate::transform::dense_forward(&self.q, x, out);
         Ok(())
     }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.dim, y.len())?;
         check_dim(self.dim, out.len())?;
-        out.fill(0.0);
-        for (&yi, row) in y.iter().zip(self.q.chunks_exact(self.dim)) {
-            for (o, &r) in out.iter_mut().zip(row) {
-                *o += yi * r;
-            }
-        }
+        crate::transform::dense_transpose(&self.q, y, out);
         Ok(())
     }
 }

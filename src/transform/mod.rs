@@ -18,6 +18,28 @@ pub use haar::HaarRotation;
 pub use hadamard::RandomizedHadamard;
 pub use permutation::Permutation;
 
+/// `out = M·x` for a row-major matrix `m` of `out.len()` rows and `x.len()` columns (the stored
+/// dense transforms: Haar, a materialized Gaussian projection, PCA). Each entry is
+/// [`crate::simd::dot`] of a row with `x`. The caller checks the lengths.
+#[cfg(feature = "alloc")]
+pub(crate) fn dense_forward(m: &[f32], x: &[f32], out: &mut [f32]) {
+    for (o, row) in out.iter_mut().zip(m.chunks_exact(x.len().max(1))) {
+        *o = crate::simd::dot(row, x);
+    }
+}
+
+/// `out = Mᵀ·y` for the matrix of [`dense_forward`] (`y.len()` rows of `out.len()` columns):
+/// the rows scaled by `y_i` and accumulated in row order.
+#[cfg(feature = "alloc")]
+pub(crate) fn dense_transpose(m: &[f32], y: &[f32], out: &mut [f32]) {
+    out.fill(0.0);
+    for (&yi, row) in y.iter().zip(m.chunks_exact(out.len().max(1))) {
+        for (o, &r) in out.iter_mut().zip(row) {
+            *o += yi * r;
+        }
+    }
+}
+
 /// A deterministic linear map, applied without allocation.
 pub trait Transform {
     /// Input dimension.
