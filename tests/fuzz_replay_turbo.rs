@@ -1,5 +1,8 @@
 //! Replays the checked-in seed corpora of the TurboQuant fuzz targets, checks that exactly the
 //! `valid_*` parameter seeds parse, and (ignored) regenerates the corpora.
+// Each fuzz body is also built alone in the fuzz crate, so each includes the shared
+// `turbo_support.rs` itself; here that module is compiled once per body.
+#![allow(clippy::duplicate_mod)]
 mod common;
 
 #[path = "../fuzz/targets/turbo_params.rs"]

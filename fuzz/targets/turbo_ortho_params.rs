@@ -7,37 +7,19 @@
 
 use vector_codecs::qjl::ortho::OrthoQjl;
 use vector_codecs::turbo::params::{OrthoQjlParams, ProdOrthoParams};
-use vector_codecs::turbo::{RotationKind, TurboProdOrtho};
+#[path = "turbo_support.rs"]
+mod support;
+use support::small;
+use vector_codecs::turbo::TurboProdOrtho;
 use vector_codecs::{Codec, Decode, Score};
 
-/// Larger dimensions are valid but too slow to build on every fuzz input (Haar is `O(d³)`).
-fn small(dim: usize, rotation: RotationKind) -> bool {
-    match rotation {
-        RotationKind::Hadamard => dim <= 2048,
-        RotationKind::Haar => dim <= 96,
-    }
-}
-
-fn vector(data: &[u8], dim: usize) -> Vec<f32> {
-    (0..dim)
-        .map(|i| f32::from(data.get(i % data.len().max(1)).copied().unwrap_or(1)) - 127.5 + i as f32 * 0.01)
-        .collect()
-}
-
+/// The shared checks, then hostile tail bytes (norm fields): `Err` or finite.
 fn exercise<C: Codec + Decode + Score>(c: &C, data: &[u8]) {
-    let x = vector(data, c.dim());
-    let mut code = vec![0u8; c.code_len()];
-    c.encode_into(&x, &mut code).expect("finite input encodes");
-    let mut y = vec![0.0f32; c.dim()];
-    c.decode_into(&code, &mut y).expect("own code decodes");
-    assert!(y.iter().all(|v| v.is_finite()));
+    let mut code = support::exercise(c, data);
+    let x = support::vector(data, c.dim());
     let mut scratch = c.scratch();
     let q = c.prepare(&x, &mut scratch).expect("finite query prepares");
-    assert!(c.score(&q, &code).expect("own code scores").is_finite());
-    // Wrong lengths are errors.
-    assert!(c.decode_into(&code[1..], &mut y).is_err());
-    assert!(c.score(&q, &code[1..]).is_err());
-    // Hostile tail bytes (norm fields): Err or finite.
+    let mut y = vec![0.0f32; c.dim()];
     let n = code.len();
     for (i, b) in code[n.saturating_sub(4)..].iter_mut().enumerate() {
         *b = data.get(i).copied().unwrap_or(0xff);
