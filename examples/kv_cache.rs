@@ -157,6 +157,13 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
         let c = Qjl::new(D, m, 0x9E1).expect("valid QJL");
         v.push(Box::new(ScoreCodec { name: format!("qjl-m{m}"), target, codec: c }));
     }
+    // Orthogonal QJL (`qjl::ortho`): m = r·32 rows from r Haar rotations, one f32 norm — the
+    // same bytes as `qjl-m{32r}`, unbiased, lower variance.
+    for (r, target) in [(1usize, 2.0), (2, 3.0), (3, 4.0)] {
+        let c = vector_codecs::qjl::ortho::OrthoQjlBlocks::new(D, r, vector_codecs::turbo::RotationKind::Haar, 0x9E1)
+            .expect("valid orthogonal QJL");
+        v.push(Box::new(ScoreCodec { name: format!("qjl-orth-m{}", 32 * r), target, codec: c }));
+    }
     // QJL with the window's outlier channels in f16: at 3.0 and 4.0 stored bits/dim.
     for (m, o, target) in [(32usize, 2usize, 3.0), (64, 2, 4.0), (32, 4, 4.0)] {
         v.push(Box::new(GroupOutlierQjl { m, o, target }));

@@ -4,7 +4,7 @@
 //! a spiky vector, and bad input.
 use vector_codecs::codec::{Codec, Decode, Estimator, Score};
 use vector_codecs::qjl::Qjl;
-use vector_codecs::qjl::ortho::{OrthoQjl, mean_abs_coordinate};
+use vector_codecs::qjl::ortho::{OrthoQjl, OrthoQjlBlocks, mean_abs_coordinate};
 use vector_codecs::rng::Rng;
 use vector_codecs::turbo::params::{OrthoQjlParams, ProdOrthoParams};
 use vector_codecs::turbo::{CodebookKind, RotationKind, TurboProdOrtho, turbo_prod, turbo_prod_ortho};
@@ -177,4 +177,53 @@ fn parameters_round_trip() {
         assert!(TurboProdOrtho::from_bytes(&OrthoQjl::new(d, s, 1).unwrap().to_bytes().unwrap()).is_err());
     }
     assert!(ProdOrthoParams::new(16, 1, 0, RotationKind::Hadamard, CodebookKind::Beta, RotationKind::Haar).is_err());
+}
+
+#[test]
+fn blocks_average_unbiased_sketches() {
+    let d = 32;
+    let (q, k, ip) = pair(d, 13);
+    let trials = 300u64;
+    let (mut one, mut three) = (Vec::new(), Vec::new());
+    for s in 0..trials {
+        let c1 = OrthoQjlBlocks::new(d, 1, RotationKind::Haar, 10 * s).unwrap();
+        let c3 = OrthoQjlBlocks::new(d, 3, RotationKind::Haar, 10 * s).unwrap();
+        assert_eq!(c3.code_len(), Qjl::new(d, 3 * d, 0).unwrap().code_len());
+        assert_eq!(c3.estimator(), Estimator::Unbiased);
+        // One block is exactly `OrthoQjl` with the same seed.
+        let single = OrthoQjl::new(d, RotationKind::Haar, 10 * s).unwrap();
+        assert_eq!(score(&c1, &q, &k), score(&single, &q, &k));
+        one.push(score(&c1, &q, &k));
+        three.push(score(&c3, &q, &k));
+    }
+    let (m1, v1) = mean_var(&one);
+    let (m3, v3) = mean_var(&three);
+    assert!((m1 - ip).abs() < 4.0 * (v1 / trials as f64).sqrt(), "r=1 mean {m1} vs {ip}");
+    assert!((m3 - ip).abs() < 4.0 * (v3 / trials as f64).sqrt(), "r=3 mean {m3} vs {ip}");
+    // Independent blocks: the variance is a third (±35%: 3σ of the sampling error at 300 trials).
+    assert!((v3 * 3.0 / v1 - 1.0).abs() < 0.35, "var ratio {}", v3 * 3.0 / v1);
+    // Decode is the mean of the blocks' reconstructions, consistent with the score.
+    let c = OrthoQjlBlocks::new(d, 2, RotationKind::Hadamard, 5).unwrap();
+    assert_eq!(c.estimator(), Estimator::Biased);
+    let mut code = vec![0u8; c.code_len()];
+    c.encode_into(&k, &mut code).unwrap();
+    let mut rec = vec![0.0f32; d];
+    c.decode_into(&code, &mut rec).unwrap();
+    let direct: f64 = q.iter().zip(&rec).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+    assert!((direct - score(&c, &q, &k)).abs() < 1e-3 * direct.abs().max(1.0));
+    // Bad input.
+    assert!(OrthoQjlBlocks::new(d, 0, RotationKind::Haar, 0).is_err());
+    assert!(OrthoQjlBlocks::new(d, 65, RotationKind::Haar, 0).is_err());
+    assert!(c.decode_into(&code[1..], &mut rec).is_err());
+    let mut bad = code.clone();
+    let n = bad.len();
+    bad[n - 4..].copy_from_slice(&f32::INFINITY.to_le_bytes());
+    assert!(c.decode_into(&bad, &mut rec).is_err());
+    let mut scratch = c.scratch();
+    let p = c.prepare(&q, &mut scratch).unwrap();
+    assert!(c.score(&p, &bad).is_err());
+    assert!(c.score(&p, &code[..n - 1]).is_err());
+    let mut nan = k.clone();
+    nan[0] = f32::NAN;
+    assert!(c.encode_into(&nan, &mut code).is_err());
 }

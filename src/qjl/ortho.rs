@@ -156,3 +156,141 @@ impl Score for OrthoQjl {
         self.inner.score_batch(q, codes, out)
     }
 }
+
+/// Orthogonal QJL with `m = r·d` sketch rows: `r` independent rotations (seeds `seed`,
+/// `seed + 1`, …), the sign bits of each, and one norm (feature `alloc`). The estimate is the mean
+/// of the `r` blocks' [`OrthoQjl`] estimates: unbiased with a Haar rotation, variance `1/r` of
+/// one block's. Code: block 0's `⌈d/8⌉` sign bytes, …, block `r − 1`'s, then `‖k‖` as `f32`;
+/// bits per dimension `(8r⌈d/8⌉ + 32)/d` — the size of [`Qjl`](super::Qjl) with `m = r·d`.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrthoQjlBlocks {
+    blocks: alloc::vec::Vec<OrthoQjl>,
+}
+
+/// A query prepared by [`OrthoQjlBlocks`]: one prepared [`OrthoQjl`] query per block.
+#[cfg(feature = "alloc")]
+#[derive(Debug)]
+pub struct OrthoQjlBlocksQuery<'s> {
+    blocks: alloc::vec::Vec<<OrthoQjl as Score>::Query<'s>>,
+}
+
+#[cfg(feature = "alloc")]
+impl OrthoQjlBlocks {
+    /// `blocks` independent orthogonal sketches of `dim`-vectors (`m = blocks·dim` rows).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `1 ≤ blocks ≤ 64`; as [`OrthoQjl::new`].
+    pub fn new(dim: usize, blocks: usize, kind: RotationKind, seed: u64) -> Result<Self> {
+        if !(1..=64).contains(&blocks) {
+            return Err(Error::InvalidParameter("orthogonal QJL: 1..=64 blocks"));
+        }
+        let blocks =
+            (0..blocks).map(|j| OrthoQjl::new(dim, kind, seed.wrapping_add(j as u64))).collect::<Result<_>>()?;
+        Ok(OrthoQjlBlocks { blocks })
+    }
+
+    /// Number of blocks `r` (sketch rows `m = r·d`).
+    pub fn blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn sign_len(&self) -> usize {
+        self.blocks[0].code_len() - 4
+    }
+
+    /// Block `j`'s code (its sign bytes and the shared norm) in `buf`.
+    fn block_code<'b>(&self, code: &[u8], j: usize, buf: &'b mut [u8]) -> &'b [u8] {
+        let s = self.sign_len();
+        let n = code.len();
+        buf[..s].copy_from_slice(&code[j * s..(j + 1) * s]);
+        buf[s..s + 4].copy_from_slice(&code[n - 4..]);
+        &buf[..s + 4]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Codec for OrthoQjlBlocks {
+    fn dim(&self) -> usize {
+        self.blocks[0].dim()
+    }
+    fn code_len(&self) -> usize {
+        self.blocks.len() * self.sign_len() + 4
+    }
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`] on NaN/inf or an overflowing norm.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        crate::error::check_dim(self.dim(), x.len())?;
+        crate::error::check_code(self.code_len(), code.len())?;
+        let s = self.sign_len();
+        let mut buf = alloc::vec![0u8; s + 4];
+        for (j, b) in self.blocks.iter().enumerate() {
+            b.encode_into(x, &mut buf)?;
+            code[j * s..(j + 1) * s].copy_from_slice(&buf[..s]);
+        }
+        let n = code.len();
+        code[n - 4..].copy_from_slice(&buf[s..]);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Decode for OrthoQjlBlocks {
+    /// The mean of the blocks' reconstructions (unbiased over Haar rotations).
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        crate::error::check_code(self.code_len(), code.len())?;
+        crate::error::check_dim(self.dim(), out.len())?;
+        let mut buf = alloc::vec![0u8; self.sign_len() + 4];
+        let mut y = alloc::vec![0.0f32; self.dim()];
+        out.fill(0.0);
+        let w = 1.0 / self.blocks.len() as f32;
+        for (j, b) in self.blocks.iter().enumerate() {
+            b.decode_into(self.block_code(code, j, &mut buf), &mut y)?;
+            for (o, &v) in out.iter_mut().zip(&y) {
+                *o += w * v;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Score for OrthoQjlBlocks {
+    type Query<'s> = OrthoQjlBlocksQuery<'s>;
+
+    /// The blocks' scratch, one after another.
+    fn query_scratch_len(&self) -> usize {
+        self.blocks.iter().map(|b| b.query_scratch_len()).sum()
+    }
+    /// As [`OrthoQjl::estimator`].
+    fn estimator(&self) -> Estimator {
+        self.blocks[0].estimator()
+    }
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+        crate::codec::check_scratch(self.query_scratch_len(), scratch.len())?;
+        let mut rest = scratch;
+        let mut blocks = alloc::vec::Vec::with_capacity(self.blocks.len());
+        for b in &self.blocks {
+            let (mine, tail) = core::mem::take(&mut rest).split_at_mut(b.query_scratch_len());
+            blocks.push(b.prepare(q, mine)?);
+            rest = tail;
+        }
+        Ok(OrthoQjlBlocksQuery { blocks })
+    }
+    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        crate::error::check_code(self.code_len(), code.len())?;
+        let mut buf = [0u8; 64];
+        let mut heap;
+        let buf: &mut [u8] = if self.sign_len() + 4 <= buf.len() {
+            &mut buf[..]
+        } else {
+            heap = alloc::vec![0u8; self.sign_len() + 4];
+            &mut heap[..]
+        };
+        let mut s = 0.0f32;
+        for (j, (b, bq)) in self.blocks.iter().zip(&q.blocks).enumerate() {
+            s += b.score(bq, self.block_code(code, j, buf))?;
+        }
+        Ok(s / self.blocks.len() as f32)
+    }
+}
