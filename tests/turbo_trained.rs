@@ -253,7 +253,7 @@ fn pca_codec_meets_the_bit_budget_and_beats_random_rotation_on_a_skewed_spectrum
             *v *= 0.9f32.powi(j as i32);
         }
     }
-    for bits in [2u32, 3] {
+    for bits in [2u32, 3, 4] {
         let c = train_pca(&data, d, bits).unwrap();
         assert_eq!(c.code_len(), d * bits as usize / 8 + 4, "bits {bits}");
         let plain = turbo_mse_ip(d, bits, 1, RotationKind::Hadamard, CodebookKind::Beta).unwrap();
@@ -312,7 +312,7 @@ fn pca_codec_meets_the_bit_budget_and_beats_random_rotation_on_a_skewed_spectrum
     assert!(train_pca_low(&data, d, d + 4).is_err(), "not a multiple of 8");
     assert!(train_pca_low(&data, d, 8).is_err(), "below one bit per kept block");
     assert!(train_pca(&data, d, 1).is_err());
-    assert!(train_pca(&data, d, 4).is_err());
+    assert!(train_pca(&data, d, 5).is_err());
     assert!(train_pca(&data[..60 * 50], 60, 2).is_err(), "dim not a multiple of 8");
 }
 

@@ -320,6 +320,8 @@ fn turbo_trained() -> Vec<Entry> {
             |t| tq_cal(t, 1, 32, false),
         ),
         entry("ctq2-ip", "turbo-trained", "tq2-ip on x - mean", false, |t| tq_cal(t, 2, 0, false)),
+        entry("ctq3-ip", "turbo-trained", "tq3-ip on x - mean", false, |t| tq_cal(t, 3, 0, false)),
+        entry("ctq4-ip", "turbo-trained", "tq4-ip on x - mean", false, |t| tq_cal(t, 4, 0, false)),
         entry("ctq2-ip-cal", "turbo-trained", "ctq2-ip + per-coordinate shift/scale (TQ+-style)", false, |t| {
             tq_cal(t, 2, 0, true)
         }),
@@ -335,6 +337,9 @@ fn turbo_trained() -> Vec<Entry> {
         ),
         entry("pca3-ip", "turbo-trained", "PCA rotation, 4/3/2/1-bit allocation, 3 bits/dim avg + scale", false, |t| {
             tq_pca(t, 3)
+        }),
+        entry("pca4-ip", "turbo-trained", "PCA rotation, 5/4/3/2-bit allocation, 4 bits/dim avg + scale", false, |t| {
+            tq_pca(t, 4)
         }),
     ]
 }
