@@ -20,6 +20,9 @@ mod turbo_split_codes;
 #[path = "../fuzz/targets/turbo_ortho_params.rs"]
 mod turbo_ortho_params;
 
+#[path = "../fuzz/targets/qjl_ortho_codes.rs"]
+mod qjl_ortho_codes;
+
 use vector_codecs::turbo::params::{MseParams, ProdParams};
 
 #[test]
@@ -280,4 +283,9 @@ fn turbo_ortho_params_corpus() {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         assert_eq!(ok, name.starts_with("valid"), "{name}");
     }
+}
+
+#[test]
+fn qjl_ortho_codes_corpus() {
+    assert!(common::replay_corpus("qjl_ortho_codes", qjl_ortho_codes::run) >= 10);
 }

@@ -7,39 +7,9 @@
 
 use std::sync::OnceLock;
 use vector_codecs::turbo::{CodebookKind, RotationKind, TurboMse, TurboProd, turbo_mse, turbo_prod};
-use vector_codecs::{Codec, Decode, Score};
-
-/// The stored norms of a code: `f32` fields at the given byte offsets.
-fn norms_ok(code: &[u8], offsets: &[usize]) -> bool {
-    offsets
-        .iter()
-        .all(|&o| code.get(o..o + 4).is_some_and(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).abs() <= 1e30))
-}
-
-fn check<C: Codec + Decode + Score>(c: &C, code: &[u8], norm_offsets: &[usize]) {
-    let bounded = norms_ok(code, norm_offsets);
-    let mut y = vec![0.0f32; c.dim()];
-    if c.decode_into(code, &mut y).is_ok() {
-        assert!(y.iter().all(|v| v.is_finite()), "decode gave non-finite values");
-    }
-    let q: Vec<f32> = (0..c.dim()).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
-    let mut scratch = c.scratch();
-    let p = c.prepare(&q, &mut scratch).expect("finite query prepares");
-    if let Ok(s) = c.score(&p, code) {
-        assert!(!bounded || s.is_finite(), "score gave a non-finite value");
-    }
-    if code.len() != c.code_len() {
-        assert!(c.decode_into(code, &mut y).is_err());
-        assert!(c.score(&p, code).is_err());
-    }
-    // A batch of two copies scores like the single code.
-    let mut two = code.to_vec();
-    two.extend_from_slice(code);
-    let mut out = [0.0f32; 2];
-    if let (Ok(()), Ok(s)) = (c.score_batch(&p, &two, &mut out), c.score(&p, code)) {
-        assert!(out[0].to_bits() == s.to_bits() || (out[0].is_nan() && s.is_nan()));
-    }
-}
+#[path = "turbo_support.rs"]
+mod support;
+use support::check;
 
 /// The fixed configurations, built once (the Beta codebooks cost a few ms each).
 struct Fixed {
