@@ -158,7 +158,7 @@ pub fn word_enc_record(freq: u32, cum: u32, n: u32) -> WordEncRecord {
 /// frequencies, if it fits: entry `s | (slot − c_s) << sym_bits | (f_s − 1) << (sym_bits +
 /// freq_bits)` with `sym_bits = ⌈log2 k⌉` and `freq_bits` the bits of `max f_s − 1`; it fits
 /// when `sym_bits + 2·freq_bits ≤ 32` (e.g. `k ≤ 256` with every `f_s ≤ 4096`, or `k ≤ 16`
-/// at `n ≤ 14`). A quarter of the `u64` table's bytes, one 32-bit gather per 8 lanes.
+/// at `n ≤ 14`): half the `u64` table's bytes.
 pub fn packed_dec_layout(freqs: &[u32]) -> Option<(u32, u32)> {
     let k = u32::try_from(freqs.len()).ok()?;
     let sb = 32 - k.checked_sub(1)?.leading_zeros();

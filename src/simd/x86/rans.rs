@@ -179,9 +179,9 @@ const fn shuf16_table() -> [[u8; 16]; 256] {
 /// are not available, the decode table length is not a power of two `≤ 2^15`, `n > 15`, or the
 /// arguments are otherwise unusable.
 ///
-/// Per vector of eight lanes: two `vpgatherdd` with scale 8 read, from each lane's `u64` table
-/// entry `symbol | bias << 16 | f << 32`, the 32 bits at byte 2 (`bias | f << 16`, since
-/// `f ≤ 2^15`) and at byte 0 (the symbol); the update `f·(x >> n) + bias` is one `vpmulld`; the
+/// Per group: the `K` table entries `symbol | bias << 16 | f << 32` are read by scalar loads
+/// (faster than `vpgatherdq` on Zen 3), the symbols stored to `out` and `bias | f << 16`
+/// (`f ≤ 2^15`) reloaded as one vector per eight lanes; the update `f·(x >> n) + bias` is one `vpmulld`; the
 /// lanes below `L = 2^16` come from a compare + `movmskps`, and the next 16-bit words are
 /// routed to exactly those lanes, in lane order, by a `pshufb` from a 256-entry table and
 /// widened with `vpmovzxwd`; `popcnt` of the mask advances the cursor. Bit-identical to the
@@ -232,37 +232,32 @@ unsafe fn word_avx2<const K: usize>(
     let lo16 = _mm256_set1_epi32(0xffff);
     let sixteen = _mm256_set1_epi32(16);
     let zero = _mm256_setzero_si256();
-    // Per 128-bit half (two u64 entries `sym | bias << 16 | f << 32`): bytes 2–5 of each entry
-    // to dwords 0 and 1, the two symbols to dword 2 (`pick_a`) resp. dword 3 (`pick_b`).
-    let pick_a = _mm256_setr_epi8(
-        2, 3, 4, 5, 10, 11, 12, 13, 0, 1, 8, 9, -1, -1, -1, -1, 2, 3, 4, 5, 10, 11, 12, 13, 0, 1, 8, 9, -1, -1, -1, -1,
-    );
-    let pick_b = _mm256_setr_epi8(
-        2, 3, 4, 5, 10, 11, 12, 13, -1, -1, -1, -1, 0, 1, 8, 9, 2, 3, 4, 5, 10, 11, 12, 13, -1, -1, -1, -1, 0, 1, 8, 9,
-    );
-    let base = dec.as_ptr().cast::<i64>();
+    let base = dec.as_ptr();
+    // Table lookups by scalar loads (Zen 3 gathers are slow): all K slot indices of a group go
+    // through `idx`; each entry's symbol is stored straight to `out` and its `bias | f << 16`
+    // (f ≤ 2^15) to `ent`, reloaded as one vector per 8 lanes.
+    let mut idx = [0u32; K];
+    let mut ent = [0u32; K];
     let mut p = *pos;
     let mut done = 0usize;
     for chunk in out.chunks_exact_mut(K) {
         if p + 2 * K > words.len() {
             break;
         }
+        for (v, xv) in x.iter().enumerate().take(v_count) {
+            // SAFETY: `idx` holds K = 8·v_count u32, so lanes 8v..8v+8 are in bounds.
+            unsafe { _mm256_storeu_si256(idx.as_mut_ptr().add(8 * v).cast(), _mm256_and_si256(*xv, mask)) };
+        }
+        for ((o, e), &i) in chunk.iter_mut().zip(ent.iter_mut()).zip(idx.iter()) {
+            // SAFETY: every index is `x & (dec.len() − 1)` < dec.len().
+            let d = unsafe { *base.add(i as usize) };
+            *o = d as u16;
+            *e = (d >> 16) as u32;
+        }
         for (v, xv) in x.iter_mut().enumerate().take(v_count) {
             let xs = *xv;
-            // Lanes (0, 1, 4, 5) | (2, 3, 6, 7): after the per-half shuffles below, unpacking the
-            // two gathers' 64-bit halves puts the eight lanes back in order.
-            let idx = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_and_si256(xs, mask));
-            // SAFETY: every index is `x & (dec.len() − 1)` < dec.len(), so with scale 8 each
-            // gathered u64 lies inside `dec`.
-            let e_a = unsafe { _mm256_i32gather_epi64::<8>(base, _mm256_castsi256_si128(idx)) };
-            // SAFETY: as above.
-            let e_b = unsafe { _mm256_i32gather_epi64::<8>(base, _mm256_extracti128_si256::<1>(idx)) };
-            let a = _mm256_shuffle_epi8(e_a, pick_a);
-            let b = _mm256_shuffle_epi8(e_b, pick_b);
-            // fb = bias | f << 16 per lane (f ≤ 2^15); the high qword of each half of `a | b`
-            // holds that half's four symbols.
-            let fb = _mm256_unpacklo_epi64(a, b);
-            let sy = _mm256_or_si256(a, b);
+            // SAFETY: `ent` holds K = 8·v_count u32, so lanes 8v..8v+8 are in bounds.
+            let fb = unsafe { _mm256_loadu_si256(ent.as_ptr().add(8 * v).cast()) };
             let f = _mm256_srli_epi32::<16>(fb);
             let bias = _mm256_and_si256(fb, lo16);
             let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32(xs, shift)), bias);
@@ -276,9 +271,6 @@ unsafe fn word_avx2<const K: usize>(
             let w = _mm256_cvtepu16_epi32(_mm_shuffle_epi8(wv, sh));
             *xv = _mm256_or_si256(_mm256_sllv_epi32(y, _mm256_and_si256(need, sixteen)), w);
             p += 2 * m.count_ones() as usize;
-            let syms = _mm_unpackhi_epi64(_mm256_castsi256_si128(sy), _mm256_extracti128_si256::<1>(sy));
-            // SAFETY: `chunk` has exactly K u16 and 8v + 8 ≤ K, so the 16-byte store stays inside.
-            unsafe { _mm_storeu_si128(chunk.as_mut_ptr().add(8 * v).cast(), syms) };
         }
         done += K;
     }
@@ -294,7 +286,7 @@ unsafe fn word_avx2<const K: usize>(
 /// [`word_decode`], but each lane's entry `s | bias << sb | (f − 1) << (sb + fb)` is a `u32`
 /// (half the `u64` table's bytes: 64 KB at scale 14) fetched by a scalar load (the slot
 /// indices of a whole group are stored once, the entries reloaded as vectors; on Zen 3 this
-/// beats `vpgatherdd` by ≈ 10 % and `vpgatherdq` of the `u64` table by ≈ 40 %). Returns `None` (nothing done) without
+/// beats `vpgatherdd` by ≈ 10 %). Returns `None` (nothing done) without
 /// AVX2/POPCNT, for a table length that is not a power of two `≤ 2^15`, `n > 15`,
 /// `sb + 2·fb > 32` or otherwise unusable arguments. Bit-identical to the portable decoder
 /// when `dec32` is the packing of the model's `u64` table.
