@@ -9,6 +9,12 @@
 //! symbol; decoding uses a table of `M` slots, each packing `(symbol, slot − c_s, f_s)` into
 //! one `u64`. [`ModelView`] borrows these tables (usable without an allocator, from caller
 //! buffers filled by [`fill_tables`]); [`Model`] owns them (feature `alloc`).
+//!
+//! For scales `n ≤ 15` a [`Model`] also owns the word coder's side tables (see
+//! [`fill_word_tables`]): one [`WordEncRecord`] per symbol (16 bytes, for the AVX2 encoder) and,
+//! when [`packed_dec_layout`] fits, a packed `u32` decode table of `M` slots (for the faster
+//! decoder); without an allocator, fill them yourself and attach them with
+//! [`ModelView::with_word_tables`].
 
 use crate::error::{Error, Result};
 

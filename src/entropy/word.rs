@@ -17,9 +17,18 @@
 //! Size: `Σ −log2(f_s/M)` bits + `4K` bytes of flushed state + at most one word per lane (plus
 //! the small coding loss above).
 //!
-//! The single-model decoder has an AVX2 path (eight lanes per vector, table gathers, word
-//! routing by a shuffle table) that is bit-identical to the portable loop; it is chosen at run
-//! time.
+//! # Arch paths (x86-64 AVX2, chosen at run time, bit-identical to the portable loops)
+//! * Single-model **decoder** (8 and 32 lanes): eight lanes per vector, table entries fetched by
+//!   scalar loads per group (faster than gathers on Zen 3), word routing by a shuffle table.
+//!   With the view's packed 32-bit decode table ([`ModelView::with_word_tables`]; every
+//!   [`Model`](super::model::Model) view has it when [`packed_dec_layout`](super::model::packed_dec_layout) fits, e.g. `k ≤ 256`
+//!   with all `f ≤ 4096`) the table is half the size of the `u64` one (64 KB at `n = 14`).
+//! * Single-model **encoder** (8 and 32 lanes), with the view's [`WordEncRecord`](super::model::WordEncRecord)s: records
+//!   loaded by scalar index and transposed, exact division by a 33-bit magic multiplier
+//!   (`vpmuludq`), emitted words compacted by a shuffle table and stored backwards.
+//!
+//! A view without the side tables (plain [`ModelView::new`]) codes the same bytes with the
+//! scalar encoder and the `u64`-table decoder.
 
 use super::interleaved::Lanes;
 use super::model::{EncSym, ModelView, unpack_slot};
@@ -383,8 +392,19 @@ mod tests {
     /// streams (same result and same symbols written) and random states and words.
     #[test]
     fn arch_path_matches_portable() {
+        use crate::entropy::model::{EncSym, fill_tables};
         let mut rng = Rng::new(7);
-        for (k, scale) in [(2usize, 1u32), (16, 12), (256, 14), (3000, 15), (1, 5), (1, 15)] {
+        for (k, scale, plain) in [
+            (2usize, 1u32, false),
+            (16, 12, false),
+            (256, 14, false),
+            (256, 14, true),
+            (3000, 15, false),
+            (3000, 15, true),
+            (1, 5, false),
+            (1, 15, false),
+            (1, 15, true),
+        ] {
             let data: Vec<u16> = (0..20_000)
                 .map(|_| {
                     let g = rng.gaussian().abs() * (k as f64) / 6.0;
@@ -392,7 +412,12 @@ mod tests {
                 })
                 .collect();
             let model = Model::from_symbols(&data, k, scale).unwrap();
-            let v = model.view();
+            // `plain`: a view without the word side tables (the `u64`-table kernel).
+            let mut enc = vec![EncSym::default(); k];
+            let mut dec = vec![0u64; 1 << scale];
+            fill_tables(model.freqs(), scale, &mut enc, &mut dec).unwrap();
+            let v = if plain { ModelView::new(scale, &enc, &dec).unwrap() } else { model.view() };
+            assert_eq!(v.packed_dec().is_none(), plain);
             for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
                 for len in [0usize, 1, 31, 33, 1000, 20_000] {
                     let bytes = encode_vec(&[v], lanes, &data[..len]).unwrap();
