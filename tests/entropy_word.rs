@@ -203,7 +203,14 @@ proptest! {
     /// write identical bytes and decode them identically, also on corrupted streams; the
     /// decay range includes models too skewed for the packed table (`p → 1`).
     #[test]
-    fn model_view_and_plain_view_agree(k in 1usize..400, n in 0usize..5000, decay in 0.01f64..1.0, scale in 8u32..=15, seed in 0u64..1000, flip in any::<u64>()) {
+    fn model_view_and_plain_view_agree(
+        k in 1usize..400,
+        n in 0usize..5000,
+        decay in 0.01f64..1.0,
+        scale in 8u32..=15,
+        seed in 0u64..1000,
+        flip in any::<u64>(),
+    ) {
         use vector_codecs::entropy::model::{EncSym, ModelView, fill_tables};
         let data = source(k, n, decay, seed);
         let m = Model::from_symbols(&data, k, scale).unwrap();

@@ -21,11 +21,13 @@
 //! * Single-model **decoder** (8 and 32 lanes): eight lanes per vector, table entries fetched by
 //!   scalar loads per group (faster than gathers on Zen 3), word routing by a shuffle table.
 //!   With the view's packed 32-bit decode table ([`ModelView::with_word_tables`]; every
-//!   [`Model`](super::model::Model) view has it when [`packed_dec_layout`](super::model::packed_dec_layout) fits, e.g. `k ≤ 256`
-//!   with all `f ≤ 4096`) the table is half the size of the `u64` one (64 KB at `n = 14`).
-//! * Single-model **encoder** (8 and 32 lanes), with the view's [`WordEncRecord`](super::model::WordEncRecord)s: records
-//!   loaded by scalar index and transposed, exact division by a 33-bit magic multiplier
-//!   (`vpmuludq`), emitted words compacted by a shuffle table and stored backwards.
+//!   [`Model`](super::model::Model) view has it when
+//!   [`packed_dec_layout`](super::model::packed_dec_layout) fits, e.g. `k ≤ 256` with all
+//!   `f ≤ 4096`) the table is half the size of the `u64` one (64 KB at `n = 14`).
+//! * Single-model **encoder** (8 and 32 lanes), with the view's
+//!   [`WordEncRecord`](super::model::WordEncRecord)s: records loaded by scalar index and
+//!   transposed, exact division by a 33-bit magic multiplier (`vpmuludq`), emitted words
+//!   compacted by a shuffle table and stored backwards.
 //!
 //! A view without the side tables (plain [`ModelView::new`]) codes the same bytes with the
 //! scalar encoder and the `u64`-table decoder.
