@@ -9,7 +9,7 @@ use constriction::stream::{Decode as _, Encode as _};
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use vector_codecs::entropy::interleaved::{self, Lanes};
 use vector_codecs::entropy::lossless::{FloatKind, LosslessConfig, LosslessFloats, compress};
-use vector_codecs::entropy::model::Model;
+use vector_codecs::entropy::model::{EncSym, Model, ModelView, fill_tables};
 use vector_codecs::entropy::range::{RangeDecoder, RangeEncoder};
 use vector_codecs::entropy::rans::rans32;
 use vector_codecs::entropy::word;
@@ -96,6 +96,25 @@ fn bench_source(c: &mut Criterion, name: &str, k: usize, h: f64) {
         assert_eq!(out, data);
         g.bench_function(format!("ours_word{}_decode", lanes.count()), |b| {
             b.iter(|| word::decode(&v[0], lanes, black_box(&wb[..wl]), &mut out).unwrap())
+        });
+    }
+    // Coder v2 through a plain view (no word side tables: scalar encoder, u64-table decoder):
+    // what callers without an allocator get unless they attach `fill_word_tables` output.
+    {
+        let n = model.scale_bits();
+        let mut enc = vec![EncSym::default(); k];
+        let mut dec = vec![0u64; 1 << n];
+        fill_tables(model.freqs(), n, &mut enc, &mut dec).unwrap();
+        let plain = ModelView::new(n, &enc, &dec).unwrap();
+        let mut wb = vec![0u8; word::max_encoded_len(N, Lanes::L32)];
+        let wl = word::encode(&plain, Lanes::L32, &data, &mut wb).unwrap();
+        g.bench_function("ours_word32_plainview_encode", |b| {
+            b.iter(|| word::encode(&plain, Lanes::L32, black_box(&data), &mut wb).unwrap())
+        });
+        word::decode(&plain, Lanes::L32, &wb[..wl], &mut out).unwrap();
+        assert_eq!(out, data);
+        g.bench_function("ours_word32_plainview_decode", |b| {
+            b.iter(|| word::decode(&plain, Lanes::L32, black_box(&wb[..wl]), &mut out).unwrap())
         });
     }
     // Our range coder with a static model (cumulative frequencies, 2^12 total).

@@ -9,6 +9,12 @@
 //! symbol; decoding uses a table of `M` slots, each packing `(symbol, slot − c_s, f_s)` into
 //! one `u64`. [`ModelView`] borrows these tables (usable without an allocator, from caller
 //! buffers filled by [`fill_tables`]); [`Model`] owns them (feature `alloc`).
+//!
+//! For scales `n ≤ 15` a [`Model`] also owns the word coder's side tables (see
+//! [`fill_word_tables`]): one [`WordEncRecord`] per symbol (16 bytes, for the AVX2 encoder) and,
+//! when [`packed_dec_layout`] fits, a packed `u32` decode table of `M` slots (for the faster
+//! decoder); without an allocator, fill them yourself and attach them with
+//! [`ModelView::with_word_tables`].
 
 use crate::error::{Error, Result};
 
@@ -129,12 +135,104 @@ pub fn fill_tables(freqs: &[u32], scale_bits: u32, enc: &mut [EncSym], dec: &mut
     Ok(())
 }
 
+/// Encoder record of the word coder's SIMD encoder (coder v2, `entropy::word`), one per symbol:
+/// `[f − 1, m, bias, cmpl | shift << 16]` (`f − 1` wraps to `u32::MAX` for an absent symbol).
+///
+/// For `f ≥ 2` with `l = ⌈log2 f⌉`: `m = ⌈2^(32+l)/f⌉ − 2^32` (a 33-bit multiplier without its
+/// top bit) and `shift = l − 1`; then with `t = mulhi32(x, m)`,
+/// `⌊x/f⌋ = (t + ((x − t) >> 1)) >> shift` exactly for every `x < 2^32`. For `f = 1`:
+/// `m = 2^32 − 1`, `shift = 0` (the formula yields `x − 1`, compensated by `bias = c + M − 1`
+/// as in [`EncSym`]). `bias` and `cmpl = M − f` are those of [`EncSym`].
+pub type WordEncRecord = [u32; 4];
+
+/// The [`WordEncRecord`] of a symbol with frequency `freq` (0 = absent), cumulative frequency
+/// `cum`, scale `n ≤ 15`.
+pub fn word_enc_record(freq: u32, cum: u32, n: u32) -> WordEncRecord {
+    let m = 1u32 << n;
+    match freq {
+        0 => [u32::MAX, 0, 0, 0],
+        1 => [0, u32::MAX, cum + m - 1, m - 1],
+        f => {
+            let l = 32 - (f - 1).leading_zeros();
+            let magic = ((1u64 << (32 + l)).div_ceil(u64::from(f)) - (1u64 << 32)) as u32;
+            [f - 1, magic, cum, (m - f) | ((l - 1) << 16)]
+        }
+    }
+}
+
+/// The layout `(sym_bits, freq_bits)` of the packed 32-bit decode table for these
+/// frequencies, if it fits: entry `s | (slot − c_s) << sym_bits | (f_s − 1) << (sym_bits +
+/// freq_bits)` with `sym_bits = ⌈log2 k⌉` and `freq_bits` the bits of `max f_s − 1`; it fits
+/// when `sym_bits + 2·freq_bits ≤ 32` (e.g. `k ≤ 256` with every `f_s ≤ 4096`, or `k ≤ 16`
+/// at `n ≤ 14`): half the `u64` table's bytes.
+pub fn packed_dec_layout(freqs: &[u32]) -> Option<(u32, u32)> {
+    let k = u32::try_from(freqs.len()).ok()?;
+    let sb = 32 - k.checked_sub(1)?.leading_zeros();
+    let fmax = freqs.iter().copied().max()?;
+    let fb = 32 - fmax.checked_sub(1)?.leading_zeros();
+    (sb + 2 * fb <= 32).then_some((sb, fb))
+}
+
+/// Fills the word coder's side tables for `freqs` (sum `2^scale_bits`, `scale_bits ≤ 15`):
+/// `enc4[..k]` with [`word_enc_record`] and, when [`packed_dec_layout`] fits, `dec32[..2^n]`
+/// with the packed decode entries. Returns the packed layout (`None`: `dec32` untouched).
+/// Needs no allocator; pass the tables to [`ModelView::with_word_tables`].
+///
+/// # Errors
+/// As [`fill_tables`]; [`Error::InvalidParameter`] for `scale_bits > 15`;
+/// [`Error::BufferTooSmall`] if `enc4` or (when the layout fits) `dec32` is too short.
+pub fn fill_word_tables(
+    freqs: &[u32],
+    scale_bits: u32,
+    enc4: &mut [WordEncRecord],
+    dec32: &mut [u32],
+) -> Result<Option<(u32, u32)>> {
+    if scale_bits == 0 || scale_bits > 15 {
+        return Err(Error::InvalidParameter("word tables need scale_bits in 1..=15"));
+    }
+    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
+        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+    }
+    let m = 1u64 << scale_bits;
+    if freqs.iter().map(|&f| u64::from(f)).sum::<u64>() != m {
+        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
+    }
+    if enc4.len() < freqs.len() {
+        return Err(Error::BufferTooSmall { needed: freqs.len(), got: enc4.len() });
+    }
+    let layout = packed_dec_layout(freqs);
+    if layout.is_some() && dec32.len() < m as usize {
+        return Err(Error::BufferTooSmall { needed: m as usize, got: dec32.len() });
+    }
+    let mut cum = 0u32;
+    for (s, (&f, r)) in freqs.iter().zip(enc4.iter_mut()).enumerate() {
+        *r = word_enc_record(f, cum, scale_bits);
+        if let Some((sb, fb)) = layout {
+            for slot in cum..cum + f {
+                if let Some(d) = dec32.get_mut(slot as usize) {
+                    *d = s as u32 | (slot - cum) << sb | (f - 1) << (sb + fb);
+                }
+            }
+        }
+        cum += f;
+    }
+    Ok(layout)
+}
+
 /// A borrowed static model: the view every coder works on (no allocator needed).
 #[derive(Clone, Copy, Debug)]
 pub struct ModelView<'a> {
     scale_bits: u32,
     enc: &'a [EncSym],
     dec: &'a [u64],
+    /// Word coder side tables (empty when absent; read by the x86-64 arch paths only).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    enc4: &'a [WordEncRecord],
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    dec32: &'a [u32],
+    /// `(sym_bits, freq_bits)` of `dec32` (meaningful when `dec32` is non-empty).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    dec32_layout: (u32, u32),
 }
 
 impl<'a> ModelView<'a> {
@@ -158,7 +256,60 @@ impl<'a> ModelView<'a> {
                 _ => return Err(Error::Corrupt("decode table inconsistent with frequencies")),
             }
         }
-        Ok(ModelView { scale_bits, enc, dec })
+        Ok(ModelView { scale_bits, enc, dec, enc4: &[], dec32: &[], dec32_layout: (0, 0) })
+    }
+
+    /// This view with the word coder's side tables (filled by [`fill_word_tables`]), which make
+    /// the AVX2 word encoder (`enc4`) and the packed-table word decoder (`dec32`, may be empty
+    /// when [`packed_dec_layout`] does not fit) available. Both are checked entry by entry
+    /// against this model (`O(k + 2^n)`), so a view can never hold inconsistent tables.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the scale exceeds 15 or a length is wrong;
+    /// [`Error::Corrupt`] if an entry differs from what [`fill_word_tables`] writes.
+    pub fn with_word_tables(self, enc4: &'a [WordEncRecord], dec32: &'a [u32]) -> Result<Self> {
+        if self.scale_bits > 15 || enc4.len() != self.enc.len() {
+            return Err(Error::InvalidParameter("word tables need scale_bits ≤ 15 and one record per symbol"));
+        }
+        for (e, r) in self.enc.iter().zip(enc4) {
+            if *r != word_enc_record(e.freq, e.cum, self.scale_bits) {
+                return Err(Error::Corrupt("word encoder record inconsistent with the model"));
+            }
+        }
+        let mut layout = (0, 0);
+        if !dec32.is_empty() {
+            let mut fmax = 0u32;
+            for e in self.enc {
+                fmax = fmax.max(e.freq);
+            }
+            let k = self.enc.len() as u32;
+            let (sb, fb) = (32 - (k - 1).leading_zeros(), 32 - fmax.saturating_sub(1).leading_zeros());
+            if sb + 2 * fb > 32 || dec32.len() != self.dec.len() {
+                return Err(Error::InvalidParameter("packed decode table does not fit this model"));
+            }
+            for (&d, &e) in dec32.iter().zip(self.dec) {
+                let (s, bias, f) = unpack_slot(e);
+                if d != u32::from(s) | bias << sb | (f - 1) << (sb + fb) {
+                    return Err(Error::Corrupt("packed decode table inconsistent with the model"));
+                }
+            }
+            layout = (sb, fb);
+        }
+        Ok(ModelView { enc4, dec32, dec32_layout: layout, ..self })
+    }
+
+    /// The word coder's encoder records (empty if the view has none).
+    #[inline]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(crate) fn word_enc(&self) -> &'a [WordEncRecord] {
+        self.enc4
+    }
+
+    /// The packed decode table with its `(sym_bits, freq_bits)`, if the view has one.
+    #[inline]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(crate) fn packed_dec(&self) -> Option<(&'a [u32], u32, u32)> {
+        (!self.dec32.is_empty()).then_some((self.dec32, self.dec32_layout.0, self.dec32_layout.1))
     }
 
     /// The scale `n` (`M = 2^n`).
@@ -321,6 +472,10 @@ mod owned {
         freqs: Vec<u32>,
         enc: Vec<EncSym>,
         dec: Vec<u64>,
+        /// Word coder side tables (empty for `n > 15`; `dec32` empty when it does not fit).
+        enc4: Vec<WordEncRecord>,
+        dec32: Vec<u32>,
+        dec32_layout: (u32, u32),
     }
 
     impl Model {
@@ -338,7 +493,15 @@ mod owned {
             let mut enc = vec![EncSym::default(); freqs.len()];
             let mut dec = vec![0u64; 1 << scale_bits];
             fill_tables(freqs, scale_bits, &mut enc, &mut dec)?;
-            Ok(Model { scale_bits, freqs: freqs.to_vec(), enc, dec })
+            let (mut enc4, mut dec32, mut dec32_layout) = (Vec::new(), Vec::new(), (0, 0));
+            if scale_bits <= 15 {
+                enc4 = vec![[0u32; 4]; freqs.len()];
+                if packed_dec_layout(freqs).is_some() {
+                    dec32 = vec![0u32; 1 << scale_bits];
+                }
+                dec32_layout = fill_word_tables(freqs, scale_bits, &mut enc4, &mut dec32)?.unwrap_or((0, 0));
+            }
+            Ok(Model { scale_bits, freqs: freqs.to_vec(), enc, dec, enc4, dec32, dec32_layout })
         }
 
         /// A model from a histogram (see [`normalize`]).
@@ -367,7 +530,14 @@ mod owned {
         /// The borrowed view the coders take.
         #[inline]
         pub fn view(&self) -> ModelView<'_> {
-            ModelView { scale_bits: self.scale_bits, enc: &self.enc, dec: &self.dec }
+            ModelView {
+                scale_bits: self.scale_bits,
+                enc: &self.enc,
+                dec: &self.dec,
+                enc4: &self.enc4,
+                dec32: &self.dec32,
+                dec32_layout: self.dec32_layout,
+            }
         }
         /// The frequencies.
         pub fn freqs(&self) -> &[u32] {

@@ -17,9 +17,20 @@
 //! Size: `Σ −log2(f_s/M)` bits + `4K` bytes of flushed state + at most one word per lane (plus
 //! the small coding loss above).
 //!
-//! The single-model decoder has an AVX2 path (eight lanes per vector, table gathers, word
-//! routing by a shuffle table) that is bit-identical to the portable loop; it is chosen at run
-//! time.
+//! # Arch paths (x86-64 AVX2, chosen at run time, bit-identical to the portable loops)
+//! * Single-model **decoder** (8 and 32 lanes): eight lanes per vector, table entries fetched by
+//!   scalar loads per group (faster than gathers on Zen 3), word routing by a shuffle table.
+//!   With the view's packed 32-bit decode table ([`ModelView::with_word_tables`]; every
+//!   [`Model`](super::model::Model) view has it when
+//!   [`packed_dec_layout`](super::model::packed_dec_layout) fits, e.g. `k ≤ 256` with all
+//!   `f ≤ 4096`) the table is half the size of the `u64` one (64 KB at `n = 14`).
+//! * Single-model **encoder** (8 and 32 lanes), with the view's
+//!   [`WordEncRecord`](super::model::WordEncRecord)s: records loaded by scalar index and
+//!   transposed, exact division by a 33-bit magic multiplier (`vpmuludq`), emitted words
+//!   compacted by a shuffle table and stored backwards.
+//!
+//! A view without the side tables (plain [`ModelView::new`]) codes the same bytes with the
+//! scalar encoder and the `u64`-table decoder.
 
 use super::interleaved::Lanes;
 use super::model::{EncSym, ModelView, unpack_slot};
@@ -142,11 +153,16 @@ fn enc_step(e: &EncSym, sh: u32, x: &mut u32, out: &mut [u8], pos: &mut usize) -
 }
 
 fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u8]) -> Result<usize> {
+    enc_k_arch::<K>(models, symbols, out, true)
+}
+
+/// [`enc_k`] with the arch fast path allowed or not (tests compare both).
+fn enc_k_arch<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u8], arch: bool) -> Result<usize> {
     let too_small = Error::BufferTooSmall { needed: 2 * symbols.len() + 4 * K, got: out.len() };
     let mut st = [L; K];
     let mut pos = out.len();
     if let [m] = models {
-        enc_k_single::<K>(m, symbols, out, &mut st, &mut pos)?;
+        enc_k_single::<K>(m, symbols, out, &mut st, &mut pos, arch)?;
     } else {
         let p = models.len();
         let mut mi = (symbols.len().max(1) - 1) % p;
@@ -169,13 +185,15 @@ fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u
 
 /// Single-model encoder: whole groups of `K` symbols (backwards) with a branch-free
 /// renormalisation (the word is always stored below `pos`, `pos` moves only when it is needed)
-/// while `2K` bytes of room remain; the tail and a nearly full buffer take [`enc_step`].
+/// while `2K` bytes of room remain; the tail and a nearly full buffer take [`enc_step`]. With
+/// `arch`, the AVX2 encoder (bit-identical) takes the whole groups first where it can.
 fn enc_k_single<const K: usize>(
     m: &ModelView<'_>,
     symbols: &[u16],
     out: &mut [u8],
     st: &mut [u32; K],
     pos: &mut usize,
+    arch: bool,
 ) -> Result<()> {
     let too_small = Error::BufferTooSmall { needed: 2 * symbols.len() + 4 * K, got: out.len() };
     let sh = 32 - m.scale_bits();
@@ -186,6 +204,17 @@ fn enc_k_single<const K: usize>(
         enc_step(sym_of(enc, s)?, sh, &mut st[lane], out, pos).ok_or(too_small)?;
     }
     let mut p = *pos;
+    #[cfg(target_arch = "x86_64")]
+    let head = match arch {
+        true => match crate::simd::x86::rans::word_encode::<K>(m.word_enc(), m.scale_bits(), st, head, out, &mut p) {
+            Some((_, true)) => return Err(Error::InvalidParameter("symbol not in model (zero frequency)")),
+            Some((done, false)) => head.get(..full - done).unwrap_or_default(),
+            None => head,
+        },
+        false => head,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = arch;
     for group in head.chunks_exact(K).rev() {
         if p < 2 * K {
             for (x, &s) in st.iter_mut().zip(group).rev() {
@@ -272,10 +301,18 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
     let mut pos = 0usize;
     #[cfg(target_arch = "x86_64")]
     let out = match arch {
-        true => match crate::simd::x86::rans::word_decode::<K>(dec, n, &mut st, words, &mut pos, out) {
-            Some(done) => out.get_mut(done..).unwrap_or_default(),
-            None => out,
-        },
+        true => {
+            let r = match m.packed_dec() {
+                Some((dec32, sb, fb)) => {
+                    crate::simd::x86::rans::word_decode_packed::<K>(dec32, sb, fb, n, &mut st, words, &mut pos, out)
+                }
+                None => crate::simd::x86::rans::word_decode::<K>(dec, n, &mut st, words, &mut pos, out),
+            };
+            match r {
+                Some(done) => out.get_mut(done..).unwrap_or_default(),
+                None => out,
+            }
+        }
         false => out,
     };
     #[cfg(not(target_arch = "x86_64"))]
@@ -357,8 +394,19 @@ mod tests {
     /// streams (same result and same symbols written) and random states and words.
     #[test]
     fn arch_path_matches_portable() {
+        use crate::entropy::model::{EncSym, fill_tables};
         let mut rng = Rng::new(7);
-        for (k, scale) in [(2usize, 1u32), (16, 12), (256, 14), (3000, 15), (1, 5), (1, 15)] {
+        for (k, scale, plain) in [
+            (2usize, 1u32, false),
+            (16, 12, false),
+            (256, 14, false),
+            (256, 14, true),
+            (3000, 15, false),
+            (3000, 15, true),
+            (1, 5, false),
+            (1, 15, false),
+            (1, 15, true),
+        ] {
             let data: Vec<u16> = (0..20_000)
                 .map(|_| {
                     let g = rng.gaussian().abs() * (k as f64) / 6.0;
@@ -366,7 +414,12 @@ mod tests {
                 })
                 .collect();
             let model = Model::from_symbols(&data, k, scale).unwrap();
-            let v = model.view();
+            // `plain`: a view without the word side tables (the `u64`-table kernel).
+            let mut enc = vec![EncSym::default(); k];
+            let mut dec = vec![0u64; 1 << scale];
+            fill_tables(model.freqs(), scale, &mut enc, &mut dec).unwrap();
+            let v = if plain { ModelView::new(scale, &enc, &dec).unwrap() } else { model.view() };
+            assert_eq!(v.packed_dec().is_none(), plain);
             for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
                 for len in [0usize, 1, 31, 33, 1000, 20_000] {
                     let bytes = encode_vec(&[v], lanes, &data[..len]).unwrap();
@@ -403,6 +456,191 @@ mod tests {
                     g.extend((0..2 * nw).map(|_| rng.next_u64() as u8));
                     let (a, b) = both(&v, lanes, &g, len);
                     assert_eq!(a, b);
+                }
+            }
+        }
+    }
+
+    fn enc_arch(models: &[ModelView<'_>], lanes: Lanes, syms: &[u16], out: &mut [u8], arch: bool) -> Result<usize> {
+        match lanes {
+            Lanes::L4 => enc_k_arch::<4>(models, syms, out, arch),
+            Lanes::L8 => enc_k_arch::<8>(models, syms, out, arch),
+            Lanes::L32 => enc_k_arch::<32>(models, syms, out, arch),
+        }
+    }
+
+    /// Models for the arch tests: typical, tiny, wide, single-symbol, `p → 1` (too skewed for
+    /// the packed decode table), scale 1 and scale 15.
+    fn test_models(rng: &mut Rng) -> Vec<(Model, Vec<u16>)> {
+        let mut v = Vec::new();
+        for (k, scale, skew) in [
+            (2usize, 1u32, 0.0),
+            (16, 12, 0.0),
+            (256, 14, 0.0),
+            (3000, 15, 0.0),
+            (1, 5, 0.0),
+            (1, 15, 0.0),
+            (256, 14, 0.999),
+            (3, 15, 0.9999),
+            (65_536, 15, 0.0),
+        ] {
+            let data: Vec<u16> = (0..20_000)
+                .map(|_| {
+                    if rng.next_f64() < skew {
+                        return 0;
+                    }
+                    let g = rng.gaussian().abs() * (k as f64) / 6.0;
+                    (g as usize).min(k - 1) as u16
+                })
+                .collect();
+            let model = match k {
+                65_536 => {
+                    // Few present symbols spread over the whole alphabet.
+                    let data: Vec<u16> = data.iter().map(|&s| s.wrapping_mul(40_503)).collect();
+                    (Model::from_symbols(&data, k, scale).unwrap(), data)
+                }
+                _ => (Model::from_symbols(&data, k, scale).unwrap(), data),
+            };
+            v.push(model);
+        }
+        v
+    }
+
+    /// The AVX2 encoder writes exactly the portable encoder's bytes (and the same result) at
+    /// awkward lengths, with buffers from roomy to too small, and fails like it on symbols
+    /// outside the model; the decoder (packed or `u64` table) reads them back.
+    #[test]
+    fn arch_encoder_matches_portable() {
+        let mut rng = Rng::new(11);
+        for (model, data) in test_models(&mut rng) {
+            let v = model.view();
+            let k = v.alphabet_size();
+            #[cfg(target_arch = "x86_64")]
+            {
+                // The AVX2 encoder really runs where the CPU has it.
+                use crate::simd::x86::{feature, has};
+                let mut out = vec![0u8; 2 * data.len()];
+                let (mut st, mut p) = ([L; 32], out.len());
+                let r = crate::simd::x86::rans::word_encode::<32>(
+                    v.word_enc(),
+                    v.scale_bits(),
+                    &mut st,
+                    &data[..data.len() / 32 * 32],
+                    &mut out,
+                    &mut p,
+                );
+                assert_eq!(r.is_some(), has(feature::AVX2 | feature::POPCNT));
+                assert!(r.is_none_or(|(d, bad)| d == data.len() / 32 * 32 && !bad));
+            }
+            for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
+                let kk = lanes.count();
+                for len in [0usize, 1, kk - 1, kk, kk + 1, 2 * kk + 3, 777, 4099, 20_000] {
+                    let syms = &data[..len];
+                    let cap = max_encoded_len(len, lanes);
+                    let mut a = vec![0u8; cap];
+                    let mut b = vec![0u8; cap];
+                    let ra = enc_arch(&[v], lanes, syms, &mut a, true);
+                    let rb = enc_arch(&[v], lanes, syms, &mut b, false);
+                    assert_eq!(ra, rb);
+                    let l = ra.unwrap();
+                    assert_eq!(a[..l], b[..l], "k={k} lanes={kk} len={len}");
+                    let mut back = vec![0u16; len];
+                    decode(&v, lanes, &a[..l], &mut back).unwrap();
+                    assert_eq!(back, syms);
+                    // Tight and too small buffers.
+                    for cap in [l, l.saturating_sub(1), l / 2, 4 * kk + 2 * kk + 1, 3] {
+                        let mut a = vec![0u8; cap];
+                        let mut b = vec![0u8; cap];
+                        let ra = enc_arch(&[v], lanes, syms, &mut a, true);
+                        let rb = enc_arch(&[v], lanes, syms, &mut b, false);
+                        assert_eq!(ra.is_ok(), rb.is_ok(), "cap={cap}");
+                        if let (Ok(la), Ok(lb)) = (ra, rb) {
+                            assert_eq!((la, &a[..la]), (lb, &b[..lb]));
+                        }
+                    }
+                }
+                // A symbol outside the model (zero frequency or beyond the alphabet) anywhere.
+                let absent = (0..k).find(|&s| v.freq(s) == 0).map(|s| s as u16);
+                for bad in absent.into_iter().chain((k < 65_536).then_some(k as u16)) {
+                    for at in [0usize, 5, 1000, 4000] {
+                        let mut syms = data[..4099].to_vec();
+                        syms[at] = bad;
+                        let mut a = vec![0u8; max_encoded_len(syms.len(), lanes)];
+                        let ra = enc_arch(&[v], lanes, &syms, &mut a, true);
+                        let rb = enc_arch(&[v], lanes, &syms, &mut a, false);
+                        assert!(matches!(ra, Err(Error::InvalidParameter(_))), "{ra:?}");
+                        assert_eq!(ra, rb);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A view without the word side tables (plain [`ModelView::new`]) codes exactly like the
+    /// model's own view, and `with_word_tables` accepts the model's tables and rejects others.
+    #[test]
+    fn views_with_and_without_word_tables_agree() {
+        use crate::entropy::model::{EncSym, fill_tables, fill_word_tables};
+        let mut rng = Rng::new(12);
+        for (model, data) in test_models(&mut rng) {
+            let n = model.scale_bits();
+            let mut enc = vec![EncSym::default(); model.alphabet_size()];
+            let mut dec = vec![0u64; 1 << n];
+            fill_tables(model.freqs(), n, &mut enc, &mut dec).unwrap();
+            let plain = ModelView::new(n, &enc, &dec).unwrap();
+            let mut enc4 = vec![[0u32; 4]; model.alphabet_size()];
+            let mut dec32 = vec![0u32; 1 << n];
+            let layout = fill_word_tables(model.freqs(), n, &mut enc4, &mut dec32).unwrap();
+            let dec32 = if layout.is_some() { &dec32[..] } else { &[][..] };
+            let fast = plain.with_word_tables(&enc4, dec32).unwrap();
+            assert_eq!(fast.packed_dec().map(|(_, a, b)| (a, b)), layout);
+            let mut bad4 = enc4.clone();
+            bad4[0][2] ^= 1;
+            assert!(plain.with_word_tables(&bad4, dec32).is_err());
+            if layout.is_some() {
+                let mut bad32 = dec32.to_vec();
+                bad32[1] ^= 1 << 31;
+                assert!(plain.with_word_tables(&enc4, &bad32).is_err());
+            }
+            for lanes in [Lanes::L8, Lanes::L32] {
+                let a = encode_vec(&[model.view()], lanes, &data).unwrap();
+                assert_eq!(encode_vec(&[plain], lanes, &data).unwrap(), a);
+                assert_eq!(encode_vec(&[fast], lanes, &data).unwrap(), a);
+                for view in [plain, fast, model.view()] {
+                    let mut back = vec![0u16; data.len()];
+                    decode(&view, lanes, &a, &mut back).unwrap();
+                    assert_eq!(back, data);
+                }
+            }
+        }
+    }
+
+    /// The word encoder records divide exactly: `(t + ((x − t) >> 1)) >> shift = ⌊x/f⌋` with
+    /// `t = mulhi32(x, m)` for every frequency of small scales (all of them for `n ≤ 8`) at
+    /// sampled states over the whole `u32` range and at the ends of the encoder interval.
+    #[test]
+    fn word_records_divide_exactly() {
+        use crate::entropy::model::word_enc_record;
+        let mut rng = Rng::new(13);
+        for n in [1u32, 2, 5, 8, 12, 14, 15] {
+            let m = 1u32 << n;
+            for f in (1..=m).step_by(((m / 300) as usize).max(1)).chain([m - 1, m, 3, 5, 7]).filter(|&f| f <= m) {
+                let [fm1, magic, bias, cs] = word_enc_record(f, m - f, n);
+                assert_eq!(fm1, f - 1);
+                let e = EncSym::new(f, m - f, n);
+                assert_eq!((bias, cs & 0xffff), (e.bias, e.cmpl));
+                for t in 0..400u64 {
+                    let x = match t {
+                        0 => u32::MAX,
+                        1 => f << (16 - n),
+                        2 => ((u64::from(f) << (32 - n)).min(1 << 32) - 1) as u32,
+                        3 => 1,
+                        _ => rng.next_u64() as u32 | 1,
+                    };
+                    let th = ((u64::from(x) * u64::from(magic)) >> 32) as u32;
+                    let q = (th + ((x - th) >> 1)) >> (cs >> 16);
+                    let want = if f == 1 { x - 1 } else { x / f };
+                    assert_eq!(q, want, "n={n} f={f} x={x}");
                 }
             }
         }
