@@ -9,10 +9,11 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vector_codecs::qjl::Qjl;
+use vector_codecs::qjl::ortho::OrthoQjl;
 use vector_codecs::qjl::outlier::QjlOutlier;
 use vector_codecs::rng::Rng;
 use vector_codecs::transform::{GaussianProjection, HaarRotation, RandomizedHadamard, Transform};
-use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod};
+use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod, turbo_prod_ortho};
 use vector_codecs::{Codec, Decode, Score};
 
 const N: usize = 2048;
@@ -82,6 +83,12 @@ fn codecs(c: &mut Criterion) {
         }
         tq!("tq_mse4", &mse);
         tq!("tq_prod3", &prod);
+        // Orthogonal QJL (Haar and Hadamard) and TurboQuant-prod with it.
+        tq!("qjl_orth_haar", &OrthoQjl::new(d, RotationKind::Haar, 7).unwrap());
+        tq!("qjl_orth_hadamard", &OrthoQjl::new(d, RotationKind::Hadamard, 7).unwrap());
+        let h = RotationKind::Hadamard;
+        tq!("tq_prod3_orth", &turbo_prod_ortho(d, 3, 7, h, CodebookKind::Beta, RotationKind::Haar).unwrap());
+        tq!("tq_prod3_orth_h", &turbo_prod_ortho(d, 3, 7, h, CodebookKind::Beta, h).unwrap());
     }
 }
 
