@@ -43,6 +43,58 @@ use crate::transform::Transform;
 /// Dimension up to which temporary vectors live on the stack (4096 floats = 16 KiB).
 pub const STACK_DIM: usize = 4096;
 
+/// A heap buffer of `f32` whose contents start on a 64-byte boundary (the allocator only
+/// promises the alignment of `f32`), so whole 32-byte SIMD vectors of it never straddle two
+/// cache lines. Cloning re-aligns; equality and `Debug` look at the contents only.
+#[cfg(feature = "alloc")]
+pub(crate) struct AlignedVec {
+    buf: alloc::vec::Vec<f32>,
+    off: usize,
+    len: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl AlignedVec {
+    /// `len` zeros.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let buf = alloc::vec![0.0f32; len + 15];
+        // Floats to skip to the next 64-byte boundary (addresses of f32 are multiples of 4).
+        let off = ((64 - buf.as_ptr() as usize % 64) % 64) / 4;
+        AlignedVec { buf, off, len }
+    }
+    /// The contents.
+    pub(crate) fn as_slice(&self) -> &[f32] {
+        &self.buf[self.off..self.off + self.len]
+    }
+    /// The contents, mutable.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buf[self.off..self.off + self.len]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Clone for AlignedVec {
+    fn clone(&self) -> Self {
+        let mut c = AlignedVec::zeroed(self.len);
+        c.as_mut_slice().copy_from_slice(self.as_slice());
+        c
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl PartialEq for AlignedVec {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for AlignedVec {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
 /// A cache-line (64-byte) aligned array.
 #[repr(C, align(64))]
 struct Aligned<const N: usize>([f32; N]);
@@ -62,8 +114,8 @@ pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> 
     }
     #[cfg(feature = "alloc")]
     {
-        let mut v = alloc::vec![0.0f32; n];
-        f(&mut v)
+        let mut v = AlignedVec::zeroed(n);
+        f(v.as_mut_slice())
     }
     #[cfg(not(feature = "alloc"))]
     {
@@ -152,6 +204,8 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
                     if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
                         crate::simd::x86::fwht::prefetch(nx);
                     }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    let _ = (b, i);
                     self.transform.forward(x, yr)?;
                 }
                 self.inner.encode_batch(yb, cb)?;
