@@ -957,3 +957,57 @@ impl<C: Score, S: AsRef<[f32]> + 'static> Score for Scaled<C, S> {
         self.inner.score_batch(q, codes, out)
     }
 }
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::transform::GaussianProjection;
+
+    #[test]
+    fn aligned_vec_is_aligned_and_compares_by_contents() {
+        for len in [0usize, 1, 7, 16, 100, 4097] {
+            let mut a = AlignedVec::zeroed(len);
+            assert_eq!(a.as_slice().len(), len);
+            assert_eq!(a.as_slice().as_ptr() as usize % 64, 0, "len {len}");
+            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
+                *v = i as f32 * 0.5;
+            }
+            let b = a.clone();
+            assert_eq!(b.as_slice().as_ptr() as usize % 64, 0);
+            assert_eq!(a, b);
+            assert_eq!(b.as_slice(), a.as_slice());
+            if len > 0 {
+                let mut c = b.clone();
+                c.as_mut_slice()[len - 1] = -1.0;
+                assert_ne!(a, c);
+            }
+        }
+        // Heap buffers of `with_buf` (above STACK_DIM) and the stack ones are aligned too.
+        for n in [10usize, 1025, STACK_DIM + 1] {
+            with_buf(n, |b| {
+                assert_eq!(b.len(), n);
+                assert_eq!(b.as_ptr() as usize % 64, 0, "n {n}");
+                assert!(b.iter().all(|&v| v == 0.0));
+                Ok(())
+            })
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn stored_gaussian_projection_is_aligned_and_equals_generated_rows() {
+        let (m, d) = (5usize, 13usize);
+        let g = GaussianProjection::new(m, d, 9).unwrap();
+        let s = g.clone().materialize();
+        let mat = s.matrix().unwrap();
+        assert_eq!(mat.len(), m * d);
+        assert_eq!(mat.as_ptr() as usize % 64, 0);
+        let mut row = [0.0f32; 13];
+        for i in 0..m {
+            g.row_into(i, &mut row).unwrap();
+            assert_eq!(&mat[i * d..(i + 1) * d], &row[..], "row {i}");
+        }
+        assert_eq!(s.clone(), s);
+        assert_ne!(s, g);
+    }
+}
