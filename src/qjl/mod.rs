@@ -136,11 +136,28 @@ impl Codec for Qjl {
             let nb = self.sign_bytes();
             for (xb, cb) in xs.chunks(64 * d).zip(codes.chunks_mut(64 * c)) {
                 let mut ok = true;
-                for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
-                    let norm = libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32;
-                    ok &= crate::error::encode_norm(norm).is_ok();
-                    code.fill(0);
-                    code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+                // The sequential f64 sums of squares of 4 rows at a time (4 independent
+                // dependency chains; each row's sum is added in order, as `encode_into`).
+                for (x4, c4) in xb.chunks(4 * d).zip(cb.chunks_mut(4 * c)) {
+                    let mut ss = [0.0f64; 4];
+                    let rows: [&[f32]; 4] = core::array::from_fn(|r| x4.get(r * d..(r + 1) * d).unwrap_or(&[]));
+                    if rows.iter().all(|r| r.len() == d) {
+                        for t in 0..d {
+                            for (s, r) in ss.iter_mut().zip(&rows) {
+                                *s += f64::from(r[t]) * f64::from(r[t]);
+                            }
+                        }
+                    } else {
+                        for (s, r) in ss.iter_mut().zip(&rows) {
+                            *s = r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>();
+                        }
+                    }
+                    for (code, &s) in c4.chunks_exact_mut(c).zip(&ss) {
+                        let norm = libm::sqrt(s) as f32;
+                        ok &= crate::error::encode_norm(norm).is_ok();
+                        code.fill(0);
+                        code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
+                    }
                 }
                 if !ok {
                     for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
