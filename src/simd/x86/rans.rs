@@ -172,6 +172,49 @@ const fn shuf16_table() -> [[u8; 16]; 256] {
     t
 }
 
+/// The `K` lane states of coder v2 as `K/8` vectors (`K` a multiple of 8, at most 64).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn load_states<const K: usize>(st: &[u32; K]) -> [__m256i; 8] {
+    let mut x = [_mm256_setzero_si256(); 8];
+    for (v, xv) in x.iter_mut().enumerate().take(K / 8) {
+        // SAFETY: `st` holds K ≥ 8v + 8 u32, so lanes 8v..8v+8 are in bounds (unaligned load).
+        *xv = unsafe { _mm256_loadu_si256(st.as_ptr().add(8 * v).cast()) };
+    }
+    x
+}
+
+/// Writes the vectors of [`load_states`] back.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn store_states<const K: usize>(x: &[__m256i; 8], st: &mut [u32; K]) {
+    for (v, xv) in x.iter().enumerate().take(K / 8) {
+        // SAFETY: `st` holds K ≥ 8v + 8 u32 (unaligned store).
+        unsafe { _mm256_storeu_si256(st.as_mut_ptr().add(8 * v).cast(), *xv) };
+    }
+}
+
+/// One coder-v2 decoding step of eight lanes: `y = f·(x >> n) + bias` (`shift` holds `n`), then
+/// the lanes with `y < 2^16` take the next 16-bit words of `words` at `*p`, in lane order
+/// (routed by [`SHUF16`]); `*p` advances by the words taken. Returns the new states.
+///
+/// # Safety
+/// AVX2 and POPCNT; `*p + 16 ≤ words.len()`.
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+unsafe fn word_step(xs: __m256i, f: __m256i, bias: __m256i, shift: __m128i, words: &[u8], p: &mut usize) -> __m256i {
+    let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32(xs, shift)), bias);
+    let need = _mm256_cmpeq_epi32(_mm256_srli_epi32::<16>(y), _mm256_setzero_si256());
+    let m = _mm256_movemask_ps(_mm256_castsi256_ps(need)) as usize & 255;
+    // SAFETY: the caller guarantees 16 readable bytes at `*p`.
+    let wv = unsafe { _mm_loadu_si128(words.as_ptr().add(*p).cast()) };
+    // SAFETY: `m < 256` indexes the 256-row table; rows are 16-byte aligned (repr(align)).
+    let sh = unsafe { _mm_load_si128(SHUF16.0.as_ptr().add(m).cast()) };
+    let w = _mm256_cvtepu16_epi32(_mm_shuffle_epi8(wv, sh));
+    *p += 2 * m.count_ones() as usize;
+    _mm256_or_si256(_mm256_sllv_epi32(y, _mm256_and_si256(need, _mm256_set1_epi32(16))), w)
+}
+
 /// Coder v2 (`entropy::word`): decodes whole groups of `K` symbols (`K` a multiple of 8, at most
 /// 64) while at least `2·K` bytes of words remain after `*pos`, continuing from the lane states
 /// `st` (each in `[2^16, 2^32)`). Updates `st` and `*pos` and returns the number of symbols
@@ -222,16 +265,10 @@ unsafe fn word_avx2<const K: usize>(
 ) -> usize {
     // K ≤ 64 ⇒ at most 8 vectors.
     let v_count = K / 8;
-    let mut x = [_mm256_setzero_si256(); 8];
-    for (v, xv) in x.iter_mut().enumerate().take(v_count) {
-        // SAFETY: `st` holds K = 8·v_count u32, so lanes 8v..8v+8 are in bounds (unaligned load).
-        *xv = unsafe { _mm256_loadu_si256(st.as_ptr().add(8 * v).cast()) };
-    }
+    let mut x = load_states(st);
     let mask = _mm256_set1_epi32((dec.len() - 1) as i32);
     let shift = _mm_cvtsi32_si128(n as i32);
     let lo16 = _mm256_set1_epi32(0xffff);
-    let sixteen = _mm256_set1_epi32(16);
-    let zero = _mm256_setzero_si256();
     let base = dec.as_ptr();
     // Table lookups by scalar loads (Zen 3 gathers are slow): all K slot indices of a group go
     // through `idx`; each entry's symbol is stored straight to `out` and its `bias | f << 16`
@@ -260,24 +297,13 @@ unsafe fn word_avx2<const K: usize>(
             let fb = unsafe { _mm256_loadu_si256(ent.as_ptr().add(8 * v).cast()) };
             let f = _mm256_srli_epi32::<16>(fb);
             let bias = _mm256_and_si256(fb, lo16);
-            let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32(xs, shift)), bias);
-            let need = _mm256_cmpeq_epi32(_mm256_srli_epi32::<16>(y), zero);
-            let m = _mm256_movemask_ps(_mm256_castsi256_ps(need)) as usize & 255;
             // SAFETY: the group started with p0 + 2K ≤ words.len(); lanes before this vector
             // consumed at most 2·8v bytes, so p + 16 ≤ p0 + 16(v + 1) ≤ p0 + 2K ≤ words.len().
-            let wv = unsafe { _mm_loadu_si128(words.as_ptr().add(p).cast()) };
-            // SAFETY: `m < 256` indexes the 256-row table; rows are 16-byte aligned (repr(align)).
-            let sh = unsafe { _mm_load_si128(SHUF16.0.as_ptr().add(m).cast()) };
-            let w = _mm256_cvtepu16_epi32(_mm_shuffle_epi8(wv, sh));
-            *xv = _mm256_or_si256(_mm256_sllv_epi32(y, _mm256_and_si256(need, sixteen)), w);
-            p += 2 * m.count_ones() as usize;
+            *xv = unsafe { word_step(xs, f, bias, shift, words, &mut p) };
         }
         done += K;
     }
-    for (v, xv) in x.iter().enumerate().take(v_count) {
-        // SAFETY: as for the load above.
-        unsafe { _mm256_storeu_si256(st.as_mut_ptr().add(8 * v).cast(), *xv) };
-    }
+    store_states(&x, st);
     *pos = p;
     done
 }
@@ -334,11 +360,7 @@ unsafe fn word_packed_avx2<const K: usize>(
 ) -> usize {
     // K ≤ 64 ⇒ at most 8 vectors.
     let v_count = K / 8;
-    let mut x = [_mm256_setzero_si256(); 8];
-    for (v, xv) in x.iter_mut().enumerate().take(v_count) {
-        // SAFETY: `st` holds K = 8·v_count u32, so lanes 8v..8v+8 are in bounds (unaligned load).
-        *xv = unsafe { _mm256_loadu_si256(st.as_ptr().add(8 * v).cast()) };
-    }
+    let mut x = load_states(st);
     let mask = _mm256_set1_epi32((dec32.len() - 1) as i32);
     let shift = _mm_cvtsi32_si128(n as i32);
     let sh_bias = _mm_cvtsi32_si128(sb as i32);
@@ -346,8 +368,6 @@ unsafe fn word_packed_avx2<const K: usize>(
     let sym_mask = _mm256_set1_epi32(((1u32 << sb) - 1) as i32);
     let f_mask = _mm256_set1_epi32(((1u64 << fb) - 1) as i32);
     let one = _mm256_set1_epi32(1);
-    let sixteen = _mm256_set1_epi32(16);
-    let zero = _mm256_setzero_si256();
     let base = dec32.as_ptr();
     // Table lookups by scalar loads (Zen 3 gathers are slow): all K slot indices of a group go
     // through `idx`, the K entries come back through `ent` (one vector load per 8 lanes).
@@ -373,17 +393,9 @@ unsafe fn word_packed_avx2<const K: usize>(
             let e = unsafe { _mm256_loadu_si256(ent.as_ptr().add(8 * v).cast()) };
             let f = _mm256_add_epi32(_mm256_srl_epi32(e, sh_f), one);
             let bias = _mm256_and_si256(_mm256_srl_epi32(e, sh_bias), f_mask);
-            let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32(xs, shift)), bias);
-            let need = _mm256_cmpeq_epi32(_mm256_srli_epi32::<16>(y), zero);
-            let m = _mm256_movemask_ps(_mm256_castsi256_ps(need)) as usize & 255;
             // SAFETY: the group started with p0 + 2K ≤ words.len(); lanes before this vector
             // consumed at most 2·8v bytes, so p + 16 ≤ p0 + 16(v + 1) ≤ p0 + 2K ≤ words.len().
-            let wv = unsafe { _mm_loadu_si128(words.as_ptr().add(p).cast()) };
-            // SAFETY: `m < 256` indexes the 256-row table; rows are 16-byte aligned (repr(align)).
-            let sh = unsafe { _mm_load_si128(SHUF16.0.as_ptr().add(m).cast()) };
-            let w = _mm256_cvtepu16_epi32(_mm_shuffle_epi8(wv, sh));
-            *xv = _mm256_or_si256(_mm256_sllv_epi32(y, _mm256_and_si256(need, sixteen)), w);
-            p += 2 * m.count_ones() as usize;
+            *xv = unsafe { word_step(xs, f, bias, shift, words, &mut p) };
             // Symbols < 2^16: the signed saturation of `packus` is exact.
             let s = _mm256_and_si256(e, sym_mask);
             let syms = _mm256_castsi256_si128(_mm256_permute4x64_epi64::<0b00_00_10_00>(_mm256_packus_epi32(s, s)));
@@ -392,10 +404,7 @@ unsafe fn word_packed_avx2<const K: usize>(
         }
         done += K;
     }
-    for (v, xv) in x.iter().enumerate().take(v_count) {
-        // SAFETY: as for the load above.
-        unsafe { _mm256_storeu_si256(st.as_mut_ptr().add(8 * v).cast(), *xv) };
-    }
+    store_states(&x, st);
     *pos = p;
     done
 }
@@ -482,11 +491,7 @@ unsafe fn word_encode_avx2<const K: usize>(
     pos: &mut usize,
 ) -> (usize, bool) {
     let v_count = K / 8;
-    let mut x = [_mm256_setzero_si256(); 8];
-    for (v, xv) in x.iter_mut().enumerate().take(v_count) {
-        // SAFETY: `st` holds K = 8·v_count u32, so lanes 8v..8v+8 are in bounds (unaligned load).
-        *xv = unsafe { _mm256_loadu_si256(st.as_ptr().add(8 * v).cast()) };
-    }
+    let mut x = load_states(st);
     let sh = _mm_cvtsi32_si128((32 - n) as i32);
     let kmax = _mm_set1_epi16((enc4.len() - 1) as u16 as i16);
     let lo16 = _mm256_set1_epi32(0xffff);
@@ -558,10 +563,7 @@ unsafe fn word_encode_avx2<const K: usize>(
         }
         done += K;
     }
-    for (v, xv) in x.iter().enumerate().take(v_count) {
-        // SAFETY: as for the load above.
-        unsafe { _mm256_storeu_si256(st.as_mut_ptr().add(8 * v).cast(), *xv) };
-    }
+    store_states(&x, st);
     *pos = p;
     (done, bad)
 }
