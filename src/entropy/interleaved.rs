@@ -127,13 +127,9 @@ fn enc_k<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &mut [u
     if let [m] = models {
         enc_k_single::<K>(m, symbols, out, &mut st, &mut pos)?;
     } else {
-        let p = models.len();
-        let mut mi = (symbols.len().max(1) - 1) % p;
-        for (i, &s) in symbols.iter().enumerate().rev() {
-            let m = &models[mi];
-            mi = if mi == 0 { p - 1 } else { mi - 1 };
-            enc_step(m.sym(s)?, 63 - m.scale_bits(), &mut st[i % K], out, &mut pos).ok_or(too_small)?;
-        }
+        models_rev(models, symbols, |i, m, s| {
+            enc_step(m.sym(s)?, 63 - m.scale_bits(), &mut st[i % K], out, &mut pos).ok_or(too_small)
+        })?;
     }
     if pos < 8 * K {
         return Err(too_small);
@@ -299,22 +295,52 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
     finish(&st, pos, words)
 }
 
+/// Calls `f(i, models[i mod p], symbols[i])` for `i` from the last symbol down to 0 (the
+/// encoders' order), cycling the model index without a division per symbol; stops at the first
+/// error. `models` must not be empty.
+pub(super) fn models_rev(
+    models: &[ModelView<'_>],
+    symbols: &[u16],
+    mut f: impl FnMut(usize, &ModelView<'_>, u16) -> Result<()>,
+) -> Result<()> {
+    let p = models.len();
+    let mut mi = (symbols.len().max(1) - 1) % p;
+    for (i, &s) in symbols.iter().enumerate().rev() {
+        f(i, &models[mi], s)?;
+        mi = if mi == 0 { p - 1 } else { mi - 1 };
+    }
+    Ok(())
+}
+
+/// Calls `f(i, models[i mod p], &mut out[i])` for `i` upwards (the decoders' order); stops at
+/// the first error. `models` must not be empty.
+pub(super) fn models_fwd(
+    models: &[ModelView<'_>],
+    out: &mut [u16],
+    mut f: impl FnMut(usize, &ModelView<'_>, &mut u16) -> Result<()>,
+) -> Result<()> {
+    let p = models.len();
+    let mut mi = 0usize;
+    for (i, o) in out.iter_mut().enumerate() {
+        f(i, &models[mi], o)?;
+        mi += 1;
+        if mi == p {
+            mi = 0;
+        }
+    }
+    Ok(())
+}
+
 fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut [u16]) -> Result<()> {
     if models.is_empty() {
         return Err(Error::InvalidParameter("no model given"));
     }
     let (mut st, words) = read_states::<K>(input)?;
     let mut pos = 0usize;
-    let p = models.len();
-    let mut mi = 0usize;
-    for (i, o) in out.iter_mut().enumerate() {
-        let m = &models[mi];
-        mi += 1;
-        if mi == p {
-            mi = 0;
-        }
+    models_fwd(models, out, |i, m, o| {
         *o = step_checked(m.dec(), m.scale_bits(), &mut st[i % K], words, &mut pos)?;
-    }
+        Ok(())
+    })?;
     finish(&st, pos, words)
 }
 

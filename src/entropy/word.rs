@@ -32,7 +32,7 @@
 //! A view without the side tables (plain [`ModelView::new`]) codes the same bytes with the
 //! scalar encoder and the `u64`-table decoder.
 
-use super::interleaved::Lanes;
+use super::interleaved::{Lanes, models_fwd, models_rev};
 use super::model::{EncSym, ModelView, unpack_slot};
 use super::rans::move_to_front;
 use crate::error::{Error, Result};
@@ -164,14 +164,10 @@ fn enc_k_arch<const K: usize>(models: &[ModelView<'_>], symbols: &[u16], out: &m
     if let [m] = models {
         enc_k_single::<K>(m, symbols, out, &mut st, &mut pos, arch)?;
     } else {
-        let p = models.len();
-        let mut mi = (symbols.len().max(1) - 1) % p;
-        for (i, &s) in symbols.iter().enumerate().rev() {
-            let m = &models[mi];
-            mi = if mi == 0 { p - 1 } else { mi - 1 };
+        models_rev(models, symbols, |i, m, s| {
             let e = sym_of(m.enc(), s)?;
-            enc_step(e, 32 - m.scale_bits(), &mut st[i % K], out, &mut pos).ok_or(too_small)?;
-        }
+            enc_step(e, 32 - m.scale_bits(), &mut st[i % K], out, &mut pos).ok_or(too_small)
+        })?;
     }
     if pos < 4 * K {
         return Err(too_small);
@@ -353,16 +349,10 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
 fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut [u16]) -> Result<()> {
     let (mut st, words) = read_states::<K>(input)?;
     let mut pos = 0usize;
-    let p = models.len();
-    let mut mi = 0usize;
-    for (i, o) in out.iter_mut().enumerate() {
-        let m = &models[mi];
-        mi += 1;
-        if mi == p {
-            mi = 0;
-        }
+    models_fwd(models, out, |i, m, o| {
         *o = step_checked(m.dec(), m.scale_bits(), &mut st[i % K], words, &mut pos)?;
-    }
+        Ok(())
+    })?;
     finish(&st, pos, words)
 }
 
