@@ -211,6 +211,12 @@ fn blocks_average_unbiased_sketches() {
     c.decode_into(&code, &mut rec).unwrap();
     let direct: f64 = q.iter().zip(&rec).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
     assert!((direct - score(&c, &q, &k)).abs() < 1e-3 * direct.abs().max(1.0));
+    // A block code longer than the 64-byte stack scratch (d = 600): the mean of the blocks.
+    let (qb, kb, _) = pair(600, 4);
+    let big = OrthoQjlBlocks::new(600, 2, RotationKind::Hadamard, 3).unwrap();
+    let parts = [3u64, 4].map(|s| score(&OrthoQjl::new(600, RotationKind::Hadamard, s).unwrap(), &qb, &kb));
+    let want = (parts[0] + parts[1]) / 2.0;
+    assert!((score(&big, &qb, &kb) - want).abs() < 1e-4 * want.abs().max(1.0));
     // Bad input.
     assert!(OrthoQjlBlocks::new(d, 0, RotationKind::Haar, 0).is_err());
     assert!(OrthoQjlBlocks::new(d, 65, RotationKind::Haar, 0).is_err());

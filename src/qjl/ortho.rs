@@ -199,6 +199,17 @@ impl OrthoQjlBlocks {
         self.blocks[0].code_len() - 4
     }
 
+    /// Runs `f` on a zeroed scratch of one block's code length: 64 bytes on the stack for
+    /// `d ≤ 480` (this runs once per score), else the shared float scratch of
+    /// [`crate::compose::with_buf`].
+    fn with_block_buf<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
+        let n = self.sign_len() + 4;
+        if n <= 64 {
+            return f(&mut [0u8; 64][..n]);
+        }
+        crate::compose::with_buf(n.div_ceil(4), |b| f(&mut bytemuck::cast_slice_mut::<f32, u8>(b)[..n]))
+    }
+
     /// Block `j`'s code (its sign bytes and the shared norm) in `buf`.
     fn block_code<'b>(&self, code: &[u8], j: usize, buf: &'b mut [u8]) -> &'b [u8] {
         let s = self.sign_len();
@@ -223,14 +234,15 @@ impl Codec for OrthoQjlBlocks {
         crate::error::check_dim(self.dim(), x.len())?;
         crate::error::check_code(self.code_len(), code.len())?;
         let s = self.sign_len();
-        let mut buf = alloc::vec![0u8; s + 4];
-        for (j, b) in self.blocks.iter().enumerate() {
-            b.encode_into(x, &mut buf)?;
-            code[j * s..(j + 1) * s].copy_from_slice(&buf[..s]);
-        }
-        let n = code.len();
-        code[n - 4..].copy_from_slice(&buf[s..]);
-        Ok(())
+        self.with_block_buf(|buf| {
+            for (j, b) in self.blocks.iter().enumerate() {
+                b.encode_into(x, buf)?;
+                code[j * s..(j + 1) * s].copy_from_slice(&buf[..s]);
+            }
+            let n = code.len();
+            code[n - 4..].copy_from_slice(&buf[s..]);
+            Ok(())
+        })
     }
 }
 
@@ -240,17 +252,19 @@ impl Decode for OrthoQjlBlocks {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         crate::error::check_code(self.code_len(), code.len())?;
         crate::error::check_dim(self.dim(), out.len())?;
-        let mut buf = alloc::vec![0u8; self.sign_len() + 4];
-        let mut y = alloc::vec![0.0f32; self.dim()];
         out.fill(0.0);
         let w = 1.0 / self.blocks.len() as f32;
-        for (j, b) in self.blocks.iter().enumerate() {
-            b.decode_into(self.block_code(code, j, &mut buf), &mut y)?;
-            for (o, &v) in out.iter_mut().zip(&y) {
-                *o += w * v;
-            }
-        }
-        Ok(())
+        self.with_block_buf(|buf| {
+            crate::compose::with_buf(self.dim(), |y| {
+                for (j, b) in self.blocks.iter().enumerate() {
+                    b.decode_into(self.block_code(code, j, buf), y)?;
+                    for (o, &v) in out.iter_mut().zip(y.iter()) {
+                        *o += w * v;
+                    }
+                }
+                Ok(())
+            })
+        })
     }
 }
 
@@ -279,18 +293,12 @@ impl Score for OrthoQjlBlocks {
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         crate::error::check_code(self.code_len(), code.len())?;
-        let mut buf = [0u8; 64];
-        let mut heap;
-        let buf: &mut [u8] = if self.sign_len() + 4 <= buf.len() {
-            &mut buf[..]
-        } else {
-            heap = alloc::vec![0u8; self.sign_len() + 4];
-            &mut heap[..]
-        };
-        let mut s = 0.0f32;
-        for (j, (b, bq)) in self.blocks.iter().zip(&q.blocks).enumerate() {
-            s += b.score(bq, self.block_code(code, j, buf))?;
-        }
-        Ok(s / self.blocks.len() as f32)
+        self.with_block_buf(|buf| {
+            let mut s = 0.0f32;
+            for (j, (b, bq)) in self.blocks.iter().zip(&q.blocks).enumerate() {
+                s += b.score(bq, self.block_code(code, j, buf))?;
+            }
+            Ok(s / self.blocks.len() as f32)
+        })
     }
 }
