@@ -197,6 +197,37 @@ pub trait Score: Codec {
 /// (levels are bounded and `d ≤ 2^16`), so decoders never return ±inf from corrupt bytes.
 pub const MAX_NORM: f32 = 79_228_162_514_264_337_593_543_950_336.0;
 
+/// Which scorer a codec uses for its codes against a float query. The codes are the same in
+/// every mode; only the query side and the scan kernel change.
+///
+/// This is the crate's one mechanism for "another scorer over the same codes": a codec that
+/// offers more than one implements [`ScanModes`], and every wrapper of [`crate::compose`]
+/// forwards the choice to the codec inside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ScanMode {
+    /// The float query: exact on the reconstruction where the codec says so.
+    #[default]
+    Float,
+    /// The query rounded to `i8` and an integer (byte-shuffle or `u8×i8`) scan: fastest,
+    /// [`Estimator::Biased`] by the query rounding.
+    I8,
+    /// The query rounded to `i16`: slower than `I8`, 256× less query rounding.
+    I16,
+    /// The query split into bit planes and scored with popcounts (binary codes).
+    Bitsliced,
+}
+
+/// A codec with more than one scorer over the same codes (see [`ScanMode`]).
+pub trait ScanModes: Score + Sized {
+    /// The mode scores are computed in.
+    fn scan_mode(&self) -> ScanMode;
+    /// The same codec (same codes) scoring in `mode`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the codec has no such scorer (e.g. `I8` on a 3-bit table).
+    fn with_scan(self, mode: ScanMode) -> Result<Self>;
+}
+
 /// Symmetric scoring: an estimate of `⟨x, y⟩` from two codes, with no float query.
 pub trait ScoreSymmetric: Codec {
     /// Estimates `⟨x, y⟩` from the codes of `x` and `y`.

@@ -1011,3 +1011,65 @@ mod tests {
         assert_ne!(s, g);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scan modes: every wrapper forwards the choice to the codec inside it (both stages for the
+// two-part wrappers, where the second stage has a mode too).
+// ---------------------------------------------------------------------------------------------
+
+use crate::codec::{ScanMode, ScanModes};
+
+impl<T: Transform + 'static, C: ScanModes> ScanModes for Rotated<T, C> {
+    fn scan_mode(&self) -> ScanMode {
+        self.inner.scan_mode()
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Ok(Rotated { transform: self.transform, inner: self.inner.with_scan(mode)? })
+    }
+}
+
+impl<C: ScanModes> ScanModes for Normalized<C> {
+    fn scan_mode(&self) -> ScanMode {
+        self.inner.scan_mode()
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Ok(Normalized { inner: self.inner.with_scan(mode)? })
+    }
+}
+
+impl<C: Decode + ScanModes> ScanModes for IpNormalized<C> {
+    fn scan_mode(&self) -> ScanMode {
+        self.normalized.scan_mode()
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Ok(IpNormalized { normalized: self.normalized.with_scan(mode)? })
+    }
+}
+
+/// Both halves take the mode.
+impl<A: ScanModes, B: ScanModes> ScanModes for Split<A, B> {
+    fn scan_mode(&self) -> ScanMode {
+        self.first.scan_mode()
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Split::new(self.first.with_scan(mode)?, self.second.with_scan(mode)?)
+    }
+}
+
+impl<C: ScanModes, M: AsRef<[f32]> + 'static> ScanModes for Centered<C, M> {
+    fn scan_mode(&self) -> ScanMode {
+        self.inner.scan_mode()
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Centered::new(self.inner.with_scan(mode)?, self.mean)
+    }
+}
+
+impl<C: ScanModes, S: AsRef<[f32]> + 'static> ScanModes for Scaled<C, S> {
+    fn scan_mode(&self) -> ScanMode {
+        self.inner.scan_mode()
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Scaled::new(self.inner.with_scan(mode)?, self.scales)
+    }
+}

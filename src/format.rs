@@ -40,6 +40,8 @@ pub mod kind {
     pub const TURBO: u16 = 0x0500;
     /// Entropy models and entropy-coded codecs: `0x0600..0x0700`.
     pub const ENTROPY: u16 = 0x0600;
+    /// A whole codec saved through [`crate::factory`] (name, metric, parameters): `0x0700`.
+    pub const CODEC: u16 = 0x0700;
 }
 
 /// 32-bit FNV-1a hash, the container's checksum.

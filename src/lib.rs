@@ -36,10 +36,15 @@ extern crate std;
 pub mod bits;
 pub mod codec;
 pub mod compose;
+pub mod dynamic;
 pub mod error;
+#[cfg(feature = "alloc")]
+pub mod factory;
 pub mod format;
 #[cfg(feature = "std")]
 pub mod io;
+pub mod metric;
+pub mod persist;
 pub mod rng;
 pub mod simd;
 pub mod topk;
@@ -52,7 +57,7 @@ pub mod scalar;
 pub mod transform;
 pub mod turbo;
 
-pub use codec::{Codec, Decode, Estimator, MAX_NORM, Score, ScoreSymmetric, Symbols};
+pub use codec::{Codec, Decode, Estimator, MAX_NORM, ScanMode, ScanModes, Score, ScoreSymmetric, Symbols};
 pub use error::{Error, Result};
 
 /// The README's examples, compiled and run as doctests.

@@ -796,6 +796,39 @@ impl Symbols for FloatCodec {
     }
 }
 
+impl FloatFormat {
+    /// Every format, in tag order.
+    pub const ALL: [FloatFormat; 8] = [
+        FloatFormat::F16,
+        FloatFormat::Bf16,
+        FloatFormat::E4M3,
+        FloatFormat::E5M2,
+        FloatFormat::E2M1,
+        FloatFormat::MxFp4,
+        FloatFormat::MxFp8,
+        FloatFormat::NvFp4,
+    ];
+
+    /// The tag stored in saved codecs (the index in [`ALL`](FloatFormat::ALL)).
+    pub fn tag(self) -> u8 {
+        FloatFormat::ALL.iter().position(|&f| f == self).unwrap_or(0) as u8
+    }
+}
+
+/// Saved as `u32 dim, u8 format tag`.
+impl crate::persist::Persist for FloatCodec {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32).u8(self.format.tag());
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "float codec dimension too large")?;
+        let tag = usize::from(r.u8()?);
+        let format = *FloatFormat::ALL.get(tag).ok_or(Error::Corrupt("unknown float format tag"))?;
+        FloatCodec::new(dim, format).map_err(|_| Error::Corrupt("invalid float codec parameters"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

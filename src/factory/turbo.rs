@@ -1,0 +1,6 @@
+//! Factory entries of this family (see the parent module).
+
+#[allow(unused_imports)]
+use super::Entry;
+
+pub(super) const ENTRIES: &[Entry] = &[];
