@@ -144,6 +144,89 @@ fn score_pair<A: Score, B: Score>(a: &A, b: &B, q: &(A::Query<'_>, B::Query<'_>)
     Ok(a.score(&q.0, ca)? + b.score(&q.1, cb)?)
 }
 
+/// Bytes of the stack buffer [`score_part_batch`] gathers sub-codes into.
+const GATHER: usize = 4096;
+
+/// Scores, for each of the `out.len()` codes of `stride` bytes in `codes`, the sub-code
+/// `code[at..at + C.code_len()]` with `C`'s batch kernel, then replaces each score `s` with
+/// `fix(s, code)`.
+///
+/// Sub-codes are gathered into one contiguous stack buffer of up to 4 KiB at a time, so the inner
+/// codec's `score_batch` (its SIMD scan) runs even when its code is one part of a wider code.
+/// When fewer than two sub-codes fit, each is scored on its own with `C::score`.
+///
+/// # Errors
+/// [`Error::CodeLength`](crate::Error::CodeLength) if `codes.len() != out.len() · stride` or the
+/// sub-code does not fit in `stride`; whatever `C` or `fix` return.
+pub(crate) fn score_part_batch<C: Score>(
+    inner: &C,
+    q: &C::Query<'_>,
+    codes: &[u8],
+    stride: usize,
+    at: usize,
+    out: &mut [f32],
+    mut fix: impl FnMut(f32, &[u8]) -> Result<f32>,
+) -> Result<()> {
+    let ic = inner.code_len();
+    check_code(out.len() * stride, codes.len())?;
+    if at.checked_add(ic).is_none_or(|end| end > stride) {
+        return Err(crate::Error::CodeLength { expected: stride, got: at.saturating_add(ic) });
+    }
+    if stride == 0 {
+        for o in out.iter_mut() {
+            *o = fix(inner.score(q, &[])?, &[])?;
+        }
+        return Ok(());
+    }
+    let per = GATHER / ic.max(1);
+    if per < 2 || ic == 0 {
+        for (code, o) in codes.chunks_exact(stride).zip(out.iter_mut()) {
+            *o = fix(inner.score(q, &code[at..at + ic])?, code)?;
+        }
+        return Ok(());
+    }
+    let mut buf = [0u8; GATHER];
+    for (block, ob) in codes.chunks(per * stride).zip(out.chunks_mut(per)) {
+        let n = ob.len();
+        for (src, dst) in block.chunks_exact(stride).zip(buf.chunks_exact_mut(ic)) {
+            dst.copy_from_slice(&src[at..at + ic]);
+        }
+        inner.score_batch(q, &buf[..n * ic], ob)?;
+        for (o, code) in ob.iter_mut().zip(block.chunks_exact(stride)) {
+            *o = fix(*o, code)?;
+        }
+    }
+    Ok(())
+}
+
+/// Batch score of concatenated codes `a.code ‖ b.code`: both parts with their batch kernels,
+/// summed (the same sums as [`score_pair`]).
+fn score_pair_batch<A: Score, B: Score>(
+    a: &A,
+    b: &B,
+    q: &(A::Query<'_>, B::Query<'_>),
+    codes: &[u8],
+    out: &mut [f32],
+) -> Result<()> {
+    let (ca, cb) = (a.code_len(), b.code_len());
+    let stride = ca + cb;
+    check_code(out.len() * stride, codes.len())?;
+    // Second-part scores of 256 codes at a time, then added to the first part's.
+    const ROWS: usize = 256;
+    let mut second = [0f32; ROWS];
+    for (block, ob) in codes.chunks(ROWS * stride.max(1)).zip(out.chunks_mut(ROWS)) {
+        let sb = &mut second[..ob.len()];
+        score_part_batch(b, &q.1, block, stride, ca, sb, |s, _| Ok(s))?;
+        let mut i = 0;
+        score_part_batch(a, &q.0, block, stride, 0, ob, |s, _| {
+            let r = s + sb[i];
+            i += 1;
+            Ok(r)
+        })?;
+    }
+    Ok(())
+}
+
 /// `C ∘ T`: a transform `T` followed by an inner codec `C` on the transformed vector.
 ///
 /// Bits per dimension: `C`'s code length over `T.dim_in()` (nothing else is stored; `T` is
@@ -404,6 +487,10 @@ impl<A: Decode + Score, B: Score> Score for Residual<A, B> {
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         score_pair(&self.first, &self.second, q, code)
     }
+    /// Both stages with their batch kernels.
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        score_pair_batch(&self.first, &self.second, q, codes, out)
+    }
 }
 
 /// Coordinate split: the first `k = A.dim()` coordinates of `x` are coded by `A`, the remaining
@@ -523,6 +610,10 @@ impl<A: Score, B: Score> Score for Split<A, B> {
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         score_pair(&self.first, &self.second, q, code)
     }
+    /// Both stages with their batch kernels.
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        score_pair_batch(&self.first, &self.second, q, codes, out)
+    }
 }
 
 /// Norm factoring: `C` codes the direction `x/‖x‖` and the code ends with `‖x‖` as a
@@ -617,6 +708,10 @@ impl<C: Score> Score for Normalized<C> {
         let norm = self.norm_of(code)?;
         Ok(norm * self.inner.score(q, &code[..self.inner.code_len()])?)
     }
+    /// `C`'s batch kernel on the direction codes, then the norms.
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        score_part_batch(&self.inner, q, codes, self.code_len(), 0, out, |s, code| Ok(self.norm_of(code)? * s))
+    }
 }
 
 /// [`Normalized`] with the inner-product-corrected scalar: the code is `C.code(u) ‖ s` with
@@ -698,6 +793,9 @@ impl<C: Decode + Score> Score for IpNormalized<C> {
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         self.normalized.score(q, code)
+    }
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.normalized.score_batch(q, codes, out)
     }
 }
 

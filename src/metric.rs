@@ -206,9 +206,8 @@ impl<C: Decode + Score> Decode for WithNorm<C> {
     }
 }
 
-/// Codes are scored in chunks: the inner codes of up to 4 KiB of codes are copied into one
-/// contiguous stack buffer and scored with `C::score_batch` (so `C`'s batch kernel runs), then
-/// each score is combined with its stored norm.
+/// Batches run `C`'s batch kernel on the inner codes (gathered into a stack buffer, see
+/// `compose::score_part_batch`), then combine each score with its stored norm.
 impl<C: Decode + Score> Score for WithNorm<C> {
     type Query<'s>
         = WithNormQuery<C::Query<'s>>
@@ -237,28 +236,9 @@ impl<C: Decode + Score> Score for WithNorm<C> {
         self.finish(q, s, code)
     }
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        const CHUNK: usize = 4096;
-        let (c, ic) = (self.code_len(), self.inner.code_len());
-        check_code(out.len() * c, codes.len())?;
-        let per = CHUNK / ic.max(1);
-        if per < 2 || ic == 0 {
-            for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
-                *o = self.score(q, code)?;
-            }
-            return Ok(());
-        }
-        let mut buf = [0u8; CHUNK];
-        for (block, ob) in codes.chunks(per * c).zip(out.chunks_mut(per)) {
-            let n = ob.len();
-            for (src, dst) in block.chunks_exact(c).zip(buf.chunks_exact_mut(ic)) {
-                dst.copy_from_slice(&src[..ic]);
-            }
-            self.inner.score_batch(&q.inner, &buf[..n * ic], ob)?;
-            for (o, code) in ob.iter_mut().zip(block.chunks_exact(c)) {
-                *o = self.finish(q, *o, code)?;
-            }
-        }
-        Ok(())
+        crate::compose::score_part_batch(&self.inner, &q.inner, codes, self.code_len(), 0, out, |s, code| {
+            self.finish(q, s, code)
+        })
     }
 }
 

@@ -130,3 +130,37 @@ fn write_fuzz_corpus() {
         }
     }
 }
+
+/// The batch scans of the wrappers (inner batch kernels on gathered sub-codes) give exactly the
+/// per-code scores, for batch sizes around the gather blocks and codes too wide to gather.
+#[test]
+fn wrapper_batch_scores_equal_per_code_scores() {
+    use vector_codecs::Score;
+    use vector_codecs::compose::{Normalized, Residual, Split};
+    use vector_codecs::metric::WithNorm;
+    use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
+    fn check<C: Score>(c: &C, xs: &[f32], n: usize) {
+        let d = c.dim();
+        let mut codes = vec![0u8; n * c.code_len()];
+        c.encode_batch(&xs[..n * d], &mut codes).unwrap();
+        let mut scratch = c.scratch();
+        let q = c.prepare(&xs[d..2 * d], &mut scratch).unwrap();
+        let mut batch = vec![0f32; n];
+        c.score_batch(&q, &codes, &mut batch).unwrap();
+        for (i, code) in codes.chunks_exact(c.code_len()).enumerate() {
+            assert_eq!(batch[i].to_bits(), c.score(&q, code).unwrap().to_bits(), "row {i} of {n}");
+        }
+    }
+    let f = |d, fmt| FloatCodec::new(d, fmt).unwrap();
+    for d in [7usize, 384, 3000] {
+        let xs: Vec<f32> = (0..600 * d).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 300.0).collect();
+        for n in [1, 2, 255, 256, 257, 600] {
+            check(&Normalized::new(f(d, FloatFormat::E4M3)), &xs, n);
+            check(&Residual::new(f(d, FloatFormat::E2M1), f(d, FloatFormat::E4M3)).unwrap(), &xs, n);
+            check(&Split::new(f(d / 2, FloatFormat::F16), f(d - d / 2, FloatFormat::MxFp4)).unwrap(), &xs, n);
+            for m in [Metric::L2, Metric::Cosine] {
+                check(&WithNorm::new(f(d, FloatFormat::NvFp4), m), &xs, n);
+            }
+        }
+    }
+}
