@@ -44,6 +44,7 @@ mod binary;
 mod entropy;
 mod float;
 mod lloyd;
+mod pq;
 mod qjl;
 mod rabitq;
 mod turbo;
@@ -123,6 +124,7 @@ const TABLES: &[&[Entry]] = &[
     uniform::ENTRIES,
     float::ENTRIES,
     lloyd::ENTRIES,
+    pq::ENTRIES,
     turbo::ENTRIES,
     qjl::ENTRIES,
     rabitq::ENTRIES,
