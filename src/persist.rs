@@ -106,29 +106,24 @@ impl<T: Transform + Persist, C: crate::Codec + Persist> Persist for Rotated<T, C
     }
 }
 
-impl<A: crate::Decode + Persist, B: crate::Codec + Persist> Persist for Residual<A, B> {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        self.first.persist(w);
-        self.second.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let a = A::restore(r)?;
-        Residual::new(a, B::restore(r)?)
-    }
+/// The two-part wrappers: the first part's block, then the second's.
+macro_rules! persist_pair {
+    ($ty:ident, $first:path) => {
+        impl<A: $first + Persist, B: crate::Codec + Persist> Persist for $ty<A, B> {
+            #[cfg(feature = "alloc")]
+            fn persist(&self, w: &mut Writer) {
+                self.first.persist(w);
+                self.second.persist(w);
+            }
+            fn restore(r: &mut Reader<'_>) -> Result<Self> {
+                let a = A::restore(r)?;
+                $ty::new(a, B::restore(r)?)
+            }
+        }
+    };
 }
-
-impl<A: crate::Codec + Persist, B: crate::Codec + Persist> Persist for Split<A, B> {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        self.first.persist(w);
-        self.second.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let a = A::restore(r)?;
-        Split::new(a, B::restore(r)?)
-    }
-}
+persist_pair!(Residual, crate::Decode);
+persist_pair!(Split, crate::Codec);
 
 impl<C: crate::Codec + Persist> Persist for Normalized<C> {
     #[cfg(feature = "alloc")]

@@ -266,16 +266,7 @@ fn e8m0_and_floor_log2() {
 
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric, Symbols};
 
-const ALL: [FloatFormat; 8] = [
-    FloatFormat::F16,
-    FloatFormat::Bf16,
-    FloatFormat::E4M3,
-    FloatFormat::E5M2,
-    FloatFormat::E2M1,
-    FloatFormat::MxFp4,
-    FloatFormat::MxFp8,
-    FloatFormat::NvFp4,
-];
+const ALL: [FloatFormat; 8] = FloatFormat::ALL;
 
 #[test]
 fn codec_sizes_and_bits() {
@@ -513,17 +504,7 @@ mod props {
 /// float rounding, for every format on awkward dimensions.
 #[test]
 fn score_batch_matches_score_and_decode() {
-    let formats = [
-        FloatFormat::F16,
-        FloatFormat::Bf16,
-        FloatFormat::E4M3,
-        FloatFormat::E5M2,
-        FloatFormat::E2M1,
-        FloatFormat::MxFp4,
-        FloatFormat::MxFp8,
-        FloatFormat::NvFp4,
-    ];
-    for f in formats {
+    for f in FloatFormat::ALL {
         for d in [1usize, 7, 31, 33, 100, 384] {
             let codec = FloatCodec::new(d, f).unwrap();
             let n = 9;
