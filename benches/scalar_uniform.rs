@@ -1,8 +1,8 @@
 //! Uniform scalar quantization: encode, decode and scan throughput (float and integer query).
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use vector_codecs::rng::Rng;
 use vector_codecs::codec::{ScanMode, ScanModes};
+use vector_codecs::rng::Rng;
 use vector_codecs::scalar::uniform::{BlockUniform, PerDim, RangeEstimator, ScaleFormat};
 use vector_codecs::{Codec, Decode, Score};
 

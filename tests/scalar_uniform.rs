@@ -3,8 +3,8 @@
 mod common;
 
 use proptest::prelude::*;
-use vector_codecs::rng::Rng;
 use vector_codecs::codec::{ScanMode, ScanModes};
+use vector_codecs::rng::Rng;
 use vector_codecs::scalar::uniform::{BlockUniform, PerDim, PerDimUniform, RangeEstimator, ScaleFormat};
 use vector_codecs::topk::TopK;
 use vector_codecs::{Codec, Decode, Error, Score, ScoreSymmetric, Symbols};
@@ -362,10 +362,12 @@ fn params_round_trip_and_reject_corruption() {
 fn named_configs() {
     let mut r = Rng::new(17);
     let train = gauss(&mut r, 64 * 96, 1.0);
-    let names = ["sq8", "SQ8", "sq8-i8", "sq8-i16", "sq4", "SQ4", "sq4-i8", "sq8-b32", "sq4-b32", "sq4-b32-sym", "sq8-vec"];
+    let names =
+        ["sq8", "SQ8", "sq8-i8", "sq8-i16", "sq4", "SQ4", "sq4-i8", "sq8-b32", "sq4-b32", "sq4-b32-sym", "sq8-vec"];
     let want = [8.0, 8.0, 8.0, 8.0, 4.0, 4.0, 4.0, 9.0, 5.0, 4.5, 8.0 + 64.0 / 96.0];
     for (name, bpd) in names.iter().zip(want) {
-        let c = vector_codecs::factory::build(name, 96, vector_codecs::metric::Metric::InnerProduct, 0, &train).unwrap();
+        let c =
+            vector_codecs::factory::build(name, 96, vector_codecs::metric::Metric::InnerProduct, 0, &train).unwrap();
         let got = c.bits_per_dim();
         assert!((got - bpd).abs() < 1e-9, "{name}: {got}");
         let biased = name.contains("-i");
@@ -455,4 +457,47 @@ fn write_seed_corpus() {
     let mut hostile = vec![0x09u8];
     hostile.extend(std::iter::repeat_n(0xFFu8, 200));
     std::fs::write(dir.join("hostile_block_code"), &hostile).unwrap();
+}
+
+#[test]
+fn block_uniform_persist() {
+    use vector_codecs::format::{Reader, Writer};
+    use vector_codecs::persist::Persist;
+    let restore = |b: &[u8]| {
+        let mut r = Reader::new(b);
+        let c = BlockUniform::restore(&mut r)?;
+        r.finish()?;
+        Ok::<_, Error>(c)
+    };
+    for (dim, bits, block, sym, sc) in [
+        (40, 8, None, false, ScaleFormat::F32),
+        (32, 4, None, true, ScaleFormat::F16),
+        (32, 4, Some(32), false, ScaleFormat::F16),
+        (40, 3, Some(128), true, ScaleFormat::F32),
+        (100, 1, Some(16), false, ScaleFormat::F16),
+    ] {
+        let c = BlockUniform::with_scales(dim, bits, block, sym, sc).unwrap();
+        let mut w = Writer::new(0);
+        c.persist(&mut w);
+        let full = w.finish().unwrap();
+        let b = &full[12..full.len() - 4];
+        assert_eq!(restore(b).unwrap(), c);
+        for cut in 0..b.len() {
+            assert!(restore(&b[..cut]).is_err());
+        }
+    }
+    let raw = |dim: u32, bits: u8, block: u32, sym: u8, sc: u8| {
+        let mut w = Writer::new(0);
+        w.u32(dim).u8(bits).u32(block).u8(sym).u8(sc);
+        let full = w.finish().unwrap();
+        restore(&full[12..full.len() - 4])
+    };
+    assert!(raw(40, 8, 32, 0, 1).is_ok());
+    assert!(raw(40, 8, 40, 1, 0).is_ok());
+    for bad in
+        [raw(0, 8, 0, 0, 0), raw(40, 9, 32, 0, 0), raw(40, 8, 33, 0, 0), raw(40, 8, 32, 2, 0), raw(40, 8, 32, 0, 2)]
+    {
+        assert!(matches!(bad, Err(Error::Corrupt(_))), "{bad:?}");
+    }
+    assert!(raw(1 << 17, 8, 32, 0, 0).is_err());
 }

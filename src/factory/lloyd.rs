@@ -40,9 +40,14 @@ const fn entry(
 }
 
 pub(super) const ENTRIES: &[Entry] = &[
-    entry("lloyd4", "Gaussian Lloyd–Max 4-bit, f32 mean/RMS per vector (4 + 64/d bits/dim)", false, true, &[], |a, s| {
-        gaussian(a, s, 4)
-    }),
+    entry(
+        "lloyd4",
+        "Gaussian Lloyd–Max 4-bit, f32 mean/RMS per vector (4 + 64/d bits/dim)",
+        false,
+        true,
+        &[],
+        |a, s| gaussian(a, s, 4),
+    ),
     entry(
         "lloyd{N}",
         "Gaussian Lloyd–Max N-bit (1..=4), f32 mean/RMS per vector (N + 64/d bits/dim)",

@@ -657,6 +657,7 @@ pub type PerDim = PerDimUniform<alloc::vec::Vec<f32>>;
 pub const KIND_PER_DIM: u16 = crate::format::kind::SCALAR + 1;
 
 /// The saved tag of a scan mode of [`PerDimUniform`].
+#[cfg(feature = "alloc")]
 fn scan_tag(mode: ScanMode) -> u8 {
     match mode {
         ScanMode::I8 => 1,
@@ -799,7 +800,6 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
     }
 }
 
-
 #[cfg(feature = "alloc")]
 impl PerDim {
     /// Trains per-dimension grids on `data` (`n × dim`, row-major) with `range`.
@@ -922,7 +922,6 @@ impl Persist for PerDim {
             .map_err(|_| Error::Corrupt("invalid per-dimension uniform parameters"))
     }
 }
-
 
 impl<P: AsRef<[f32]>> Codec for PerDimUniform<P> {
     fn dim(&self) -> usize {
