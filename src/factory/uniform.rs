@@ -65,9 +65,11 @@ pub(super) const ENTRIES: &[Entry] = &[
     fixed("sq4-b32", "4-bit, f16 min and Δ per block of 32 in the code (5 bits/dim, ≈ ggml Q4_1)", |a, s| {
         block(a, s, 4, Some(32), false, ScaleFormat::F16)
     }),
-    fixed("sq4-b32-sym", "4-bit symmetric, f16 absmax Δ per block of 32 (4.5 bits/dim, ≈ ggml Q4_0)", |a, s| {
-        block(a, s, 4, Some(32), true, ScaleFormat::F16)
-    }),
+    fixed(
+        "sq4-b32-sym",
+        "4-bit symmetric (levels −7..=7), f16 Δ = absmax/7 per block of 32 (4.5 bits/dim, ≈ ggml Q4_0)",
+        |a, s| block(a, s, 4, Some(32), true, ScaleFormat::F16),
+    ),
     fixed("sq8-vec", "8-bit, f32 min and Δ per vector in the code (8 + 64/d bits/dim)", |a, s| {
         block(a, s, 8, None, false, ScaleFormat::F32)
     }),

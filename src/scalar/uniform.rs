@@ -555,6 +555,15 @@ impl Symbols for BlockUniform {
     }
 }
 
+/// Reads the `u8` symmetric flag (0 or 1).
+fn read_flag(r: &mut crate::format::Reader<'_>) -> Result<bool> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::Corrupt("symmetric flag")),
+    }
+}
+
 impl Persist for BlockUniform {
     #[cfg(feature = "alloc")]
     fn persist(&self, w: &mut crate::format::Writer) {
@@ -570,11 +579,7 @@ impl Persist for BlockUniform {
         let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "block uniform dimension too large")?;
         let bits = u32::from(r.u8()?);
         let block = r.u32()? as usize;
-        let symmetric = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(Error::Corrupt("symmetric flag")),
-        };
+        let symmetric = read_flag(r)?;
         let scales = match r.u8()? {
             0 => ScaleFormat::F32,
             1 => ScaleFormat::F16,
@@ -729,21 +734,28 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
             let t = (v * inv).clamp(-lim, lim);
             if t >= 0.0 { (t + 0.5) as i32 as f32 } else { -((-t + 0.5) as i32 as f32) }
         };
+        // Coefficient `pos(j)` of the integer query: `round(q_j·Δ_j / s)`.
+        fn fill<T: Default + Copy>(
+            b: &mut [T],
+            q: &[f32],
+            step: &[f32],
+            pos: impl Fn(usize) -> usize,
+            f: impl Fn(f32) -> T,
+        ) {
+            b.fill(T::default());
+            for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
+                b[pos(j)] = f(v * st);
+            }
+        }
         let sc = &mut scratch[..self.query_scratch_len()];
         let mut query = PerDimQuery { c, s, w: &[], q8: &[], q16: &[] };
         if self.scan == ScanMode::I8 {
             let b: &mut [i8] = bytemuck::cast_slice_mut(sc);
-            b.fill(0);
-            for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
-                b[pos(j)] = round(v * st) as i8;
-            }
+            fill(b, q, step, pos, |v| round(v) as i8);
             query.q8 = &b[..qlen];
         } else {
             let b: &mut [i16] = bytemuck::cast_slice_mut(sc);
-            b.fill(0);
-            for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
-                b[pos(j)] = round(v * st) as i16;
-            }
+            fill(b, q, step, pos, |v| round(v) as i16);
             query.q16 = &b[..qlen];
         }
         query
@@ -901,11 +913,7 @@ impl Persist for PerDim {
     fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
         let dim = r.count(r.remaining().min(8 * crate::persist::MAX_DIM) / 8, "per-dimension uniform dimension")?;
         let bits = u32::from(r.u8()?);
-        let symmetric = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(Error::Corrupt("symmetric flag")),
-        };
+        let symmetric = read_flag(r)?;
         if dim == 0 || check_bits(bits).is_err() {
             return Err(Error::Corrupt("dimension or bit width"));
         }
