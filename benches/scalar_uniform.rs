@@ -1,8 +1,9 @@
 //! Uniform scalar quantization: encode, decode and scan throughput (float and integer query).
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::rng::Rng;
-use vector_codecs::scalar::uniform::{BlockUniform, IntPrecision, PerDim, RangeEstimator, ScaleFormat};
+use vector_codecs::scalar::uniform::{BlockUniform, PerDim, RangeEstimator, ScaleFormat};
 use vector_codecs::{Codec, Decode, Score};
 
 const N: usize = 20_000;
@@ -37,8 +38,8 @@ fn bench_int(c: &mut Criterion, name: &str, codec: &PerDim, xs: &[f32]) {
     codec.encode_batch(xs, &mut codes).unwrap();
     let mut g = c.benchmark_group(format!("{name}/d{d}"));
     g.throughput(Throughput::Bytes(codes.len() as u64));
-    for prec in [IntPrecision::I8, IntPrecision::I16] {
-        let sc = codec.int_scorer(prec).unwrap();
+    for prec in [ScanMode::I8, ScanMode::I16] {
+        let sc = codec.clone().with_scan(prec).unwrap();
         let mut scratch = vec![0f32; sc.query_scratch_len()];
         let q = sc.prepare(&xs[..d], &mut scratch).unwrap();
         let mut scores = vec![0f32; N];

@@ -331,13 +331,14 @@ fn main() -> Result<(), String> {
         rows.push(row);
     }
     {
-        use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};
+        use vector_codecs::codec::{ScanMode, ScanModes};
+        use vector_codecs::scalar::uniform::{PerDimUniform, RangeEstimator};
         for bits in [8u32, 4] {
             let name = format!("sq{bits}");
             if want(&name) {
                 let c = PerDimUniform::train(&xs, D, bits, RangeEstimator::MinMax, false).map_err(|e| e.to_string())?;
                 rows.push(codec_row(&name, &c, &xs, &q, &cfg));
-                let s = c.int_scorer(IntPrecision::I8).map_err(|e| e.to_string())?;
+                let s = c.clone().with_scan(ScanMode::I8).map_err(|e| e.to_string())?;
                 rows.push(codec_row_with(&format!("{name}-i8"), &c, &s, &xs, &q, &cfg));
             }
         }

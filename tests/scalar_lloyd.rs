@@ -194,3 +194,70 @@ fn trained_codec_mse_serialization_and_corpus() {
     assert!(TrainedLloydCodec::train(d, 9, true, &data, 10).is_err());
     assert!(TrainedLloydCodec::train(d, 2, true, &data[..7], 10).is_err());
 }
+
+use vector_codecs::format::{Reader, Writer};
+use vector_codecs::persist::Persist;
+
+/// The `Persist` fields of `v`.
+fn fields<T: Persist>(v: &T) -> Vec<u8> {
+    let mut w = Writer::new(0);
+    v.persist(&mut w);
+    let b = w.finish().unwrap();
+    b[12..b.len() - 4].to_vec()
+}
+
+/// Restores a `T` from exactly `bytes` (every byte consumed).
+fn restore<T: Persist>(bytes: &[u8]) -> vector_codecs::Result<T> {
+    let mut r = Reader::new(bytes);
+    let v = T::restore(&mut r)?;
+    r.finish()?;
+    Ok(v)
+}
+
+#[test]
+fn codebook_and_lloyd_codec_persist() {
+    let trained = Codebook::train(&gaussian_samples(5000, 4), 8, 30).unwrap();
+    for c in [LloydCodec::gaussian(24, 3).unwrap(), LloydCodec::with_codebook(7, trained).unwrap()] {
+        let b = fields(&c);
+        assert_eq!(restore::<LloydCodec>(&b).unwrap(), c);
+        for cut in 0..b.len() {
+            assert!(restore::<LloydCodec>(&b[..cut]).is_err(), "cut {cut}");
+        }
+    }
+    // Hostile codebooks: too few or too many levels, non-increasing or non-finite levels.
+    let book = |k: u32, lv: &[f32]| {
+        let mut w = Writer::new(0);
+        w.u32(k).f32s(lv);
+        let b = w.finish().unwrap();
+        restore::<Codebook>(&b[12..b.len() - 4])
+    };
+    assert!(book(2, &[-1.0, 1.0]).is_ok());
+    assert!(book(1, &[0.0]).is_err());
+    assert!(book(257, &[0.0; 257]).is_err());
+    assert!(book(2, &[1.0, 1.0]).is_err());
+    assert!(book(2, &[f32::NAN, 1.0]).is_err());
+    assert!(book(u32::MAX, &[]).is_err());
+    // A zero or oversized dimension is an error.
+    let mut zero = fields(&LloydCodec::gaussian(5, 2).unwrap());
+    zero[..4].copy_from_slice(&0u32.to_le_bytes());
+    assert!(restore::<LloydCodec>(&zero).is_err());
+    zero[..4].copy_from_slice(&(1u32 << 17).to_le_bytes());
+    assert!(restore::<LloydCodec>(&zero).is_err());
+}
+
+#[test]
+fn trained_codec_persist_matches_container() {
+    let d = 6;
+    let data: Vec<f32> = gaussian_samples(400 * d, 8);
+    for per_dim in [false, true] {
+        let c = TrainedLloydCodec::train(d, 3, per_dim, &data, 25).unwrap();
+        let b = fields(&c);
+        assert_eq!(restore::<TrainedLloydCodec>(&b).unwrap(), c);
+        // The container's payload is exactly the Persist fields.
+        let container = c.to_bytes().unwrap();
+        assert_eq!(&container[12..container.len() - 4], &b[..]);
+        for cut in 0..b.len() {
+            assert!(restore::<TrainedLloydCodec>(&b[..cut]).is_err());
+        }
+    }
+}

@@ -3,10 +3,9 @@
 mod common;
 
 use proptest::prelude::*;
+use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::rng::Rng;
-use vector_codecs::scalar::uniform::{
-    BlockUniform, CONFIG_NAMES, IntPrecision, PerDim, PerDimUniform, RangeEstimator, ScaleFormat, config,
-};
+use vector_codecs::scalar::uniform::{BlockUniform, PerDim, PerDimUniform, RangeEstimator, ScaleFormat};
 use vector_codecs::topk::TopK;
 use vector_codecs::{Codec, Decode, Error, Score, ScoreSymmetric, Symbols};
 
@@ -208,8 +207,10 @@ fn integer_scores_within_rounding_bound() {
     let train = gauss(&mut r, 300 * dim, 0.5);
     for bits in [8u32, 4] {
         let codec = PerDim::train(&train, dim, bits, RangeEstimator::MinMax, false).unwrap();
-        for prec in [IntPrecision::I8, IntPrecision::I16] {
-            let sc = codec.int_scorer(prec).unwrap();
+        for prec in [ScanMode::I8, ScanMode::I16] {
+            let sc = codec.clone().with_scan(prec).unwrap();
+            assert_eq!(sc.scan_mode(), prec);
+            assert_eq!(sc.estimator(), vector_codecs::Estimator::Biased);
             let mut scratch = sc.scratch();
             let mut fscratch = codec.scratch();
             for _ in 0..10 {
@@ -217,6 +218,10 @@ fn integer_scores_within_rounding_bound() {
                 let q = gauss(&mut r, dim, 1.0);
                 let mut code = vec![0u8; codec.code_len()];
                 codec.encode_into(&x, &mut code).unwrap();
+                // The codes are the same in every scan mode.
+                let mut again = vec![0u8; codec.code_len()];
+                sc.encode_into(&x, &mut again).unwrap();
+                assert_eq!(code, again);
                 let mut xh = vec![0f32; dim];
                 codec.decode_into(&code, &mut xh).unwrap();
                 let want = naive_dot(&q, &xh);
@@ -224,7 +229,7 @@ fn integer_scores_within_rounding_bound() {
                 let got = sc.score(&pq, &code).unwrap();
                 // s = max|q_j Δ_j| / lim; bound (s/2)·Σ levels + float slack.
                 let amax = q.iter().zip(codec.step()).map(|(a, b)| (a * b).abs()).fold(0f32, f32::max);
-                let lim = if prec == IntPrecision::I8 { 127.0 } else { 32767.0 };
+                let lim = if prec == ScanMode::I8 { 127.0 } else { 32767.0 };
                 let s = f64::from(amax / lim);
                 let mut syms = vec![0u16; dim];
                 codec.split_symbols(&code, &mut syms, &mut []).unwrap();
@@ -245,7 +250,9 @@ fn integer_scores_within_rounding_bound() {
         }
     }
     let c3 = PerDim::train(&train, dim, 3, RangeEstimator::MinMax, false).unwrap();
-    assert!(c3.int_scorer(IntPrecision::I8).is_err());
+    assert!(c3.clone().with_scan(ScanMode::I8).is_err());
+    assert!(c3.clone().with_scan(ScanMode::Bitsliced).is_err());
+    assert_eq!(c3.with_scan(ScanMode::Float).unwrap().scan_mode(), ScanMode::Float);
 }
 
 #[test]
@@ -302,7 +309,7 @@ fn bad_input_is_err() {
     assert!(PerDim::train(&[1.0, 2.0], 2, 8, RangeEstimator::MeanStd(-1.0), false).is_err());
     assert!(PerDimUniform::from_params(8, false, vec![0.0; 3], vec![1.0; 2]).is_err());
     assert!(PerDimUniform::from_params(8, false, vec![0.0; 2], vec![-1.0; 2]).is_err());
-    assert!(config("nope", 4, &[0.0; 4]).is_err());
+    assert!(vector_codecs::factory::build("sq9", 4, vector_codecs::metric::Metric::L2, 0, &[0.0; 4]).is_err());
 }
 
 #[test]
@@ -338,21 +345,39 @@ fn params_round_trip_and_reject_corruption() {
     for cut in 0..bytes.len() {
         assert!(PerDim::from_bytes(&bytes[..cut]).is_err());
     }
+    // The scan mode is saved; an unknown mode tag or an integer mode on 3-bit codes is corrupt.
+    let i8c = c.clone().with_scan(ScanMode::I8).unwrap();
+    assert_eq!(PerDim::from_bytes(&i8c.to_bytes().unwrap()).unwrap(), i8c);
+    let payload = |bits: u8, scan: u8| {
+        let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
+        w.u32(2).u8(bits).u8(0).f32s(&[0.0, 0.0]).f32s(&[1.0, 1.0]).u8(scan);
+        w.finish().unwrap()
+    };
+    assert!(PerDim::from_bytes(&payload(8, 2)).is_ok());
+    assert!(matches!(PerDim::from_bytes(&payload(8, 3)), Err(Error::Corrupt(_))));
+    assert!(matches!(PerDim::from_bytes(&payload(3, 1)), Err(Error::Corrupt(_))));
 }
 
 #[test]
 fn named_configs() {
     let mut r = Rng::new(17);
     let train = gauss(&mut r, 64 * 96, 1.0);
-    let want = [8.0, 4.0, 9.0, 5.0, 4.5, 8.0 + 64.0 / 96.0];
-    for (name, bpd) in CONFIG_NAMES.iter().zip(want) {
-        let c = config(name, 96, &train).unwrap();
-        let got = match c {
-            vector_codecs::scalar::uniform::UniformConfig::PerDim(c) => c.bits_per_dim(),
-            vector_codecs::scalar::uniform::UniformConfig::Block(c) => c.bits_per_dim(),
-        };
+    let names =
+        ["sq8", "SQ8", "sq8-i8", "sq8-i16", "sq4", "SQ4", "sq4-i8", "sq8-b32", "sq4-b32", "sq4-b32-sym", "sq8-vec"];
+    let want = [8.0, 8.0, 8.0, 8.0, 4.0, 4.0, 4.0, 9.0, 5.0, 4.5, 8.0 + 64.0 / 96.0];
+    for (name, bpd) in names.iter().zip(want) {
+        let c =
+            vector_codecs::factory::build(name, 96, vector_codecs::metric::Metric::InnerProduct, 0, &train).unwrap();
+        let got = c.bits_per_dim();
         assert!((got - bpd).abs() < 1e-9, "{name}: {got}");
+        let biased = name.contains("-i");
+        assert_eq!(c.estimator() == vector_codecs::Estimator::Biased, biased, "{name}");
     }
+    // Trained names need training rows.
+    assert!(matches!(
+        vector_codecs::factory::build("sq8", 96, vector_codecs::metric::Metric::InnerProduct, 0, &[]),
+        Err(Error::NotEnoughData { .. })
+    ));
 }
 
 #[test]
@@ -367,7 +392,7 @@ fn sq8_recall_on_wordnet() {
     let codec = PerDim::train(&base.data, d, 8, RangeEstimator::MinMax, false).unwrap();
     let mut codes = vec![0u8; n * codec.code_len()];
     codec.encode_batch(&base.data, &mut codes).unwrap();
-    let sc = codec.int_scorer(IntPrecision::I8).unwrap();
+    let sc = codec.clone().with_scan(ScanMode::I8).unwrap();
     let mut scratch = sc.scratch();
     let mut fscratch = codec.scratch();
     let mut scores = vec![0f32; n];
@@ -411,7 +436,8 @@ fn write_seed_corpus() {
     {
         let train = gauss(&mut r, 20 * dim, 1.0);
         let c = PerDim::train(&train, *dim, *bits, RangeEstimator::MinMax, *sym).unwrap();
-        let b = c.to_bytes().unwrap();
+        let scan = [ScanMode::I16, ScanMode::I8, ScanMode::Float, ScanMode::Float][i];
+        let b = c.with_scan(scan).unwrap().to_bytes().unwrap();
         std::fs::write(dir.join(format!("valid_{i}")), &b).unwrap();
         let mut bad = b.clone();
         bad[12] = 0xFF; // lying dimension
@@ -419,16 +445,59 @@ fn write_seed_corpus() {
     }
     // Valid container, negative step and NaN base (checksum fixed up by re-writing).
     let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
-    w.u32(2).u8(8).u8(0).f32s(&[0.0, f32::NAN]).f32s(&[1.0, 1.0]);
+    w.u32(2).u8(8).u8(0).f32s(&[0.0, f32::NAN]).f32s(&[1.0, 1.0]).u8(0);
     std::fs::write(dir.join("nan_base"), w.finish().unwrap()).unwrap();
     let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
-    w.u32(2).u8(8).u8(0).f32s(&[0.0, 0.0]).f32s(&[1.0, -1.0]);
+    w.u32(2).u8(8).u8(0).f32s(&[0.0, 0.0]).f32s(&[1.0, -1.0]).u8(0);
     std::fs::write(dir.join("negative_step"), w.finish().unwrap()).unwrap();
     let mut w = vector_codecs::format::Writer::new(vector_codecs::scalar::uniform::KIND_PER_DIM);
-    w.u32(2).u8(9).u8(2).f32s(&[0.0, 0.0]).f32s(&[1.0, 1.0]);
+    w.u32(2).u8(9).u8(2).f32s(&[0.0, 0.0]).f32s(&[1.0, 1.0]).u8(0);
     std::fs::write(dir.join("bad_bits_flag"), w.finish().unwrap()).unwrap();
     // Hostile block codes: selector byte then NaN/inf scales.
     let mut hostile = vec![0x09u8];
     hostile.extend(std::iter::repeat_n(0xFFu8, 200));
     std::fs::write(dir.join("hostile_block_code"), &hostile).unwrap();
+}
+
+#[test]
+fn block_uniform_persist() {
+    use vector_codecs::format::{Reader, Writer};
+    use vector_codecs::persist::Persist;
+    let restore = |b: &[u8]| {
+        let mut r = Reader::new(b);
+        let c = BlockUniform::restore(&mut r)?;
+        r.finish()?;
+        Ok::<_, Error>(c)
+    };
+    for (dim, bits, block, sym, sc) in [
+        (40, 8, None, false, ScaleFormat::F32),
+        (32, 4, None, true, ScaleFormat::F16),
+        (32, 4, Some(32), false, ScaleFormat::F16),
+        (40, 3, Some(128), true, ScaleFormat::F32),
+        (100, 1, Some(16), false, ScaleFormat::F16),
+    ] {
+        let c = BlockUniform::with_scales(dim, bits, block, sym, sc).unwrap();
+        let mut w = Writer::new(0);
+        c.persist(&mut w);
+        let full = w.finish().unwrap();
+        let b = &full[12..full.len() - 4];
+        assert_eq!(restore(b).unwrap(), c);
+        for cut in 0..b.len() {
+            assert!(restore(&b[..cut]).is_err());
+        }
+    }
+    let raw = |dim: u32, bits: u8, block: u32, sym: u8, sc: u8| {
+        let mut w = Writer::new(0);
+        w.u32(dim).u8(bits).u32(block).u8(sym).u8(sc);
+        let full = w.finish().unwrap();
+        restore(&full[12..full.len() - 4])
+    };
+    assert!(raw(40, 8, 32, 0, 1).is_ok());
+    assert!(raw(40, 8, 40, 1, 0).is_ok());
+    for bad in
+        [raw(0, 8, 0, 0, 0), raw(40, 9, 32, 0, 0), raw(40, 8, 33, 0, 0), raw(40, 8, 32, 2, 0), raw(40, 8, 32, 0, 2)]
+    {
+        assert!(matches!(bad, Err(Error::Corrupt(_))), "{bad:?}");
+    }
+    assert!(raw(1 << 17, 8, 32, 0, 0).is_err());
 }

@@ -46,56 +46,29 @@ fn baseline() -> Vec<Entry> {
 // scales in the code; `-i8` rows scan with the integer query (exact u8×i8 dot, biased estimator).
 // ---------------------------------------------------------------------------------------------
 fn uniform_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::scalar::uniform::{UniformConfig, config};
-    Ok(match config(name, t.dim, t.vectors)? {
-        UniformConfig::PerDim(c) => Box::new(c),
-        UniformConfig::Block(c) => Box::new(c),
+    use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
+    let block = |bits, sym| BlockUniform::with_scales(t.dim, bits, Some(32), sym, ScaleFormat::F16);
+    Ok(match name {
+        "sq8-b32" => Box::new(block(8, false)?),
+        "sq4-b32" => Box::new(block(4, false)?),
+        "sq4-b32-sym" => Box::new(block(4, true)?),
+        "sq8-vec" => Box::new(BlockUniform::new(t.dim, 8, None, false)?),
+        _ => Box::new(uniform_per_dim(name, t)?),
     })
 }
 
+/// `sq8` / `sq4`: a per-dimension min/max codec.
+fn uniform_per_dim(name: &str, t: &TrainData) -> Result<vector_codecs::scalar::uniform::PerDim> {
+    use vector_codecs::scalar::uniform::{PerDim, RangeEstimator};
+    let bits = if name == "sq8" { 8 } else { 4 };
+    PerDim::train(t.vectors, t.dim, bits, RangeEstimator::MinMax, false)
+}
+
 fn uniform_int(bits: u32, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::scalar::uniform::{IntPrecision, PerDimUniform, RangeEstimator};
+    use vector_codecs::codec::{ScanMode, ScanModes};
+    use vector_codecs::scalar::uniform::{PerDimUniform, RangeEstimator};
     let codec = PerDimUniform::train(t.vectors, t.dim, bits, RangeEstimator::MinMax, false)?;
-    Ok(Box::new(IntScan { codec, precision: IntPrecision::I8 }))
-}
-
-/// A per-dimension uniform codec scanned with its integer-query scorer.
-struct IntScan {
-    codec: vector_codecs::scalar::uniform::PerDim,
-    precision: vector_codecs::scalar::uniform::IntPrecision,
-}
-
-impl EvalCodec for IntScan {
-    fn describe(&self) -> String {
-        format!("PerDimUniform + IntScorer({:?})", self.precision)
-    }
-    fn dim(&self) -> usize {
-        Codec::dim(&self.codec)
-    }
-    fn code_len(&self) -> usize {
-        Codec::code_len(&self.codec)
-    }
-    fn bits_per_dim(&self) -> f64 {
-        Codec::bits_per_dim(&self.codec)
-    }
-    fn estimator(&self) -> Option<Estimator> {
-        self.codec.int_scorer(self.precision).ok().map(|s| Score::estimator(&s))
-    }
-    fn can_decode(&self) -> bool {
-        true
-    }
-    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
-        Codec::encode_batch(&self.codec, xs, codes)
-    }
-    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        Decode::decode_batch(&self.codec, codes, out)
-    }
-    fn scan(&self, q: &[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let scorer = self.codec.int_scorer(self.precision)?;
-        let mut scratch = vec![0f32; scorer.query_scratch_len()];
-        let prepared = scorer.prepare(q, &mut scratch)?;
-        scorer.score_batch(&prepared, codes, out)
-    }
+    Ok(Box::new(codec.with_scan(ScanMode::I8)?))
 }
 
 fn scalar_uniform() -> Vec<Entry> {
@@ -445,10 +418,7 @@ impl EvalCodec for Bitsliced {
 // ---------------------------------------------------------------------------------------------
 fn rans_over(inner_name: &'static str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
     use vector_codecs::entropy::coded::EntropyCoded;
-    use vector_codecs::scalar::uniform::{UniformConfig, config};
-    let UniformConfig::PerDim(inner) = config(inner_name, t.dim, t.vectors)? else {
-        return Err(vector_codecs::Error::InvalidParameter("rans_over needs a per-dimension codec"));
-    };
+    let inner = uniform_per_dim(inner_name, t)?;
     let n = t.rows();
     let mut sample = vec![0u8; n * Codec::code_len(&inner)];
     Codec::encode_batch(&inner, t.vectors, &mut sample)?;

@@ -2,7 +2,8 @@
 //! accepted codec must encode, decode and score without panicking. The same bytes are also fed
 //! as codes to per-block codecs (hostile scales must give `Err`, never a panic).
 
-use vector_codecs::scalar::uniform::{BlockUniform, IntPrecision, PerDim};
+use vector_codecs::codec::{ScanMode, ScanModes};
+use vector_codecs::scalar::uniform::{BlockUniform, PerDim};
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
 
 pub fn run(data: &[u8]) {
@@ -19,10 +20,12 @@ pub fn run(data: &[u8]) {
                 let _ = c.score(&q, &code);
             }
             let _ = c.score_codes(&code, &code);
-            if let Ok(sc) = c.int_scorer(IntPrecision::I8) {
-                let mut s = vec![0f32; sc.query_scratch_len()];
-                if let Ok(q) = sc.prepare(&x, &mut s) {
-                    let _ = sc.score(&q, &code);
+            for mode in [ScanMode::Float, ScanMode::I8, ScanMode::I16] {
+                if let Ok(sc) = c.clone().with_scan(mode) {
+                    let mut s = vec![0f32; sc.query_scratch_len()];
+                    if let Ok(q) = sc.prepare(&x, &mut s) {
+                        let _ = sc.score(&q, &code);
+                    }
                 }
             }
         }

@@ -3,17 +3,18 @@
 //! a Lloyd–Max solver for any 1-D density and 1-D k-means training on samples (both `alloc`),
 //! and [`LloydCodec`], a vector codec on top of a codebook.
 //!
-//! # Configuration names (evaluation harness)
+//! # Saved parameters
 //!
-//! | name | codec | bits per dim |
-//! |---|---|---|
-//! | `lloyd1` … `lloyd4` | `LloydCodec::gaussian(d, b)`: Gaussian table, per-vector mean/RMS | `b + 64/d` |
-//!
-//! Data-trained variants (`lloyd4-trained`) can be built today with
-//! `LloydCodec::with_codebook(d, Codebook::train(standardised samples, 16, iters)?)`; a
-//! per-dimension trained codec with serialized parameters is not implemented yet.
+//! [`Codebook`], [`LloydCodec`] and [`TrainedLloydCodec`] implement [`Persist`]: a codebook is
+//! `u32 K, f32 level[K]`; a [`LloydCodec`] is `u32 dim` then its codebook; a
+//! [`TrainedLloydCodec`] is `u32 dim, u8 bits, u8 per_dim, u32 books, f32 level[books][2^bits]`
+//! (also the payload of its own container, [`TrainedLloydCodec::to_bytes`]). The configuration
+//! names (`lloyd1` … `lloyd4`, `lloyd4-trained`, `lloyd4-trained-dim`, …) are parsed by
+//! [`crate::factory`].
 
 use crate::error::{Error, Result};
+use crate::format::Reader;
+use crate::persist::Persist;
 
 /// Maximum number of levels of a [`Codebook`].
 pub const MAX_LEVELS: usize = 256;
@@ -170,6 +171,32 @@ impl Codebook {
             })
             .sum();
         s / samples.len() as f64
+    }
+}
+
+/// Reads `k` levels (`2 ≤ k ≤ 256`, checked by the caller) into a codebook, without allocating.
+///
+/// # Errors
+/// [`Error::Truncated`]; [`Error::Corrupt`] for levels that are not finite and strictly
+/// increasing.
+fn read_levels(r: &mut Reader<'_>, k: usize) -> Result<Codebook> {
+    let mut lv = [0.0f32; MAX_LEVELS];
+    r.f32_into(k, &mut lv)?;
+    Codebook::new(&lv[..k]).map_err(|_| Error::Corrupt("invalid codebook levels"))
+}
+
+impl Persist for Codebook {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.len as u32).f32s(self.levels());
+    }
+
+    fn restore(r: &mut Reader<'_>) -> Result<Self> {
+        let k = r.count(MAX_LEVELS, "codebook has more than 256 levels")?;
+        if k < 2 {
+            return Err(Error::Corrupt("codebook has fewer than 2 levels"));
+        }
+        read_levels(r, k)
     }
 }
 
@@ -379,7 +406,7 @@ use crate::error::{check_code, check_dim, check_finite};
 /// ([`Estimator::Reconstruction`]): the prepared query is a per-dimension table
 /// `T[i][k] = q_i · c_k` plus `Σ q_i`, so a score is `μ Σq + σ Σ_i T[i][idx_i]`.
 ///
-/// Short names for the evaluation harness: `lloyd1` … `lloyd4`.
+/// Factory names: `lloyd1` … `lloyd4`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LloydCodec {
     dim: usize,
@@ -577,6 +604,20 @@ impl Symbols for LloydCodec {
     }
 }
 
+impl Persist for LloydCodec {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32);
+        self.book.persist(w);
+    }
+
+    fn restore(r: &mut Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "lloyd dimension too large")?;
+        let book = Codebook::restore(r)?;
+        LloydCodec::with_codebook(dim, book).map_err(|_| Error::Corrupt("invalid lloyd codec parameters"))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Data-trained codec (alloc)
 // ---------------------------------------------------------------------------------------------
@@ -587,11 +628,9 @@ pub use trained::{KIND as TRAINED_KIND, TrainedLloydCodec};
 #[cfg(feature = "alloc")]
 mod trained {
     use super::*;
-    use crate::format::{Reader, Writer, open};
+    use crate::format::{Writer, open};
+    use crate::persist::MAX_DIM;
     use alloc::vec::Vec;
-
-    /// Largest dimension accepted (keeps `dim · bits` far from overflow on 32-bit targets).
-    const MAX_DIM: usize = 1 << 24;
 
     /// Container kind tag of [`TrainedLloydCodec`] parameters (scalar range `0x0140..0x0180`).
     pub const KIND: u16 = 0x0140;
@@ -614,7 +653,7 @@ mod trained {
     }
 
     impl TrainedLloydCodec {
-        /// Trains on `n = data.len() / dim` row-major vectors (`dim ≤ 2^24`): one codebook over all
+        /// Trains on `n = data.len() / dim` row-major vectors (`dim ≤ 2^16`): one codebook over all
         /// coordinates (`per_dim = false`) or one per dimension, each with `2^bits` levels and
         /// at most `iters` Lloyd iterations.
         ///
@@ -625,7 +664,7 @@ mod trained {
         /// values than levels.
         pub fn train(dim: usize, bits: u32, per_dim: bool, data: &[f32], iters: usize) -> Result<Self> {
             if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) {
-                return Err(Error::InvalidParameter("dim must be in 1..=2^24 and bits in 1..=8"));
+                return Err(Error::InvalidParameter("dim must be in 1..=2^16 and bits in 1..=8"));
             }
             let n = crate::codec::batch_rows(data.len(), dim)?;
             check_finite(data)?;
@@ -660,34 +699,56 @@ mod trained {
             crate::format::HEADER_LEN + 4 + 10 + self.books.len() * (4 << self.bits)
         }
 
-        /// Serializes the parameters (container kind [`TRAINED_KIND`](super::TRAINED_KIND) = `0x0140`).
+        /// Serializes the parameters (container kind [`TRAINED_KIND`](super::TRAINED_KIND) =
+        /// `0x0140`): the [`Persist`] fields.
         ///
         /// # Errors
         /// [`Error::Overflow`] if the payload exceeds the container's limits.
         pub fn to_bytes(&self) -> Result<Vec<u8>> {
             let mut w = Writer::new(KIND);
+            self.persist(&mut w);
+            w.finish()
+        }
+
+        /// Parses parameters written by [`to_bytes`](Self::to_bytes) (as [`Persist::restore`]).
+        /// Total: every field and length is validated; never panics; allocates at most in
+        /// proportion to the input.
+        ///
+        /// # Errors
+        /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], …), [`Error::Truncated`],
+        /// [`Error::Corrupt`] for inconsistent fields, invalid codebooks or trailing bytes.
+        pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+            let mut r = open(bytes, KIND)?;
+            let c = Self::restore(&mut r)?;
+            r.finish()?;
+            Ok(c)
+        }
+
+        #[inline]
+        fn idx(&self, packed: &[u8], i: usize) -> usize {
+            crate::bits::get(packed, i, self.bits).unwrap_or(0) as usize
+        }
+    }
+
+    impl Persist for TrainedLloydCodec {
+        fn persist(&self, w: &mut Writer) {
             w.u32(self.dim as u32).u8(self.bits as u8).u8(u8::from(self.books.len() > 1));
             w.u32(self.books.len() as u32);
             for b in &self.books {
                 w.f32s(b.levels());
             }
-            w.finish()
         }
 
-        /// Parses parameters written by [`to_bytes`](Self::to_bytes). Total: every field and
-        /// length is validated; never panics; allocates at most in proportion to the input.
-        ///
-        /// # Errors
-        /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], …), [`Error::Truncated`],
-        /// [`Error::Corrupt`] for inconsistent fields or invalid codebooks.
-        pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-            let mut r: Reader<'_> = open(bytes, KIND)?;
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
             let dim = r.u32()? as usize;
             let bits = r.u8()? as u32;
             let per_dim = r.u8()?;
             let nb = r.u32()? as usize;
             if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) || per_dim > 1 {
                 return Err(Error::Corrupt("trained lloyd header"));
+            }
+            if per_dim == 1 && dim == 1 {
+                return Err(Error::Corrupt("trained lloyd: per-dimension needs dim > 1"));
             }
             let expected = if per_dim == 1 { dim } else { 1 };
             if nb != expected {
@@ -699,21 +760,10 @@ mod trained {
                 return Err(Error::Truncated);
             }
             let mut books = Vec::with_capacity(nb);
-            let mut lv = [0.0f32; MAX_LEVELS];
             for _ in 0..nb {
-                r.f32_into(k, &mut lv)?;
-                books.push(Codebook::new(&lv[..k]).map_err(|_| Error::Corrupt("trained lloyd codebook"))?);
-            }
-            r.finish()?;
-            if per_dim == 1 && dim == 1 {
-                return Err(Error::Corrupt("trained lloyd: per-dimension needs dim > 1"));
+                books.push(read_levels(r, k)?);
             }
             Ok(TrainedLloydCodec { dim, bits, books })
-        }
-
-        #[inline]
-        fn idx(&self, packed: &[u8], i: usize) -> usize {
-            crate::bits::get(packed, i, self.bits).unwrap_or(0) as usize
         }
     }
 

@@ -37,25 +37,21 @@
 //!
 //! * Float query ([`Score`], [`Estimator::Reconstruction`]): `prepare` folds the scales into
 //!   the query, so a score is `const + Σ w_j·q_j` — exactly `⟨q, x̂⟩` up to float rounding.
-//! * Integer query ([`IntScorer`], [`Estimator::Biased`], 8- and 4-bit per-dimension codecs):
-//!   the folded query `w` is quantized to `i8` (or `i16`) with one scale `s = max|w|/127`
-//!   (`/32767`), and the score is `const + s·Σ ŵ_j·q_j` from an exact integer dot
-//!   ([`crate::simd::dot_u8_i8`] / [`crate::simd::dot_u8_i16`]). Its only error against
-//!   `⟨q, x̂⟩` is the query rounding: `|score − ⟨q, x̂⟩| ≤ (s/2)·Σ_j q_j ≤ (s/2)·qmax·d`.
+//! * Integer query ([`ScanMode::I8`] / [`ScanMode::I16`] through [`ScanModes::with_scan`],
+//!   [`Estimator::Biased`], 8- and 4-bit [`PerDimUniform`] only): the folded query `w` is
+//!   quantized to `i8` (or `i16`) with one scale `s = max|w|/127` (`/32767`), and the score is
+//!   `const + s·Σ ŵ_j·q_j` from an exact integer dot ([`crate::simd::dot_u8_i8`] /
+//!   [`crate::simd::dot_u8_i16`]). Its only error against `⟨q, x̂⟩` is the query rounding:
+//!   `|score − ⟨q, x̂⟩| ≤ (s/2)·Σ_j q_j ≤ (s/2)·qmax·d`. The codes are the same in every mode.
 //! * Code × code ([`ScoreSymmetric`]): `⟨x̂, ŷ⟩` of two reconstructions.
 //!
-//! # Configuration names (the evaluate harness)
+//! # Saved parameters
 //!
-//! | name | constructor | bits/dim |
-//! |---|---|---|
-//! | `sq8` | [`PerDimUniform::train`] 8-bit min/max | 8 |
-//! | `sq4` | [`PerDimUniform::train`] 4-bit min/max | 4 |
-//! | `sq8-b32` | [`BlockUniform::with_scales`]`(d, 8, Some(32), false, F16)` | 8 + 32/32 = 9 |
-//! | `sq4-b32` | [`BlockUniform::with_scales`]`(d, 4, Some(32), false, F16)` (≈ ggml Q4_1) | 4 + 32/32 = 5 |
-//! | `sq4-b32-sym` | [`BlockUniform::with_scales`]`(d, 4, Some(32), true, F16)` (≈ ggml Q4_0) | 4 + 16/32 = 4.5 |
-//! | `sq8-vec` | [`BlockUniform::new`]`(d, 8, None, false)` (f32 scales) | 8 + 64/d |
-//!
-//! [`config`] builds any of them by name.
+//! Both codecs implement [`Persist`]: [`BlockUniform`] stores `u32 dim, u8 bits, u32 block,
+//! u8 symmetric, u8 scale format` (0 = f32, 1 = f16); [`PerDim`] stores `u32 dim, u8 bits,
+//! u8 symmetric, f32 base[dim], f32 step[dim], u8 scan mode` (0 = float, 1 = i8, 2 = i16), the
+//! payload of its own container as well ([`PerDimUniform::to_bytes`]). The configuration names
+//! (`sq8`, `SQ8`, `sq4-b32`, `sq8-i8`, …) are parsed by [`crate::factory`] only.
 //!
 //! ```
 //! use vector_codecs::{Codec, Decode};
@@ -69,8 +65,9 @@
 //! ```
 
 use crate::bits;
-use crate::codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSymmetric, Symbols, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
+use crate::persist::Persist;
 
 /// Levels unpacked at a time (a multiple of 8, so every chunk starts on a byte boundary).
 const CHUNK: usize = 128;
@@ -558,6 +555,43 @@ impl Symbols for BlockUniform {
     }
 }
 
+/// Reads the `u8` symmetric flag (0 or 1).
+fn read_flag(r: &mut crate::format::Reader<'_>) -> Result<bool> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::Corrupt("symmetric flag")),
+    }
+}
+
+impl Persist for BlockUniform {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        let scales = match self.scales {
+            ScaleFormat::F32 => 0,
+            ScaleFormat::F16 => 1,
+        };
+        w.u32(self.dim as u32).u8(self.bits as u8).u32(self.block as u32);
+        w.u8(u8::from(self.symmetric)).u8(scales);
+    }
+
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "block uniform dimension too large")?;
+        let bits = u32::from(r.u8()?);
+        let block = r.u32()? as usize;
+        let symmetric = read_flag(r)?;
+        let scales = match r.u8()? {
+            0 => ScaleFormat::F32,
+            1 => ScaleFormat::F16,
+            _ => return Err(Error::Corrupt("unknown scale format")),
+        };
+        // A per-vector codec stores its dimension as the block size.
+        let block = if block == dim { None } else { Some(block) };
+        BlockUniform::with_scales(dim, bits, block, symmetric, scales)
+            .map_err(|_| Error::Corrupt("invalid block uniform parameters"))
+    }
+}
+
 fn split_levels(packed: &[u8], bits: u32, symbols: &mut [u16], dim: usize) -> Result<()> {
     check_dim(dim, symbols.len())?;
     let mut lv = [0u8; CHUNK];
@@ -606,14 +640,18 @@ pub enum RangeEstimator {
 /// dimension. `P` holds the parameters (`Vec<f32>` when trained, or borrowed slices for a
 /// `no_std` user who stores them elsewhere).
 ///
-/// Score estimators: [`Estimator::Reconstruction`] for the float query; [`IntScorer`] gives the
-/// faster integer-query scan ([`Estimator::Biased`]).
+/// Scoring follows the codec's [`ScanMode`] (set with [`ScanModes::with_scan`]; the codes are
+/// the same in every mode): [`ScanMode::Float`] (the default) is exact on the reconstruction
+/// ([`Estimator::Reconstruction`]); [`ScanMode::I8`] and [`ScanMode::I16`] (8- and 4-bit codes)
+/// round the folded query to integers and scan with an exact integer dot
+/// ([`Estimator::Biased`], see the [module docs](self#scoring)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PerDimUniform<P: AsRef<[f32]>> {
     bits: u32,
     symmetric: bool,
     base: P,
     step: P,
+    scan: ScanMode,
 }
 
 /// A trained per-dimension codec owning its parameters.
@@ -623,8 +661,20 @@ pub type PerDim = PerDimUniform<alloc::vec::Vec<f32>>;
 /// Kind tag of serialized [`PerDimUniform`] parameters.
 pub const KIND_PER_DIM: u16 = crate::format::kind::SCALAR + 1;
 
+/// The saved tag of a scan mode of [`PerDimUniform`].
+#[cfg(feature = "alloc")]
+fn scan_tag(mode: ScanMode) -> u8 {
+    match mode {
+        ScanMode::I8 => 1,
+        ScanMode::I16 => 2,
+        // `with_scan` refuses Bitsliced, so only Float is left.
+        _ => 0,
+    }
+}
+
 impl<P: AsRef<[f32]>> PerDimUniform<P> {
-    /// A codec from explicit grids: coordinate `j` decodes as `base[j] + q·step[j]`.
+    /// A codec from explicit grids: coordinate `j` decodes as `base[j] + q·step[j]`. It scores
+    /// in [`ScanMode::Float`].
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for bits outside `1..=8`, empty or unequal parameter slices,
@@ -638,7 +688,7 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
         if !b.iter().chain(s).all(|v| v.is_finite()) || s.iter().any(|&v| v < 0.0) {
             return Err(Error::InvalidParameter("grid parameters must be finite, steps non-negative"));
         }
-        Ok(PerDimUniform { bits, symmetric, base, step })
+        Ok(PerDimUniform { bits, symmetric, base, step, scan: ScanMode::Float })
     }
 
     /// Bits per level.
@@ -661,27 +711,103 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
         self.step.as_ref()
     }
 
-    /// The integer-query scorer over this codec's codes (8- or 4-bit only).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] if `bits()` is not 8 or 4.
-    pub fn int_scorer(&self, precision: IntPrecision) -> Result<IntScorer<'_, P>> {
-        if self.bits != 8 && self.bits != 4 {
-            return Err(Error::InvalidParameter("integer scoring needs 8- or 4-bit codes"));
-        }
-        Ok(IntScorer { codec: self, precision })
+    /// Integer query coefficients: `dim` for 8-bit codes, `2·⌈dim/2⌉` (even then odd
+    /// coordinates) for 4-bit codes.
+    fn int_len(&self) -> usize {
+        let d = self.dim();
+        if self.bits == 8 { d } else { 2 * d.div_ceil(2) }
     }
 
-    /// Serializes the parameters (kind [`KIND_PER_DIM`]): `u32 dim, u8 bits, u8 symmetric,
-    /// f32 base[dim], f32 step[dim]`.
+    /// Rounds the folded query `w_j = q_j·Δ_j` to integers (`i8` or `i16` by the scan mode) in
+    /// `scratch`, placed for [`int_dot`](Self::int_dot).
+    fn prepare_int<'s>(&self, q: &[f32], c: f32, scratch: &'s mut [f32]) -> PerDimQuery<'s> {
+        let step = self.step();
+        let amax = q.iter().zip(step).fold(0f32, |m, (&v, &s)| m.max((v * s).abs()));
+        let lim = if self.scan == ScanMode::I8 { 127.0 } else { 32767.0 };
+        let s = if amax > 0.0 { amax / lim } else { 0.0 };
+        let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
+        let (qlen, eight) = (self.int_len(), self.bits == 8);
+        let half = qlen / 2;
+        // Position of coordinate j in the coefficient array.
+        let pos = |j: usize| if eight { j } else { (j % 2) * half + j / 2 };
+        let round = |v: f32| -> f32 {
+            let t = (v * inv).clamp(-lim, lim);
+            if t >= 0.0 { (t + 0.5) as i32 as f32 } else { -((-t + 0.5) as i32 as f32) }
+        };
+        // Coefficient `pos(j)` of the integer query: `round(q_j·Δ_j / s)`.
+        fn fill<T: Default + Copy>(
+            b: &mut [T],
+            q: &[f32],
+            step: &[f32],
+            pos: impl Fn(usize) -> usize,
+            f: impl Fn(f32) -> T,
+        ) {
+            b.fill(T::default());
+            for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
+                b[pos(j)] = f(v * st);
+            }
+        }
+        let sc = &mut scratch[..self.query_scratch_len()];
+        let mut query = PerDimQuery { c, s, w: &[], q8: &[], q16: &[] };
+        if self.scan == ScanMode::I8 {
+            let b: &mut [i8] = bytemuck::cast_slice_mut(sc);
+            fill(b, q, step, pos, |v| round(v) as i8);
+            query.q8 = &b[..qlen];
+        } else {
+            let b: &mut [i16] = bytemuck::cast_slice_mut(sc);
+            fill(b, q, step, pos, |v| round(v) as i16);
+            query.q16 = &b[..qlen];
+        }
+        query
+    }
+
+    /// The exact integer dot `Σ ŵ_j·level_j` of an integer query with one code. 4-bit codes are
+    /// split into their low and high nibbles (even and odd coordinates) and dotted with the
+    /// de-interleaved query.
+    fn int_dot(&self, q: &PerDimQuery<'_>, code: &[u8]) -> i64 {
+        let i8_query = self.scan == ScanMode::I8;
+        if self.bits == 8 {
+            return if i8_query { crate::simd::dot_u8_i8(code, q.q8) } else { crate::simd::dot_u8_i16(code, q.q16) };
+        }
+        let half = code.len();
+        let mut lo = [0u8; 512];
+        let mut hi = [0u8; 512];
+        let mut total = 0i64;
+        for (c, bytes) in code.chunks(512).enumerate() {
+            let n = bytes.len();
+            for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
+                *l = b & 0xF;
+                *h = b >> 4;
+            }
+            let r = c * 512..c * 512 + n;
+            let r2 = half + c * 512..half + c * 512 + n;
+            total += if i8_query {
+                let (a, b) = (q.q8.get(r).unwrap_or(&[]), q.q8.get(r2).unwrap_or(&[]));
+                crate::simd::dot_u8_i8(&lo[..n], a) + crate::simd::dot_u8_i8(&hi[..n], b)
+            } else {
+                let (a, b) = (q.q16.get(r).unwrap_or(&[]), q.q16.get(r2).unwrap_or(&[]));
+                crate::simd::dot_u8_i16(&lo[..n], a) + crate::simd::dot_u8_i16(&hi[..n], b)
+            };
+        }
+        total
+    }
+
+    /// Writes the parameters (see the [module docs](self#saved-parameters)).
+    #[cfg(feature = "alloc")]
+    fn write_fields(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim() as u32).u8(self.bits as u8).u8(u8::from(self.symmetric));
+        w.f32s(self.base()).f32s(self.step()).u8(scan_tag(self.scan));
+    }
+
+    /// Serializes the parameters in a container of kind [`KIND_PER_DIM`]: the [`Persist`]
+    /// fields (see the [module docs](self#saved-parameters)).
     ///
     /// # Errors
     /// [`Error::Overflow`] if the payload exceeds `u32`.
     #[cfg(feature = "alloc")]
     pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
-        let d = u32::try_from(self.dim()).map_err(|_| Error::Overflow)?;
         let mut w = crate::format::Writer::new(KIND_PER_DIM);
-        w.u32(d).u8(self.bits as u8).u8(u8::from(self.symmetric)).f32s(self.base()).f32s(self.step());
+        self.write_fields(&mut w);
         w.finish()
     }
 }
@@ -761,30 +887,47 @@ impl PerDim {
             base.push(b);
             step.push(s);
         }
-        Ok(PerDimUniform { bits, symmetric, base, step })
+        Ok(PerDimUniform { bits, symmetric, base, step, scan: ScanMode::Float })
     }
 
-    /// Reads parameters written by [`to_bytes`](PerDimUniform::to_bytes), validating every field.
+    /// Reads parameters written by [`to_bytes`](PerDimUniform::to_bytes), validating every field
+    /// (as [`Persist::restore`]).
     ///
     /// # Errors
     /// Container errors from [`crate::format::open`]; [`Error::Corrupt`] for a bad dimension, bit
-    /// width, flag, non-finite or negative parameters, or trailing bytes.
+    /// width, flag, scan mode, non-finite or negative parameters, or trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = crate::format::open(bytes, KIND_PER_DIM)?;
-        let dim = r.count(r.remaining() / 8, "dimension exceeds payload")?;
+        let c = Self::restore(&mut r)?;
+        r.finish()?;
+        Ok(c)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Persist for PerDim {
+    fn persist(&self, w: &mut crate::format::Writer) {
+        self.write_fields(w);
+    }
+
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = r.count(r.remaining().min(8 * crate::persist::MAX_DIM) / 8, "per-dimension uniform dimension")?;
         let bits = u32::from(r.u8()?);
-        let sym = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(Error::Corrupt("symmetric flag")),
-        };
+        let symmetric = read_flag(r)?;
         if dim == 0 || check_bits(bits).is_err() {
             return Err(Error::Corrupt("dimension or bit width"));
         }
         let base = r.finite_f32_vec(dim, "non-finite base")?;
         let step = r.finite_f32_vec(dim, "non-finite step")?;
-        r.finish()?;
-        PerDimUniform::from_params(bits, sym, base, step).map_err(|_| Error::Corrupt("negative step"))
+        let scan = match r.u8()? {
+            0 => ScanMode::Float,
+            1 => ScanMode::I8,
+            2 => ScanMode::I16,
+            _ => return Err(Error::Corrupt("unknown scan mode")),
+        };
+        PerDimUniform::from_params(bits, symmetric, base, step)
+            .and_then(|c| c.with_scan(scan))
+            .map_err(|_| Error::Corrupt("invalid per-dimension uniform parameters"))
     }
 }
 
@@ -835,12 +978,40 @@ impl<P: AsRef<[f32]>> Decode for PerDimUniform<P> {
     }
 }
 
-/// A prepared float query of [`PerDimUniform`]: `w_j = q_j·Δ_j` and `c = Σ q_j·base_j`, so the
-/// score of a code is `c + Σ w_j·level_j`.
+/// A prepared query of [`PerDimUniform`]: the folded query `w_j = q_j·Δ_j` (float mode) or its
+/// integer rounding `ŵ_j = round(w_j/s)` (integer modes), and `c = Σ q_j·base_j`, so the score
+/// of a code is `c + Σ w_j·level_j` (or `c + s·Σ ŵ_j·level_j`).
 #[derive(Clone, Copy, Debug)]
 pub struct PerDimQuery<'s> {
-    w: &'s [f32],
     c: f32,
+    s: f32,
+    w: &'s [f32],
+    q8: &'s [i8],
+    q16: &'s [i16],
+}
+
+impl<P: AsRef<[f32]>> ScanModes for PerDimUniform<P> {
+    fn scan_mode(&self) -> ScanMode {
+        self.scan
+    }
+
+    /// [`ScanMode::Float`] always; [`ScanMode::I8`] and [`ScanMode::I16`] for 8- and 4-bit codes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an integer mode on other bit widths, or
+    /// [`ScanMode::Bitsliced`].
+    fn with_scan(mut self, mode: ScanMode) -> Result<Self> {
+        match mode {
+            ScanMode::Float => {}
+            ScanMode::I8 | ScanMode::I16 if self.bits == 8 || self.bits == 4 => {}
+            ScanMode::I8 | ScanMode::I16 => {
+                return Err(Error::InvalidParameter("integer scoring needs 8- or 4-bit codes"));
+            }
+            ScanMode::Bitsliced => return Err(Error::InvalidParameter("no bitsliced scorer for uniform codes")),
+        }
+        self.scan = mode;
+        Ok(self)
+    }
 }
 
 impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
@@ -849,28 +1020,40 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
     where
         P: 's;
 
+    /// `dim` words for the float query; the `i8`/`i16` coefficients of an integer query live in
+    /// the `f32` scratch, reinterpreted (`⌈len/4⌉` or `⌈len/2⌉` words).
     fn query_scratch_len(&self) -> usize {
-        self.dim()
+        match self.scan {
+            ScanMode::I8 => self.int_len().div_ceil(4),
+            ScanMode::I16 => self.int_len().div_ceil(2),
+            _ => self.dim(),
+        }
     }
 
     fn estimator(&self) -> Estimator {
-        Estimator::Reconstruction
+        if self.scan == ScanMode::Float { Estimator::Reconstruction } else { Estimator::Biased }
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PerDimQuery<'s>> {
         check_dim(self.dim(), q.len())?;
-        check_scratch(self.dim(), scratch.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
         check_finite(q)?;
+        let c = crate::simd::dot(q, self.base());
+        if self.scan != ScanMode::Float {
+            return Ok(self.prepare_int(q, c, scratch));
+        }
         let w = &mut scratch[..self.dim()];
         for ((o, &v), &s) in w.iter_mut().zip(q).zip(self.step()) {
             *o = v * s;
         }
-        let c = crate::simd::dot(q, self.base());
-        Ok(PerDimQuery { w, c })
+        Ok(PerDimQuery { c, s: 0.0, w, q8: &[], q16: &[] })
     }
 
     fn score(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
+        if self.scan != ScanMode::Float {
+            return Ok(q.c + q.s * self.int_dot(q, code) as f32);
+        }
         match self.bits {
             8 => Ok(q.c + crate::simd::dot_u8_f32(code, q.w)),
             4 => Ok(q.c + crate::simd::dot_u4_f32(code, q.w)),
@@ -886,15 +1069,15 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
         }
     }
 
-    /// 8- and 4-bit codes are scored several at a time ([`crate::simd::dot_u8_f32_rows`],
-    /// [`crate::simd::dot_u4_f32_rows`]), sharing the query loads; the scores equal
-    /// [`score`](Score::score)'s bit for bit.
+    /// 8- and 4-bit codes are scored several at a time in float mode
+    /// ([`crate::simd::dot_u8_f32_rows`], [`crate::simd::dot_u4_f32_rows`]), sharing the query
+    /// loads; the scores equal [`score`](Score::score)'s bit for bit in every mode.
     fn score_batch(&self, q: &PerDimQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         let cl = self.code_len();
         check_code(out.len() * cl, codes.len())?;
-        match self.bits {
-            8 => crate::simd::dot_u8_f32_rows(codes, cl, q.w, out),
-            4 => crate::simd::dot_u4_f32_rows(codes, cl, q.w, out),
+        match (self.scan, self.bits) {
+            (ScanMode::Float, 8) => crate::simd::dot_u8_f32_rows(codes, cl, q.w, out),
+            (ScanMode::Float, 4) => crate::simd::dot_u4_f32_rows(codes, cl, q.w, out),
             _ => {
                 for (code, o) in codes.chunks_exact(cl).zip(out.iter_mut()) {
                     *o = self.score(q, code)?;
@@ -958,214 +1141,4 @@ impl<P: AsRef<[f32]>> Symbols for PerDimUniform<P> {
         check_code(0, side.len())?;
         join_levels(symbols, self.bits, self.alphabet_size(), code, self.dim())
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Integer-query scoring
-// ---------------------------------------------------------------------------------------------
-
-/// Precision of the quantized query of [`IntScorer`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntPrecision {
-    /// `i8` query (`s = max|w|/127`), VNNI `u8×i8` dot: fastest.
-    I8,
-    /// `i16` query (`s = max|w|/32767`): 256× smaller query rounding error.
-    I16,
-}
-
-/// Integer-query scorer over the codes of an 8- or 4-bit [`PerDimUniform`].
-///
-/// `prepare` folds the grids into the query (`w_j = q_j·Δ_j`, `c = Σ q_j·base_j`) and rounds `w`
-/// to integers `ŵ_j = round(w_j/s)`; the score is `c + s·Σ ŵ_j·level_j`, with the integer dot
-/// exact. Estimator [`Estimator::Biased`]: the only difference from `⟨q, x̂⟩` is the query
-/// rounding, `|score − ⟨q, x̂⟩| ≤ (s/2)·Σ_j level_j` (plus float rounding of `c` and the final
-/// product). 4-bit codes are split into their low and high nibbles (even and odd coordinates)
-/// and dotted with the de-interleaved query.
-#[derive(Clone, Copy, Debug)]
-pub struct IntScorer<'a, P: AsRef<[f32]>> {
-    codec: &'a PerDimUniform<P>,
-    precision: IntPrecision,
-}
-
-/// A prepared integer query of [`IntScorer`].
-#[derive(Clone, Copy, Debug)]
-pub struct IntQuery<'s> {
-    c: f32,
-    s: f32,
-    q8: &'s [i8],
-    q16: &'s [i16],
-}
-
-impl<P: AsRef<[f32]>> IntScorer<'_, P> {
-    /// The query precision.
-    pub fn precision(&self) -> IntPrecision {
-        self.precision
-    }
-
-    /// Query coefficients length: `dim` for 8-bit, `2·⌈dim/2⌉` (even then odd coordinates) for
-    /// 4-bit.
-    fn qlen(&self) -> usize {
-        let d = self.codec.dim();
-        if self.codec.bits == 8 { d } else { 2 * d.div_ceil(2) }
-    }
-
-    fn int_dot(&self, q: &IntQuery<'_>, code: &[u8]) -> i64 {
-        if self.codec.bits == 8 {
-            return match self.precision {
-                IntPrecision::I8 => crate::simd::dot_u8_i8(code, q.q8),
-                IntPrecision::I16 => crate::simd::dot_u8_i16(code, q.q16),
-            };
-        }
-        let half = code.len();
-        let mut lo = [0u8; 512];
-        let mut hi = [0u8; 512];
-        let mut total = 0i64;
-        for (c, bytes) in code.chunks(512).enumerate() {
-            let n = bytes.len();
-            for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
-                *l = b & 0xF;
-                *h = b >> 4;
-            }
-            let r = c * 512..c * 512 + n;
-            let r2 = half + c * 512..half + c * 512 + n;
-            total += match self.precision {
-                IntPrecision::I8 => {
-                    crate::simd::dot_u8_i8(&lo[..n], &q.q8[r]) + crate::simd::dot_u8_i8(&hi[..n], &q.q8[r2])
-                }
-                IntPrecision::I16 => {
-                    crate::simd::dot_u8_i16(&lo[..n], &q.q16[r]) + crate::simd::dot_u8_i16(&hi[..n], &q.q16[r2])
-                }
-            };
-        }
-        total
-    }
-}
-
-impl<P: AsRef<[f32]>> Codec for IntScorer<'_, P> {
-    fn dim(&self) -> usize {
-        self.codec.dim()
-    }
-
-    fn code_len(&self) -> usize {
-        self.codec.code_len()
-    }
-
-    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        self.codec.encode_into(x, code)
-    }
-}
-
-impl<P: AsRef<[f32]>> Score for IntScorer<'_, P> {
-    type Query<'s>
-        = IntQuery<'s>
-    where
-        Self: 's;
-
-    fn query_scratch_len(&self) -> usize {
-        // The i8/i16 coefficients live in the f32 scratch, reinterpreted.
-        match self.precision {
-            IntPrecision::I8 => self.qlen().div_ceil(4),
-            IntPrecision::I16 => self.qlen().div_ceil(2),
-        }
-    }
-
-    fn estimator(&self) -> Estimator {
-        Estimator::Biased
-    }
-
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<IntQuery<'s>> {
-        let d = self.dim();
-        check_dim(d, q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
-        check_finite(q)?;
-        let (base, step) = (self.codec.base(), self.codec.step());
-        let c = crate::simd::dot(q, base);
-        let mut amax = 0f32;
-        for (&v, &s) in q.iter().zip(step) {
-            amax = amax.max((v * s).abs());
-        }
-        let lim = match self.precision {
-            IntPrecision::I8 => 127.0,
-            IntPrecision::I16 => 32767.0,
-        };
-        let s = if amax > 0.0 { amax / lim } else { 0.0 };
-        let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
-        let qlen = self.qlen();
-        let half = qlen / 2;
-        // Position of coordinate j in the coefficient array.
-        let pos = |j: usize| if self.codec.bits == 8 { j } else { (j % 2) * half + j / 2 };
-        let round = |v: f32| -> f32 {
-            let t = (v * inv).clamp(-lim, lim);
-            if t >= 0.0 { (t + 0.5) as i32 as f32 } else { -((-t + 0.5) as i32 as f32) }
-        };
-        let words = self.query_scratch_len();
-        let sc = &mut scratch[..words];
-        match self.precision {
-            IntPrecision::I8 => {
-                let b: &mut [i8] = bytemuck::cast_slice_mut(sc);
-                b.fill(0);
-                for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
-                    b[pos(j)] = round(v * st) as i8;
-                }
-                Ok(IntQuery { c, s, q8: &b[..qlen], q16: &[] })
-            }
-            IntPrecision::I16 => {
-                let b: &mut [i16] = bytemuck::cast_slice_mut(sc);
-                b.fill(0);
-                for (j, (&v, &st)) in q.iter().zip(step).enumerate() {
-                    b[pos(j)] = round(v * st) as i16;
-                }
-                Ok(IntQuery { c, s, q8: &[], q16: &b[..qlen] })
-            }
-        }
-    }
-
-    fn score(&self, q: &IntQuery<'_>, code: &[u8]) -> Result<f32> {
-        check_code(self.code_len(), code.len())?;
-        Ok(q.c + q.s * self.int_dot(q, code) as f32)
-    }
-
-    fn score_batch(&self, q: &IntQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let cl = self.code_len();
-        check_code(out.len() * cl, codes.len())?;
-        for (code, o) in codes.chunks_exact(cl).zip(out.iter_mut()) {
-            *o = q.c + q.s * self.int_dot(q, code) as f32;
-        }
-        Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Named configurations
-// ---------------------------------------------------------------------------------------------
-
-/// The short configuration names of this module (see the [module docs](self)).
-pub const CONFIG_NAMES: [&str; 6] = ["sq8", "sq4", "sq8-b32", "sq4-b32", "sq4-b32-sym", "sq8-vec"];
-
-/// A configured uniform codec: per-dimension (trained) or block/vector scaled.
-#[cfg(feature = "alloc")]
-#[derive(Clone, Debug)]
-pub enum UniformConfig {
-    /// A trained per-dimension codec (`sq8`, `sq4`).
-    PerDim(PerDim),
-    /// A per-block or per-vector codec (`sq8-b32`, `sq4-b32`, `sq4-b32-sym`, `sq8-vec`).
-    Block(BlockUniform),
-}
-
-/// Builds the configuration `name` (one of [`CONFIG_NAMES`]) for `dim`-vectors, training
-/// per-dimension codecs on `train` (`n × dim`, row-major; min/max ranges).
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for an unknown name; training errors of [`PerDimUniform::train`].
-#[cfg(feature = "alloc")]
-pub fn config(name: &str, dim: usize, train: &[f32]) -> Result<UniformConfig> {
-    Ok(match name {
-        "sq8" => UniformConfig::PerDim(PerDim::train(train, dim, 8, RangeEstimator::MinMax, false)?),
-        "sq4" => UniformConfig::PerDim(PerDim::train(train, dim, 4, RangeEstimator::MinMax, false)?),
-        "sq8-b32" => UniformConfig::Block(BlockUniform::with_scales(dim, 8, Some(32), false, ScaleFormat::F16)?),
-        "sq4-b32" => UniformConfig::Block(BlockUniform::with_scales(dim, 4, Some(32), false, ScaleFormat::F16)?),
-        "sq4-b32-sym" => UniformConfig::Block(BlockUniform::with_scales(dim, 4, Some(32), true, ScaleFormat::F16)?),
-        "sq8-vec" => UniformConfig::Block(BlockUniform::new(dim, 8, None, false)?),
-        _ => return Err(Error::InvalidParameter("unknown uniform configuration name")),
-    })
 }
