@@ -169,6 +169,7 @@ pub struct Erased<C> {
     name: Name,
     about: &'static str,
     metric: Metric,
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     seed: u64,
     /// The concrete codec.
     pub codec: C,

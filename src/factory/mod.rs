@@ -241,6 +241,16 @@ pub fn load(bytes: &[u8]) -> Result<Box<dyn DynCodec>> {
     if codec.dim() != dim {
         return Err(Error::Corrupt("saved dimension differs from the codec's"));
     }
+    // A codec that needs no training is fully named by (name, dim, metric, seed): its saved
+    // parameters must be exactly the ones the name builds (a `sq8-b32` file cannot hold 4-bit
+    // parameters).
+    let (entry, _) = lookup(name)?;
+    if !entry.trained {
+        let fresh = dispatch(name, dim, metric, seed, Source::Train(&[]))?;
+        if fresh.save()? != bytes {
+            return Err(Error::Corrupt("parameters differ from what the configuration name builds"));
+        }
+    }
     Ok(codec)
 }
 
