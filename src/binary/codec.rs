@@ -383,8 +383,18 @@ impl crate::persist::Persist for BinaryCodec<alloc::vec::Vec<f32>> {
     fn persist(&self, w: &mut crate::format::Writer) {
         self.write_params(w);
     }
+    /// Reads the fields of [`to_bytes`](BinaryCodec::to_bytes), the dimension bounded by
+    /// [`persist::MAX_DIM`](crate::persist::MAX_DIM).
     fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
-        let dim = r.count(MAX_DIM.min(crate::persist::MAX_DIM), "binary dim")?;
+        Self::read_params(r, crate::persist::MAX_DIM)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl BinaryCodec<alloc::vec::Vec<f32>> {
+    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`.
+    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
+        let dim = r.count(max_dim, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
             0 => ScaleFormat::Shared,
@@ -410,10 +420,7 @@ impl crate::persist::Persist for BinaryCodec<alloc::vec::Vec<f32>> {
         })?;
         c.with_scan(scan)
     }
-}
 
-#[cfg(feature = "alloc")]
-impl BinaryCodec<alloc::vec::Vec<f32>> {
     /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total: every field and
     /// length is validated before use, and at most `4·dim ≤ bytes.len()` bytes are allocated.
     ///
@@ -422,7 +429,7 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
     /// [`Error::WrongKind`], …), [`Error::Corrupt`] for out-of-range fields or trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = crate::format::open(bytes, super::KIND)?;
-        let c = <Self as crate::persist::Persist>::restore(&mut r)?;
+        let c = Self::read_params(&mut r, MAX_DIM)?;
         r.finish()?;
         Ok(c)
     }

@@ -197,9 +197,10 @@ mod tests {
             (*c).scan(q, &codes, &mut s1).unwrap();
             (*back).scan(q, &codes, &mut s2).unwrap();
             assert_eq!(s1, s2);
-            for cut in [0, saved.len() / 2, saved.len() - 5] {
-                let mut r = crate::format::Reader::new(&saved[12..12 + cut]);
-                let _ = coded(&args, Source::Load(&mut r), |_| FloatCodec::new(dim, FloatFormat::E4M3));
+            let params = &saved[12 + 1 + "fp8e4m3".len() + 1 + 4 + 8..saved.len() - 4];
+            for cut in [0, params.len() / 2, params.len() - 1] {
+                let mut r = crate::format::Reader::new(&params[..cut]);
+                assert!(coded(&args, Source::Load(&mut r), |_| FloatCodec::new(dim, FloatFormat::E4M3)).is_err());
             }
         }
     }
