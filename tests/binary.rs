@@ -8,10 +8,10 @@ use vector_codecs::binary::{
     self, BinaryCodec, BinaryConfig, PopcntBackend, ScaleFormat, bitsliced_and_dot, hamming_scan_topk_with,
     weighted_hamming,
 };
+use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::rng::Rng;
 use vector_codecs::simd::reference;
 use vector_codecs::topk::TopK;
-use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::{Codec, Decode, Error, Estimator, Score, ScoreSymmetric};
 
 const LENGTHS: &[usize] = &[0, 1, 7, 8, 9, 16, 31, 32, 33, 48, 63, 64, 65, 96, 127, 128, 129, 192, 1023];

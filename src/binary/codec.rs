@@ -765,7 +765,9 @@ impl<M: AsRef<[f32]>> ScanModes for BinaryCodec<M> {
     fn with_scan(self, mode: ScanMode) -> Result<Self> {
         match mode {
             ScanMode::Float | ScanMode::Bitsliced => Ok(BinaryCodec { scan: mode, ..self }),
-            ScanMode::I8 | ScanMode::I16 => Err(Error::InvalidParameter("binary codes scan in Float or Bitsliced mode")),
+            ScanMode::I8 | ScanMode::I16 => {
+                Err(Error::InvalidParameter("binary codes scan in Float or Bitsliced mode"))
+            }
         }
     }
 }

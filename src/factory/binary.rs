@@ -20,7 +20,13 @@ fn train(a: &Args<'_>, data: &[f32], stages: usize, centred: bool) -> Result<Own
     BinaryCodec::train(data, a.dim, &BinaryConfig { stages, centred, scales })
 }
 
-fn binary(a: &Args<'_>, src: Source<'_, '_>, stages: usize, centred: bool, mode: ScanMode) -> Result<Box<dyn DynCodec>> {
+fn binary(
+    a: &Args<'_>,
+    src: Source<'_, '_>,
+    stages: usize,
+    centred: bool,
+    mode: ScanMode,
+) -> Result<Box<dyn DynCodec>> {
     make(a, src, |d| train(a, d, stages, centred)?.with_scan(mode))
 }
 
