@@ -17,7 +17,9 @@
 //!
 //! `FORMAT.md` at the repository root documents the fields of every block.
 
-use crate::compose::{Centered, IpNormalized, Normalized, Residual, Rotated, Scaled, Split};
+#[cfg(feature = "alloc")]
+use crate::compose::{Centered, Scaled};
+use crate::compose::{IpNormalized, Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result};
 use crate::format::Reader;
 #[cfg(feature = "alloc")]
