@@ -88,6 +88,35 @@ pub trait DynCodec: Send + Sync {
     /// [`Error::Overflow`] if the parameters exceed the container's 4 GiB payload.
     #[cfg(feature = "alloc")]
     fn save(&self) -> Result<alloc::vec::Vec<u8>>;
+    /// Bytes `codes` (whole codes of [`code_len`](DynCodec::code_len) bytes) take in their stored
+    /// form: `codes.len()` for fixed-rate codecs; entropy-coded codecs compress them for real and
+    /// report the compressed size ([`compress`](DynCodec::compress)).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for partial codes; the compressor's errors.
+    fn stored_bytes(&self, codes: &[u8]) -> Result<usize> {
+        crate::codec::batch_rows(codes.len(), self.code_len())?;
+        Ok(codes.len())
+    }
+    /// The stored form of `codes` (a copy for fixed-rate codecs).
+    ///
+    /// # Errors
+    /// As [`stored_bytes`](DynCodec::stored_bytes).
+    #[cfg(feature = "alloc")]
+    fn compress(&self, codes: &[u8]) -> Result<alloc::vec::Vec<u8>> {
+        crate::codec::batch_rows(codes.len(), self.code_len())?;
+        Ok(codes.to_vec())
+    }
+    /// The codes of a stored form written by [`compress`](DynCodec::compress).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for partial codes, [`Error::Corrupt`] (or the decoder's
+    /// errors) for invalid stored bytes.
+    #[cfg(feature = "alloc")]
+    fn decompress(&self, stored: &[u8]) -> Result<alloc::vec::Vec<u8>> {
+        crate::codec::batch_rows(stored.len(), self.code_len())?;
+        Ok(stored.to_vec())
+    }
 }
 
 impl dyn DynCodec + '_ {

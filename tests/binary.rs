@@ -8,6 +8,7 @@ use vector_codecs::binary::{
     self, BinaryCodec, BinaryConfig, PopcntBackend, ScaleFormat, bitsliced_and_dot, hamming_scan_topk_with,
     weighted_hamming,
 };
+use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::rng::Rng;
 use vector_codecs::simd::reference;
 use vector_codecs::topk::TopK;
@@ -404,18 +405,19 @@ fn bitsliced_score_equals_the_rounded_query_inner_product() {
             let q = gaussian(&mut r, d);
             let mut scratch = s.scratch();
             let pq = s.prepare(&q, &mut scratch).unwrap();
+            let bq = *pq.as_bitsliced().expect("bit-sliced query");
             let nb = c.plane_len();
             // Dequantize the planes: q̃_i = Δ·(u_i − 7.5), and check the rounding bound.
-            let planes = pq.planes();
+            let planes = bq.planes();
             assert_eq!(planes.len(), 4 * nb);
             let qt: Vec<f32> = (0..d)
                 .map(|i| {
                     let u = (0..4).map(|j| u32::from(bit(&planes[j * nb..], i)) << j).sum::<u32>();
-                    pq.delta() * (u as f32 - 7.5)
+                    bq.delta() * (u as f32 - 7.5)
                 })
                 .collect();
             for i in 0..d {
-                assert!((qt[i] - q[i]).abs() <= 0.5001 * pq.delta(), "rounding bound");
+                assert!((qt[i] - q[i]).abs() <= 0.5001 * bq.delta(), "rounding bound");
             }
             let mu = c.mean().map(|m| m.to_vec()).unwrap_or_else(|| vec![0.0; d]);
             let n = 30;
@@ -627,9 +629,24 @@ fn corrupt_parameter_bytes_are_errors() {
     // Valid container, invalid fields (checksum recomputed by the writer).
     let field = |dim: u32, stages: u8, fmt: u8, centred: u8, scale: f32, mean: &[f32]| {
         let mut w = vector_codecs::format::Writer::new(binary::KIND);
-        w.u32(dim).u8(stages).u8(fmt).u8(centred).f32(scale).f32s(mean);
+        w.u32(dim).u8(stages).u8(fmt).u8(centred).f32(scale).f32s(mean).u8(0);
         BinaryCodec::from_bytes(&w.finish().unwrap())
     };
+    // The scan mode byte: 0 float, 1 bit-sliced, nothing else.
+    let mode = |m: u8| {
+        let mut w = vector_codecs::format::Writer::new(binary::KIND);
+        w.u32(4).u8(1).u8(0).u8(0).f32(1.0).u8(m);
+        BinaryCodec::from_bytes(&w.finish().unwrap())
+    };
+    assert_eq!(mode(0).unwrap().scan_mode(), ScanMode::Float);
+    assert_eq!(mode(1).unwrap().scan_mode(), ScanMode::Bitsliced);
+    assert!(mode(2).is_err());
+    let bs = binary::train_config("bin4", &data, d).unwrap().with_scan(ScanMode::Bitsliced).unwrap();
+    let back = BinaryCodec::from_bytes(&bs.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, bs);
+    assert_eq!(back.estimator(), Estimator::Biased);
+    assert!(back.clone().with_scan(ScanMode::I8).is_err());
+    assert_eq!(back.with_scan(ScanMode::Float).unwrap().estimator(), Estimator::Reconstruction);
     assert!(field(4, 1, 0, 0, 1.0, &[]).is_ok());
     assert!(field(0, 1, 0, 0, 1.0, &[]).is_err());
     assert!(field(u32::MAX, 1, 0, 0, 1.0, &[]).is_err());

@@ -373,13 +373,13 @@ fn binary() -> Vec<Entry> {
     ]
 }
 
-/// A binary codec scanned through its [`BitslicedScorer`](vector_codecs::binary::BitslicedScorer):
+/// A binary codec scanned through its bit-sliced scan mode (`ScanMode::Bitsliced`):
 /// the query is quantized to 4 bits and scored with AND + popcount per plane.
 struct Bitsliced(vector_codecs::binary::BinaryCodec<Vec<f32>>);
 
 impl EvalCodec for Bitsliced {
     fn describe(&self) -> String {
-        "binary::BinaryCodec + BitslicedScorer (4-bit query)".into()
+        "binary::BinaryCodec in ScanMode::Bitsliced (4-bit query)".into()
     }
     fn dim(&self) -> usize {
         Codec::dim(&self.0)
@@ -391,7 +391,7 @@ impl EvalCodec for Bitsliced {
         Codec::bits_per_dim(&self.0)
     }
     fn estimator(&self) -> Option<Estimator> {
-        Some(Score::estimator(&vector_codecs::binary::BitslicedScorer::new(&self.0)))
+        Some(Score::estimator(&self.0.bitsliced()))
     }
     fn can_decode(&self) -> bool {
         true
@@ -403,7 +403,7 @@ impl EvalCodec for Bitsliced {
         Decode::decode_batch(&self.0, codes, out)
     }
     fn scan(&self, q: &[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let scorer = vector_codecs::binary::BitslicedScorer::new(&self.0);
+        let scorer = self.0.bitsliced();
         let mut scratch = vec![0f32; scorer.query_scratch_len()];
         let prepared = scorer.prepare(q, &mut scratch)?;
         scorer.score_batch(&prepared, codes, out)

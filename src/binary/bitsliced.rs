@@ -1,8 +1,9 @@
-//! Asymmetric scoring with a 4-bit quantized, bit-sliced query.
+//! [`ScanMode::Bitsliced`](crate::codec::ScanMode::Bitsliced) of [`BinaryCodec`]: asymmetric
+//! scoring with a 4-bit quantized, bit-sliced query.
 
 use super::codec::{BinaryCodec, MAX_STAGES};
 use super::kernels::{PopcntBackend, weighted_hamming_strided};
-use crate::codec::{Codec, Estimator, Score, check_scratch};
+use crate::codec::{Codec, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
 
 /// Bits of the quantized query.
@@ -11,7 +12,9 @@ pub const QUERY_BITS: usize = 4;
 /// Codes scored per kernel call in batch scans.
 pub(crate) const BLOCK: usize = 256;
 
-/// Scores [`BinaryCodec`] codes against a query quantized to 4 bits and stored as bit planes.
+/// A query prepared for [`ScanMode::Bitsliced`](crate::codec::ScanMode::Bitsliced): the query
+/// quantized to 4 bits and stored as bit planes (in the caller's scratch), the step `Δ` and
+/// `⟨q, μ⟩`.
 ///
 /// **Query.** With `m = max |q_i|` and `Δ = 2m/15`, each coordinate is rounded to the nearest
 /// point of the symmetric grid `q̃_i = Δ·(u_i − 7.5)`, `u_i ∈ 0..=15` (round to nearest,
@@ -26,17 +29,10 @@ pub(crate) const BLOCK: usize = 256;
 /// naive sum.) The score is `⟨q, μ⟩ + Σ_t α_t·Δ·(7.5·d − W_t)` = `⟨q̃, x̂ − μ⟩ + ⟨q, μ⟩`, computed
 /// from exact integers with one final float rescale.
 ///
-/// **Estimator:** [`Estimator::Biased`]: exact on the reconstruction for the *rounded* query
-/// `q̃`; the rounding error `|q_i − q̃_i| ≤ Δ/2 = m/15` is deterministic, so the score is biased for
-/// `⟨q, x̂⟩` (and for `⟨q, x⟩`) by `⟨q̃ − q, x̂ − μ⟩`. The ranking loss is small for dense
-/// embedding queries (see the crate's recall tests).
-#[derive(Clone, Copy, Debug)]
-pub struct BitslicedScorer<'c, M> {
-    codec: &'c BinaryCodec<M>,
-}
-
-/// A query prepared by [`BitslicedScorer`]: 4 bit planes (in the caller's scratch), the step
-/// `Δ` and `⟨q, μ⟩`.
+/// **Estimator:** [`Estimator::Biased`](crate::Estimator::Biased): exact on the reconstruction for
+/// the *rounded* query `q̃`; the rounding error `|q_i − q̃_i| ≤ Δ/2 = m/15` is deterministic, so the
+/// score is biased for `⟨q, x̂⟩` (and for `⟨q, x⟩`) by `⟨q̃ − q, x̂ − μ⟩`. The ranking loss is small
+/// for dense embedding queries (see the crate's recall tests).
 #[derive(Clone, Copy, Debug)]
 pub struct BitslicedQuery<'s> {
     planes: &'s [u8],
@@ -56,41 +52,28 @@ impl BitslicedQuery<'_> {
     }
 }
 
-impl<'c, M: AsRef<[f32]>> BitslicedScorer<'c, M> {
-    /// A scorer over `codec`'s codes.
-    pub fn new(codec: &'c BinaryCodec<M>) -> Self {
-        BitslicedScorer { codec }
-    }
-
-    /// The underlying codec.
-    pub fn codec(&self) -> &'c BinaryCodec<M> {
-        self.codec
-    }
-
+impl<M: AsRef<[f32]>> BinaryCodec<M> {
     #[inline]
     fn combine(&self, q: &BitslicedQuery<'_>, w: &[u32; MAX_STAGES], scales: &[f32; MAX_STAGES]) -> f32 {
-        let d15 = 15 * self.codec.dim() as i64;
+        let d15 = 15 * self.dim() as i64;
         let mut s = 0.0f32;
-        for t in 0..self.codec.stages() {
+        for t in 0..self.stages() {
             s += scales[t] * (d15 - 2 * i64::from(w[t])) as f32;
         }
         q.qmu + 0.5 * q.delta * s
     }
 
-    /// [`Score::score_batch`] with an explicit popcount backend.
-    ///
-    /// # Errors
-    /// As [`Score::score_batch`]; [`Error::InvalidParameter`] if the CPU cannot run `backend`.
-    pub fn score_batch_with(
+    /// Batch scores against a bit-sliced query with an explicit popcount backend.
+    pub(crate) fn score_batch_bitsliced(
         &self,
         backend: PopcntBackend,
         q: &BitslicedQuery<'_>,
         codes: &[u8],
         out: &mut [f32],
     ) -> Result<()> {
-        let c = self.codec.code_len();
-        let nb = self.codec.plane_len();
-        let stages = self.codec.stages();
+        let c = self.code_len();
+        let nb = self.plane_len();
+        let stages = self.stages();
         check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
         let mut w = [[0u32; BLOCK]; MAX_STAGES];
         for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
@@ -99,9 +82,9 @@ impl<'c, M: AsRef<[f32]>> BitslicedScorer<'c, M> {
                 weighted_hamming_strided(backend, q.planes, nb, block, c, t * nb, &mut wt[..n])?;
             }
             for (i, (code, oi)) in block.chunks_exact(c).zip(o.iter_mut()).enumerate() {
-                self.codec.check_padding(code)?;
+                self.check_padding(code)?;
                 let mut scales = [0.0f32; MAX_STAGES];
-                self.codec.read_scales(code, &mut scales)?;
+                self.read_scales(code, &mut scales)?;
                 let mut wi = [0u32; MAX_STAGES];
                 for t in 0..stages {
                     wi[t] = w[t][i];
@@ -112,78 +95,17 @@ impl<'c, M: AsRef<[f32]>> BitslicedScorer<'c, M> {
         Ok(())
     }
 
-    /// Scores every code of `codes` (contiguous, `code_len()` bytes each) and keeps the best in
-    /// `topk`, with ids `first_id + row`.
-    ///
-    /// # Errors
-    /// As [`Score::score_batch`]; [`Error::Overflow`] if the ids do not fit `u32`.
-    pub fn scan_topk<const CAP: usize>(
-        &self,
-        q: &BitslicedQuery<'_>,
-        codes: &[u8],
-        first_id: u32,
-        topk: &mut crate::topk::TopK<CAP>,
-    ) -> Result<()> {
-        self.scan_topk_with(PopcntBackend::detect(), q, codes, first_id, topk)
+    /// Scratch words of the bit-sliced query: `⌈4·⌈d/8⌉ / 4⌉ = ⌈d/8⌉` (planes stored as bytes).
+    pub(crate) fn bitsliced_scratch_len(&self) -> usize {
+        self.plane_len()
     }
 
-    /// [`scan_topk`](Self::scan_topk) with an explicit popcount backend.
-    ///
-    /// # Errors
-    /// As [`scan_topk`](Self::scan_topk); [`Error::InvalidParameter`] if the backend is unavailable.
-    pub fn scan_topk_with<const CAP: usize>(
-        &self,
-        backend: PopcntBackend,
-        q: &BitslicedQuery<'_>,
-        codes: &[u8],
-        first_id: u32,
-        topk: &mut crate::topk::TopK<CAP>,
-    ) -> Result<()> {
-        super::scan::scan_blocks(self.codec.code_len(), codes, first_id, topk, |block, out| {
-            self.score_batch_with(backend, q, block, out)
-        })
-    }
-}
-
-impl<M: AsRef<[f32]>> Codec for BitslicedScorer<'_, M> {
-    fn dim(&self) -> usize {
-        self.codec.dim()
-    }
-
-    fn code_len(&self) -> usize {
-        self.codec.code_len()
-    }
-
-    /// The codec's encoder.
-    ///
-    /// # Errors
-    /// As [`BinaryCodec`]'s `encode_into`.
-    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        self.codec.encode_into(x, code)
-    }
-}
-
-impl<M: AsRef<[f32]>> Score for BitslicedScorer<'_, M> {
-    type Query<'s>
-        = BitslicedQuery<'s>
-    where
-        Self: 's;
-
-    /// `⌈4·⌈d/8⌉ / 4⌉ = ⌈d/8⌉` words (the planes are stored as bytes in the `f32` scratch).
-    fn query_scratch_len(&self) -> usize {
-        self.codec.plane_len()
-    }
-
-    /// [`Estimator::Biased`]: exact for the 4-bit rounded query, see the type docs.
-    fn estimator(&self) -> Estimator {
-        Estimator::Biased
-    }
-
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<BitslicedQuery<'s>> {
-        let d = self.codec.dim();
+    /// Quantizes `q` to 4 bit planes in `scratch` (see [`BitslicedQuery`]).
+    pub(crate) fn prepare_bitsliced<'s>(&self, q: &[f32], scratch: &'s mut [f32]) -> Result<BitslicedQuery<'s>> {
+        let d = self.dim();
         check_dim(d, q.len())?;
-        let nb = self.codec.plane_len();
-        check_scratch(self.query_scratch_len(), scratch.len())?;
+        let nb = self.plane_len();
+        check_scratch(self.bitsliced_scratch_len(), scratch.len())?;
         if !q.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFinite);
         }
@@ -202,23 +124,19 @@ impl<M: AsRef<[f32]>> Score for BitslicedScorer<'_, M> {
             }
         }
         // Otherwise q = 0: Δ = 0 makes every score ⟨q, μ⟩ = 0 whatever the planes hold.
-        let mean = self.codec.mean();
-        let qmu = mean.map_or(0.0, |mu| crate::simd::dot(q, mu));
+        let qmu = self.mean().map_or(0.0, |mu| crate::simd::dot(q, mu));
         let planes: &'s [u8] = bytemuck::cast_slice(&scratch[..nb]);
         Ok(BitslicedQuery { planes: &planes[..QUERY_BITS * nb], delta, qmu })
     }
 
-    fn score(&self, q: &BitslicedQuery<'_>, code: &[u8]) -> Result<f32> {
-        let scales = self.codec.code_scales(code)?;
-        let nb = self.codec.plane_len();
+    /// One code against a bit-sliced query.
+    pub(crate) fn score_bitsliced(&self, q: &BitslicedQuery<'_>, code: &[u8]) -> Result<f32> {
+        let scales = self.code_scales(code)?;
+        let nb = self.plane_len();
         let mut w = [0u32; MAX_STAGES];
-        for (t, plane) in code.chunks_exact(nb).take(self.codec.stages()).enumerate() {
+        for (t, plane) in code.chunks_exact(nb).take(self.stages()).enumerate() {
             w[t] = super::kernels::weighted_hamming(plane, q.planes)? as u32;
         }
         Ok(self.combine(q, &w, &scales))
-    }
-
-    fn score_batch(&self, q: &BitslicedQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        self.score_batch_with(PopcntBackend::detect(), q, codes, out)
     }
 }

@@ -1,7 +1,7 @@
 //! [`BinaryCodec`]: 1-bit sign codes and multi-stage residual binarization, with optional
 //! centring.
 
-use crate::codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSymmetric, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
 
 /// Largest number of residual stages.
@@ -46,8 +46,9 @@ pub enum ScaleFormat {
 /// * [`ScoreSymmetric`]: exactly `⟨x̂, ŷ⟩ = Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` plus the
 ///   centring terms (also between codecs of different stage counts:
 ///   [`score_codes_with`](BinaryCodec::score_codes_with));
-/// * [`BitslicedScorer`](super::BitslicedScorer): a 4-bit quantized query, bit-sliced popcounts
-///   ([`Estimator::Biased`] by the query rounding);
+/// * [`ScanMode::Bitsliced`] (see [`ScanModes`]): the same codes scored against a 4-bit
+///   quantized query with bit-sliced popcounts ([`Estimator::Biased`] by the query rounding; see
+///   [`BitslicedQuery`](super::BitslicedQuery));
 /// * raw Hamming distances: [`hamming`](super::hamming), [`BinaryCodec::hamming_codes`] and the
 ///   scans in [`super::scan`].
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +59,7 @@ pub struct BinaryCodec<M> {
     shared_scale: f32,
     mean: M,
     mean_sum: f32,
+    scan: ScanMode,
 }
 
 /// Training configuration for [`BinaryCodec::train`].
@@ -123,7 +125,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         if !mean_sum.is_finite() {
             return Err(Error::NonFinite);
         }
-        Ok(BinaryCodec { dim, stages, scales, shared_scale, mean, mean_sum })
+        Ok(BinaryCodec { dim, stages, scales, shared_scale, mean, mean_sum, scan: ScanMode::Float })
     }
 
     /// The same codec with a different shared scale (only meaningful for [`ScaleFormat::Shared`]).
@@ -131,7 +133,8 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// # Errors
     /// [`Error::InvalidParameter`] if `s` is negative or not finite.
     pub fn with_shared_scale(self, s: f32) -> Result<Self> {
-        BinaryCodec::new(self.dim, self.stages, self.scales, s, self.mean)
+        let scan = self.scan;
+        Ok(BinaryCodec { scan, ..BinaryCodec::new(self.dim, self.stages, self.scales, s, self.mean)? })
     }
 
     /// The same codec centred on `mean` (`dim` finite values; empty to remove centring).
@@ -139,7 +142,21 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// # Errors
     /// As [`new`](Self::new).
     pub fn with_mean<N: AsRef<[f32]>>(&self, mean: N) -> Result<BinaryCodec<N>> {
-        BinaryCodec::new(self.dim, self.stages, self.scales, self.shared_scale, mean)
+        let c = BinaryCodec::new(self.dim, self.stages, self.scales, self.shared_scale, mean)?;
+        Ok(BinaryCodec { scan: self.scan, ..c })
+    }
+
+    /// A borrowed view of this codec (same parameters and scan mode, mean borrowed).
+    pub fn view(&self) -> BinaryCodec<&[f32]> {
+        BinaryCodec {
+            dim: self.dim,
+            stages: self.stages,
+            scales: self.scales,
+            shared_scale: self.shared_scale,
+            mean: self.mean.as_ref(),
+            mean_sum: self.mean_sum,
+            scan: self.scan,
+        }
     }
 
     /// Number of residual stages `T`.
@@ -310,9 +327,10 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         Ok(s)
     }
 
-    /// The bit-sliced 4-bit-query scorer over this codec (see [`BitslicedScorer`](super::BitslicedScorer)).
-    pub fn bitsliced(&self) -> super::BitslicedScorer<'_, M> {
-        super::BitslicedScorer::new(self)
+    /// A borrowed view of this codec scoring in [`ScanMode::Bitsliced`] (4-bit query, bit-sliced
+    /// popcounts): `self.view().with_scan(ScanMode::Bitsliced)`, which cannot fail.
+    pub fn bitsliced(&self) -> BinaryCodec<&[f32]> {
+        BinaryCodec { scan: ScanMode::Bitsliced, ..self.view() }
     }
 }
 
@@ -327,17 +345,25 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
             shared_scale: self.shared_scale,
             mean: self.mean.as_ref().to_vec(),
             mean_sum: self.mean_sum,
+            scan: self.scan,
         }
     }
 
-    /// Serializes the parameters into a [`crate::format`] container of kind [`KIND`](super::KIND):
-    /// `u32 dim, u8 stages, u8 scale format (0 shared, 1 f32), u8 centred, f32 shared scale`,
-    /// then the `dim` mean values if centred.
+    /// Serializes the parameters into a [`crate::format`] container of kind [`KIND`](super::KIND);
+    /// the payload is the [`Persist`](crate::persist::Persist) fields: `u32 dim, u8 stages,
+    /// u8 scale format (0 shared, 1 f32), u8 centred, f32 shared scale`, the `dim` mean values if
+    /// centred, then `u8 scan mode` (0 float, 1 bit-sliced).
     ///
     /// # Errors
     /// [`Error::Overflow`] if the payload does not fit the container.
     pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
         let mut w = crate::format::Writer::new(super::KIND);
+        self.write_params(&mut w);
+        w.finish()
+    }
+
+    /// Appends the parameter fields (see [`to_bytes`](Self::to_bytes)) to `w`.
+    fn write_params(&self, w: &mut crate::format::Writer) {
         let m = self.mean.as_ref();
         w.u32(self.dim as u32)
             .u8(self.stages as u8)
@@ -347,23 +373,28 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
             })
             .u8(u8::from(!m.is_empty()))
             .f32(self.shared_scale)
-            .f32s(m);
-        w.finish()
+            .f32s(m)
+            .u8(u8::from(self.scan == ScanMode::Bitsliced));
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl crate::persist::Persist for BinaryCodec<alloc::vec::Vec<f32>> {
+    fn persist(&self, w: &mut crate::format::Writer) {
+        self.write_params(w);
+    }
+    /// Reads the fields of [`to_bytes`](BinaryCodec::to_bytes), the dimension bounded by
+    /// [`persist::MAX_DIM`](crate::persist::MAX_DIM).
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        Self::read_params(r, crate::persist::MAX_DIM)
     }
 }
 
 #[cfg(feature = "alloc")]
 impl BinaryCodec<alloc::vec::Vec<f32>> {
-    /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total: every field and
-    /// length is validated before use, and at most `4·dim ≤ bytes.len()` bytes are allocated.
-    ///
-    /// # Errors
-    /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], [`Error::Truncated`],
-    /// [`Error::WrongKind`], …), [`Error::Corrupt`] for out-of-range fields or trailing bytes,
-    /// [`Error::InvalidParameter`]/[`Error::NonFinite`] as in [`new`](BinaryCodec::new).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        let dim = r.count(MAX_DIM, "binary dim")?;
+    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`.
+    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
+        let dim = r.count(max_dim, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
             0 => ScaleFormat::Shared,
@@ -377,8 +408,30 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
         };
         let shared = r.finite_f32("binary shared scale")?;
         let mean = if centred { r.finite_f32_vec(dim, "binary mean")? } else { alloc::vec::Vec::new() };
+        let scan = match r.u8()? {
+            0 => ScanMode::Float,
+            1 => ScanMode::Bitsliced,
+            _ => return Err(Error::Corrupt("binary scan mode")),
+        };
+        let c = BinaryCodec::new(dim, stages, scales, shared, mean).map_err(|e| match e {
+            Error::InvalidParameter(m) => Error::Corrupt(m),
+            Error::DimensionMismatch { .. } | Error::NonFinite => Error::Corrupt("binary parameters"),
+            e => e,
+        })?;
+        c.with_scan(scan)
+    }
+
+    /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total: every field and
+    /// length is validated before use, and at most `4·dim ≤ bytes.len()` bytes are allocated.
+    ///
+    /// # Errors
+    /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], [`Error::Truncated`],
+    /// [`Error::WrongKind`], …), [`Error::Corrupt`] for out-of-range fields or trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::KIND)?;
+        let c = Self::read_params(&mut r, MAX_DIM)?;
         r.finish()?;
-        BinaryCodec::new(dim, stages, scales, shared, mean)
+        Ok(c)
     }
 
     /// Trains a codec on `data` (`n × dim`, row-major): the mean `μ` if `config.centred`, and for
@@ -589,30 +642,36 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     }
 }
 
-impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
-    type Query<'s>
-        = FloatQuery<'s>
-    where
-        Self: 's;
+/// A query prepared by [`BinaryCodec`]'s [`Score`] implementation, in the codec's
+/// [`ScanMode`].
+#[derive(Clone, Copy, Debug)]
+pub enum BinaryQuery<'s> {
+    /// [`ScanMode::Float`]: exact `⟨q, x̂⟩` through subset-sum tables.
+    Float(FloatQuery<'s>),
+    /// [`ScanMode::Bitsliced`]: a 4-bit query scored with bit-sliced popcounts.
+    Bitsliced(super::BitslicedQuery<'s>),
+}
 
-    /// `256·⌈d/8⌉` words (one 256-entry table per plane byte) for `d ≤ 16,384`, else `32·⌈d/8⌉`
-    /// (two 16-entry tables per byte).
-    fn query_scratch_len(&self) -> usize {
-        lut_len(self.plane_len())
+impl BinaryQuery<'_> {
+    /// The bit-sliced query, if the query was prepared in [`ScanMode::Bitsliced`].
+    pub fn as_bitsliced(&self) -> Option<&super::BitslicedQuery<'_>> {
+        match self {
+            BinaryQuery::Bitsliced(b) => Some(b),
+            BinaryQuery::Float(_) => None,
+        }
     }
+}
 
-    /// [`Estimator::Reconstruction`]: the score is `⟨q, x̂⟩`.
-    fn estimator(&self) -> Estimator {
-        Estimator::Reconstruction
-    }
-
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<FloatQuery<'s>> {
+impl<M: AsRef<[f32]>> BinaryCodec<M> {
+    /// The float (subset-sum table) query of `q` in `scratch`, whatever the scan mode.
+    fn prepare_float<'s>(&self, q: &[f32], scratch: &'s mut [f32]) -> Result<FloatQuery<'s>> {
         check_dim(self.dim, q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
+        let need = lut_len(self.plane_len());
+        check_scratch(need, scratch.len())?;
         if !q.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        let lut = &mut scratch[..self.query_scratch_len()];
+        let lut = &mut scratch[..need];
         build_lut(q, self.plane_len(), lut);
         let qsum = q.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
         let m = self.mean.as_ref();
@@ -623,19 +682,93 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
         Ok(FloatQuery { lut, qsum, qmu })
     }
 
-    fn score(&self, q: &FloatQuery<'_>, code: &[u8]) -> Result<f32> {
-        let scales = self.code_scales(code)?;
-        Ok(self.float_score(q, code, &scales))
+    /// [`Score::score_batch`] with an explicit popcount backend (used by
+    /// [`ScanMode::Bitsliced`]; the float scan does not popcount).
+    ///
+    /// # Errors
+    /// As [`Score::score_batch`]; [`Error::InvalidParameter`] if the CPU cannot run `backend`.
+    pub fn score_batch_with(
+        &self,
+        backend: super::PopcntBackend,
+        q: &BinaryQuery<'_>,
+        codes: &[u8],
+        out: &mut [f32],
+    ) -> Result<()> {
+        match q {
+            BinaryQuery::Bitsliced(b) => self.score_batch_bitsliced(backend, b, codes, out),
+            BinaryQuery::Float(f) => {
+                let c = self.code_len();
+                check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+                for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
+                    let scales = self.code_scales(code)?;
+                    *o = self.float_score(f, code, &scales);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
+    type Query<'s>
+        = BinaryQuery<'s>
+    where
+        Self: 's;
+
+    /// [`ScanMode::Float`]: `256·⌈d/8⌉` words (one 256-entry table per plane byte) for
+    /// `d ≤ 16,384`, else `32·⌈d/8⌉` (two 16-entry tables per byte). [`ScanMode::Bitsliced`]:
+    /// `⌈d/8⌉` words (the 4 query planes, stored as bytes).
+    fn query_scratch_len(&self) -> usize {
+        match self.scan {
+            ScanMode::Bitsliced => self.bitsliced_scratch_len(),
+            _ => lut_len(self.plane_len()),
+        }
     }
 
-    fn score_batch(&self, q: &FloatQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let c = self.code_len();
-        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
-        for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
-            let scales = self.code_scales(code)?;
-            *o = self.float_score(q, code, &scales);
+    /// [`Estimator::Reconstruction`] in [`ScanMode::Float`] (the score is `⟨q, x̂⟩`);
+    /// [`Estimator::Biased`] in [`ScanMode::Bitsliced`] (exact for the 4-bit rounded query).
+    fn estimator(&self) -> Estimator {
+        match self.scan {
+            ScanMode::Bitsliced => Estimator::Biased,
+            _ => Estimator::Reconstruction,
         }
-        Ok(())
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<BinaryQuery<'s>> {
+        match self.scan {
+            ScanMode::Bitsliced => Ok(BinaryQuery::Bitsliced(self.prepare_bitsliced(q, scratch)?)),
+            _ => Ok(BinaryQuery::Float(self.prepare_float(q, scratch)?)),
+        }
+    }
+
+    fn score(&self, q: &BinaryQuery<'_>, code: &[u8]) -> Result<f32> {
+        match q {
+            BinaryQuery::Bitsliced(b) => self.score_bitsliced(b, code),
+            BinaryQuery::Float(f) => {
+                let scales = self.code_scales(code)?;
+                Ok(self.float_score(f, code, &scales))
+            }
+        }
+    }
+
+    fn score_batch(&self, q: &BinaryQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.score_batch_with(super::PopcntBackend::detect(), q, codes, out)
+    }
+}
+
+/// [`ScanMode::Float`] (exact `⟨q, x̂⟩`, the default) and [`ScanMode::Bitsliced`] (4-bit query,
+/// bit-sliced popcounts). The mode is part of the saved parameters.
+impl<M: AsRef<[f32]>> ScanModes for BinaryCodec<M> {
+    fn scan_mode(&self) -> ScanMode {
+        self.scan
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        match mode {
+            ScanMode::Float | ScanMode::Bitsliced => Ok(BinaryCodec { scan: mode, ..self }),
+            ScanMode::I8 | ScanMode::I16 => {
+                Err(Error::InvalidParameter("binary codes scan in Float or Bitsliced mode"))
+            }
+        }
     }
 }
 

@@ -88,7 +88,7 @@ pub fn bitsliced_and_dot(code: &[u8], planes: &[u8]) -> Result<u64> {
 
 /// Weighted Hamming distance `Σ_j 2^j · popcount(code ⊕ plane_j)` of a 1-bit code against
 /// `planes.len() / code.len()` bit planes (the quantity the bit-sliced asymmetric scorer uses:
-/// see [`BitslicedScorer`](super::BitslicedScorer)).
+/// see [`BitslicedQuery`](super::BitslicedQuery)).
 ///
 /// # Errors
 /// As [`bitsliced_and_dot`].

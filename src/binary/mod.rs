@@ -7,7 +7,8 @@
 //!   ([`ScaleFormat::Shared`]) is the plain sign code: exactly `⌈d/8⌉` bytes.
 //! * Scoring: a float query ([`Score`](crate::Score) on [`BinaryCodec`], exactly `⟨q, x̂⟩`); code
 //!   against code ([`ScoreSymmetric`](crate::ScoreSymmetric), `Σ_t Σ_u α_t β_u (d − 2H(b_t, c_u))`);
-//!   a 4-bit bit-sliced query ([`BitslicedScorer`]); raw Hamming distances ([`hamming`],
+//!   a 4-bit bit-sliced query ([`ScanMode::Bitsliced`](crate::codec::ScanMode::Bitsliced) through
+//!   [`ScanModes`](crate::codec::ScanModes), or [`BinaryCodec::bitsliced`]); raw Hamming distances ([`hamming`],
 //!   [`hamming_batch`], [`hamming_scan_topk`]).
 //! * Batch scans choose a popcount kernel at run time on x86-64 ([`PopcntBackend`]: AVX-512
 //!   VPOPCNTDQ, AVX2 nibble lookup, portable `count_ones`).
@@ -33,8 +34,8 @@ mod codec;
 pub mod kernels;
 pub mod scan;
 
-pub use bitsliced::{BitslicedQuery, BitslicedScorer, QUERY_BITS};
-pub use codec::{BinaryCodec, BinaryConfig, FloatQuery, MAX_DIM, MAX_STAGES, ScaleFormat};
+pub use bitsliced::{BitslicedQuery, QUERY_BITS};
+pub use codec::{BinaryCodec, BinaryConfig, BinaryQuery, FloatQuery, MAX_DIM, MAX_STAGES, ScaleFormat};
 pub(crate) use codec::{build_lut, lut_len};
 pub use kernels::{
     PopcntBackend, bitsliced_and_dot, hamming, hamming_batch, hamming_batch_with, weighted_hamming,

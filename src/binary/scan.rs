@@ -1,7 +1,7 @@
 //! Batch scans: one query against `n` contiguous codes, into a score array or a [`TopK`].
 
 use super::bitsliced::BLOCK;
-use super::codec::{BinaryCodec, FloatQuery, MAX_STAGES};
+use super::codec::{BinaryCodec, BinaryQuery, MAX_STAGES};
 use super::kernels::{PopcntBackend, hamming_strided};
 use crate::codec::{Codec, Score, batch_rows};
 use crate::error::{Error, Result, check_code};
@@ -141,19 +141,36 @@ fn hamming_scan_blocks<const CAP: usize>(
 }
 
 impl<M: AsRef<[f32]>> BinaryCodec<M> {
-    /// Float-query scan: scores every code of `codes` with [`Score::score`] (exactly `⟨q, x̂⟩`) and
-    /// keeps the best in `topk` (ids `first_id + row`).
+    /// Query scan in the codec's scan mode: scores every code of `codes` with
+    /// [`Score::score_batch`] (exactly `⟨q, x̂⟩` in [`ScanMode::Float`](crate::codec::ScanMode::Float))
+    /// and keeps the best in `topk` (ids `first_id + row`).
     ///
     /// # Errors
     /// As [`Score::score_batch`]; [`Error::Overflow`] if the ids do not fit `u32`.
     pub fn scan_topk<const CAP: usize>(
         &self,
-        q: &FloatQuery<'_>,
+        q: &BinaryQuery<'_>,
         codes: &[u8],
         first_id: u32,
         topk: &mut TopK<CAP>,
     ) -> Result<()> {
         scan_blocks(self.code_len(), codes, first_id, topk, |block, out| self.score_batch(q, block, out))
+    }
+
+    /// [`scan_topk`](Self::scan_topk) with an explicit popcount backend (see
+    /// [`score_batch_with`](Self::score_batch_with)).
+    ///
+    /// # Errors
+    /// As [`scan_topk`](Self::scan_topk); [`Error::InvalidParameter`] if the backend is unavailable.
+    pub fn scan_topk_with<const CAP: usize>(
+        &self,
+        backend: PopcntBackend,
+        q: &BinaryQuery<'_>,
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut TopK<CAP>,
+    ) -> Result<()> {
+        scan_blocks(self.code_len(), codes, first_id, topk, |block, out| self.score_batch_with(backend, q, block, out))
     }
 
     /// Symmetric scan: scores every code of `codes` against the query *code* `query` with

@@ -11,6 +11,12 @@
 //! Bits per dimension ([`CodedBlocks::bits_per_dim`]) count everything stored per collection:
 //! payload, side bytes and offsets; the models are reported separately
 //! ([`EntropyCoded::model_bytes`]).
+//!
+//! `EntropyCoded<C>` is itself a fixed-rate codec over `C`'s codes ([`Codec`](crate::Codec),
+//! [`Decode`](crate::Decode), [`Score`](crate::Score) and [`ScanModes`](crate::codec::ScanModes)
+//! forward to `C`): codes in memory are `C`'s, scans run on them, and the entropy-coded form is
+//! what is stored ([`EntropyCoded::compress`] / [`EntropyCoded::decompress`]). Its
+//! [`Persist`](crate::persist::Persist) form is `C`'s parameters followed by the models.
 
 use super::interleaved::{self, Lanes};
 use super::model::ModelView;
@@ -59,8 +65,9 @@ pub use owned::*;
 #[cfg(feature = "alloc")]
 mod owned {
     use super::*;
-    use crate::codec::Decode;
+    use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score};
     use crate::entropy::model::Model;
+    use crate::format::Reader;
     use alloc::vec;
     use alloc::vec::Vec;
 
@@ -68,7 +75,8 @@ mod owned {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct CodedConfig {
         /// One model per symbol position (`true`) or one shared model (`false`); `None` picks
-        /// per-position when `positions · alphabet ≤ 2^20`.
+        /// per-position when `positions · alphabet ≤ 2^20` and the decode tables fit
+        /// [`MAX_TABLE_ENTRIES`] (`positions · 2^scale_bits ≤ 2^24`).
         pub per_position: Option<bool>,
         /// Model scale `n` (`M = 2^n`); raised automatically to fit the alphabet (≤ 16).
         pub scale_bits: u32,
@@ -105,7 +113,69 @@ mod owned {
         pub data: Vec<u8>,
     }
 
+    /// The most decode-table entries (`Σ 2^scale_bits` over the models, about 12 bytes each) an
+    /// [`EntropyCoded`] may hold: `2^24`. Training picks per-position models only within it
+    /// (one shared model otherwise); restoring checks it before building any model.
+    pub const MAX_TABLE_ENTRIES: usize = 1 << 24;
+
+    /// The most vectors per block (`2^16`).
+    pub const MAX_BLOCK_VECTORS: usize = 1 << 16;
+
+    /// The most symbols per block, `block_vectors · symbols_per_vector` (`2^24`; the decoder's
+    /// symbol buffer).
+    pub const MAX_BLOCK_SYMBOLS: usize = 1 << 24;
+
     impl CodedBlocks {
+        /// The stored form: `u32 n`, `u32` end offset of each of the `⌈n / block_vectors⌉`
+        /// blocks, then the blocks' bytes.
+        ///
+        /// # Errors
+        /// [`Error::Overflow`] for more than `u32::MAX` vectors.
+        pub fn to_bytes(&self) -> Result<Vec<u8>> {
+            let n = u32::try_from(self.n).map_err(|_| Error::Overflow)?;
+            let mut out = Vec::with_capacity(4 + 4 * self.offsets.len() + self.data.len());
+            out.extend_from_slice(&n.to_le_bytes());
+            for o in &self.offsets {
+                out.extend_from_slice(&o.to_le_bytes());
+            }
+            out.extend_from_slice(&self.data);
+            Ok(out)
+        }
+
+        /// Reads the stored form written by [`to_bytes`](Self::to_bytes) for vectors of `dim`
+        /// dimensions in blocks of `block_vectors`. Checks the block count against the bytes
+        /// before allocating, and that offsets increase and end at the data's end.
+        ///
+        /// # Errors
+        /// [`Error::Truncated`], [`Error::Corrupt`] for bad offsets, [`Error::InvalidParameter`]
+        /// for `block_vectors == 0`.
+        pub fn from_bytes(bytes: &[u8], dim: usize, block_vectors: usize) -> Result<Self> {
+            if block_vectors == 0 {
+                return Err(Error::InvalidParameter("block_vectors must be positive"));
+            }
+            let mut r = Reader::new(bytes);
+            let n = r.u32()? as usize;
+            let nblocks = n.div_ceil(block_vectors);
+            if nblocks > r.remaining() / 4 {
+                return Err(Error::Truncated);
+            }
+            let mut offsets = Vec::with_capacity(nblocks);
+            let mut last = 0u32;
+            for _ in 0..nblocks {
+                let o = r.u32()?;
+                if o < last {
+                    return Err(Error::Corrupt("block offsets decrease"));
+                }
+                offsets.push(o);
+                last = o;
+            }
+            let data = r.bytes(r.remaining())?.to_vec();
+            if last as usize != data.len() {
+                return Err(Error::Corrupt("block offsets do not end at the data's end"));
+            }
+            Ok(CodedBlocks { n, dim, block_vectors, offsets, data })
+        }
+
         /// Stored bytes: data plus 4 bytes per block offset.
         pub fn stored_bytes(&self) -> usize {
             self.data.len() + 4 * self.offsets.len()
@@ -150,18 +220,31 @@ mod owned {
         ///
         /// # Errors
         /// [`Error::DimensionMismatch`] if `sample_codes` is not whole codes,
-        /// [`Error::InvalidParameter`] for an alphabet above 65,536, `block_vectors == 0` or a
-        /// codec with no symbols; the inner codec's `split_symbols` errors.
+        /// [`Error::InvalidParameter`] for an alphabet above 65,536, `block_vectors` outside
+        /// `1..=`[`MAX_BLOCK_VECTORS`] or above [`MAX_BLOCK_SYMBOLS`] symbols, per-position
+        /// models above [`MAX_TABLE_ENTRIES`], or a codec with no symbols; the inner codec's `split_symbols` errors.
         pub fn train_with(inner: C, sample_codes: &[u8], cfg: &CodedConfig) -> Result<Self> {
             let cl = inner.code_len();
             let spv = inner.symbols_per_vector();
             let k = inner.alphabet_size() as usize;
-            if k == 0 || k > super::super::model::MAX_ALPHABET || spv == 0 || cfg.block_vectors == 0 {
+            if k == 0
+                || k > super::super::model::MAX_ALPHABET
+                || spv == 0
+                || cfg.block_vectors == 0
+                || cfg.block_vectors > MAX_BLOCK_VECTORS
+                || cfg.block_vectors.saturating_mul(spv) > MAX_BLOCK_SYMBOLS
+            {
                 return Err(Error::InvalidParameter("entropy-coded codec parameters"));
             }
             let n = crate::codec::batch_rows(sample_codes.len(), cl)?;
-            let per_pos = cfg.per_position.unwrap_or(spv.saturating_mul(k) <= 1 << 20);
+            let min_bits = (usize::BITS - (k - 1).leading_zeros()).max(1);
+            let scale = cfg.scale_bits.clamp(min_bits, 16);
+            let fits = |groups: usize| groups.checked_shl(scale).is_some_and(|t| t <= MAX_TABLE_ENTRIES);
+            let per_pos = cfg.per_position.unwrap_or(spv.saturating_mul(k) <= 1 << 20 && fits(spv));
             let groups = if per_pos { spv } else { 1 };
+            if !fits(groups) {
+                return Err(Error::InvalidParameter("entropy models: decode tables above MAX_TABLE_ENTRIES"));
+            }
             let mut counts = vec![0u64; groups * k];
             let mut syms = vec![0u16; spv];
             let mut side = vec![0u8; inner.side_len()];
@@ -177,8 +260,6 @@ mod owned {
                     }
                 }
             }
-            let min_bits = (usize::BITS - (k - 1).leading_zeros()).max(1);
-            let scale = cfg.scale_bits.clamp(min_bits, 16);
             let mut models = Vec::with_capacity(groups);
             for g in counts.chunks_exact_mut(k) {
                 for c in g.iter_mut() {
@@ -304,6 +385,170 @@ mod owned {
             self.decode_block(blocks, b, &mut codes)?;
             let j = i - b * blocks.block_vectors;
             self.inner.decode_into(&codes[j * cl..(j + 1) * cl], out)
+        }
+    }
+
+    impl<C: Symbols> EntropyCoded<C> {
+        /// Vectors per block of the stored form.
+        pub fn block_vectors(&self) -> usize {
+            self.block_vectors
+        }
+
+        /// The stored (entropy-coded) form of `codes` (`n · code_len()` bytes of the inner codec):
+        /// [`encode_codes`](Self::encode_codes) written with [`CodedBlocks::to_bytes`].
+        ///
+        /// # Errors
+        /// As [`encode_codes`](Self::encode_codes).
+        pub fn compress(&self, codes: &[u8]) -> Result<Vec<u8>> {
+            self.encode_codes(codes)?.to_bytes()
+        }
+
+        /// The fixed-rate codes of a stored form written by [`compress`](Self::compress). Total
+        /// on arbitrary bytes. Every block needs a 4-byte offset, so the codes allocated are at
+        /// most `block_vectors · code_len` bytes per 4 input bytes.
+        ///
+        /// # Errors
+        /// As [`CodedBlocks::from_bytes`] and [`decode_codes`](Self::decode_codes).
+        pub fn decompress(&self, stored: &[u8]) -> Result<Vec<u8>> {
+            let blocks = CodedBlocks::from_bytes(stored, self.inner.dim(), self.block_vectors)?;
+            let cl = self.inner.code_len();
+            let mut codes = vec![0u8; blocks.n.checked_mul(cl).ok_or(Error::Overflow)?];
+            self.decode_codes(&blocks, &mut codes)?;
+            Ok(codes)
+        }
+    }
+
+    impl<C: Symbols> Codec for EntropyCoded<C> {
+        fn dim(&self) -> usize {
+            self.inner.dim()
+        }
+        fn code_len(&self) -> usize {
+            self.inner.code_len()
+        }
+        fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+            self.inner.encode_into(x, code)
+        }
+        fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+            self.inner.encode_batch(xs, codes)
+        }
+    }
+
+    impl<C: Symbols + Decode> Decode for EntropyCoded<C> {
+        fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+            self.inner.decode_into(code, out)
+        }
+        fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+            self.inner.decode_batch(codes, out)
+        }
+    }
+
+    /// `C`'s scorer on `C`'s (fixed-rate) codes.
+    impl<C: Symbols + Score> Score for EntropyCoded<C> {
+        type Query<'s>
+            = C::Query<'s>
+        where
+            Self: 's;
+        fn query_scratch_len(&self) -> usize {
+            self.inner.query_scratch_len()
+        }
+        fn estimator(&self) -> Estimator {
+            self.inner.estimator()
+        }
+        fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
+            self.inner.prepare(q, scratch)
+        }
+        fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+            self.inner.score(q, code)
+        }
+        fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+            self.inner.score_batch(q, codes, out)
+        }
+    }
+
+    impl<C: Symbols + ScanModes> ScanModes for EntropyCoded<C> {
+        fn scan_mode(&self) -> ScanMode {
+            self.inner.scan_mode()
+        }
+        fn with_scan(self, mode: ScanMode) -> Result<Self> {
+            Ok(EntropyCoded { inner: self.inner.with_scan(mode)?, ..self })
+        }
+    }
+
+    /// `C`'s parameters, then `u32 block_vectors`, `u32` model count (1 or
+    /// `symbols_per_vector`) and each model's payload (`u8 scale_bits, u32 alphabet`, LEB128
+    /// frequencies). Restore checks every model's alphabet against `C`'s and the decode tables
+    /// against [`MAX_TABLE_ENTRIES`] before building them.
+    impl<C: Symbols + crate::persist::Persist> crate::persist::Persist for EntropyCoded<C> {
+        fn persist(&self, w: &mut crate::format::Writer) {
+            self.inner.persist(w);
+            w.u32(self.block_vectors as u32).u32(self.models.len() as u32);
+            for m in &self.models {
+                m.write_payload(w);
+            }
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let inner = C::restore(r)?;
+            let block_vectors = r.count(MAX_BLOCK_VECTORS, "entropy block_vectors above 2^16")?;
+            let spv = inner.symbols_per_vector();
+            if block_vectors == 0 || block_vectors.saturating_mul(spv) > MAX_BLOCK_SYMBOLS {
+                return Err(Error::Corrupt("entropy block_vectors outside 1..=2^24 / symbols_per_vector"));
+            }
+            let k = inner.alphabet_size() as usize;
+            let count = r.u32()? as usize;
+            if spv == 0 || (count != 1 && count != spv) {
+                return Err(Error::Corrupt("entropy model count is neither 1 nor symbols_per_vector"));
+            }
+            // A model payload is at least 5 + alphabet bytes.
+            if count > r.remaining() / (5 + k) {
+                return Err(Error::Truncated);
+            }
+            let mut models = Vec::with_capacity(count);
+            let mut entries = 0usize;
+            for _ in 0..count {
+                let scale = u32::from(r.clone().u8()?).min(31);
+                entries = entries.saturating_add(1usize << scale);
+                if entries > MAX_TABLE_ENTRIES {
+                    return Err(Error::Corrupt("entropy models: decode tables above MAX_TABLE_ENTRIES"));
+                }
+                let m = Model::read_payload(r)?;
+                if m.alphabet_size() != k {
+                    return Err(Error::Corrupt("entropy model alphabet differs from the codec's"));
+                }
+                models.push(m);
+            }
+            Ok(EntropyCoded { inner, models, block_vectors })
+        }
+    }
+
+    /// The norm of [`WithNorm`](crate::metric::WithNorm) is one more side field: `C`'s symbols,
+    /// then `C`'s side bytes and the 4 norm bytes, stored raw.
+    impl<C: Symbols + Decode + Score> Symbols for crate::metric::WithNorm<C> {
+        fn symbols_per_vector(&self) -> usize {
+            self.inner.symbols_per_vector()
+        }
+        fn alphabet_size(&self) -> u32 {
+            self.inner.alphabet_size()
+        }
+        fn side_len(&self) -> usize {
+            self.inner.side_len() + 4
+        }
+        fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
+            crate::error::check_code(self.code_len(), code.len())?;
+            crate::error::check_code(self.side_len(), side.len())?;
+            let c = self.inner.code_len();
+            let s = self.inner.side_len();
+            self.inner.split_symbols(&code[..c], symbols, &mut side[..s])?;
+            side[s..].copy_from_slice(&code[c..]);
+            Ok(())
+        }
+        fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()> {
+            crate::error::check_code(self.code_len(), code.len())?;
+            crate::error::check_code(self.side_len(), side.len())?;
+            let c = self.inner.code_len();
+            let s = self.inner.side_len();
+            self.inner.join_symbols(symbols, &side[..s], &mut code[..c])?;
+            code[c..].copy_from_slice(&side[s..]);
+            Ok(())
         }
     }
 }

@@ -72,7 +72,7 @@
 
 pub mod rescale;
 
-use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
 use crate::rng::Rng;
 use crate::transform::Transform;
@@ -600,11 +600,22 @@ impl<T: Transform> RaBitQ<T> {
     /// [`crate::format`] container of kind [`KIND`]. The rotation itself is not stored: pass
     /// the same transform to [`from_bytes`](RaBitQ::from_bytes) (e.g. rebuilt from its seed).
     ///
+    /// Payload: `u32 dim, u32 rotated dim, u8 bits, u8 query mode (0 float, 1 quantized),
+    /// u64 query seed, u8 centred`, then the `dim` centroid values if centred (the fields
+    /// [`Persist`](crate::persist::Persist) writes after the rotation's seed).
+    ///
     /// # Errors
     /// [`Error::Overflow`] for a payload over 4 GiB.
     #[cfg(feature = "alloc")]
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut w = crate::format::Writer::new(KIND);
+        self.write_params(&mut w);
+        w.finish()
+    }
+
+    /// Appends the parameter fields (see [`to_bytes`](Self::to_bytes)).
+    #[cfg(feature = "alloc")]
+    fn write_params(&self, w: &mut crate::format::Writer) {
         w.u32(self.dim as u32).u32(self.rdim as u32).u8(self.bits);
         w.u8(match self.mode {
             QueryMode::Float => 0,
@@ -619,7 +630,35 @@ impl<T: Transform> RaBitQ<T> {
                 w.u8(0);
             }
         }
-        w.finish()
+    }
+
+    /// Reads the fields written by [`write_params`](Self::write_params); `transform` builds the
+    /// rotation from the stored input dimension (called before anything is allocated).
+    #[cfg(feature = "alloc")]
+    fn read_params(r: &mut crate::format::Reader<'_>, transform: impl FnOnce(usize) -> Result<T>) -> Result<Self> {
+        let dim = r.count(MAX_DIM, "RaBitQ dim")?;
+        let rdim = r.count(MAX_DIM, "RaBitQ rotated dim")?;
+        let bits = r.u8()?;
+        let mode = match r.u8()? {
+            0 => QueryMode::Float,
+            1 => QueryMode::Quantized4,
+            _ => return Err(Error::Corrupt("RaBitQ query mode")),
+        };
+        let seed = r.u64()?;
+        let transform = transform(dim)?;
+        if dim != transform.dim_in() || rdim != transform.dim_out() {
+            return Err(Error::Corrupt("RaBitQ dimensions do not match the transform"));
+        }
+        let codec = Self::new(transform, bits).map_err(|_| Error::Corrupt("RaBitQ parameters"))?;
+        let codec = codec.with_query_mode(mode, seed);
+        match r.u8()? {
+            0 => Ok(codec),
+            1 => {
+                let c = r.finite_f32_vec(dim, "RaBitQ centroid")?;
+                codec.with_centroid(c)
+            }
+            _ => Err(Error::Corrupt("RaBitQ centroid flag")),
+        }
     }
 
     /// Reads parameters written by [`to_bytes`](RaBitQ::to_bytes), with the rotation supplied by
@@ -632,30 +671,50 @@ impl<T: Transform> RaBitQ<T> {
     #[cfg(feature = "alloc")]
     pub fn from_bytes(bytes: &[u8], transform: T) -> Result<Self> {
         let mut r = crate::format::open(bytes, KIND)?;
-        let dim = r.count(MAX_DIM, "RaBitQ dim")?;
-        let rdim = r.count(MAX_DIM, "RaBitQ rotated dim")?;
-        let bits = r.u8()?;
-        let mode = match r.u8()? {
-            0 => QueryMode::Float,
-            1 => QueryMode::Quantized4,
-            _ => return Err(Error::Corrupt("RaBitQ query mode")),
-        };
-        let seed = r.u64()?;
-        if dim != transform.dim_in() || rdim != transform.dim_out() {
-            return Err(Error::Corrupt("RaBitQ dimensions do not match the transform"));
-        }
-        let codec = Self::new(transform, bits).map_err(|_| Error::Corrupt("RaBitQ parameters"))?;
-        let codec = codec.with_query_mode(mode, seed);
-        let codec = match r.u8()? {
-            0 => codec,
-            1 => {
-                let c = r.finite_f32_vec(dim, "RaBitQ centroid")?;
-                codec.with_centroid(c)?
-            }
-            _ => return Err(Error::Corrupt("RaBitQ centroid flag")),
-        };
+        let codec = Self::read_params(&mut r, |_| Ok(transform))?;
         r.finish()?;
         Ok(codec)
+    }
+}
+
+/// The saved form of a RaBitQ codec over the crate's default rotation: the rotation's seed
+/// (`u64`; the randomized Hadamard transform is re-derived from it and the input dimension),
+/// then the fields of [`RaBitQ::to_bytes`]. Dimensions are bounded by
+/// [`persist::MAX_DIM`](crate::persist::MAX_DIM).
+#[cfg(feature = "alloc")]
+impl crate::persist::Persist for RaBitQ<crate::transform::RandomizedHadamard> {
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u64(self.transform.seed());
+        self.write_params(w);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let seed = r.u64()?;
+        Self::read_params(r, |dim| {
+            if dim == 0 || dim > crate::persist::MAX_DIM {
+                return Err(Error::Corrupt("RaBitQ dimension outside 1..=65536"));
+            }
+            crate::transform::RandomizedHadamard::new(dim, seed).map_err(|_| Error::Corrupt("RaBitQ rotation"))
+        })
+    }
+}
+
+/// [`ScanMode::Float`] ([`QueryMode::Float`]) and [`ScanMode::Bitsliced`]
+/// ([`QueryMode::Quantized4`]: the 4-bit randomized-rounding query scored with bit-sliced
+/// popcounts); switching keeps the query seed.
+impl<T: Transform> ScanModes for RaBitQ<T> {
+    fn scan_mode(&self) -> ScanMode {
+        match self.mode {
+            QueryMode::Float => ScanMode::Float,
+            QueryMode::Quantized4 => ScanMode::Bitsliced,
+        }
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        let seed = self.query_seed;
+        match mode {
+            ScanMode::Float => Ok(self.with_query_mode(QueryMode::Float, seed)),
+            ScanMode::Bitsliced => Ok(self.with_query_mode(QueryMode::Quantized4, seed)),
+            ScanMode::I8 | ScanMode::I16 => Err(Error::InvalidParameter("RaBitQ scans in Float or Bitsliced mode")),
+        }
     }
 }
 
