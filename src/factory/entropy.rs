@@ -30,7 +30,6 @@ fn train_models<C: Symbols>(inner: C, data: &[f32]) -> Result<EntropyCoded<C>> {
 ///
 /// # Errors
 /// As `train`, [`EntropyCoded::train`] and [`Persist::restore`].
-#[allow(dead_code)] // TODO(merge): used by the sq4+rans / sq8+rans entries once PerDim has Persist.
 pub(super) fn coded<C, F>(a: &Args<'_>, src: Source<'_, '_>, train: F) -> Result<Box<dyn DynCodec>>
 where
     C: Symbols + Decode + Score + Persist + Send + Sync + 'static,
@@ -123,38 +122,32 @@ where
 }
 
 pub(super) const ENTRIES: &[Entry] = &[
-    // TODO(merge): enable once `PerDimUniform` implements `Persist` (being written in parallel):
-    // Entry {
-    //     pattern: "sq4+rans",
-    //     family: "entropy",
-    //     about: "sq4 levels entropy-coded with rANS (bits/dim measured)",
-    //     trained: true,
-    //     quick: true,
-    //     examples: &[],
-    //     build: |a, s| coded(a, s, |d| sq(a, d, 4)),
-    // },
-    // Entry {
-    //     pattern: "sq8+rans",
-    //     family: "entropy",
-    //     about: "sq8 levels entropy-coded with rANS (bits/dim measured)",
-    //     trained: true,
-    //     quick: false,
-    //     examples: &[],
-    //     build: |a, s| coded(a, s, |d| sq(a, d, 8)),
-    // },
+    Entry {
+        pattern: "sq4+rans",
+        family: "entropy",
+        about: "sq4 levels entropy-coded with rANS (bits/dim measured)",
+        trained: true,
+        quick: true,
+        examples: &[],
+        build: |a, s| coded(a, s, |d| sq(a, d, 4)),
+    },
+    Entry {
+        pattern: "sq8+rans",
+        family: "entropy",
+        about: "sq8 levels entropy-coded with rANS (bits/dim measured)",
+        trained: true,
+        quick: false,
+        examples: &[],
+        build: |a, s| coded(a, s, |d| sq(a, d, 8)),
+    },
 ];
 
-/// The inner codec of `sq{bits}+rans`: `sq{bits}` of [`crate::scalar::uniform::config`] (a
-/// per-dimension min/max grid trained on `data`).
-#[allow(dead_code)] // TODO(merge): see ENTRIES.
+/// The inner codec of `sq{bits}+rans`: the per-dimension min/max grid of `sq{bits}`, trained on
+/// `data`.
 fn sq(a: &Args<'_>, data: &[f32], bits: u32) -> Result<crate::scalar::uniform::PerDim> {
-    use crate::scalar::uniform::{UniformConfig, config};
+    use crate::scalar::uniform::{PerDim, RangeEstimator};
     super::need_rows(data, a.dim, 1)?;
-    let name = if bits == 4 { "sq4" } else { "sq8" };
-    match config(name, a.dim, data)? {
-        UniformConfig::PerDim(c) => Ok(c),
-        UniformConfig::Block(_) => Err(Error::InvalidParameter("sq+rans needs a per-dimension codec")),
-    }
+    PerDim::train(data, a.dim, bits, RangeEstimator::MinMax, false)
 }
 
 #[cfg(test)]
