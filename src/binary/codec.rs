@@ -6,8 +6,9 @@ use crate::error::{Error, Result, check_code, check_dim};
 
 /// Largest number of residual stages.
 pub const MAX_STAGES: usize = 8;
-/// Largest supported dimension (2²⁴: keeps `d − 2H` and every count exact in `f32`/`u32`).
-pub const MAX_DIM: usize = 1 << 24;
+/// Largest supported dimension (2¹⁶, the crate-wide [`crate::persist::MAX_DIM`]: bounds the
+/// query scratch of a codec read from a few bytes and keeps `d − 2H` exact in `f32`/`u32`).
+pub const MAX_DIM: usize = crate::persist::MAX_DIM;
 
 /// How the per-stage scales `α_t` are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,7 +77,7 @@ impl BinaryCodec<&'static [f32]> {
     /// not centred, decoding to `±1` (shared scale 1; see [`with_shared_scale`](Self::with_shared_scale)).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2²⁴`.
+    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2¹⁶`.
     pub fn sign(dim: usize) -> Result<Self> {
         BinaryCodec::new(dim, 1, ScaleFormat::Shared, 1.0, &[])
     }
@@ -85,7 +86,7 @@ impl BinaryCodec<&'static [f32]> {
     /// (`T·(⌈d/8⌉ + 4)` bytes per vector).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2²⁴` and `1 ≤ stages ≤ 8`.
+    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2¹⁶` and `1 ≤ stages ≤ 8`.
     pub fn residual(dim: usize, stages: usize) -> Result<Self> {
         BinaryCodec::new(dim, stages, ScaleFormat::F32, 1.0, &[])
     }
@@ -96,12 +97,12 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// `shared_scale` (finite, `≥ 0`) is used only with [`ScaleFormat::Shared`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim ∉ 1..=2²⁴`, `stages ∉ 1..=8`, `Shared` with more than one
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=2¹⁶`, `stages ∉ 1..=8`, `Shared` with more than one
     /// stage, or a negative/non-finite shared scale; [`Error::DimensionMismatch`] if the mean has
     /// the wrong length; [`Error::NonFinite`] if it holds NaN/inf.
     pub fn new(dim: usize, stages: usize, scales: ScaleFormat, shared_scale: f32, mean: M) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
-            return Err(Error::InvalidParameter("dim must be in 1..=2^24"));
+            return Err(Error::InvalidParameter("dim must be in 1..=2^16"));
         }
         if !(1..=MAX_STAGES).contains(&stages) {
             return Err(Error::InvalidParameter("stages must be in 1..=8"));
@@ -390,7 +391,7 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
     /// multiple of `dim`; [`Error::NonFinite`] on NaN/inf; as [`new`](BinaryCodec::new).
     pub fn train(data: &[f32], dim: usize, config: &BinaryConfig) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
-            return Err(Error::InvalidParameter("dim must be in 1..=2^24"));
+            return Err(Error::InvalidParameter("dim must be in 1..=2^16"));
         }
         let n = crate::codec::batch_rows(data.len(), dim)?;
         if n == 0 {
