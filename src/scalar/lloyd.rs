@@ -392,8 +392,8 @@ impl LloydCodec {
     /// The Gaussian Lloyd–Max codec with `bits ∈ 1..=4`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0` or `bits ∉ 1..=4`; [`Error::Overflow`] if the
-    /// code length overflows.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM) or
+    /// `bits ∉ 1..=4`.
     pub fn gaussian(dim: usize, bits: u32) -> Result<Self> {
         Self::with_codebook(dim, Codebook::gaussian(bits)?)
     }
@@ -402,11 +402,10 @@ impl LloydCodec {
     /// [`Codebook::train`] on standardised data). `bits = book.bits()`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0`; [`Error::Overflow`] if the code length
-    /// overflows.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn with_codebook(dim: usize, book: Codebook) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::InvalidParameter("dim must be positive"));
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("dim must be in 1..=65536"));
         }
         let bits = book.bits();
         let packed = dim.checked_mul(bits as usize).ok_or(Error::Overflow)?.div_ceil(8);
