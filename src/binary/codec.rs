@@ -10,6 +10,12 @@ pub const MAX_STAGES: usize = 8;
 /// query scratch of a codec read from a few bytes and keeps `d − 2H` exact in `f32`/`u32`).
 pub const MAX_DIM: usize = crate::persist::MAX_DIM;
 
+/// Largest magnitude of a mean coordinate, of the shared scale and of the sum `Σ_t α_t` of a
+/// code's stage scales (`2^126`): a reconstruction `μ_i + Σ_t ±α_t` then stays below `2^127`,
+/// finite. Codes with larger scales are [`Error::Corrupt`]; inputs that would need them are
+/// [`Error::NonFinite`] at encode.
+pub const MAX_SCALE: f32 = f32::from_bits((126 + 127) << 23);
+
 /// How the per-stage scales `α_t` are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScaleFormat {
@@ -110,13 +116,13 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         if scales == ScaleFormat::Shared && stages != 1 {
             return Err(Error::InvalidParameter("shared scale needs exactly one stage"));
         }
-        if !shared_scale.is_finite() || shared_scale < 0.0 {
-            return Err(Error::InvalidParameter("shared scale must be finite and >= 0"));
+        if !(0.0..=MAX_SCALE).contains(&shared_scale) {
+            return Err(Error::InvalidParameter("shared scale must be in 0..=MAX_SCALE"));
         }
         let m = mean.as_ref();
         if !m.is_empty() {
             check_dim(dim, m.len())?;
-            if !m.iter().all(|v| v.is_finite()) {
+            if !m.iter().all(|v| v.abs() <= MAX_SCALE) {
                 return Err(Error::NonFinite);
             }
         }
@@ -197,10 +203,12 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                 let raw = code
                     .get(self.bits_len()..)
                     .ok_or(Error::CodeLength { expected: self.code_len(), got: code.len() })?;
+                let mut sum = 0.0f32;
                 for (o, c) in out.iter_mut().zip(raw.chunks_exact(4)) {
                     let a = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                    if !(a.is_finite() && a >= 0.0) {
-                        return Err(Error::Corrupt("binary code scale is negative or not finite"));
+                    sum += a;
+                    if !(0.0..=MAX_SCALE).contains(&a) || sum > MAX_SCALE {
+                        return Err(Error::Corrupt("binary code scale is negative, not finite or above MAX_SCALE"));
                     }
                     *o = a;
                 }
@@ -486,6 +494,14 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
             };
         }
         if self.scales == ScaleFormat::F32 {
+            let mut sum = 0.0f32;
+            for &a in &scales[..self.stages] {
+                sum += a;
+            }
+            if sum > MAX_SCALE {
+                // The decoder refuses such scales (a reconstruction could overflow).
+                return Err(Error::NonFinite);
+            }
             let off = self.bits_len();
             for (c, a) in code[off..].chunks_exact_mut(4).zip(&scales) {
                 c.copy_from_slice(&a.to_le_bytes());
