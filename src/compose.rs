@@ -40,6 +40,23 @@ use crate::error::Error;
 use crate::error::{Result, check_code, check_dim};
 use crate::transform::Transform;
 
+/// [`Error::Corrupt`](crate::Error::Corrupt) if a composed reconstruction is not finite: parts
+/// that are each in range (a norm up to [`MAX_NORM`](crate::MAX_NORM) times an inner
+/// reconstruction far from unit norm, a rotation of large values, a mean added to a value near
+/// `f32::MAX`) can overflow together, and a decode never returns NaN or ±inf as `Ok`.
+#[inline]
+fn finite_out(out: &[f32]) -> Result<()> {
+    let special = out.iter().fold(0u32, |a, x| a | u32::from(x.to_bits() & 0x7F80_0000 == 0x7F80_0000));
+    if special == 0 { Ok(()) } else { Err(crate::Error::Corrupt("composed reconstruction is not finite")) }
+}
+
+/// A composed score, or [`Error::Corrupt`](crate::Error::Corrupt) if it is not finite (as
+/// [`finite_out`] for decode).
+#[inline]
+fn finite_score(s: f32) -> Result<f32> {
+    if s.is_finite() { Ok(s) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
+}
+
 /// Dimension up to which temporary vectors live on the stack (4096 floats = 16 KiB).
 pub const STACK_DIM: usize = 4096;
 
@@ -305,7 +322,8 @@ impl<T: Transform, C: Decode> Decode for Rotated<T, C> {
         with_buf(self.transform.dim_out(), |y| {
             self.inner.decode_into(code, y)?;
             self.transform.transpose(y, out)
-        })
+        })?;
+        finite_out(out)
     }
 }
 
@@ -459,7 +477,8 @@ impl<A: Decode, B: Decode> Decode for Residual<A, B> {
                 *o += ri;
             }
             Ok(())
-        })
+        })?;
+        finite_out(out)
     }
 }
 
@@ -485,7 +504,7 @@ impl<A: Decode + Score, B: Score> Score for Residual<A, B> {
         prepare_pair(&self.first, &self.second, q, q, scratch)
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        score_pair(&self.first, &self.second, q, code)
+        finite_score(score_pair(&self.first, &self.second, q, code)?)
     }
     /// Both stages with their batch kernels.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
@@ -581,7 +600,8 @@ impl<A: Decode, B: Decode> Decode for Split<A, B> {
         let (oa, ob) = out.split_at_mut(self.first.dim());
         let (ca, cb) = code.split_at(self.first.code_len());
         self.first.decode_into(ca, oa)?;
-        self.second.decode_into(cb, ob)
+        self.second.decode_into(cb, ob)?;
+        finite_out(out)
     }
 }
 
@@ -608,7 +628,7 @@ impl<A: Score, B: Score> Score for Split<A, B> {
         prepare_pair(&self.first, &self.second, qa, qb, scratch)
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        score_pair(&self.first, &self.second, q, code)
+        finite_score(score_pair(&self.first, &self.second, q, code)?)
     }
     /// Both stages with their batch kernels.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
@@ -683,7 +703,7 @@ impl<C: Decode> Decode for Normalized<C> {
         let norm = self.norm_of(code)?;
         self.inner.decode_into(&code[..self.inner.code_len()], out)?;
         out.iter_mut().for_each(|o| *o *= norm);
-        Ok(())
+        finite_out(out)
     }
 }
 
@@ -706,7 +726,7 @@ impl<C: Score> Score for Normalized<C> {
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         let norm = self.norm_of(code)?;
-        Ok(norm * self.inner.score(q, &code[..self.inner.code_len()])?)
+        finite_score(norm * self.inner.score(q, &code[..self.inner.code_len()])?)
     }
     /// `C`'s batch kernel on the direction codes, then the norms.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
@@ -913,7 +933,7 @@ impl<C: Decode, M: AsRef<[f32]>> Decode for Centered<C, M> {
         for (o, &m) in out.iter_mut().zip(self.mean.as_ref()) {
             *o += m;
         }
-        Ok(())
+        finite_out(out)
     }
 }
 
@@ -943,12 +963,16 @@ impl<C: Score, M: AsRef<[f32]> + 'static> Score for Centered<C, M> {
         Ok(CenteredQuery { inner: self.inner.prepare(q, scratch)?, q_mean })
     }
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        Ok(q.q_mean + self.inner.score(&q.inner, code)?)
+        finite_score(q.q_mean + self.inner.score(&q.inner, code)?)
     }
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(&q.inner, codes, out)?;
         out.iter_mut().for_each(|o| *o += q.q_mean);
-        Ok(())
+        if out.iter().all(|o| o.is_finite()) {
+            Ok(())
+        } else {
+            Err(crate::Error::Corrupt("composed score is not finite"))
+        }
     }
 }
 
@@ -1017,7 +1041,7 @@ impl<C: Decode, S: AsRef<[f32]>> Decode for Scaled<C, S> {
         for (o, &s) in out.iter_mut().zip(self.scales.as_ref()) {
             *o /= s;
         }
-        Ok(())
+        finite_out(out)
     }
 }
 

@@ -25,7 +25,8 @@ impl Matrix {
     }
     /// Row `i`, or `None` if out of range.
     pub fn row(&self, i: usize) -> Option<&[f32]> {
-        self.data.get(i * self.dim..(i + 1) * self.dim)
+        let start = i.checked_mul(self.dim)?;
+        self.data.get(start..start.checked_add(self.dim)?)
     }
     /// The first `n` rows (all rows if fewer).
     pub fn truncate(&mut self, n: usize) {

@@ -152,3 +152,41 @@ fn unseen_symbols_and_bad_input() {
     let mut tiny = vec![0u16; 3];
     assert!(decode_block_with(&q, &views, bytes, nb, &mut tiny, &mut out).is_err());
 }
+
+#[test]
+fn hostile_coded_blocks_fields_are_corrupt_not_abort() {
+    let (dim, n) = (8, 100);
+    let q = Q4 { dim };
+    let xs = data(n, dim, 3);
+    let mut codes = vec![0u8; n * q.code_len()];
+    q.encode_batch(&xs, &mut codes).unwrap();
+    let ec = EntropyCoded::train(q.clone(), &codes).unwrap();
+    let blocks = ec.encode_batch(&xs).unwrap();
+    let mut back = vec![0u8; codes.len()];
+    let mut x = vec![0f32; dim];
+    for bv in [0usize, 1, 63, 65, 1 << 17, 1 << 40, usize::MAX] {
+        let mut bad = blocks.clone();
+        bad.block_vectors = bv;
+        assert!(ec.decode_codes(&bad, &mut back).is_err(), "block_vectors {bv}");
+        assert!(ec.decode_block(&bad, 0, &mut back).is_err(), "block_vectors {bv}");
+        assert!(ec.decode_vector(&bad, 0, &mut x).is_err(), "block_vectors {bv}");
+    }
+    for nn in [0usize, 1, 129, 1 << 40, usize::MAX] {
+        let mut bad = blocks.clone();
+        bad.n = nn;
+        let mut out = vec![0u8; 16];
+        assert!(ec.decode_codes(&bad, &mut out).is_err(), "n {nn}");
+        assert!(ec.decode_vector(&bad, 0, &mut x).is_err(), "n {nn}");
+    }
+    let mut big = blocks.clone();
+    big.dim = usize::MAX;
+    big.n = usize::MAX;
+    let _ = big.bits_per_dim();
+    // Untrusted configurations are refused up front.
+    for bv in [0usize, 1 << 17, 1 << 40, usize::MAX] {
+        let cfg = CodedConfig { block_vectors: bv, ..CodedConfig::default() };
+        assert!(EntropyCoded::train_with(q.clone(), &codes, &cfg).is_err(), "block_vectors {bv}");
+    }
+    ec.decode_codes(&blocks, &mut back).unwrap();
+    assert_eq!(back, codes);
+}

@@ -76,7 +76,7 @@ proptest! {
         let fits = (1..=8).contains(&bits) && k >= 2 && u32::from(k) <= 1 << bits && u32::from(k) > 1 << (bits - 1);
         let valid = (2..=65536).contains(&dim)
             && rotk <= 1
-            && (rotk == 0 || dim <= 4096)
+            && (rotk == 0 || dim <= 1024)
             && fits
             && match tag { 0 => full && bits <= 4, 1 => full, 2 => true, _ => false };
         prop_assert_eq!(MseParams::from_bytes(&b).is_ok(), valid);

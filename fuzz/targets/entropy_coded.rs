@@ -1,5 +1,8 @@
 //! Fuzz body: decoding an entropy-coded block (per-position models over a tiny `Symbols`
 //! codec) must be total on arbitrary bytes. Byte 0: vectors in the block; the rest: the block.
+//! The same bytes then fill the public fields of a whole `CodedBlocks` collection (`n` and
+//! `block_vectors` up to far beyond memory, a few offsets), which the decoders must refuse or
+//! decode without allocating for what the fields claim.
 
 use vector_codecs::{Codec, Error, Result, Symbols};
 
@@ -58,4 +61,29 @@ pub fn run(data: &[u8]) {
     let mut syms = vec![0u16; nb * 6];
     let mut codes = vec![0u8; nb * 8];
     let _ = decode_block_with(&Tiny, &views, data.get(1..).unwrap_or(&[]), nb, &mut syms, &mut codes);
+    hostile_collection(data);
+}
+
+fn hostile_collection(data: &[u8]) {
+    use vector_codecs::entropy::coded::{CodedBlocks, EntropyCoded};
+    const SAMPLE: [u8; 16] = [0, 0, 1, 2, 3, 4, 5, 6, 1, 1, 7, 7, 0, 0, 1, 2];
+    let Ok(ec) = EntropyCoded::train(Tiny, &SAMPLE) else { return };
+    let byte = |i: usize| data.get(i).copied().unwrap_or(0);
+    let word = |i: usize| u64::from(u16::from_le_bytes([byte(i), byte(i + 1)]));
+    // `n` and `block_vectors`: 16-bit values shifted by up to 63 bits (so 1 << 40 and beyond).
+    let n = usize::try_from(word(1) << (byte(3) % 64)).unwrap_or(usize::MAX);
+    let bv = usize::try_from(word(4) << (byte(6) % 64)).unwrap_or(usize::MAX);
+    let k = usize::from(byte(7) % 8);
+    let mut offsets = Vec::with_capacity(k);
+    let mut end = 0u32;
+    for i in 0..k {
+        end += u32::from(byte(8 + i));
+        offsets.push(end);
+    }
+    let blocks = CodedBlocks { n, dim: 6, block_vectors: bv, offsets, data: data.get(16..).unwrap_or(&[]).to_vec() };
+    let _ = blocks.bits_per_dim();
+    let mut codes = vec![0u8; n.min(4096) * 8];
+    let _ = ec.decode_codes(&blocks, &mut codes);
+    let mut one = vec![0u8; bv.min(4096) * 8];
+    let _ = ec.decode_block(&blocks, 0, &mut one);
 }

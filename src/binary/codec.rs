@@ -6,8 +6,15 @@ use crate::error::{Error, Result, check_code, check_dim};
 
 /// Largest number of residual stages.
 pub const MAX_STAGES: usize = 8;
-/// Largest supported dimension (2²⁴: keeps `d − 2H` and every count exact in `f32`/`u32`).
-pub const MAX_DIM: usize = 1 << 24;
+/// Largest supported dimension (2¹⁶, the crate-wide [`crate::persist::MAX_DIM`]: bounds the
+/// query scratch of a codec read from a few bytes and keeps `d − 2H` exact in `f32`/`u32`).
+pub const MAX_DIM: usize = crate::persist::MAX_DIM;
+
+/// Largest magnitude of a mean coordinate, of the shared scale and of the sum `Σ_t α_t` of a
+/// code's stage scales (`2^126`): a reconstruction `μ_i + Σ_t ±α_t` then stays below `2^127`,
+/// finite. Codes with larger scales are [`Error::Corrupt`]; inputs that would need them are
+/// [`Error::NonFinite`] at encode.
+pub const MAX_SCALE: f32 = f32::from_bits((126 + 127) << 23);
 
 /// How the per-stage scales `α_t` are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,7 +85,7 @@ impl BinaryCodec<&'static [f32]> {
     /// not centred, decoding to `±1` (shared scale 1; see [`with_shared_scale`](Self::with_shared_scale)).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2²⁴`.
+    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2¹⁶`.
     pub fn sign(dim: usize) -> Result<Self> {
         BinaryCodec::new(dim, 1, ScaleFormat::Shared, 1.0, &[])
     }
@@ -87,7 +94,7 @@ impl BinaryCodec<&'static [f32]> {
     /// (`T·(⌈d/8⌉ + 4)` bytes per vector).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2²⁴` and `1 ≤ stages ≤ 8`.
+    /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2¹⁶` and `1 ≤ stages ≤ 8`.
     pub fn residual(dim: usize, stages: usize) -> Result<Self> {
         BinaryCodec::new(dim, stages, ScaleFormat::F32, 1.0, &[])
     }
@@ -98,12 +105,12 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// `shared_scale` (finite, `≥ 0`) is used only with [`ScaleFormat::Shared`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim ∉ 1..=2²⁴`, `stages ∉ 1..=8`, `Shared` with more than one
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=2¹⁶`, `stages ∉ 1..=8`, `Shared` with more than one
     /// stage, or a negative/non-finite shared scale; [`Error::DimensionMismatch`] if the mean has
     /// the wrong length; [`Error::NonFinite`] if it holds NaN/inf.
     pub fn new(dim: usize, stages: usize, scales: ScaleFormat, shared_scale: f32, mean: M) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
-            return Err(Error::InvalidParameter("dim must be in 1..=2^24"));
+            return Err(Error::InvalidParameter("dim must be in 1..=2^16"));
         }
         if !(1..=MAX_STAGES).contains(&stages) {
             return Err(Error::InvalidParameter("stages must be in 1..=8"));
@@ -111,13 +118,13 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         if scales == ScaleFormat::Shared && stages != 1 {
             return Err(Error::InvalidParameter("shared scale needs exactly one stage"));
         }
-        if !shared_scale.is_finite() || shared_scale < 0.0 {
-            return Err(Error::InvalidParameter("shared scale must be finite and >= 0"));
+        if !(0.0..=MAX_SCALE).contains(&shared_scale) {
+            return Err(Error::InvalidParameter("shared scale must be in 0..=MAX_SCALE"));
         }
         let m = mean.as_ref();
         if !m.is_empty() {
             check_dim(dim, m.len())?;
-            if !m.iter().all(|v| v.is_finite()) {
+            if !m.iter().all(|v| v.abs() <= MAX_SCALE) {
                 return Err(Error::NonFinite);
             }
         }
@@ -213,10 +220,12 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                 let raw = code
                     .get(self.bits_len()..)
                     .ok_or(Error::CodeLength { expected: self.code_len(), got: code.len() })?;
+                let mut sum = 0.0f32;
                 for (o, c) in out.iter_mut().zip(raw.chunks_exact(4)) {
                     let a = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                    if !(a.is_finite() && a >= 0.0) {
-                        return Err(Error::Corrupt("binary code scale is negative or not finite"));
+                    sum += a;
+                    if !(0.0..=MAX_SCALE).contains(&a) || sum > MAX_SCALE {
+                        return Err(Error::Corrupt("binary code scale is negative, not finite or above MAX_SCALE"));
                     }
                     *o = a;
                 }
@@ -443,7 +452,7 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
     /// multiple of `dim`; [`Error::NonFinite`] on NaN/inf; as [`new`](BinaryCodec::new).
     pub fn train(data: &[f32], dim: usize, config: &BinaryConfig) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
-            return Err(Error::InvalidParameter("dim must be in 1..=2^24"));
+            return Err(Error::InvalidParameter("dim must be in 1..=2^16"));
         }
         let n = crate::codec::batch_rows(data.len(), dim)?;
         if n == 0 {
@@ -538,6 +547,14 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
             };
         }
         if self.scales == ScaleFormat::F32 {
+            let mut sum = 0.0f32;
+            for &a in &scales[..self.stages] {
+                sum += a;
+            }
+            if sum > MAX_SCALE {
+                // The decoder refuses such scales (a reconstruction could overflow).
+                return Err(Error::NonFinite);
+            }
             let off = self.bits_len();
             for (c, a) in code[off..].chunks_exact_mut(4).zip(&scales) {
                 c.copy_from_slice(&a.to_le_bytes());

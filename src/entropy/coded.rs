@@ -25,6 +25,23 @@ use crate::error::{Error, Result};
 
 const LANES: Lanes = Lanes::L4;
 
+/// Largest `block_vectors` accepted by [`EntropyCoded::train_with`] and by the decoders
+/// (`2^16`): a [`CodedBlocks`] declaring more is [`Error::Corrupt`].
+pub const MAX_BLOCK_VECTORS: usize = 1 << 16;
+
+/// Largest number of symbols in one block, `block_vectors · symbols_per_vector` (`2^22`): the
+/// decoders' symbol scratch is at most 8 MiB, whatever a [`CodedBlocks`] declares.
+pub const MAX_BLOCK_SYMBOLS: usize = 1 << 22;
+
+/// Checks `block_vectors` against [`MAX_BLOCK_VECTORS`] and [`MAX_BLOCK_SYMBOLS`] for a codec of
+/// `spv` symbols per vector; `Ok(block_vectors · spv)`.
+fn block_symbols(block_vectors: usize, spv: usize) -> Option<usize> {
+    if block_vectors == 0 || block_vectors > MAX_BLOCK_VECTORS {
+        return None;
+    }
+    block_vectors.checked_mul(spv).filter(|&s| s <= MAX_BLOCK_SYMBOLS)
+}
+
 /// Decodes one block's bytes (`nb` vectors) into `nb` codes of `inner`, given the models.
 /// Needs no allocator: `symbols` is scratch of at least `nb · symbols_per_vector` entries.
 ///
@@ -45,10 +62,12 @@ pub fn decode_block_with<C: Symbols>(
     let ns = nb.checked_mul(spv).ok_or(Error::Overflow)?;
     let got = symbols.len();
     let syms = symbols.get_mut(..ns).ok_or(Error::BufferTooSmall { needed: ns, got })?;
-    if codes.len() != nb * cl {
-        return Err(Error::CodeLength { expected: nb * cl, got: codes.len() });
+    let expected = nb.checked_mul(cl).ok_or(Error::Overflow)?;
+    if codes.len() != expected {
+        return Err(Error::CodeLength { expected, got: codes.len() });
     }
-    let (sides, stream) = block.split_at_checked(nb * side).ok_or(Error::Truncated)?;
+    let side_bytes = nb.checked_mul(side).ok_or(Error::Overflow)?;
+    let (sides, stream) = block.split_at_checked(side_bytes).ok_or(Error::Truncated)?;
     interleaved::decode_multi(models, LANES, stream, syms)?;
     if cl == 0 {
         return Ok(());
@@ -99,6 +118,9 @@ mod owned {
     }
 
     /// A collection of entropy-coded vectors: blocks with byte offsets for random access.
+    ///
+    /// The fields are public and untrusted: the decoders check them ([`CodedBlocks::check`])
+    /// and answer [`Error::Corrupt`] for inconsistent values.
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct CodedBlocks {
         /// Number of vectors.
@@ -117,13 +139,6 @@ mod owned {
     /// [`EntropyCoded`] may hold: `2^24`. Training picks per-position models only within it
     /// (one shared model otherwise); restoring checks it before building any model.
     pub const MAX_TABLE_ENTRIES: usize = 1 << 24;
-
-    /// The most vectors per block (`2^16`).
-    pub const MAX_BLOCK_VECTORS: usize = 1 << 16;
-
-    /// The most symbols per block, `block_vectors · symbols_per_vector` (`2^24`; the decoder's
-    /// symbol buffer).
-    pub const MAX_BLOCK_SYMBOLS: usize = 1 << 24;
 
     impl CodedBlocks {
         /// The stored form: `u32 n`, `u32` end offset of each of the `⌈n / block_vectors⌉`
@@ -185,12 +200,27 @@ mod owned {
             if self.n == 0 || self.dim == 0 {
                 0.0
             } else {
-                self.stored_bytes() as f64 * 8.0 / (self.n * self.dim) as f64
+                self.stored_bytes() as f64 * 8.0 / (self.n as f64 * self.dim as f64)
             }
         }
         /// Number of blocks.
         pub fn n_blocks(&self) -> usize {
             self.offsets.len()
+        }
+        /// Checks the declared sizes: `1 ≤ block_vectors ≤ MAX_BLOCK_VECTORS` and one offset per
+        /// `block_vectors` vectors (`n_blocks = ⌈n / block_vectors⌉`, which bounds `n` by the
+        /// stored offsets).
+        ///
+        /// # Errors
+        /// [`Error::Corrupt`] naming the inconsistent field.
+        pub fn check(&self) -> Result<()> {
+            if self.block_vectors == 0 || self.block_vectors > MAX_BLOCK_VECTORS {
+                return Err(Error::Corrupt("entropy-coded blocks: block_vectors out of range"));
+            }
+            if self.n.div_ceil(self.block_vectors) != self.offsets.len() {
+                return Err(Error::Corrupt("entropy-coded blocks: vector count does not match the offsets"));
+            }
+            Ok(())
         }
         /// Bytes of block `b` and its vector count.
         ///
@@ -201,7 +231,7 @@ mod owned {
             let end = *self.offsets.get(b).ok_or(Error::InvalidParameter("block index"))? as usize;
             let start = if b == 0 { 0 } else { self.offsets[b - 1] as usize };
             let bytes = self.data.get(start..end).ok_or(Error::Corrupt("block offsets"))?;
-            let nb = self.n.saturating_sub(b * self.block_vectors).min(self.block_vectors);
+            let nb = self.n.saturating_sub(b.saturating_mul(self.block_vectors)).min(self.block_vectors);
             Ok((bytes, nb))
         }
     }
@@ -230,9 +260,8 @@ mod owned {
             if k == 0
                 || k > super::super::model::MAX_ALPHABET
                 || spv == 0
-                || cfg.block_vectors == 0
-                || cfg.block_vectors > MAX_BLOCK_VECTORS
-                || cfg.block_vectors.saturating_mul(spv) > MAX_BLOCK_SYMBOLS
+                || block_symbols(cfg.block_vectors, spv).is_none()
+                || cfg.block_vectors.checked_mul(inner.side_len()).is_none()
             {
                 return Err(Error::InvalidParameter("entropy-coded codec parameters"));
             }
@@ -245,7 +274,7 @@ mod owned {
             if !fits(groups) {
                 return Err(Error::InvalidParameter("entropy models: decode tables above MAX_TABLE_ENTRIES"));
             }
-            let mut counts = vec![0u64; groups * k];
+            let mut counts = vec![0u64; groups.checked_mul(k).ok_or(Error::Overflow)?];
             let mut syms = vec![0u16; spv];
             let mut side = vec![0u8; inner.side_len()];
             if cl > 0 {
@@ -298,9 +327,11 @@ mod owned {
             let n = crate::codec::batch_rows(codes.len(), cl)?;
             let views = self.views();
             let bv = self.block_vectors;
-            let mut syms = vec![0u16; bv * spv];
-            let mut sides = vec![0u8; bv * side];
-            let mut stream = vec![0u8; interleaved::max_encoded_len(bv * spv, LANES)];
+            // `train_with` bounded `bv · spv` and `bv · side`; only a block's worth is allocated.
+            let nb_max = bv.min(n);
+            let mut syms = vec![0u16; nb_max * spv];
+            let mut sides = vec![0u8; nb_max * side];
+            let mut stream = vec![0u8; interleaved::max_encoded_len(nb_max * spv, LANES)];
             let mut out =
                 CodedBlocks { n, dim: self.inner.dim(), block_vectors: bv, offsets: Vec::new(), data: Vec::new() };
             let mut start = 0;
@@ -339,8 +370,11 @@ mod owned {
         /// # Errors
         /// As [`decode_block_with`].
         pub fn decode_block(&self, blocks: &CodedBlocks, b: usize, codes: &mut [u8]) -> Result<()> {
+            blocks.check()?;
             let (bytes, nb) = blocks.block(b)?;
-            let mut syms = vec![0u16; nb * self.inner.symbols_per_vector()];
+            let ns = block_symbols(blocks.block_vectors, self.inner.symbols_per_vector())
+                .ok_or(Error::Corrupt("entropy-coded blocks: block too large"))?;
+            let mut syms = vec![0u16; ns];
             decode_block_with(&self.inner, &self.views(), bytes, nb, &mut syms, codes)
         }
 
@@ -349,16 +383,20 @@ mod owned {
         /// # Errors
         /// As [`decode_block`](Self::decode_block).
         pub fn decode_codes(&self, blocks: &CodedBlocks, codes: &mut [u8]) -> Result<()> {
+            blocks.check()?;
             let cl = self.inner.code_len();
-            if codes.len() != blocks.n * cl {
-                return Err(Error::CodeLength { expected: blocks.n * cl, got: codes.len() });
+            let expected = blocks.n.checked_mul(cl).ok_or(Error::Overflow)?;
+            if codes.len() != expected {
+                return Err(Error::CodeLength { expected, got: codes.len() });
             }
+            let ns = block_symbols(blocks.block_vectors, self.inner.symbols_per_vector())
+                .ok_or(Error::Corrupt("entropy-coded blocks: block too large"))?;
             let views = self.views();
-            let mut syms = vec![0u16; blocks.block_vectors * self.inner.symbols_per_vector()];
+            let mut syms = vec![0u16; ns];
             let mut at = 0;
             for b in 0..blocks.n_blocks() {
                 let (bytes, nb) = blocks.block(b)?;
-                let end = at + nb * cl;
+                let end = at + nb * cl; // ≤ n · cl: `check` bounds the blocks by `n`
                 let dst = codes.get_mut(at..end).ok_or(Error::Corrupt("block vector counts"))?;
                 decode_block_with(&self.inner, &views, bytes, nb, &mut syms, dst)?;
                 at = end;
@@ -375,7 +413,8 @@ mod owned {
         where
             C: Decode,
         {
-            if i >= blocks.n || blocks.block_vectors == 0 {
+            blocks.check()?;
+            if i >= blocks.n {
                 return Err(Error::InvalidParameter("vector index out of range"));
             }
             let b = i / blocks.block_vectors;

@@ -240,8 +240,10 @@ impl<'a> ModelView<'a> {
     /// `2^scale_bits` slots).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the lengths do not match the scale or alphabet limits, or a
-    /// decode entry is inconsistent with `enc` (checked cheaply: symbol in range).
+    /// [`Error::InvalidParameter`] if the lengths do not match the scale or alphabet limits;
+    /// [`Error::Corrupt`] unless `enc` is exactly what [`fill_tables`] writes (frequencies
+    /// summing to `2^scale_bits`, cumulative frequencies their prefix sums, the reciprocals of
+    /// [`EncSym`]) and every decode entry names the slot's symbol (`O(k + 2^scale_bits)`).
     pub fn new(scale_bits: u32, enc: &'a [EncSym], dec: &'a [u64]) -> Result<Self> {
         if scale_bits == 0 || scale_bits > MAX_SCALE_BITS || dec.len() != 1usize << scale_bits {
             return Err(Error::InvalidParameter("decode table length must be 2^scale_bits"));
@@ -249,10 +251,21 @@ impl<'a> ModelView<'a> {
         if enc.is_empty() || enc.len() > MAX_ALPHABET {
             return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
         }
-        for &e in dec {
+        let m = 1u64 << scale_bits;
+        let mut cum = 0u64;
+        for e in enc {
+            if u64::from(e.cum) != cum || u64::from(e.freq) > m - cum || *e != EncSym::new(e.freq, e.cum, scale_bits) {
+                return Err(Error::Corrupt("encoder constants inconsistent with the frequencies"));
+            }
+            cum += u64::from(e.freq);
+        }
+        if cum != m {
+            return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
+        }
+        for (slot, &e) in dec.iter().enumerate() {
             let (s, bias, f) = unpack_slot(e);
             match enc.get(s as usize) {
-                Some(es) if es.freq == f && f > 0 && bias < f => {}
+                Some(es) if es.freq == f && f > 0 && bias < f && (es.cum + bias) as usize == slot => {}
                 _ => return Err(Error::Corrupt("decode table inconsistent with frequencies")),
             }
         }

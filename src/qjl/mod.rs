@@ -48,7 +48,8 @@ impl Qjl {
     /// projection is stored (`m·dim` floats).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0`, `m == 0`, `m > MAX_SKETCH` or `m·dim > 2²⁸`.
+    /// [`Error::InvalidParameter`] if `dim == 0`, `m == 0`, `m > MAX_SKETCH` or `m·dim >
+    /// 2²⁴` ([`crate::transform::gaussian::MAX_ENTRIES`]: at most 64 MiB stored).
     pub fn new(dim: usize, m: usize, seed: u64) -> Result<Self> {
         if m > MAX_SKETCH {
             return Err(Error::InvalidParameter("QJL: sketch length above 65536"));

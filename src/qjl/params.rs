@@ -13,7 +13,7 @@
 //!
 //! [`QjlParams::from_bytes`] validates every field (and `m·dim ≤ MAX_ENTRIES`) before anything
 //! is built, so a hostile container can make [`QjlParams::build`] allocate at most
-//! `4·MAX_ENTRIES` bytes (64 MiB; under `alloc` the projection is stored), never more.
+//! `4·MAX_ENTRIES` bytes (16 MiB; under `alloc` the projection is stored), never more.
 
 use super::{MAX_SKETCH, Qjl};
 use crate::codec::Codec;
@@ -26,8 +26,9 @@ pub const KIND: u16 = crate::format::kind::QJL + 0x10;
 pub const MAX_DIM: usize = 1 << 16;
 
 /// Largest `m · dim` (entries of the stored projection) accepted by [`QjlParams::from_bytes`]
-/// (2²⁴ floats = 64 MiB).
-pub const MAX_ENTRIES: usize = 1 << 24;
+/// (2²² floats = 16 MiB; constructors accept up to
+/// [`gaussian::MAX_ENTRIES`](crate::transform::gaussian::MAX_ENTRIES) = 2²⁴).
+pub const MAX_ENTRIES: usize = 1 << 22;
 
 /// The parameters of a [`Qjl`] codec: plain data, cheap to parse and validate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,7 +54,7 @@ impl QjlParams {
             return Err(Error::InvalidParameter("QJL params: m must be in 1..=65536"));
         }
         if self.m.checked_mul(self.dim).is_none_or(|e| e > MAX_ENTRIES) {
-            return Err(Error::InvalidParameter("QJL params: m*dim must be at most 2^24"));
+            return Err(Error::InvalidParameter("QJL params: m*dim must be at most 2^22"));
         }
         Ok(())
     }
@@ -126,7 +127,7 @@ impl Qjl {
     }
 
     /// Parses parameters written by [`to_bytes`](Qjl::to_bytes) and rebuilds the codec
-    /// (`O(m·dim)` time; `m·dim ≤ 2²⁴` floats stored under `alloc`).
+    /// (`O(m·dim)` time; `m·dim ≤ 2²²` floats stored under `alloc`).
     ///
     /// # Errors
     /// As [`QjlParams::from_bytes`] and [`QjlParams::build`].

@@ -91,6 +91,10 @@ pub const EPS0: f32 = 1.9;
 pub const QUERY_BITS: u32 = 4;
 /// The fallback for `x0` when it is not a positive finite number.
 pub const X0_FALLBACK: f32 = 0.8;
+/// Largest stored norm factor `r = ‖x − c‖` (`2^104` ≈ 2.0e31): with `x0 ≤ 2^B` and `D ≤ 2^16`
+/// every reconstruction, and every intermediate sum of a rotation back, stays below `2^128`.
+/// Larger factors are [`Error::Corrupt`]; inputs that need one are [`Error::NonFinite`].
+pub const MAX_NORM_FACTOR: f32 = f32::from_bits((104 + 127) << 23);
 /// Container kind tag of [`RaBitQ`] parameters (`0x0580`, in the TurboQuant/RaBitQ range).
 pub const KIND: u16 = crate::format::kind::TURBO + 0x80;
 
@@ -252,8 +256,10 @@ impl<T: Transform> RaBitQ<T> {
         }
         libm::sqrtf(nn)
     }
-    /// The raw factors `(r, second)` after validation: `r` finite and `≥ 0`, the second factor
-    /// finite and `> 0`.
+    /// The raw factors `(r, second)` after validation, the same for decode and score:
+    /// `0 ≤ r ≤ MAX_NORM_FACTOR`, and `x0` (the second factor for `B = 1`, else the second factor over
+    /// `‖x̄‖ ∈ [√D/2, √D·(2^B − 1)/2]`) in `[1/(2√D), 1 + 10⁻³]` as far as the code's bounds on
+    /// `‖x̄‖` tell (the encoder's `x0 ≥ 1/√D`). Decoded values and `r/second` then stay finite.
     fn raw_factors(&self, code: &[u8]) -> Result<(f32, f32)> {
         check_code(self.code_len(), code.len())?;
         let base = self.bits as usize * self.plane;
@@ -262,10 +268,16 @@ impl<T: Transform> RaBitQ<T> {
             f32::from_le_bytes([b[0], b[1], b[2], b[3]])
         };
         let (r, w) = (f(0), f(1));
-        if !(r.is_finite() && r >= 0.0) {
+        if !(0.0..=MAX_NORM_FACTOR).contains(&r) {
             return Err(Error::Corrupt("RaBitQ norm factor"));
         }
-        if !(w.is_finite() && w > 0.0) {
+        let sd = libm::sqrtf(self.rdim as f32);
+        let (lo, hi) = if self.bits == 1 {
+            (0.5 / sd, 1.0 + 1e-3)
+        } else {
+            (0.25, (1.0 + 1e-3) * sd * 0.5 * (((1u32 << self.bits) - 1) as f32))
+        };
+        if !(lo..=hi).contains(&w) {
             return Err(Error::Corrupt("RaBitQ x0 factor"));
         }
         Ok((r, w))
@@ -291,7 +303,8 @@ impl<T: Transform> RaBitQ<T> {
         }
         let r64 = libm::sqrt(o.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>());
         let r = r64 as f32;
-        if !r.is_finite() {
+        if r64 > f64::from(MAX_NORM_FACTOR) {
+            // The decoder refuses larger norms (the reconstruction could overflow).
             return Err(Error::NonFinite);
         }
         if r64 > 0.0 {
@@ -341,15 +354,14 @@ impl<T: Transform> RaBitQ<T> {
     /// from the code's bit planes and `x0` is the stored product divided by it).
     ///
     /// # Errors
-    /// [`Error::CodeLength`]; [`Error::Corrupt`] if `r` is negative or not finite, or `x0` is not
-    /// in `(0, 1]` (up to rounding).
+    /// [`Error::CodeLength`]; [`Error::Corrupt`] if `r` is negative, not finite or above
+    /// [`MAX_NORM_FACTOR`], or the stored `x0` factor is outside the bounds that
+    /// [`Score::score`] checks too (so decode and score agree on every code; for `B ≥ 2`, `x0`
+    /// is then within `[1/(2^(B+1)·√D), 2^B]`).
     pub fn factors(&self, code: &[u8]) -> Result<(f32, f32, f32)> {
         let (r, w) = self.raw_factors(code)?;
         let xn = if self.bits == 1 { self.xn1() } else { self.code_norm(code) };
         let x0 = if self.bits == 1 { w } else { w / xn };
-        if !(x0.is_finite() && x0 > 0.0 && x0 <= 1.0 + 1e-3) {
-            return Err(Error::Corrupt("RaBitQ x0 factor"));
-        }
         Ok((r, x0, xn))
     }
 
@@ -390,6 +402,9 @@ impl<T: Transform> RaBitQ<T> {
             for (o, c) in out.iter_mut().zip(c) {
                 *o += c;
             }
+        }
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Corrupt("RaBitQ reconstruction is not finite"));
         }
         Ok(())
     }

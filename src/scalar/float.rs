@@ -416,11 +416,10 @@ impl FloatCodec {
     /// A codec for `dim`-vectors in `format`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0`; [`Error::Overflow`] if the code length
-    /// overflows `usize`.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn new(dim: usize, format: FloatFormat) -> Result<FloatCodec> {
-        if dim == 0 {
-            return Err(Error::InvalidParameter("dim must be positive"));
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("dim must be in 1..=65536"));
         }
         let half = dim / 2 + dim % 2;
         let (side, elems) = match format {
@@ -449,9 +448,22 @@ impl FloatCodec {
         }
     }
 
-    fn per_vector_scale(code: &[u8]) -> Result<f32> {
+    /// The per-vector scale, which must be finite, `≥ 0` and keep `max · s` finite (`max` the
+    /// largest element magnitude it multiplies), so every decoded value is finite.
+    fn per_vector_scale(code: &[u8], max: f32) -> Result<f32> {
         let s = f32::from_le_bytes([code[0], code[1], code[2], code[3]]);
-        if s.is_finite() && s >= 0.0 { Ok(s) } else { Err(Error::Corrupt("float codec scale")) }
+        if s >= 0.0 && (s * max).is_finite() { Ok(s) } else { Err(Error::Corrupt("float codec scale")) }
+    }
+
+    /// The largest element magnitude a per-vector scale multiplies (`E4M3_MAX · E2M1_MAX` for
+    /// NVFP4, whose block scales are E4M3).
+    fn scale_bound(&self) -> f32 {
+        match self.format {
+            FloatFormat::E4M3 => E4M3_MAX,
+            FloatFormat::E5M2 => E5M2_MAX,
+            FloatFormat::NvFp4 => E4M3_MAX * E2M1_MAX,
+            _ => E2M1_MAX,
+        }
     }
 
     /// Decodes unit `j` unscaled into `buf`, returning its length and scale factor.
@@ -473,6 +485,7 @@ impl FloatCodec {
                         *o = bf16_to_f32(u16::from_le_bytes([b[0], b[1]]));
                     }
                 }
+                check_elements(&buf[..len])?;
                 1.0
             }
             FloatFormat::E4M3 | FloatFormat::E5M2 | FloatFormat::MxFp8 => {
@@ -480,14 +493,11 @@ impl FloatCodec {
                 for (o, &b) in buf[..len].iter_mut().zip(&el[start..start + len]) {
                     *o = t[b as usize];
                 }
+                check_elements(&buf[..len])?;
                 if self.format == FloatFormat::MxFp8 {
-                    let e = code[j];
-                    if e == 0xFF {
-                        return Err(Error::Corrupt("E8M0 scale is NaN"));
-                    }
-                    e8m0_to_f32(e)
+                    mx_scale(code[j], 8)?
                 } else {
-                    Self::per_vector_scale(code)?
+                    Self::per_vector_scale(code, self.scale_bound())?
                 }
             }
             FloatFormat::E2M1 | FloatFormat::MxFp4 | FloatFormat::NvFp4 => {
@@ -497,20 +507,18 @@ impl FloatCodec {
                     o.copy_from_slice(&E2M1_PAIRS[b as usize]);
                 }
                 match self.format {
-                    FloatFormat::E2M1 => Self::per_vector_scale(code)?,
-                    FloatFormat::MxFp4 => {
-                        let e = code[j];
-                        if e == 0xFF {
-                            return Err(Error::Corrupt("E8M0 scale is NaN"));
-                        }
-                        e8m0_to_f32(e)
-                    }
+                    FloatFormat::E2M1 => Self::per_vector_scale(code, E2M1_MAX)?,
+                    FloatFormat::MxFp4 => mx_scale(code[j], 2)?,
                     _ => {
                         let sb = code[4 + j];
                         if sb & 0x80 != 0 || sb == 0x7F {
                             return Err(Error::Corrupt("NVFP4 block scale negative or NaN"));
                         }
-                        E4M3_TABLE[sb as usize] * Self::per_vector_scale(code)?
+                        let sc = E4M3_TABLE[sb as usize] * Self::per_vector_scale(code, self.scale_bound())?;
+                        if !(sc * E2M1_MAX).is_finite() {
+                            return Err(Error::Corrupt("NVFP4 block scale too large"));
+                        }
+                        sc
                     }
                 }
             }
@@ -521,6 +529,25 @@ impl FloatCodec {
     fn units(&self) -> usize {
         self.dim.div_ceil(self.unit_len())
     }
+}
+
+/// [`Error::Corrupt`] if a decoded element is NaN or ±inf (an f16/bf16/FP8 NaN or inf code
+/// point: the encoder never writes one).
+#[inline(always)]
+fn check_elements(v: &[f32]) -> Result<()> {
+    let special = v.iter().fold(0u32, |a, x| a | u32::from(x.to_bits() & 0x7F80_0000 == 0x7F80_0000));
+    if special != 0 { Err(Error::Corrupt("float codec element is NaN or inf")) } else { Ok(()) }
+}
+
+/// The value of an MX block's E8M0 scale `e`, which the encoder writes at most
+/// `127 + 127 − emax` (the scale of the largest finite `f32`): larger codes (and the NaN code
+/// `0xFF`) are [`Error::Corrupt`], so every decoded element stays finite.
+#[inline(always)]
+fn mx_scale(e: u8, emax: u8) -> Result<f32> {
+    if e > 254 - emax {
+        return Err(Error::Corrupt("E8M0 scale is NaN or above the encoder's range"));
+    }
+    Ok(e8m0_to_f32(e))
 }
 
 impl Codec for FloatCodec {
@@ -574,6 +601,10 @@ impl Codec for FloatCodec {
                     _ => E2M1_MAX,
                 };
                 let s = crate::simd::abs_max(x) / max;
+                if !(s * max).is_finite() {
+                    // The decoder refuses such a scale: `max · s` must stay finite.
+                    return Err(Error::NonFinite);
+                }
                 side.copy_from_slice(&s.to_le_bytes());
                 el.fill(0);
                 if s > 0.0 {
@@ -610,6 +641,9 @@ impl Codec for FloatCodec {
             }
             FloatFormat::NvFp4 => {
                 let big = crate::simd::abs_max(x) / (E4M3_MAX * E2M1_MAX);
+                if !(big * (E4M3_MAX * E2M1_MAX)).is_finite() {
+                    return Err(Error::NonFinite);
+                }
                 side[..4].copy_from_slice(&big.to_le_bytes());
                 el.fill(0);
                 for (j, blk) in x.chunks(16).enumerate() {
@@ -621,7 +655,10 @@ impl Codec for FloatCodec {
                     let sb = e4m3_from_f32(amax / E2M1_MAX / big) & 0x7F;
                     side[4 + j] = sb;
                     let sc = E4M3_TABLE[sb as usize] * big;
-                    if sc > 0.0 && sc.is_finite() {
+                    if !(sc * E2M1_MAX).is_finite() {
+                        return Err(Error::NonFinite);
+                    }
+                    if sc > 0.0 {
                         for (k, &v) in blk.iter().enumerate() {
                             put_nib(el, j * 16 + k, e2m1_from_f32(v / sc));
                         }

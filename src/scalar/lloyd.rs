@@ -419,8 +419,8 @@ impl LloydCodec {
     /// The Gaussian Lloyd–Max codec with `bits ∈ 1..=4`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0` or `bits ∉ 1..=4`; [`Error::Overflow`] if the
-    /// code length overflows.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM) or
+    /// `bits ∉ 1..=4`.
     pub fn gaussian(dim: usize, bits: u32) -> Result<Self> {
         Self::with_codebook(dim, Codebook::gaussian(bits)?)
     }
@@ -429,11 +429,10 @@ impl LloydCodec {
     /// [`Codebook::train`] on standardised data). `bits = book.bits()`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0`; [`Error::Overflow`] if the code length
-    /// overflows.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn with_codebook(dim: usize, book: Codebook) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::InvalidParameter("dim must be positive"));
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("dim must be in 1..=65536"));
         }
         let bits = book.bits();
         let packed = dim.checked_mul(bits as usize).ok_or(Error::Overflow)?.div_ceil(8);
@@ -445,10 +444,19 @@ impl LloydCodec {
         &self.book
     }
 
-    fn scales(code: &[u8]) -> Result<(f32, f32)> {
+    /// Whether `μ + σ·c` is finite for every level `c` (it lies between the values at the
+    /// first and last levels, since `σ ≥ 0`).
+    fn scales_ok(&self, mu: f32, sd: f32) -> bool {
+        let lv = self.book.levels();
+        let ends = [lv[0], lv[lv.len() - 1]];
+        sd >= 0.0 && mu.is_finite() && ends.iter().all(|&c| (sd * c).is_finite() && (mu + sd * c).is_finite())
+    }
+
+    /// The code's `(μ, σ)`: [`Error::Corrupt`] unless every level decodes finite.
+    fn scales(&self, code: &[u8]) -> Result<(f32, f32)> {
         let mu = f32::from_le_bytes([code[0], code[1], code[2], code[3]]);
         let sd = f32::from_le_bytes([code[4], code[5], code[6], code[7]]);
-        if mu.is_finite() && sd.is_finite() && sd >= 0.0 { Ok((mu, sd)) } else { Err(Error::Corrupt("lloyd scales")) }
+        if self.scales_ok(mu, sd) { Ok((mu, sd)) } else { Err(Error::Corrupt("lloyd scales")) }
     }
 
     #[inline]
@@ -474,7 +482,7 @@ impl Codec for LloydCodec {
         let mu = x.iter().map(|&v| v as f64).sum::<f64>() / n;
         let var = x.iter().map(|&v| (v as f64 - mu) * (v as f64 - mu)).sum::<f64>() / n;
         let (mu, sd) = (mu as f32, libm::sqrt(var) as f32);
-        if !(mu.is_finite() && sd.is_finite()) {
+        if !(sd.is_finite() && self.scales_ok(mu, sd)) {
             return Err(Error::NonFinite);
         }
         code[..4].copy_from_slice(&mu.to_le_bytes());
@@ -501,7 +509,7 @@ impl Decode for LloydCodec {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_code(self.code_len, code.len())?;
         check_dim(self.dim, out.len())?;
-        let (mu, sd) = Self::scales(code)?;
+        let (mu, sd) = self.scales(code)?;
         let lv = self.book.levels();
         for (i, o) in out.iter_mut().enumerate() {
             *o = mu + sd * lv[self.idx(&code[8..], i)];
@@ -546,7 +554,7 @@ impl Score for LloydCodec {
         check_code(self.code_len, code.len())?;
         let k = self.book.len();
         check_dim(self.dim * k, q.table.len())?;
-        let (mu, sd) = Self::scales(code)?;
+        let (mu, sd) = self.scales(code)?;
         let packed = &code[8..];
         let mut acc = 0.0f32;
         for (i, row) in q.table.chunks_exact(k).enumerate() {

@@ -125,6 +125,14 @@ fn encode_levels(x: &[f32], base: &[f32], step: &[f32], qm: f32, out: &mut [u8])
     if crate::simd::quantize_u8(x, base, step, qm, out) { Ok(()) } else { Err(Error::NonFinite) }
 }
 
+/// Whether every level `0..=top` decodes finite on the grid `(base, step)`: `base + l·step`
+/// lies between `base` and `base + top·step`, so checking those suffices.
+#[inline]
+fn grid_finite(base: f32, step: f32, top: f32) -> bool {
+    let span = top * step;
+    step >= 0.0 && base.is_finite() && span.is_finite() && (base + span).is_finite()
+}
+
 #[inline]
 fn inv_step(step: f32) -> f32 {
     if step > 0.0 { 1.0 / step } else { 0.0 }
@@ -210,7 +218,7 @@ impl BlockUniform {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a bit width outside `1..=8`, another block size, or
-    /// `dim == 0`.
+    /// `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn new(dim: usize, bits: u32, block: Option<usize>, symmetric: bool) -> Result<Self> {
         Self::with_scales(dim, bits, block, symmetric, ScaleFormat::F32)
     }
@@ -228,8 +236,8 @@ impl BlockUniform {
         scales: ScaleFormat,
     ) -> Result<Self> {
         check_bits(bits)?;
-        if dim == 0 {
-            return Err(Error::InvalidParameter("dim must be positive"));
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("dim must be in 1..=65536"));
         }
         let block = match block {
             None => dim,
@@ -347,11 +355,35 @@ impl BlockUniform {
         } else {
             (self.read_scale(code, 2 * k)?, self.read_scale(code, 2 * k + 1)?)
         };
-        if base.is_finite() && step.is_finite() && step >= 0.0 {
+        if grid_finite(base, step, qmax(self.bits, self.symmetric) as f32) {
             Ok((base, step))
         } else {
-            Err(Error::Corrupt("non-finite or negative block scale"))
+            Err(Error::Corrupt("non-finite or negative block scale, or a grid that overflows f32"))
         }
+    }
+
+    /// [`Error::Corrupt`] for a level above the grid: the unused top code of a symmetric grid
+    /// (`2^bits − 1` for `bits ≥ 2`), which the encoder never writes.
+    #[inline]
+    fn check_levels(&self, levels: &[u8]) -> Result<()> {
+        let qm = qmax(self.bits, self.symmetric);
+        if qm < (1 << self.bits) - 1 && u32::from(levels.iter().fold(0u8, |a, &l| a.max(l))) > qm {
+            return Err(Error::Corrupt("level above the symmetric grid"));
+        }
+        Ok(())
+    }
+
+    /// [`check_levels`](Self::check_levels) on packed 8- or 4-bit levels.
+    #[inline]
+    fn check_packed(&self, packed: &[u8]) -> Result<()> {
+        if !self.symmetric {
+            return Ok(());
+        }
+        let bad = match self.bits {
+            8 => packed.iter().fold(false, |a, &b| a | (b == 0xFF)),
+            _ => packed.iter().fold(false, |a, &b| a | (b & 0xF == 0xF) | (b >> 4 == 0xF)),
+        };
+        if bad { Err(Error::Corrupt("level above the symmetric grid")) } else { Ok(()) }
     }
 
     /// Calls `f(start, len, base, step)` for each group of at most [`CHUNK`] coordinates.
@@ -397,6 +429,10 @@ impl Codec for BlockUniform {
                 self.write_scale(scales, 2 * k + 1, step);
             }
             let base = if self.symmetric { sym_base(step, self.bits) } else { base };
+            if !grid_finite(base, step, qm) {
+                // The decoder refuses grids whose top level overflows f32.
+                return Err(Error::NonFinite);
+            }
             let inv = inv_step(step);
             for (c, xc) in xb.chunks(CHUNK).enumerate() {
                 let lv = &mut levels[..xc.len()];
@@ -418,6 +454,7 @@ impl Decode for BlockUniform {
         let mut levels = [0u8; CHUNK];
         self.for_chunks(code, |s, len, base, step| {
             unpack_at(packed, self.bits, s, &mut levels[..len])?;
+            self.check_levels(&levels[..len])?;
             for (o, &l) in out[s..s + len].iter_mut().zip(&levels[..len]) {
                 *o = base + f32::from(l) * step;
             }
@@ -475,10 +512,12 @@ impl Score for BlockUniform {
                 8 | 4 => {
                     let r = packed_range(s, len, self.bits);
                     let src = packed.get(r).ok_or(Error::CodeLength { expected: 0, got: packed.len() })?;
+                    self.check_packed(src)?;
                     if self.bits == 8 { crate::simd::dot_u8_f32(src, qs) } else { crate::simd::dot_u4_f32(src, qs) }
                 }
                 _ => {
                     unpack_at(packed, self.bits, s, &mut levels[..len])?;
+                    self.check_levels(&levels[..len])?;
                     crate::simd::dot_u8_f32(&levels[..len], qs)
                 }
             };
@@ -509,6 +548,8 @@ impl ScoreSymmetric for BlockUniform {
                 let len = (end - s).min(CHUNK);
                 unpack_at(pa, self.bits, s, &mut la[..len])?;
                 unpack_at(pb, self.bits, s, &mut lb[..len])?;
+                self.check_levels(&la[..len])?;
+                self.check_levels(&lb[..len])?;
                 for (&x, &y) in la[..len].iter().zip(&lb[..len]) {
                     suma += u64::from(x);
                     sumb += u64::from(y);
@@ -539,7 +580,7 @@ impl Symbols for BlockUniform {
 
     fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
-        split_levels(&code[self.scale_len()..], self.bits, symbols, self.dim)?;
+        split_levels(&code[self.scale_len()..], self.bits, self.alphabet_size(), symbols, self.dim)?;
         check_code(self.scale_len(), side.len())?;
         side.copy_from_slice(&code[..self.scale_len()]);
         Ok(())
@@ -592,7 +633,9 @@ impl Persist for BlockUniform {
     }
 }
 
-fn split_levels(packed: &[u8], bits: u32, symbols: &mut [u16], dim: usize) -> Result<()> {
+/// Unpacks the levels as symbols; a level `≥ alphabet` (the unused top code of a symmetric
+/// grid) is [`Error::Corrupt`].
+fn split_levels(packed: &[u8], bits: u32, alphabet: u32, symbols: &mut [u16], dim: usize) -> Result<()> {
     check_dim(dim, symbols.len())?;
     let mut lv = [0u8; CHUNK];
     for (c, sy) in symbols.chunks_mut(CHUNK).enumerate() {
@@ -600,6 +643,9 @@ fn split_levels(packed: &[u8], bits: u32, symbols: &mut [u16], dim: usize) -> Re
         unpack_at(packed, bits, c * CHUNK, &mut lv[..n])?;
         for (s, &l) in sy.iter_mut().zip(&lv[..n]) {
             *s = u16::from(l);
+        }
+        if lv[..n].iter().any(|&l| u32::from(l) >= alphabet) {
+            return Err(Error::Corrupt("level above the symmetric grid"));
         }
     }
     Ok(())
@@ -677,15 +723,18 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
     /// in [`ScanMode::Float`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for bits outside `1..=8`, empty or unequal parameter slices,
-    /// non-finite values or a negative step.
+    /// [`Error::InvalidParameter`] for bits outside `1..=8`, empty, unequal or longer than
+    /// [`MAX_DIM`](crate::persist::MAX_DIM) parameter slices, non-finite values, a negative step,
+    /// or a grid whose top packed level `base + (2^bits − 1)·step` overflows `f32` (so every code
+    /// decodes finite).
     pub fn from_params(bits: u32, symmetric: bool, base: P, step: P) -> Result<Self> {
         check_bits(bits)?;
         let (b, s) = (base.as_ref(), step.as_ref());
-        if b.is_empty() || b.len() != s.len() {
-            return Err(Error::InvalidParameter("base and step must have the same positive length"));
+        if b.is_empty() || b.len() != s.len() || b.len() > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("base and step must have the same length in 1..=65536"));
         }
-        if !b.iter().chain(s).all(|v| v.is_finite()) || s.iter().any(|&v| v < 0.0) {
+        let top = ((1u32 << bits) - 1) as f32;
+        if !b.iter().zip(s).all(|(&bj, &sj)| grid_finite(bj, sj, top)) {
             return Err(Error::InvalidParameter("grid parameters must be finite, steps non-negative"));
         }
         Ok(PerDimUniform { bits, symmetric, base, step, scan: ScanMode::Float })
@@ -1133,7 +1182,7 @@ impl<P: AsRef<[f32]>> Symbols for PerDimUniform<P> {
     fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
         check_code(0, side.len())?;
-        split_levels(code, self.bits, symbols, self.dim())
+        split_levels(code, self.bits, self.alphabet_size(), symbols, self.dim())
     }
 
     fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()> {

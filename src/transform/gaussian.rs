@@ -11,8 +11,9 @@ use crate::error::{Error, Result, check_dim};
 use crate::rng::Rng;
 use crate::transform::Transform;
 
-/// Largest `m · d` accepted (2²⁸ entries).
-pub const MAX_ENTRIES: usize = 1 << 28;
+/// Largest `m · d` accepted (2²⁴ entries: [`GaussianProjection::materialize`] stores at most
+/// 64 MiB, and an unstored call generates at most 2²⁴ samples).
+pub const MAX_ENTRIES: usize = 1 << 24;
 
 /// A seeded Gaussian projection from `d` to `m` dimensions (see the module docs). Not
 /// orthogonal: `E[SᵀS] = m·I`.
@@ -32,7 +33,7 @@ impl GaussianProjection {
     /// [`Error::InvalidParameter`] if `m == 0`, `d == 0` or `m·d > MAX_ENTRIES`.
     pub fn new(m: usize, d: usize, seed: u64) -> Result<Self> {
         if m == 0 || d == 0 || m.checked_mul(d).is_none_or(|e| e > MAX_ENTRIES) {
-            return Err(Error::InvalidParameter("Gaussian projection: need 1 <= m, d and m*d <= 2^28"));
+            return Err(Error::InvalidParameter("Gaussian projection: need 1 <= m, d and m*d <= 2^24"));
         }
         Ok(GaussianProjection {
             rows: m,

@@ -204,10 +204,10 @@ impl NormScalar {
     /// A codec for `dim`-vectors using `codebook` (indices of `codebook.bits()` bits).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0`.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn new(dim: usize, codebook: Codebook) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::InvalidParameter("NormScalar: dim must be positive"));
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("NormScalar: dim must be in 1..=65536"));
         }
         let bits = codebook.bits();
         Ok(NormScalar { dim, codebook, bits, i8: None })

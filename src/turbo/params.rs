@@ -4,7 +4,7 @@
 //!
 //! The rotation is not stored: it is regenerated from its kind and seed (randomized Hadamard:
 //! `O(d log d)`, nothing allocated; Haar: `O(d³)` time and `d²` floats, so its dimension is capped
-//! by [`MAX_HAAR_DIM`]). The coordinate codebook **is** stored (at most 256 `f32` levels, 1 KiB),
+//! by [`MAX_HAAR_LOAD_DIM`]). The coordinate codebook **is** stored (at most 256 `f32` levels, 1 KiB),
 //! so decoding never depends on re-running the Lloyd–Max solver; a one-byte [`CodebookTag`]
 //! records where the levels came from.
 //!
@@ -17,7 +17,7 @@
 //! | 4 | `dim` (`u32`, `2..=MAX_DIM`) |
 //! | 1 | `bits` per coordinate (`1..=8`) |
 //! | 8 | rotation `seed` (`u64`) |
-//! | 1 | rotation kind: 0 randomized Hadamard, 1 Haar (`dim ≤ MAX_HAAR_DIM`) |
+//! | 1 | rotation kind: 0 randomized Hadamard, 1 Haar (`dim ≤ MAX_HAAR_LOAD_DIM`) |
 //! | 1 | codebook tag: 0 Gaussian table/√d, 1 Beta Lloyd–Max, 2 explicit |
 //! | 2 | number of levels `K` (`u16`; `2^(bits−1) < K ≤ 2^bits`, and `K = 2^bits` for tags 0 and 1; tag 0 needs `bits ≤ 4`) |
 //! | 4K | the levels (`f32`, finite, strictly increasing, magnitude at most [`MAX_LEVEL`]) |
@@ -33,8 +33,10 @@
 //! the orthogonal QJL sketch ([`crate::qjl::ortho::KIND`], `0x0412`, [`OrthoQjlParams`]).
 //!
 //! `from_bytes` validates every field before building anything and rejects trailing bytes; a
-//! hostile container can make `build` allocate at most `4·MAX_HAAR_DIM²` bytes (64 MiB, Haar) or
-//! `4·2²⁴` bytes (64 MiB, the QJL projection), never more.
+//! hostile container can make `build` allocate at most `28·MAX_HAAR_LOAD_DIM²` bytes (28 MiB
+//! while building a Haar rotation, 4 MiB kept; about `4·1024³` floating-point operations) or
+//! `4·`[`qjl::params::MAX_ENTRIES`](crate::qjl::params::MAX_ENTRIES) bytes (the QJL
+//! projection), never more.
 
 use super::split::CodebookScalar;
 use super::{
@@ -73,9 +75,16 @@ pub const MAX_DIM: usize = 1 << 16;
 /// bound keeps reconstructions of finite codes finite.
 pub const MAX_LEVEL: f32 = 4.0;
 
-/// Largest dimension of a Haar rotation accepted by [`MseParams::from_bytes`] (4096: a
-/// 64 MiB matrix; building it costs `O(d³)`).
-pub const MAX_HAAR_DIM: usize = 4096;
+/// Largest dimension of a Haar rotation the crate builds at all
+/// ([`HaarRotation::new`](crate::transform::HaarRotation::new), 2048; see
+/// [`crate::transform::haar::MAX_DIM`] for its cost).
+pub const MAX_HAAR_DIM: usize = 2048;
+
+/// Largest dimension of a Haar rotation accepted by the parameter types and their `from_bytes`
+/// (1024): building it from a few untrusted bytes costs `28·d²` = 28 MiB at its peak (4 MiB kept)
+/// and `≈ 4d³` floating-point operations (about 2.5 s on one core in an optimized build).
+/// Codecs with a larger Haar rotation cannot be serialized.
+pub const MAX_HAAR_LOAD_DIM: usize = 1024;
 
 /// Where a stored coordinate codebook came from. The stored levels are authoritative; the tag is
 /// provenance (checked only for the structural rules of the payload table).
@@ -198,8 +207,8 @@ fn check_dim_rotation(dim: usize, rotation: RotationKind) -> Result<()> {
     if !(2..=MAX_DIM).contains(&dim) {
         return Err(Error::InvalidParameter("TurboQuant params: dim must be in 2..=65536"));
     }
-    if rotation == RotationKind::Haar && dim > MAX_HAAR_DIM {
-        return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 4096"));
+    if rotation == RotationKind::Haar && dim > MAX_HAAR_LOAD_DIM {
+        return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 1024"));
     }
     Ok(())
 }
@@ -267,8 +276,8 @@ impl MseParams {
         if !(2..=MAX_DIM).contains(&self.dim) {
             return Err(Error::InvalidParameter("TurboQuant params: dim must be in 2..=65536"));
         }
-        if self.rotation == RotationKind::Haar && self.dim > MAX_HAAR_DIM {
-            return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 4096"));
+        if self.rotation == RotationKind::Haar && self.dim > MAX_HAAR_LOAD_DIM {
+            return Err(Error::InvalidParameter("TurboQuant params: Haar rotation dim must be at most 1024"));
         }
         check_codebook(self.tag, &self.codebook)
     }
@@ -863,7 +872,7 @@ impl Residual<TurboMse, crate::qjl::Qjl> {
 
 /// The parameters of an [`OrthoQjl`] sketch. Payload of kind [`crate::qjl::ortho::KIND`]
 /// (`0x0412`), little-endian: `dim` (`u32`, `2..=MAX_DIM`), rotation kind (`u8`: 0 randomized
-/// Hadamard, 1 Haar with `dim ≤ MAX_HAAR_DIM`), `seed` (`u64`) — 13 bytes. The two levels
+/// Hadamard, 1 Haar with `dim ≤ MAX_HAAR_LOAD_DIM`), `seed` (`u64`) — 13 bytes. The two levels
 /// `±1/(d·c_d)` follow from `dim`, so nothing else is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrthoQjlParams {
@@ -1148,6 +1157,35 @@ mod tests {
                 assert!(ProdParams::from_bytes(&c).is_err(), "flip {i}.{bit}");
             }
         }
+    }
+
+    /// A few bytes asking for a large Haar rotation are refused before any `O(d³)` build, in
+    /// every container that can hold one (MSE, orthogonal QJL, prod-orth).
+    #[test]
+    fn hostile_haar_dimension_is_refused_fast() {
+        let ok = [-0.5f32, 0.5];
+        for dim in [MAX_HAAR_LOAD_DIM as u32 + 1, 2048, 4096, 65536] {
+            let mut w = crate::format::Writer::new(KIND_MSE);
+            w.u32(dim).u8(1).u64(1).u8(1).u8(2).u16(2).f32s(&ok);
+            let b = w.finish().unwrap();
+            assert!(matches!(MseParams::from_bytes(&b), Err(Error::Corrupt(_))), "mse {dim}");
+            assert!(TurboMse::from_bytes(&b).is_err(), "mse {dim}");
+            let mut w = crate::format::Writer::new(crate::qjl::ortho::KIND);
+            w.u32(dim).u8(1).u64(1);
+            let b = w.finish().unwrap();
+            assert!(matches!(OrthoQjlParams::from_bytes(&b), Err(Error::Corrupt(_))), "ortho {dim}");
+            assert!(OrthoQjl::from_bytes(&b).is_err(), "ortho {dim}");
+            for (r0, r1) in [(0u8, 1u8), (1, 0)] {
+                let mut w = crate::format::Writer::new(KIND_PROD_ORTHO);
+                w.u32(dim).u8(1).u64(1).u8(r0).u8(2).u16(2).f32s(&ok).u8(r1).u64(2);
+                let b = w.finish().unwrap();
+                assert!(ProdOrthoParams::from_bytes(&b).is_err(), "prod-orth {dim} {r0} {r1}");
+            }
+        }
+        // Codecs with a Haar rotation above the load bound are not written.
+        let big = turbo_mse(MAX_HAAR_LOAD_DIM + 1, 1, 1, RotationKind::Haar, CodebookKind::Gaussian);
+        assert!(big.is_ok_and(|c| c.to_bytes().is_err()));
+        assert!(HaarRotation::new(MAX_HAAR_DIM + 1, 1).is_err());
     }
 
     /// Hand-written MSE payloads (valid checksum) with one field broken each.

@@ -62,13 +62,12 @@ impl CodebookScalar {
     /// A codec for `dim` coordinates quantized with `codebook` (`codebook.bits()` ≤ 8 bits each).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `dim == 0`; [`Error::Overflow`] if `dim · bits` overflows.
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn new(dim: usize, codebook: Codebook) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::InvalidParameter("CodebookScalar: dim must be positive"));
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(Error::InvalidParameter("CodebookScalar: dim must be in 1..=65536"));
         }
         let bits = codebook.bits();
-        dim.checked_mul(bits as usize).ok_or(Error::Overflow)?;
         Ok(CodebookScalar { dim, codebook, bits, i8: None })
     }
 

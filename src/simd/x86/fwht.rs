@@ -571,7 +571,7 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
         return false;
     }
     let (m, k) = (s.len() / d, xs.len() / d);
-    if c < m.div_ceil(8) || codes.len() < k * c {
+    if c < m.div_ceil(8) || k.checked_mul(c).is_none_or(|n| codes.len() < n) {
         return false;
     }
     let mut i = 0;
