@@ -58,6 +58,15 @@ pub trait DynCodec: Send + Sync {
     }
     /// What the score estimates (see [`Estimator`]).
     fn estimator(&self) -> Estimator;
+    /// Bytes actually stored for `codes` (whole codes from
+    /// [`encode_batch`](DynCodec::encode_batch)): `codes.len()` for fixed-rate codecs, the
+    /// compressed size for entropy-coded (variable-rate) ones.
+    ///
+    /// # Errors
+    /// Whatever the compressor returns.
+    fn stored_bytes(&self, codes: &[u8]) -> Result<usize> {
+        Ok(codes.len())
+    }
     /// Encodes `xs.len() / dim()` row-major vectors into `codes`.
     ///
     /// # Errors
