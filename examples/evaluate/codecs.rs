@@ -36,7 +36,10 @@ pub fn resolve(name: &str) -> Result<Spec, String> {
     }
     match factory::lookup(name) {
         Ok((e, _)) => Ok(Spec { name: name.into(), family: e.family }),
-        Err(_) => Err(format!("unknown codec {name:?}; known: {}", all().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))),
+        Err(_) => Err(format!(
+            "unknown codec {name:?}; known: {}",
+            all().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
@@ -66,7 +69,13 @@ pub fn quick() -> Vec<Spec> {
 ///
 /// # Errors
 /// The factory's error.
-pub fn build(spec: &Spec, dim: usize, metric: Metric, seed: u64, train: &[f32]) -> vector_codecs::Result<Box<dyn DynCodec>> {
+pub fn build(
+    spec: &Spec,
+    dim: usize,
+    metric: Metric,
+    seed: u64,
+    train: &[f32],
+) -> vector_codecs::Result<Box<dyn DynCodec>> {
     if spec.family == "baseline" {
         return Ok(Box::new(F32Exact::new(dim, metric)));
     }

@@ -261,12 +261,7 @@ fn run() -> Result<ExitCode, String> {
 
     let gt_file = inp.groundtruth.as_ref().filter(|_| inp.gt_metric == metric);
     if let (Some(p), None) = (&inp.groundtruth, gt_file) {
-        eprintln!(
-            "{} is the {} ground truth; recomputing it in {}",
-            p.display(),
-            inp.gt_metric.name(),
-            metric.name()
-        );
+        eprintln!("{} is the {} ground truth; recomputing it in {}", p.display(), inp.gt_metric.name(), metric.name());
     }
     let (gt, gt_k) = match gt_file {
         Some(p) => {
@@ -280,7 +275,11 @@ fn run() -> Result<ExitCode, String> {
             (ids[..nq * k].iter().map(|&i| i as u32).collect(), k)
         }
         None => {
-            eprintln!("computing the exact {} top-{} for {nq} queries over {n} vectors…", metric.name(), metrics::DEPTH);
+            eprintln!(
+                "computing the exact {} top-{} for {nq} queries over {n} vectors…",
+                metric.name(),
+                metrics::DEPTH
+            );
             (metrics::exact_topk(metric, &base.data, &queries.data, d, metrics::DEPTH), metrics::DEPTH.min(n))
         }
     };

@@ -174,7 +174,9 @@ impl<'a> Bench<'a> {
         let threshold = queries
             .chunks_exact(dim)
             .enumerate()
-            .map(|(qi, q)| gt[qi * gt_k..][..10].iter().map(|&i| exact64(metric, q, row(i))).fold(f64::INFINITY, f64::min))
+            .map(|(qi, q)| {
+                gt[qi * gt_k..][..10].iter().map(|&i| exact64(metric, q, row(i))).fold(f64::INFINITY, f64::min)
+            })
             .collect();
         let base_energy = base.chunks_exact(dim).map(|x| dot64(x, x)).sum();
         // Up to 100 queries × up to 2,000 evenly strided base rows.
