@@ -327,3 +327,59 @@ impl<'a> Bench<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small integer data with many exact ties (like the shipped uint8 set).
+    fn data(n: usize, d: usize, salt: usize) -> Vec<f32> {
+        (0..n * d).map(|i| ((i * 7 + salt) * 2_654_435_761 % 97 % 5) as f32).collect()
+    }
+
+    #[test]
+    fn exact_topk_is_the_f64_ranking_with_ties_to_the_lower_id() {
+        let (n, d, nq, k) = (300, 8, 7, 20);
+        let base = data(n, d, 1);
+        let queries = data(nq, d, 5);
+        for metric in [Metric::InnerProduct, Metric::L2, Metric::Cosine] {
+            let got = exact_topk(metric, &base, &queries, d, k);
+            for (qi, q) in queries.chunks_exact(d).enumerate() {
+                let mut all: Vec<(f64, u32)> =
+                    base.chunks_exact(d).enumerate().map(|(i, x)| (exact64(metric, q, x), i as u32)).collect();
+                all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let want: Vec<u32> = all[..k].iter().map(|&(_, i)| i).collect();
+                assert_eq!(&got[qi * k..][..k], &want[..], "{metric:?} query {qi}");
+            }
+        }
+    }
+
+    #[test]
+    fn recall_counts_ties_at_the_tenth_place() {
+        // Base: 0, 1, 1, …, 1 (19 copies of 1) and far rows; query 0. L2 top-10 = row 0 and nine
+        // of the nineteen tied rows; any nine of them are a perfect answer.
+        let d = 1;
+        let mut base = vec![0f32];
+        base.extend(std::iter::repeat_n(1f32, 19));
+        base.extend((0..80).map(|i| 10.0 + i as f32));
+        let q = [0f32];
+        let gt = exact_topk(Metric::L2, &base, &q, d, 100);
+        let bench = Bench::new(d, Metric::L2, &base, &q, &gt, 100, 0.0);
+        let tied_last: Vec<(f32, u32)> = (0..10).map(|i| (0.0, if i == 0 { 0 } else { 10 + i })).collect();
+        assert_eq!(bench.hits(0, &q, &tied_last), (10, 10));
+        let one_far: Vec<(f32, u32)> = (0..10).map(|i| (0.0, if i == 9 { 50 } else { i })).collect();
+        assert_eq!(bench.hits(0, &q, &one_far), (9, 9));
+        let all: Vec<(f32, u32)> = (0..100).map(|i| (0.0, i)).collect();
+        assert_eq!(bench.hits(0, &q, &all), (10, 10));
+    }
+
+    #[test]
+    fn centring_marks() {
+        for n in ["bin1", "tq4", "tqp3-orth", "qjl", "tq4-ip"] {
+            assert!(crate::codecs::needs_centring(n), "{n}");
+        }
+        for n in ["bin1-centred", "ctq2-ip", "pca2-ip", "rabitq1", "SQ8", "f16", "f32"] {
+            assert!(!crate::codecs::needs_centring(n), "{n}");
+        }
+    }
+}
