@@ -89,8 +89,8 @@ fn f16_l2_recall_on_uint8_digits() {
     assert!(r >= 0.99, "f16 L2 recall@10 {r}");
 }
 
-/// `SQ8` (FAISS spelling) through the factory at L2. While the branch's factory has no uniform
-/// scalar entry yet, the same codec the factory wraps — the trained per-dimension 8-bit grid
+/// `SQ8` (FAISS spelling) through the factory at L2. Where the factory has no uniform scalar
+/// entry (a build before it), the codec it wraps — the trained per-dimension 8-bit min/max grid
 /// inside [`WithNorm`](vector_codecs::metric::WithNorm) — is checked directly.
 #[test]
 fn sq8_l2_recall_on_uint8_digits() {
@@ -99,12 +99,10 @@ fn sq8_l2_recall_on_uint8_digits() {
     let r = match name {
         Some(name) => factory_recall(name, &base, &queries),
         None => {
-            use vector_codecs::scalar::uniform::{UniformConfig, config};
+            use vector_codecs::scalar::uniform::{PerDim, RangeEstimator};
             use vector_codecs::{Codec, Score, metric::WithNorm};
             eprintln!("SQ8 is not in the factory on this build: checking WithNorm<sq8> directly");
-            let UniformConfig::PerDim(inner) = config("sq8", base.dim, &base.data).unwrap() else {
-                panic!("sq8 is a per-dimension codec")
-            };
+            let inner = PerDim::train(&base.data, base.dim, 8, RangeEstimator::MinMax, false).unwrap();
             let codec = WithNorm::new(inner, Metric::L2);
             let n = base.rows();
             let mut codes = vec![0u8; n * codec.code_len()];
