@@ -1,8 +1,9 @@
-//! Reading and writing vector files (`std` only): `.fvecs`, `.ivecs` (TEXMEX layout) and
-//! `.npy` (little-endian `float32`, C order, 1-D or 2-D).
+//! Reading and writing vector files (`std` only): `.fvecs`, `.ivecs`, `.bvecs` (TEXMEX layout)
+//! and `.npy` (little-endian `float32`, C order, 1-D or 2-D).
 //!
 //! Readers validate every header and length and return `std::io::ErrorKind::InvalidData`
-//! for malformed files instead of panicking; they never allocate more than the file's length.
+//! for malformed files instead of panicking; they never allocate more than the file's length
+//! (`.bvecs`: four `f32` bytes per stored `u8`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -88,6 +89,69 @@ pub fn read_fvecs(path: impl AsRef<Path>) -> Result<Matrix> {
 pub fn read_ivecs(path: impl AsRef<Path>) -> Result<(usize, Vec<i32>)> {
     let (dim, words) = parse_vecs(&read_all(path.as_ref())?)?;
     Ok((dim, words.into_iter().map(i32::from_le_bytes).collect()))
+}
+
+/// Parses `.bvecs` bytes (TEXMEX layout: each record is a little-endian `i32` dimension followed
+/// by that many `u8`) into `(dim, values)`.
+fn parse_bvecs(bytes: &[u8]) -> Result<(usize, Vec<u8>)> {
+    if bytes.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    if bytes.len() < 4 {
+        return Err(bad("bvecs file shorter than one header"));
+    }
+    let d = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if d <= 0 || d > 1 << 24 {
+        return Err(bad("bvecs dimension must be in 1..=2^24"));
+    }
+    let d = d as usize;
+    let rec = d + 4;
+    if !bytes.len().is_multiple_of(rec) {
+        return Err(bad("bvecs file length is not a whole number of records"));
+    }
+    let mut out = Vec::with_capacity(bytes.len() / rec * d);
+    for r in bytes.chunks_exact(rec) {
+        if r[..4] != bytes[..4] {
+            return Err(bad("bvecs records have different dimensions"));
+        }
+        out.extend_from_slice(&r[4..]);
+    }
+    Ok((d, out))
+}
+
+/// Reads a `.bvecs` file (`u8` vectors, TEXMEX layout: each record is a little-endian `i32`
+/// dimension followed by that many bytes, as in SIFT1B) as `f32` values `0.0..=255.0`.
+///
+/// # Errors
+/// I/O errors, or `InvalidData` for malformed files (dimension outside `1..=2^24`, records of
+/// different dimensions, a truncated record).
+pub fn read_bvecs(path: impl AsRef<Path>) -> Result<Matrix> {
+    let (dim, bytes) = parse_bvecs(&read_all(path.as_ref())?)?;
+    Ok(Matrix { dim, data: bytes.into_iter().map(f32::from).collect() })
+}
+
+/// Reads a `.bvecs` file as `(dim, bytes)` without converting to `f32`.
+///
+/// # Errors
+/// As [`read_bvecs`].
+pub fn read_bvecs_u8(path: impl AsRef<Path>) -> Result<(usize, Vec<u8>)> {
+    parse_bvecs(&read_all(path.as_ref())?)
+}
+
+/// Writes rows of `dim` bytes as `.bvecs`.
+///
+/// # Errors
+/// I/O errors, or `InvalidInput` if `data.len()` is not a multiple of `dim`.
+pub fn write_bvecs(path: impl AsRef<Path>, dim: usize, data: &[u8]) -> Result<()> {
+    if dim == 0 || !data.len().is_multiple_of(dim) || dim > 1 << 24 {
+        return Err(Error::new(ErrorKind::InvalidInput, "length is not a multiple of dim"));
+    }
+    let mut out = Vec::with_capacity(data.len() + data.len() / dim * 4);
+    for row in data.chunks_exact(dim) {
+        out.extend_from_slice(&(dim as i32).to_le_bytes());
+        out.extend_from_slice(row);
+    }
+    std::fs::write(path, out)
 }
 
 /// Writes rows of `dim` values as `.fvecs`.
@@ -184,6 +248,46 @@ mod tests {
         assert!(parse_vecs(&[0xFF, 0xFF, 0xFF, 0x7F]).is_err());
         assert!(parse_vecs(&[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0]).is_err());
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bvecs_round_trip_and_garbage() {
+        let dir = std::env::temp_dir().join(std::format!("vc-io-b-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.bvecs");
+        write_bvecs(&p, 3, &[0, 1, 255, 7, 8, 9]).unwrap();
+        let m = read_bvecs(&p).unwrap();
+        assert_eq!((m.dim, m.rows()), (3, 2));
+        assert_eq!(m.row(0).unwrap(), &[0.0, 1.0, 255.0]);
+        assert_eq!(read_bvecs_u8(&p).unwrap(), (3, std::vec![0, 1, 255, 7, 8, 9]));
+        assert_eq!(std::fs::read(&p).unwrap(), [3, 0, 0, 0, 0, 1, 255, 3, 0, 0, 0, 7, 8, 9]);
+        assert!(write_bvecs(&p, 2, &[1, 2, 3]).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+
+        assert_eq!(parse_bvecs(&[]).unwrap(), (0, Vec::new()));
+        // Short header, zero / negative / huge dimension (no allocation from the header).
+        assert!(parse_bvecs(&[1, 0, 0]).is_err());
+        assert!(parse_bvecs(&[0, 0, 0, 0]).is_err());
+        assert!(parse_bvecs(&[0xFF, 0xFF, 0xFF, 0xFF, 1]).is_err());
+        assert!(parse_bvecs(&[0xFF, 0xFF, 0xFF, 0x7F]).is_err());
+        // Truncated record; records of different dimensions.
+        assert!(parse_bvecs(&[2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 3]).is_err());
+        assert!(parse_bvecs(&[1, 0, 0, 0, 5, 2, 0, 0, 0, 6]).is_err());
+        assert!(parse_bvecs(&[1, 0, 0, 0, 5, 1, 0, 0, 0]).is_err());
+        // Every prefix and every single-byte corruption of a valid file: Ok or Err, never a panic.
+        let good = [2u8, 0, 0, 0, 10, 20, 2, 0, 0, 0, 30, 40];
+        for n in 0..good.len() {
+            let _ = parse_bvecs(&good[..n]);
+        }
+        for i in 0..good.len() {
+            for v in [0u8, 1, 0x7F, 0x80, 0xFF] {
+                let mut b = good;
+                b[i] = v;
+                if let Ok((d, vals)) = parse_bvecs(&b) {
+                    assert_eq!(vals.len() % d, 0);
+                }
+            }
+        }
     }
 
     #[test]

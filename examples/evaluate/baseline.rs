@@ -1,19 +1,27 @@
-//! The uncompressed reference: raw little-endian `f32` codes (32 bits per dimension).
+//! The uncompressed reference row `f32`, used while the library's factory has no `f32` entry:
+//! raw little-endian `f32` codes (32 bits per dimension) scored exactly in the run's metric.
 //!
-//! It implements the crate's traits like any codec, so its row in the table is the exact-search
-//! reference (relative MSE 0, recall 1) and its scan throughput is that of a plain float scan.
+//! It implements [`DynCodec`] directly (it is not saved: [`DynCodec::save`] returns an error), so
+//! the harness measures it like any factory codec; its row is the exact-search reference
+//! (relative MSE 0, recall 1) and its scan throughput that of a plain float scan.
 
-use vector_codecs::{Codec, Decode, Error, Estimator, Result, Score};
+use vector_codecs::dynamic::{DynCodec, PreparedQuery};
+use vector_codecs::metric::Metric;
+use vector_codecs::{Error, Estimator, Result};
 
-/// Raw `f32` codes: `4·dim` bytes, little-endian.
-pub struct F32Codec {
+/// What `--list` says about the baseline.
+pub const ABOUT: &str = "raw little-endian f32, 32 bits/dim, exact scores (reference; local to evaluate)";
+
+/// Raw `f32` codes, `4·dim` bytes, little-endian, scored in `metric`.
+pub struct F32Exact {
     dim: usize,
+    metric: Metric,
 }
 
-impl F32Codec {
-    /// A codec for `dim`-vectors.
-    pub fn new(dim: usize) -> Self {
-        F32Codec { dim }
+impl F32Exact {
+    /// The baseline for `dim`-vectors in `metric`.
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        F32Exact { dim, metric }
     }
 }
 
@@ -25,88 +33,103 @@ fn check(expected: usize, got: usize, code: bool) -> Result<()> {
     }
 }
 
-/// `⟨q, code⟩` with the code read as little-endian `f32`, without requiring alignment.
-fn dot_bytes(q: &[f32], code: &[u8]) -> f32 {
+/// Reads a code as `f32` (without requiring alignment) and hands the row to `f`.
+fn with_row<R>(code: &[u8], buf: &mut Vec<f32>, f: impl FnOnce(&[f32]) -> R) -> R {
     #[cfg(target_endian = "little")]
     if let Ok(x) = bytemuck::try_cast_slice::<u8, f32>(code) {
-        return vector_codecs::simd::dot(q, x);
+        return f(x);
     }
-    // Unaligned (or big-endian): convert in stack-sized pieces.
-    let mut buf = [0.0f32; 64];
-    let mut acc = 0.0f32;
-    for (qc, cc) in q.chunks(64).zip(code.chunks(256)) {
-        let m = qc.len();
-        for (b, c) in buf.iter_mut().zip(cc.chunks_exact(4)) {
-            *b = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-        acc += vector_codecs::simd::dot(qc, &buf[..m]);
-    }
-    acc
+    buf.clear();
+    buf.extend(code.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+    f(buf)
 }
 
-impl Codec for F32Codec {
+struct Prepared<'a> {
+    q: &'a [f32],
+    qq: f32,
+    metric: Metric,
+}
+
+impl PreparedQuery for Prepared<'_> {
+    fn score_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = 4 * self.q.len();
+        check(out.len() * c, codes.len(), true)?;
+        if c == 0 {
+            out.fill(0.0);
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
+            *o = with_row(code, &mut buf, |x| match self.metric {
+                Metric::InnerProduct => vector_codecs::simd::dot(self.q, x),
+                Metric::L2 => -vector_codecs::simd::l2sq(self.q, x),
+                Metric::Cosine => {
+                    let den = (self.qq * vector_codecs::simd::norm_sq(x)).sqrt();
+                    if den > 0.0 { vector_codecs::simd::dot(self.q, x) / den } else { 0.0 }
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+impl DynCodec for F32Exact {
+    fn name(&self) -> &str {
+        "f32"
+    }
+    fn about(&self) -> &str {
+        ABOUT
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
     fn dim(&self) -> usize {
         self.dim
     }
     fn code_len(&self) -> usize {
         4 * self.dim
     }
-    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        check(self.dim, x.len(), false)?;
-        check(4 * self.dim, code.len(), true)?;
-        if !x.iter().all(|v| v.is_finite()) {
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        check(xs.len() / self.dim.max(1) * self.dim, xs.len(), false)?;
+        check(4 * xs.len(), codes.len(), true)?;
+        if !xs.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        for (v, c) in x.iter().zip(code.chunks_exact_mut(4)) {
+        for (v, c) in xs.iter().zip(codes.chunks_exact_mut(4)) {
             c.copy_from_slice(&v.to_le_bytes());
         }
         Ok(())
     }
-}
-
-impl Decode for F32Codec {
-    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        check(4 * self.dim, code.len(), true)?;
-        check(self.dim, out.len(), false)?;
-        for (o, c) in out.iter_mut().zip(code.chunks_exact(4)) {
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        check(4 * out.len(), codes.len(), true)?;
+        for (o, c) in out.iter_mut().zip(codes.chunks_exact(4)) {
             *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
         Ok(())
     }
-}
-
-impl Score for F32Codec {
-    type Query<'s> = &'s [f32];
-
     fn query_scratch_len(&self) -> usize {
         self.dim
     }
-    fn estimator(&self) -> Estimator {
-        Estimator::Reconstruction
-    }
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32]> {
+    fn with_query(
+        &self,
+        q: &[f32],
+        scratch: &mut [f32],
+        f: &mut dyn FnMut(&dyn PreparedQuery) -> Result<()>,
+    ) -> Result<()> {
         check(self.dim, q.len(), false)?;
-        let s = scratch.get_mut(..self.dim).ok_or(Error::BufferTooSmall { needed: self.dim, got: 0 })?;
+        let got = scratch.len();
+        let s = scratch.get_mut(..self.dim).ok_or(Error::BufferTooSmall { needed: self.dim, got })?;
         if !q.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFinite);
         }
         s.copy_from_slice(q);
-        Ok(s)
+        let qq = vector_codecs::simd::norm_sq(s);
+        f(&Prepared { q: s, qq, metric: self.metric })
     }
-    fn score(&self, q: &&[f32], code: &[u8]) -> Result<f32> {
-        check(4 * self.dim, code.len(), true)?;
-        Ok(dot_bytes(q, code))
-    }
-    fn score_batch(&self, q: &&[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let c = 4 * self.dim;
-        check(out.len() * c, codes.len(), true)?;
-        if c == 0 {
-            out.fill(0.0);
-            return Ok(());
-        }
-        for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
-            *o = dot_bytes(q, code);
-        }
-        Ok(())
+    fn save(&self) -> Result<Vec<u8>> {
+        Err(Error::InvalidParameter("the evaluate f32 baseline is not a saved codec"))
     }
 }

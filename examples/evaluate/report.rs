@@ -2,6 +2,7 @@
 
 use crate::metrics::Row;
 use std::fmt::Write as _;
+use vector_codecs::metric::Metric;
 
 /// The CSV header (fixed; tools depend on it).
 pub const CSV_HEADER: &str =
@@ -26,28 +27,28 @@ fn si(v: f64) -> String {
     }
 }
 
-/// The header line of the text table.
-pub fn table_header() -> String {
+/// The header line of the text table (the score-error column is named after `metric`).
+pub fn table_header(metric: Metric) -> String {
     format!(
-        "{:<18} {:>9} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}\n{}",
+        "{:<18} {:>9} {:>10} {:>11} {:>9} {:>10} {:>10} {:>10} {:>10}\n{}",
         "codec",
         "bits/dim",
         "rel_mse",
-        "ip_rel_err",
+        format!("{}_rel_err", metric.name()),
         "recall@10",
         "r10@100",
         "encode/s",
         "decode/s",
         "scan/s",
-        "-".repeat(18 + 9 * 10 - 1)
+        "-".repeat(18 + 9 * 10)
     )
 }
 
 /// One text-table line.
 pub fn table_line(r: &Row) -> String {
     format!(
-        "{:<18} {:>9.3} {:>10} {:>10.4} {:>9.4} {:>10.4} {:>10} {:>10} {:>10}",
-        r.name,
+        "{:<18} {:>9.3} {:>10} {:>11.4} {:>9.4} {:>10.4} {:>10} {:>10} {:>10}",
+        if r.uncentred { format!("{}¹", r.name) } else { r.name.clone() },
         r.bits_per_dim,
         if r.rel_mse.is_finite() { format!("{:.3e}", r.rel_mse) } else { "-".into() },
         r.ip_rel_rmse,
