@@ -90,7 +90,10 @@ fn train_on_gaussian_samples() {
         let want = GAUSSIAN_MSE[b as usize - 1];
         assert!((mse / want - 1.0).abs() < 0.01, "b={b}: mse {mse} vs {want}");
     }
-    assert!(Codebook::train(&[1.0, 1.0, 1.0], 2, 10).is_err());
+    // Fewer distinct values than levels: exact on them, padded one ulp upwards.
+    let cb = Codebook::train(&[1.0, 1.0, 1.0], 2, 10).unwrap();
+    assert_eq!(cb.levels(), &[1.0, f32::from_bits(1.0f32.to_bits() + 1)]);
+    assert!(Codebook::train(&[], 2, 10).is_err());
     assert!(Codebook::train(&[1.0, f32::NAN], 2, 10).is_err());
     let cb = Codebook::train(&[1.0, 2.0, 2.0, 1.0], 2, 10).unwrap();
     assert_eq!(cb.levels(), &[1.0, 2.0]);

@@ -300,8 +300,9 @@ mod train {
         ///
         /// # Errors
         /// [`Error::NonFinite`] on NaN/inf samples; [`Error::InvalidParameter`] if
-        /// `levels ∉ 2..=256`; [`Error::NotEnoughData`] if there are fewer than `levels` distinct
-        /// sample values.
+        /// `levels ∉ 2..=256`; [`Error::NotEnoughData`] if there are no samples. With at most
+        /// `levels` distinct sample values, each gets its own level (padded upwards by one ulp
+        /// steps).
         pub fn train(samples: &[f32], levels: usize, iters: usize) -> Result<Codebook> {
             if !(2..=MAX_LEVELS).contains(&levels) {
                 return Err(Error::InvalidParameter("codebook needs 2..=256 levels"));
@@ -311,12 +312,19 @@ mod train {
             s.sort_unstable_by(|a, b| a.total_cmp(b));
             let n = s.len();
             let distinct = 1 + s.windows(2).filter(|w| w[0] < w[1]).count();
-            if n == 0 || distinct < levels {
-                return Err(Error::NotEnoughData { needed: levels, got: if n == 0 { 0 } else { distinct } });
+            if n == 0 {
+                return Err(Error::NotEnoughData { needed: levels, got: 0 });
             }
-            if distinct == levels {
+            if distinct <= levels {
+                // Every sample value gets its own level (the codebook is exact on the samples);
+                // unused levels continue upwards one ulp apart, so the table stays strictly
+                // increasing (e.g. a dimension that is constant in the training data).
                 let mut u = s.clone();
                 u.dedup();
+                while u.len() < levels {
+                    let top = u[u.len() - 1];
+                    u.push(next_up(top));
+                }
                 return Codebook::new(&u);
             }
             // Prefix sums in f64 over the sorted samples: each cell is a contiguous range.
@@ -668,8 +676,8 @@ mod trained {
         /// # Errors
         /// [`Error::InvalidParameter`] if `dim == 0` or `bits ∉ 1..=8`;
         /// [`Error::DimensionMismatch`] if `data.len()` is not a multiple of `dim`;
-        /// [`Error::NonFinite`]; [`Error::NotEnoughData`] if a codebook sees fewer distinct
-        /// values than levels.
+        /// [`Error::NonFinite`]; [`Error::NotEnoughData`] if there are no training rows. A
+        /// dimension with fewer distinct values than levels gets an exact codebook of them.
         pub fn train(dim: usize, bits: u32, per_dim: bool, data: &[f32], iters: usize) -> Result<Self> {
             if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) {
                 return Err(Error::InvalidParameter("dim must be in 1..=2^16 and bits in 1..=8"));
