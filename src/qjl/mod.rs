@@ -12,12 +12,12 @@
 //! `[(π/2)‖q‖²‖k‖² − ⟨q,k⟩²]/m`. A zero vector has norm 0 and scores 0.
 //!
 //! Outlier channels (the reference design's split of the largest-magnitude channels): see
-//! [`outlier::QjlOutlier`]. Parameter serialization: [`params`]. The same sketch through a random
+//! [`outlier::QjlOutlier`]. Parameters save through [`Persist`](crate::persist::Persist)
+//! (`dim`, `m`, seed; the projection is re-derived). The same sketch through a random
 //! rotation, unbiased with a lower variance at the same size: [`ortho::OrthoQjl`].
 
 pub mod ortho;
 pub mod outlier;
-pub mod params;
 
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
@@ -25,6 +25,10 @@ use crate::transform::{GaussianProjection, Transform};
 
 /// Largest supported sketch length `m` (rows of `S`).
 pub const MAX_SKETCH: usize = 1 << 16;
+
+/// Largest `m · dim` (entries of the projection, stored under `alloc`) a saved [`Qjl`] may
+/// declare: 2²⁴ floats (64 MiB).
+pub const MAX_ENTRIES: usize = 1 << 24;
 
 /// The QJL sign-sketch codec (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +87,24 @@ impl Qjl {
     /// `Σ_i z_i (S q)_i` with `z_i = ±1` from the sign bits: `2·Σ_{z_i = +1} (S q)_i − Σ_i (S q)_i`.
     fn signed_sum(&self, bits: &[u8], q: &QjlQuery<'_>) -> f32 {
         2.0 * crate::binary::BinaryCodec::<&[f32]>::lut_sum(q.lut, bits) - q.total
+    }
+}
+
+/// Saved as `u32` dimension, `u32` sketch length `m`, `u64` seed; restore checks
+/// `1 ≤ dim ≤ 2¹⁶`, `1 ≤ m ≤ MAX_SKETCH` and `m·dim ≤ MAX_ENTRIES` before re-deriving `S`.
+impl crate::persist::Persist for Qjl {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32).u32(self.m as u32).u64(self.seed);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "QJL: dimension too large")?;
+        let m = r.count(MAX_SKETCH, "QJL: sketch length above 65536")?;
+        let seed = r.u64()?;
+        if dim == 0 || m == 0 || m * dim > MAX_ENTRIES {
+            return Err(Error::Corrupt("QJL: dimension or sketch length out of range"));
+        }
+        Qjl::new(dim, m, seed).map_err(|_| Error::Corrupt("QJL: invalid parameters"))
     }
 }
 
