@@ -191,28 +191,40 @@ fn scalar_lloyd() -> Vec<Entry> {
 // codebooks, norms stored per vector.
 // ---------------------------------------------------------------------------------------------
 fn turbo_cfg(name: &str, t: &TrainData) -> Result<Box<dyn EvalCodec>> {
-    use vector_codecs::turbo::{Scan, from_config};
-    // `…-i8`: the same codes scored with the quantized-query fast scan.
-    let (base, scan) = match name.strip_suffix("-i8") {
-        Some(b) => (b, Scan::I8),
-        None => (name, Scan::F32),
-    };
-    let codec = from_config(base, t.dim, t.seed)?.with_scan(scan).or_else(|e| match scan {
-        Scan::F32 => from_config(base, t.dim, t.seed),
-        Scan::I8 => Err(e),
-    })?;
-    Ok(codec.visit(BoxEval))
+    let codec = vector_codecs::factory::build(name, t.dim, vector_codecs::metric::Metric::InnerProduct, t.seed, &[])?;
+    Ok(Box::new(FactoryCodec(codec)))
 }
 
-/// Boxes a configured TurboQuant codec for the harness.
-struct BoxEval;
-impl vector_codecs::turbo::ConfiguredVisitor for BoxEval {
-    type Output = Box<dyn EvalCodec>;
-    fn visit<C>(self, codec: C) -> Box<dyn EvalCodec>
-    where
-        C: vector_codecs::Codec + Decode + Score + Clone + std::fmt::Debug + Send + Sync + 'static,
-    {
-        Box::new(codec)
+/// A codec of [`vector_codecs::factory`] for the harness.
+struct FactoryCodec(Box<dyn vector_codecs::dynamic::DynCodec>);
+
+impl EvalCodec for FactoryCodec {
+    fn describe(&self) -> String {
+        format!("factory {}: {}", self.0.name(), self.0.about())
+    }
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.0.code_len()
+    }
+    fn bits_per_dim(&self) -> f64 {
+        self.0.bits_per_dim()
+    }
+    fn estimator(&self) -> Option<Estimator> {
+        Some(self.0.estimator())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        self.0.encode_batch(xs, codes)
+    }
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.0.decode_batch(codes, out)
+    }
+    fn scan(&self, q: &[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
+        self.0.scan(q, codes, out)
     }
 }
 
