@@ -9,8 +9,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vector_codecs::rng::Rng;
 use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_mse_half, turbo_mse_ip};
-use vector_codecs::{ScanMode, ScanModes};
 use vector_codecs::{Codec, Score};
+use vector_codecs::{ScanMode, ScanModes};
 
 const D: usize = 768;
 const N: usize = 8192;

@@ -31,13 +31,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use vector_codecs::dynamic::DynCodec;
+use vector_codecs::factory;
+use vector_codecs::metric::Metric;
 use vector_codecs::qjl::Qjl;
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
 use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
 use vector_codecs::transform::RandomizedHadamard;
-use vector_codecs::dynamic::DynCodec;
-use vector_codecs::factory;
-use vector_codecs::metric::Metric;
 use vector_codecs::{Codec, Score};
 
 const D: usize = 32;

@@ -29,13 +29,13 @@ fn main() {
         row.iter_mut().for_each(|v| *v *= s);
     }
     // `tqN` / `tqpN` of the factory (Hadamard rotation, Beta codebook), built directly.
-    let (h, beta) = (RotationKind::Hadamard, CodebookKind::Beta);
+    let (had, beta) = (RotationKind::Hadamard, CodebookKind::Beta);
     let prod = name.starts_with("tqp");
     let bits: u32 = name.trim_start_matches("tqp").trim_start_matches("tq").parse().expect("tqN or tqpN");
     let codec: Box<dyn Codec> = if prod {
-        Box::new(turbo_prod(d, bits, 7, h, beta).unwrap())
+        Box::new(turbo_prod(d, bits, 7, had, beta).unwrap())
     } else {
-        Box::new(turbo_mse(d, bits, 7, h, beta).unwrap())
+        Box::new(turbo_mse(d, bits, 7, had, beta).unwrap())
     };
     let cl = codec.code_len();
     let mut codes = vec![0u8; n * cl];
@@ -52,7 +52,7 @@ fn main() {
     let h = codes.iter().fold(0u64, |h, &b| h.wrapping_mul(1_000_003).wrapping_add(u64::from(b)));
     let mut extra = String::new();
     if !prod {
-        let c = turbo_mse(d, bits, 7, h, beta).unwrap();
+        let c = turbo_mse(d, bits, 7, had, beta).unwrap();
         let m = 64;
         let mut ys = vec![0.0f32; m * d];
         let mut rot = f64::INFINITY;
@@ -70,7 +70,7 @@ fn main() {
         extra = format!("rotation {:.0} ns, inner {:.0} ns (64 rows in L2); ", rot * 1e9, inner * 1e9);
     }
     if prod {
-        let c = turbo_prod(d, bits, 7, h, beta).unwrap();
+        let c = turbo_prod(d, bits, 7, had, beta).unwrap();
         let m = 64;
         let cb = c.second.code_len();
         let mut cbs = vec![0u8; m * cb];

@@ -98,6 +98,7 @@ fn generate_restore_corpus() {
     use vector_codecs::turbo::calibrated::{Calibration, train_ip, train_ip_split};
     use vector_codecs::turbo::pca::{train_pca, train_pca_low};
     use vector_codecs::turbo::{CodebookKind as K, RotationKind as R, *};
+    use vector_codecs::{ScanMode, ScanModes};
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/turbo_restore");
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).unwrap();
@@ -112,7 +113,7 @@ fn generate_restore_corpus() {
     let seeds = [
         ("mse_h64_b4_gauss", seed(0, &turbo_mse(64, 4, 1, R::Hadamard, K::Gaussian).unwrap())),
         ("mse_haar24_b3_beta", seed(0, &turbo_mse(24, 3, 2, R::Haar, K::Beta).unwrap())),
-        ("mse_i8", seed(0, &turbo_mse(32, 2, 2, R::Hadamard, K::Beta).unwrap().with_scan(vector_codecs::ScanMode::I8).unwrap())),
+        ("mse_i8", seed(0, &turbo_mse(32, 2, 2, R::Hadamard, K::Beta).unwrap().with_scan(ScanMode::I8).unwrap())),
         ("prod_h32_b3", seed(1, &turbo_prod(32, 3, 4, R::Hadamard, K::Gaussian).unwrap())),
         ("half_h20_b2", seed(2, &turbo_mse_half(20, 2, 1, R::Hadamard, K::Beta).unwrap())),
         ("prodhalf_h16_b3", seed(3, &turbo_prod_half(16, 3, 3, R::Hadamard, K::Gaussian).unwrap())),
@@ -272,4 +273,3 @@ fn generate_code_corpora() {
     let q = c2.prepare(&y, &mut s).unwrap();
     assert!(c2.score(&q, code).unwrap().is_finite());
 }
-

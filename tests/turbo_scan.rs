@@ -12,6 +12,7 @@ use vector_codecs::turbo::{
 use vector_codecs::{Codec, Estimator, ScanMode, ScanModes, Score};
 
 /// The TurboQuant-MSE codecs of the factory names `tqN`, `tqN-ip`, `tqN.5` (Hadamard, Beta).
+#[allow(clippy::large_enum_variant)] // a handful per test
 enum Configured {
     Mse(TurboMse),
     MseIp(TurboMseIp),

@@ -13,9 +13,7 @@ use vector_codecs::qjl::ortho::OrthoQjl;
 use vector_codecs::qjl::outlier::QjlOutlier;
 use vector_codecs::turbo::calibrated::{TurboIpCal, TurboIpCalSplit};
 use vector_codecs::turbo::pca::{TurboPca, TurboPcaLow};
-use vector_codecs::turbo::{
-    TurboMse, TurboMseIp, TurboMseSplit, TurboProd, TurboProdOrtho, TurboProdSplit,
-};
+use vector_codecs::turbo::{TurboMse, TurboMseIp, TurboMseSplit, TurboProd, TurboProdOrtho, TurboProdSplit};
 use vector_codecs::{Codec, Decode, Score};
 
 /// The number of types `run` selects from (the first byte modulo this).

@@ -14,8 +14,7 @@ use crate::error::Result;
 use crate::turbo::calibrated::{Calibration, train_ip, train_ip_split};
 use crate::turbo::pca::{train_pca, train_pca_low};
 use crate::turbo::{
-    CodebookKind, RotationKind, turbo_mse, turbo_mse_half, turbo_mse_ip, turbo_prod, turbo_prod_half,
-    turbo_prod_ortho,
+    CodebookKind, RotationKind, turbo_mse, turbo_mse_half, turbo_mse_ip, turbo_prod, turbo_prod_half, turbo_prod_ortho,
 };
 use alloc::boxed::Box;
 
@@ -96,7 +95,12 @@ const fn seeded(
     Entry { pattern, family: "turbo", about, trained: false, quick, examples, build }
 }
 
-const fn trained(pattern: &'static str, about: &'static str, examples: &'static [&'static str], build: super::BuildFn) -> Entry {
+const fn trained(
+    pattern: &'static str,
+    about: &'static str,
+    examples: &'static [&'static str],
+    build: super::BuildFn,
+) -> Entry {
     Entry { pattern, family: "turbo-trained", about, trained: true, quick: false, examples, build }
 }
 
@@ -137,13 +141,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         &["tq1-ip-i8", "tq2-ip-i8", "tq4-ip-i8"],
         tq_ip_i8,
     ),
-    seeded(
-        "tq{N}-i8",
-        "tqN codes, i8 quantized-query fast scan (N = 1, 2, 4)",
-        false,
-        &["tq2-i8", "tq4-i8"],
-        tq_i8,
-    ),
+    seeded("tq{N}-i8", "tqN codes, i8 quantized-query fast scan (N = 1, 2, 4)", false, &["tq2-i8", "tq4-i8"], tq_i8),
     seeded(
         "tqp3",
         "TurboQuant-prod 3-bit: 2-bit MSE + QJL (m = d) of the residual, unbiased",

@@ -44,7 +44,7 @@ pub mod calibrated;
 #[cfg(feature = "alloc")]
 pub mod pca;
 
-use crate::codec::{Codec, Decode, Estimator, Score, ScanMode, ScanModes, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
 use crate::compose::{Residual, Rotated};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::qjl::Qjl;

@@ -218,9 +218,7 @@ impl crate::persist::Persist for CodebookScalar {
         let (codebook, origin) = super::read_codebook(r)?;
         let mode = super::scan::scan_from_tag(r.u8()?)?;
         let c = CodebookScalar::new(dim, codebook).map_err(|_| Error::Corrupt("TurboQuant: invalid dimension"))?;
-        CodebookScalar { origin, ..c }
-            .with_scan(mode)
-            .map_err(|_| Error::Corrupt("TurboQuant: scan mode unsupported"))
+        CodebookScalar { origin, ..c }.with_scan(mode).map_err(|_| Error::Corrupt("TurboQuant: scan mode unsupported"))
     }
 }
 
