@@ -109,7 +109,7 @@ impl Metric {
             Metric::InnerProduct => qx,
             Metric::L2 => -(qq - 2.0 * qx + xx),
             Metric::Cosine => {
-                let den = (qq * xx).sqrt();
+                let den = libm::sqrt(qq * xx);
                 if den > 0.0 { qx / den } else { 0.0 }
             }
         }
