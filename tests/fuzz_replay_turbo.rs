@@ -87,7 +87,8 @@ fn seed<C: Persist>(sel: u8, c: &C) -> Vec<u8> {
     let mut w = Writer::new(0);
     c.persist(&mut w);
     let mut v = vec![sel];
-    v.extend_from_slice(&w.finish().unwrap()[HEADER_LEN..]);
+    let b = w.finish().unwrap();
+    v.extend_from_slice(&b[HEADER_LEN..b.len() - 4]);
     v
 }
 
@@ -171,8 +172,11 @@ fn generate_restore_corpus() {
     big.extend_from_slice(&8192u32.to_le_bytes());
     big.extend_from_slice(&1u64.to_le_bytes());
     write("qjl_too_large", &big);
+    // Row 0 of the PCA matrix off unit length: selector, mean (u32 count + 64 floats), dim.
     let mut pca = seeds.iter().find(|s| s.0 == "pca_64_b2").unwrap().1.clone();
-    pca[1 + 8 + 4 + 4 * 64 + 10] ^= 0x40;
+    let at = 1 + 4 + 4 * 64 + 4;
+    let v = f32::from_le_bytes(pca[at..at + 4].try_into().unwrap());
+    pca[at..at + 4].copy_from_slice(&(v + 2.0).to_le_bytes());
     write("pca_row_not_unit", &pca);
 }
 

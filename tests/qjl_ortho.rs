@@ -157,7 +157,8 @@ fn parameters_round_trip() {
     fn save<C: Persist>(c: &C) -> Vec<u8> {
         let mut w = Writer::new(0);
         c.persist(&mut w);
-        w.finish().unwrap()[HEADER_LEN..].to_vec()
+        let b = w.finish().unwrap();
+        b[HEADER_LEN..b.len() - 4].to_vec()
     }
     fn load<C: Persist>(b: &[u8]) -> vector_codecs::Result<C> {
         let mut r = Reader::new(b);

@@ -21,7 +21,8 @@ fn rot(h: bool) -> RotationKind {
 fn bytes<C: Persist>(c: &C) -> Vec<u8> {
     let mut w = Writer::new(0);
     c.persist(&mut w);
-    w.finish().unwrap()[HEADER_LEN..].to_vec()
+    let b = w.finish().unwrap();
+    b[HEADER_LEN..b.len() - 4].to_vec()
 }
 
 /// Restores `b` in full (every byte consumed).
@@ -102,7 +103,8 @@ proptest! {
         let levels: Vec<f32> = (0..k).map(|i| -0.9 + 1.8 * f32::from(i) / f32::from(k.max(2) - 1)).collect();
         let mut w = Writer::new(0);
         w.u8(rotk).u32(dim).u64(3).u32(dim).u8(0).u16(k).f32s(&levels).u8(scan);
-        let b = w.finish().unwrap()[HEADER_LEN..].to_vec();
+        let b = w.finish().unwrap();
+        let b = b[HEADER_LEN..b.len() - 4].to_vec();
         let bits = if k >= 2 { 32 - u32::from(k - 1).leading_zeros() } else { 0 };
         let valid = (1..=65536).contains(&dim)
             && rotk <= 1

@@ -191,13 +191,13 @@ pub(super) const ENTRIES: &[Entry] = &[
     ),
     trained(
         "ctq{N}+{N}-ip",
-        "ctqN-ip with the first K rotated coords at N+1 bits (ctq1+32-ip: 56 B at d = 384)",
+        "ctqN+K-ip: ctqN-ip with the first K rotated coords at N+1 bits (ctq1+32-ip: 56 B at d = 384)",
         &["ctq1+32-ip"],
         ctq_split,
     ),
     trained(
         "pca{N}-ip",
-        "PCA rotation, 4/3/2/1-bit allocation (5/4/3/2 at N = 4), N bits/dim avg + scale",
+        "PCA rotation, 4/3/2/1-bit allocation (5/4/3/2 at N = 4), N = 2..=4 bits/dim avg + scale",
         &["pca2-ip", "pca3-ip", "pca4-ip"],
         pca,
     ),

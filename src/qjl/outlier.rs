@@ -282,7 +282,7 @@ mod tests {
         let mut w = crate::format::Writer::new(0);
         c.persist(&mut w);
         let b = w.finish().unwrap();
-        assert_eq!(load(&b[crate::format::HEADER_LEN..]).unwrap(), c);
+        assert_eq!(load(&b[crate::format::HEADER_LEN..b.len() - 4]).unwrap(), c);
         let bad = [8u32.to_le_bytes(), 8u32.to_le_bytes()].concat();
         let bad = [&bad[..], &1u64.to_le_bytes(), &9u16.to_le_bytes()].concat();
         assert!(matches!(load(&bad), Err(Error::Corrupt(_))));
