@@ -29,6 +29,11 @@
 //! Parameters (`d` floats each for `μ`, `m`, `s`, plus the codebook) are per codec, not per
 //! vector.
 //!
+//! The codecs save and load through [`Persist`](crate::persist::Persist) as the compositions
+//! they are: `μ`, the rotation (kind, dimension, seed), `m`, `s`, then each
+//! [`CodebookScalar`] (the Beta codebook as its derivation, a trained one as its levels). Factory
+//! names: `ctqN-ip`, `ctqN-ip-cal`, `ctqN+K-ip`.
+//!
 //! Measured on `wordnet-minilm-l6` (50,000 × 384, 1,000 queries, recall@10): centring is the gain
 //! that matters — `ctq2-ip` 0.8677 vs `tq2-ip` 0.8638, `ctq1-ip` 0.7419 vs `tq1-ip` 0.7374; the
 //! per-coordinate calibration (`ctq2-ip-cal` 0.8670) and trained codebooks (0.8667–0.8675) are
