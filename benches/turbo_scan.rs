@@ -8,8 +8,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vector_codecs::rng::Rng;
-use vector_codecs::turbo::{Configured, Scan, from_config};
+use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_mse_half, turbo_mse_ip};
 use vector_codecs::{Codec, Score};
+use vector_codecs::{ScanMode, ScanModes};
 
 const D: usize = 768;
 const N: usize = 8192;
@@ -31,14 +32,20 @@ fn scans(c: &mut Criterion) {
     let data: Vec<f32> = (0..N * D).map(|_| rng.gaussian() as f32).collect();
     let q: Vec<f32> = (0..D).map(|_| rng.gaussian() as f32).collect();
     for name in ["tq2", "tq4", "tq2-ip", "tq4-ip", "tq2.5"] {
-        for scan in [Scan::F32, Scan::I8] {
-            let Ok(cfg) = from_config(name, D, 7).and_then(|c| c.with_scan(scan)) else { continue };
-            let label = format!("{name}/{}", if scan == Scan::I8 { "i8" } else { "f32" });
-            match cfg {
-                Configured::Mse(k) => bench_one(c, &label, &k, &data, &q),
-                Configured::MseIp(k) => bench_one(c, &label, &k, &data, &q),
-                Configured::MseSplit(k) => bench_one(c, &label, &k, &data, &q),
-                _ => {}
+        // The factory's codecs of these names (Hadamard rotation, Beta codebook), built directly.
+        let (h, beta) = (RotationKind::Hadamard, CodebookKind::Beta);
+        let bits = u32::from(name.as_bytes()[2] - b'0');
+        for scan in [ScanMode::Float, ScanMode::I8] {
+            let label = format!("{name}/{}", if scan == ScanMode::I8 { "i8" } else { "f32" });
+            if name.ends_with(".5") {
+                let Ok(k) = turbo_mse_half(D, bits, 7, h, beta).and_then(|k| k.with_scan(scan)) else { continue };
+                bench_one(c, &label, &k, &data, &q);
+            } else if name.ends_with("-ip") {
+                let Ok(k) = turbo_mse_ip(D, bits, 7, h, beta).and_then(|k| k.with_scan(scan)) else { continue };
+                bench_one(c, &label, &k, &data, &q);
+            } else {
+                let Ok(k) = turbo_mse(D, bits, 7, h, beta).and_then(|k| k.with_scan(scan)) else { continue };
+                bench_one(c, &label, &k, &data, &q);
             }
         }
     }

@@ -31,11 +31,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use vector_codecs::dynamic::DynCodec;
+use vector_codecs::factory;
+use vector_codecs::metric::Metric;
 use vector_codecs::qjl::Qjl;
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
 use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
 use vector_codecs::transform::RandomizedHadamard;
-use vector_codecs::turbo::from_config;
 use vector_codecs::{Codec, Score};
 
 const D: usize = 32;
@@ -194,7 +196,8 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
         ("tqp4-orth", 4.0),
     ] {
         let (name, seed) = (name.to_string(), 0x7B0);
-        v.push(from_config(&name, D, seed).expect("valid TurboQuant config").visit(BoxKey { name, target }));
+        let codec = factory::build(&name, D, Metric::InnerProduct, seed, &[]).expect("a factory name");
+        v.push(Box::new(FactoryCodec { name, target, codec }));
     }
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {
         v.push(Box::new(CenteredRaBitQ { bits, mode: QueryMode::Float, name: format!("rabitq{bits}-mean"), target }));
@@ -376,17 +379,32 @@ fn load(dir: &Path, layer: usize) -> std::io::Result<(Vec<f32>, Vec<f32>)> {
     Ok((k.data, q.data))
 }
 
-/// Boxes a configured TurboQuant codec as a [`KeyCodec`].
-struct BoxKey {
+/// A codec of [`vector_codecs::factory`] (chosen by name), scored through its `DynCodec` scan.
+struct FactoryCodec {
     name: String,
     target: f64,
+    codec: Box<dyn DynCodec>,
 }
-impl vector_codecs::turbo::ConfiguredVisitor for BoxKey {
-    type Output = Box<dyn KeyCodec>;
-    fn visit<C>(self, codec: C) -> Box<dyn KeyCodec>
-    where
-        C: vector_codecs::Codec + vector_codecs::Decode + Score + Clone + std::fmt::Debug + Send + Sync + 'static,
-    {
-        Box::new(ScoreCodec { name: self.name, target: self.target, codec })
+
+impl KeyCodec for FactoryCodec {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn target_bits(&self) -> f64 {
+        self.target
+    }
+    fn bits_per_dim(&self) -> f64 {
+        self.codec.bits_per_dim()
+    }
+    fn logits(&self, keys: &[f32], queries: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
+        let n = keys.len() / D;
+        let mut codes = vec![0u8; n * self.codec.code_len()];
+        self.codec.encode_batch(keys, &mut codes)?;
+        let scale = 1.0 / (D as f32).sqrt();
+        for (q, row) in queries.chunks_exact(D).zip(out.chunks_exact_mut(n)) {
+            self.codec.scan(q, &codes, row)?;
+            row.iter_mut().for_each(|v| *v *= scale);
+        }
+        Ok(())
     }
 }

@@ -316,17 +316,25 @@ fn main() -> Result<(), String> {
     // once per query and the table-lookup kernel per code.
     // `-i8`: the same codes through the quantized-query fast scan.
     for name in ["tq2", "tq2-ip", "tq2.5", "tq4", "tq4-ip", "tq2-ip-i8", "tq4-ip-i8", "tq4-i8"] {
-        use vector_codecs::turbo::{Configured, Scan, from_config};
+        use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_mse_half, turbo_mse_ip};
+        use vector_codecs::{ScanMode, ScanModes};
         if !want(name) {
             continue;
         }
-        let (base, scan) = name.strip_suffix("-i8").map_or((name, Scan::F32), |b| (b, Scan::I8));
-        let c = from_config(base, D, 7).and_then(|c| c.with_scan(scan)).map_err(|e| e.to_string())?;
-        let row = match c {
-            Configured::Mse(c) => codec_row(name, &c, &xs, &q, &cfg),
-            Configured::MseIp(c) => codec_row(name, &c, &xs, &q, &cfg),
-            Configured::MseSplit(c) => codec_row(name, &c, &xs, &q, &cfg),
-            _ => return Err(format!("{name}: not an MSE configuration")),
+        // The factory's codecs of these names, built directly (concrete types, no dispatch).
+        let (h, beta) = (RotationKind::Hadamard, CodebookKind::Beta);
+        let e = |e: vector_codecs::Error| format!("{name}: {e}");
+        let (base, scan) = name.strip_suffix("-i8").map_or((name, ScanMode::Float), |b| (b, ScanMode::I8));
+        let bits = u32::from(base.as_bytes()[2] - b'0');
+        let row = if base.ends_with(".5") {
+            let c = turbo_mse_half(D, bits, 7, h, beta).and_then(|c| c.with_scan(scan)).map_err(e)?;
+            codec_row(name, &c, &xs, &q, &cfg)
+        } else if base.ends_with("-ip") {
+            let c = turbo_mse_ip(D, bits, 7, h, beta).and_then(|c| c.with_scan(scan)).map_err(e)?;
+            codec_row(name, &c, &xs, &q, &cfg)
+        } else {
+            let c = turbo_mse(D, bits, 7, h, beta).and_then(|c| c.with_scan(scan)).map_err(e)?;
+            codec_row(name, &c, &xs, &q, &cfg)
         };
         rows.push(row);
     }

@@ -1,5 +1,5 @@
 //! TurboQuant encode throughput (rotation included), single thread, `encode_batch` and
-//! one-at-a-time `encode_into`, on Gaussian vectors with per-vector scale (the peers workload).
+//! one-at-a-time `encode_batch` of single rows (codecs from [`vector_codecs::factory`]), on Gaussian vectors with per-vector scale (the peers workload).
 //!
 //! ```sh
 //! cargo run --release --example tq_encode [-- --n 20000 --reps 5 --only tq4,tqp3 --dims 384,768]
@@ -10,8 +10,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 use vector_codecs::Codec;
+use vector_codecs::dynamic::DynCodec;
+use vector_codecs::factory;
+use vector_codecs::metric::Metric;
 use vector_codecs::rng::Rng;
-use vector_codecs::turbo::{Configured, Rotation, from_config};
+use vector_codecs::turbo::{CodebookKind, Rotation, RotationKind, turbo_mse};
 
 trait InPlace {
     fn forward_in_place_any(&self, y: &mut [f32]);
@@ -83,7 +86,7 @@ fn main() {
         }
         {
             // Stages of tq4 on one vector: rotation alone, scalar codec alone.
-            let Configured::Mse(c) = from_config("tq4", d, 7).expect("config") else { unreachable!() };
+            let c = turbo_mse(d, 4, 7, RotationKind::Hadamard, CodebookKind::Beta).expect("tq4");
             let x = &xs[..d];
             let mut y = x.to_vec();
             let rot = ns_per(20_000, || {
@@ -98,7 +101,8 @@ fn main() {
             );
         }
         for name in only.split(',') {
-            let codec: Box<dyn Codec> = from_config(name, d, 7).expect("config").visit(Boxed);
+            let codec: Box<dyn DynCodec> =
+                factory::build(name, d, Metric::InnerProduct, 7, &[]).expect("a factory name");
             let cl = codec.code_len();
             let mut codes = vec![0u8; n * cl];
             let c0 = cpu_secs().unwrap_or(0.0);
@@ -123,7 +127,7 @@ fn main() {
                     .map(|_| {
                         let t = Instant::now();
                         for (x, c) in xs.chunks_exact(d).zip(codes.chunks_exact_mut(cl)) {
-                            codec.encode_into(black_box(x), c).expect("encode");
+                            codec.encode_batch(black_box(x), c).expect("encode");
                         }
                         t.elapsed().as_secs_f64()
                     })
@@ -131,7 +135,7 @@ fn main() {
             );
             let h = codes.iter().fold(0u64, |h, &b| h.wrapping_mul(1_000_003).wrapping_add(u64::from(b)));
             println!(
-                "{name} d={d}: encode_batch {:.0} k vec/s ({:.3} us/vec; by CPU time {:.3} us/vec = {:.0} k vec/s), encode_into {:.0} k vec/s; codes hash {h:016x}",
+                "{name} d={d}: encode_batch {:.0} k vec/s ({:.3} us/vec; by CPU time {:.3} us/vec = {:.0} k vec/s), one row at a time {:.0} k vec/s; codes hash {h:016x}",
                 n as f64 / batch / 1e3,
                 batch / n as f64 * 1e6,
                 cpu_batch * 1e6,
@@ -139,17 +143,5 @@ fn main() {
                 n as f64 / single / 1e3,
             );
         }
-    }
-}
-
-/// Boxes a configured TurboQuant codec as `dyn Codec`.
-struct Boxed;
-impl vector_codecs::turbo::ConfiguredVisitor for Boxed {
-    type Output = Box<dyn Codec>;
-    fn visit<C>(self, codec: C) -> Box<dyn Codec>
-    where
-        C: Codec + vector_codecs::Decode + vector_codecs::Score + Clone + std::fmt::Debug + Send + Sync + 'static,
-    {
-        Box::new(codec)
     }
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use vector_codecs::Codec;
 use vector_codecs::rng::Rng;
 use vector_codecs::transform::Transform;
-use vector_codecs::turbo::{Configured, from_config};
+use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -28,10 +28,14 @@ fn main() {
         let s = (2.0f64).powf(4.0 * rng.next_f64() - 2.0) as f32;
         row.iter_mut().for_each(|v| *v *= s);
     }
-    let codec: Box<dyn Codec> = match from_config(&name, d, 7).unwrap() {
-        Configured::Mse(c) => Box::new(c),
-        Configured::Prod(c) => Box::new(c),
-        _ => unreachable!(),
+    // `tqN` / `tqpN` of the factory (Hadamard rotation, Beta codebook), built directly.
+    let (had, beta) = (RotationKind::Hadamard, CodebookKind::Beta);
+    let prod = name.starts_with("tqp");
+    let bits: u32 = name.trim_start_matches("tqp").trim_start_matches("tq").parse().expect("tqN or tqpN");
+    let codec: Box<dyn Codec> = if prod {
+        Box::new(turbo_prod(d, bits, 7, had, beta).unwrap())
+    } else {
+        Box::new(turbo_mse(d, bits, 7, had, beta).unwrap())
     };
     let cl = codec.code_len();
     let mut codes = vec![0u8; n * cl];
@@ -47,7 +51,8 @@ fn main() {
     codec.encode_batch(&xs, &mut codes).unwrap();
     let h = codes.iter().fold(0u64, |h, &b| h.wrapping_mul(1_000_003).wrapping_add(u64::from(b)));
     let mut extra = String::new();
-    if let Configured::Mse(c) = from_config(&name, d, 7).unwrap() {
+    if !prod {
+        let c = turbo_mse(d, bits, 7, had, beta).unwrap();
         let m = 64;
         let mut ys = vec![0.0f32; m * d];
         let mut rot = f64::INFINITY;
@@ -64,7 +69,8 @@ fn main() {
         }
         extra = format!("rotation {:.0} ns, inner {:.0} ns (64 rows in L2); ", rot * 1e9, inner * 1e9);
     }
-    if let Configured::Prod(c) = from_config(&name, d, 7).unwrap() {
+    if prod {
+        let c = turbo_prod(d, bits, 7, had, beta).unwrap();
         let m = 64;
         let cb = c.second.code_len();
         let mut cbs = vec![0u8; m * cb];

@@ -113,18 +113,25 @@ fn fuzz_corpus_replays() {
     assert!(n >= factory::names().count(), "corpus lacks names: run `cargo test --test factory -- --ignored`");
 }
 
-/// Writes one saved codec per factory name (d = 24, IP and L2) into the fuzz seed corpus.
+/// Writes one saved codec per factory name (d = 24, or 64 where 24 is too small; IP and L2)
+/// into the fuzz seed corpus.
 #[test]
 #[ignore]
 fn write_fuzz_corpus() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/codec_load");
     std::fs::create_dir_all(&dir).unwrap();
     let (base, _) = shipped();
-    let dim = 24;
-    let train: Vec<f32> = base.data.chunks_exact(base.dim).take(600).flat_map(|r| r[..dim].to_vec()).collect();
+    let train = |dim: usize| -> Vec<f32> {
+        base.data.chunks_exact(base.dim).take(600).flat_map(|r| r[..dim].to_vec()).collect()
+    };
+    let (small, large) = (train(24), train(64));
     for name in factory::names() {
         for metric in [Metric::InnerProduct, Metric::L2] {
-            let c = factory::build(name, dim, metric, 3, &train).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // d = 24, or d = 64 for names that need more (the PCA codecs: four bit widths over
+            // blocks of 8 coordinates).
+            let c = factory::build(name, 24, metric, 3, &small)
+                .or_else(|_| factory::build(name, 64, metric, 3, &large))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             let file = format!("{}-{}", name.replace(['+', '.', '{', '}'], "_"), metric.name());
             std::fs::write(dir.join(file), c.save().unwrap()).unwrap();
         }

@@ -11,13 +11,17 @@ fn qjl_gaussian_binary_allocation_bounds() {
     assert!(Qjl::new(4096, 65536, 1).is_err()); // 1 GiB
     assert!(GaussianProjection::new(1 << 14, 1 << 14, 1).is_err()); // 1 GiB once materialized
     assert!(GaussianProjection::new(1 << 12, 1 << 12, 1).is_ok());
-    // A 28-byte container asking for a 64 MiB projection.
-    let mut w = Writer::new(vector_codecs::qjl::params::KIND);
-    w.u32(1024).u32(16384).u64(1);
-    assert!(matches!(Qjl::from_bytes(&w.finish().unwrap()), Err(Error::Corrupt(_))));
-    let mut w = Writer::new(vector_codecs::qjl::params::KIND);
-    w.u32(1024).u32(4096).u64(1);
-    assert!(Qjl::from_bytes(&w.finish().unwrap()).is_ok());
+    // 16 parameter bytes asking for a 64 MiB projection.
+    use vector_codecs::format::Reader;
+    use vector_codecs::persist::Persist;
+    let raw = |dim: u32, m: u32| {
+        let mut b = dim.to_le_bytes().to_vec();
+        b.extend_from_slice(&m.to_le_bytes());
+        b.extend_from_slice(&1u64.to_le_bytes());
+        b
+    };
+    assert!(matches!(Qjl::restore(&mut Reader::new(&raw(1024, 16384))), Err(Error::Corrupt(_))));
+    assert!(Qjl::restore(&mut Reader::new(&raw(1024, 4096))).is_ok());
     // A 27-byte binary container declaring d = 2^24.
     let mut w = Writer::new(vector_codecs::binary::KIND);
     w.u32(1 << 24).u8(1).u8(0).u8(0).f32(1.0);

@@ -3,7 +3,7 @@
 use vector_codecs::compose::Residual;
 use vector_codecs::qjl::Qjl;
 use vector_codecs::rng::Rng;
-use vector_codecs::turbo::{CodebookKind, RotationKind, from_config, turbo_mse, turbo_prod};
+use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod};
 use vector_codecs::{Codec, Decode, Estimator, Score};
 
 fn unit(d: usize, seed: u64) -> Vec<f32> {
@@ -116,12 +116,14 @@ fn prod_distortion_and_unbiasedness() {
 
 #[test]
 fn configs_and_bad_input() {
-    for name in ["tq1", "tq2", "tq3", "tq4", "tqp2", "tqp3", "tqp4", "qjl"] {
-        assert!(from_config(name, 384, 1).is_ok(), "{name}");
+    use vector_codecs::factory;
+    use vector_codecs::metric::Metric;
+    for name in ["tq1", "tq2", "tq3", "tq4", "tq8", "tqp2", "tqp3", "tqp4", "qjl", "tq4-i8", "tq2-ip-i8"] {
+        assert!(factory::build(name, 384, Metric::InnerProduct, 1, &[]).is_ok(), "{name}");
     }
-    assert!(from_config("tq9", 384, 1).is_err());
-    assert!(from_config("tqp1", 384, 1).is_err());
-    assert!(from_config("nope", 384, 1).is_err());
+    for name in ["tq9", "tq0", "tqp1", "tq3-i8", "tq8-ip-i8", "nope"] {
+        assert!(factory::build(name, 384, Metric::InnerProduct, 1, &[]).is_err(), "{name}");
+    }
     assert!(turbo_mse(1, 2, 0, RotationKind::Hadamard, CodebookKind::Gaussian).is_err());
     assert!(turbo_mse(16, 5, 0, RotationKind::Hadamard, CodebookKind::Gaussian).is_err());
     assert!(turbo_mse(16, 8, 0, RotationKind::Hadamard, CodebookKind::Beta).is_ok());

@@ -5,7 +5,7 @@ use vector_codecs::Codec;
 use vector_codecs::Error;
 use vector_codecs::qjl::Qjl;
 use vector_codecs::rng::Rng;
-use vector_codecs::turbo::{CodebookKind, RotationKind, from_config, turbo_mse, turbo_prod};
+use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod};
 
 fn rows(n: usize, d: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
@@ -43,27 +43,35 @@ fn check_batch(c: &dyn Codec, n: usize, seed: u64, what: &str) {
     assert!(c.encode_batch(&xs, &mut batch[..n * cl - 1]).is_err());
 }
 
+/// The configurations of the factory's turbo names at dimension `d` (seed 11), built directly.
+fn configs(d: usize) -> Vec<(&'static str, Box<dyn Codec>)> {
+    use vector_codecs::qjl::ortho::OrthoQjl;
+    use vector_codecs::turbo::{turbo_mse_half, turbo_mse_ip, turbo_prod_half, turbo_prod_ortho};
+    let (h, haar, beta) = (RotationKind::Hadamard, RotationKind::Haar, CodebookKind::Beta);
+    let mut v: Vec<(&'static str, Box<dyn Codec>)> = Vec::new();
+    for (name, b) in [("tq1", 1), ("tq2", 2), ("tq3", 3), ("tq4", 4)] {
+        v.push((name, Box::new(turbo_mse(d, b, 11, h, beta).unwrap())));
+    }
+    for (name, b) in [("tq2.5", 2), ("tq3.5", 3)] {
+        v.push((name, Box::new(turbo_mse_half(d, b, 11, h, beta).unwrap())));
+    }
+    for (name, b) in [("tqp2", 2), ("tqp3", 3), ("tqp4", 4)] {
+        v.push((name, Box::new(turbo_prod(d, b, 11, h, beta).unwrap())));
+    }
+    v.push(("tqp2.5", Box::new(turbo_prod_half(d, 2, 11, h, beta).unwrap())));
+    v.push(("tq2-ip", Box::new(turbo_mse_ip(d, 2, 11, h, beta).unwrap())));
+    v.push(("tqp3-orth", Box::new(turbo_prod_ortho(d, 3, 11, h, beta, haar).unwrap())));
+    v.push(("tqp2-orth-h", Box::new(turbo_prod_ortho(d, 2, 11, h, beta, h).unwrap())));
+    v.push(("qjl-orth", Box::new(OrthoQjl::new(d, haar, 11).unwrap())));
+    v
+}
+
 #[test]
 fn batch_equals_single_for_turbo_configs() {
     for d in [2usize, 7, 8, 9, 31, 100, 384, 768, 1023] {
-        for name in [
-            "tq1",
-            "tq2",
-            "tq2.5",
-            "tq3",
-            "tq3.5",
-            "tq4",
-            "tqp2",
-            "tqp2.5",
-            "tqp3",
-            "tqp4",
-            "tq2-ip",
-            "tqp3-orth",
-            "tqp2-orth-h",
-            "qjl-orth",
-        ] {
+        for (name, c) in configs(d) {
             let n = if d > 500 { 13 } else { 37 };
-            from_config(name, d, 11).unwrap().visit(Check { n, seed: d as u64, name });
+            check_batch(c.as_ref(), n, d as u64, name);
         }
     }
 }
@@ -181,20 +189,4 @@ fn mse_codes_equal_plain_definition_on_real_data() {
     let w = vector_codecs::io::read_fvecs(dir.join("L0_ffn_out.fvecs")).unwrap();
     let c = turbo_mse(w.dim, 4, 9, RotationKind::Hadamard, CodebookKind::Beta).unwrap();
     check_reference(&c, &w.data[..40 * w.dim], "ffn_out weights");
-}
-
-/// Runs [`check_batch`] on a configured codec.
-struct Check<'a> {
-    n: usize,
-    seed: u64,
-    name: &'a str,
-}
-impl vector_codecs::turbo::ConfiguredVisitor for Check<'_> {
-    type Output = ();
-    fn visit<C>(self, codec: C)
-    where
-        C: Codec + vector_codecs::Decode + vector_codecs::Score + Clone + std::fmt::Debug + Send + Sync + 'static,
-    {
-        check_batch(&codec, self.n, self.seed, self.name)
-    }
 }

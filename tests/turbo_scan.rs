@@ -1,4 +1,4 @@
-//! TurboQuant scoring modes: the quantized-query (`Scan::I8`) fast scan against the exact float
+//! TurboQuant scoring modes: the quantized-query (`ScanMode::I8`) fast scan against the exact float
 //! scan — error small next to the quantization error itself and centred, `score_batch` equal to
 //! `score`, recall on real embeddings within 0.01 of the float scan, bad configurations refused.
 
@@ -6,8 +6,40 @@ mod common;
 
 use vector_codecs::rng::Rng;
 use vector_codecs::topk::TopK;
-use vector_codecs::turbo::{Configured, Scan, from_config};
-use vector_codecs::{Codec, Estimator, Score};
+use vector_codecs::turbo::{
+    CodebookKind, RotationKind, TurboMse, TurboMseIp, TurboMseSplit, turbo_mse, turbo_mse_half, turbo_mse_ip,
+};
+use vector_codecs::{Codec, Estimator, ScanMode, ScanModes, Score};
+
+/// The TurboQuant-MSE codecs of the factory names `tqN`, `tqN-ip`, `tqN.5` (Hadamard, Beta).
+#[allow(clippy::large_enum_variant)] // a handful per test
+enum Configured {
+    Mse(TurboMse),
+    MseIp(TurboMseIp),
+    MseSplit(TurboMseSplit),
+}
+
+fn from_config(name: &str, d: usize, seed: u64) -> vector_codecs::Result<Configured> {
+    let (h, beta) = (RotationKind::Hadamard, CodebookKind::Beta);
+    let bits = |s: &str| s.parse::<u32>().unwrap();
+    Ok(if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix("-ip")) {
+        Configured::MseIp(turbo_mse_ip(d, bits(b), seed, h, beta)?)
+    } else if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix(".5")) {
+        Configured::MseSplit(turbo_mse_half(d, bits(b), seed, h, beta)?)
+    } else {
+        Configured::Mse(turbo_mse(d, bits(&name[2..]), seed, h, beta)?)
+    })
+}
+
+impl Configured {
+    fn with_scan(self, mode: ScanMode) -> vector_codecs::Result<Self> {
+        Ok(match self {
+            Configured::Mse(c) => Configured::Mse(c.with_scan(mode)?),
+            Configured::MseIp(c) => Configured::MseIp(c.with_scan(mode)?),
+            Configured::MseSplit(c) => Configured::MseSplit(c.with_scan(mode)?),
+        })
+    }
+}
 
 fn gaussian(n: usize, seed: u64) -> Vec<f32> {
     let mut v = vec![0.0; n];
@@ -37,7 +69,6 @@ fn score_all(cfg: &Configured, codes: &[u8], qs: &[f32]) -> Vec<f32> {
         Configured::Mse(c) => scores(c, codes, qs),
         Configured::MseIp(c) => scores(c, codes, qs),
         Configured::MseSplit(c) => scores(c, codes, qs),
-        _ => unreachable!(),
     }
 }
 
@@ -51,7 +82,6 @@ fn encode(cfg: &Configured, xs: &[f32]) -> Vec<u8> {
         Configured::Mse(c) => run(c, xs),
         Configured::MseIp(c) => run(c, xs),
         Configured::MseSplit(c) => run(c, xs),
-        _ => unreachable!(),
     }
 }
 
@@ -66,7 +96,7 @@ fn i8_scan_error_is_small_and_centred() {
         let qs = gaussian(nq * d, 2);
         for name in ["tq1", "tq2", "tq4", "tq2-ip", "tq4-ip", "tq1.5"] {
             let f = from_config(name, d, 7).unwrap();
-            let i = from_config(name, d, 7).unwrap().with_scan(Scan::I8).unwrap();
+            let i = from_config(name, d, 7).unwrap().with_scan(ScanMode::I8).unwrap();
             let codes = encode(&f, &xs);
             let sf = score_all(&f, &codes, &qs);
             let si = score_all(&i, &codes, &qs);
@@ -90,20 +120,24 @@ fn i8_scan_error_is_small_and_centred() {
 
 #[test]
 fn scan_modes_are_reported_and_checked() {
-    let Configured::Mse(c) = from_config("tq4", 64, 1).unwrap().with_scan(Scan::I8).unwrap() else { panic!() };
-    assert_eq!(c.inner.scan(), Scan::I8);
+    let Configured::Mse(c) = from_config("tq4", 64, 1).unwrap().with_scan(ScanMode::I8).unwrap() else { panic!() };
+    assert_eq!(c.scan_mode(), ScanMode::I8);
     assert_eq!(c.estimator(), Estimator::Biased);
     let Configured::Mse(c) = from_config("tq4", 64, 1).unwrap() else { panic!() };
-    assert_eq!(c.inner.scan(), Scan::F32);
+    assert_eq!(c.scan_mode(), ScanMode::Float);
     assert_eq!(c.estimator(), Estimator::Reconstruction);
-    // 3-bit codebooks (and the 3-bit half of tq2.5) have no i8 scan; QJL-based codecs no modes.
-    for name in ["tq3", "tq3-ip", "tq2.5", "tqp3", "qjl"] {
-        assert!(from_config(name, 64, 1).unwrap().with_scan(Scan::I8).is_err(), "{name}");
+    // 3-bit codebooks (and the 3-bit half of tq2.5) have no i8 scan; nothing has I16 or
+    // bit-sliced scans.
+    for name in ["tq3", "tq3-ip", "tq2.5"] {
+        assert!(from_config(name, 64, 1).unwrap().with_scan(ScanMode::I8).is_err(), "{name}");
+    }
+    for mode in [ScanMode::I16, ScanMode::Bitsliced] {
+        assert!(from_config("tq4", 64, 1).unwrap().with_scan(mode).is_err(), "{mode:?}");
     }
     // Going back to F32 always works for MSE codecs.
-    assert!(from_config("tq3", 64, 1).unwrap().with_scan(Scan::F32).is_ok());
+    assert!(from_config("tq3", 64, 1).unwrap().with_scan(ScanMode::Float).is_ok());
     // A NaN query is refused in both modes.
-    let Configured::Mse(c) = from_config("tq2", 64, 1).unwrap().with_scan(Scan::I8).unwrap() else { panic!() };
+    let Configured::Mse(c) = from_config("tq2", 64, 1).unwrap().with_scan(ScanMode::I8).unwrap() else { panic!() };
     let mut s = c.scratch();
     let mut q = vec![0.5f32; 64];
     q[3] = f32::NAN;
@@ -150,7 +184,7 @@ fn i8_scan_recall_on_shipped_subset() {
     };
     for name in ["tq2-ip", "tq4-ip", "tq4"] {
         let f = from_config(name, d, 7).unwrap();
-        let i = from_config(name, d, 7).unwrap().with_scan(Scan::I8).unwrap();
+        let i = from_config(name, d, 7).unwrap().with_scan(ScanMode::I8).unwrap();
         let codes = encode(&f, &base.data);
         let rf = recall(&score_all(&f, &codes, qs));
         let ri = recall(&score_all(&i, &codes, qs));

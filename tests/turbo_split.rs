@@ -8,8 +8,8 @@ use vector_codecs::qjl::Qjl;
 use vector_codecs::rng::Rng;
 use vector_codecs::scalar::lloyd::Codebook;
 use vector_codecs::turbo::{
-    CodebookKind, CodebookScalar, Configured, NormScalar, RotationKind, coordinate_codebook, from_config,
-    turbo_mse_half, turbo_mse_split, turbo_prod_half,
+    CodebookKind, CodebookScalar, NormScalar, RotationKind, coordinate_codebook, turbo_mse_half, turbo_mse_split,
+    turbo_prod_half,
 };
 use vector_codecs::{Codec, Decode, Error, Estimator, Score};
 
@@ -144,18 +144,16 @@ fn normalized_codebook_scalar_is_byte_identical_to_norm_scalar() {
 
 #[test]
 fn configs_and_bad_input() {
+    use vector_codecs::factory;
+    use vector_codecs::metric::Metric;
     for name in ["tq1.5", "tq2.5", "tq3.5", "tq7.5", "tqp2.5", "tqp3.5", "tqp4.5"] {
-        let c = from_config(name, 384, 1).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let c = factory::build(name, 384, Metric::InnerProduct, 1, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         let rate: f64 = name.trim_start_matches("tqp").trim_start_matches("tq").parse().unwrap();
-        let bpd = match &c {
-            Configured::MseSplit(c) => c.bits_per_dim(),
-            Configured::ProdSplit(c) => c.bits_per_dim() - 32.0 / 384.0,
-            _ => panic!("{name}: wrong variant"),
-        };
+        let bpd = if name.starts_with("tqp") { c.bits_per_dim() - 32.0 / 384.0 } else { c.bits_per_dim() };
         assert!((bpd - rate - 32.0 / 384.0).abs() < 1e-9, "{name}: {bpd}");
     }
     for name in ["tq0.5", "tq8.5", "tqp1.5", "tq2.25", "tq.5", "tqp.5", "tq2.5x"] {
-        assert!(from_config(name, 384, 1).is_err(), "{name}");
+        assert!(factory::build(name, 384, Metric::InnerProduct, 1, &[]).is_err(), "{name}");
     }
     assert!(turbo_mse_half(1, 2, 0, RotationKind::Hadamard, CodebookKind::Beta).is_err());
     assert!(turbo_mse_half(16, 4, 0, RotationKind::Hadamard, CodebookKind::Gaussian).is_err());
@@ -272,10 +270,10 @@ proptest! {
 /// `q = x`, and a lower inner-product error than `tqN` on random queries at 2 bits.
 #[test]
 fn ip_corrected_norm() {
-    use vector_codecs::turbo::{Configured, from_config};
+    use vector_codecs::turbo::{turbo_mse, turbo_mse_ip};
     let d = 128;
-    let Configured::Mse(plain) = from_config("tq2", d, 9).unwrap() else { panic!("tq2") };
-    let Configured::MseIp(ip) = from_config("tq2-ip", d, 9).unwrap() else { panic!("tq2-ip") };
+    let plain = turbo_mse(d, 2, 9, RotationKind::Hadamard, CodebookKind::Beta).unwrap();
+    let ip = turbo_mse_ip(d, 2, 9, RotationKind::Hadamard, CodebookKind::Beta).unwrap();
     assert_eq!(ip.code_len(), plain.code_len());
     assert_eq!(Score::estimator(&ip), Estimator::Biased);
     let mut rng = Rng::new(4);

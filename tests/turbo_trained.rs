@@ -427,3 +427,71 @@ fn recall_on_wordnet_full_2bit() {
 fn recall_on_wordnet_full_1bit() {
     full(50, true, 0.76);
 }
+
+/// The trained codecs save and load ([`Persist`](vector_codecs::persist::Persist)): mean, scales,
+/// shift, PCA matrix and trained codebooks come back bit for bit — the same bytes again, the
+/// same codes, decodes and scores; every truncation and a non-unit PCA row are errors.
+#[test]
+fn trained_codecs_persist_and_restore_exactly() {
+    use vector_codecs::format::{HEADER_LEN, Reader, Writer};
+    use vector_codecs::persist::Persist;
+    fn save<C: Persist>(c: &C) -> Vec<u8> {
+        let mut w = Writer::new(0);
+        c.persist(&mut w);
+        let b = w.finish().unwrap();
+        b[HEADER_LEN..b.len() - 4].to_vec()
+    }
+    fn load<C: Persist>(b: &[u8]) -> vector_codecs::Result<C> {
+        let mut r = Reader::new(b);
+        let c = C::restore(&mut r)?;
+        r.finish()?;
+        Ok(c)
+    }
+    fn same<C: Decode + Score + Persist>(c: &C, data: &[f32]) {
+        let b = save(c);
+        let back: C = load(&b).unwrap();
+        assert_eq!(save(&back), b);
+        let n = data.len() / c.dim();
+        let (mut c1, mut c2) = (vec![0u8; n * c.code_len()], vec![0u8; n * c.code_len()]);
+        c.encode_batch(data, &mut c1).unwrap();
+        back.encode_batch(data, &mut c2).unwrap();
+        assert_eq!(c1, c2);
+        let (mut d1, mut d2) = (vec![0f32; data.len()], vec![0f32; data.len()]);
+        c.decode_batch(&c1, &mut d1).unwrap();
+        back.decode_batch(&c1, &mut d2).unwrap();
+        assert!(d1.iter().zip(&d2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let (mut s1, mut s2) = (c.scratch(), back.scratch());
+        let (p1, p2) =
+            (c.prepare(&data[..c.dim()], &mut s1).unwrap(), back.prepare(&data[..c.dim()], &mut s2).unwrap());
+        for code in c1.chunks_exact(c.code_len()) {
+            assert_eq!(c.score(&p1, code).unwrap().to_bits(), back.score(&p2, code).unwrap().to_bits());
+        }
+        for cut in (0..b.len()).step_by(7) {
+            assert!(load::<C>(&b[..cut]).is_err(), "truncated at {cut}");
+        }
+    }
+    let d = 64;
+    let mut data = gaussian(400 * d, 12);
+    for (i, v) in data.iter_mut().enumerate() {
+        *v = *v * (1.0 + (i % d) as f32 * 0.1) + 0.3;
+    }
+    for (per_coordinate, trained_codebook, rotation) in [
+        (false, false, RotationKind::Hadamard),
+        (true, true, RotationKind::Haar),
+        (true, false, RotationKind::Hadamard),
+    ] {
+        let cal = Calibration { center: true, per_coordinate, trained_codebook, rotation };
+        same(&train_ip(&data, d, 2, 5, cal).unwrap(), &data);
+        same(&train_ip_split(&data, d, 16, 1, 5, cal).unwrap(), &data);
+    }
+    let pca = train_pca(&data, d, 3).unwrap();
+    same(&pca, &data);
+    same(&train_pca_low(&data, d, d + 32).unwrap(), &data);
+    // A matrix row scaled away from unit length is corrupt: the mean (u32 count + d floats),
+    // the PCA dimension, then row 0.
+    let mut b = save(&pca);
+    let at = 4 + 4 * d + 4;
+    let v = f32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    b[at..at + 4].copy_from_slice(&(v + 2.0).to_le_bytes());
+    assert!(matches!(load::<vector_codecs::turbo::pca::TurboPca>(&b), Err(Error::Corrupt(_))));
+}

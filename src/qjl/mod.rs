@@ -12,12 +12,12 @@
 //! `[(π/2)‖q‖²‖k‖² − ⟨q,k⟩²]/m`. A zero vector has norm 0 and scores 0.
 //!
 //! Outlier channels (the reference design's split of the largest-magnitude channels): see
-//! [`outlier::QjlOutlier`]. Parameter serialization: [`params`]. The same sketch through a random
+//! [`outlier::QjlOutlier`]. Parameters save through [`Persist`](crate::persist::Persist)
+//! (`dim`, `m`, seed; the projection is re-derived). The same sketch through a random
 //! rotation, unbiased with a lower variance at the same size: [`ortho::OrthoQjl`].
 
 pub mod ortho;
 pub mod outlier;
-pub mod params;
 
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
@@ -25,6 +25,11 @@ use crate::transform::{GaussianProjection, Transform};
 
 /// Largest supported sketch length `m` (rows of `S`).
 pub const MAX_SKETCH: usize = 1 << 16;
+
+/// Largest `m · dim` (entries of the projection, stored under `alloc`) a saved [`Qjl`] may
+/// declare: 2²² floats (16 MiB), so that a 16-byte parameter block cannot make the loader
+/// materialize more. Larger sketches (up to the constructor's 2²⁴) can be built but not loaded.
+pub const MAX_ENTRIES: usize = 1 << 22;
 
 /// The QJL sign-sketch codec (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +89,24 @@ impl Qjl {
     /// `Σ_i z_i (S q)_i` with `z_i = ±1` from the sign bits: `2·Σ_{z_i = +1} (S q)_i − Σ_i (S q)_i`.
     fn signed_sum(&self, bits: &[u8], q: &QjlQuery<'_>) -> f32 {
         2.0 * crate::binary::BinaryCodec::<&[f32]>::lut_sum(q.lut, bits) - q.total
+    }
+}
+
+/// Saved as `u32` dimension, `u32` sketch length `m`, `u64` seed; restore checks
+/// `1 ≤ dim ≤ 2¹⁶`, `1 ≤ m ≤ MAX_SKETCH` and `m·dim ≤ MAX_ENTRIES` before re-deriving `S`.
+impl crate::persist::Persist for Qjl {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32).u32(self.m as u32).u64(self.seed);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "QJL: dimension too large")?;
+        let m = r.count(MAX_SKETCH, "QJL: sketch length above 65536")?;
+        let seed = r.u64()?;
+        if dim == 0 || m == 0 || m * dim > MAX_ENTRIES {
+            return Err(Error::Corrupt("QJL: dimension or sketch length out of range"));
+        }
+        Qjl::new(dim, m, seed).map_err(|_| Error::Corrupt("QJL: invalid parameters"))
     }
 }
 
@@ -232,12 +255,11 @@ impl Score for Qjl {
 /// row-major `m × d` matrix `s` and the vectors `x_j` of `xs` (`k × d`); bits are OR-ed in, so
 /// the caller zeroes the sign bytes. Every dot product is 8 lanes of `acc + s·x` over the groups
 /// of 8, lanes combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in
-/// order. The portable `f32x8` kernel rounds the product and the sum separately; the AVX2
-/// kernel (register tiles of 6 rows × 2 vectors) uses FMA, so on AVX2 machines a sign can
-/// differ from the portable one only where `⟨s_i, x_j⟩` is within float rounding of 0 (an
-/// exact tie up to rounding; the estimator stays unbiased: the same Gaussian matrix). On one
-/// machine `encode_into` and `encode_batch` give identical codes. Lengths that do not fit (a
-/// partial row, short `codes`) set nothing for the missing parts.
+/// order. Every backend (the portable `f32x8` kernel, the AVX2 kernel in register tiles of
+/// 6 rows × 2 vectors) rounds the product and the sum separately (no FMA) in this order, so
+/// codes are bit-identical on every machine (tested), and `encode_into` and `encode_batch`
+/// agree. Lengths that do not fit (a partial row, short `codes`) set nothing for the missing
+/// parts.
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::x86::fwht::proj_signs(s, d, xs, codes, c) {
@@ -308,21 +330,8 @@ mod tests {
                     }
                     let mut got = vec![0u8; k * c];
                     proj_signs(&s, d, &xs, &mut got, c);
-                    // A sign may differ from the portable kernel (FMA on AVX2) only where the
-                    // dot product is within float rounding of 0.
-                    for (i, row) in s.chunks_exact(d).enumerate() {
-                        for (j, x) in xs.chunks_exact(d).enumerate() {
-                            let bit = |v: &[u8]| (v[j * c + i / 8] >> (i % 8)) & 1;
-                            if bit(&got) != bit(&want) {
-                                let exact: f64 = row.iter().zip(x).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
-                                let mag: f64 =
-                                    row.iter().zip(x).map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs()).sum();
-                                let bound = 2.0 * (d as f64 + 8.0) * f64::from(f32::EPSILON) * mag;
-                                assert!(exact.abs() <= bound, "d {d} m {m} k {k} row {i} vec {j}: {exact} vs {bound}");
-                            }
-                        }
-                    }
-                    // Gaussian data has no near-ties at these sizes: the bits agree.
+                    // The dispatched kernel (AVX2 where available) is bit-identical to the
+                    // portable one.
                     assert_eq!(got, want, "d {d} m {m} k {k}");
                     // Batch of k and one vector at a time agree exactly.
                     let mut one = vec![0u8; c];
@@ -331,6 +340,50 @@ mod tests {
                         proj_signs(&s, d, x, &mut one, c);
                         assert_eq!(one[..], got[j * c..(j + 1) * c], "d {d} m {m} vec {j}");
                     }
+                }
+            }
+        }
+    }
+
+    /// The AVX2 kernel and the portable one give bit-identical signs, also on near-ties: rows
+    /// built so that `⟨s_i, x⟩` is within a few ulps of 0, where an FMA would change the sign.
+    #[test]
+    fn proj_signs_avx2_bit_identical_to_portable_on_near_ties() {
+        let mut rng = Rng::new(99);
+        for d in [1usize, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 100, 257, 1023] {
+            let (m, k) = (23usize, 3usize);
+            let mut s = vec![0.0f32; m * d];
+            let mut xs = vec![0.0f32; k * d];
+            rng.fill_gaussian(&mut s);
+            rng.fill_gaussian(&mut xs);
+            // Make row i nearly orthogonal to vector i % k: subtract its projection (in f32),
+            // leaving a dot product of rounding size whose sign depends on the rounding.
+            for i in 0..m {
+                let x = &xs[(i % k) * d..(i % k + 1) * d];
+                let nx: f32 = x.iter().map(|v| v * v).sum();
+                let row = &mut s[i * d..(i + 1) * d];
+                let p: f32 = row.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() / nx;
+                for (r, &v) in row.iter_mut().zip(x) {
+                    *r -= p * v;
+                }
+            }
+            let c = m.div_ceil(8) + 4;
+            let mut want = vec![0u8; k * c];
+            for (i, row) in s.chunks_exact(d).enumerate() {
+                for (j, x) in xs.chunks_exact(d).enumerate() {
+                    if dot8(row, x) > 0.0 {
+                        want[j * c + i / 8] |= 1 << (i % 8);
+                    }
+                }
+            }
+            let mut got = vec![0u8; k * c];
+            proj_signs(&s, d, &xs, &mut got, c);
+            assert_eq!(got, want, "dispatched d {d}");
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut avx = vec![0u8; k * c];
+                if crate::simd::x86::fwht::proj_signs(&s, d, &xs, &mut avx, c) {
+                    assert_eq!(avx, want, "avx2 d {d}");
                 }
             }
         }

@@ -31,6 +31,7 @@ use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::compose::Rotated;
 use crate::error::{Error, Result};
 use crate::scalar::lloyd::Codebook;
+use crate::transform::Transform;
 use crate::turbo::{NormScalar, Rotation, RotationKind, TurboMse};
 
 /// `c_d = E|u₁|` for `u` uniform on the unit sphere of `ℝ^d`: `Γ(d/2)/(√π Γ((d+1)/2))`
@@ -39,10 +40,6 @@ pub fn mean_abs_coordinate(dim: usize) -> f64 {
     let d = dim as f64;
     libm::exp(libm::lgamma(d / 2.0) - libm::lgamma((d + 1.0) / 2.0)) / libm::sqrt(core::f64::consts::PI)
 }
-
-/// Container kind tag of [`OrthoQjl`] parameters (`0x0412`; payload in
-/// [`crate::turbo::params::OrthoQjlParams`]).
-pub const KIND: u16 = crate::format::kind::QJL + 0x12;
 
 /// The orthogonal QJL codec (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -73,24 +70,6 @@ impl OrthoQjl {
         self.seed
     }
 
-    /// Serializes the parameters (dimension, rotation kind, seed) into a container of kind
-    /// [`KIND`] ([`crate::turbo::params::OrthoQjlParams`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] if the codec is outside the serializable ranges.
-    #[cfg(feature = "alloc")]
-    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
-        crate::turbo::params::OrthoQjlParams::of(self).to_bytes()
-    }
-
-    /// Parses parameters written by [`to_bytes`](OrthoQjl::to_bytes) and rebuilds the codec.
-    ///
-    /// # Errors
-    /// As [`crate::turbo::params::OrthoQjlParams::from_bytes`] and its `build`.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        crate::turbo::params::OrthoQjlParams::from_bytes(bytes)?.build()
-    }
-
     /// The rotation kind.
     pub fn rotation_kind(&self) -> RotationKind {
         self.kind
@@ -99,6 +78,19 @@ impl OrthoQjl {
     /// The underlying composition `Rotated<Rotation, NormScalar>`.
     pub fn as_turbo_mse(&self) -> &TurboMse {
         &self.inner
+    }
+}
+
+/// Saved as its [`Rotation`] (`u8` kind, `u32` dimension, `u64` seed; Haar rotations load up
+/// to [`MAX_HAAR_RESTORE_DIM`](crate::turbo::MAX_HAAR_RESTORE_DIM)); the codebook is re-derived.
+impl crate::persist::Persist for OrthoQjl {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        self.inner.transform.persist(w);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let rot = Rotation::restore(r)?;
+        OrthoQjl::new(rot.dim_in(), rot.kind(), rot.seed()).map_err(|_| Error::Corrupt("orthogonal QJL: invalid"))
     }
 }
 

@@ -190,39 +190,20 @@ impl Score for QjlOutlier {
     }
 }
 
-/// Container kind tag of [`QjlOutlier`] parameters (`0x0411`).
-pub const KIND: u16 = crate::format::kind::QJL + 0x11;
-
-impl QjlOutlier {
-    /// Serializes into a container of kind [`KIND`]: the [`Qjl`] payload (`u32 dim, u32 m,
-    /// u64 seed`, see [`super::params`]) then `u16 o`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] if the sketch is outside the serializable ranges.
+/// Saved as the [`Qjl`] sketch's fields (`u32 dim, u32 m, u64 seed`) then `u16 o`.
+impl crate::persist::Persist for QjlOutlier {
     #[cfg(feature = "alloc")]
-    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
-        let p = self.qjl.params();
-        p.validate()?;
-        let mut w = crate::format::Writer::new(KIND);
-        p.write(&mut w);
+    fn persist(&self, w: &mut crate::format::Writer) {
+        self.qjl.persist(w);
         w.u16(self.o as u16);
-        w.finish()
     }
-
-    /// Parses parameters written by [`to_bytes`](QjlOutlier::to_bytes) and rebuilds the codec.
-    ///
-    /// # Errors
-    /// Container errors; [`Error::Corrupt`] for out-of-range fields (including `o > min(64,
-    /// dim)`) or trailing bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, KIND)?;
-        let p = super::params::QjlParams::read(&mut r)?;
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let qjl = Qjl::restore(r)?;
         let o = usize::from(r.u16()?);
-        r.finish()?;
-        if o > MAX_OUTLIERS || o > p.dim {
+        if o > MAX_OUTLIERS || o > qjl.dim() {
             return Err(Error::Corrupt("QJL outliers: outlier count out of range"));
         }
-        QjlOutlier::new(p.dim, p.m, p.seed, o)
+        Ok(QjlOutlier { o, qjl })
     }
 }
 
@@ -292,11 +273,18 @@ mod tests {
 
     #[test]
     fn serialization_round_trip() {
+        use crate::persist::Persist;
+        let load = |b: &[u8]| {
+            let mut r = crate::format::Reader::new(b);
+            QjlOutlier::restore(&mut r).and_then(|c| r.finish().map(|()| c))
+        };
         let c = QjlOutlier::new(24, 40, 3, 4).unwrap();
-        let b = c.to_bytes().unwrap();
-        assert_eq!(QjlOutlier::from_bytes(&b).unwrap(), c);
-        let mut w = crate::format::Writer::new(KIND);
-        w.u32(8).u32(8).u64(1).u16(9);
-        assert!(matches!(QjlOutlier::from_bytes(&w.finish().unwrap()), Err(Error::Corrupt(_))));
+        let mut w = crate::format::Writer::new(0);
+        c.persist(&mut w);
+        let b = w.finish().unwrap();
+        assert_eq!(load(&b[crate::format::HEADER_LEN..b.len() - 4]).unwrap(), c);
+        let bad = [8u32.to_le_bytes(), 8u32.to_le_bytes()].concat();
+        let bad = [&bad[..], &1u64.to_le_bytes(), &9u16.to_le_bytes()].concat();
+        assert!(matches!(load(&bad), Err(Error::Corrupt(_))));
     }
 }

@@ -20,12 +20,16 @@
 //!   coding: PCA rotation, a 4/3/2/1-bit allocation over the principal coordinates and the
 //!   ratio-corrected norm, at the bytes per vector of `tqN-ip`.
 //!
-//! Parameters serialize through [`params`] (integer-rate, split and `-ip` codecs; the trained
-//! codecs do not serialize yet).
+//! Every codec of the module, trained ones included, saves and loads through
+//! [`Persist`](crate::persist::Persist): [`Rotation`] stores its kind, dimension and seed (and
+//! is re-derived), the scalar codecs their dimension, codebook (kind, bits and sphere dimension
+//! when derived by [`coordinate_codebook`], else the levels) and scan mode; the compositions
+//! persist as their parts. Configuration names (`tq4`, `tqp3.5`, `ctq2-ip`, …) are parsed by
+//! [`crate::factory`] only.
 //!
 //! Scoring a code against a float query is a table lookup per coordinate
 //! ([`crate::simd::dot_lut_f32`]: the codebook lives in registers, `vpermps` on AVX2) — exact on
-//! the reconstruction, bit-identical on every backend. [`Scan::I8`] trades that exactness for a
+//! the reconstruction, bit-identical on every backend. [`ScanMode::I8`] trades that exactness for a
 //! quantized-query `vpshufb` scan about 4× faster.
 //!
 //! Encoding speed (x86-64 with AVX2, `b ≤ 4`): [`Codec::encode_batch`] rotates blocks of rows
@@ -37,11 +41,10 @@
 
 #[cfg(feature = "alloc")]
 pub mod calibrated;
-pub mod params;
 #[cfg(feature = "alloc")]
 pub mod pca;
 
-use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
 use crate::compose::{Residual, Rotated};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::qjl::Qjl;
@@ -52,7 +55,6 @@ use crate::transform::{RandomizedHadamard, Transform};
 
 pub mod scan;
 pub mod split;
-pub use scan::Scan;
 use scan::{I8Levels, I8Query, i8_scratch_words};
 pub use split::{
     CodebookScalar, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_ip, turbo_mse_split,
@@ -89,6 +91,88 @@ impl Rotation {
             }
         }
     }
+
+    /// The kind of rotation.
+    pub fn kind(&self) -> RotationKind {
+        match self {
+            Rotation::Hadamard(_) => RotationKind::Hadamard,
+            #[cfg(feature = "alloc")]
+            Rotation::Haar(_) => RotationKind::Haar,
+        }
+    }
+
+    /// The seed it was derived from.
+    pub fn seed(&self) -> u64 {
+        match self {
+            Rotation::Hadamard(t) => t.seed(),
+            #[cfg(feature = "alloc")]
+            Rotation::Haar(t) => t.seed(),
+        }
+    }
+}
+
+/// The largest dimension of a Haar rotation [`Persist::restore`](crate::persist::Persist) re-derives:
+/// deriving one costs `O(d³)` (a QR factorization of a `d × d` Gaussian matrix), so a saved
+/// Haar rotation above this is [`Error::Corrupt`] on load (about a second at the bound). Such
+/// codecs can still be built, just not loaded; randomized Hadamard rotations go up to
+/// [`MAX_DIM`](crate::persist::MAX_DIM).
+pub const MAX_HAAR_RESTORE_DIM: usize = 1024;
+
+/// Saved as `u8` kind (0 Hadamard, 1 Haar), `u32` dimension, `u64` seed; re-derived on restore.
+impl crate::persist::Persist for Rotation {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u8(u8::from(self.kind() == RotationKind::Haar)).u32(self.dim_in() as u32).u64(self.seed());
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let kind = match r.u8()? {
+            0 => RotationKind::Hadamard,
+            1 => RotationKind::Haar,
+            _ => return Err(Error::Corrupt("TurboQuant: unknown rotation kind")),
+        };
+        let max = if kind == RotationKind::Haar { MAX_HAAR_RESTORE_DIM } else { crate::persist::MAX_DIM };
+        let dim = crate::persist::read_dim(r, max, "TurboQuant: rotation dimension too large")?;
+        let seed = r.u64()?;
+        Rotation::new(kind, dim, seed).map_err(|_| Error::Corrupt("TurboQuant: invalid rotation"))
+    }
+}
+
+/// The saved form of a coordinate codebook: `u8` tag, then for a derived codebook
+/// (tag 1 Gaussian, 2 Beta) `u8` bits and `u32` sphere dimension, re-derived on restore; for
+/// stored levels (tag 0) `u16` count and the levels as `f32`.
+#[cfg(feature = "alloc")]
+pub(crate) fn write_codebook(w: &mut crate::format::Writer, cb: &Codebook, origin: Option<(CodebookKind, usize)>) {
+    match origin {
+        Some((kind, dim)) => {
+            w.u8(if kind == CodebookKind::Gaussian { 1 } else { 2 }).u8(cb.bits() as u8).u32(dim as u32);
+        }
+        None => {
+            w.u8(0).u16(cb.len() as u16).f32s(cb.levels());
+        }
+    }
+}
+
+/// Reads a codebook written by [`write_codebook`].
+pub(crate) fn read_codebook(r: &mut crate::format::Reader<'_>) -> Result<(Codebook, Option<(CodebookKind, usize)>)> {
+    let kind = match r.u8()? {
+        0 => {
+            let n = usize::from(r.u16()?);
+            if !(2..=256).contains(&n) {
+                return Err(Error::Corrupt("TurboQuant: codebook size outside 2..=256"));
+            }
+            let mut lv = [0.0f32; 256];
+            r.f32_into(n, &mut lv)?;
+            let cb = Codebook::new(&lv[..n]).map_err(|_| Error::Corrupt("TurboQuant: invalid codebook levels"))?;
+            return Ok((cb, None));
+        }
+        1 => CodebookKind::Gaussian,
+        2 => CodebookKind::Beta,
+        _ => return Err(Error::Corrupt("TurboQuant: unknown codebook tag")),
+    };
+    let bits = u32::from(r.u8()?);
+    let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "TurboQuant: codebook dimension too large")?;
+    let cb = coordinate_codebook(dim, bits, kind).map_err(|_| Error::Corrupt("TurboQuant: invalid codebook"))?;
+    Ok((cb, Some((kind, dim))))
 }
 
 impl Transform for Rotation {
@@ -191,6 +275,8 @@ pub struct NormScalar {
     codebook: Codebook,
     bits: u32,
     i8: Option<I8Levels>,
+    /// The codebook's derivation, if [`coordinate_codebook`] made it (saved instead of levels).
+    origin: Option<(CodebookKind, usize)>,
 }
 
 /// A prepared [`NormScalar`] query: the query itself.
@@ -210,20 +296,17 @@ impl NormScalar {
             return Err(Error::InvalidParameter("NormScalar: dim must be in 1..=65536"));
         }
         let bits = codebook.bits();
-        Ok(NormScalar { dim, codebook, bits, i8: None })
+        Ok(NormScalar { dim, codebook, bits, i8: None, origin: None })
     }
 
-    /// The same codec scoring with `scan`; codes are unchanged. As [`CodebookScalar::with_scan`].
+    /// The TurboQuant codec of `dim`-vectors: [`coordinate_codebook`]`(dim, bits, kind)`, saved
+    /// as its kind, bits and dimension (re-derived on load).
     ///
     /// # Errors
-    /// As [`CodebookScalar::with_scan`].
-    pub fn with_scan(self, scan: Scan) -> Result<Self> {
-        Ok(NormScalar { i8: I8Levels::for_scan(scan, &self.codebook)?, ..self })
-    }
-
-    /// The scoring mode.
-    pub fn scan(&self) -> Scan {
-        I8Levels::scan_of(&self.i8)
+    /// As [`coordinate_codebook`].
+    pub fn coordinate(dim: usize, bits: u32, kind: CodebookKind) -> Result<Self> {
+        let cb = coordinate_codebook(dim, bits, kind)?;
+        Ok(NormScalar { origin: Some((kind, dim)), ..NormScalar::new(dim, cb)? })
     }
 
     /// The coordinate codebook.
@@ -440,14 +523,15 @@ impl Decode for NormScalar {
 impl Score for NormScalar {
     type Query<'s> = NormScalarQuery<'s>;
 
-    /// [`Scan::F32`]: `dim` words (a copy of the query); [`Scan::I8`]: the blocked `i8` query.
+    /// [`ScanMode::Float`]: `dim` words (a copy of the query); [`ScanMode::I8`]: the blocked `i8`
+    /// query.
     fn query_scratch_len(&self) -> usize {
         match self.i8 {
             None => self.dim,
             Some(_) => i8_scratch_words(self.idx_bytes(), self.bits),
         }
     }
-    /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`Scan::I8`].
+    /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`ScanMode::I8`].
     fn estimator(&self) -> Estimator {
         if self.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
     }
@@ -476,6 +560,35 @@ impl Score for NormScalar {
     }
 }
 
+/// [`ScanMode::Float`] (exact) and [`ScanMode::I8`] (1-, 2- and 4-bit codebooks; see [`scan`]).
+impl ScanModes for NormScalar {
+    fn scan_mode(&self) -> ScanMode {
+        I8Levels::scan_of(&self.i8)
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Ok(NormScalar { i8: I8Levels::for_scan(mode, &self.codebook)?, ..self })
+    }
+}
+
+/// Saved as `u32` dimension, the codebook (`u8` tag; derived by [`coordinate_codebook`]: tag
+/// 1 Gaussian / 2 Beta, `u8` bits, `u32` sphere dimension, re-derived on load; else tag 0,
+/// `u16` count and the `f32` levels), then `u8` scan mode (0 `Float`, 1 `I8`).
+impl crate::persist::Persist for NormScalar {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32);
+        write_codebook(w, &self.codebook, self.origin);
+        w.u8(scan::scan_tag(self.scan_mode()));
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "TurboQuant: dimension too large")?;
+        let (codebook, origin) = read_codebook(r)?;
+        let mode = scan::scan_from_tag(r.u8()?)?;
+        let c = NormScalar::new(dim, codebook).map_err(|_| Error::Corrupt("TurboQuant: invalid dimension"))?;
+        NormScalar { origin, ..c }.with_scan(mode).map_err(|_| Error::Corrupt("TurboQuant: scan mode unsupported"))
+    }
+}
+
 /// TurboQuant-MSE: rotation ∘ per-coordinate Lloyd–Max codec + norm.
 pub type TurboMse = Rotated<Rotation, NormScalar>;
 
@@ -488,9 +601,8 @@ pub type TurboProd = Residual<TurboMse, Qjl>;
 /// [`Error::InvalidParameter`] for `dim < 2`, unsupported `bits` for the codebook kind, or a
 /// Haar rotation without `alloc`.
 pub fn turbo_mse(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<TurboMse> {
-    let cb = coordinate_codebook(dim, bits, codebook)?;
-    let rot = Rotation::new(rotation, dim, seed)?;
-    Rotated::new(rot, NormScalar::new(dim, cb)?)
+    let inner = NormScalar::coordinate(dim, bits, codebook)?;
+    Rotated::new(Rotation::new(rotation, dim, seed)?, inner)
 }
 
 /// Builds TurboQuant-prod at `bits` total bits per coordinate (`bits ≥ 2`): MSE at `bits − 1`
@@ -538,130 +650,6 @@ pub fn turbo_prod_ortho(
     }
     let mse = turbo_mse(dim, bits - 1, seed, rotation, codebook)?;
     Residual::new(mse, crate::qjl::ortho::OrthoQjl::new(dim, qjl_rotation, seed.wrapping_add(1))?)
-}
-
-/// A codec built from an `evaluate` configuration name.
-// The variants hold their rotations' sign bits inline (no-alloc builds); boxing would need alloc.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq)]
-pub enum Configured {
-    /// `tq1`..`tq8`: TurboQuant-MSE (randomized Hadamard, Beta codebook).
-    Mse(TurboMse),
-    /// `tqp2`..`tqp8`: TurboQuant-prod.
-    Prod(TurboProd),
-    /// `qjl`: QJL with `m = d`.
-    Qjl(Qjl),
-    /// `tq1.5`..`tq7.5`: TurboQuant-MSE at `b + ½` bits ([`turbo_mse_half`]).
-    MseSplit(TurboMseSplit),
-    /// `tqp2.5`..`tqp8.5`: TurboQuant-prod at `b + ½` bits ([`turbo_prod_half`]).
-    ProdSplit(TurboProdSplit),
-    /// `tq1-ip`..`tq8-ip`: TurboQuant-MSE codes with the inner-product-corrected norm
-    /// ([`turbo_mse_ip`]).
-    MseIp(TurboMseIp),
-    /// `tqp2-orth`..`tqp8-orth` (Haar residual sketch, unbiased) and `tqp2-orth-h`..`tqp8-orth-h`
-    /// (Hadamard, biased): [`turbo_prod_ortho`].
-    ProdOrtho(TurboProdOrtho),
-    /// `qjl-orth` (Haar, unbiased) and `qjl-orth-h` (Hadamard, biased):
-    /// [`crate::qjl::ortho::OrthoQjl`].
-    QjlOrtho(crate::qjl::ortho::OrthoQjl),
-}
-
-/// An operation on a [`Configured`] codec that needs its concrete type (boxing it as a trait
-/// object of the caller's own trait, running a generic check, …): [`Configured::visit`] calls
-/// [`visit`](ConfiguredVisitor::visit) with the codec inside, so callers do not match on every
-/// variant.
-pub trait ConfiguredVisitor {
-    /// What the visit returns.
-    type Output;
-    /// Called with the concrete codec.
-    fn visit<C>(self, codec: C) -> Self::Output
-    where
-        C: Codec + Decode + Score + Clone + core::fmt::Debug + Send + Sync + 'static;
-}
-
-impl Configured {
-    /// Calls `visitor` with the concrete codec.
-    pub fn visit<V: ConfiguredVisitor>(self, visitor: V) -> V::Output {
-        match self {
-            Configured::Mse(c) => visitor.visit(c),
-            Configured::Prod(c) => visitor.visit(c),
-            Configured::Qjl(c) => visitor.visit(c),
-            Configured::MseSplit(c) => visitor.visit(c),
-            Configured::ProdSplit(c) => visitor.visit(c),
-            Configured::MseIp(c) => visitor.visit(c),
-            Configured::ProdOrtho(c) => visitor.visit(c),
-            Configured::QjlOrtho(c) => visitor.visit(c),
-        }
-    }
-
-    /// The same codec with TurboQuant-MSE scoring mode `scan` (see [`scan`]); codes are
-    /// unchanged. Applies to the `tqN`, `tqN-ip` and `tqN.5` codecs.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] for the `tqp` and `qjl` codecs and, with [`Scan::I8`], for
-    /// codebooks of other than 1, 2 or 4 bits (so `tqN.5` only at `N = 1`).
-    pub fn with_scan(self, scan: Scan) -> Result<Self> {
-        Ok(match self {
-            Configured::Mse(mut c) => {
-                c.inner = c.inner.with_scan(scan)?;
-                Configured::Mse(c)
-            }
-            Configured::MseIp(mut c) => {
-                let n = &mut c.inner.normalized;
-                n.inner = n.inner.clone().with_scan(scan)?;
-                Configured::MseIp(c)
-            }
-            Configured::MseSplit(mut c) => {
-                let s = &mut c.inner.inner;
-                s.first = s.first.clone().with_scan(scan)?;
-                s.second = s.second.clone().with_scan(scan)?;
-                Configured::MseSplit(c)
-            }
-            _ => return Err(Error::InvalidParameter("scan modes apply to TurboQuant-MSE codecs only")),
-        })
-    }
-}
-
-/// Builds the codec named `name` (`tq1`..`tq8`, `tqp2`..`tqp8`, `qjl`, the half rates
-/// `tq1.5`..`tq7.5`, `tqp2.5`..`tqp8.5`, `tq1-ip`..`tq8-ip`, and the orthogonal-QJL codecs
-/// `qjl-orth`, `qjl-orth-h`, `tqpN-orth`, `tqpN-orth-h`) for `dim` and `seed`. Without `alloc`
-/// the `-orth` names use the Hadamard rotation (Haar needs `alloc`).
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for unknown names and as the constructors.
-pub fn from_config(name: &str, dim: usize, seed: u64) -> Result<Configured> {
-    let parse = |s: &str| s.parse::<u32>().map_err(|_| Error::InvalidParameter("unknown TurboQuant config"));
-    #[cfg(feature = "alloc")]
-    let cb = CodebookKind::Beta;
-    #[cfg(not(feature = "alloc"))]
-    let cb = CodebookKind::Gaussian;
-    #[cfg(feature = "alloc")]
-    let orth = RotationKind::Haar;
-    #[cfg(not(feature = "alloc"))]
-    let orth = RotationKind::Hadamard;
-    if name == "qjl" {
-        Ok(Configured::Qjl(Qjl::new(dim, dim, seed)?))
-    } else if name == "qjl-orth" || name == "qjl-orth-h" {
-        let kind = if name == "qjl-orth" { orth } else { RotationKind::Hadamard };
-        Ok(Configured::QjlOrtho(crate::qjl::ortho::OrthoQjl::new(dim, kind, seed)?))
-    } else if let Some(b) = name.strip_prefix("tqp").and_then(|b| b.strip_suffix("-orth-h")) {
-        let (r, h) = (RotationKind::Hadamard, RotationKind::Hadamard);
-        Ok(Configured::ProdOrtho(turbo_prod_ortho(dim, parse(b)?, seed, r, cb, h)?))
-    } else if let Some(b) = name.strip_prefix("tqp").and_then(|b| b.strip_suffix("-orth")) {
-        Ok(Configured::ProdOrtho(turbo_prod_ortho(dim, parse(b)?, seed, RotationKind::Hadamard, cb, orth)?))
-    } else if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix("-ip")) {
-        Ok(Configured::MseIp(turbo_mse_ip(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
-    } else if let Some(b) = name.strip_prefix("tqp").and_then(|b| b.strip_suffix(".5")) {
-        Ok(Configured::ProdSplit(turbo_prod_half(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
-    } else if let Some(b) = name.strip_prefix("tq").and_then(|b| b.strip_suffix(".5")) {
-        Ok(Configured::MseSplit(turbo_mse_half(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
-    } else if let Some(b) = name.strip_prefix("tqp") {
-        Ok(Configured::Prod(turbo_prod(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
-    } else if let Some(b) = name.strip_prefix("tq") {
-        Ok(Configured::Mse(turbo_mse(dim, parse(b)?, seed, RotationKind::Hadamard, cb)?))
-    } else {
-        Err(Error::InvalidParameter("unknown TurboQuant config"))
-    }
 }
 
 #[cfg(test)]

@@ -1,29 +1,22 @@
-//! How TurboQuant's codebook scalar codes are scored against a float query ([`Scan`]), and the
+//! How TurboQuant's codebook scalar codes are scored against a float query ([`ScanMode`]), and the
 //! quantized-query fast scan shared by [`NormScalar`](super::NormScalar) and
 //! [`CodebookScalar`](super::CodebookScalar).
 //!
-//! * [`Scan::F32`] (default): `Σ q_i·c[idx_i]` in `f32` with the codebook in registers
+//! * [`ScanMode::Float`] (default): `Σ q_i·c[idx_i]` in `f32` with the codebook in registers
 //!   ([`crate::simd::dot_lut_f32`]) — exact on the reconstruction.
-//! * [`Scan::I8`] (1-, 2- and 4-bit codebooks): the query is rounded to `i8` with one scale
+//! * [`ScanMode::I8`] (1-, 2- and 4-bit codebooks): the query is rounded to `i8` with one scale
 //!   (`q_i ≈ s_q·q8_i`, `s_q = max|q|/127`) and the levels to 7 bits (`c_k ≈ c_min + Δ·u_k`,
 //!   `Δ = (c_max − c_min)/127`); the score is `s_q·(Δ·Σ q8_i·u[idx_i] + c_min·Σ q8_i)` with the
 //!   integer sum from [`crate::simd::dot_lut_i8`] (`vpshufb` + `vpmaddubsw`, 32 code bytes per
 //!   step). The extra error is one rounding of the query (relative `≲ 1/254` per coordinate) and
 //!   of the levels (`≤ Δ/2`), small next to 2–4-bit quantization error; the estimator is reported
 //!   as [`Estimator::Biased`](crate::Estimator::Biased).
+//!
+//! The other modes of [`ScanMode`] are [`Error::InvalidParameter`] for these codecs.
 
+use crate::codec::ScanMode;
 use crate::error::{Error, Result};
 use crate::simd::reference::lut_i8_slot;
-
-/// Scoring mode of TurboQuant's codebook scalar codes (see the module docs).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Scan {
-    /// Float query, exact on the reconstruction.
-    #[default]
-    F32,
-    /// `i8` query and 7-bit levels through byte shuffles (1-, 2- and 4-bit codebooks only).
-    I8,
-}
 
 /// The 7-bit level table of an `I8` scan: `c_k ≈ base + delta·lut[k]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,23 +27,26 @@ pub(crate) struct I8Levels {
 }
 
 impl I8Levels {
-    /// The table a codec with `codebook` needs for `scan` (`None` for [`Scan::F32`]).
-    pub(crate) fn for_scan(scan: Scan, codebook: &crate::scalar::lloyd::Codebook) -> Result<Option<Self>> {
+    /// The table a codec with `codebook` needs for `scan` (`None` for [`ScanMode::Float`]).
+    pub(crate) fn for_scan(scan: ScanMode, codebook: &crate::scalar::lloyd::Codebook) -> Result<Option<Self>> {
         match scan {
-            Scan::F32 => Ok(None),
-            Scan::I8 => Self::new(codebook.levels(), codebook.bits()).map(Some),
+            ScanMode::Float => Ok(None),
+            ScanMode::I8 => Self::new(codebook.levels(), codebook.bits()).map(Some),
+            ScanMode::I16 | ScanMode::Bitsliced => {
+                Err(Error::InvalidParameter("TurboQuant codebook scans: Float or I8 only"))
+            }
         }
     }
 
     /// The mode a codec holding `table` scores with.
-    pub(crate) fn scan_of(table: &Option<Self>) -> Scan {
-        if table.is_some() { Scan::I8 } else { Scan::F32 }
+    pub(crate) fn scan_of(table: &Option<Self>) -> ScanMode {
+        if table.is_some() { ScanMode::I8 } else { ScanMode::Float }
     }
 
     /// Rounds `levels` (ascending, at most 16) to 7 bits; `Err` for widths other than 1, 2, 4.
     pub(crate) fn new(levels: &[f32], bits: u32) -> Result<Self> {
         if !matches!(bits, 1 | 2 | 4) || levels.is_empty() || levels.len() > 16 {
-            return Err(Error::InvalidParameter("Scan::I8 needs a 1-, 2- or 4-bit codebook"));
+            return Err(Error::InvalidParameter("ScanMode::I8 needs a 1-, 2- or 4-bit codebook"));
         }
         let base = levels[0];
         let top = levels[levels.len() - 1];
@@ -115,5 +111,20 @@ impl<'s> I8Query<'s> {
     pub(crate) fn score(&self, idx: &[u8]) -> f32 {
         let s = crate::simd::dot_lut_i8(idx, self.bits, &self.levels.lut, self.q8);
         self.scale * (self.levels.delta * s as f32 + self.levels.base * self.qsum as f32)
+    }
+}
+
+/// The saved tag of a scan mode of these codecs (0 = `Float`, 1 = `I8`).
+#[cfg(feature = "alloc")]
+pub(crate) fn scan_tag(mode: ScanMode) -> u8 {
+    u8::from(mode == ScanMode::I8)
+}
+
+/// The scan mode of a saved tag.
+pub(crate) fn scan_from_tag(tag: u8) -> Result<ScanMode> {
+    match tag {
+        0 => Ok(ScanMode::Float),
+        1 => Ok(ScanMode::I8),
+        _ => Err(Error::Corrupt("TurboQuant: unknown scan mode tag")),
     }
 }

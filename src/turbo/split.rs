@@ -26,8 +26,8 @@
 //! [`NormScalar`](super::NormScalar); the integer-rate [`TurboMse`](super::TurboMse) keeps its
 //! own monolithic inner codec for its 4-bit fast path.
 
-use super::scan::{I8Levels, I8Query, Scan, i8_scratch_words};
-use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
+use super::scan::{I8Levels, I8Query, i8_scratch_words};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
 use crate::compose::{Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::qjl::Qjl;
@@ -48,6 +48,8 @@ pub struct CodebookScalar {
     codebook: Codebook,
     bits: u32,
     i8: Option<I8Levels>,
+    /// The codebook's derivation, if [`coordinate_codebook`] made it (saved instead of levels).
+    origin: Option<(CodebookKind, usize)>,
 }
 
 /// A prepared [`CodebookScalar`] query: the query and the level table padded to `2^b` entries.
@@ -68,21 +70,18 @@ impl CodebookScalar {
             return Err(Error::InvalidParameter("CodebookScalar: dim must be in 1..=65536"));
         }
         let bits = codebook.bits();
-        Ok(CodebookScalar { dim, codebook, bits, i8: None })
+        Ok(CodebookScalar { dim, codebook, bits, i8: None, origin: None })
     }
 
-    /// The same codec scoring with `scan` ([`Scan::I8`]: quantized query, see [`super::scan`]).
-    /// Codes are unchanged.
+    /// `dim` coordinates of a unit vector in `sphere_dim` dimensions quantized with
+    /// [`coordinate_codebook`]`(sphere_dim, bits, kind)`; saved as the codebook's kind, bits and
+    /// sphere dimension (re-derived on load).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for [`Scan::I8`] with a codebook of other than 1, 2 or 4 bits.
-    pub fn with_scan(self, scan: Scan) -> Result<Self> {
-        Ok(CodebookScalar { i8: I8Levels::for_scan(scan, &self.codebook)?, ..self })
-    }
-
-    /// The scoring mode.
-    pub fn scan(&self) -> Scan {
-        I8Levels::scan_of(&self.i8)
+    /// As [`coordinate_codebook`] and [`new`](CodebookScalar::new).
+    pub fn coordinate(dim: usize, sphere_dim: usize, bits: u32, kind: CodebookKind) -> Result<Self> {
+        let cb = coordinate_codebook(sphere_dim, bits, kind)?;
+        Ok(CodebookScalar { origin: Some((kind, sphere_dim)), ..CodebookScalar::new(dim, cb)? })
     }
 
     /// The codebook.
@@ -154,15 +153,15 @@ impl Decode for CodebookScalar {
 impl Score for CodebookScalar {
     type Query<'s> = CodebookScalarQuery<'s>;
 
-    /// [`Scan::F32`]: `dim + 2^b` words (a copy of the query and the padded level table);
-    /// [`Scan::I8`]: the blocked `i8` query.
+    /// [`ScanMode::Float`]: `dim + 2^b` words (a copy of the query and the padded level table);
+    /// [`ScanMode::I8`]: the blocked `i8` query.
     fn query_scratch_len(&self) -> usize {
         match self.i8 {
             None => self.dim + (1usize << self.bits),
             Some(_) => i8_scratch_words(self.code_len(), self.bits),
         }
     }
-    /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`Scan::I8`].
+    /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`ScanMode::I8`].
     fn estimator(&self) -> Estimator {
         if self.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
     }
@@ -190,6 +189,35 @@ impl Score for CodebookScalar {
         }
         check_dim(self.dim, q.q.len())?;
         Ok(crate::simd::dot_lut_f32(code, self.bits, q.table, q.q))
+    }
+}
+
+/// [`ScanMode::Float`] (exact) and [`ScanMode::I8`] (quantized query, 1-, 2- and 4-bit
+/// codebooks only; see [`super::scan`]). Codes are the same in every mode.
+impl ScanModes for CodebookScalar {
+    fn scan_mode(&self) -> ScanMode {
+        I8Levels::scan_of(&self.i8)
+    }
+    fn with_scan(self, mode: ScanMode) -> Result<Self> {
+        Ok(CodebookScalar { i8: I8Levels::for_scan(mode, &self.codebook)?, ..self })
+    }
+}
+
+/// Saved as [`NormScalar`](super::NormScalar) is: `u32` dimension, the codebook (derived: kind,
+/// bits, sphere dimension; else the levels), `u8` scan mode.
+impl crate::persist::Persist for CodebookScalar {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.dim as u32);
+        super::write_codebook(w, &self.codebook, self.origin);
+        w.u8(super::scan::scan_tag(self.scan_mode()));
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "TurboQuant: dimension too large")?;
+        let (codebook, origin) = super::read_codebook(r)?;
+        let mode = super::scan::scan_from_tag(r.u8()?)?;
+        let c = CodebookScalar::new(dim, codebook).map_err(|_| Error::Corrupt("TurboQuant: invalid dimension"))?;
+        CodebookScalar { origin, ..c }.with_scan(mode).map_err(|_| Error::Corrupt("TurboQuant: scan mode unsupported"))
     }
 }
 
@@ -222,8 +250,8 @@ pub fn turbo_mse_split(
     if k == 0 || k >= dim {
         return Err(Error::InvalidParameter("TurboQuant split: need 0 < k < dim"));
     }
-    let first = CodebookScalar::new(k, coordinate_codebook(dim, bits_first, codebook)?)?;
-    let second = CodebookScalar::new(dim - k, coordinate_codebook(dim, bits_second, codebook)?)?;
+    let first = CodebookScalar::coordinate(k, dim, bits_first, codebook)?;
+    let second = CodebookScalar::coordinate(dim - k, dim, bits_second, codebook)?;
     let rot = Rotation::new(rotation, dim, seed)?;
     Rotated::new(rot, Normalized::new(Split::new(first, second)?))
 }
@@ -291,6 +319,6 @@ pub fn turbo_mse_ip(
     rotation: RotationKind,
     codebook: CodebookKind,
 ) -> Result<TurboMseIp> {
-    let inner = CodebookScalar::new(dim, coordinate_codebook(dim, bits, codebook)?)?;
+    let inner = CodebookScalar::coordinate(dim, dim, bits, codebook)?;
     Rotated::new(Rotation::new(rotation, dim, seed)?, crate::compose::IpNormalized::new(inner))
 }

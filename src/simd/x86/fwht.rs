@@ -558,13 +558,13 @@ fn sum_sq_f64_avx2(y: &[f32]) -> f64 {
 
 /// Sign bits of a dense projection for a block of vectors: for every row `i` of the row-major
 /// `m × d` matrix `s` and every vector `j` of `xs` (`k × d`), sets bit `i` (LSB-first) of
-/// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product is an 8-lane `f32` FMA sum of `s·x`
-/// (lane `t mod 8`), lanes combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8`
-/// tail in order, in register tiles of 6 rows × 2 vectors (each row of the tile read once per
-/// 2 vectors, each vector once per 6 rows). The FMA rounds once per step where the portable
-/// kernel in `crate::qjl` rounds twice, so a bit can differ from it only where the dot product
-/// is within float rounding of 0. Returns `false` (nothing done) without AVX2 or on
-/// inconsistent lengths.
+/// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product is an 8-lane `f32` sum of `s·x`
+/// (lane `t mod 8`; the product rounded, then the sum rounded — no FMA, exactly the float
+/// operations of the portable kernel in `crate::qjl`, so the signs are bit-identical to it),
+/// lanes combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order, in
+/// register tiles of 6 rows × 2 vectors (each row of the tile read once per 2 vectors, each
+/// vector once per 6 rows). Returns `false` (nothing done) without AVX2 or on inconsistent
+/// lengths.
 #[inline]
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
     if d == 0 || !has(feature::AVX2) || !s.len().is_multiple_of(d) || !xs.len().is_multiple_of(d) {
@@ -581,7 +581,7 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
         while j < k {
             let v = (k - j).min(2);
             let mut out = [[0.0f32; 2]; 6];
-            // SAFETY: AVX2 and FMA were detected; rows i..i+r ≤ m and vectors j..j+v ≤ k, each
+            // SAFETY: AVX2 was detected; rows i..i+r ≤ m and vectors j..j+v ≤ k, each
             // `d` floats inside `s` / `xs`.
             unsafe {
                 match (r, v) {
@@ -608,8 +608,8 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
 /// Dot products of rows `i..i+R` of `s` with vectors `j..j+V` of `xs` into `out[a][b]`.
 ///
 /// # Safety
-/// AVX2 and FMA must be available; rows `i + R ≤ s.len()/d`, vectors `j + V ≤ xs.len()/d`.
-#[target_feature(enable = "avx2,fma")]
+/// AVX2 must be available; rows `i + R ≤ s.len()/d`, vectors `j + V ≤ xs.len()/d`.
+#[target_feature(enable = "avx2")]
 unsafe fn tile<const R: usize, const V: usize>(
     s: &[f32],
     xs: &[f32],
@@ -630,7 +630,8 @@ unsafe fn tile<const R: usize, const V: usize>(
             // SAFETY: as above.
             let rv = unsafe { ld(rp[a].add(t)) };
             for b in 0..V {
-                acc[a][b] = _mm256_fmadd_ps(rv, xv[b], acc[a][b]);
+                // Product and sum rounded separately, as the portable kernel (no FMA).
+                acc[a][b] = _mm256_add_ps(acc[a][b], _mm256_mul_ps(rv, xv[b]));
             }
         }
         t += 8;

@@ -1,4 +1,0 @@
-#![no_main]
-#[path = "../targets/turbo_split_params.rs"]
-mod body;
-libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));
