@@ -778,7 +778,7 @@ impl<C: Decode> Codec for IpNormalized<C> {
         let cos = with_buf(d, |u| {
             inner.decode_into(ci, u)?;
             // ⟨x, û⟩ / ‖x‖ = ⟨u, û⟩.
-            Ok(crate::simd::dot(x, u) / norm)
+            Ok(crate::simd::dot_fixed(x, u) / norm)
         })?;
         let s = norm / cos;
         if cos > 0.0 && s.is_finite() && s <= crate::MAX_NORM {

@@ -51,6 +51,15 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     portable::dot(a, b)
 }
 
+/// `Σ a_i·b_i` over `f32` in a fixed order, the same bits on every backend and target (see
+/// [`reference::dot_fixed`]): for values written into codes or parameters (dense rotations and
+/// projections, PCA, the inner-product-corrected norm). [`dot`] is faster but its reduction
+/// order (and fused multiply-adds) depend on the backend.
+#[inline]
+pub fn dot_fixed(a: &[f32], b: &[f32]) -> f32 {
+    portable::dot_fixed(a, b)
+}
+
 /// `Σ (a_i − b_i)²` over `f32`.
 #[inline]
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {

@@ -56,6 +56,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// The fixed-order dot product ([`crate::simd::reference::dot_fixed`]): eight lanes of
+/// separately rounded multiply and add (never fused), a fixed combination tree, the tail in
+/// order. Every target computes the same bits.
+pub fn dot_fixed(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = f32x8::ZERO;
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        // `*` then `+`: Rust never contracts these into a fused multiply-add.
+        acc += load_f32x8(x) * load_f32x8(y);
+    }
+    let l = acc.to_array();
+    let mut s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        s += x * y;
+    }
+    s
+}
+
 /// `Σ (a_i − b_i)²`.
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());

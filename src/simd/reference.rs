@@ -1,6 +1,25 @@
 //! Plain scalar definitions of every kernel in [`simd`](super). They are the specification:
 //! every backend is tested against them, and they are what Miri checks.
 
+/// The fixed-order `f32` dot product of [`crate::simd::dot_fixed`], written plainly: lane
+/// `j ∈ 0..8` sums the rounded products `a_i·b_i` of the indices `i ≡ j (mod 8)` of the whole
+/// blocks of 8, in index order; the lanes are combined as
+/// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`; the tail products are then added in
+/// index order. No fused multiply-add anywhere.
+pub fn dot_fixed(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 8 * 8;
+    let mut l = [0f32; 8];
+    for i in 0..whole {
+        l[i % 8] += a[i] * b[i];
+    }
+    let mut s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    for i in whole..n {
+        s += a[i] * b[i];
+    }
+    s
+}
+
 /// `Σ a_i·b_i`, accumulated in `f64` (the exact reference for tolerance tests).
 pub fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()

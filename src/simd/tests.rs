@@ -31,6 +31,9 @@ fn float_kernels_match_reference() {
         let scale = reference::dot(&a, &a).max(reference::dot(&b, &b)).sqrt();
         close(dot(&a, &b), reference::dot(&a, &b), n, scale);
         close(portable::dot(&a, &b), reference::dot(&a, &b), n, scale);
+        // The fixed-order dot is bit-identical to its plain definition on every backend.
+        assert_eq!(dot_fixed(&a, &b).to_bits(), reference::dot_fixed(&a, &b).to_bits(), "n {n}");
+        close(dot_fixed(&a, &b), reference::dot(&a, &b), n, scale);
         close(l2sq(&a, &b), reference::l2sq(&a, &b), n, scale * scale);
         close(portable::l2sq(&a, &b), reference::l2sq(&a, &b), n, scale * scale);
         close(sum(&a), reference::sum(&a), n, 1.0);

@@ -20,11 +20,12 @@ pub use permutation::Permutation;
 
 /// `out = M·x` for a row-major matrix `m` of `out.len()` rows and `x.len()` columns (the stored
 /// dense transforms: Haar, a materialized Gaussian projection, PCA). Each entry is
-/// [`crate::simd::dot`] of a row with `x`. The caller checks the lengths.
+/// [`crate::simd::dot_fixed`] of a row with `x`, so encoders write the same codes on every
+/// backend. The caller checks the lengths.
 #[cfg(feature = "alloc")]
 pub(crate) fn dense_forward(m: &[f32], x: &[f32], out: &mut [f32]) {
     for (o, row) in out.iter_mut().zip(m.chunks_exact(x.len().max(1))) {
-        *o = crate::simd::dot(row, x);
+        *o = crate::simd::dot_fixed(row, x);
     }
 }
 
