@@ -60,6 +60,12 @@ pub fn dot_fixed(a: &[f32], b: &[f32]) -> f32 {
     portable::dot_fixed(a, b)
 }
 
+/// [`dot_fixed`] of four rows with one vector, the same bits per row as four calls.
+#[inline]
+pub fn dot_fixed4(rows: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
+    portable::dot_fixed4(rows, x)
+}
+
 /// `Σ (a_i − b_i)²` over `f32`.
 #[inline]
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {

@@ -77,6 +77,32 @@ pub fn dot_fixed(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// [`dot_fixed`] of four rows with one `x`, the same bits per row, with four independent
+/// accumulation chains (the single chain of `dot_fixed` is bound by the add latency).
+pub fn dot_fixed4(rows: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
+    let n = rows.iter().fold(x.len(), |n, r| n.min(r.len()));
+    let whole = n / 8 * 8;
+    let mut acc = [f32x8::ZERO; 4];
+    let mut i = 0;
+    while i < whole {
+        let xv = load_f32x8(&x[i..i + 8]);
+        for (a, r) in acc.iter_mut().zip(rows) {
+            *a += load_f32x8(&r[i..i + 8]) * xv;
+        }
+        i += 8;
+    }
+    let mut out = [0f32; 4];
+    for ((o, a), r) in out.iter_mut().zip(acc).zip(rows) {
+        let l = a.to_array();
+        let mut s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+        for (p, q) in r[whole..n].iter().zip(&x[whole..n]) {
+            s += p * q;
+        }
+        *o = s;
+    }
+    out
+}
+
 /// `Σ (a_i − b_i)²`.
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());

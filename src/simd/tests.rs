@@ -34,6 +34,12 @@ fn float_kernels_match_reference() {
         // The fixed-order dot is bit-identical to its plain definition on every backend.
         assert_eq!(dot_fixed(&a, &b).to_bits(), reference::dot_fixed(&a, &b).to_bits(), "n {n}");
         close(dot_fixed(&a, &b), reference::dot(&a, &b), n, scale);
+        let c = floats(&mut r, n);
+        let e = floats(&mut r, n);
+        let four = dot_fixed4([&a, &b, &c, &e], &b);
+        for (got, row) in four.iter().zip([&a, &b, &c, &e]) {
+            assert_eq!(got.to_bits(), reference::dot_fixed(row, &b).to_bits(), "n {n}");
+        }
         close(l2sq(&a, &b), reference::l2sq(&a, &b), n, scale * scale);
         close(portable::l2sq(&a, &b), reference::l2sq(&a, &b), n, scale * scale);
         close(sum(&a), reference::sum(&a), n, 1.0);

@@ -24,7 +24,16 @@ pub use permutation::Permutation;
 /// backend. The caller checks the lengths.
 #[cfg(feature = "alloc")]
 pub(crate) fn dense_forward(m: &[f32], x: &[f32], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(x.len().max(1))) {
+    let d = x.len().max(1);
+    let mut rows = m.chunks_exact(d);
+    let mut outs = out.chunks_exact_mut(4);
+    for o in &mut outs {
+        let (Some(r0), Some(r1), Some(r2), Some(r3)) = (rows.next(), rows.next(), rows.next(), rows.next()) else {
+            break;
+        };
+        o.copy_from_slice(&crate::simd::dot_fixed4([r0, r1, r2, r3], x));
+    }
+    for (o, row) in outs.into_remainder().iter_mut().zip(rows) {
         *o = crate::simd::dot_fixed(row, x);
     }
 }
