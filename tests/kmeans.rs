@@ -206,3 +206,23 @@ fn procrustes_recovers_a_rotation() {
     let err = got.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(err < 1e-9, "{err}");
 }
+
+#[test]
+fn hot_started_svd_matches_and_converges_faster() {
+    let d = 24;
+    let mut rng = Rng::new(12);
+    let a: Vec<f64> = (0..d * d).map(|_| rng.gaussian()).collect();
+    let cold = svd(&a, d, d).unwrap();
+    // A nearby matrix, hot-started from the first SVD's V.
+    let b: Vec<f64> = a.iter().map(|&x| x + 1e-3 * rng.gaussian()).collect();
+    let hot = vector_codecs::train::linalg::svd_from(&b, d, d, Some(&cold.v)).unwrap();
+    let cold_b = svd(&b, d, d).unwrap();
+    assert!(hot.sweeps < cold_b.sweeps, "{} vs {}", hot.sweeps, cold_b.sweeps);
+    for (x, y) in hot.s.iter().zip(&cold_b.s) {
+        assert!((x - y).abs() < 1e-10);
+    }
+    let (r1, _) = vector_codecs::train::linalg::procrustes_from(&b, d, d, Some(&cold.v)).unwrap();
+    let r2 = procrustes(&b, d, d).unwrap();
+    assert!(r1.iter().zip(&r2).all(|(x, y)| (x - y).abs() < 1e-9));
+    assert!(orthogonality_error(&r1, d) < 1e-12);
+}

@@ -12,6 +12,10 @@
 //! the cancellation of `‖q‖² − 2⟨q, x̂⟩ + ‖x̂‖²`); cosine goes through `WithNorm` (it needs
 //! `‖x̂‖`). `OPQ{M}_{D}` with `D < d` is not distance-preserving, so its L2 also uses `WithNorm`.
 //!
+//! The example names (`PQ24x8`, `PQ24x4fs`, `OPQ24,PQ24`, …) use `M` dividing 24, 96 and 384, the
+//! dimensions the crate's tests build every name at; any `M` dividing `d` works (`PQ48x8`,
+//! `PQ96x4fs` at d = 384).
+//!
 //! Training: FAISS's k-means defaults (25 iterations, ≤ 256 points per centroid) seeded with the
 //! codec's seed. OPQ alternates [`OPQ_NITER`] times (FAISS: 50) with 4 hot-started k-means
 //! iterations each, so that building stays fast at d = 384; see [`crate::pq::opq`].
@@ -112,19 +116,19 @@ const fn entry(
 }
 
 pub(super) const ENTRIES: &[Entry] = &[
-    entry("PQ{N}x4fs", "PQ, M sub-quantizers of 4 bits, fast-scan (u8 tables, pshufb)", true, &["PQ96x4fs"], |a, s| {
+    entry("PQ{N}x4fs", "PQ, M sub-quantizers of 4 bits, fast-scan (u8 tables, pshufb)", true, &["PQ24x4fs"], |a, s| {
         pq(a, s, a.p(0), 4, ScanMode::I8)
     }),
-    entry("PQ{N}x{N}", "product quantization, M sub-quantizers of nbits (1..=16) bits", true, &["PQ48x8", "PQ96x4"], |a, s| {
+    entry("PQ{N}x{N}", "product quantization, M sub-quantizers of nbits (1..=16) bits", true, &["PQ24x8", "PQ12x4"], |a, s| {
         pq(a, s, a.p(0), a.p(1), ScanMode::Float)
     }),
-    entry("PQ{N}", "product quantization, M sub-quantizers of 8 bits", false, &["PQ16"], |a, s| {
+    entry("PQ{N}", "product quantization, M sub-quantizers of 8 bits", false, &["PQ8"], |a, s| {
         pq(a, s, a.p(0), 8, ScanMode::Float)
     }),
-    entry("OPQ{N}_{N},PQ{N}", "OPQ projection to D dims (D ≤ d), then PQ M×8", false, &["OPQ16_64,PQ16"], |a, s| {
+    entry("OPQ{N}_{N},PQ{N}", "OPQ projection to D dims (D ≤ d), then PQ M×8", false, &["OPQ8_16,PQ8"], |a, s| {
         opq(a, s, a.p(1) as usize, a.p(0), a.p(2))
     }),
-    entry("OPQ{N},PQ{N}", "OPQ rotation learned with PQ, then PQ M×8", false, &["OPQ48,PQ48"], |a, s| {
+    entry("OPQ{N},PQ{N}", "OPQ rotation learned with PQ, then PQ M×8", false, &["OPQ24,PQ24"], |a, s| {
         opq(a, s, a.dim, a.p(0), a.p(1))
     }),
 ];

@@ -22,7 +22,7 @@ use crate::format::{Reader, Writer};
 use crate::persist::{MAX_DIM, Persist};
 use crate::rng::Rng;
 use crate::train::KMeansConfig;
-use crate::train::linalg::{procrustes, random_orthogonal};
+use crate::train::linalg::{procrustes_from, random_orthogonal};
 use crate::transform::Transform;
 
 /// OPQ: a learned rotation, then product quantization.
@@ -217,6 +217,7 @@ pub fn train_opq(data: &[f32], dim: usize, d_out: usize, m: usize, nbits: u32, c
     let mut code = vec![0u8; 0];
     let mut pq: Option<ProductQuantizer> = None;
     let mut mses = Vec::with_capacity(cfg.niter);
+    let mut v_prev: Option<Vec<f64>> = None;
     for it in 0..cfg.niter {
         rotate_rows(&rot, x, &mut xr)?;
         let next = match &pq {
@@ -242,7 +243,8 @@ pub fn train_opq(data: &[f32], dim: usize, d_out: usize, m: usize, nbits: u32, c
         mses.push(err / nx as f64);
         pq = Some(next);
         if it + 1 < cfg.niter || cfg.niter == 1 {
-            let r = procrustes(&mm, dim, d_out)?;
+            let (r, v) = procrustes_from(&mm, dim, d_out, v_prev.as_deref())?;
+            v_prev = Some(v);
             rot = Rotation::new(dim, d_out, r.iter().map(|&v| v as f32).collect())?;
         }
     }
