@@ -8,10 +8,12 @@ use vector_codecs::train::{Init, KMeansConfig, kmeans};
 fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
     let centers: Vec<f32> = (0..k * d).map(|_| rng.gaussian() as f32 * 10.0).collect();
-    (0..n).flat_map(|i| {
-        let c = i % k;
-        (0..d).map(|j| centers[c * d + j] + 0.3 * rng.gaussian() as f32).collect::<Vec<_>>()
-    }).collect()
+    (0..n)
+        .flat_map(|i| {
+            let c = i % k;
+            (0..d).map(|j| centers[c * d + j] + 0.3 * rng.gaussian() as f32).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn brute_objective(x: &[f32], d: usize, c: &[f32]) -> f64 {
@@ -26,7 +28,9 @@ fn brute_objective(x: &[f32], d: usize, c: &[f32]) -> f64 {
 
 #[test]
 fn objective_never_increases_and_matches_brute_force() {
-    for (d, k, init) in [(3usize, 7usize, Init::Random), (8, 16, Init::Random), (13, 9, Init::KMeansPlusPlus), (1, 4, Init::Random)] {
+    for (d, k, init) in
+        [(3usize, 7usize, Init::Random), (8, 16, Init::Random), (13, 9, Init::KMeansPlusPlus), (1, 4, Init::Random)]
+    {
         let mut rng = Rng::new(d as u64);
         let x: Vec<f32> = (0..600 * d).map(|_| rng.gaussian() as f32).collect();
         let cfg = KMeansConfig { init, niter: 30, ..KMeansConfig::default() };
@@ -67,7 +71,10 @@ fn edge_cases() {
     assert_eq!(kmeans(&bad, 4, 2, &cfg, None, None), Err(Error::NonFinite));
     bad[7] = f32::INFINITY;
     assert_eq!(kmeans(&bad, 4, 2, &cfg, None, None), Err(Error::NonFinite));
-    assert_eq!(kmeans(&x, 4, 2, &cfg, Some(&[1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), None), Err(Error::NonFinite));
+    assert_eq!(
+        kmeans(&x, 4, 2, &cfg, Some(&[1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), None),
+        Err(Error::NonFinite)
+    );
     // Bad shapes.
     assert!(kmeans(&x, 0, 2, &cfg, None, None).is_err());
     assert!(kmeans(&x, 4, 0, &cfg, None, None).is_err());
@@ -93,10 +100,12 @@ fn empty_clusters_are_split() {
     // Two tight blobs, 8 centroids initialised on one blob by a hot start: the empty clusters
     // are split from populated ones and the run still ends with 8 distinct centroids.
     let mut rng = Rng::new(9);
-    let x: Vec<f32> = (0..400).flat_map(|i| {
-        let c = if i % 2 == 0 { 0.0 } else { 100.0 };
-        [c + rng.gaussian() as f32, c + rng.gaussian() as f32]
-    }).collect();
+    let x: Vec<f32> = (0..400)
+        .flat_map(|i| {
+            let c = if i % 2 == 0 { 0.0 } else { 100.0 };
+            [c + rng.gaussian() as f32, c + rng.gaussian() as f32]
+        })
+        .collect();
     let init: Vec<f32> = (0..8).flat_map(|i| [1000.0 + i as f32, 1000.0]).collect();
     let km = kmeans(&x, 2, 8, &KMeansConfig::default(), None, Some(&init)).unwrap();
     assert!(km.splits >= 6, "splits {}", km.splits);

@@ -38,10 +38,12 @@ fn exact_round_trip_with_few_distinct_subvectors() {
         let n = ksub * 3 + 5;
         let x: Vec<f32> = (0..n)
             .flat_map(|i| {
-                (0..m).flat_map(|s| {
-                    let j = (i * 7 + s) % ksub;
-                    pal[(s * ksub + j) * 3..(s * ksub + j) * 3 + 3].to_vec()
-                }).collect::<Vec<_>>()
+                (0..m)
+                    .flat_map(|s| {
+                        let j = (i * 7 + s) % ksub;
+                        pal[(s * ksub + j) * 3..(s * ksub + j) * 3 + 3].to_vec()
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let pq = ProductQuantizer::train(&x, d, m, nbits, &KMeansConfig::default()).unwrap();
@@ -79,7 +81,10 @@ fn adc_equals_the_score_of_the_reconstruction() {
                     PqMetric::InnerProduct => dotf(&q, xh),
                     PqMetric::L2 => -l2f(&q, xh),
                 };
-                assert!((f64::from(s) - want).abs() <= 1e-4 * (1.0 + want.abs()), "{d} {m} {nbits} {metric:?}: {s} vs {want}");
+                assert!(
+                    (f64::from(s) - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "{d} {m} {nbits} {metric:?}: {s} vs {want}"
+                );
             }
             // SDC against code 0.
             let c0 = &codes[..pq.code_len()];
@@ -107,7 +112,9 @@ fn adc_equals_the_score_of_the_reconstruction() {
 
 #[test]
 fn quantized_tables_are_within_the_bound_and_batch_equals_score() {
-    for (d, m, nbits, n) in [(32usize, 8usize, 4u32, 333usize), (30, 15, 4, 100), (16, 8, 8, 600), (12, 4, 3, 70), (64, 64, 4, 65)] {
+    for (d, m, nbits, n) in
+        [(32usize, 8usize, 4u32, 333usize), (30, 15, 4, 100), (16, 8, 8, 600), (12, 4, 3, 70), (64, 64, 4, 65)]
+    {
         let x = gauss(n.max(1 << nbits), d, 3);
         let base = ProductQuantizer::train(&x, d, m, nbits, &fast()).unwrap();
         for metric in [PqMetric::InnerProduct, PqMetric::L2] {
@@ -192,10 +199,12 @@ fn fs_reference(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u32]) {
     let nb = codes.len() / (32 * npairs);
     let flat = unpack_blocks(&codes[..nb * 32 * npairs], m, nb * 32).unwrap();
     for (v, code) in flat.chunks_exact(npairs).enumerate() {
-        out[v] = (0..m).map(|s| {
-            let c = if s % 2 == 0 { code[s / 2] & 15 } else { code[s / 2] >> 4 };
-            u32::from(lut[16 * s + usize::from(c)])
-        }).sum();
+        out[v] = (0..m)
+            .map(|s| {
+                let c = if s % 2 == 0 { code[s / 2] & 15 } else { code[s / 2] >> 4 };
+                u32::from(lut[16 * s + usize::from(c)])
+            })
+            .sum();
     }
 }
 
@@ -299,7 +308,11 @@ fn bad_input_is_an_error() {
 #[test]
 fn parameters_round_trip_and_corrupt_bytes_are_errors() {
     let x = gauss(300, 12, 2);
-    let pq = ProductQuantizer::train(&x, 12, 4, 4, &fast()).unwrap().with_metric(PqMetric::L2).with_scan(ScanMode::I8).unwrap();
+    let pq = ProductQuantizer::train(&x, 12, 4, 4, &fast())
+        .unwrap()
+        .with_metric(PqMetric::L2)
+        .with_scan(ScanMode::I8)
+        .unwrap();
     let b = pq.to_bytes().unwrap();
     assert_eq!(ProductQuantizer::from_bytes(&b).unwrap(), pq);
     for cut in 0..b.len() {

@@ -16,7 +16,8 @@ fn shipped() -> (vector_codecs::io::Matrix, vector_codecs::io::Matrix) {
 }
 
 fn exact_top(metric: Metric, q: &[f32], base: &[f32], d: usize, k: usize) -> Vec<u32> {
-    let mut s: Vec<(f32, u32)> = base.chunks_exact(d).enumerate().map(|(i, x)| (metric.exact(q, x).unwrap(), i as u32)).collect();
+    let mut s: Vec<(f32, u32)> =
+        base.chunks_exact(d).enumerate().map(|(i, x)| (metric.exact(q, x).unwrap(), i as u32)).collect();
     s.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     s[..k].iter().map(|t| t.1).collect()
 }
@@ -28,12 +29,26 @@ fn pq_names_reach_real_recall() {
     let train = &base.data[..1000 * d];
     let db = &base.data[1000 * d..4000 * d];
     let n = db.len() / d;
-    for (name, min_recall) in [("PQ48x8", 0.55), ("PQ96x4fs", 0.45), ("PQ96x4", 0.45), ("OPQ48,PQ48", 0.55), ("OPQ16_64,PQ16", 0.2), ("PQ16", 0.25)] {
+    for (name, min_recall) in [
+        ("PQ48x8", 0.55),
+        ("PQ96x4fs", 0.45),
+        ("PQ96x4", 0.45),
+        ("OPQ48,PQ48", 0.55),
+        ("OPQ16_64,PQ16", 0.2),
+        ("PQ16", 0.25),
+    ] {
         for metric in [Metric::InnerProduct, Metric::L2, Metric::Cosine] {
             let t = Instant::now();
             let c = factory::build(name, d, metric, 7, train).unwrap_or_else(|e| panic!("{name}: {e}"));
             let built = t.elapsed();
-            let m: usize = name.trim_start_matches('O').trim_start_matches("PQ").split(|ch: char| !ch.is_ascii_digit()).next().unwrap().parse().unwrap();
+            let m: usize = name
+                .trim_start_matches('O')
+                .trim_start_matches("PQ")
+                .split(|ch: char| !ch.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             let bytes = if name.contains("x4") { m / 2 } else { m };
             let native = metric == Metric::InnerProduct || (metric == Metric::L2 && !name.contains('_'));
             assert_eq!(c.code_len(), bytes + if native { 0 } else { 4 }, "{name} {metric:?}");
@@ -50,7 +65,12 @@ fn pq_names_reach_real_recall() {
                 hits += got.iter().filter(|g| want.contains(&g.0)).count();
             }
             let recall = hits as f64 / (10 * nq) as f64;
-            eprintln!("{name:>14} {:>4} build {:>7.2?} encode {n} {:>7.2?} recall@10 {recall:.3}", metric.name(), built, enc);
+            eprintln!(
+                "{name:>14} {:>4} build {:>7.2?} encode {n} {:>7.2?} recall@10 {recall:.3}",
+                metric.name(),
+                built,
+                enc
+            );
             assert!(recall >= min_recall, "{name} {metric:?}: recall {recall}");
         }
     }

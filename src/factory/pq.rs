@@ -119,9 +119,13 @@ pub(super) const ENTRIES: &[Entry] = &[
     entry("PQ{N}x4fs", "PQ, M sub-quantizers of 4 bits, fast-scan (u8 tables, pshufb)", true, &["PQ24x4fs"], |a, s| {
         pq(a, s, a.p(0), 4, ScanMode::I8)
     }),
-    entry("PQ{N}x{N}", "product quantization, M sub-quantizers of nbits (1..=16) bits", true, &["PQ24x8", "PQ12x4"], |a, s| {
-        pq(a, s, a.p(0), a.p(1), ScanMode::Float)
-    }),
+    entry(
+        "PQ{N}x{N}",
+        "product quantization, M sub-quantizers of nbits (1..=16) bits",
+        true,
+        &["PQ24x8", "PQ12x4"],
+        |a, s| pq(a, s, a.p(0), a.p(1), ScanMode::Float),
+    ),
     entry("PQ{N}", "product quantization, M sub-quantizers of 8 bits", false, &["PQ8"], |a, s| {
         pq(a, s, a.p(0), 8, ScanMode::Float)
     }),

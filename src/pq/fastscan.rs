@@ -59,16 +59,48 @@ pub fn pairs(m: usize) -> usize {
     m.div_ceil(2)
 }
 
+/// Slot of vector `v < 16` within a half of the block layout: `PERM0[INV_PERM0[v]] == v`.
+const INV_PERM0: [usize; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15];
+
 /// Re-lays `nvec ≤ 32` flat 4-bit codes (`code_len = ⌈M/2⌉` bytes each, low nibble first) into
-/// one block (`32·pairs` bytes of `out`).
+/// one block (`32·code_len` bytes of `out`; missing vectors are zero codes).
+///
+/// Two passes: a transpose that puts byte `p` of vector `v` at `32p + slot(v)` (slot in
+/// `PERM0` order, so each half is contiguous), then per pair the nibble recombination on 16-byte
+/// rows (which the compiler vectorizes).
 pub fn relayout_block(codes: &[u8], code_len: usize, out: &mut [u8]) {
     let nvec = (codes.len() / code_len.max(1)).min(32);
-    let byte = |v: usize, p: usize| if v < nvec { codes[v * code_len + p] } else { 0 };
-    for (p, o) in out.chunks_exact_mut(32).enumerate().take(code_len) {
-        for (j, &v) in PERM0.iter().enumerate() {
-            let (a, b) = (byte(v, p), byte(v + 16, p));
-            o[j] = (a & 15) | (b << 4);
-            o[16 + j] = (a >> 4) | (b & 0xf0);
+    let out = &mut out[..32 * code_len];
+    let mut t = [0u8; 32 * 256];
+    if code_len > 256 {
+        // Wide codes: per byte index, straight from the codes.
+        let byte = |v: usize, p: usize| if v < nvec { codes[v * code_len + p] } else { 0 };
+        for (p, o) in out.chunks_exact_mut(32).enumerate() {
+            for (j, &v) in PERM0.iter().enumerate() {
+                let (a, b) = (byte(v, p), byte(v + 16, p));
+                o[j] = (a & 15) | (b << 4);
+                o[16 + j] = (a >> 4) | (b & 0xf0);
+            }
+        }
+        return;
+    }
+    let t = &mut t[..32 * code_len];
+    if nvec < 32 {
+        t.fill(0);
+    }
+    for (v, code) in codes.chunks_exact(code_len).take(nvec).enumerate() {
+        let slot = INV_PERM0[v % 16] + 16 * (v / 16);
+        for (p, &b) in code.iter().enumerate() {
+            t[32 * p + slot] = b;
+        }
+    }
+    for (o, tr) in out.chunks_exact_mut(32).zip(t.chunks_exact(32)) {
+        let (lo, hi) = tr.split_at(16);
+        let (ol, oh) = o.split_at_mut(16);
+        for j in 0..16 {
+            let (a, b) = (lo[j], hi[j]);
+            ol[j] = (a & 15) | (b << 4);
+            oh[j] = (a >> 4) | (b & 0xf0);
         }
     }
 }
@@ -84,7 +116,8 @@ pub fn pack_blocks(codes: &[u8], m: usize) -> Result<Vec<u8>> {
         return Err(Error::InvalidParameter("fast scan: M must be positive"));
     }
     let cl = pairs(m);
-    let n = crate::codec::batch_rows(codes.len(), cl).map_err(|_| Error::CodeLength { expected: codes.len() / cl * cl, got: codes.len() })?;
+    let n = crate::codec::batch_rows(codes.len(), cl)
+        .map_err(|_| Error::CodeLength { expected: codes.len() / cl * cl, got: codes.len() })?;
     let nb = n.div_ceil(32);
     let mut out = vec![0u8; nb * 32 * cl];
     for (blk, o) in codes.chunks(32 * cl).zip(out.chunks_exact_mut(32 * cl)) {

@@ -132,7 +132,7 @@ impl PqQuery<'_> {
 fn get_index(code: &[u8], i: usize, nbits: u32) -> usize {
     match nbits {
         8 => usize::from(code.get(i).copied().unwrap_or(0)),
-        4 => usize::from(code.get(i / 2).map_or(0, |&b| if i % 2 == 0 { b & 15 } else { b >> 4 })),
+        4 => usize::from(code.get(i / 2).map_or(0, |&b| if i.is_multiple_of(2) { b & 15 } else { b >> 4 })),
         _ => {
             let off = i * nbits as usize;
             let (byte, sh) = (off / 8, off % 8);
@@ -325,7 +325,13 @@ impl ProductQuantizer {
         }
         let mut t = vec![0f32; self.ksub * self.ksub];
         for i in 0..self.ksub {
-            table(self.centroid(s, i), self.sub_blocks(s), self.ksub, false, &mut t[i * self.ksub..(i + 1) * self.ksub]);
+            table(
+                self.centroid(s, i),
+                self.sub_blocks(s),
+                self.ksub,
+                false,
+                &mut t[i * self.ksub..(i + 1) * self.ksub],
+            );
         }
         Ok(t)
     }
@@ -502,25 +508,55 @@ impl Score for ProductQuantizer {
                 fastscan::scan_flat(self, q, codes, out);
                 return Ok(());
             }
+            if self.nbits == 8 {
+                let k = self.ksub;
+                let mut oc = out.chunks_exact_mut(4);
+                let mut cc = codes.chunks_exact(4 * c);
+                for (o, cs) in (&mut oc).zip(&mut cc) {
+                    let mut s = [0u32; 4];
+                    for (i, row) in q.qlut.chunks_exact(k).enumerate() {
+                        for (l, sl) in s.iter_mut().enumerate() {
+                            *sl += u32::from(row[usize::from(cs[l * c + i])]);
+                        }
+                    }
+                    for (oo, v) in o.iter_mut().zip(s) {
+                        *oo = self.sign(q.finish(u64::from(v)) as f32);
+                    }
+                }
+                for (code, o) in cc.remainder().chunks_exact(c).zip(oc.into_remainder()) {
+                    *o = self.score_int(q, code);
+                }
+                return Ok(());
+            }
             for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
                 *o = self.score_int(q, code);
             }
             return Ok(());
         }
-        if self.nbits == 8 {
+        if self.nbits == 8 || self.nbits == 4 {
             let k = self.ksub;
+            let nib = self.nbits == 4;
             let mut oc = out.chunks_exact_mut(4);
             let mut cc = codes.chunks_exact(4 * c);
             for (o, cs) in (&mut oc).zip(&mut cc) {
-                let (c0, rest) = cs.split_at(c);
-                let (c1, rest) = rest.split_at(c);
-                let (c2, c3) = rest.split_at(c);
                 let mut s = [0f32; 4];
-                for (i, row) in q.lut.chunks_exact(k).enumerate() {
-                    s[0] += row[usize::from(c0[i])];
-                    s[1] += row[usize::from(c1[i])];
-                    s[2] += row[usize::from(c2[i])];
-                    s[3] += row[usize::from(c3[i])];
+                if nib {
+                    for (i, rows) in q.lut.chunks(2 * k).enumerate() {
+                        let (r0, r1) = rows.split_at(k.min(rows.len()));
+                        for (l, sl) in s.iter_mut().enumerate() {
+                            let b = cs[l * c + i];
+                            *sl += r0[usize::from(b & 15)];
+                            if !r1.is_empty() {
+                                *sl += r1[usize::from(b >> 4)];
+                            }
+                        }
+                    }
+                } else {
+                    for (i, row) in q.lut.chunks_exact(k).enumerate() {
+                        for (l, sl) in s.iter_mut().enumerate() {
+                            *sl += row[usize::from(cs[l * c + i])];
+                        }
+                    }
                 }
                 for (oo, v) in o.iter_mut().zip(s) {
                     *oo = self.sign(v);
@@ -546,7 +582,8 @@ impl ScoreSymmetric for ProductQuantizer {
         check_code(self.code_len(), b.len())?;
         let mut s = 0f32;
         for sq in 0..self.m {
-            let (ca, cb) = (self.centroid(sq, get_index(a, sq, self.nbits)), self.centroid(sq, get_index(b, sq, self.nbits)));
+            let (ca, cb) =
+                (self.centroid(sq, get_index(a, sq, self.nbits)), self.centroid(sq, get_index(b, sq, self.nbits)));
             for (&x, &y) in ca.iter().zip(cb) {
                 s += if self.metric == PqMetric::L2 { (x - y) * (x - y) } else { x * y };
             }

@@ -163,7 +163,13 @@ pub struct OpqConfig {
 
 impl Default for OpqConfig {
     fn default() -> Self {
-        OpqConfig { niter: 50, niter_pq_0: 40, niter_pq: 4, max_train_points: 256 * 256, kmeans: KMeansConfig::default() }
+        OpqConfig {
+            niter: 50,
+            niter_pq_0: 40,
+            niter_pq: 4,
+            max_train_points: 256 * 256,
+            kmeans: KMeansConfig::default(),
+        }
     }
 }
 
@@ -181,7 +187,14 @@ fn rotate_rows(rot: &Rotation, x: &[f32], out: &mut [f32]) -> Result<()> {
 ///
 /// # Errors
 /// As [`ProductQuantizer::train`]; [`Error::InvalidParameter`] for `niter == 0`.
-pub fn train_opq(data: &[f32], dim: usize, d_out: usize, m: usize, nbits: u32, cfg: &OpqConfig) -> Result<(Opq, Vec<f64>)> {
+pub fn train_opq(
+    data: &[f32],
+    dim: usize,
+    d_out: usize,
+    m: usize,
+    nbits: u32,
+    cfg: &OpqConfig,
+) -> Result<(Opq, Vec<f64>)> {
     if cfg.niter == 0 || cfg.niter_pq_0 == 0 || cfg.niter_pq == 0 || cfg.max_train_points == 0 {
         return Err(Error::InvalidParameter("OPQ: iteration counts and max_train_points must be positive"));
     }
@@ -202,7 +215,10 @@ pub fn train_opq(data: &[f32], dim: usize, d_out: usize, m: usize, nbits: u32, c
         Rng::new(cfg.kmeans.seed ^ 0x0F0F).shuffle(&mut perm);
         perm.truncate(cfg.max_train_points);
         perm.sort_unstable();
-        owned = perm.iter().flat_map(|&i| data[i as usize * dim..(i as usize + 1) * dim].iter().copied()).collect::<Vec<f32>>();
+        owned = perm
+            .iter()
+            .flat_map(|&i| data[i as usize * dim..(i as usize + 1) * dim].iter().copied())
+            .collect::<Vec<f32>>();
         &owned
     } else {
         data
@@ -221,7 +237,9 @@ pub fn train_opq(data: &[f32], dim: usize, d_out: usize, m: usize, nbits: u32, c
     for it in 0..cfg.niter {
         rotate_rows(&rot, x, &mut xr)?;
         let next = match &pq {
-            None => ProductQuantizer::train(&xr, d_out, m, nbits, &KMeansConfig { niter: cfg.niter_pq_0, ..cfg.kmeans })?,
+            None => {
+                ProductQuantizer::train(&xr, d_out, m, nbits, &KMeansConfig { niter: cfg.niter_pq_0, ..cfg.kmeans })?
+            }
             Some(p) => p.train_from(&xr, &KMeansConfig { niter: cfg.niter_pq, ..cfg.kmeans })?,
         };
         use crate::{Codec, Decode};

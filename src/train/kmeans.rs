@@ -152,15 +152,18 @@ pub fn kmeans(
     let max = k.saturating_mul(cfg.max_points_per_centroid);
     let owned;
     let owned_w;
-    let (x, w, n) = if n > max {
+    let (x, w) = if n > max {
         let mut perm: Vec<u32> = (0..n as u32).collect();
         Rng::new(cfg.seed).shuffle(&mut perm);
         perm.truncate(max);
-        owned = perm.iter().flat_map(|&i| data[i as usize * dim..(i as usize + 1) * dim].iter().copied()).collect::<Vec<f32>>();
+        owned = perm
+            .iter()
+            .flat_map(|&i| data[i as usize * dim..(i as usize + 1) * dim].iter().copied())
+            .collect::<Vec<f32>>();
         owned_w = weights.map(|w| perm.iter().map(|&i| w[i as usize]).collect::<Vec<f32>>());
-        (&owned[..], owned_w.as_deref(), max)
+        (&owned[..], owned_w.as_deref())
     } else {
-        (data, weights, n)
+        (data, weights)
     };
     if let Some(c) = few_distinct(x, dim, k) {
         return Ok(KMeans { centroids: c, k, dim, objective: vec![0.0], splits: 0, few_points });
@@ -168,7 +171,7 @@ pub fn kmeans(
     let mut best: Option<KMeans> = None;
     let nredo = if init.is_some() { 1 } else { cfg.nredo };
     for redo in 0..nredo {
-        let run = run_once(x, w, n, dim, k, cfg, init, redo as u64)?;
+        let run = run_once(x, w, dim, k, cfg, init, redo as u64)?;
         let better = match &best {
             None => true,
             Some(b) => run.objective.last() < b.objective.last(),
@@ -214,13 +217,13 @@ fn few_distinct(x: &[f32], dim: usize, k: usize) -> Option<Vec<f32>> {
 fn run_once(
     x: &[f32],
     w: Option<&[f32]>,
-    n: usize,
     dim: usize,
     k: usize,
     cfg: &KMeansConfig,
     init: Option<&[f32]>,
     redo: u64,
 ) -> Result<KMeans> {
+    let n = x.len() / dim;
     let mut c = match init {
         Some(c) => c.to_vec(),
         None => {
@@ -229,7 +232,10 @@ fn run_once(
                 Init::Random => {
                     let mut perm: Vec<u32> = (0..n as u32).collect();
                     Rng::new(seed).shuffle(&mut perm);
-                    perm[..k].iter().flat_map(|&i| x[i as usize * dim..(i as usize + 1) * dim].iter().copied()).collect()
+                    perm[..k]
+                        .iter()
+                        .flat_map(|&i| x[i as usize * dim..(i as usize + 1) * dim].iter().copied())
+                        .collect()
                 }
                 Init::KMeansPlusPlus => plus_plus(x, n, dim, k, seed),
             }

@@ -155,7 +155,8 @@ pub fn svd_from(a: &[f64], rows: usize, cols: usize, v0: Option<&[f64]>) -> Resu
         }
     }
     // Singular values and left vectors, sorted by descending value (stable, index ties).
-    let sig: Vec<f64> = (0..cols).map(|j| libm::sqrt(dot(&w[j * rows..(j + 1) * rows], &w[j * rows..(j + 1) * rows]))).collect();
+    let sig: Vec<f64> =
+        (0..cols).map(|j| libm::sqrt(dot(&w[j * rows..(j + 1) * rows], &w[j * rows..(j + 1) * rows]))).collect();
     let mut order: Vec<usize> = (0..cols).collect();
     order.sort_by(|&i, &j| sig[j].total_cmp(&sig[i]).then(i.cmp(&j)));
     let smax = sig[order[0]];

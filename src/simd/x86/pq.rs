@@ -125,7 +125,9 @@ unsafe fn scan_avx512(lut: &[u8], codes: &[u8], npairs: usize, nblocks: usize, o
                     } else {
                         (
                             _mm512_zextsi256_si512(_mm256_loadu_si256(lut.as_ptr().add(32 * q).cast())),
-                            _mm512_zextsi256_si512(_mm256_loadu_si256(codes.as_ptr().add((b * npairs + q) * 32).cast())),
+                            _mm512_zextsi256_si512(_mm256_loadu_si256(
+                                codes.as_ptr().add((b * npairs + q) * 32).cast(),
+                            )),
                         )
                     }
                 };
