@@ -380,3 +380,20 @@ fn training_is_deterministic() {
     let b = ProductQuantizer::train(&x, 16, 4, 8, &fast()).unwrap();
     assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
 }
+
+#[test]
+fn relayout_kernels_agree() {
+    use vector_codecs::pq::fastscan::{relayout_block, relayout_block_portable};
+    let mut r = Rng::new(21);
+    for cl in [1usize, 2, 7, 15, 16, 17, 31, 32, 48, 100, 256, 300] {
+        for nvec in [1usize, 5, 31, 32] {
+            let codes: Vec<u8> = (0..nvec * cl).map(|_| r.next_u32() as u8).collect();
+            let (mut a, mut b) = (vec![0u8; 32 * cl], vec![1u8; 32 * cl]);
+            relayout_block_portable(&codes, cl, &mut a);
+            relayout_block(&codes, cl, &mut b);
+            assert_eq!(a, b, "cl {cl} nvec {nvec}");
+            // And the layout is the packer's.
+            assert_eq!(pack_blocks(&codes, 2 * cl).unwrap(), a);
+        }
+    }
+}

@@ -177,3 +177,74 @@ pub fn fastscan_accumulate_avx512(lut: &[u8], codes: &[u8], npairs: usize, out: 
     unsafe { scan_avx512(lut, codes, npairs, nblocks, out) };
     Some(())
 }
+
+/// Transposes 16 rows of 16 bytes in place: four rounds of `out[2k] = unpacklo(in[k], in[k+8])`,
+/// `out[2k+1] = unpackhi(in[k], in[k+8])`, each rotating the 8-bit (row, column) index left by one
+/// bit, so four rounds swap row and column.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn transpose16(r: &mut [__m128i; 16]) {
+    for _ in 0..4 {
+        let mut o = [_mm_setzero_si128(); 16];
+        for k in 0..8 {
+            o[2 * k] = _mm_unpacklo_epi8(r[k], r[k + 8]);
+            o[2 * k + 1] = _mm_unpackhi_epi8(r[k], r[k + 8]);
+        }
+        *r = o;
+    }
+}
+
+/// SSE2 (x86-64 baseline) re-layout of one full block of 32 flat 4-bit codes (`code_len` bytes
+/// each) into the fast-scan layout (`32·code_len` bytes of `out`), exactly as
+/// [`crate::pq::fastscan::relayout_block`]: 16×16 byte transposes (rows loaded in `PERM0`
+/// order, so each transposed register is one half-row of the layout), then the nibble
+/// recombination. `None` unless `codes` holds 32 codes and `out` the block.
+pub fn relayout_block(codes: &[u8], code_len: usize, out: &mut [u8]) -> Option<()> {
+    if code_len == 0 || codes.len() < 32 * code_len || out.len() < 32 * code_len {
+        return None;
+    }
+    // SAFETY: SSE2 is part of the x86-64 baseline; the lengths are checked above.
+    unsafe { relayout_sse2(codes, code_len, out) };
+    Some(())
+}
+
+/// # Safety
+/// SSE2 available (always on x86-64); `codes.len() ≥ 32·code_len`, `out.len() ≥ 32·code_len`.
+#[target_feature(enable = "sse2")]
+unsafe fn relayout_sse2(codes: &[u8], code_len: usize, out: &mut [u8]) {
+    let lo_mask = _mm_set1_epi8(0x0f);
+    let hi_mask = _mm_set1_epi8(0xf0u8 as i8);
+    let mut pad = [0u8; 256];
+    for cg in 0..code_len.div_ceil(16) {
+        let width = (code_len - 16 * cg).min(16);
+        let mut halves = [[_mm_setzero_si128(); 16]; 2];
+        for (g, h) in halves.iter_mut().enumerate() {
+            for (i, reg) in h.iter_mut().enumerate() {
+                let at = (16 * g + PERM0[i]) * code_len + 16 * cg;
+                *reg = if width == 16 {
+                    // SAFETY: vector `16g + PERM0[i] < 32` has bytes `at .. at + 16` inside
+                    // `codes` (`16cg + 16 ≤ code_len`, `codes.len() ≥ 32·code_len`).
+                    unsafe { _mm_loadu_si128(codes.as_ptr().add(at).cast()) }
+                } else {
+                    pad[16 * i..16 * i + width].copy_from_slice(&codes[at..at + width]);
+                    pad[16 * i + width..16 * i + 16].fill(0);
+                    // SAFETY: `pad` holds 256 bytes, row `i` is bytes `16i .. 16i + 16`.
+                    unsafe { _mm_loadu_si128(pad.as_ptr().add(16 * i).cast()) }
+                };
+            }
+            transpose16(h);
+        }
+        for j in 0..width {
+            let (a, b) = (halves[0][j], halves[1][j]);
+            let first = _mm_or_si128(_mm_and_si128(a, lo_mask), _mm_and_si128(_mm_slli_epi16(b, 4), hi_mask));
+            let second = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(a, 4), lo_mask), _mm_and_si128(b, hi_mask));
+            let p = 16 * cg + j;
+            // SAFETY: `p < code_len`, so bytes `32p .. 32p + 32` are inside `out`
+            // (`out.len() ≥ 32·code_len`).
+            unsafe {
+                _mm_storeu_si128(out.as_mut_ptr().add(32 * p).cast(), first);
+                _mm_storeu_si128(out.as_mut_ptr().add(32 * p + 16).cast(), second);
+            }
+        }
+    }
+}
