@@ -21,7 +21,7 @@
 //!   path with identical integers); other widths by integer table lookups.
 //! * **SDC** ([`ScoreSymmetric`]): code against code, `⟨x̂, ŷ⟩` or `−‖x̂ − ŷ‖²`; FAISS's table of
 //!   centroid distances is [`ProductQuantizer::sdc_table`].
-//! * **Training** (feature `alloc`, as is the whole module): per subspace, [`crate::train::kmeans`]
+//! * **Training** (feature `alloc`, as is the whole module): per subspace, [`mod@crate::train::kmeans`]
 //!   with FAISS's defaults. [`opq`] adds the learned rotation (OPQ).
 //!
 //! Determinism: encoding and training use the lane-per-centroid kernels of [`crate::simd::pq`],

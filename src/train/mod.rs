@@ -1,4 +1,4 @@
-//! Training algorithms shared by the trained codecs (feature `alloc`): k-means ([`kmeans`]) and
+//! Training algorithms shared by the trained codecs (feature `alloc`): k-means ([`mod@kmeans`]) and
 //! the small dense linear algebra of OPQ ([`linalg`]: one-sided Jacobi SVD, orthogonal
 //! Procrustes).
 //!
