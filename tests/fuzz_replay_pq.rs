@@ -20,6 +20,36 @@ fn pq_codes_corpus() {
     assert!(common::replay_corpus("pq_codes", pq_codes::run) >= 8);
 }
 
+/// A few thousand random mutations (byte flips, truncations, splices) of every seed through both
+/// bodies: a cheap stand-in for a fuzzing run in plain `cargo test`.
+#[test]
+fn random_mutations_never_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut rng = vector_codecs::rng::Rng::new(77);
+    for (target, body) in [("pq_params", pq_params::run as fn(&[u8])), ("pq_codes", pq_codes::run)] {
+        let mut seeds: Vec<_> = std::fs::read_dir(root.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
+        seeds.sort();
+        for p in seeds {
+            let b = std::fs::read(&p).unwrap();
+            for _ in 0..150 {
+                let mut m = b.clone();
+                for _ in 0..1 + rng.below(4) {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let i = rng.below(m.len() as u64) as usize;
+                    match rng.below(3) {
+                        0 => m[i] ^= 1 << rng.below(8),
+                        1 => m[i] = rng.next_u32() as u8,
+                        _ => m.truncate(i),
+                    }
+                }
+                body(&m);
+            }
+        }
+    }
+}
+
 #[test]
 fn valid_parameter_seeds_parse() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/pq_params");
@@ -27,7 +57,7 @@ fn valid_parameter_seeds_parse() {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("rotation_") {
+        if name.starts_with("rotation_") || name.starts_with("raw_") {
             continue;
         }
         let ok = ProductQuantizer::from_bytes(&std::fs::read(&p).unwrap()).is_ok();
@@ -85,6 +115,10 @@ fn generate_corpora() {
     let mut bad = body.to_vec();
     bad[8..12].copy_from_slice(&3.0f32.to_le_bytes());
     write(t, "rotation_not_unit", &bad);
+    // Raw parameter blocks (no container): the body also restores them directly.
+    let pq = ProductQuantizer::train(&x, 8, 4, 2, &KMeansConfig { niter: 3, ..Default::default() }).unwrap();
+    let full = pq.to_bytes().unwrap();
+    write(t, "raw_m4_b2", &full[12..full.len() - 4]);
     let t = "pq_codes";
     for sel in [0u8, 1, 2, 3, 4, 5, 0x40, 0x44] {
         let mut v = vec![sel];

@@ -1,5 +1,6 @@
-//! Fuzz body: arbitrary bytes as a saved product quantizer (`ProductQuantizer::from_bytes`) and
-//! as an OPQ rotation block (`Rotation::restore`). Parsing must return `Err` or a value that
+//! Fuzz body: arbitrary bytes as a saved product quantizer (`ProductQuantizer::from_bytes`, and
+//! `Persist::restore` on the raw bytes so that mutations reach the field checks without a valid
+//! checksum) and as an OPQ rotation block (`Rotation::restore`). Parsing must return `Err` or a value that
 //! encodes, decodes and scores without panicking, with finite results.
 
 use vector_codecs::format::Reader;
@@ -10,7 +11,9 @@ use vector_codecs::transform::Transform;
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
 
 pub fn run(data: &[u8]) {
-    if let Ok(pq) = ProductQuantizer::from_bytes(data) {
+    let raw = ProductQuantizer::restore(&mut Reader::new(data)).ok();
+    let boxed = ProductQuantizer::from_bytes(data).ok();
+    for pq in raw.into_iter().chain(boxed) {
         // Bounded by the input: the centroids alone are 4·2^nbits·d bytes of it.
         let d = pq.dim();
         let x: Vec<f32> = (0..d).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
