@@ -62,3 +62,45 @@ fn recall_at_10_on_wordnet() {
         );
     }
 }
+
+/// OPQ48,PQ48 with more alternations than the factory's 8 (FAISS uses 50), through the API:
+/// `PQ_OPQ_NITER=25 cargo test --release --test pq_recall opq_iterations -- --ignored --nocapture`.
+#[test]
+#[ignore = "minutes: OPQ iteration sweep on wordnet-minilm-l6"]
+fn opq_iterations() {
+    use vector_codecs::pq::opq::{OpqConfig, train_opq};
+    use vector_codecs::train::KMeansConfig;
+    use vector_codecs::{Codec, Score};
+    let Some(dir) = common::data_dir("wordnet-minilm-l6") else { return };
+    let base = vector_codecs::io::read_fvecs(dir.join("wordnet_base.fvecs")).unwrap();
+    let query = vector_codecs::io::read_fvecs(dir.join("wordnet_query.fvecs")).unwrap();
+    let (gk, gt) = vector_codecs::io::read_ivecs(dir.join("wordnet_groundtruth.ivecs")).unwrap();
+    let d = base.dim;
+    let n = base.data.len() / d;
+    let niters: Vec<usize> =
+        std::env::var("PQ_OPQ_NITER").unwrap_or_else(|_| "25".into()).split(',').map(|s| s.parse().unwrap()).collect();
+    for niter in niters {
+        let t = Instant::now();
+        let cfg = OpqConfig { niter, kmeans: KMeansConfig { seed: 1234, ..Default::default() }, ..Default::default() };
+        let (opq, mses) = train_opq(&base.data[..20_000 * d], d, d, 48, 8, &cfg).unwrap();
+        let tb = t.elapsed();
+        let mut codes = vec![0u8; n * opq.code_len()];
+        opq.encode_batch(&base.data, &mut codes).unwrap();
+        let mut scratch = opq.scratch();
+        let mut scores = vec![0f32; n];
+        let mut hits = 0;
+        for (qi, q) in query.data.chunks_exact(d).enumerate() {
+            let p = opq.prepare(q, &mut scratch).unwrap();
+            opq.score_batch(&p, &codes, &mut scores).unwrap();
+            let mut ids: Vec<u32> = (0..n as u32).collect();
+            ids.select_nth_unstable_by(10, |&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+            hits += ids[..10].iter().filter(|&&i| gt[qi * gk..qi * gk + 10].contains(&(i as i32))).count();
+        }
+        println!(
+            "OPQ48(niter={niter}),PQ48 recall@10 {:.4} train {tb:.1?} rotated-space MSE first {:.4} last {:.4}",
+            hits as f64 / 10_000.0,
+            mses[0],
+            mses.last().unwrap()
+        );
+    }
+}

@@ -244,17 +244,33 @@ pub fn train_opq(
         };
         use crate::{Codec, Decode};
         code.resize(next.code_len(), 0);
-        // M = Xᵀ·Y (d × d_out) in f64, rows in order.
+        // M = Xᵀ·Y (d × d_out) in f64: every entry summed over the rows in order. Rows go in
+        // chunks of 256 (their reconstructions kept as f64), and each chunk updates M in bands
+        // of 8 rows of M, which stay in L1 while the chunk streams past.
+        const CHUNK: usize = 256;
         let mut mm = vec![0f64; dim * d_out];
+        let mut yc = vec![0f64; CHUNK * d_out];
         let mut err = 0f64;
-        for (xi, xri) in x.chunks_exact(dim).zip(xr.chunks_exact(d_out)) {
-            next.encode_into(xri, &mut code)?;
-            next.decode_into(&code, &mut y)?;
-            err += xri.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
-            for (i, &xv) in xi.iter().enumerate() {
-                let xv = f64::from(xv);
-                for (mv, &yv) in mm[i * d_out..(i + 1) * d_out].iter_mut().zip(&y) {
-                    *mv += xv * f64::from(yv);
+        for (xs, xrs) in x.chunks(CHUNK * dim).zip(xr.chunks(CHUNK * d_out)) {
+            let rows = xs.len() / dim;
+            for (xri, yr) in xrs.chunks_exact(d_out).zip(yc.chunks_exact_mut(d_out)) {
+                next.encode_into(xri, &mut code)?;
+                next.decode_into(&code, &mut y)?;
+                err += xri.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
+                for (o, &v) in yr.iter_mut().zip(&y) {
+                    *o = f64::from(v);
+                }
+            }
+            for ib in (0..dim).step_by(8) {
+                let ie = (ib + 8).min(dim);
+                let band = &mut mm[ib * d_out..ie * d_out];
+                for (xrow, yr) in xs.chunks_exact(dim).zip(yc.chunks_exact(d_out)).take(rows) {
+                    for (row, &xv) in band.chunks_exact_mut(d_out).zip(&xrow[ib..ie]) {
+                        let xv = f64::from(xv);
+                        for (m, &yv) in row.iter_mut().zip(yr) {
+                            *m += xv * yv;
+                        }
+                    }
                 }
             }
         }
