@@ -29,15 +29,17 @@ fn pq_names_reach_real_recall() {
     let train = &base.data[..1000 * d];
     let db = &base.data[1000 * d..4000 * d];
     let n = db.len() / d;
-    for (name, min_recall) in [
-        ("PQ48x8", 0.55),
-        ("PQ96x4fs", 0.45),
-        ("PQ96x4", 0.45),
-        ("OPQ48,PQ48", 0.55),
-        ("OPQ16_64,PQ16", 0.2),
-        ("PQ16", 0.25),
-    ] {
-        for metric in [Metric::InnerProduct, Metric::L2, Metric::Cosine] {
+    let all = [Metric::InnerProduct, Metric::L2, Metric::Cosine];
+    let cases: [(&str, f64, &[Metric]); 6] = [
+        ("PQ48x8", 0.55, &all),
+        ("PQ96x4fs", 0.45, &all),
+        ("PQ96x4", 0.45, &all),
+        ("OPQ48,PQ48", 0.55, &[Metric::InnerProduct]),
+        ("OPQ16_64,PQ16", 0.2, &[Metric::L2]),
+        ("PQ16", 0.25, &[Metric::Cosine]),
+    ];
+    for (name, min_recall, metrics) in cases {
+        for &metric in metrics {
             let t = Instant::now();
             let c = factory::build(name, d, metric, 7, train).unwrap_or_else(|e| panic!("{name}: {e}"));
             let built = t.elapsed();
@@ -88,4 +90,35 @@ fn bad_pq_names_are_errors() {
     let mut bad = train.to_vec();
     bad[5] = f32::NAN;
     assert!(factory::build("PQ48x4", d, Metric::InnerProduct, 1, &bad).is_err());
+}
+
+/// IP, native L2 and cosine scores of the PQ names equal the metric on the decoded vectors.
+#[test]
+fn scores_are_exact_on_the_reconstruction() {
+    let (base, query) = shipped();
+    let d = base.dim;
+    let train = &base.data[..600 * d];
+    let xs = &base.data[600 * d..900 * d];
+    let cases = [
+        ("PQ24x8", &[Metric::InnerProduct, Metric::L2, Metric::Cosine][..]),
+        ("PQ12x4", &[Metric::L2][..]),
+        ("OPQ24,PQ24", &[Metric::L2][..]),
+    ];
+    for (name, metrics) in cases {
+        for &metric in metrics {
+            let c = factory::build(name, d, metric, 5, train).unwrap();
+            assert_eq!(c.estimator(), vector_codecs::Estimator::Reconstruction, "{name} {metric:?}");
+            let mut codes = vec![0u8; 300 * c.code_len()];
+            c.encode_batch(xs, &mut codes).unwrap();
+            let mut dec = vec![0f32; xs.len()];
+            c.decode_batch(&codes, &mut dec).unwrap();
+            let q = &query.data[..d];
+            let mut s = vec![0f32; 300];
+            c.scan(q, &codes, &mut s).unwrap();
+            for (x, &got) in dec.chunks_exact(d).zip(&s) {
+                let want = metric.exact(q, x).unwrap();
+                assert!((got - want).abs() <= 2e-4 * (1.0 + want.abs()), "{name} {metric:?}: {got} vs {want}");
+            }
+        }
+    }
 }
