@@ -397,3 +397,24 @@ fn relayout_kernels_agree() {
         }
     }
 }
+
+#[test]
+fn symbols_round_trip() {
+    use vector_codecs::Symbols;
+    for nbits in [1u32, 3, 4, 8, 9] {
+        let x = gauss((1 << nbits) + 10, 10, 2);
+        let pq = ProductQuantizer::train(&x, 10, 5, nbits, &fast()).unwrap();
+        assert_eq!((pq.symbols_per_vector(), pq.alphabet_size(), pq.side_len()), (5, 1 << nbits, 0));
+        let mut code = vec![0u8; pq.code_len()];
+        let mut sym = [0u16; 5];
+        for row in x.chunks_exact(10).take(20) {
+            pq.encode_into(row, &mut code).unwrap();
+            pq.split_symbols(&code, &mut sym, &mut []).unwrap();
+            let mut back = vec![0xffu8; pq.code_len()];
+            pq.join_symbols(&sym, &[], &mut back).unwrap();
+            assert_eq!(back, code);
+        }
+        sym[2] = 1 << nbits;
+        assert!(pq.join_symbols(&sym, &[], &mut code).is_err());
+    }
+}

@@ -48,7 +48,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSymmetric, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSymmetric, Symbols, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::format::{Reader, Writer};
 use crate::persist::{MAX_DIM, Persist};
@@ -589,6 +589,42 @@ impl ScoreSymmetric for ProductQuantizer {
             }
         }
         Ok(self.sign(s))
+    }
+}
+
+/// The `M` indices as symbols (alphabet `2^nbits`), no side bytes: entropy coders can make PQ
+/// codes variable-rate.
+impl Symbols for ProductQuantizer {
+    fn symbols_per_vector(&self) -> usize {
+        self.m
+    }
+    fn alphabet_size(&self) -> u32 {
+        self.ksub as u32
+    }
+    fn side_len(&self) -> usize {
+        0
+    }
+    fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_scratch(self.m, symbols.len())?;
+        let _ = side;
+        for (i, s) in symbols.iter_mut().take(self.m).enumerate() {
+            *s = get_index(code, i, self.nbits) as u16;
+        }
+        Ok(())
+    }
+    fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_scratch(self.m, symbols.len())?;
+        let _ = side;
+        if symbols[..self.m].iter().any(|&s| usize::from(s) >= self.ksub) {
+            return Err(Error::Corrupt("PQ: symbol above 2^nbits"));
+        }
+        code.fill(0);
+        for (i, &s) in symbols[..self.m].iter().enumerate() {
+            put_index(code, i, self.nbits, usize::from(s));
+        }
+        Ok(())
     }
 }
 

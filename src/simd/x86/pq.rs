@@ -234,8 +234,7 @@ unsafe fn relayout_sse2(codes: &[u8], code_len: usize, out: &mut [u8]) {
             }
             transpose16(h);
         }
-        for j in 0..width {
-            let (a, b) = (halves[0][j], halves[1][j]);
+        for (j, (&a, &b)) in halves[0].iter().zip(&halves[1]).enumerate().take(width) {
             let first = _mm_or_si128(_mm_and_si128(a, lo_mask), _mm_and_si128(_mm_slli_epi16(b, 4), hi_mask));
             let second = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(a, 4), lo_mask), _mm_and_si128(b, hi_mask));
             let p = 16 * cg + j;
