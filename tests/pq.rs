@@ -418,3 +418,26 @@ fn symbols_round_trip() {
         assert!(pq.join_symbols(&sym, &[], &mut code).is_err());
     }
 }
+
+#[test]
+fn wide_indices_12_and_16_bits() {
+    // n == 2^nbits rows: the codebooks are the rows themselves, so coding is exact.
+    for nbits in [12u32, 16] {
+        let n = 1usize << nbits;
+        let x = gauss(n, 4, u64::from(nbits));
+        let pq = ProductQuantizer::train(&x, 4, 2, nbits, &fast()).unwrap();
+        assert_eq!(pq.code_len(), (2 * nbits as usize).div_ceil(8));
+        let mut code = vec![0u8; pq.code_len()];
+        let mut y = [0f32; 4];
+        for row in x.chunks_exact(4).step_by(97) {
+            pq.encode_into(row, &mut code).unwrap();
+            pq.decode_into(&code, &mut y).unwrap();
+            assert_eq!(row, y);
+        }
+        let mut s = pq.scratch();
+        let q = pq.prepare(&x[..4], &mut s).unwrap();
+        pq.encode_into(&x[..4], &mut code).unwrap();
+        let want: f32 = x[..4].iter().map(|v| v * v).sum();
+        assert!((pq.score(&q, &code).unwrap() - want).abs() < 1e-4);
+    }
+}
