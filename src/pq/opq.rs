@@ -234,7 +234,7 @@ pub fn train_opq(
     let mut pq: Option<ProductQuantizer> = None;
     let mut mses = Vec::with_capacity(cfg.niter);
     let mut v_prev: Option<Vec<f64>> = None;
-    for it in 0..cfg.niter {
+    for _ in 0..cfg.niter {
         rotate_rows(&rot, x, &mut xr)?;
         let next = match &pq {
             None => {
@@ -276,11 +276,9 @@ pub fn train_opq(
         }
         mses.push(err / nx as f64);
         pq = Some(next);
-        if it + 1 < cfg.niter || cfg.niter == 1 {
-            let (r, v) = procrustes_from(&mm, dim, d_out, v_prev.as_deref())?;
-            v_prev = Some(v);
-            rot = Rotation::new(dim, d_out, r.iter().map(|&v| v as f32).collect())?;
-        }
+        let (r, v) = procrustes_from(&mm, dim, d_out, v_prev.as_deref())?;
+        v_prev = Some(v);
+        rot = Rotation::new(dim, d_out, r.iter().map(|&v| v as f32).collect())?;
     }
     // The final PQ, on all rows rotated by the learned R.
     let mut all = vec![0f32; n * d_out];
