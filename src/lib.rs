@@ -45,9 +45,13 @@ pub mod format;
 pub mod io;
 pub mod metric;
 pub mod persist;
+#[cfg(feature = "alloc")]
+pub mod pq;
 pub mod rng;
 pub mod simd;
 pub mod topk;
+#[cfg(feature = "alloc")]
+pub mod train;
 
 pub mod binary;
 pub mod entropy;

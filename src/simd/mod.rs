@@ -14,6 +14,7 @@
 //! `i64` block-wise.
 
 pub mod portable;
+pub mod pq;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;

@@ -16,6 +16,7 @@ pub mod fwht;
 pub mod lut;
 pub mod lut_i8;
 pub mod popcnt;
+pub mod pq;
 pub(crate) mod rans;
 pub mod widen;
 

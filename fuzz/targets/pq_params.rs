@@ -1,0 +1,43 @@
+//! Fuzz body: arbitrary bytes as a saved product quantizer (`ProductQuantizer::from_bytes`, and
+//! `Persist::restore` on the raw bytes so that mutations reach the field checks without a valid
+//! checksum) and as an OPQ rotation block (`Rotation::restore`). Parsing must return `Err` or a value that
+//! encodes, decodes and scores without panicking, with finite results.
+
+use vector_codecs::format::Reader;
+use vector_codecs::persist::Persist;
+use vector_codecs::pq::ProductQuantizer;
+use vector_codecs::pq::opq::Rotation;
+use vector_codecs::transform::Transform;
+use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
+
+pub fn run(data: &[u8]) {
+    let raw = ProductQuantizer::restore(&mut Reader::new(data)).ok();
+    let boxed = ProductQuantizer::from_bytes(data).ok();
+    for pq in raw.into_iter().chain(boxed) {
+        // Bounded by the input: the centroids alone are 4·2^nbits·d bytes of it.
+        let d = pq.dim();
+        let x: Vec<f32> = (0..d).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+        let mut code = vec![0u8; pq.code_len()];
+        pq.encode_into(&x, &mut code).unwrap();
+        let mut y = vec![0f32; d];
+        pq.decode_into(&code, &mut y).unwrap();
+        assert!(y.iter().all(|v| v.is_finite()));
+        let mut scratch = pq.scratch();
+        let q = pq.prepare(&x, &mut scratch).unwrap();
+        let s = pq.score(&q, &code).unwrap();
+        let mut b = [0f32; 1];
+        pq.score_batch(&q, &code, &mut b).unwrap();
+        assert_eq!(s.to_bits(), b[0].to_bits());
+        let _ = pq.score_codes(&code, &code).unwrap();
+        assert_eq!(ProductQuantizer::from_bytes(&pq.to_bytes().unwrap()).unwrap(), pq);
+    }
+    let mut r = Reader::new(data);
+    if let Ok(rot) = Rotation::restore(&mut r) {
+        let x = vec![1.0f32; rot.dim_in()];
+        let mut y = vec![0f32; rot.dim_out()];
+        rot.forward(&x, &mut y).unwrap();
+        let mut z = vec![0f32; rot.dim_in()];
+        rot.transpose(&y, &mut z).unwrap();
+        assert!(y.iter().chain(&z).all(|v| v.is_finite()));
+    }
+}

@@ -1,0 +1,443 @@
+//! Product quantization: closed-form checks (exact round trips, ADC = score of the
+//! reconstruction, SDC), quantized tables and the fast-scan layout and kernels, OPQ, bad input.
+
+use vector_codecs::codec::{ScanMode, ScanModes};
+use vector_codecs::pq::fastscan::{pack_blocks, quantize_table, scan_blocks, unpack_blocks};
+use vector_codecs::pq::opq::{OpqConfig, train_opq};
+use vector_codecs::pq::{PqMetric, ProductQuantizer};
+use vector_codecs::rng::Rng;
+use vector_codecs::simd::pq as k;
+use vector_codecs::train::KMeansConfig;
+use vector_codecs::{Codec, Decode, Error, Score, ScoreSymmetric};
+
+fn gauss(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut r = Rng::new(seed);
+    (0..n * d).map(|_| r.gaussian() as f32).collect()
+}
+
+fn fast() -> KMeansConfig {
+    KMeansConfig { niter: 10, ..KMeansConfig::default() }
+}
+
+fn dotf(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+}
+
+fn l2f(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum()
+}
+
+#[test]
+fn exact_round_trip_with_few_distinct_subvectors() {
+    for nbits in [1u32, 2, 4, 5, 8] {
+        let (d, m) = (12, 4);
+        let ksub = 1usize << nbits;
+        let mut r = Rng::new(u64::from(nbits));
+        // Per subspace a palette of ksub distinct sub-vectors; rows pick from it.
+        let pal: Vec<f32> = (0..m * ksub * 3).map(|_| (r.below(1000) as f32 - 500.0) / 7.0).collect();
+        let n = ksub * 3 + 5;
+        let x: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                (0..m)
+                    .flat_map(|s| {
+                        let j = (i * 7 + s) % ksub;
+                        pal[(s * ksub + j) * 3..(s * ksub + j) * 3 + 3].to_vec()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let pq = ProductQuantizer::train(&x, d, m, nbits, &KMeansConfig::default()).unwrap();
+        assert_eq!(pq.code_len(), (m * nbits as usize).div_ceil(8));
+        let mut codes = vec![0u8; n * pq.code_len()];
+        pq.encode_batch(&x, &mut codes).unwrap();
+        let mut y = vec![0f32; x.len()];
+        pq.decode_batch(&codes, &mut y).unwrap();
+        assert_eq!(x, y, "nbits {nbits}: not exact");
+        assert_eq!(pq.mse(&x).unwrap(), 0.0);
+    }
+}
+
+#[test]
+fn adc_equals_the_score_of_the_reconstruction() {
+    for (d, m, nbits) in [(16usize, 4usize, 8u32), (12, 6, 4), (10, 5, 3), (9, 9, 1), (8, 2, 9), (30, 3, 6)] {
+        let n = (1usize << nbits) + 300;
+        let x = gauss(n, d, 7);
+        let base = ProductQuantizer::train(&x, d, m, nbits, &fast()).unwrap();
+        for metric in [PqMetric::InnerProduct, PqMetric::L2] {
+            let pq = base.clone().with_metric(metric);
+            let mut codes = vec![0u8; n * pq.code_len()];
+            pq.encode_batch(&x, &mut codes).unwrap();
+            let mut dec = vec![0f32; x.len()];
+            pq.decode_batch(&codes, &mut dec).unwrap();
+            let q = gauss(1, d, 99);
+            let mut scratch = pq.scratch();
+            let pq_q = pq.prepare(&q, &mut scratch).unwrap();
+            let mut batch = vec![0f32; n];
+            pq.score_batch(&pq_q, &codes, &mut batch).unwrap();
+            for (i, (code, xh)) in codes.chunks_exact(pq.code_len()).zip(dec.chunks_exact(d)).enumerate() {
+                let s = pq.score(&pq_q, code).unwrap();
+                assert_eq!(s.to_bits(), batch[i].to_bits(), "batch differs from per-code score");
+                let want = match metric {
+                    PqMetric::InnerProduct => dotf(&q, xh),
+                    PqMetric::L2 => -l2f(&q, xh),
+                };
+                assert!(
+                    (f64::from(s) - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "{d} {m} {nbits} {metric:?}: {s} vs {want}"
+                );
+            }
+            // SDC against code 0.
+            let c0 = &codes[..pq.code_len()];
+            for (code, xh) in codes.chunks_exact(pq.code_len()).zip(dec.chunks_exact(d)).take(50) {
+                let s = pq.score_codes(c0, code).unwrap();
+                let want = match metric {
+                    PqMetric::InnerProduct => dotf(&dec[..d], xh),
+                    PqMetric::L2 => -l2f(&dec[..d], xh),
+                };
+                assert!((f64::from(s) - want).abs() <= 1e-4 * (1.0 + want.abs()));
+            }
+            // FAISS's SDC table.
+            let t = pq.sdc_table(m - 1).unwrap();
+            let ks = pq.ksub();
+            let c = &pq.centroids()[(m - 1) * ks * (d / m)..];
+            let ds = d / m;
+            for (i, j) in [(0usize, 1usize), (ks - 1, 0), (ks / 2, ks / 3)] {
+                let want = l2f(&c[i * ds..(i + 1) * ds], &c[j * ds..(j + 1) * ds]);
+                assert!((f64::from(t[i * ks + j]) - want).abs() <= 1e-5 * (1.0 + want));
+            }
+            assert!(pq.sdc_table(m).is_err());
+        }
+    }
+}
+
+#[test]
+fn quantized_tables_are_within_the_bound_and_batch_equals_score() {
+    for (d, m, nbits, n) in
+        [(32usize, 8usize, 4u32, 333usize), (30, 15, 4, 100), (16, 8, 8, 600), (12, 4, 3, 70), (64, 64, 4, 65)]
+    {
+        let x = gauss(n.max(1 << nbits), d, 3);
+        let base = ProductQuantizer::train(&x, d, m, nbits, &fast()).unwrap();
+        for metric in [PqMetric::InnerProduct, PqMetric::L2] {
+            let fl = base.clone().with_metric(metric);
+            let q8 = fl.clone().with_scan(ScanMode::I8).unwrap();
+            assert_eq!(q8.scan_mode(), ScanMode::I8);
+            assert_eq!(q8.estimator(), vector_codecs::Estimator::Biased);
+            let nn = x.len() / d;
+            let mut codes = vec![0u8; nn * fl.code_len()];
+            fl.encode_batch(&x, &mut codes).unwrap();
+            let q = gauss(1, d, 5);
+            let (mut s1, mut s2) = (fl.scratch(), q8.scratch());
+            let pf = fl.prepare(&q, &mut s1).unwrap();
+            let pi = q8.prepare(&q, &mut s2).unwrap();
+            let (a, _) = pi.scale_bias();
+            let bound = m as f64 * 0.5 / a + 1e-4;
+            let (mut bf, mut bi) = (vec![0f32; nn], vec![0f32; nn]);
+            fl.score_batch(&pf, &codes, &mut bf).unwrap();
+            q8.score_batch(&pi, &codes, &mut bi).unwrap();
+            for (i, code) in codes.chunks_exact(fl.code_len()).enumerate() {
+                let s = q8.score(&pi, code).unwrap();
+                assert_eq!(s.to_bits(), bi[i].to_bits(), "{d} {m} {nbits}: fast scan differs from per-code at {i}");
+                assert!((f64::from(s) - f64::from(bf[i])).abs() <= bound * 1.001, "{s} vs {} (bound {bound})", bf[i]);
+            }
+            // Block layout: pack, scan, unpack.
+            if nbits == 4 {
+                let blocks = pack_blocks(&codes, m).unwrap();
+                assert_eq!(unpack_blocks(&blocks, m, nn).unwrap(), codes);
+                let mut sb = vec![0f32; nn];
+                scan_blocks(&q8, &pi, &blocks, &mut sb).unwrap();
+                assert!(sb.iter().zip(&bi).all(|(a, b)| a.to_bits() == b.to_bits()));
+                assert!(scan_blocks(&fl, &pf, &blocks, &mut sb).is_err());
+            }
+        }
+    }
+}
+
+#[test]
+fn quantize_table_bookkeeping() {
+    let lut = [1.0f32, 3.0, 2.0, 5.0, -1.0, -1.0, -1.0, -1.0];
+    let mut out = [9u8; 12];
+    let (a, b) = quantize_table(&lut, 4, &mut out);
+    assert_eq!(a, 255.0 / 4.0);
+    assert_eq!(b, 0.0);
+    assert_eq!(out, [0, 128, 64, 255, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let (a, b) = quantize_table(&[2.0; 8], 4, &mut out);
+    assert_eq!((a, b), (0.0, 4.0));
+}
+
+#[test]
+fn block_layout_round_trips() {
+    let mut r = Rng::new(4);
+    for m in [1usize, 2, 3, 8, 17] {
+        let cl = m.div_ceil(2);
+        for n in [0usize, 1, 31, 32, 33, 64, 100] {
+            let mut codes: Vec<u8> = (0..n * cl).map(|_| r.next_u32() as u8).collect();
+            if m % 2 == 1 {
+                // PQ codes have zero padding nibbles; the layout keeps them anyway.
+                codes.iter_mut().skip(cl - 1).step_by(cl).for_each(|b| *b &= 0x0f);
+            }
+            let b = pack_blocks(&codes, m).unwrap();
+            assert_eq!(b.len(), n.div_ceil(32) * 32 * cl);
+            assert_eq!(unpack_blocks(&b, m, n).unwrap(), codes);
+        }
+    }
+    assert!(pack_blocks(&[0u8; 3], 4).is_err());
+    assert!(pack_blocks(&[0u8; 4], 0).is_err());
+    assert!(unpack_blocks(&[0u8; 10], 4, 3).is_err());
+    // Byte j of a pair's first half holds vectors PERM0[j] (low) and PERM0[j] + 16 (high).
+    let codes: Vec<u8> = (0..32u8).map(|v| v % 16).collect(); // M = 2: sq0 = v % 16, sq1 = 0
+    let b = pack_blocks(&codes, 2).unwrap();
+    for j in 0..16 {
+        let v = k::PERM0[j] as u8;
+        assert_eq!(b[j], (v % 16) | (((v + 16) % 16) << 4));
+        assert_eq!(b[16 + j], 0);
+    }
+}
+
+fn fs_reference(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u32]) {
+    // Unpack to flat codes, then sum table entries directly.
+    let m = 2 * npairs;
+    let nb = codes.len() / (32 * npairs);
+    let flat = unpack_blocks(&codes[..nb * 32 * npairs], m, nb * 32).unwrap();
+    for (v, code) in flat.chunks_exact(npairs).enumerate() {
+        out[v] = (0..m)
+            .map(|s| {
+                let c = if s % 2 == 0 { code[s / 2] & 15 } else { code[s / 2] >> 4 };
+                u32::from(lut[16 * s + usize::from(c)])
+            })
+            .sum();
+    }
+}
+
+#[test]
+fn fast_scan_kernels_equal_the_reference_on_awkward_sizes() {
+    let mut r = Rng::new(11);
+    for npairs in [1usize, 2, 3, 7, 8, 127, 128, 129, 200, 257, 300] {
+        for nblocks in [1usize, 2, 3] {
+            let lut: Vec<u8> = (0..32 * npairs).map(|i| if i % 5 == 0 { 255 } else { r.next_u32() as u8 }).collect();
+            let codes: Vec<u8> = (0..nblocks * 32 * npairs).map(|_| r.next_u32() as u8).collect();
+            let mut want = vec![0u32; 32 * nblocks];
+            fs_reference(&lut, &codes, npairs, &mut want);
+            let mut got = vec![0u32; 32 * nblocks];
+            k::fastscan_accumulate_portable(&lut, &codes, npairs, &mut got);
+            assert_eq!(got, want, "portable, {npairs} pairs");
+            let mut got = vec![0u32; 32 * nblocks];
+            k::fastscan_accumulate(&lut, &codes, npairs, &mut got);
+            assert_eq!(got, want, "dispatched, {npairs} pairs");
+            #[cfg(target_arch = "x86_64")]
+            {
+                use vector_codecs::simd::x86::pq as x;
+                let mut got = vec![0u32; 32 * nblocks];
+                if x::fastscan_accumulate_avx2(&lut, &codes, npairs, &mut got).is_some() {
+                    assert_eq!(got, want, "avx2, {npairs} pairs");
+                }
+                let mut got = vec![0u32; 32 * nblocks];
+                if x::fastscan_accumulate_avx512(&lut, &codes, npairs, &mut got).is_some() {
+                    assert_eq!(got, want, "avx512, {npairs} pairs");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn distance_kernels_are_the_sequential_sums_bit_for_bit() {
+    let mut r = Rng::new(8);
+    for d in [0usize, 1, 2, 3, 7, 8, 9, 31, 100] {
+        for kk in [1usize, 7, 8, 9, 17] {
+            let c: Vec<f32> = (0..kk * d).map(|_| r.gaussian() as f32).collect();
+            let x: Vec<f32> = (0..d).map(|_| r.gaussian() as f32).collect();
+            let mut blocks = vec![0f32; kk.div_ceil(8) * 8 * d];
+            k::transpose_blocks(&c, kk, d, &mut blocks);
+            let (mut tl, mut ti) = (vec![0f32; kk], vec![0f32; kk]);
+            k::table(&x, &blocks, kk, false, &mut tl);
+            k::table(&x, &blocks, kk, true, &mut ti);
+            let mut best = (0usize, f32::INFINITY);
+            for j in 0..kk {
+                let (mut l2, mut ip) = (0f32, 0f32);
+                for t in 0..d {
+                    let diff = x[t] - c[j * d + t];
+                    l2 += diff * diff;
+                    ip += x[t] * c[j * d + t];
+                }
+                if d > 0 {
+                    assert_eq!(tl[j].to_bits(), l2.to_bits());
+                    assert_eq!(ti[j].to_bits(), ip.to_bits());
+                }
+                if l2 < best.1 {
+                    best = (j, l2);
+                }
+            }
+            if d > 0 {
+                assert_eq!(k::nearest(&x, &blocks, kk), best);
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let x = gauss(300, 8, 1);
+    let cfg = fast();
+    assert!(matches!(ProductQuantizer::train(&x, 8, 3, 4, &cfg), Err(Error::InvalidParameter(_))));
+    assert!(matches!(ProductQuantizer::train(&x, 8, 0, 4, &cfg), Err(Error::InvalidParameter(_))));
+    assert!(matches!(ProductQuantizer::train(&x, 8, 2, 0, &cfg), Err(Error::InvalidParameter(_))));
+    assert!(matches!(ProductQuantizer::train(&x, 8, 2, 17, &cfg), Err(Error::InvalidParameter(_))));
+    assert_eq!(ProductQuantizer::train(&x, 8, 2, 9, &cfg), Err(Error::NotEnoughData { needed: 512, got: 300 }));
+    assert!(ProductQuantizer::train(&x[..7], 8, 2, 1, &cfg).is_err());
+    let mut nan = x.clone();
+    nan[100] = f32::NAN;
+    assert_eq!(ProductQuantizer::train(&nan, 8, 2, 4, &cfg), Err(Error::NonFinite));
+    let pq = ProductQuantizer::train(&x, 8, 2, 4, &cfg).unwrap();
+    let mut code = [0u8; 1];
+    assert_eq!(pq.encode_into(&nan[96..104], &mut code), Err(Error::NonFinite));
+    assert!(pq.encode_into(&x[..7], &mut code).is_err());
+    assert!(pq.encode_into(&x[..8], &mut [0u8; 2]).is_err());
+    assert!(pq.decode_into(&[0u8; 2], &mut [0f32; 8]).is_err());
+    let mut s = pq.scratch();
+    assert!(pq.prepare(&nan[96..104], &mut s).is_err());
+    assert!(pq.prepare(&x[..8], &mut s[..3]).is_err());
+    let p = pq.prepare(&x[..8], &mut s).unwrap();
+    assert!(pq.score(&p, &[0u8; 2]).is_err());
+    assert!(pq.score_batch(&p, &[0u8; 3], &mut [0f32; 2]).is_err());
+    assert!(pq.score_codes(&[0u8], &[0u8; 2]).is_err());
+    assert!(pq.clone().with_scan(ScanMode::Bitsliced).is_err());
+    assert!(ProductQuantizer::new(8, 2, 4, vec![0.0; 10], PqMetric::L2).is_err());
+    assert!(ProductQuantizer::new(8, 2, 4, vec![f32::NAN; 128], PqMetric::L2).is_err());
+}
+
+#[test]
+fn parameters_round_trip_and_corrupt_bytes_are_errors() {
+    let x = gauss(300, 12, 2);
+    let pq = ProductQuantizer::train(&x, 12, 4, 4, &fast())
+        .unwrap()
+        .with_metric(PqMetric::L2)
+        .with_scan(ScanMode::I8)
+        .unwrap();
+    let b = pq.to_bytes().unwrap();
+    assert_eq!(ProductQuantizer::from_bytes(&b).unwrap(), pq);
+    for cut in 0..b.len() {
+        assert!(ProductQuantizer::from_bytes(&b[..cut]).is_err());
+    }
+    for i in 0..b.len() {
+        let mut c = b.clone();
+        c[i] ^= 0x41;
+        let _ = ProductQuantizer::from_bytes(&c); // never panics
+    }
+}
+
+/// Data whose coordinates are strongly correlated across subspaces (a random rotation of
+/// anisotropic Gaussians): OPQ's rotation should beat plain PQ.
+fn correlated(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let r = vector_codecs::train::linalg::random_orthogonal(d, seed);
+    let mut g = Rng::new(seed + 1);
+    (0..n)
+        .flat_map(|_| {
+            let z: Vec<f64> = (0..d).map(|j| g.gaussian() * (if j < d / 4 { 4.0 } else { 0.3 })).collect();
+            (0..d).map(|i| (0..d).map(|j| z[j] * r[j * d + i]).sum::<f64>() as f32).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn opq_rotation_is_orthogonal_and_beats_pq() {
+    let (n, d, m) = (2000, 32, 8);
+    let x = correlated(n, d, 3);
+    let cfg = OpqConfig { niter: 10, niter_pq_0: 10, kmeans: fast(), ..OpqConfig::default() };
+    let (opq, mses) = train_opq(&x, d, d, m, 4, &cfg).unwrap();
+    let r: Vec<f64> = opq.transform.matrix().iter().map(|&v| f64::from(v)).collect();
+    let oe = vector_codecs::train::linalg::orthogonality_error(&r, d);
+    assert!(oe < 1e-5, "orthogonality error {oe}");
+    assert!(mses.last().unwrap() <= &mses[0], "{mses:?}");
+    let pq = ProductQuantizer::train(&x, d, m, 4, &fast()).unwrap();
+    let (mut code, mut y) = (vec![0u8; opq.code_len()], vec![0f32; d]);
+    let mut e = 0f64;
+    for xi in x.chunks_exact(d) {
+        opq.encode_into(xi, &mut code).unwrap();
+        opq.decode_into(&code, &mut y).unwrap();
+        e += l2f(xi, &y);
+    }
+    let (e_opq, e_pq) = (e / n as f64, pq.mse(&x).unwrap());
+    eprintln!("MSE: OPQ {e_opq:.4}, PQ {e_pq:.4}");
+    assert!(e_opq <= e_pq, "OPQ {e_opq} vs PQ {e_pq}");
+    // Scores of the composition are those of the decoded vectors.
+    let q = gauss(1, d, 4);
+    let mut s = opq.scratch();
+    let p = opq.prepare(&q, &mut s).unwrap();
+    opq.encode_into(&x[..d], &mut code).unwrap();
+    opq.decode_into(&code, &mut y).unwrap();
+    let got = f64::from(opq.score(&p, &code).unwrap());
+    assert!((got - dotf(&q, &y)).abs() < 1e-3 * (1.0 + got.abs()));
+    // Projection to fewer dimensions.
+    let (proj, _) = train_opq(&x, d, 16, 4, 4, &cfg).unwrap();
+    assert_eq!(proj.code_len(), 2);
+    assert!(train_opq(&x, d, 40, 4, 4, &cfg).is_err());
+}
+
+#[test]
+fn training_is_deterministic() {
+    let x = gauss(700, 16, 6);
+    let a = ProductQuantizer::train(&x, 16, 4, 8, &fast()).unwrap();
+    let b = ProductQuantizer::train(&x, 16, 4, 8, &fast()).unwrap();
+    assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
+}
+
+#[test]
+fn relayout_kernels_agree() {
+    use vector_codecs::pq::fastscan::{relayout_block, relayout_block_portable};
+    let mut r = Rng::new(21);
+    for cl in [1usize, 2, 7, 15, 16, 17, 31, 32, 48, 100, 256, 300] {
+        for nvec in [1usize, 5, 31, 32] {
+            let codes: Vec<u8> = (0..nvec * cl).map(|_| r.next_u32() as u8).collect();
+            let (mut a, mut b) = (vec![0u8; 32 * cl], vec![1u8; 32 * cl]);
+            relayout_block_portable(&codes, cl, &mut a);
+            relayout_block(&codes, cl, &mut b);
+            assert_eq!(a, b, "cl {cl} nvec {nvec}");
+            // And the layout is the packer's.
+            assert_eq!(pack_blocks(&codes, 2 * cl).unwrap(), a);
+        }
+    }
+}
+
+#[test]
+fn symbols_round_trip() {
+    use vector_codecs::Symbols;
+    for nbits in [1u32, 3, 4, 8, 9] {
+        let x = gauss((1 << nbits) + 10, 10, 2);
+        let pq = ProductQuantizer::train(&x, 10, 5, nbits, &fast()).unwrap();
+        assert_eq!((pq.symbols_per_vector(), pq.alphabet_size(), pq.side_len()), (5, 1 << nbits, 0));
+        let mut code = vec![0u8; pq.code_len()];
+        let mut sym = [0u16; 5];
+        for row in x.chunks_exact(10).take(20) {
+            pq.encode_into(row, &mut code).unwrap();
+            pq.split_symbols(&code, &mut sym, &mut []).unwrap();
+            let mut back = vec![0xffu8; pq.code_len()];
+            pq.join_symbols(&sym, &[], &mut back).unwrap();
+            assert_eq!(back, code);
+        }
+        sym[2] = 1 << nbits;
+        assert!(pq.join_symbols(&sym, &[], &mut code).is_err());
+    }
+}
+
+#[test]
+fn wide_indices_12_and_16_bits() {
+    // n == 2^nbits rows: the codebooks are the rows themselves, so coding is exact.
+    for nbits in [12u32, 16] {
+        let n = 1usize << nbits;
+        let x = gauss(n, 4, u64::from(nbits));
+        let pq = ProductQuantizer::train(&x, 4, 2, nbits, &fast()).unwrap();
+        assert_eq!(pq.code_len(), (2 * nbits as usize).div_ceil(8));
+        let mut code = vec![0u8; pq.code_len()];
+        let mut y = [0f32; 4];
+        for row in x.chunks_exact(4).step_by(97) {
+            pq.encode_into(row, &mut code).unwrap();
+            pq.decode_into(&code, &mut y).unwrap();
+            assert_eq!(row, y);
+        }
+        let mut s = pq.scratch();
+        let q = pq.prepare(&x[..4], &mut s).unwrap();
+        pq.encode_into(&x[..4], &mut code).unwrap();
+        let want: f32 = x[..4].iter().map(|v| v * v).sum();
+        assert!((pq.score(&q, &code).unwrap() - want).abs() < 1e-4);
+    }
+}
