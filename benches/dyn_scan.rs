@@ -9,7 +9,6 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vector_codecs::binary::{BinaryCodec, BinaryConfig, ScaleFormat};
-use vector_codecs::dynamic::DynCodec;
 use vector_codecs::metric::Metric;
 use vector_codecs::rng::Rng;
 use vector_codecs::scalar::uniform::{PerDim, RangeEstimator};

@@ -1195,3 +1195,94 @@ impl<C: ScanModes, S: AsRef<[f32]> + 'static> ScanModes for Scaled<C, S> {
         Scaled::new(self.inner.with_scan(mode)?, self.scales)
     }
 }
+
+/// [`Persist`](crate::persist::Persist) for the wrappers: each persists generically as its parts
+/// in order (a transform or mean/scales first, then the inner codecs).
+mod persist_impls {
+    #[cfg(feature = "alloc")]
+    use super::{Centered, Scaled};
+    use super::{IpNormalized, Normalized, Residual, Rotated, Split};
+    use crate::error::Result;
+    use crate::format::Reader;
+    #[cfg(feature = "alloc")]
+    use crate::format::Writer;
+    use crate::persist::Persist;
+    #[cfg(feature = "alloc")]
+    use crate::persist::{read_f32s, write_f32s};
+    use crate::transform::Transform;
+
+    impl<T: Transform + Persist, C: crate::Codec + Persist> Persist for Rotated<T, C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.transform.persist(w);
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let t = T::restore(r)?;
+            Rotated::new(t, C::restore(r)?)
+        }
+    }
+
+    /// The two-part wrappers: the first part's block, then the second's.
+    macro_rules! persist_pair {
+        ($ty:ident, $first:path) => {
+            impl<A: $first + Persist, B: crate::Codec + Persist> Persist for $ty<A, B> {
+                #[cfg(feature = "alloc")]
+                fn persist(&self, w: &mut Writer) {
+                    self.first.persist(w);
+                    self.second.persist(w);
+                }
+                fn restore(r: &mut Reader<'_>) -> Result<Self> {
+                    let a = A::restore(r)?;
+                    $ty::new(a, B::restore(r)?)
+                }
+            }
+        };
+    }
+    persist_pair!(Residual, crate::Decode);
+    persist_pair!(Split, crate::Codec);
+
+    impl<C: crate::Codec + Persist> Persist for Normalized<C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            Ok(Normalized::new(C::restore(r)?))
+        }
+    }
+
+    impl<C: crate::Decode + Persist> Persist for IpNormalized<C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.normalized.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            Ok(IpNormalized::new(C::restore(r)?))
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    impl<C: crate::Codec + Persist> Persist for Centered<C, alloc::vec::Vec<f32>> {
+        fn persist(&self, w: &mut Writer) {
+            write_f32s(w, self.mean());
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let mean = read_f32s(r, "non-finite centring mean")?;
+            Centered::new(C::restore(r)?, mean)
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    impl<C: crate::Codec + Persist> Persist for Scaled<C, alloc::vec::Vec<f32>> {
+        fn persist(&self, w: &mut Writer) {
+            write_f32s(w, self.scales());
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let scales = read_f32s(r, "non-finite scale")?;
+            Scaled::new(C::restore(r)?, scales)
+        }
+    }
+}

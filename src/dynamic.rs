@@ -10,7 +10,7 @@
 //! * [`with_query`](DynCodec::with_query) prepares a query into caller scratch and hands a
 //!   [`PreparedQuery`] to a closure, which scores any number of code batches with the codec's
 //!   own batch kernel (one virtual call per batch, not per code);
-//! * [`scan`](DynCodec::scan) and [`scan_topk`](DynCodec::scan_topk) (`impl dyn DynCodec`): a
+//! * `scan` and `scan_topk` (`impl dyn DynCodec`): a
 //!   whole scan in one call, to scores or to the `k` best ids;
 //! * [`save`](DynCodec::save) writes the codec (name, metric, parameters) so that
 //!   [`crate::factory::load`] reads it back as a `Box<dyn DynCodec>`.
@@ -37,7 +37,7 @@ pub trait PreparedQuery {
     fn score_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()>;
 }
 
-/// The largest `k` of [`DynCodec::scan_topk`] (the selector lives on the stack).
+/// The largest `k` of `<dyn DynCodec>::scan_topk` (the selector lives on the stack).
 pub const MAX_K: usize = 1024;
 
 /// Every codec of the crate behind one object-safe interface (see the module docs).
@@ -132,7 +132,7 @@ impl dyn DynCodec + '_ {
     /// Scores every code of `codes` against `q` into `out`, with scratch from the heap.
     ///
     /// # Errors
-    /// As [`scan_into`](Self::scan_into).
+    /// As `scan_into`.
     #[cfg(feature = "alloc")]
     pub fn scan(&self, q: &[f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
         let mut scratch = alloc::vec![0f32; self.query_scratch_len()];
@@ -143,7 +143,7 @@ impl dyn DynCodec + '_ {
     /// codes at a time into a stack buffer. No allocation.
     ///
     /// # Errors
-    /// As [`scan_into`](Self::scan_into); [`Error::Overflow`] for more than `u32::MAX` codes.
+    /// As `scan_into`; [`Error::Overflow`] for more than `u32::MAX` codes.
     pub fn scan_topk_into<const CAP: usize>(
         &self,
         q: &[f32],
@@ -175,7 +175,7 @@ impl dyn DynCodec + '_ {
     /// The `k` best codes for `q` as `(id, score)`, best first (ties towards the smaller id).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `k > MAX_K`; as [`scan_into`](Self::scan_into).
+    /// [`Error::InvalidParameter`] if `k > MAX_K`; as `scan_into`.
     #[cfg(feature = "alloc")]
     pub fn scan_topk(&self, q: &[f32], codes: &[u8], k: usize) -> Result<alloc::vec::Vec<(u32, f32)>> {
         if k > MAX_K {

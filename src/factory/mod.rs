@@ -1,4 +1,4 @@
-//! Codecs chosen by name at run time: [`build`] from a configuration string, [`save`] /
+//! Codecs chosen by name at run time: [`build`] from a configuration string, [`save`](crate::dynamic::DynCodec::save()) /
 //! [`load`] through bytes, all as [`Box<dyn DynCodec>`](crate::dynamic::DynCodec).
 //!
 //! Names are parsed in one place, the table [`entries`]: one [`Entry`] per configuration
@@ -213,7 +213,7 @@ pub fn build(name: &str, dim: usize, metric: Metric, seed: u64, train: &[f32]) -
     dispatch(name, dim, metric, seed, Source::Train(train))
 }
 
-/// Reads a codec saved with [`DynCodec::save`](crate::dynamic::DynCodec::save).
+/// Reads a codec saved with [`DynCodec::save`].
 ///
 /// Total on arbitrary bytes: validates the container (magic, version, kind, length, checksum),
 /// the name, metric and dimension, then every parameter of the codec; allocates at most what the

@@ -11,12 +11,14 @@ pub mod gaussian;
 pub mod haar;
 pub mod hadamard;
 pub mod permutation;
+pub mod rotation;
 
 pub use gaussian::GaussianProjection;
 #[cfg(feature = "alloc")]
 pub use haar::HaarRotation;
 pub use hadamard::RandomizedHadamard;
 pub use permutation::Permutation;
+pub use rotation::{MAX_HAAR_RESTORE_DIM, Rotation, RotationKind};
 
 /// `out = M·x` for a row-major matrix `m` of `out.len()` rows and `x.len()` columns (the stored
 /// dense transforms: Haar, a materialized Gaussian projection, PCA). Each entry is
@@ -84,5 +86,16 @@ impl Transform for Identity {
     }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         self.forward(y, out)
+    }
+}
+
+/// Saved as `u32` dimension.
+impl crate::persist::Persist for Identity {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.0 as u32);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        Ok(Identity(r.u32()? as usize))
     }
 }

@@ -36,11 +36,12 @@
 
 use alloc::vec::Vec;
 
-use super::split::CodebookScalar;
 use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::compose::{Centered, IpNormalized, Rotated, Scaled, Split};
 use crate::error::{Error, Result, check_dim};
+use crate::scalar::codebook::CodebookScalar;
 use crate::scalar::lloyd::Codebook;
+use crate::scalar::norm::norm_f64;
 use crate::transform::Transform;
 
 /// A trained orthogonal transform: the rows of the matrix are the principal axes of the
@@ -389,7 +390,7 @@ fn fit(data: &[f32], dim: usize, budget: usize, top: usize) -> Result<Fitted> {
             *o = v - m;
         }
         pca.forward(&r, &mut y)?;
-        let norm = super::norm_f64(&y);
+        let norm = norm_f64(&y);
         if norm > 0.0 {
             for (a, &v) in s2.iter_mut().zip(&y) {
                 let u = f64::from(v) / norm;
