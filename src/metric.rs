@@ -19,8 +19,8 @@
 //! Norms are computed in `f64` in a fixed sequential order, so the appended bytes are the same on
 //! every SIMD backend and target.
 
+use crate::buf::with_buf;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
-use crate::compose::with_buf;
 use crate::error::{Error, Result, check_code, check_dim};
 
 /// A similarity metric. Scores are always "larger is more similar".

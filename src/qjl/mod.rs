@@ -135,7 +135,7 @@ impl Codec for Qjl {
             code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
             return Ok(());
         }
-        crate::compose::with_buf(self.m, |sk| {
+        crate::buf::with_buf(self.m, |sk| {
             self.proj.forward(x, sk)?;
             for (i, &v) in sk.iter().enumerate() {
                 if v > 0.0 {
@@ -207,7 +207,7 @@ impl Decode for Qjl {
         check_dim(self.dim, out.len())?;
         let norm = self.norm_of(code)?;
         let scale = libm::sqrtf(core::f32::consts::FRAC_PI_2) / self.m as f32 * norm;
-        crate::compose::with_buf(self.m, |z| {
+        crate::buf::with_buf(self.m, |z| {
             for (i, zi) in z.iter_mut().enumerate() {
                 *zi = if (code[i / 8] >> (i % 8)) & 1 == 1 { scale } else { -scale };
             }

@@ -196,13 +196,13 @@ impl OrthoQjlBlocks {
 
     /// Runs `f` on a zeroed scratch of one block's code length: 64 bytes on the stack for
     /// `d ≤ 480` (this runs once per score), else the shared float scratch of
-    /// [`crate::compose::with_buf`].
+    /// [`crate::buf::with_buf`].
     fn with_block_buf<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
         let n = self.sign_len() + 4;
         if n <= 64 {
             return f(&mut [0u8; 64][..n]);
         }
-        crate::compose::with_buf(n.div_ceil(4), |b| f(&mut bytemuck::cast_slice_mut::<f32, u8>(b)[..n]))
+        crate::buf::with_buf(n.div_ceil(4), |b| f(&mut bytemuck::cast_slice_mut::<f32, u8>(b)[..n]))
     }
 
     /// Block `j`'s code (its sign bytes and the shared norm) in `buf`.
@@ -250,7 +250,7 @@ impl Decode for OrthoQjlBlocks {
         out.fill(0.0);
         let w = 1.0 / self.blocks.len() as f32;
         self.with_block_buf(|buf| {
-            crate::compose::with_buf(self.dim(), |y| {
+            crate::buf::with_buf(self.dim(), |y| {
                 for (j, b) in self.blocks.iter().enumerate() {
                     b.decode_into(self.block_code(code, j, buf), y)?;
                     for (o, &v) in out.iter_mut().zip(y.iter()) {

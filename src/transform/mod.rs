@@ -10,6 +10,8 @@ pub mod gaussian;
 #[cfg(feature = "alloc")]
 pub mod haar;
 pub mod hadamard;
+#[cfg(feature = "alloc")]
+pub mod pca;
 pub mod permutation;
 pub mod rotation;
 
@@ -17,6 +19,8 @@ pub use gaussian::GaussianProjection;
 #[cfg(feature = "alloc")]
 pub use haar::HaarRotation;
 pub use hadamard::RandomizedHadamard;
+#[cfg(feature = "alloc")]
+pub use pca::Pca;
 pub use permutation::Permutation;
 pub use rotation::{MAX_HAAR_RESTORE_DIM, Rotation, RotationKind};
 
