@@ -218,12 +218,9 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
                 let yb = &mut y[..xb.len() / d * e];
                 for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
                     // The row after the next one, while this one is transformed.
-                    #[cfg(target_arch = "x86_64")]
                     if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
-                        crate::simd::x86::fwht::prefetch(nx);
+                        crate::simd::prefetch(nx);
                     }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    let _ = (b, i);
                     self.transform.forward(x, yr)?;
                 }
                 self.inner.encode_batch(yb, cb)?;

@@ -83,7 +83,7 @@ fn model_view_refuses_inconsistent_encoder_constants() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn proj_signs_huge_stride_is_refused() {
-    use vector_codecs::simd::x86::fwht::proj_signs;
+    use vector_codecs::simd::proj_signs;
     let s = [1.0f32; 16];
     let xs = [1.0f32; 16];
     let mut codes = [0u8; 8];

@@ -261,8 +261,7 @@ impl Score for Qjl {
 /// agree. Lengths that do not fit (a partial row, short `codes`) set nothing for the missing
 /// parts.
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::simd::x86::fwht::proj_signs(s, d, xs, codes, c) {
+    if crate::simd::proj_signs(s, d, xs, codes, c) {
         return;
     }
     if d == 0 {
@@ -379,10 +378,9 @@ mod tests {
             let mut got = vec![0u8; k * c];
             proj_signs(&s, d, &xs, &mut got, c);
             assert_eq!(got, want, "dispatched d {d}");
-            #[cfg(target_arch = "x86_64")]
             {
                 let mut avx = vec![0u8; k * c];
-                if crate::simd::x86::fwht::proj_signs(&s, d, &xs, &mut avx, c) {
+                if crate::simd::proj_signs(&s, d, &xs, &mut avx, c) {
                     assert_eq!(avx, want, "avx2 d {d}");
                 }
             }

@@ -119,8 +119,7 @@ pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut 
     if !(1..=4).contains(&b) || thresholds.len() >= (1 << b) {
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    if !y.is_empty() && crate::simd::x86::fwht::cells_pack(y, inv, thresholds, bits, out) == y.len() {
+    if !y.is_empty() && crate::simd::cells_pack(y, inv, thresholds, bits, out) == y.len() {
         return;
     }
     let full = match b {

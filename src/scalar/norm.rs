@@ -88,7 +88,6 @@ impl Codec for NormScalar {
     fn encode_into(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim, y.len())?;
         check_code(self.code_len(), code.len())?;
-        #[cfg(target_arch = "x86_64")]
         if let Some(r) = self.encode_rows_arch(y, code) {
             return r;
         }
@@ -130,7 +129,6 @@ impl Codec for NormScalar {
         let (d, c) = (self.dim, self.code_len());
         let n = crate::codec::batch_rows(ys.len(), d)?;
         check_code(n * c, codes.len())?;
-        #[cfg(target_arch = "x86_64")]
         if let Some(r) = self.encode_rows_arch(ys, codes) {
             return r;
         }
@@ -142,20 +140,11 @@ impl Codec for NormScalar {
 }
 
 impl NormScalar {
-    /// The AVX2 batch kernel ([`crate::simd::x86::fwht::encode_rows`]) on whole rows; `None`
+    /// The AVX2 batch kernel (`simd::norm_cells_rows`) on whole rows; `None`
     /// where it does not apply (`b > 4`, no AVX2).
-    #[cfg(target_arch = "x86_64")]
     fn encode_rows_arch(&self, ys: &[f32], codes: &mut [u8]) -> Option<Result<()>> {
         let norm = |ss: f64| crate::error::encode_norm(libm::sqrt(ss) as f32);
-        crate::simd::x86::fwht::encode_rows(
-            ys,
-            self.dim,
-            self.codebook.thresholds(),
-            self.bits,
-            codes,
-            self.code_len(),
-            norm,
-        )
+        crate::simd::norm_cells_rows(ys, self.dim, self.codebook.thresholds(), self.bits, codes, self.code_len(), norm)
     }
 }
 
@@ -164,8 +153,7 @@ impl NormScalar {
 /// non-finite result. Rounded to `f32`, this agrees with a sequential `f64` sum except, rarely,
 /// in the last bit.
 pub fn norm_f64(y: &[f32]) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(s) = crate::simd::x86::fwht::sum_sq_f64(y) {
+    if let Some(s) = crate::simd::sum_sq_f64(y) {
         return libm::sqrt(s);
     }
     norm_f64_portable(y)
@@ -348,8 +336,7 @@ mod tests {
             }
             let want = norm_f64_portable(&y);
             assert_eq!(norm_f64(&y).to_bits(), want.to_bits(), "n {n}");
-            #[cfg(target_arch = "x86_64")]
-            if let Some(s) = crate::simd::x86::fwht::sum_sq_f64(&y) {
+            if let Some(s) = crate::simd::sum_sq_f64(&y) {
                 assert_eq!(libm::sqrt(s).to_bits(), want.to_bits(), "avx2 n {n}");
             }
             let seq = libm::sqrt(y.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>());
