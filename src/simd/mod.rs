@@ -70,6 +70,18 @@ pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     portable::l2sq(a, b)
 }
 
+/// `Σ y_i²` with the squares of the `f32` inputs (exact in `f64`) accumulated in 8 `f64` lanes
+/// (lane `i mod 8`), combined pairwise, then the tail in order: the same bits on every backend
+/// (see [`portable::sum_sq_f64`]), for norms written into codes.
+#[inline]
+pub fn sum_sq_f64(y: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = x86::fwht::sum_sq_f64(y) {
+        return s;
+    }
+    portable::sum_sq_f64(y)
+}
+
 /// `Σ a_i`.
 #[inline]
 pub fn sum(a: &[f32]) -> f32 {
@@ -338,20 +350,6 @@ pub(crate) fn norm_cells_rows(
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = (ys, d, thresholds, bits, codes, cl, norm);
-        None
-    }
-}
-
-/// `Σ y_i²` in `f64` with 8 lanes (lane `i mod 8`) on the AVX2 path; `None` if it did not run.
-#[inline]
-pub(crate) fn sum_sq_f64(y: &[f32]) -> Option<f64> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::fwht::sum_sq_f64(y)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = y;
         None
     }
 }
