@@ -35,8 +35,6 @@
 //! ```
 
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
-#[cfg(not(feature = "alloc"))]
-use crate::error::Error;
 use crate::error::{Result, check_code, check_dim};
 use crate::transform::Transform;
 
@@ -57,88 +55,8 @@ fn finite_score(s: f32) -> Result<f32> {
     if s.is_finite() { Ok(s) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
 }
 
-/// Dimension up to which temporary vectors live on the stack (4096 floats = 16 KiB).
-pub const STACK_DIM: usize = 4096;
-
-/// A heap buffer of `f32` whose contents start on a 64-byte boundary (the allocator only
-/// promises the alignment of `f32`), so whole 32-byte SIMD vectors of it never straddle two
-/// cache lines. Cloning re-aligns; equality and `Debug` look at the contents only.
-#[cfg(feature = "alloc")]
-pub(crate) struct AlignedVec {
-    buf: alloc::vec::Vec<f32>,
-    off: usize,
-    len: usize,
-}
-
-#[cfg(feature = "alloc")]
-impl AlignedVec {
-    /// `len` zeros.
-    pub(crate) fn zeroed(len: usize) -> Self {
-        let buf = alloc::vec![0.0f32; len + 15];
-        // Floats to skip to the next 64-byte boundary (addresses of f32 are multiples of 4).
-        let off = ((64 - buf.as_ptr() as usize % 64) % 64) / 4;
-        AlignedVec { buf, off, len }
-    }
-    /// The contents.
-    pub(crate) fn as_slice(&self) -> &[f32] {
-        &self.buf[self.off..self.off + self.len]
-    }
-    /// The contents, mutable.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
-        &mut self.buf[self.off..self.off + self.len]
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl Clone for AlignedVec {
-    fn clone(&self) -> Self {
-        let mut c = AlignedVec::zeroed(self.len);
-        c.as_mut_slice().copy_from_slice(self.as_slice());
-        c
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl PartialEq for AlignedVec {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl core::fmt::Debug for AlignedVec {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.as_slice().fmt(f)
-    }
-}
-
-/// A cache-line (64-byte) aligned array.
-#[repr(C, align(64))]
-struct Aligned<const N: usize>([f32; N]);
-
-/// Runs `f` with a zeroed temporary buffer of `n` floats (stack up to [`STACK_DIM`]).
-pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
-    // A smaller buffer for common dimensions: zeroing 16 KiB on every call is measurable.
-    // Both are cache-line aligned: the SIMD kernels load and store whole 32-byte vectors, and
-    // one that straddles two cache lines costs two accesses.
-    if n <= 1024 {
-        let mut buf = Aligned([0.0f32; 1024]);
-        return f(&mut buf.0[..n]);
-    }
-    if n <= STACK_DIM {
-        let mut buf = Aligned([0.0f32; STACK_DIM]);
-        return f(&mut buf.0[..n]);
-    }
-    #[cfg(feature = "alloc")]
-    {
-        let mut v = AlignedVec::zeroed(n);
-        f(v.as_mut_slice())
-    }
-    #[cfg(not(feature = "alloc"))]
-    {
-        Err(Error::InvalidParameter("dimension above STACK_DIM (4096) needs the alloc feature"))
-    }
-}
+pub use crate::buf::STACK_DIM;
+use crate::buf::with_buf;
 
 /// The query of a two-codec composition ([`Residual`], [`Split`]): `a` prepared on `qa` and `b`
 /// on `qb`, in `a`'s scratch followed by `b`'s.
@@ -300,12 +218,9 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
                 let yb = &mut y[..xb.len() / d * e];
                 for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
                     // The row after the next one, while this one is transformed.
-                    #[cfg(target_arch = "x86_64")]
                     if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
-                        crate::simd::x86::fwht::prefetch(nx);
+                        crate::simd::prefetch(nx);
                     }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    let _ = (b, i);
                     self.transform.forward(x, yr)?;
                 }
                 self.inner.encode_batch(yb, cb)?;
@@ -1080,60 +995,6 @@ impl<C: Score, S: AsRef<[f32]> + 'static> Score for Scaled<C, S> {
     }
 }
 
-#[cfg(all(test, feature = "alloc"))]
-mod tests {
-    use super::*;
-    use crate::transform::GaussianProjection;
-
-    #[test]
-    fn aligned_vec_is_aligned_and_compares_by_contents() {
-        for len in [0usize, 1, 7, 16, 100, 4097] {
-            let mut a = AlignedVec::zeroed(len);
-            assert_eq!(a.as_slice().len(), len);
-            assert_eq!(a.as_slice().as_ptr() as usize % 64, 0, "len {len}");
-            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
-                *v = i as f32 * 0.5;
-            }
-            let b = a.clone();
-            assert_eq!(b.as_slice().as_ptr() as usize % 64, 0);
-            assert_eq!(a, b);
-            assert_eq!(b.as_slice(), a.as_slice());
-            if len > 0 {
-                let mut c = b.clone();
-                c.as_mut_slice()[len - 1] = -1.0;
-                assert_ne!(a, c);
-            }
-        }
-        // Heap buffers of `with_buf` (above STACK_DIM) and the stack ones are aligned too.
-        for n in [10usize, 1025, STACK_DIM + 1] {
-            with_buf(n, |b| {
-                assert_eq!(b.len(), n);
-                assert_eq!(b.as_ptr() as usize % 64, 0, "n {n}");
-                assert!(b.iter().all(|&v| v == 0.0));
-                Ok(())
-            })
-            .unwrap();
-        }
-    }
-
-    #[test]
-    fn stored_gaussian_projection_is_aligned_and_equals_generated_rows() {
-        let (m, d) = (5usize, 13usize);
-        let g = GaussianProjection::new(m, d, 9).unwrap();
-        let s = g.clone().materialize();
-        let mat = s.matrix().unwrap();
-        assert_eq!(mat.len(), m * d);
-        assert_eq!(mat.as_ptr() as usize % 64, 0);
-        let mut row = [0.0f32; 13];
-        for i in 0..m {
-            g.row_into(i, &mut row).unwrap();
-            assert_eq!(&mat[i * d..(i + 1) * d], &row[..], "row {i}");
-        }
-        assert_eq!(s.clone(), s);
-        assert_ne!(s, g);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Scan modes: every wrapper forwards the choice to the codec inside it (both stages for the
 // two-part wrappers, where the second stage has a mode too).
@@ -1193,5 +1054,96 @@ impl<C: ScanModes, S: AsRef<[f32]> + 'static> ScanModes for Scaled<C, S> {
     }
     fn with_scan(self, mode: ScanMode) -> Result<Self> {
         Scaled::new(self.inner.with_scan(mode)?, self.scales)
+    }
+}
+
+/// [`Persist`](crate::persist::Persist) for the wrappers: each persists generically as its parts
+/// in order (a transform or mean/scales first, then the inner codecs).
+mod persist_impls {
+    #[cfg(feature = "alloc")]
+    use super::{Centered, Scaled};
+    use super::{IpNormalized, Normalized, Residual, Rotated, Split};
+    use crate::error::Result;
+    use crate::format::Reader;
+    #[cfg(feature = "alloc")]
+    use crate::format::Writer;
+    use crate::persist::Persist;
+    #[cfg(feature = "alloc")]
+    use crate::persist::{read_f32s, write_f32s};
+    use crate::transform::Transform;
+
+    impl<T: Transform + Persist, C: crate::Codec + Persist> Persist for Rotated<T, C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.transform.persist(w);
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let t = T::restore(r)?;
+            Rotated::new(t, C::restore(r)?)
+        }
+    }
+
+    /// The two-part wrappers: the first part's block, then the second's.
+    macro_rules! persist_pair {
+        ($ty:ident, $first:path) => {
+            impl<A: $first + Persist, B: crate::Codec + Persist> Persist for $ty<A, B> {
+                #[cfg(feature = "alloc")]
+                fn persist(&self, w: &mut Writer) {
+                    self.first.persist(w);
+                    self.second.persist(w);
+                }
+                fn restore(r: &mut Reader<'_>) -> Result<Self> {
+                    let a = A::restore(r)?;
+                    $ty::new(a, B::restore(r)?)
+                }
+            }
+        };
+    }
+    persist_pair!(Residual, crate::Decode);
+    persist_pair!(Split, crate::Codec);
+
+    impl<C: crate::Codec + Persist> Persist for Normalized<C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            Ok(Normalized::new(C::restore(r)?))
+        }
+    }
+
+    impl<C: crate::Decode + Persist> Persist for IpNormalized<C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.normalized.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            Ok(IpNormalized::new(C::restore(r)?))
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    impl<C: crate::Codec + Persist> Persist for Centered<C, alloc::vec::Vec<f32>> {
+        fn persist(&self, w: &mut Writer) {
+            write_f32s(w, self.mean());
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let mean = read_f32s(r, "non-finite centring mean")?;
+            Centered::new(C::restore(r)?, mean)
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    impl<C: crate::Codec + Persist> Persist for Scaled<C, alloc::vec::Vec<f32>> {
+        fn persist(&self, w: &mut Writer) {
+            write_f32s(w, self.scales());
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let scales = read_f32s(r, "non-finite scale")?;
+            Scaled::new(C::restore(r)?, scales)
+        }
     }
 }

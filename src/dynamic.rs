@@ -37,7 +37,7 @@ pub trait PreparedQuery {
     fn score_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()>;
 }
 
-/// The largest `k` of `scan_topk` (on `dyn DynCodec`) (the selector lives on the stack).
+/// The largest `k` of `<dyn DynCodec>::scan_topk` (the selector lives on the stack).
 pub const MAX_K: usize = 1024;
 
 /// Every codec of the crate behind one object-safe interface (see the module docs).
@@ -298,6 +298,19 @@ where
     }
     #[cfg(feature = "alloc")]
     fn save(&self) -> Result<alloc::vec::Vec<u8>> {
-        crate::factory::save_parts(self.name(), self.metric, self.dim(), self.seed, &self.codec)
+        save_parts(self.name(), self.metric, self.dim(), self.seed, &self.codec)
     }
+}
+
+/// Writes the saved form of a codec ([`crate::factory::load`] reads it): the header fields
+/// (kind [`CODEC`](crate::format::kind::CODEC)), then `codec`'s parameters.
+///
+/// # Errors
+/// [`Error::Overflow`] if the payload exceeds 4 GiB.
+#[cfg(feature = "alloc")]
+fn save_parts<C: Persist>(name: &str, metric: Metric, dim: usize, seed: u64, codec: &C) -> Result<alloc::vec::Vec<u8>> {
+    let mut w = crate::format::Writer::new(crate::format::kind::CODEC);
+    w.u8(name.len() as u8).bytes(name.as_bytes()).u8(metric.tag()).u32(dim as u32).u64(seed);
+    codec.persist(&mut w);
+    w.finish()
 }

@@ -34,6 +34,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod bits;
+mod buf;
 pub mod codec;
 pub mod compose;
 pub mod dynamic;

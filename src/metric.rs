@@ -19,8 +19,8 @@
 //! Norms are computed in `f64` in a fixed sequential order, so the appended bytes are the same on
 //! every SIMD backend and target.
 
+use crate::buf::with_buf;
 use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
-use crate::compose::with_buf;
 use crate::error::{Error, Result, check_code, check_dim};
 
 /// A similarity metric. Scores are always "larger is more similar".
@@ -248,5 +248,36 @@ impl<C: Decode + crate::codec::ScanModes> crate::codec::ScanModes for WithNorm<C
     }
     fn with_scan(self, mode: crate::codec::ScanMode) -> Result<Self> {
         Ok(WithNorm { inner: self.inner.with_scan(mode)?, metric: self.metric })
+    }
+}
+
+mod persist_impls {
+    use super::{Metric, WithNorm};
+    use crate::error::Result;
+    use crate::format::Reader;
+    #[cfg(feature = "alloc")]
+    use crate::format::Writer;
+    use crate::persist::Persist;
+
+    impl Persist for Metric {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            w.u8(self.tag());
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            Metric::from_tag(r.u8()?)
+        }
+    }
+
+    impl<C: crate::Decode + crate::Score + Persist> Persist for WithNorm<C> {
+        #[cfg(feature = "alloc")]
+        fn persist(&self, w: &mut Writer) {
+            self.metric.persist(w);
+            self.inner.persist(w);
+        }
+        fn restore(r: &mut Reader<'_>) -> Result<Self> {
+            let m = Metric::restore(r)?;
+            Ok(WithNorm::new(C::restore(r)?, m))
+        }
     }
 }

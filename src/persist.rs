@@ -1,6 +1,6 @@
 //! Serialization that composes: every building block writes and reads its own parameters
-//! ([`Persist`]), and every wrapper of [`crate::compose`] persists generically as its parts in
-//! order. A codec's saved form is therefore the concatenation of its parts' fields; the type that
+//! ([`Persist`], implemented next to each type), and every wrapper of [`crate::compose`] persists
+//! generically as its parts in order. A codec's saved form is therefore the concatenation of its parts' fields; the type that
 //! reads them back is chosen by the configuration name stored in front of them (see
 //! [`crate::factory`]), so no part stores a type tag of its own.
 //!
@@ -17,15 +17,10 @@
 //!
 //! `FORMAT.md` at the repository root documents the fields of every block.
 
-#[cfg(feature = "alloc")]
-use crate::compose::{Centered, Scaled};
-use crate::compose::{IpNormalized, Normalized, Residual, Rotated, Split};
 use crate::error::{Error, Result};
 use crate::format::Reader;
 #[cfg(feature = "alloc")]
 use crate::format::Writer;
-use crate::metric::{Metric, WithNorm};
-use crate::transform::{Identity, Transform};
 
 /// The largest dimension a persisted block may declare: `2^16` (the bound every codec of the
 /// crate documents).
@@ -74,111 +69,4 @@ pub fn write_f32s(w: &mut Writer, v: &[f32]) {
 pub fn read_f32s(r: &mut Reader<'_>, what: &'static str) -> Result<alloc::vec::Vec<f32>> {
     let n = r.u32()? as usize;
     r.finite_f32_vec(n, what)
-}
-
-impl Persist for Metric {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        w.u8(self.tag());
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        Metric::from_tag(r.u8()?)
-    }
-}
-
-impl Persist for Identity {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        w.u32(self.0 as u32);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(Identity(r.u32()? as usize))
-    }
-}
-
-impl<T: Transform + Persist, C: crate::Codec + Persist> Persist for Rotated<T, C> {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        self.transform.persist(w);
-        self.inner.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let t = T::restore(r)?;
-        Rotated::new(t, C::restore(r)?)
-    }
-}
-
-/// The two-part wrappers: the first part's block, then the second's.
-macro_rules! persist_pair {
-    ($ty:ident, $first:path) => {
-        impl<A: $first + Persist, B: crate::Codec + Persist> Persist for $ty<A, B> {
-            #[cfg(feature = "alloc")]
-            fn persist(&self, w: &mut Writer) {
-                self.first.persist(w);
-                self.second.persist(w);
-            }
-            fn restore(r: &mut Reader<'_>) -> Result<Self> {
-                let a = A::restore(r)?;
-                $ty::new(a, B::restore(r)?)
-            }
-        }
-    };
-}
-persist_pair!(Residual, crate::Decode);
-persist_pair!(Split, crate::Codec);
-
-impl<C: crate::Codec + Persist> Persist for Normalized<C> {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        self.inner.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(Normalized::new(C::restore(r)?))
-    }
-}
-
-impl<C: crate::Decode + Persist> Persist for IpNormalized<C> {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        self.normalized.inner.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(IpNormalized::new(C::restore(r)?))
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl<C: crate::Codec + Persist> Persist for Centered<C, alloc::vec::Vec<f32>> {
-    fn persist(&self, w: &mut Writer) {
-        write_f32s(w, self.mean());
-        self.inner.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let mean = read_f32s(r, "non-finite centring mean")?;
-        Centered::new(C::restore(r)?, mean)
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl<C: crate::Codec + Persist> Persist for Scaled<C, alloc::vec::Vec<f32>> {
-    fn persist(&self, w: &mut Writer) {
-        write_f32s(w, self.scales());
-        self.inner.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let scales = read_f32s(r, "non-finite scale")?;
-        Scaled::new(C::restore(r)?, scales)
-    }
-}
-
-impl<C: crate::Decode + crate::Score + Persist> Persist for WithNorm<C> {
-    #[cfg(feature = "alloc")]
-    fn persist(&self, w: &mut Writer) {
-        self.metric.persist(w);
-        self.inner.persist(w);
-    }
-    fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let m = Metric::restore(r)?;
-        Ok(WithNorm::new(C::restore(r)?, m))
-    }
 }

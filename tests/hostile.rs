@@ -32,11 +32,11 @@ fn qjl_gaussian_binary_allocation_bounds() {
 #[test]
 fn constructors_refuse_dimensions_beyond_max_dim() {
     use vector_codecs::persist::MAX_DIM;
+    use vector_codecs::scalar::codebook::CodebookScalar;
     use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
     use vector_codecs::scalar::lloyd::{Codebook, LloydCodec};
+    use vector_codecs::scalar::norm::NormScalar;
     use vector_codecs::scalar::uniform::BlockUniform;
-    use vector_codecs::turbo::NormScalar;
-    use vector_codecs::turbo::split::CodebookScalar;
     for dim in [MAX_DIM + 1, (1 << 61) + 1, usize::MAX / 2 + 1, usize::MAX] {
         assert!(BlockUniform::new(dim, 4, None, false).is_err(), "{dim}");
         assert!(BlockUniform::new(dim, 8, Some(32), true).is_err(), "{dim}");
@@ -83,7 +83,7 @@ fn model_view_refuses_inconsistent_encoder_constants() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn proj_signs_huge_stride_is_refused() {
-    use vector_codecs::simd::x86::fwht::proj_signs;
+    use vector_codecs::simd::proj_signs;
     let s = [1.0f32; 16];
     let xs = [1.0f32; 16];
     let mut codes = [0u8; 8];

@@ -6,6 +6,7 @@ use vector_codecs::pq::fastscan::{pack_blocks, quantize_table, scan_blocks, unpa
 use vector_codecs::pq::opq::{OpqConfig, train_opq};
 use vector_codecs::pq::{PqMetric, ProductQuantizer};
 use vector_codecs::rng::Rng;
+use vector_codecs::simd::Backend;
 use vector_codecs::simd::pq as k;
 use vector_codecs::train::KMeansConfig;
 use vector_codecs::{Codec, Decode, Error, Score, ScoreSymmetric};
@@ -223,16 +224,11 @@ fn fast_scan_kernels_equal_the_reference_on_awkward_sizes() {
             let mut got = vec![0u32; 32 * nblocks];
             k::fastscan_accumulate(&lut, &codes, npairs, &mut got);
             assert_eq!(got, want, "dispatched, {npairs} pairs");
-            #[cfg(target_arch = "x86_64")]
-            {
-                use vector_codecs::simd::x86::pq as x;
+            // Every backend this CPU has, whatever the dispatcher picked.
+            for b in [Backend::Avx2, Backend::Avx512] {
                 let mut got = vec![0u32; 32 * nblocks];
-                if x::fastscan_accumulate_avx2(&lut, &codes, npairs, &mut got).is_some() {
-                    assert_eq!(got, want, "avx2, {npairs} pairs");
-                }
-                let mut got = vec![0u32; 32 * nblocks];
-                if x::fastscan_accumulate_avx512(&lut, &codes, npairs, &mut got).is_some() {
-                    assert_eq!(got, want, "avx512, {npairs} pairs");
+                if k::fastscan_accumulate_on(b, &lut, &codes, npairs, &mut got).is_some() {
+                    assert_eq!(got, want, "{b:?}, {npairs} pairs");
                 }
             }
         }

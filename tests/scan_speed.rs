@@ -111,10 +111,10 @@ fn fused_scan_callback_sees_exactly_the_codes_within_the_bound() {
             }
             #[cfg(target_arch = "x86_64")]
             {
-                use vector_codecs::simd::x86::popcnt;
+                use vector_codecs::simd::{Backend, hamming_scan_on};
                 let kernels: [(&str, ScanFn); 2] = [
-                    ("avx2", |q, c, s, n, b, e| popcnt::hamming_scan_avx2(q, c, s, n, b, e)),
-                    ("avx512", |q, c, s, n, b, e| popcnt::hamming_scan_avx512(q, c, s, n, b, e)),
+                    ("avx2", |q, c, s, n, b, e| hamming_scan_on(Backend::Avx2, q, c, s, n, b, e)),
+                    ("avx512", |q, c, s, n, b, e| hamming_scan_on(Backend::Avx512, q, c, s, n, b, e)),
                 ];
                 for (name, f) in kernels {
                     let mut got = Vec::new();

@@ -6,10 +6,10 @@ use proptest::prelude::*;
 use vector_codecs::compose::{Normalized, Residual, Split};
 use vector_codecs::qjl::Qjl;
 use vector_codecs::rng::Rng;
+use vector_codecs::scalar::codebook::coordinate_codebook;
 use vector_codecs::scalar::lloyd::Codebook;
 use vector_codecs::turbo::{
-    CodebookKind, CodebookScalar, NormScalar, RotationKind, coordinate_codebook, turbo_mse_half, turbo_mse_split,
-    turbo_prod_half,
+    CodebookKind, CodebookScalar, NormScalar, RotationKind, turbo_mse_half, turbo_mse_split, turbo_prod_half,
 };
 use vector_codecs::{Codec, Decode, Error, Estimator, Score};
 

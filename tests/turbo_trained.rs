@@ -11,9 +11,10 @@ use vector_codecs::compose::{Centered, Scaled};
 use vector_codecs::rng::Rng;
 use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
 use vector_codecs::topk::TopK;
+use vector_codecs::transform::Pca;
 use vector_codecs::transform::Transform;
 use vector_codecs::turbo::calibrated::{Calibration, train_ip, train_ip_split};
-use vector_codecs::turbo::pca::{Dropped, Pca, train_pca, train_pca_low};
+use vector_codecs::turbo::pca::{Dropped, train_pca, train_pca_low};
 use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse_ip};
 use vector_codecs::{Codec, Decode, Error, Estimator, Score};
 

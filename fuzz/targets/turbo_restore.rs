@@ -3,7 +3,7 @@
 //! return `Err` or a codec, never panic, hang or over-allocate; a restored codec must persist back
 //! to exactly the bytes it consumed, and (when small) encode, decode and score.
 //!
-//! Haar rotations above [`MAX_HAAR_RESTORE_DIM`](vector_codecs::turbo::MAX_HAAR_RESTORE_DIM)
+//! Haar rotations above [`MAX_HAAR_RESTORE_DIM`](vector_codecs::transform::MAX_HAAR_RESTORE_DIM)
 //! are rejected by restore, so every accepted input derives in bounded time.
 
 use vector_codecs::format::Reader;

@@ -8,6 +8,7 @@
 //! [`weighted_hamming_batch_with`] take the backend explicitly (tests and benchmarks compare them).
 
 use crate::error::{Error, Result, check_code};
+use crate::simd::Backend;
 
 /// A popcount implementation for the batch kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,34 +26,27 @@ impl PopcntBackend {
     /// The fastest backend this CPU supports (detected once and cached by `crate::simd`;
     /// `VECTOR_CODECS_SIMD=portable|avx2` lowers it for testing).
     pub fn detect() -> PopcntBackend {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use crate::simd::x86::{feature, has};
-            if has(feature::AVX512 | feature::AVX512_VPOPCNTDQ) {
-                return PopcntBackend::Avx512;
-            }
-            if has(feature::AVX2 | feature::POPCNT) {
-                return PopcntBackend::Avx2;
-            }
+        if crate::simd::popcnt_available(Backend::Avx512) {
+            return PopcntBackend::Avx512;
+        }
+        if crate::simd::popcnt_available(Backend::Avx2) {
+            return PopcntBackend::Avx2;
         }
         PopcntBackend::Scalar
     }
 
+    /// The arch backend of `crate::simd` this one runs on (`None` for the portable one).
+    pub(crate) fn arch(self) -> Option<Backend> {
+        match self {
+            PopcntBackend::Scalar => None,
+            PopcntBackend::Avx2 => Some(Backend::Avx2),
+            PopcntBackend::Avx512 => Some(Backend::Avx512),
+        }
+    }
+
     /// Whether this CPU can run the backend.
     pub fn is_available(self) -> bool {
-        match self {
-            PopcntBackend::Scalar => true,
-            #[cfg(target_arch = "x86_64")]
-            PopcntBackend::Avx2 => {
-                crate::simd::x86::has(crate::simd::x86::feature::AVX2 | crate::simd::x86::feature::POPCNT)
-            }
-            #[cfg(target_arch = "x86_64")]
-            PopcntBackend::Avx512 => {
-                crate::simd::x86::has(crate::simd::x86::feature::AVX512 | crate::simd::x86::feature::AVX512_VPOPCNTDQ)
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
-        }
+        self.arch().is_none_or(crate::simd::popcnt_available)
     }
 }
 
@@ -168,14 +162,10 @@ pub fn hamming_strided(
             scalar_hamming_strided(query, codes, stride, out);
             Ok(())
         }
-        #[cfg(target_arch = "x86_64")]
-        PopcntBackend::Avx2 => crate::simd::x86::popcnt::hamming_strided_avx2(query, codes, stride, out)
+        PopcntBackend::Avx2 => crate::simd::hamming_strided_on(Backend::Avx2, query, codes, stride, out)
             .ok_or(Error::InvalidParameter("AVX2 unavailable")),
-        #[cfg(target_arch = "x86_64")]
-        PopcntBackend::Avx512 => crate::simd::x86::popcnt::hamming_strided_avx512(query, codes, stride, out)
+        PopcntBackend::Avx512 => crate::simd::hamming_strided_on(Backend::Avx512, query, codes, stride, out)
             .ok_or(Error::InvalidParameter("AVX-512 VPOPCNTDQ unavailable")),
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => Err(Error::InvalidParameter("backend unavailable on this architecture")),
     }
 }
 
@@ -209,16 +199,12 @@ pub fn weighted_hamming_strided(
             scalar_weighted_strided(planes, nb, codes, stride, out);
             Ok(())
         }
-        #[cfg(target_arch = "x86_64")]
-        PopcntBackend::Avx2 => crate::simd::x86::popcnt::weighted_hamming_strided_avx2(planes, nb, codes, stride, out)
+        PopcntBackend::Avx2 => crate::simd::weighted_hamming_strided_on(Backend::Avx2, planes, nb, codes, stride, out)
             .ok_or(Error::InvalidParameter("AVX2 unavailable")),
-        #[cfg(target_arch = "x86_64")]
         PopcntBackend::Avx512 => {
-            crate::simd::x86::popcnt::weighted_hamming_strided_avx512(planes, nb, codes, stride, out)
+            crate::simd::weighted_hamming_strided_on(Backend::Avx512, planes, nb, codes, stride, out)
                 .ok_or(Error::InvalidParameter("AVX-512 VPOPCNTDQ unavailable"))
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => Err(Error::InvalidParameter("backend unavailable on this architecture")),
     }
 }
 

@@ -83,20 +83,11 @@ pub fn hamming_scan_topk_with<const CAP: usize>(
         topk.push(-(h as f32), first_id.wrapping_add(i as u32));
         bound(topk)
     };
-    #[cfg(target_arch = "x86_64")]
-    {
-        use crate::simd::x86::popcnt;
-        let done = match backend {
-            PopcntBackend::Avx2 => popcnt::hamming_scan_avx2(query, codes, len, n, b0, &mut emit),
-            PopcntBackend::Avx512 => popcnt::hamming_scan_avx512(query, codes, len, n, b0, &mut emit),
-            PopcntBackend::Scalar => None,
-        };
-        if done.is_some() {
+    if let Some(arch) = backend.arch() {
+        if crate::simd::hamming_scan_on(arch, query, codes, len, n, b0, &mut emit).is_some() {
             return Ok(());
         }
-        if backend != PopcntBackend::Scalar {
-            return hamming_scan_blocks(backend, query, codes, first_id, topk);
-        }
+        return hamming_scan_blocks(backend, query, codes, first_id, topk);
     }
     // Portable fused loop: one `count_ones` pass per code, compared with the running bound.
     let mut b = b0;
@@ -111,7 +102,6 @@ pub fn hamming_scan_topk_with<const CAP: usize>(
 
 /// Block-wise Hamming scan (distances of 1,024 codes into a buffer, then the top-k): the path for
 /// code lengths the fused kernels do not take. Geometry and ids were checked by the caller.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn hamming_scan_blocks<const CAP: usize>(
     backend: PopcntBackend,
     query: &[u8],

@@ -35,6 +35,7 @@ pub const MAX_BLOCK_SYMBOLS: usize = 1 << 22;
 
 /// Checks `block_vectors` against [`MAX_BLOCK_VECTORS`] and [`MAX_BLOCK_SYMBOLS`] for a codec of
 /// `spv` symbols per vector; `Ok(block_vectors · spv)`.
+#[cfg(feature = "alloc")]
 fn block_symbols(block_vectors: usize, spv: usize) -> Option<usize> {
     if block_vectors == 0 || block_vectors > MAX_BLOCK_VECTORS {
         return None;

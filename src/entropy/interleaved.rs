@@ -251,16 +251,13 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
     let mask = dec.len() - 1;
     let mut pos = 0usize;
     // Arch fast path (bit-identical): whole groups while 4K bytes of words remain.
-    #[cfg(target_arch = "x86_64")]
     let out = match arch {
-        true => match crate::simd::x86::rans::interleaved_decode::<K>(dec, n, &mut st, words, &mut pos, out) {
+        true => match crate::simd::rans_interleaved_decode::<K>(dec, n, &mut st, words, &mut pos, out) {
             Some(done) => out.get_mut(done..).unwrap_or_default(),
             None => out,
         },
         false => out,
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = arch;
     let mut chunks = out.chunks_exact_mut(K);
     for chunk in &mut chunks {
         if pos + 4 * K <= words.len() {

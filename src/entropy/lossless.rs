@@ -212,11 +212,9 @@ fn pack_raw(split: &Split, vals: impl Iterator<Item = u32>, out: &mut [u8]) {
 /// mantissa bits and the sign at bit 15); returns the number of values done (a multiple of 8).
 #[inline]
 fn join_w6_arch<T: FloatBits>(syms: &[u16], raw: &[u8], out: &mut [T]) -> usize {
-    #[cfg(target_arch = "x86_64")]
     if let Some(o) = T::as_u16_mut(out) {
-        return crate::simd::x86::rans::join_w6_u16(syms, raw, o).unwrap_or(0);
+        return crate::simd::join_w6_u16(syms, raw, o).unwrap_or(0);
     }
-    let _ = (syms, raw, out);
     0
 }
 

@@ -225,13 +225,10 @@ pub struct ModelView<'a> {
     scale_bits: u32,
     enc: &'a [EncSym],
     dec: &'a [u64],
-    /// Word coder side tables (empty when absent; read by the x86-64 arch paths only).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    /// Word coder side tables (empty when absent; read by the arch paths of `crate::simd`).
     enc4: &'a [WordEncRecord],
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     dec32: &'a [u32],
     /// `(sym_bits, freq_bits)` of `dec32` (meaningful when `dec32` is non-empty).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     dec32_layout: (u32, u32),
 }
 
@@ -313,14 +310,12 @@ impl<'a> ModelView<'a> {
 
     /// The word coder's encoder records (empty if the view has none).
     #[inline]
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn word_enc(&self) -> &'a [WordEncRecord] {
         self.enc4
     }
 
     /// The packed decode table with its `(sym_bits, freq_bits)`, if the view has one.
     #[inline]
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn packed_dec(&self) -> Option<(&'a [u32], u32, u32)> {
         (!self.dec32.is_empty()).then_some((self.dec32, self.dec32_layout.0, self.dec32_layout.1))
     }

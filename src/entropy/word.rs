@@ -200,17 +200,14 @@ fn enc_k_single<const K: usize>(
         enc_step(sym_of(enc, s)?, sh, &mut st[lane], out, pos).ok_or(too_small)?;
     }
     let mut p = *pos;
-    #[cfg(target_arch = "x86_64")]
     let head = match arch {
-        true => match crate::simd::x86::rans::word_encode::<K>(m.word_enc(), m.scale_bits(), st, head, out, &mut p) {
+        true => match crate::simd::rans_word_encode::<K>(m.word_enc(), m.scale_bits(), st, head, out, &mut p) {
             Some((_, true)) => return Err(Error::InvalidParameter("symbol not in model (zero frequency)")),
             Some((done, false)) => head.get(..full - done).unwrap_or_default(),
             None => head,
         },
         false => head,
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = arch;
     for group in head.chunks_exact(K).rev() {
         if p < 2 * K {
             for (x, &s) in st.iter_mut().zip(group).rev() {
@@ -295,14 +292,13 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
     let n = m.scale_bits();
     let mask = dec.len() - 1;
     let mut pos = 0usize;
-    #[cfg(target_arch = "x86_64")]
     let out = match arch {
         true => {
             let r = match m.packed_dec() {
                 Some((dec32, sb, fb)) => {
-                    crate::simd::x86::rans::word_decode_packed::<K>(dec32, sb, fb, n, &mut st, words, &mut pos, out)
+                    crate::simd::rans_word_decode_packed::<K>(dec32, sb, fb, n, &mut st, words, &mut pos, out)
                 }
-                None => crate::simd::x86::rans::word_decode::<K>(dec, n, &mut st, words, &mut pos, out),
+                None => crate::simd::rans_word_decode::<K>(dec, n, &mut st, words, &mut pos, out),
             };
             match r {
                 Some(done) => out.get_mut(done..).unwrap_or_default(),
@@ -311,8 +307,6 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
         }
         false => out,
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = arch;
     let mut chunks = out.chunks_exact_mut(K);
     for chunk in &mut chunks {
         if pos + 2 * K <= words.len() {
@@ -413,15 +407,12 @@ mod tests {
             for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
                 for len in [0usize, 1, 31, 33, 1000, 20_000] {
                     let bytes = encode_vec(&[v], lanes, &data[..len]).unwrap();
-                    #[cfg(target_arch = "x86_64")]
                     if len == 20_000 && lanes != Lanes::L4 {
-                        // The arch path really runs where the CPU has it.
-                        use crate::simd::x86::{feature, has};
+                        // The arch path really runs where the CPU has it (AVX2 with POPCNT).
                         let (mut st, words) = read_states::<8>(&bytes).unwrap();
                         let mut o = vec![0u16; len];
-                        let r =
-                            crate::simd::x86::rans::word_decode::<8>(v.dec(), scale, &mut st, words, &mut 0, &mut o);
-                        assert_eq!(r.is_some(), has(feature::AVX2 | feature::POPCNT));
+                        let r = crate::simd::rans_word_decode::<8>(v.dec(), scale, &mut st, words, &mut 0, &mut o);
+                        assert_eq!(r.is_some(), crate::simd::popcnt_available(crate::simd::Backend::Avx2));
                         assert!(r.is_none_or(|d| d > 0 || words.len() < 64));
                     }
                     let (a, b) = both(&v, lanes, &bytes, len);
@@ -505,13 +496,11 @@ mod tests {
         for (model, data) in test_models(&mut rng) {
             let v = model.view();
             let k = v.alphabet_size();
-            #[cfg(target_arch = "x86_64")]
             {
-                // The AVX2 encoder really runs where the CPU has it.
-                use crate::simd::x86::{feature, has};
+                // The AVX2 encoder really runs where the CPU has it (AVX2 with POPCNT).
                 let mut out = vec![0u8; 2 * data.len()];
                 let (mut st, mut p) = ([L; 32], out.len());
-                let r = crate::simd::x86::rans::word_encode::<32>(
+                let r = crate::simd::rans_word_encode::<32>(
                     v.word_enc(),
                     v.scale_bits(),
                     &mut st,
@@ -519,7 +508,7 @@ mod tests {
                     &mut out,
                     &mut p,
                 );
-                assert_eq!(r.is_some(), has(feature::AVX2 | feature::POPCNT));
+                assert_eq!(r.is_some(), crate::simd::popcnt_available(crate::simd::Backend::Avx2));
                 assert!(r.is_none_or(|(d, bad)| d == data.len() / 32 * 32 && !bad));
             }
             for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {

@@ -254,24 +254,6 @@ pub fn load(bytes: &[u8]) -> Result<Box<dyn DynCodec>> {
     Ok(codec)
 }
 
-/// Writes the saved form of a codec: the header fields, then `codec`'s parameters.
-///
-/// # Errors
-/// [`Error::Overflow`] if the payload exceeds 4 GiB.
-#[cfg(feature = "alloc")]
-pub(crate) fn save_parts<C: Persist>(
-    name: &str,
-    metric: Metric,
-    dim: usize,
-    seed: u64,
-    codec: &C,
-) -> Result<alloc::vec::Vec<u8>> {
-    let mut w = crate::format::Writer::new(KIND);
-    w.u8(name.len() as u8).bytes(name.as_bytes()).u8(metric.tag()).u32(dim as u32).u64(seed);
-    codec.persist(&mut w);
-    w.finish()
-}
-
 /// Builds a codec from `src`: trains it with `train` (given the training rows) or restores it,
 /// wraps it in [`WithNorm`] for the L2 and cosine metrics, and erases its type.
 ///

@@ -6,7 +6,7 @@ use crate::dynamic::DynCodec;
 use crate::error::Result;
 use crate::qjl::Qjl;
 use crate::qjl::ortho::OrthoQjl;
-use crate::turbo::RotationKind;
+use crate::transform::RotationKind;
 use alloc::boxed::Box;
 
 fn ortho(a: &Args<'_>, s: Source<'_, '_>, kind: RotationKind) -> Result<Box<dyn DynCodec>> {

@@ -135,7 +135,7 @@ impl Codec for Qjl {
             code[nb..nb + 4].copy_from_slice(&norm.to_le_bytes());
             return Ok(());
         }
-        crate::compose::with_buf(self.m, |sk| {
+        crate::buf::with_buf(self.m, |sk| {
             self.proj.forward(x, sk)?;
             for (i, &v) in sk.iter().enumerate() {
                 if v > 0.0 {
@@ -207,7 +207,7 @@ impl Decode for Qjl {
         check_dim(self.dim, out.len())?;
         let norm = self.norm_of(code)?;
         let scale = libm::sqrtf(core::f32::consts::FRAC_PI_2) / self.m as f32 * norm;
-        crate::compose::with_buf(self.m, |z| {
+        crate::buf::with_buf(self.m, |z| {
             for (i, zi) in z.iter_mut().enumerate() {
                 *zi = if (code[i / 8] >> (i % 8)) & 1 == 1 { scale } else { -scale };
             }
@@ -261,8 +261,7 @@ impl Score for Qjl {
 /// agree. Lengths that do not fit (a partial row, short `codes`) set nothing for the missing
 /// parts.
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::simd::x86::fwht::proj_signs(s, d, xs, codes, c) {
+    if crate::simd::proj_signs(s, d, xs, codes, c) {
         return;
     }
     if d == 0 {
@@ -379,10 +378,9 @@ mod tests {
             let mut got = vec![0u8; k * c];
             proj_signs(&s, d, &xs, &mut got, c);
             assert_eq!(got, want, "dispatched d {d}");
-            #[cfg(target_arch = "x86_64")]
             {
                 let mut avx = vec![0u8; k * c];
-                if crate::simd::x86::fwht::proj_signs(&s, d, &xs, &mut avx, c) {
+                if crate::simd::proj_signs(&s, d, &xs, &mut avx, c) {
                     assert_eq!(avx, want, "avx2 d {d}");
                 }
             }

@@ -22,7 +22,7 @@
 //! `1/(√d · c_d) ≈ √(π/2)`), so it reports [`Estimator::Biased`].
 //!
 //! The codec is a composition of the crate's parts, not a new kernel: it is
-//! [`TurboMse`] — `Rotated<Rotation, NormScalar>` — with the two-level codebook `±1/(d·c_d)`
+//! [`TurboMse`](crate::turbo::TurboMse) — `Rotated<Rotation, NormScalar>` — with the two-level codebook `±1/(d·c_d)`
 //! (whose cell boundary is 0, so the index is the sign bit), i.e. TurboQuant-MSE at 1 bit with
 //! the unbiasing level instead of the MSE-optimal `±c_d` (which shrinks by `2/π`).
 //! [`crate::turbo::turbo_prod_ortho`] uses it as the residual stage of TurboQuant-prod.
@@ -31,8 +31,11 @@ use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::compose::Rotated;
 use crate::error::{Error, Result};
 use crate::scalar::lloyd::Codebook;
-use crate::transform::Transform;
-use crate::turbo::{NormScalar, Rotation, RotationKind, TurboMse};
+use crate::scalar::norm::NormScalar;
+use crate::transform::{Rotation, RotationKind, Transform};
+
+/// The composition orthogonal QJL is, the shape of [`crate::turbo::TurboMse`].
+type Inner = Rotated<Rotation, NormScalar>;
 
 /// `c_d = E|u₁|` for `u` uniform on the unit sphere of `ℝ^d`: `Γ(d/2)/(√π Γ((d+1)/2))`
 /// (`c_1 = 1`, `c_2 = 2/π`).
@@ -44,7 +47,7 @@ pub fn mean_abs_coordinate(dim: usize) -> f64 {
 /// The orthogonal QJL codec (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrthoQjl {
-    inner: TurboMse,
+    inner: Inner,
     kind: RotationKind,
     seed: u64,
 }
@@ -76,13 +79,13 @@ impl OrthoQjl {
     }
 
     /// The underlying composition `Rotated<Rotation, NormScalar>`.
-    pub fn as_turbo_mse(&self) -> &TurboMse {
+    pub fn as_turbo_mse(&self) -> &Rotated<Rotation, NormScalar> {
         &self.inner
     }
 }
 
 /// Saved as its [`Rotation`] (`u8` kind, `u32` dimension, `u64` seed; Haar rotations load up
-/// to [`MAX_HAAR_RESTORE_DIM`](crate::turbo::MAX_HAAR_RESTORE_DIM)); the codebook is re-derived.
+/// to [`MAX_HAAR_RESTORE_DIM`](crate::transform::MAX_HAAR_RESTORE_DIM)); the codebook is re-derived.
 impl crate::persist::Persist for OrthoQjl {
     #[cfg(feature = "alloc")]
     fn persist(&self, w: &mut crate::format::Writer) {
@@ -102,7 +105,7 @@ impl Codec for OrthoQjl {
         self.inner.code_len()
     }
     /// # Errors
-    /// As [`TurboMse`]: wrong lengths, [`Error::NonFinite`] on NaN/inf or an overflowing norm.
+    /// As [`TurboMse`](crate::turbo::TurboMse): wrong lengths, [`Error::NonFinite`] on NaN/inf or an overflowing norm.
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         self.inner.encode_into(x, code)
     }
@@ -125,7 +128,7 @@ impl Decode for OrthoQjl {
 }
 
 impl Score for OrthoQjl {
-    type Query<'s> = <TurboMse as Score>::Query<'s>;
+    type Query<'s> = <Rotated<Rotation, NormScalar> as Score>::Query<'s>;
 
     fn query_scratch_len(&self) -> usize {
         self.inner.query_scratch_len()
@@ -193,13 +196,13 @@ impl OrthoQjlBlocks {
 
     /// Runs `f` on a zeroed scratch of one block's code length: 64 bytes on the stack for
     /// `d ≤ 480` (this runs once per score), else the shared float scratch of
-    /// [`crate::compose::with_buf`].
+    /// [`crate::buf::with_buf`].
     fn with_block_buf<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
         let n = self.sign_len() + 4;
         if n <= 64 {
             return f(&mut [0u8; 64][..n]);
         }
-        crate::compose::with_buf(n.div_ceil(4), |b| f(&mut bytemuck::cast_slice_mut::<f32, u8>(b)[..n]))
+        crate::buf::with_buf(n.div_ceil(4), |b| f(&mut bytemuck::cast_slice_mut::<f32, u8>(b)[..n]))
     }
 
     /// Block `j`'s code (its sign bytes and the shared norm) in `buf`.
@@ -247,7 +250,7 @@ impl Decode for OrthoQjlBlocks {
         out.fill(0.0);
         let w = 1.0 / self.blocks.len() as f32;
         self.with_block_buf(|buf| {
-            crate::compose::with_buf(self.dim(), |y| {
+            crate::buf::with_buf(self.dim(), |y| {
                 for (j, b) in self.blocks.iter().enumerate() {
                     b.decode_into(self.block_code(code, j, buf), y)?;
                     for (o, &v) in out.iter_mut().zip(y.iter()) {

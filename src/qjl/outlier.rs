@@ -139,7 +139,7 @@ impl Codec for QjlOutlier {
             ic.copy_from_slice(&(i as u16).to_le_bytes());
             vc.copy_from_slice(&x[i].to_le_bytes());
         }
-        crate::compose::with_buf(self.dim(), |r| {
+        crate::buf::with_buf(self.dim(), |r| {
             r.copy_from_slice(x);
             for &i in idx.iter() {
                 r[i] = 0.0;

@@ -781,13 +781,13 @@ impl<T: Transform> Codec for RaBitQ<T> {
         self.bits as usize * self.plane + self.factors_len()
     }
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        crate::compose::with_buf(self.rdim, |s| self.encode_with_scratch(x, code, s))
+        crate::buf::with_buf(self.rdim, |s| self.encode_with_scratch(x, code, s))
     }
 }
 
 impl<T: Transform> Decode for RaBitQ<T> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        crate::compose::with_buf(self.rdim, |s| self.decode_with_scratch(code, out, s))
+        crate::buf::with_buf(self.rdim, |s| self.decode_with_scratch(code, out, s))
     }
 }
 

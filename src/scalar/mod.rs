@@ -5,7 +5,13 @@
 //! * [`lloyd`] — non-uniform Lloyd–Max codes: Gaussian tables and data-trained codebooks.
 //! * [`float`] — low-precision float formats: f16, bf16, FP8 (E4M3, E5M2), FP4 (E2M1) and the
 //!   block formats MXFP4, MXFP8 and NVFP4.
+//! * [`codebook`] — coordinate codebooks of a rotated unit vector (Gaussian, Beta) and
+//!   [`CodebookScalar`](codebook::CodebookScalar), one fixed codebook on every coordinate.
+//! * [`norm`] — [`NormScalar`](norm::NormScalar): a coordinate codebook on the direction plus
+//!   the norm (the inner codec of TurboQuant-MSE).
 
+pub mod codebook;
 pub mod float;
 pub mod lloyd;
+pub mod norm;
 pub mod uniform;

@@ -17,7 +17,7 @@ pub mod portable;
 pub mod pq;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
-pub mod x86;
+pub(crate) mod x86;
 
 /// Which implementation the dispatchers selected for this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +75,18 @@ pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
         return r;
     }
     portable::l2sq(a, b)
+}
+
+/// `Σ y_i²` with the squares of the `f32` inputs (exact in `f64`) accumulated in 8 `f64` lanes
+/// (lane `i mod 8`), combined pairwise, then the tail in order: the same bits on every backend
+/// (see [`portable::sum_sq_f64`]), for norms written into codes.
+#[inline]
+pub fn sum_sq_f64(y: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = x86::fwht::sum_sq_f64(y) {
+        return s;
+    }
+    portable::sum_sq_f64(y)
 }
 
 /// `Σ a_i`.
@@ -277,3 +289,300 @@ pub fn and_popcount(a: &[u8], b: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+// ---------------------------------------------------------------------------------------------
+// Arch fast paths for kernels whose portable fallback lives with their caller (the Hadamard
+// pass, the codebook cell search, QJL sign projection, the rANS coders). Each takes the arch
+// kernel's arguments and returns its "did it run" answer — `false`, `None` or 0 where the arch
+// path does not apply (another architecture, a CPU without the features, unsupported sizes) —
+// and the caller then runs its portable code on what is left. The arch module itself stays
+// private to `simd`.
+// ---------------------------------------------------------------------------------------------
+
+/// One in-place FWHT butterfly pass of `x` (reading `src` first if given, applying the sign
+/// bits `signs` and the factor `scale`) on the AVX2 path; `false` if it did not run.
+#[inline]
+pub(crate) fn fwht_pass(x: &mut [f32], src: Option<&[f32]>, signs: Option<&[u64]>, scale: f32) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::fwht::pass(x, src, signs, scale)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (x, src, signs, scale);
+        false
+    }
+}
+
+/// Prefetches `x` into the L1 cache (a hint; nothing on other architectures).
+#[inline]
+pub(crate) fn prefetch(x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    x86::fwht::prefetch(x);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// The codebook cells of `y_i · inv` (`bits ≤ 4`) packed LSB-first into `out` on the AVX2 path;
+/// the number of coordinates done (0 if it did not run).
+#[inline]
+pub(crate) fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut [u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::fwht::cells_pack(y, inv, thresholds, bits, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (y, inv, thresholds, bits, out);
+        0
+    }
+}
+
+/// The norm and codebook cells of whole rows of `d` floats into codes of `cl` bytes (norm
+/// `f32` after the packed cells) on the AVX2 path; `None` if it did not run.
+#[inline]
+pub(crate) fn norm_cells_rows(
+    ys: &[f32],
+    d: usize,
+    thresholds: &[f32],
+    bits: u32,
+    codes: &mut [u8],
+    cl: usize,
+    norm: impl FnMut(f64) -> crate::error::Result<f32>,
+) -> Option<crate::error::Result<()>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::fwht::encode_rows(ys, d, thresholds, bits, codes, cl, norm)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (ys, d, thresholds, bits, codes, cl, norm);
+        None
+    }
+}
+
+/// The sign bits of `S·x` for the rows `x` of `xs` (`S` row-major with `d` columns) into codes
+/// of `c` bytes on the AVX2 path; `false` if it did not run.
+///
+/// Public for the crate's backend tests only; use [`crate::qjl::proj_signs`].
+#[doc(hidden)]
+#[inline]
+pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::fwht::proj_signs(s, d, xs, codes, c)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, d, xs, codes, c);
+        false
+    }
+}
+
+/// `K`-way interleaved rANS (64-bit states) decoding on the arch path; the symbols done.
+#[inline]
+pub(crate) fn rans_interleaved_decode<const K: usize>(
+    dec: &[u64],
+    n: u32,
+    st: &mut [u64; K],
+    words: &[u8],
+    pos: &mut usize,
+    out: &mut [u16],
+) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::rans::interleaved_decode::<K>(dec, n, st, words, pos, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dec, n, st, words, pos, out);
+        None
+    }
+}
+
+/// `K`-way word rANS (32-bit states) decoding on the arch path; the symbols done.
+#[inline]
+pub(crate) fn rans_word_decode<const K: usize>(
+    dec: &[u64],
+    n: u32,
+    st: &mut [u32; K],
+    words: &[u8],
+    pos: &mut usize,
+    out: &mut [u16],
+) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::rans::word_decode::<K>(dec, n, st, words, pos, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dec, n, st, words, pos, out);
+        None
+    }
+}
+
+/// As [`rans_word_decode`] with the packed 32-bit decode table; the symbols done.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn rans_word_decode_packed<const K: usize>(
+    dec32: &[u32],
+    sb: u32,
+    fb: u32,
+    n: u32,
+    st: &mut [u32; K],
+    words: &[u8],
+    pos: &mut usize,
+    out: &mut [u16],
+) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::rans::word_decode_packed::<K>(dec32, sb, fb, n, st, words, pos, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dec32, sb, fb, n, st, words, pos, out);
+        None
+    }
+}
+
+/// `K`-way word rANS encoding of `head` on the arch path: `(symbols done, hit a zero-frequency
+/// symbol)`.
+#[inline]
+pub(crate) fn rans_word_encode<const K: usize>(
+    enc4: &[[u32; 4]],
+    n: u32,
+    st: &mut [u32; K],
+    head: &[u16],
+    out: &mut [u8],
+    pos: &mut usize,
+) -> Option<(usize, bool)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::rans::word_encode::<K>(enc4, n, st, head, out, pos)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (enc4, n, st, head, out, pos);
+        None
+    }
+}
+
+/// The join of 16-bit symbols with 6 raw bits each into `u16` values on the arch path; the
+/// values done.
+#[inline]
+pub(crate) fn join_w6_u16(syms: &[u16], raw: &[u8], out: &mut [u16]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::rans::join_w6_u16(syms, raw, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (syms, raw, out);
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Popcount kernels on an explicitly chosen arch backend (`binary::kernels::PopcntBackend`
+// selects one; the portable loops live in `binary`). `None`: the backend does not run here.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether the arch popcount kernels of `backend` run on this CPU (AVX2 with POPCNT, AVX-512
+/// with VPOPCNTDQ); `false` for [`Backend::Portable`] and on other architectures.
+#[inline]
+pub(crate) fn popcnt_available(backend: Backend) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use x86::{feature, has};
+        match backend {
+            Backend::Portable => false,
+            Backend::Avx2 => has(feature::AVX2 | feature::POPCNT),
+            Backend::Avx512 => has(feature::AVX512 | feature::AVX512_VPOPCNTDQ),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = backend;
+        false
+    }
+}
+
+/// Hamming distances of `q` to `out.len()` codes read every `stride` bytes, on `backend`.
+#[inline]
+pub(crate) fn hamming_strided_on(
+    backend: Backend,
+    q: &[u8],
+    codes: &[u8],
+    stride: usize,
+    out: &mut [u32],
+) -> Option<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match backend {
+            Backend::Portable => None,
+            Backend::Avx2 => x86::popcnt::hamming_strided_avx2(q, codes, stride, out),
+            Backend::Avx512 => x86::popcnt::hamming_strided_avx512(q, codes, stride, out),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (backend, q, codes, stride, out);
+        None
+    }
+}
+
+/// Weighted Hamming distances of the bit planes `planes` (`nb` bytes each) to `out.len()` codes
+/// read every `stride` bytes, on `backend`.
+#[inline]
+pub(crate) fn weighted_hamming_strided_on(
+    backend: Backend,
+    planes: &[u8],
+    nb: usize,
+    codes: &[u8],
+    stride: usize,
+    out: &mut [u32],
+) -> Option<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match backend {
+            Backend::Portable => None,
+            Backend::Avx2 => x86::popcnt::weighted_hamming_strided_avx2(planes, nb, codes, stride, out),
+            Backend::Avx512 => x86::popcnt::weighted_hamming_strided_avx512(planes, nb, codes, stride, out),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (backend, planes, nb, codes, stride, out);
+        None
+    }
+}
+
+/// The fused Hamming top-k scan of `n` codes of `stride` bytes on `backend`: `emit(i, h)` is
+/// called for every code with distance `h ≤` the current bound and returns the new bound.
+///
+/// Public for the crate's backend tests only; use [`crate::binary::scan`].
+#[doc(hidden)]
+#[inline]
+pub fn hamming_scan_on<F: FnMut(usize, u32) -> u32>(
+    backend: Backend,
+    q: &[u8],
+    codes: &[u8],
+    stride: usize,
+    n: usize,
+    bound: u32,
+    emit: F,
+) -> Option<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match backend {
+            Backend::Portable => None,
+            Backend::Avx2 => x86::popcnt::hamming_scan_avx2(q, codes, stride, n, bound, emit),
+            Backend::Avx512 => x86::popcnt::hamming_scan_avx512(q, codes, stride, n, bound, emit),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (backend, q, codes, stride, n, bound, emit);
+        None
+    }
+}

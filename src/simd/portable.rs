@@ -504,3 +504,23 @@ pub(crate) fn lut_expand_f32_from(codes: &[u8], bits: u32, table: &[f32], scale:
 pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32]) {
     lut_expand_f32_from(codes, bits, table, scale, out, 0);
 }
+
+/// `Σ y_i²` in `f64`: the squares (exact in `f64`) accumulated in 8 lanes (lane `i mod 8`),
+/// combined as `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, then the `< 8` trailing
+/// values in order. Non-finite inputs give a non-finite result.
+pub fn sum_sq_f64(y: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = y.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            let v = f64::from(v);
+            *a += v * v;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &v in rem {
+        s += f64::from(v) * f64::from(v);
+    }
+    s
+}

@@ -119,6 +119,30 @@ pub fn fastscan_accumulate(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u
     fastscan_accumulate_portable(lut, codes, npairs, out)
 }
 
+/// The fast-scan kernel of one `backend` (for tests comparing backends): `None` when this CPU
+/// (or target) lacks it. [`Backend::Portable`](super::Backend::Portable) always runs.
+#[doc(hidden)]
+pub fn fastscan_accumulate_on(
+    backend: super::Backend,
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    out: &mut [u32],
+) -> Option<()> {
+    match backend {
+        super::Backend::Portable => {
+            fastscan_accumulate_portable(lut, codes, npairs, out);
+            Some(())
+        }
+        #[cfg(target_arch = "x86_64")]
+        super::Backend::Avx2 => super::x86::pq::fastscan_accumulate_avx2(lut, codes, npairs, out),
+        #[cfg(target_arch = "x86_64")]
+        super::Backend::Avx512 => super::x86::pq::fastscan_accumulate_avx512(lut, codes, npairs, out),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => None,
+    }
+}
+
 /// The portable (scalar) fast-scan kernel; the reference of [`fastscan_accumulate`].
 pub fn fastscan_accumulate_portable(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u32]) {
     if npairs == 0 || lut.len() < 32 * npairs {

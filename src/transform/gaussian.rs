@@ -23,7 +23,7 @@ pub struct GaussianProjection {
     cols: usize,
     seed: u64,
     #[cfg(feature = "alloc")]
-    stored: Option<crate::compose::AlignedVec>,
+    stored: Option<crate::buf::AlignedVec>,
 }
 
 impl GaussianProjection {
@@ -48,7 +48,7 @@ impl GaussianProjection {
     #[cfg(feature = "alloc")]
     pub fn materialize(mut self) -> Self {
         // Cache-line aligned: the batched QJL sign kernel streams its rows as 32-byte vectors.
-        let mut s = crate::compose::AlignedVec::zeroed(self.rows * self.cols);
+        let mut s = crate::buf::AlignedVec::zeroed(self.rows * self.cols);
         Rng::new(self.seed).fill_gaussian(s.as_mut_slice());
         self.stored = Some(s);
         self
@@ -69,7 +69,7 @@ impl GaussianProjection {
     /// The stored matrix (row-major `m × d`), if [`materialize`](Self::materialize)d.
     #[cfg(feature = "alloc")]
     pub fn matrix(&self) -> Option<&[f32]> {
-        self.stored.as_ref().map(crate::compose::AlignedVec::as_slice)
+        self.stored.as_ref().map(crate::buf::AlignedVec::as_slice)
     }
 
     /// The seed.
@@ -144,5 +144,27 @@ impl Transform for GaussianProjection {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_gaussian_projection_is_aligned_and_equals_generated_rows() {
+        let (m, d) = (5usize, 13usize);
+        let g = GaussianProjection::new(m, d, 9).unwrap();
+        let s = g.clone().materialize();
+        let mat = s.matrix().unwrap();
+        assert_eq!(mat.len(), m * d);
+        assert_eq!(mat.as_ptr() as usize % 64, 0);
+        let mut row = [0.0f32; 13];
+        for i in 0..m {
+            g.row_into(i, &mut row).unwrap();
+            assert_eq!(&mat[i * d..(i + 1) * d], &row[..], "row {i}");
+        }
+        assert_eq!(s.clone(), s);
+        assert_ne!(s, g);
     }
 }

@@ -18,7 +18,7 @@ use crate::transform::Transform;
 /// its peak (three `f64` work matrices and the stored `f32` matrix: 112 MiB at 2048; `4·d²`
 /// bytes, 16 MiB, are kept) and `≈ 4d³` floating-point operations (measured in an optimized
 /// build on one loaded core: 2.5 s at 1024, 20 s at 2048). Untrusted bytes may ask for less: see
-/// [`MAX_HAAR_RESTORE_DIM`](crate::turbo::MAX_HAAR_RESTORE_DIM).
+/// [`MAX_HAAR_RESTORE_DIM`](super::MAX_HAAR_RESTORE_DIM).
 pub const MAX_DIM: usize = 2048;
 
 /// A Haar-random orthogonal `d × d` matrix `Q` (see the module docs).

@@ -195,8 +195,7 @@ fn signed_pass(x: &mut [f32], signs: Option<&[u64]>) {
         return;
     }
     let s = 1.0 / libm::sqrtf(n as f32);
-    #[cfg(target_arch = "x86_64")]
-    if crate::simd::x86::fwht::pass(x, None, signs, s) {
+    if crate::simd::fwht_pass(x, None, signs, s) {
         return;
     }
     pass(x, signs, s);
@@ -207,15 +206,11 @@ fn signed_pass(x: &mut [f32], signs: Option<&[u64]>) {
 /// otherwise.
 #[inline]
 fn first_pass_from(x: &[f32], out: &mut [f32], n: usize, signs: &[u64]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let (Some(src), Some(dst)) = (x.get(..n), out.get_mut(..n)) else { return false };
-        if n >= 8 && crate::simd::x86::fwht::pass(dst, Some(src), Some(signs), 1.0 / libm::sqrtf(n as f32)) {
-            out[n..].copy_from_slice(&x[n..]);
-            return true;
-        }
+    let (Some(src), Some(dst)) = (x.get(..n), out.get_mut(..n)) else { return false };
+    if n >= 8 && crate::simd::fwht_pass(dst, Some(src), Some(signs), 1.0 / libm::sqrtf(n as f32)) {
+        out[n..].copy_from_slice(&x[n..]);
+        return true;
     }
-    let _ = (x, out, n, signs);
     false
 }
 
@@ -496,15 +491,14 @@ mod tests {
                 let mut got = x.clone();
                 signed_pass(&mut got, sg);
                 assert_eq!(bits(&got), bits(&want), "dispatched n={n} signed={signed}");
-                #[cfg(target_arch = "x86_64")]
                 {
                     let mut got = x.clone();
-                    if crate::simd::x86::fwht::pass(&mut got, None, sg, s) {
+                    if crate::simd::fwht_pass(&mut got, None, sg, s) {
                         assert_eq!(bits(&got), bits(&want), "avx2 n={n} signed={signed}");
                     }
                     // Out of place: the source is read, the destination overwritten.
                     let mut got = vec![f32::NAN; n];
-                    if crate::simd::x86::fwht::pass(&mut got, Some(&x), sg, s) {
+                    if crate::simd::fwht_pass(&mut got, Some(&x), sg, s) {
                         assert_eq!(bits(&got), bits(&want), "avx2 from src n={n} signed={signed}");
                     }
                 }

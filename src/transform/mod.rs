@@ -10,13 +10,19 @@ pub mod gaussian;
 #[cfg(feature = "alloc")]
 pub mod haar;
 pub mod hadamard;
+#[cfg(feature = "alloc")]
+pub mod pca;
 pub mod permutation;
+pub mod rotation;
 
 pub use gaussian::GaussianProjection;
 #[cfg(feature = "alloc")]
 pub use haar::HaarRotation;
 pub use hadamard::RandomizedHadamard;
+#[cfg(feature = "alloc")]
+pub use pca::Pca;
 pub use permutation::Permutation;
+pub use rotation::{MAX_HAAR_RESTORE_DIM, Rotation, RotationKind};
 
 /// `out = M·x` for a row-major matrix `m` of `out.len()` rows and `x.len()` columns (the stored
 /// dense transforms: Haar, a materialized Gaussian projection, PCA). Each entry is
@@ -93,5 +99,16 @@ impl Transform for Identity {
     }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         self.forward(y, out)
+    }
+}
+
+/// Saved as `u32` dimension.
+impl crate::persist::Persist for Identity {
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.0 as u32);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        Ok(Identity(r.u32()? as usize))
     }
 }

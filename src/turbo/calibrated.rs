@@ -44,12 +44,13 @@
 
 use alloc::vec::Vec;
 
-use super::split::CodebookScalar;
-use super::{CodebookKind, Rotation, RotationKind};
 use crate::compose::{Centered, IpNormalized, Rotated, Scaled, Split};
 use crate::error::{Error, Result};
+use crate::scalar::codebook::{CodebookKind, CodebookScalar};
 use crate::scalar::lloyd::Codebook;
+use crate::scalar::norm::norm_f64;
 use crate::transform::Transform;
+use crate::transform::{Rotation, RotationKind};
 
 /// The calibrated inner codec of the rotated unit direction: `C` on `s ⊙ (u − m)`.
 pub type Calibrated<C> = Centered<Scaled<C, Vec<f32>>, Vec<f32>>;
@@ -118,7 +119,7 @@ fn fit(data: &[f32], dim: usize, seed: u64, cal: Calibration) -> Result<Fit> {
             *o = v - m;
         }
         rot.forward(&r, &mut y)?;
-        let norm = super::norm_f64(&y) as f32;
+        let norm = norm_f64(&y) as f32;
         if norm > 0.0 && norm.is_finite() {
             units.extend(y.iter().map(|&v| v / norm));
         }

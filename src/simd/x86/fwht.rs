@@ -532,7 +532,7 @@ unsafe fn rows_avx2<const B: usize>(
     Ok(())
 }
 
-/// `Σ y_i²` in `f64` with the lane structure of the portable `turbo::norm_f64` (lane `i mod 8`,
+/// `Σ y_i²` in `f64` with the lane structure of `simd::portable::sum_sq_f64` (lane `i mod 8`,
 /// combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the tail in order), so the result is
 /// bit-identical (squares of `f32` values are exact in `f64`). `None` without AVX2.
 #[inline]

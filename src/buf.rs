@@ -1,0 +1,125 @@
+//! Scratch buffers: temporary vectors on the stack up to [`STACK_DIM`] floats, cache-line
+//! aligned, and (with `alloc`) 64-byte aligned heap vectors above it.
+
+#[cfg(not(feature = "alloc"))]
+use crate::error::Error;
+use crate::error::Result;
+
+/// Dimension up to which temporary vectors live on the stack (4096 floats = 16 KiB).
+pub const STACK_DIM: usize = 4096;
+
+/// A heap buffer of `f32` whose contents start on a 64-byte boundary (the allocator only
+/// promises the alignment of `f32`), so whole 32-byte SIMD vectors of it never straddle two
+/// cache lines. Cloning re-aligns; equality and `Debug` look at the contents only.
+#[cfg(feature = "alloc")]
+pub(crate) struct AlignedVec {
+    buf: alloc::vec::Vec<f32>,
+    off: usize,
+    len: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl AlignedVec {
+    /// `len` zeros.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let buf = alloc::vec![0.0f32; len + 15];
+        // Floats to skip to the next 64-byte boundary (addresses of f32 are multiples of 4).
+        let off = ((64 - buf.as_ptr() as usize % 64) % 64) / 4;
+        AlignedVec { buf, off, len }
+    }
+    /// The contents.
+    pub(crate) fn as_slice(&self) -> &[f32] {
+        &self.buf[self.off..self.off + self.len]
+    }
+    /// The contents, mutable.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buf[self.off..self.off + self.len]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Clone for AlignedVec {
+    fn clone(&self) -> Self {
+        let mut c = AlignedVec::zeroed(self.len);
+        c.as_mut_slice().copy_from_slice(self.as_slice());
+        c
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl PartialEq for AlignedVec {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for AlignedVec {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+/// A cache-line (64-byte) aligned array.
+#[repr(C, align(64))]
+struct Aligned<const N: usize>([f32; N]);
+
+/// Runs `f` with a zeroed temporary buffer of `n` floats (stack up to [`STACK_DIM`]).
+pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
+    // A smaller buffer for common dimensions: zeroing 16 KiB on every call is measurable.
+    // Both are cache-line aligned: the SIMD kernels load and store whole 32-byte vectors, and
+    // one that straddles two cache lines costs two accesses.
+    if n <= 1024 {
+        let mut buf = Aligned([0.0f32; 1024]);
+        return f(&mut buf.0[..n]);
+    }
+    if n <= STACK_DIM {
+        let mut buf = Aligned([0.0f32; STACK_DIM]);
+        return f(&mut buf.0[..n]);
+    }
+    #[cfg(feature = "alloc")]
+    {
+        let mut v = AlignedVec::zeroed(n);
+        f(v.as_mut_slice())
+    }
+    #[cfg(not(feature = "alloc"))]
+    {
+        Err(Error::InvalidParameter("dimension above STACK_DIM (4096) needs the alloc feature"))
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligned_vec_is_aligned_and_compares_by_contents() {
+        for len in [0usize, 1, 7, 16, 100, 4097] {
+            let mut a = AlignedVec::zeroed(len);
+            assert_eq!(a.as_slice().len(), len);
+            assert_eq!(a.as_slice().as_ptr() as usize % 64, 0, "len {len}");
+            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
+                *v = i as f32 * 0.5;
+            }
+            let b = a.clone();
+            assert_eq!(b.as_slice().as_ptr() as usize % 64, 0);
+            assert_eq!(a, b);
+            assert_eq!(b.as_slice(), a.as_slice());
+            if len > 0 {
+                let mut c = b.clone();
+                c.as_mut_slice()[len - 1] = -1.0;
+                assert_ne!(a, c);
+            }
+        }
+        // Heap buffers of `with_buf` (above STACK_DIM) and the stack ones are aligned too.
+        for n in [10usize, 1025, STACK_DIM + 1] {
+            with_buf(n, |b| {
+                assert_eq!(b.len(), n);
+                assert_eq!(b.as_ptr() as usize % 64, 0, "n {n}");
+                assert!(b.iter().all(|&v| v == 0.0));
+                Ok(())
+            })
+            .unwrap();
+        }
+    }
+}
