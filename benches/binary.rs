@@ -1,7 +1,7 @@
 //! Binary codes: encode, Hamming scan, float-query scan and 4-bit-query scan at d = 384 and 768
 //! over 200,000 codes (top-10, single thread). Throughput is reported in bytes of codes scanned
 //! (bytes of f32 input for encode). The 1,000,000-code measurement against memory bandwidth is
-//! `cargo run --release --example binary_scan`.
+//! `cargo bench --bench binary_scan`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use vector_codecs::binary::{BinaryCodec, hamming_scan_topk};

@@ -8,11 +8,11 @@ Single thread everywhere (faiss.omp_set_num_threads(1)). Workloads, identical on
 
 * encode / decode: n = 100,000 vectors of d = 768, Gaussian with a per-vector scale 2^(4u-2)
   (u uniform in [0, 1)), generated here with numpy (seed 1) and written to a temporary .npy that
-  `cargo run --release --example throughput -- --data X.npy` reads, so both sides code the same
+  `cargo bench --bench throughput -- --data X.npy` reads, so both sides code the same
   bytes;
 * scan: those n vectors' codes added 10 times (1,000,000 codes), one Gaussian query, top-10,
   reported as GB/s of codes;
-* memory bandwidth: numpy sum over a 1 GiB int64 array vs `cargo run --release --example membw`.
+* memory bandwidth: numpy sum over a 1 GiB int64 array vs `cargo bench --bench membw`.
 
 Prints a markdown table of ratios (ours / peer; > 1 means we are faster) with machine info, and
 writes it to --out when given. `--small` divides the sizes by 10 for a smoke run. Figures are
@@ -127,7 +127,7 @@ def numpy_bandwidth(mib, reps):
 
 
 def cargo_example(name, args):
-    cmd = ["cargo", "run", "--quiet", "--release", "--example", name, "--"] + args
+    cmd = ["cargo", "bench", "--quiet", "--bench", name, "--"] + args
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{r.stderr}")
@@ -164,8 +164,8 @@ def main():
 
     if shutil.which("cargo") is None:
         sys.exit("cargo not found")
-    print("building the examples…", file=sys.stderr)
-    subprocess.run(["cargo", "build", "--quiet", "--release", "--example", "throughput", "--example", "membw"],
+    print("building the timing programs…", file=sys.stderr)
+    subprocess.run(["cargo", "bench", "--quiet", "--no-run", "--bench", "throughput", "--bench", "membw"],
                    cwd=ROOT, check=True)
 
     x, q = workload(n)

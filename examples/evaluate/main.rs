@@ -24,7 +24,7 @@
 //! recall 10@100 (true top-10 found in the returned top-100), and single-thread encode / decode
 //! throughput (vectors/s) and scan throughput (codes/s: prepare + `score_batch` over all base
 //! codes + top-100 selection, per query). Throughput on the shipped subsets is cache-resident;
-//! for memory-bound speed see `examples/throughput.rs`.
+//! for memory-bound speed see `benches/throughput.rs`.
 
 mod baseline;
 mod codecs;

@@ -1,7 +1,7 @@
 //! Our side of the speed comparison with faiss (`benches/peers.py` runs both in one invocation).
 //!
 //! ```sh
-//! cargo run --release --example throughput [-- --small] [--data X.npy] [--reps 5] [--only a,b]
+//! cargo bench --bench throughput [-- --small] [--data X.npy] [--reps 5] [--only a,b]
 //! ```
 //!
 //! Workloads (the same as the peers script, single thread):
@@ -256,7 +256,7 @@ fn main() -> Result<(), String> {
     let mut cfg = Cfg { n: 100_000, copies: 10, reps: 5 };
     let mut data: Option<String> = None;
     let mut only: Option<Vec<String>> = None;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().filter(|a| a != "--bench").skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--small" => cfg.n = 10_000,

@@ -2,8 +2,8 @@
 //! (the least disturbed one), single thread, d-dimensional Gaussian rows with per-row scale.
 //!
 //! ```sh
-//! cargo run --release --example tq_micro -- 768 tq4    # rotation, norm+cells, encode_batch
-//! cargo run --release --example tq_micro -- 768 tqp3   # QJL stage alone, encode_batch
+//! cargo bench --bench tq_micro -- 768 tq4    # rotation, norm+cells, encode_batch
+//! cargo bench --bench tq_micro -- 768 tqp3   # QJL stage alone, encode_batch
 //! ```
 //!
 //! `encode_batch` is timed on chunks of 1000 rows (64 for `tqp`) taken in turn from 20000 rows
@@ -17,7 +17,7 @@ use vector_codecs::transform::Transform;
 use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse, turbo_prod};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let d: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(768);
     let name = args.get(2).cloned().unwrap_or_else(|| "tq4".into());
     let n = 20000;

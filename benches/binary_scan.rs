@@ -11,9 +11,9 @@
 //! Memory read bandwidth is measured by summing a 1 GiB `u64` buffer.
 //!
 //! ```sh
-//! cargo run --release --example binary_scan            # default build
-//! RUSTFLAGS="-C target-cpu=native" cargo run --release --example binary_scan
-//! cargo run --release --example binary_scan -- 200000  # fewer codes
+//! cargo bench --bench binary_scan            # default build
+//! RUSTFLAGS="-C target-cpu=native" cargo bench --bench binary_scan
+//! cargo bench --bench binary_scan -- 200000  # fewer codes
 //! ```
 
 use std::hint::black_box;
@@ -62,7 +62,7 @@ fn memory_bandwidth() -> (f64, f64) {
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::args().filter(|a| a != "--bench").nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let d = 768;
     let codec = BinaryCodec::sign(d).unwrap();
     let len = codec.code_len();

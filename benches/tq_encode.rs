@@ -2,7 +2,7 @@
 //! one-at-a-time `encode_batch` of single rows (codecs from [`vector_codecs::factory`]), on Gaussian vectors with per-vector scale (the peers workload).
 //!
 //! ```sh
-//! cargo run --release --example tq_encode [-- --n 20000 --reps 5 --only tq4,tqp3 --dims 384,768]
+//! cargo bench --bench tq_encode [-- --n 20000 --reps 5 --only tq4,tqp3 --dims 384,768]
 //! ```
 //!
 //! Prints one line per (config, d): vectors per second (median of `--reps`).
@@ -70,7 +70,7 @@ fn ns_per(iters: usize, mut f: impl FnMut()) -> (f64, f64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let n: usize = get("--n").and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let reps: usize = get("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);

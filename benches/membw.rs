@@ -1,7 +1,7 @@
 //! Single-thread memory read bandwidth: the ceiling any scan over codes runs into.
 //!
 //! ```sh
-//! cargo run --release --example membw [-- --mib 1024 --reps 7]
+//! cargo bench --bench membw [-- --mib 1024 --reps 7]
 //! ```
 //!
 //! Sums a large buffer (default 1 GiB, far beyond any cache) as `u64` (wrapping add, 16
@@ -53,7 +53,7 @@ fn measure(bytes: usize, reps: usize, mut f: impl FnMut()) -> (f64, f64) {
 fn main() {
     let mut mib = 1024usize;
     let mut reps = 7usize;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().filter(|a| a != "--bench").skip(1);
     while let Some(a) = args.next() {
         let v = args.next().and_then(|s| s.parse().ok());
         match (a.as_str(), v) {
