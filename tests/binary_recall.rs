@@ -2,6 +2,7 @@
 //! all-MiniLM-L6-v2 sentence embeddings, exact top-10 by inner product). Skips when the data
 //! folder is absent. Thresholds are conservative bounds under the values measured when the test
 //! was written (printed with `--nocapture`).
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 
 mod common;
 

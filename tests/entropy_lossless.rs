@@ -1,5 +1,6 @@
 //! Lossless bf16/f16/f32 compression: bit-exact round trips, random access, size on real
 //! weights and on N(0, 0.02) data, bad input.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 mod common;
 
 use vector_codecs::entropy::interleaved::Lanes;

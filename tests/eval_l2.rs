@@ -5,6 +5,7 @@
 //! Recall@10 is tie-aware: a returned image counts when its exact squared distance is at most
 //! the 10th true one (integer data have exact ties at the 10th place for 5 of the 100 queries,
 //! and which of the tied ids a codec returns is not an error).
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 
 mod common;
 

@@ -6,15 +6,14 @@ mod common;
 
 use vector_codecs::dynamic::DynCodec;
 use vector_codecs::factory;
-use vector_codecs::io::Matrix;
 use vector_codecs::metric::Metric;
 
 const SEED: u64 = 0x5EED_2026;
 
-fn shipped() -> (Matrix, Matrix) {
+fn shipped() -> (common::Rows, common::Rows) {
     let dir = common::shipped_dir();
-    let base = vector_codecs::io::read_fvecs(dir.join("wordnet_base.fvecs")).expect("shipped base");
-    let query = vector_codecs::io::read_fvecs(dir.join("wordnet_query.fvecs")).expect("shipped queries");
+    let base = common::read_fvecs(dir.join("wordnet_base.fvecs"));
+    let query = common::read_fvecs(dir.join("wordnet_query.fvecs"));
     (base, query)
 }
 

@@ -50,6 +50,7 @@ fn constructors_refuse_dimensions_beyond_max_dim() {
     assert!(FloatCodec::new(MAX_DIM, FloatFormat::E4M3).is_ok());
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn matrix_row_does_not_wrap() {
     let m = vector_codecs::io::Matrix { dim: 2, data: vec![1.0, 2.0, 3.0, 4.0] };

@@ -1,5 +1,6 @@
 //! The PQ factory names on the shipped real data (d = 384): build time, code sizes (native L2
 //! stores no norm), recall@10 against exact search, save/load, and names that must fail.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! `cargo test --release --test pq_recall -- --ignored --nocapture`.
 //! Set `PQ_RECALL_NAMES=PQ48x8,PQ96x4fs` to pick names and `PQ_RECALL_TRAIN=20000` for the
 //! training rows (the first rows of the base).
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 
 mod common;
 

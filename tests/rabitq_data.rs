@@ -1,6 +1,7 @@
 //! RaBitQ recall@10 on the real WordNet MiniLM embeddings (skips when the data is absent).
 //! Thresholds sit below the full-run measurements (1,000 queries, seeds 1–3: rabitq1 0.735–0.742,
 //! rabitq4 0.955–0.959) by more than the sampling error of 100 queries.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 
 mod common;
 

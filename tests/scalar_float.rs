@@ -1,4 +1,5 @@
 //! Exhaustive tests of the float-format conversions (SPECS §14) and the float codecs.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 mod common;
 
 use vector_codecs::rng::Rng;

@@ -1,5 +1,6 @@
 //! Uniform integer scalar quantization: error bounds, exact round trips, scoring identities,
 //! bad input, parameter serialization and recall on real data.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 mod common;
 
 use proptest::prelude::*;

@@ -1,5 +1,6 @@
 //! TurboQuant encode fast paths: `encode_batch` (Rotated, Residual, QJL) gives exactly the
 //! codes of row-by-row `encode_into`, on awkward dimensions, and fails on bad rows.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 mod common;
 use vector_codecs::Codec;
 use vector_codecs::Error;

@@ -1,6 +1,7 @@
 //! TurboQuant scoring modes: the quantized-query (`ScanMode::I8`) fast scan against the exact float
 //! scan — error small next to the quantization error itself and centred, `score_batch` equal to
 //! `score`, recall on real embeddings within 0.01 of the float scan, bad configurations refused.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! (`turbo::pca`) on their closed forms (orthonormal axes, decreasing variances, bit budget,
 //! byte layout, ratio estimator exact for `q ∥ x − μ`), bad input, and recall@10 on real
 //! embeddings: the shipped subset always, the full `wordnet-minilm-l6` set when present.
+#![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 mod common;
 
 use proptest::prelude::*;

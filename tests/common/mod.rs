@@ -43,3 +43,24 @@ pub fn replay_corpus(target: &str, body: fn(&[u8])) -> usize {
     }
     n
 }
+
+/// A row-major matrix read by [`read_fvecs`].
+pub struct Rows {
+    /// Row length.
+    pub dim: usize,
+    /// The values, row-major.
+    pub data: Vec<f32>,
+}
+
+/// Reads a TEXMEX `.fvecs` file without the crate's `io` module (which needs `std`), so the tests
+/// that use it also run in the `--no-default-features --features alloc` pass. Panics on a bad
+/// file (test data only).
+pub fn read_fvecs(path: impl AsRef<std::path::Path>) -> Rows {
+    let bytes = std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()));
+    let dim = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    let data = bytes
+        .chunks_exact(4 + 4 * dim)
+        .flat_map(|r| r[4..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())))
+        .collect();
+    Rows { dim, data }
+}

@@ -33,6 +33,7 @@ pub mod feature {
     /// POPCNT.
     pub const POPCNT: u32 = 1 << 4;
     /// AVX-512 VBMI (`vpermb`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub const AVX512_VBMI: u32 = 1 << 5;
     /// Set once detection has run.
     pub const DETECTED: u32 = 1 << 31;
