@@ -70,8 +70,7 @@ const INV_PERM0: [usize; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13
 /// rows (which the compiler vectorizes).
 pub fn relayout_block(codes: &[u8], code_len: usize, out: &mut [u8]) {
     let nvec = (codes.len() / code_len.max(1)).min(32);
-    #[cfg(target_arch = "x86_64")]
-    if nvec == 32 && crate::simd::x86::pq::relayout_block(codes, code_len, out).is_some() {
+    if nvec == 32 && crate::simd::pq::relayout_block_arch(codes, code_len, out).is_some() {
         return;
     }
     relayout_block_portable(codes, code_len, out);

@@ -143,6 +143,22 @@ pub fn fastscan_accumulate_on(
     }
 }
 
+/// The arch re-layout of one full block of 32 flat 4-bit codes (`pq::fastscan::relayout_block`),
+/// where this CPU has one; `None` otherwise (the caller runs the portable re-layout).
+#[inline]
+#[cfg(feature = "alloc")]
+pub(crate) fn relayout_block_arch(codes: &[u8], code_len: usize, out: &mut [u8]) -> Option<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::x86::pq::relayout_block(codes, code_len, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (codes, code_len, out);
+        None
+    }
+}
+
 /// The portable (scalar) fast-scan kernel; the reference of [`fastscan_accumulate`].
 pub fn fastscan_accumulate_portable(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u32]) {
     if npairs == 0 || lut.len() < 32 * npairs {
