@@ -182,10 +182,10 @@ pub(super) fn cells_pack_portable<const B: usize>(y: &[f32], inv: f32, threshold
 /// codebook's scale; wrap it in [`Normalized`](crate::compose::Normalized) (and a rotation) for TurboQuant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CodebookScalar {
-    dim: usize,
-    codebook: Codebook,
-    bits: u32,
-    i8: Option<I8Levels>,
+    pub(super) dim: usize,
+    pub(super) codebook: Codebook,
+    pub(super) bits: u32,
+    pub(super) i8: Option<I8Levels>,
     /// The codebook's derivation, if [`coordinate_codebook`] made it (saved instead of levels).
     origin: Option<(CodebookKind, usize)>,
 }
@@ -341,7 +341,7 @@ impl ScanModes for CodebookScalar {
     }
 }
 
-/// Saved as [`NormScalar`](super::norm::NormScalar) is: `u32` dimension, the codebook (derived: kind,
+/// Saved (also as the block of [`NormScalar`](super::norm::NormScalar)): `u32` dimension, the codebook (derived: kind,
 /// bits, sphere dimension; else the levels), `u8` scan mode.
 impl crate::persist::Persist for CodebookScalar {
     #[cfg(feature = "alloc")]

@@ -2,10 +2,8 @@
 //! the norm — the inner codec of TurboQuant-MSE ([`TurboMse`](crate::turbo::TurboMse)) and of
 //! orthogonal QJL. [`norm_f64`] is the norm it stores.
 
-use super::codebook::scan::{self, I8Levels, I8Query, i8_scratch_words};
-#[cfg(feature = "alloc")]
-use super::codebook::write_codebook;
-use super::codebook::{CodebookKind, cells_pack, coordinate_codebook, read_codebook};
+use super::codebook::scan::{I8Query, i8_scratch_words};
+use super::codebook::{CodebookKind, CodebookScalar, cells_pack};
 use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::scalar::lloyd::Codebook;
@@ -16,12 +14,9 @@ use crate::scalar::lloyd::Codebook;
 /// A zero vector stores norm 0 and decodes to 0.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NormScalar {
-    dim: usize,
-    codebook: Codebook,
-    bits: u32,
-    i8: Option<I8Levels>,
-    /// The codebook's derivation, if [`coordinate_codebook`] made it (saved instead of levels).
-    origin: Option<(CodebookKind, usize)>,
+    /// The indices of the direction: dimension, codebook, scan mode and the codebook's origin
+    /// are held (and saved) once, by the [`CodebookScalar`] of the same codebook.
+    idx: CodebookScalar,
 }
 
 /// A prepared [`NormScalar`] query: the query itself.
@@ -37,30 +32,25 @@ impl NormScalar {
     /// # Errors
     /// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
     pub fn new(dim: usize, codebook: Codebook) -> Result<Self> {
-        if dim == 0 || dim > crate::persist::MAX_DIM {
-            return Err(Error::InvalidParameter("NormScalar: dim must be in 1..=65536"));
-        }
-        let bits = codebook.bits();
-        Ok(NormScalar { dim, codebook, bits, i8: None, origin: None })
+        Ok(NormScalar { idx: CodebookScalar::new(dim, codebook)? })
     }
 
-    /// The TurboQuant codec of `dim`-vectors: [`coordinate_codebook`]`(dim, bits, kind)`, saved
+    /// The TurboQuant codec of `dim`-vectors: [`coordinate_codebook`](super::codebook::coordinate_codebook)`(dim, bits, kind)`, saved
     /// as its kind, bits and dimension (re-derived on load).
     ///
     /// # Errors
-    /// As [`coordinate_codebook`].
+    /// As [`coordinate_codebook`](super::codebook::coordinate_codebook).
     pub fn coordinate(dim: usize, bits: u32, kind: CodebookKind) -> Result<Self> {
-        let cb = coordinate_codebook(dim, bits, kind)?;
-        Ok(NormScalar { origin: Some((kind, dim)), ..NormScalar::new(dim, cb)? })
+        Ok(NormScalar { idx: CodebookScalar::coordinate(dim, dim, bits, kind)? })
     }
 
     /// The coordinate codebook.
     pub fn codebook(&self) -> &Codebook {
-        &self.codebook
+        &self.idx.codebook
     }
 
     fn idx_bytes(&self) -> usize {
-        (self.dim * self.bits as usize).div_ceil(8)
+        (self.idx.dim * self.idx.bits as usize).div_ceil(8)
     }
 
     fn norm_of(&self, code: &[u8]) -> Result<f32> {
@@ -73,7 +63,7 @@ impl NormScalar {
 
 impl Codec for NormScalar {
     fn dim(&self) -> usize {
-        self.dim
+        self.idx.dim
     }
     fn code_len(&self) -> usize {
         self.idx_bytes() + 4
@@ -86,7 +76,7 @@ impl Codec for NormScalar {
     /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input or an overflowing norm;
     /// [`Error::Overflow`] for a norm above [`MAX_NORM`](crate::MAX_NORM).
     fn encode_into(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
-        check_dim(self.dim, y.len())?;
+        check_dim(self.idx.dim, y.len())?;
         check_code(self.code_len(), code.len())?;
         if let Some(r) = self.encode_rows_arch(y, code) {
             return r;
@@ -98,14 +88,14 @@ impl Codec for NormScalar {
         let nb = self.idx_bytes();
         let (idx, tail) = code.split_at_mut(nb);
         tail.copy_from_slice(&norm.to_le_bytes());
-        let b = self.bits as usize;
+        let b = self.idx.bits as usize;
         if b <= 4 {
-            cells_pack(y, inv, self.codebook.thresholds(), self.bits, idx);
+            cells_pack(y, inv, self.idx.codebook.thresholds(), self.idx.bits, idx);
             return Ok(());
         }
         idx.fill(0);
         for (i, &v) in y.iter().enumerate() {
-            let idx_v = u32::from(self.codebook.index(v * inv));
+            let idx_v = u32::from(self.idx.codebook.index(v * inv));
             let bit = i * b;
             let word = idx_v << (bit % 8);
             for k in 0..3 {
@@ -126,7 +116,7 @@ impl Codec for NormScalar {
     /// # Errors
     /// As [`encode_into`](Codec::encode_into), and wrong batch lengths.
     fn encode_batch(&self, ys: &[f32], codes: &mut [u8]) -> Result<()> {
-        let (d, c) = (self.dim, self.code_len());
+        let (d, c) = (self.idx.dim, self.code_len());
         let n = crate::codec::batch_rows(ys.len(), d)?;
         check_code(n * c, codes.len())?;
         if let Some(r) = self.encode_rows_arch(ys, codes) {
@@ -144,7 +134,15 @@ impl NormScalar {
     /// where it does not apply (`b > 4`, no AVX2).
     fn encode_rows_arch(&self, ys: &[f32], codes: &mut [u8]) -> Option<Result<()>> {
         let norm = |ss: f64| crate::error::encode_norm(libm::sqrt(ss) as f32);
-        crate::simd::norm_cells_rows(ys, self.dim, self.codebook.thresholds(), self.bits, codes, self.code_len(), norm)
+        crate::simd::norm_cells_rows(
+            ys,
+            self.idx.dim,
+            self.idx.codebook.thresholds(),
+            self.idx.bits,
+            codes,
+            self.code_len(),
+            norm,
+        )
     }
 }
 
@@ -159,9 +157,9 @@ pub fn norm_f64(y: &[f32]) -> f64 {
 impl Decode for NormScalar {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
-        check_dim(self.dim, out.len())?;
+        check_dim(self.idx.dim, out.len())?;
         let norm = self.norm_of(code)?;
-        crate::simd::lut_expand_f32(&code[..self.idx_bytes()], self.bits, self.codebook.levels(), norm, out);
+        crate::simd::lut_expand_f32(&code[..self.idx_bytes()], self.idx.bits, self.idx.codebook.levels(), norm, out);
         Ok(())
     }
 }
@@ -172,26 +170,26 @@ impl Score for NormScalar {
     /// [`ScanMode::Float`]: `dim` words (a copy of the query); [`ScanMode::I8`]: the blocked `i8`
     /// query.
     fn query_scratch_len(&self) -> usize {
-        match self.i8 {
-            None => self.dim,
-            Some(_) => i8_scratch_words(self.idx_bytes(), self.bits),
+        match self.idx.i8 {
+            None => self.idx.dim,
+            Some(_) => i8_scratch_words(self.idx_bytes(), self.idx.bits),
         }
     }
     /// [`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`ScanMode::I8`].
     fn estimator(&self) -> Estimator {
-        if self.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
+        if self.idx.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
-        check_dim(self.dim, q.len())?;
+        check_dim(self.idx.dim, q.len())?;
         check_scratch(self.query_scratch_len(), scratch.len())?;
         if q.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        if let Some(lv) = self.i8 {
-            let i8 = I8Query::prepare(q, lv, self.bits, self.idx_bytes(), scratch)?;
+        if let Some(lv) = self.idx.i8 {
+            let i8 = I8Query::prepare(q, lv, self.idx.bits, self.idx_bytes(), scratch)?;
             return Ok(NormScalarQuery { q: &[], i8: Some(i8) });
         }
-        let s = &mut scratch[..self.dim];
+        let s = &mut scratch[..self.idx.dim];
         s.copy_from_slice(q);
         Ok(NormScalarQuery { q: s, i8: None })
     }
@@ -202,43 +200,38 @@ impl Score for NormScalar {
         if let Some(i8) = &q.i8 {
             return Ok(norm * i8.score(idx));
         }
-        Ok(norm * crate::simd::dot_lut_f32(idx, self.bits, self.codebook.levels(), q.q))
+        Ok(norm * crate::simd::dot_lut_f32(idx, self.idx.bits, self.idx.codebook.levels(), q.q))
     }
 }
 
-/// [`ScanMode::Float`] (exact) and [`ScanMode::I8`] (1-, 2- and 4-bit codebooks; see [`scan`]).
+/// [`ScanMode::Float`] (exact) and [`ScanMode::I8`] (1-, 2- and 4-bit codebooks; see [`scan`](super::codebook::scan)).
 impl ScanModes for NormScalar {
     fn scan_mode(&self) -> ScanMode {
-        I8Levels::scan_of(&self.i8)
+        self.idx.scan_mode()
     }
     fn with_scan(self, mode: ScanMode) -> Result<Self> {
-        Ok(NormScalar { i8: I8Levels::for_scan(mode, &self.codebook)?, ..self })
+        Ok(NormScalar { idx: self.idx.with_scan(mode)? })
     }
 }
 
-/// Saved as `u32` dimension, the codebook (`u8` tag; derived by [`coordinate_codebook`]: tag
-/// 1 Gaussian / 2 Beta, `u8` bits, `u32` sphere dimension, re-derived on load; else tag 0,
-/// `u16` count and the `f32` levels), then `u8` scan mode (0 `Float`, 1 `I8`).
+/// Saved as its [`CodebookScalar`]: `u32` dimension, the codebook (`u8` tag; derived by
+/// [`coordinate_codebook`](super::codebook::coordinate_codebook): tag 1 Gaussian / 2 Beta, `u8` bits, `u32` sphere dimension,
+/// re-derived on load; else tag 0, `u16` count and the `f32` levels), then `u8` scan mode
+/// (0 `Float`, 1 `I8`).
 impl crate::persist::Persist for NormScalar {
     #[cfg(feature = "alloc")]
     fn persist(&self, w: &mut crate::format::Writer) {
-        w.u32(self.dim as u32);
-        write_codebook(w, &self.codebook, self.origin);
-        w.u8(scan::scan_tag(self.scan_mode()));
+        self.idx.persist(w);
     }
     fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
-        let dim = crate::persist::read_dim(r, crate::persist::MAX_DIM, "TurboQuant: dimension too large")?;
-        let (codebook, origin) = read_codebook(r)?;
-        let mode = scan::scan_from_tag(r.u8()?)?;
-        let c = NormScalar::new(dim, codebook).map_err(|_| Error::Corrupt("TurboQuant: invalid dimension"))?;
-        NormScalar { origin, ..c }.with_scan(mode).map_err(|_| Error::Corrupt("TurboQuant: scan mode unsupported"))
+        Ok(NormScalar { idx: CodebookScalar::restore(r)? })
     }
 }
 
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::super::codebook::cells_pack_portable;
+    use super::super::codebook::{cells_pack_portable, coordinate_codebook};
     use super::*;
     use std::vec;
 
@@ -332,7 +325,7 @@ mod tests {
             return Err(Error::NonFinite);
         }
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        let mut out = cells_pack_ref(&c.codebook, y, inv);
+        let mut out = cells_pack_ref(c.codebook(), y, inv);
         out.extend_from_slice(&norm.to_le_bytes());
         Ok(out)
     }
@@ -359,7 +352,7 @@ mod tests {
                     let norm = f32::from_le_bytes(code[code.len() - 4..].try_into().unwrap());
                     for (i, &o) in out.iter().enumerate() {
                         let idx = crate::bits::get(&code, i, bits).unwrap() as u8;
-                        assert_eq!(o.to_bits(), (norm * c.codebook.level(idx)).to_bits());
+                        assert_eq!(o.to_bits(), (norm * c.codebook().level(idx)).to_bits());
                     }
                 }
                 let mut y = vec![1.0f32; d];

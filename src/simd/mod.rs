@@ -13,6 +13,23 @@
 //! cannot overflow for lengths below 2¹⁶ (|255·128|·2¹⁶ < 2³¹); longer inputs are accumulated in
 //! `i64` block-wise.
 
+/// The body of a dispatcher to an x86-64 arch path: the arch expression on x86-64; on other
+/// targets the arguments are marked used and the dispatcher returns the fallback ("did not
+/// run", so the caller runs the portable code).
+macro_rules! x86_or {
+    ($arch:expr, $fallback:expr; $($arg:expr),* $(,)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            $arch
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = ($($arg,)*);
+            $fallback
+        }
+    }};
+}
+
 pub mod portable;
 pub mod pq;
 pub mod reference;
@@ -303,15 +320,11 @@ mod tests;
 /// bits `signs` and the factor `scale`) on the AVX2 path; `false` if it did not run.
 #[inline]
 pub(crate) fn fwht_pass(x: &mut [f32], src: Option<&[f32]>, signs: Option<&[u64]>, scale: f32) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::fwht::pass(x, src, signs, scale)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (x, src, signs, scale);
-        false
-    }
+    x86_or!(
+        x86::fwht::pass(x, src, signs, scale),
+        false;
+        x, src, signs, scale
+    )
 }
 
 /// Prefetches `x` into the L1 cache (a hint; nothing on other architectures).
@@ -327,15 +340,11 @@ pub(crate) fn prefetch(x: &[f32]) {
 /// the number of coordinates done (0 if it did not run).
 #[inline]
 pub(crate) fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut [u8]) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::fwht::cells_pack(y, inv, thresholds, bits, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (y, inv, thresholds, bits, out);
-        0
-    }
+    x86_or!(
+        x86::fwht::cells_pack(y, inv, thresholds, bits, out),
+        0;
+        y, inv, thresholds, bits, out
+    )
 }
 
 /// The norm and codebook cells of whole rows of `d` floats into codes of `cl` bytes (norm
@@ -350,15 +359,11 @@ pub(crate) fn norm_cells_rows(
     cl: usize,
     norm: impl FnMut(f64) -> crate::error::Result<f32>,
 ) -> Option<crate::error::Result<()>> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::fwht::encode_rows(ys, d, thresholds, bits, codes, cl, norm)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (ys, d, thresholds, bits, codes, cl, norm);
-        None
-    }
+    x86_or!(
+        x86::fwht::encode_rows(ys, d, thresholds, bits, codes, cl, norm),
+        None;
+        ys, d, thresholds, bits, codes, cl, norm
+    )
 }
 
 /// The sign bits of `S·x` for the rows `x` of `xs` (`S` row-major with `d` columns) into codes
@@ -368,15 +373,11 @@ pub(crate) fn norm_cells_rows(
 #[doc(hidden)]
 #[inline]
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::fwht::proj_signs(s, d, xs, codes, c)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (s, d, xs, codes, c);
-        false
-    }
+    x86_or!(
+        x86::fwht::proj_signs(s, d, xs, codes, c),
+        false;
+        s, d, xs, codes, c
+    )
 }
 
 /// `K`-way interleaved rANS (64-bit states) decoding on the arch path; the symbols done.
@@ -389,15 +390,11 @@ pub(crate) fn rans_interleaved_decode<const K: usize>(
     pos: &mut usize,
     out: &mut [u16],
 ) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::rans::interleaved_decode::<K>(dec, n, st, words, pos, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (dec, n, st, words, pos, out);
-        None
-    }
+    x86_or!(
+        x86::rans::interleaved_decode::<K>(dec, n, st, words, pos, out),
+        None;
+        dec, n, st, words, pos, out
+    )
 }
 
 /// `K`-way word rANS (32-bit states) decoding on the arch path; the symbols done.
@@ -410,15 +407,11 @@ pub(crate) fn rans_word_decode<const K: usize>(
     pos: &mut usize,
     out: &mut [u16],
 ) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::rans::word_decode::<K>(dec, n, st, words, pos, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (dec, n, st, words, pos, out);
-        None
-    }
+    x86_or!(
+        x86::rans::word_decode::<K>(dec, n, st, words, pos, out),
+        None;
+        dec, n, st, words, pos, out
+    )
 }
 
 /// As [`rans_word_decode`] with the packed 32-bit decode table; the symbols done.
@@ -434,15 +427,11 @@ pub(crate) fn rans_word_decode_packed<const K: usize>(
     pos: &mut usize,
     out: &mut [u16],
 ) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::rans::word_decode_packed::<K>(dec32, sb, fb, n, st, words, pos, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (dec32, sb, fb, n, st, words, pos, out);
-        None
-    }
+    x86_or!(
+        x86::rans::word_decode_packed::<K>(dec32, sb, fb, n, st, words, pos, out),
+        None;
+        dec32, sb, fb, n, st, words, pos, out
+    )
 }
 
 /// `K`-way word rANS encoding of `head` on the arch path: `(symbols done, hit a zero-frequency
@@ -456,30 +445,22 @@ pub(crate) fn rans_word_encode<const K: usize>(
     out: &mut [u8],
     pos: &mut usize,
 ) -> Option<(usize, bool)> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::rans::word_encode::<K>(enc4, n, st, head, out, pos)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (enc4, n, st, head, out, pos);
-        None
-    }
+    x86_or!(
+        x86::rans::word_encode::<K>(enc4, n, st, head, out, pos),
+        None;
+        enc4, n, st, head, out, pos
+    )
 }
 
 /// The join of 16-bit symbols with 6 raw bits each into `u16` values on the arch path; the
 /// values done.
 #[inline]
 pub(crate) fn join_w6_u16(syms: &[u16], raw: &[u8], out: &mut [u16]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::rans::join_w6_u16(syms, raw, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (syms, raw, out);
-        None
-    }
+    x86_or!(
+        x86::rans::join_w6_u16(syms, raw, out),
+        None;
+        syms, raw, out
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,20 +472,18 @@ pub(crate) fn join_w6_u16(syms: &[u16], raw: &[u8], out: &mut [u16]) -> Option<u
 /// with VPOPCNTDQ); `false` for [`Backend::Portable`] and on other architectures.
 #[inline]
 pub(crate) fn popcnt_available(backend: Backend) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use x86::{feature, has};
-        match backend {
-            Backend::Portable => false,
-            Backend::Avx2 => has(feature::AVX2 | feature::POPCNT),
-            Backend::Avx512 => has(feature::AVX512 | feature::AVX512_VPOPCNTDQ),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = backend;
-        false
-    }
+    x86_or!(
+        {
+            use x86::{feature, has};
+            match backend {
+                Backend::Portable => false,
+                Backend::Avx2 => has(feature::AVX2 | feature::POPCNT),
+                Backend::Avx512 => has(feature::AVX512 | feature::AVX512_VPOPCNTDQ),
+            }
+        },
+        false;
+        backend
+    )
 }
 
 /// Hamming distances of `q` to `out.len()` codes read every `stride` bytes, on `backend`.
@@ -516,19 +495,15 @@ pub(crate) fn hamming_strided_on(
     stride: usize,
     out: &mut [u32],
 ) -> Option<()> {
-    #[cfg(target_arch = "x86_64")]
-    {
+    x86_or!(
         match backend {
             Backend::Portable => None,
             Backend::Avx2 => x86::popcnt::hamming_strided_avx2(q, codes, stride, out),
             Backend::Avx512 => x86::popcnt::hamming_strided_avx512(q, codes, stride, out),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (backend, q, codes, stride, out);
-        None
-    }
+        },
+        None;
+        backend, q, codes, stride, out
+    )
 }
 
 /// Weighted Hamming distances of the bit planes `planes` (`nb` bytes each) to `out.len()` codes
@@ -542,19 +517,15 @@ pub(crate) fn weighted_hamming_strided_on(
     stride: usize,
     out: &mut [u32],
 ) -> Option<()> {
-    #[cfg(target_arch = "x86_64")]
-    {
+    x86_or!(
         match backend {
             Backend::Portable => None,
             Backend::Avx2 => x86::popcnt::weighted_hamming_strided_avx2(planes, nb, codes, stride, out),
             Backend::Avx512 => x86::popcnt::weighted_hamming_strided_avx512(planes, nb, codes, stride, out),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (backend, planes, nb, codes, stride, out);
-        None
-    }
+        },
+        None;
+        backend, planes, nb, codes, stride, out
+    )
 }
 
 /// The fused Hamming top-k scan of `n` codes of `stride` bytes on `backend`: `emit(i, h)` is
@@ -572,17 +543,13 @@ pub fn hamming_scan_on<F: FnMut(usize, u32) -> u32>(
     bound: u32,
     emit: F,
 ) -> Option<()> {
-    #[cfg(target_arch = "x86_64")]
-    {
+    x86_or!(
         match backend {
             Backend::Portable => None,
             Backend::Avx2 => x86::popcnt::hamming_scan_avx2(q, codes, stride, n, bound, emit),
             Backend::Avx512 => x86::popcnt::hamming_scan_avx512(q, codes, stride, n, bound, emit),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (backend, q, codes, stride, n, bound, emit);
-        None
-    }
+        },
+        None;
+        backend, q, codes, stride, n, bound, emit
+    )
 }

@@ -148,15 +148,11 @@ pub fn fastscan_accumulate_on(
 #[inline]
 #[cfg(feature = "alloc")]
 pub(crate) fn relayout_block_arch(codes: &[u8], code_len: usize, out: &mut [u8]) -> Option<()> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        super::x86::pq::relayout_block(codes, code_len, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (codes, code_len, out);
-        None
-    }
+    x86_or!(
+        super::x86::pq::relayout_block(codes, code_len, out),
+        None;
+        codes, code_len, out
+    )
 }
 
 /// The portable (scalar) fast-scan kernel; the reference of [`fastscan_accumulate`].
