@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 
 use super::ProductQuantizer;
 use crate::compose::Rotated;
-use crate::error::{Error, Result, check_dim};
+use crate::error::{Error, Result};
 use crate::format::{Reader, Writer};
 use crate::persist::{MAX_DIM, Persist};
 use crate::rng::Rng;
@@ -91,44 +91,14 @@ impl Transform for Rotation {
     fn is_orthogonal(&self) -> bool {
         self.d_in == self.d_out
     }
+    /// `out = Rᵀx` for the stored `d_in × d_out` matrix `R` (rows accumulated in order).
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        check_dim(self.d_in, x.len())?;
-        check_dim(self.d_out, out.len())?;
-        out.fill(0.0);
-        for (&xk, row) in x.iter().zip(self.r.chunks_exact(self.d_out)) {
-            for (o, &v) in out.iter_mut().zip(row) {
-                *o += xk * v;
-            }
-        }
-        Ok(())
+        crate::transform::dense_transpose(&self.r, self.d_in, self.d_out, x, out)
     }
+    /// `out = R·y`, each entry the fixed-order dot of a row with `y`.
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
-        check_dim(self.d_out, y.len())?;
-        check_dim(self.d_in, out.len())?;
-        for (o, row) in out.iter_mut().zip(self.r.chunks_exact(self.d_out)) {
-            *o = fixed_dot(row, y);
-        }
-        Ok(())
+        crate::transform::dense_forward(&self.r, self.d_in, self.d_out, y, out)
     }
-}
-
-/// `Σ a_i b_i` with 8 lanes (term `i` to lane `i mod 8`), lanes added pairwise in a fixed tree.
-fn fixed_dot(a: &[f32], b: &[f32]) -> f32 {
-    use wide::f32x8;
-    let mut acc = f32x8::ZERO;
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        let x = f32x8::from(<[f32; 8]>::try_from(x).unwrap_or([0.0; 8]));
-        let y = f32x8::from(<[f32; 8]>::try_from(y).unwrap_or([0.0; 8]));
-        acc += x * y;
-    }
-    let l = acc.to_array();
-    let mut s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
 }
 
 /// Fields: `u32` d_in, `u32` d_out, then `d_in·d_out` `f32` (row-major).

@@ -115,8 +115,7 @@ impl Transform for GaussianProjection {
         check_dim(self.rows, out.len())?;
         #[cfg(feature = "alloc")]
         if let Some(s) = self.matrix() {
-            super::dense_forward(s, x, out);
-            return Ok(());
+            return super::dense_forward(s, self.rows, self.cols, x, out);
         }
         let mut rng = Rng::new(self.seed);
         for o in out.iter_mut() {
@@ -133,8 +132,7 @@ impl Transform for GaussianProjection {
         check_dim(self.cols, out.len())?;
         #[cfg(feature = "alloc")]
         if let Some(s) = self.matrix() {
-            super::dense_transpose(s, y, out);
-            return Ok(());
+            return super::dense_transpose(s, self.rows, self.cols, y, out);
         }
         out.fill(0.0);
         let mut rng = Rng::new(self.seed);

@@ -10,7 +10,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::error::{Error, Result, check_dim};
+use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::transform::Transform;
 
@@ -132,15 +132,9 @@ impl Transform for HaarRotation {
         true
     }
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        check_dim(self.dim, x.len())?;
-        check_dim(self.dim, out.len())?;
-        crate::transform::dense_forward(&self.q, x, out);
-        Ok(())
+        crate::transform::dense_forward(&self.q, self.dim, self.dim, x, out)
     }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
-        check_dim(self.dim, y.len())?;
-        check_dim(self.dim, out.len())?;
-        crate::transform::dense_transpose(&self.q, y, out);
-        Ok(())
+        crate::transform::dense_transpose(&self.q, self.dim, self.dim, y, out)
     }
 }

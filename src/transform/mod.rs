@@ -24,13 +24,18 @@ pub use pca::Pca;
 pub use permutation::Permutation;
 pub use rotation::{MAX_HAAR_RESTORE_DIM, Rotation, RotationKind};
 
-/// `out = M·x` for a row-major matrix `m` of `out.len()` rows and `x.len()` columns (the stored
-/// dense transforms: Haar, a materialized Gaussian projection, PCA). Each entry is
-/// [`crate::simd::dot_fixed`] of a row with `x`, so encoders write the same codes on every
-/// backend. The caller checks the lengths.
+/// `out = M·x` for a row-major `rows × cols` matrix `m` (the stored dense transforms: Haar, a
+/// materialized Gaussian projection, PCA, OPQ's transpose). Each entry is
+/// [`crate::simd::dot_fixed`] of a row with `x` (four rows at a time through
+/// [`crate::simd::dot_fixed4`], the same bits), so encoders write the same codes on every backend.
+///
+/// # Errors
+/// [`crate::Error::DimensionMismatch`] unless `x.len() == cols` and `out.len() == rows`.
 #[cfg(feature = "alloc")]
-pub(crate) fn dense_forward(m: &[f32], x: &[f32], out: &mut [f32]) {
-    let d = x.len().max(1);
+pub(crate) fn dense_forward(m: &[f32], rows: usize, cols: usize, x: &[f32], out: &mut [f32]) -> Result<()> {
+    crate::error::check_dim(cols, x.len())?;
+    crate::error::check_dim(rows, out.len())?;
+    let d = cols.max(1);
     let mut rows = m.chunks_exact(d);
     let mut outs = out.chunks_exact_mut(4);
     for o in &mut outs {
@@ -42,18 +47,25 @@ pub(crate) fn dense_forward(m: &[f32], x: &[f32], out: &mut [f32]) {
     for (o, row) in outs.into_remainder().iter_mut().zip(rows) {
         *o = crate::simd::dot_fixed(row, x);
     }
+    Ok(())
 }
 
-/// `out = Mᵀ·y` for the matrix of [`dense_forward`] (`y.len()` rows of `out.len()` columns):
-/// the rows scaled by `y_i` and accumulated in row order.
+/// `out = Mᵀ·y` for the `rows × cols` matrix of [`dense_forward`]: the rows scaled by `y_i` and
+/// accumulated in row order (unfused, the same bits everywhere).
+///
+/// # Errors
+/// [`crate::Error::DimensionMismatch`] unless `y.len() == rows` and `out.len() == cols`.
 #[cfg(feature = "alloc")]
-pub(crate) fn dense_transpose(m: &[f32], y: &[f32], out: &mut [f32]) {
+pub(crate) fn dense_transpose(m: &[f32], rows: usize, cols: usize, y: &[f32], out: &mut [f32]) -> Result<()> {
+    crate::error::check_dim(rows, y.len())?;
+    crate::error::check_dim(cols, out.len())?;
     out.fill(0.0);
-    for (&yi, row) in y.iter().zip(m.chunks_exact(out.len().max(1))) {
+    for (&yi, row) in y.iter().zip(m.chunks_exact(cols.max(1))) {
         for (o, &r) in out.iter_mut().zip(row) {
             *o += yi * r;
         }
     }
+    Ok(())
 }
 
 /// A deterministic linear map, applied without allocation.

@@ -141,16 +141,10 @@ impl Transform for Pca {
         true
     }
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        check_dim(self.dim, x.len())?;
-        check_dim(self.dim, out.len())?;
-        crate::transform::dense_forward(&self.matrix, x, out);
-        Ok(())
+        crate::transform::dense_forward(&self.matrix, self.dim, self.dim, x, out)
     }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
-        check_dim(self.dim, y.len())?;
-        check_dim(self.dim, out.len())?;
-        crate::transform::dense_transpose(&self.matrix, y, out);
-        Ok(())
+        crate::transform::dense_transpose(&self.matrix, self.dim, self.dim, y, out)
     }
 }
 
