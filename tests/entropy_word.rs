@@ -212,6 +212,9 @@ proptest! {
         flip in any::<u64>(),
     ) {
         use vector_codecs::entropy::model::{EncSym, ModelView, fill_tables};
+        // A model needs at least one slot per symbol: at scale 8 an alphabet of up to 400
+        // symbols does not fit, so the scale is raised to the smallest that holds `k`.
+        let scale = scale.max(usize::BITS - (k - 1).leading_zeros());
         let data = source(k, n, decay, seed);
         let m = Model::from_symbols(&data, k, scale).unwrap();
         let mut enc = vec![EncSym::default(); k];
