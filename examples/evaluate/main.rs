@@ -119,7 +119,7 @@ fn parse_args() -> Result<Args, String> {
             "--gt-metric" => a.gt_metric = Some(parse_metric(&val("--gt-metric")?)?),
             "--metric" => a.metric = Some(parse_metric(&val("--metric")?)?),
             "--codecs" => {
-                a.codecs = Some(val("--codecs")?.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+                a.codecs = Some(vector_codecs::factory::split_names(&val("--codecs")?).map(String::from).collect())
             }
             "--list" => a.list = true,
             "--csv" => a.csv = Some(val("--csv")?.into()),
@@ -381,7 +381,9 @@ fn run() -> Result<ExitCode, String> {
             let _ = std::io::stderr().flush();
         };
         progress("train");
+        let t_train = std::time::Instant::now();
         let built = codecs::build(spec, d, metric, args.seed, train);
+        let train_s = t_train.elapsed().as_secs_f64();
         let result = match built {
             Err(vector_codecs::Error::InvalidParameter(why)) if metric != Metric::InnerProduct => {
                 if tty {
@@ -405,6 +407,7 @@ fn run() -> Result<ExitCode, String> {
         match result {
             Ok(mut row) => {
                 row.uncentred = uncentred && codecs::needs_centring(name);
+                row.train_s = train_s;
                 println!("{}", report::table_line(&row));
                 rows.push(row);
             }

@@ -128,6 +128,8 @@ pub struct Row {
     pub scan_cps: f64,
     /// Whether the table marks the row: a codec quantizing around the origin on uncentred data.
     pub uncentred: bool,
+    /// Seconds spent building (training) the codec; NaN when not measured.
+    pub train_s: f64,
 }
 
 /// The evaluation set, prepared once and shared by every codec.
@@ -324,6 +326,7 @@ impl<'a> Bench<'a> {
             decode_vps,
             scan_cps: (n * nq) as f64 / best_pass,
             uncentred: false,
+            train_s: f64::NAN,
         })
     }
 }

@@ -6,7 +6,7 @@ use vector_codecs::metric::Metric;
 
 /// The CSV header (fixed; tools depend on it).
 pub const CSV_HEADER: &str =
-    "codec,bits_per_dim,rel_mse,ip_rel_rmse,recall_at_10,recall_10_at_100,encode_vps,decode_vps,scan_cps";
+    "codec,bits_per_dim,rel_mse,ip_rel_rmse,recall_at_10,recall_10_at_100,encode_vps,decode_vps,scan_cps,train_s";
 
 fn opt(v: f64, f: impl Fn(f64) -> String) -> String {
     if v.is_finite() { f(v) } else { String::new() }
@@ -70,7 +70,7 @@ pub fn csv(rows: &[Row]) -> String {
         let g = |v: f64| format!("{v:.1}");
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             r.name,
             opt(r.bits_per_dim, f),
             opt(r.rel_mse, e),
@@ -80,6 +80,7 @@ pub fn csv(rows: &[Row]) -> String {
             opt(r.encode_vps, g),
             opt(r.decode_vps, g),
             opt(r.scan_cps, g),
+            opt(r.train_s, |v| format!("{v:.3}")),
         );
     }
     s

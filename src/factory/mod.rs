@@ -187,6 +187,40 @@ pub fn lookup(name: &str) -> Result<(&'static Entry, [u32; 4])> {
         .ok_or(Error::InvalidParameter("unknown codec configuration name"))
 }
 
+/// Splits a comma-separated list of configuration names, keeping names that contain a comma
+/// themselves (faiss's `OPQ48_384,PQ48`) whole: a piece that is no name but joins the next piece
+/// into one is joined. Empty pieces are dropped.
+///
+/// ```
+/// let v: Vec<_> = vector_codecs::factory::split_names("sq8,OPQ48_384,PQ48,bin1").collect();
+/// assert_eq!(v, ["sq8", "OPQ48_384,PQ48", "bin1"]);
+/// ```
+pub fn split_names(list: &str) -> impl Iterator<Item = &str> {
+    let mut rest = list;
+    core::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut cuts = rest.match_indices(',').map(|(i, _)| i).chain(core::iter::once(rest.len()));
+            let first = cuts.next().unwrap_or(rest.len());
+            let mut end = first;
+            if lookup(&rest[..first]).is_err() {
+                if let Some(second) = cuts.next() {
+                    if lookup(&rest[..second]).is_ok() {
+                        end = second;
+                    }
+                }
+            }
+            let name = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or("");
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
+    })
+}
+
 fn dispatch(name: &str, dim: usize, metric: Metric, seed: u64, src: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
     if dim == 0 || dim > MAX_DIM {
         return Err(Error::InvalidParameter("dimension must be 1..=65536"));
