@@ -733,6 +733,18 @@ impl FloatCodec {
     /// `⟨q, decode(code)⟩` unit by unit (lengths already checked).
     #[inline]
     fn score_unchecked(&self, q: &[f32], code: &[u8]) -> Result<f32> {
+        // f16 and bf16 convert in registers ([`crate::simd::dot_f16`]); a NaN/inf element makes
+        // the sum non-finite, and so does an overflowing sum: both take the checked path below,
+        // which tells them apart (`Corrupt` for the element).
+        let el = &code[self.side_len..];
+        let fast = match self.format {
+            FloatFormat::F16 => Some(crate::simd::dot_f16(el, q)),
+            FloatFormat::Bf16 => Some(crate::simd::dot_bf16(el, q)),
+            _ => None,
+        };
+        if let Some(r) = fast.filter(|r| r.is_finite()) {
+            return Ok(r);
+        }
         let mut buf = [0.0f32; UNIT];
         let mut acc = 0.0f32;
         for (j, qb) in q.chunks(self.unit_len()).enumerate() {

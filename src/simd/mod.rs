@@ -185,6 +185,30 @@ pub fn dot_u4_f32(a: &[u8], w: &[f32]) -> f32 {
     portable::dot_u4_f32(a, w)
 }
 
+/// `Σ q_i·f16(h_i)` where `h` holds little-endian IEEE binary16 values (two bytes each), over
+/// `min(q.len(), h.len() / 2)` elements, converted in registers (F16C on x86-64) and accumulated
+/// in `f32`. A NaN or ±inf element makes the result non-finite.
+#[inline]
+pub fn dot_f16(h: &[u8], q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::half::dot_f16(h, q) {
+        return r;
+    }
+    portable::dot_f16(h, q)
+}
+
+/// `Σ q_i·bf16(h_i)` where `h` holds little-endian bfloat16 values, over
+/// `min(q.len(), h.len() / 2)` elements, accumulated in `f32`. A NaN or ±inf element makes the
+/// result non-finite.
+#[inline]
+pub fn dot_bf16(h: &[u8], q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::half::dot_bf16(h, q) {
+        return r;
+    }
+    portable::dot_bf16(h, q)
+}
+
 /// Batch of [`dot_u8_f32`] over codes stored at stride `stride` bytes: for every row
 /// `r < min(out.len(), codes.len() / stride)`, `out[r] = dot_u8_f32(&codes[r·stride..(r + 1)·stride], w)`,
 /// bit for bit. Rows of `out` beyond the available codes are left unchanged; `stride == 0`

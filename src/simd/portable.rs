@@ -1,7 +1,7 @@
 //! Portable kernels on `wide` vectors. `wide` selects SSE2/AVX2/NEON/WASM SIMD instructions at
 //! compile time from the target features; on a default `x86-64` build that means SSE2.
 
-use wide::{f32x8, i8x16, i16x8, i16x16, i32x8, u8x16};
+use wide::{CmpGt, f32x8, i8x16, i16x8, i16x16, i32x8, u8x16};
 
 #[inline(always)]
 fn load_f32x8(s: &[f32]) -> f32x8 {
@@ -523,4 +523,59 @@ pub fn sum_sq_f64(y: &[f32]) -> f64 {
         s += f64::from(v) * f64::from(v);
     }
     s
+}
+
+/// Eight binary16 bit patterns to `f32`, exactly: the exponent and mantissa shifted into place
+/// and rescaled by 2¹¹² (which also normalizes subnormals), the all-ones exponent (±inf, NaN)
+/// forced to 255, the sign copied.
+#[inline(always)]
+fn f16x8_to_f32x8(h: [u16; 8]) -> f32x8 {
+    let x = i32x8::new(h.map(i32::from));
+    let o = (x & i32x8::splat(0x7FFF)) << 13;
+    let f = bytemuck::cast::<i32x8, f32x8>(o) * f32x8::splat(f32::from_bits(0x7780_0000));
+    let inf_nan = o.cmp_gt(i32x8::splat(0x0F7F_FFFF)) & i32x8::splat(0x7F80_0000);
+    let bits = bytemuck::cast::<f32x8, i32x8>(f) | inf_nan | ((x & i32x8::splat(0x8000)) << 16);
+    bytemuck::cast(bits)
+}
+
+#[inline(always)]
+fn bf16x8_to_f32x8(h: [u16; 8]) -> f32x8 {
+    bytemuck::cast(i32x8::new(h.map(|v| i32::from(v) << 16)))
+}
+
+#[inline(always)]
+fn dot_half<const BF: bool>(h: &[u8], q: &[f32]) -> f32 {
+    let n = q.len().min(h.len() / 2);
+    let conv = |w: [u16; 8]| if BF { bf16x8_to_f32x8(w) } else { f16x8_to_f32x8(w) };
+    let load = |i: usize, len: usize| {
+        let mut w = [0u16; 8];
+        let mut y = [0f32; 8];
+        for k in 0..len {
+            w[k] = u16::from_le_bytes([h[2 * (i + k)], h[2 * (i + k) + 1]]);
+            y[k] = q[i + k];
+        }
+        (w, f32x8::new(y))
+    };
+    let mut acc = f32x8::splat(0.0);
+    let mut i = 0;
+    while i + 8 <= n {
+        let (w, y) = load(i, 8);
+        acc = conv(w).mul_add(y, acc);
+        i += 8;
+    }
+    if i < n {
+        let (w, y) = load(i, n - i);
+        acc = conv(w).mul_add(y, acc);
+    }
+    acc.reduce_add()
+}
+
+/// `Σ q_i·f16(h_i)` (see [`crate::simd::dot_f16`]), converted in registers, accumulated in `f32`.
+pub fn dot_f16(h: &[u8], q: &[f32]) -> f32 {
+    dot_half::<false>(h, q)
+}
+
+/// `Σ q_i·bf16(h_i)` (see [`crate::simd::dot_bf16`]), converted in registers, accumulated in `f32`.
+pub fn dot_bf16(h: &[u8], q: &[f32]) -> f32 {
+    dot_half::<true>(h, q)
 }

@@ -162,3 +162,40 @@ pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &
         *o = scale * table[k.min(table.len() - 1)];
     }
 }
+
+/// IEEE 754 binary16 (little-endian bit pattern `h`) to `f32`, exactly (every binary16 value,
+/// subnormals, ±inf and NaN payloads included, is an `f32`).
+pub fn f16_bits_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from(h >> 10) & 0x1F;
+    let man = u32::from(h & 0x3FF);
+    let bits = match exp {
+        0 if man == 0 => sign,
+        // Subnormal: man · 2⁻²⁴, exact in f32.
+        0 => {
+            let v = (man as f32) * f32::from_bits(0x3380_0000);
+            return if sign != 0 { -v } else { v };
+        }
+        0x1F => sign | 0x7F80_0000 | (man << 13),
+        _ => sign | ((exp + 112) << 23) | (man << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// `Σ q_i·f16(h_i)` in `f64`, where `h` holds little-endian binary16 values (two bytes each),
+/// over `min(q.len(), h.len() / 2)` elements.
+pub fn dot_f16(h: &[u8], q: &[f32]) -> f64 {
+    h.chunks_exact(2)
+        .zip(q)
+        .map(|(b, &y)| f64::from(f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))) * f64::from(y))
+        .sum()
+}
+
+/// `Σ q_i·bf16(h_i)` in `f64`, where `h` holds little-endian bfloat16 values (the upper halves
+/// of `f32` bit patterns, two bytes each), over `min(q.len(), h.len() / 2)` elements.
+pub fn dot_bf16(h: &[u8], q: &[f32]) -> f64 {
+    h.chunks_exact(2)
+        .zip(q)
+        .map(|(b, &y)| f64::from(f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)) * f64::from(y))
+        .sum()
+}

@@ -330,3 +330,50 @@ fn lut_expand_matches_reference() {
         }
     }
 }
+
+#[test]
+fn half_conversions_are_exact_on_every_pattern() {
+    for h in 0..=u16::MAX {
+        let r = reference::f16_bits_to_f32(h);
+        let s = crate::scalar::float::f16_to_f32(h);
+        assert!(r.to_bits() == s.to_bits() || (r.is_nan() && s.is_nan()), "{h:#06x}");
+        // The dispatched and the portable kernel see one element with weight 1 (−0 sums to +0).
+        let b = h.to_le_bytes();
+        for got in [dot_f16(&b, &[1.0]), portable::dot_f16(&b, &[1.0])] {
+            assert!(got == r || (got.is_nan() && r.is_nan()), "{h:#06x}: {got} vs {r}");
+        }
+        let bf = f32::from_bits(u32::from(h) << 16);
+        for got in [dot_bf16(&b, &[1.0]), portable::dot_bf16(&b, &[1.0])] {
+            assert!(got == bf || (got.is_nan() && bf.is_nan()), "{h:#06x}");
+        }
+    }
+}
+
+#[test]
+fn half_dots_match_reference() {
+    let mut r = Rng::new(5);
+    for n in lengths() {
+        let q = floats(&mut r, n);
+        let x = floats(&mut r, n + 3);
+        let f16: Vec<u8> = x.iter().flat_map(|&v| crate::scalar::float::f16_from_f32(v).to_le_bytes()).collect();
+        let bf: Vec<u8> = x.iter().flat_map(|&v| ((v.to_bits() >> 16) as u16).to_le_bytes()).collect();
+        // `h` longer than `q` (and the other way round): the shorter length counts.
+        for m in [n, n.saturating_sub(1)] {
+            let scale = reference::dot(&q[..m], &q[..m]).sqrt() * 3.0;
+            close(dot_f16(&f16, &q[..m]), reference::dot_f16(&f16, &q[..m]), m, scale);
+            close(portable::dot_f16(&f16, &q[..m]), reference::dot_f16(&f16, &q[..m]), m, scale);
+            close(dot_bf16(&bf, &q[..m]), reference::dot_bf16(&bf, &q[..m]), m, scale);
+            close(portable::dot_bf16(&bf, &q[..m]), reference::dot_bf16(&bf, &q[..m]), m, scale);
+            close(dot_f16(&f16[..2 * m], &q), reference::dot_f16(&f16[..2 * m], &q), m, scale);
+        }
+        // A NaN or inf element anywhere makes the sum non-finite.
+        if n > 0 {
+            let mut bad = f16.clone();
+            let k = r.below(n as u64) as usize;
+            bad[2 * k..2 * k + 2].copy_from_slice(&0x7C00u16.to_le_bytes());
+            let ones = alloc::vec![1.0f32; n];
+            assert!(!dot_f16(&bad, &ones).is_finite());
+            assert!(!portable::dot_f16(&bad, &ones).is_finite());
+        }
+    }
+}

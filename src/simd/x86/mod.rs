@@ -13,6 +13,7 @@ use super::Backend;
 
 pub mod dot;
 pub mod fwht;
+pub mod half;
 pub mod lut;
 pub mod lut_i8;
 pub mod popcnt;
@@ -35,6 +36,8 @@ pub mod feature {
     /// AVX-512 VBMI (`vpermb`).
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub const AVX512_VBMI: u32 = 1 << 5;
+    /// F16C (`vcvtph2ps`), with AVX2.
+    pub const F16C: u32 = 1 << 6;
     /// Set once detection has run.
     pub const DETECTED: u32 = 1 << 31;
 }
@@ -64,6 +67,9 @@ fn detect() -> u32 {
         if std::is_x86_feature_detected!("popcnt") {
             f |= feature::POPCNT;
         }
+        if std::is_x86_feature_detected!("f16c") {
+            f |= feature::F16C;
+        }
     }
     #[cfg(not(feature = "std"))]
     {
@@ -75,6 +81,9 @@ fn detect() -> u32 {
         }
         if cfg!(target_feature = "popcnt") {
             f |= feature::POPCNT;
+        }
+        if cfg!(target_feature = "f16c") {
+            f |= feature::F16C;
         }
     }
     if let Ok(v) = env_override() {
@@ -91,7 +100,7 @@ fn env_override() -> Result<u32, ()> {
         extern crate std;
         match std::env::var("VECTOR_CODECS_SIMD").as_deref() {
             Ok("portable") => return Ok(feature::DETECTED),
-            Ok("avx2") => return Ok(feature::DETECTED | feature::AVX2 | feature::POPCNT),
+            Ok("avx2") => return Ok(feature::DETECTED | feature::AVX2 | feature::POPCNT | feature::F16C),
             _ => {}
         }
     }
