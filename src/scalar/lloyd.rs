@@ -411,8 +411,9 @@ use crate::error::{check_code, check_dim, check_finite};
 ///
 /// Bits per dimension: `b + 64 / d` (the two scale floats are counted).
 /// Decode: `x̂_i = μ + σ · c[idx_i]`. Score: exact on the reconstruction
-/// ([`Estimator::Reconstruction`]): the prepared query is a per-dimension table
-/// `T[i][k] = q_i · c_k` plus `Σ q_i`, so a score is `μ Σq + σ Σ_i T[i][idx_i]`.
+/// ([`Estimator::Reconstruction`]): the prepared query is `q` and `Σ q_i`, and a score is
+/// `μ Σq + σ Σ_i q_i·c[idx_i]`, the codebook table scan [`crate::simd::dot_lut_f32`] that
+/// TurboQuant uses (`d` floats of query scratch).
 ///
 /// Factory names: `lloyd1` … `lloyd4`.
 #[derive(Clone, Debug, PartialEq)]
@@ -526,7 +527,8 @@ impl Decode for LloydCodec {
     }
 }
 
-/// A query prepared for [`LloydCodec`]: the per-dimension table `q_i · c_k` and `Σ q_i`.
+/// A query prepared for [`LloydCodec`] or [`TrainedLloydCodec`]: the query itself and `Σ q_i`
+/// for a shared codebook, the per-dimension table `q_i · c_{i,k}` for per-dimension codebooks.
 #[derive(Debug)]
 pub struct LloydQuery<'s> {
     table: &'s [f32],
@@ -537,7 +539,7 @@ impl Score for LloydCodec {
     type Query<'s> = LloydQuery<'s>;
 
     fn query_scratch_len(&self) -> usize {
-        self.dim * self.book.len()
+        self.dim
     }
 
     fn estimator(&self) -> Estimator {
@@ -546,28 +548,18 @@ impl Score for LloydCodec {
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
         check_dim(self.dim, q.len())?;
-        let k = self.book.len();
-        check_scratch(self.dim * k, scratch.len())?;
+        check_scratch(self.dim, scratch.len())?;
         check_finite(q)?;
-        let table = &mut scratch[..self.dim * k];
-        for (row, &qi) in table.chunks_exact_mut(k).zip(q) {
-            for (t, &c) in row.iter_mut().zip(self.book.levels()) {
-                *t = qi * c;
-            }
-        }
+        let table = &mut scratch[..self.dim];
+        table.copy_from_slice(q);
         Ok(LloydQuery { table, sum: q.iter().sum() })
     }
 
     fn score(&self, q: &LloydQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len, code.len())?;
-        let k = self.book.len();
-        check_dim(self.dim * k, q.table.len())?;
+        check_dim(self.dim, q.table.len())?;
         let (mu, sd) = self.scales(code)?;
-        let packed = &code[8..];
-        let mut acc = 0.0f32;
-        for (i, row) in q.table.chunks_exact(k).enumerate() {
-            acc += row[self.idx(packed, i)];
-        }
+        let acc = crate::simd::dot_lut_f32(&code[8..], self.bits, self.book.levels(), q.table);
         Ok(mu * q.sum + sd * acc)
     }
 }
@@ -824,8 +816,9 @@ mod trained {
     impl Score for TrainedLloydCodec {
         type Query<'s> = LloydQuery<'s>;
 
+        /// `d` floats for a shared codebook, `d · 2^b` for per-dimension codebooks.
         fn query_scratch_len(&self) -> usize {
-            self.dim << self.bits
+            if self.per_dim() { self.dim << self.bits } else { self.dim }
         }
 
         fn estimator(&self) -> Estimator {
@@ -834,9 +827,14 @@ mod trained {
 
         fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
             check_dim(self.dim, q.len())?;
-            let k = 1usize << self.bits;
-            check_scratch(self.dim * k, scratch.len())?;
+            check_scratch(self.query_scratch_len(), scratch.len())?;
             check_finite(q)?;
+            if !self.per_dim() {
+                let table = &mut scratch[..self.dim];
+                table.copy_from_slice(q);
+                return Ok(LloydQuery { table, sum: 0.0 });
+            }
+            let k = 1usize << self.bits;
             let table = &mut scratch[..self.dim * k];
             for (i, (row, &qi)) in table.chunks_exact_mut(k).zip(q).enumerate() {
                 for (j, t) in row.iter_mut().enumerate() {
@@ -848,8 +846,34 @@ mod trained {
 
         fn score(&self, q: &LloydQuery<'_>, code: &[u8]) -> Result<f32> {
             check_code(self.code_len(), code.len())?;
+            if !self.per_dim() {
+                check_dim(self.dim, q.table.len())?;
+                return Ok(crate::simd::dot_lut_f32(code, self.bits, self.books[0].levels(), q.table));
+            }
             let k = 1usize << self.bits;
             check_dim(self.dim * k, q.table.len())?;
+            let b = self.bits as usize;
+            if 8 % b == 0 {
+                // Whole indices per byte (b = 1, 2, 4, 8): unpacked by shifts, four running
+                // sums in registers (index `i` adds to sum `i mod 4`) so the loads overlap.
+                let mask = (k - 1) as u8;
+                let t = q.table;
+                let at = |i: usize| t[i * k + usize::from((code[i * b / 8] >> (i * b % 8)) & mask)];
+                let (mut a0, mut a1, mut a2, mut a3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+                let mut i = 0;
+                while i + 4 <= self.dim {
+                    a0 += at(i);
+                    a1 += at(i + 1);
+                    a2 += at(i + 2);
+                    a3 += at(i + 3);
+                    i += 4;
+                }
+                while i < self.dim {
+                    a0 += at(i);
+                    i += 1;
+                }
+                return Ok((a0 + a1) + (a2 + a3));
+            }
             let mut acc = 0.0f32;
             for (i, row) in q.table.chunks_exact(k).enumerate() {
                 acc += row[self.idx(code, i) & (k - 1)];
