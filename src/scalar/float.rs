@@ -312,7 +312,7 @@ const E2M1_PAIRS: [[f32; 2]; 256] = {
 
 /// Branch-free [`f16_to_f32`] (same result for all 65,536 patterns), so slice loops vectorize.
 #[inline(always)]
-fn f16_to_f32_fast(h: u16) -> f32 {
+pub(crate) fn f16_to_f32_fast(h: u16) -> f32 {
     let h = h as u32;
     let sign = (h & 0x8000) << 16;
     let mag = f32::from_bits((h & 0x7FFF) << 13) * f32::from_bits((112 + 127) << 23);

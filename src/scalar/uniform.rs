@@ -290,7 +290,7 @@ impl BlockUniform {
             }
             ScaleFormat::F16 => {
                 let b = code.get(2 * i..2 * i + 2).ok_or(Error::Truncated)?;
-                Ok(crate::scalar::float::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                Ok(crate::scalar::float::f16_to_f32_fast(u16::from_le_bytes([b[0], b[1]])))
             }
         }
     }
@@ -494,9 +494,38 @@ impl Score for BlockUniform {
         Ok(BlockQuery { q: qs, block_sums: sums })
     }
 
+    /// 8- and 4-bit levels: the block-scaled kernels ([`crate::simd::dot_u8_f32_blocks`]) over
+    /// groups of up to 64 blocks, steps applied in the kernel; other widths unpack chunks.
     fn score(&self, q: &BlockQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         let packed = &code[self.scale_len()..];
+        if matches!(self.bits, 8 | 4) && self.block.is_multiple_of(16) {
+            const GROUP: usize = 64;
+            let mut steps = [0f32; GROUP];
+            let mut total = 0.0f32;
+            let blocks = self.blocks();
+            let mut k0 = 0;
+            while k0 < blocks {
+                let nb = (blocks - k0).min(GROUP);
+                for (j, st) in steps[..nb].iter_mut().enumerate() {
+                    let (base, step) = self.block_grid(code, k0 + j)?;
+                    total += base * q.block_sums.get(k0 + j).copied().unwrap_or(0.0);
+                    *st = step;
+                }
+                let s = k0 * self.block;
+                let e = ((k0 + nb) * self.block).min(self.dim);
+                let src = packed.get(packed_range(s, e - s, self.bits)).ok_or(Error::Truncated)?;
+                self.check_packed(src)?;
+                let qs = q.q.get(s..e).ok_or(Error::DimensionMismatch { expected: self.dim, got: q.q.len() })?;
+                total += if self.bits == 8 {
+                    crate::simd::dot_u8_f32_blocks(src, qs, self.block, &steps[..nb])
+                } else {
+                    crate::simd::dot_u4_f32_blocks(src, qs, self.block, &steps[..nb])
+                };
+                k0 += nb;
+            }
+            return Ok(total);
+        }
         let mut levels = [0u8; CHUNK];
         let mut total = 0.0f32;
         let mut k_prev = usize::MAX;

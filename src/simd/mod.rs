@@ -209,6 +209,31 @@ pub fn dot_bf16(h: &[u8], q: &[f32]) -> f32 {
     portable::dot_bf16(h, q)
 }
 
+/// Block-scaled `Σ_k steps[k]·Σ_{i ∈ block k} a_i·w_i`, block `k` being levels
+/// `k·block .. (k+1)·block` (the last one cut at `n = min(a.len(), w.len())`; blocks past
+/// `steps.len()` are not counted): the float-query scan of block-scaled uniform codes with the
+/// scales applied inside the kernel. `block` must be a positive multiple of 16, else the result
+/// is 0. Accumulated in `f32`; equals the sum of per-block [`dot_u8_f32`]s up to rounding.
+#[inline]
+pub fn dot_u8_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::widen::dot_u8_f32_blocks(a, w, block, steps) {
+        return r;
+    }
+    portable::dot_u8_f32_blocks(a, w, block, steps)
+}
+
+/// [`dot_u8_f32_blocks`] over 4-bit levels packed two per byte, low nibble first (the
+/// [`dot_u4_f32`] layout); `n = min(2·a.len(), w.len())`.
+#[inline]
+pub fn dot_u4_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::widen::dot_u4_f32_blocks(a, w, block, steps) {
+        return r;
+    }
+    portable::dot_u4_f32_blocks(a, w, block, steps)
+}
+
 /// Batch of [`dot_u8_f32`] over codes stored at stride `stride` bytes: for every row
 /// `r < min(out.len(), codes.len() / stride)`, `out[r] = dot_u8_f32(&codes[r·stride..(r + 1)·stride], w)`,
 /// bit for bit. Rows of `out` beyond the available codes are left unchanged; `stride == 0`

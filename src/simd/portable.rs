@@ -579,3 +579,50 @@ pub fn dot_f16(h: &[u8], q: &[f32]) -> f32 {
 pub fn dot_bf16(h: &[u8], q: &[f32]) -> f32 {
     dot_half::<true>(h, q)
 }
+
+/// Block-scaled widening dot (see [`crate::simd::dot_u8_f32_blocks`]): each block's 16-level
+/// steps go to two block accumulators, which are folded into the running sum with one
+/// multiply-add by the block's step (no horizontal sum per block).
+fn widen_blocks<const B: u32>(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
+    if block == 0 || !block.is_multiple_of(WSTEP) {
+        return 0.0;
+    }
+    let n = levels_in(a.len(), B).min(w.len());
+    let mut acc = f32x8::ZERO;
+    for (k, &st) in steps.iter().enumerate() {
+        let s = k * block;
+        if s >= n {
+            break;
+        }
+        let e = (s + block).min(n);
+        let (mut b0, mut b1) = (f32x8::ZERO, f32x8::ZERO);
+        let mut i = s;
+        while i < e {
+            let len = (e - i).min(WSTEP);
+            let (w0, w1) = if len == WSTEP {
+                (load_f32x8(&w[i..]), load_f32x8(&w[i + 8..]))
+            } else {
+                let mut t = [0f32; WSTEP];
+                t[..len].copy_from_slice(&w[i..e]);
+                (load_f32x8(&t), load_f32x8(&t[8..]))
+            };
+            let off = if B == 8 { i } else { i / 2 };
+            let (x0, x1) = levels_to_f32(load_levels::<B>(&a[off..], len));
+            b0 = x0.mul_add(w0, b0);
+            b1 = x1.mul_add(w1, b1);
+            i += WSTEP;
+        }
+        acc = (b0 + b1).mul_add(f32x8::splat(st), acc);
+    }
+    acc.reduce_add()
+}
+
+/// `Σ_k steps[k]·Σ_{i ∈ block k} a_i·w_i` (see [`crate::simd::dot_u8_f32_blocks`]).
+pub fn dot_u8_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
+    widen_blocks::<8>(a, w, block, steps)
+}
+
+/// The 4-bit-level variant of [`dot_u8_f32_blocks`] (see [`crate::simd::dot_u4_f32_blocks`]).
+pub fn dot_u4_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
+    widen_blocks::<4>(a, w, block, steps)
+}

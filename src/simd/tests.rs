@@ -377,3 +377,38 @@ fn half_dots_match_reference() {
         }
     }
 }
+
+#[test]
+fn block_scaled_widening_dots_match_reference() {
+    let mut r = Rng::new(8);
+    for n in lengths() {
+        for block in [16usize, 32, 64, 128] {
+            let w = floats(&mut r, n);
+            let a8: Vec<u8> = (0..n).map(|_| r.below(256) as u8).collect();
+            let a4: Vec<u8> = (0..n.div_ceil(2)).map(|_| r.below(256) as u8).collect();
+            let nb = n.div_ceil(block);
+            // Sometimes fewer steps than blocks: the rest is not counted.
+            let ns = if n % 3 == 0 { nb.saturating_sub(1) } else { nb };
+            let steps: Vec<f32> = (0..ns).map(|_| r.next_f64() as f32 * 2.0).collect();
+            let want = |bits: u32, a: &[u8]| -> f64 {
+                (0..ns)
+                    .map(|k| {
+                        let (s, e) = (k * block, ((k + 1) * block).min(n));
+                        let d = if bits == 8 {
+                            reference::dot_u8_f32(&a[s..e], &w[s..e])
+                        } else {
+                            (s..e).map(|i| f64::from((a[i / 2] >> (4 * (i % 2))) & 0xF) * f64::from(w[i])).sum()
+                        };
+                        f64::from(steps[k]) * d
+                    })
+                    .sum()
+            };
+            let scale = 2.0 * 255.0 * reference::dot(&w, &w).sqrt();
+            close(dot_u8_f32_blocks(&a8, &w, block, &steps), want(8, &a8), n, scale);
+            close(portable::dot_u8_f32_blocks(&a8, &w, block, &steps), want(8, &a8), n, scale);
+            close(dot_u4_f32_blocks(&a4, &w, block, &steps), want(4, &a4), n, scale);
+            close(portable::dot_u4_f32_blocks(&a4, &w, block, &steps), want(4, &a4), n, scale);
+        }
+        assert_eq!(dot_u8_f32_blocks(&[1; 40], &[1.0; 40], 24, &[1.0; 2]), 0.0);
+    }
+}

@@ -493,3 +493,66 @@ pub fn dot_u8_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) 
 pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) -> Option<()> {
     rows::<4>(codes, stride, w, out)
 }
+
+/// Block-scaled single-code kernel: each block's 16-level steps go to two block accumulators,
+/// folded into the running sum by one multiply-add with the block's step.
+///
+/// # Safety
+/// AVX2 and FMA must be available.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn blocks_avx2<const B: u32>(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
+    let n = levels_in(a.len(), B).min(w.len());
+    let mut acc = _mm256_setzero_ps();
+    for (k, &st) in steps.iter().enumerate() {
+        let s = k * block;
+        if s >= n {
+            break;
+        }
+        let e = (s + block).min(n);
+        let mut b0 = [_mm256_setzero_ps()];
+        let mut b1 = [_mm256_setzero_ps()];
+        let mut i = s;
+        while i + STEP2 <= e {
+            // SAFETY: levels `i .. i + 16 ≤ n` lie in `a` (`i` is even: blocks are multiples of
+            // 16), `w[i .. i + 16]` in `w`.
+            unsafe { step_avx2::<1, B>(&mut b0, &mut b1, [a.as_ptr().add(bytes_for(i, B))], w.as_ptr().add(i)) };
+            i += STEP2;
+        }
+        if i < e {
+            let len = e - i;
+            let mut lb = [0u8; 16];
+            let mut wb = [0f32; STEP2];
+            let from = bytes_for(i, B);
+            let cnt = bytes_for(len, B).min(a.len() - from);
+            lb[..cnt].copy_from_slice(&a[from..from + cnt]);
+            wb[..len].copy_from_slice(&w[i..e]);
+            // SAFETY: both buffers are full-size stack arrays (16 bytes ≥ bytes_for(16, B),
+            // 16 floats); the padded weights are 0, so the padded levels add nothing.
+            unsafe { step_avx2::<1, B>(&mut b0, &mut b1, [lb.as_ptr()], wb.as_ptr()) };
+        }
+        acc = _mm256_fmadd_ps(_mm256_add_ps(b0[0], b1[0]), _mm256_set1_ps(st), acc);
+    }
+    hsum256(acc)
+}
+
+/// Arch `dot_u8_f32_blocks`, if this CPU has AVX2 and FMA and `block` is a positive multiple
+/// of 16.
+#[inline]
+pub fn dot_u8_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> Option<f32> {
+    if !has(feature::AVX2) || block == 0 || !block.is_multiple_of(STEP2) {
+        return None;
+    }
+    // SAFETY: AVX2 and FMA were detected on this CPU.
+    Some(unsafe { blocks_avx2::<8>(a, w, block, steps) })
+}
+
+/// Arch `dot_u4_f32_blocks`, if this CPU has AVX2 and FMA and `block` is a positive multiple
+/// of 16.
+#[inline]
+pub fn dot_u4_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> Option<f32> {
+    if !has(feature::AVX2) || block == 0 || !block.is_multiple_of(STEP2) {
+        return None;
+    }
+    // SAFETY: AVX2 and FMA were detected on this CPU.
+    Some(unsafe { blocks_avx2::<4>(a, w, block, steps) })
+}
