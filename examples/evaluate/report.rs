@@ -71,7 +71,8 @@ pub fn csv(rows: &[Row]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{},{},{}",
-            r.name,
+            // RFC 4180: a name holding a comma (faiss's `OPQ48_384,PQ48`) is quoted.
+            if r.name.contains([',', '"']) { format!("\"{}\"", r.name.replace('"', "\"\"")) } else { r.name.clone() },
             opt(r.bits_per_dim, f),
             opt(r.rel_mse, e),
             opt(r.ip_rel_rmse, e),
