@@ -181,11 +181,62 @@ pub trait Score: Codec {
         Ok(())
     }
 
+    /// The codec's **search layout**, in blocks: `(vectors, bytes)` per block. The layout of
+    /// `n` codes is `⌈n / vectors⌉` blocks of `bytes` bytes, block `b` holding vectors
+    /// `b·vectors ..` (the last block padded). The default `(1, code_len())` is the codes
+    /// themselves; 4-bit fast-scan PQ re-lays 32 codes per block for its byte-shuffle kernel
+    /// (what FAISS's `IndexPQFastScan` stores). A layout is an index format: the same for every
+    /// backend, built once ([`to_layout`](Score::to_layout)) and scanned many times
+    /// ([`score_layout`](Score::score_layout)).
+    fn layout_block(&self) -> (usize, usize) {
+        (1, self.code_len())
+    }
+
+    /// Writes the search layout of the `n = codes.len() / code_len()` codes into `out`
+    /// (`⌈n / vectors⌉ · bytes` bytes, see [`layout_block`](Score::layout_block)).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] for partial codes or a wrong `out` length.
+    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
+        let c = self.code_len();
+        let n = if c == 0 { 0 } else { codes.len() / c };
+        check_code(n * c, codes.len())?;
+        check_code(layout_len(self.layout_block(), n)?, out.len())?;
+        out.copy_from_slice(codes);
+        Ok(())
+    }
+
+    /// Scores the first `out.len()` vectors of a search layout (at least
+    /// `⌈out.len() / vectors⌉` blocks): the same values as [`score_batch`](Score::score_batch)
+    /// on the codes.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `layout` is too short; as `score_batch`.
+    fn score_layout(&self, q: &Self::Query<'_>, layout: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = self.code_len();
+        let len = out.len().checked_mul(c).ok_or(Error::Overflow)?;
+        let codes = layout.get(..len).ok_or(Error::CodeLength { expected: len, got: layout.len() })?;
+        self.score_batch(q, codes, out)
+    }
+
     /// A zeroed scratch buffer of [`query_scratch_len`](Score::query_scratch_len) words.
     #[cfg(feature = "alloc")]
     fn scratch(&self) -> alloc::vec::Vec<f32> {
         alloc::vec![0.0; self.query_scratch_len()]
     }
+}
+
+/// Bytes of the search layout of `n` codes with blocks of `(vectors, bytes)` (see
+/// [`Score::layout_block`]): `⌈n / vectors⌉ · bytes`.
+///
+/// # Errors
+/// [`Error::Overflow`] if it does not fit `usize`; [`Error::InvalidParameter`] for 0 vectors per
+/// block.
+pub fn layout_len((vectors, bytes): (usize, usize), n: usize) -> Result<usize> {
+    if vectors == 0 {
+        return Err(Error::InvalidParameter("a layout block holds at least one vector"));
+    }
+    n.div_ceil(vectors).checked_mul(bytes).ok_or(Error::Overflow)
 }
 
 /// The largest vector norm that the norm-carrying codecs (TurboQuant's `NormScalar`,

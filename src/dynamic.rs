@@ -35,6 +35,11 @@ pub trait PreparedQuery {
     /// # Errors
     /// [`Error::CodeLength`] on a wrong byte count; [`Error::Corrupt`] for invalid codes.
     fn score_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()>;
+    /// Scores the first `out.len()` vectors of a search layout ([`DynCodec::to_layout`]).
+    ///
+    /// # Errors
+    /// As [`Score::score_layout`].
+    fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()>;
 }
 
 /// The largest `k` of `<dyn DynCodec>::scan_topk` (the selector lives on the stack).
@@ -68,6 +73,24 @@ pub trait DynCodec: Send + Sync {
     /// # Errors
     /// As [`Decode::decode_batch`].
     fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()>;
+    /// The search layout's block: `(vectors, bytes)` (see [`Score::layout_block`]). Default:
+    /// the codes themselves, `(1, code_len())`.
+    fn layout_block(&self) -> (usize, usize) {
+        (1, self.code_len())
+    }
+    /// Writes the search layout of `codes` into `out` (see [`Score::to_layout`];
+    /// [`layout_len`](crate::codec::layout_len) gives its size). Default: a copy.
+    ///
+    /// # Errors
+    /// As [`Score::to_layout`].
+    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
+        let c = self.code_len();
+        let n = if c == 0 { 0 } else { codes.len() / c };
+        crate::error::check_code(n * c, codes.len())?;
+        crate::error::check_code(crate::codec::layout_len(self.layout_block(), n)?, out.len())?;
+        out.copy_from_slice(codes);
+        Ok(())
+    }
     /// `f32` words of scratch [`with_query`](DynCodec::with_query) needs.
     fn query_scratch_len(&self) -> usize;
     /// Prepares `q` into `scratch` and calls `f` with the prepared query; returns what `f`
@@ -127,6 +150,36 @@ impl dyn DynCodec + '_ {
     /// As [`with_query`](DynCodec::with_query) and [`PreparedQuery::score_batch`].
     pub fn scan_into(&self, q: &[f32], scratch: &mut [f32], codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.with_query(q, scratch, &mut |p| p.score_batch(codes, out))
+    }
+
+    /// Bytes of the search layout of `n` codes (see [`DynCodec::layout_block`]).
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] if it does not fit `usize`.
+    pub fn layout_len(&self, n: usize) -> Result<usize> {
+        crate::codec::layout_len(self.layout_block(), n)
+    }
+
+    /// The search layout of `codes` (see [`DynCodec::to_layout`]), on the heap.
+    ///
+    /// # Errors
+    /// As [`DynCodec::to_layout`].
+    #[cfg(feature = "alloc")]
+    pub fn layout(&self, codes: &[u8]) -> Result<alloc::vec::Vec<u8>> {
+        let c = self.code_len();
+        let n = if c == 0 { 0 } else { codes.len() / c };
+        let mut out = alloc::vec![0u8; self.layout_len(n)?];
+        self.to_layout(codes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Scores the first `out.len()` vectors of a search layout against `q` (the same values as
+    /// [`scan_into`](Self::scan_into) on the codes). No allocation.
+    ///
+    /// # Errors
+    /// As [`with_query`](DynCodec::with_query) and [`PreparedQuery::score_layout`].
+    pub fn scan_layout_into(&self, q: &[f32], scratch: &mut [f32], layout: &[u8], out: &mut [f32]) -> Result<()> {
+        self.with_query(q, scratch, &mut |p| p.score_layout(layout, out))
     }
 
     /// Scores every code of `codes` against `q` into `out`, with scratch from the heap.
@@ -254,6 +307,9 @@ impl<'a, C: Score + 'a> PreparedQuery for Prepared<'a, C> {
     fn score_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.codec.score_batch(&self.query, codes, out)
     }
+    fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()> {
+        self.codec.score_layout(&self.query, layout, out)
+    }
 }
 
 impl<C> DynCodec for Erased<C>
@@ -283,6 +339,12 @@ where
     }
     fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
         Decode::decode_batch(&self.codec, codes, out)
+    }
+    fn layout_block(&self) -> (usize, usize) {
+        self.codec.layout_block()
+    }
+    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
+        self.codec.to_layout(codes, out)
     }
     fn query_scratch_len(&self) -> usize {
         self.codec.query_scratch_len()

@@ -40,11 +40,18 @@ fn round_trip_all(metric: Metric, train: &[f32], base: &[f32], queries: &[f32], 
         codec.decode_batch(&codes, &mut a).unwrap();
         loaded.decode_batch(&codes, &mut b).unwrap();
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{name}: decodes differ");
+        // The search layout (blocked for fast-scan PQ, the codes otherwise) scores the same.
+        let layout = loaded.layout(&codes).unwrap();
+        assert_eq!(layout.len(), loaded.layout_len(n).unwrap(), "{name}");
+        let mut scratch = vec![0f32; loaded.query_scratch_len()];
         for q in queries.chunks_exact(dim).take(5) {
             let (mut s1, mut s2) = (vec![0f32; n], vec![0f32; n]);
             codec.scan(q, &codes, &mut s1).unwrap();
             loaded.scan(q, &codes, &mut s2).unwrap();
             assert!(s1.iter().zip(&s2).all(|(x, y)| x.to_bits() == y.to_bits()), "{name}: scores differ");
+            let mut s3 = vec![0f32; n];
+            loaded.scan_layout_into(q, &mut scratch, &layout, &mut s3).unwrap();
+            assert!(s1.iter().zip(&s3).all(|(x, y)| x.to_bits() == y.to_bits()), "{name}: layout scores differ");
             let t1 = codec.scan_topk(q, &codes, 10).unwrap();
             assert_eq!(t1, loaded.scan_topk(q, &codes, 10).unwrap(), "{name}: top-k differs");
             // scan_topk agrees with the full scan.

@@ -71,6 +71,10 @@ impl PreparedQuery for Prepared<'_> {
         }
         Ok(())
     }
+    fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()> {
+        let len = out.len() * 4 * self.q.len();
+        self.score_batch(layout.get(..len).unwrap_or(layout), out)
+    }
 }
 
 impl DynCodec for F32Exact {

@@ -270,7 +270,10 @@ impl<'a> Bench<'a> {
             (sse / self.base_energy, n as f64 / t_dec)
         };
 
-        // Scan: recall and the inner-product error from one pass, timing from the best pass.
+        // Scan: recall and the inner-product error from one pass, timing from the best pass. The
+        // codes are scanned in the codec's search layout (built once, like an index's `add`;
+        // blocked for fast-scan PQ, the codes themselves otherwise).
+        let codes = codec.layout(&codes).map_err(|e| err("layout", e))?;
         let mut scores = vec![0f32; n];
         let mut scratch = vec![0f32; codec.query_scratch_len()];
         let mut hit10 = 0usize;
@@ -282,7 +285,7 @@ impl<'a> Bench<'a> {
                 progress(&format!("scan {qi}/{nq}"));
             }
             let t = Instant::now();
-            codec.scan_into(q, &mut scratch, &codes, &mut scores).map_err(|e| err("scan", e))?;
+            codec.scan_layout_into(q, &mut scratch, &codes, &mut scores).map_err(|e| err("scan", e))?;
             let mut top = TopK::<DEPTH>::new(DEPTH);
             top.push_batch(&scores, 0);
             t_pass += t.elapsed().as_secs_f64();
@@ -307,7 +310,7 @@ impl<'a> Bench<'a> {
             progress("scan (timing)");
             let t = Instant::now();
             for q in self.queries.chunks_exact(d) {
-                codec.scan_into(q, &mut scratch, &codes, &mut scores).map_err(|e| err("scan", e))?;
+                codec.scan_layout_into(q, &mut scratch, &codes, &mut scores).map_err(|e| err("scan", e))?;
                 let mut top = TopK::<DEPTH>::new(DEPTH);
                 top.push_batch(&scores, 0);
             }

@@ -95,6 +95,12 @@ where
     fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.0.decode_batch(codes, out)
     }
+    fn layout_block(&self) -> (usize, usize) {
+        self.0.layout_block()
+    }
+    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
+        self.0.to_layout(codes, out)
+    }
     fn query_scratch_len(&self) -> usize {
         self.0.query_scratch_len()
     }

@@ -165,6 +165,11 @@ fn put_index(code: &mut [u8], i: usize, nbits: u32, v: usize) {
 }
 
 impl ProductQuantizer {
+    /// Whether the search layout is the fast-scan block layout (4-bit codes, `I8` scan).
+    fn fast_layout(&self) -> bool {
+        self.nbits == 4 && self.scan == ScanMode::I8
+    }
+
     /// A product quantizer of `m` subspaces and `nbits` bits with the given codebooks
     /// (`[m][2^nbits][dim/m]` floats), scoring in `metric`, float scan.
     ///
@@ -497,6 +502,38 @@ impl Score for ProductQuantizer {
         check_code(self.code_len(), code.len())?;
         Ok(if self.scan == ScanMode::I8 { self.score_int(q, code) } else { self.score_float(q.lut, code) })
     }
+    /// 4-bit codes scored in `I8` mode: blocks of 32 codes in the fast-scan layout
+    /// ([`fastscan::pack_blocks`]), `32·⌈M/2⌉` bytes; otherwise the codes themselves.
+    fn layout_block(&self) -> (usize, usize) {
+        if self.fast_layout() { (32, 32 * fastscan::pairs(self.m)) } else { (1, self.code_len()) }
+    }
+
+    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
+        let c = self.code_len();
+        let n = codes.len() / c;
+        check_code(n * c, codes.len())?;
+        check_code(crate::codec::layout_len(self.layout_block(), n)?, out.len())?;
+        if !self.fast_layout() {
+            out.copy_from_slice(codes);
+            return Ok(());
+        }
+        for (blk, o) in codes.chunks(32 * c).zip(out.chunks_exact_mut(32 * c)) {
+            fastscan::relayout_block(blk, c, o);
+        }
+        Ok(())
+    }
+
+    /// The fast-scan kernel straight on the blocks ([`fastscan::scan_blocks`]): no re-layout
+    /// per scan.
+    fn score_layout(&self, q: &PqQuery<'_>, layout: &[u8], out: &mut [f32]) -> Result<()> {
+        if !self.fast_layout() {
+            let len = out.len() * self.code_len();
+            let codes = layout.get(..len).ok_or(Error::CodeLength { expected: len, got: layout.len() })?;
+            return self.score_batch(q, codes, out);
+        }
+        fastscan::scan_blocks(self, q, layout, out)
+    }
+
     /// Float mode: four codes at a time, each summed in `m` order (the same bits as
     /// [`score`](Score::score)). `I8` mode: the fast-scan kernel for 4-bit codes, integer
     /// lookups otherwise; the same values as `score`.
