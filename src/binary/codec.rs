@@ -399,10 +399,35 @@ impl crate::persist::Persist for BinaryCodec<alloc::vec::Vec<f32>> {
     }
 }
 
-#[cfg(feature = "alloc")]
-impl BinaryCodec<alloc::vec::Vec<f32>> {
-    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`.
-    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
+impl<'a> BinaryCodec<&'a [f32]> {
+    /// Floats of caller storage that [`restore_in`](Self::restore_in) needs for the parameters at
+    /// the reader's position: `dim` for a centred codec (its mean), else 0. Reads without
+    /// consuming (a corrupt header gives 0; [`restore_in`](Self::restore_in) then reports it).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] or [`Error::Corrupt`] for the dimension field.
+    pub fn storage_len(r: &crate::format::Reader<'_>) -> Result<usize> {
+        let mut p = r.clone();
+        let dim = p.count(MAX_DIM, "binary dim")?;
+        let _ = (p.u8(), p.u8());
+        Ok(if p.u8() == Ok(1) { dim } else { 0 })
+    }
+
+    /// Reads the [`Persist`](crate::persist::Persist) fields of a binary codec (see
+    /// [`to_bytes`](BinaryCodec::to_bytes)) without an allocator: a centred codec's mean is
+    /// copied (little-endian `f32`, any alignment) into the front of `storage` and borrowed.
+    /// Same validation and errors as the owned restore (a thin layer over this).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`]; [`Error::Corrupt`] for out-of-range fields or a non-finite mean or
+    /// scale; [`Error::BufferTooSmall`] if `storage` holds fewer than
+    /// [`storage_len`](Self::storage_len) floats.
+    pub fn restore_in(r: &mut crate::format::Reader<'_>, storage: &'a mut [f32]) -> Result<Self> {
+        Self::read_params_in(r, MAX_DIM, storage)
+    }
+
+    /// [`restore_in`](Self::restore_in) with the dimension at most `max_dim`.
+    fn read_params_in(r: &mut crate::format::Reader<'_>, max_dim: usize, storage: &'a mut [f32]) -> Result<Self> {
         let dim = r.count(max_dim, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
@@ -416,7 +441,13 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
             _ => return Err(Error::Corrupt("binary centred flag")),
         };
         let shared = r.finite_f32("binary shared scale")?;
-        let mean = if centred { r.finite_f32_vec(dim, "binary mean")? } else { alloc::vec::Vec::new() };
+        let mean: &'a [f32] = if centred {
+            // Checks the bytes left before the storage size (the owned path's error order).
+            r.finite_f32_into(dim, storage, "binary mean")?;
+            &storage[..dim]
+        } else {
+            &[]
+        };
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::Bitsliced,
@@ -428,6 +459,40 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
             e => e,
         })?;
         c.with_scan(scan)
+    }
+
+    /// Parses a container written by [`to_bytes`](BinaryCodec::to_bytes) without an allocator
+    /// (the mean of a centred codec copied into `storage`, see [`restore_in`](Self::restore_in)).
+    ///
+    /// # Errors
+    /// As the owned `from_bytes`, and [`Error::BufferTooSmall`].
+    pub fn from_bytes_in(bytes: &[u8], storage: &'a mut [f32]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::KIND)?;
+        let c = Self::restore_in(&mut r, storage)?;
+        r.finish()?;
+        Ok(c)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl BinaryCodec<alloc::vec::Vec<f32>> {
+    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`: a thin
+    /// layer over the no-heap reader (storage allocated only when the bytes left hold the mean).
+    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
+        let n = BinaryCodec::<&[f32]>::storage_len(r).unwrap_or(0);
+        let n = if n.saturating_mul(4) <= r.remaining() { n } else { 0 };
+        let mut storage = alloc::vec![0f32; n];
+        let c = BinaryCodec::read_params_in(r, max_dim, &mut storage)?;
+        let mean = c.mean.to_vec();
+        Ok(BinaryCodec {
+            dim: c.dim,
+            stages: c.stages,
+            scales: c.scales,
+            shared_scale: c.shared_scale,
+            mean,
+            mean_sum: c.mean_sum,
+            scan: c.scan,
+        })
     }
 
     /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total: every field and

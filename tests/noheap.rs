@@ -1,0 +1,290 @@
+//! No-heap loading (issue 15 part 1): every borrowed loader (`restore_in`, `from_bytes_in`,
+//! `ModelView::decoder_from_bytes_in`, `persist::open_saved`) gives the same codec as the owned
+//! `alloc` path (same codes, decodes and scores, bit for bit), returns the same `Err` for corrupt
+//! bytes, and works with exactly the storage its `storage_len` reports.
+
+use vector_codecs::binary::{BinaryCodec, BinaryConfig, ScaleFormat};
+use vector_codecs::entropy::interleaved::Lanes;
+use vector_codecs::entropy::model::{Model, ModelView};
+use vector_codecs::entropy::{interleaved, rans, word};
+use vector_codecs::format::{Reader, fnv1a32};
+use vector_codecs::metric::Metric;
+use vector_codecs::persist::{Persist, open_saved};
+use vector_codecs::scalar::uniform::{PerDim, PerDimUniform, RangeEstimator};
+use vector_codecs::{Codec, Decode, Error, ScanMode, ScanModes, Score, factory};
+
+fn data(n: usize, d: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..n * d)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s % 20_001) as f32 / 10_000.0 - 1.0 + ((s >> 7) % 3) as f32 * 0.1
+        })
+        .collect()
+}
+
+/// Recomputes the container checksum after a payload edit (so that field validation is reached).
+fn reseal(bytes: &mut [u8]) {
+    let n = bytes.len() - 4;
+    let sum = fnv1a32(&bytes[..n]);
+    bytes[n..].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// Every single-byte edit of the payload (resealed) and every payload truncation (length field
+/// and checksum fixed up), for comparing two loaders' results.
+fn corruptions(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for i in 12..bytes.len() - 4 {
+        for v in [0u8, 1, 2, 0x7F, 0x80, 0xFF, bytes[i] ^ 1, bytes[i] ^ 0x40] {
+            let mut b = bytes.to_vec();
+            b[i] = v;
+            reseal(&mut b);
+            out.push(b);
+        }
+    }
+    let payload = bytes.len() - 16;
+    for cut in 0..payload {
+        let mut b = bytes[..12 + cut].to_vec();
+        b[8..12].copy_from_slice(&(cut as u32).to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        reseal(&mut b);
+        out.push(b);
+    }
+    out
+}
+
+fn scores<C: Score>(c: &C, q: &[f32], codes: &[u8]) -> Vec<u32> {
+    let mut scratch = vec![0f32; c.query_scratch_len()];
+    let p = c.prepare(q, &mut scratch).unwrap();
+    codes.chunks_exact(c.code_len()).map(|code| c.score(&p, code).unwrap().to_bits()).collect()
+}
+
+fn decodes<C: Decode>(c: &C, codes: &[u8]) -> Vec<u32> {
+    let mut out = vec![0f32; c.dim()];
+    let mut all = Vec::new();
+    for code in codes.chunks_exact(c.code_len()) {
+        c.decode_into(code, &mut out).unwrap();
+        all.extend(out.iter().map(|v| v.to_bits()));
+    }
+    all
+}
+
+fn encode<C: Codec>(c: &C, x: &[f32]) -> Vec<u8> {
+    let mut codes = vec![0u8; x.len() / c.dim() * c.code_len()];
+    c.encode_batch(x, &mut codes).unwrap();
+    codes
+}
+
+#[test]
+fn per_dim_uniform_borrowed_equals_owned() {
+    let d = 37;
+    let x = data(50, d, 1);
+    for (bits, scan) in [(8, ScanMode::Float), (8, ScanMode::I8), (4, ScanMode::I16), (3, ScanMode::Float)] {
+        let owned = PerDim::train(&x, d, bits, RangeEstimator::MinMax, bits == 3).unwrap().with_scan(scan).unwrap();
+        let bytes = owned.to_bytes().unwrap();
+        let r = vector_codecs::format::open(&bytes, vector_codecs::scalar::uniform::KIND_PER_DIM).unwrap();
+        let need = PerDimUniform::<&[f32]>::storage_len(&r).unwrap();
+        assert_eq!(need, 2 * d);
+        // Exactly the storage it says (and one less is BufferTooSmall).
+        let mut storage = vec![0f32; need];
+        let b = PerDimUniform::from_bytes_in(&bytes, &mut storage).unwrap();
+        assert_eq!(b.scan_mode(), scan);
+        let codes = encode(&owned, &x);
+        assert_eq!(encode(&b, &x), codes);
+        assert_eq!(decodes(&b, &codes), decodes(&owned, &codes));
+        assert_eq!(scores(&b, &x[..d], &codes), scores(&owned, &x[..d], &codes));
+        let mut short = vec![0f32; need - 1];
+        assert!(matches!(PerDimUniform::from_bytes_in(&bytes, &mut short), Err(Error::BufferTooSmall { .. })));
+        for c in corruptions(&bytes) {
+            let mut big = vec![0f32; 4 * d + 8];
+            let o = PerDim::from_bytes(&c).map(|v| (v.base().to_vec(), v.step().to_vec(), v.scan_mode()));
+            let n = PerDimUniform::from_bytes_in(&c, &mut big)
+                .map(|v| (v.base().to_vec(), v.step().to_vec(), v.scan_mode()));
+            assert_eq!(o, n);
+        }
+    }
+}
+
+#[test]
+fn binary_borrowed_equals_owned() {
+    let d = 45;
+    let x = data(40, d, 2);
+    for (stages, centred, scales, scan) in [
+        (1, true, ScaleFormat::Shared, ScanMode::Float),
+        (1, false, ScaleFormat::Shared, ScanMode::Bitsliced),
+        (3, true, ScaleFormat::F32, ScanMode::Float),
+    ] {
+        let owned =
+            BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap().with_scan(scan).unwrap();
+        let bytes = owned.to_bytes().unwrap();
+        let r = vector_codecs::format::open(&bytes, vector_codecs::binary::KIND).unwrap();
+        let need = BinaryCodec::<&[f32]>::storage_len(&r).unwrap();
+        assert_eq!(need, if centred { d } else { 0 });
+        let mut storage = vec![0f32; need];
+        let b = BinaryCodec::from_bytes_in(&bytes, &mut storage).unwrap();
+        assert_eq!(b, owned.view());
+        let codes = encode(&owned, &x);
+        assert_eq!(encode(&b, &x), codes);
+        assert_eq!(decodes(&b, &codes), decodes(&owned, &codes));
+        assert_eq!(scores(&b, &x[..d], &codes), scores(&owned, &x[..d], &codes));
+        if need > 0 {
+            let mut short = vec![0f32; need - 1];
+            assert!(matches!(BinaryCodec::from_bytes_in(&bytes, &mut short), Err(Error::BufferTooSmall { .. })));
+        }
+        for c in corruptions(&bytes) {
+            let mut big = vec![0f32; d + 8];
+            let o = BinaryCodec::from_bytes(&c).map(|v| v.to_owned_codec());
+            let n = BinaryCodec::from_bytes_in(&c, &mut big).map(|v| v.to_owned_codec());
+            assert_eq!(o, n);
+        }
+    }
+}
+
+#[test]
+fn saved_codecs_load_without_heap() {
+    let d = 48;
+    let x = data(60, d, 3);
+    // sq8 (inner product: the parameters are the codec's fields) and L2 (metric tag first).
+    for metric in [Metric::InnerProduct, Metric::L2] {
+        let saved = factory::build("sq8", d, metric, 5, &x).unwrap().save().unwrap();
+        let mut s = open_saved(&saved).unwrap();
+        assert_eq!((s.name, s.dim, s.metric, s.seed), ("sq8", d, metric, 5));
+        if metric != Metric::InnerProduct {
+            assert_eq!(Metric::restore(&mut s.params).unwrap(), metric);
+        }
+        let mut storage = vec![0f32; PerDimUniform::<&[f32]>::storage_len(&s.params).unwrap()];
+        let b = PerDimUniform::restore_in(&mut s.params, &mut storage).unwrap();
+        s.params.finish().unwrap();
+        let owned = PerDim::train(&x, d, 8, RangeEstimator::MinMax, false).unwrap();
+        assert_eq!(b.base(), owned.base());
+        assert_eq!(b.step(), owned.step());
+    }
+    // bin1-centred.
+    let saved = factory::build("bin1-centred", d, Metric::InnerProduct, 5, &x).unwrap().save().unwrap();
+    let mut s = open_saved(&saved).unwrap();
+    let mut storage = vec![0f32; BinaryCodec::<&[f32]>::storage_len(&s.params).unwrap()];
+    let b = BinaryCodec::restore_in(&mut s.params, &mut storage).unwrap();
+    s.params.finish().unwrap();
+    let owned =
+        BinaryCodec::train(&x, d, &BinaryConfig { stages: 1, centred: true, scales: ScaleFormat::Shared }).unwrap();
+    assert_eq!(b, owned.view());
+    // The header parser reports the same errors as factory::load on broken containers.
+    for cut in [0, 5, 12, saved.len() - 1] {
+        assert_eq!(open_saved(&saved[..cut]).err(), factory::load(&saved[..cut]).err());
+    }
+}
+
+#[test]
+fn turbo_loads_without_heap() {
+    use vector_codecs::scalar::codebook::coordinate_codebook;
+    use vector_codecs::turbo::{CodebookKind, NormScalar, Rotation, RotationKind, TurboMse};
+    let d = 64;
+    let x = data(30, d, 4);
+    // The factory's tq4 (Beta codebook, re-derived on restore: the derivation needs `alloc`).
+    let saved = factory::build("tq4", d, Metric::InnerProduct, 9, &[]).unwrap().save().unwrap();
+    let mut s = open_saved(&saved).unwrap();
+    let derived = TurboMse::restore(&mut s.params).unwrap();
+    s.params.finish().unwrap();
+    // The same codec with its levels stored (codebook tag 0): loads with no allocator at all.
+    let cb = coordinate_codebook(d, 4, CodebookKind::Beta).unwrap();
+    let stored =
+        TurboMse::new(Rotation::new(RotationKind::Hadamard, d, 9).unwrap(), NormScalar::new(d, cb).unwrap()).unwrap();
+    let mut w = vector_codecs::format::Writer::new(0x05FF);
+    stored.persist(&mut w);
+    let bytes = w.finish().unwrap();
+    let mut r = vector_codecs::format::open(&bytes, 0x05FF).unwrap();
+    let loaded = TurboMse::restore(&mut r).unwrap();
+    r.finish().unwrap();
+    let codes = encode(&derived, &x);
+    assert_eq!(encode(&loaded, &x), codes);
+    assert_eq!(decodes(&loaded, &codes), decodes(&derived, &codes));
+    assert_eq!(scores(&loaded, &x[..d], &codes), scores(&derived, &x[..d], &codes));
+}
+
+#[test]
+fn model_compact_decoder_equals_owned() {
+    let mut syms = Vec::new();
+    let mut s = 7u32;
+    for _ in 0..3001 {
+        s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let v = (s >> 16) % 97;
+        syms.push(((v * v) / 97) as u16);
+    }
+    for (k, n) in [(97usize, 12u32), (97, 15), (97, 16), (2, 1)] {
+        let syms: Vec<u16> = syms.iter().map(|&v| v % k as u16).collect();
+        let model = Model::from_symbols(&syms, k, n).unwrap();
+        let bytes = model.to_bytes().unwrap();
+        let r = vector_codecs::format::open(&bytes, vector_codecs::entropy::model::KIND_STATIC_MODEL).unwrap();
+        let need = ModelView::decoder_storage_len(&r).unwrap();
+        assert_eq!((need.freqs, need.slots), (k, 1 << n));
+        let (mut f, mut t) = (vec![0u32; need.freqs], vec![0u32; need.slots]);
+        let v = ModelView::decoder_from_bytes_in(&bytes, &mut f, &mut t).unwrap();
+        assert!(v.is_compact());
+        assert_eq!(v.alphabet_size(), k);
+        assert!(v.sym(0).is_err(), "a decode-only view cannot encode");
+        for s in 0..k {
+            assert_eq!(v.freq(s), model.view().freq(s));
+        }
+        let mv = model.view();
+        let mut out = vec![0u16; syms.len()];
+        let e = rans::rans32::encode_vec(&[mv], &syms).unwrap();
+        rans::rans32::decode(&v, &e, &mut out).unwrap();
+        assert_eq!(out, syms);
+        let e = rans::rans64::encode_vec(&[mv], &syms).unwrap();
+        rans::rans64::decode(&v, &e, &mut out).unwrap();
+        assert_eq!(out, syms);
+        for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
+            let e = interleaved::encode_vec(&[mv], lanes, &syms).unwrap();
+            interleaved::decode(&v, lanes, &e, &mut out).unwrap();
+            assert_eq!(out, syms);
+            interleaved::decode_multi(&[v, v], lanes, &e, &mut out).unwrap();
+            assert_eq!(out, syms);
+            if n <= 15 {
+                let e = word::encode_vec(&[mv], lanes, &syms).unwrap();
+                word::decode(&v, lanes, &e, &mut out).unwrap();
+                assert_eq!(out, syms);
+                // Corrupt streams: the same error from both tables.
+                for i in (0..e.len()).step_by(7) {
+                    let mut b = e.clone();
+                    b[i] ^= 0x5A;
+                    let mut o1 = vec![0u16; syms.len()];
+                    let mut o2 = vec![0u16; syms.len()];
+                    let r1 = word::decode(&mv, lanes, &b, &mut o1);
+                    let r2 = word::decode(&v, lanes, &b, &mut o2);
+                    assert_eq!(r1, r2);
+                    if r1.is_ok() {
+                        assert_eq!(o1, o2);
+                    }
+                }
+            }
+        }
+        let (mut f1, mut t1) = (vec![0u32; k - 1], vec![0u32; 1 << n]);
+        assert!(matches!(
+            ModelView::decoder_from_bytes_in(&bytes, &mut f1, &mut t1),
+            Err(Error::BufferTooSmall { .. })
+        ));
+        for c in corruptions(&bytes) {
+            let (mut f, mut t) = (vec![0u32; 1 << 16], vec![0u32; 1 << 16]);
+            let o = Model::from_bytes(&c).map(|m| (m.scale_bits(), m.freqs().to_vec()));
+            let b = ModelView::decoder_from_bytes_in(&c, &mut f, &mut t)
+                .map(|v| (v.scale_bits(), (0..v.alphabet_size()).map(|s| v.freq(s)).collect::<Vec<_>>()));
+            assert_eq!(o, b);
+        }
+    }
+}
+
+#[test]
+fn compact_decoder_view_is_validated() {
+    let freqs = [3u32, 1, 4];
+    let mut t = [0u32; 8];
+    vector_codecs::entropy::model::fill_compact_table(&freqs, 3, &mut t).unwrap();
+    assert!(ModelView::decoder(3, &freqs, &t).is_ok());
+    let mut bad = t;
+    bad[2] ^= 1 << 16;
+    assert!(ModelView::decoder(3, &freqs, &bad).is_err());
+    assert!(ModelView::decoder(3, &[3, 1, 3], &t).is_err());
+    assert!(ModelView::decoder(2, &freqs, &t).is_err());
+    let _ = Reader::new(&[]);
+}
