@@ -12,7 +12,8 @@
 //! * [`Scaled<C, S>`]: code `C.code(s ⊙ x)`, score `C.score(q ⊘ s)` (per-coordinate scales).
 //!
 //! `Rotated`, `Residual`, `Normalized`, `Centered` and `Scaled` need temporary vectors of the inner dimension while encoding and decoding. They are
-//! taken from a stack buffer of [`STACK_DIM`] floats; larger dimensions use a heap buffer
+//! taken from a stack buffer of the smallest of [`STACK_CLASSES`] that holds them (at most
+//! [`STACK_DIM`] floats, in its own frame: 3 KiB at d = 768); larger dimensions use a heap buffer
 //! under `alloc` and return [`Error::InvalidParameter`](crate::Error::InvalidParameter) without it.
 //!
 //! ```
@@ -55,8 +56,8 @@ fn finite_score(s: f32) -> Result<f32> {
     if s.is_finite() { Ok(s) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
 }
 
-pub use crate::buf::STACK_DIM;
 use crate::buf::with_buf;
+pub use crate::buf::{STACK_CLASSES, STACK_DIM};
 
 /// The query of a two-codec composition ([`Residual`], [`Split`]): `a` prepared on `qa` and `b`
 /// on `qb`, in `a`'s scratch followed by `b`'s.

@@ -288,3 +288,45 @@ fn compact_decoder_view_is_validated() {
     assert!(ModelView::decoder(2, &freqs, &t).is_err());
     let _ = Reader::new(&[]);
 }
+
+#[test]
+fn binary_float_layouts_score_identically_with_exact_scratch() {
+    use vector_codecs::binary::FloatLayout;
+    for d in [1usize, 7, 8, 9, 31, 45, 100, 768] {
+        let x = data(12, d, d as u32);
+        for (stages, centred, scales) in
+            [(1, false, ScaleFormat::Shared), (1, true, ScaleFormat::Shared), (3, true, ScaleFormat::F32)]
+        {
+            let c = BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap();
+            let codes = encode(&c, &x);
+            let mut want: Option<Vec<u32>> = None;
+            for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
+                let cl = c.view().with_float_layout(layout);
+                assert_eq!(cl.float_layout(), layout);
+                let need = cl.query_scratch_len();
+                assert_eq!(need, layout.words(d.div_ceil(8)));
+                // Exactly the scratch it reports suffices; one word less is refused.
+                let mut scratch = vec![0f32; need];
+                let p = cl.prepare(&x[..d], &mut scratch).unwrap();
+                let got: Vec<u32> =
+                    codes.chunks_exact(c.code_len()).map(|k| cl.score(&p, k).unwrap().to_bits()).collect();
+                let mut short = vec![0f32; need - 1];
+                assert!(matches!(cl.prepare(&x[..d], &mut short), Err(Error::BufferTooSmall { .. })));
+                match &want {
+                    None => want = Some(got),
+                    Some(w) => assert_eq!(&got, w, "d {d} stages {stages} {layout:?}"),
+                }
+            }
+            // And the scores are ⟨q, x̂⟩ up to float rounding.
+            let w = want.unwrap();
+            let mut xh = vec![0f32; d];
+            for (k, code) in codes.chunks_exact(c.code_len()).enumerate() {
+                c.decode_into(code, &mut xh).unwrap();
+                let exact: f64 = x[..d].iter().zip(&xh).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+                let mag: f64 = x[..d].iter().zip(&xh).map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs()).sum();
+                let got = f64::from(f32::from_bits(w[k]));
+                assert!((got - exact).abs() <= 1e-5 * (mag + 1.0), "d {d}: {got} vs {exact}");
+            }
+        }
+    }
+}
