@@ -64,6 +64,12 @@ impl core::fmt::Debug for AlignedVec {
 #[repr(C, align(64))]
 struct Aligned<const N: usize>([f32; N]);
 
+/// Floats of stack that a batched encode of a composition uses for a block of rows (more rows
+/// per block amortize a batched inner kernel): [`STACK_DIM`] on 64-bit targets, 1,024 (4 KiB)
+/// on smaller ones, so a microcontroller never gets a 16 KiB frame from `encode_batch`. Codes
+/// do not depend on it.
+pub(crate) const BATCH_STACK_FLOATS: usize = if cfg!(target_pointer_width = "64") { STACK_DIM } else { 1024 };
+
 /// Stack size classes of [`with_buf`] (floats): a call for `n` floats uses the smallest class
 /// `≥ n`, in its own stack frame, so the stack it costs is at most `4·class + 64` bytes plus the
 /// caller's frame (d = 768: 3 KiB), not the largest class.

@@ -330,3 +330,45 @@ fn binary_float_layouts_score_identically_with_exact_scratch() {
         }
     }
 }
+
+#[test]
+fn lossless_view_decodes_like_owned() {
+    use vector_codecs::entropy::lossless::{LosslessConfig, LosslessFloats, LosslessView, compress, compress_f32};
+    let vals: Vec<f32> = data(3000, 1, 11).iter().map(|v| v * 3.0).collect();
+    let bf: Vec<u16> = vals.iter().map(|v| (v.to_bits() >> 16) as u16).collect();
+    for (lanes, scale_bits) in [(Lanes::L4, 12), (Lanes::L32, 14), (Lanes::L8, 16)] {
+        let cfg = LosslessConfig { block_len: 1000, top_bits: 2, scale_bits, lanes };
+        let b32 = compress_f32(&vals, &cfg).unwrap();
+        let b16 = compress(vector_codecs::entropy::lossless::FloatKind::Bf16, &bf, &cfg).unwrap();
+        let need = LosslessView::storage_len(&b32).unwrap();
+        let (mut f, mut t) = (vec![0u32; need.freqs], vec![0u32; need.slots]);
+        let v = LosslessView::open_in(&b32, &mut f, &mut t).unwrap();
+        let mut scratch = vec![0u16; need.scratch];
+        let mut out = vec![0u32; vals.len()];
+        v.decode_all(&mut out, &mut scratch).unwrap();
+        assert!(out.iter().zip(&vals).all(|(&a, b)| a == b.to_bits()));
+        let need = LosslessView::storage_len(&b16).unwrap();
+        let (mut f, mut t) = (vec![0u32; need.freqs], vec![0u32; need.slots]);
+        let v = LosslessView::open_in(&b16, &mut f, &mut t).unwrap();
+        let mut scratch = vec![0u16; need.scratch];
+        let mut out = vec![0u16; bf.len()];
+        v.decode_all(&mut out, &mut scratch).unwrap();
+        assert_eq!(out, bf);
+        // Corrupt containers: the same error (or the same values) as the owned reader.
+        for i in (0..b16.len()).step_by(3) {
+            let mut c = b16.clone();
+            c[i] ^= 0x24;
+            let owned = LosslessFloats::open(&c).and_then(|o| {
+                let mut out = vec![0u16; o.len()];
+                o.decode_all(&mut out).map(|_| out)
+            });
+            let (mut f, mut t) = (vec![0u32; 1 << 16], vec![0u32; 1 << 16]);
+            let borrowed = LosslessView::open_in(&c, &mut f, &mut t).and_then(|o| {
+                let mut out = vec![0u16; o.len()];
+                let mut s = vec![0u16; o.block_len().min(o.len())];
+                o.decode_all(&mut out, &mut s).map(|_| out)
+            });
+            assert_eq!(owned, borrowed, "byte {i}");
+        }
+    }
+}
