@@ -372,3 +372,50 @@ fn lossless_view_decodes_like_owned() {
         }
     }
 }
+
+#[test]
+fn rotated_with_scratch_equals_trait_methods() {
+    use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse};
+    for d in [48usize, 100] {
+        let c = turbo_mse(d, 3, 7, RotationKind::Hadamard, CodebookKind::Gaussian).unwrap();
+        let x = data(5, d, 21);
+        let need = c.work_scratch_len();
+        let mut scratch = vec![0f32; need];
+        let mut short = vec![0f32; need - 1];
+        for row in x.chunks_exact(d) {
+            let mut a = vec![0u8; c.code_len()];
+            let mut b = vec![0u8; c.code_len()];
+            c.encode_into(row, &mut a).unwrap();
+            c.encode_with_scratch(row, &mut b, &mut scratch).unwrap();
+            assert_eq!(a, b);
+            assert!(matches!(c.encode_with_scratch(row, &mut b, &mut short), Err(Error::BufferTooSmall { .. })));
+            let (mut ya, mut yb) = (vec![0f32; d], vec![0f32; d]);
+            c.decode_into(&a, &mut ya).unwrap();
+            c.decode_with_scratch(&a, &mut yb, &mut scratch).unwrap();
+            assert_eq!(ya, yb);
+        }
+        // Gaussian codebooks are derived without alloc: the saved bytes load through Persist.
+        let mut w = vector_codecs::format::Writer::new(0x05FE);
+        c.persist(&mut w);
+        let bytes = w.finish().unwrap();
+        let mut r = vector_codecs::format::open(&bytes, 0x05FE).unwrap();
+        let l = vector_codecs::turbo::TurboMse::restore(&mut r).unwrap();
+        assert_eq!(encode(&l, &x), encode(&c, &x));
+    }
+}
+
+#[test]
+fn rabitq_uncentred_restores() {
+    use vector_codecs::rabitq::RaBitQ;
+    use vector_codecs::transform::RandomizedHadamard;
+    let d = 40;
+    let c = RaBitQ::new(RandomizedHadamard::new(d, 3).unwrap(), 1).unwrap();
+    let mut w = vector_codecs::format::Writer::new(0x05FD);
+    c.persist(&mut w);
+    let bytes = w.finish().unwrap();
+    let mut r = vector_codecs::format::open(&bytes, 0x05FD).unwrap();
+    let l = RaBitQ::<RandomizedHadamard>::restore(&mut r).unwrap();
+    let x = data(4, d, 5);
+    assert_eq!(encode(&l, &x), encode(&c, &x));
+    assert_eq!(scores(&l, &x[..d], &encode(&c, &x)), scores(&c, &x[..d], &encode(&c, &x)));
+}
