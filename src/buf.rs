@@ -70,7 +70,7 @@ struct Aligned<const N: usize>([f32; N]);
 /// do not depend on it.
 pub(crate) const BATCH_STACK_FLOATS: usize = if cfg!(target_pointer_width = "64") { STACK_DIM } else { 1024 };
 
-/// Stack size classes of [`with_buf`] (floats): a call for `n` floats uses the smallest class
+/// Stack size classes of the compositions' temporary vectors (floats): a call for `n` floats uses the smallest class
 /// `≥ n`, in its own stack frame, so the stack it costs is at most `4·class + 64` bytes plus the
 /// caller's frame (d = 768: 3 KiB), not the largest class.
 pub const STACK_CLASSES: [usize; 7] = [32, 128, 512, 768, 1024, 2048, STACK_DIM];

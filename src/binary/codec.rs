@@ -807,7 +807,22 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     #[inline]
     pub(crate) fn lut_sum(lut: &[f32], plane: &[u8]) -> f32 {
         match layout_of(lut.len(), plane.len()) {
-            FloatLayout::Byte => Self::sum_bytes(plane, |j, b| lut[256 * j + usize::from(b)]),
+            FloatLayout::Byte => {
+                // `sum_bytes`'s order, written out over whole 1024-word table groups.
+                let mut s = [0.0f32; 4];
+                let mut bytes = plane.chunks_exact(4);
+                let mut tables = lut.chunks_exact(1024);
+                for (b, t) in (&mut bytes).zip(&mut tables) {
+                    s[0] += t[usize::from(b[0])];
+                    s[1] += t[256 + usize::from(b[1])];
+                    s[2] += t[512 + usize::from(b[2])];
+                    s[3] += t[768 + usize::from(b[3])];
+                }
+                for (&b, t) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(256)) {
+                    s[0] += t[usize::from(b)];
+                }
+                (s[0] + s[1]) + (s[2] + s[3])
+            }
             FloatLayout::Nibble => Self::sum_bytes(plane, |j, b| {
                 lut[32 * j + usize::from(b & 15)] + lut[32 * j + 16 + usize::from(b >> 4)]
             }),

@@ -417,7 +417,7 @@ pub struct LosslessStorageLen {
 /// A compressed tensor opened without an allocator: the header and offsets borrowed from the
 /// bytes, the model read into caller storage as a compact decode-only
 /// [`ModelView::decoder`] view. Decodes block by block into caller buffers, bit-identical to
-/// [`LosslessFloats`](crate::entropy::lossless::LosslessFloats) (which needs `alloc`), with the
+/// `LosslessFloats` (which needs `alloc`), with the
 /// same validation and errors for the same bytes.
 ///
 /// RAM: `4·(2^(E+k) + 2^n)` bytes of tables plus `2·block_len` bytes of symbol scratch (bf16,
