@@ -419,3 +419,61 @@ fn rabitq_uncentred_restores() {
     assert_eq!(encode(&l, &x), encode(&c, &x));
     assert_eq!(scores(&l, &x[..d], &encode(&c, &x)), scores(&c, &x[..d], &encode(&c, &x)));
 }
+
+/// `prepare` succeeds with exactly `query_scratch_len()` words and refuses one fewer.
+fn exact_query_scratch<C: Score>(c: &C, q: &[f32]) {
+    let n = c.query_scratch_len();
+    let mut s = vec![0f32; n];
+    assert!(c.prepare(q, &mut s).is_ok());
+    if n > 0 {
+        let mut short = vec![0f32; n - 1];
+        assert!(matches!(c.prepare(q, &mut short), Err(Error::BufferTooSmall { .. })));
+    }
+}
+
+#[test]
+fn query_scratch_len_is_exact() {
+    use vector_codecs::scalar::uniform::BlockUniform;
+    use vector_codecs::turbo::{CodebookKind, RotationKind, turbo_mse};
+    for d in [5usize, 64, 768] {
+        let x = data(20, d, 33);
+        let q = &x[..d];
+        for (bits, scan) in [(8, ScanMode::Float), (8, ScanMode::I8), (4, ScanMode::I16), (4, ScanMode::I8)] {
+            let c = PerDim::train(&x, d, bits, RangeEstimator::MinMax, false).unwrap().with_scan(scan).unwrap();
+            exact_query_scratch(&c, q);
+        }
+        for block in [None, Some(32)] {
+            exact_query_scratch(&BlockUniform::new(d, 4, block, false).unwrap(), q);
+        }
+        exact_query_scratch(&turbo_mse(d, 3, 1, RotationKind::Hadamard, CodebookKind::Gaussian).unwrap(), q);
+        let b =
+            BinaryCodec::train(&x, d, &BinaryConfig { stages: 2, centred: true, scales: ScaleFormat::F32 }).unwrap();
+        exact_query_scratch(&b.view().with_scan(ScanMode::Bitsliced).unwrap(), q);
+    }
+}
+
+/// Timing of the float-query layouts (run with `cargo test --test noheap -- --ignored --nocapture
+/// layout_timing`; the test profile is optimized).
+#[test]
+#[ignore]
+fn layout_timing() {
+    use vector_codecs::binary::FloatLayout;
+    let d = 768;
+    let n = 20_000;
+    let x = data(n, d, 44);
+    let c =
+        BinaryCodec::train(&x, d, &BinaryConfig { stages: 1, centred: false, scales: ScaleFormat::Shared }).unwrap();
+    let codes = encode(&c, &x);
+    for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
+        let cl = c.view().with_float_layout(layout);
+        let mut scratch = vec![0f32; cl.query_scratch_len()];
+        let p = cl.prepare(&x[..d], &mut scratch).unwrap();
+        let mut out = vec![0f32; n];
+        let t = std::time::Instant::now();
+        for _ in 0..5 {
+            cl.score_batch(&p, &codes, &mut out).unwrap();
+        }
+        let ns = t.elapsed().as_nanos() as f64 / (5 * n) as f64;
+        println!("d={d} {layout:?}: scratch {} KiB, {ns:.1} ns/code", cl.query_scratch_len() * 4 / 1024);
+    }
+}
