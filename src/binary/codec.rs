@@ -745,17 +745,20 @@ fn nibble_sums(q4: &[f32], t: &mut [f32]) {
     }
 }
 
-/// The nibble subset sum of [`nibble_sums`] without a table: the set bits of `m` summed from
-/// the highest down, starting from `0.0` (the same additions in the same order).
+/// The partial sum of one plane byte `b` without a table, from the 8 query values `q8`:
+/// `lo + hi` with each nibble sum accumulated from its highest bit down, starting at `0.0`,
+/// exactly as [`nibble_sums`] builds it (an unset bit adds `+0.0`, which leaves every such
+/// partial sum unchanged: it is never `−0.0`, since it starts at `+0.0` and round-to-nearest
+/// sums are `−0.0` only when both terms are).
 #[inline(always)]
-fn nibble_direct(q4: &[f32], mut m: u8) -> f32 {
-    let mut s = 0.0f32;
-    while m != 0 {
-        let k = 7 - m.leading_zeros() as usize;
-        s += q4.get(k).copied().unwrap_or(0.0);
-        m &= !(1u8 << k);
+fn byte_direct(q8: &[f32], b: u8) -> f32 {
+    let q: [f32; 8] = q8.try_into().unwrap_or([0.0; 8]);
+    let (mut lo, mut hi) = (0.0f32, 0.0f32);
+    for k in (0..4).rev() {
+        lo += if (b >> k) & 1 != 0 { q[k] } else { 0.0 };
+        hi += if (b >> (k + 4)) & 1 != 0 { q[k + 4] } else { 0.0 };
     }
-    s
+    lo + hi
 }
 
 /// Fills `lut` with the table of `q` for `nb` sign bytes in the layout its length selects
@@ -803,12 +806,12 @@ pub struct FloatQuery<'s> {
 impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// `Σ_{b_i = 1} q_i` for one plane through the table (any [`FloatLayout`], identical
     /// results): byte `j`'s partial sum goes to accumulator `j mod 4` for whole groups of four
-    /// bytes, the tail bytes to accumulator 0, and the result is `(s0 + s1) + (s2 + s3)`.
+    /// bytes, the tail bytes to accumulator 0, and the result is `(s0 + s1) + (s2 + s3)` (the
+    /// same order in every layout's loop).
     #[inline]
     pub(crate) fn lut_sum(lut: &[f32], plane: &[u8]) -> f32 {
         match layout_of(lut.len(), plane.len()) {
             FloatLayout::Byte => {
-                // `sum_bytes`'s order, written out over whole 1024-word table groups.
                 let mut s = [0.0f32; 4];
                 let mut bytes = plane.chunks_exact(4);
                 let mut tables = lut.chunks_exact(1024);
@@ -823,34 +826,38 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                 }
                 (s[0] + s[1]) + (s[2] + s[3])
             }
-            FloatLayout::Nibble => Self::sum_bytes(plane, |j, b| {
-                lut[32 * j + usize::from(b & 15)] + lut[32 * j + 16 + usize::from(b >> 4)]
-            }),
-            FloatLayout::Direct => Self::sum_bytes(plane, |j, b| {
-                let q = lut.get(8 * j..).unwrap_or(&[]);
-                nibble_direct(q, b & 15) + nibble_direct(q.get(4..).unwrap_or(&[]), b >> 4)
-            }),
+            FloatLayout::Nibble => {
+                let nib = |t: &[f32], b: u8| t[usize::from(b & 15)] + t[16 + usize::from(b >> 4)];
+                let mut s = [0.0f32; 4];
+                let mut bytes = plane.chunks_exact(4);
+                let mut tables = lut.chunks_exact(128);
+                for (b, t) in (&mut bytes).zip(&mut tables) {
+                    s[0] += nib(&t[..32], b[0]);
+                    s[1] += nib(&t[32..64], b[1]);
+                    s[2] += nib(&t[64..96], b[2]);
+                    s[3] += nib(&t[96..], b[3]);
+                }
+                for (&b, t) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(32)) {
+                    s[0] += nib(t, b);
+                }
+                (s[0] + s[1]) + (s[2] + s[3])
+            }
+            FloatLayout::Direct => {
+                let mut s = [0.0f32; 4];
+                let mut bytes = plane.chunks_exact(4);
+                let mut qs = lut.chunks_exact(32);
+                for (b, q) in (&mut bytes).zip(&mut qs) {
+                    s[0] += byte_direct(&q[..8], b[0]);
+                    s[1] += byte_direct(&q[8..16], b[1]);
+                    s[2] += byte_direct(&q[16..24], b[2]);
+                    s[3] += byte_direct(&q[24..], b[3]);
+                }
+                for (&b, q) in bytes.remainder().iter().zip(qs.remainder().chunks_exact(8)) {
+                    s[0] += byte_direct(q, b);
+                }
+                (s[0] + s[1]) + (s[2] + s[3])
+            }
         }
-    }
-
-    /// The accumulation order of [`lut_sum`](Self::lut_sum) over per-byte sums `v(j, byte)`.
-    #[inline(always)]
-    fn sum_bytes(plane: &[u8], v: impl Fn(usize, u8) -> f32) -> f32 {
-        let mut s = [0.0f32; 4];
-        let mut bytes = plane.chunks_exact(4);
-        let mut j = 0;
-        for b in &mut bytes {
-            s[0] += v(j, b[0]);
-            s[1] += v(j + 1, b[1]);
-            s[2] += v(j + 2, b[2]);
-            s[3] += v(j + 3, b[3]);
-            j += 4;
-        }
-        for &b in bytes.remainder() {
-            s[0] += v(j, b);
-            j += 1;
-        }
-        (s[0] + s[1]) + (s[2] + s[3])
     }
 
     /// Score of a code whose scales were validated.
