@@ -477,3 +477,19 @@ fn layout_timing() {
         println!("d={d} {layout:?}: scratch {} KiB, {ns:.1} ns/code", cl.query_scratch_len() * 4 / 1024);
     }
 }
+
+/// Sizes of the loaded codec values (what a firmware keeps in RAM besides parameter storage);
+/// `cargo test --test noheap -- --ignored --nocapture value_sizes`.
+#[test]
+#[ignore]
+fn value_sizes() {
+    use std::mem::size_of;
+    println!("PerDimUniform<&[f32]> {}", size_of::<PerDimUniform<&[f32]>>());
+    println!("BlockUniform {}", size_of::<vector_codecs::scalar::uniform::BlockUniform>());
+    println!("BinaryCodec<&[f32]> {}", size_of::<BinaryCodec<&[f32]>>());
+    println!("ModelView {}", size_of::<ModelView<'_>>());
+    println!("LosslessView {}", size_of::<vector_codecs::entropy::lossless::LosslessView<'_>>());
+    println!("TurboMse {}", size_of::<vector_codecs::turbo::TurboMse>());
+    println!("LloydCodec {}", size_of::<vector_codecs::scalar::lloyd::LloydCodec>());
+    println!("RaBitQ<Hadamard> {}", size_of::<vector_codecs::rabitq::RaBitQ<vector_codecs::transform::RandomizedHadamard>>());
+}
