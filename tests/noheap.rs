@@ -491,5 +491,45 @@ fn value_sizes() {
     println!("LosslessView {}", size_of::<vector_codecs::entropy::lossless::LosslessView<'_>>());
     println!("TurboMse {}", size_of::<vector_codecs::turbo::TurboMse>());
     println!("LloydCodec {}", size_of::<vector_codecs::scalar::lloyd::LloydCodec>());
-    println!("RaBitQ<Hadamard> {}", size_of::<vector_codecs::rabitq::RaBitQ<vector_codecs::transform::RandomizedHadamard>>());
+    println!(
+        "RaBitQ<Hadamard> {}",
+        size_of::<vector_codecs::rabitq::RaBitQ<vector_codecs::transform::RandomizedHadamard>>()
+    );
+}
+
+#[test]
+fn trained_lloyd_borrowed_equals_owned() {
+    use vector_codecs::scalar::lloyd::{Codebook, TRAINED_KIND, TrainedLloyd, TrainedLloydCodec};
+    let d = 12;
+    let x = data(200, d, 8);
+    for (bits, per_dim) in [(2, false), (3, true)] {
+        let owned = TrainedLloydCodec::train(d, bits, per_dim, &x, 20).unwrap();
+        let bytes = owned.to_bytes().unwrap();
+        let r = vector_codecs::format::open(&bytes, TRAINED_KIND).unwrap();
+        let need = TrainedLloyd::<&[Codebook]>::storage_len(&r).unwrap();
+        assert_eq!(need, if per_dim { d } else { 1 });
+        let mut books = vec![Codebook::gaussian(1).unwrap(); need];
+        let b = TrainedLloyd::from_bytes_in(&bytes, &mut books).unwrap();
+        let codes = encode(&owned, &x);
+        assert_eq!(encode(&b, &x), codes);
+        assert_eq!(decodes(&b, &codes), decodes(&owned, &codes));
+        assert_eq!(scores(&b, &x[..d], &codes), scores(&owned, &x[..d], &codes));
+        let mut short = vec![Codebook::gaussian(1).unwrap(); need - 1];
+        assert!(matches!(TrainedLloyd::from_bytes_in(&bytes, &mut short), Err(Error::BufferTooSmall { .. })));
+        for c in corruptions(&bytes) {
+            let mut big = vec![Codebook::gaussian(1).unwrap(); d + 1];
+            let o = TrainedLloydCodec::from_bytes(&c);
+            let n = TrainedLloyd::from_bytes_in(&c, &mut big);
+            match (&o, &n) {
+                (Ok(o), Ok(n)) => {
+                    assert_eq!((o.dim(), o.per_dim()), (n.dim(), n.per_dim()));
+                    let z: Vec<f32> = (0..o.dim()).map(|i| (i as f32 * 0.3).sin()).collect();
+                    assert_eq!(encode(o, &z), encode(n, &z));
+                    assert_eq!(decodes(o, &encode(o, &z)), decodes(n, &encode(o, &z)));
+                }
+                (Err(e), Err(f)) => assert_eq!(e, f),
+                _ => panic!("loaders differ: {:?} vs {:?}", o.is_ok(), n.is_ok()),
+            }
+        }
+    }
 }
