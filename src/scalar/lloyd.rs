@@ -876,7 +876,7 @@ mod trained {
             Ok(TrainedLloydCodec { dim, bits, books })
         }
 
-        /// Serializes the parameters (container kind [`TRAINED_KIND`](super::TRAINED_KIND) =
+        /// Serializes the parameters (container kind [`TRAINED_KIND`] =
         /// `0x0140`): the [`Persist`] fields.
         ///
         /// # Errors
