@@ -64,18 +64,52 @@ impl core::fmt::Debug for AlignedVec {
 #[repr(C, align(64))]
 struct Aligned<const N: usize>([f32; N]);
 
-/// Runs `f` with a zeroed temporary buffer of `n` floats (stack up to [`STACK_DIM`]).
+/// Floats of stack that a batched encode of a composition uses for a block of rows (more rows
+/// per block amortize a batched inner kernel): [`STACK_DIM`] on 64-bit targets, 1,024 (4 KiB)
+/// on smaller ones, so a microcontroller never gets a 16 KiB frame from `encode_batch`. Codes
+/// do not depend on it.
+pub(crate) const BATCH_STACK_FLOATS: usize = if cfg!(target_pointer_width = "64") { STACK_DIM } else { 1024 };
+
+/// Stack size classes of the compositions' temporary vectors (floats): a call for `n` floats uses the smallest class
+/// `≥ n`, in its own stack frame, so the stack it costs is at most `4·class + 64` bytes plus the
+/// caller's frame (d = 768: 3 KiB), not the largest class.
+pub const STACK_CLASSES: [usize; 7] = [32, 128, 512, 768, 1024, 2048, STACK_DIM];
+
+/// One stack class: a zeroed, cache-line aligned array of `N` floats handed to `g` (a trait
+/// object, so the callers' closures are compiled once, not once per class).
+#[inline(never)]
+fn on_stack<const N: usize>(n: usize, g: &mut dyn FnMut(&mut [f32])) {
+    let mut buf = Aligned([0.0f32; N]);
+    g(&mut buf.0[..n.min(N)]);
+}
+
+/// Runs `f` with a zeroed temporary buffer of `n` floats: on the stack up to [`STACK_DIM`]
+/// (in the smallest of [`STACK_CLASSES`] that holds it), above it on the heap with `alloc`.
+///
+/// Working memory of the compositions (rotations, residual stages, normalization, metrics)
+/// comes from here: a decode or score of a `d`-dimensional vector costs at most one such buffer
+/// per nesting level (see the RAM table in the README's embedded section).
 pub(crate) fn with_buf<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
-    // A smaller buffer for common dimensions: zeroing 16 KiB on every call is measurable.
     // Both are cache-line aligned: the SIMD kernels load and store whole 32-byte vectors, and
     // one that straddles two cache lines costs two accesses.
-    if n <= 1024 {
-        let mut buf = Aligned([0.0f32; 1024]);
-        return f(&mut buf.0[..n]);
-    }
     if n <= STACK_DIM {
-        let mut buf = Aligned([0.0f32; STACK_DIM]);
-        return f(&mut buf.0[..n]);
+        let mut f = Some(f);
+        let mut out = None;
+        let mut g = |b: &mut [f32]| {
+            if let Some(f) = f.take() {
+                out = Some(f(b));
+            }
+        };
+        match n {
+            0..=32 => on_stack::<32>(n, &mut g),
+            33..=128 => on_stack::<128>(n, &mut g),
+            129..=512 => on_stack::<512>(n, &mut g),
+            513..=768 => on_stack::<768>(n, &mut g),
+            769..=1024 => on_stack::<1024>(n, &mut g),
+            1025..=2048 => on_stack::<2048>(n, &mut g),
+            _ => on_stack::<STACK_DIM>(n, &mut g),
+        }
+        return out.unwrap_or(Err(crate::error::Error::InvalidParameter("scratch buffer unavailable")));
     }
     #[cfg(feature = "alloc")]
     {
@@ -112,7 +146,7 @@ mod tests {
             }
         }
         // Heap buffers of `with_buf` (above STACK_DIM) and the stack ones are aligned too.
-        for n in [10usize, 1025, STACK_DIM + 1] {
+        for n in [0usize, 10, 32, 33, 700, 768, 769, 1025, 2049, STACK_DIM, STACK_DIM + 1] {
             with_buf(n, |b| {
                 assert_eq!(b.len(), n);
                 assert_eq!(b.as_ptr() as usize % 64, 0, "n {n}");

@@ -12,7 +12,8 @@
 //! * [`Scaled<C, S>`]: code `C.code(s ⊙ x)`, score `C.score(q ⊘ s)` (per-coordinate scales).
 //!
 //! `Rotated`, `Residual`, `Normalized`, `Centered` and `Scaled` need temporary vectors of the inner dimension while encoding and decoding. They are
-//! taken from a stack buffer of [`STACK_DIM`] floats; larger dimensions use a heap buffer
+//! taken from a stack buffer of the smallest of [`STACK_CLASSES`] that holds them (at most
+//! [`STACK_DIM`] floats, in its own frame: 3 KiB at d = 768); larger dimensions use a heap buffer
 //! under `alloc` and return [`Error::InvalidParameter`](crate::Error::InvalidParameter) without it.
 //!
 //! ```
@@ -55,8 +56,8 @@ fn finite_score(s: f32) -> Result<f32> {
     if s.is_finite() { Ok(s) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
 }
 
-pub use crate::buf::STACK_DIM;
 use crate::buf::with_buf;
+pub use crate::buf::{STACK_CLASSES, STACK_DIM};
 
 /// The query of a two-codec composition ([`Residual`], [`Split`]): `a` prepared on `qa` and `b`
 /// on `qb`, in `a`'s scratch followed by `b`'s.
@@ -194,12 +195,7 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         self.inner.code_len()
     }
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        check_dim(self.dim(), x.len())?;
-        check_code(self.code_len(), code.len())?;
-        with_buf(self.transform.dim_out(), |y| {
-            self.transform.forward(x, y)?;
-            self.inner.encode_into(y, code)
-        })
+        with_buf(self.transform.dim_out(), |y| self.encode_with_scratch(x, code, y))
     }
     /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are transformed into
     /// one stack buffer, then encoded with `C::encode_batch` (so a pipelined inner batch kernel
@@ -212,7 +208,7 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         if c == 0 || d == 0 || e == 0 {
             return Ok(());
         }
-        let rows = (STACK_DIM / e).clamp(1, 16);
+        let rows = (crate::buf::BATCH_STACK_FLOATS / e).clamp(1, 16);
         with_buf(rows * e, |y| {
             for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
@@ -232,12 +228,49 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
 
 impl<T: Transform, C: Decode> Decode for Rotated<T, C> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        with_buf(self.transform.dim_out(), |y| self.decode_with_scratch(code, out, y))
+    }
+}
+
+impl<T: Transform, C: Codec> Rotated<T, C> {
+    /// Floats of caller scratch that [`encode_with_scratch`](Self::encode_with_scratch) and
+    /// [`decode_with_scratch`](Self::decode_with_scratch) need: the transformed vector,
+    /// `transform.dim_out()` (the trait methods take it from a stack buffer instead).
+    pub fn work_scratch_len(&self) -> usize {
+        self.transform.dim_out()
+    }
+
+    /// [`Codec::encode_into`] with the transformed vector in caller `scratch` (at least
+    /// [`work_scratch_len`](Self::work_scratch_len) floats): no stack buffer, same code.
+    ///
+    /// # Errors
+    /// As [`Codec::encode_into`]; [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) for
+    /// short scratch.
+    pub fn encode_with_scratch(&self, x: &[f32], code: &mut [u8], scratch: &mut [f32]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_scratch(self.work_scratch_len(), scratch.len())?;
+        let y = &mut scratch[..self.work_scratch_len()];
+        self.transform.forward(x, y)?;
+        self.inner.encode_into(y, code)
+    }
+
+    /// [`Decode::decode_into`] with the transformed vector in caller `scratch` (at least
+    /// [`work_scratch_len`](Self::work_scratch_len) floats): no stack buffer, same values.
+    ///
+    /// # Errors
+    /// As [`Decode::decode_into`]; [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) for
+    /// short scratch.
+    pub fn decode_with_scratch(&self, code: &[u8], out: &mut [f32], scratch: &mut [f32]) -> Result<()>
+    where
+        C: Decode,
+    {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim(), out.len())?;
-        with_buf(self.transform.dim_out(), |y| {
-            self.inner.decode_into(code, y)?;
-            self.transform.transpose(y, out)
-        })?;
+        check_scratch(self.work_scratch_len(), scratch.len())?;
+        let y = &mut scratch[..self.work_scratch_len()];
+        self.inner.decode_into(code, y)?;
+        self.transform.transpose(y, out)?;
         finite_out(out)
     }
 }
@@ -345,7 +378,7 @@ impl<A: Decode, B: Codec> Codec for Residual<A, B> {
         #[cfg(feature = "alloc")]
         let cap = 1usize << 16;
         #[cfg(not(feature = "alloc"))]
-        let cap = STACK_DIM;
+        let cap = crate::buf::BATCH_STACK_FLOATS;
         let rows = if d == 0 || c == 0 { 0 } else { (cap / d).min(CODE_BUF / cb_len.max(1)).min(64) };
         if rows < 2 {
             for (x, code) in xs.chunks_exact(d.max(1)).zip(codes.chunks_exact_mut(c.max(1))).take(n) {

@@ -202,6 +202,22 @@ impl<'a> Reader<'a> {
         }
         Ok(())
     }
+    /// Reads `n` finite little-endian `f32` values into `out[..n]` without allocating (the
+    /// no-heap twin of [`finite_f32_vec`](Reader::finite_f32_vec), with the same errors for the
+    /// same bytes: the length is checked against the bytes left first, then every value).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than `4n` bytes remain; [`Error::BufferTooSmall`] if
+    /// `out.len() < n`; [`Error::Corrupt`] (naming `what`) on a NaN or infinity.
+    pub fn finite_f32_into(&mut self, n: usize, out: &mut [f32], what: &'static str) -> Result<()> {
+        let raw = self.bytes(n.checked_mul(4).ok_or(Error::Overflow)?)?;
+        let got = out.len();
+        let out = out.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n, got })?;
+        for (o, c) in out.iter_mut().zip(raw.chunks_exact(4)) {
+            *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        if out.iter().all(|x| x.is_finite()) { Ok(()) } else { Err(Error::Corrupt(what)) }
+    }
     /// Reads `n` little-endian `f32` values into a new `Vec`, checking that `4n` bytes remain
     /// *before* allocating.
     ///

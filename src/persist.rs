@@ -70,3 +70,65 @@ pub fn read_f32s(r: &mut Reader<'_>, what: &'static str) -> Result<alloc::vec::V
     let n = r.u32()? as usize;
     r.finite_f32_vec(n, what)
 }
+
+/// Takes the first `n` floats of `*storage` (caller-provided parameter storage of a no-heap
+/// loader), leaving the rest in `*storage` for the next part.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] if fewer than `n` floats are left (`*storage` is then unchanged).
+pub fn take_f32s<'a>(storage: &mut &'a mut [f32], n: usize) -> Result<&'a mut [f32]> {
+    if storage.len() < n {
+        return Err(Error::BufferTooSmall { needed: n, got: storage.len() });
+    }
+    let (head, tail) = core::mem::take(storage).split_at_mut(n);
+    *storage = tail;
+    Ok(head)
+}
+
+/// The header of a codec saved by `DynCodec::save` (a [`crate::format`] container of kind
+/// [`kind::CODEC`](crate::format::kind::CODEC)), opened without an allocator: the configuration
+/// name, metric, dimension and seed, and a [`Reader`] positioned on the codec's parameters.
+///
+/// A no-heap loader reads the parameters with the concrete codec's `restore_in` (or
+/// [`Persist::restore`] for codecs without stored arrays) and then calls
+/// [`Reader::finish`]. For [`Metric::L2`](crate::metric::Metric::L2) and
+/// [`Metric::Cosine`](crate::metric::Metric::Cosine) the parameters start with the metric tag of
+/// [`WithNorm`](crate::metric::WithNorm) (read it with [`Persist::restore`] on
+/// [`Metric`](crate::metric::Metric)); for inner product they are the codec's fields directly.
+///
+/// Unlike `factory::load` this does not rebuild untrained codecs from their name to compare the
+/// bytes: the caller picks the concrete type, so check [`name`](SavedCodec::name) (and
+/// [`dim`](SavedCodec::dim)) against what the firmware expects.
+#[derive(Clone, Debug)]
+pub struct SavedCodec<'a> {
+    /// The configuration name (`sq8`, `bin1`, `tq4`, …).
+    pub name: &'a str,
+    /// The metric scores are computed in.
+    pub metric: crate::metric::Metric,
+    /// The vector dimension (checked to be in `1..=`[`MAX_DIM`]).
+    pub dim: usize,
+    /// The seed the codec was built with.
+    pub seed: u64,
+    /// The codec's parameters.
+    pub params: Reader<'a>,
+}
+
+/// Opens a saved codec container (see [`SavedCodec`]); needs no allocator and validates the
+/// header exactly as `factory::load` does (same errors for the same bytes up to the parameters).
+///
+/// # Errors
+/// The container's errors ([`Error::BadMagic`], [`Error::Checksum`], [`Error::Truncated`],
+/// [`Error::WrongKind`], …); [`Error::Corrupt`] for a name that is not UTF-8, an unknown metric
+/// tag, or a dimension outside `1..=65536`.
+pub fn open_saved(bytes: &[u8]) -> Result<SavedCodec<'_>> {
+    let mut r = crate::format::open(bytes, crate::format::kind::CODEC)?;
+    let name_len = usize::from(r.u8()?);
+    let name = core::str::from_utf8(r.bytes(name_len)?).map_err(|_| Error::Corrupt("codec name is not UTF-8"))?;
+    let metric = crate::metric::Metric::from_tag(r.u8()?)?;
+    let dim = r.u32()? as usize;
+    let seed = r.u64()?;
+    if dim == 0 || dim > MAX_DIM {
+        return Err(Error::Corrupt("saved dimension outside 1..=65536"));
+    }
+    Ok(SavedCodec { name, metric, dim, seed, params: r })
+}

@@ -1,11 +1,15 @@
 //! Fuzz body: `BinaryCodec::from_bytes` must reject or accept arbitrary bytes without panicking
 //! or over-allocating; parameters it accepts must serialize back to the same bytes and encode,
-//! decode and score a vector without error.
+//! decode and score a vector without error. The no-heap loader (`from_bytes_in`) must agree.
 
 use vector_codecs::binary::BinaryCodec;
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
 
 pub fn run(data: &[u8]) {
+    // The no-heap loader: same result (or the same error) as the owned one.
+    let mut storage = vec![0f32; data.len() / 4 + 1];
+    let borrowed = BinaryCodec::from_bytes_in(data, &mut storage).map(|b| b.to_owned_codec());
+    assert_eq!(borrowed, BinaryCodec::from_bytes(data), "no-heap and owned loaders differ");
     let Ok(c) = BinaryCodec::from_bytes(data) else { return };
     assert_eq!(c.to_bytes().unwrap(), data, "accepted parameters must re-serialize identically");
     if c.dim() > 4096 {

@@ -1,11 +1,24 @@
 //! Fuzz body: static model deserialization must be total; a model it accepts must have
-//! frequencies summing to 2^n and decode/encode consistently. The same bytes also build tables
+//! frequencies summing to 2^n and decode/encode consistently; the no-heap compact decoder view
+//! (`ModelView::decoder_from_bytes_in`) must agree with it. The same bytes also build tables
 //! by hand (the public `EncSym` fields, one field then overwritten): `ModelView::new` must refuse
 //! inconsistent tables, and a view it accepts must code without panicking.
 
 pub fn run(data: &[u8]) {
-    use vector_codecs::entropy::model::Model;
+    use vector_codecs::entropy::model::{Model, ModelView};
     use vector_codecs::entropy::rans::rans32;
+    // The no-heap compact decoder: the same frequencies (or the same error) as the owned model.
+    let (mut f, mut t) = (vec![0u32; 1 << 16], vec![0u32; 1 << 16]);
+    let compact = ModelView::decoder_from_bytes_in(data, &mut f, &mut t);
+    let owned = Model::from_bytes(data);
+    assert_eq!(
+        compact
+            .as_ref()
+            .map(|v| (v.scale_bits(), (0..v.alphabet_size()).map(|s| v.freq(s)).collect::<Vec<_>>()))
+            .map_err(|e| *e),
+        owned.as_ref().map(|m| (m.scale_bits(), m.freqs().to_vec())).map_err(|e| *e),
+        "no-heap and owned model loaders differ"
+    );
     if let Ok(m) = Model::from_bytes(data) {
         let sum: u64 = m.freqs().iter().map(|&f| u64::from(f)).sum();
         assert_eq!(sum, 1u64 << m.scale_bits());
@@ -15,6 +28,11 @@ pub fn run(data: &[u8]) {
         let mut back = vec![0u16; syms.len()];
         rans32::decode(&m.view(), &bytes, &mut back).expect("round trip");
         assert_eq!(back, syms);
+        if let Ok(v) = &compact {
+            back.fill(0);
+            rans32::decode(v, &bytes, &mut back).expect("compact round trip");
+            assert_eq!(back, syms);
+        }
     }
     hand_built(data);
 }

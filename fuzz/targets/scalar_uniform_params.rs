@@ -1,5 +1,5 @@
 //! Fuzz body: `PerDim::from_bytes` must reject or accept arbitrary bytes without panicking; an
-//! accepted codec must encode, decode and score without panicking. The same bytes are also fed
+//! accepted codec must encode, decode and score without panicking; the no-heap loader must agree. The same bytes are also fed
 //! as codes to per-block codecs (hostile scales must give `Err`, never a panic).
 
 use vector_codecs::codec::{ScanMode, ScanModes};
@@ -7,6 +7,12 @@ use vector_codecs::scalar::uniform::{BlockUniform, PerDim};
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
 
 pub fn run(data: &[u8]) {
+    // The no-heap loader: same parameters (or the same error) as the owned one.
+    let mut storage = vec![0f32; data.len() / 4 + 1];
+    let borrowed = vector_codecs::scalar::uniform::PerDimUniform::from_bytes_in(data, &mut storage)
+        .map(|b| (b.base().to_vec(), b.step().to_vec(), b.scan_mode()));
+    let owned = PerDim::from_bytes(data).map(|o| (o.base().to_vec(), o.step().to_vec(), o.scan_mode()));
+    assert_eq!(borrowed, owned, "no-heap and owned loaders differ");
     if let Ok(c) = PerDim::from_bytes(data) {
         let d = c.dim();
         if d <= 4096 {

@@ -48,8 +48,9 @@ pub enum ScaleFormat {
 ///
 /// **Scoring** (all estimate `⟨q, x⟩` or `⟨x, y⟩`):
 /// * [`Score`] (float query): exactly `⟨q, x̂⟩` ([`Estimator::Reconstruction`]), through a
-///   per-query table of partial sums of `q` over every byte pattern (256 entries per plane byte
-///   for `d ≤ 16,384`, 16 per nibble above);
+///   per-query table of partial sums of `q` ([`FloatLayout`]: 256 entries per plane byte for
+///   `d ≤ 16,384` by default, 16 per nibble above, or no table; bit-identical scores in every
+///   layout);
 /// * [`ScoreSymmetric`]: exactly `⟨x̂, ŷ⟩ = Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` plus the
 ///   centring terms (also between codecs of different stage counts:
 ///   [`score_codes_with`](BinaryCodec::score_codes_with));
@@ -67,6 +68,49 @@ pub struct BinaryCodec<M> {
     mean: M,
     mean_sum: f32,
     scan: ScanMode,
+    layout: Option<FloatLayout>,
+}
+
+/// The layout of the subset-sum table of a float query ([`ScanMode::Float`]): a RAM/speed
+/// trade-off, not part of the saved parameters. **Every layout gives bit-identical scores**:
+/// the partial sum of a plane byte is always `lo + hi`, the sums of its low and high nibble
+/// bits, each accumulated from the nibble's highest set bit down (`((q_c + q_b) + q_a)`), and
+/// the bytes are summed in the same four interleaved accumulators. Scratch per query, `nb =
+/// ⌈d/8⌉` plane bytes (d = 768: `nb = 96`):
+///
+/// | layout | scratch words | d = 768 | per plane byte |
+/// |---|---|---|---|
+/// | [`Byte`](FloatLayout::Byte) | `256·nb` | 96 KiB | 1 lookup |
+/// | [`Nibble`](FloatLayout::Nibble) | `32·nb` | 12 KiB | 2 lookups, 1 add |
+/// | [`Direct`](FloatLayout::Direct) | `8·nb` | 3 KiB | ≤ 8 adds over the set bits |
+///
+/// The default ([`BinaryCodec::float_layout`] when none was set) is `Byte` up to `nb = 2048`
+/// (d = 16,384) and `Nibble` above. On a microcontroller choose `Direct` (or `Nibble`) with
+/// [`BinaryCodec::with_float_layout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FloatLayout {
+    /// One 256-entry table per plane byte.
+    Byte,
+    /// Two 16-entry tables per plane byte (one per nibble).
+    Nibble,
+    /// No table: the query itself (zero-padded to `8·nb`), summed over the set bits.
+    Direct,
+}
+
+impl FloatLayout {
+    /// Scratch words of a query table in this layout for `nb` plane bytes.
+    pub const fn words(self, nb: usize) -> usize {
+        match self {
+            FloatLayout::Byte => 256 * nb,
+            FloatLayout::Nibble => 32 * nb,
+            FloatLayout::Direct => 8 * nb,
+        }
+    }
+
+    /// The default layout for `nb` plane bytes.
+    pub(crate) const fn auto(nb: usize) -> Self {
+        if nb <= BYTE_LUT_MAX_BYTES { FloatLayout::Byte } else { FloatLayout::Nibble }
+    }
 }
 
 /// Training configuration for [`BinaryCodec::train`].
@@ -132,7 +176,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         if !mean_sum.is_finite() {
             return Err(Error::NonFinite);
         }
-        Ok(BinaryCodec { dim, stages, scales, shared_scale, mean, mean_sum, scan: ScanMode::Float })
+        Ok(BinaryCodec { dim, stages, scales, shared_scale, mean, mean_sum, scan: ScanMode::Float, layout: None })
     }
 
     /// The same codec with a different shared scale (only meaningful for [`ScaleFormat::Shared`]).
@@ -141,7 +185,8 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// [`Error::InvalidParameter`] if `s` is negative or not finite.
     pub fn with_shared_scale(self, s: f32) -> Result<Self> {
         let scan = self.scan;
-        Ok(BinaryCodec { scan, ..BinaryCodec::new(self.dim, self.stages, self.scales, s, self.mean)? })
+        let layout = self.layout;
+        Ok(BinaryCodec { scan, layout, ..BinaryCodec::new(self.dim, self.stages, self.scales, s, self.mean)? })
     }
 
     /// The same codec centred on `mean` (`dim` finite values; empty to remove centring).
@@ -150,7 +195,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// As [`new`](Self::new).
     pub fn with_mean<N: AsRef<[f32]>>(&self, mean: N) -> Result<BinaryCodec<N>> {
         let c = BinaryCodec::new(self.dim, self.stages, self.scales, self.shared_scale, mean)?;
-        Ok(BinaryCodec { scan: self.scan, ..c })
+        Ok(BinaryCodec { scan: self.scan, layout: self.layout, ..c })
     }
 
     /// A borrowed view of this codec (same parameters and scan mode, mean borrowed).
@@ -163,7 +208,21 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
             mean: self.mean.as_ref(),
             mean_sum: self.mean_sum,
             scan: self.scan,
+            layout: self.layout,
         }
+    }
+
+    /// The same codec preparing float queries ([`ScanMode::Float`]) in `layout` (scratch
+    /// [`FloatLayout::words`]; scores are bit-identical in every layout). Not saved.
+    pub fn with_float_layout(self, layout: FloatLayout) -> Self {
+        BinaryCodec { layout: Some(layout), ..self }
+    }
+
+    /// The layout float queries are prepared in (the one set by
+    /// [`with_float_layout`](Self::with_float_layout), else [`FloatLayout::Byte`] for
+    /// `d ≤ 16,384` and [`FloatLayout::Nibble`] above).
+    pub fn float_layout(&self) -> FloatLayout {
+        self.layout.unwrap_or(FloatLayout::auto(self.plane_len()))
     }
 
     /// Number of residual stages `T`.
@@ -355,6 +414,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
             mean: self.mean.as_ref().to_vec(),
             mean_sum: self.mean_sum,
             scan: self.scan,
+            layout: self.layout,
         }
     }
 
@@ -399,10 +459,35 @@ impl crate::persist::Persist for BinaryCodec<alloc::vec::Vec<f32>> {
     }
 }
 
-#[cfg(feature = "alloc")]
-impl BinaryCodec<alloc::vec::Vec<f32>> {
-    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`.
-    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
+impl<'a> BinaryCodec<&'a [f32]> {
+    /// Floats of caller storage that [`restore_in`](Self::restore_in) needs for the parameters at
+    /// the reader's position: `dim` for a centred codec (its mean), else 0. Reads without
+    /// consuming (a corrupt header gives 0; [`restore_in`](Self::restore_in) then reports it).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] or [`Error::Corrupt`] for the dimension field.
+    pub fn storage_len(r: &crate::format::Reader<'_>) -> Result<usize> {
+        let mut p = r.clone();
+        let dim = p.count(MAX_DIM, "binary dim")?;
+        let _ = (p.u8(), p.u8());
+        Ok(if p.u8() == Ok(1) { dim } else { 0 })
+    }
+
+    /// Reads the [`Persist`](crate::persist::Persist) fields of a binary codec (see
+    /// [`to_bytes`](BinaryCodec::to_bytes)) without an allocator: a centred codec's mean is
+    /// copied (little-endian `f32`, any alignment) into the front of `storage` and borrowed.
+    /// Same validation and errors as the owned restore (a thin layer over this).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`]; [`Error::Corrupt`] for out-of-range fields or a non-finite mean or
+    /// scale; [`Error::BufferTooSmall`] if `storage` holds fewer than
+    /// [`storage_len`](Self::storage_len) floats.
+    pub fn restore_in(r: &mut crate::format::Reader<'_>, storage: &'a mut [f32]) -> Result<Self> {
+        Self::read_params_in(r, MAX_DIM, storage)
+    }
+
+    /// [`restore_in`](Self::restore_in) with the dimension at most `max_dim`.
+    fn read_params_in(r: &mut crate::format::Reader<'_>, max_dim: usize, storage: &'a mut [f32]) -> Result<Self> {
         let dim = r.count(max_dim, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
@@ -416,7 +501,13 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
             _ => return Err(Error::Corrupt("binary centred flag")),
         };
         let shared = r.finite_f32("binary shared scale")?;
-        let mean = if centred { r.finite_f32_vec(dim, "binary mean")? } else { alloc::vec::Vec::new() };
+        let mean: &'a [f32] = if centred {
+            // Checks the bytes left before the storage size (the owned path's error order).
+            r.finite_f32_into(dim, storage, "binary mean")?;
+            &storage[..dim]
+        } else {
+            &[]
+        };
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::Bitsliced,
@@ -428,6 +519,41 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
             e => e,
         })?;
         c.with_scan(scan)
+    }
+
+    /// Parses a container written by [`to_bytes`](BinaryCodec::to_bytes) without an allocator
+    /// (the mean of a centred codec copied into `storage`, see [`restore_in`](Self::restore_in)).
+    ///
+    /// # Errors
+    /// As the owned `from_bytes`, and [`Error::BufferTooSmall`].
+    pub fn from_bytes_in(bytes: &[u8], storage: &'a mut [f32]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::KIND)?;
+        let c = Self::restore_in(&mut r, storage)?;
+        r.finish()?;
+        Ok(c)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl BinaryCodec<alloc::vec::Vec<f32>> {
+    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`: a thin
+    /// layer over the no-heap reader (storage allocated only when the bytes left hold the mean).
+    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
+        let n = BinaryCodec::<&[f32]>::storage_len(r).unwrap_or(0);
+        let n = if n.saturating_mul(4) <= r.remaining() { n } else { 0 };
+        let mut storage = alloc::vec![0f32; n];
+        let c = BinaryCodec::read_params_in(r, max_dim, &mut storage)?;
+        let mean = c.mean.to_vec();
+        Ok(BinaryCodec {
+            dim: c.dim,
+            stages: c.stages,
+            scales: c.scales,
+            shared_scale: c.shared_scale,
+            mean,
+            mean_sum: c.mean_sum,
+            scan: c.scan,
+            layout: c.layout,
+        })
     }
 
     /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total: every field and
@@ -587,27 +713,83 @@ impl<M: AsRef<[f32]>> Decode for BinaryCodec<M> {
     }
 }
 
-/// Planes of at most this many bytes use a 256-entry table per byte; longer ones a 16-entry
-/// table per nibble (keeps the scratch at `32·⌈d/8⌉` words for huge `d`).
+/// Planes of at most this many bytes use a 256-entry table per byte by default; longer ones a
+/// 16-entry table per nibble (keeps the scratch at `32·⌈d/8⌉` words for huge `d`).
 const BYTE_LUT_MAX_BYTES: usize = 2048;
 
-/// Words of the subset-sum table that [`build_lut`] fills for `nb` sign bytes: one 256-entry
-/// table per byte up to 2048 bytes, else two 16-entry tables per byte.
+/// Words of the default subset-sum table that [`build_lut`] fills for `nb` sign bytes.
 pub(crate) fn lut_len(nb: usize) -> usize {
-    if nb <= BYTE_LUT_MAX_BYTES { 256 * nb } else { 32 * nb }
+    FloatLayout::auto(nb).words(nb)
 }
 
-/// Fills `lut` (`lut_len(nb)` words) with the subset sums of `q` that
-/// [`BinaryCodec::lut_sum`] reads: entry `v` of the table of group `g` (8 or 4 coordinates
-/// starting at `w·g`) is `Σ_{bit m of v} q[w·g + m]` (coordinates past `q` count 0), built as
-/// `t[v] = t[v & (v − 1)] + q[w·g + trailing_zeros(v)]`.
+/// The layout of a table of `len` words for `nb` plane bytes (`nb ≥ 1`; the three sizes differ).
+#[inline(always)]
+fn layout_of(len: usize, nb: usize) -> FloatLayout {
+    if len == 256 * nb {
+        FloatLayout::Byte
+    } else if len == 32 * nb {
+        FloatLayout::Nibble
+    } else {
+        FloatLayout::Direct
+    }
+}
+
+/// Subset sums of the 4 values `q4` (missing ones count 0): `t[v] = t[v & (v − 1)] +
+/// q4[trailing_zeros(v)]`, i.e. the set bits summed from the highest down.
+#[inline(always)]
+fn nibble_sums(q4: &[f32], t: &mut [f32]) {
+    t[0] = 0.0;
+    for v in 1usize..16 {
+        let m = v.trailing_zeros() as usize;
+        t[v] = t[v & (v - 1)] + q4.get(m).copied().unwrap_or(0.0);
+    }
+}
+
+/// The partial sum of one plane byte `b` without a table, from the 8 query values `q8`:
+/// `lo + hi` with each nibble sum accumulated from its highest bit down, starting at `0.0`,
+/// exactly as [`nibble_sums`] builds it (an unset bit adds `+0.0`, which leaves every such
+/// partial sum unchanged: it is never `−0.0`, since it starts at `+0.0` and round-to-nearest
+/// sums are `−0.0` only when both terms are).
+#[inline(always)]
+fn byte_direct(q8: &[f32], b: u8) -> f32 {
+    let q: [f32; 8] = q8.try_into().unwrap_or([0.0; 8]);
+    let (mut lo, mut hi) = (0.0f32, 0.0f32);
+    for k in (0..4).rev() {
+        lo += if (b >> k) & 1 != 0 { q[k] } else { 0.0 };
+        hi += if (b >> (k + 4)) & 1 != 0 { q[k + 4] } else { 0.0 };
+    }
+    lo + hi
+}
+
+/// Fills `lut` with the table of `q` for `nb` sign bytes in the layout its length selects
+/// ([`FloatLayout::words`]); [`BinaryCodec::lut_sum`] reads it. Byte `j`'s partial sum for a
+/// byte value `b` is `lo(b & 15) + hi(b >> 4)` (nibble sums of [`nibble_sums`] over coordinates
+/// `8j..8j+4` and `8j+4..8j+8`, coordinates past `q` count 0) in every layout: the byte table
+/// stores that sum, the nibble table its two terms, the direct layout the query itself.
 pub(crate) fn build_lut(q: &[f32], nb: usize, lut: &mut [f32]) {
-    let w = if nb <= BYTE_LUT_MAX_BYTES { 8 } else { 4 };
-    for (g, t) in lut.chunks_exact_mut(1 << w).enumerate() {
-        t[0] = 0.0;
-        for v in 1..t.len() {
-            let m = v.trailing_zeros() as usize;
-            t[v] = t[v & (v - 1)] + q.get(w * g + m).copied().unwrap_or(0.0);
+    let at = |g: usize| q.get(g.min(q.len())..).unwrap_or(&[]);
+    match layout_of(lut.len(), nb) {
+        FloatLayout::Byte => {
+            let (mut lo, mut hi) = ([0f32; 16], [0f32; 16]);
+            for (j, t) in lut.chunks_exact_mut(256).enumerate() {
+                nibble_sums(at(8 * j), &mut lo);
+                nibble_sums(at(8 * j + 4), &mut hi);
+                for (v, e) in t.iter_mut().enumerate() {
+                    *e = lo[v & 15] + hi[v >> 4];
+                }
+            }
+        }
+        FloatLayout::Nibble => {
+            for (j, t) in lut.chunks_exact_mut(32).enumerate() {
+                let (lo, hi) = t.split_at_mut(16);
+                nibble_sums(at(8 * j), lo);
+                nibble_sums(at(8 * j + 4), hi);
+            }
+        }
+        FloatLayout::Direct => {
+            let n = q.len().min(lut.len());
+            lut[..n].copy_from_slice(&q[..n]);
+            lut[n..].fill(0.0);
         }
     }
 }
@@ -622,29 +804,60 @@ pub struct FloatQuery<'s> {
 }
 
 impl<M: AsRef<[f32]>> BinaryCodec<M> {
-    /// `Σ_{b_i = 1} q_i` for one plane through the table.
+    /// `Σ_{b_i = 1} q_i` for one plane through the table (any [`FloatLayout`], identical
+    /// results): byte `j`'s partial sum goes to accumulator `j mod 4` for whole groups of four
+    /// bytes, the tail bytes to accumulator 0, and the result is `(s0 + s1) + (s2 + s3)` (the
+    /// same order in every layout's loop).
     #[inline]
     pub(crate) fn lut_sum(lut: &[f32], plane: &[u8]) -> f32 {
-        let mut s = [0.0f32; 4];
-        if lut.len() == 256 * plane.len() {
-            let mut bytes = plane.chunks_exact(4);
-            let mut tables = lut.chunks_exact(1024);
-            for (b, t) in (&mut bytes).zip(&mut tables) {
-                s[0] += t[usize::from(b[0])];
-                s[1] += t[256 + usize::from(b[1])];
-                s[2] += t[512 + usize::from(b[2])];
-                s[3] += t[768 + usize::from(b[3])];
+        match layout_of(lut.len(), plane.len()) {
+            FloatLayout::Byte => {
+                let mut s = [0.0f32; 4];
+                let mut bytes = plane.chunks_exact(4);
+                let mut tables = lut.chunks_exact(1024);
+                for (b, t) in (&mut bytes).zip(&mut tables) {
+                    s[0] += t[usize::from(b[0])];
+                    s[1] += t[256 + usize::from(b[1])];
+                    s[2] += t[512 + usize::from(b[2])];
+                    s[3] += t[768 + usize::from(b[3])];
+                }
+                for (&b, t) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(256)) {
+                    s[0] += t[usize::from(b)];
+                }
+                (s[0] + s[1]) + (s[2] + s[3])
             }
-            for (&b, t) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(256)) {
-                s[0] += t[usize::from(b)];
+            FloatLayout::Nibble => {
+                let nib = |t: &[f32], b: u8| t[usize::from(b & 15)] + t[16 + usize::from(b >> 4)];
+                let mut s = [0.0f32; 4];
+                let mut bytes = plane.chunks_exact(4);
+                let mut tables = lut.chunks_exact(128);
+                for (b, t) in (&mut bytes).zip(&mut tables) {
+                    s[0] += nib(&t[..32], b[0]);
+                    s[1] += nib(&t[32..64], b[1]);
+                    s[2] += nib(&t[64..96], b[2]);
+                    s[3] += nib(&t[96..], b[3]);
+                }
+                for (&b, t) in bytes.remainder().iter().zip(tables.remainder().chunks_exact(32)) {
+                    s[0] += nib(t, b);
+                }
+                (s[0] + s[1]) + (s[2] + s[3])
             }
-        } else {
-            for (b, t) in plane.iter().zip(lut.chunks_exact(32)) {
-                s[0] += t[usize::from(b & 15)];
-                s[1] += t[16 + usize::from(b >> 4)];
+            FloatLayout::Direct => {
+                let mut s = [0.0f32; 4];
+                let mut bytes = plane.chunks_exact(4);
+                let mut qs = lut.chunks_exact(32);
+                for (b, q) in (&mut bytes).zip(&mut qs) {
+                    s[0] += byte_direct(&q[..8], b[0]);
+                    s[1] += byte_direct(&q[8..16], b[1]);
+                    s[2] += byte_direct(&q[16..24], b[2]);
+                    s[3] += byte_direct(&q[24..], b[3]);
+                }
+                for (&b, q) in bytes.remainder().iter().zip(qs.remainder().chunks_exact(8)) {
+                    s[0] += byte_direct(q, b);
+                }
+                (s[0] + s[1]) + (s[2] + s[3])
             }
         }
-        (s[0] + s[1]) + (s[2] + s[3])
     }
 
     /// Score of a code whose scales were validated.
@@ -683,7 +896,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// The float (subset-sum table) query of `q` in `scratch`, whatever the scan mode.
     fn prepare_float<'s>(&self, q: &[f32], scratch: &'s mut [f32]) -> Result<FloatQuery<'s>> {
         check_dim(self.dim, q.len())?;
-        let need = lut_len(self.plane_len());
+        let need = self.float_layout().words(self.plane_len());
         check_scratch(need, scratch.len())?;
         if !q.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFinite);
@@ -732,13 +945,14 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
     where
         Self: 's;
 
-    /// [`ScanMode::Float`]: `256·⌈d/8⌉` words (one 256-entry table per plane byte) for
-    /// `d ≤ 16,384`, else `32·⌈d/8⌉` (two 16-entry tables per byte). [`ScanMode::Bitsliced`]:
+    /// [`ScanMode::Float`]: [`FloatLayout::words`] of the [`float_layout`](BinaryCodec::float_layout)
+    /// (default `256·⌈d/8⌉` words for `d ≤ 16,384`, else `32·⌈d/8⌉`; `8·⌈d/8⌉` with
+    /// [`FloatLayout::Direct`]). [`ScanMode::Bitsliced`]:
     /// `⌈d/8⌉` words (the 4 query planes, stored as bytes).
     fn query_scratch_len(&self) -> usize {
         match self.scan {
             ScanMode::Bitsliced => self.bitsliced_scratch_len(),
-            _ => lut_len(self.plane_len()),
+            _ => self.float_layout().words(self.plane_len()),
         }
     }
 

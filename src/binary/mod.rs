@@ -35,7 +35,9 @@ pub mod kernels;
 pub mod scan;
 
 pub use bitsliced::{BitslicedQuery, QUERY_BITS};
-pub use codec::{BinaryCodec, BinaryConfig, BinaryQuery, FloatQuery, MAX_DIM, MAX_SCALE, MAX_STAGES, ScaleFormat};
+pub use codec::{
+    BinaryCodec, BinaryConfig, BinaryQuery, FloatLayout, FloatQuery, MAX_DIM, MAX_SCALE, MAX_STAGES, ScaleFormat,
+};
 pub(crate) use codec::{build_lut, lut_len};
 pub use kernels::{
     PopcntBackend, bitsliced_and_dot, hamming, hamming_batch, hamming_batch_with, weighted_hamming,

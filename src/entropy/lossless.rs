@@ -28,10 +28,11 @@
 //! (≤ 128 KiB at the default block, cache resident) and joined with the raw bits straight into
 //! the output.
 
-// Without `alloc` only the split/join helpers remain (the container needs a model table).
+// Without `alloc`: decoding through `LosslessView` (caller storage); compression needs `alloc`.
 #![cfg_attr(not(feature = "alloc"), allow(dead_code, unused_imports))]
 
 use super::interleaved::{self, Lanes};
+use super::model::ModelView;
 use super::word;
 use crate::error::{Error, Result};
 
@@ -266,6 +267,242 @@ fn unpack_join<T: FloatBits>(split: &Split, syms: &[u16], raw: &[u8], out: &mut 
     }
 }
 
+/// The header fields read before the model.
+#[derive(Clone, Copy, Debug)]
+struct Pre {
+    version: u8,
+    kind: FloatKind,
+    split: Split,
+    lanes: Lanes,
+    n: usize,
+    block_len: usize,
+}
+
+impl Pre {
+    /// Reads the fields before the model; returns the reader positioned on it.
+    fn read(bytes: &[u8]) -> Result<(crate::format::Reader<'_>, Pre)> {
+        let mut r = crate::format::Reader::new(bytes);
+        if r.bytes(4)? != MAGIC {
+            return Err(Error::BadMagic);
+        }
+        let version = r.u8()?;
+        if version != 1 && version != 2 {
+            return Err(Error::UnsupportedVersion(u16::from(version)));
+        }
+        let kind = FloatKind::from_tag(r.u8()?)?;
+        let split = Split::new(kind, u32::from(r.u8()?)).map_err(|_| Error::Corrupt("top_bits"))?;
+        let lanes = Lanes::from_count(usize::from(r.u8()?)).map_err(|_| Error::Corrupt("lanes"))?;
+        let n = usize::try_from(r.u64()?).map_err(|_| Error::Corrupt("value count"))?;
+        let block_len = r.u32()? as usize;
+        if block_len == 0 || block_len > MAX_BLOCK {
+            return Err(Error::Corrupt("block_len"));
+        }
+        Ok((r, Pre { version, kind, split, lanes, n, block_len }))
+    }
+
+    /// Checks the model against the header and reads and validates the block offsets.
+    fn finish<'a>(self, mut r: crate::format::Reader<'a>, scale_bits: u32, alphabet: usize) -> Result<Header<'a>> {
+        let Pre { version, kind, split, lanes, n, block_len } = self;
+        if version == 2 && scale_bits > word::MAX_SCALE_BITS {
+            return Err(Error::Corrupt("model scale too large for coder v2"));
+        }
+        if alphabet != split.alphabet() {
+            return Err(Error::Corrupt("model alphabet does not match float kind"));
+        }
+        let n_blocks = n.div_ceil(block_len);
+        let off_len = n_blocks.checked_mul(4).ok_or(Error::Corrupt("value count"))?;
+        let offsets = r.bytes(off_len)?;
+        let data = r.bytes(r.remaining())?;
+        // Lengths that lie: the raw bits alone must fit in the data.
+        if split.raw_bytes(n.min(data.len().saturating_mul(8))) > data.len() {
+            return Err(Error::Corrupt("value count exceeds data"));
+        }
+        let h = Header { version, kind, split, lanes, n, block_len, offsets, data };
+        let mut prev = 0usize;
+        for b in 0..n_blocks {
+            let end = h.offset(b);
+            let nb = h.block_values(b);
+            if end < prev + split.raw_bytes(nb) + 4 * lanes.count() || end > data.len() {
+                return Err(Error::Corrupt("block offsets"));
+            }
+            prev = end;
+        }
+        if prev != data.len() {
+            return Err(Error::Corrupt("trailing bytes after last block"));
+        }
+        Ok(h)
+    }
+}
+
+/// A validated header: everything but the model.
+#[derive(Clone, Copy, Debug)]
+struct Header<'a> {
+    version: u8,
+    kind: FloatKind,
+    split: Split,
+    lanes: Lanes,
+    n: usize,
+    block_len: usize,
+    offsets: &'a [u8],
+    data: &'a [u8],
+}
+
+impl Header<'_> {
+    fn offset(&self, b: usize) -> usize {
+        let o = &self.offsets[4 * b..4 * b + 4];
+        u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize
+    }
+    fn n_blocks(&self) -> usize {
+        self.n.div_ceil(self.block_len)
+    }
+    fn block_values(&self, b: usize) -> usize {
+        let start = b.saturating_mul(self.block_len);
+        self.n.saturating_sub(start).min(self.block_len)
+    }
+
+    fn decode_block<T: FloatBits>(
+        &self,
+        model: &ModelView<'_>,
+        b: usize,
+        scratch: &mut [u16],
+        out: &mut [T],
+    ) -> Result<()> {
+        if !T::fits(self.kind) {
+            return Err(Error::InvalidParameter("word type does not match float kind"));
+        }
+        if b >= self.n_blocks() {
+            return Err(Error::InvalidParameter("block index out of range"));
+        }
+        let nb = self.block_values(b);
+        if out.len() != nb {
+            return Err(Error::CodeLength { expected: nb, got: out.len() });
+        }
+        let got = scratch.len();
+        let syms = scratch.get_mut(..nb).ok_or(Error::BufferTooSmall { needed: nb, got })?;
+        let start = if b == 0 { 0 } else { self.offset(b - 1) };
+        let block = self.data.get(start..self.offset(b)).ok_or(Error::Corrupt("block offsets"))?;
+        let raw_len = self.split.raw_bytes(nb);
+        let (raw, stream) = block.split_at_checked(raw_len).ok_or(Error::Truncated)?;
+        match self.version {
+            2 => word::decode(model, self.lanes, stream, syms)?,
+            _ => interleaved::decode(model, self.lanes, stream, syms)?,
+        }
+        unpack_join(&self.split, syms, raw, out);
+        Ok(())
+    }
+
+    fn decode_all<T: FloatBits>(&self, model: &ModelView<'_>, out: &mut [T], scratch: &mut [u16]) -> Result<()> {
+        if out.len() != self.n {
+            return Err(Error::CodeLength { expected: self.n, got: out.len() });
+        }
+        for (b, chunk) in out.chunks_mut(self.block_len).enumerate() {
+            self.decode_block(model, b, scratch, chunk)?;
+        }
+        Ok(())
+    }
+}
+
+/// The storage [`LosslessView::open_in`] needs for a compressed tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LosslessStorageLen {
+    /// `u32` words for the model's frequencies (the alphabet, `2^(E+k)`: 1,024 for bf16 `k = 2`).
+    pub freqs: usize,
+    /// `u32` words for the compact decode table (`2^n`: 16,384 at the default scale 14).
+    pub slots: usize,
+    /// `u16` words of symbol scratch for [`LosslessView::decode_block`] /
+    /// [`LosslessView::decode_all`]: `min(block_len, len)`.
+    pub scratch: usize,
+}
+
+/// A compressed tensor opened without an allocator: the header and offsets borrowed from the
+/// bytes, the model read into caller storage as a compact decode-only
+/// [`ModelView::decoder`] view. Decodes block by block into caller buffers, bit-identical to
+/// `LosslessFloats` (which needs `alloc`), with the
+/// same validation and errors for the same bytes.
+///
+/// RAM: `4·(2^(E+k) + 2^n)` bytes of tables plus `2·block_len` bytes of symbol scratch (bf16,
+/// `k = 2`, `n = 14`, 4,096-value blocks: 68 KiB + 8 KiB; compress with a smaller
+/// [`LosslessConfig::scale_bits`] and `block_len` for small devices).
+#[derive(Clone, Copy, Debug)]
+pub struct LosslessView<'a> {
+    h: Header<'a>,
+    model: ModelView<'a>,
+}
+
+impl<'a> LosslessView<'a> {
+    /// The storage [`open_in`](Self::open_in) and the decoders need for `bytes` (reads the
+    /// header and model header only).
+    ///
+    /// # Errors
+    /// As [`open_in`](Self::open_in) for the fields read.
+    pub fn storage_len(bytes: &[u8]) -> Result<LosslessStorageLen> {
+        let (r, pre) = Pre::read(bytes)?;
+        let m = ModelView::decoder_storage_len(&r)?;
+        Ok(LosslessStorageLen { freqs: m.freqs, slots: m.slots, scratch: pre.block_len.min(pre.n) })
+    }
+
+    /// Parses and validates `bytes` without an allocator; the model goes to the front of
+    /// `freqs` and `slots` (sizes from [`storage_len`](Self::storage_len)).
+    ///
+    /// # Errors
+    /// As `LosslessFloats::open`, and [`Error::BufferTooSmall`] for short storage.
+    pub fn open_in(bytes: &'a [u8], freqs: &'a mut [u32], slots: &'a mut [u32]) -> Result<Self> {
+        let (mut r, pre) = Pre::read(bytes)?;
+        let model = ModelView::restore_decoder_in(&mut r, freqs, slots)?;
+        let h = pre.finish(r, model.scale_bits(), model.alphabet_size())?;
+        Ok(LosslessView { h, model })
+    }
+
+    /// The format version: 1 (64-bit interleaved rANS blocks) or 2 (word rANS blocks).
+    pub fn version(&self) -> u8 {
+        self.h.version
+    }
+    /// The float kind.
+    pub fn kind(&self) -> FloatKind {
+        self.h.kind
+    }
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.h.n
+    }
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.h.n == 0
+    }
+    /// Values per block (the last block may be shorter).
+    pub fn block_len(&self) -> usize {
+        self.h.block_len
+    }
+    /// Number of blocks.
+    pub fn n_blocks(&self) -> usize {
+        self.h.n_blocks()
+    }
+    /// Number of values in block `b` (0 if out of range).
+    pub fn block_values(&self, b: usize) -> usize {
+        self.h.block_values(b)
+    }
+
+    /// Decodes block `b` into `out` (exactly [`block_values`](Self::block_values)`(b)` words)
+    /// with `scratch` (≥ that many `u16`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a wrong word type or block index,
+    /// [`Error::CodeLength`] / [`Error::BufferTooSmall`] on buffer lengths, rANS errors on
+    /// corrupt streams.
+    pub fn decode_block<T: FloatBits>(&self, b: usize, scratch: &mut [u16], out: &mut [T]) -> Result<()> {
+        self.h.decode_block(&self.model, b, scratch, out)
+    }
+
+    /// Decodes every value into `out` (exactly [`len`](Self::len) words) with `scratch`
+    /// (≥ [`LosslessStorageLen::scratch`] `u16`).
+    ///
+    /// # Errors
+    /// As [`decode_block`](Self::decode_block).
+    pub fn decode_all<T: FloatBits>(&self, out: &mut [T], scratch: &mut [u16]) -> Result<()> {
+        self.h.decode_all(&self.model, out, scratch)
+    }
+}
+
 #[cfg(feature = "alloc")]
 pub use owned::*;
 
@@ -354,17 +591,12 @@ mod owned {
     }
 
     /// A parsed compressed tensor: header and model validated, blocks decodable independently.
+    /// Owns its (wide-table) model; [`LosslessView`] is the no-heap twin (same validation, same
+    /// errors, same values), and both share the parser and the block decoder.
     #[derive(Clone, Debug)]
     pub struct LosslessFloats<'a> {
-        version: u8,
-        kind: FloatKind,
-        split: Split,
-        lanes: Lanes,
-        n: usize,
-        block_len: usize,
+        h: Header<'a>,
         model: Model,
-        offsets: &'a [u8],
-        data: &'a [u8],
     }
 
     impl<'a> LosslessFloats<'a> {
@@ -375,86 +607,39 @@ mod owned {
         /// [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::Truncated`],
         /// [`Error::Corrupt`] for inconsistent fields (model, offsets, lengths that lie).
         pub fn open(bytes: &'a [u8]) -> Result<Self> {
-            let mut r = format::Reader::new(bytes);
-            if r.bytes(4)? != MAGIC {
-                return Err(Error::BadMagic);
-            }
-            let ver = r.u8()?;
-            if ver != 1 && ver != 2 {
-                return Err(Error::UnsupportedVersion(u16::from(ver)));
-            }
-            let kind = FloatKind::from_tag(r.u8()?)?;
-            let split = Split::new(kind, u32::from(r.u8()?)).map_err(|_| Error::Corrupt("top_bits"))?;
-            let lanes = Lanes::from_count(usize::from(r.u8()?)).map_err(|_| Error::Corrupt("lanes"))?;
-            let n = usize::try_from(r.u64()?).map_err(|_| Error::Corrupt("value count"))?;
-            let block_len = r.u32()? as usize;
-            if block_len == 0 || block_len > MAX_BLOCK {
-                return Err(Error::Corrupt("block_len"));
-            }
+            let (mut r, pre) = Pre::read(bytes)?;
             let model = Model::read_payload(&mut r)?;
-            if ver == 2 && model.scale_bits() > word::MAX_SCALE_BITS {
-                return Err(Error::Corrupt("model scale too large for coder v2"));
-            }
-            if model.alphabet_size() != split.alphabet() {
-                return Err(Error::Corrupt("model alphabet does not match float kind"));
-            }
-            let n_blocks = n.div_ceil(block_len);
-            let off_len = n_blocks.checked_mul(4).ok_or(Error::Corrupt("value count"))?;
-            let offsets = r.bytes(off_len)?;
-            let data = r.bytes(r.remaining())?;
-            // Lengths that lie: the raw bits alone must fit in the data.
-            if split.raw_bytes(n.min(data.len().saturating_mul(8))) > data.len() {
-                return Err(Error::Corrupt("value count exceeds data"));
-            }
-            let f = LosslessFloats { version: ver, kind, split, lanes, n, block_len, model, offsets, data };
-            let mut prev = 0usize;
-            for b in 0..n_blocks {
-                let end = f.offset(b);
-                let nb = f.block_values(b);
-                if end < prev + split.raw_bytes(nb) + 4 * lanes.count() || end > data.len() {
-                    return Err(Error::Corrupt("block offsets"));
-                }
-                prev = end;
-            }
-            if prev != data.len() {
-                return Err(Error::Corrupt("trailing bytes after last block"));
-            }
-            Ok(f)
-        }
-
-        fn offset(&self, b: usize) -> usize {
-            let o = &self.offsets[4 * b..4 * b + 4];
-            u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize
+            let h = pre.finish(r, model.scale_bits(), model.alphabet_size())?;
+            Ok(LosslessFloats { h, model })
         }
 
         /// The format version: 1 (64-bit interleaved rANS blocks) or 2 (word rANS blocks).
         pub fn version(&self) -> u8 {
-            self.version
+            self.h.version
         }
         /// The float kind.
         pub fn kind(&self) -> FloatKind {
-            self.kind
+            self.h.kind
         }
         /// Number of values.
         pub fn len(&self) -> usize {
-            self.n
+            self.h.n
         }
         /// Whether there are no values.
         pub fn is_empty(&self) -> bool {
-            self.n == 0
+            self.h.n == 0
         }
         /// Values per block (the last block may be shorter).
         pub fn block_len(&self) -> usize {
-            self.block_len
+            self.h.block_len
         }
         /// Number of blocks.
         pub fn n_blocks(&self) -> usize {
-            self.n.div_ceil(self.block_len)
+            self.h.n_blocks()
         }
         /// Number of values in block `b` (0 if out of range).
         pub fn block_values(&self, b: usize) -> usize {
-            let start = b.saturating_mul(self.block_len);
-            self.n.saturating_sub(start).min(self.block_len)
+            self.h.block_values(b)
         }
 
         /// Decodes block `b` into `out` (exactly [`block_values`](Self::block_values)`(b)`
@@ -465,28 +650,7 @@ mod owned {
         /// [`Error::CodeLength`] / [`Error::BufferTooSmall`] on buffer lengths, rANS errors on
         /// corrupt streams.
         pub fn decode_block<T: FloatBits>(&self, b: usize, scratch: &mut [u16], out: &mut [T]) -> Result<()> {
-            if !T::fits(self.kind) {
-                return Err(Error::InvalidParameter("word type does not match float kind"));
-            }
-            if b >= self.n_blocks() {
-                return Err(Error::InvalidParameter("block index out of range"));
-            }
-            let nb = self.block_values(b);
-            if out.len() != nb {
-                return Err(Error::CodeLength { expected: nb, got: out.len() });
-            }
-            let got = scratch.len();
-            let syms = scratch.get_mut(..nb).ok_or(Error::BufferTooSmall { needed: nb, got })?;
-            let start = if b == 0 { 0 } else { self.offset(b - 1) };
-            let block = self.data.get(start..self.offset(b)).ok_or(Error::Corrupt("block offsets"))?;
-            let raw_len = self.split.raw_bytes(nb);
-            let (raw, stream) = block.split_at_checked(raw_len).ok_or(Error::Truncated)?;
-            match self.version {
-                2 => word::decode(&self.model.view(), self.lanes, stream, syms)?,
-                _ => interleaved::decode(&self.model.view(), self.lanes, stream, syms)?,
-            }
-            unpack_join(&self.split, syms, raw, out);
-            Ok(())
+            self.h.decode_block(&self.model.view(), b, scratch, out)
         }
 
         /// Decodes every value into `out` (exactly [`len`](Self::len) words).
@@ -494,20 +658,14 @@ mod owned {
         /// # Errors
         /// As [`decode_block`](Self::decode_block).
         pub fn decode_all<T: FloatBits>(&self, out: &mut [T]) -> Result<()> {
-            if out.len() != self.n {
-                return Err(Error::CodeLength { expected: self.n, got: out.len() });
-            }
-            let mut scratch = vec![0u16; self.block_len.min(self.n)];
-            for (b, chunk) in out.chunks_mut(self.block_len).enumerate() {
-                self.decode_block(b, &mut scratch, chunk)?;
-            }
-            Ok(())
+            let mut scratch = vec![0u16; self.h.block_len.min(self.h.n)];
+            self.h.decode_all(&self.model.view(), out, &mut scratch)
         }
 
         /// Total compressed bits per value of `bytes.len()` bytes (everything: header, model,
         /// offsets, blocks).
         pub fn bits_per_value(&self, total_bytes: usize) -> f64 {
-            if self.n == 0 { 0.0 } else { total_bytes as f64 * 8.0 / self.n as f64 }
+            if self.h.n == 0 { 0.0 } else { total_bytes as f64 * 8.0 / self.h.n as f64 }
         }
     }
 }

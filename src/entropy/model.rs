@@ -230,6 +230,156 @@ pub struct ModelView<'a> {
     dec32: &'a [u32],
     /// `(sym_bits, freq_bits)` of `dec32` (meaningful when `dec32` is non-empty).
     dec32_layout: (u32, u32),
+    /// Compact decode table (`s | (slot − c_s) << 16` per slot) of a view made by
+    /// [`ModelView::decoder`]; empty for views with the wide `dec` table.
+    cdec: &'a [u32],
+    /// Per-symbol frequencies of a compact view (empty otherwise).
+    freqs: &'a [u32],
+}
+
+/// The decode table of a view, as the decoders read it: one wide entry
+/// (`s | bias << 16 | f << 32`, see [`unpack_slot`]) per slot.
+pub(crate) trait SlotTable: Copy {
+    /// Number of slots (`2^n`).
+    fn slots(&self) -> usize;
+    /// The wide entry of `slot` (`slot < slots()`).
+    fn entry(&self, slot: usize) -> u64;
+    /// The wide table itself (empty for the compact table; the x86 gather paths need it).
+    fn wide(&self) -> &[u64];
+}
+
+impl SlotTable for &[u64] {
+    #[inline(always)]
+    fn slots(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn entry(&self, slot: usize) -> u64 {
+        self[slot]
+    }
+    fn wide(&self) -> &[u64] {
+        self
+    }
+}
+
+/// The compact table of a view: `s | bias << 16` per slot and the frequency per symbol.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompactSlots<'a> {
+    dec: &'a [u32],
+    freqs: &'a [u32],
+}
+
+impl SlotTable for CompactSlots<'_> {
+    #[inline(always)]
+    fn slots(&self) -> usize {
+        self.dec.len()
+    }
+    #[inline(always)]
+    fn entry(&self, slot: usize) -> u64 {
+        let c = self.dec[slot];
+        // Symbols of a validated view are < freqs.len(); 0 keeps the function total.
+        u64::from(c) | u64::from(self.freqs.get((c & 0xffff) as usize).copied().unwrap_or(0)) << 32
+    }
+    fn wide(&self) -> &[u64] {
+        &[]
+    }
+}
+
+/// The decode table of a view: wide `u64` entries (views over [`fill_tables`], owned
+/// [`Model`]s, used by the x86 gather paths) or the compact 32-bit table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Slots<'a> {
+    /// `u64` entries (see [`unpack_slot`]).
+    Wide(&'a [u64]),
+    /// `u32` entries plus per-symbol frequencies.
+    Compact(CompactSlots<'a>),
+}
+
+/// Validates `freqs` (as [`fill_tables`]) and fills the compact 32-bit decode table
+/// `dec[..2^scale_bits]`: slot `c_s + j` (`j < f_s`) holds `s | j << 16`. The frequency of the
+/// slot's symbol is read from `freqs` when decoding, so a decoder needs `4·(2^n + k)` bytes
+/// (17 KiB at `n = 12`, `k = 256`) instead of the `8·2^n + 32·k` of [`fill_tables`]. Needs no
+/// allocator; pass the tables to [`ModelView::decoder`].
+///
+/// # Errors
+/// As [`fill_tables`].
+pub fn fill_compact_table(freqs: &[u32], scale_bits: u32, dec: &mut [u32]) -> Result<()> {
+    if scale_bits == 0 || scale_bits > MAX_SCALE_BITS {
+        return Err(Error::InvalidParameter("scale_bits must be in 1..=16"));
+    }
+    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
+        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+    }
+    let m = 1u64 << scale_bits;
+    let sum: u64 = freqs.iter().map(|&f| u64::from(f)).sum();
+    if sum != m {
+        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
+    }
+    if dec.len() < m as usize {
+        return Err(Error::BufferTooSmall { needed: m as usize, got: dec.len() });
+    }
+    let mut cum = 0usize;
+    for (s, &f) in freqs.iter().enumerate() {
+        let f = f as usize;
+        for (j, d) in dec[cum..cum + f].iter_mut().enumerate() {
+            *d = s as u32 | (j as u32) << 16;
+        }
+        cum += f;
+    }
+    Ok(())
+}
+
+/// Container kind tag of a serialized static model ([`Model::to_bytes`]).
+pub const KIND_STATIC_MODEL: u16 = crate::format::kind::ENTROPY + 0x01;
+
+/// Reads the payload header of a saved model (scale `n`, alphabet `k`), validated as the owned
+/// reader validates it.
+fn read_model_header(r: &mut crate::format::Reader<'_>) -> Result<(u32, usize)> {
+    let n = u32::from(r.u8()?);
+    if n == 0 || n > MAX_SCALE_BITS {
+        return Err(Error::Corrupt("model scale_bits"));
+    }
+    let k = r.u32()? as usize;
+    if k == 0 || k > MAX_ALPHABET {
+        return Err(Error::Corrupt("model alphabet size"));
+    }
+    if r.remaining() < k {
+        return Err(Error::Truncated);
+    }
+    Ok((n, k))
+}
+
+/// Reads `freqs.len()` LEB128 frequencies, each at most `2^n`.
+fn read_model_freqs(r: &mut crate::format::Reader<'_>, n: u32, freqs: &mut [u32]) -> Result<()> {
+    for fr in freqs.iter_mut() {
+        let mut v = 0u32;
+        let mut shift = 0;
+        loop {
+            let b = r.u8()?;
+            if shift > 14 {
+                return Err(Error::Corrupt("model frequency varint too long"));
+            }
+            v |= u32::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if v > 1 << n {
+            return Err(Error::Corrupt("model frequency exceeds 2^scale_bits"));
+        }
+        *fr = v;
+    }
+    Ok(())
+}
+
+/// Storage a no-heap model decoder needs: `k` frequencies and `2^n` compact slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecoderStorageLen {
+    /// `u32` words for the frequencies (the alphabet size `k`).
+    pub freqs: usize,
+    /// `u32` words for the compact decode table (`2^n`).
+    pub slots: usize,
 }
 
 impl<'a> ModelView<'a> {
@@ -266,7 +416,135 @@ impl<'a> ModelView<'a> {
                 _ => return Err(Error::Corrupt("decode table inconsistent with frequencies")),
             }
         }
-        Ok(ModelView { scale_bits, enc, dec, enc4: &[], dec32: &[], dec32_layout: (0, 0) })
+        Ok(ModelView { scale_bits, enc, dec, enc4: &[], dec32: &[], dec32_layout: (0, 0), cdec: &[], freqs: &[] })
+    }
+
+    /// A decode-only view over the compact 32-bit table filled by [`fill_compact_table`]
+    /// (`freqs` the alphabet's frequencies, `dec` exactly `2^scale_bits` slots). It decodes with
+    /// every coder of the module (rANS, interleaved, word) exactly like a view over the wide
+    /// tables of the same frequencies; it cannot encode ([`sym`](Self::sym) fails: it holds no
+    /// encoder constants).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the lengths do not match the scale or alphabet limits;
+    /// [`Error::Corrupt`] if the frequencies do not sum to `2^scale_bits` or a slot differs from
+    /// what [`fill_compact_table`] writes (`O(k + 2^scale_bits)`).
+    pub fn decoder(scale_bits: u32, freqs: &'a [u32], dec: &'a [u32]) -> Result<Self> {
+        if scale_bits == 0 || scale_bits > MAX_SCALE_BITS || dec.len() != 1usize << scale_bits {
+            return Err(Error::InvalidParameter("decode table length must be 2^scale_bits"));
+        }
+        if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
+            return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+        }
+        let sum: u64 = freqs.iter().map(|&f| u64::from(f)).sum();
+        if sum != 1u64 << scale_bits {
+            return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
+        }
+        let mut slots = dec.iter();
+        for (s, &f) in freqs.iter().enumerate() {
+            for j in 0..f {
+                if slots.next() != Some(&(s as u32 | j << 16)) {
+                    return Err(Error::Corrupt("compact decode table inconsistent with frequencies"));
+                }
+            }
+        }
+        Ok(ModelView { scale_bits, enc: &[], dec: &[], enc4: &[], dec32: &[], dec32_layout: (0, 0), cdec: dec, freqs })
+    }
+
+    /// The storage [`restore_decoder_in`](Self::restore_decoder_in) needs for the model saved at
+    /// the reader's position (reads without consuming).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Corrupt`] for the scale or alphabet size fields.
+    pub fn decoder_storage_len(r: &crate::format::Reader<'_>) -> Result<DecoderStorageLen> {
+        let (n, k) = read_model_header(&mut r.clone())?;
+        Ok(DecoderStorageLen { freqs: k, slots: 1 << n })
+    }
+
+    /// Reads a saved model's payload (as written inside [`Model::to_bytes`]) without an
+    /// allocator into a decode-only compact view ([`decoder`](Self::decoder)): the frequencies
+    /// go to the front of `freqs`, the compact table to the front of `slots` (sizes from
+    /// [`decoder_storage_len`](Self::decoder_storage_len): `k` and `2^n` words). Same
+    /// validation and errors as the owned reader for the same bytes.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`]; [`Error::Corrupt`] for out-of-range fields or frequencies that do
+    /// not sum to `2^n`; [`Error::BufferTooSmall`] if a storage slice is too short.
+    pub fn restore_decoder_in(
+        r: &mut crate::format::Reader<'_>,
+        freqs: &'a mut [u32],
+        slots: &'a mut [u32],
+    ) -> Result<Self> {
+        let (n, k) = read_model_header(r)?;
+        let got = freqs.len();
+        let freqs = freqs.get_mut(..k).ok_or(Error::BufferTooSmall { needed: k, got })?;
+        read_model_freqs(r, n, freqs)?;
+        let got = slots.len();
+        let slots = slots.get_mut(..1 << n).ok_or(Error::BufferTooSmall { needed: 1 << n, got })?;
+        fill_compact_table(freqs, n, slots).map_err(|e| match e {
+            Error::InvalidParameter(_) => Error::Corrupt("model"),
+            e => e,
+        })?;
+        let (freqs, slots): (&'a [u32], &'a [u32]) = (freqs, slots);
+        Ok(ModelView {
+            scale_bits: n,
+            enc: &[],
+            dec: &[],
+            enc4: &[],
+            dec32: &[],
+            dec32_layout: (0, 0),
+            cdec: slots,
+            freqs,
+        })
+    }
+
+    /// Parses a container written by [`Model::to_bytes`] (kind [`KIND_STATIC_MODEL`]) without
+    /// an allocator into a decode-only compact view (see
+    /// [`restore_decoder_in`](Self::restore_decoder_in)).
+    ///
+    /// # Errors
+    /// Container errors, then as [`restore_decoder_in`](Self::restore_decoder_in) and
+    /// [`Error::Corrupt`] for trailing bytes.
+    pub fn decoder_from_bytes_in(bytes: &[u8], freqs: &'a mut [u32], slots: &'a mut [u32]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, KIND_STATIC_MODEL)?;
+        let v = Self::restore_decoder_in(&mut r, freqs, slots)?;
+        r.finish()?;
+        Ok(v)
+    }
+
+    /// The decode table the decoders read.
+    #[inline]
+    pub(crate) fn slots(&self) -> Slots<'a> {
+        if self.dec.is_empty() {
+            Slots::Compact(CompactSlots { dec: self.cdec, freqs: self.freqs })
+        } else {
+            Slots::Wide(self.dec)
+        }
+    }
+
+    /// The wide entry (`s | bias << 16 | f << 32`) of `slot` (taken modulo `2^n`), from
+    /// whichever table the view holds.
+    #[inline(always)]
+    pub(crate) fn entry(&self, slot: usize) -> u64 {
+        let mask = (1usize << self.scale_bits) - 1;
+        match self.slots() {
+            Slots::Wide(d) => d.entry(slot & mask),
+            Slots::Compact(c) => c.entry(slot & mask),
+        }
+    }
+
+    /// Whether this is a decode-only view over the compact 32-bit table
+    /// ([`decoder`](Self::decoder)).
+    #[inline]
+    pub fn is_compact(&self) -> bool {
+        self.dec.is_empty()
+    }
+
+    /// The compact decode table (`s | (slot − c_s) << 16` per slot) of a
+    /// [`decoder`](Self::decoder) view; empty for views over the wide table.
+    #[inline]
+    pub fn compact_dec(&self) -> &'a [u32] {
+        self.cdec
     }
 
     /// This view with the word coder's side tables (filled by [`fill_word_tables`]), which make
@@ -278,7 +556,7 @@ impl<'a> ModelView<'a> {
     /// [`Error::InvalidParameter`] if the scale exceeds 15 or a length is wrong;
     /// [`Error::Corrupt`] if an entry differs from what [`fill_word_tables`] writes.
     pub fn with_word_tables(self, enc4: &'a [WordEncRecord], dec32: &'a [u32]) -> Result<Self> {
-        if self.scale_bits > 15 || enc4.len() != self.enc.len() {
+        if self.scale_bits > 15 || self.enc.is_empty() || enc4.len() != self.enc.len() {
             return Err(Error::InvalidParameter("word tables need scale_bits ≤ 15 and one record per symbol"));
         }
         for (e, r) in self.enc.iter().zip(enc4) {
@@ -328,14 +606,15 @@ impl<'a> ModelView<'a> {
     /// The alphabet size `k`.
     #[inline]
     pub fn alphabet_size(&self) -> usize {
-        self.enc.len()
+        if self.enc.is_empty() { self.freqs.len() } else { self.enc.len() }
     }
-    /// Encoder constants per symbol.
+    /// Encoder constants per symbol (empty for a decode-only [`decoder`](Self::decoder) view).
     #[inline]
     pub fn enc(&self) -> &'a [EncSym] {
         self.enc
     }
-    /// Decode table of `2^n` packed slots (see [`unpack_slot`]).
+    /// Decode table of `2^n` packed slots (see [`unpack_slot`]); empty for a compact
+    /// [`decoder`](Self::decoder) view (see [`compact_dec`](Self::compact_dec)).
     #[inline]
     pub fn dec(&self) -> &'a [u64] {
         self.dec
@@ -343,12 +622,17 @@ impl<'a> ModelView<'a> {
     /// Frequency of `s` (0 if absent or out of range).
     #[inline]
     pub fn freq(&self, s: usize) -> u32 {
-        self.enc.get(s).map_or(0, |e| e.freq)
+        if self.enc.is_empty() {
+            self.freqs.get(s).copied().unwrap_or(0)
+        } else {
+            self.enc.get(s).map_or(0, |e| e.freq)
+        }
     }
     /// Encoder constants of symbol `s`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `s` is outside the alphabet or has zero frequency.
+    /// [`Error::InvalidParameter`] if `s` is outside the alphabet or has zero frequency (always
+    /// for a decode-only [`decoder`](Self::decoder) view).
     #[inline]
     pub fn sym(&self, s: u16) -> Result<&'a EncSym> {
         match self.enc.get(s as usize) {
@@ -381,9 +665,6 @@ mod owned {
     use alloc::vec;
     use alloc::vec::Vec;
     use core::cmp::Ordering;
-
-    /// Container kind tag of a serialized static model.
-    pub const KIND_STATIC_MODEL: u16 = format::kind::ENTROPY + 0x01;
 
     #[derive(PartialEq)]
     struct Key(f64, usize);
@@ -545,6 +826,8 @@ mod owned {
                 enc4: &self.enc4,
                 dec32: &self.dec32,
                 dec32_layout: self.dec32_layout,
+                cdec: &[],
+                freqs: &[],
             }
         }
         /// The frequencies.
@@ -577,39 +860,12 @@ mod owned {
             }
         }
 
-        /// Reads a payload written by `write_payload`, validating every field.
+        /// Reads a payload written by `write_payload`, validating every field (the no-heap
+        /// reader's header and frequency parsing, then the owned tables).
         pub(crate) fn read_payload(r: &mut format::Reader<'_>) -> Result<Self> {
-            let n = u32::from(r.u8()?);
-            if n == 0 || n > MAX_SCALE_BITS {
-                return Err(Error::Corrupt("model scale_bits"));
-            }
-            let k = r.u32()? as usize;
-            if k == 0 || k > MAX_ALPHABET {
-                return Err(Error::Corrupt("model alphabet size"));
-            }
-            if r.remaining() < k {
-                return Err(Error::Truncated);
-            }
-            let mut freqs = Vec::with_capacity(k);
-            for _ in 0..k {
-                let mut v = 0u32;
-                let mut shift = 0;
-                loop {
-                    let b = r.u8()?;
-                    if shift > 14 {
-                        return Err(Error::Corrupt("model frequency varint too long"));
-                    }
-                    v |= u32::from(b & 0x7f) << shift;
-                    shift += 7;
-                    if b & 0x80 == 0 {
-                        break;
-                    }
-                }
-                if v > 1 << n {
-                    return Err(Error::Corrupt("model frequency exceeds 2^scale_bits"));
-                }
-                freqs.push(v);
-            }
+            let (n, k) = read_model_header(r)?;
+            let mut freqs = vec![0u32; k];
+            read_model_freqs(r, n, &mut freqs)?;
             Model::from_freqs(&freqs, n).map_err(|e| match e {
                 Error::InvalidParameter(_) => Error::Corrupt("model"),
                 e => e,

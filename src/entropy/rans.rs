@@ -125,9 +125,7 @@ macro_rules! rans_impl {
                 for (i, o) in out.iter_mut().enumerate() {
                     let m = &models[i % p];
                     let n = m.scale_bits();
-                    let dec = m.dec();
-                    let slot = (x as usize) & (dec.len() - 1);
-                    let (s, bias, f) = unpack_slot(dec[slot]);
+                    let (s, bias, f) = unpack_slot(m.entry(x as usize));
                     *o = s;
                     x = <$state>::from(f) * (x >> n) + <$state>::from(bias);
                     while x < L {

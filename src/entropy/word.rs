@@ -33,7 +33,7 @@
 //! scalar encoder and the `u64`-table decoder.
 
 use super::interleaved::{Lanes, models_fwd, models_rev};
-use super::model::{EncSym, ModelView, unpack_slot};
+use super::model::{EncSym, ModelView, SlotTable, Slots, unpack_slot};
 use super::rans::move_to_front;
 use crate::error::{Error, Result};
 
@@ -273,8 +273,8 @@ fn update(e: u64, x: u32, n: u32) -> u32 {
 
 /// One decode step with bounds-checked renormalisation (slow path, end of stream).
 #[inline(always)]
-fn step_checked(dec: &[u64], n: u32, x: &mut u32, words: &[u8], pos: &mut usize) -> Result<u16> {
-    let e = dec[(*x as usize) & (dec.len() - 1)];
+fn step_checked<T: SlotTable>(dec: T, n: u32, x: &mut u32, words: &[u8], pos: &mut usize) -> Result<u16> {
+    let e = dec.entry((*x as usize) & (dec.slots() - 1));
     let mut y = update(e, *x, n);
     if y < L {
         let w = words.get(*pos..*pos + 2).ok_or(Error::Truncated)?;
@@ -287,10 +287,24 @@ fn step_checked(dec: &[u64], n: u32, x: &mut u32, words: &[u8], pos: &mut usize)
 
 /// Single-model decoder; `arch` allows the bit-identical arch fast path (tests compare both).
 fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch: bool) -> Result<()> {
+    match m.slots() {
+        Slots::Wide(dec) => dec_k_table::<K, _>(m, dec, input, out, arch),
+        // The compact table has no arch path (the x86 gathers read the wide entries).
+        Slots::Compact(c) => dec_k_table::<K, _>(m, c, input, out, false),
+    }
+}
+
+/// [`dec_k`] over one kind of decode table (`arch` only with the wide table).
+fn dec_k_table<const K: usize, T: SlotTable>(
+    m: &ModelView<'_>,
+    dec: T,
+    input: &[u8],
+    out: &mut [u16],
+    arch: bool,
+) -> Result<()> {
     let (mut st, words) = read_states::<K>(input)?;
-    let dec = m.dec();
     let n = m.scale_bits();
-    let mask = dec.len() - 1;
+    let mask = dec.slots() - 1;
     let mut pos = 0usize;
     let out = match arch {
         true => {
@@ -298,7 +312,7 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
                 Some((dec32, sb, fb)) => {
                     crate::simd::rans_word_decode_packed::<K>(dec32, sb, fb, n, &mut st, words, &mut pos, out)
                 }
-                None => crate::simd::rans_word_decode::<K>(dec, n, &mut st, words, &mut pos, out),
+                None => crate::simd::rans_word_decode::<K>(dec.wide(), n, &mut st, words, &mut pos, out),
             };
             match r {
                 Some(done) => out.get_mut(done..).unwrap_or_default(),
@@ -315,7 +329,7 @@ fn dec_k<const K: usize>(m: &ModelView<'_>, input: &[u8], out: &mut [u16], arch:
             let w = &words[pos..pos + 2 * K];
             let mut ys = [0u32; K];
             for ((x, o), y) in st.iter().zip(chunk.iter_mut()).zip(ys.iter_mut()) {
-                let e = dec[(*x as usize) & mask];
+                let e = dec.entry((*x as usize) & mask);
                 *o = e as u16;
                 *y = update(e, *x, n);
             }
@@ -344,7 +358,10 @@ fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut
     let (mut st, words) = read_states::<K>(input)?;
     let mut pos = 0usize;
     models_fwd(models, out, |i, m, o| {
-        *o = step_checked(m.dec(), m.scale_bits(), &mut st[i % K], words, &mut pos)?;
+        *o = match m.slots() {
+            Slots::Wide(d) => step_checked(d, m.scale_bits(), &mut st[i % K], words, &mut pos)?,
+            Slots::Compact(c) => step_checked(c, m.scale_bits(), &mut st[i % K], words, &mut pos)?,
+        };
         Ok(())
     })?;
     finish(&st, pos, words)

@@ -258,15 +258,8 @@ pub fn build(name: &str, dim: usize, metric: Metric, seed: u64, train: &[f32]) -
 /// The container's errors ([`Error::BadMagic`], [`Error::Checksum`], …), [`Error::Corrupt`] for
 /// an invalid field or trailing bytes, [`Error::InvalidParameter`] for an unknown name.
 pub fn load(bytes: &[u8]) -> Result<Box<dyn DynCodec>> {
-    let mut r = crate::format::open(bytes, KIND)?;
-    let name_len = usize::from(r.u8()?);
-    let name = core::str::from_utf8(r.bytes(name_len)?).map_err(|_| Error::Corrupt("codec name is not UTF-8"))?;
-    let metric = Metric::from_tag(r.u8()?)?;
-    let dim = r.u32()? as usize;
-    let seed = r.u64()?;
-    if dim == 0 || dim > MAX_DIM {
-        return Err(Error::Corrupt("saved dimension outside 1..=65536"));
-    }
+    // The header is read by the no-heap opener (same validation and errors).
+    let crate::persist::SavedCodec { name, metric, dim, seed, params: mut r } = crate::persist::open_saved(bytes)?;
     let codec = dispatch(name, dim, metric, seed, Source::Load(&mut r)).map_err(|e| match e {
         Error::InvalidParameter(m) => Error::Corrupt(m),
         e => e,

@@ -68,7 +68,9 @@
 //! and [`decode_with_scratch`](RaBitQ::decode_with_scratch) take it from the caller; the trait
 //! methods use a stack buffer of [`STACK_DIM`] floats, or (with `alloc`) a heap buffer for larger
 //! `D`. Without `alloc` and with `D > STACK_DIM` the trait methods return
-//! [`Error::InvalidParameter`]. Centroids need `alloc`.
+//! [`Error::InvalidParameter`]. Centroids need `alloc`: without it [`RaBitQ::from_bytes`] and
+//! [`Persist::restore`](crate::persist::Persist::restore) load codecs without a centroid (the
+//! same validation as with `alloc`) and refuse centred ones with [`Error::InvalidParameter`].
 
 pub mod rescale;
 
@@ -649,7 +651,9 @@ impl<T: Transform> RaBitQ<T> {
 
     /// Reads the fields written by [`write_params`](Self::write_params); `transform` builds the
     /// rotation from the stored input dimension (called before anything is allocated).
-    #[cfg(feature = "alloc")]
+    ///
+    /// Without `alloc` a centred codec (centroid flag 1) is [`Error::InvalidParameter`] after
+    /// the same checks of the fields before it (the centroid has no storage there).
     fn read_params(r: &mut crate::format::Reader<'_>, transform: impl FnOnce(usize) -> Result<T>) -> Result<Self> {
         let dim = r.count(MAX_DIM, "RaBitQ dim")?;
         let rdim = r.count(MAX_DIM, "RaBitQ rotated dim")?;
@@ -668,22 +672,25 @@ impl<T: Transform> RaBitQ<T> {
         let codec = codec.with_query_mode(mode, seed);
         match r.u8()? {
             0 => Ok(codec),
+            #[cfg(feature = "alloc")]
             1 => {
                 let c = r.finite_f32_vec(dim, "RaBitQ centroid")?;
                 codec.with_centroid(c)
             }
+            #[cfg(not(feature = "alloc"))]
+            1 => Err(Error::InvalidParameter("a centred RaBitQ codec needs the alloc feature")),
             _ => Err(Error::Corrupt("RaBitQ centroid flag")),
         }
     }
 
     /// Reads parameters written by [`to_bytes`](RaBitQ::to_bytes), with the rotation supplied by
     /// the caller. Validates every field; allocates only the centroid, after checking that its
-    /// bytes are present.
+    /// bytes are present. Available without `alloc` for codecs without a centroid.
     ///
     /// # Errors
     /// Container errors of [`crate::format::open`]; [`Error::Corrupt`] for bad fields or
-    /// dimensions that do not match `transform`; [`Error::Truncated`].
-    #[cfg(feature = "alloc")]
+    /// dimensions that do not match `transform`; [`Error::Truncated`]; without `alloc`,
+    /// [`Error::InvalidParameter`] for a centred codec.
     pub fn from_bytes(bytes: &[u8], transform: T) -> Result<Self> {
         let mut r = crate::format::open(bytes, KIND)?;
         let codec = Self::read_params(&mut r, |_| Ok(transform))?;
@@ -696,8 +703,9 @@ impl<T: Transform> RaBitQ<T> {
 /// (`u64`; the randomized Hadamard transform is re-derived from it and the input dimension),
 /// then the fields of [`RaBitQ::to_bytes`]. Dimensions are bounded by
 /// [`persist::MAX_DIM`](crate::persist::MAX_DIM).
-#[cfg(feature = "alloc")]
+/// Without `alloc` only codecs without a centroid restore (see [`RaBitQ::from_bytes`]).
 impl crate::persist::Persist for RaBitQ<crate::transform::RandomizedHadamard> {
+    #[cfg(feature = "alloc")]
     fn persist(&self, w: &mut crate::format::Writer) {
         w.u64(self.transform.seed());
         self.write_params(w);

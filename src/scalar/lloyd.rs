@@ -527,7 +527,7 @@ impl Decode for LloydCodec {
     }
 }
 
-/// A query prepared for [`LloydCodec`] or [`TrainedLloydCodec`]: the query itself and `Σ q_i`
+/// A query prepared for [`LloydCodec`] or [`TrainedLloyd`]: the query itself and `Σ q_i`
 /// for a shared codebook, the per-dimension table `q_i · c_{i,k}` for per-dimension codebooks.
 #[derive(Debug)]
 pub struct LloydQuery<'s> {
@@ -630,8 +630,233 @@ impl Persist for LloydCodec {
 // Data-trained codec (alloc)
 // ---------------------------------------------------------------------------------------------
 
+/// Container kind tag of [`TrainedLloyd`] parameters (scalar range `0x0140..0x0180`).
+pub const TRAINED_KIND: u16 = 0x0140;
+
+/// Lloyd–Max codec with data-trained codebooks (1-D k-means), shared by all dimensions or
+/// one per dimension, on the raw coordinates (no per-vector scale). `b ∈ 1..=8` bits. `B`
+/// holds the codebooks: `Vec<Codebook>` when trained or read with `alloc`
+/// ([`TrainedLloydCodec`]), or a borrowed slice of caller storage
+/// ([`TrainedLloyd::restore_in`], no allocator).
+///
+/// Bits per dimension: exactly `b` (`⌈d·b/8⌉` bytes per code); the codebooks are shared
+/// parameters (see [`param_bytes`](TrainedLloyd::param_bytes)). Score: exact on the
+/// reconstruction ([`Estimator::Reconstruction`]) via a per-dimension table `q_i · c_{i,k}`.
+/// Encoding NaN/inf gives [`Error::NonFinite`].
+///
+/// Short names: `lloyd4-trained` (shared), `lloyd4-trained-dim` (per dimension), and the
+/// same for other `b`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainedLloyd<B> {
+    dim: usize,
+    bits: u32,
+    books: B,
+}
+
+/// A trained Lloyd–Max codec owning its codebooks (feature `alloc`).
 #[cfg(feature = "alloc")]
-pub use trained::{KIND as TRAINED_KIND, TrainedLloydCodec};
+pub type TrainedLloydCodec = TrainedLloyd<alloc::vec::Vec<Codebook>>;
+
+impl<B: AsRef<[Codebook]>> TrainedLloyd<B> {
+    /// The codebook of dimension `i`.
+    fn book(&self, i: usize) -> &Codebook {
+        let b = self.books.as_ref();
+        if b.len() == 1 { &b[0] } else { &b[i] }
+    }
+
+    /// Whether there is one codebook per dimension.
+    pub fn per_dim(&self) -> bool {
+        self.books.as_ref().len() > 1
+    }
+
+    /// Size of the serialized parameters in bytes.
+    pub fn param_bytes(&self) -> usize {
+        crate::format::HEADER_LEN + 4 + 10 + self.books.as_ref().len() * (4 << self.bits)
+    }
+
+    #[inline]
+    fn idx(&self, packed: &[u8], i: usize) -> usize {
+        crate::bits::get(packed, i, self.bits).unwrap_or(0) as usize
+    }
+}
+
+/// Reads and validates the header of saved trained-Lloyd parameters: `(dim, bits, books)`,
+/// with the bytes of the codebooks checked to be present.
+fn read_trained_header(r: &mut Reader<'_>) -> Result<(usize, u32, usize)> {
+    let dim = r.u32()? as usize;
+    let bits = r.u8()? as u32;
+    let per_dim = r.u8()?;
+    let nb = r.u32()? as usize;
+    if dim == 0 || dim > crate::persist::MAX_DIM || !(1..=8).contains(&bits) || per_dim > 1 {
+        return Err(Error::Corrupt("trained lloyd header"));
+    }
+    if per_dim == 1 && dim == 1 {
+        return Err(Error::Corrupt("trained lloyd: per-dimension needs dim > 1"));
+    }
+    let expected = if per_dim == 1 { dim } else { 1 };
+    if nb != expected {
+        return Err(Error::Corrupt("trained lloyd codebook count"));
+    }
+    let k = 1usize << bits;
+    // Each codebook needs 4k bytes: check before using any storage.
+    if nb.checked_mul(4 * k).is_none_or(|need| need > r.remaining()) {
+        return Err(Error::Truncated);
+    }
+    Ok((dim, bits, nb))
+}
+
+impl<'a> TrainedLloyd<&'a [Codebook]> {
+    /// Number of [`Codebook`]s of caller storage that [`restore_in`](Self::restore_in) needs for
+    /// the parameters at the reader's position: 1 (shared) or `dim` (per dimension; 2 KiB
+    /// each). Reads without consuming.
+    ///
+    /// # Errors
+    /// As [`restore_in`](Self::restore_in) for the header fields.
+    pub fn storage_len(r: &Reader<'_>) -> Result<usize> {
+        Ok(read_trained_header(&mut r.clone())?.2)
+    }
+
+    /// Reads the [`Persist`] fields of a trained codec without an allocator: the codebooks are
+    /// written into the front of `books` (any initial values; e.g. `Codebook::gaussian(1)`
+    /// copies) and borrowed. Same validation and errors as the owned reader (a thin layer over
+    /// this).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`]; [`Error::Corrupt`] for inconsistent fields or invalid levels;
+    /// [`Error::BufferTooSmall`] if `books` is shorter than [`storage_len`](Self::storage_len).
+    pub fn restore_in(r: &mut Reader<'_>, books: &'a mut [Codebook]) -> Result<Self> {
+        let (dim, bits, nb) = read_trained_header(r)?;
+        let got = books.len();
+        let books = books.get_mut(..nb).ok_or(Error::BufferTooSmall { needed: nb, got })?;
+        for b in books.iter_mut() {
+            *b = read_levels(r, 1 << bits)?;
+        }
+        Ok(TrainedLloyd { dim, bits, books })
+    }
+
+    /// Parses a container written by `TrainedLloydCodec::to_bytes` (kind [`TRAINED_KIND`])
+    /// without an allocator (see [`restore_in`](Self::restore_in)).
+    ///
+    /// # Errors
+    /// Container errors, as [`restore_in`](Self::restore_in), [`Error::Corrupt`] for trailing
+    /// bytes.
+    pub fn from_bytes_in(bytes: &[u8], books: &'a mut [Codebook]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, TRAINED_KIND)?;
+        let c = Self::restore_in(&mut r, books)?;
+        r.finish()?;
+        Ok(c)
+    }
+}
+
+impl<B: AsRef<[Codebook]>> Codec for TrainedLloyd<B> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn code_len(&self) -> usize {
+        (self.dim * self.bits as usize).div_ceil(8)
+    }
+
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim, x.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(x)?;
+        code.fill(0);
+        let b = self.bits as usize;
+        for (i, &v) in x.iter().enumerate() {
+            let w = (self.book(i).index(v) as u32) << ((i * b) % 8);
+            let byte = i * b / 8;
+            code[byte] |= w as u8;
+            if (i * b) % 8 + b > 8 {
+                code[byte + 1] |= (w >> 8) as u8;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<B: AsRef<[Codebook]>> Decode for TrainedLloyd<B> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_dim(self.dim, out.len())?;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.book(i).level(self.idx(code, i) as u8);
+        }
+        Ok(())
+    }
+}
+
+impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
+    type Query<'s>
+        = LloydQuery<'s>
+    where
+        Self: 's;
+
+    /// `d` floats for a shared codebook, `d · 2^b` for per-dimension codebooks.
+    fn query_scratch_len(&self) -> usize {
+        if self.per_dim() { self.dim << self.bits } else { self.dim }
+    }
+
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
+        check_dim(self.dim, q.len())?;
+        check_scratch(self.query_scratch_len(), scratch.len())?;
+        check_finite(q)?;
+        if !self.per_dim() {
+            let table = &mut scratch[..self.dim];
+            table.copy_from_slice(q);
+            return Ok(LloydQuery { table, sum: 0.0 });
+        }
+        let k = 1usize << self.bits;
+        let table = &mut scratch[..self.dim * k];
+        for (i, (row, &qi)) in table.chunks_exact_mut(k).zip(q).enumerate() {
+            for (j, t) in row.iter_mut().enumerate() {
+                *t = qi * self.book(i).level(j as u8);
+            }
+        }
+        Ok(LloydQuery { table, sum: 0.0 })
+    }
+
+    fn score(&self, q: &LloydQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        if !self.per_dim() {
+            check_dim(self.dim, q.table.len())?;
+            return Ok(crate::simd::dot_lut_f32(code, self.bits, self.book(0).levels(), q.table));
+        }
+        let k = 1usize << self.bits;
+        check_dim(self.dim * k, q.table.len())?;
+        let b = self.bits as usize;
+        if 8 % b == 0 {
+            // Whole indices per byte (b = 1, 2, 4, 8): unpacked by shifts, four running sums in
+            // registers (index `i` adds to sum `i mod 4`) so the loads overlap.
+            let mask = (k - 1) as u8;
+            let t = q.table;
+            let at = |i: usize| t[i * k + usize::from((code[i * b / 8] >> (i * b % 8)) & mask)];
+            let (mut a0, mut a1, mut a2, mut a3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+            let mut i = 0;
+            while i + 4 <= self.dim {
+                a0 += at(i);
+                a1 += at(i + 1);
+                a2 += at(i + 2);
+                a3 += at(i + 3);
+                i += 4;
+            }
+            while i < self.dim {
+                a0 += at(i);
+                i += 1;
+            }
+            return Ok((a0 + a1) + (a2 + a3));
+        }
+        let mut acc = 0.0f32;
+        for (i, row) in q.table.chunks_exact(k).enumerate() {
+            acc += row[self.idx(code, i) & (k - 1)];
+        }
+        Ok(acc)
+    }
+}
 
 #[cfg(feature = "alloc")]
 mod trained {
@@ -640,25 +865,8 @@ mod trained {
     use crate::persist::MAX_DIM;
     use alloc::vec::Vec;
 
-    /// Container kind tag of [`TrainedLloydCodec`] parameters (scalar range `0x0140..0x0180`).
-    pub const KIND: u16 = 0x0140;
-
-    /// Lloyd–Max codec with data-trained codebooks (1-D k-means), shared by all dimensions or
-    /// one per dimension, on the raw coordinates (no per-vector scale). `b ∈ 1..=8` bits.
-    ///
-    /// Bits per dimension: exactly `b` (`⌈d·b/8⌉` bytes per code); the codebooks are shared
-    /// parameters (see [`param_bytes`](TrainedLloydCodec::param_bytes)). Score: exact on the
-    /// reconstruction ([`Estimator::Reconstruction`]) via a per-dimension table `q_i · c_{i,k}`.
-    /// Encoding NaN/inf gives [`Error::NonFinite`].
-    ///
-    /// Short names: `lloyd4-trained` (shared), `lloyd4-trained-dim` (per dimension), and the
-    /// same for other `b`.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct TrainedLloydCodec {
-        dim: usize,
-        bits: u32,
-        books: Vec<Codebook>,
-    }
+    /// Container kind tag of [`TrainedLloydCodec`] parameters.
+    const KIND: u16 = TRAINED_KIND;
 
     impl TrainedLloydCodec {
         /// Trains on `n = data.len() / dim` row-major vectors (`dim ≤ 2^16`): one codebook over all
@@ -692,22 +900,7 @@ mod trained {
             Ok(TrainedLloydCodec { dim, bits, books })
         }
 
-        /// The codebook of dimension `i`.
-        fn book(&self, i: usize) -> &Codebook {
-            if self.books.len() == 1 { &self.books[0] } else { &self.books[i] }
-        }
-
-        /// Whether there is one codebook per dimension.
-        pub fn per_dim(&self) -> bool {
-            self.books.len() > 1
-        }
-
-        /// Size of the serialized parameters in bytes.
-        pub fn param_bytes(&self) -> usize {
-            crate::format::HEADER_LEN + 4 + 10 + self.books.len() * (4 << self.bits)
-        }
-
-        /// Serializes the parameters (container kind [`TRAINED_KIND`](super::TRAINED_KIND) =
+        /// Serializes the parameters (container kind [`TRAINED_KIND`] =
         /// `0x0140`): the [`Persist`] fields.
         ///
         /// # Errors
@@ -731,11 +924,6 @@ mod trained {
             r.finish()?;
             Ok(c)
         }
-
-        #[inline]
-        fn idx(&self, packed: &[u8], i: usize) -> usize {
-            crate::bits::get(packed, i, self.bits).unwrap_or(0) as usize
-        }
     }
 
     impl Persist for TrainedLloydCodec {
@@ -748,137 +936,15 @@ mod trained {
         }
 
         fn restore(r: &mut Reader<'_>) -> Result<Self> {
-            let dim = r.u32()? as usize;
-            let bits = r.u8()? as u32;
-            let per_dim = r.u8()?;
-            let nb = r.u32()? as usize;
-            if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) || per_dim > 1 {
-                return Err(Error::Corrupt("trained lloyd header"));
-            }
-            if per_dim == 1 && dim == 1 {
-                return Err(Error::Corrupt("trained lloyd: per-dimension needs dim > 1"));
-            }
-            let expected = if per_dim == 1 { dim } else { 1 };
-            if nb != expected {
-                return Err(Error::Corrupt("trained lloyd codebook count"));
-            }
-            let k = 1usize << bits;
-            // Each codebook needs 4k bytes: check before allocating.
-            if nb.checked_mul(4 * k).is_none_or(|need| need > r.remaining()) {
-                return Err(Error::Truncated);
-            }
-            let mut books = Vec::with_capacity(nb);
-            for _ in 0..nb {
-                books.push(read_levels(r, k)?);
-            }
-            Ok(TrainedLloydCodec { dim, bits, books })
-        }
-    }
-
-    impl Codec for TrainedLloydCodec {
-        fn dim(&self) -> usize {
-            self.dim
-        }
-
-        fn code_len(&self) -> usize {
-            (self.dim * self.bits as usize).div_ceil(8)
-        }
-
-        fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-            check_dim(self.dim, x.len())?;
-            check_code(self.code_len(), code.len())?;
-            check_finite(x)?;
-            code.fill(0);
-            let b = self.bits as usize;
-            for (i, &v) in x.iter().enumerate() {
-                let w = (self.book(i).index(v) as u32) << ((i * b) % 8);
-                let byte = i * b / 8;
-                code[byte] |= w as u8;
-                if (i * b) % 8 + b > 8 {
-                    code[byte + 1] |= (w >> 8) as u8;
-                }
-            }
-            Ok(())
-        }
-    }
-
-    impl Decode for TrainedLloydCodec {
-        fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-            check_code(self.code_len(), code.len())?;
-            check_dim(self.dim, out.len())?;
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = self.book(i).level(self.idx(code, i) as u8);
-            }
-            Ok(())
-        }
-    }
-
-    impl Score for TrainedLloydCodec {
-        type Query<'s> = LloydQuery<'s>;
-
-        /// `d` floats for a shared codebook, `d · 2^b` for per-dimension codebooks.
-        fn query_scratch_len(&self) -> usize {
-            if self.per_dim() { self.dim << self.bits } else { self.dim }
-        }
-
-        fn estimator(&self) -> Estimator {
-            Estimator::Reconstruction
-        }
-
-        fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
-            check_dim(self.dim, q.len())?;
-            check_scratch(self.query_scratch_len(), scratch.len())?;
-            check_finite(q)?;
-            if !self.per_dim() {
-                let table = &mut scratch[..self.dim];
-                table.copy_from_slice(q);
-                return Ok(LloydQuery { table, sum: 0.0 });
-            }
-            let k = 1usize << self.bits;
-            let table = &mut scratch[..self.dim * k];
-            for (i, (row, &qi)) in table.chunks_exact_mut(k).zip(q).enumerate() {
-                for (j, t) in row.iter_mut().enumerate() {
-                    *t = qi * self.book(i).level(j as u8);
-                }
-            }
-            Ok(LloydQuery { table, sum: 0.0 })
-        }
-
-        fn score(&self, q: &LloydQuery<'_>, code: &[u8]) -> Result<f32> {
-            check_code(self.code_len(), code.len())?;
-            if !self.per_dim() {
-                check_dim(self.dim, q.table.len())?;
-                return Ok(crate::simd::dot_lut_f32(code, self.bits, self.books[0].levels(), q.table));
-            }
-            let k = 1usize << self.bits;
-            check_dim(self.dim * k, q.table.len())?;
-            let b = self.bits as usize;
-            if 8 % b == 0 {
-                // Whole indices per byte (b = 1, 2, 4, 8): unpacked by shifts, four running
-                // sums in registers (index `i` adds to sum `i mod 4`) so the loads overlap.
-                let mask = (k - 1) as u8;
-                let t = q.table;
-                let at = |i: usize| t[i * k + usize::from((code[i * b / 8] >> (i * b % 8)) & mask)];
-                let (mut a0, mut a1, mut a2, mut a3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-                let mut i = 0;
-                while i + 4 <= self.dim {
-                    a0 += at(i);
-                    a1 += at(i + 1);
-                    a2 += at(i + 2);
-                    a3 += at(i + 3);
-                    i += 4;
-                }
-                while i < self.dim {
-                    a0 += at(i);
-                    i += 1;
-                }
-                return Ok((a0 + a1) + (a2 + a3));
-            }
-            let mut acc = 0.0f32;
-            for (i, row) in q.table.chunks_exact(k).enumerate() {
-                acc += row[self.idx(code, i) & (k - 1)];
-            }
-            Ok(acc)
+            // Storage for exactly the codebooks the header declares (their bytes are checked
+            // present first), then the no-heap reader.
+            let nb = TrainedLloyd::<&[Codebook]>::storage_len(r)?;
+            let mut books = alloc::vec![Codebook::gaussian(1)?; nb];
+            let (dim, bits) = {
+                let c = TrainedLloyd::restore_in(r, &mut books)?;
+                (c.dim, c.bits)
+            };
+            Ok(TrainedLloyd { dim, bits, books })
         }
     }
 }

@@ -969,7 +969,8 @@ impl PerDim {
     }
 
     /// Reads parameters written by [`to_bytes`](PerDimUniform::to_bytes), validating every field
-    /// (as [`Persist::restore`]).
+    /// (as [`Persist::restore`]). A thin layer over [`PerDimUniform::from_bytes_in`]: same
+    /// validation, same errors, the parameters then copied into `Vec`s.
     ///
     /// # Errors
     /// Container errors from [`crate::format::open`]; [`Error::Corrupt`] for a bad dimension, bit
@@ -989,23 +990,80 @@ impl Persist for PerDim {
     }
 
     fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
-        let dim = r.count(r.remaining().min(8 * crate::persist::MAX_DIM) / 8, "per-dimension uniform dimension")?;
+        // Storage for exactly what the fields declare (bounded by the bytes left), then the
+        // no-heap reader.
+        let n = PerDimUniform::<&[f32]>::storage_len(r)?;
+        let mut storage = alloc::vec![0f32; n];
+        let (bits, symmetric, scan, d) = {
+            let c = PerDimUniform::restore_in(r, &mut storage)?;
+            (c.bits, c.symmetric, c.scan, c.dim())
+        };
+        let (base, step) = storage.split_at(d);
+        Ok(PerDimUniform { bits, symmetric, base: base.to_vec(), step: step.to_vec(), scan })
+    }
+}
+
+impl<'a> PerDimUniform<&'a [f32]> {
+    /// Reads the `u32` dimension of saved per-dimension parameters at the reader's position (not
+    /// consuming it), bounded as [`restore_in`](Self::restore_in) bounds it.
+    fn peek_dim(r: &crate::format::Reader<'_>) -> Result<usize> {
+        let mut p = r.clone();
+        p.count(p.remaining().min(8 * crate::persist::MAX_DIM) / 8, "per-dimension uniform dimension")
+    }
+
+    /// Floats of caller storage that [`restore_in`](Self::restore_in) needs for the parameters at
+    /// the reader's position: `2·dim` (the bases, then the steps). Reads without consuming.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], or [`Error::Corrupt`] for a dimension the bytes left cannot hold.
+    pub fn storage_len(r: &crate::format::Reader<'_>) -> Result<usize> {
+        Ok(2 * Self::peek_dim(r)?)
+    }
+
+    /// Reads the [`Persist`] fields of a per-dimension codec without an allocator: the `2·dim`
+    /// parameters are copied (little-endian `f32`, any alignment of `r`'s bytes) into the front
+    /// of `storage` (bases then steps) and the codec borrows them. Validation and errors are
+    /// those of the owned [`Persist::restore`] (which is a thin layer over this).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`]; [`Error::Corrupt`] for a bad dimension, bit width, flag, scan mode,
+    /// non-finite or negative parameters; [`Error::BufferTooSmall`] if `storage` holds fewer
+    /// than [`storage_len`](Self::storage_len) floats.
+    pub fn restore_in(r: &mut crate::format::Reader<'_>, storage: &'a mut [f32]) -> Result<Self> {
+        let dim = Self::peek_dim(r)?;
+        r.u32()?;
         let bits = u32::from(r.u8()?);
         let symmetric = read_flag(r)?;
         if dim == 0 || check_bits(bits).is_err() {
             return Err(Error::Corrupt("dimension or bit width"));
         }
-        let base = r.finite_f32_vec(dim, "non-finite base")?;
-        let step = r.finite_f32_vec(dim, "non-finite step")?;
+        let mut st = storage;
+        let base = crate::persist::take_f32s(&mut st, dim)?;
+        let step = crate::persist::take_f32s(&mut st, dim)?;
+        r.finite_f32_into(dim, base, "non-finite base")?;
+        r.finite_f32_into(dim, step, "non-finite step")?;
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::I8,
             2 => ScanMode::I16,
             _ => return Err(Error::Corrupt("unknown scan mode")),
         };
-        PerDimUniform::from_params(bits, symmetric, base, step)
+        PerDimUniform::from_params(bits, symmetric, &*base, &*step)
             .and_then(|c| c.with_scan(scan))
             .map_err(|_| Error::Corrupt("invalid per-dimension uniform parameters"))
+    }
+
+    /// Parses a container written by [`to_bytes`](PerDimUniform::to_bytes) without an allocator,
+    /// the parameters copied into `storage` (at least `2·dim` floats; see
+    /// [`restore_in`](Self::restore_in)).
+    ///
+    /// # Errors
+    /// As [`PerDim::from_bytes`], and [`Error::BufferTooSmall`].
+    pub fn from_bytes_in(bytes: &[u8], storage: &'a mut [f32]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, KIND_PER_DIM)?;
+        let c = Self::restore_in(&mut r, storage)?;
+        r.finish()?;
+        Ok(c)
     }
 }
 
