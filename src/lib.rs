@@ -56,6 +56,7 @@ pub mod train;
 
 pub mod binary;
 pub mod entropy;
+pub mod pvq;
 pub mod qjl;
 pub mod rabitq;
 pub mod scalar;
