@@ -243,12 +243,12 @@ impl PvqCodec {
         16.0 + self.payload_bits
     }
 
-    fn groups(&self) -> impl Iterator<Item = (usize, core::ops::Range<usize>)> + '_ {
+    pub(crate) fn groups(&self) -> impl Iterator<Item = (usize, core::ops::Range<usize>)> + '_ {
         (0..self.ks.len()).map(move |g| (g, g * self.group..((g + 1) * self.group).min(self.dim)))
     }
 
     /// Encodes the groups of `x` (RMS `s > 0`, or `s = 0` for the zero vector) into `sink`.
-    fn encode_groups<S: Sink>(&self, x: &[f32], s: f32, sink: &mut S) -> Result<()> {
+    pub(crate) fn encode_groups<S: Sink>(&self, x: &[f32], s: f32, sink: &mut S) -> Result<()> {
         let mut y = [0i32; MAX_GROUP];
         let l = self.gain.len() as u128;
         for (g, r) in self.groups() {
@@ -266,9 +266,40 @@ impl PvqCodec {
         Ok(())
     }
 
+    /// Quantizes group `g` (`x.len()` = its length) of a vector of RMS `s` in place to its
+    /// reconstruction; returns the group's information bits `log2 L + log2 V(D_g, K_g)` (0 for
+    /// `K_g = 0`, which reconstructs to zero).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `g` past the last group, [`Error::DimensionMismatch`]
+    /// for a wrong slice length, [`Error::NonFinite`] for NaN/inf.
+    pub fn quantize_group(&self, g: usize, x: &mut [f32], s: f32) -> Result<f64> {
+        if g >= self.ks.len() {
+            return Err(Error::InvalidParameter("pvq: group number past the last group"));
+        }
+        let d = group_len(self.dim, self.group, g);
+        check_dim(d, x.len())?;
+        let k = self.ks[g];
+        if k == 0 {
+            x.fill(0.0);
+            return Ok(0.0);
+        }
+        let mut y = [0i32; MAX_GROUP];
+        let y = &mut y[..d];
+        let yy = self.search.run(x, k, y)?;
+        let c = projection(x, y, yy);
+        let t = if s > 0.0 { c / (f64::from(s) * libm::sqrt(d as f64)) } else { 0.0 };
+        let level = self.gain.level(self.gain.index(t as f32));
+        let scale = s * level * (d as f32).sqrt() / (yy as f32).sqrt();
+        for (o, &v) in x.iter_mut().zip(y.iter()) {
+            *o = v as f32 * scale;
+        }
+        Ok(libm::log2(self.gain.len() as f64) + super::count::log2_u128(self.vs[g]))
+    }
+
     /// Decodes group after group, calling `f(range, y, scale)` with the pulses and the factor
     /// `s·level·√D/‖y‖` of each group with `K > 0`.
-    fn decode_groups<R: Source>(&self, s: f32, src: &mut R, mut f: impl FnMut(core::ops::Range<usize>, &[i32], f32)) -> Result<()> {
+    pub(crate) fn decode_groups<R: Source>(&self, s: f32, src: &mut R, mut f: impl FnMut(core::ops::Range<usize>, &[i32], f32)) -> Result<()> {
         let mut y = [0i32; MAX_GROUP];
         let l = self.gain.len() as u128;
         for (g, r) in self.groups() {
@@ -323,13 +354,23 @@ pub(crate) fn allocate(dim: usize, group: usize, bits_per_dim: f64, levels: usiz
     }
     let groups = dim.div_ceil(group);
     let total = libm::floor(bits_per_dim * dim as f64 / 8.0) * 8.0 - (8 * SCALE_BYTES) as f64;
-    let gcost = gain_cost(coding, levels);
-    let mut budget = total - groups as f64 * gcost;
+    let mut budget = total;
     if coding == IndexCoding::Range {
         // The payload is rounded up to whole bits before the margin is added.
         budget -= range_margin_bits(2 * groups) as f64 + 1.0;
     }
-    if budget < 0.0 {
+    allocate_budget(dim, group, budget, levels, coding)
+}
+
+/// Pulses per group so that `Σ_g (gain cost + index cost) ≤ budget` bits (see
+/// [`PvqCodec::for_rate`]).
+pub(crate) fn allocate_budget(dim: usize, group: usize, budget: f64, levels: usize, coding: IndexCoding) -> Result<Vec<u32>> {
+    if dim == 0 || dim > MAX_DIM || group == 0 || group > MAX_GROUP {
+        return Err(Error::InvalidParameter("pvq: dim must be in 1..=65536 and group in 1..=256"));
+    }
+    let groups = dim.div_ceil(group);
+    let budget = budget - groups as f64 * gain_cost(coding, levels);
+    if !(budget >= 0.0) {
         return Err(Error::InvalidParameter("pvq: rate too low for the scale and gains"));
     }
     let share = budget / dim as f64;
