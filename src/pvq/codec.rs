@@ -32,8 +32,8 @@ use crate::persist::{MAX_DIM, Persist};
 /// The longest group (`D ≤ 256`).
 pub const MAX_GROUP: usize = 256;
 
-/// The most pulses per group (`K ≤ 4096`).
-pub const MAX_K: u32 = 4096;
+/// The most pulses per group (`K ≤ 1024`; bounds the pulse table at `257 × 1026` entries).
+pub const MAX_K: u32 = 1024;
 
 /// Bytes of the per-vector scale (`bf16`).
 const SCALE_BYTES: usize = 2;
@@ -147,7 +147,7 @@ impl PvqCodec {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `dim ∉ 1..=2^16`, `group ∉ 1..=256`,
-    /// `ks.len() ≠ ⌈dim/group⌉` or any `K > 4096`; [`Error::Overflow`] if a `V(D, K)` exceeds
+    /// `ks.len() ≠ ⌈dim/group⌉` or any `K > 1024`; [`Error::Overflow`] if a `V(D, K)` exceeds
     /// `2^128 − 1`.
     pub fn new(dim: usize, group: usize, ks: &[u32], gain: GainQuantizer, coding: IndexCoding, search: Search) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
@@ -160,7 +160,7 @@ impl PvqCodec {
             return Err(Error::InvalidParameter("pvq: one K per group"));
         }
         if ks.iter().any(|&k| k > MAX_K) {
-            return Err(Error::InvalidParameter("pvq: K must be <= 4096"));
+            return Err(Error::InvalidParameter("pvq: K must be <= 1024"));
         }
         let kmax = ks.iter().copied().max().unwrap_or(0);
         let table = Table::new(group.min(dim) as u32, kmax)?;

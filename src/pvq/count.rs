@@ -191,6 +191,9 @@ pub fn log2_v(n: u32, k: u32) -> f64 {
         ck *= (f64::from(k) + 1.0 - jf) / (jf - 1.0);
         pow *= 2.0;
         sum += pow * cn * ck;
+        if !sum.is_finite() {
+            break;
+        }
     }
     libm::log2(sum) + 1.0
 }

@@ -35,11 +35,13 @@ impl Sink for BitWriter<'_> {
         if self.pos + bits > self.buf.len() * 8 {
             return Err(Error::BufferTooSmall { needed: (self.pos + bits).div_ceil(8), got: self.buf.len() });
         }
-        for b in 0..bits {
-            if (v >> b) & 1 == 1 {
-                let p = self.pos + b;
-                self.buf[p / 8] |= 1 << (p % 8);
-            }
+        let (mut put, mut p) = (0usize, self.pos);
+        while put < bits {
+            let take = (8 - p % 8).min(bits - put);
+            let chunk = ((v >> put) as u8) & (((1u16 << take) - 1) as u8);
+            self.buf[p / 8] |= chunk << (p % 8);
+            put += take;
+            p += take;
         }
         self.pos += bits;
         Ok(())
@@ -59,17 +61,13 @@ impl Source for BitReader<'_> {
             return Err(Error::Truncated);
         }
         let mut v: u128 = 0;
-        let mut b = 0;
-        while b < bits {
-            // Whole bytes where aligned, single bits otherwise.
-            let p = self.pos + b;
-            if p % 8 == 0 && bits - b >= 8 {
-                v |= u128::from(self.buf[p / 8]) << b;
-                b += 8;
-            } else {
-                v |= u128::from((self.buf[p / 8] >> (p % 8)) & 1) << b;
-                b += 1;
-            }
+        let (mut got, mut p) = (0usize, self.pos);
+        while got < bits {
+            let take = (8 - p % 8).min(bits - got);
+            let byte = u128::from(self.buf[p / 8] >> (p % 8)) & ((1u128 << take) - 1);
+            v |= byte << got;
+            got += take;
+            p += take;
         }
         self.pos += bits;
         if v >= n.max(1) { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) }
