@@ -93,7 +93,7 @@ fn bad_input_is_an_error() {
     assert!(quantize_rows(&[1.0; 8], 2, 4, &WeightConfig::new(0.1)).is_err());
     assert!(quantize_rows(&[1.0; 8], 2, 4, &WeightConfig { group: 0, ..cfg }).is_err());
     // A zero matrix quantizes to zero.
-    let (h, _) = quantize_rows(&[0.0; 64], 2, 32, &cfg).unwrap();
+    let (h, _) = quantize_rows(&[0.0; 512], 8, 64, &cfg).unwrap();
     assert!(h.iter().all(|&v| v == 0.0));
 }
 

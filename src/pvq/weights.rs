@@ -128,7 +128,8 @@ impl PvqWeights {
     }
 
     /// The quantizer for `w` (`rows × cols`, row-major) at `cfg`, with the gain levels fitted
-    /// to `w` if `cfg.fit_gains` (else log-uniform, [`GainQuantizer::default_for`]).
+    /// to `w` if `cfg.fit_gains` (else — and for an all-zero `w` — log-uniform,
+    /// [`GainQuantizer::default_for`]).
     ///
     /// # Errors
     /// As [`new`](Self::new); [`Error::DimensionMismatch`] if `w.len() ≠ rows·cols`,
@@ -145,6 +146,10 @@ impl PvqWeights {
         let mut rotated = w.to_vec();
         first.rotate_rows(&mut rotated)?;
         let samples = first.codec.gain_samples(&rotated)?;
+        if samples.is_empty() {
+            // An all-zero matrix: nothing to fit.
+            return Ok(first);
+        }
         let gain = GainQuantizer::fitted(&samples, cfg.gain_bits, 25)?;
         Self::new(rows, cols, cfg, gain)
     }
