@@ -226,9 +226,21 @@ fn search_places_exactly_k_pulses() {
         let x: Vec<f32> = (0..n)
             .map(|j| match trial % 5 {
                 0 => rng.gaussian() as f32,
-                1 => if j == 0 { 1e-30 } else { 0.0 },
+                1 => {
+                    if j == 0 {
+                        1e-30
+                    } else {
+                        0.0
+                    }
+                }
                 2 => (rng.gaussian() * 1e30) as f32,
-                3 => if j % 3 == 0 { rng.gaussian() as f32 } else { 0.0 },
+                3 => {
+                    if j % 3 == 0 {
+                        rng.gaussian() as f32
+                    } else {
+                        0.0
+                    }
+                }
                 _ => (rng.gaussian() * 1e-30) as f32,
             })
             .collect();
@@ -397,12 +409,11 @@ fn report_gaussian_rd() {
     let data = gaussian(d * 400, 12);
     for &group in &[16usize, 32, 40] {
         for &gb in &[1u32, 2, 3] {
-            for &(coding, search) in &[
-                (IndexCoding::Range, Search::Greedy),
-                (IndexCoding::Range, Search::Refined),
-            ] {
+            for &(coding, search) in &[(IndexCoding::Range, Search::Greedy), (IndexCoding::Range, Search::Refined)] {
                 for &rate in &[2.0, 3.0, 3.25, 4.0] {
-                    let Ok(codec) = PvqCodec::train(d, group, rate, gb, coding, search, &data[..d * 100], 25) else { continue };
+                    let Ok(codec) = PvqCodec::train(d, group, rate, gb, coding, search, &data[..d * 100], 25) else {
+                        continue;
+                    };
                     let m = rel_mse(&codec, &data);
                     println!(
                         "D={group:2} gain={gb} {coding:?} {search:?} R={rate:4} bpd={:.3} K={:?} relMSE={m:.5} dB-above-RD={:.2}",

@@ -149,7 +149,14 @@ impl PvqCodec {
     /// [`Error::InvalidParameter`] if `dim ∉ 1..=2^16`, `group ∉ 1..=256`,
     /// `ks.len() ≠ ⌈dim/group⌉` or any `K > 1024`; [`Error::Overflow`] if a `V(D, K)` exceeds
     /// `2^128 − 1`.
-    pub fn new(dim: usize, group: usize, ks: &[u32], gain: GainQuantizer, coding: IndexCoding, search: Search) -> Result<Self> {
+    pub fn new(
+        dim: usize,
+        group: usize,
+        ks: &[u32],
+        gain: GainQuantizer,
+        coding: IndexCoding,
+        search: Search,
+    ) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
             return Err(Error::InvalidParameter("pvq: dim must be in 1..=65536"));
         }
@@ -290,7 +297,7 @@ impl PvqCodec {
         let c = projection(x, y, yy);
         let t = if s > 0.0 { c / (f64::from(s) * libm::sqrt(d as f64)) } else { 0.0 };
         let level = self.gain.level(self.gain.index(t as f32));
-        let scale = s * level * (d as f32).sqrt() / (yy as f32).sqrt();
+        let scale = s * level * libm::sqrtf(d as f32) / libm::sqrtf(yy as f32);
         for (o, &v) in x.iter_mut().zip(y.iter()) {
             *o = v as f32 * scale;
         }
@@ -299,7 +306,12 @@ impl PvqCodec {
 
     /// Decodes group after group, calling `f(range, y, scale)` with the pulses and the factor
     /// `s·level·√D/‖y‖` of each group with `K > 0`.
-    pub(crate) fn decode_groups<R: Source>(&self, s: f32, src: &mut R, mut f: impl FnMut(core::ops::Range<usize>, &[i32], f32)) -> Result<()> {
+    pub(crate) fn decode_groups<R: Source>(
+        &self,
+        s: f32,
+        src: &mut R,
+        mut f: impl FnMut(core::ops::Range<usize>, &[i32], f32),
+    ) -> Result<()> {
         let mut y = [0i32; MAX_GROUP];
         let l = self.gain.len() as u128;
         for (g, r) in self.groups() {
@@ -311,7 +323,7 @@ impl PvqCodec {
             let idx = src.get(self.vs[g])?;
             let y = &mut y[..r.len()];
             let yy = self.table.decode(k, idx, y)?;
-            let scale = s * self.gain.level(gi) * (r.len() as f32).sqrt() / (yy as f32).sqrt();
+            let scale = s * self.gain.level(gi) * libm::sqrtf(r.len() as f32) / libm::sqrtf(yy as f32);
             f(r, y, scale);
         }
         Ok(())
@@ -320,7 +332,7 @@ impl PvqCodec {
     /// The code's scale, checked so that every decoded coordinate is finite.
     fn scale(&self, code: &[u8]) -> Result<f32> {
         let s = crate::scalar::float::bf16_to_f32(u16::from_le_bytes([code[0], code[1]]));
-        let top = crate::MAX_NORM / (self.dim as f32).sqrt();
+        let top = crate::MAX_NORM / libm::sqrtf(self.dim as f32);
         if (0.0..=top).contains(&s) { Ok(s) } else { Err(Error::Corrupt("pvq scale")) }
     }
 
@@ -345,7 +357,13 @@ fn group_len(dim: usize, group: usize, g: usize) -> usize {
 }
 
 /// Pulses per group for a rate (see [`PvqCodec::for_rate`]).
-pub(crate) fn allocate(dim: usize, group: usize, bits_per_dim: f64, levels: usize, coding: IndexCoding) -> Result<Vec<u32>> {
+pub(crate) fn allocate(
+    dim: usize,
+    group: usize,
+    bits_per_dim: f64,
+    levels: usize,
+    coding: IndexCoding,
+) -> Result<Vec<u32>> {
     if dim == 0 || dim > MAX_DIM || group == 0 || group > MAX_GROUP {
         return Err(Error::InvalidParameter("pvq: dim must be in 1..=65536 and group in 1..=256"));
     }
@@ -364,7 +382,13 @@ pub(crate) fn allocate(dim: usize, group: usize, bits_per_dim: f64, levels: usiz
 
 /// Pulses per group so that `Σ_g (gain cost + index cost) ≤ budget` bits (see
 /// [`PvqCodec::for_rate`]).
-pub(crate) fn allocate_budget(dim: usize, group: usize, budget: f64, levels: usize, coding: IndexCoding) -> Result<Vec<u32>> {
+pub(crate) fn allocate_budget(
+    dim: usize,
+    group: usize,
+    budget: f64,
+    levels: usize,
+    coding: IndexCoding,
+) -> Result<Vec<u32>> {
     if dim == 0 || dim > MAX_DIM || group == 0 || group > MAX_GROUP {
         return Err(Error::InvalidParameter("pvq: dim must be in 1..=65536 and group in 1..=256"));
     }
@@ -422,7 +446,7 @@ impl Codec for PvqCodec {
         let ss: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
         let h = crate::scalar::float::bf16_from_f32(libm::sqrt(ss / self.dim as f64) as f32);
         let s = crate::scalar::float::bf16_to_f32(h);
-        if !(s <= crate::MAX_NORM / (self.dim as f32).sqrt()) {
+        if !(s <= crate::MAX_NORM / libm::sqrtf(self.dim as f32)) {
             return Err(Error::Overflow);
         }
         code.fill(0);
@@ -588,7 +612,14 @@ impl PvqCodec {
         data: &[f32],
         iters: usize,
     ) -> Result<Self> {
-        let first = Self::for_rate(dim, group, bits_per_dim, GainQuantizer::default_for(gain_bits, dim, group)?, coding, search)?;
+        let first = Self::for_rate(
+            dim,
+            group,
+            bits_per_dim,
+            GainQuantizer::default_for(gain_bits, dim, group)?,
+            coding,
+            search,
+        )?;
         let samples = first.gain_samples(data)?;
         let gain = GainQuantizer::fitted(&samples, gain_bits, iters)?;
         Self::for_rate(dim, group, bits_per_dim, gain, coding, search)
