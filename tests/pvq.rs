@@ -48,8 +48,8 @@ fn closed_forms_and_identities() {
     }
     // Recurrence, symmetry of U, V = U(N,K) + U(N,K+1), against a naive table.
     let mut v = [[0u128; 40]; 40];
-    for n in 0..40 {
-        v[n][0] = 1;
+    for row in v.iter_mut() {
+        row[0] = 1;
     }
     for n in 1..40 {
         for k in 1..40 {
@@ -411,7 +411,7 @@ fn report_gaussian_rd() {
         for &gb in &[1u32, 2, 3] {
             for &(coding, search) in &[(IndexCoding::Range, Search::Greedy), (IndexCoding::Range, Search::Refined)] {
                 for &rate in &[2.0, 3.0, 3.25, 4.0] {
-                    let Ok(codec) = PvqCodec::train(d, group, rate, gb, coding, search, &data[..d * 100], 25) else {
+                    let Ok(codec) = PvqCodec::train(d, group, rate, gb, coding, search, &data[..d * 100]) else {
                         continue;
                     };
                     let m = rel_mse(&codec, &data);

@@ -33,7 +33,7 @@ fn rate(a: &Args<'_>) -> Result<f64> {
 fn fitted(a: &Args<'_>, src: Source<'_, '_>, coding: IndexCoding) -> Result<Box<dyn DynCodec>> {
     make(a, src, |data| {
         need_rows(data, a.dim, 1)?;
-        PvqCodec::train(a.dim, GROUP.min(a.dim), rate(a)?, FITTED_GAIN_BITS, coding, Search::Greedy, data, 25)
+        PvqCodec::train(a.dim, GROUP.min(a.dim), rate(a)?, FITTED_GAIN_BITS, coding, Search::Greedy, data)
     })
 }
 

@@ -35,6 +35,9 @@ pub const MAX_GROUP: usize = 256;
 /// The most pulses per group (`K ≤ 1024`; bounds the pulse table at `257 × 1026` entries).
 pub const MAX_K: u32 = 1024;
 
+/// Lloyd iterations when fitting gain levels ([`PvqCodec::train`]).
+pub const TRAIN_ITERS: usize = 25;
+
 /// Bytes of the per-vector scale (`bf16`).
 const SCALE_BYTES: usize = 2;
 
@@ -394,7 +397,7 @@ pub(crate) fn allocate_budget(
     }
     let groups = dim.div_ceil(group);
     let budget = budget - groups as f64 * gain_cost(coding, levels);
-    if !(budget >= 0.0) {
+    if budget.is_nan() || budget < 0.0 {
         return Err(Error::InvalidParameter("pvq: rate too low for the scale and gains"));
     }
     let share = budget / dim as f64;
@@ -446,7 +449,7 @@ impl Codec for PvqCodec {
         let ss: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
         let h = crate::scalar::float::bf16_from_f32(libm::sqrt(ss / self.dim as f64) as f32);
         let s = crate::scalar::float::bf16_to_f32(h);
-        if !(s <= crate::MAX_NORM / libm::sqrtf(self.dim as f32)) {
+        if s.is_nan() || s > crate::MAX_NORM / libm::sqrtf(self.dim as f32) {
             return Err(Error::Overflow);
         }
         code.fill(0);
@@ -596,7 +599,7 @@ impl PvqCodec {
     }
 
     /// [`for_rate`](Self::for_rate) with gain levels fitted to `data` (row-major training
-    /// vectors): `2^gain_bits` levels by 1-D k-means (`iters` Lloyd iterations) on the
+    /// vectors): `2^gain_bits` levels by 1-D k-means ([`TRAIN_ITERS`] Lloyd iterations) on the
     /// relative gains of the training groups ([`gain_samples`](Self::gain_samples)).
     ///
     /// # Errors
@@ -610,7 +613,6 @@ impl PvqCodec {
         coding: IndexCoding,
         search: Search,
         data: &[f32],
-        iters: usize,
     ) -> Result<Self> {
         let first = Self::for_rate(
             dim,
@@ -621,7 +623,7 @@ impl PvqCodec {
             search,
         )?;
         let samples = first.gain_samples(data)?;
-        let gain = GainQuantizer::fitted(&samples, gain_bits, iters)?;
+        let gain = GainQuantizer::fitted(&samples, gain_bits, TRAIN_ITERS)?;
         Self::for_rate(dim, group, bits_per_dim, gain, coding, search)
     }
 }
@@ -636,5 +638,5 @@ pub fn gaussian_codec(dim: usize, bits_per_dim: f64) -> Result<PvqCodec> {
     let mut rng = crate::rng::Rng::new(0);
     let mut data = alloc::vec![0f32; 64 * dim];
     rng.fill_gaussian(&mut data);
-    PvqCodec::train(dim, group, bits_per_dim, 2, IndexCoding::Range, Search::Greedy, &data, 25)
+    PvqCodec::train(dim, group, bits_per_dim, 2, IndexCoding::Range, Search::Greedy, &data)
 }

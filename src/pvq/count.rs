@@ -323,7 +323,7 @@ fn decode_with<T: PvqInt>(mut k: u32, mut i: T, y: &mut [i32], u: impl Fn(u32, u
 }
 
 #[cfg(feature = "alloc")]
-pub use table::PulseTable;
+pub use table::{MAX_ENTRIES, PulseTable};
 
 #[cfg(feature = "alloc")]
 mod table {

@@ -54,7 +54,7 @@ impl GainQuantizer {
     /// # Errors
     /// [`Error::InvalidParameter`] unless `bits ∈ 1..=8` and `0 < lo < hi ≤ 256`.
     pub fn log_uniform(bits: u32, lo: f32, hi: f32) -> Result<Self> {
-        if !(1..=8).contains(&bits) || !(lo > 0.0 && lo < hi && hi <= MAX_LEVEL) {
+        if !((1..=8).contains(&bits) && lo > 0.0 && lo < hi && hi <= MAX_LEVEL) {
             return Err(Error::InvalidParameter("pvq gain: bits 1..=8 and 0 < lo < hi <= 256"));
         }
         let n = 1usize << bits;

@@ -5,7 +5,7 @@
 //! `x̂ = g·y/‖y‖₂`.
 //!
 //! * [`count`] — `V(N, K)`, `U(N, K)` with checked `u32`/`u64`/`u128` arithmetic, the
-//!   enumeration [`icwrs`](count::icwrs)/[`cwrsi`](count::cwrsi) in Opus order, and
+//!   enumeration [`icwrs`]/[`cwrsi`] in Opus order, and
 //!   [`PulseTable`](count::PulseTable) for fast indexing (no allocator needed except for the
 //!   table).
 //! * [`search`] — the pulse search: Opus's projection + greedy, and a refined search with
