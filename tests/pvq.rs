@@ -426,3 +426,64 @@ fn report_gaussian_rd() {
         }
     }
 }
+
+/// CPU time of this thread in seconds (Linux `schedstat`; wall time elsewhere), so that the
+/// speed report is not distorted by other processes on a shared machine.
+fn cpu_now() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+        .map(|ns| ns * 1e-9)
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64())
+}
+
+/// Rough decode / score speed in the test profile, per second of thread CPU time
+/// (`--ignored --nocapture`); criterion numbers are in `benches/pvq.rs`.
+#[test]
+#[ignore]
+fn report_speed() {
+    let d = 384;
+    let n = 2000;
+    let data = gaussian(d * n, 5);
+    let configs: Vec<(&str, PvqCodec)> = vec![
+        ("range D32", vector_codecs::pvq::codec::gaussian_codec(d, 3.0).unwrap()),
+        (
+            "range D8",
+            PvqCodec::for_rate(d, 8, 3.0, GainQuantizer::default_for(3, d, 8).unwrap(), IndexCoding::Range, Search::Greedy)
+                .unwrap(),
+        ),
+        (
+            "fixed D8",
+            PvqCodec::for_rate(d, 8, 3.0, GainQuantizer::default_for(3, d, 8).unwrap(), IndexCoding::Fixed, Search::Greedy)
+                .unwrap(),
+        ),
+    ];
+    for (name, c) in configs {
+        let mut codes = vec![0u8; n * c.code_len()];
+        let t = cpu_now();
+        c.encode_batch(&data, &mut codes).unwrap();
+        let enc = cpu_now() - t;
+        let mut out = vec![0f32; d * n];
+        let t = cpu_now();
+        for _ in 0..5 {
+            c.decode_batch(&codes, &mut out).unwrap();
+        }
+        let dec = (cpu_now() - t) / 5.0;
+        let mut s = c.scratch();
+        let q = c.prepare(&data[..d], &mut s).unwrap();
+        let mut sc = vec![0f32; n];
+        let t = cpu_now();
+        for _ in 0..5 {
+            c.score_batch(&q, &codes, &mut sc).unwrap();
+        }
+        let score = (cpu_now() - t) / 5.0;
+        let w = (n * d) as f64 / 1e6;
+        println!(
+            "{name}: {:.3} bits/dim, encode {:.1} M/s, decode {:.1} M weights/s, score {:.1} M/s",
+            c.bits_per_dim(),
+            w / enc,
+            w / dec,
+            w / score
+        );
+    }
+}

@@ -430,7 +430,36 @@ mod table {
             if i >= self.v(n, k) {
                 return Err(Error::Corrupt("pvq index >= V(N, K)"));
             }
-            decode_with(k, i, y, |n, k| Ok(self.u(n, k)))
+            // The loop of `cwrsi` on table rows (no closure, one slice per coordinate).
+            let cols = self.k as usize + 2;
+            let (mut k, mut i) = (k as usize, i);
+            let mut yy: u64 = 0;
+            let len = y.len();
+            for (j, out) in y.iter_mut().enumerate() {
+                let m = len - j;
+                if m == 1 {
+                    let v = k as i32;
+                    *out = if i != T::ZERO { -v } else { v };
+                    yy += (k * k) as u64;
+                    break;
+                }
+                let row = &self.u[m * cols..(m + 1) * cols];
+                let p = row[k + 1];
+                let neg = i >= p;
+                if neg {
+                    i = i.c_sub(p).unwrap_or(T::ZERO);
+                }
+                let mut kp = k;
+                while row[kp] > i {
+                    kp -= 1;
+                }
+                i = i.c_sub(row[kp]).unwrap_or(T::ZERO);
+                let mag = (k - kp) as i32;
+                *out = if neg { -mag } else { mag };
+                yy += (mag as u64) * (mag as u64);
+                k = kp;
+            }
+            Ok(yy)
         }
     }
 }
