@@ -449,13 +449,27 @@ fn report_speed() {
         ("range D32", vector_codecs::pvq::codec::gaussian_codec(d, 3.0).unwrap()),
         (
             "range D8",
-            PvqCodec::for_rate(d, 8, 3.0, GainQuantizer::default_for(3, d, 8).unwrap(), IndexCoding::Range, Search::Greedy)
-                .unwrap(),
+            PvqCodec::for_rate(
+                d,
+                8,
+                3.0,
+                GainQuantizer::default_for(3, d, 8).unwrap(),
+                IndexCoding::Range,
+                Search::Greedy,
+            )
+            .unwrap(),
         ),
         (
             "fixed D8",
-            PvqCodec::for_rate(d, 8, 3.0, GainQuantizer::default_for(3, d, 8).unwrap(), IndexCoding::Fixed, Search::Greedy)
-                .unwrap(),
+            PvqCodec::for_rate(
+                d,
+                8,
+                3.0,
+                GainQuantizer::default_for(3, d, 8).unwrap(),
+                IndexCoding::Fixed,
+                Search::Greedy,
+            )
+            .unwrap(),
         ),
     ];
     for (name, c) in configs {

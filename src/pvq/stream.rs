@@ -60,6 +60,16 @@ impl Source for BitReader<'_> {
         if self.pos + bits > self.buf.len() * 8 {
             return Err(Error::Truncated);
         }
+        let byte = self.pos / 8;
+        if bits <= 56 && byte + 8 <= self.buf.len() {
+            // Fast path: one unaligned little-endian 64-bit window.
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&self.buf[byte..byte + 8]);
+            let v = (u64::from_le_bytes(w) >> (self.pos % 8)) & ((1u64 << bits) - 1);
+            self.pos += bits;
+            let v = u128::from(v);
+            return if v >= n.max(1) { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) };
+        }
         let mut v: u128 = 0;
         let (mut got, mut p) = (0usize, self.pos);
         while got < bits {
