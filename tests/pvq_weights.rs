@@ -113,3 +113,37 @@ fn real_weights_when_present() {
         }
     }
 }
+
+/// Relative weight MSE of every real matrix at the report's rates (`--ignored --nocapture`).
+#[test]
+#[ignore]
+fn report_real_weights() {
+    let Some(dir) = common::data_dir("weights-minilm-l6") else { return };
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".fvecs") && !n.contains("bias"))
+        .collect();
+    names.sort();
+    let rates = [2.0, 2.25, 3.0, 3.25, 4.0];
+    println!("matrix | {}", rates.map(|r| format!("{r} bpw")).join(" | "));
+    let mut tot = [(0.0f64, 0.0f64, 0u64, 0usize); 5];
+    for name in names {
+        let m = common::read_fvecs(dir.join(&name));
+        let rows = m.data.len() / m.dim;
+        let mut line = format!("{} ({rows}x{})", name.trim_end_matches(".fvecs"), m.dim);
+        for (j, rate) in rates.iter().enumerate() {
+            let (h, bits) = quantize_rows(&m.data, rows, m.dim, &WeightConfig::new(*rate)).unwrap();
+            let e: f64 = m.data.iter().zip(&h).map(|(a, b)| f64::from(a - b).powi(2)).sum();
+            let n: f64 = m.data.iter().map(|a| f64::from(*a).powi(2)).sum();
+            tot[j].0 += e;
+            tot[j].1 += n;
+            tot[j].2 += bits;
+            tot[j].3 += m.data.len();
+            line += &format!(" | {:.5} ({:.3})", e / n, bits as f64 / m.data.len() as f64);
+        }
+        println!("{line}");
+    }
+    let total: Vec<String> = tot.iter().map(|t| format!("{:.5} ({:.3})", t.0 / t.1, t.2 as f64 / t.3 as f64)).collect();
+    println!("total | {}", total.join(" | "));
+}
