@@ -10,6 +10,12 @@ pub(crate) fn field_bits(n: u128) -> u32 {
     if n <= 1 { 0 } else { 128 - (n - 1).leading_zeros() }
 }
 
+/// Range-coder operations for a value in `[0, n)`: the top 8 bits, then 8-bit chunks.
+#[inline]
+pub(crate) fn coder_ops(n: u128) -> usize {
+    if n <= 1 { 0 } else { 1 + (field_bits(n).saturating_sub(8) as usize).div_ceil(8) }
+}
+
 /// A sink for values `v ∈ [0, n)`.
 pub(crate) trait Sink {
     fn put(&mut self, v: u128, n: u128) -> Result<()>;

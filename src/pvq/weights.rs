@@ -119,7 +119,7 @@ impl PvqWeights {
         let groups = cols.div_ceil(group);
         let total = cfg.bits_per_weight * (rows * cols) as f64
             - 32.0 * gain.len() as f64
-            - range_margin_bits(rows * (2 * groups + 1)) as f64;
+            - range_margin_bits(rows * (2 + 18 * groups)) as f64;
         let per_row = libm::floor(total / rows as f64 - ROW_SCALE_BITS);
         let ks = allocate_budget(cols, group, per_row, gain.len(), IndexCoding::Range)?;
         let codec = PvqCodec::new(cols, group, &ks, gain, IndexCoding::Range, cfg.search)?;
