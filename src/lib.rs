@@ -2,8 +2,8 @@
 //!
 //! Vector compression codecs behind one small set of traits: scalar quantization (uniform
 //! integer, Lloyd–Max, f16/bf16/FP8/FP4/MX/NVFP4 float formats), binary codes, rotations, QJL,
-//! TurboQuant and RaBitQ, and entropy coders (rANS, range coding) including lossless float
-//! compression. `no_std`: encode, decode and score need no allocator; training needs `alloc`.
+//! TurboQuant and RaBitQ, pyramid vector quantization ([`pvq`], also for weight matrices), and
+//! entropy coders (rANS, range coding) including lossless float compression. `no_std`: encode, decode and score need no allocator; training needs `alloc`.
 //!
 //! ## The traits
 //!
@@ -56,6 +56,7 @@ pub mod train;
 
 pub mod binary;
 pub mod entropy;
+pub mod pvq;
 pub mod qjl;
 pub mod rabitq;
 pub mod scalar;

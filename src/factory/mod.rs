@@ -45,6 +45,7 @@ mod entropy;
 mod float;
 mod lloyd;
 mod pq;
+mod pvq;
 mod qjl;
 mod rabitq;
 mod turbo;
@@ -125,6 +126,7 @@ const TABLES: &[&[Entry]] = &[
     float::ENTRIES,
     lloyd::ENTRIES,
     pq::ENTRIES,
+    pvq::ENTRIES,
     turbo::ENTRIES,
     qjl::ENTRIES,
     rabitq::ENTRIES,

@@ -1,0 +1,89 @@
+//! Pyramid VQ: encode / decode / score throughput at 3 bits per dimension (d = 384), in
+//! weights (coordinates) per second; plus the raw index decode (`PulseTable::decode`).
+//!
+//! `cargo bench --bench pvq`. The target: decode ≥ 100 M weights/s single thread at
+//! 3 bits per weight (see BENCHMARKS.md for the measured numbers).
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use vector_codecs::pvq::count::PulseTable;
+use vector_codecs::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search};
+use vector_codecs::rng::Rng;
+use vector_codecs::{Decode, Score};
+
+const N: usize = 2000;
+
+fn run(c: &mut Criterion, name: &str, codec: &PvqCodec) {
+    let d = vector_codecs::Codec::dim(codec);
+    let mut rng = Rng::new(1);
+    let mut xs = vec![0f32; N * d];
+    rng.fill_gaussian(&mut xs);
+    let code_len = vector_codecs::Codec::code_len(codec);
+    let mut codes = vec![0u8; N * code_len];
+    vector_codecs::Codec::encode_batch(codec, &xs, &mut codes).unwrap();
+    let mut g = c.benchmark_group(format!("pvq/{name}/d{d}"));
+    g.throughput(Throughput::Elements((N * d) as u64));
+    g.sample_size(10);
+    g.bench_function("encode", |b| {
+        b.iter(|| vector_codecs::Codec::encode_batch(codec, black_box(&xs), &mut codes).unwrap())
+    });
+    let mut out = vec![0f32; N * d];
+    g.bench_function("decode", |b| b.iter(|| codec.decode_batch(black_box(&codes), &mut out).unwrap()));
+    let mut scratch = codec.scratch();
+    let q = codec.prepare(&xs[..d], &mut scratch).unwrap();
+    let mut scores = vec![0f32; N];
+    g.bench_function("score", |b| b.iter(|| codec.score_batch(&q, black_box(&codes), &mut scores).unwrap()));
+    g.finish();
+}
+
+fn index_decode(c: &mut Criterion) {
+    // Index decode alone for D = 8, 16, 32 at ~3 bits per coordinate.
+    for (n, k) in [(8u32, 10u32), (16, 21), (32, 44)] {
+        let mut rng = Rng::new(2);
+        let table64 = PulseTable::<u64>::new(n, k).ok();
+        let table128 = PulseTable::<u128>::new(n, k).unwrap();
+        let mut idx = Vec::new();
+        let mut y = vec![0i32; n as usize];
+        let mut x = vec![0f32; n as usize];
+        for _ in 0..1000 {
+            rng.fill_gaussian(&mut x);
+            Search::Greedy.run(&x, k, &mut y).unwrap();
+            idx.push(table128.index(&y).unwrap());
+        }
+        let mut g = c.benchmark_group(format!("pvq/cwrsi/N{n}K{k}"));
+        g.throughput(Throughput::Elements(1000 * u64::from(n)));
+        g.sample_size(10);
+        match &table64 {
+            Some(t) => g.bench_function("u64", |b| {
+                b.iter(|| {
+                    for &i in &idx {
+                        t.decode(k, i as u64, &mut y).unwrap();
+                    }
+                })
+            }),
+            None => g.bench_function("u128", |b| {
+                b.iter(|| {
+                    for &i in &idx {
+                        table128.decode(k, i, &mut y).unwrap();
+                    }
+                })
+            }),
+        };
+        g.finish();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let d = 384;
+    run(c, "range-D32", &vector_codecs::pvq::codec::gaussian_codec(d, 3.0).unwrap());
+    for (group, gain_bits) in [(8usize, 3u32), (32, 2)] {
+        let gain = GainQuantizer::default_for(gain_bits, d, group).unwrap();
+        let fixed = PvqCodec::for_rate(d, group, 3.0, gain, IndexCoding::Fixed, Search::Greedy).unwrap();
+        run(c, &format!("fixed-D{group}"), &fixed);
+    }
+    let gain = GainQuantizer::default_for(3, d, 8).unwrap();
+    run(c, "range-D8", &PvqCodec::for_rate(d, 8, 3.0, gain, IndexCoding::Range, Search::Greedy).unwrap());
+    index_decode(c);
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);
