@@ -50,6 +50,8 @@ pub mod persist;
 pub mod pq;
 pub mod rng;
 pub mod simd;
+#[cfg(feature = "alloc")]
+pub mod ssvq;
 pub mod topk;
 #[cfg(feature = "alloc")]
 pub mod train;
@@ -61,6 +63,8 @@ pub mod rabitq;
 pub mod scalar;
 pub mod transform;
 pub mod turbo;
+#[cfg(feature = "alloc")]
+pub mod weights;
 
 pub use codec::{Codec, Decode, Estimator, MAX_NORM, ScanMode, ScanModes, Score, ScoreSymmetric, Symbols};
 pub use error::{Error, Result};
