@@ -47,6 +47,7 @@ mod lloyd;
 mod pq;
 mod qjl;
 mod rabitq;
+mod ssvq;
 mod turbo;
 mod uniform;
 
@@ -125,6 +126,7 @@ const TABLES: &[&[Entry]] = &[
     float::ENTRIES,
     lloyd::ENTRIES,
     pq::ENTRIES,
+    ssvq::ENTRIES,
     turbo::ENTRIES,
     qjl::ENTRIES,
     rabitq::ENTRIES,
