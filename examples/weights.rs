@@ -40,8 +40,18 @@ use vector_codecs::weights::group::{Fp4Group, LloydGroup, UniformGroup, ssvq_for
 use vector_codecs::weights::{Feedback, GroupQuantizer, QuantizeConfig, quantize_matrix};
 
 const MATRICES: [&str; 12] = [
-    "L0_attn_q", "L0_attn_k", "L0_attn_v", "L0_attn_o", "L0_ffn_in", "L0_ffn_out", "L5_attn_q", "L5_attn_k",
-    "L5_attn_v", "L5_attn_o", "L5_ffn_in", "L5_ffn_out",
+    "L0_attn_q",
+    "L0_attn_k",
+    "L0_attn_v",
+    "L0_attn_o",
+    "L0_ffn_in",
+    "L0_ffn_out",
+    "L5_attn_q",
+    "L5_attn_k",
+    "L5_attn_v",
+    "L5_attn_o",
+    "L5_ffn_in",
+    "L5_ffn_out",
 ];
 
 /// Nominal rates of the summary tables; a configuration counts at rate `R` when its total bits
@@ -214,7 +224,10 @@ fn esc(s: &str) -> String {
 
 /// Output error vs bits/weight: per method the lower envelope of its configurations (total over
 /// the matrices); solid = round-to-nearest, dashed = activation-aware.
-fn svg(lines: &[(String, usize, bool, Vec<(f64, f64, String)>)], title: &str) -> String {
+/// One plotted line: label, family index, activation-aware, points `(bits, error, config)`.
+type Line = (String, usize, bool, Vec<(f64, f64, String)>);
+
+fn svg(lines: &[Line], title: &str) -> String {
     const PAL: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
     let (w, h, x0, y0, pw, ph) = (900.0, 560.0, 80.0, 50.0, 620.0, 440.0);
     let pts: Vec<&(f64, f64, String)> = lines.iter().flat_map(|l| l.3.iter()).collect();
@@ -278,7 +291,8 @@ fn svg(lines: &[(String, usize, bool, Vec<(f64, f64, String)>)], title: &str) ->
         let c = PAL[fam % PAL.len()];
         let dash = if *aa { r#" stroke-dasharray="6,4""# } else { "" };
         let path: Vec<String> = p.iter().map(|(b, v, _)| format!("{:.1},{:.1}", px(*b), py(*v))).collect();
-        let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"{dash}/>"#, path.join(" "));
+        let _ =
+            writeln!(s, r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"{dash}/>"#, path.join(" "));
         for (b, v, cfg) in p {
             let _ = writeln!(
                 s,
@@ -460,7 +474,10 @@ fn run(
     }
 
     let mut md = String::new();
-    let _ = writeln!(md, "Source: {source}; damping λ = {damp}·mean(diag H); calibration = windows 0, 2; evaluation = windows 1, 3.\n");
+    let _ = writeln!(
+        md,
+        "Source: {source}; damping λ = {damp}·mean(diag H); calibration = windows 0, 2; evaluation = windows 1, 3.\n"
+    );
     // All configurations, totals.
     let _ = writeln!(
         md,

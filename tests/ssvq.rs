@@ -41,11 +41,8 @@ fn decode_is_sign_times_codeword_and_encode_is_nearest_magnitude() {
                 // Naive nearest magnitude centroid, ties to the lowest index.
                 let mut best = (0usize, f64::INFINITY);
                 for (jj, cj) in vq.centroids().chunks_exact(ds).enumerate() {
-                    let dist: f64 = row[m * ds..(m + 1) * ds]
-                        .iter()
-                        .zip(cj)
-                        .map(|(a, b)| f64::from(a.abs() - b).powi(2))
-                        .sum();
+                    let dist: f64 =
+                        row[m * ds..(m + 1) * ds].iter().zip(cj).map(|(a, b)| f64::from(a.abs() - b).powi(2)).sum();
                     if dist < best.1 - 1e-9 {
                         best = (jj, dist);
                     }

@@ -12,8 +12,7 @@ use vector_codecs::train::KMeansConfig;
 use vector_codecs::train::linalg::{cholesky, cholesky_upper, spd_inverse};
 use vector_codecs::weights::group::{Fp4Group, LloydGroup, UniformGroup, ssvq_for_weights, vq_for_weights};
 use vector_codecs::weights::{
-    Feedback, GroupQuantizer, OUTLIER_BITS, QuantizeConfig, quantize_matrix, relative_output_error,
-    relative_weight_mse,
+    Feedback, GroupQuantizer, OUTLIER_BITS, QuantizeConfig, quantize_matrix, relative_output_error, relative_weight_mse,
 };
 use vector_codecs::{Codec, Decode, Error};
 
@@ -35,7 +34,17 @@ fn cholesky_closed_form() {
     assert_eq!(u, vec![2.0, 6.0, -8.0, 0.0, 1.0, 5.0, 0.0, 0.0, 3.0]);
     // A⁻¹ of this matrix: [[49.36111, -13.55556, 2.11111], [-13.55556, 3.77778, -0.55556], [2.11111, -0.55556, 0.11111]].
     let inv = spd_inverse(&a, 3).unwrap();
-    let want = [49.0 + 13.0 / 36.0, -122.0 / 9.0, 19.0 / 9.0, -122.0 / 9.0, 34.0 / 9.0, -5.0 / 9.0, 19.0 / 9.0, -5.0 / 9.0, 1.0 / 9.0];
+    let want = [
+        49.0 + 13.0 / 36.0,
+        -122.0 / 9.0,
+        19.0 / 9.0,
+        -122.0 / 9.0,
+        34.0 / 9.0,
+        -5.0 / 9.0,
+        19.0 / 9.0,
+        -5.0 / 9.0,
+        1.0 / 9.0,
+    ];
     for (g, w) in inv.iter().zip(want) {
         assert!((g - w).abs() < 1e-9, "{g} vs {w}");
     }

@@ -22,7 +22,7 @@
 //!   (16·k for `d_s ≤ 4`, 32·k for `d_s ≤ 8`): a score is one lookup per chunk, no float decode.
 //!   Each entry is built from the all-negative pattern by adding `2·q_i·c_{j,i}` per set bit.
 //! * **Training** (`train`, feature `alloc` as the whole module): k-means (SPECS §3,
-//!   [`crate::train::kmeans`]) on the `n·M` magnitude sub-vectors `|x_m|`, one codebook for all
+//!   [`mod@crate::train::kmeans`]) on the `n·M` magnitude sub-vectors `|x_m|`, one codebook for all
 //!   positions. Centroids are means of non-negative points, hence non-negative.
 //!
 //! The plain-VQ comparison of the paper (k-means on the signed sub-vectors, same bits) is a

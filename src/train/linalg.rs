@@ -307,7 +307,7 @@ pub fn cholesky(a: &[f64], n: usize) -> Result<Vec<f64>> {
         for j in 0..=i {
             let s = a[i * n + j] - dot(&l[i * n..i * n + j], &l[j * n..j * n + j]);
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return Err(Error::InvalidParameter("cholesky: matrix is not positive definite"));
                 }
                 l[i * n + i] = libm::sqrt(s);

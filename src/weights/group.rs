@@ -272,13 +272,7 @@ fn round_f16(c: &mut [f32]) {
 ///
 /// # Errors
 /// As [`ProductQuantizer::train_shared`].
-pub fn vq_for_weights(
-    w: &[f32],
-    cols: usize,
-    ds: usize,
-    nbits: u32,
-    cfg: &KMeansConfig,
-) -> Result<ProductQuantizer> {
+pub fn vq_for_weights(w: &[f32], cols: usize, ds: usize, nbits: u32, cfg: &KMeansConfig) -> Result<ProductQuantizer> {
     if ds == 0 || !cols.is_multiple_of(ds) {
         return Err(Error::InvalidParameter("VQ: ds must divide the row length"));
     }

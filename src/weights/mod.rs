@@ -286,15 +286,14 @@ pub fn quantize_matrix(
                 }
                 for i in 0..u {
                     let mut s = err[i];
-                    for k in 0..i {
-                        s -= coef[k] * f.u[(a + k) * cols + a + i];
+                    for (k, &ck) in coef[..i].iter().enumerate() {
+                        s -= ck * f.u[(a + k) * cols + a + i];
                     }
                     let d = f.u[(a + i) * cols + a + i];
                     coef[i] = if d > 0.0 { s / d } else { 0.0 };
                 }
                 let rest = a + u;
-                for k in 0..u {
-                    let c = coef[k];
+                for (k, &c) in coef.iter().enumerate() {
                     if c == 0.0 {
                         continue;
                     }
@@ -323,7 +322,13 @@ pub fn relative_weight_mse(w: &[f32], w_hat: &[f32]) -> Result<f64> {
         num += f64::from(a - b) * f64::from(a - b);
         den += f64::from(a) * f64::from(a);
     }
-    Ok(if den > 0.0 { num / den } else if num > 0.0 { f64::INFINITY } else { 0.0 })
+    Ok(if den > 0.0 {
+        num / den
+    } else if num > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    })
 }
 
 /// Relative output error `‖(W − Ŵ)·Xᵀ‖_F / ‖W·Xᵀ‖_F` over the `n = x.len() / cols` input rows
@@ -352,5 +357,11 @@ pub fn relative_output_error(w: &[f32], w_hat: &[f32], rows: usize, cols: usize,
             den += y * y;
         }
     }
-    Ok(if den > 0.0 { libm::sqrt(num / den) } else if num > 0.0 { f64::INFINITY } else { 0.0 })
+    Ok(if den > 0.0 {
+        libm::sqrt(num / den)
+    } else if num > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    })
 }
