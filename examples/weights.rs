@@ -95,13 +95,19 @@ fn configs(quick: bool) -> Vec<Config> {
             });
         }
     }
-    // The outlier list on the uniform codec (weights above 20σ kept as f16).
+    // The outlier list (weights above 20σ of the matrix kept as f16 + position).
     for (b, g) in [(2u32, 128usize), (3, 128)] {
         v.push(Config {
             family: "uniform",
             name: format!("int{b}-g{g}+ol20"),
             outliers: Some(20.0),
             build: Box::new(move |_, _| Ok(Box::new(UniformGroup::new(b, g)?))),
+        });
+        v.push(Config {
+            family: "lloyd",
+            name: format!("lloyd{b}-g{g}+ol20"),
+            outliers: Some(20.0),
+            build: Box::new(move |_, _| Ok(Box::new(LloydGroup::new(b, g)?))),
         });
     }
     v.push(Config {
@@ -125,6 +131,14 @@ fn configs(quick: bool) -> Vec<Config> {
             name: format!("vq{ds}x{nb}"),
             outliers: None,
             build: Box::new(move |w, cols| Ok(Box::new(vq_for_weights(w, cols, ds, nb, &kcfg())?))),
+        });
+    }
+    if !quick {
+        v.push(Config {
+            family: "vq",
+            name: "vq2x4+ol20".into(),
+            outliers: Some(20.0),
+            build: Box::new(move |w, cols| Ok(Box::new(vq_for_weights(w, cols, 2, 4, &kcfg())?))),
         });
     }
     let ss: &[(usize, u32)] = if quick {

@@ -352,3 +352,34 @@ fn real_layer_feedback_helps() {
     let eb = relative_output_error(&w.data, &b.w_hat, rows, cols, &eval).unwrap();
     assert!(eb < ea);
 }
+
+/// The shipped real slice of `L0_ffn_out` (16 × 128 around the 175σ outlier weight, with 64 rows
+/// of its real inputs): the outlier list rescues Lloyd–Max (whose Gaussian levels clip the
+/// outlier) and uniform groups, and error feedback calibrated on windows 0, 2 lowers the output
+/// error on windows 1, 3.
+#[test]
+fn shipped_subset_outlier_and_feedback() {
+    let dir = common::shipped_dir().join("weights-subset");
+    let w = common::read_fvecs(dir.join("L0_ffn_out.fvecs"));
+    let x = common::read_fvecs(dir.join("L0_ffn_out_in.fvecs"));
+    let (rows, cols) = (w.data.len() / w.dim, w.dim);
+    assert_eq!((rows, cols, x.dim), (16, 128, 128));
+    let amax = w.data.iter().fold(0f32, |a, v| a.max(v.abs()));
+    assert!((amax - 7.9148).abs() < 1e-3, "the outlier weight is in the slice");
+    let win = 16 * cols;
+    let pick = |odd: usize| -> Vec<f32> {
+        x.data.chunks_exact(win).enumerate().filter(|(i, _)| i % 2 == odd).flat_map(|(_, c)| c.to_vec()).collect()
+    };
+    let (cal, eval) = (pick(0), pick(1));
+    let fb = Feedback::from_inputs(&cal, cols, 0.1).unwrap();
+    let err = |q: &dyn GroupQuantizer, fb: Option<&Feedback>, ol: Option<f32>| {
+        let r = quantize_matrix(&w.data, rows, cols, q, fb, &QuantizeConfig { outlier_sigma: ol }).unwrap();
+        relative_output_error(&w.data, &r.w_hat, rows, cols, &eval).unwrap()
+    };
+    let lloyd = LloydGroup::new(3, 128).unwrap();
+    let (l0, l1) = (err(&lloyd, None, None), err(&lloyd, None, Some(20.0)));
+    assert!(l0 > 0.5 && l1 < 0.2 * l0, "Lloyd–Max {l0} → with the outlier list {l1}");
+    let uni = UniformGroup::new(3, 128).unwrap();
+    let (u0, u1, u2) = (err(&uni, None, None), err(&uni, None, Some(20.0)), err(&uni, Some(&fb), None));
+    assert!(u1 < u0 && u2 < u0, "uniform {u0}: outliers {u1}, feedback {u2}");
+}
