@@ -15,11 +15,11 @@
 //! written to the CSV as well.
 //!
 //! ```sh
-//! cargo run --release --example weights -- [--data DIR] [--svg FILE] [--csv FILE] [--damp 0.1] [--quick]
+//! cargo run --release --example weights -- [--data DIR | --subset] [--svg FILE] [--csv FILE] [--damp 0.1] [--quick]
 //! ```
 //!
 //! `DIR` holds `weights-minilm-l6/` and `act-minilm-l6/` (default `$VECTOR_CODECS_DATA`, else
-//! `../shared/data`). Without it the example runs on the tiny real subset shipped in
+//! `../shared/data`). Without it (or with `--subset`) the example runs on the tiny real subset shipped in
 //! `data/weights-subset/` (16 rows × 128 inputs of `L0_ffn_out` around its 175σ outlier weight,
 //! with 64 rows of its real inputs), and if that is missing too it says so and exits 0.
 //! Results: `examples/weights.md`.
@@ -133,12 +133,14 @@ fn configs(quick: bool) -> Vec<Config> {
             build: Box::new(move |w, cols| Ok(Box::new(vq_for_weights(w, cols, ds, nb, &kcfg())?))),
         });
     }
-    if !quick {
+    // Outlier lists on VQ and SSVQ too, so that the two compare with and without them.
+    let ol: &[(usize, u32)] = if quick { &[] } else { &[(2, 4), (4, 8), (3, 9)] };
+    for &(ds, nb) in ol {
         v.push(Config {
             family: "vq",
-            name: "vq2x4+ol20".into(),
+            name: format!("vq{ds}x{nb}+ol20"),
             outliers: Some(20.0),
-            build: Box::new(move |w, cols| Ok(Box::new(vq_for_weights(w, cols, 2, 4, &kcfg())?))),
+            build: Box::new(move |w, cols| Ok(Box::new(vq_for_weights(w, cols, ds, nb, &kcfg())?))),
         });
     }
     let ss: &[(usize, u32)] = if quick {
@@ -151,6 +153,15 @@ fn configs(quick: bool) -> Vec<Config> {
             family: "ssvq",
             name: format!("ssvq{ds}x{nb}"),
             outliers: None,
+            build: Box::new(move |w, cols| Ok(Box::new(ssvq_for_weights(w, cols, ds, nb, &kcfg())?))),
+        });
+    }
+    let ol: &[(usize, u32)] = if quick { &[] } else { &[(4, 4), (4, 8), (4, 9)] };
+    for &(ds, nb) in ol {
+        v.push(Config {
+            family: "ssvq",
+            name: format!("ssvq{ds}x{nb}+ol20"),
+            outliers: Some(20.0),
             build: Box::new(move |w, cols| Ok(Box::new(ssvq_for_weights(w, cols, ds, nb, &kcfg())?))),
         });
     }
@@ -346,8 +357,9 @@ fn main() {
             "--csv" => csv_out = Some(PathBuf::from(args.next().expect("--csv needs a file"))),
             "--damp" => damp = args.next().and_then(|v| v.parse().ok()).expect("--damp needs a number"),
             "--quick" => quick = true,
+            "--subset" => base = PathBuf::from("/nonexistent-use-the-shipped-subset"),
             "-h" | "--help" => {
-                println!("usage: weights [--data DIR] [--svg FILE] [--csv FILE] [--damp 0.1] [--quick]");
+                println!("usage: weights [--data DIR | --subset] [--svg FILE] [--csv FILE] [--damp 0.1] [--quick]");
                 return;
             }
             other => {

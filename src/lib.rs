@@ -2,7 +2,8 @@
 //!
 //! Vector compression codecs behind one small set of traits: scalar quantization (uniform
 //! integer, Lloyd–Max, f16/bf16/FP8/FP4/MX/NVFP4 float formats), binary codes, rotations, QJL,
-//! TurboQuant and RaBitQ, and entropy coders (rANS, range coding) including lossless float
+//! TurboQuant and RaBitQ, product and sign-split vector quantization, activation-aware weight
+//! quantization (`weights`), and entropy coders (rANS, range coding) including lossless float
 //! compression. `no_std`: encode, decode and score need no allocator; training needs `alloc`.
 //!
 //! ## The traits
