@@ -122,6 +122,32 @@ fn table_per_sub(ds: usize, k: usize) -> usize {
     t
 }
 
+/// Sequential LSB-first reader of fields of at most 16 bits (bytes past the end read as 0).
+struct Bits<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    acc: u64,
+    n: u32,
+}
+
+impl<'a> Bits<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Bits { bytes, at: 0, acc: 0, n: 0 }
+    }
+    #[inline]
+    fn take(&mut self, width: u32) -> u32 {
+        while self.n < width {
+            self.acc |= u64::from(self.bytes.get(self.at).copied().unwrap_or(0)) << self.n;
+            self.at += 1;
+            self.n += 8;
+        }
+        let v = (self.acc & ((1u64 << width) - 1)) as u32;
+        self.acc >>= width;
+        self.n -= width;
+        v
+    }
+}
+
 impl SignSplitVq {
     /// A quantizer for `dim`-vectors with sub-vectors of `ds` coordinates and the codebook
     /// `centroids` (`2^nbits · ds` non-negative floats, row-major).
@@ -281,10 +307,20 @@ impl SignSplitVq {
 
     fn score_lut(&self, lut: &[f32], code: &[u8]) -> f32 {
         let per = table_per_sub(self.ds, self.k);
+        let (signs, idx) = code.split_at(self.sign_len().min(code.len()));
+        let (mut sr, mut ir) = (Bits::new(signs), Bits::new(idx));
         let mut s = 0f32;
-        for (m, t) in lut.chunks_exact(per).take(self.m()).enumerate() {
-            let j = self.index(code, m);
-            let p = self.signs(code, m) as usize;
+        if self.ds <= CHUNK {
+            for t in lut.chunks_exact(per).take(self.m()) {
+                let p = sr.take(self.ds as u32) as usize;
+                let j = ir.take(self.nbits) as usize;
+                s += t[p * self.k + j];
+            }
+            return s;
+        }
+        for t in lut.chunks_exact(per).take(self.m()) {
+            let p = sr.take(self.ds as u32) as usize;
+            let j = ir.take(self.nbits) as usize;
             let mut at = 0;
             let mut off = 0;
             while at < self.ds {
@@ -379,8 +415,16 @@ impl Decode for SignSplitVq {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim, out.len())?;
-        for (m, o) in out.chunks_exact_mut(self.ds).enumerate() {
-            self.reconstruct_sub(self.signs(code, m), self.index(code, m), o);
+        let (signs, idx) = code.split_at(self.sign_len());
+        let (mut sr, mut ir) = (Bits::new(signs), Bits::new(idx));
+        for o in out.chunks_exact_mut(self.ds) {
+            let s = sr.take(self.ds as u32);
+            let j = ir.take(self.nbits) as usize;
+            let c = &self.centroids[j * self.ds..(j + 1) * self.ds];
+            for (i, (o, &c)) in o.iter_mut().zip(c).enumerate() {
+                // c ≥ 0 (or −0.0): flip its sign bit where the stored sign is negative.
+                *o = f32::from_bits(c.to_bits() ^ ((!(s >> i) & 1) << 31));
+            }
         }
         Ok(())
     }
