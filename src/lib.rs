@@ -2,8 +2,10 @@
 //!
 //! Vector compression codecs behind one small set of traits: scalar quantization (uniform
 //! integer, Lloyd–Max, f16/bf16/FP8/FP4/MX/NVFP4 float formats), binary codes, rotations, QJL,
-//! TurboQuant and RaBitQ, pyramid vector quantization ([`pvq`], also for weight matrices), and
-//! entropy coders (rANS, range coding) including lossless float compression. `no_std`: encode, decode and score need no allocator; training needs `alloc`.
+//! TurboQuant and RaBitQ, product, pyramid ([`pvq`]) and sign-split vector quantization,
+//! activation-aware weight quantization (`weights`), and entropy coders (rANS, range coding)
+//! including lossless float compression. `no_std`: encode, decode and score need no allocator;
+//! training needs `alloc`.
 //!
 //! ## The traits
 //!
@@ -50,6 +52,8 @@ pub mod persist;
 pub mod pq;
 pub mod rng;
 pub mod simd;
+#[cfg(feature = "alloc")]
+pub mod ssvq;
 pub mod topk;
 #[cfg(feature = "alloc")]
 pub mod train;
@@ -62,6 +66,8 @@ pub mod rabitq;
 pub mod scalar;
 pub mod transform;
 pub mod turbo;
+#[cfg(feature = "alloc")]
+pub mod weights;
 
 pub use codec::{Codec, Decode, Estimator, MAX_NORM, ScanMode, ScanModes, Score, ScoreSymmetric, Symbols};
 pub use error::{Error, Result};

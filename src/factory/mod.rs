@@ -48,6 +48,7 @@ mod pq;
 mod pvq;
 mod qjl;
 mod rabitq;
+mod ssvq;
 mod turbo;
 mod uniform;
 
@@ -127,6 +128,7 @@ const TABLES: &[&[Entry]] = &[
     lloyd::ENTRIES,
     pq::ENTRIES,
     pvq::ENTRIES,
+    ssvq::ENTRIES,
     turbo::ENTRIES,
     qjl::ENTRIES,
     rabitq::ENTRIES,

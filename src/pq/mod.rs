@@ -207,6 +207,32 @@ impl ProductQuantizer {
         Self::train_impl(data, dim, m, nbits, cfg, None)
     }
 
+    /// Trains **one** codebook of `2^nbits` centroids shared by all `m` subspaces: k-means
+    /// (`cfg`) on the `n·m` sub-vectors of the row-major `data` pooled together (SPECS §4's
+    /// "shared dictionary"; plain VQ of fixed-length sub-vectors, the comparison of
+    /// [`crate::ssvq`]). The result is an ordinary product quantizer whose `m` codebooks are
+    /// equal, so codes, scores and saved bytes are those of any PQ.
+    ///
+    /// # Errors
+    /// As [`train`](Self::train), with [`Error::NotEnoughData`] below `2^nbits` sub-vectors.
+    pub fn train_shared(data: &[f32], dim: usize, m: usize, nbits: u32, cfg: &KMeansConfig) -> Result<Self> {
+        check_shape(dim, m, nbits)?;
+        crate::codec::batch_rows(data.len(), dim)?;
+        if !data.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        let (dsub, ksub) = (dim / m, 1usize << nbits);
+        if data.len() / dsub < ksub {
+            return Err(Error::NotEnoughData { needed: ksub, got: data.len() / dsub });
+        }
+        let km = kmeans(data, dsub, ksub, cfg, None, None)?;
+        let mut centroids = Vec::with_capacity(ksub * dim);
+        for _ in 0..m {
+            centroids.extend_from_slice(&km.centroids);
+        }
+        Self::new(dim, m, nbits, centroids, PqMetric::InnerProduct)
+    }
+
     /// Retrains from this quantizer's codebooks (a hot start, as FAISS's `Train_hot_start`) for
     /// `cfg.niter` iterations on `data`.
     ///
@@ -288,6 +314,23 @@ impl ProductQuantizer {
     #[inline]
     pub fn index(&self, code: &[u8], i: usize) -> usize {
         get_index(code, i, self.nbits)
+    }
+
+    /// The nearest centroid of subspace `s` to `x` (`d_sub` floats) in squared L2, ties to the
+    /// lowest index: what [`encode_into`](Codec::encode_into) writes for that subspace.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `s ≥ M`; [`Error::DimensionMismatch`] if
+    /// `x.len() != d_sub`; [`Error::NonFinite`] for NaN/inf.
+    pub fn nearest_in(&self, s: usize, x: &[f32]) -> Result<usize> {
+        if s >= self.m {
+            return Err(Error::InvalidParameter("PQ: subspace index out of range"));
+        }
+        check_dim(self.dsub, x.len())?;
+        if !x.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        Ok(nearest(x, self.sub_blocks(s), self.ksub).0)
     }
 
     fn centroid(&self, s: usize, j: usize) -> &[f32] {

@@ -287,3 +287,80 @@ pub fn orthogonality_error(r: &[f64], d: usize) -> f64 {
     }
     worst
 }
+
+/// The Cholesky factor of a symmetric positive-definite `n × n` matrix: lower-triangular `L`
+/// with `A = L·Lᵀ` (row-major; the strict upper triangle is 0). Only the lower triangle of `a`
+/// is read. Cost `n³/3` multiply–adds, in a fixed order.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] if `a.len() != n²` or `A` is not positive definite (a pivot
+/// `≤ 0`); [`Error::NonFinite`] for NaN/inf entries.
+pub fn cholesky(a: &[f64], n: usize) -> Result<Vec<f64>> {
+    if Some(a.len()) != n.checked_mul(n) {
+        return Err(Error::InvalidParameter("cholesky: matrix must be n × n"));
+    }
+    if !a.iter().all(|v| v.is_finite()) {
+        return Err(Error::NonFinite);
+    }
+    let mut l = vec![0f64; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s = a[i * n + j] - dot(&l[i * n..i * n + j], &l[j * n..j * n + j]);
+            if i == j {
+                if s.is_nan() || s <= 0.0 {
+                    return Err(Error::InvalidParameter("cholesky: matrix is not positive definite"));
+                }
+                l[i * n + i] = libm::sqrt(s);
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// The inverse of a symmetric positive-definite `n × n` matrix through its Cholesky factor:
+/// `A⁻¹ = L⁻ᵀ·L⁻¹` (symmetric, row-major).
+///
+/// # Errors
+/// As [`cholesky`].
+pub fn spd_inverse(a: &[f64], n: usize) -> Result<Vec<f64>> {
+    let l = cholesky(a, n)?;
+    // Y = L⁻¹ (lower triangular), row by row of the identity solved by forward substitution;
+    // stored transposed (yt[j][i] = Y[i][j]) so that both loops below read contiguous rows.
+    let mut yt = vec![0f64; n * n];
+    for j in 0..n {
+        // Column j of Y: solve L y = e_j; y_i = 0 for i < j.
+        yt[j * n + j] = 1.0 / l[j * n + j];
+        for i in j + 1..n {
+            let s = dot(&l[i * n + j..i * n + i], &yt[j * n + j..j * n + i]);
+            yt[j * n + i] = -s / l[i * n + i];
+        }
+    }
+    // A⁻¹[i][j] = Σ_k Y[k][i]·Y[k][j] = ⟨yt[i], yt[j]⟩ over k ≥ max(i, j).
+    let mut inv = vec![0f64; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let v = dot(&yt[i * n + i..(i + 1) * n], &yt[j * n + i..(j + 1) * n]);
+            inv[i * n + j] = v;
+            inv[j * n + i] = v;
+        }
+    }
+    Ok(inv)
+}
+
+/// The upper-triangular Cholesky factor `U` of a symmetric positive-definite matrix: `A = Uᵀ·U`
+/// (row-major; `U = Lᵀ` of [`cholesky`]).
+///
+/// # Errors
+/// As [`cholesky`].
+pub fn cholesky_upper(a: &[f64], n: usize) -> Result<Vec<f64>> {
+    let l = cholesky(a, n)?;
+    let mut u = vec![0f64; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            u[j * n + i] = l[i * n + j];
+        }
+    }
+    Ok(u)
+}
