@@ -45,6 +45,8 @@ pub mod format;
 #[cfg(feature = "std")]
 pub mod io;
 pub mod metric;
+#[cfg(feature = "alloc")]
+pub mod kv;
 pub mod persist;
 #[cfg(feature = "alloc")]
 pub mod pq;
