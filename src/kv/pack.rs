@@ -23,41 +23,87 @@ pub(crate) fn group(b: &[u8], w: usize) -> u64 {
     u64::from_le_bytes(buf)
 }
 
+/// Calls `$f::<W>` for the width `$w ∈ 1..=8` (constant shifts and masks in each copy).
+macro_rules! by_width {
+    ($w:expr, $f:ident($($a:expr),*)) => {
+        match $w {
+            1 => $f::<1>($($a),*),
+            2 => $f::<2>($($a),*),
+            3 => $f::<3>($($a),*),
+            4 => $f::<4>($($a),*),
+            5 => $f::<5>($($a),*),
+            6 => $f::<6>($($a),*),
+            7 => $f::<7>($($a),*),
+            _ => $f::<8>($($a),*),
+        }
+    };
+}
+
+#[inline(always)]
+fn codes8<const W: usize>(b: &[u8]) -> [f32; 8] {
+    let v = group(b, W);
+    let mask = (1u64 << W) - 1;
+    let mut c = [0f32; 8];
+    for (j, c) in c.iter_mut().enumerate() {
+        *c = ((v >> (j * W)) & mask) as f32;
+    }
+    c
+}
+
+fn unpack_w<const W: usize>(bytes: &[u8], out: &mut [u8]) {
+    let mask = (1u64 << W) - 1;
+    for (o8, b) in out.chunks_exact_mut(8).zip(bytes.chunks_exact(W)) {
+        let v = group(b, W);
+        for (j, o) in o8.iter_mut().enumerate() {
+            *o = ((v >> (j * W)) & mask) as u8;
+        }
+    }
+}
+
 /// Unpacks `out.len()` (a multiple of 8) codes of `w ∈ 1..=8` bits.
 pub(crate) fn unpack(bytes: &[u8], w: usize, out: &mut [u8]) {
-    let mask = (1u64 << w) - 1;
-    for (o8, b) in out.chunks_exact_mut(8).zip(bytes.chunks_exact(w)) {
-        let v = group(b, w);
-        for (j, o) in o8.iter_mut().enumerate() {
-            *o = ((v >> (j * w)) & mask) as u8;
+    by_width!(w, unpack_w(bytes, out))
+}
+
+fn unpack_f32_w<const W: usize>(bytes: &[u8], out: &mut [f32]) {
+    for (o8, b) in out.chunks_exact_mut(8).zip(bytes.chunks_exact(W)) {
+        o8.copy_from_slice(&codes8::<W>(b));
+    }
+}
+
+/// Unpacks `out.len()` (a multiple of 8) codes of `w ∈ 1..=8` bits as floats.
+pub(crate) fn unpack_f32(bytes: &[u8], w: usize, out: &mut [f32]) {
+    by_width!(w, unpack_f32_w(bytes, out))
+}
+
+fn axpy_w<const W: usize>(bytes: &[u8], a: f32, out: &mut [f32]) {
+    for (o8, b) in out.chunks_exact_mut(8).zip(bytes.chunks_exact(W)) {
+        let c = codes8::<W>(b);
+        for (o, c) in o8.iter_mut().zip(c) {
+            *o += a * c;
         }
     }
 }
 
 /// `out[t] += a · code[t]` for the `out.len()` (a multiple of 8) codes of width `w ∈ 1..=8`.
-#[inline]
 pub(crate) fn axpy(bytes: &[u8], w: usize, a: f32, out: &mut [f32]) {
-    let mask = (1u64 << w) - 1;
-    for (o8, b) in out.chunks_exact_mut(8).zip(bytes.chunks_exact(w)) {
-        let v = group(b, w);
-        for (j, o) in o8.iter_mut().enumerate() {
-            *o += a * ((v >> (j * w)) & mask) as f32;
-        }
-    }
+    by_width!(w, axpy_w(bytes, a, out))
 }
 
-/// `Σ_t p[t] · code[t]` for the `p.len()` (a multiple of 8) codes of width `w ∈ 1..=8`.
-#[inline]
-pub(crate) fn dot(bytes: &[u8], w: usize, p: &[f32]) -> f32 {
-    let mask = (1u64 << w) - 1;
+fn dot_w<const W: usize>(bytes: &[u8], p: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
-    for (p8, b) in p.chunks_exact(8).zip(bytes.chunks_exact(w)) {
-        let v = group(b, w);
-        for (j, a) in acc.iter_mut().enumerate() {
-            *a += p8[j] * ((v >> (j * w)) & mask) as f32;
+    for (p8, b) in p.chunks_exact(8).zip(bytes.chunks_exact(W)) {
+        let c = codes8::<W>(b);
+        for ((a, &p), c) in acc.iter_mut().zip(p8).zip(c) {
+            *a += p * c;
         }
     }
     acc.iter().sum()
+}
+
+/// `Σ_t p[t] · code[t]` for the `p.len()` (a multiple of 8) codes of width `w ∈ 1..=8`.
+pub(crate) fn dot(bytes: &[u8], w: usize, p: &[f32]) -> f32 {
+    by_width!(w, dot_w(bytes, p))
 }
 
 #[cfg(test)]

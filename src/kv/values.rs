@@ -129,13 +129,11 @@ impl TokenValues {
     fn decode_token(&self, tok: &[u8], out: &mut [f32]) -> Result<()> {
         let b = self.bits;
         let hdr = self.d / self.group * self.per_group() * self.side.bytes();
-        let mut codes = [0u8; 8];
-        for (i, (o8, grp)) in out.chunks_exact_mut(8).zip(tok[hdr..].chunks_exact(b)).enumerate() {
-            pack::unpack(grp, b, &mut codes);
-            for (j, (o, &q)) in o8.iter_mut().zip(&codes).enumerate() {
-                let (lo, st) = self.group_params(tok, (8 * i + j) / self.group)?;
-                *o = lo + st * f32::from(q);
-            }
+        let mut codes = [0u8; super::MAX_HEAD_DIM];
+        pack::unpack(&tok[hdr..], b, &mut codes[..self.d]);
+        for (g, (o, c)) in out.chunks_exact_mut(self.group).zip(codes.chunks_exact(self.group)).enumerate() {
+            let (lo, st) = self.group_params(tok, g)?;
+            o.iter_mut().zip(c).for_each(|(o, &q)| *o = lo + st * f32::from(q));
         }
         Ok(())
     }
@@ -211,24 +209,18 @@ impl TokenBlock for TokenValues {
         check_logits(self, q, code, out)?;
         let (b, gsz) = (self.bits, self.group);
         let hdr = self.d / gsz * self.per_group() * self.side.bytes();
-        let mask = (1u64 << b) - 1;
+        let mut qs = [0f32; super::MAX_HEAD_DIM];
+        for (s, g) in qs.iter_mut().zip(q.chunks_exact(gsz)) {
+            *s = g.iter().sum();
+        }
+        let mut codes = [0f32; super::MAX_HEAD_DIM];
         for (tok, o) in code.chunks_exact(self.token_len()).zip(out.iter_mut()) {
+            pack::unpack_f32(&tok[hdr..], b, &mut codes[..self.d]);
             let mut acc = 0f32;
-            let mut gq = 0f32;
-            let mut gqc = 0f32;
-            for (i, grp) in tok[hdr..].chunks_exact(b).enumerate() {
-                let v = pack::group(grp, b);
-                for j in 0..8 {
-                    let c = 8 * i + j;
-                    gq += q[c];
-                    gqc += q[c] * ((v >> (j * b)) & mask) as f32;
-                    if (c + 1) % gsz == 0 {
-                        let (lo, st) = self.group_params(tok, c / gsz)?;
-                        acc += lo * gq + st * gqc;
-                        gq = 0.0;
-                        gqc = 0.0;
-                    }
-                }
+            for (g, (qg, cg)) in q.chunks_exact(gsz).zip(codes.chunks_exact(gsz)).enumerate() {
+                let (lo, st) = self.group_params(tok, g)?;
+                let dot: f32 = qg.iter().zip(cg).map(|(a, b)| a * b).sum();
+                acc += lo * qs[g] + st * dot;
             }
             *o = acc;
         }
@@ -240,19 +232,13 @@ impl TokenBlock for TokenValues {
         check_attend(self, p, code, out)?;
         let (b, gsz) = (self.bits, self.group);
         let hdr = self.d / gsz * self.per_group() * self.side.bytes();
-        let mask = (1u64 << b) - 1;
-        let mut ab = [(0f32, 0f32); super::MAX_HEAD_DIM];
+        let mut codes = [0f32; super::MAX_HEAD_DIM];
         for (tok, &pt) in code.chunks_exact(self.token_len()).zip(p) {
-            for (g, e) in ab[..self.d / gsz].iter_mut().enumerate() {
+            pack::unpack_f32(&tok[hdr..], b, &mut codes[..self.d]);
+            for (g, (og, cg)) in out.chunks_exact_mut(gsz).zip(codes.chunks_exact(gsz)).enumerate() {
                 let (lo, st) = self.group_params(tok, g)?;
-                *e = (pt * st, pt * lo);
-            }
-            for (i, (grp, o8)) in tok[hdr..].chunks_exact(b).zip(out.chunks_exact_mut(8)).enumerate() {
-                let v = pack::group(grp, b);
-                for (j, o) in o8.iter_mut().enumerate() {
-                    let (a, c0) = ab[(8 * i + j) / gsz];
-                    *o += a * ((v >> (j * b)) & mask) as f32 + c0;
-                }
+                let (a, c0) = (pt * st, pt * lo);
+                og.iter_mut().zip(cg).for_each(|(o, &c)| *o += a * c + c0);
             }
         }
         if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("TokenValues: output not finite")) }
