@@ -199,6 +199,17 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
         let codec = factory::build(&name, D, Metric::InnerProduct, seed, &[]).expect("a factory name");
         v.push(Box::new(FactoryCodec { name, target, codec }));
     }
+    // TurboQuant-MSE with an f16 norm (`compose::Normalized<_, NormF16>`): the codes of `tqB`
+    // with the norm in 2 bytes instead of 4 (0.5 bit/dim less at d = 32).
+    for (bits, target) in [(2u32, 2.0), (3, 3.0), (4, 4.0)] {
+        use vector_codecs::compose::{NormF16, Normalized, Rotated};
+        use vector_codecs::scalar::codebook::CodebookScalar;
+        use vector_codecs::turbo::{CodebookKind, RotationKind};
+        let rot = vector_codecs::transform::Rotation::new(RotationKind::Hadamard, D, 0x7B0).expect("rotation");
+        let cb = CodebookScalar::coordinate(D, D, bits, CodebookKind::Beta).expect("codebook");
+        let codec = Rotated::new(rot, Normalized::<_, NormF16>::with_norm(cb)).expect("valid");
+        v.push(Box::new(ScoreCodec { name: format!("tq{bits}-h16"), target, codec }));
+    }
     for (bits, target) in [(1u8, 3.0), (2, 4.0)] {
         v.push(Box::new(CenteredRaBitQ { bits, mode: QueryMode::Float, name: format!("rabitq{bits}-mean"), target }));
     }
@@ -368,10 +379,14 @@ fn main() {
     }
     print!("{table}");
     println!("\nKV codecs (calibrate on the first {CAL} tokens of each window, measure on the other {M}):\n");
-    println!("| layer | codec | target bits | stored bits/dim | head params bits/dim | rel. logit error | top-8 recall | mean TV |");
+    println!(
+        "| layer | codec | target bits | stored bits/dim | head params bits/dim | rel. logit error | top-8 recall | mean TV |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     print!("{kmd}");
-    println!("\n| layer | key codec | key bits/dim | value codec | value bits/dim | K+V mean bits/dim | rel. attention output error |");
+    println!(
+        "\n| layer | key codec | key bits/dim | value codec | value bits/dim | K+V mean bits/dim | rel. attention output error |"
+    );
     println!("|---|---|---:|---|---:|---:|---:|");
     print!("{vmd}");
     if let Some(p) = csv {
@@ -460,7 +475,9 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}"),
             target,
-            build: Box::new(move |_, _, _, _| Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())),
+            build: Box::new(move |_, _, _, _| {
+                Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
+            }),
             param_bits: 0,
             per_window_params: false,
         });
@@ -504,7 +521,9 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("tv{bits}-g32{}", if sym { "-sym" } else { "" }),
             target,
-            build: Box::new(move |_, _, _, _| Box::new(TokenValues::new(D, BLOCK, bits, 32, sym, SideFormat::F16).unwrap())),
+            build: Box::new(move |_, _, _, _| {
+                Box::new(TokenValues::new(D, BLOCK, bits, 32, sym, SideFormat::F16).unwrap())
+            }),
             param_bits: 0,
             per_window_params: false,
         });
@@ -523,7 +542,9 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("cv{target}"),
             target,
-            build: Box::new(move |_, _, _, _| Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())),
+            build: Box::new(move |_, _, _, _| {
+                Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
+            }),
             param_bits: 0,
             per_window_params: false,
         });
@@ -600,7 +621,15 @@ fn rel(err2: f64, ref2: f64) -> f64 {
 }
 
 /// The KV section for one layer: key rows, value rows and K+V rows, as Markdown table rows.
-fn kv_section(dir: &Path, layer: usize, keys: &[f32], queries: &[f32], md: &mut String, vmd: &mut String, csv: &mut String) {
+fn kv_section(
+    dir: &Path,
+    layer: usize,
+    keys: &[f32],
+    queries: &[f32],
+    md: &mut String,
+    vmd: &mut String,
+    csv: &mut String,
+) {
     let values = vector_codecs::io::read_fvecs(dir.join(format!("L{layer}_value.fvecs"))).expect("values").data;
     let win = |a: &[f32], h: usize, w: usize, from: usize, n: usize| -> Vec<f32> {
         let r0 = (h * 2048 + w * T + from) * D;
@@ -645,7 +674,13 @@ fn kv_section(dir: &Path, layer: usize, keys: &[f32], queries: &[f32], md: &mut 
             bits,
             s.param_bits as f64 / (M * D) as f64,
         );
-        let _ = writeln!(csv, "L{layer},{},{},{bits:.4},{r:.6},{rec:.6},{tv:.6},{:.3}", s.name, s.target, t0.elapsed().as_secs_f64());
+        let _ = writeln!(
+            csv,
+            "L{layer},{},{},{bits:.4},{r:.6},{rec:.6},{tv:.6},{:.3}",
+            s.name,
+            s.target,
+            t0.elapsed().as_secs_f64()
+        );
     }
     // Values: softmax(q·Kᵀ/√d)·V̂ against the exact output (exact keys), then K+V.
     for s in &value_specs() {

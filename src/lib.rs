@@ -44,9 +44,9 @@ pub mod factory;
 pub mod format;
 #[cfg(feature = "std")]
 pub mod io;
-pub mod metric;
 #[cfg(feature = "alloc")]
 pub mod kv;
+pub mod metric;
 pub mod persist;
 #[cfg(feature = "alloc")]
 pub mod pq;

@@ -121,8 +121,7 @@ fn channel_keys_allocation_follows_variance() {
     // Channel c has standard deviation 2^(c/4): the greedy allocation gives wider channels
     // more bits, and every block's widths add up to the codec's bits.
     let (d, b) = (16usize, 64usize);
-    let x: Vec<f32> =
-        gauss(b * d, 3).iter().enumerate().map(|(i, &v)| v * 2f32.powf((i % d) as f32 / 4.0)).collect();
+    let x: Vec<f32> = gauss(b * d, 3).iter().enumerate().map(|(i, &v)| v * 2f32.powf((i % d) as f32 / 4.0)).collect();
     let c = ChannelKeys::new(d, b, 3.0, SideFormat::F16).unwrap();
     let mut code = vec![0u8; c.code_len()];
     c.encode_into(&x, &mut code).unwrap();
@@ -177,10 +176,8 @@ fn outliers_exact_on_outliers_and_inner_elsewhere() {
     c.encode_into(&x, &mut code).unwrap();
     let mut y = vec![0f32; x.len()];
     c.decode_into(&code, &mut y).unwrap();
-    let idx: Vec<usize> = code[inner.code_len()..]
-        .chunks_exact(4)
-        .map(|p| usize::from(u16::from_le_bytes([p[0], p[1]])))
-        .collect();
+    let idx: Vec<usize> =
+        code[inner.code_len()..].chunks_exact(4).map(|p| usize::from(u16::from_le_bytes([p[0], p[1]]))).collect();
     for i in [5usize, 300, 1999, 777] {
         assert!(idx.contains(&i), "planted outlier {i} not chosen: {idx:?}");
     }
@@ -211,7 +208,7 @@ fn outliers_wrap_any_codec() {
     use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
     let d = 64;
     let inner = BlockUniform::with_scales(d, 4, None, false, ScaleFormat::F16).unwrap();
-    let c = Outliers::new(inner.clone(), 2, 0).unwrap();
+    let c = Outliers::new(inner, 2, 0).unwrap();
     let mut x = gauss(d, 21);
     x[10] = 30.0;
     x[50] = -20.0;
@@ -272,8 +269,10 @@ fn appending_one_token_at_a_time_equals_block_encoding() {
     vc.decode_batch(&vcodes, &mut vd).unwrap();
     kd.extend_from_slice(&k[3 * b * d..]);
     vd.extend_from_slice(&v[3 * b * d..]);
-    let l: Vec<f64> =
-        kd.chunks_exact(d).map(|r| r.iter().zip(&q).map(|(a, b)| f64::from(a * b)).sum::<f64>() * f64::from(scale)).collect();
+    let l: Vec<f64> = kd
+        .chunks_exact(d)
+        .map(|r| r.iter().zip(&q).map(|(a, b)| f64::from(a * b)).sum::<f64>() * f64::from(scale))
+        .collect();
     let m = l.iter().cloned().fold(f64::MIN, f64::max);
     let e: Vec<f64> = l.iter().map(|v| (v - m).exp()).collect();
     let s: f64 = e.iter().sum();
@@ -362,8 +361,8 @@ fn bad_input_is_an_error() {
     let mut bad = oc.clone();
     bad[n..n + 2].copy_from_slice(&1000u16.to_le_bytes());
     assert!(matches!(o.decode_into(&bad, &mut y), Err(Error::Corrupt(_))));
-    let mut cache = KvCache::new(c.clone(), TokenValues::new(d, b, 3, 8, true, SideFormat::F16).unwrap(), SideFormat::F16)
-        .unwrap();
+    let mut cache =
+        KvCache::new(c.clone(), TokenValues::new(d, b, 3, 8, true, SideFormat::F16).unwrap(), SideFormat::F16).unwrap();
     assert!(cache.append(&[1e6; 8], &[0.0; 8]).is_err());
     assert!(cache.append(&[0.0; 7], &[0.0; 8]).is_err());
     assert!(cache.is_empty());
@@ -408,4 +407,60 @@ fn real_keys_channel_codec_thresholds() {
         eprintln!("L{layer}: rel. logit error {rel:.4}");
         assert!(rel < 0.06, "L{layer}: {rel}");
     }
+}
+
+/// `compose::Normalized` with a 16-bit norm: 2 bytes instead of 4, the reconstruction and the
+/// score are those of the `f32` layout scaled by the rounded norm's ratio, and `NormF32` (the
+/// default) writes the historical bytes.
+#[test]
+fn normalized_half_norms() {
+    use vector_codecs::compose::{NormBf16, NormF16, NormF32, Normalized};
+    use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
+    let d = 32;
+    let inner = FloatCodec::new(d, FloatFormat::E4M3).unwrap();
+    let full = Normalized::new(inner);
+    let explicit = Normalized::<_, NormF32>::with_norm(inner);
+    let h = Normalized::<_, NormF16>::with_norm(inner);
+    let b = Normalized::<_, NormBf16>::with_norm(inner);
+    assert_eq!(h.code_len(), full.code_len() - 2);
+    assert_eq!(b.code_len(), full.code_len() - 2);
+    assert!((full.bits_per_dim() - h.bits_per_dim() - 0.5).abs() < 1e-12);
+    let x: Vec<f32> = gauss(d, 61).iter().map(|v| v * 3.0).collect();
+    let norm = x.iter().map(|v| v * v).sum::<f32>().sqrt();
+    let mut cf = vec![0u8; full.code_len()];
+    full.encode_into(&x, &mut cf).unwrap();
+    let mut ce = vec![0u8; explicit.code_len()];
+    explicit.encode_into(&x, &mut ce).unwrap();
+    assert_eq!(cf, ce);
+    let mut yf = vec![0f32; d];
+    full.decode_into(&cf, &mut yf).unwrap();
+    for (fmt, c) in [(SideFormat::F16, &h as &dyn Decode), (SideFormat::Bf16, &b as &dyn Decode)] {
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        assert_eq!(&code[..inner.code_len()], &cf[..inner.code_len()]);
+        let stored = fmt.read(&code[inner.code_len()..]).unwrap();
+        assert_eq!(stored, fmt.round(norm).unwrap());
+        let mut y = vec![0f32; d];
+        c.decode_into(&code, &mut y).unwrap();
+        for (a, f) in y.iter().zip(&yf) {
+            assert!((a - f * stored / norm).abs() <= 1e-5 * (1.0 + f.abs()), "{a} vs {f}");
+        }
+    }
+    let mut s = h.scratch();
+    let q = gauss(d, 62);
+    let p = h.prepare(&q, &mut s).unwrap();
+    let mut code = vec![0u8; h.code_len()];
+    h.encode_into(&x, &mut code).unwrap();
+    let mut y = vec![0f32; d];
+    h.decode_into(&code, &mut y).unwrap();
+    let want: f32 = y.iter().zip(&q).map(|(a, b)| a * b).sum();
+    assert!((h.score(&p, &code).unwrap() - want).abs() < 1e-3 * (1.0 + want.abs()));
+    // f16 cannot hold a norm above 65504.
+    let big: Vec<f32> = x.iter().map(|v| v * 1e5).collect();
+    assert_eq!(h.encode_into(&big, &mut code), Err(Error::Overflow));
+    assert!(b.encode_into(&big, &mut vec![0u8; b.code_len()]).is_ok());
+    // A NaN norm in the code is corrupt.
+    let n = inner.code_len();
+    code[n..n + 2].copy_from_slice(&0x7E00u16.to_le_bytes());
+    assert!(matches!(h.decode_into(&code, &mut y), Err(Error::Corrupt(_))));
 }

@@ -4,7 +4,7 @@
 
 use vector_codecs::kv::{ChannelKeys, Outliers, TokenBlock, TokenValues};
 use vector_codecs::scalar::side::SideFormat;
-use vector_codecs::{Codec, Decode, Error};
+use vector_codecs::Error;
 
 fn check<C: TokenBlock>(c: &C, code: &[u8]) {
     let (n, d, b) = (c.dim(), c.head_dim(), c.block_tokens());

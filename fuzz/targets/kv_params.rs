@@ -3,7 +3,6 @@
 //! scores a block without panicking and with finite results.
 
 use vector_codecs::kv::{ChannelKeys, Outliers, TokenBlock, TokenValues};
-use vector_codecs::{Codec, Decode};
 
 fn exercise<C: TokenBlock>(c: &C) {
     let n = c.dim();

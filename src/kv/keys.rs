@@ -90,7 +90,7 @@ impl ChannelKeys {
     /// with `tokens·d ≤ 65536`, and `1 ≤ round(bits·d) ≤ 8·d`.
     pub fn new(d: usize, tokens: usize, bits: f32, side: SideFormat) -> Result<Self> {
         check_shape(d, tokens)?;
-        if tokens % 8 != 0 {
+        if !tokens.is_multiple_of(8) {
             return Err(Error::InvalidParameter("ChannelKeys: block tokens must be a multiple of 8"));
         }
         let t = bits * d as f32;
@@ -480,7 +480,11 @@ impl TokenBlock for ChannelKeys {
                 pack::axpy(&code[at..at + bytes], wc, qp[c] * step[c], out);
                 at += bytes;
             }
-            if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("ChannelKeys: logit not finite")) }
+            if out.iter().all(|v| v.is_finite()) {
+                Ok(())
+            } else {
+                Err(Error::Corrupt("ChannelKeys: logit not finite"))
+            }
         })
     }
 
@@ -515,7 +519,11 @@ impl TokenBlock for ChannelKeys {
                     }
                 }
             }
-            if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("ChannelKeys: output not finite")) }
+            if out.iter().all(|v| v.is_finite()) {
+                Ok(())
+            } else {
+                Err(Error::Corrupt("ChannelKeys: output not finite"))
+            }
         })
     }
 }
@@ -550,7 +558,8 @@ impl crate::persist::Persist for ChannelKeys {
         if d == 0 {
             return Err(Error::Corrupt("ChannelKeys: zero head dimension"));
         }
-        let c = ChannelKeys::new(d, tokens, total as f32 / d as f32, side).map_err(|_| Error::Corrupt("ChannelKeys: shape"))?;
+        let c = ChannelKeys::new(d, tokens, total as f32 / d as f32, side)
+            .map_err(|_| Error::Corrupt("ChannelKeys: shape"))?;
         if c.total_bits != total {
             return Err(Error::Corrupt("ChannelKeys: bits"));
         }

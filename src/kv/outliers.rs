@@ -148,16 +148,15 @@ impl<C: Decode> Codec for Outliers<C> {
             let above = x.iter().zip(clean.iter()).filter(|(v, r)| libm::fabsf(**v - **r) > th).count();
             let mut ties = self.count.saturating_sub(above);
             let mut k = 0usize;
-            for (i, pair) in (0..n).filter_map(|i| {
+            let chosen = (0..n).filter(|&i| {
                 let dv = libm::fabsf(x[i] - clean[i]);
                 let take = dv > th || (dv == th && ties > 0);
                 if dv == th && take {
                     ties -= 1;
                 }
-                take.then_some(i)
-            })
-            .zip(co.chunks_exact_mut(4))
-            {
+                take
+            });
+            for (i, pair) in chosen.zip(co.chunks_exact_mut(4)) {
                 pair[..2].copy_from_slice(&(i as u16).to_le_bytes());
                 k += 1;
             }

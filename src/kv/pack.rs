@@ -5,7 +5,7 @@
 /// Packs `codes` (length a multiple of 8, each `< 2^w`) at `w ∈ 1..=8` bits into `out`
 /// (`codes.len() / 8 · w` bytes).
 pub(crate) fn pack(codes: &[u8], w: usize, out: &mut [u8]) {
-    debug_assert!((1..=8).contains(&w) && codes.len() % 8 == 0 && out.len() == codes.len() / 8 * w);
+    debug_assert!((1..=8).contains(&w) && codes.len().is_multiple_of(8) && out.len() == codes.len() / 8 * w);
     for (c8, o) in codes.chunks_exact(8).zip(out.chunks_exact_mut(w)) {
         let mut v = 0u64;
         for (j, &c) in c8.iter().enumerate() {

@@ -38,13 +38,13 @@ impl TokenValues {
     /// 65536`, `bits ∈ 1..=8`, and `group` divides `d`.
     pub fn new(d: usize, tokens: usize, bits: u32, group: usize, symmetric: bool, side: SideFormat) -> Result<Self> {
         check_shape(d, tokens)?;
-        if d % 8 != 0 {
+        if !d.is_multiple_of(8) {
             return Err(Error::InvalidParameter("TokenValues: head dimension must be a multiple of 8"));
         }
         if !(1..=8).contains(&bits) {
             return Err(Error::InvalidParameter("TokenValues: bits must be in 1..=8"));
         }
-        if group == 0 || d % group != 0 {
+        if group == 0 || !d.is_multiple_of(group) {
             return Err(Error::InvalidParameter("TokenValues: group must divide the head dimension"));
         }
         Ok(TokenValues { d, tokens, bits: bits as usize, group, symmetric, side })
