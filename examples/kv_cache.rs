@@ -9,7 +9,7 @@
 //! * mean total-variation distance `½·Σ|softmax(est) − softmax(exact)|` between attention rows.
 //!
 //! ```sh
-//! cargo run --release --example kv_cache [-- --data DIR] [--csv FILE] [--layers 0,5]
+//! cargo run --release --example kv_cache [-- --data DIR] [--csv FILE] [--layers 0,5] [--only-kv]
 //! ```
 //!
 //! `DIR` defaults to `../shared/data/kv-minilm-l6` (or `$VECTOR_CODECS_DATA/kv-minilm-l6`). The
@@ -25,7 +25,13 @@
 //! paper; the stored norms add 1 bit/dim (MSE) or 2 bits/dim (prod) at d = 32, which the
 //! `bits/dim` column includes, so `tq1.5` and `tq2` are also listed to compare at a matched
 //! stored rate. Any codec with a [`Score`] implementation plugs in through `ScoreCodec` in one
-//! line. Results on the shipped data: `examples/kv_cache.md`.
+//! line. `tqB-h16` is TurboQuant-MSE with an f16 norm (`compose::Normalized<_, NormF16>`).
+//!
+//! A second section evaluates the block codecs of `vector_codecs::kv` (per-channel keys,
+//! per-token values, dense-and-sparse outliers) under a stricter protocol: the first 128 tokens
+//! of every window calibrate, the other 384 are encoded and scored, logits and attention outputs
+//! are computed from the codes, and every stored bit is counted. `--only-kv` runs only that
+//! section. Results on the shipped data: `examples/kv_cache.md`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
