@@ -464,3 +464,31 @@ fn normalized_half_norms() {
     code[n..n + 2].copy_from_slice(&0x7E00u16.to_le_bytes());
     assert!(matches!(h.decode_into(&code, &mut y), Err(Error::Corrupt(_))));
 }
+
+/// The factory's `tqN-h16` writes the codes of `tqN` with the norm in 2 bytes.
+#[test]
+fn tq_h16_is_tq_with_an_f16_norm() {
+    use vector_codecs::factory;
+    use vector_codecs::metric::Metric;
+    let d = 32;
+    let x = gauss(20 * d, 71);
+    for bits in [2u32, 3, 4] {
+        let a = factory::build(&format!("tq{bits}"), d, Metric::InnerProduct, 5, &[]).unwrap();
+        let h = factory::build(&format!("tq{bits}-h16"), d, Metric::InnerProduct, 5, &[]).unwrap();
+        assert_eq!(h.code_len() + 2, a.code_len());
+        let (mut ca, mut ch) = (vec![0u8; 20 * a.code_len()], vec![0u8; 20 * h.code_len()]);
+        a.encode_batch(&x, &mut ca).unwrap();
+        h.encode_batch(&x, &mut ch).unwrap();
+        for (p, q) in ca.chunks_exact(a.code_len()).zip(ch.chunks_exact(h.code_len())) {
+            let n = h.code_len() - 2;
+            assert_eq!(&p[..n], &q[..n]);
+            let nf = f32::from_le_bytes(p[n..].try_into().unwrap());
+            let nh = SideFormat::F16.read(&q[n..]).unwrap();
+            assert_eq!(nh, SideFormat::F16.round(nf).unwrap());
+        }
+        let back = factory::load(&h.save().unwrap()).unwrap();
+        let mut again = vec![0u8; ch.len()];
+        back.encode_batch(&x, &mut again).unwrap();
+        assert_eq!(again, ch);
+    }
+}

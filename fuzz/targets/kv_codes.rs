@@ -2,9 +2,9 @@
 //! logits and attend must return `Err` (for a wrong length or a corrupt header) or finite
 //! results, and agree with each other: logits equal decode-then-dot within float rounding.
 
+use vector_codecs::Error;
 use vector_codecs::kv::{ChannelKeys, Outliers, TokenBlock, TokenValues};
 use vector_codecs::scalar::side::SideFormat;
-use vector_codecs::Error;
 
 fn check<C: TokenBlock>(c: &C, code: &[u8]) {
     let (n, d, b) = (c.dim(), c.head_dim(), c.block_tokens());
