@@ -9,7 +9,7 @@
 //! * mean total-variation distance `½·Σ|softmax(est) − softmax(exact)|` between attention rows.
 //!
 //! ```sh
-//! cargo run --release --example kv_cache [-- --data DIR] [--csv FILE] [--layers 0,5]
+//! cargo run --release --example kv_cache [-- --data DIR] [--csv FILE] [--layers 0,5] [--only-kv]
 //! ```
 //!
 //! `DIR` defaults to `../shared/data/kv-minilm-l6` (or `$VECTOR_CODECS_DATA/kv-minilm-l6`). The
@@ -25,7 +25,13 @@
 //! paper; the stored norms add 1 bit/dim (MSE) or 2 bits/dim (prod) at d = 32, which the
 //! `bits/dim` column includes, so `tq1.5` and `tq2` are also listed to compare at a matched
 //! stored rate. Any codec with a [`Score`] implementation plugs in through `ScoreCodec` in one
-//! line. Results on the shipped data: `examples/kv_cache.md`.
+//! line. `tqB-h16` (factory name) is TurboQuant-MSE with an f16 norm (`compose::Normalized<_, NormF16>`).
+//!
+//! A second section evaluates the block codecs of `vector_codecs::kv` (per-channel keys,
+//! per-token values, dense-and-sparse outliers) under a stricter protocol: the first 128 tokens
+//! of every window calibrate, the other 384 are encoded and scored, logits and attention outputs
+//! are computed from the codes, and every stored bit is counted. `--only-kv` runs only that
+//! section. Results on the shipped data: `examples/kv_cache.md`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -194,6 +200,10 @@ fn codecs() -> Vec<Box<dyn KeyCodec>> {
         ("tqp4", 4.0),
         ("tqp3-orth", 3.0),
         ("tqp4-orth", 4.0),
+        // The codes of `tqB` with the norm as f16 (`compose::Normalized<_, NormF16>`).
+        ("tq2-h16", 2.0),
+        ("tq3-h16", 3.0),
+        ("tq4-h16", 4.0),
     ] {
         let (name, seed) = (name.to_string(), 0x7B0);
         let codec = factory::build(&name, D, Metric::InnerProduct, seed, &[]).expect("a factory name");
@@ -272,6 +282,7 @@ fn main() {
     let mut dir = default_dir();
     let mut csv: Option<PathBuf> = None;
     let mut layers = vec![0usize, 5];
+    let mut only_kv = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -285,8 +296,9 @@ fn main() {
                     .map(|s| s.parse().expect("layer number"))
                     .collect()
             }
+            "--only-kv" => only_kv = true,
             "-h" | "--help" => {
-                println!("usage: kv_cache [--data DIR] [--csv FILE] [--layers 0,5]");
+                println!("usage: kv_cache [--data DIR] [--csv FILE] [--layers 0,5] [--only-kv]");
                 return;
             }
             other => {
@@ -302,7 +314,8 @@ fn main() {
         );
         return;
     }
-    let codecs = codecs();
+    let codecs = if only_kv { Vec::new() } else { codecs() };
+    let (mut kmd, mut vmd) = (String::new(), String::new());
     let mut table = String::new();
     let mut csv_out = String::from("layer,codec,target_bits,bits_per_dim,rel_logit_err,top8_recall,mean_tv,seconds\n");
     let _ = writeln!(
@@ -318,6 +331,7 @@ fn main() {
                 std::process::exit(1);
             }
         };
+        kv_section(&dir, layer, &keys, &queries, &mut kmd, &mut vmd, &mut csv_out);
         for codec in &codecs {
             let t0 = Instant::now();
             let mut acc = Acc::default();
@@ -363,6 +377,17 @@ fn main() {
         }
     }
     print!("{table}");
+    println!("\nKV codecs (calibrate on the first {CAL} tokens of each window, measure on the other {M}):\n");
+    println!(
+        "| layer | codec | target bits | stored bits/dim | head params bits/dim | rel. logit error | top-8 recall | mean TV |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    print!("{kmd}");
+    println!(
+        "\n| layer | key codec | key bits/dim | value codec | value bits/dim | K+V mean bits/dim | rel. attention output error |"
+    );
+    println!("|---|---|---:|---|---:|---:|---:|");
+    print!("{vmd}");
     if let Some(p) = csv {
         std::fs::write(&p, csv_out).unwrap_or_else(|e| panic!("writing {}: {e}", p.display()));
         println!("wrote {}", p.display());
@@ -406,5 +431,303 @@ impl KeyCodec for FactoryCodec {
             row.iter_mut().for_each(|v| *v *= scale);
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KV-cache codecs (`vector_codecs::kv`): calibrate on a prefix, measure on the rest.
+// ---------------------------------------------------------------------------------------------
+
+use vector_codecs::kv::{ChannelKeys, Outliers, TokenBlock, TokenValues};
+use vector_codecs::scalar::side::SideFormat;
+
+/// Tokens of each window used for calibration (the first `CAL`); the other `T − CAL` are
+/// encoded (as `(T − CAL)/BLOCK` full blocks) and scored, by the queries at the same positions.
+const CAL: usize = 128;
+const BLOCK: usize = 128;
+const M: usize = T - CAL;
+
+/// Builds a block codec of one head from its calibration keys and queries (`CAL × D` each) and
+/// the calibration keys of window 0 of the same head (for the cross-window variants).
+type Build = Box<dyn Fn(&[f32], &[f32], &[f32], &[f32]) -> Box<dyn TokenBlock>>;
+
+struct KvSpec {
+    name: String,
+    target: f64,
+    build: Build,
+    /// Per-head parameters in bits (a calibrated basis and mean, `f32`), reported apart.
+    param_bits: usize,
+    /// Whether those parameters are fitted per window (counted in the rate) or once per head
+    /// on window 0 and shared by the four windows (a model-level parameter, not counted).
+    per_window_params: bool,
+}
+
+/// Code bits per token of a `d = 32`, `B = 128` f16 `ChannelKeys` block at `target` stored
+/// bits/dim, with `pairs` outlier pairs per block: `(1152 + 128·t + 32·pairs)/4096 = target`.
+fn ck_bits(target: f64, pairs: usize) -> f32 {
+    ((4096.0 * target - 1152.0 - 32.0 * pairs as f64) / 128.0 / D as f64) as f32
+}
+
+fn key_specs() -> Vec<KvSpec> {
+    let mut v = Vec::new();
+    for target in [2.0, 2.5, 3.0, 3.5, 4.0] {
+        v.push(KvSpec {
+            name: format!("ck{target}"),
+            target,
+            build: Box::new(move |_, _, _, _| {
+                Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
+            }),
+            param_bits: 0,
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ck{target}-o16"),
+            target,
+            build: Box::new(move |_, _, _, _| {
+                let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 16), SideFormat::F16).unwrap();
+                Box::new(Outliers::new(c, 16, D).unwrap())
+            }),
+            param_bits: 0,
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ck{target}-pca"),
+            target,
+            build: Box::new(move |k, q, _, _| {
+                let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
+                Box::new(c.calibrate(k, Some(q)).unwrap())
+            }),
+            param_bits: 32 * (D * D + D),
+            per_window_params: true,
+        });
+        v.push(KvSpec {
+            name: format!("ck{target}-pca-w0"),
+            target,
+            build: Box::new(move |_, _, k0, q0| {
+                let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
+                Box::new(c.calibrate(k0, Some(q0)).unwrap())
+            }),
+            param_bits: 32 * (D * D + D),
+            per_window_params: false,
+        });
+    }
+    v
+}
+
+fn value_specs() -> Vec<KvSpec> {
+    let mut v: Vec<KvSpec> = Vec::new();
+    for (bits, sym, target) in [(2u32, true, 2.5), (2, false, 3.0), (3, true, 3.5), (3, false, 4.0), (4, true, 4.5)] {
+        v.push(KvSpec {
+            name: format!("tv{bits}-g32{}", if sym { "-sym" } else { "" }),
+            target,
+            build: Box::new(move |_, _, _, _| {
+                Box::new(TokenValues::new(D, BLOCK, bits, 32, sym, SideFormat::F16).unwrap())
+            }),
+            param_bits: 0,
+            per_window_params: false,
+        });
+    }
+    for target in [2.0, 2.5, 3.0, 3.5, 4.0] {
+        v.push(KvSpec {
+            name: format!("cv{target}-pca-w0"),
+            target,
+            build: Box::new(move |_, _, v0, _| {
+                let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
+                Box::new(c.calibrate(v0, None).unwrap())
+            }),
+            param_bits: 32 * (D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("cv{target}"),
+            target,
+            build: Box::new(move |_, _, _, _| {
+                Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
+            }),
+            param_bits: 0,
+            per_window_params: false,
+        });
+    }
+    v
+}
+
+/// Stored bits per dimension of a spec's codec on the measured tokens: codes (with every block
+/// parameter and outlier pair) plus, where the basis is fitted per window, the basis.
+fn spec_bits(s: &KvSpec, c: &dyn TokenBlock) -> f64 {
+    let extra = if s.per_window_params { s.param_bits as f64 / (M * D) as f64 } else { 0.0 };
+    c.bits_per_dim() + extra
+}
+
+/// Logits `q·k̂/√d` (`M × M`) of the measured queries against the measured keys, from codes.
+fn block_logits(c: &dyn TokenBlock, keys: &[f32], queries: &[f32], out: &mut [f32]) {
+    let mut codes = vec![0u8; M / BLOCK * c.code_len()];
+    c.encode_batch(keys, &mut codes).expect("encode");
+    let scale = 1.0 / (D as f32).sqrt();
+    for (q, row) in queries.chunks_exact(D).zip(out.chunks_exact_mut(M)) {
+        for (code, o) in codes.chunks_exact(c.code_len()).zip(row.chunks_exact_mut(BLOCK)) {
+            c.logits(q, code, o).expect("logits");
+        }
+        row.iter_mut().for_each(|v| *v *= scale);
+    }
+}
+
+/// `softmax(logits)·V̂` for every row (`M × D`), with `V̂` scored from codes (`codec`) or exact.
+fn attention_out(logits: &[f32], values: &[f32], codec: Option<&dyn TokenBlock>, out: &mut [f32]) {
+    let mut p = vec![0f64; M];
+    let codes = codec.map(|c| {
+        let mut codes = vec![0u8; M / BLOCK * c.code_len()];
+        c.encode_batch(values, &mut codes).expect("encode values");
+        codes
+    });
+    for (l, o) in logits.chunks_exact(M).zip(out.chunks_exact_mut(D)) {
+        softmax(l, &mut p);
+        let pf: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+        o.fill(0.0);
+        match (codec, &codes) {
+            (Some(c), Some(codes)) => {
+                for (code, pb) in codes.chunks_exact(c.code_len()).zip(pf.chunks_exact(BLOCK)) {
+                    c.attend(pb, code, o).expect("attend");
+                }
+            }
+            _ => {
+                for (v, &pt) in values.chunks_exact(D).zip(&p) {
+                    o.iter_mut().zip(v).for_each(|(o, &x)| *o += (pt * f64::from(x)) as f32);
+                }
+            }
+        }
+    }
+}
+
+fn compare_n(exact: &[f32], est: &[f32], n: usize, acc: &mut Acc) {
+    let (mut pe, mut pa) = (vec![0f64; n], vec![0f64; n]);
+    for (e, a) in exact.chunks_exact(n).zip(est.chunks_exact(n)) {
+        for (x, y) in e.iter().zip(a) {
+            acc.err2 += f64::from(x - y).powi(2);
+            acc.ref2 += f64::from(*x).powi(2);
+        }
+        let te = top_k(e, TOPK);
+        let ta = top_k(a, TOPK);
+        acc.recall += te.iter().filter(|i| ta.contains(i)).count() as f64 / TOPK as f64;
+        softmax(e, &mut pe);
+        softmax(a, &mut pa);
+        acc.tv += 0.5 * pe.iter().zip(&pa).map(|(x, y)| (x - y).abs()).sum::<f64>();
+        acc.rows += 1;
+    }
+}
+
+fn rel(err2: f64, ref2: f64) -> f64 {
+    (err2 / ref2).sqrt()
+}
+
+/// The KV section for one layer: key rows, value rows and K+V rows, as Markdown table rows.
+fn kv_section(
+    dir: &Path,
+    layer: usize,
+    keys: &[f32],
+    queries: &[f32],
+    md: &mut String,
+    vmd: &mut String,
+    csv: &mut String,
+) {
+    let values = vector_codecs::io::read_fvecs(dir.join(format!("L{layer}_value.fvecs"))).expect("values").data;
+    let win = |a: &[f32], h: usize, w: usize, from: usize, n: usize| -> Vec<f32> {
+        let r0 = (h * 2048 + w * T + from) * D;
+        a[r0..r0 + n * D].to_vec()
+    };
+    let mut exact = vec![0f32; M * M];
+    let mut est = vec![0f32; M * M];
+    let mut out_e = vec![0f32; M * D];
+    let mut out_a = vec![0f32; M * D];
+    // Keys.
+    let kspecs = key_specs();
+    let mut best_keys: Vec<(String, f64, Vec<Vec<f32>>)> = Vec::new();
+    for s in &kspecs {
+        let t0 = Instant::now();
+        let mut acc = Acc::default();
+        let mut bits = 0.0;
+        let mut all_logits = Vec::new();
+        for h in 0..HEADS {
+            let (k0, q0) = (win(keys, h, 0, 0, CAL), win(queries, h, 0, 0, CAL));
+            for w in 0..WINDOWS {
+                let (kc, qc) = (win(keys, h, w, 0, CAL), win(queries, h, w, 0, CAL));
+                let (km, qm) = (win(keys, h, w, CAL, M), win(queries, h, w, CAL, M));
+                let c = (s.build)(&kc, &qc, &k0, &q0);
+                bits = spec_bits(s, c.as_ref());
+                exact_logits_n(&km, &qm, &mut exact);
+                block_logits(c.as_ref(), &km, &qm, &mut est);
+                compare_n(&exact, &est, M, &mut acc);
+                if s.name.ends_with("3.5-pca-w0") || s.name == "ck3.5-o16" || s.name == "ck3-pca-w0" {
+                    all_logits.push(est.clone());
+                }
+            }
+        }
+        if !all_logits.is_empty() {
+            best_keys.push((s.name.clone(), bits, all_logits));
+        }
+        let (r, rec, tv) = (rel(acc.err2, acc.ref2), acc.recall / acc.rows as f64, acc.tv / acc.rows as f64);
+        let _ = writeln!(
+            md,
+            "| L{layer} | {} | {:.1} | {:.3} | {:.3} | {r:.4} | {rec:.4} | {tv:.4} |",
+            s.name,
+            s.target,
+            bits,
+            s.param_bits as f64 / (M * D) as f64,
+        );
+        let _ = writeln!(
+            csv,
+            "L{layer},{},{},{bits:.4},{r:.6},{rec:.6},{tv:.6},{:.3}",
+            s.name,
+            s.target,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    // Values: softmax(q·Kᵀ/√d)·V̂ against the exact output (exact keys), then K+V.
+    for s in &value_specs() {
+        let mut bits = 0.0;
+        let (mut e2, mut r2) = (0f64, 0f64);
+        let mut kv: Vec<(f64, f64)> = vec![(0.0, 0.0); best_keys.len()];
+        let mut i = 0usize;
+        for h in 0..HEADS {
+            for w in 0..WINDOWS {
+                let (km, qm, vm) = (win(keys, h, w, CAL, M), win(queries, h, w, CAL, M), win(&values, h, w, CAL, M));
+                let (vc, v0) = (win(&values, h, w, 0, CAL), win(&values, h, 0, 0, CAL));
+                let c = (s.build)(&vc, &[], &v0, &[]);
+                bits = c.bits_per_dim();
+                exact_logits_n(&km, &qm, &mut exact);
+                attention_out(&exact, &vm, None, &mut out_e);
+                attention_out(&exact, &vm, Some(c.as_ref()), &mut out_a);
+                for (x, y) in out_e.iter().zip(&out_a) {
+                    e2 += f64::from(x - y).powi(2);
+                    r2 += f64::from(*x).powi(2);
+                }
+                for (j, (_, _, logits)) in best_keys.iter().enumerate() {
+                    attention_out(&logits[i], &vm, Some(c.as_ref()), &mut out_a);
+                    for (x, y) in out_e.iter().zip(&out_a) {
+                        kv[j].0 += f64::from(x - y).powi(2);
+                        kv[j].1 += f64::from(*x).powi(2);
+                    }
+                }
+                i += 1;
+            }
+        }
+        let r = rel(e2, r2);
+        let _ = writeln!(vmd, "| L{layer} | (exact keys) | – | {} | {bits:.3} | – | {r:.4} |", s.name);
+        let _ = writeln!(csv, "L{layer},value:{},{},{bits:.4},{r:.6},,,", s.name, s.target);
+        for ((kname, kbits, _), (a, b)) in best_keys.iter().zip(&kv) {
+            let r = rel(*a, *b);
+            let mean = 0.5 * (kbits + bits);
+            let _ = writeln!(vmd, "| L{layer} | {kname} | {kbits:.3} | {} | {bits:.3} | {mean:.3} | {r:.4} |", s.name);
+            let _ = writeln!(csv, "L{layer},kv:{kname}+{},{mean:.4},{mean:.4},{r:.6},,,", s.name);
+        }
+    }
+}
+
+fn exact_logits_n(keys: &[f32], queries: &[f32], out: &mut [f32]) {
+    let n = keys.len() / D;
+    let scale = 1.0 / (D as f32).sqrt();
+    for (q, row) in queries.chunks_exact(D).zip(out.chunks_exact_mut(n)) {
+        for (k, o) in keys.chunks_exact(D).zip(row.iter_mut()) {
+            *o = vector_codecs::simd::dot(q, k) * scale;
+        }
     }
 }

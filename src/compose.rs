@@ -7,7 +7,7 @@
 //! * [`Split<A, B>`]: the first `A.dim()` coordinates through `A`, the rest through `B`; code
 //!   `A.code ‖ B.code`, score `A.score + B.score` (e.g. TurboQuant at 2.5 / 3.5 bits per
 //!   coordinate: two codebook widths over the exchangeable coordinates of a rotated vector).
-//! * [`Normalized<C>`]: code `C.code(x/‖x‖) ‖ ‖x‖` (f32), score `‖x‖ · C.score`.
+//! * [`Normalized<C, N>`]: code `C.code(x/‖x‖) ‖ ‖x‖` (`f32`, or `f16`/`bf16` with `N`), score `‖x‖ · C.score`.
 //! * [`Centered<C, M>`]: code `C.code(x − μ)`, score `⟨q, μ⟩ + C.score` (μ a trained mean).
 //! * [`Scaled<C, S>`]: code `C.code(s ⊙ x)`, score `C.score(q ⊘ s)` (per-coordinate scales).
 //!
@@ -594,33 +594,79 @@ impl<A: Score, B: Score> Score for Split<A, B> {
 ///
 /// With `C` a fixed per-coordinate codebook this is TurboQuant-MSE's inner codec: the direction
 /// of a rotated vector has known coordinate statistics, the norm does not.
+///
+/// The norm's storage format is the type parameter `N` ([`NormStore`]): [`NormF32`] (the
+/// default, the layout above), [`NormF16`] or [`NormBf16`] store it in 2 bytes (bits per
+/// dimension: `C`'s plus `16/d`; 0.5 bit per dimension saved at `d = 32`). The 16-bit norms
+/// round to nearest (relative error ≤ 2⁻¹¹ for `f16`, 2⁻⁸ for `bf16`, which scales the
+/// reconstruction and the score by the same factor); `f16` norms above 65504 are
+/// [`Error::Overflow`](crate::Error::Overflow) at encoding. Build them with
+/// [`Normalized::with_norm`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct Normalized<C> {
+pub struct Normalized<C, N: NormStore = NormF32> {
     /// The codec of the unit direction.
     pub inner: C,
+    /// The norm's storage format (a zero-sized marker).
+    pub norm: N,
+}
+
+/// The storage format of [`Normalized`]'s norm, as a type (so that saved parameters need no
+/// tag and existing layouts are unchanged): [`NormF32`], [`NormF16`], [`NormBf16`].
+pub trait NormStore: Copy + Default + core::fmt::Debug + PartialEq + 'static {
+    /// The format.
+    const FORMAT: crate::scalar::side::SideFormat;
+}
+
+/// `f32` norms (4 bytes): the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NormF32;
+/// IEEE `f16` norms (2 bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NormF16;
+/// `bf16` norms (2 bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NormBf16;
+
+impl NormStore for NormF32 {
+    const FORMAT: crate::scalar::side::SideFormat = crate::scalar::side::SideFormat::F32;
+}
+impl NormStore for NormF16 {
+    const FORMAT: crate::scalar::side::SideFormat = crate::scalar::side::SideFormat::F16;
+}
+impl NormStore for NormBf16 {
+    const FORMAT: crate::scalar::side::SideFormat = crate::scalar::side::SideFormat::Bf16;
 }
 
 impl<C: Codec> Normalized<C> {
-    /// Wraps `inner`.
+    /// Wraps `inner` (`f32` norm).
     pub fn new(inner: C) -> Self {
-        Normalized { inner }
+        Normalized { inner, norm: NormF32 }
+    }
+}
+
+impl<C: Codec, N: NormStore> Normalized<C, N> {
+    /// Wraps `inner`, storing the norm in the format `N` (e.g.
+    /// `Normalized::<_, NormF16>::with_norm(inner)`).
+    pub fn with_norm(inner: C) -> Self {
+        Normalized { inner, norm: N::default() }
     }
 
     fn norm_of(&self, code: &[u8]) -> Result<f32> {
         let nb = self.inner.code_len();
+        let nl = N::FORMAT.bytes();
         let got = code.len();
-        let b = code.get(nb..nb + 4).ok_or(crate::error::Error::CodeLength { expected: nb + 4, got })?;
-        let n = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let b = code.get(nb..nb + nl).ok_or(crate::error::Error::CodeLength { expected: nb + nl, got })?;
+        let n = N::FORMAT.read(b)?;
         crate::error::stored_norm(n, "Normalized: norm is negative, not finite or above MAX_NORM")
     }
 }
 
-impl<C: Codec> Codec for Normalized<C> {
+impl<C: Codec, N: NormStore> Codec for Normalized<C, N> {
     fn dim(&self) -> usize {
         self.inner.dim()
     }
     fn code_len(&self) -> usize {
-        self.inner.code_len() + 4
+        self.inner.code_len() + N::FORMAT.bytes()
     }
     /// # Errors
     /// Wrong lengths; [`Error::NonFinite`](crate::Error::NonFinite) on NaN/inf input or an
@@ -631,6 +677,9 @@ impl<C: Codec> Codec for Normalized<C> {
         crate::error::check_finite(x)?;
         let norm =
             crate::error::encode_norm(libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32)?;
+        // The direction is x/‖x‖ with the exact norm; the stored norm is its rounding (`f32`:
+        // itself, so the F32 bytes are those of the plain layout).
+        let stored = N::FORMAT.round(norm)?;
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         let (ci, cn) = code.split_at_mut(self.inner.code_len());
         with_buf(self.dim(), |u| {
@@ -639,12 +688,12 @@ impl<C: Codec> Codec for Normalized<C> {
             }
             self.inner.encode_into(u, ci)
         })?;
-        cn.copy_from_slice(&norm.to_le_bytes());
+        N::FORMAT.write(stored, cn)?;
         Ok(())
     }
 }
 
-impl<C: Decode> Decode for Normalized<C> {
+impl<C: Decode, N: NormStore> Decode for Normalized<C, N> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
         check_dim(self.dim(), out.len())?;
@@ -655,7 +704,7 @@ impl<C: Decode> Decode for Normalized<C> {
     }
 }
 
-impl<C: Score> Score for Normalized<C> {
+impl<C: Score, N: NormStore> Score for Normalized<C, N> {
     type Query<'s>
         = C::Query<'s>
     where
@@ -1044,12 +1093,12 @@ impl<T: Transform + 'static, C: ScanModes> ScanModes for Rotated<T, C> {
     }
 }
 
-impl<C: ScanModes> ScanModes for Normalized<C> {
+impl<C: ScanModes, N: NormStore> ScanModes for Normalized<C, N> {
     fn scan_mode(&self) -> ScanMode {
         self.inner.scan_mode()
     }
     fn with_scan(self, mode: ScanMode) -> Result<Self> {
-        Ok(Normalized { inner: self.inner.with_scan(mode)? })
+        Ok(Normalized { inner: self.inner.with_scan(mode)?, norm: self.norm })
     }
 }
 
@@ -1136,13 +1185,15 @@ mod persist_impls {
     persist_pair!(Residual, crate::Decode);
     persist_pair!(Split, crate::Codec);
 
-    impl<C: crate::Codec + Persist> Persist for Normalized<C> {
+    /// The inner codec's fields only: the norm format is the type (`N`), as the codec type
+    /// itself is chosen by the configuration name.
+    impl<C: crate::Codec + Persist, N: super::NormStore> Persist for Normalized<C, N> {
         #[cfg(feature = "alloc")]
         fn persist(&self, w: &mut Writer) {
             self.inner.persist(w);
         }
         fn restore(r: &mut Reader<'_>) -> Result<Self> {
-            Ok(Normalized::new(C::restore(r)?))
+            Ok(Normalized::with_norm(C::restore(r)?))
         }
     }
 

@@ -46,6 +46,8 @@ pub mod factory;
 pub mod format;
 #[cfg(feature = "std")]
 pub mod io;
+#[cfg(feature = "alloc")]
+pub mod kv;
 pub mod metric;
 pub mod persist;
 #[cfg(feature = "alloc")]

@@ -14,7 +14,8 @@ use crate::error::Result;
 use crate::turbo::calibrated::{Calibration, train_ip, train_ip_split};
 use crate::turbo::pca::{train_pca, train_pca_low};
 use crate::turbo::{
-    CodebookKind, RotationKind, turbo_mse, turbo_mse_half, turbo_mse_ip, turbo_prod, turbo_prod_half, turbo_prod_ortho,
+    CodebookKind, RotationKind, turbo_mse, turbo_mse_h16, turbo_mse_half, turbo_mse_ip, turbo_prod, turbo_prod_half,
+    turbo_prod_ortho,
 };
 use alloc::boxed::Box;
 
@@ -31,6 +32,10 @@ fn tq_i8(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
 
 fn tq_half(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
     make(a, s, |_| turbo_mse_half(a.dim, a.p(0), a.seed, H, BETA))
+}
+
+fn tq_h16(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
+    make(a, s, |_| turbo_mse_h16(a.dim, a.p(0), a.seed, H, BETA))
 }
 
 fn tq_ip(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
@@ -119,6 +124,13 @@ pub(super) const ENTRIES: &[Entry] = &[
         false,
         &["tq1.5", "tq2.5", "tq3.5"],
         tq_half,
+    ),
+    seeded(
+        "tq{N}-h16",
+        "tqN codes + f16 norm (16/d bits per dimension instead of 32/d)",
+        false,
+        &["tq2-h16", "tq3-h16", "tq4-h16"],
+        tq_h16,
     ),
     seeded(
         "tq2-ip",

@@ -62,7 +62,8 @@ pub use crate::scalar::codebook::{CodebookKind, CodebookScalar};
 pub use crate::scalar::norm::NormScalar;
 pub use crate::transform::rotation::{Rotation, RotationKind};
 pub use split::{
-    TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_half, turbo_mse_ip, turbo_mse_split, turbo_prod_half,
+    TurboMseH16, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_h16, turbo_mse_half, turbo_mse_ip,
+    turbo_mse_split, turbo_prod_half,
 };
 
 /// TurboQuant-MSE: rotation ∘ per-coordinate Lloyd–Max codec + norm.

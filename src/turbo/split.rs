@@ -38,6 +38,28 @@ use crate::transform::{Rotation, RotationKind};
 /// coordinates at one width and the rest at another (see the module docs).
 pub type TurboMseSplit = Rotated<Rotation, Normalized<Split<CodebookScalar, CodebookScalar>>>;
 
+/// TurboQuant-MSE with an `f16` norm: rotation ∘ [`Normalized`]`<CodebookScalar, NormF16>`. The
+/// codes of [`turbo_mse`](super::turbo_mse) (same rotation, same codebook cells) followed by a
+/// 2-byte norm instead of 4: `bits + 16/d` bits per dimension (0.5 bit less at `d = 32`), the
+/// reconstruction and scores scaled by the norm's `f16` rounding (relative ≤ 2⁻¹¹). Norms above
+/// 65504 are [`Error::Overflow`] at encoding.
+pub type TurboMseH16 = Rotated<Rotation, Normalized<CodebookScalar, crate::compose::NormF16>>;
+
+/// Builds [`TurboMseH16`] for `dim`-vectors at `bits` bits per coordinate.
+///
+/// # Errors
+/// As [`turbo_mse`](super::turbo_mse).
+pub fn turbo_mse_h16(
+    dim: usize,
+    bits: u32,
+    seed: u64,
+    rotation: RotationKind,
+    codebook: CodebookKind,
+) -> Result<TurboMseH16> {
+    let inner = CodebookScalar::coordinate(dim, dim, bits, codebook)?;
+    Rotated::new(Rotation::new(rotation, dim, seed)?, Normalized::with_norm(inner))
+}
+
 /// TurboQuant-prod over [`TurboMseSplit`]: the mixed-width MSE stage plus QJL (`m = d`) on the
 /// residual.
 pub type TurboProdSplit = Residual<TurboMseSplit, Qjl>;

@@ -1,0 +1,158 @@
+//! Replays the checked-in seed corpora of the KV fuzz targets (`kv_params`, `kv_codes`), checks
+//! that exactly the `valid_*` parameter seeds parse, runs random mutations of every seed, and
+//! (ignored) regenerates the corpora.
+mod common;
+
+#[path = "../fuzz/targets/kv_params.rs"]
+mod kv_params;
+
+#[path = "../fuzz/targets/kv_codes.rs"]
+mod kv_codes;
+
+use vector_codecs::kv::{ChannelKeys, Outliers, TokenValues};
+
+#[test]
+fn kv_params_corpus() {
+    assert!(common::replay_corpus("kv_params", kv_params::run) >= 8);
+}
+
+#[test]
+fn kv_codes_corpus() {
+    assert!(common::replay_corpus("kv_codes", kv_codes::run) >= 8);
+}
+
+#[test]
+fn valid_parameter_seeds_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kv_params");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let b = std::fs::read(&p).unwrap();
+        let ok = ChannelKeys::from_bytes(&b).is_ok()
+            || TokenValues::from_bytes(&b).is_ok()
+            || Outliers::<ChannelKeys>::from_bytes(&b).is_ok();
+        assert_eq!(ok, name.starts_with("valid_"), "{name}");
+        n += 1;
+    }
+    assert!(n >= 8);
+}
+
+/// A few thousand random mutations (byte flips, truncations) of every seed through both bodies.
+#[test]
+fn random_mutations_never_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut rng = vector_codecs::rng::Rng::new(78);
+    for (target, body) in [("kv_params", kv_params::run as fn(&[u8])), ("kv_codes", kv_codes::run)] {
+        let mut seeds: Vec<_> = std::fs::read_dir(root.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
+        seeds.sort();
+        for p in seeds {
+            let b = std::fs::read(&p).unwrap();
+            for _ in 0..150 {
+                let mut m = b.clone();
+                for _ in 0..1 + rng.below(4) {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let i = rng.below(m.len() as u64) as usize;
+                    match rng.below(3) {
+                        0 => m[i] ^= 1 << rng.below(8),
+                        1 => m[i] = rng.next_u32() as u8,
+                        _ => m.truncate(i),
+                    }
+                }
+                body(&m);
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "regenerates fuzz/corpus/kv_*"]
+fn generate_corpora() {
+    use vector_codecs::format::Writer;
+    use vector_codecs::kv::KIND;
+    use vector_codecs::rng::Rng;
+    use vector_codecs::scalar::side::SideFormat;
+    use vector_codecs::{Codec, Decode};
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let write = |t: &str, name: &str, b: &[u8]| std::fs::write(dir.join(t).join(name), b).unwrap();
+    let t = "kv_params";
+    let mut rng = Rng::new(4);
+    let cal: Vec<f32> = (0..32 * 8).map(|_| rng.gaussian() as f32).collect();
+    let ck = ChannelKeys::new(8, 8, 2.5, SideFormat::F16).unwrap();
+    write(t, "valid_ck_plain", &ck.to_bytes().unwrap());
+    let ckb = ChannelKeys::new(8, 16, 3.0, SideFormat::Bf16).unwrap().calibrate(&cal, Some(&cal)).unwrap();
+    write(t, "valid_ck_basis", &ckb.to_bytes().unwrap());
+    write(t, "valid_tv", &TokenValues::new(16, 4, 3, 8, true, SideFormat::F16).unwrap().to_bytes().unwrap());
+    write(t, "valid_outliers", &Outliers::new(ck.clone(), 3, 8).unwrap().to_bytes().unwrap());
+    let raw_ck = |d: u32, tokens: u32, total: u32, side: u8, clip: u8, w: f32, basis: u8| {
+        let mut wr = Writer::new(KIND);
+        wr.u8(1).u32(d).u32(tokens).u32(total).u8(side).u8(clip);
+        wr.f32s(&vec![w; d.min(64) as usize]).u8(basis);
+        wr.finish().unwrap()
+    };
+    write(t, "ck_tokens_not_multiple_of_8", &raw_ck(8, 12, 24, 1, 1, 1.0, 0));
+    write(t, "ck_zero_bits", &raw_ck(8, 8, 0, 1, 1, 1.0, 0));
+    write(t, "ck_too_many_bits", &raw_ck(8, 8, 65, 1, 1, 1.0, 0));
+    write(t, "ck_lying_dim", &raw_ck(u32::MAX, 8, 24, 1, 1, 1.0, 0));
+    write(t, "ck_huge_block", &raw_ck(1024, 4096, 24, 1, 1, 1.0, 0));
+    write(t, "ck_bad_side", &raw_ck(8, 8, 24, 7, 1, 1.0, 0));
+    write(t, "ck_bad_clip", &raw_ck(8, 8, 24, 1, 2, 1.0, 0));
+    write(t, "ck_nan_weight", &raw_ck(8, 8, 24, 1, 1, f32::NAN, 0));
+    write(t, "ck_negative_weight", &raw_ck(8, 8, 24, 1, 1, -1.0, 0));
+    write(t, "ck_missing_basis", &raw_ck(8, 8, 24, 1, 1, 1.0, 1));
+    let mut b = ckb.to_bytes().unwrap();
+    let n = b.len();
+    b[n - 40..n - 36].copy_from_slice(&7.0f32.to_le_bytes());
+    write(t, "ck_basis_corrupt", &b);
+    let raw_tv = |d: u32, tokens: u32, bits: u8, group: u32, sym: u8, side: u8| {
+        let mut wr = Writer::new(KIND);
+        wr.u8(2).u32(d).u32(tokens).u8(bits).u32(group).u8(sym).u8(side);
+        wr.finish().unwrap()
+    };
+    write(t, "tv_group_not_dividing", &raw_tv(16, 4, 3, 5, 1, 1));
+    write(t, "tv_bits_9", &raw_tv(16, 4, 9, 8, 1, 1));
+    write(t, "tv_d_not_multiple_of_8", &raw_tv(12, 4, 3, 4, 1, 1));
+    write(t, "tv_bad_sym", &raw_tv(16, 4, 3, 8, 3, 1));
+    write(t, "tv_lying_tokens", &raw_tv(16, u32::MAX, 3, 8, 1, 1));
+    let mut o = Outliers::new(ck.clone(), 3, 8).unwrap().to_bytes().unwrap();
+    let n = o.len();
+    o[n - 12..n - 8].copy_from_slice(&1000u32.to_le_bytes());
+    write(t, "outliers_too_many", &o);
+    let mut bad = ck.to_bytes().unwrap();
+    bad[14] ^= 1;
+    write(t, "bad_checksum", &bad);
+    write(t, "wrong_kind", &Writer::new(0x0100).finish().unwrap());
+
+    let t = "kv_codes";
+    let block = |c: &dyn Codec, seed: u64| {
+        let mut r = Rng::new(seed);
+        let x: Vec<f32> = (0..c.dim()).map(|_| r.gaussian() as f32).collect();
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        code
+    };
+    let cfgs: Vec<(u8, Box<dyn Codec>)> = vec![
+        (0, Box::new(ChannelKeys::new(8, 8, 3.0, SideFormat::F16).unwrap())),
+        (1, Box::new(ChannelKeys::new(5, 16, 2.4, SideFormat::F32).unwrap())),
+        (2, Box::new(TokenValues::new(16, 4, 3, 8, false, SideFormat::Bf16).unwrap())),
+        (0x82, Box::new(TokenValues::new(16, 4, 3, 8, true, SideFormat::Bf16).unwrap())),
+        (3, Box::new(Outliers::new(ChannelKeys::new(8, 8, 2.5, SideFormat::Bf16).unwrap(), 3, 8).unwrap())),
+        (4, Box::new(TokenValues::new(8, 2, 2, 4, false, SideFormat::F16).unwrap())),
+    ];
+    for (sel, c) in &cfgs {
+        let mut v = vec![*sel];
+        v.extend(block(c.as_ref(), u64::from(*sel)));
+        write(t, &format!("valid_sel{sel:02x}"), &v);
+        let mut short = v.clone();
+        short.pop();
+        write(t, &format!("short_sel{sel:02x}"), &short);
+    }
+    for sel in [0u8, 1, 2, 3, 4] {
+        let mut v = vec![sel];
+        v.extend((0..120).map(|_| rng.next_u32() as u8));
+        write(t, &format!("random_sel{sel:02x}"), &v);
+    }
+    let _ = <ChannelKeys as Decode>::decode_into;
+}
