@@ -199,7 +199,7 @@ pub trait Score: Codec {
     /// [`Error::CodeLength`] for partial codes or a wrong `out` length.
     fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
         let c = self.code_len();
-        let n = if c == 0 { 0 } else { codes.len() / c };
+        let n = codes.len().checked_div(c).unwrap_or(0);
         check_code(n * c, codes.len())?;
         check_code(layout_len(self.layout_block(), n)?, out.len())?;
         out.copy_from_slice(codes);

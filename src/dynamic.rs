@@ -85,7 +85,7 @@ pub trait DynCodec: Send + Sync {
     /// As [`Score::to_layout`].
     fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
         let c = self.code_len();
-        let n = if c == 0 { 0 } else { codes.len() / c };
+        let n = codes.len().checked_div(c).unwrap_or(0);
         crate::error::check_code(n * c, codes.len())?;
         crate::error::check_code(crate::codec::layout_len(self.layout_block(), n)?, out.len())?;
         out.copy_from_slice(codes);
@@ -167,7 +167,7 @@ impl dyn DynCodec + '_ {
     #[cfg(feature = "alloc")]
     pub fn layout(&self, codes: &[u8]) -> Result<alloc::vec::Vec<u8>> {
         let c = self.code_len();
-        let n = if c == 0 { 0 } else { codes.len() / c };
+        let n = codes.len().checked_div(c).unwrap_or(0);
         let mut out = alloc::vec![0u8; self.layout_len(n)?];
         self.to_layout(codes, &mut out)?;
         Ok(out)

@@ -209,12 +209,11 @@ pub fn split_names(list: &str) -> impl Iterator<Item = &str> {
             let mut cuts = rest.match_indices(',').map(|(i, _)| i).chain(core::iter::once(rest.len()));
             let first = cuts.next().unwrap_or(rest.len());
             let mut end = first;
-            if lookup(&rest[..first]).is_err() {
-                if let Some(second) = cuts.next() {
-                    if lookup(&rest[..second]).is_ok() {
-                        end = second;
-                    }
-                }
+            if lookup(&rest[..first]).is_err()
+                && let Some(second) = cuts.next()
+                && lookup(&rest[..second]).is_ok()
+            {
+                end = second;
             }
             let name = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or("");
