@@ -174,7 +174,7 @@ impl dyn DynCodec + '_ {
     }
 
     /// Scores the first `out.len()` vectors of a search layout against `q` (the same values as
-    /// [`scan_into`](Self::scan_into) on the codes). No allocation.
+    /// `scan_into` on the codes). No allocation.
     ///
     /// # Errors
     /// As [`with_query`](DynCodec::with_query) and [`PreparedQuery::score_layout`].
