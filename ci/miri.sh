@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Miri (issue 15, part 5) on the portable paths of the byte parsers, bit packing and entropy
+# coders: a filtered subset that runs in a few minutes.
+#
+# Interpreted for s390x-unknown-linux-gnu, a big-endian 64-bit target: the crate has no arch
+# path there (the x86 SIMD paths, and libm's x86 inline assembly, which Miri cannot run, are
+# not compiled), and every little-endian byte format is read on a big-endian machine.
+#
+# Subset: the unit tests of `bits`, `format`, `buf` and `entropy` (rANS, interleaved and word
+# coders, models), and the fuzz-corpus replays of the container parser, the entropy decoders,
+# the scalar-uniform and binary parameter parsers (every checked-in input through the same
+# bodies as the fuzz targets). Property tests run with PROPTEST_CASES=4 under Miri.
+#
+# Run from the repository root: `bash ci/miri.sh`. Installs Miri and rust-src for the nightly
+# toolchain (see ci/lib.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=ci/lib.sh
+source ci/lib.sh
+
+step "miri: install miri, rust-src (nightly)"
+NIGHTLY=$(nightly_toolchain)
+rust_component "$NIGHTLY" miri rust-src
+rustup run "$NIGHTLY" rustc -V
+export MIRI_TARGET=s390x-unknown-linux-gnu
+export VECTOR_CODECS_SIMD=portable
+export PROPTEST_CASES=4
+# Isolation off: the corpus replays read fuzz/corpus, proptest reads its regression files.
+export MIRIFLAGS="-Zmiri-disable-isolation"
+
+step "miri: sysroot and build for $MIRI_TARGET"
+cargo +"$NIGHTLY" miri setup --target "$MIRI_TARGET" >/dev/null
+MIRI_TESTS=(fuzz_replay_format fuzz_replay_entropy fuzz_replay_scalar_uniform fuzz_replay_binary)
+targs=()
+for t in "${MIRI_TESTS[@]}"; do targs+=(--test "$t"); done
+cargo +"$NIGHTLY" miri test --target "$MIRI_TARGET" --lib "${targs[@]}" --no-run
+
+step "miri: unit tests of bits, format, buf, entropy"
+cargo +"$NIGHTLY" miri test --target "$MIRI_TARGET" --lib -- bits:: format:: buf:: entropy::
+
+step "miri: fuzz-corpus replays (${MIRI_TESTS[*]})"
+cargo +"$NIGHTLY" miri test --target "$MIRI_TARGET" "${targs[@]}"
+step_end
