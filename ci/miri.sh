@@ -13,7 +13,8 @@
 # `views_with_and_without_word_tables_agree`, `word_records_divide_exactly`). Then the
 # fuzz-corpus replays of the container parser, the entropy decoders,
 # the scalar-uniform and binary parameter parsers (every checked-in input through the same
-# bodies as the fuzz targets). Property tests run with PROPTEST_CASES=4 under Miri.
+# bodies as the fuzz targets; under Miri the 3 smallest inputs of each corpus, set by
+# VECTOR_CODECS_REPLAY_MAX). Property tests run with PROPTEST_CASES=4 under Miri.
 #
 # Run from the repository root: `bash ci/miri.sh`. Installs Miri and rust-src for the nightly
 # toolchain (see ci/lib.sh).
@@ -29,6 +30,7 @@ rustup run "$NIGHTLY" rustc -V
 export MIRI_TARGET=s390x-unknown-linux-gnu
 export VECTOR_CODECS_SIMD=portable
 export PROPTEST_CASES=4
+export VECTOR_CODECS_REPLAY_MAX=3
 # Isolation off: the corpus replays read fuzz/corpus, proptest reads its regression files.
 export MIRIFLAGS="-Zmiri-disable-isolation"
 
