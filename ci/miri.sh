@@ -7,14 +7,17 @@
 # not compiled), and every little-endian byte format is read on a big-endian machine.
 #
 # Subset: the unit tests of `bits` (packing, property tests), `format` (every truncation and
-# bit flip of a container), `buf` and the word coder's exact step; the entropy coders run through
-# the corpus replays below. Left out as too slow under Miri (minutes each): the entropy unit
-# tests that code tens of thousands of symbols per case (`arch_path_matches_portable`,
-# `views_with_and_without_word_tables_agree`, `word_records_divide_exactly`). Then the
-# fuzz-corpus replays of the container parser, the entropy decoders,
-# the scalar-uniform and binary parameter parsers (every checked-in input through the same
+# bit flip of a container), `buf` and the word coder's exact step. Then the fuzz-corpus replays
+# of the container parser and the scalar-uniform and binary parameter parsers (every checked-in input through the same
 # bodies as the fuzz targets; under Miri the 3 smallest inputs of each corpus, set by
 # VECTOR_CODECS_REPLAY_MAX). Property tests run with PROPTEST_CASES=4 under Miri.
+#
+# Left out as too slow under Miri (each 5-10+ minutes here): the entropy unit tests that code
+# tens of thousands of symbols per case (`arch_path_matches_portable`,
+# `views_with_and_without_word_tables_agree`, `word_records_divide_exactly`) and the entropy
+# corpus replay (`fuzz_replay_entropy`: its bodies build 2^12-2^14-slot models on every input).
+# The entropy coders' Miri coverage is therefore only the word coder's step test; smaller
+# entropy tests written for Miri would close that gap.
 #
 # Run from the repository root: `bash ci/miri.sh`. Installs Miri and rust-src for the nightly
 # toolchain (see ci/lib.sh).
@@ -36,7 +39,7 @@ export MIRIFLAGS="-Zmiri-disable-isolation"
 
 step "miri: sysroot and build for $MIRI_TARGET"
 cargo +"$NIGHTLY" miri setup --target "$MIRI_TARGET" >/dev/null
-MIRI_TESTS=(fuzz_replay_format fuzz_replay_entropy fuzz_replay_scalar_uniform fuzz_replay_binary)
+MIRI_TESTS=(fuzz_replay_format fuzz_replay_scalar_uniform fuzz_replay_binary)
 targs=()
 for t in "${MIRI_TESTS[@]}"; do targs+=(--test "$t"); done
 cargo +"$NIGHTLY" miri test --target "$MIRI_TARGET" --lib "${targs[@]}" --no-run
