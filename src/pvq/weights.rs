@@ -154,6 +154,27 @@ impl PvqWeights {
         Self::new(rows, cols, cfg, gain)
     }
 
+    /// The randomized Hadamard rotation of the rows (`None` without
+    /// [`WeightConfig::hadamard`]).
+    pub fn rotation(&self) -> Option<&RandomizedHadamard> {
+        self.rotation.as_ref()
+    }
+
+    /// The row length.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Bits of a `rows`-row matrix stored apart from the row scales (16 bits per row) and the
+    /// groups' information bits ([`quantize_group`](Self::quantize_group)): the gain levels
+    /// (`32·L`) and the range coder's termination bound for the whole stream
+    /// ([`range_margin_bits`](super::codec::range_margin_bits)); the budget
+    /// [`new`](Self::new) allocates pulses against.
+    pub fn overhead_bits(&self, rows: usize) -> f64 {
+        let groups = self.codec.pulses().len();
+        32.0 * self.codec.gain().len() as f64 + range_margin_bits(rows * (2 + 18 * groups)) as f64
+    }
+
     /// The row codec (dimension `cols`; its pulses per group and gain levels).
     pub fn codec(&self) -> &PvqCodec {
         &self.codec
