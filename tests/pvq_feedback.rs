@@ -166,3 +166,4 @@ fn shipped_subset_pvq_feedback() {
         assert!(v0 < 0.5, "{bpw}: PVQ survives the outlier ({v0})");
     }
 }
+
