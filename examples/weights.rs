@@ -37,8 +37,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use vector_codecs::io::read_fvecs;
-use vector_codecs::train::KMeansConfig;
 use vector_codecs::pvq::weights::WeightConfig;
+use vector_codecs::train::KMeansConfig;
 use vector_codecs::transform::hadamard::RandomizedHadamard;
 use vector_codecs::weights::group::{Fp4Group, LloydGroup, PvqGroup, UniformGroup, ssvq_for_weights, vq_for_weights};
 use vector_codecs::weights::{Feedback, GroupQuantizer, QuantizeConfig, quantize_matrix};
@@ -464,7 +464,8 @@ fn run(
                 None => &fb,
                 Some(rot) => {
                     if !fb_rot.iter().any(|(r, _)| r == rot) {
-                        let f = Feedback::from_inputs_rotated(&cal, cols, damp, rot).map_err(|e| format!("{m}: {e:?}"))?;
+                        let f =
+                            Feedback::from_inputs_rotated(&cal, cols, damp, rot).map_err(|e| format!("{m}: {e:?}"))?;
                         fb_rot.push((*rot, f));
                     }
                     &fb_rot.iter().find(|(r, _)| r == rot).expect("just built").1

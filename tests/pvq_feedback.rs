@@ -121,7 +121,10 @@ fn feedback_basis_must_match() {
     assert_eq!(rot.rotation(), q.rotation());
     // Bad input.
     assert!(Feedback::from_inputs_rotated(&x[..cols * 3 + 1], cols, 0.01, &other).is_err());
-    assert!(matches!(PvqGroup::fit(&w, rows, cols, &WeightConfig { group: 48, ..cfg(3.0, true) }), Err(Error::InvalidParameter(_))));
+    assert!(matches!(
+        PvqGroup::fit(&w, rows, cols, &WeightConfig { group: 48, ..cfg(3.0, true) }),
+        Err(Error::InvalidParameter(_))
+    ));
     let mut bad = w.clone();
     bad[3] = f32::NAN;
     assert!(quantize_matrix(&bad, rows, cols, &q, None, &qc).is_err());
@@ -166,4 +169,3 @@ fn shipped_subset_pvq_feedback() {
         assert!(v0 < 0.5, "{bpw}: PVQ survives the outlier ({v0})");
     }
 }
-

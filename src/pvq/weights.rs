@@ -19,6 +19,10 @@
 //! `W·Hᵀ` with inputs `H·X` gives the same outputs), the row scale
 //! ([`PvqWeights::row_scale`]) and [`PvqWeights::quantize_group`], which quantizes one group of
 //! one row in place and returns its exact information bits.
+//! [`crate::weights::group::PvqGroup`] composes them into a
+//! [`GroupQuantizer`](crate::weights::GroupQuantizer), so that
+//! [`crate::weights::quantize_matrix`] runs PVQ with activation-aware error feedback in the
+//! rotated basis (`H_R = R·H·Rᵀ`, see [`crate::weights`]).
 
 use alloc::vec::Vec;
 
