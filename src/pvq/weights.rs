@@ -172,7 +172,7 @@ impl PvqWeights {
     /// Bits of a `rows`-row matrix stored apart from the row scales (16 bits per row) and the
     /// groups' information bits ([`quantize_group`](Self::quantize_group)): the gain levels
     /// (`32·L`) and the range coder's termination bound for the whole stream
-    /// ([`range_margin_bits`](super::codec::range_margin_bits)); the budget
+    /// ([`range_margin_bits`]); the budget
     /// [`new`](Self::new) allocates pulses against.
     pub fn overhead_bits(&self, rows: usize) -> f64 {
         let groups = self.codec.pulses().len();
