@@ -290,12 +290,15 @@ fn f16_round(v: f32) -> f32 {
 
 /// Quantizes the `rows × cols` matrix `w` group by group with `q`: round-to-nearest when
 /// `feedback` is `None`, GPTQ-style error feedback through it otherwise (see the
-/// [module docs](self)).
+/// [module docs](self)). With a quantizer [`rotation`](GroupQuantizer::rotation) `R`, the
+/// rows are rotated first and `Ŵ` is returned in the original basis.
 ///
 /// # Errors
-/// [`Error::DimensionMismatch`] if `w.len() != rows·cols` or the feedback was built for another
-/// row length; [`Error::InvalidParameter`] if `group_len` does not divide `cols` or `unit_len`
-/// does not divide `group_len`; [`Error::NonFinite`]; the codec's errors.
+/// [`Error::DimensionMismatch`] if `w.len() != rows·cols`, the feedback was built for another
+/// row length, or the rotation is not of dimension `cols`; [`Error::InvalidParameter`] if
+/// `group_len` does not divide `cols` or `unit_len` does not divide `group_len`, or the
+/// feedback's basis ([`Feedback::rotation`]) is not the quantizer's rotation;
+/// [`Error::NonFinite`]; the codec's errors.
 pub fn quantize_matrix(
     w: &[f32],
     rows: usize,
