@@ -28,15 +28,19 @@
 //! Lloyd–Max per group (Gaussian levels, f16 `μ`, `σ`), MXFP4 (4.25 bits) and NVFP4 (4.5 bits),
 //! plain VQ (one k-means codebook of `d_s`-sub-vectors of `W` per matrix: a shared-codebook PQ)
 //! and SSVQ (sign bits + one k-means codebook of `|W|` sub-vectors), each alone ("RTN") and with
-//! error feedback ("+AA"). PVQ plugs in at the `PVQ slot` below as one more `GroupQuantizer`.
+//! error feedback ("+AA"), and PVQ (randomized Hadamard per row, groups of 32 coded as a pyramid
+//! VQ direction plus a gain level, range-coded so that 2.25 and 3.25 bits are exact; with error
+//! feedback in the rotated basis, `H_R = R·H·Rᵀ`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use vector_codecs::io::read_fvecs;
+use vector_codecs::pvq::weights::WeightConfig;
 use vector_codecs::train::KMeansConfig;
-use vector_codecs::weights::group::{Fp4Group, LloydGroup, UniformGroup, ssvq_for_weights, vq_for_weights};
+use vector_codecs::transform::hadamard::RandomizedHadamard;
+use vector_codecs::weights::group::{Fp4Group, LloydGroup, PvqGroup, UniformGroup, ssvq_for_weights, vq_for_weights};
 use vector_codecs::weights::{Feedback, GroupQuantizer, QuantizeConfig, quantize_matrix};
 
 const MATRICES: [&str; 12] = [
@@ -60,7 +64,7 @@ const RATES: [f64; 7] = [2.0, 2.25, 3.0, 3.25, 4.0, 4.25, 4.5];
 const TOL: f64 = 0.02;
 
 /// Method families (columns of the summary tables, colours of the plot).
-const FAMILIES: [&str; 5] = ["uniform", "lloyd", "fp4", "vq", "ssvq"];
+const FAMILIES: [&str; 6] = ["uniform", "lloyd", "fp4", "vq", "ssvq", "pvq"];
 
 type Build = Box<dyn Fn(&[f32], usize) -> vector_codecs::Result<Box<dyn GroupQuantizer>>>;
 
@@ -165,8 +169,25 @@ fn configs(quick: bool) -> Vec<Config> {
             build: Box::new(move |w, cols| Ok(Box::new(ssvq_for_weights(w, cols, ds, nb, &kcfg())?))),
         });
     }
-    // PVQ slot: push `Config { family: "pvq", .. }` entries building the PVQ group quantizer
-    // (unit = group, exact fractional bits) here, and add "pvq" to FAMILIES.
+    // PVQ (arXiv 2410.16926): randomized Hadamard per row, groups of 32, bf16 row RMS, 2 fitted
+    // gain bits per group, pulses allocated so that everything fits the rate exactly. With
+    // error feedback it works in the rotated basis (H_R = R·H·Rᵀ). `-nohad`: no rotation.
+    let pvq: &[(f64, bool)] = if quick {
+        &[(2.0, true), (3.0, true)]
+    } else {
+        &[(2.0, true), (2.25, true), (3.0, true), (3.25, true), (4.0, true), (2.25, false), (3.25, false)]
+    };
+    for &(r, had) in pvq {
+        v.push(Config {
+            family: "pvq",
+            name: format!("pvq{r}{}", if had { "" } else { "-nohad" }),
+            outliers: None,
+            build: Box::new(move |w, cols| {
+                let cfg = WeightConfig { hadamard: had, ..WeightConfig::new(r) };
+                Ok(Box::new(PvqGroup::fit(w, w.len() / cols, cols, &cfg)?))
+            }),
+        });
+    }
     v
 }
 
@@ -427,6 +448,8 @@ fn run(
         );
         matrices.push(m.to_string());
         let mut d = vec![0f32; w.data.len()];
+        // Feedback in rotated bases (built once per matrix and rotation).
+        let mut fb_rot: Vec<(RandomizedHadamard, Feedback)> = Vec::new();
         for (ci, c) in cfgs.iter().enumerate() {
             let t = Instant::now();
             let q = match (c.build)(&w.data, cols) {
@@ -437,9 +460,20 @@ fn run(
                 }
             };
             let qc = QuantizeConfig { outlier_sigma: c.outliers };
+            let fbq = match q.rotation() {
+                None => &fb,
+                Some(rot) => {
+                    if !fb_rot.iter().any(|(r, _)| r == rot) {
+                        let f =
+                            Feedback::from_inputs_rotated(&cal, cols, damp, rot).map_err(|e| format!("{m}: {e:?}"))?;
+                        fb_rot.push((*rot, f));
+                    }
+                    &fb_rot.iter().find(|(r, _)| r == rot).expect("just built").1
+                }
+            };
             for aa in [false, true] {
                 let t1 = Instant::now();
-                let r = quantize_matrix(&w.data, rows, cols, q.as_ref(), aa.then_some(&fb), &qc);
+                let r = quantize_matrix(&w.data, rows, cols, q.as_ref(), aa.then_some(fbq), &qc);
                 let r = match r {
                     Ok(r) => r,
                     Err(e) => {

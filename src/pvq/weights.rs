@@ -19,6 +19,10 @@
 //! `W·Hᵀ` with inputs `H·X` gives the same outputs), the row scale
 //! ([`PvqWeights::row_scale`]) and [`PvqWeights::quantize_group`], which quantizes one group of
 //! one row in place and returns its exact information bits.
+//! [`crate::weights::group::PvqGroup`] composes them into a
+//! [`GroupQuantizer`](crate::weights::GroupQuantizer), so that
+//! [`crate::weights::quantize_matrix`] runs PVQ with activation-aware error feedback in the
+//! rotated basis (`H_R = R·H·Rᵀ`, see [`crate::weights`]).
 
 use alloc::vec::Vec;
 
@@ -152,6 +156,27 @@ impl PvqWeights {
         }
         let gain = GainQuantizer::fitted(&samples, cfg.gain_bits, 25)?;
         Self::new(rows, cols, cfg, gain)
+    }
+
+    /// The randomized Hadamard rotation of the rows (`None` without
+    /// [`WeightConfig::hadamard`]).
+    pub fn rotation(&self) -> Option<&RandomizedHadamard> {
+        self.rotation.as_ref()
+    }
+
+    /// The row length.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Bits of a `rows`-row matrix stored apart from the row scales (16 bits per row) and the
+    /// groups' information bits ([`quantize_group`](Self::quantize_group)): the gain levels
+    /// (`32·L`) and the range coder's termination bound for the whole stream
+    /// ([`range_margin_bits`]); the budget
+    /// [`new`](Self::new) allocates pulses against.
+    pub fn overhead_bits(&self, rows: usize) -> f64 {
+        let groups = self.codec.pulses().len();
+        32.0 * self.codec.gain().len() as f64 + range_margin_bits(rows * (2 + 18 * groups)) as f64
     }
 
     /// The row codec (dimension `cols`; its pulses per group and gain levels).

@@ -10,6 +10,7 @@
 //! | [`Fp4Group::nv`] (NVFP4: E2M1, E4M3 block scale, f32 tensor scale) | 16 / 1 | `4·16 + 8` (+32 shared) |
 //! | [`ProductQuantizer`] (plain VQ: k-means on `W`) | the row / `d_sub` | `M·nbits` (+ codebooks shared) |
 //! | [`SignSplitVq`] (SSVQ: signs + k-means on `|W|`) | the row / `d_s` | `d + M·nbits` (+ codebook shared) |
+//! | [`PvqGroup`] (PVQ: Hadamard-rotated rows, bf16 row RMS, gain level + pulse index per group) | `D` / `D` | `log2 L + log2 V(D, K_g)` (+16 per row, gains and coder termination shared) |
 //!
 //! Codebooks are counted once per matrix at 16 bits per value when every centroid is an f16
 //! value (the `*_for_weights` trainers round them so), at 32 bits otherwise; a product quantizer
@@ -21,6 +22,7 @@ use super::GroupQuantizer;
 use crate::codec::Codec;
 use crate::error::{Error, Result, check_finite};
 use crate::pq::ProductQuantizer;
+use crate::pvq::weights::{PvqWeights, WeightConfig};
 use crate::scalar::float::{
     FloatCodec, FloatFormat, e2m1_from_f32, e2m1_to_f32, e4m3_from_f32, e4m3_to_f32, e8m0_to_f32, f16_from_f32,
     f16_to_f32,
@@ -29,6 +31,7 @@ use crate::scalar::lloyd::Codebook;
 use crate::scalar::uniform::{BlockUniform, ScaleFormat};
 use crate::ssvq::SignSplitVq;
 use crate::train::KMeansConfig;
+use crate::transform::hadamard::RandomizedHadamard;
 
 /// Uniform asymmetric integers per group with f16 `lo` and `Δ`: [`BlockUniform`] with block
 /// `g` and [`ScaleFormat::F16`] (bits per weight `b + 32/g`). Round to nearest on
@@ -303,4 +306,88 @@ pub fn round_trip(q: &dyn GroupQuantizer, w: &[f32]) -> Result<alloc::vec::Vec<f
     let mut out = vec![0f32; w.len()];
     q.quantize_group(w, &mut out)?;
     Ok(out)
+}
+
+/// PVQ for weights ([`PvqWeights`], arXiv 2410.16926) as a [`GroupQuantizer`]: every row
+/// rotated by the randomized Hadamard transform ([`rotation`](GroupQuantizer::rotation); none
+/// with `hadamard: false`), its RMS stored as `bf16` (16 bits, [`begin_row`](GroupQuantizer::begin_row)),
+/// and every group of `D` rotated weights coded as one unit: a PVQ direction with `K_g` pulses
+/// and a gain level, `log2 L + log2 V(D, K_g)` bits — fractional, as the range coder spends
+/// them. Shared bits: the `32·L` bits of gain levels and the coder's termination bound
+/// ([`PvqWeights::overhead_bits`]). So a matrix of the shape it was fitted for costs at most
+/// the configured bits per weight, and the bits are an upper bound of the real stream's
+/// ([`PvqWeights::quantize`]); without feedback the reconstruction equals that stream's decode
+/// (tested).
+///
+/// Built for one matrix shape (`rows × cols`, `D` dividing `cols`): the pulse budget is
+/// allocated for that many rows.
+#[derive(Clone, Debug)]
+pub struct PvqGroup {
+    q: PvqWeights,
+    rows: usize,
+}
+
+impl PvqGroup {
+    /// The quantizer for `w` (`rows × cols`) at `cfg` ([`PvqWeights::fit`]: gain levels fitted
+    /// to the rotated matrix when `cfg.fit_gains`).
+    ///
+    /// # Errors
+    /// As [`PvqWeights::fit`]; [`Error::InvalidParameter`] if `cfg.group` does not divide
+    /// `cols`.
+    pub fn fit(w: &[f32], rows: usize, cols: usize, cfg: &WeightConfig) -> Result<Self> {
+        if cfg.group == 0 || !cols.is_multiple_of(cfg.group) {
+            return Err(Error::InvalidParameter("pvq group: the group must divide the row"));
+        }
+        Ok(PvqGroup { q: PvqWeights::fit(w, rows, cols, cfg)?, rows })
+    }
+
+    /// The PVQ weight quantizer inside.
+    pub fn weights(&self) -> &PvqWeights {
+        &self.q
+    }
+
+    /// The number of rows the bit budget was allocated for.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+/// State words: row scale, next group number, current group number.
+const PVQ_STATE: usize = 3;
+
+impl GroupQuantizer for PvqGroup {
+    fn group_len(&self) -> usize {
+        self.q.codec().group()
+    }
+
+    fn state_len(&self) -> usize {
+        PVQ_STATE
+    }
+
+    fn begin_row(&self, row: &[f32], state: &mut [f32]) -> Result<f64> {
+        state[0] = PvqWeights::row_scale(row)?;
+        state[1] = 0.0;
+        Ok(16.0)
+    }
+
+    fn begin_group(&self, w: &[f32], state: &mut [f32]) -> Result<f64> {
+        check_finite(w)?;
+        state[2] = state[1];
+        state[1] += 1.0;
+        Ok(0.0)
+    }
+
+    fn quantize_unit(&self, state: &[f32], _pos: usize, w: &[f32], out: &mut [f32]) -> Result<f64> {
+        crate::error::check_dim(w.len(), out.len())?;
+        out.copy_from_slice(w);
+        self.q.quantize_group(state[2] as usize, out, state[0])
+    }
+
+    fn shared_bits(&self) -> f64 {
+        self.q.overhead_bits(self.rows)
+    }
+
+    fn rotation(&self) -> Option<&RandomizedHadamard> {
+        self.q.rotation()
+    }
 }

@@ -28,14 +28,35 @@
 //! codes), the shared parameters once per matrix ([`GroupQuantizer::shared_bits`]: codebooks),
 //! and the outlier list.
 //!
-//! PVQ (pyramid VQ, arXiv 2410.16926) plugs in the same way: a `GroupQuantizer` whose unit is the
-//! whole group (`unit_len = group_len`, no side state) and whose `quantize_unit` returns the
-//! reconstruction of the PVQ codec and its exact bits.
+//! **Per-row side information** ([`GroupQuantizer::begin_row`]): a codec may fit something to
+//! the whole row before its first group (PVQ's row scale); the default is nothing.
+//!
+//! **Rotations** ([`GroupQuantizer::rotation`]): a codec may work in a rotated basis of the
+//! input dimension — PVQ for weights applies a randomized Hadamard `R` to every row
+//! ("coherence processing", arXiv 2410.16926) so that its coordinates look Gaussian and
+//! outliers spread out. Error feedback composes with it by **rotating the activations too**:
+//! `W·x = (W·Rᵀ)·(R·x)`, so quantizing `W_R = W·Rᵀ` with error feedback through
+//! `H_R = R·H·Rᵀ` (the Hessian of the rotated inputs, [`Feedback::from_inputs_rotated`])
+//! minimises exactly the same output error `‖(W − Ŵ)·X‖` as the unrotated problem, and
+//! `Ŵ = Ŵ_R·R` is returned. GPTQ's column order is then the order of the rotated
+//! coordinates — the groups the codec quantizes — which is what the feedback needs: the
+//! compensation goes to coordinates of later groups, in the codec's own basis. (The
+//! alternative, error feedback without the rotation, gives up the coherence processing; a
+//! quantizer without rotation, e.g. PVQ with `hadamard: false`, does that.)
+//! [`quantize_matrix`] refuses a [`Feedback`] built in another basis than the quantizer's.
+//! Outlier lists (below) are taken in the quantizer's basis.
+//!
+//! PVQ (pyramid VQ, arXiv 2410.16926) plugs in this way: [`group::PvqGroup`], a
+//! `GroupQuantizer` whose unit is the whole group (`unit_len = group_len`), with the row scale
+//! from `begin_row`, the rotation of its [`PvqWeights`](crate::pvq::weights::PvqWeights), and
+//! `quantize_unit` returning the PVQ reconstruction of the group and its exact information
+//! bits (`log2 L + log2 V`, fractional: the range coder's).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
+use crate::transform::hadamard::RandomizedHadamard;
 
 pub mod group;
 
@@ -77,8 +98,30 @@ pub trait GroupQuantizer {
         0.0
     }
 
-    /// Round-to-nearest of one group: [`begin_group`](Self::begin_group), then every unit.
-    /// Returns the group's bits.
+    /// Called at the start of every row with the whole row as it stands (in the quantizer's
+    /// basis, outliers zeroed; with error feedback no weight of the row has moved yet): fits
+    /// per-row side information into `state` (PVQ: the row scale) and returns its bits. The
+    /// default stores nothing and returns 0.
+    ///
+    /// # Errors
+    /// The codec's errors.
+    fn begin_row(&self, row: &[f32], state: &mut [f32]) -> Result<f64> {
+        let _ = (row, state);
+        Ok(0.0)
+    }
+
+    /// An orthogonal rotation `R` of the input dimension the codec works in (PVQ's randomized
+    /// Hadamard "coherence processing"), or `None` (the default). When `Some`,
+    /// [`quantize_matrix`] quantizes `W·Rᵀ` (every row `w ↦ R·w`) and returns
+    /// `Ŵ = Ŵ_R·R`; its error feedback must then be built in the rotated basis
+    /// ([`Feedback::from_inputs_rotated`]: `H_R = R·H·Rᵀ`), see the [module docs](self).
+    fn rotation(&self) -> Option<&RandomizedHadamard> {
+        None
+    }
+
+    /// Round-to-nearest of one group as a row of its own (no rotation):
+    /// [`begin_row`](Self::begin_row), [`begin_group`](Self::begin_group), then every unit.
+    /// Returns the group's bits (with the row's side information).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if `w` or `out` is not `group_len` long; the codec's errors.
@@ -87,7 +130,8 @@ pub trait GroupQuantizer {
         crate::error::check_dim(g, w.len())?;
         crate::error::check_dim(g, out.len())?;
         let mut state = vec![0f32; self.state_len()];
-        let mut bits = self.begin_group(w, &mut state)?;
+        let mut bits = self.begin_row(w, &mut state)?;
+        bits += self.begin_group(w, &mut state)?;
         for (p, (wu, ou)) in w.chunks_exact(u).zip(out.chunks_exact_mut(u)).enumerate() {
             bits += self.quantize_unit(&state, p * u, wu, ou)?;
         }
@@ -103,6 +147,8 @@ pub struct Feedback {
     cols: usize,
     /// `cols × cols` row-major, upper triangular.
     u: Vec<f32>,
+    /// The basis: `Some(R)` when built from rotated inputs `R·x`.
+    rotation: Option<RandomizedHadamard>,
 }
 
 impl Feedback {
@@ -145,6 +191,33 @@ impl Feedback {
         Self::from_hessian(h, cols, damp)
     }
 
+    /// As [`from_inputs`](Self::from_inputs) in the basis rotated by `r`: from the inputs
+    /// `R·x`, i.e. `H_R = R·H·Rᵀ`, for a quantizer whose [`GroupQuantizer::rotation`] is `r`.
+    /// Since `W·x = (W·Rᵀ)·(R·x)`, error feedback on `W·Rᵀ` with `H_R` minimises the same
+    /// output error as on `W` with `H`.
+    ///
+    /// # Errors
+    /// As [`from_inputs`](Self::from_inputs); [`Error::DimensionMismatch`] if `r` is not of
+    /// dimension `cols`.
+    pub fn from_inputs_rotated(x: &[f32], cols: usize, damp: f64, r: &RandomizedHadamard) -> Result<Self> {
+        if cols == 0 {
+            return Err(Error::InvalidParameter("feedback: cols must be positive"));
+        }
+        crate::codec::batch_rows(x.len(), cols)?;
+        let mut xr = x.to_vec();
+        for row in xr.chunks_exact_mut(cols) {
+            r.forward_in_place(row)?;
+        }
+        let mut f = Self::from_inputs(&xr, cols, damp)?;
+        f.rotation = Some(*r);
+        Ok(f)
+    }
+
+    /// The rotation of the basis it was built in (`None`: the inputs as given).
+    pub fn rotation(&self) -> Option<&RandomizedHadamard> {
+        self.rotation.as_ref()
+    }
+
     /// From a symmetric `cols × cols` matrix `H` (row-major).
     ///
     /// # Errors
@@ -168,7 +241,7 @@ impl Feedback {
         }
         let inv = crate::train::linalg::spd_inverse(&h, cols)?;
         let u = crate::train::linalg::cholesky_upper(&inv, cols)?;
-        Ok(Feedback { cols, u: u.iter().map(|&v| v as f32).collect() })
+        Ok(Feedback { cols, u: u.iter().map(|&v| v as f32).collect(), rotation: None })
     }
 
     /// The row length it was built for.
@@ -217,12 +290,15 @@ fn f16_round(v: f32) -> f32 {
 
 /// Quantizes the `rows × cols` matrix `w` group by group with `q`: round-to-nearest when
 /// `feedback` is `None`, GPTQ-style error feedback through it otherwise (see the
-/// [module docs](self)).
+/// [module docs](self)). With a quantizer [`rotation`](GroupQuantizer::rotation) `R`, the
+/// rows are rotated first and `Ŵ` is returned in the original basis.
 ///
 /// # Errors
-/// [`Error::DimensionMismatch`] if `w.len() != rows·cols` or the feedback was built for another
-/// row length; [`Error::InvalidParameter`] if `group_len` does not divide `cols` or `unit_len`
-/// does not divide `group_len`; [`Error::NonFinite`]; the codec's errors.
+/// [`Error::DimensionMismatch`] if `w.len() != rows·cols`, the feedback was built for another
+/// row length, or the rotation is not of dimension `cols`; [`Error::InvalidParameter`] if
+/// `group_len` does not divide `cols` or `unit_len` does not divide `group_len`, or the
+/// feedback's basis ([`Feedback::rotation`]) is not the quantizer's rotation;
+/// [`Error::NonFinite`]; the codec's errors.
 pub fn quantize_matrix(
     w: &[f32],
     rows: usize,
@@ -238,10 +314,28 @@ pub fn quantize_matrix(
     }
     if let Some(f) = feedback {
         crate::error::check_dim(cols, f.cols)?;
+        if f.rotation.as_ref() != q.rotation() {
+            return Err(Error::InvalidParameter(
+                "feedback built in another basis than the quantizer's rotation (Feedback::from_inputs_rotated)",
+            ));
+        }
     }
     if !w.iter().all(|v| v.is_finite()) {
         return Err(Error::NonFinite);
     }
+    // In the quantizer's basis: every row w ↦ R·w (W·Rᵀ).
+    let rotated;
+    let w = match q.rotation() {
+        Some(rot) => {
+            let mut v = w.to_vec();
+            for row in v.chunks_exact_mut(cols) {
+                rot.forward_in_place(row)?;
+            }
+            rotated = v;
+            &rotated[..]
+        }
+        None => w,
+    };
     let outlier = match cfg.outlier_sigma {
         Some(t) => {
             let ms = w.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / w.len().max(1) as f64;
@@ -263,6 +357,10 @@ pub fn quantize_matrix(
         cur.copy_from_slice(&w[r * cols..(r + 1) * cols]);
         let is_out = |j: usize| outlier.get(r * cols + j).copied().unwrap_or(false);
         let out_row = &mut w_hat[r * cols..(r + 1) * cols];
+        for (j, o) in out_row.iter_mut().enumerate() {
+            *o = if is_out(j) { 0.0 } else { cur[j] };
+        }
+        bits += q.begin_row(out_row, &mut state)?;
         for g0 in (0..cols).step_by(g) {
             for (k, m) in masked.iter_mut().enumerate() {
                 *m = if is_out(g0 + k) { 0.0 } else { cur[g0 + k] };
@@ -303,6 +401,11 @@ pub fn quantize_matrix(
                     }
                 }
             }
+        }
+    }
+    if let Some(rot) = q.rotation() {
+        for row in w_hat.chunks_exact_mut(cols) {
+            rot.transpose_in_place(row)?;
         }
     }
     if !w_hat.iter().all(|v| v.is_finite()) {
