@@ -4,9 +4,9 @@
 //! tables (arch encoder/decoder paths).
 use proptest::prelude::*;
 use vector_codecs::Error;
-use vector_codecs::entropy::interleaved::Lanes;
 use vector_codecs::entropy::model::Model;
 use vector_codecs::entropy::word;
+use vector_codecs::entropy::word::Lanes;
 use vector_codecs::rng::Rng;
 
 const ALL: [Lanes; 3] = [Lanes::L4, Lanes::L8, Lanes::L32];
