@@ -1,5 +1,5 @@
-//! Interleaved rANS (`entropy::word`: 32-bit states, 16-bit words): round trips (single and per-position
-//! models, degenerate models), size against the model cost, scale limits, corruption and
+//! Interleaved rANS (`entropy::word`: 32-bit states, 16-bit words): round trips (single and
+//! per-position models, degenerate models), size against the model cost, scale limits, corruption and
 //! truncation, totality on arbitrary bytes, and identical bytes with and without the word side
 //! tables (arch encoder/decoder paths).
 use proptest::prelude::*;
