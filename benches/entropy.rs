@@ -7,12 +7,11 @@ use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::stack::DefaultAnsCoder;
 use constriction::stream::{Decode as _, Encode as _};
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
-use vector_codecs::entropy::interleaved::{self, Lanes};
 use vector_codecs::entropy::lossless::{FloatKind, LosslessConfig, LosslessFloats, compress};
 use vector_codecs::entropy::model::{EncSym, Model, ModelView, fill_tables};
 use vector_codecs::entropy::range::{RangeDecoder, RangeEncoder};
 use vector_codecs::entropy::rans::rans32;
-use vector_codecs::entropy::word;
+use vector_codecs::entropy::word::{self, Lanes};
 use vector_codecs::rng::Rng;
 
 const N: usize = 10_000_000;
@@ -73,21 +72,8 @@ fn bench_source(c: &mut Criterion, name: &str, k: usize, h: f64) {
     g.bench_function("ours_rans32_decode", |b| {
         b.iter(|| rans32::decode(&v[0], black_box(&buf[..len]), &mut out).unwrap())
     });
+    // The interleaved coder (32-bit states, 16-bit words): same data and model.
     for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
-        let mut ib = vec![0u8; interleaved::max_encoded_len(N, lanes)];
-        let il = interleaved::encode(&v[0], lanes, &data, &mut ib).unwrap();
-        eprintln!("{name}: interleaved x{} {:.4} bits/sym", lanes.count(), il as f64 * 8.0 / N as f64);
-        g.bench_function(format!("ours_interleaved{}_encode", lanes.count()), |b| {
-            b.iter(|| interleaved::encode(&v[0], lanes, black_box(&data), &mut ib).unwrap())
-        });
-        interleaved::decode(&v[0], lanes, &ib[..il], &mut out).unwrap();
-        assert_eq!(out, data);
-        g.bench_function(format!("ours_interleaved{}_decode", lanes.count()), |b| {
-            b.iter(|| interleaved::decode(&v[0], lanes, black_box(&ib[..il]), &mut out).unwrap())
-        });
-    }
-    // Coder v2 (32-bit states, 16-bit words): same data and model.
-    for lanes in [Lanes::L8, Lanes::L32] {
         let mut wb = vec![0u8; word::max_encoded_len(N, lanes)];
         let wl = word::encode(&v[0], lanes, &data, &mut wb).unwrap();
         eprintln!(
@@ -108,8 +94,8 @@ fn bench_source(c: &mut Criterion, name: &str, k: usize, h: f64) {
             b.iter(|| word::decode(&v[0], lanes, black_box(&wb[..wl]), &mut out).unwrap())
         });
     }
-    // Coder v2 through a plain view (no word side tables: scalar encoder, u64-table decoder):
-    // what callers without an allocator get unless they attach `fill_word_tables` output.
+    // The interleaved coder through a plain view (no word side tables: scalar encoder, u64-table
+    // decoder): what callers without an allocator get unless they attach `fill_word_tables` output.
     {
         let n = model.scale_bits();
         let mut enc = vec![EncSym::default(); k];

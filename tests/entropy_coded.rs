@@ -190,3 +190,44 @@ fn hostile_coded_blocks_fields_are_corrupt_not_abort() {
     ec.decode_codes(&blocks, &mut back).unwrap();
     assert_eq!(back, codes);
 }
+
+/// The interleaved coder holds models of scale ≤ 15, so every symbol of an alphabet above
+/// `2^15` cannot keep a frequency: such codecs (f16/bf16 codes) are refused at training, and
+/// a saved form whose model declares scale 16 is corrupt.
+#[test]
+fn alphabet_and_scale_limits() {
+    use vector_codecs::entropy::coded::MAX_CODED_ALPHABET;
+    use vector_codecs::persist::Persist;
+    use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
+    let f16 = FloatCodec::new(4, FloatFormat::F16).unwrap();
+    assert!(f16.alphabet_size() as usize > MAX_CODED_ALPHABET);
+    let codes = vec![0u8; f16.code_len() * 3];
+    assert!(matches!(EntropyCoded::train(f16, &codes), Err(Error::InvalidParameter(_))));
+    let e4m3 = FloatCodec::new(4, FloatFormat::E4M3).unwrap();
+    let codes = vec![0u8; e4m3.code_len() * 3];
+    // A requested scale above 15 is lowered to 15.
+    let cfg = CodedConfig { per_position: Some(false), scale_bits: 16, block_vectors: 8 };
+    let ec = EntropyCoded::train_with(e4m3, &codes, &cfg).unwrap();
+    assert_eq!(ec.models()[0].scale_bits(), 15);
+    let blocks = ec.encode_codes(&codes).unwrap();
+    let mut back = vec![0u8; codes.len()];
+    ec.decode_codes(&blocks, &mut back).unwrap();
+    assert_eq!(back, codes);
+    // The saved form ends with the model (u8 scale, u32 alphabet, LEB128 frequencies): rewrite
+    // it as a scale-16 model of the same alphabet.
+    let mut w = vector_codecs::format::Writer::new(0);
+    ec.persist(&mut w);
+    let bytes = w.finish().unwrap();
+    let body = &bytes[vector_codecs::format::HEADER_LEN..bytes.len() - 4];
+    // A model's container is a header, its payload and a 4-byte checksum.
+    let payload = |b: &[u8]| b[vector_codecs::format::HEADER_LEN..b.len() - 4].to_vec();
+    let model_len = payload(&ec.models()[0].to_bytes().unwrap()).len();
+    let mut hostile = body[..body.len() - model_len].to_vec();
+    let k = ec.inner().alphabet_size() as usize;
+    let m16 = vector_codecs::entropy::model::Model::from_counts(&vec![1u64; k], 16).unwrap();
+    hostile.extend_from_slice(&payload(&m16.to_bytes().unwrap()));
+    let mut r = vector_codecs::format::Reader::new(&hostile);
+    assert!(matches!(EntropyCoded::<FloatCodec>::restore(&mut r), Err(Error::Corrupt(_))));
+    let mut r = vector_codecs::format::Reader::new(body);
+    assert_eq!(EntropyCoded::<FloatCodec>::restore(&mut r).unwrap().models()[0].freqs(), ec.models()[0].freqs());
+}

@@ -3,8 +3,8 @@
 #![cfg(feature = "std")] // reads data through `vector_codecs::io` (std)
 mod common;
 
-use vector_codecs::entropy::interleaved::Lanes;
 use vector_codecs::entropy::lossless::{FloatKind, LosslessConfig, LosslessFloats, compress, compress_f32};
+use vector_codecs::entropy::word::Lanes;
 use vector_codecs::rng::Rng;
 
 /// f32 → bf16 bits, round to nearest even (NaN kept quiet).
@@ -132,4 +132,27 @@ fn real_weights_bf16() {
     println!("real MiniLM weights as bf16 ({total_vals} values): k=2 {bpv:.4} bits/value, plain split {plain:.4}");
     assert!(bpv <= 10.6, "{bpv}");
     assert!(plain < 10.70, "{plain}");
+}
+
+/// More than `2^15` distinct symbols (f32 with 8 top mantissa bits: alphabet `2^16`) do not fit
+/// a scale-15 model: compression codes one mantissa bit fewer with the exponent (the header
+/// says so) and stays bit-exact; a requested scale of 16 counts as 15.
+#[test]
+fn wide_alphabets_lower_top_bits() {
+    let mut rng = Rng::new(9);
+    let bits: Vec<u32> = (0..100_000).map(|_| rng.next_u64() as u32).collect();
+    let cfg = LosslessConfig { top_bits: 8, scale_bits: 16, ..Default::default() };
+    let bytes = compress(FloatKind::F32, &bits, &cfg).unwrap();
+    assert_eq!((bytes[4], bytes[6]), (2, 7), "version 2, k lowered to 7");
+    let f = LosslessFloats::open(&bytes).unwrap();
+    let mut out = vec![0u32; bits.len()];
+    f.decode_all(&mut out).unwrap();
+    assert_eq!(out, bits);
+    // Few distinct symbols keep the requested k.
+    let narrow: Vec<u32> = bits.iter().map(|&b| b & 0x807f_ffff | 0x3f00_0000).collect();
+    let bytes = compress(FloatKind::F32, &narrow, &cfg).unwrap();
+    assert_eq!(bytes[6], 8);
+    let f = LosslessFloats::open(&bytes).unwrap();
+    f.decode_all(&mut out).unwrap();
+    assert_eq!(out, narrow);
 }

@@ -1,12 +1,12 @@
-//! Word rANS (coder v2: 32-bit states, 16-bit words): round trips (single and per-position
-//! models, degenerate models), size against the model cost, scale limits, corruption and
+//! Interleaved rANS (`entropy::word`: 32-bit states, 16-bit words): round trips (single and
+//! per-position models, degenerate models), size against the model cost, scale limits, corruption and
 //! truncation, totality on arbitrary bytes, and identical bytes with and without the word side
 //! tables (arch encoder/decoder paths).
 use proptest::prelude::*;
 use vector_codecs::Error;
-use vector_codecs::entropy::interleaved::Lanes;
 use vector_codecs::entropy::model::Model;
 use vector_codecs::entropy::word;
+use vector_codecs::entropy::word::Lanes;
 use vector_codecs::rng::Rng;
 
 const ALL: [Lanes; 3] = [Lanes::L4, Lanes::L8, Lanes::L32];

@@ -4,8 +4,6 @@ mod common;
 
 #[path = "../fuzz/targets/entropy_coded.rs"]
 mod entropy_coded;
-#[path = "../fuzz/targets/entropy_interleaved.rs"]
-mod entropy_interleaved;
 #[path = "../fuzz/targets/entropy_lossless.rs"]
 mod entropy_lossless;
 #[path = "../fuzz/targets/entropy_model.rs"]
@@ -23,7 +21,6 @@ mod entropy_word;
 fn entropy_corpora() {
     assert!(common::replay_corpus("entropy_rans32", entropy_rans32::run) >= 3);
     assert!(common::replay_corpus("entropy_rans64", entropy_rans64::run) >= 3);
-    assert!(common::replay_corpus("entropy_interleaved", entropy_interleaved::run) >= 3);
     assert!(common::replay_corpus("entropy_word", entropy_word::run) >= 3);
     assert!(common::replay_corpus("entropy_range", entropy_range::run) >= 3);
     assert!(common::replay_corpus("entropy_model", entropy_model::run) >= 3);
@@ -34,11 +31,11 @@ fn entropy_corpora() {
 #[test]
 #[ignore = "regenerates fuzz/corpus/entropy_*"]
 fn generate_corpora() {
-    use vector_codecs::entropy::interleaved::{self, Lanes};
     use vector_codecs::entropy::lossless::{FloatKind, LosslessConfig, compress};
     use vector_codecs::entropy::model::Model;
     use vector_codecs::entropy::range::RangeEncoder;
     use vector_codecs::entropy::rans::{rans32, rans64};
+    use vector_codecs::entropy::word::{self, Lanes};
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let write = |t: &str, name: &str, b: &[u8]| std::fs::write(dir.join(t).join(name), b).unwrap();
     let corrupt = |b: &[u8]| {
@@ -66,30 +63,16 @@ fn generate_corpora() {
             write(t, &format!("corrupt_{k}"), &corrupt(&f));
         }
     }
-    let b2 = Model::from_counts(&[1, 1, 5], 14).unwrap();
-    for (k, lanes) in [Lanes::L4, Lanes::L8, Lanes::L32].into_iter().enumerate() {
-        let b = interleaved::encode_vec(&[m.view()], lanes, &syms[..200]).unwrap();
-        let mut f = vec![k as u8, 50];
-        f.extend_from_slice(&b);
-        write("entropy_interleaved", &format!("valid_{k}"), &f);
-        write("entropy_interleaved", &format!("corrupt_{k}"), &corrupt(&f));
-        let mixed: Vec<u16> =
-            syms[..200].iter().enumerate().map(|(i, &s)| if i % 2 == 1 { s % 3 } else { s }).collect();
-        let b = interleaved::encode_vec(&[m.view(), b2.view()], lanes, &mixed).unwrap();
-        let mut f = vec![k as u8 | 4, 50];
-        f.extend_from_slice(&b);
-        write("entropy_interleaved", &format!("multi_{k}"), &f);
-    }
     let b15 = Model::from_counts(&[1, 1, 5], 15).unwrap();
     for (k, lanes) in [Lanes::L4, Lanes::L8, Lanes::L32].into_iter().enumerate() {
-        let b = vector_codecs::entropy::word::encode_vec(&[m.view()], lanes, &syms[..200]).unwrap();
+        let b = word::encode_vec(&[m.view()], lanes, &syms[..200]).unwrap();
         let mut f = vec![k as u8, 50];
         f.extend_from_slice(&b);
         write("entropy_word", &format!("valid_{k}"), &f);
         write("entropy_word", &format!("corrupt_{k}"), &corrupt(&f));
         let mixed: Vec<u16> =
             syms[..200].iter().enumerate().map(|(i, &s)| if i % 2 == 1 { s % 3 } else { s }).collect();
-        let b = vector_codecs::entropy::word::encode_vec(&[m.view(), b15.view()], lanes, &mixed).unwrap();
+        let b = word::encode_vec(&[m.view(), b15.view()], lanes, &mixed).unwrap();
         let mut f = vec![k as u8 | 4, 50];
         f.extend_from_slice(&b);
         write("entropy_word", &format!("multi_{k}"), &f);
@@ -119,7 +102,7 @@ fn generate_corpora() {
         let s: Vec<u16> = (0..nb * 6).map(|i| ((i * 5) % 8) as u16).collect();
         let mut f = vec![nb as u8];
         f.extend((0..nb * 2).map(|i| i as u8));
-        f.extend_from_slice(&interleaved::encode_vec(&views, Lanes::L4, &s).unwrap());
+        f.extend_from_slice(&word::encode_vec(&views, Lanes::L4, &s).unwrap());
         write("entropy_coded", &format!("valid_{k}"), &f);
         write("entropy_coded", &format!("corrupt_{k}"), &corrupt(&f));
     }
@@ -129,8 +112,6 @@ fn generate_corpora() {
         let b =
             compress(kind, &v, &LosslessConfig { block_len: 1024, top_bits: top, scale_bits: 11, lanes: Lanes::L8 })
                 .unwrap();
-        // valid_{k} / corrupt_{k} are checked-in version-1 streams (coder v1); new seeds are
-        // version 2.
         write("entropy_lossless", &format!("valid_v2_{k}"), &b);
         write("entropy_lossless", &format!("corrupt_v2_{k}"), &corrupt(&b));
     }
@@ -145,10 +126,10 @@ fn generate_corpora() {
 /// starts from inputs that reach the decoders' deep paths).
 #[test]
 fn valid_seeds_decode() {
-    use vector_codecs::entropy::interleaved::{self, Lanes};
     use vector_codecs::entropy::lossless::{FloatKind, LosslessFloats};
     use vector_codecs::entropy::model::Model;
     use vector_codecs::entropy::rans::{rans32, rans64};
+    use vector_codecs::entropy::word::{self, Lanes};
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let read = |t: &str, f: &str| std::fs::read(dir.join(t).join(f)).unwrap();
     let m = Model::from_counts(&[40, 3, 17, 1, 0, 9, 30, 2], 12).unwrap();
@@ -160,27 +141,20 @@ fn valid_seeds_decode() {
         let b = read("entropy_rans64", &format!("valid_{k}"));
         let mut out = vec![0u16; usize::from(b[0]) * 4];
         rans64::decode(&m16.view(), &b[1..], &mut out).unwrap();
-        let b = read("entropy_interleaved", &format!("valid_{k}"));
-        let lanes = [Lanes::L4, Lanes::L8, Lanes::L32][usize::from(b[0] & 3)];
-        let mut out = vec![0u16; usize::from(b[1]) * 4];
-        interleaved::decode(&m.view(), lanes, &b[2..], &mut out).unwrap();
         let b = read("entropy_word", &format!("valid_{k}"));
         let lanes = [Lanes::L4, Lanes::L8, Lanes::L32][usize::from(b[0] & 3)];
         let mut out = vec![0u16; usize::from(b[1]) * 4];
-        vector_codecs::entropy::word::decode(&m.view(), lanes, &b[2..], &mut out).unwrap();
-        // Version-1 (coder v1) and version-2 (coder v2) lossless streams both decode, to the
-        // same values.
-        let mut outs = Vec::new();
-        for (name, ver) in [(format!("valid_{k}"), 1u8), (format!("valid_v2_{k}"), 2)] {
-            let b = read("entropy_lossless", &name);
-            let f = LosslessFloats::open(&b).unwrap();
-            assert_ne!(f.kind(), FloatKind::F32);
-            assert_eq!(f.version(), ver);
-            let mut out = vec![0u16; f.len()];
-            f.decode_all(&mut out).unwrap();
-            outs.push(out);
-        }
-        assert_eq!(outs[0], outs[1]);
+        word::decode(&m.view(), lanes, &b[2..], &mut out).unwrap();
+        // Lossless streams (version 2, the only version) decode; a version-1 header (the
+        // removed 64-bit coder) is refused.
+        let mut b = read("entropy_lossless", &format!("valid_v2_{k}"));
+        let f = LosslessFloats::open(&b).unwrap();
+        assert_ne!(f.kind(), FloatKind::F32);
+        assert_eq!(f.version(), 2);
+        let mut out = vec![0u16; f.len()];
+        f.decode_all(&mut out).unwrap();
+        b[4] = 1;
+        assert!(matches!(LosslessFloats::open(&b), Err(vector_codecs::Error::UnsupportedVersion(1))));
     }
     Model::from_bytes(&read("entropy_model", "valid_0")).unwrap();
 }

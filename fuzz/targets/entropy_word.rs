@@ -1,11 +1,10 @@
-//! Fuzz body: the word rANS decoder (coder v2: 4/8/32 lanes, single and per-position models,
-//! AVX2 path where available) must be total on arbitrary bytes. Byte 0: lanes (low 2 bits) and
+//! Fuzz body: the interleaved rANS decoder (`entropy::word`: 4/8/32 lanes, single and
+//! per-position models, AVX2 path where available) must be total on arbitrary bytes. Byte 0: lanes (low 2 bits) and
 //! model mode (bit 2); byte 1: symbol count / 4; the rest is the stream.
 
 pub fn run(data: &[u8]) {
-    use vector_codecs::entropy::interleaved::Lanes;
     use vector_codecs::entropy::model::Model;
-    use vector_codecs::entropy::word;
+    use vector_codecs::entropy::word::{self, Lanes};
     let (Ok(a), Ok(b)) = (Model::from_counts(&[40, 3, 17, 1, 0, 9, 30, 2], 12), Model::from_counts(&[1, 1, 5], 15))
     else {
         return;

@@ -3,7 +3,7 @@
 //! [`EntropyCoded`] trains static rANS models from sample codes — one per symbol position
 //! (default when the table count `positions · alphabet ≤ 2^20`) or one shared model — and
 //! stores vectors in blocks of `block_vectors` vectors. A block is the vectors' raw side bytes
-//! followed by one interleaved rANS stream (4 lanes) of all their symbols; a table of byte
+//! followed by one [interleaved rANS](super::word) stream (4 lanes) of all their symbols; a table of byte
 //! offsets gives random access to every block. Models are smoothed (every symbol of the
 //! alphabet keeps frequency ≥ 1, a pseudo-count of ½ against the sample counts), so codes never
 //! seen in training still encode.
@@ -18,12 +18,16 @@
 //! what is stored ([`EntropyCoded::compress`] / [`EntropyCoded::decompress`]). Its
 //! [`Persist`](crate::persist::Persist) form is `C`'s parameters followed by the models.
 
-use super::interleaved::{self, Lanes};
 use super::model::ModelView;
+use super::word::{self, Lanes};
 use crate::codec::Symbols;
 use crate::error::{Error, Result};
 
 const LANES: Lanes = Lanes::L4;
+
+/// Largest alphabet an [`EntropyCoded`] codec may have (`2^15`): every symbol keeps a frequency
+/// ≥ 1 in a model of scale ≤ [`word::MAX_SCALE_BITS`], the limit of the interleaved coder.
+pub const MAX_CODED_ALPHABET: usize = 1 << word::MAX_SCALE_BITS;
 
 /// Largest `block_vectors` accepted by [`EntropyCoded::train_with`] and by the decoders
 /// (`2^16`): a [`CodedBlocks`] declaring more is [`Error::Corrupt`].
@@ -69,7 +73,7 @@ pub fn decode_block_with<C: Symbols>(
     }
     let side_bytes = nb.checked_mul(side).ok_or(Error::Overflow)?;
     let (sides, stream) = block.split_at_checked(side_bytes).ok_or(Error::Truncated)?;
-    interleaved::decode_multi(models, LANES, stream, syms)?;
+    word::decode_multi(models, LANES, stream, syms)?;
     if cl == 0 {
         return Ok(());
     }
@@ -98,7 +102,8 @@ mod owned {
         /// per-position when `positions · alphabet ≤ 2^20` and the decode tables fit
         /// [`MAX_TABLE_ENTRIES`] (`positions · 2^scale_bits ≤ 2^24`).
         pub per_position: Option<bool>,
-        /// Model scale `n` (`M = 2^n`); raised automatically to fit the alphabet (≤ 16).
+        /// Model scale `n` (`M = 2^n`); raised automatically to fit the alphabet, at most
+        /// [`word::MAX_SCALE_BITS`] (15).
         pub scale_bits: u32,
         /// Vectors per block (random-access granularity; default 64).
         pub block_vectors: usize,
@@ -251,7 +256,8 @@ mod owned {
         ///
         /// # Errors
         /// [`Error::DimensionMismatch`] if `sample_codes` is not whole codes,
-        /// [`Error::InvalidParameter`] for an alphabet above 65,536, `block_vectors` outside
+        /// [`Error::InvalidParameter`] for an alphabet above [`MAX_CODED_ALPHABET`] (`2^15`),
+        /// `block_vectors` outside
         /// `1..=`[`MAX_BLOCK_VECTORS`] or above [`MAX_BLOCK_SYMBOLS`] symbols, per-position
         /// models above [`MAX_TABLE_ENTRIES`], or a codec with no symbols; the inner codec's `split_symbols` errors.
         pub fn train_with(inner: C, sample_codes: &[u8], cfg: &CodedConfig) -> Result<Self> {
@@ -259,7 +265,7 @@ mod owned {
             let spv = inner.symbols_per_vector();
             let k = inner.alphabet_size() as usize;
             if k == 0
-                || k > super::super::model::MAX_ALPHABET
+                || k > MAX_CODED_ALPHABET
                 || spv == 0
                 || block_symbols(cfg.block_vectors, spv).is_none()
                 || cfg.block_vectors.checked_mul(inner.side_len()).is_none()
@@ -268,7 +274,7 @@ mod owned {
             }
             let n = crate::codec::batch_rows(sample_codes.len(), cl)?;
             let min_bits = (usize::BITS - (k - 1).leading_zeros()).max(1);
-            let scale = cfg.scale_bits.clamp(min_bits, 16);
+            let scale = cfg.scale_bits.clamp(min_bits, word::MAX_SCALE_BITS);
             let fits = |groups: usize| groups.checked_shl(scale).is_some_and(|t| t <= MAX_TABLE_ENTRIES);
             let per_pos = cfg.per_position.unwrap_or(spv.saturating_mul(k) <= 1 << 20 && fits(spv));
             let groups = if per_pos { spv } else { 1 };
@@ -332,7 +338,7 @@ mod owned {
             let nb_max = bv.min(n);
             let mut syms = vec![0u16; nb_max * spv];
             let mut sides = vec![0u8; nb_max * side];
-            let mut stream = vec![0u8; interleaved::max_encoded_len(nb_max * spv, LANES)];
+            let mut stream = vec![0u8; word::max_encoded_len(nb_max * spv, LANES)];
             let mut out =
                 CodedBlocks { n, dim: self.inner.dim(), block_vectors: bv, offsets: Vec::new(), data: Vec::new() };
             let mut start = 0;
@@ -347,7 +353,7 @@ mod owned {
                     )?;
                 }
                 out.data.extend_from_slice(&sides[..nb * side]);
-                let len = interleaved::encode_multi(&views, LANES, &syms[..nb * spv], &mut stream)?;
+                let len = word::encode_multi(&views, LANES, &syms[..nb * spv], &mut stream)?;
                 out.data.extend_from_slice(&stream[..len]);
                 out.offsets.push(u32::try_from(out.data.len()).map_err(|_| Error::Overflow)?);
                 start += nb;
@@ -549,6 +555,9 @@ mod owned {
                 entries = entries.saturating_add(1usize << scale);
                 if entries > MAX_TABLE_ENTRIES {
                     return Err(Error::Corrupt("entropy models: decode tables above MAX_TABLE_ENTRIES"));
+                }
+                if scale > word::MAX_SCALE_BITS {
+                    return Err(Error::Corrupt("entropy model scale above 15"));
                 }
                 let m = Model::read_payload(r)?;
                 if m.alphabet_size() != k {

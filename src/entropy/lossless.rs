@@ -2,9 +2,8 @@
 //!
 //! Each value `sign | exponent (E bits) | mantissa (M bits)` is split into
 //! * a **symbol** `exponent · 2^k + (top k mantissa bits)` (alphabet `2^(E+k)`), entropy coded
-//!   with one static rANS model per tensor (the [word coder](super::word), coder v2, whenever
-//!   the model scale is `≤ 15`; otherwise the [64-bit interleaved coder](super::interleaved));
-//!   coding the top mantissa bits jointly with the exponent
+//!   with one static rANS model per tensor (scale `≤ 15`) and the [interleaved rANS
+//!   coder](super::word); coding the top mantissa bits jointly with the exponent
 //!   captures their dependence (within a binade, a bell-shaped density makes small mantissas more
 //!   likely), which the plain "exponent only" split cannot;
 //! * a **raw** field `sign · 2^(M−k) + low (M−k) mantissa bits`, stored packed LSB-first at
@@ -14,15 +13,13 @@
 //! its raw bits and its own rANS stream. `k = 0` is the plain split.
 //!
 //! # Format (little-endian)
-//! `"VCLF"`, version `u8` (1: blocks use the 64-bit [interleaved coder](super::interleaved);
-//! 2: blocks use the 16-bit-word [word coder](super::word) — the layout is otherwise identical
-//! and both versions decode), kind `u8` (0 bf16, 1 f16, 2 f32), `k u8`, lanes `u8`,
-//! `n u64` values, `block_len u32`, the model (scale `u8`, alphabet `u32`, LEB128 frequencies),
+//! `"VCLF"`, version `u8` (2; the only version: blocks use the [interleaved rANS
+//! coder](super::word) with 16-bit words), kind `u8` (0 bf16, 1 f16, 2 f32), `k u8`, lanes `u8`,
+//! `n u64` values, `block_len u32`, the model (scale `u8` `≤ 15`, alphabet `u32`, LEB128 frequencies),
 //! then one `u32` end offset per block (relative to the data area), then the blocks
 //! (`⌈nb·(1+M−k)/8⌉` raw bytes, then the rANS stream).
 //!
-//! Size: `Σ −log2 p(symbol) + n·(1+M−k)` bits + per block `4·lanes + 4` bytes (version 2;
-//! `8·lanes + 4` for version 1) + the model.
+//! Size: `Σ −log2 p(symbol) + n·(1+M−k)` bits + per block `4·lanes + 4` bytes + the model.
 //!
 //! Decoding runs block by block: the symbols of a block are decoded into a block-sized scratch
 //! (≤ 128 KiB at the default block, cache resident) and joined with the raw bits straight into
@@ -31,9 +28,8 @@
 // Without `alloc`: decoding through `LosslessView` (caller storage); compression needs `alloc`.
 #![cfg_attr(not(feature = "alloc"), allow(dead_code, unused_imports))]
 
-use super::interleaved::{self, Lanes};
 use super::model::ModelView;
-use super::word;
+use super::word::{self, Lanes};
 use crate::error::{Error, Result};
 
 /// Float formats handled losslessly.
@@ -84,13 +80,15 @@ impl FloatKind {
 pub struct LosslessConfig {
     /// Values per independently decodable block (`1..=2^20`; default 65,536).
     pub block_len: usize,
-    /// Mantissa bits `k` coded jointly with the exponent (default 2; 0 = plain split).
+    /// Mantissa bits `k` coded jointly with the exponent (default 2; 0 = plain split). An upper
+    /// bound: compression codes one bit fewer (and says so in the header) when more than
+    /// `2^15` distinct symbols occur, the most a scale-15 model can hold.
     pub top_bits: u32,
-    /// Model scale `n` (`M = 2^n`, `1..=16`; default 14).
+    /// Model scale `n` (`M = 2^n`, `1..=15`, larger values count as 15; default 14). Raised to
+    /// 15 when more distinct symbols occur than `2^n`.
     pub scale_bits: u32,
     /// Interleaved lanes (default 32: the AVX2 decoder keeps four 8-lane vectors in flight;
-    /// costs 96 more bytes per block than 8 lanes with coder v2, ≈ 0.012 bits per value at the
-    /// default block).
+    /// costs 96 more bytes per block than 8 lanes, ≈ 0.012 bits per value at the default block).
     pub lanes: Lanes,
 }
 
@@ -101,6 +99,9 @@ impl Default for LosslessConfig {
 }
 
 const MAGIC: [u8; 4] = *b"VCLF";
+/// The stream version (2: the interleaved rANS coder with 16-bit words; version 1, a 64-bit
+/// coder, is gone).
+const VERSION: u8 = 2;
 const MAX_BLOCK: usize = 1 << 20;
 
 #[derive(Clone, Copy, Debug)]
@@ -286,7 +287,7 @@ impl Pre {
             return Err(Error::BadMagic);
         }
         let version = r.u8()?;
-        if version != 1 && version != 2 {
+        if version != VERSION {
             return Err(Error::UnsupportedVersion(u16::from(version)));
         }
         let kind = FloatKind::from_tag(r.u8()?)?;
@@ -303,8 +304,8 @@ impl Pre {
     /// Checks the model against the header and reads and validates the block offsets.
     fn finish<'a>(self, mut r: crate::format::Reader<'a>, scale_bits: u32, alphabet: usize) -> Result<Header<'a>> {
         let Pre { version, kind, split, lanes, n, block_len } = self;
-        if version == 2 && scale_bits > word::MAX_SCALE_BITS {
-            return Err(Error::Corrupt("model scale too large for coder v2"));
+        if scale_bits > word::MAX_SCALE_BITS {
+            return Err(Error::Corrupt("lossless model scale above 15"));
         }
         if alphabet != split.alphabet() {
             return Err(Error::Corrupt("model alphabet does not match float kind"));
@@ -383,10 +384,7 @@ impl Header<'_> {
         let block = self.data.get(start..self.offset(b)).ok_or(Error::Corrupt("block offsets"))?;
         let raw_len = self.split.raw_bytes(nb);
         let (raw, stream) = block.split_at_checked(raw_len).ok_or(Error::Truncated)?;
-        match self.version {
-            2 => word::decode(model, self.lanes, stream, syms)?,
-            _ => interleaved::decode(model, self.lanes, stream, syms)?,
-        }
+        word::decode(model, self.lanes, stream, syms)?;
         unpack_join(&self.split, syms, raw, out);
         Ok(())
     }
@@ -453,7 +451,7 @@ impl<'a> LosslessView<'a> {
         Ok(LosslessView { h, model })
     }
 
-    /// The format version: 1 (64-bit interleaved rANS blocks) or 2 (word rANS blocks).
+    /// The format version (always 2: interleaved rANS blocks with 16-bit words).
     pub fn version(&self) -> u8 {
         self.h.version
     }
@@ -527,18 +525,25 @@ mod owned {
         if cfg.block_len == 0 || cfg.block_len > MAX_BLOCK {
             return Err(Error::InvalidParameter("block_len must be in 1..=2^20"));
         }
-        let split = Split::new(kind, cfg.top_bits)?;
-        let alphabet = split.alphabet();
-        let mut counts = vec![0u64; alphabet];
-        for &v in values {
-            counts[split.split(v.to_bits32()).0 as usize] += 1;
-        }
-        let scale = cfg.scale_bits.max(1);
-        let present = counts.iter().filter(|&&c| c > 0).count();
-        let scale = if present > 1 << scale.min(16) { 16 } else { scale };
+        let max = word::MAX_SCALE_BITS;
+        let mut split = Split::new(kind, cfg.top_bits)?;
+        let (counts, present) = loop {
+            let mut counts = vec![0u64; split.alphabet()];
+            for &v in values {
+                counts[split.split(v.to_bits32()).0 as usize] += 1;
+            }
+            let present = counts.iter().filter(|&&c| c > 0).count();
+            // A scale-15 model holds at most 2^15 symbols; with k − 1 the alphabet is
+            // 2^(E+k−1) ≤ 2^15 (E + k ≤ 16), so this ends after one retry.
+            if present <= 1 << max || split.k == 0 {
+                break (counts, present);
+            }
+            split = Split::new(kind, split.k - 1)?;
+        };
+        let scale = cfg.scale_bits.clamp(1, max);
+        let scale = if present > 1 << scale { max } else { scale };
         let model = Model::from_counts(&counts, scale)?;
-        // Coder v2 (16-bit words) needs n ≤ 15; larger scales keep coder v1.
-        let version: u8 = if scale <= word::MAX_SCALE_BITS { 2 } else { 1 };
+        let version = VERSION;
         let mut w = format::Writer::new(0);
         model.write_payload(&mut w);
         let model_bytes = w.finish()?;
@@ -546,7 +551,7 @@ mod owned {
 
         let mut out = Vec::with_capacity(values.len() * 2 + 64);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&[version, kind.tag(), cfg.top_bits as u8, cfg.lanes.count() as u8]);
+        out.extend_from_slice(&[version, kind.tag(), split.k as u8, cfg.lanes.count() as u8]);
         out.extend_from_slice(&(values.len() as u64).to_le_bytes());
         out.extend_from_slice(&(cfg.block_len as u32).to_le_bytes());
         out.extend_from_slice(model_payload);
@@ -557,11 +562,8 @@ mod owned {
         let view = model.view();
         let mut syms = vec![0u16; cfg.block_len.min(values.len())];
         let mut raws = vec![0u32; cfg.block_len.min(values.len())];
-        let mut stream = vec![0u8; interleaved::max_encoded_len(cfg.block_len.min(values.len()), cfg.lanes)];
-        let encode_block = |syms: &[u16], stream: &mut [u8]| match version {
-            2 => word::encode(&view, cfg.lanes, syms, stream),
-            _ => interleaved::encode(&view, cfg.lanes, syms, stream),
-        };
+        let mut stream = vec![0u8; word::max_encoded_len(cfg.block_len.min(values.len()), cfg.lanes)];
+        let encode_block = |syms: &[u16], stream: &mut [u8]| word::encode(&view, cfg.lanes, syms, stream);
         for (b, block) in values.chunks(cfg.block_len).enumerate() {
             for ((s, r), &v) in syms.iter_mut().zip(raws.iter_mut()).zip(block) {
                 let (a, c) = split.split(v.to_bits32());
@@ -613,7 +615,7 @@ mod owned {
             Ok(LosslessFloats { h, model })
         }
 
-        /// The format version: 1 (64-bit interleaved rANS blocks) or 2 (word rANS blocks).
+        /// The format version (always 2: interleaved rANS blocks with 16-bit words).
         pub fn version(&self) -> u8 {
             self.h.version
         }

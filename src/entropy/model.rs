@@ -135,7 +135,7 @@ pub fn fill_tables(freqs: &[u32], scale_bits: u32, enc: &mut [EncSym], dec: &mut
     Ok(())
 }
 
-/// Encoder record of the word coder's SIMD encoder (coder v2, `entropy::word`), one per symbol:
+/// Encoder record of the interleaved coder's SIMD encoder (`entropy::word`), one per symbol:
 /// `[f − 1, m, bias, cmpl | shift << 16]` (`f − 1` wraps to `u32::MAX` for an absent symbol).
 ///
 /// For `f ≥ 2` with `l = ⌈log2 f⌉`: `m = ⌈2^(32+l)/f⌉ − 2^32` (a 33-bit multiplier without its
@@ -421,7 +421,7 @@ impl<'a> ModelView<'a> {
 
     /// A decode-only view over the compact 32-bit table filled by [`fill_compact_table`]
     /// (`freqs` the alphabet's frequencies, `dec` exactly `2^scale_bits` slots). It decodes with
-    /// every coder of the module (rANS, interleaved, word) exactly like a view over the wide
+    /// every coder of the module (single-state and interleaved rANS) exactly like a view over the wide
     /// tables of the same frequencies; it cannot encode ([`sym`](Self::sym) fails: it holds no
     /// encoder constants).
     ///

@@ -1,6 +1,7 @@
-//! Interleaved **word** rANS (coder v2): `K ∈ {4, 8, 32}` independent 32-bit states sharing one
-//! stream of 16-bit words (SPECS §11, the `rans_word` variant), so that eight lanes fit one AVX2
-//! vector and the decoder's state update is a single 32-bit multiply.
+//! Interleaved rANS, the crate's one interleaved coder: `K ∈ {4, 8, 32}` independent 32-bit
+//! states sharing one stream of 16-bit words (SPECS §11, the `rans_word` variant), so that eight
+//! lanes fit one AVX2 vector and the decoder's state update is a single 32-bit multiply. The
+//! single-state coders of [`rans`](super::rans) are the non-interleaved alternatives.
 //!
 //! State `x ∈ [L, 2^32)` with `L = 2^16`; renormalisation by one 16-bit little-endian word (at
 //! most one per symbol). Models must have scale `n ≤ 15` ([`MAX_SCALE_BITS`]): the decoder's
@@ -32,10 +33,43 @@
 //! A view without the side tables (plain [`ModelView::new`]) codes the same bytes with the
 //! scalar encoder and the `u64`-table decoder.
 
-use super::interleaved::{Lanes, models_fwd, models_rev};
 use super::model::{EncSym, ModelView, SlotTable, Slots, unpack_slot};
 use super::rans::move_to_front;
 use crate::error::{Error, Result};
+
+/// Number of interleaved states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Lanes {
+    /// 4 lanes (16 bytes of flushed state).
+    L4,
+    /// 8 lanes (32 bytes of flushed state; one AVX2 vector).
+    L8,
+    /// 32 lanes (128 bytes of flushed state); fastest decode on long streams.
+    L32,
+}
+
+impl Lanes {
+    /// The lane count `K`.
+    pub const fn count(self) -> usize {
+        match self {
+            Lanes::L4 => 4,
+            Lanes::L8 => 8,
+            Lanes::L32 => 32,
+        }
+    }
+    /// The lane count from `K ∈ {4, 8, 32}`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for other values.
+    pub fn from_count(k: usize) -> Result<Self> {
+        match k {
+            4 => Ok(Lanes::L4),
+            8 => Ok(Lanes::L8),
+            32 => Ok(Lanes::L32),
+            _ => Err(Error::InvalidParameter("lanes must be 4, 8 or 32")),
+        }
+    }
+}
 
 /// Lower bound `L = 2^16` of the state interval.
 pub const L: u32 = 1 << 16;
@@ -352,6 +386,42 @@ fn dec_k_table<const K: usize, T: SlotTable>(
         *o = step_checked(dec, n, x, words, &mut pos)?;
     }
     finish(&st, pos, words)
+}
+
+/// Calls `f(i, models[i mod p], symbols[i])` for `i` from the last symbol down to 0 (the
+/// encoder's order), cycling the model index without a division per symbol; stops at the first
+/// error. `models` must not be empty.
+fn models_rev(
+    models: &[ModelView<'_>],
+    symbols: &[u16],
+    mut f: impl FnMut(usize, &ModelView<'_>, u16) -> Result<()>,
+) -> Result<()> {
+    let p = models.len();
+    let mut mi = (symbols.len().max(1) - 1) % p;
+    for (i, &s) in symbols.iter().enumerate().rev() {
+        f(i, &models[mi], s)?;
+        mi = if mi == 0 { p - 1 } else { mi - 1 };
+    }
+    Ok(())
+}
+
+/// Calls `f(i, models[i mod p], &mut out[i])` for `i` upwards (the decoder's order); stops at
+/// the first error. `models` must not be empty.
+fn models_fwd(
+    models: &[ModelView<'_>],
+    out: &mut [u16],
+    mut f: impl FnMut(usize, &ModelView<'_>, &mut u16) -> Result<()>,
+) -> Result<()> {
+    let p = models.len();
+    let mut mi = 0usize;
+    for (i, o) in out.iter_mut().enumerate() {
+        f(i, &models[mi], o)?;
+        mi += 1;
+        if mi == p {
+            mi = 0;
+        }
+    }
+    Ok(())
 }
 
 fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut [u16]) -> Result<()> {

@@ -429,23 +429,6 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
     )
 }
 
-/// `K`-way interleaved rANS (64-bit states) decoding on the arch path; the symbols done.
-#[inline]
-pub(crate) fn rans_interleaved_decode<const K: usize>(
-    dec: &[u64],
-    n: u32,
-    st: &mut [u64; K],
-    words: &[u8],
-    pos: &mut usize,
-    out: &mut [u16],
-) -> Option<usize> {
-    x86_or!(
-        x86::rans::interleaved_decode::<K>(dec, n, st, words, pos, out),
-        None;
-        dec, n, st, words, pos, out
-    )
-}
-
 /// `K`-way word rANS (32-bit states) decoding on the arch path; the symbols done.
 #[inline]
 pub(crate) fn rans_word_decode<const K: usize>(

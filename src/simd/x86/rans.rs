@@ -1,149 +1,14 @@
-//! AVX2 decoders for interleaved rANS: coder v1 (`crate::entropy::interleaved`: 64-bit states,
-//! 32-bit renormalisation words, four lanes per 256-bit vector) and coder v2
-//! (`crate::entropy::word`: 32-bit states, 16-bit words, eight lanes per vector; see
-//! [`word_decode`]).
-//!
-//! Per group of four lanes: the decode-table entries are gathered (`vpgatherqq`), the state update
-//! `f·(x >> n) + bias` is formed from two `vpmuludq` (the quotient `x >> n` can exceed 32 bits),
-//! the lanes that fall below `L = 2^31` are found with one compare + `movmskpd`, and the next
-//! words of the stream are routed to exactly those lanes, in lane order, by a `vpermd` whose
-//! index vector comes from a 16-entry table. The arithmetic is bit-identical to the portable
-//! decoder in `entropy::interleaved` (same stream format, same word order); the portable decoder
-//! handles everything this kernel leaves (stream tail, remainders, validation at the end).
+//! AVX2 kernels of the interleaved rANS coder (`crate::entropy::word`: `K` 32-bit states, 16-bit
+//! renormalisation words, eight lanes per 256-bit vector): the decoders [`word_decode`] (`u64`
+//! decode table) and [`word_decode_packed`] (packed 32-bit table) and the encoder
+//! [`word_encode`]. All are bit-identical to the portable loops in `entropy::word` (same stream
+//! format, same word order), which handle everything these kernels leave (stream tail,
+//! remainders, validation at the end). Also [`join_w6_u16`], the lossless float join of
+//! `entropy::lossless`.
 
 use core::arch::x86_64::*;
 
 use super::{feature, has};
-
-/// Lower bound of the state interval (`entropy::interleaved::L`).
-const L: i64 = 1 << 31;
-
-/// `PERM[m]`: for a 4-bit mask `m` of lanes that need a word, the `vpermd` indices that put word
-/// `rank(i)` (the number of set bits of `m` below bit `i`) into the low half of 64-bit lane `i`.
-/// High halves and unused lanes get index 0 (masked off afterwards).
-#[repr(align(32))]
-struct PermTable([[u32; 8]; 16]);
-
-static PERM: PermTable = PermTable(perm_table());
-
-const fn perm_table() -> [[u32; 8]; 16] {
-    let mut t = [[0u32; 8]; 16];
-    let mut m = 0;
-    while m < 16 {
-        let mut i = 0;
-        let mut rank = 0u32;
-        while i < 4 {
-            if m & (1 << i) != 0 {
-                t[m][2 * i] = rank;
-                rank += 1;
-            }
-            i += 1;
-        }
-        m += 1;
-    }
-    t
-}
-
-/// Decodes whole groups of `K` symbols (`K` a multiple of 4, at most 64) while at least `4·K`
-/// bytes of words remain after `*pos`, continuing from the lane states `st` (each in
-/// `[2^31, 2^63)`). Updates `st` and `*pos` and returns the number of symbols written to the
-/// front of `out` (a multiple of `K`), or `None` (nothing done) when AVX2 is not available, the
-/// decode table length is not a power of two, `n > 16`, or the arguments are otherwise unusable.
-#[inline]
-pub fn interleaved_decode<const K: usize>(
-    dec: &[u64],
-    n: u32,
-    st: &mut [u64; K],
-    words: &[u8],
-    pos: &mut usize,
-    out: &mut [u16],
-) -> Option<usize> {
-    if !has(feature::AVX2)
-        || !K.is_multiple_of(4)
-        || K == 0
-        || K > 64
-        || !dec.len().is_power_of_two()
-        || dec.len() > 1 << 16
-        || n > 16
-        || *pos > words.len()
-    {
-        return None;
-    }
-    // SAFETY: AVX2 was detected on this CPU; the kernel's memory accesses are justified inside.
-    Some(unsafe { decode_avx2::<K>(dec, n, st, words, pos, out) })
-}
-
-#[target_feature(enable = "avx2")]
-unsafe fn decode_avx2<const K: usize>(
-    dec: &[u64],
-    n: u32,
-    st: &mut [u64; K],
-    words: &[u8],
-    pos: &mut usize,
-    out: &mut [u16],
-) -> usize {
-    // K ≤ 64 ⇒ at most 16 vectors.
-    let v_count = K / 4;
-    let mut x = [_mm256_setzero_si256(); 16];
-    for (v, xv) in x.iter_mut().enumerate().take(v_count) {
-        // SAFETY: `st` holds K = 4·v_count u64, so lanes 4v..4v+4 are in bounds (unaligned load).
-        *xv = unsafe { _mm256_loadu_si256(st.as_ptr().add(4 * v).cast()) };
-    }
-    let mask = _mm256_set1_epi64x((dec.len() - 1) as i64);
-    let shift = _mm_cvtsi32_si128(n as i32);
-    let m16 = _mm256_set1_epi64x(0xffff);
-    let lo32 = _mm256_set1_epi64x(0xffff_ffff);
-    let lbound = _mm256_set1_epi64x(L);
-    // Bytes 0–1 and 8–9 of each 128-bit half to the front of that half.
-    let sym_shuf = _mm256_setr_epi8(
-        0, 1, 8, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 8, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        -1, -1,
-    );
-    let sym_perm = _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0);
-    let base = dec.as_ptr().cast::<i64>();
-    let mut p = *pos;
-    let mut done = 0usize;
-    for chunk in out.chunks_exact_mut(K) {
-        if p + 4 * K > words.len() {
-            break;
-        }
-        for (v, xv) in x.iter_mut().enumerate().take(v_count) {
-            let xs = *xv;
-            let idx = _mm256_and_si256(xs, mask);
-            // SAFETY: every index is `x & (dec.len() − 1)` < dec.len() (a power of two), so each
-            // gathered u64 lies inside `dec`.
-            let e = unsafe { _mm256_i64gather_epi64::<8>(base, idx) };
-            let f = _mm256_srli_epi64::<32>(e);
-            let bias = _mm256_and_si256(_mm256_srli_epi64::<16>(e), m16);
-            let q = _mm256_srl_epi64(xs, shift);
-            let qhi = _mm256_srli_epi64::<32>(q);
-            // f < 2^32, so f·q mod 2^64 = f·q_lo + (f·q_hi << 32) mod 2^64 (exact: f·q < 2^63).
-            let prod = _mm256_add_epi64(_mm256_mul_epu32(f, q), _mm256_slli_epi64::<32>(_mm256_mul_epu32(f, qhi)));
-            let y = _mm256_add_epi64(prod, bias);
-            let need = _mm256_cmpgt_epi64(lbound, y);
-            let m = _mm256_movemask_pd(_mm256_castsi256_pd(need)) as usize & 15;
-            // SAFETY: the group started with p0 + 4K ≤ words.len(); lanes before this vector
-            // consumed at most 4·4v bytes, so p + 16 ≤ p0 + 16(v + 1) ≤ p0 + 4K ≤ words.len().
-            let wv = unsafe { _mm_loadu_si128(words.as_ptr().add(p).cast()) };
-            // SAFETY: `m < 16` indexes the 16-row table; rows are 32-byte aligned (repr(align)).
-            let perm = unsafe { _mm256_load_si256(PERM.0.as_ptr().add(m).cast()) };
-            let wexp = _mm256_and_si256(_mm256_permutevar8x32_epi32(_mm256_castsi128_si256(wv), perm), lo32);
-            let renorm = _mm256_or_si256(_mm256_slli_epi64::<32>(y), wexp);
-            *xv = _mm256_blendv_epi8(y, renorm, need);
-            p += 4 * m.count_ones() as usize;
-            let syms = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(e, sym_shuf), sym_perm);
-            // SAFETY: `chunk` has exactly K u16 and 4v + 4 ≤ K, so the 8-byte store stays inside.
-            unsafe { _mm_storel_epi64(chunk.as_mut_ptr().add(4 * v).cast(), _mm256_castsi256_si128(syms)) };
-        }
-        done += K;
-    }
-    for (v, xv) in x.iter().enumerate().take(v_count) {
-        // SAFETY: as for the load above.
-        unsafe { _mm256_storeu_si256(st.as_mut_ptr().add(4 * v).cast(), *xv) };
-    }
-    *pos = p;
-    done
-}
 
 /// `SHUF16[m]`: for an 8-bit mask `m` of lanes that need a 16-bit word, the `pshufb` indices that
 /// put word `rank(i)` (the number of set bits of `m` below bit `i`) into `u16` position `i`;
@@ -172,7 +37,7 @@ const fn shuf16_table() -> [[u8; 16]; 256] {
     t
 }
 
-/// The `K` lane states of coder v2 as `K/8` vectors (`K` a multiple of 8, at most 64).
+/// The `K` lane states of the word coder as `K/8` vectors (`K` a multiple of 8, at most 64).
 #[target_feature(enable = "avx2")]
 #[inline]
 fn load_states<const K: usize>(st: &[u32; K]) -> [__m256i; 8] {
@@ -194,7 +59,7 @@ fn store_states<const K: usize>(x: &[__m256i; 8], st: &mut [u32; K]) {
     }
 }
 
-/// One coder-v2 decoding step of eight lanes: `y = f·(x >> n) + bias` (`shift` holds `n`), then
+/// One decoding step of eight lanes: `y = f·(x >> n) + bias` (`shift` holds `n`), then
 /// the lanes with `y < 2^16` take the next 16-bit words of `words` at `*p`, in lane order
 /// (routed by [`SHUF16`]); `*p` advances by the words taken. Returns the new states.
 ///
@@ -215,7 +80,7 @@ unsafe fn word_step(xs: __m256i, f: __m256i, bias: __m256i, shift: __m128i, word
     _mm256_or_si256(_mm256_sllv_epi32(y, _mm256_and_si256(need, _mm256_set1_epi32(16))), w)
 }
 
-/// Coder v2 (`entropy::word`): decodes whole groups of `K` symbols (`K` a multiple of 8, at most
+/// The word coder (`entropy::word`): decodes whole groups of `K` symbols (`K` a multiple of 8, at most
 /// 64) while at least `2·K` bytes of words remain after `*pos`, continuing from the lane states
 /// `st` (each in `[2^16, 2^32)`). Updates `st` and `*pos` and returns the number of symbols
 /// written to the front of `out` (a multiple of `K`), or `None` (nothing done) when AVX2/POPCNT
@@ -308,7 +173,7 @@ unsafe fn word_avx2<const K: usize>(
     done
 }
 
-/// Coder v2 with the packed 32-bit decode table (`entropy::model::packed_dec_layout`): as
+/// The word decoder with the packed 32-bit decode table (`entropy::model::packed_dec_layout`): as
 /// [`word_decode`], but each lane's entry `s | bias << sb | (f − 1) << (sb + fb)` is a `u32`
 /// (half the `u64` table's bytes: 64 KB at scale 14) fetched by a scalar load (the slot
 /// indices of a whole group are stored once, the entries reloaded as vectors; on Zen 3 this
@@ -438,7 +303,7 @@ const fn enc16_table() -> [[u8; 16]; 256] {
     t
 }
 
-/// Coder v2 encoder (`entropy::word`, one model): encodes whole groups of `K` symbols of
+/// The word encoder (`entropy::word`, one model): encodes whole groups of `K` symbols of
 /// `head` (`head.len()` a multiple of `K`), **last group first**, while at least `2·K` bytes of
 /// room remain below `*pos` in `out`, continuing from the lane states `st`. Returns
 /// `Some((symbols done, invalid))`: the number of symbols encoded from the end of `head` (a
@@ -637,19 +502,6 @@ unsafe fn join_w6_avx2(syms: &[u16], raw: &[u8], out: &mut [u16]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn perm_table_ranks() {
-        for m in 0..16usize {
-            let mut rank = 0;
-            for i in 0..4 {
-                if m & (1 << i) != 0 {
-                    assert_eq!(PERM.0[m][2 * i], rank);
-                    rank += 1;
-                }
-            }
-        }
-    }
 
     #[cfg(feature = "alloc")]
     /// The AVX2 join equals the bit-by-bit definition on random symbols and raw bytes, at every

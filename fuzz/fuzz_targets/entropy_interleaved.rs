@@ -1,4 +1,0 @@
-#![no_main]
-#[path = "../targets/entropy_interleaved.rs"]
-mod body;
-libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));
