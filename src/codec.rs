@@ -226,6 +226,27 @@ pub trait Score: Codec {
     }
 }
 
+/// Mean squared reconstruction error `‖x − decode(encode(x))‖²` per vector over the row-major
+/// rows of `data` (0 for no rows), accumulated in `f64`.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] if `data.len()` is not a multiple of `dim()`; the codec's
+/// encode and decode errors.
+#[cfg(feature = "alloc")]
+pub fn mean_sq_error<C: Decode>(c: &C, data: &[f32]) -> Result<f64> {
+    let d = c.dim();
+    let n = batch_rows(data.len(), d)?;
+    let mut code = alloc::vec![0u8; c.code_len()];
+    let mut y = alloc::vec![0f32; d];
+    let mut tot = 0f64;
+    for x in data.chunks_exact(d.max(1)).take(n) {
+        c.encode_into(x, &mut code)?;
+        c.decode_into(&code, &mut y)?;
+        tot += x.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
+    }
+    Ok(if n == 0 { 0.0 } else { tot / n as f64 })
+}
+
 /// Bytes of the search layout of `n` codes with blocks of `(vectors, bytes)` (see
 /// [`Score::layout_block`]): `⌈n / vectors⌉ · bytes`.
 ///

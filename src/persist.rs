@@ -42,6 +42,41 @@ pub trait Persist: Sized {
     fn restore(r: &mut Reader<'_>) -> Result<Self>;
 }
 
+/// `c`'s parameters in the crate's container of kind `kind` (see `FORMAT.md`), after a one-byte
+/// sub-tag when `tag` is given: the body of every family's `to_bytes`.
+///
+/// # Errors
+/// [`Error::Overflow`] if the payload exceeds the container's 4 GiB.
+#[cfg(feature = "alloc")]
+pub fn to_container<C: Persist>(kind: u16, tag: Option<u8>, c: &C) -> Result<alloc::vec::Vec<u8>> {
+    let mut w = Writer::new(kind);
+    if let Some(t) = tag {
+        w.u8(t);
+    }
+    c.persist(&mut w);
+    w.finish()
+}
+
+/// Reads a container written by [`to_container`]: checks the kind (and the sub-tag, when
+/// `tag = Some((t, what))`), restores `C`, and refuses trailing bytes — the body of every
+/// family's `from_bytes`.
+///
+/// # Errors
+/// The container's errors ([`Error::BadMagic`], [`Error::Checksum`], …); [`Error::Corrupt`]
+/// with `what` for a different sub-tag; `C::restore`'s errors; [`Error::Corrupt`] for trailing
+/// bytes.
+pub fn from_container<C: Persist>(bytes: &[u8], kind: u16, tag: Option<(u8, &'static str)>) -> Result<C> {
+    let mut r = crate::format::open(bytes, kind)?;
+    if let Some((t, what)) = tag
+        && r.u8()? != t
+    {
+        return Err(Error::Corrupt(what));
+    }
+    let c = C::restore(&mut r)?;
+    r.finish()?;
+    Ok(c)
+}
+
 /// Reads a dimension stored as `u32`, bounded by `max`.
 ///
 /// # Errors

@@ -355,10 +355,7 @@ impl ChannelKeys {
     /// # Errors
     /// Never in practice (the container's size limits).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut w = crate::format::Writer::new(super::KIND);
-        w.u8(1);
-        crate::persist::Persist::persist(self, &mut w);
-        w.finish()
+        crate::persist::to_container(super::KIND, Some(1), self)
     }
 
     /// Reads parameters saved by [`to_bytes`](ChannelKeys::to_bytes).
@@ -366,13 +363,7 @@ impl ChannelKeys {
     /// # Errors
     /// Container errors; [`Error::Corrupt`] for a wrong sub-tag or invalid fields.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        if r.u8()? != 1 {
-            return Err(Error::Corrupt("KV: not ChannelKeys parameters"));
-        }
-        let c = <Self as crate::persist::Persist>::restore(&mut r)?;
-        r.finish()?;
-        Ok(c)
+        crate::persist::from_container(bytes, super::KIND, Some((1, "KV: not ChannelKeys parameters")))
     }
 }
 

@@ -279,10 +279,7 @@ impl<C: Codec + crate::persist::Persist> Outliers<C> {
     /// # Errors
     /// Never in practice.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut w = crate::format::Writer::new(super::KIND);
-        w.u8(3);
-        crate::persist::Persist::persist(self, &mut w);
-        w.finish()
+        crate::persist::to_container(super::KIND, Some(3), self)
     }
 
     /// Reads parameters saved by [`to_bytes`](Outliers::to_bytes) for the inner type `C`.
@@ -290,12 +287,6 @@ impl<C: Codec + crate::persist::Persist> Outliers<C> {
     /// # Errors
     /// Container errors; [`Error::Corrupt`] for a wrong sub-tag or invalid fields.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        if r.u8()? != 3 {
-            return Err(Error::Corrupt("KV: not Outliers parameters"));
-        }
-        let c = <Self as crate::persist::Persist>::restore(&mut r)?;
-        r.finish()?;
-        Ok(c)
+        crate::persist::from_container(bytes, super::KIND, Some((3, "KV: not Outliers parameters")))
     }
 }

@@ -143,10 +143,7 @@ impl TokenValues {
     /// # Errors
     /// Never in practice.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut w = crate::format::Writer::new(super::KIND);
-        w.u8(2);
-        crate::persist::Persist::persist(self, &mut w);
-        w.finish()
+        crate::persist::to_container(super::KIND, Some(2), self)
     }
 
     /// Reads parameters saved by [`to_bytes`](TokenValues::to_bytes).
@@ -154,13 +151,7 @@ impl TokenValues {
     /// # Errors
     /// Container errors; [`Error::Corrupt`] for a wrong sub-tag or invalid fields.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        if r.u8()? != 2 {
-            return Err(Error::Corrupt("KV: not TokenValues parameters"));
-        }
-        let c = <Self as crate::persist::Persist>::restore(&mut r)?;
-        r.finish()?;
-        Ok(c)
+        crate::persist::from_container(bytes, super::KIND, Some((2, "KV: not TokenValues parameters")))
     }
 }
 

@@ -398,16 +398,7 @@ impl ProductQuantizer {
     /// # Errors
     /// As [`Codec::encode_into`].
     pub fn mse(&self, data: &[f32]) -> Result<f64> {
-        let n = crate::codec::batch_rows(data.len(), self.dim)?;
-        let mut code = vec![0u8; self.code_len()];
-        let mut y = vec![0f32; self.dim];
-        let mut tot = 0f64;
-        for x in data.chunks_exact(self.dim) {
-            self.encode_into(x, &mut code)?;
-            self.decode_into(&code, &mut y)?;
-            tot += x.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
-        }
-        Ok(if n == 0 { 0.0 } else { tot / n as f64 })
+        crate::codec::mean_sq_error(self, data)
     }
 
     /// The quantizer's parameters in the crate's container (kind [`KIND`]).
@@ -415,9 +406,7 @@ impl ProductQuantizer {
     /// # Errors
     /// [`Error::Overflow`] above the container's 4 GiB.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut w = Writer::new(KIND);
-        self.persist(&mut w);
-        w.finish()
+        crate::persist::to_container(KIND, None, self)
     }
 
     /// Reads [`to_bytes`](Self::to_bytes) output, validating every field.
@@ -425,10 +414,7 @@ impl ProductQuantizer {
     /// # Errors
     /// The container's errors; [`Error::Corrupt`] for invalid fields or trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, KIND)?;
-        let pq = Self::restore(&mut r)?;
-        r.finish()?;
-        Ok(pq)
+        crate::persist::from_container(bytes, KIND, None)
     }
 
     fn score_float(&self, lut: &[f32], code: &[u8]) -> f32 {
