@@ -41,30 +41,7 @@ fn valid_parameter_seeds_parse() {
 /// A few thousand random mutations (byte flips, truncations) of every seed through both bodies.
 #[test]
 fn random_mutations_never_panic() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let mut rng = vector_codecs::rng::Rng::new(78);
-    for (target, body) in [("kv_params", kv_params::run as fn(&[u8])), ("kv_codes", kv_codes::run)] {
-        let mut seeds: Vec<_> = std::fs::read_dir(root.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
-        seeds.sort();
-        for p in seeds {
-            let b = std::fs::read(&p).unwrap();
-            for _ in 0..150 {
-                let mut m = b.clone();
-                for _ in 0..1 + rng.below(4) {
-                    if m.is_empty() {
-                        break;
-                    }
-                    let i = rng.below(m.len() as u64) as usize;
-                    match rng.below(3) {
-                        0 => m[i] ^= 1 << rng.below(8),
-                        1 => m[i] = rng.next_u32() as u8,
-                        _ => m.truncate(i),
-                    }
-                }
-                body(&m);
-            }
-        }
-    }
+    common::mutate_corpora(&[("kv_params", kv_params::run), ("kv_codes", kv_codes::run)], 78, 150);
 }
 
 #[test]

@@ -24,30 +24,7 @@ fn ssvq_codes_corpus() {
 /// stand-in for a fuzzing run in plain `cargo test`.
 #[test]
 fn random_mutations_never_panic() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let mut rng = vector_codecs::rng::Rng::new(78);
-    for (target, body) in [("ssvq_params", ssvq_params::run as fn(&[u8])), ("ssvq_codes", ssvq_codes::run)] {
-        let mut seeds: Vec<_> = std::fs::read_dir(root.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
-        seeds.sort();
-        for p in seeds {
-            let b = std::fs::read(&p).unwrap();
-            for _ in 0..150 {
-                let mut m = b.clone();
-                for _ in 0..1 + rng.below(4) {
-                    if m.is_empty() {
-                        break;
-                    }
-                    let i = rng.below(m.len() as u64) as usize;
-                    match rng.below(3) {
-                        0 => m[i] ^= 1 << rng.below(8),
-                        1 => m[i] = rng.next_u32() as u8,
-                        _ => m.truncate(i),
-                    }
-                }
-                body(&m);
-            }
-        }
-    }
+    common::mutate_corpora(&[("ssvq_params", ssvq_params::run), ("ssvq_codes", ssvq_codes::run)], 78, 150);
 }
 
 #[test]

@@ -54,6 +54,40 @@ pub fn replay_corpus(target: &str, body: fn(&[u8])) -> usize {
     if cfg!(miri) { total } else { n }
 }
 
+/// A fuzz target's body: takes arbitrary bytes, panics only on a broken invariant.
+pub type FuzzBody = fn(&[u8]);
+
+/// `rounds` random mutations of every seed of each target's corpus (1–4 edits each: a flipped
+/// bit, a replaced byte or a truncation), fed to the target's body with an RNG seeded by `seed`:
+/// a cheap stand-in for a fuzzing run under plain `cargo test`. The bodies assert their own
+/// invariants; this only has to reach them.
+pub fn mutate_corpora(targets: &[(&str, FuzzBody)], seed: u64, rounds: usize) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut rng = vector_codecs::rng::Rng::new(seed);
+    for &(target, body) in targets {
+        let mut seeds: Vec<_> = std::fs::read_dir(root.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
+        seeds.sort();
+        for p in seeds {
+            let b = std::fs::read(&p).unwrap();
+            for _ in 0..rounds {
+                let mut m = b.clone();
+                for _ in 0..1 + rng.below(4) {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let i = rng.below(m.len() as u64) as usize;
+                    match rng.below(3) {
+                        0 => m[i] ^= 1 << rng.below(8),
+                        1 => m[i] = rng.next_u32() as u8,
+                        _ => m.truncate(i),
+                    }
+                }
+                body(&m);
+            }
+        }
+    }
+}
+
 /// A row-major matrix read by [`read_fvecs`].
 pub struct Rows {
     /// Row length.
