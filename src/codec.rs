@@ -72,6 +72,45 @@ pub trait Codec {
     /// NaN or infinity (each codec documents its mapping).
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()>;
 
+    /// Encodes the vector `s · x`: how [`Normalized`](crate::compose::Normalized) hands the
+    /// direction `x/‖x‖` (`s = 1/‖x‖`) to its inner codec without a temporary vector.
+    ///
+    /// The default writes `s · x_i` (one `f32` multiplication per coordinate) into a stack buffer
+    /// and calls [`encode_into`](Codec::encode_into); codecs that can fold the factor into their
+    /// own search (the per-coordinate codebooks) override it, with exactly the same codes.
+    ///
+    /// # Errors
+    /// As [`encode_into`](Codec::encode_into) for the vector `s · x`.
+    fn encode_scaled_into(&self, x: &[f32], s: f32, code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        crate::buf::with_buf(x.len(), |u| {
+            for (o, &v) in u.iter_mut().zip(x) {
+                *o = v * s;
+            }
+            self.encode_into(u, code)
+        })
+    }
+
+    /// A fused batch kernel for [`Normalized`](crate::compose::Normalized): encodes the
+    /// direction of every row of `xs` into the first `code_len()` bytes of each `stride`-byte
+    /// slot of `codes`, computing the rows' sums of squares itself (exactly as
+    /// [`simd::sum_sq_f64`](crate::simd::sum_sq_f64)) and calling `norm(sum, rest of the slot)`
+    /// for each row, which writes the norm field and returns the `f32` norm to divide by. The
+    /// codes must equal `encode_scaled_into(x, 1/norm)` row by row (0 for a zero norm).
+    ///
+    /// `None` (nothing written) where the codec has no such kernel: the default, and the
+    /// wrapper then encodes row by row.
+    fn encode_normalized_rows(
+        &self,
+        xs: &[f32],
+        codes: &mut [u8],
+        stride: usize,
+        norm: &mut dyn FnMut(f64, &mut [u8]) -> Result<f32>,
+    ) -> Option<Result<()>> {
+        let _ = (xs, codes, stride, norm);
+        None
+    }
+
     /// Encodes `n = xs.len() / dim()` vectors stored row-major into `codes` (`n · code_len()`
     /// bytes). On error, codes of earlier rows may already be written.
     ///
@@ -354,4 +393,35 @@ pub fn batch_rows(len: usize, row: usize) -> Result<usize> {
 #[inline]
 pub fn check_scratch(needed: usize, got: usize) -> Result<()> {
     if got >= needed { Ok(()) } else { Err(Error::BufferTooSmall { needed, got }) }
+}
+
+/// The checks every [`Score::prepare`] makes on its query, in order: `q.len() == dim`,
+/// `scratch_len ≥ needed`, every value finite.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`], [`Error::BufferTooSmall`], [`Error::NonFinite`].
+#[inline]
+pub fn check_query(dim: usize, q: &[f32], needed: usize, scratch_len: usize) -> Result<()> {
+    crate::error::check_dim(dim, q.len())?;
+    check_scratch(needed, scratch_len)?;
+    crate::error::check_finite(q)
+}
+
+/// [`check_query`], then a copy of `q` in the first `dim` words of `scratch`: the prepared
+/// query of the codecs that score against the query itself. Returns the copy and the rest of
+/// `scratch` (for tables built beside it).
+///
+/// # Errors
+/// As [`check_query`].
+#[inline]
+pub fn copy_query<'s>(
+    dim: usize,
+    q: &[f32],
+    needed: usize,
+    scratch: &'s mut [f32],
+) -> Result<(&'s mut [f32], &'s mut [f32])> {
+    check_query(dim, q, needed.max(dim), scratch.len())?;
+    let (qs, rest) = scratch.split_at_mut(dim);
+    qs.copy_from_slice(q);
+    Ok((qs, rest))
 }

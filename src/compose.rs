@@ -539,6 +539,15 @@ impl<A: Codec, B: Codec> Codec for Split<A, B> {
         self.first.encode_into(xa, ca)?;
         self.second.encode_into(xb, cb)
     }
+    /// Each part encodes its coordinates of `s · x` (with its own scaled encoder).
+    fn encode_scaled_into(&self, x: &[f32], s: f32, code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        let (xa, xb) = x.split_at(self.first.dim());
+        let (ca, cb) = code.split_at_mut(self.first.code_len());
+        self.first.encode_scaled_into(xa, s, ca)?;
+        self.second.encode_scaled_into(xb, s, cb)
+    }
 }
 
 impl<A: Decode, B: Decode> Decode for Split<A, B> {
@@ -592,8 +601,13 @@ impl<A: Score, B: Score> Score for Split<A, B> {
 /// score exact on the reconstruction, and keeps an unbiased one unbiased). A zero vector stores
 /// norm 0 and hands `C` the zero vector; it decodes and scores to 0.
 ///
-/// With `C` a fixed per-coordinate codebook this is TurboQuant-MSE's inner codec: the direction
-/// of a rotated vector has known coordinate statistics, the norm does not.
+/// With `C` a fixed per-coordinate codebook this is TurboQuant-MSE's inner codec
+/// ([`turbo::NormScalar`](crate::turbo::NormScalar) is `Normalized<CodebookScalar>`): the
+/// direction of a rotated vector has known coordinate statistics, the norm does not.
+///
+/// Encoding: the norm is [`norm_f64`] rounded to `f32`, and `C` encodes `x · (1/‖x‖)` through
+/// [`Codec::encode_scaled_into`] (no temporary vector for the per-coordinate codebooks); a batch
+/// uses `C`'s fused kernel ([`Codec::encode_normalized_rows`]) where it has one.
 ///
 /// The norm's storage format is the type parameter `N` ([`NormStore`]): [`NormF32`] (the
 /// default, the layout above), [`NormF16`] or [`NormBf16`] store it in 2 bytes (bits per
@@ -637,6 +651,14 @@ impl NormStore for NormBf16 {
     const FORMAT: crate::scalar::side::SideFormat = crate::scalar::side::SideFormat::Bf16;
 }
 
+/// `√(Σ x_i²)`: the squares of the `f32` inputs (exact in `f64`) accumulated in 8 `f64` lanes
+/// (lane `i mod 8`), combined pairwise, then the tail in order — the same on every backend. A
+/// non-finite input gives a non-finite result. Rounded to `f32` (the norm [`Normalized`]
+/// stores), this agrees with a sequential `f64` sum except, rarely, in the last bit.
+pub fn norm_f64(x: &[f32]) -> f64 {
+    libm::sqrt(crate::simd::sum_sq_f64(x))
+}
+
 impl<C: Codec> Normalized<C> {
     /// Wraps `inner` (`f32` norm).
     pub fn new(inner: C) -> Self {
@@ -674,21 +696,55 @@ impl<C: Codec, N: NormStore> Codec for Normalized<C, N> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim(), x.len())?;
         check_code(self.code_len(), code.len())?;
-        crate::error::check_finite(x)?;
-        let norm =
-            crate::error::encode_norm(libm::sqrt(x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()) as f32)?;
-        // The direction is x/‖x‖ with the exact norm; the stored norm is its rounding (`f32`:
+        // NaN or ±inf anywhere makes the `f64` sum of squares NaN or +inf (squares are ≥ 0 and
+        // cannot overflow `f64`), so the norm's finiteness check covers the input's.
+        let norm = crate::error::encode_norm(norm_f64(x) as f32)?;
+        // The direction is x/‖x‖ with the `f32` norm; the stored norm is its rounding (`f32`:
         // itself, so the F32 bytes are those of the plain layout).
         let stored = N::FORMAT.round(norm)?;
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         let (ci, cn) = code.split_at_mut(self.inner.code_len());
-        with_buf(self.dim(), |u| {
-            for (o, &v) in u.iter_mut().zip(x) {
-                *o = v * inv;
-            }
-            self.inner.encode_into(u, ci)
-        })?;
+        self.inner.encode_scaled_into(x, inv, ci)?;
         N::FORMAT.write(stored, cn)?;
+        Ok(())
+    }
+    /// `C`'s fused kernel where it has one ([`Codec::encode_normalized_rows`]); else the norms of
+    /// 64 rows at a time ([`simd::sum_sq_f64_rows`](crate::simd::sum_sq_f64_rows): four rows'
+    /// dependency chains interleaved), then each direction through `C`'s scaled encoder. Same
+    /// codes as [`encode_into`](Codec::encode_into) row by row; on error, every earlier row is
+    /// written.
+    ///
+    /// # Errors
+    /// As [`encode_into`](Codec::encode_into), and wrong batch lengths.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if d == 0 {
+            return Ok(());
+        }
+        let mut norm_field = |ss: f64, field: &mut [u8]| -> Result<f32> {
+            let norm = crate::error::encode_norm(libm::sqrt(ss) as f32)?;
+            N::FORMAT.write(N::FORMAT.round(norm)?, field)?;
+            Ok(norm)
+        };
+        if let Some(r) = self.inner.encode_normalized_rows(xs, codes, c, &mut norm_field) {
+            return r;
+        }
+        let ic = self.inner.code_len();
+        let mut ss = [0.0f64; 64];
+        for (xb, cb) in xs.chunks(64 * d).zip(codes.chunks_mut(64 * c)) {
+            let rows = xb.len() / d;
+            crate::simd::sum_sq_f64_rows(xb, d, &mut ss[..rows]);
+            for ((x, code), &s) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)).zip(&ss[..rows]) {
+                let norm = crate::error::encode_norm(libm::sqrt(s) as f32)?;
+                let stored = N::FORMAT.round(norm)?;
+                let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+                let (ci, cn) = code.split_at_mut(ic);
+                self.inner.encode_scaled_into(x, inv, ci)?;
+                N::FORMAT.write(stored, cn)?;
+            }
+        }
         Ok(())
     }
 }

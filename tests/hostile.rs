@@ -35,15 +35,15 @@ fn constructors_refuse_dimensions_beyond_max_dim() {
     use vector_codecs::scalar::codebook::CodebookScalar;
     use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
     use vector_codecs::scalar::lloyd::{Codebook, LloydCodec};
-    use vector_codecs::scalar::norm::NormScalar;
     use vector_codecs::scalar::uniform::BlockUniform;
+    use vector_codecs::turbo::norm_scalar;
     for dim in [MAX_DIM + 1, (1 << 61) + 1, usize::MAX / 2 + 1, usize::MAX] {
         assert!(BlockUniform::new(dim, 4, None, false).is_err(), "{dim}");
         assert!(BlockUniform::new(dim, 8, Some(32), true).is_err(), "{dim}");
         assert!(FloatCodec::new(dim, FloatFormat::F16).is_err(), "{dim}");
         assert!(FloatCodec::new(dim, FloatFormat::NvFp4).is_err(), "{dim}");
         assert!(LloydCodec::gaussian(dim, 4).is_err(), "{dim}");
-        assert!(NormScalar::new(dim, Codebook::gaussian(2).unwrap()).is_err(), "{dim}");
+        assert!(norm_scalar(dim, Codebook::gaussian(2).unwrap()).is_err(), "{dim}");
         assert!(CodebookScalar::new(dim, Codebook::gaussian(2).unwrap()).is_err(), "{dim}");
     }
     assert!(BlockUniform::new(MAX_DIM, 4, Some(32), false).is_ok());

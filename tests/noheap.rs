@@ -179,7 +179,7 @@ fn saved_codecs_load_without_heap() {
 #[test]
 fn turbo_loads_without_heap() {
     use vector_codecs::scalar::codebook::coordinate_codebook;
-    use vector_codecs::turbo::{CodebookKind, NormScalar, Rotation, RotationKind, TurboMse};
+    use vector_codecs::turbo::{CodebookKind, Rotation, RotationKind, TurboMse};
     let d = 64;
     let x = data(30, d, 4);
     // The factory's tq4 (Beta codebook, re-derived on restore: the derivation needs `alloc`).
@@ -189,8 +189,11 @@ fn turbo_loads_without_heap() {
     s.params.finish().unwrap();
     // The same codec with its levels stored (codebook tag 0): loads with no allocator at all.
     let cb = coordinate_codebook(d, 4, CodebookKind::Beta).unwrap();
-    let stored =
-        TurboMse::new(Rotation::new(RotationKind::Hadamard, d, 9).unwrap(), NormScalar::new(d, cb).unwrap()).unwrap();
+    let stored = TurboMse::new(
+        Rotation::new(RotationKind::Hadamard, d, 9).unwrap(),
+        vector_codecs::turbo::norm_scalar(d, cb).unwrap(),
+    )
+    .unwrap();
     let mut w = vector_codecs::format::Writer::new(0x05FF);
     stored.persist(&mut w);
     let bytes = w.finish().unwrap();

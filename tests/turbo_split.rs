@@ -126,11 +126,15 @@ fn prod_half_distortion_and_unbiasedness() {
 }
 
 #[test]
-fn normalized_codebook_scalar_is_byte_identical_to_norm_scalar() {
+fn split_with_equal_codebooks_is_byte_identical_to_norm_scalar() {
     for (d, b) in [(64usize, 2u32), (30, 3), (33, 4)] {
         let cb = coordinate_codebook(d, b, CodebookKind::Gaussian).unwrap();
-        let a = Normalized::new(CodebookScalar::new(d, cb.clone()).unwrap());
-        let r = NormScalar::new(d, cb).unwrap();
+        let k = 8 * (d / 16);
+        let a = Normalized::new(
+            Split::new(CodebookScalar::new(k, cb.clone()).unwrap(), CodebookScalar::new(d - k, cb.clone()).unwrap())
+                .unwrap(),
+        );
+        let r: NormScalar = vector_codecs::turbo::norm_scalar(d, cb).unwrap();
         assert_eq!(a.code_len(), r.code_len());
         let (mut ca, mut cr) = (vec![0u8; a.code_len()], vec![0u8; r.code_len()]);
         for s in 0..20 {

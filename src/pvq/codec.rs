@@ -23,7 +23,7 @@ use super::count::{PulseTable, log2_v};
 use super::gain::GainQuantizer;
 use super::search::{Search, projection};
 use super::stream::{BitReader, BitWriter, Sink, Source, coder_ops, field_bits};
-use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::entropy::range::{RangeDecoder, RangeEncoder};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
 use crate::format::Reader;
@@ -503,11 +503,8 @@ impl Score for PvqCodec {
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PvqQuery<'s>> {
-        check_dim(self.dim, q.len())?;
-        check_scratch(self.dim, scratch.len())?;
-        check_finite(q)?;
-        scratch[..self.dim].copy_from_slice(q);
-        Ok(PvqQuery { q: &scratch[..self.dim] })
+        let (qs, _) = crate::codec::copy_query(self.dim, q, self.dim, scratch)?;
+        Ok(PvqQuery { q: qs })
     }
 
     fn score(&self, q: &PvqQuery<'_>, code: &[u8]) -> Result<f32> {

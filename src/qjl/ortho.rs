@@ -22,20 +22,20 @@
 //! `1/(√d · c_d) ≈ √(π/2)`), so it reports [`Estimator::Biased`].
 //!
 //! The codec is a composition of the crate's parts, not a new kernel: it is
-//! [`TurboMse`](crate::turbo::TurboMse) — `Rotated<Rotation, NormScalar>` — with the two-level codebook `±1/(d·c_d)`
+//! [`TurboMse`](crate::turbo::TurboMse) — `Rotated<Rotation, Normalized<CodebookScalar>>` — with the two-level codebook `±1/(d·c_d)`
 //! (whose cell boundary is 0, so the index is the sign bit), i.e. TurboQuant-MSE at 1 bit with
 //! the unbiasing level instead of the MSE-optimal `±c_d` (which shrinks by `2/π`).
 //! [`crate::turbo::turbo_prod_ortho`] uses it as the residual stage of TurboQuant-prod.
 
 use crate::codec::{Codec, Decode, Estimator, Score};
-use crate::compose::Rotated;
+use crate::compose::{Normalized, Rotated};
 use crate::error::{Error, Result};
+use crate::scalar::codebook::CodebookScalar;
 use crate::scalar::lloyd::Codebook;
-use crate::scalar::norm::NormScalar;
 use crate::transform::{Rotation, RotationKind, Transform};
 
 /// The composition orthogonal QJL is, the shape of [`crate::turbo::TurboMse`].
-type Inner = Rotated<Rotation, NormScalar>;
+type Inner = Rotated<Rotation, Normalized<CodebookScalar>>;
 
 /// `c_d = E|u₁|` for `u` uniform on the unit sphere of `ℝ^d`: `Γ(d/2)/(√π Γ((d+1)/2))`
 /// (`c_1 = 1`, `c_2 = 2/π`).
@@ -64,7 +64,8 @@ impl OrthoQjl {
         }
         let a = (1.0 / (dim as f64 * mean_abs_coordinate(dim))) as f32;
         let codebook = Codebook::new(&[-a, a])?;
-        let inner = Rotated::new(Rotation::new(kind, dim, seed)?, NormScalar::new(dim, codebook)?)?;
+        let inner =
+            Rotated::new(Rotation::new(kind, dim, seed)?, Normalized::new(CodebookScalar::new(dim, codebook)?))?;
         Ok(OrthoQjl { inner, kind, seed })
     }
 
@@ -78,8 +79,8 @@ impl OrthoQjl {
         self.kind
     }
 
-    /// The underlying composition `Rotated<Rotation, NormScalar>`.
-    pub fn as_turbo_mse(&self) -> &Rotated<Rotation, NormScalar> {
+    /// The underlying composition `Rotated<Rotation, Normalized<CodebookScalar>>` (TurboQuant-MSE's shape).
+    pub fn as_turbo_mse(&self) -> &Inner {
         &self.inner
     }
 }
@@ -128,7 +129,7 @@ impl Decode for OrthoQjl {
 }
 
 impl Score for OrthoQjl {
-    type Query<'s> = <Rotated<Rotation, NormScalar> as Score>::Query<'s>;
+    type Query<'s> = <Inner as Score>::Query<'s>;
 
     fn query_scratch_len(&self) -> usize {
         self.inner.query_scratch_len()

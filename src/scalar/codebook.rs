@@ -5,7 +5,8 @@
 //!   scaled by `1/√d` (b = 1..=4); `Beta` is the exact Lloyd–Max codebook of the coordinate
 //!   density `f_d(t) ∝ (1−t²)^{(d−3)/2}` on `[−1, 1]` (b = 1..=8; needs `alloc`).
 //! * [`CodebookScalar`]: a fixed 1-D [`Codebook`] applied to every coordinate, no scale; code =
-//!   packed indices. [`NormScalar`](super::norm::NormScalar) adds the norm.
+//!   packed indices. TurboQuant's [`NormScalar`](crate::turbo::NormScalar) is
+//!   [`Normalized`](crate::compose::Normalized)`<CodebookScalar>`: it adds the norm.
 //! * [`cells_pack`]: the branch-free codebook cell search with bit packing both codecs encode with.
 //! * [`scan`]: how codes of these codecs are scored ([`ScanMode::Float`], [`ScanMode::I8`]).
 //!
@@ -13,7 +14,7 @@
 
 pub mod scan;
 
-use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::scalar::lloyd::Codebook;
 use scan::{I8Levels, I8Query, i8_scratch_words};
@@ -243,12 +244,34 @@ impl Codec for CodebookScalar {
     /// # Errors
     /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input.
     fn encode_into(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
+        self.encode_scaled_into(y, 1.0, code)
+    }
+
+    /// The cells of `s · y_i` (the product rounded to `f32`, as the default would), with the
+    /// factor folded into the cell search: no temporary vector.
+    ///
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input.
+    /// On x86-64 with AVX2 and `b ≤ 4`: the cell search of row `r − 1` interleaved with the sum of
+    /// squares of row `r` (which otherwise waits on its dependency chain), the search tables
+    /// built once per call. Same codes as row by row (tested).
+    fn encode_normalized_rows(
+        &self,
+        xs: &[f32],
+        codes: &mut [u8],
+        stride: usize,
+        norm: &mut dyn FnMut(f64, &mut [u8]) -> Result<f32>,
+    ) -> Option<Result<()>> {
+        crate::simd::norm_cells_rows(xs, self.dim, self.codebook.thresholds(), self.bits, codes, stride, norm)
+    }
+
+    fn encode_scaled_into(&self, y: &[f32], s: f32, code: &mut [u8]) -> Result<()> {
         check_dim(self.dim, y.len())?;
         check_code(self.code_len(), code.len())?;
         crate::error::check_finite(y)?;
         if self.bits <= 4 {
             // Branch-free threshold counting, 8 coordinates at a time (SIMD where available).
-            cells_pack(y, 1.0, self.codebook.thresholds(), self.bits, code);
+            cells_pack(y, s, self.codebook.thresholds(), self.bits, code);
             return Ok(());
         }
         let b = self.bits as usize;
@@ -257,7 +280,7 @@ impl Codec for CodebookScalar {
         for (ys, bytes) in (&mut groups).zip(&mut out) {
             let mut w = 0u64;
             for (j, &v) in ys.iter().enumerate() {
-                w |= u64::from(self.codebook.index(v)) << (b * j);
+                w |= u64::from(self.codebook.index(v * s)) << (b * j);
             }
             for (k, o) in bytes.iter_mut().enumerate() {
                 *o = (w >> (8 * k)) as u8;
@@ -268,7 +291,7 @@ impl Codec for CodebookScalar {
         tail.fill(0);
         for (j, &v) in groups.remainder().iter().enumerate() {
             let bit = j * b;
-            let word = u32::from(self.codebook.index(v)) << (bit % 8);
+            let word = u32::from(self.codebook.index(v * s)) << (bit % 8);
             for k in 0..2 {
                 if let Some(c) = tail.get_mut(bit / 8 + k) {
                     *c |= (word >> (8 * k)) as u8;
@@ -304,9 +327,7 @@ impl Score for CodebookScalar {
         if self.i8.is_some() { Estimator::Biased } else { Estimator::Reconstruction }
     }
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
-        check_dim(self.dim, q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
-        crate::error::check_finite(q)?;
+        crate::codec::check_query(self.dim, q, self.query_scratch_len(), scratch.len())?;
         if let Some(lv) = self.i8 {
             let i8 = I8Query::prepare(q, lv, self.bits, self.code_len(), scratch)?;
             return Ok(CodebookScalarQuery { q: &[], table: &[], i8: Some(i8) });
@@ -341,7 +362,7 @@ impl ScanModes for CodebookScalar {
     }
 }
 
-/// Saved (also as the block of [`NormScalar`](super::norm::NormScalar)): `u32` dimension, the codebook (derived: kind,
+/// Saved (also as the block of [`NormScalar`](crate::turbo::NormScalar)): `u32` dimension, the codebook (derived: kind,
 /// bits, sphere dimension; else the levels), `u8` scan mode.
 impl crate::persist::Persist for CodebookScalar {
     #[cfg(feature = "alloc")]
@@ -358,3 +379,6 @@ impl crate::persist::Persist for CodebookScalar {
         CodebookScalar { origin, ..c }.with_scan(mode).map_err(|_| Error::Corrupt("TurboQuant: scan mode unsupported"))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -351,7 +351,7 @@ pub const E2M1_MAX: f32 = 6.0;
 // The codec
 // ---------------------------------------------------------------------------------------------
 
-use crate::codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, Score, ScoreSymmetric, Symbols};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
 
 /// A float storage format for [`FloatCodec`]. Layouts (all little-endian; scales first, which
@@ -704,11 +704,7 @@ impl Score for FloatCodec {
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<FloatQuery<'s>> {
-        check_dim(self.dim, q.len())?;
-        check_scratch(self.dim, scratch.len())?;
-        check_finite(q)?;
-        let s = &mut scratch[..self.dim];
-        s.copy_from_slice(q);
+        let (s, _) = crate::codec::copy_query(self.dim, q, self.dim, scratch)?;
         Ok(FloatQuery { q: s })
     }
 

@@ -400,7 +400,7 @@ mod train {
 // The codec
 // ---------------------------------------------------------------------------------------------
 
-use crate::codec::{Codec, Decode, Estimator, Score, Symbols, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, Score, Symbols};
 use crate::error::{check_code, check_dim, check_finite};
 
 /// Lloyd–Max vector codec with a per-vector affine scale: each vector is standardised
@@ -547,11 +547,7 @@ impl Score for LloydCodec {
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
-        check_dim(self.dim, q.len())?;
-        check_scratch(self.dim, scratch.len())?;
-        check_finite(q)?;
-        let table = &mut scratch[..self.dim];
-        table.copy_from_slice(q);
+        let (table, _) = crate::codec::copy_query(self.dim, q, self.dim, scratch)?;
         Ok(LloydQuery { table, sum: q.iter().sum() })
     }
 
@@ -802,14 +798,11 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
-        check_dim(self.dim, q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
-        check_finite(q)?;
         if !self.per_dim() {
-            let table = &mut scratch[..self.dim];
-            table.copy_from_slice(q);
+            let (table, _) = crate::codec::copy_query(self.dim, q, self.query_scratch_len(), scratch)?;
             return Ok(LloydQuery { table, sum: 0.0 });
         }
+        crate::codec::check_query(self.dim, q, self.query_scratch_len(), scratch.len())?;
         let k = 1usize << self.bits;
         let table = &mut scratch[..self.dim * k];
         for (i, (row, &qi)) in table.chunks_exact_mut(k).zip(q).enumerate() {

@@ -7,13 +7,10 @@
 //!   block formats MXFP4, MXFP8 and NVFP4.
 //! * [`codebook`] — coordinate codebooks of a rotated unit vector (Gaussian, Beta) and
 //!   [`CodebookScalar`](codebook::CodebookScalar), one fixed codebook on every coordinate.
-//! * [`norm`] — [`NormScalar`](norm::NormScalar): a coordinate codebook on the direction plus
-//!   the norm (the inner codec of TurboQuant-MSE).
 //! * [`side`] — [`SideFormat`](side::SideFormat): `f32` / `f16` / `bf16` storage of norms and scales.
 
 pub mod codebook;
 pub mod float;
 pub mod lloyd;
-pub mod norm;
 pub mod side;
 pub mod uniform;

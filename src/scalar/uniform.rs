@@ -482,11 +482,7 @@ impl Score for BlockUniform {
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<BlockQuery<'s>> {
-        check_dim(self.dim, q.len())?;
-        check_scratch(self.query_scratch_len(), scratch.len())?;
-        check_finite(q)?;
-        let (qs, rest) = scratch.split_at_mut(self.dim);
-        qs.copy_from_slice(q);
+        let (qs, rest) = crate::codec::copy_query(self.dim, q, self.query_scratch_len(), scratch)?;
         let sums = &mut rest[..self.blocks()];
         for (s, qb) in sums.iter_mut().zip(q.chunks(self.block)) {
             *s = crate::simd::sum(qb);

@@ -106,6 +106,27 @@ pub fn sum_sq_f64(y: &[f32]) -> f64 {
     portable::sum_sq_f64(y)
 }
 
+/// [`sum_sq_f64`] of the rows of `ys` (`d` floats each) into `out` (one per row; `ys` holds
+/// `out.len()` rows), four rows interleaved so that their dependency chains overlap. The same
+/// bits as [`sum_sq_f64`] row by row (one portable definition: the squares are exact in `f64`,
+/// so fused and unfused accumulation agree).
+pub fn sum_sq_f64_rows(ys: &[f32], d: usize, out: &mut [f64]) {
+    if d == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let n = out.len().min(ys.len() / d);
+    for (i, o) in out[..n / 4 * 4].chunks_exact_mut(4).enumerate() {
+        let (a, rest) = ys[4 * i * d..4 * (i + 1) * d].split_at(d);
+        let (b, rest) = rest.split_at(d);
+        let (c, e) = rest.split_at(d);
+        o.copy_from_slice(&portable::sum_sq_f64_rows::<4>([a, b, c, e]));
+    }
+    for (i, o) in out.iter_mut().enumerate().take(n).skip(n / 4 * 4) {
+        *o = sum_sq_f64(&ys[i * d..(i + 1) * d]);
+    }
+}
+
 /// `Σ a_i`.
 #[inline]
 pub fn sum(a: &[f32]) -> f32 {
@@ -396,8 +417,9 @@ pub(crate) fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out
     )
 }
 
-/// The norm and codebook cells of whole rows of `d` floats into codes of `cl` bytes (norm
-/// `f32` after the packed cells) on the AVX2 path; `None` if it did not run.
+/// The norm and codebook cells of whole rows of `d` floats into codes of `cl` bytes (the
+/// caller's `norm(sum of squares, bytes after the packed cells)` writes the norm field and
+/// returns the norm to divide by) on the AVX2 path; `None` if it did not run.
 #[inline]
 pub(crate) fn norm_cells_rows(
     ys: &[f32],
@@ -406,7 +428,7 @@ pub(crate) fn norm_cells_rows(
     bits: u32,
     codes: &mut [u8],
     cl: usize,
-    norm: impl FnMut(f64) -> crate::error::Result<f32>,
+    norm: impl FnMut(f64, &mut [u8]) -> crate::error::Result<f32>,
 ) -> Option<crate::error::Result<()>> {
     x86_or!(
         x86::fwht::encode_rows(ys, d, thresholds, bits, codes, cl, norm),

@@ -509,20 +509,42 @@ pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &
 /// combined as `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, then the `< 8` trailing
 /// values in order. Non-finite inputs give a non-finite result.
 pub fn sum_sq_f64(y: &[f32]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let chunks = y.chunks_exact(8);
-    let rem = chunks.remainder();
-    for c in chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            let v = f64::from(v);
-            *a += v * v;
+    sum_sq_f64_rows::<1>([y])[0]
+}
+
+/// [`sum_sq_f64`] of `R` rows at once (each with its own 8 lanes, the same operations in the same
+/// order, so bit-identical to `R` calls): independent dependency chains for the out-of-order
+/// core. The rows may have different lengths.
+#[inline]
+pub fn sum_sq_f64_rows<const R: usize>(ys: [&[f32]; R]) -> [f64; R] {
+    let mut acc = [[0.0f64; 8]; R];
+    let full = ys.iter().map(|y| y.len() / 8).min().unwrap_or(0);
+    for i in 0..full {
+        for (a, y) in acc.iter_mut().zip(&ys) {
+            for (a, &v) in a.iter_mut().zip(&y[8 * i..8 * i + 8]) {
+                let v = f64::from(v);
+                *a += v * v;
+            }
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for &v in rem {
-        s += f64::from(v) * f64::from(v);
+    let mut out = [0.0f64; R];
+    for ((o, mut acc), y) in out.iter_mut().zip(acc).zip(ys) {
+        // Rows longer than the common part continue on their own.
+        let chunks = y[8 * full..].chunks_exact(8);
+        let rem = chunks.remainder();
+        for c in chunks {
+            for (a, &v) in acc.iter_mut().zip(c) {
+                let v = f64::from(v);
+                *a += v * v;
+            }
+        }
+        let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for &v in rem {
+            s += f64::from(v) * f64::from(v);
+        }
+        *o = s;
     }
-    s
+    out
 }
 
 /// Eight binary16 bit patterns to `f32`, exactly: the exponent and mantissa shifted into place

@@ -44,11 +44,11 @@
 
 use alloc::vec::Vec;
 
+use crate::compose::norm_f64;
 use crate::compose::{Centered, IpNormalized, Rotated, Scaled, Split};
 use crate::error::{Error, Result};
 use crate::scalar::codebook::{CodebookKind, CodebookScalar};
 use crate::scalar::lloyd::Codebook;
-use crate::scalar::norm::norm_f64;
 use crate::transform::Transform;
 use crate::transform::{Rotation, RotationKind};
 

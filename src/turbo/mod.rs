@@ -1,6 +1,7 @@
 //! TurboQuant (arXiv 2504.19874), written as compositions of the crate's parts.
 //!
-//! * [`TurboMse`] = [`Rotated`]`<`[`Rotation`]`, `[`NormScalar`]`>`: a random rotation, then every
+//! * [`TurboMse`] = [`Rotated`]`<`[`Rotation`]`, `[`NormScalar`]`>` (`NormScalar` =
+//!   [`Normalized`]`<`[`CodebookScalar`]`>`): a random rotation, then every
 //!   coordinate of the unit vector `Πx/‖x‖` is quantized to the nearest of `2^b` levels of a
 //!   1-D [`Codebook`] for the coordinate distribution, plus `‖x‖` as `f32`.
 //!   Bits per dimension: `b + 32/d`. Estimator: [`Estimator::Reconstruction`].
@@ -33,11 +34,12 @@
 //! quantized-query `vpshufb` scan about 4× faster.
 //!
 //! Encoding speed (x86-64 with AVX2, `b ≤ 4`): [`Codec::encode_batch`] rotates blocks of rows
-//! (the first Hadamard pass reads the input directly), then computes the norm of row `r`
-//! interleaved with the codebook search of row `r − 1` (a branch-free binary search over
-//! permute tables, 32 coordinates at a time, SIMD bit packing). Codes are bit-identical to the
-//! plain definition (sequential passes, `Codebook::index`, `bits::pack`; tested on awkward
-//! dimensions and real data).
+//! (the first Hadamard pass reads the input directly), then per row the norm ([`norm_f64`]:
+//! 8 `f64` lanes) and the codebook search of `Πx_i · (1/‖x‖)` folded into one pass
+//! ([`Codec::encode_scaled_into`]: a branch-free binary search over permute tables, 32
+//! coordinates at a time, SIMD bit packing). Codes are bit-identical to the plain definition
+//! (sequential passes, `Codebook::index`, `bits::pack`; tested on awkward dimensions and real
+//! data).
 
 #[cfg(feature = "alloc")]
 pub mod calibrated;
@@ -45,26 +47,54 @@ pub mod calibrated;
 pub mod pca;
 pub mod split;
 
-use crate::compose::{Residual, Rotated};
+use crate::compose::{Normalized, Residual, Rotated};
 use crate::error::{Error, Result};
 use crate::qjl::Qjl;
 use crate::qjl::ortho::OrthoQjl;
+use crate::scalar::lloyd::Codebook;
 #[cfg(doc)]
 use crate::{
     codec::{Codec, Estimator, ScanMode},
-    scalar::{codebook::coordinate_codebook, lloyd::Codebook},
+    compose::norm_f64,
+    scalar::codebook::coordinate_codebook,
 };
 
 // The building blocks TurboQuant is written with, re-exported so that its type aliases and
 // constructors read in one place: the rotation and its kind, the codebook kind, and the two
 // scalar codecs of the aliases. They live with their kind (`transform`, `scalar`).
 pub use crate::scalar::codebook::{CodebookKind, CodebookScalar};
-pub use crate::scalar::norm::NormScalar;
 pub use crate::transform::rotation::{Rotation, RotationKind};
 pub use split::{
     TurboMseH16, TurboMseIp, TurboMseSplit, TurboProdSplit, turbo_mse_h16, turbo_mse_half, turbo_mse_ip,
     turbo_mse_split, turbo_prod_half,
 };
+
+/// TurboQuant-MSE's inner codec: one coordinate codebook on every coordinate of the direction
+/// `y/‖y‖`, plus `‖y‖` as `f32` — norm factoring ([`Normalized`]) over the plain codebook codec
+/// ([`CodebookScalar`]), nothing more.
+///
+/// Code: `b`-bit indices of `y_i/‖y‖` (packed LSB-first, `⌈b·d/8⌉` bytes) ‖ `‖y‖` (4 bytes);
+/// bits per dimension `b + 32/d`. Decode: `‖y‖ · c[idx_i]`. Score: `⟨q, ŷ⟩` exactly
+/// ([`Estimator::Reconstruction`]; [`Estimator::Biased`] with [`ScanMode::I8`]). Saved as its
+/// [`CodebookScalar`].
+pub type NormScalar = Normalized<CodebookScalar>;
+
+/// [`NormScalar`] for `dim`-vectors with `codebook`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] if `dim ∉ 1..=`[`MAX_DIM`](crate::persist::MAX_DIM).
+pub fn norm_scalar(dim: usize, codebook: Codebook) -> Result<NormScalar> {
+    Ok(Normalized::new(CodebookScalar::new(dim, codebook)?))
+}
+
+/// [`NormScalar`] with [`coordinate_codebook`]`(dim, bits, kind)`, saved as its kind, bits and
+/// dimension (re-derived on load): TurboQuant-MSE's inner codec.
+///
+/// # Errors
+/// As [`coordinate_codebook`].
+pub fn norm_scalar_coordinate(dim: usize, bits: u32, kind: CodebookKind) -> Result<NormScalar> {
+    Ok(Normalized::new(CodebookScalar::coordinate(dim, dim, bits, kind)?))
+}
 
 /// TurboQuant-MSE: rotation ∘ per-coordinate Lloyd–Max codec + norm.
 pub type TurboMse = Rotated<Rotation, NormScalar>;
@@ -78,7 +108,7 @@ pub type TurboProd = Residual<TurboMse, Qjl>;
 /// [`Error::InvalidParameter`] for `dim < 2`, unsupported `bits` for the codebook kind, or a
 /// Haar rotation without `alloc`.
 pub fn turbo_mse(dim: usize, bits: u32, seed: u64, rotation: RotationKind, codebook: CodebookKind) -> Result<TurboMse> {
-    let inner = NormScalar::coordinate(dim, bits, codebook)?;
+    let inner = norm_scalar_coordinate(dim, bits, codebook)?;
     Rotated::new(Rotation::new(rotation, dim, seed)?, inner)
 }
 

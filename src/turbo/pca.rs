@@ -37,11 +37,11 @@
 use alloc::vec::Vec;
 
 use crate::codec::{Codec, Decode, Estimator, Score};
+use crate::compose::norm_f64;
 use crate::compose::{Centered, IpNormalized, Rotated, Scaled, Split};
 use crate::error::{Error, Result, check_dim};
 use crate::scalar::codebook::CodebookScalar;
 use crate::scalar::lloyd::Codebook;
-use crate::scalar::norm::norm_f64;
 use crate::transform::{Pca, Transform};
 
 /// Four consecutive groups of principal coordinates at 4, 3, 2 and 1 bits (5, 4, 3, 2 for

@@ -22,9 +22,9 @@
 //!   bits is MSE at `b − ½` bits plus a QJL sketch (`m = d`, 1 bit per coordinate + `γ` as `f32`)
 //!   of the residual. Unbiased ([`Estimator::Unbiased`]).
 //!
-//! With equal widths, `Normalized<CodebookScalar>` stores exactly the bytes of
-//! [`NormScalar`](super::NormScalar); the integer-rate [`TurboMse`](super::TurboMse) keeps its
-//! own monolithic inner codec for its 4-bit fast path.
+//! The integer-rate inner codec [`NormScalar`](super::NormScalar) is the same composition
+//! without the split (`Normalized<CodebookScalar>`): with two equal codebooks and a first group
+//! of whole bytes, a split stores exactly its bytes (tested).
 
 #[cfg(doc)]
 use crate::codec::Estimator;

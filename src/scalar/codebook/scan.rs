@@ -1,5 +1,5 @@
 //! How TurboQuant's codebook scalar codes are scored against a float query ([`ScanMode`]), and the
-//! quantized-query fast scan shared by [`NormScalar`](crate::scalar::norm::NormScalar) and
+//! quantized-query fast scan shared by [`NormScalar`](crate::turbo::NormScalar) and
 //! [`CodebookScalar`](super::CodebookScalar).
 //!
 //! * [`ScanMode::Float`] (default): `Σ q_i·c[idx_i]` in `f32` with the codebook in registers

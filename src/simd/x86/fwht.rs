@@ -1,6 +1,6 @@
 //! x86-64 AVX2 kernels for TurboQuant encoding: one randomized Walsh–Hadamard pass
 //! ([`pass`]), the codebook cell count with bit packing ([`cells_pack`]), the `f64` sum of
-//! squares ([`sum_sq_f64`]), a pipelined batch of norm + cells ([`encode_rows`]) and the sign bits
+//! squares ([`sum_sq_f64`]), a pipelined batch of norm + cells ([`encode_rows`], for `compose::Normalized` over `CodebookScalar`) and the sign bits
 //! of a dense projection ([`proj_signs`]).
 //!
 //! All compute bit-identical results to the portable kernels in
@@ -462,11 +462,12 @@ pub fn cells_pack(y: &[f32], inv: f32, thresholds: &[f32], bits: u32, out: &mut 
     y.len()
 }
 
-/// Encodes the rows of `ys` (`d` floats each) as the TurboQuant norm-scalar codes `codes`
-/// (`cl` bytes per row: `⌈bits·d/8⌉` packed cells, then the `f32` norm): for each row the sum
-/// of squares [`sum_sq_f64`], `norm(sum)` (the caller's check and rounding; its error stops the
-/// batch with every earlier row written), then [`cells_pack`] of the row times `1/norm` (0 for
-/// a zero norm). The cell search of row `r − 1` runs interleaved with the sum of squares of
+/// Encodes the rows of `ys` (`d` floats each) as norm-factored codebook codes `codes` (`cl`
+/// bytes per row: `⌈bits·d/8⌉` packed cells, then the caller's norm field): for each row the
+/// sum of squares [`sum_sq_f64`], `norm(sum, field)` (the caller checks and rounds the norm,
+/// writes it into the row's bytes after the cells and returns the `f32` norm to divide by; its
+/// error stops the batch with every earlier row written), then [`cells_pack`] of the row times
+/// `1/norm` (0 for a zero norm). The cell search of row `r − 1` runs interleaved with the sum of squares of
 /// row `r`. `None` (nothing done) without AVX2 or when the arguments do not fit.
 pub fn encode_rows(
     ys: &[f32],
@@ -475,14 +476,14 @@ pub fn encode_rows(
     bits: u32,
     codes: &mut [u8],
     cl: usize,
-    norm: impl FnMut(f64) -> Result<f32>,
+    norm: impl FnMut(f64, &mut [u8]) -> Result<f32>,
 ) -> Option<Result<()>> {
     let b = bits as usize;
     if d == 0
         || !ys.len().is_multiple_of(d)
         || !(1..=4).contains(&b)
         || thresholds.len() >= (1 << b)
-        || cl < (b * d).div_ceil(8) + 4
+        || cl < (b * d).div_ceil(8)
         || codes.len() < ys.len() / d * cl
         || !has(feature::AVX2)
     {
@@ -501,7 +502,7 @@ pub fn encode_rows(
 }
 
 /// # Safety
-/// AVX2 must be available; `d > 0` divides `ys.len()`; `cl ≥ ⌈B·d/8⌉ + 4`;
+/// AVX2 must be available; `d > 0` divides `ys.len()`; `cl ≥ ⌈B·d/8⌉`;
 /// `codes.len() ≥ rows · cl`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_avx2<const B: usize>(
@@ -510,7 +511,7 @@ unsafe fn rows_avx2<const B: usize>(
     s: &Search,
     codes: &mut [u8],
     cl: usize,
-    mut norm: impl FnMut(f64) -> Result<f32>,
+    mut norm: impl FnMut(f64, &mut [u8]) -> Result<f32>,
 ) -> Result<()> {
     let nb = (B * d).div_ceil(8);
     let mut prev: Option<(&[f32], &mut [u8], f32)> = None;
@@ -520,9 +521,8 @@ unsafe fn rows_avx2<const B: usize>(
             Some((py, pc, inv)) => unsafe { cells_row::<B>(py, &search_regs(s, inv), pc, Some(y)) },
             None => sum_sq_f64_avx2(y),
         };
-        let nrm = norm(ss)?;
         let (idx, tail) = code.split_at_mut(nb);
-        tail[..4].copy_from_slice(&nrm.to_le_bytes());
+        let nrm = norm(ss, tail)?;
         prev = Some((y, idx, if nrm > 0.0 { 1.0 / nrm } else { 0.0 }));
     }
     if let Some((py, pc, inv)) = prev {
