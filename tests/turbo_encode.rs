@@ -136,7 +136,7 @@ fn mse_reference(c: &vector_codecs::turbo::TurboMse, x: &[f32]) -> Vec<u8> {
     }
     let norm = ss.sqrt() as f32;
     let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-    let cb = c.inner.codebook();
+    let cb = c.inner.inner.codebook();
     let idx: Vec<u8> = y.iter().map(|&v| cb.index(v * inv)).collect();
     let mut out = vec![0u8; (d * cb.bits() as usize).div_ceil(8)];
     vector_codecs::bits::pack(&idx, cb.bits(), &mut out).unwrap();
