@@ -2,7 +2,7 @@
 //! scanned with the float query ([`ScanMode::Float`]), the 4-bit bit-sliced query
 //! ([`ScanMode::Bitsliced`], `-bs`) or with the query encoded too (code × code, `-sym`).
 
-use super::{Args, Entry, Source, make, need_rows};
+use super::{Args, Entry, Source, make_checked, need_rows};
 use crate::binary::{BinaryCodec, BinaryConfig, ScaleFormat};
 use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, check_scratch};
 use crate::dynamic::DynCodec;
@@ -27,11 +27,23 @@ fn binary(
     centred: bool,
     mode: ScanMode,
 ) -> Result<Box<dyn DynCodec>> {
-    make(a, src, |d| train(a, d, stages, centred)?.with_scan(mode))
+    make_checked(a, src, |d| train(a, d, stages, centred)?.with_scan(mode), |c: &Owned| named(c, stages, centred, mode))
+}
+
+/// Whether restored parameters are the configuration of the name: stages, centring, scale
+/// format and scan mode.
+fn named(c: &Owned, stages: usize, centred: bool, mode: ScanMode) -> bool {
+    let scales = if stages == 1 { ScaleFormat::Shared } else { ScaleFormat::F32 };
+    c.stages() == stages && c.mean().is_some() == centred && c.scale_format() == scales && c.scan_mode() == mode
 }
 
 fn symmetric(a: &Args<'_>, src: Source<'_, '_>, stages: usize) -> Result<Box<dyn DynCodec>> {
-    make(a, src, |d| Ok(Symmetric(train(a, d, stages, false)?)))
+    make_checked(
+        a,
+        src,
+        |d| Ok(Symmetric(train(a, d, stages, false)?)),
+        |c: &Symmetric| named(&c.0, stages, false, ScanMode::Float),
+    )
 }
 
 /// A binary codec whose query is encoded too: scores are code × code,

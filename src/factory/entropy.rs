@@ -26,26 +26,36 @@ fn train_models<C: Symbols>(inner: C, data: &[f32]) -> Result<EntropyCoded<C>> {
 }
 
 /// Builds (trains or restores) the entropy-coded form of the codec `train` makes: the inner
-/// codec for the inner product, [`WithNorm`] of it for L2 and cosine, then the models.
+/// codec for the inner product, [`WithNorm`] of it for L2 and cosine, then the models. A
+/// restored inner codec must be the configuration the name says (`named`).
 ///
 /// # Errors
-/// As `train`, [`EntropyCoded::train`] and [`Persist::restore`].
-pub(super) fn coded<C, F>(a: &Args<'_>, src: Source<'_, '_>, train: F) -> Result<Box<dyn DynCodec>>
+/// As `train`, [`EntropyCoded::train`] and [`Persist::restore`]; [`Error::Corrupt`] where
+/// `named` refuses the restored inner codec.
+pub(super) fn coded<C, F, K>(a: &Args<'_>, src: Source<'_, '_>, train: F, named: K) -> Result<Box<dyn DynCodec>>
 where
     C: Symbols + Decode + Score + Persist + Send + Sync + 'static,
     F: FnOnce(&[f32]) -> Result<C>,
+    K: Fn(&C) -> bool,
 {
+    let refuse = Error::Corrupt("parameters differ from what the configuration name builds");
     if a.metric == Metric::InnerProduct {
         let codec = match src {
             Source::Train(d) => train_models(train(d)?, d)?,
             Source::Load(r) => EntropyCoded::<C>::restore(r)?,
         };
+        if !named(codec.inner()) {
+            return Err(refuse);
+        }
         erase(a, codec)
     } else {
         let codec = match src {
             Source::Train(d) => train_models(WithNorm::new(train(d)?, a.metric), d)?,
             Source::Load(r) => EntropyCoded::<WithNorm<C>>::restore(r)?,
         };
+        if !named(&codec.inner().inner) {
+            return Err(refuse);
+        }
         if codec.inner().metric != a.metric {
             return Err(Error::Corrupt("metric of the parameters differs from the header's"));
         }
@@ -135,7 +145,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         trained: true,
         quick: true,
         examples: &[],
-        build: |a, s| coded(a, s, |d| sq(a, d, 4)),
+        build: |a, s| coded(a, s, |d| sq(a, d, 4), |c| sq_named(c, 4)),
     },
     Entry {
         pattern: "sq8+rans",
@@ -144,9 +154,15 @@ pub(super) const ENTRIES: &[Entry] = &[
         trained: true,
         quick: false,
         examples: &[],
-        build: |a, s| coded(a, s, |d| sq(a, d, 8)),
+        build: |a, s| coded(a, s, |d| sq(a, d, 8), |c| sq_named(c, 8)),
     },
 ];
+
+/// Whether a restored inner codec is `sq{bits}`'s configuration.
+fn sq_named(c: &crate::scalar::uniform::PerDim, bits: u32) -> bool {
+    use crate::codec::{ScanMode, ScanModes};
+    c.bits() == bits && !c.symmetric() && c.scan_mode() == ScanMode::Float
+}
 
 /// The inner codec of `sq{bits}+rans`: the per-dimension min/max grid of `sq{bits}`, trained on
 /// `data`.

@@ -2,7 +2,7 @@
 //! per-vector mean/RMS in the code (saved: the codebook), and codebooks trained by 1-D k-means
 //! on the raw coordinates, shared or one per dimension (saved: the codebooks).
 
-use super::{Args, Entry, Source, make, need_rows};
+use super::{Args, Entry, Source, make, make_checked, need_rows};
 use crate::dynamic::DynCodec;
 use crate::error::{Error, Result};
 use crate::scalar::lloyd::{LloydCodec, TrainedLloydCodec};
@@ -16,16 +16,23 @@ fn gaussian(a: &Args<'_>, src: Source<'_, '_>, bits: u32) -> Result<Box<dyn DynC
 }
 
 fn trained(a: &Args<'_>, src: Source<'_, '_>, per_dim: bool) -> Result<Box<dyn DynCodec>> {
-    make(a, src, |data| {
-        let bits = a.p(0);
-        if !(1..=8).contains(&bits) {
-            return Err(Error::InvalidParameter("trained Lloyd codebooks have 1..=8 bits"));
-        }
-        // Each codebook needs at least 2^bits values: rows (per dimension) or coordinates.
-        let levels = 1usize << bits;
-        need_rows(data, a.dim, if per_dim { levels } else { levels.div_ceil(a.dim) })?;
-        TrainedLloydCodec::train(a.dim, bits, per_dim, data, ITERS)
-    })
+    let bits = a.p(0);
+    make_checked(
+        a,
+        src,
+        |data| {
+            if !(1..=8).contains(&bits) {
+                return Err(Error::InvalidParameter("trained Lloyd codebooks have 1..=8 bits"));
+            }
+            // Each codebook needs at least 2^bits values: rows (per dimension) or coordinates.
+            let levels = 1usize << bits;
+            need_rows(data, a.dim, if per_dim { levels } else { levels.div_ceil(a.dim) })?;
+            TrainedLloydCodec::train(a.dim, bits, per_dim, data, ITERS)
+        },
+        |c: &TrainedLloydCodec| {
+            c.per_dim() == per_dim && crate::codec::Codec::code_len(c) == (bits as usize * a.dim).div_ceil(8)
+        },
+    )
 }
 
 const fn entry(

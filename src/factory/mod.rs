@@ -263,8 +263,10 @@ pub fn build(name: &str, dim: usize, metric: Metric, seed: u64, train: &[f32]) -
 pub fn load(bytes: &[u8]) -> Result<Box<dyn DynCodec>> {
     // The header is read by the no-heap opener (same validation and errors).
     let crate::persist::SavedCodec { name, metric, dim, seed, params: mut r } = crate::persist::open_saved(bytes)?;
+    // What would be a caller's mistake when building is the file's when loading.
     let codec = dispatch(name, dim, metric, seed, Source::Load(&mut r)).map_err(|e| match e {
         Error::InvalidParameter(m) => Error::Corrupt(m),
+        Error::DimensionMismatch { .. } => Error::Corrupt("parameter dimensions differ from the configuration's"),
         e => e,
     })?;
     r.finish()?;
@@ -296,16 +298,34 @@ where
     C: Decode + Score + Persist + Send + Sync + 'static,
     F: FnOnce(&[f32]) -> Result<C>,
 {
+    make_checked(args, src, train, |_| true)
+}
+
+/// [`make`] for a trained codec whose restored parameters must be the configuration the name
+/// says: `named(&codec)` tells whether they are (bits, scan mode, flags — what the name fixes and
+/// the training does not), checked on every load.
+///
+/// # Errors
+/// As [`make`]; [`Error::Corrupt`] when `named` refuses loaded parameters.
+pub fn make_checked<C, F, K>(args: &Args<'_>, src: Source<'_, '_>, train: F, named: K) -> Result<Box<dyn DynCodec>>
+where
+    C: Decode + Score + Persist + Send + Sync + 'static,
+    F: FnOnce(&[f32]) -> Result<C>,
+    K: Fn(&C) -> bool,
+{
+    let refuse = || Error::Corrupt("parameters differ from what the configuration name builds");
     if args.metric == Metric::InnerProduct {
         let codec = match src {
             Source::Train(data) => train(data)?,
-            Source::Load(r) => C::restore(r)?,
+            Source::Load(r) => C::restore(r).and_then(|c| if named(&c) { Ok(c) } else { Err(refuse()) })?,
         };
         erase(args, codec)
     } else {
         let codec = match src {
             Source::Train(data) => WithNorm::new(train(data)?, args.metric),
-            Source::Load(r) => WithNorm::<C>::restore(r)?,
+            Source::Load(r) => {
+                WithNorm::<C>::restore(r).and_then(|c| if named(&c.inner) { Ok(c) } else { Err(refuse()) })?
+            }
         };
         if codec.metric != args.metric {
             return Err(Error::Corrupt("metric of the parameters differs from the header's"));

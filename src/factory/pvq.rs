@@ -5,7 +5,7 @@
 //! makes fractional rates real; `code_len` is `⌊rate·d/8⌋` bytes at most). Saved: the
 //! codec's dimension, group, coding, search, gain levels and pulses per group.
 
-use super::{Args, Entry, Source, make, need_rows};
+use super::{Args, Entry, Source, make, make_checked, need_rows};
 use crate::dynamic::DynCodec;
 use crate::error::{Error, Result};
 use crate::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search};
@@ -31,10 +31,32 @@ fn rate(a: &Args<'_>) -> Result<f64> {
 }
 
 fn fitted(a: &Args<'_>, src: Source<'_, '_>, coding: IndexCoding) -> Result<Box<dyn DynCodec>> {
-    make(a, src, |data| {
-        need_rows(data, a.dim, 1)?;
-        PvqCodec::train(a.dim, GROUP.min(a.dim), rate(a)?, FITTED_GAIN_BITS, coding, Search::Greedy, data)
-    })
+    let group = GROUP.min(a.dim);
+    // What the name fixes: group, pulses per group, coding and search (the gain levels are
+    // trained; the pulses follow from the rate and the gain bits).
+    let named = PvqCodec::for_rate(
+        a.dim,
+        group,
+        rate(a)?,
+        GainQuantizer::default_for(FITTED_GAIN_BITS, a.dim, group)?,
+        coding,
+        Search::Greedy,
+    )?;
+    make_checked(
+        a,
+        src,
+        |data| {
+            need_rows(data, a.dim, 1)?;
+            PvqCodec::train(a.dim, group, rate(a)?, FITTED_GAIN_BITS, coding, Search::Greedy, data)
+        },
+        |c: &PvqCodec| {
+            c.group() == named.group()
+                && c.pulses() == named.pulses()
+                && c.coding() == coding
+                && c.search() == Search::Greedy
+                && crate::codec::Codec::code_len(c) == crate::codec::Codec::code_len(&named)
+        },
+    )
 }
 
 fn log_uniform(a: &Args<'_>, src: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {

@@ -2,7 +2,7 @@
 //! rotation seeded with the build seed, centroid = the training mean, 8 bytes of factors per
 //! vector; saved as the rotation's seed, the parameters and the centroid.
 
-use super::{Args, Entry, Source, make, need_rows};
+use super::{Args, Entry, Source, make_checked, need_rows};
 use crate::codec::{ScanMode, ScanModes};
 use crate::dynamic::DynCodec;
 use crate::error::{Error, Result};
@@ -11,12 +11,17 @@ use crate::transform::RandomizedHadamard;
 use alloc::boxed::Box;
 
 fn rabitq(a: &Args<'_>, src: Source<'_, '_>, bits: u32, mode: ScanMode) -> Result<Box<dyn DynCodec>> {
-    make(a, src, |d| {
-        let bits = u8::try_from(bits).map_err(|_| Error::InvalidParameter("RaBitQ bits must be 1..=8"))?;
-        need_rows(d, a.dim, 1)?;
-        let rot = RandomizedHadamard::new(a.dim, a.seed)?;
-        RaBitQ::train_mean(rot, bits, d)?.with_query_mode(crate::rabitq::QueryMode::Float, a.seed).with_scan(mode)
-    })
+    make_checked(
+        a,
+        src,
+        |d| {
+            let bits = u8::try_from(bits).map_err(|_| Error::InvalidParameter("RaBitQ bits must be 1..=8"))?;
+            need_rows(d, a.dim, 1)?;
+            let rot = RandomizedHadamard::new(a.dim, a.seed)?;
+            RaBitQ::train_mean(rot, bits, d)?.with_query_mode(crate::rabitq::QueryMode::Float, a.seed).with_scan(mode)
+        },
+        |c: &RaBitQ<RandomizedHadamard>| u32::from(c.bits()) == bits && c.scan_mode() == mode && c.centroid().is_some(),
+    )
 }
 
 const fn entry(

@@ -7,11 +7,11 @@
 //! always a Haar rotation; the builders take both kinds explicitly and fail where a kind is not
 //! available, never substituting another.
 
-use super::{Args, Entry, Source, make, need_rows};
-use crate::codec::{ScanMode, ScanModes};
+use super::{Args, Entry, Source, make, make_checked, need_rows};
+use crate::codec::{Codec, ScanMode, ScanModes};
 use crate::dynamic::DynCodec;
 use crate::error::Result;
-use crate::turbo::calibrated::{Calibration, train_ip, train_ip_split};
+use crate::turbo::calibrated::{CalibratedIp, Calibration, train_ip, train_ip_split};
 use crate::turbo::pca::{train_pca, train_pca_low};
 use crate::turbo::{
     CodebookKind, RotationKind, turbo_mse, turbo_mse_h16, turbo_mse_half, turbo_mse_ip, turbo_prod, turbo_prod_half,
@@ -62,25 +62,61 @@ fn tqp_orth(a: &Args<'_>, s: Source<'_, '_>, qjl: RotationKind) -> Result<Box<dy
 const CENTRED: Calibration =
     Calibration { center: true, per_coordinate: false, trained_codebook: false, rotation: RotationKind::Hadamard };
 
+/// Whether restored calibrated parameters are of the kind the name says: the Hadamard rotation
+/// of the build seed, and per-coordinate shifts and scales only with `per_coordinate` (else 0
+/// and 1).
+fn calibrated_named<C: crate::Decode>(c: &CalibratedIp<C>, a: &Args<'_>, per_coordinate: bool) -> bool {
+    let rot = &c.inner.transform;
+    let cal = &c.inner.inner.normalized.inner;
+    rot.kind() == H
+        && rot.seed() == a.seed
+        && (per_coordinate || (cal.mean().iter().all(|&m| m == 0.0) && cal.inner.scales().iter().all(|&s| s == 1.0)))
+}
+
 fn ctq(a: &Args<'_>, s: Source<'_, '_>, cal: Calibration) -> Result<Box<dyn DynCodec>> {
-    make(a, s, |data| {
-        need_rows(data, a.dim, 2)?;
-        train_ip(data, a.dim, a.p(0), a.seed, cal)
-    })
+    let bits = a.p(0);
+    make_checked(
+        a,
+        s,
+        |data| {
+            need_rows(data, a.dim, 2)?;
+            train_ip(data, a.dim, bits, a.seed, cal)
+        },
+        |c| calibrated_named(c, a, cal.per_coordinate) && c.inner.inner.normalized.inner.inner.inner.bits() == bits,
+    )
 }
 
 fn ctq_split(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
-    make(a, s, |data| {
-        need_rows(data, a.dim, 2)?;
-        train_ip_split(data, a.dim, a.p(1) as usize, a.p(0), a.seed, CENTRED)
-    })
+    let (bits, k) = (a.p(0), a.p(1) as usize);
+    make_checked(
+        a,
+        s,
+        |data| {
+            need_rows(data, a.dim, 2)?;
+            train_ip_split(data, a.dim, k, bits, a.seed, CENTRED)
+        },
+        |c| {
+            let parts = &c.inner.inner.normalized.inner.inner.inner;
+            calibrated_named(c, a, false)
+                && parts.first.bits() == bits + 1
+                && parts.first.dim() == k
+                && parts.second.bits() == bits
+        },
+    )
 }
 
 fn pca(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
-    make(a, s, |data| {
-        need_rows(data, a.dim, 2)?;
-        train_pca(data, a.dim, a.p(0))
-    })
+    let bits = a.p(0);
+    // The allocation puts the bytes of `tq{N}-ip` per vector (`⌈N·d/8⌉` and the scale).
+    make_checked(
+        a,
+        s,
+        |data| {
+            need_rows(data, a.dim, 2)?;
+            train_pca(data, a.dim, bits)
+        },
+        |c| c.code_len() == (bits as usize * a.dim).div_ceil(8) + 4,
+    )
 }
 
 fn pca_low(a: &Args<'_>, s: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {

@@ -2,7 +2,7 @@
 //! grids trained on min/max ranges (saved: the grids and the scan mode), and per-block /
 //! per-vector scales stored in the codes (saved: the layout only).
 
-use super::{Args, Entry, Source, make, need_rows};
+use super::{Args, Entry, Source, make, make_checked, need_rows};
 use crate::codec::{ScanMode, ScanModes};
 use crate::dynamic::DynCodec;
 use crate::error::Result;
@@ -11,10 +11,15 @@ use alloc::boxed::Box;
 
 /// A per-dimension `bits`-bit codec on min/max ranges of the training data, scoring in `scan`.
 fn per_dim(a: &Args<'_>, src: Source<'_, '_>, bits: u32, scan: ScanMode) -> Result<Box<dyn DynCodec>> {
-    make(a, src, |data| {
-        need_rows(data, a.dim, 1)?;
-        PerDim::train(data, a.dim, bits, RangeEstimator::MinMax, false)?.with_scan(scan)
-    })
+    make_checked(
+        a,
+        src,
+        |data| {
+            need_rows(data, a.dim, 1)?;
+            PerDim::train(data, a.dim, bits, RangeEstimator::MinMax, false)?.with_scan(scan)
+        },
+        |c: &PerDim| c.bits() == bits && !c.symmetric() && c.scan_mode() == scan,
+    )
 }
 
 /// A codec with scales in the code: per block of `block` coordinates, or per vector (`None`).
