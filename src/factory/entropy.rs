@@ -186,7 +186,7 @@ mod tests {
         let data: Vec<f32> = (0..n * dim).map(|i| (((i * 7919) % 211) as f32 - 105.0) / 40.0).collect();
         for metric in [Metric::InnerProduct, Metric::L2, Metric::Cosine] {
             let args = Args { name: "fp8e4m3", params: [0; 4], dim, metric, seed: 5, about: "test" };
-            let c = coded(&args, Source::Train(&data), |_| FloatCodec::new(dim, FloatFormat::E4M3)).unwrap();
+            let c = coded(&args, Source::Train(&data), |_| FloatCodec::new(dim, FloatFormat::E4M3), |_| true).unwrap();
             let mut codes = alloc::vec![0u8; n * c.code_len()];
             c.encode_batch(&data, &mut codes).unwrap();
             let stored = c.compress(&codes).unwrap();
@@ -203,7 +203,8 @@ mod tests {
             assert_eq!(Metric::from_tag(r.u8().unwrap()).unwrap(), metric);
             assert_eq!(r.u32().unwrap() as usize, dim);
             r.u64().unwrap();
-            let back = coded(&args, Source::Load(&mut r), |_| FloatCodec::new(dim, FloatFormat::E4M3)).unwrap();
+            let back =
+                coded(&args, Source::Load(&mut r), |_| FloatCodec::new(dim, FloatFormat::E4M3), |_| true).unwrap();
             r.finish().unwrap();
             assert_eq!(back.save().unwrap(), saved);
             assert_eq!(back.compress(&codes).unwrap(), stored);
@@ -215,7 +216,9 @@ mod tests {
             let params = &saved[12 + 1 + "fp8e4m3".len() + 1 + 4 + 8..saved.len() - 4];
             for cut in [0, params.len() / 2, params.len() - 1] {
                 let mut r = crate::format::Reader::new(&params[..cut]);
-                assert!(coded(&args, Source::Load(&mut r), |_| FloatCodec::new(dim, FloatFormat::E4M3)).is_err());
+                assert!(
+                    coded(&args, Source::Load(&mut r), |_| FloatCodec::new(dim, FloatFormat::E4M3), |_| true).is_err()
+                );
             }
         }
     }
