@@ -116,8 +116,9 @@ impl KeyCodec for CenteredRaBitQ {
         c.bits_per_dim() + 32.0 / T as f64
     }
     fn logits(&self, keys: &[f32], queries: &[f32], out: &mut [f32]) -> vector_codecs::Result<()> {
-        let codec = RaBitQ::train_mean(RandomizedHadamard::new(D, 0x5EED).expect("valid"), self.bits, keys)?
-            .with_query_mode(self.mode, 1);
+        let inner =
+            RaBitQ::new(RandomizedHadamard::new(D, 0x5EED).expect("valid"), self.bits)?.with_query_mode(self.mode, 1);
+        let codec = vector_codecs::compose::Centered::train_mean(inner, keys)?;
         ScoreCodec { name: String::new(), target: 0.0, codec }.logits(keys, queries, out)
     }
 }

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use vector_codecs::compose::Centered;
 use vector_codecs::rabitq::{QueryMode, RaBitQ};
 use vector_codecs::topk::TopK;
 use vector_codecs::transform::{HaarRotation, RandomizedHadamard, Transform};
@@ -104,12 +105,13 @@ fn run<T: Transform + Clone>(
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let codec = if centered {
-            RaBitQ::train_mean(rot.clone(), bits, &base.data).expect("train")
-        } else {
-            RaBitQ::new(rot.clone(), bits).expect("new")
-        }
-        .with_query_mode(mode, 17);
+        let inner = RaBitQ::new(rot.clone(), bits).expect("new").with_query_mode(mode, 17);
+        // Centred on the base mean, or on 0 (the same composition, so one code path).
+        let mean = if centered { None } else { Some(vec![0.0f32; base.dim]) };
+        let codec = match mean {
+            None => Centered::train_mean(inner, &base.data).expect("train"),
+            Some(m) => Centered::new(inner, m).expect("new"),
+        };
         let c = codec.code_len();
         let mut codes = vec![0u8; n * c];
         let t0 = Instant::now();

@@ -2,7 +2,8 @@
 //! rescale search against exhaustive enumeration, and bad input.
 
 use proptest::prelude::*;
-use vector_codecs::rabitq::{EPS0, QueryMode, RaBitQ, rescale};
+use vector_codecs::compose::Centered;
+use vector_codecs::rabitq::{CenteredRaBitQ, EPS0, QueryMode, RaBitQ, rescale};
 use vector_codecs::rng::Rng;
 use vector_codecs::transform::Identity;
 use vector_codecs::transform::haar::HaarRotation;
@@ -88,12 +89,13 @@ fn score_matches_naive_reference() {
     let data: Vec<f32> = (0..20 * d).map(|i| rng.gaussian() as f32 + (i % d) as f32 * 0.05).collect();
     for bits in [1u8, 2, 4, 7] {
         for centroid in [false, true] {
-            let c = if centroid {
-                RaBitQ::train_mean(haar(d, 3), bits, &data).unwrap()
-            } else {
-                RaBitQ::new(haar(d, 3), bits).unwrap()
+            // The centred codec is `Centered<RaBitQ>`; without a centroid its mean is 0.
+            let mean = if centroid { None } else { Some(vec![0.0f32; d]) };
+            let c: CenteredRaBitQ<HaarRotation> = match mean {
+                None => Centered::train_mean(RaBitQ::new(haar(d, 3), bits).unwrap(), &data).unwrap(),
+                Some(m) => Centered::new(RaBitQ::new(haar(d, 3), bits).unwrap(), m).unwrap(),
             };
-            let cvec = c.centroid().map(<[f32]>::to_vec).unwrap_or(vec![0.0; d]);
+            let cvec = c.mean().to_vec();
             let mut code = vec![0u8; c.code_len()];
             let mut xh = vec![0f32; d];
             let mut scratch = c.scratch();
@@ -101,7 +103,7 @@ fn score_matches_naive_reference() {
                 let q = gaussian(&mut rng, d);
                 c.encode_into(row, &mut code).unwrap();
                 c.decode_into(&code, &mut xh).unwrap();
-                let (_, x0, _) = c.factors(&code).unwrap();
+                let (_, x0, _) = c.inner.factors(&code).unwrap();
                 let cq = dot(&cvec, &q);
                 let want = cq + (dot(&q, &xh) - cq) / f64::from(x0).powi(2);
                 let prep = c.prepare(&q, &mut scratch).unwrap();
@@ -264,10 +266,10 @@ fn rescale_search_close_to_exhaustive_optimum() {
 #[test]
 fn zero_residual_scores_centroid() {
     let d = 16;
-    let c = RaBitQ::new(Identity(d), 4).unwrap().with_centroid(vec![0.5; d]).unwrap();
+    let c = Centered::new(RaBitQ::new(Identity(d), 4).unwrap(), vec![0.5; d]).unwrap();
     let mut code = vec![0u8; c.code_len()];
     c.encode_into(&[0.5; 16], &mut code).unwrap();
-    let (r, x0, _) = c.factors(&code).unwrap();
+    let (r, x0, _) = c.inner.factors(&code).unwrap();
     assert_eq!((r, x0), (0.0, 0.8));
     let q: Vec<f32> = (0..d).map(|i| i as f32).collect();
     let mut s = c.scratch();
@@ -322,23 +324,20 @@ fn bad_input_is_err() {
     assert!(matches!(c.score(&p, &code[..5]), Err(Error::CodeLength { .. })));
     let mut out = [0f32; 7];
     assert!(c.decode_into(&code, &mut out).is_err());
-    assert!(c.clone().with_centroid(vec![0.0; 7]).is_err());
-    assert!(c.clone().with_centroid(vec![f32::NAN; 8]).is_err());
-    assert!(RaBitQ::train_mean(Identity(8), 1, &[0.0; 12]).is_err());
-    assert!(RaBitQ::train_mean(Identity(8), 1, &[]).is_err());
+    assert!(Centered::new(c.clone(), vec![0.0; 7]).is_err());
+    assert!(Centered::new(c.clone(), vec![f32::NAN; 8]).is_err());
+    assert!(Centered::train_mean(RaBitQ::new(Identity(8), 1).unwrap(), &[0.0; 12]).is_err());
+    assert!(Centered::train_mean(RaBitQ::new(Identity(8), 1).unwrap(), &[]).is_err());
 }
 
 #[test]
 fn parameters_round_trip_and_reject_corruption() {
     let d = 12;
-    let c = RaBitQ::train_mean(Identity(d), 3, &(0..48).map(|i| i as f32 * 0.1).collect::<Vec<_>>())
-        .unwrap()
-        .with_query_mode(QueryMode::Quantized4, 42);
+    let c = RaBitQ::new(Identity(d), 3).unwrap().with_query_mode(QueryMode::Quantized4, 42);
     let bytes = c.to_bytes().unwrap();
     let back = RaBitQ::from_bytes(&bytes, Identity(d)).unwrap();
     assert_eq!(back.bits(), 3);
     assert_eq!(back.query_mode(), QueryMode::Quantized4);
-    assert_eq!(back.centroid(), c.centroid());
     assert_eq!(back.to_bytes().unwrap(), bytes);
     // Same codes and scores from the restored codec.
     let x: Vec<f32> = (0..d).map(|i| (i as f32).sin()).collect();
@@ -394,8 +393,9 @@ fn named_configs() {
     let data: Vec<f32> = (0..64).map(|i| (i as f32).sin()).collect();
     for &(name, bits, mode) in CONFIGS {
         let c = from_config(name, Identity(16), &data, 1).unwrap();
-        assert_eq!((c.bits(), c.query_mode()), (bits, mode));
-        assert!(c.centroid().is_some());
+        assert_eq!((c.inner.bits(), c.inner.query_mode()), (bits, mode));
+        let mean: Vec<f32> = (0..16).map(|j| (data[j] + data[16 + j] + data[32 + j] + data[48 + j]) / 4.0).collect();
+        assert!(c.mean().iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-6));
     }
     assert!(from_config("rabitq9", Identity(16), &data, 1).is_err());
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use vector_codecs::rabitq::{RaBitQ, from_config};
+use vector_codecs::rabitq::{CenteredRaBitQ, from_config};
 use vector_codecs::topk::TopK;
 use vector_codecs::transform::haar::HaarRotation;
 use vector_codecs::transform::{Identity, Transform};
@@ -16,7 +16,7 @@ fn haar(d: usize, seed: u64) -> HaarRotation {
     HaarRotation::new(d, seed).unwrap()
 }
 
-fn recall(codec: &RaBitQ<Identity>, codes: &[u8], queries: &[f32], gt: &[i32], gt_k: usize, nq: usize) -> f64 {
+fn recall(codec: &CenteredRaBitQ<Identity>, codes: &[u8], queries: &[f32], gt: &[i32], gt_k: usize, nq: usize) -> f64 {
     let d = codec.dim();
     let n = codes.len() / codec.code_len();
     let mut scratch = codec.scratch();

@@ -1,12 +1,14 @@
 //! Factory entries of RaBitQ ([`crate::rabitq`]): `B`-bit codes over a randomized Hadamard
-//! rotation seeded with the build seed, centroid = the training mean, 8 bytes of factors per
-//! vector; saved as the rotation's seed, the parameters and the centroid.
+//! rotation seeded with the build seed, centred on the training mean
+//! ([`CenteredRaBitQ`] = `Centered<RaBitQ>`), 8 bytes of factors per vector; saved as the
+//! centroid, then the rotation's seed and RaBitQ's parameters.
 
 use super::{Args, Entry, Source, make_checked, need_rows};
 use crate::codec::{ScanMode, ScanModes};
+use crate::compose::Centered;
 use crate::dynamic::DynCodec;
 use crate::error::{Error, Result};
-use crate::rabitq::RaBitQ;
+use crate::rabitq::{CenteredRaBitQ, RaBitQ};
 use crate::transform::RandomizedHadamard;
 use alloc::boxed::Box;
 
@@ -18,9 +20,13 @@ fn rabitq(a: &Args<'_>, src: Source<'_, '_>, bits: u32, mode: ScanMode) -> Resul
             let bits = u8::try_from(bits).map_err(|_| Error::InvalidParameter("RaBitQ bits must be 1..=8"))?;
             need_rows(d, a.dim, 1)?;
             let rot = RandomizedHadamard::new(a.dim, a.seed)?;
-            RaBitQ::train_mean(rot, bits, d)?.with_query_mode(crate::rabitq::QueryMode::Float, a.seed).with_scan(mode)
+            let inner =
+                RaBitQ::new(rot, bits)?.with_query_mode(crate::rabitq::QueryMode::Float, a.seed).with_scan(mode)?;
+            Centered::train_mean(inner, d)
         },
-        |c: &RaBitQ<RandomizedHadamard>| u32::from(c.bits()) == bits && c.scan_mode() == mode && c.centroid().is_some(),
+        |c: &CenteredRaBitQ<RandomizedHadamard>| {
+            u32::from(c.inner.bits()) == bits && c.inner.scan_mode() == mode && c.inner.transform().seed() == a.seed
+        },
     )
 }
 

@@ -3,8 +3,11 @@
 //! # The code
 //!
 //! Let `T` be an orthogonal transform from `d` to `D ≥ d` dimensions (`TᵀT = I`), `c` a centroid
-//! (zero, or a trained mean) and `o` a data vector. Encoding works on the rotated residual
-//! `o' = T(o − c) / r` with `r = ‖o − c‖` (so `‖o'‖ = 1`):
+//! and `o` a data vector. Encoding works on the rotated residual `o' = T(o − c) / r` with
+//! `r = ‖o − c‖` (so `‖o'‖ = 1`). [`RaBitQ`] itself codes `o − c` as given (centroid 0); the
+//! centroid is the composition [`CenteredRaBitQ`] = [`Centered`](crate::compose::Centered)`<RaBitQ>`,
+//! which subtracts `c` before encoding, adds `⟨c, q⟩` to every score and `c` to every decode —
+//! the factory's `rabitq…` names are centred on the training mean.
 //!
 //! * **sign plane**: bit `i` is `1` iff `o'_i > 0`;
 //! * **ex-code** (`B ≥ 2`): magnitude codes `u_i = min(⌊t·|o'_i|⌋, 2^{B−1} − 1)` with the scale
@@ -68,9 +71,9 @@
 //! and [`decode_with_scratch`](RaBitQ::decode_with_scratch) take it from the caller; the trait
 //! methods use a stack buffer of [`STACK_DIM`] floats, or (with `alloc`) a heap buffer for larger
 //! `D`. Without `alloc` and with `D > STACK_DIM` the trait methods return
-//! [`Error::InvalidParameter`]. Centroids need `alloc`: without it [`RaBitQ::from_bytes`] and
-//! [`Persist::restore`](crate::persist::Persist::restore) load codecs without a centroid (the
-//! same validation as with `alloc`) and refuse centred ones with [`Error::InvalidParameter`].
+//! [`Error::InvalidParameter`]. [`RaBitQ::from_bytes`] and
+//! [`Persist::restore`](crate::persist::Persist::restore) allocate nothing; a centroid
+//! ([`CenteredRaBitQ`], a `Vec`) needs `alloc`, or `Centered` over a borrowed slice.
 
 pub mod rescale;
 
@@ -93,7 +96,7 @@ pub const EPS0: f32 = 1.9;
 pub const QUERY_BITS: u32 = 4;
 /// The fallback for `x0` when it is not a positive finite number.
 pub const X0_FALLBACK: f32 = 0.8;
-/// Largest stored norm factor `r = ‖x − c‖` (`2^104` ≈ 2.0e31): with `x0 ≤ 2^B` and `D ≤ 2^16`
+/// Largest stored norm factor `r = ‖x‖` (`2^104` ≈ 2.0e31): with `x0 ≤ 2^B` and `D ≤ 2^16`
 /// every reconstruction, and every intermediate sum of a rotation back, stays below `2^128`.
 /// Larger factors are [`Error::Corrupt`]; inputs that need one are [`Error::NonFinite`].
 pub const MAX_NORM_FACTOR: f32 = f32::from_bits((104 + 127) << 23);
@@ -114,13 +117,6 @@ pub enum QueryMode {
     Quantized4,
 }
 
-#[cfg(feature = "alloc")]
-#[derive(Clone, Debug, PartialEq)]
-struct Centroid {
-    c: Vec<f32>,
-    c_rot: Vec<f32>,
-}
-
 /// A RaBitQ codec: `B ∈ 1..=8` bits per rotated coordinate plus 8 bytes of factors per vector. See the [module docs](self) for the code, the estimator and its bias.
 #[derive(Clone, Debug)]
 pub struct RaBitQ<T> {
@@ -131,8 +127,6 @@ pub struct RaBitQ<T> {
     transform: T,
     mode: QueryMode,
     query_seed: u64,
-    #[cfg(feature = "alloc")]
-    centroid: Option<Centroid>,
 }
 
 /// A prepared query for [`RaBitQ`] (borrows the caller's scratch).
@@ -142,7 +136,6 @@ pub struct RaBitQQuery<'s> {
     lut: &'s [f32],
     planes: Option<&'s [u8]>,
     sum: f32,
-    cq: f32,
     vl: f32,
     delta: f32,
     qbar_sum: f32,
@@ -162,7 +155,7 @@ impl RaBitQQuery<'_> {
 impl<T: Transform> RaBitQ<T> {
     /// A codec with `bits ∈ 1..=8` bits per rotated coordinate over the orthogonal `transform`
     /// (input dimension `transform.dim_in()`, rotated dimension `D = transform.dim_out()`),
-    /// centroid 0, float queries.
+    /// centroid 0 (centre with [`Centered`](crate::compose::Centered)), float queries.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `bits` is outside `1..=8`, the transform is not orthogonal,
@@ -178,17 +171,7 @@ impl<T: Transform> RaBitQ<T> {
         if dim == 0 || rdim < dim || !(2..=MAX_DIM).contains(&rdim) {
             return Err(Error::InvalidParameter("RaBitQ dimensions"));
         }
-        Ok(RaBitQ {
-            dim,
-            rdim,
-            bits,
-            plane: rdim.div_ceil(8),
-            transform,
-            mode: QueryMode::Float,
-            query_seed: 0,
-            #[cfg(feature = "alloc")]
-            centroid: None,
-        })
+        Ok(RaBitQ { dim, rdim, bits, plane: rdim.div_ceil(8), transform, mode: QueryMode::Float, query_seed: 0 })
     }
 
     /// The same codec preparing queries in `mode`; `seed` seeds the randomized rounding of
@@ -214,27 +197,6 @@ impl<T: Transform> RaBitQ<T> {
     /// The query mode used by [`Score::prepare`].
     pub fn query_mode(&self) -> QueryMode {
         self.mode
-    }
-    /// The centroid, if one was set.
-    pub fn centroid(&self) -> Option<&[f32]> {
-        #[cfg(feature = "alloc")]
-        {
-            self.centroid.as_ref().map(|c| c.c.as_slice())
-        }
-        #[cfg(not(feature = "alloc"))]
-        {
-            None
-        }
-    }
-    fn centroid_rot(&self) -> Option<&[f32]> {
-        #[cfg(feature = "alloc")]
-        {
-            self.centroid.as_ref().map(|c| c.c_rot.as_slice())
-        }
-        #[cfg(not(feature = "alloc"))]
-        {
-            None
-        }
     }
     fn factors_len(&self) -> usize {
         8
@@ -290,7 +252,7 @@ impl<T: Transform> RaBitQ<T> {
     /// # Errors
     /// [`Error::DimensionMismatch`] if `x.len() != dim()`; [`Error::CodeLength`];
     /// [`Error::BufferTooSmall`] for short scratch; [`Error::NonFinite`] if `x` has a NaN or
-    /// infinity or `‖x − c‖` overflows.
+    /// infinity or `‖x‖` overflows.
     pub fn encode_with_scratch(&self, x: &[f32], code: &mut [u8], scratch: &mut [f32]) -> Result<()> {
         check_dim(self.dim, x.len())?;
         check_code(self.code_len(), code.len())?;
@@ -298,11 +260,6 @@ impl<T: Transform> RaBitQ<T> {
         check_finite(x)?;
         let o = &mut scratch[..self.rdim];
         self.transform.forward(x, o)?;
-        if let Some(c) = self.centroid_rot() {
-            for (v, c) in o.iter_mut().zip(c) {
-                *v -= c;
-            }
-        }
         let r64 = libm::sqrt(o.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>());
         let r = r64 as f32;
         if r64 > f64::from(MAX_NORM_FACTOR) {
@@ -400,11 +357,6 @@ impl<T: Transform> RaBitQ<T> {
             *v = s * (xu as f32 - off);
         }
         self.transform.transpose(y, out)?;
-        if let Some(c) = self.centroid() {
-            for (o, c) in out.iter_mut().zip(c) {
-                *o += c;
-            }
-        }
         if out.iter().any(|v| !v.is_finite()) {
             return Err(Error::Corrupt("RaBitQ reconstruction is not finite"));
         }
@@ -443,12 +395,11 @@ impl<T: Transform> RaBitQ<T> {
                 t[m] = t[m & (m - 1)] + rot.get(j).copied().unwrap_or(0.0);
             }
         }
-        let cq = self.centroid().map_or(0.0, |c| crate::simd::dot(c, q));
         let sum: f32 = rot.iter().sum();
-        if !(sum.is_finite() && cq.is_finite()) {
+        if !sum.is_finite() {
             return Err(Error::NonFinite);
         }
-        let mut query = RaBitQQuery { rot, lut, planes: None, sum, cq, vl: 0.0, delta: 0.0, qbar_sum: 0.0 };
+        let mut query = RaBitQQuery { rot, lut, planes: None, sum, vl: 0.0, delta: 0.0, qbar_sum: 0.0 };
         if let Some(seed) = seed {
             let p = self.plane;
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut rest[..p]);
@@ -570,56 +521,19 @@ impl<T: Transform> RaBitQ<T> {
                 let full = u64::from(pc[i]);
                 let pad = code.get(p - 1).map_or(0, |&l| u64::from((l & !mask).count_ones()));
                 let dot_q = (15 * full + qp - u64::from(w[i])) / 2;
-                *oi = q.cq + r / (f * denom) * self.quant_value(q, full - pad, dot_q);
+                *oi = r / (f * denom) * self.quant_value(q, full - pad, dot_q);
             }
         }
         Ok(())
     }
 
-    /// Sets the centroid `c` (the residual `o − c` is what gets encoded).
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`] or [`Error::NonFinite`].
-    #[cfg(feature = "alloc")]
-    pub fn with_centroid(mut self, c: Vec<f32>) -> Result<Self> {
-        check_dim(self.dim, c.len())?;
-        check_finite(&c)?;
-        let mut c_rot = alloc::vec![0.0; self.rdim];
-        self.transform.forward(&c, &mut c_rot)?;
-        self.centroid = Some(Centroid { c, c_rot });
-        Ok(self)
-    }
-
-    /// A codec whose centroid is the mean of the rows of `data` (row-major, `dim()` columns).
-    ///
-    /// # Errors
-    /// As [`new`](RaBitQ::new); [`Error::NotEnoughData`] for no rows; [`Error::DimensionMismatch`]
-    /// if `data.len()` is not a multiple of the dimension; [`Error::NonFinite`].
-    #[cfg(feature = "alloc")]
-    pub fn train_mean(transform: T, bits: u8, data: &[f32]) -> Result<Self> {
-        let codec = Self::new(transform, bits)?;
-        let n = crate::codec::batch_rows(data.len(), codec.dim)?;
-        if n == 0 {
-            return Err(Error::NotEnoughData { needed: 1, got: 0 });
-        }
-        check_finite(data)?;
-        let mut mean = alloc::vec![0.0f64; codec.dim];
-        for row in data.chunks_exact(codec.dim) {
-            for (m, &v) in mean.iter_mut().zip(row) {
-                *m += f64::from(v);
-            }
-        }
-        let c = mean.iter().map(|m| (m / n as f64) as f32).collect();
-        codec.with_centroid(c)
-    }
-
-    /// Serializes the parameters (dimensions, bits, query mode and seed, centroid) into a
+    /// Serializes the parameters (dimensions, bits, query mode and seed) into a
     /// [`crate::format`] container of kind [`KIND`]. The rotation itself is not stored: pass
     /// the same transform to [`from_bytes`](RaBitQ::from_bytes) (e.g. rebuilt from its seed).
     ///
     /// Payload: `u32 dim, u32 rotated dim, u8 bits, u8 query mode (0 float, 1 quantized),
-    /// u64 query seed, u8 centred`, then the `dim` centroid values if centred (the fields
-    /// [`Persist`](crate::persist::Persist) writes after the rotation's seed).
+    /// u64 query seed` (the fields [`Persist`](crate::persist::Persist) writes after the
+    /// rotation's seed). A centroid is [`Centered`](crate::compose::Centered)'s, saved by it.
     ///
     /// # Errors
     /// [`Error::Overflow`] for a payload over 4 GiB.
@@ -639,21 +553,10 @@ impl<T: Transform> RaBitQ<T> {
             QueryMode::Quantized4 => 1,
         });
         w.u64(self.query_seed);
-        match self.centroid() {
-            Some(c) => {
-                w.u8(1).f32s(c);
-            }
-            None => {
-                w.u8(0);
-            }
-        }
     }
 
     /// Reads the fields written by [`write_params`](Self::write_params); `transform` builds the
     /// rotation from the stored input dimension (called before anything is allocated).
-    ///
-    /// Without `alloc` a centred codec (centroid flag 1) is [`Error::InvalidParameter`] after
-    /// the same checks of the fields before it (the centroid has no storage there).
     fn read_params(r: &mut crate::format::Reader<'_>, transform: impl FnOnce(usize) -> Result<T>) -> Result<Self> {
         let dim = r.count(MAX_DIM, "RaBitQ dim")?;
         let rdim = r.count(MAX_DIM, "RaBitQ rotated dim")?;
@@ -669,28 +572,15 @@ impl<T: Transform> RaBitQ<T> {
             return Err(Error::Corrupt("RaBitQ dimensions do not match the transform"));
         }
         let codec = Self::new(transform, bits).map_err(|_| Error::Corrupt("RaBitQ parameters"))?;
-        let codec = codec.with_query_mode(mode, seed);
-        match r.u8()? {
-            0 => Ok(codec),
-            #[cfg(feature = "alloc")]
-            1 => {
-                let c = r.finite_f32_vec(dim, "RaBitQ centroid")?;
-                codec.with_centroid(c)
-            }
-            #[cfg(not(feature = "alloc"))]
-            1 => Err(Error::InvalidParameter("a centred RaBitQ codec needs the alloc feature")),
-            _ => Err(Error::Corrupt("RaBitQ centroid flag")),
-        }
+        Ok(codec.with_query_mode(mode, seed))
     }
 
     /// Reads parameters written by [`to_bytes`](RaBitQ::to_bytes), with the rotation supplied by
-    /// the caller. Validates every field; allocates only the centroid, after checking that its
-    /// bytes are present. Available without `alloc` for codecs without a centroid.
+    /// the caller. Validates every field; allocates nothing (also without `alloc`).
     ///
     /// # Errors
     /// Container errors of [`crate::format::open`]; [`Error::Corrupt`] for bad fields or
-    /// dimensions that do not match `transform`; [`Error::Truncated`]; without `alloc`,
-    /// [`Error::InvalidParameter`] for a centred codec.
+    /// dimensions that do not match `transform`; [`Error::Truncated`].
     pub fn from_bytes(bytes: &[u8], transform: T) -> Result<Self> {
         let mut r = crate::format::open(bytes, KIND)?;
         let codec = Self::read_params(&mut r, |_| Ok(transform))?;
@@ -702,8 +592,7 @@ impl<T: Transform> RaBitQ<T> {
 /// The saved form of a RaBitQ codec over the crate's default rotation: the rotation's seed
 /// (`u64`; the randomized Hadamard transform is re-derived from it and the input dimension),
 /// then the fields of [`RaBitQ::to_bytes`]. Dimensions are bounded by
-/// [`persist::MAX_DIM`](crate::persist::MAX_DIM).
-/// Without `alloc` only codecs without a centroid restore (see [`RaBitQ::from_bytes`]).
+/// [`persist::MAX_DIM`](crate::persist::MAX_DIM). No allocation.
 impl crate::persist::Persist for RaBitQ<crate::transform::RandomizedHadamard> {
     #[cfg(feature = "alloc")]
     fn persist(&self, w: &mut crate::format::Writer) {
@@ -742,7 +631,7 @@ impl<T: Transform> ScanModes for RaBitQ<T> {
 }
 
 /// The named configurations the `evaluate` harness runs: `(name, bits, query mode)`. Every
-/// configuration uses the mean of the training data as centroid.
+/// configuration is centred on the mean of the training data ([`CenteredRaBitQ`]).
 pub const CONFIGS: &[(&str, u8, QueryMode)] = &[
     ("rabitq1", 1, QueryMode::Float),
     ("rabitq1q", 1, QueryMode::Quantized4),
@@ -753,16 +642,27 @@ pub const CONFIGS: &[(&str, u8, QueryMode)] = &[
     ("rabitq8", 8, QueryMode::Float),
 ];
 
-/// Builds the named configuration (see [`CONFIGS`]) over `transform`, with the centroid trained
-/// as the mean of `train` (row-major, `transform.dim_in()` columns) and query seed `seed`.
+/// RaBitQ of the residual from a centroid `c`: [`Centered`](crate::compose::Centered) encodes
+/// `o − c` with [`RaBitQ`] and scores `⟨c, q⟩ + RaBitQ's estimate of ⟨o − c, q⟩` (the
+/// estimator of the module docs; `⟨c, q⟩` is exact). Saved as the centroid, then RaBitQ's
+/// parameters.
+#[cfg(feature = "alloc")]
+pub type CenteredRaBitQ<T> = crate::compose::Centered<RaBitQ<T>, Vec<f32>>;
+
+/// Builds the named configuration (see [`CONFIGS`]) over `transform`, centred on the mean of
+/// `train` (row-major, `transform.dim_in()` columns, [`Centered::train_mean`]) with query seed
+/// `seed`.
+///
+/// [`Centered::train_mean`]: crate::compose::Centered::train_mean
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for an unknown name; otherwise as [`RaBitQ::train_mean`].
+/// [`Error::InvalidParameter`] for an unknown name; as [`RaBitQ::new`] and
+/// [`Centered::train_mean`] ([`Error::NotEnoughData`] without rows, [`Error::NonFinite`]).
 #[cfg(feature = "alloc")]
-pub fn from_config<T: Transform>(name: &str, transform: T, train: &[f32], seed: u64) -> Result<RaBitQ<T>> {
+pub fn from_config<T: Transform>(name: &str, transform: T, train: &[f32], seed: u64) -> Result<CenteredRaBitQ<T>> {
     let &(_, bits, mode) =
         CONFIGS.iter().find(|c| c.0 == name).ok_or(Error::InvalidParameter("unknown RaBitQ configuration"))?;
-    Ok(RaBitQ::train_mean(transform, bits, train)?.with_query_mode(mode, seed))
+    crate::compose::Centered::train_mean(RaBitQ::new(transform, bits)?.with_query_mode(mode, seed), train)
 }
 
 /// Builds the named configuration (see [`CONFIGS`]) with the crate's default rotation, a
@@ -777,7 +677,7 @@ pub fn config(
     dim: usize,
     seed: u64,
     train: &[f32],
-) -> Result<RaBitQ<crate::transform::RandomizedHadamard>> {
+) -> Result<CenteredRaBitQ<crate::transform::RandomizedHadamard>> {
     from_config(name, crate::transform::RandomizedHadamard::new(dim, seed)?, train, seed)
 }
 
@@ -838,7 +738,7 @@ impl<T: Transform> Score for RaBitQ<T> {
                 self.xu_dot_float(q.lut, code) - off * q.sum
             }
         };
-        Ok(q.cq + r / denom * xbar_q)
+        Ok(r / denom * xbar_q)
     }
 
     /// As [`score`](Score::score) for every code (the same `f32` values); 1-bit codes with a
