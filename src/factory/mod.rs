@@ -264,24 +264,27 @@ pub fn load(bytes: &[u8]) -> Result<Box<dyn DynCodec>> {
     // The header is read by the no-heap opener (same validation and errors).
     let crate::persist::SavedCodec { name, metric, dim, seed, params: mut r } = crate::persist::open_saved(bytes)?;
     // What would be a caller's mistake when building is the file's when loading.
-    let codec = dispatch(name, dim, metric, seed, Source::Load(&mut r)).map_err(|e| match e {
+    let as_corrupt = |e| match e {
         Error::InvalidParameter(m) => Error::Corrupt(m),
         Error::DimensionMismatch { .. } => Error::Corrupt("parameter dimensions differ from the configuration's"),
         e => e,
-    })?;
-    r.finish()?;
-    if codec.dim() != dim {
-        return Err(Error::Corrupt("saved dimension differs from the codec's"));
-    }
+    };
     // A codec that needs no training is fully named by (name, dim, metric, seed): its saved
     // parameters must be exactly the ones the name builds (a `sq8-b32` file cannot hold 4-bit
-    // parameters).
+    // parameters), and the codec built from the name is the loaded one — its parameters are
+    // not restored a second time (a derived Beta codebook costs a 200,000-point solve).
     let (entry, _) = lookup(name)?;
     if !entry.trained {
-        let fresh = dispatch(name, dim, metric, seed, Source::Train(&[]))?;
+        let fresh = dispatch(name, dim, metric, seed, Source::Train(&[])).map_err(as_corrupt)?;
         if fresh.save()? != bytes {
             return Err(Error::Corrupt("parameters differ from what the configuration name builds"));
         }
+        return Ok(fresh);
+    }
+    let codec = dispatch(name, dim, metric, seed, Source::Load(&mut r)).map_err(as_corrupt)?;
+    r.finish()?;
+    if codec.dim() != dim {
+        return Err(Error::Corrupt("saved dimension differs from the codec's"));
     }
     Ok(codec)
 }
