@@ -488,6 +488,54 @@ impl<'a> BinaryCodec<&'a [f32]> {
 
     /// [`restore_in`](Self::restore_in) with the dimension at most `max_dim`.
     fn read_params_in(r: &mut crate::format::Reader<'_>, max_dim: usize, storage: &'a mut [f32]) -> Result<Self> {
+        Self::read_params_with(r, max_dim, |r, dim| {
+            // Checks the bytes left before the storage size (the owned path's error order).
+            r.finite_f32_into(dim, storage, "binary mean")?;
+            Ok(&storage[..dim])
+        })
+    }
+
+    /// Byte offset of the mean (the first parameter float of a centred codec) in a container
+    /// written by [`to_bytes`](BinaryCodec::to_bytes): the 12-byte container header, `u32`
+    /// dimension, three flag bytes and the `f32` shared scale. A zero-copy view
+    /// ([`view_from_bytes`](Self::view_from_bytes)) of a centred codec needs the container
+    /// placed at an address `≡ −VIEW_FLOATS_AT (mod 4)` (here 1 mod 4).
+    pub const VIEW_FLOATS_AT: usize = crate::format::HEADER_LEN + 11;
+
+    /// Reads the [`Persist`](crate::persist::Persist) fields of a binary codec as a zero-copy
+    /// view: a centred codec's mean is borrowed in place from the reader's bytes (flash, a
+    /// memory-mapped file) instead of copied. Validation and errors are those of
+    /// [`restore_in`](Self::restore_in) for the same bytes, plus the two requirements of a view.
+    ///
+    /// # Errors
+    /// As [`restore_in`](Self::restore_in) (without [`Error::BufferTooSmall`]);
+    /// [`Error::InvalidParameter`] if a mean is not 4-byte aligned in memory (see
+    /// [`VIEW_FLOATS_AT`](Self::VIEW_FLOATS_AT)) or the target is big-endian: the bytes are
+    /// valid, load them with [`restore_in`](Self::restore_in) then.
+    pub fn view_in(r: &mut crate::format::Reader<'a>) -> Result<Self> {
+        Self::read_params_with(r, MAX_DIM, |r, dim| r.finite_f32_view(dim, "binary mean"))
+    }
+
+    /// Parses a container written by [`to_bytes`](BinaryCodec::to_bytes) as a zero-copy view
+    /// (see [`view_in`](Self::view_in)): no storage, the codec borrows `bytes`.
+    ///
+    /// # Errors
+    /// As the owned `from_bytes`, and [`Error::InvalidParameter`] for a mean not 4-byte aligned
+    /// in memory or a big-endian target.
+    pub fn view_from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::KIND)?;
+        let c = Self::view_in(&mut r)?;
+        r.finish()?;
+        Ok(c)
+    }
+
+    /// The fields of [`to_bytes`](BinaryCodec::to_bytes), the mean of a centred codec (`dim`
+    /// floats) read by `mean`.
+    fn read_params_with<'r>(
+        r: &mut crate::format::Reader<'r>,
+        max_dim: usize,
+        mean: impl FnOnce(&mut crate::format::Reader<'r>, usize) -> Result<&'a [f32]>,
+    ) -> Result<Self> {
         let dim = r.count(max_dim, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
@@ -501,13 +549,7 @@ impl<'a> BinaryCodec<&'a [f32]> {
             _ => return Err(Error::Corrupt("binary centred flag")),
         };
         let shared = r.finite_f32("binary shared scale")?;
-        let mean: &'a [f32] = if centred {
-            // Checks the bytes left before the storage size (the owned path's error order).
-            r.finite_f32_into(dim, storage, "binary mean")?;
-            &storage[..dim]
-        } else {
-            &[]
-        };
+        let mean: &'a [f32] = if centred { mean(r, dim)? } else { &[] };
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::Bitsliced,
