@@ -848,17 +848,18 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
             return if i8_query { crate::simd::dot_u8_i8(code, q.q8) } else { crate::simd::dot_u8_i16(code, q.q16) };
         }
         let half = code.len();
-        let mut lo = [0u8; 512];
-        let mut hi = [0u8; 512];
+        // Integer sums are exact: the chunk length only bounds the stack (256 B here).
+        let mut lo = [0u8; CHUNK];
+        let mut hi = [0u8; CHUNK];
         let mut total = 0i64;
-        for (c, bytes) in code.chunks(512).enumerate() {
+        for (c, bytes) in code.chunks(CHUNK).enumerate() {
             let n = bytes.len();
             for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
                 *l = b & 0xF;
                 *h = b >> 4;
             }
-            let r = c * 512..c * 512 + n;
-            let r2 = half + c * 512..half + c * 512 + n;
+            let r = c * CHUNK..c * CHUNK + n;
+            let r2 = half + c * CHUNK..half + c * CHUNK + n;
             total += if i8_query {
                 let (a, b) = (q.q8.get(r).unwrap_or(&[]), q.q8.get(r2).unwrap_or(&[]));
                 crate::simd::dot_u8_i8(&lo[..n], a) + crate::simd::dot_u8_i8(&hi[..n], b)
