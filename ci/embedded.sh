@@ -46,9 +46,9 @@ syms() {
 # crate_code ELF BASE_ELF: the crate's code in a build, by symbol: what the build has beyond the
 # empty harness (for a symbol of the same name, its growth), less the harness's own functions
 # (`vector_codecs_firmware::*` except the `vc::*` wrappers that every call into the crate goes
-# through, so the crate code inlined into them counts), the embedded test data and the
-# runtime's mem* routines. Counts the crate's functions and strings and the library code
-# (soft-float, core) they pull in.
+# through, so the crate code inlined into them counts), the embedded test data, the runtime's
+# mem* routines and formatting (`core::fmt`, `Debug` impls: only the harness prints). Counts
+# the crate's functions and strings and the library code (soft-float, core) they pull in.
 crate_code() {
   syms "$2" >"$FW_TARGET_DIR/base.syms"
   syms "$1" | awk 'NR == FNR { base[substr($0, index($0, " ") + 1)] += $1; next }
@@ -57,6 +57,7 @@ crate_code() {
       for (n in sz) {
         if (n ~ /^vector_codecs_firmware::/ && n !~ /^vector_codecs_firmware::vc::/) continue
         if (n ~ /(^|[^a-z_])(__aeabi_mem|mem(cpy|set|move|cmp)$|compiler_builtins::mem::)/) continue
+        if (n ~ /core::fmt|core\.\.fmt/) continue
         d = sz[n] - base[n]
         if (d > 0) s += d
       }

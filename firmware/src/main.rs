@@ -4,14 +4,18 @@
 //! `generated/<board>/`. Prints through semihosting and exits with the semihosting exit code
 //! (0 = every check passed), so that `qemu-system-arm` returns it.
 //!
+//! Parameters are the host's saved containers, loaded by the crate's own loaders (no hand
+//! parsing, no allocator): sq8 and binary as zero-copy views over flash, the rANS model into
+//! caller tables, TurboQuant by `Persist::restore`. Only the `pq` feature links an allocator.
+//!
 //! For every codec it also prints the peak stack of its section (paint-the-stack: the free RAM
 //! below the stack pointer is filled with a pattern before the section and scanned after it).
-//! The figure includes the caller buffers the section puts on its stack (parameters, the
-//! decoded vector, query scratch), which are printed beside it.
+//! The figure includes the caller buffers the section puts on its stack (the query and its
+//! scratch, the decoded vector, rANS tables), whose size at the peak is printed beside it.
 //!
 //! Boards: MPS2 AN386 (Cortex-M4F, `thumbv7em-none-eabihf`, d = 768, every codec) and, with
 //! feature `microbit`, the BBC micro:bit (Cortex-M0, 16 KiB RAM, `thumbv6m-none-eabi`, d = 128,
-//! sq8 and binary).
+//! sq8 and binary, float scores included).
 #![no_std]
 #![no_main]
 // Builds with fewer codecs (the flash measurements of ci/embedded.sh, the micro:bit) leave
@@ -382,7 +386,8 @@ fn run_tq() -> Result<Section> {
 fn run_pq() -> Result<Section> {
     const SCRATCH: usize = 4 * 1024;
     let f = TestFile::open(generated!("pq.bin"))?;
-    // `alloc`-only in the crate today (issue 15, part 1): loaded through the bump allocator.
+    // PQ has no no-heap loader (its codebooks and their blocked copy are `Vec`s): loaded
+    // through the bump allocator.
     let c = vc::pq(f.params)?;
     let mut t = Tally::default();
     check_decode(&c, f.codes, f.decode_hash, &mut t)?;
