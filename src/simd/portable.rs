@@ -28,22 +28,23 @@ pub(crate) mod rolled {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
         let mut acc = [0f32; 16];
-        let mut i = 0;
-        while i + 16 <= n {
-            for (l, v) in acc.iter_mut().enumerate() {
-                *v += a[i + l] * b[i + l];
+        let mut ca = a.chunks_exact(16);
+        let mut cb = b.chunks_exact(16);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            for ((v, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+                *v += x * y;
             }
-            i += 16;
         }
-        if i + 8 <= n {
-            for (l, v) in acc[..8].iter_mut().enumerate() {
-                *v += a[i + l] * b[i + l];
+        let mut ta = ca.remainder().chunks_exact(8);
+        let mut tb = cb.remainder().chunks_exact(8);
+        for (x, y) in (&mut ta).zip(&mut tb) {
+            for ((v, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+                *v += x * y;
             }
-            i += 8;
         }
         let lanes: [f32; 8] = core::array::from_fn(|l| acc[l] + acc[l + 8]);
         let mut s = reduce8(&lanes);
-        for (x, y) in a[i..].iter().zip(&b[i..]) {
+        for (x, y) in ta.remainder().iter().zip(tb.remainder()) {
             s += x * y;
         }
         s
@@ -53,20 +54,19 @@ pub(crate) mod rolled {
     /// over `n` levels: 16 lane accumulators per 16-level step, the last step zero-padded.
     pub fn widen<const B: u32>(a: &[u8], n: usize, w: &[f32]) -> f32 {
         let mut acc = [0f32; 16];
-        let mut i = 0;
-        while i < n {
-            let len = (n - i).min(16);
+        for (c, ws) in w[..n.min(w.len())].chunks(16).enumerate() {
             for (l, v) in acc.iter_mut().enumerate() {
-                let j = i + l;
-                let (x, y) = if l < len {
-                    let level = if B == 8 { a[j] } else { (a[j / 2] >> (4 * (j % 2))) & 0xF };
-                    (f32::from(level), w[j])
-                } else {
-                    (0.0, 0.0)
+                let (x, y) = match ws.get(l) {
+                    Some(&y) => {
+                        let j = 16 * c + l;
+                        let level =
+                            if B == 8 { a.get(j).copied() } else { a.get(j / 2).map(|&b| (b >> (4 * (j % 2))) & 0xF) };
+                        (f32::from(level.unwrap_or(0)), y)
+                    }
+                    None => (0.0, 0.0),
                 };
                 *v = x * y + *v;
             }
-            i += 16;
         }
         let lanes: [f32; 8] = core::array::from_fn(|l| acc[l] + acc[l + 8]);
         reduce8(&lanes)
