@@ -65,7 +65,7 @@ pub(crate) mod rolled {
                     }
                     None => (0.0, 0.0),
                 };
-                *v = x * y + *v;
+                *v += x * y;
             }
         }
         let lanes: [f32; 8] = core::array::from_fn(|l| acc[l] + acc[l + 8]);
