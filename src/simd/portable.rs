@@ -9,7 +9,8 @@ use wide::{CmpGt, f32x8, i8x16, i16x8, i16x16, i32x8, u8x16};
 /// accumulators in the same order; integer sums are exact in any order) in a fraction of the
 /// code: about 3 KB less on Cortex-M4 for `dot`, `dot_u8_f32`, `dot_u4_f32`, `dot_u8_i8` and
 /// `dot_u8_i16` together.
-const ROLLED: bool = cfg!(not(any(target_feature = "sse2", target_feature = "neon", target_feature = "simd128")));
+pub(crate) const ROLLED: bool =
+    cfg!(not(any(target_feature = "sse2", target_feature = "neon", target_feature = "simd128")));
 
 /// Rolled forms of the dot-product kernels, bit-identical to the `wide` ones where `wide`
 /// multiplies and adds separately (no FMA) and sums `f32x8` lanes as two `f32x4` halves (every
