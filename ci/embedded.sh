@@ -21,7 +21,8 @@ embedded_tools() {
 }
 install_or_skip embedded_tools
 LLVM_SIZE="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-size"
-[ -x "$LLVM_SIZE" ] || { echo "ERROR: llvm-size not found at $LLVM_SIZE"; exit 1; }
+LLVM_NM="$(dirname "$LLVM_SIZE")/llvm-nm"
+[ -x "$LLVM_SIZE" ] && [ -x "$LLVM_NM" ] || { echo "ERROR: llvm-size / llvm-nm not found beside $LLVM_SIZE"; exit 1; }
 
 step "embedded: host expected values (examples/firmware_vectors, portable backend)"
 rm -rf firmware/generated
@@ -37,6 +38,32 @@ elf() { echo "$FW_TARGET_DIR/$1/release/vector-codecs-firmware"; }
 flash() { "$LLVM_SIZE" -A "$1" | awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { s += $2 } END { print s }'; }
 ram_static() { "$LLVM_SIZE" -A "$1" | awk '$1 ~ /^\.(data|bss|uninit)$/ { s += $2 } END { print s + 0 }'; }
 blob() { stat -c %s "firmware/generated/$1"; }
+# Sized symbols of an ELF as "size name" (decimal, demangled, hash suffix dropped).
+syms() {
+  "$LLVM_NM" --print-size --radix=d -C "$1" |
+    awk 'NF >= 4 { n = $4; for (i = 5; i <= NF; i++) n = n " " $i; sub(/::h[0-9a-f]+$/, "", n); print $2 + 0, n }'
+}
+# crate_code ELF BASE_ELF: the crate's code in a build, by symbol: what the build has beyond the
+# empty harness (for a symbol of the same name, its growth), less the harness's own functions
+# (`vector_codecs_firmware::*` except the `vc::*` wrappers that every call into the crate goes
+# through, so the crate code inlined into them counts), the embedded test data, the runtime's
+# mem* routines and formatting (`core::fmt`, `Debug` impls: only the harness prints). Counts
+# the crate's functions and strings and the library code (soft-float, core) they pull in.
+crate_code() {
+  syms "$2" >"$FW_TARGET_DIR/base.syms"
+  syms "$1" | awk 'NR == FNR { base[substr($0, index($0, " ") + 1)] += $1; next }
+    { n = substr($0, index($0, " ") + 1); sz[n] += $1 }
+    END {
+      for (n in sz) {
+        if (n ~ /^vector_codecs_firmware::/ && n !~ /^vector_codecs_firmware::vc::/) continue
+        if (n ~ /(^|[^a-z_])(__aeabi_mem|mem(cpy|set|move|cmp)$|compiler_builtins::mem::)/) continue
+        if (n ~ /core::fmt|core\.\.fmt/) continue
+        d = sz[n] - base[n]
+        if (d > 0) s += d
+      }
+      print s + 0
+    }' "$FW_TARGET_DIR/base.syms" -
+}
 
 # qemu: runs an ELF with semihosting; 60 s limit (a hard fault loops forever).
 run_qemu() {
@@ -69,14 +96,15 @@ fw build -q --release --target $M0 --no-default-features --features microbit,sq8
 cp "$(elf $M0)" "$FW_TARGET_DIR/m0-all.elf"
 run_qemu microbit "$FW_TARGET_DIR/m0-all.elf" "$FW_TARGET_DIR/m0.log"
 
-step "embedded: Cortex-M4 firmware with PQ (alloc + temporary bump allocator)"
+step "embedded: Cortex-M4 firmware with PQ (alloc + a bump allocator: PQ has no no-heap loader)"
 fw build -q --release --target $M4 --features pq
 run_qemu mps2-an386 "$(elf $M4)" "$FW_TARGET_DIR/m4-pq.log"
 
 step "embedded: flash per codec (builds with one codec each, minus the empty harness)"
-declare -A FLASH
+declare -A FLASH CODE
 fw build -q --release --target $M4 --no-default-features
 base=$(flash "$(elf $M4)")
+cp "$(elf $M4)" "$FW_TARGET_DIR/m4-base.elf"
 for v in sq8 binary rans tq sq8,binary,rans; do
   fw build -q --release --target $M4 --no-default-features --features "$v"
   blobs=0
@@ -89,25 +117,28 @@ for v in sq8 binary rans tq sq8,binary,rans; do
     esac
   done
   FLASH[$v]=$(($(flash "$(elf $M4)") - base - blobs))
+  CODE[$v]=$(crate_code "$(elf $M4)" "$FW_TARGET_DIR/m4-base.elf")
 done
 fw build -q --release --target $M0 --no-default-features --features microbit
 base0=$(flash "$(elf $M0)")
-m0_code=$(($(flash "$FW_TARGET_DIR/m0-all.elf") - base0 - $(blob m0/sq8.bin) - $(blob m0/bin.bin)))
+m0_flash=$(($(flash "$FW_TARGET_DIR/m0-all.elf") - base0 - $(blob m0/sq8.bin) - $(blob m0/bin.bin)))
+m0_code=$(crate_code "$FW_TARGET_DIR/m0-all.elf" "$(elf $M0)")
 
 stack() { awk -v s="$2" '$1 == "STACK" && $2 == s { print $3 }' "$1"; }
-echo "   Embedded numbers (opt-level s, fat LTO; flash = crate code + firmware checks for that"
-echo "   codec, without the embedded test data; stack = peak of the section incl. its caller buffers):"
-printf '   %-28s %10s %12s\n' "codec (board, d)" "flash B" "peak stack B"
+echo "   Embedded numbers (opt-level s, fat LTO; flash = build minus the empty harness, without the"
+echo "   embedded test data: crate code + the firmware's checks; crate code = the crate's share of it"
+echo "   by symbol; stack = peak of the section incl. its caller buffers):"
+printf '   %-28s %9s %11s %12s\n' "codec (board, d)" "flash B" "crate code B" "peak stack B"
 for v in sq8 binary rans tq; do
   s=$v
   [ "$v" = tq ] && s=tq4
-  printf '   %-28s %10s %12s\n' "$v (Cortex-M4, 768)" "${FLASH[$v]}" "$(stack "$FW_TARGET_DIR/m4.log" "$s")"
+  printf '   %-28s %9s %11s %12s\n' "$v (Cortex-M4, 768)" "${FLASH[$v]}" "${CODE[$v]}" "$(stack "$FW_TARGET_DIR/m4.log" "$s")"
 done
-printf '   %-28s %10s %12s\n' "sq8+binary+rans (M4, 768)" "${FLASH[sq8,binary,rans]}" "-"
-printf '   %-28s %10s %12s\n' "pq (Cortex-M4, 768; alloc)" "-" "$(stack "$FW_TARGET_DIR/m4-pq.log" pq)"
+printf '   %-28s %9s %11s %12s\n' "sq8+binary+rans (M4, 768)" "${FLASH[sq8,binary,rans]}" "${CODE[sq8,binary,rans]}" "-"
+printf '   %-28s %9s %11s %12s\n' "pq (Cortex-M4, 768; alloc)" "-" "-" "$(stack "$FW_TARGET_DIR/m4-pq.log" pq)"
 for s in sq8 binary; do
-  printf '   %-28s %10s %12s\n' "$s (Cortex-M0, 128)" "-" "$(stack "$FW_TARGET_DIR/m0.log" "$s")"
+  printf '   %-28s %9s %11s %12s\n' "$s (Cortex-M0, 128)" "-" "-" "$(stack "$FW_TARGET_DIR/m0.log" "$s")"
 done
-printf '   %-28s %10s %12s\n' "sq8+binary (Cortex-M0, 128)" "$m0_code" "-"
+printf '   %-28s %9s %11s %12s\n' "sq8+binary (Cortex-M0, 128)" "$m0_flash" "$m0_code" "-"
 echo "   empty harness: $base B flash (M4), $base0 B (M0); micro:bit static RAM $(ram_static "$FW_TARGET_DIR/m0-all.elf") B of 16384"
 step_end

@@ -14,9 +14,12 @@
 //! bit (the crate's codes and scores do not depend on the SIMD backend; this program is run
 //! with the portable one).
 //!
-//! File layout (little-endian, inside the container): `u32 dim, u32 n, u32 nq`, `u32 len` +
-//! the codec's parameter container, `nq · dim` `f32` queries, `u32 len` + `n` codes, `u32`
-//! decode hash, `nq · n` `u32` score bits, then per-codec extras (see each writer below).
+//! File layout (little-endian, inside the container): `u32 dim, u32 n, u32 nq`, `u32 pad` +
+//! `pad` zero bytes, `u32 len` + the codec's parameter container, `nq · dim` `f32` queries, `u32 len` + `n` codes, `u32`
+//! decode hash, `nq · n` `u32` score bits, then per-codec extras (see each writer below). The
+//! padding places the parameter container so that its first float array is 4-byte aligned when
+//! the test file is (the firmware keeps it in a 4-aligned static): the firmware borrows the
+//! parameters in place (`view_from_bytes`) instead of copying them into RAM.
 
 use vector_codecs::binary::{self, BinaryCodec};
 use vector_codecs::entropy::coded::{CodedConfig, EntropyCoded};
@@ -24,6 +27,7 @@ use vector_codecs::format::{Writer, fnv1a32};
 use vector_codecs::persist::Persist;
 use vector_codecs::pq::ProductQuantizer;
 use vector_codecs::rng::Rng;
+use vector_codecs::scalar::uniform::PerDimUniform;
 use vector_codecs::scalar::uniform::{PerDim, RangeEstimator};
 use vector_codecs::train::kmeans::KMeansConfig;
 use vector_codecs::turbo::{CodebookKind, RotationKind, TurboMse, turbo_mse};
@@ -34,6 +38,10 @@ const TEST_KIND: u16 = 0x0FF0;
 /// Container kind the firmware reads TurboQuant-MSE parameters from (no codec-level kind exists
 /// for a bare `TurboMse`; its fields are its `Persist` block).
 const TQ_KIND: u16 = vector_codecs::format::kind::TURBO + 0xF0;
+
+/// Scale (`log2` of the frequency total) of the firmware's rANS model: its decoder keeps `2^n +
+/// 256` words (3 KiB at n = 9) in RAM.
+const RANS_SCALE: u32 = 9;
 
 const N_TRAIN: usize = 256;
 const N_CODES: usize = 8;
@@ -65,11 +73,15 @@ fn hash_f32(v: &[f32]) -> u32 {
     fnv1a32(&bytes)
 }
 
-/// The common head of every test file; returns the writer for the extras.
-fn head<C: Decode + Score>(c: &C, params: &[u8], queries: &[f32], codes: &[u8]) -> Result<Writer> {
+/// The common head of every test file; returns the writer for the extras. `floats_at` is the
+/// byte offset of the first float array in `params` (padded to 4-byte alignment in the file).
+fn head<C: Decode + Score>(c: &C, params: &[u8], floats_at: usize, queries: &[f32], codes: &[u8]) -> Result<Writer> {
     let (d, n, nq) = (c.dim(), codes.len() / c.code_len(), queries.len() / c.dim());
     let mut w = Writer::new(TEST_KIND);
     w.u32(d as u32).u32(n as u32).u32(nq as u32);
+    // The parameter container starts at byte 12 + 12 + 4 + pad + 4 of the file.
+    let pad = (4 - (32 + floats_at) % 4) % 4;
+    w.u32(pad as u32).bytes(&[0u8; 3][..pad]);
     w.u32(params.len() as u32).bytes(params);
     w.f32s(queries);
     w.u32(codes.len() as u32).bytes(codes);
@@ -104,7 +116,7 @@ fn write(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> std::io::Result<(
 fn sq8(train: &[f32], xs: &[f32], qs: &[f32], dim: usize) -> Result<(PerDim, Vec<u8>)> {
     let c = PerDim::train(train, dim, 8, RangeEstimator::MinMax, false)?;
     let codes = encode(&c, xs)?;
-    let w = head(&c, &c.to_bytes()?, qs, &codes)?;
+    let w = head(&c, &c.to_bytes()?, PerDimUniform::<&[f32]>::VIEW_FLOATS_AT, qs, &codes)?;
     Ok((c, w.finish()?))
 }
 
@@ -115,7 +127,7 @@ fn bin(train: &[f32], xs: &[f32], qs: &[f32], dim: usize) -> Result<Vec<u8>> {
     let cfg = binary::config("bin1-centred").expect("known name");
     let c = BinaryCodec::train(train, dim, &cfg)?;
     let codes = encode(&c, xs)?;
-    let mut w = head(&c, &c.to_bytes()?, qs, &codes)?;
+    let mut w = head(&c, &c.to_bytes()?, BinaryCodec::<&[f32]>::VIEW_FLOATS_AT, qs, &codes)?;
     let bs = c.bitsliced();
     let mut scratch = bs.scratch();
     for q in qs.chunks_exact(dim) {
@@ -131,25 +143,33 @@ fn bin(train: &[f32], xs: &[f32], qs: &[f32], dim: usize) -> Result<Vec<u8>> {
     w.finish()
 }
 
-/// `sq8+rANS`: the sq8 codes' symbols entropy coded with one shared static model (scale 12,
-/// 32 interleaved lanes, one block of `n` vectors). Extras: `u32 scale_bits, u32 k`, `k` `u32`
-/// frequencies, `u32 nb`, `u32 len` + the block's bytes, `u32` FNV-1a of the decoded codes.
+/// `sq8+rANS`: the sq8 codes' symbols entropy coded with one shared static model of scale
+/// [`RANS_SCALE`] (interleaved lanes), one vector per block so that a decoder needs symbol
+/// scratch for one vector only. Extras: `u32 len` + the model's `Model::to_bytes` container,
+/// `u32 blocks`, then per block `u32 nb, u32 len` + its bytes, and the `u32` FNV-1a of all the
+/// decoded codes.
 fn rans(sq: &PerDim, xs: &[f32], qs: &[f32]) -> Result<Vec<u8>> {
     let codes = encode(sq, xs)?;
-    let n = codes.len() / sq.code_len();
-    let cfg = CodedConfig { per_position: Some(false), scale_bits: 12, block_vectors: n };
+    for scale in [9, 10, 12] {
+        let cfg = CodedConfig { per_position: Some(false), scale_bits: scale, block_vectors: 1 };
+        let ec = EntropyCoded::train_with(sq.clone(), &codes, &cfg)?;
+        let blocks = ec.encode_codes(&codes)?;
+        let payload: usize =
+            (0..blocks.n_blocks()).map(|b| blocks.block(b).map(|(x, _)| x.len())).sum::<Result<_>>()?;
+        println!("  rANS scale {scale}: {payload} bytes of blocks for {} bytes of sq8 codes", codes.len());
+    }
+    let cfg = CodedConfig { per_position: Some(false), scale_bits: RANS_SCALE, block_vectors: 1 };
     let ec = EntropyCoded::train_with(sq.clone(), &codes, &cfg)?;
     let blocks = ec.encode_codes(&codes)?;
-    let model = &ec.models()[0];
-    let mut w = head(sq, &sq.to_bytes()?, qs, &codes)?;
-    w.u32(model.scale_bits()).u32(model.freqs().len() as u32);
-    for &f in model.freqs() {
-        w.u32(f);
+    let mut w = head(sq, &sq.to_bytes()?, PerDimUniform::<&[f32]>::VIEW_FLOATS_AT, qs, &codes)?;
+    let model = ec.models()[0].to_bytes()?;
+    w.u32(model.len() as u32).bytes(&model);
+    w.u32(blocks.n_blocks() as u32);
+    for b in 0..blocks.n_blocks() {
+        let (block, nb) = blocks.block(b)?;
+        w.u32(nb as u32).u32(block.len() as u32).bytes(block);
     }
-    let (block, nb) = blocks.block(0)?;
-    w.u32(nb as u32).u32(block.len() as u32).bytes(block);
     w.u32(fnv1a32(&codes));
-    println!("  rANS block: {} bytes for {} bytes of sq8 codes", block.len(), codes.len());
     w.finish()
 }
 
@@ -160,7 +180,7 @@ fn tq(xs: &[f32], qs: &[f32], dim: usize) -> Result<Vec<u8>> {
     let mut p = Writer::new(TQ_KIND);
     c.persist(&mut p);
     let codes = encode(&c, xs)?;
-    head(&c, &p.finish()?, qs, &codes)?.finish()
+    head(&c, &p.finish()?, 0, qs, &codes)?.finish()
 }
 
 /// `PQ{m}x4` product quantization (k-means, 4-bit sub-quantizers), float tables.
@@ -168,7 +188,7 @@ fn pq(train: &[f32], xs: &[f32], qs: &[f32], dim: usize, m: usize) -> Result<Vec
     let cfg = KMeansConfig { niter: 8, ..KMeansConfig::default() };
     let c = ProductQuantizer::train(train, dim, m, 4, &cfg)?;
     let codes = encode(&c, xs)?;
-    head(&c, &c.to_bytes()?, qs, &codes)?.finish()
+    head(&c, &c.to_bytes()?, 0, qs, &codes)?.finish()
 }
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {

@@ -218,6 +218,29 @@ impl<'a> Reader<'a> {
         }
         if out.iter().all(|x| x.is_finite()) { Ok(()) } else { Err(Error::Corrupt(what)) }
     }
+    /// Borrows the next `n` little-endian `f32` values in place, without copying them (a
+    /// zero-copy view of parameters kept in flash or a memory-mapped file), after checking that
+    /// every value is finite: the same bytes give the same errors as
+    /// [`finite_f32_into`](Reader::finite_f32_into), plus the two requirements of a view.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than `4n` bytes remain; [`Error::InvalidParameter`] if the
+    /// values do not start at a 4-byte aligned address or the target is big-endian (the bytes
+    /// are valid, but cannot be borrowed as `f32`: copy them with
+    /// [`finite_f32_into`](Reader::finite_f32_into) instead); [`Error::Corrupt`] (naming `what`)
+    /// on a NaN or infinity.
+    pub fn finite_f32_view(&mut self, n: usize, what: &'static str) -> Result<&'a [f32]> {
+        let raw = self.bytes(n.checked_mul(4).ok_or(Error::Overflow)?)?;
+        if n == 0 {
+            return Ok(&[]);
+        }
+        if cfg!(target_endian = "big") {
+            return Err(Error::InvalidParameter("zero-copy f32 views need a little-endian target"));
+        }
+        let v: &'a [f32] = bytemuck::try_cast_slice(raw)
+            .map_err(|_| Error::InvalidParameter("zero-copy f32 view: the floats are not 4-byte aligned in memory"))?;
+        if v.iter().all(|x| x.is_finite()) { Ok(v) } else { Err(Error::Corrupt(what)) }
+    }
     /// Reads `n` little-endian `f32` values into a new `Vec`, checking that `4n` bytes remain
     /// *before* allocating.
     ///

@@ -533,3 +533,92 @@ fn trained_lloyd_borrowed_equals_owned() {
         }
     }
 }
+
+/// `bytes` copied into 4-byte aligned memory at the offset that makes byte `floats_at` of it
+/// aligned (`aligned = true`) or misaligned by one; the storage and the copy's range.
+fn placed(bytes: &[u8], floats_at: usize, aligned: bool) -> (Vec<u32>, std::ops::Range<usize>) {
+    let mut words = vec![0u32; bytes.len() / 4 + 2];
+    let o = (4 - floats_at % 4) % 4 + usize::from(!aligned);
+    let all: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+    all[o..o + bytes.len()].copy_from_slice(bytes);
+    (words, o..o + bytes.len())
+}
+
+#[test]
+fn per_dim_uniform_view_equals_owned() {
+    let d = 37;
+    let x = data(50, d, 5);
+    for (bits, scan) in [(8, ScanMode::Float), (4, ScanMode::I16), (3, ScanMode::Float)] {
+        let owned = PerDim::train(&x, d, bits, RangeEstimator::MinMax, bits == 3).unwrap().with_scan(scan).unwrap();
+        let bytes = owned.to_bytes().unwrap();
+        let at = PerDimUniform::<&[f32]>::VIEW_FLOATS_AT;
+        let first = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!(first, owned.base()[0], "VIEW_FLOATS_AT names the first base");
+        let (words, range) = placed(&bytes, at, true);
+        let mem: &[u8] = bytemuck::cast_slice(&words);
+        let v = PerDimUniform::view_from_bytes(&mem[range]).unwrap();
+        // Zero-copy: the parameters are the bytes themselves.
+        assert_eq!(v.base().as_ptr() as usize, mem.as_ptr() as usize + (4 - at % 4) % 4 + at);
+        assert_eq!(v.scan_mode(), scan);
+        let codes = encode(&owned, &x);
+        assert_eq!(encode(&v, &x), codes);
+        assert_eq!(decodes(&v, &codes), decodes(&owned, &codes));
+        assert_eq!(scores(&v, &x[..d], &codes), scores(&owned, &x[..d], &codes));
+        // Misaligned: a clear error, never a wrong codec.
+        let (words, range) = placed(&bytes, at, false);
+        let mem: &[u8] = bytemuck::cast_slice(&words);
+        assert!(matches!(PerDimUniform::view_from_bytes(&mem[range]), Err(Error::InvalidParameter(_))));
+        for c in corruptions(&bytes) {
+            let (words, range) = placed(&c, at, true);
+            let mem: &[u8] = bytemuck::cast_slice(&words);
+            let o = PerDim::from_bytes(&c).map(|v| (v.base().to_vec(), v.step().to_vec(), v.scan_mode()));
+            let n = PerDimUniform::view_from_bytes(&mem[range])
+                .map(|v| (v.base().to_vec(), v.step().to_vec(), v.scan_mode()));
+            // A corrupt dimension can move the arrays off the aligned offset; otherwise the view
+            // gives exactly the owned result.
+            if !matches!(n, Err(Error::InvalidParameter(_))) || o.is_ok() {
+                assert_eq!(o, n);
+            }
+        }
+    }
+}
+
+#[test]
+fn binary_view_equals_owned() {
+    let d = 45;
+    let x = data(40, d, 6);
+    for (stages, centred, scales) in
+        [(1, true, ScaleFormat::Shared), (1, false, ScaleFormat::Shared), (3, true, ScaleFormat::F32)]
+    {
+        let owned = BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap();
+        let bytes = owned.to_bytes().unwrap();
+        let at = BinaryCodec::<&[f32]>::VIEW_FLOATS_AT;
+        if centred {
+            let first = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+            assert_eq!(first, owned.mean().unwrap()[0], "VIEW_FLOATS_AT names the first mean value");
+        }
+        let (words, range) = placed(&bytes, at, true);
+        let mem: &[u8] = bytemuck::cast_slice(&words);
+        let v = BinaryCodec::view_from_bytes(&mem[range]).unwrap();
+        assert_eq!(v, owned.view());
+        let codes = encode(&owned, &x);
+        assert_eq!(encode(&v, &x), codes);
+        assert_eq!(decodes(&v, &codes), decodes(&owned, &codes));
+        assert_eq!(scores(&v, &x[..d], &codes), scores(&owned, &x[..d], &codes));
+        let (words, range) = placed(&bytes, at, false);
+        let mem: &[u8] = bytemuck::cast_slice(&words);
+        let mis = BinaryCodec::view_from_bytes(&mem[range]);
+        if centred {
+            assert!(matches!(mis, Err(Error::InvalidParameter(_))));
+        } else {
+            assert_eq!(mis.unwrap(), owned.view(), "no floats to align without a mean");
+        }
+        for c in corruptions(&bytes) {
+            let (words, range) = placed(&c, at, true);
+            let mem: &[u8] = bytemuck::cast_slice(&words);
+            let o = BinaryCodec::from_bytes(&c);
+            let n = BinaryCodec::view_from_bytes(&mem[range]).map(|v| v.to_owned_codec());
+            assert_eq!(o, n);
+        }
+    }
+}

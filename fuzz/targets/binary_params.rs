@@ -1,6 +1,6 @@
 //! Fuzz body: `BinaryCodec::from_bytes` must reject or accept arbitrary bytes without panicking
 //! or over-allocating; parameters it accepts must serialize back to the same bytes and encode,
-//! decode and score a vector without error. The no-heap loader (`from_bytes_in`) must agree.
+//! decode and score a vector without error. The no-heap loader (`from_bytes_in`) and the zero-copy view (`view_from_bytes`) must agree.
 
 use vector_codecs::binary::BinaryCodec;
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
@@ -10,6 +10,13 @@ pub fn run(data: &[u8]) {
     let mut storage = vec![0f32; data.len() / 4 + 1];
     let borrowed = BinaryCodec::from_bytes_in(data, &mut storage).map(|b| b.to_owned_codec());
     assert_eq!(borrowed, BinaryCodec::from_bytes(data), "no-heap and owned loaders differ");
+    // The zero-copy view, the bytes placed so that a mean is 4-byte aligned.
+    let at = BinaryCodec::<&[f32]>::VIEW_FLOATS_AT;
+    let mut buf = vec![0u8; data.len() + 3];
+    let o = (4 - (buf.as_ptr() as usize + at) % 4) % 4;
+    buf[o..o + data.len()].copy_from_slice(data);
+    let view = BinaryCodec::view_from_bytes(&buf[o..o + data.len()]).map(|b| b.to_owned_codec());
+    assert_eq!(view, BinaryCodec::from_bytes(data), "zero-copy view and owned loader differ");
     let Ok(c) = BinaryCodec::from_bytes(data) else { return };
     assert_eq!(c.to_bytes().unwrap(), data, "accepted parameters must re-serialize identically");
     if c.dim() > 4096 {

@@ -1,5 +1,5 @@
 //! Fuzz body: `PerDim::from_bytes` must reject or accept arbitrary bytes without panicking; an
-//! accepted codec must encode, decode and score without panicking; the no-heap loader must agree. The same bytes are also fed
+//! accepted codec must encode, decode and score without panicking; the no-heap loader and the zero-copy view must agree. The same bytes are also fed
 //! as codes to per-block codecs (hostile scales must give `Err`, never a panic).
 
 use vector_codecs::codec::{ScanMode, ScanModes};
@@ -13,6 +13,17 @@ pub fn run(data: &[u8]) {
         .map(|b| (b.base().to_vec(), b.step().to_vec(), b.scan_mode()));
     let owned = PerDim::from_bytes(data).map(|o| (o.base().to_vec(), o.step().to_vec(), o.scan_mode()));
     assert_eq!(borrowed, owned, "no-heap and owned loaders differ");
+    // The zero-copy view, the bytes placed so that the floats are 4-byte aligned: the same
+    // result, except where a corrupt dimension moves the arrays off that offset.
+    let at = vector_codecs::scalar::uniform::PerDimUniform::<&[f32]>::VIEW_FLOATS_AT;
+    let mut buf = vec![0u8; data.len() + 3];
+    let o = (4 - (buf.as_ptr() as usize + at) % 4) % 4;
+    buf[o..o + data.len()].copy_from_slice(data);
+    let view = vector_codecs::scalar::uniform::PerDimUniform::view_from_bytes(&buf[o..o + data.len()])
+        .map(|b| (b.base().to_vec(), b.step().to_vec(), b.scan_mode()));
+    if !matches!(view, Err(vector_codecs::Error::InvalidParameter(_))) || owned.is_ok() {
+        assert_eq!(view, owned, "zero-copy view and owned loader differ");
+    }
     if let Ok(c) = PerDim::from_bytes(data) {
         let d = c.dim();
         if d <= 4096 {

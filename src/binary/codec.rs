@@ -488,6 +488,54 @@ impl<'a> BinaryCodec<&'a [f32]> {
 
     /// [`restore_in`](Self::restore_in) with the dimension at most `max_dim`.
     fn read_params_in(r: &mut crate::format::Reader<'_>, max_dim: usize, storage: &'a mut [f32]) -> Result<Self> {
+        Self::read_params_with(r, max_dim, |r, dim| {
+            // Checks the bytes left before the storage size (the owned path's error order).
+            r.finite_f32_into(dim, storage, "binary mean")?;
+            Ok(&storage[..dim])
+        })
+    }
+
+    /// Byte offset of the mean (the first parameter float of a centred codec) in a container
+    /// written by [`to_bytes`](BinaryCodec::to_bytes): the 12-byte container header, `u32`
+    /// dimension, three flag bytes and the `f32` shared scale. A zero-copy view
+    /// ([`view_from_bytes`](Self::view_from_bytes)) of a centred codec needs the container
+    /// placed at an address `≡ −VIEW_FLOATS_AT (mod 4)` (here 1 mod 4).
+    pub const VIEW_FLOATS_AT: usize = crate::format::HEADER_LEN + 11;
+
+    /// Reads the [`Persist`](crate::persist::Persist) fields of a binary codec as a zero-copy
+    /// view: a centred codec's mean is borrowed in place from the reader's bytes (flash, a
+    /// memory-mapped file) instead of copied. Validation and errors are those of
+    /// [`restore_in`](Self::restore_in) for the same bytes, plus the two requirements of a view.
+    ///
+    /// # Errors
+    /// As [`restore_in`](Self::restore_in) (without [`Error::BufferTooSmall`]);
+    /// [`Error::InvalidParameter`] if a mean is not 4-byte aligned in memory (see
+    /// [`VIEW_FLOATS_AT`](Self::VIEW_FLOATS_AT)) or the target is big-endian: the bytes are
+    /// valid, load them with [`restore_in`](Self::restore_in) then.
+    pub fn view_in(r: &mut crate::format::Reader<'a>) -> Result<Self> {
+        Self::read_params_with(r, MAX_DIM, |r, dim| r.finite_f32_view(dim, "binary mean"))
+    }
+
+    /// Parses a container written by [`to_bytes`](BinaryCodec::to_bytes) as a zero-copy view
+    /// (see [`view_in`](Self::view_in)): no storage, the codec borrows `bytes`.
+    ///
+    /// # Errors
+    /// As the owned `from_bytes`, and [`Error::InvalidParameter`] for a mean not 4-byte aligned
+    /// in memory or a big-endian target.
+    pub fn view_from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::KIND)?;
+        let c = Self::view_in(&mut r)?;
+        r.finish()?;
+        Ok(c)
+    }
+
+    /// The fields of [`to_bytes`](BinaryCodec::to_bytes), the mean of a centred codec (`dim`
+    /// floats) read by `mean`.
+    fn read_params_with<'r>(
+        r: &mut crate::format::Reader<'r>,
+        max_dim: usize,
+        mean: impl FnOnce(&mut crate::format::Reader<'r>, usize) -> Result<&'a [f32]>,
+    ) -> Result<Self> {
         let dim = r.count(max_dim, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
@@ -501,13 +549,7 @@ impl<'a> BinaryCodec<&'a [f32]> {
             _ => return Err(Error::Corrupt("binary centred flag")),
         };
         let shared = r.finite_f32("binary shared scale")?;
-        let mean: &'a [f32] = if centred {
-            // Checks the bytes left before the storage size (the owned path's error order).
-            r.finite_f32_into(dim, storage, "binary mean")?;
-            &storage[..dim]
-        } else {
-            &[]
-        };
+        let mean: &'a [f32] = if centred { mean(r, dim)? } else { &[] };
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::Bitsliced,
@@ -810,6 +852,9 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// same order in every layout's loop).
     #[inline]
     pub(crate) fn lut_sum(lut: &[f32], plane: &[u8]) -> f32 {
+        if crate::simd::portable::ROLLED {
+            return Self::lut_sum_rolled(lut, plane);
+        }
         match layout_of(lut.len(), plane.len()) {
             FloatLayout::Byte => {
                 let mut s = [0.0f32; 4];
@@ -857,6 +902,26 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                 }
                 (s[0] + s[1]) + (s[2] + s[3])
             }
+        }
+    }
+
+    /// [`lut_sum`](Self::lut_sum) as one rolled loop per layout, for targets without a vector
+    /// unit ([`crate::simd::portable::ROLLED`]): the same sums in the same order (byte `i` of the
+    /// leading groups of four into accumulator `i mod 4`, the remaining bytes into accumulator
+    /// 0, then `(s0 + s1) + (s2 + s3)`) in less code.
+    pub(crate) fn lut_sum_rolled(lut: &[f32], plane: &[u8]) -> f32 {
+        fn run(lut: &[f32], plane: &[u8], per: usize, f: impl Fn(&[f32], u8) -> f32) -> f32 {
+            let full = plane.len() / 4 * 4;
+            let mut s = [0.0f32; 4];
+            for (i, (&b, t)) in plane.iter().zip(lut.chunks_exact(per)).enumerate() {
+                s[if i < full { i % 4 } else { 0 }] += f(t, b);
+            }
+            (s[0] + s[1]) + (s[2] + s[3])
+        }
+        match layout_of(lut.len(), plane.len()) {
+            FloatLayout::Byte => run(lut, plane, 256, |t, b| t[usize::from(b)]),
+            FloatLayout::Nibble => run(lut, plane, 32, |t, b| t[usize::from(b & 15)] + t[16 + usize::from(b >> 4)]),
+            FloatLayout::Direct => run(lut, plane, 8, byte_direct),
         }
     }
 
@@ -1010,5 +1075,32 @@ impl<M: AsRef<[f32]>> ScoreSymmetric for BinaryCodec<M> {
     /// [`Error::CodeLength`]; [`Error::Corrupt`] for a bad scale or non-zero padding bits.
     fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32> {
         self.score_codes_with(a, self, b)
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod rolled_tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The rolled table sums of targets without a vector unit equal the unrolled ones bit for
+    /// bit, in every layout and for plane lengths around the groups of four.
+    #[test]
+    fn rolled_lut_sum_matches_unrolled() {
+        let mut r = Rng::new(5);
+        for nb in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 31, 96] {
+            let d = 8 * nb - if nb > 0 { r.below(8) as usize } else { 0 };
+            let q: alloc::vec::Vec<f32> = (0..d).map(|_| r.gaussian() as f32).collect();
+            for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
+                let mut lut = alloc::vec![0f32; layout.words(nb)];
+                build_lut(&q, nb, &mut lut);
+                for _ in 0..8 {
+                    let plane: alloc::vec::Vec<u8> = (0..nb).map(|_| r.below(256) as u8).collect();
+                    let want = BinaryCodec::<&[f32]>::lut_sum(&lut, &plane);
+                    let got = BinaryCodec::<&[f32]>::lut_sum_rolled(&lut, &plane);
+                    assert_eq!(got.to_bits(), want.to_bits(), "nb {nb} {layout:?}");
+                }
+            }
+        }
     }
 }

@@ -844,17 +844,18 @@ impl<P: AsRef<[f32]>> PerDimUniform<P> {
             return if i8_query { crate::simd::dot_u8_i8(code, q.q8) } else { crate::simd::dot_u8_i16(code, q.q16) };
         }
         let half = code.len();
-        let mut lo = [0u8; 512];
-        let mut hi = [0u8; 512];
+        // Integer sums are exact: the chunk length only bounds the stack (256 B here).
+        let mut lo = [0u8; CHUNK];
+        let mut hi = [0u8; CHUNK];
         let mut total = 0i64;
-        for (c, bytes) in code.chunks(512).enumerate() {
+        for (c, bytes) in code.chunks(CHUNK).enumerate() {
             let n = bytes.len();
             for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(bytes) {
                 *l = b & 0xF;
                 *h = b >> 4;
             }
-            let r = c * 512..c * 512 + n;
-            let r2 = half + c * 512..half + c * 512 + n;
+            let r = c * CHUNK..c * CHUNK + n;
+            let r2 = half + c * CHUNK..half + c * CHUNK + n;
             total += if i8_query {
                 let (a, b) = (q.q8.get(r).unwrap_or(&[]), q.q8.get(r2).unwrap_or(&[]));
                 crate::simd::dot_u8_i8(&lo[..n], a) + crate::simd::dot_u8_i8(&hi[..n], b)
@@ -1026,6 +1027,17 @@ impl<'a> PerDimUniform<&'a [f32]> {
     /// non-finite or negative parameters; [`Error::BufferTooSmall`] if `storage` holds fewer
     /// than [`storage_len`](Self::storage_len) floats.
     pub fn restore_in(r: &mut crate::format::Reader<'_>, storage: &'a mut [f32]) -> Result<Self> {
+        let (dim, bits, symmetric) = Self::read_head(r)?;
+        let mut st = storage;
+        let base = crate::persist::take_f32s(&mut st, dim)?;
+        let step = crate::persist::take_f32s(&mut st, dim)?;
+        r.finite_f32_into(dim, base, "non-finite base")?;
+        r.finite_f32_into(dim, step, "non-finite step")?;
+        Self::read_tail(r, bits, symmetric, base, step)
+    }
+
+    /// The fields before the parameter arrays: `(dim, bits, symmetric)`, validated.
+    fn read_head(r: &mut crate::format::Reader<'_>) -> Result<(usize, u32, bool)> {
         let dim = Self::peek_dim(r)?;
         r.u32()?;
         let bits = u32::from(r.u8()?);
@@ -1033,20 +1045,63 @@ impl<'a> PerDimUniform<&'a [f32]> {
         if dim == 0 || check_bits(bits).is_err() {
             return Err(Error::Corrupt("dimension or bit width"));
         }
-        let mut st = storage;
-        let base = crate::persist::take_f32s(&mut st, dim)?;
-        let step = crate::persist::take_f32s(&mut st, dim)?;
-        r.finite_f32_into(dim, base, "non-finite base")?;
-        r.finite_f32_into(dim, step, "non-finite step")?;
+        Ok((dim, bits, symmetric))
+    }
+
+    /// The scan mode after the arrays, and the checked codec over them.
+    fn read_tail(
+        r: &mut crate::format::Reader<'_>,
+        bits: u32,
+        symmetric: bool,
+        base: &'a [f32],
+        step: &'a [f32],
+    ) -> Result<Self> {
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::I8,
             2 => ScanMode::I16,
             _ => return Err(Error::Corrupt("unknown scan mode")),
         };
-        PerDimUniform::from_params(bits, symmetric, &*base, &*step)
+        PerDimUniform::from_params(bits, symmetric, base, step)
             .and_then(|c| c.with_scan(scan))
             .map_err(|_| Error::Corrupt("invalid per-dimension uniform parameters"))
+    }
+
+    /// Byte offset of the first parameter float (the bases) in a container written by
+    /// [`to_bytes`](PerDimUniform::to_bytes): the 12-byte container header, `u32` dimension, bit
+    /// width and flag. A zero-copy view ([`view_from_bytes`](Self::view_from_bytes)) needs the
+    /// container placed at an address `≡ −VIEW_FLOATS_AT (mod 4)` (here 2 mod 4).
+    pub const VIEW_FLOATS_AT: usize = crate::format::HEADER_LEN + 6;
+
+    /// Reads the [`Persist`] fields of a per-dimension codec as a zero-copy view: the `2·dim`
+    /// parameters are borrowed in place from the reader's bytes (flash, a memory-mapped file)
+    /// instead of copied, so loading needs no RAM for them. Validation and errors are those of
+    /// [`restore_in`](Self::restore_in) (and the owned [`Persist::restore`]) for the same bytes,
+    /// plus the two requirements of a view.
+    ///
+    /// # Errors
+    /// As [`restore_in`](Self::restore_in) (without [`Error::BufferTooSmall`]);
+    /// [`Error::InvalidParameter`] if the floats are not 4-byte aligned in memory (see
+    /// [`VIEW_FLOATS_AT`](Self::VIEW_FLOATS_AT)) or the target is big-endian: the bytes are
+    /// valid, load them with [`restore_in`](Self::restore_in) then.
+    pub fn view_in(r: &mut crate::format::Reader<'a>) -> Result<Self> {
+        let (dim, bits, symmetric) = Self::read_head(r)?;
+        let base = r.finite_f32_view(dim, "non-finite base")?;
+        let step = r.finite_f32_view(dim, "non-finite step")?;
+        Self::read_tail(r, bits, symmetric, base, step)
+    }
+
+    /// Parses a container written by [`to_bytes`](PerDimUniform::to_bytes) as a zero-copy view
+    /// (see [`view_in`](Self::view_in)): no storage, the codec borrows `bytes`.
+    ///
+    /// # Errors
+    /// As [`PerDim::from_bytes`], and [`Error::InvalidParameter`] for floats not 4-byte aligned
+    /// in memory or a big-endian target.
+    pub fn view_from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, KIND_PER_DIM)?;
+        let c = Self::view_in(&mut r)?;
+        r.finish()?;
+        Ok(c)
     }
 
     /// Parses a container written by [`to_bytes`](PerDimUniform::to_bytes) without an allocator,

@@ -412,3 +412,45 @@ fn block_scaled_widening_dots_match_reference() {
         assert_eq!(dot_u8_f32_blocks(&[1; 40], &[1.0; 40], 24, &[1.0; 2]), 0.0);
     }
 }
+
+/// The rolled kernels of targets without a vector unit (Cortex-M, …) give the `wide` kernels'
+/// bits exactly, on awkward lengths and mismatched lengths, with signed zeros and large values
+/// (checked where `wide` itself multiplies and adds separately and sums `f32x8` as two halves:
+/// every build without AVX/FMA, the default `x86-64` and `aarch64` ones included).
+#[test]
+#[cfg(not(any(target_feature = "avx", target_feature = "fma")))]
+fn rolled_kernels_match_wide_bit_for_bit() {
+    use super::portable::rolled;
+    let mut r = Rng::new(17);
+    for n in lengths() {
+        let mut a = floats(&mut r, n);
+        let b = floats(&mut r, n + 3);
+        if n > 2 {
+            a[1] = -0.0;
+            a[2] = 3.0e30;
+        }
+        let w: Vec<f32> = b.iter().map(|v| v * 0.37).collect();
+        let levels: Vec<u8> = (0..n).map(|_| r.below(256) as u8).collect();
+        let q8: Vec<i8> = (0..n).map(|_| (r.below(256) as i32 - 128) as i8).collect();
+        let q16: Vec<i16> = (0..n).map(|_| (r.below(65536) as i32 - 32768) as i16).collect();
+        assert_eq!(rolled::dot(&a, &b).to_bits(), portable::dot(&a, &b).to_bits(), "dot n {n}");
+        assert_eq!(rolled::dot(&b, &a).to_bits(), portable::dot(&b, &a).to_bits(), "dot n {n}");
+        let n8 = levels.len().min(w.len());
+        assert_eq!(
+            rolled::widen::<8>(&levels, n8, &w).to_bits(),
+            portable::dot_u8_f32(&levels, &w).to_bits(),
+            "u8 n {n}"
+        );
+        let half = &levels[..n / 2];
+        for wl in [&w[..], &w[..n.min(w.len()) / 3]] {
+            let n4 = (2 * half.len()).min(wl.len());
+            assert_eq!(
+                rolled::widen::<4>(half, n4, wl).to_bits(),
+                portable::dot_u4_f32(half, wl).to_bits(),
+                "u4 n {n}"
+            );
+        }
+        assert_eq!(rolled::dot_int(&levels, &q8), portable::dot_u8_i8(&levels, &q8), "i8 n {n}");
+        assert_eq!(rolled::dot_int(&levels, &q16), portable::dot_u8_i16(&levels, &q16), "i16 n {n}");
+    }
+}
