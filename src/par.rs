@@ -108,6 +108,7 @@ pub(crate) fn zip_chunks<A: Sync, B: Send>(
 
 /// `f(i, chunk)` on the chunks of `b` of `bc` items (the last one may be shorter), in parallel
 /// when [`split`] says so; the first error in index order. `bc` must be positive.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
 pub(crate) fn for_each_chunk_mut<B: Send>(
     b: &mut [B],
     bc: usize,
@@ -145,6 +146,7 @@ pub(crate) fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> al
 /// The ranges `0..n` split into pieces of `grain` (the last shorter), as `f(range)` results in
 /// range order, computed in parallel when [`split`] says so. `grain` must be positive.
 #[cfg(feature = "alloc")]
+#[cfg_attr(not(feature = "parallel"), allow(dead_code))]
 pub(crate) fn map_ranges<T: Send>(
     n: usize,
     grain: usize,
