@@ -64,12 +64,15 @@ pub trait DynCodec: Send + Sync {
     }
     /// What the score estimates (see [`Estimator`]).
     fn estimator(&self) -> Estimator;
-    /// Encodes `xs.len() / dim()` row-major vectors into `codes`.
+    /// Encodes `xs.len() / dim()` row-major vectors into `codes`. [`Erased`] codecs (all factory
+    /// codecs) encode pieces of rows on all cores with the `parallel` feature: the same codes
+    /// and the same error (the first failing row's) as one thread.
     ///
     /// # Errors
     /// As [`Codec::encode_batch`].
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()>;
-    /// Decodes `codes.len() / code_len()` codes into `out`.
+    /// Decodes `codes.len() / code_len()` codes into `out` (on all cores with the `parallel`
+    /// feature for [`Erased`] codecs, with the same results).
     ///
     /// # Errors
     /// As [`Decode::decode_batch`].
@@ -298,7 +301,13 @@ impl dyn DynCodec + '_ {
     /// [`Error::InvalidParameter`] if `k > MAX_K`; as
     /// [`scan_layout_topk_into`](Self::scan_layout_topk_into).
     #[cfg(feature = "alloc")]
-    pub fn scan_layout_topk(&self, q: &[f32], layout: &[u8], n: usize, k: usize) -> Result<alloc::vec::Vec<(u32, f32)>> {
+    pub fn scan_layout_topk(
+        &self,
+        q: &[f32],
+        layout: &[u8],
+        n: usize,
+        k: usize,
+    ) -> Result<alloc::vec::Vec<(u32, f32)>> {
         if k > MAX_K {
             return Err(Error::InvalidParameter("scan_layout_topk: k above MAX_K"));
         }

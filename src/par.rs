@@ -25,8 +25,6 @@
 //! Without the feature every helper here is a plain loop (the default build stays
 //! single-threaded, `no_std`-clean and free of the dependency), and [`threads`] is 1.
 
-use core::ops::Range;
-
 use crate::error::Result;
 
 /// Whether the crate was built with the `parallel` feature.
@@ -91,12 +89,8 @@ pub(crate) fn zip_chunks<A: Sync, B: Send>(
     {
         use rayon::prelude::*;
         if split(a.len(), ac) {
-            let results: alloc::vec::Vec<Result<()>> = a
-                .par_chunks(ac)
-                .zip(b.par_chunks_mut(bc))
-                .enumerate()
-                .map(|(i, (x, y))| f(i, x, y))
-                .collect();
+            let results: alloc::vec::Vec<Result<()>> =
+                a.par_chunks(ac).zip(b.par_chunks_mut(bc)).enumerate().map(|(i, (x, y))| f(i, x, y)).collect();
             return results.into_iter().collect();
         }
     }
@@ -118,8 +112,7 @@ pub(crate) fn for_each_chunk_mut<B: Send>(
     {
         use rayon::prelude::*;
         if split(b.len(), bc) {
-            let results: alloc::vec::Vec<Result<()>> =
-                b.par_chunks_mut(bc).enumerate().map(|(i, y)| f(i, y)).collect();
+            let results: alloc::vec::Vec<Result<()>> = b.par_chunks_mut(bc).enumerate().map(|(i, y)| f(i, y)).collect();
             return results.into_iter().collect();
         }
     }
@@ -150,7 +143,7 @@ pub(crate) fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> al
 pub(crate) fn map_ranges<T: Send>(
     n: usize,
     grain: usize,
-    f: impl Fn(Range<usize>) -> T + Sync + Send,
+    f: impl Fn(core::ops::Range<usize>) -> T + Sync + Send,
 ) -> alloc::vec::Vec<T> {
     let pieces = n.div_ceil(grain);
     map(pieces, |i| f(i * grain..((i + 1) * grain).min(n)))
