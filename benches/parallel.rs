@@ -142,10 +142,10 @@ fn task_cpu() -> std::collections::BTreeMap<String, u64> {
     let mut m = std::collections::BTreeMap::new();
     if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
         for e in dir.flatten() {
-            if let Ok(s) = std::fs::read_to_string(e.path().join("schedstat")) {
-                if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse().ok()) {
-                    m.insert(e.file_name().to_string_lossy().into_owned(), ns);
-                }
+            if let Ok(s) = std::fs::read_to_string(e.path().join("schedstat"))
+                && let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse().ok())
+            {
+                m.insert(e.file_name().to_string_lossy().into_owned(), ns);
             }
         }
     }

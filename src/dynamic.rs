@@ -229,14 +229,14 @@ impl dyn DynCodec + '_ {
 
     /// Offers the scores of the first `n` vectors of a search layout ([`DynCodec::to_layout`]) to
     /// `top` (ids are vector indices, from 0): the same ids and scores as
-    /// [`scan_topk_into`](Self::scan_topk_into) on the codes, scored with the layout kernel in
+    /// `scan_topk_into` on the codes, scored with the layout kernel in
     /// pieces of whole layout blocks (about 256 vectors) into a stack buffer. No allocation in
     /// the default build; parallel with the `parallel` feature as `scan_topk_into`.
     ///
     /// # Errors
     /// [`Error::CodeLength`] if `layout` is shorter than the layout of `n` codes;
     /// [`Error::InvalidParameter`] for layout blocks of more than 256 vectors; [`Error::Overflow`]
-    /// for more than `u32::MAX` vectors; as [`scan_layout_into`](Self::scan_layout_into).
+    /// for more than `u32::MAX` vectors; as `scan_layout_into`.
     pub fn scan_layout_topk_into<const CAP: usize>(
         &self,
         q: &[f32],
@@ -294,12 +294,12 @@ impl dyn DynCodec + '_ {
     }
 
     /// The `k` best vectors of the first `n` of a search layout for `q` as `(id, score)`, best
-    /// first (ties towards the smaller id): the same as [`scan_topk`](Self::scan_topk) on the
+    /// first (ties towards the smaller id): the same as `scan_topk` on the
     /// codes.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `k > MAX_K`; as
-    /// [`scan_layout_topk_into`](Self::scan_layout_topk_into).
+    /// `scan_layout_topk_into`.
     #[cfg(feature = "alloc")]
     pub fn scan_layout_topk(
         &self,

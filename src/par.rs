@@ -8,7 +8,7 @@
 //! * scans to top-k (`scan_topk`, `scan_topk_into`, `scan_layout_topk`, `scan_layout_topk_into`
 //!   on `dyn DynCodec`): contiguous ranges of codes, each into its own top-k, merged in range
 //!   order;
-//! * training: the assignment and update steps of [`crate::train::kmeans`] (and its k-means++
+//! * training: the assignment and update steps of [`kmeans`](crate::train::kmeans()) (and its k-means++
 //!   seeding), the covariance of [`crate::transform::pca::Pca::train`], and the per-dimension
 //!   codebooks of `TrainedLloydCodec::train`.
 //!
