@@ -34,13 +34,14 @@ impl Pca {
         }
         crate::error::check_finite(data)?;
         // Lower triangle of Σ r·rᵀ over the centred rows r, each entry summed in row order.
-        // Rows are centred a block at a time; the covariance rows are then updated from the
-        // block independently (in parallel with the `parallel` feature: the same bits).
-        const BLOCK_ROWS: usize = 64;
+        // Rows are centred a block (about 2 MiB of f64) at a time; pieces of 16 covariance rows
+        // are then updated from the whole block independently (in parallel with the `parallel`
+        // feature: the same bits, as every entry still adds the rows in order).
         const GRAIN_ROWS: usize = 16;
+        let block_rows = ((1usize << 18) / dim).clamp(1, n);
         let mut a = alloc::vec![0.0f64; dim * dim];
-        let mut centred = alloc::vec![0.0f64; BLOCK_ROWS.min(n) * dim];
-        for block in data.chunks(BLOCK_ROWS * dim) {
+        let mut centred = alloc::vec![0.0f64; block_rows * dim];
+        for block in data.chunks(block_rows * dim) {
             let cen = &mut centred[..block.len()];
             for (row, r) in block.chunks_exact(dim).zip(cen.chunks_exact_mut(dim)) {
                 for ((o, &v), &m) in r.iter_mut().zip(row).zip(mean) {
@@ -49,12 +50,12 @@ impl Pca {
             }
             let cen = &*cen;
             crate::par::for_each_chunk_mut(&mut a, GRAIN_ROWS * dim, |piece, rows| {
-                for (ii, arow) in rows.chunks_exact_mut(dim).enumerate() {
-                    let i = piece * GRAIN_ROWS + ii;
-                    let ai = &mut arow[..=i];
-                    for r in cen.chunks_exact(dim) {
+                let i0 = piece * GRAIN_ROWS;
+                for r in cen.chunks_exact(dim) {
+                    for (ii, arow) in rows.chunks_exact_mut(dim).enumerate() {
+                        let i = i0 + ii;
                         let ri = r[i];
-                        for (x, &rj) in ai.iter_mut().zip(&r[..=i]) {
+                        for (x, &rj) in arow[..=i].iter_mut().zip(&r[..=i]) {
                             *x += ri * rj;
                         }
                     }
