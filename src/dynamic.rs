@@ -11,7 +11,8 @@
 //!   [`PreparedQuery`] to a closure, which scores any number of code batches with the codec's
 //!   own batch kernel (one virtual call per batch, not per code);
 //! * `scan` and `scan_topk` (`impl dyn DynCodec`): a
-//!   whole scan in one call, to scores or to the `k` best ids;
+//!   whole scan in one call, to scores or to the `k` best ids (`scan_layout_topk` on a search
+//!   layout); on all cores with the `parallel` feature (see [`crate::par`]);
 //! * [`save`](DynCodec::save) writes the codec (name, metric, parameters) so that
 //!   [`crate::factory::load`] reads it back as a `Box<dyn DynCodec>`.
 //!
@@ -63,12 +64,15 @@ pub trait DynCodec: Send + Sync {
     }
     /// What the score estimates (see [`Estimator`]).
     fn estimator(&self) -> Estimator;
-    /// Encodes `xs.len() / dim()` row-major vectors into `codes`.
+    /// Encodes `xs.len() / dim()` row-major vectors into `codes`. [`Erased`] codecs (all factory
+    /// codecs) encode pieces of rows on all cores with the `parallel` feature: the same codes
+    /// and the same error (the first failing row's) as one thread.
     ///
     /// # Errors
     /// As [`Codec::encode_batch`].
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()>;
-    /// Decodes `codes.len() / code_len()` codes into `out`.
+    /// Decodes `codes.len() / code_len()` codes into `out` (on all cores with the `parallel`
+    /// feature for [`Erased`] codecs, with the same results).
     ///
     /// # Errors
     /// As [`Decode::decode_batch`].
@@ -193,10 +197,16 @@ impl dyn DynCodec + '_ {
     }
 
     /// Offers every code's score to `top` (ids are code indices, from 0), scoring blocks of 256
-    /// codes at a time into a stack buffer. No allocation.
+    /// codes at a time into a stack buffer. No allocation in the default build.
+    ///
+    /// With the `parallel` feature and more than one thread, more than 16,384 codes are scanned
+    /// as contiguous ranges of 16,384 codes (each with its own prepared query and top-k) that are
+    /// merged in range order: the same ids and scores as one thread (see [`crate::par`]);
+    /// `scratch` is then unused.
     ///
     /// # Errors
-    /// As `scan_into`; [`Error::Overflow`] for more than `u32::MAX` codes.
+    /// As `scan_into`; [`Error::Overflow`] for more than `u32::MAX` codes. On error, what `top`
+    /// holds is unspecified.
     pub fn scan_topk_into<const CAP: usize>(
         &self,
         q: &[f32],
@@ -204,7 +214,6 @@ impl dyn DynCodec + '_ {
         codes: &[u8],
         top: &mut TopK<CAP>,
     ) -> Result<()> {
-        const BLOCK: usize = 256;
         let c = self.code_len();
         let n = crate::codec::batch_rows(codes.len(), c)
             .map_err(|_| Error::CodeLength { expected: codes.len() / c.max(1) * c, got: codes.len() })?;
@@ -214,15 +223,98 @@ impl dyn DynCodec + '_ {
         if c == 0 {
             return Ok(());
         }
-        self.with_query(q, scratch, &mut |p| {
-            let mut buf = [0f32; BLOCK];
-            for (b, block) in codes.chunks(BLOCK * c).enumerate() {
-                let out = &mut buf[..block.len() / c];
-                p.score_batch(block, out)?;
-                top.push_batch(out, (b * BLOCK) as u32);
+        let src = Src { bytes: codes, vectors: 1, bytes_per_block: c, step: SCAN_BLOCK, layout: false };
+        self.scan_src(q, scratch, src, n, top)
+    }
+
+    /// Offers the scores of the first `n` vectors of a search layout ([`DynCodec::to_layout`]) to
+    /// `top` (ids are vector indices, from 0): the same ids and scores as
+    /// `scan_topk_into` on the codes, scored with the layout kernel in
+    /// pieces of whole layout blocks (about 256 vectors) into a stack buffer. No allocation in
+    /// the default build; parallel with the `parallel` feature as `scan_topk_into`.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `layout` is shorter than the layout of `n` codes;
+    /// [`Error::InvalidParameter`] for layout blocks of more than 256 vectors; [`Error::Overflow`]
+    /// for more than `u32::MAX` vectors; as `scan_layout_into`.
+    pub fn scan_layout_topk_into<const CAP: usize>(
+        &self,
+        q: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        top: &mut TopK<CAP>,
+    ) -> Result<()> {
+        let (vectors, bytes_per_block) = self.layout_block();
+        let need = self.layout_len(n)?;
+        if layout.len() < need {
+            return Err(Error::CodeLength { expected: need, got: layout.len() });
+        }
+        if vectors > SCAN_BLOCK {
+            return Err(Error::InvalidParameter("scan_layout_topk: layout blocks above 256 vectors"));
+        }
+        if u32::try_from(n).is_err() {
+            return Err(Error::Overflow);
+        }
+        if self.code_len() == 0 {
+            return Ok(());
+        }
+        let step = SCAN_BLOCK / vectors * vectors;
+        let src = Src { bytes: layout, vectors, bytes_per_block, step, layout: true };
+        self.scan_src(q, scratch, src, n, top)
+    }
+
+    /// The scan behind the two top-k scans: serial into `top`, or in ranges of 64 pieces.
+    fn scan_src<const CAP: usize>(
+        &self,
+        q: &[f32],
+        scratch: &mut [f32],
+        src: Src<'_>,
+        n: usize,
+        top: &mut TopK<CAP>,
+    ) -> Result<()> {
+        #[cfg(feature = "parallel")]
+        {
+            let grain = SCAN_RANGE_PIECES * src.step;
+            if crate::par::split(n, grain) {
+                let k = top.k();
+                let parts = crate::par::map_ranges(n, grain, |r| {
+                    let mut scratch = alloc::vec![0f32; self.query_scratch_len()];
+                    let mut t = alloc::boxed::Box::new(TopK::<CAP>::new(k));
+                    self.with_query(q, &mut scratch, &mut |p| scan_pieces(p, src, r.clone(), &mut t))?;
+                    Ok::<_, Error>(t)
+                });
+                for t in parts {
+                    top.merge(&*t?);
+                }
+                return Ok(());
             }
-            Ok(())
-        })
+        }
+        self.with_query(q, scratch, &mut |p| scan_pieces(p, src, 0..n, top))
+    }
+
+    /// The `k` best vectors of the first `n` of a search layout for `q` as `(id, score)`, best
+    /// first (ties towards the smaller id): the same as `scan_topk` on the
+    /// codes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `k > MAX_K`; as
+    /// `scan_layout_topk_into`.
+    #[cfg(feature = "alloc")]
+    pub fn scan_layout_topk(
+        &self,
+        q: &[f32],
+        layout: &[u8],
+        n: usize,
+        k: usize,
+    ) -> Result<alloc::vec::Vec<(u32, f32)>> {
+        if k > MAX_K {
+            return Err(Error::InvalidParameter("scan_layout_topk: k above MAX_K"));
+        }
+        let mut scratch = alloc::vec![0f32; self.query_scratch_len()];
+        let mut top = alloc::boxed::Box::new(TopK::<MAX_K>::new(k));
+        self.scan_layout_topk_into(q, &mut scratch, layout, n, &mut top)?;
+        Ok(drain_pairs(&mut top))
     }
 
     /// The `k` best codes for `q` as `(id, score)`, best first (ties towards the smaller id).
@@ -237,10 +329,64 @@ impl dyn DynCodec + '_ {
         let mut scratch = alloc::vec![0f32; self.query_scratch_len()];
         let mut top = alloc::boxed::Box::new(TopK::<MAX_K>::new(k));
         self.scan_topk_into(q, &mut scratch, codes, &mut top)?;
-        let mut out = alloc::vec![(0f32, 0u32); top.len()];
-        let m = top.drain_sorted(&mut out);
-        Ok(out[..m].iter().map(|&(s, i)| (i, s)).collect())
+        Ok(drain_pairs(&mut top))
     }
+}
+
+/// Vectors scored per kernel call of the top-k scans (a stack buffer of this many scores).
+const SCAN_BLOCK: usize = 256;
+/// Kernel calls per range of a parallel top-k scan (16,384 codes for unit layout blocks).
+#[cfg(feature = "parallel")]
+const SCAN_RANGE_PIECES: usize = 64;
+
+/// What a top-k scan reads: codes (`layout == false`, blocks of one code) or a search layout.
+#[derive(Clone, Copy)]
+struct Src<'a> {
+    bytes: &'a [u8],
+    vectors: usize,
+    bytes_per_block: usize,
+    /// Vectors per kernel call: a multiple of `vectors`, at most [`SCAN_BLOCK`].
+    step: usize,
+    layout: bool,
+}
+
+/// Offers the scores of vectors `r` (`r.start` a multiple of `src.step`) to `top`, one kernel
+/// call per `src.step` vectors, at the same piece boundaries whatever the range.
+fn scan_pieces<const CAP: usize>(
+    p: &dyn PreparedQuery,
+    src: Src<'_>,
+    r: core::ops::Range<usize>,
+    top: &mut TopK<CAP>,
+) -> Result<()> {
+    let mut buf = [0f32; SCAN_BLOCK];
+    let mut s = r.start;
+    while s < r.end {
+        let e = (s + src.step).min(r.end);
+        let out = &mut buf[..e - s];
+        let at = s / src.vectors * src.bytes_per_block;
+        if src.layout {
+            p.score_layout(&src.bytes[at..], out)?;
+        } else {
+            p.score_batch(&src.bytes[at..e * src.bytes_per_block], out)?;
+        }
+        top.push_batch(out, s as u32);
+        s = e;
+    }
+    Ok(())
+}
+
+/// The entries of `top` best first as `(id, score)`.
+#[cfg(feature = "alloc")]
+fn drain_pairs<const CAP: usize>(top: &mut TopK<CAP>) -> alloc::vec::Vec<(u32, f32)> {
+    let mut out = alloc::vec![(0f32, 0u32); top.len()];
+    let m = top.drain_sorted(&mut out);
+    out[..m].iter().map(|&(s, i)| (i, s)).collect()
+}
+
+/// Rows per piece of a parallel batch encode or decode: about 64 Ki floats, a multiple of 64
+/// rows (codecs that block rows see the same blocks inside a piece as in a whole batch).
+fn batch_grain(d: usize) -> usize {
+    (65_536 / d.max(1)).next_multiple_of(64).max(64)
 }
 
 /// A codec value behind [`DynCodec`], with the name and metric it was built for.
@@ -335,10 +481,22 @@ where
         self.codec.estimator()
     }
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
-        Codec::encode_batch(&self.codec, xs, codes)
+        // With `parallel` (and whole rows), pieces of `batch_grain` rows on the pool: the same
+        // codes, and the first failing row's error.
+        let (d, c) = (self.codec.dim(), self.codec.code_len());
+        let (n, g) = (xs.len().checked_div(d).unwrap_or(0), batch_grain(d));
+        if c == 0 || n * d != xs.len() || Some(codes.len()) != n.checked_mul(c) || !crate::par::split(n, g) {
+            return Codec::encode_batch(&self.codec, xs, codes);
+        }
+        crate::par::zip_chunks(xs, g * d, codes, g * c, |_, x, y| Codec::encode_batch(&self.codec, x, y))
     }
     fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        Decode::decode_batch(&self.codec, codes, out)
+        let (d, c) = (self.codec.dim(), self.codec.code_len());
+        let (n, g) = (codes.len().checked_div(c).unwrap_or(0), batch_grain(d));
+        if d == 0 || n * c != codes.len() || Some(out.len()) != n.checked_mul(d) || !crate::par::split(n, g) {
+            return Decode::decode_batch(&self.codec, codes, out);
+        }
+        crate::par::zip_chunks(codes, g * c, out, g * d, |_, x, y| Decode::decode_batch(&self.codec, x, y))
     }
     fn layout_block(&self) -> (usize, usize) {
         self.codec.layout_block()

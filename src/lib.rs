@@ -23,6 +23,9 @@
 //!
 //! * `std` (default): runtime CPU-feature detection for the SIMD arch paths; implies `alloc`.
 //! * `alloc`: training, serialization to `Vec<u8>`, owned query scratch helpers.
+//! * `parallel` (implies `std`, adds the `rayon` dependency): batch encode/decode, scans to
+//!   top-k and training on all cores (rayon's pool, `RAYON_NUM_THREADS`), with results identical
+//!   to one thread; see [`par`].
 //!
 //! Without default features the crate builds for bare-metal targets such as
 //! `thumbv7em-none-eabihf`.
@@ -49,6 +52,7 @@ pub mod io;
 #[cfg(feature = "alloc")]
 pub mod kv;
 pub mod metric;
+pub mod par;
 pub mod persist;
 #[cfg(feature = "alloc")]
 pub mod pq;

@@ -81,6 +81,15 @@ impl<const CAP: usize> TopK<CAP> {
         }
     }
 
+    /// Offers every entry `other` holds (in no particular order). Because the selector keeps
+    /// the `k` best under a total order (larger score, then smaller id), merging the selectors
+    /// of disjoint id ranges gives exactly the entries of one selector fed every score.
+    pub fn merge<const C2: usize>(&mut self, other: &TopK<C2>) {
+        for &(s, i) in &other.heap[..other.len] {
+            self.push(s, i);
+        }
+    }
+
     fn sift_down(&mut self, mut i: usize) {
         loop {
             let l = 2 * i + 1;
@@ -136,6 +145,26 @@ mod tests {
             all.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
             all.truncate(k.min(128));
             assert_eq!(&out[..m], &all[..], "n {n} k {k}");
+        }
+    }
+
+    #[test]
+    fn merge_of_ranges_equals_one_pass() {
+        let mut r = Rng::new(9);
+        // Few distinct scores: many ties, broken by id.
+        let scores: Vec<f32> = (0..5000).map(|_| (r.below(50) as f32) - 25.0).collect();
+        for k in [0usize, 1, 7, 64] {
+            let mut one = TopK::<64>::new(k);
+            one.push_batch(&scores, 0);
+            let mut merged = TopK::<64>::new(k);
+            for (j, part) in scores.chunks(333).enumerate().rev() {
+                let mut t = TopK::<64>::new(k);
+                t.push_batch(part, (j * 333) as u32);
+                merged.merge(&t);
+            }
+            let (mut a, mut b) = ([(0.0f32, 0u32); 64], [(0.0f32, 0u32); 64]);
+            let (ma, mb) = (one.drain_sorted(&mut a), merged.drain_sorted(&mut b));
+            assert_eq!(a[..ma], b[..mb], "k {k}");
         }
     }
 

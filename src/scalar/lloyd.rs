@@ -309,7 +309,7 @@ mod train {
             }
             crate::error::check_finite(samples)?;
             let mut s: Vec<f32> = samples.to_vec();
-            s.sort_unstable_by(|a, b| a.total_cmp(b));
+            crate::par::sort_total(&mut s);
             let n = s.len();
             let distinct = 1 + s.windows(2).filter(|w| w[0] < w[1]).count();
             if n == 0 {
@@ -875,18 +875,17 @@ mod trained {
             if dim == 0 || dim > MAX_DIM || !(1..=8).contains(&bits) {
                 return Err(Error::InvalidParameter("dim must be in 1..=2^16 and bits in 1..=8"));
             }
-            let n = crate::codec::batch_rows(data.len(), dim)?;
+            crate::codec::batch_rows(data.len(), dim)?;
             check_finite(data)?;
             let k = 1usize << bits;
             let books = if per_dim {
-                let mut col = Vec::with_capacity(n);
-                let mut books = Vec::with_capacity(dim);
-                for j in 0..dim {
-                    col.clear();
-                    col.extend(data.iter().skip(j).step_by(dim));
-                    books.push(Codebook::train(&col, k, iters)?);
-                }
-                books
+                // One independent job per dimension (in parallel with the `parallel` feature);
+                // the first failing dimension's error.
+                let books = crate::par::map(dim, |j| {
+                    let col: Vec<f32> = data.iter().skip(j).step_by(dim).copied().collect();
+                    Codebook::train(&col, k, iters)
+                });
+                books.into_iter().collect::<Result<Vec<Codebook>>>()?
             } else {
                 alloc::vec![Codebook::train(data, k, iters)?]
             };

@@ -23,6 +23,11 @@
 //! Determinism: distances use [`crate::simd::pq::nearest`] (one lane per centroid, sequential
 //! sum over coordinates: the same bits on every backend); objectives and centroid sums are `f64`
 //! in point order. Cost: `O(niter · n · k · d)`.
+//!
+//! With the `parallel` feature the assignment step (and the k-means++ distances) run over
+//! pieces of points and the update over pieces of centroids, each centroid still summing its
+//! points in point order and the objective still added in point order: the centroids are the
+//! same bits as with one thread (see [`crate::par`]).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -246,16 +251,24 @@ fn run_once(
     }
     let nb = k.div_ceil(LANES);
     let mut blocks = vec![0f32; nb * LANES * dim];
-    let mut assign = vec![0u32; n];
+    // (nearest centroid, squared distance) per point; the points of each centroid.
+    let mut assign = vec![(0usize, 0f32); n];
+    let mut members = vec![0u32; n];
+    let grain = assign_grain(k, dim);
     let mut objective = Vec::with_capacity(cfg.niter);
     let mut split_rng = Rng::new(1234);
     let mut splits = 0;
     for _ in 0..cfg.niter {
         transpose_blocks(&c, k, dim, &mut blocks);
+        // Assignment (parallel over points with `parallel`), then the objective in point order.
+        crate::par::zip_chunks(x, grain * dim, &mut assign, grain, |_, xs, out| {
+            for (p, a) in xs.chunks_exact(dim).zip(out.iter_mut()) {
+                *a = nearest(p, &blocks, k);
+            }
+            Ok(())
+        })?;
         let mut obj = 0f64;
-        for (i, (p, a)) in x.chunks_exact(dim).zip(assign.iter_mut()).enumerate() {
-            let (j, d) = nearest(p, &blocks, k);
-            *a = j as u32;
+        for (i, &(_, d)) in assign.iter().enumerate() {
             obj += f64::from(d) * w.map_or(1.0, |w| f64::from(w[i]));
         }
         let unchanged = objective.last() == Some(&obj);
@@ -263,30 +276,58 @@ fn run_once(
         if unchanged {
             break;
         }
-        // Update: weighted means in f64, in point order.
-        let mut sums = vec![0f64; k * dim];
+        // Update: weighted means in f64, each centroid summing its points in point order (the
+        // points bucketed by centroid first, so that centroids can be summed independently).
         let mut counts = vec![0f64; k];
-        for (i, (p, &a)) in x.chunks_exact(dim).zip(&assign).enumerate() {
-            let wi = w.map_or(1.0, |w| f64::from(w[i]));
-            let a = a as usize;
-            counts[a] += wi;
-            for (s, &v) in sums[a * dim..(a + 1) * dim].iter_mut().zip(p) {
-                *s += wi * f64::from(v);
-            }
+        let mut start = vec![0usize; k + 1];
+        for (i, &(a, _)) in assign.iter().enumerate() {
+            counts[a] += w.map_or(1.0, |w| f64::from(w[i]));
+            start[a + 1] += 1;
         }
         for j in 0..k {
-            if counts[j] > 0.0 {
-                for (cv, s) in c[j * dim..(j + 1) * dim].iter_mut().zip(&sums[j * dim..(j + 1) * dim]) {
-                    *cv = (*s / counts[j]) as f32;
+            start[j + 1] += start[j];
+        }
+        let mut fill = start.clone();
+        for (i, &(a, _)) in assign.iter().enumerate() {
+            members[fill[a]] = i as u32;
+            fill[a] += 1;
+        }
+        let (counts_ref, start_ref, members_ref) = (&counts, &start, &members);
+        crate::par::for_each_chunk_mut(&mut c, UPDATE_GRAIN * dim, |piece, rows| {
+            let mut sums = vec![0f64; dim];
+            for (r, row) in rows.chunks_exact_mut(dim).enumerate() {
+                let j = piece * UPDATE_GRAIN + r;
+                if counts_ref[j] > 0.0 {
+                    sums.fill(0.0);
+                    for &i in &members_ref[start_ref[j]..start_ref[j + 1]] {
+                        let i = i as usize;
+                        let wi = w.map_or(1.0, |w| f64::from(w[i]));
+                        for (s, &v) in sums.iter_mut().zip(&x[i * dim..(i + 1) * dim]) {
+                            *s += wi * f64::from(v);
+                        }
+                    }
+                    for (cv, s) in row.iter_mut().zip(&sums) {
+                        *cv = (*s / counts_ref[j]) as f32;
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         splits += split_clusters(&mut c, &mut counts, dim, n, &mut split_rng);
         if cfg.spherical {
             normalize_rows(&mut c, dim);
         }
     }
     Ok(KMeans { centroids: c, k, dim, objective, splits, few_points: false })
+}
+
+/// Centroids per piece of the parallel update step.
+const UPDATE_GRAIN: usize = 4;
+
+/// Points per piece of the parallel assignment: about 2^18 multiply-adds (any split gives the
+/// same assignments; this only sets the granularity).
+fn assign_grain(k: usize, dim: usize) -> usize {
+    ((1usize << 18) / k.saturating_mul(dim).max(1)).clamp(16, 4096)
 }
 
 /// FAISS's `split_clusters`: every empty cluster takes a perturbed copy of a donor.
@@ -357,12 +398,15 @@ fn plus_plus(x: &[f32], n: usize, dim: usize, k: usize, seed: u64) -> Vec<f32> {
     for j in 1..k {
         let last = &c[(j - 1) * dim..j * dim];
         transpose_blocks(last, 1, dim, &mut block);
-        let mut total = 0f64;
-        for (p, d) in x.chunks_exact(dim).zip(d2.iter_mut()) {
-            let (_, dist) = nearest(p, &block, 1);
-            *d = d.min(f64::from(dist));
-            total += *d;
-        }
+        let grain = assign_grain(1, dim);
+        let _ = crate::par::zip_chunks(x, grain * dim, &mut d2, grain, |_, xs, ds| {
+            for (p, d) in xs.chunks_exact(dim).zip(ds.iter_mut()) {
+                let (_, dist) = nearest(p, &block, 1);
+                *d = d.min(f64::from(dist));
+            }
+            Ok(())
+        });
+        let total: f64 = d2.iter().fold(0.0, |t, &d| t + d);
         let pick = if total > 0.0 {
             let r = rng.next_f64() * total;
             let mut acc = 0f64;
