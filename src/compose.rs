@@ -198,7 +198,8 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         with_buf(self.transform.dim_out(), |y| self.encode_with_scratch(x, code, y))
     }
     /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are transformed into
-    /// one stack buffer, then encoded with `C::encode_batch` (so a pipelined inner batch kernel
+    /// one stack buffer by [`Transform::forward_batch`] (one blocked matrix product for the dense
+    /// transforms), then encoded with `C::encode_batch` (so a pipelined inner batch kernel
     /// is used). Codes are identical to `encode_into`'s; on error, earlier rows are written.
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         let (d, c) = (self.dim(), self.code_len());
@@ -212,13 +213,11 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         with_buf(rows * e, |y| {
             for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
-                for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
-                    // The row after the next one, while this one is transformed.
-                    if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
-                        crate::simd::prefetch(nx);
-                    }
-                    self.transform.forward(x, yr)?;
+                // The first two rows of the next block (the transform prefetches within a block).
+                if let Some(nx) = xs.get((b + 1) * rows * d..((b + 1) * rows + 2).min(n) * d) {
+                    crate::simd::prefetch(nx);
                 }
+                self.transform.forward_batch(xb, yb)?;
                 self.inner.encode_batch(yb, cb)?;
             }
             Ok(())
@@ -920,6 +919,39 @@ impl<C: Codec, M: AsRef<[f32]>> Codec for Centered<C, M> {
                 *o = v - m;
             }
             self.inner.encode_into(r, code)
+        })
+    }
+    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are centred into one
+    /// stack buffer and encoded with `C::encode_batch` (so a batched inner transform, e.g. the
+    /// blocked PCA product, is used). Codes are identical to `encode_into`'s; a block with a
+    /// non-finite row is encoded row by row, so errors (and the rows written before one) are as
+    /// `encode_into`'s.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if c == 0 || d == 0 {
+            return Ok(());
+        }
+        let rows = (crate::buf::BATCH_STACK_FLOATS / d).clamp(1, 16);
+        let mean = self.mean.as_ref();
+        with_buf(rows * d, |r| {
+            for (xb, cb) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)) {
+                if xb.iter().any(|v| !v.is_finite()) {
+                    for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                        self.encode_into(x, code)?;
+                    }
+                    continue;
+                }
+                let rb = &mut r[..xb.len()];
+                for (rr, x) in rb.chunks_exact_mut(d).zip(xb.chunks_exact(d)) {
+                    for ((o, &v), &m) in rr.iter_mut().zip(x).zip(mean) {
+                        *o = v - m;
+                    }
+                }
+                self.inner.encode_batch(rb, cb)?;
+            }
+            Ok(())
         })
     }
 }

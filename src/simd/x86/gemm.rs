@@ -1,0 +1,309 @@
+//! The fixed-order dense matrix product ([`crate::simd::matmul_fixed`]) on AVX2 and AVX-512:
+//! `out[j·rows + i] = dot_fixed(M_i, x_j)` for the rows `M_i` of a row-major matrix and a batch
+//! of vectors `x_j`, in register tiles of several rows × several vectors.
+//!
+//! Every output keeps the lane structure of [`crate::simd::reference::dot_fixed`]: eight partial
+//! sums (lane `t mod 8` of the whole blocks of 8, each product rounded, then added — never
+//! fused), combined `((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))`, then the `cols mod 8` tail in order.
+//! On AVX2 each (row, vector) pair owns one 8-lane `ymm` accumulator. On AVX-512 a `zmm`
+//! accumulator holds two such 8-lane accumulators: one row against two vectors (lanes 0–7 the
+//! first vector, 8–15 the second), with the row's 8 floats broadcast to both halves; the two
+//! halves never mix, so each output sees exactly the reference's operations.
+//!
+//! Cache blocking: the rows are taken in blocks of about 256 KiB (kept in L2), and every vector
+//! of the batch passes over a block before the next block is read.
+
+use core::arch::x86_64::*;
+
+use super::{feature, features};
+
+/// Floats of `M` per cache block of rows (256 KiB).
+const BLOCK_FLOATS: usize = 1 << 16;
+
+/// Rows × vectors of the AVX2 register tile (9 `ymm` accumulators).
+const R2: usize = 3;
+const V2: usize = 3;
+/// Rows × vector pairs of the AVX-512 register tile (24 `zmm` accumulators: 8 rows × 6 vectors).
+const R5: usize = 8;
+const P5: usize = 3;
+
+/// `out[j·rows + i] = dot_fixed(m[i·cols..], xs[j·cols..])` for `i < rows` (capped at
+/// `m.len() / cols`) and `j < min(xs.len() / cols, out.len() / rows)` on the best arch path;
+/// `false` (nothing written) without AVX2, or when `rows` or `cols` is 0.
+pub fn matmul_fixed(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) -> bool {
+    let f = features();
+    if rows == 0 || cols == 0 || f & (feature::AVX2 | feature::AVX512) == 0 {
+        return false;
+    }
+    if f & feature::AVX512 != 0 {
+        // SAFETY: AVX-512F was detected (or compiled in) on this CPU.
+        unsafe { matmul_avx512(m, rows, cols, xs, out) };
+    } else {
+        // SAFETY: AVX2 was detected on this CPU.
+        unsafe { matmul_avx2(m, rows, cols, xs, out) };
+    }
+    true
+}
+
+/// The shape of a product, with its lengths clamped to the slices (so no tile reads past them).
+struct Shape {
+    rows: usize,
+    cols: usize,
+    whole: usize,
+    n: usize,
+    /// Rows per cache block, a multiple of the row tile.
+    block: usize,
+}
+
+impl Shape {
+    fn new(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &[f32], tile_rows: usize) -> Shape {
+        let rows = rows.min(m.len() / cols);
+        let n = (xs.len() / cols).min(out.len() / rows.max(1));
+        let block = ((BLOCK_FLOATS / cols).max(tile_rows) / tile_rows) * tile_rows;
+        Shape { rows, cols, whole: cols / 8 * 8, n, block }
+    }
+}
+
+/// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))` of the 8 lanes of `v`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn reduce8(v: __m256) -> f32 {
+    // a_j = l_j + l_{j+4}
+    let a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    // b_0 = a_0 + a_2, b_1 = a_1 + a_3
+    let b = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    // b_0 + b_1
+    _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps::<1>(b, b)))
+}
+
+/// The reduced lanes plus the tail `Σ_{t ≥ whole} m_t·x_t` in order, each product rounded.
+#[inline(always)]
+fn finish(lanes: f32, mrow: &[f32], x: &[f32], whole: usize) -> f32 {
+    let mut s = lanes;
+    for (a, b) in mrow[whole..].iter().zip(&x[whole..]) {
+        s += a * b;
+    }
+    s
+}
+
+/// # Safety
+/// AVX2 must be available; `rows, cols > 0`.
+#[target_feature(enable = "avx2")]
+unsafe fn matmul_avx2(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+    let s = Shape::new(m, rows, cols, xs, out, R2);
+    let mut o0 = 0;
+    while o0 < s.rows {
+        let o1 = (o0 + s.block).min(s.rows);
+        let mut v = 0;
+        while v < s.n {
+            let vt = (s.n - v).min(V2);
+            let mut o = o0;
+            while o < o1 {
+                let rt = if o1 - o >= R2 { R2 } else { 1 };
+                // SAFETY: AVX2 is available; rows o..o+rt ≤ s.rows ≤ m.len()/cols and vectors
+                // v..v+vt ≤ s.n ≤ xs.len()/cols.
+                unsafe {
+                    match (rt, vt) {
+                        (R2, V2) => tile_avx2::<R2, V2>(m, xs, &s, o, v, out),
+                        (R2, 2) => tile_avx2::<R2, 2>(m, xs, &s, o, v, out),
+                        (R2, _) => tile_avx2::<R2, 1>(m, xs, &s, o, v, out),
+                        (_, V2) => tile_avx2::<1, V2>(m, xs, &s, o, v, out),
+                        (_, 2) => tile_avx2::<1, 2>(m, xs, &s, o, v, out),
+                        _ => tile_avx2::<1, 1>(m, xs, &s, o, v, out),
+                    }
+                }
+                o += rt;
+            }
+            v += vt;
+        }
+        o0 = o1;
+    }
+}
+
+/// Rows `o..o+R` against vectors `v..v+V`: one 8-lane accumulator per pair.
+///
+/// # Safety
+/// AVX2 must be available; `o + R ≤ s.rows` and `v + V ≤ s.n` (see [`Shape::new`]).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn tile_avx2<const R: usize, const V: usize>(
+    m: &[f32],
+    xs: &[f32],
+    s: &Shape,
+    o: usize,
+    v: usize,
+    out: &mut [f32],
+) {
+    let cols = s.cols;
+    let mp = m[o * cols..].as_ptr();
+    let xp = xs[v * cols..].as_ptr();
+    let mut acc = [[_mm256_setzero_ps(); V]; R];
+    let mut k = 0;
+    while k < s.whole {
+        let mut xv = [_mm256_setzero_ps(); V];
+        for (j, x) in xv.iter_mut().enumerate() {
+            // SAFETY: vector v+j has `cols` floats from `xp + j·cols`, and k + 8 ≤ whole ≤ cols.
+            *x = unsafe { _mm256_loadu_ps(xp.add(j * cols + k)) };
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: row o+r has `cols` floats from `mp + r·cols`, and k + 8 ≤ cols.
+            let mv = unsafe { _mm256_loadu_ps(mp.add(r * cols + k)) };
+            for (a, &x) in row.iter_mut().zip(&xv) {
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(mv, x));
+            }
+        }
+        k += 8;
+    }
+    for (r, row) in acc.iter().enumerate() {
+        let mrow = &m[(o + r) * cols..(o + r + 1) * cols];
+        for (j, &a) in row.iter().enumerate() {
+            let x = &xs[(v + j) * cols..(v + j + 1) * cols];
+            out[(v + j) * s.rows + o + r] = finish(reduce8(a), mrow, x, s.whole);
+        }
+    }
+}
+
+/// # Safety
+/// AVX-512F must be available; `rows, cols > 0`.
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn matmul_avx512(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+    let s = Shape::new(m, rows, cols, xs, out, R5);
+    let mut o0 = 0;
+    while o0 < s.rows {
+        let o1 = (o0 + s.block).min(s.rows);
+        let mut v = 0;
+        while v < s.n {
+            let vt = (s.n - v).min(2 * P5);
+            let mut o = o0;
+            while o < o1 {
+                let rt = if o1 - o >= R5 { R5 } else { 1 };
+                // SAFETY: AVX-512F is available; rows o..o+rt ≤ s.rows ≤ m.len()/cols and
+                // vectors v..v+vt ≤ s.n ≤ xs.len()/cols.
+                unsafe {
+                    match (rt, vt.div_ceil(2)) {
+                        (R5, P5) => tile_avx512::<R5, P5>(m, xs, &s, o, v, vt, out),
+                        (R5, 2) => tile_avx512::<R5, 2>(m, xs, &s, o, v, vt, out),
+                        (R5, _) => tile_avx512::<R5, 1>(m, xs, &s, o, v, vt, out),
+                        (_, P5) => tile_avx512::<1, P5>(m, xs, &s, o, v, vt, out),
+                        (_, 2) => tile_avx512::<1, 2>(m, xs, &s, o, v, vt, out),
+                        _ => tile_avx512::<1, 1>(m, xs, &s, o, v, vt, out),
+                    }
+                }
+                o += rt;
+            }
+            v += vt;
+        }
+        o0 = o1;
+    }
+}
+
+/// Rows `o..o+R` against the `nv ∈ {2P−1, 2P}` vectors from `v`: accumulator `[r][p]` holds row
+/// `o+r` against vectors `v+2p` (lanes 0–7) and `v+2p+1` (lanes 8–15; when `nv` is odd the
+/// last pair repeats its vector there and that half is dropped).
+///
+/// # Safety
+/// AVX-512F must be available; `o + R ≤ s.rows`, `v + nv ≤ s.n`, `2P − 1 ≤ nv ≤ 2P`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_avx512<const R: usize, const P: usize>(
+    m: &[f32],
+    xs: &[f32],
+    s: &Shape,
+    o: usize,
+    v: usize,
+    nv: usize,
+    out: &mut [f32],
+) {
+    let cols = s.cols;
+    let mp = m[o * cols..].as_ptr();
+    let xp = xs[v * cols..].as_ptr();
+    // Offsets of the two vectors of each pair.
+    let mut off = [[0usize; 2]; P];
+    for (p, h) in off.iter_mut().enumerate() {
+        *h = [2 * p * cols, (2 * p + 1).min(nv - 1) * cols];
+    }
+    let mut acc = [[_mm512_setzero_ps(); P]; R];
+    let mut k = 0;
+    while k < s.whole {
+        let mut xv = [_mm512_setzero_ps(); P];
+        for (x, h) in xv.iter_mut().zip(&off) {
+            // SAFETY: both vectors are among the nv ≤ s.n − v whole vectors from `xp`, each
+            // with `cols` floats, and k + 8 ≤ cols.
+            let (lo, hi) = unsafe { (_mm256_loadu_ps(xp.add(h[0] + k)), _mm256_loadu_ps(xp.add(h[1] + k))) };
+            let both = _mm512_insertf64x4::<1>(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi));
+            *x = _mm512_castpd_ps(both);
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: row o+r has `cols` floats from `mp + r·cols`, and k + 8 ≤ cols.
+            let m8 = unsafe { _mm256_loadu_ps(mp.add(r * cols + k)) };
+            let mv = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(m8)));
+            for (a, &x) in row.iter_mut().zip(&xv) {
+                *a = _mm512_add_ps(*a, _mm512_mul_ps(mv, x));
+            }
+        }
+        k += 8;
+    }
+    for (r, row) in acc.iter().enumerate() {
+        let mrow = &m[(o + r) * cols..(o + r + 1) * cols];
+        for (p, &a) in row.iter().enumerate() {
+            let halves = [
+                _mm512_castps512_ps256(a),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a))),
+            ];
+            for (h, &l) in halves.iter().enumerate() {
+                let j = 2 * p + h;
+                if j < nv {
+                    let x = &xs[(v + j) * cols..(v + j + 1) * cols];
+                    out[(v + j) * s.rows + o + r] = finish(reduce8(l), mrow, x, s.whole);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::simd::reference;
+    use std::vec;
+
+    /// Both arch kernels this CPU can run, called directly, bit-identical to the plain
+    /// definition on awkward shapes (odd and non-multiple-of-8/16 widths, batches 1..=37, row
+    /// counts around the tiles and a width past one cache block).
+    #[test]
+    fn arch_matmul_matches_reference_bits() {
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        let avx512 = std::is_x86_feature_detected!("avx512f");
+        let mut rng = crate::rng::Rng::new(5);
+        let shapes: &[(usize, usize)] =
+            &[(1, 1), (3, 7), (8, 8), (9, 15), (17, 16), (24, 33), (5, 100), (31, 384), (25, 1000), (70, 1100)];
+        for &(rows, cols) in shapes {
+            for n in (1..=37).step_by(if cols > 500 { 6 } else { 1 }) {
+                let mut m = vec![0.0f32; rows * cols];
+                let mut xs = vec![0.0f32; n * cols];
+                rng.fill_gaussian(&mut m);
+                rng.fill_gaussian(&mut xs);
+                let mut want = vec![0.0f32; n * rows];
+                reference::matmul_fixed(&m, rows, cols, &xs, &mut want);
+                for (on, run) in [(avx2, 0), (avx512, 1)] {
+                    if !on {
+                        continue;
+                    }
+                    let mut got = vec![f32::NAN; n * rows];
+                    // SAFETY: each kernel runs only when its features were detected.
+                    unsafe {
+                        if run == 0 {
+                            matmul_avx2(&m, rows, cols, &xs, &mut got);
+                        } else {
+                            matmul_avx512(&m, rows, cols, &xs, &mut got);
+                        }
+                    }
+                    let same = got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "kernel {run} rows {rows} cols {cols} n {n}");
+                }
+            }
+        }
+    }
+}
