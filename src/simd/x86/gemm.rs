@@ -10,15 +10,16 @@
 //! first vector, 8–15 the second), with the row's 8 floats broadcast to both halves; the two
 //! halves never mix, so each output sees exactly the reference's operations.
 //!
-//! Cache blocking: the rows are taken in blocks of about 256 KiB (kept in L2), and every vector
-//! of the batch passes over a block before the next block is read.
+//! Cache blocking: the vectors are taken in blocks of about 128 KiB (kept in L2); within a
+//! block, each register tile of rows (8 rows of `M`, 12 KiB at d = 384, kept in L1) meets every
+//! tile of vectors of the block before the next tile of rows is read.
 
 use core::arch::x86_64::*;
 
 use super::{feature, features};
 
-/// Floats of `M` per cache block of rows (256 KiB).
-const BLOCK_FLOATS: usize = 1 << 16;
+/// Floats of the vectors per cache block (128 KiB, kept in L2).
+const BLOCK_FLOATS: usize = 1 << 15;
 
 /// Rows × vectors of the AVX2 register tile (9 `ymm` accumulators).
 const R2: usize = 3;
@@ -51,15 +52,15 @@ struct Shape {
     cols: usize,
     whole: usize,
     n: usize,
-    /// Rows per cache block, a multiple of the row tile.
+    /// Vectors per cache block, a multiple of the vector tile.
     block: usize,
 }
 
 impl Shape {
-    fn new(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &[f32], tile_rows: usize) -> Shape {
+    fn new(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &[f32], tile_vectors: usize) -> Shape {
         let rows = rows.min(m.len() / cols);
         let n = (xs.len() / cols).min(out.len() / rows.max(1));
-        let block = ((BLOCK_FLOATS / cols).max(tile_rows) / tile_rows) * tile_rows;
+        let block = ((BLOCK_FLOATS / cols).max(tile_vectors) / tile_vectors) * tile_vectors;
         Shape { rows, cols, whole: cols / 8 * 8, n, block }
     }
 }
@@ -90,16 +91,16 @@ fn finish(lanes: f32, mrow: &[f32], x: &[f32], whole: usize) -> f32 {
 /// AVX2 must be available; `rows, cols > 0`.
 #[target_feature(enable = "avx2")]
 unsafe fn matmul_avx2(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
-    let s = Shape::new(m, rows, cols, xs, out, R2);
-    let mut o0 = 0;
-    while o0 < s.rows {
-        let o1 = (o0 + s.block).min(s.rows);
-        let mut v = 0;
-        while v < s.n {
-            let vt = (s.n - v).min(V2);
-            let mut o = o0;
-            while o < o1 {
-                let rt = if o1 - o >= R2 { R2 } else { 1 };
+    let s = Shape::new(m, rows, cols, xs, out, V2);
+    let mut v0 = 0;
+    while v0 < s.n {
+        let v1 = (v0 + s.block).min(s.n);
+        let mut o = 0;
+        while o < s.rows {
+            let rt = if s.rows - o >= R2 { R2 } else { 1 };
+            let mut v = v0;
+            while v < v1 {
+                let vt = (v1 - v).min(V2);
                 // SAFETY: AVX2 is available; rows o..o+rt ≤ s.rows ≤ m.len()/cols and vectors
                 // v..v+vt ≤ s.n ≤ xs.len()/cols.
                 unsafe {
@@ -112,11 +113,11 @@ unsafe fn matmul_avx2(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut
                         _ => tile_avx2::<1, 1>(m, xs, &s, o, v, out),
                     }
                 }
-                o += rt;
+                v += vt;
             }
-            v += vt;
+            o += rt;
         }
-        o0 = o1;
+        v0 = v1;
     }
 }
 
@@ -167,16 +168,16 @@ unsafe fn tile_avx2<const R: usize, const V: usize>(
 /// AVX-512F must be available; `rows, cols > 0`.
 #[target_feature(enable = "avx512f,avx2")]
 unsafe fn matmul_avx512(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
-    let s = Shape::new(m, rows, cols, xs, out, R5);
-    let mut o0 = 0;
-    while o0 < s.rows {
-        let o1 = (o0 + s.block).min(s.rows);
-        let mut v = 0;
-        while v < s.n {
-            let vt = (s.n - v).min(2 * P5);
-            let mut o = o0;
-            while o < o1 {
-                let rt = if o1 - o >= R5 { R5 } else { 1 };
+    let s = Shape::new(m, rows, cols, xs, out, 2 * P5);
+    let mut v0 = 0;
+    while v0 < s.n {
+        let v1 = (v0 + s.block).min(s.n);
+        let mut o = 0;
+        while o < s.rows {
+            let rt = if s.rows - o >= R5 { R5 } else { 1 };
+            let mut v = v0;
+            while v < v1 {
+                let vt = (v1 - v).min(2 * P5);
                 // SAFETY: AVX-512F is available; rows o..o+rt ≤ s.rows ≤ m.len()/cols and
                 // vectors v..v+vt ≤ s.n ≤ xs.len()/cols.
                 unsafe {
@@ -189,11 +190,11 @@ unsafe fn matmul_avx512(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &m
                         _ => tile_avx512::<1, 1>(m, xs, &s, o, v, vt, out),
                     }
                 }
-                o += rt;
+                v += vt;
             }
-            v += vt;
+            o += rt;
         }
-        o0 = o1;
+        v0 = v1;
     }
 }
 
