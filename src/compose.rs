@@ -163,6 +163,15 @@ fn score_pair_batch<A: Score, B: Score>(
     Ok(())
 }
 
+/// Rows per block of the batch encoders of [`Rotated`] and [`Centered`] for `n` rows of `width`
+/// floats: under `alloc` up to 64 rows of at most 32,768 floats in all (one heap buffer per
+/// call when that is more than [`STACK_DIM`] floats: the dense transforms read their matrix
+/// once per block), without it as many as fit in the stack buffer, at most 16.
+fn batch_block_rows(n: usize, width: usize) -> usize {
+    let (cap, most) = if cfg!(feature = "alloc") { (1usize << 15, 64) } else { (crate::buf::BATCH_STACK_FLOATS, 16) };
+    (cap / width.max(1)).clamp(1, most).min(n.max(1))
+}
+
 /// `C ∘ T`: a transform `T` followed by an inner codec `C` on the transformed vector.
 ///
 /// Bits per dimension: `C`'s code length over `T.dim_in()` (nothing else is stored; `T` is
@@ -197,9 +206,10 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         with_buf(self.transform.dim_out(), |y| self.encode_with_scratch(x, code, y))
     }
-    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are transformed into
-    /// one stack buffer by [`Transform::forward_batch`] (one blocked matrix product for the dense
-    /// transforms), then encoded with `C::encode_batch` (so a pipelined inner batch kernel
+    /// Blocks of rows (at most [`Transform::batch_block`], and up to 64 rows of at most 32,768
+    /// floats under `alloc`, else as many as fit in [`STACK_DIM`] floats, at most 16) are
+    /// transformed into one buffer by [`Transform::forward_batch`] (one blocked matrix product
+    /// for the dense transforms), then encoded with `C::encode_batch` (so a pipelined inner batch kernel
     /// is used). Codes are identical to `encode_into`'s; on error, earlier rows are written.
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         let (d, c) = (self.dim(), self.code_len());
@@ -209,7 +219,7 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         if c == 0 || d == 0 || e == 0 {
             return Ok(());
         }
-        let rows = (crate::buf::BATCH_STACK_FLOATS / e).clamp(1, 16);
+        let rows = batch_block_rows(n, e).min(self.transform.batch_block().max(1));
         with_buf(rows * e, |y| {
             for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
@@ -921,8 +931,8 @@ impl<C: Codec, M: AsRef<[f32]>> Codec for Centered<C, M> {
             self.inner.encode_into(r, code)
         })
     }
-    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are centred into one
-    /// stack buffer and encoded with `C::encode_batch` (so a batched inner transform, e.g. the
+    /// Blocks of rows (up to 64 under `alloc`, else as many as fit in [`STACK_DIM`] floats, at
+    /// most 16) are centred into one buffer and encoded with `C::encode_batch` (so a batched inner transform, e.g. the
     /// blocked PCA product, is used). Codes are identical to `encode_into`'s; a block with a
     /// non-finite row is encoded row by row, so errors (and the rows written before one) are as
     /// `encode_into`'s.
@@ -933,7 +943,7 @@ impl<C: Codec, M: AsRef<[f32]>> Codec for Centered<C, M> {
         if c == 0 || d == 0 {
             return Ok(());
         }
-        let rows = (crate::buf::BATCH_STACK_FLOATS / d).clamp(1, 16);
+        let rows = batch_block_rows(n, d);
         let mean = self.mean.as_ref();
         with_buf(rows * d, |r| {
             for (xb, cb) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)) {

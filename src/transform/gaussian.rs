@@ -127,6 +127,10 @@ impl Transform for GaussianProjection {
         }
         Ok(())
     }
+    /// 64 with a stored matrix (a block reads it once), else 16.
+    fn batch_block(&self) -> usize {
+        if self.is_materialized() { 64 } else { 16 }
+    }
     /// With a stored matrix, one blocked matrix product for the batch
     /// ([`crate::simd::matmul_fixed`], the same bits as [`forward`](Transform::forward) per
     /// row); otherwise row by row.

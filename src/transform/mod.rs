@@ -91,6 +91,12 @@ pub trait Transform {
     /// # Errors
     /// [`crate::Error::DimensionMismatch`] on wrong lengths.
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()>;
+    /// Rows per block that batch encoders ([`crate::compose::Rotated`]) hand to
+    /// [`forward_batch`](Self::forward_batch): 16 by default; the stored dense transforms ask for
+    /// 64, since each block reads their whole matrix once.
+    fn batch_block(&self) -> usize {
+        16
+    }
     /// `out_j = T·x_j` for the `n = xs.len() / dim_in()` rows `x_j` of `xs` (row-major), into the
     /// `n · dim_out()` floats of `out`: the same bits as `n` calls of [`forward`](Self::forward).
     /// Dense transforms override it with a blocked matrix product (see
