@@ -434,14 +434,15 @@ pub(crate) fn norm_cells_rows(
 }
 
 /// The sign bits of `S·x` for the rows `x` of `xs` (`S` row-major with `d` columns) into codes
-/// of `c` bytes on the AVX2 path; `false` if it did not run.
+/// of `c` bytes on the AVX2 / AVX-512 path (the blocked kernels of [`matmul_fixed`] with QJL's
+/// lane tree); `false` if it did not run.
 ///
 /// Public for the crate's backend tests only; use [`crate::qjl::proj_signs`].
 #[doc(hidden)]
 #[inline]
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
     x86_or!(
-        x86::fwht::proj_signs(s, d, xs, codes, c),
+        x86::gemm::proj_signs(s, d, xs, codes, c),
         false;
         s, d, xs, codes, c
     )

@@ -38,10 +38,10 @@ pub fn matmul_fixed(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [
     }
     if f & feature::AVX512 != 0 {
         // SAFETY: AVX-512F was detected (or compiled in) on this CPU.
-        unsafe { matmul_avx512(m, rows, cols, xs, out) };
+        unsafe { matmul_avx512::<false>(m, rows, cols, xs, out) };
     } else {
         // SAFETY: AVX2 was detected on this CPU.
-        unsafe { matmul_avx2(m, rows, cols, xs, out) };
+        unsafe { matmul_avx2::<false>(m, rows, cols, xs, out) };
     }
     true
 }
@@ -77,6 +77,73 @@ fn reduce8(v: __m256) -> f32 {
     _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps::<1>(b, b)))
 }
 
+/// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))` of the 8 lanes of `v` (the lane tree of
+/// QJL's sign kernel, [`crate::qjl::proj_signs`]).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn reduce8_adjacent(v: __m256) -> f32 {
+    // a_j = l_j + l_{j+4}
+    let a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    // b_0 = a_0 + a_1, b_1 = a_2 + a_3
+    let b = _mm_hadd_ps(a, a);
+    _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps::<1>(b, b)))
+}
+
+/// [`reduce8`], or [`reduce8_adjacent`] when `ADJ`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn reduce<const ADJ: bool>(v: __m256) -> f32 {
+    if ADJ { reduce8_adjacent(v) } else { reduce8(v) }
+}
+
+/// Sign bits of a dense projection for a block of vectors: for every row `i` of the row-major
+/// `m × d` matrix `s` and every vector `j` of `xs` (`k × d`), sets bit `i` (LSB-first) of
+/// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product has the lanes of `dot_fixed` (each
+/// product rounded, then added; no FMA) but QJL's lane tree
+/// `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order: exactly the float
+/// operations of the portable kernel in `crate::qjl`, so the signs are bit-identical to it. The
+/// products come from the blocked kernels of this module in chunks of 16 vectors × 256 rows
+/// (a 16 KiB stack buffer). Returns `false` (nothing done) without AVX2 or on inconsistent
+/// lengths.
+pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
+    const VB: usize = 16;
+    const RB: usize = 256;
+    let f = features();
+    if d == 0 || f & (feature::AVX2 | feature::AVX512) == 0 || !s.len().is_multiple_of(d) || !xs.len().is_multiple_of(d)
+    {
+        return false;
+    }
+    let (m, k) = (s.len() / d, xs.len() / d);
+    if c < m.div_ceil(8) || k.checked_mul(c).is_none_or(|n| codes.len() < n) {
+        return false;
+    }
+    let mut buf = [0.0f32; VB * RB];
+    for (xb, cb) in xs.chunks(VB * d).zip(codes.chunks_mut(VB * c)) {
+        let mut i0 = 0;
+        while i0 < m {
+            let rb = (m - i0).min(RB);
+            let out = &mut buf[..xb.len() / d * rb];
+            let rows = &s[i0 * d..(i0 + rb) * d];
+            if f & feature::AVX512 != 0 {
+                // SAFETY: AVX-512F was detected (or compiled in) on this CPU.
+                unsafe { matmul_avx512::<true>(rows, rb, d, xb, out) };
+            } else {
+                // SAFETY: AVX2 was detected on this CPU.
+                unsafe { matmul_avx2::<true>(rows, rb, d, xb, out) };
+            }
+            for (o, code) in out.chunks_exact(rb).zip(cb.chunks_mut(c)) {
+                for (ii, &dp) in o.iter().enumerate() {
+                    if dp > 0.0 {
+                        code[(i0 + ii) / 8] |= 1 << ((i0 + ii) % 8);
+                    }
+                }
+            }
+            i0 += rb;
+        }
+    }
+    true
+}
+
 /// The reduced lanes plus the tail `Σ_{t ≥ whole} m_t·x_t` in order, each product rounded.
 #[inline(always)]
 fn finish(lanes: f32, mrow: &[f32], x: &[f32], whole: usize) -> f32 {
@@ -90,7 +157,7 @@ fn finish(lanes: f32, mrow: &[f32], x: &[f32], whole: usize) -> f32 {
 /// # Safety
 /// AVX2 must be available; `rows, cols > 0`.
 #[target_feature(enable = "avx2")]
-unsafe fn matmul_avx2(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+unsafe fn matmul_avx2<const ADJ: bool>(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
     let s = Shape::new(m, rows, cols, xs, out, V2);
     let mut v0 = 0;
     while v0 < s.n {
@@ -105,12 +172,12 @@ unsafe fn matmul_avx2(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut
                 // v..v+vt ≤ s.n ≤ xs.len()/cols.
                 unsafe {
                     match (rt, vt) {
-                        (R2, V2) => tile_avx2::<R2, V2>(m, xs, &s, o, v, out),
-                        (R2, 2) => tile_avx2::<R2, 2>(m, xs, &s, o, v, out),
-                        (R2, _) => tile_avx2::<R2, 1>(m, xs, &s, o, v, out),
-                        (_, V2) => tile_avx2::<1, V2>(m, xs, &s, o, v, out),
-                        (_, 2) => tile_avx2::<1, 2>(m, xs, &s, o, v, out),
-                        _ => tile_avx2::<1, 1>(m, xs, &s, o, v, out),
+                        (R2, V2) => tile_avx2::<ADJ, R2, V2>(m, xs, &s, o, v, out),
+                        (R2, 2) => tile_avx2::<ADJ, R2, 2>(m, xs, &s, o, v, out),
+                        (R2, _) => tile_avx2::<ADJ, R2, 1>(m, xs, &s, o, v, out),
+                        (_, V2) => tile_avx2::<ADJ, 1, V2>(m, xs, &s, o, v, out),
+                        (_, 2) => tile_avx2::<ADJ, 1, 2>(m, xs, &s, o, v, out),
+                        _ => tile_avx2::<ADJ, 1, 1>(m, xs, &s, o, v, out),
                     }
                 }
                 v += vt;
@@ -127,7 +194,7 @@ unsafe fn matmul_avx2(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut
 /// AVX2 must be available; `o + R ≤ s.rows` and `v + V ≤ s.n` (see [`Shape::new`]).
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn tile_avx2<const R: usize, const V: usize>(
+unsafe fn tile_avx2<const ADJ: bool, const R: usize, const V: usize>(
     m: &[f32],
     xs: &[f32],
     s: &Shape,
@@ -159,7 +226,7 @@ unsafe fn tile_avx2<const R: usize, const V: usize>(
         let mrow = &m[(o + r) * cols..(o + r + 1) * cols];
         for (j, &a) in row.iter().enumerate() {
             let x = &xs[(v + j) * cols..(v + j + 1) * cols];
-            out[(v + j) * s.rows + o + r] = finish(reduce8(a), mrow, x, s.whole);
+            out[(v + j) * s.rows + o + r] = finish(reduce::<ADJ>(a), mrow, x, s.whole);
         }
     }
 }
@@ -167,7 +234,7 @@ unsafe fn tile_avx2<const R: usize, const V: usize>(
 /// # Safety
 /// AVX-512F must be available; `rows, cols > 0`.
 #[target_feature(enable = "avx512f,avx2")]
-unsafe fn matmul_avx512(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+unsafe fn matmul_avx512<const ADJ: bool>(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
     let s = Shape::new(m, rows, cols, xs, out, 2 * P5);
     let mut v0 = 0;
     while v0 < s.n {
@@ -182,12 +249,12 @@ unsafe fn matmul_avx512(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &m
                 // vectors v..v+vt ≤ s.n ≤ xs.len()/cols.
                 unsafe {
                     match (rt, vt.div_ceil(2)) {
-                        (R5, P5) => tile_avx512::<R5, P5>(m, xs, &s, o, v, vt, out),
-                        (R5, 2) => tile_avx512::<R5, 2>(m, xs, &s, o, v, vt, out),
-                        (R5, _) => tile_avx512::<R5, 1>(m, xs, &s, o, v, vt, out),
-                        (_, P5) => tile_avx512::<1, P5>(m, xs, &s, o, v, vt, out),
-                        (_, 2) => tile_avx512::<1, 2>(m, xs, &s, o, v, vt, out),
-                        _ => tile_avx512::<1, 1>(m, xs, &s, o, v, vt, out),
+                        (R5, P5) => tile_avx512::<ADJ, R5, P5>(m, xs, &s, o, v, vt, out),
+                        (R5, 2) => tile_avx512::<ADJ, R5, 2>(m, xs, &s, o, v, vt, out),
+                        (R5, _) => tile_avx512::<ADJ, R5, 1>(m, xs, &s, o, v, vt, out),
+                        (_, P5) => tile_avx512::<ADJ, 1, P5>(m, xs, &s, o, v, vt, out),
+                        (_, 2) => tile_avx512::<ADJ, 1, 2>(m, xs, &s, o, v, vt, out),
+                        _ => tile_avx512::<ADJ, 1, 1>(m, xs, &s, o, v, vt, out),
                     }
                 }
                 v += vt;
@@ -207,7 +274,7 @@ unsafe fn matmul_avx512(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &m
 #[inline]
 #[target_feature(enable = "avx512f,avx2")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_avx512<const R: usize, const P: usize>(
+unsafe fn tile_avx512<const ADJ: bool, const R: usize, const P: usize>(
     m: &[f32],
     xs: &[f32],
     s: &Shape,
@@ -256,7 +323,7 @@ unsafe fn tile_avx512<const R: usize, const P: usize>(
                 let j = 2 * p + h;
                 if j < nv {
                     let x = &xs[(v + j) * cols..(v + j + 1) * cols];
-                    out[(v + j) * s.rows + o + r] = finish(reduce8(l), mrow, x, s.whole);
+                    out[(v + j) * s.rows + o + r] = finish(reduce::<ADJ>(l), mrow, x, s.whole);
                 }
             }
         }
@@ -296,13 +363,36 @@ mod tests {
                     // SAFETY: each kernel runs only when its features were detected.
                     unsafe {
                         if run == 0 {
-                            matmul_avx2(&m, rows, cols, &xs, &mut got);
+                            matmul_avx2::<false>(&m, rows, cols, &xs, &mut got);
                         } else {
-                            matmul_avx512(&m, rows, cols, &xs, &mut got);
+                            matmul_avx512::<false>(&m, rows, cols, &xs, &mut got);
                         }
                     }
                     let same = got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
                     assert!(same, "kernel {run} rows {rows} cols {cols} n {n}");
+                    // QJL's lane tree.
+                    // SAFETY: as above.
+                    unsafe {
+                        if run == 0 {
+                            matmul_avx2::<true>(&m, rows, cols, &xs, &mut got);
+                        } else {
+                            matmul_avx512::<true>(&m, rows, cols, &xs, &mut got);
+                        }
+                    }
+                    for (j, x) in xs.chunks_exact(cols).enumerate() {
+                        for (i, row) in m.chunks_exact(cols).enumerate() {
+                            let w = cols / 8 * 8;
+                            let mut l = [0.0f32; 8];
+                            for t in 0..w {
+                                l[t % 8] += row[t] * x[t];
+                            }
+                            let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+                            for t in w..cols {
+                                s += row[t] * x[t];
+                            }
+                            assert_eq!(got[j * rows + i].to_bits(), s.to_bits(), "adjacent {run} {rows}x{cols} n {n}");
+                        }
+                    }
                 }
             }
         }
