@@ -130,7 +130,8 @@ fn main() {
                 let batch = best(reps, || t.forward_batch(black_box(&xs), &mut many).expect("forward_batch"));
                 let same = one.iter().zip(&many).all(|(a, b)| a.to_bits() == b.to_bits());
                 let flops = 2.0 * (d * d) as f64 * n as f64;
-                let cpu_batch = cpu_per_call(cpu, || t.forward_batch(black_box(&xs), &mut many).expect("forward_batch"));
+                let cpu_batch =
+                    cpu_per_call(cpu, || t.forward_batch(black_box(&xs), &mut many).expect("forward_batch"));
                 let cpu_row = cpu_per_call(cpu, || {
                     for (x, y) in xs.chunks_exact(d).zip(one.chunks_exact_mut(d)) {
                         t.forward(black_box(x), y).expect("forward");

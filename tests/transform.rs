@@ -224,10 +224,7 @@ fn forward_batch_is_forward_per_row_bit_for_bit() {
                 }
                 let mut got = vec![f32::NAN; n * e];
                 t.forward_batch(&xs, &mut got).unwrap();
-                assert!(
-                    got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "transform {ti} d {d} n {n}"
-                );
+                assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "transform {ti} d {d} n {n}");
             }
             let xs = gauss(3 * d, 1);
             assert!(t.forward_batch(&xs[..3 * d - 1], &mut vec![0.0; 3 * e]).is_err() || d == 1);

@@ -315,10 +315,8 @@ unsafe fn tile_avx512<const ADJ: bool, const R: usize, const P: usize>(
     for (r, row) in acc.iter().enumerate() {
         let mrow = &m[(o + r) * cols..(o + r + 1) * cols];
         for (p, &a) in row.iter().enumerate() {
-            let halves = [
-                _mm512_castps512_ps256(a),
-                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a))),
-            ];
+            let halves =
+                [_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)))];
             for (h, &l) in halves.iter().enumerate() {
                 let j = 2 * p + h;
                 if j < nv {
