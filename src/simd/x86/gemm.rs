@@ -96,18 +96,49 @@ fn reduce<const ADJ: bool>(v: __m256) -> f32 {
     if ADJ { reduce8_adjacent(v) } else { reduce8(v) }
 }
 
+/// The lane trees of eight accumulators `z[r]` (rows `r`, each holding vector 0 in lanes 0–7 and
+/// vector 1 in lanes 8–15) at once: lanes 0–7 of the result are rows 0–7 of vector 0, lanes
+/// 8–15 rows 0–7 of vector 1. Every sum is the same IEEE addition of the same operands as
+/// [`reduce8`] (or [`reduce8_adjacent`] when `ADJ`), only gathered with shuffles: `a_j = l_j +
+/// l_{j+4}` (128-bit blocks), then `b = (a_0 + a_2, a_1 + a_3)` (adjacent: `(a_0 + a_1, a_2 +
+/// a_3)`), then `b_0 + b_1`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2")]
+fn reduce_8x2<const ADJ: bool>(z: &[__m512; 8]) -> __m512 {
+    // Blocks of A_i: [a(z_2i, v0), a(z_2i, v1), a(z_2i+1, v0), a(z_2i+1, v1)].
+    let mut a = [_mm512_setzero_ps(); 4];
+    for (i, ai) in a.iter_mut().enumerate() {
+        let (x, y) = (z[2 * i], z[2 * i + 1]);
+        *ai = _mm512_add_ps(_mm512_shuffle_f32x4::<0x88>(x, y), _mm512_shuffle_f32x4::<0xDD>(x, y));
+    }
+    // Per block: [b_0(U), b_1(U), b_0(V), b_1(V)].
+    let b = |u: __m512, v: __m512| {
+        if ADJ {
+            _mm512_add_ps(_mm512_shuffle_ps::<0x88>(u, v), _mm512_shuffle_ps::<0xDD>(u, v))
+        } else {
+            _mm512_add_ps(_mm512_shuffle_ps::<0x44>(u, v), _mm512_shuffle_ps::<0xEE>(u, v))
+        }
+    };
+    let (s0, s1) = (b(a[0], a[1]), b(a[2], a[3]));
+    // Per block: the four sums b_0 + b_1. Block 0: rows 0, 2, 4, 6 of v0; block 1: the same of
+    // v1; block 2: rows 1, 3, 5, 7 of v0; block 3: the same of v1.
+    let t = _mm512_add_ps(_mm512_shuffle_ps::<0x88>(s0, s1), _mm512_shuffle_ps::<0xDD>(s0, s1));
+    let idx = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    _mm512_permutexvar_ps(idx, t)
+}
+
 /// Sign bits of a dense projection for a block of vectors: for every row `i` of the row-major
 /// `m × d` matrix `s` and every vector `j` of `xs` (`k × d`), sets bit `i` (LSB-first) of
 /// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product has the lanes of `dot_fixed` (each
 /// product rounded, then added; no FMA) but QJL's lane tree
 /// `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order: exactly the float
 /// operations of the portable kernel in `crate::qjl`, so the signs are bit-identical to it. The
-/// products come from the blocked kernels of this module in chunks of 16 vectors × 256 rows
-/// (a 16 KiB stack buffer). Returns `false` (nothing done) without AVX2 or on inconsistent
+/// products come from the blocked kernels of this module in chunks of 24 vectors × 192 rows
+/// (an 18 KiB stack buffer). Returns `false` (nothing done) without AVX2 or on inconsistent
 /// lengths.
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
-    const VB: usize = 16;
-    const RB: usize = 256;
+    const VB: usize = 24;
+    const RB: usize = 192;
     let f = features();
     if d == 0 || f & (feature::AVX2 | feature::AVX512) == 0 || !s.len().is_multiple_of(d) || !xs.len().is_multiple_of(d)
     {
@@ -311,6 +342,35 @@ unsafe fn tile_avx512<const ADJ: bool, const R: usize, const P: usize>(
             }
         }
         k += 8;
+    }
+    if R == 8 {
+        // Eight rows × two vectors reduced together (the same additions, see `reduce_8x2`), one
+        // 8-float store per vector, then the tails.
+        for p in 0..P {
+            let mut z = [_mm512_setzero_ps(); 8];
+            for (zr, row) in z.iter_mut().zip(&acc) {
+                *zr = row[p];
+            }
+            let t = reduce_8x2::<ADJ>(&z);
+            let halves = [_mm512_castps512_ps256(t), _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(t)))];
+            for (h, &half) in halves.iter().enumerate() {
+                let j = 2 * p + h;
+                if j >= nv {
+                    continue;
+                }
+                let base = (v + j) * s.rows + o;
+                let dst = &mut out[base..base + 8];
+                // SAFETY: `dst` is 8 writable floats.
+                unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), half) };
+                if s.whole < cols {
+                    let x = &xs[(v + j) * cols..(v + j + 1) * cols];
+                    for (r, d) in dst.iter_mut().enumerate() {
+                        *d = finish(*d, &m[(o + r) * cols..(o + r + 1) * cols], x, s.whole);
+                    }
+                }
+            }
+        }
+        return;
     }
     for (r, row) in acc.iter().enumerate() {
         let mrow = &m[(o + r) * cols..(o + r + 1) * cols];
