@@ -163,16 +163,33 @@ pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -
                 unsafe { matmul_avx2::<true>(rows, rb, d, xb, out) };
             }
             for (o, code) in out.chunks_exact(rb).zip(cb.chunks_mut(c)) {
-                for (ii, &dp) in o.iter().enumerate() {
-                    if dp > 0.0 {
-                        code[(i0 + ii) / 8] |= 1 << ((i0 + ii) % 8);
-                    }
-                }
+                // SAFETY: AVX2 is available (AVX-512F implies it).
+                unsafe { sign_bits(o, code, i0) };
             }
             i0 += rb;
         }
     }
     true
+}
+
+/// ORs bit `i0 + i` (LSB-first) into `code` for every `o_i > 0` (`i0` a multiple of 8, `code`
+/// at least `⌈(i0 + o.len()) / 8⌉` bytes), eight at a time with a compare and `vmovmskps`.
+#[target_feature(enable = "avx2")]
+fn sign_bits(o: &[f32], code: &mut [u8], i0: usize) {
+    let mut chunks = o.chunks_exact(8);
+    for (q, c8) in (&mut chunks).enumerate() {
+        // SAFETY: `c8` has 8 floats.
+        let v = unsafe { _mm256_loadu_ps(c8.as_ptr()) };
+        // Ordered `>`: false for NaN, as the scalar `dp > 0.0`.
+        let bits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(v, _mm256_setzero_ps()));
+        code[i0 / 8 + q] |= bits as u8;
+    }
+    let base = i0 + o.len() / 8 * 8;
+    for (ii, &dp) in chunks.remainder().iter().enumerate() {
+        if dp > 0.0 {
+            code[(base + ii) / 8] |= 1 << ((base + ii) % 8);
+        }
+    }
 }
 
 /// The reduced lanes plus the tail `Σ_{t ≥ whole} m_t·x_t` in order, each product rounded.
@@ -352,7 +369,8 @@ unsafe fn tile_avx512<const ADJ: bool, const R: usize, const P: usize>(
                 *zr = row[p];
             }
             let t = reduce_8x2::<ADJ>(&z);
-            let halves = [_mm512_castps512_ps256(t), _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(t)))];
+            let halves =
+                [_mm512_castps512_ps256(t), _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(t)))];
             for (h, &half) in halves.iter().enumerate() {
                 let j = 2 * p + h;
                 if j >= nv {
@@ -394,6 +412,41 @@ mod tests {
     use super::*;
     use crate::simd::reference;
     use std::vec;
+
+    /// The sign kernel across its chunk boundaries (more than 192 rows, more than 24 vectors,
+    /// rows not a multiple of 8) against the scalar QJL dot product.
+    #[test]
+    fn proj_signs_matches_scalar_across_chunks() {
+        let mut rng = crate::rng::Rng::new(8);
+        for (m, d, k) in [(191usize, 9usize, 25usize), (200, 64, 50), (385, 17, 3), (7, 8, 49)] {
+            let mut s = vec![0.0f32; m * d];
+            let mut xs = vec![0.0f32; k * d];
+            rng.fill_gaussian(&mut s);
+            rng.fill_gaussian(&mut xs);
+            let c = m.div_ceil(8) + 4;
+            let mut want = vec![0u8; k * c];
+            for (j, x) in xs.chunks_exact(d).enumerate() {
+                for (i, row) in s.chunks_exact(d).enumerate() {
+                    let w = d / 8 * 8;
+                    let mut l = [0.0f32; 8];
+                    for t in 0..w {
+                        l[t % 8] += row[t] * x[t];
+                    }
+                    let mut dp = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+                    for t in w..d {
+                        dp += row[t] * x[t];
+                    }
+                    if dp > 0.0 {
+                        want[j * c + i / 8] |= 1 << (i % 8);
+                    }
+                }
+            }
+            let mut got = vec![0u8; k * c];
+            if proj_signs(&s, d, &xs, &mut got, c) {
+                assert_eq!(got, want, "m {m} d {d} k {k}");
+            }
+        }
+    }
 
     /// Both arch kernels this CPU can run, called directly, bit-identical to the plain
     /// definition on awkward shapes (odd and non-multiple-of-8/16 widths, batches 1..=37, row
