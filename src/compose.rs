@@ -164,12 +164,18 @@ fn score_pair_batch<A: Score, B: Score>(
 }
 
 /// Rows per block of the batch encoders of [`Rotated`] and [`Centered`] for `n` rows of `width`
-/// floats: under `alloc` up to 64 rows of at most 32,768 floats in all (one heap buffer per
-/// call when that is more than [`STACK_DIM`] floats: the dense transforms read their matrix
-/// once per block), without it as many as fit in the stack buffer, at most 16.
-fn batch_block_rows(n: usize, width: usize) -> usize {
-    let (cap, most) = if cfg!(feature = "alloc") { (1usize << 15, 64) } else { (crate::buf::BATCH_STACK_FLOATS, 16) };
-    (cap / width.max(1)).clamp(1, most).min(n.max(1))
+/// floats when `want` rows are asked for: as many as fit in the stack buffer, at most 16; but
+/// under `alloc`, when more are wanted (the stored dense transforms read their whole matrix
+/// once per block), up to `want` rows (at most 64) of at most 32,768 floats in all and at most
+/// `n` (one heap buffer per call when that is more than [`STACK_DIM`] floats).
+fn batch_block_rows(n: usize, width: usize, want: usize) -> usize {
+    let width = width.max(1);
+    let stack = (crate::buf::BATCH_STACK_FLOATS / width).clamp(1, 16);
+    if cfg!(feature = "alloc") && want > stack {
+        ((1usize << 15) / width).clamp(1, 64).min(want).min(n).max(1)
+    } else {
+        stack
+    }
 }
 
 /// `C ∘ T`: a transform `T` followed by an inner codec `C` on the transformed vector.
@@ -206,8 +212,8 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         with_buf(self.transform.dim_out(), |y| self.encode_with_scratch(x, code, y))
     }
-    /// Blocks of rows (at most [`Transform::batch_block`], and up to 64 rows of at most 32,768
-    /// floats under `alloc`, else as many as fit in [`STACK_DIM`] floats, at most 16) are
+    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16; under `alloc` up to
+    /// [`Transform::batch_block`] rows, at most 64, when the transform asks for more) are
     /// transformed into one buffer by [`Transform::forward_batch`] (one blocked matrix product
     /// for the dense transforms), then encoded with `C::encode_batch` (so a pipelined inner batch kernel
     /// is used). Codes are identical to `encode_into`'s; on error, earlier rows are written.
@@ -219,7 +225,7 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         if c == 0 || d == 0 || e == 0 {
             return Ok(());
         }
-        let rows = batch_block_rows(n, e).min(self.transform.batch_block().max(1));
+        let rows = batch_block_rows(n, e, self.transform.batch_block());
         with_buf(rows * e, |y| {
             for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
@@ -943,7 +949,7 @@ impl<C: Codec, M: AsRef<[f32]>> Codec for Centered<C, M> {
         if c == 0 || d == 0 {
             return Ok(());
         }
-        let rows = batch_block_rows(n, d);
+        let rows = batch_block_rows(n, d, 64);
         let mean = self.mean.as_ref();
         with_buf(rows * d, |r| {
             for (xb, cb) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)) {
