@@ -165,17 +165,18 @@ fn score_pair_batch<A: Score, B: Score>(
 
 /// Rows per block of the batch encoders of [`Rotated`] and [`Centered`] for `n` rows of `width`
 /// floats when `want` rows are asked for: as many as fit in the stack buffer, at most 16; but
-/// under `alloc`, when more are wanted (the stored dense transforms read their whole matrix
-/// once per block), up to `want` rows (at most 64) of at most 32,768 floats in all and at most
-/// `n` (one heap buffer per call when that is more than [`STACK_DIM`] floats).
+/// under `alloc`, when more than 16 are wanted (the stored dense transforms read their whole
+/// matrix once per block), up to `want` rows (at most 64) of at most 32,768 floats in all (one
+/// heap buffer per call when that is more than [`STACK_DIM`] floats). Never more than `n`, so
+/// small batches zero a small buffer.
 fn batch_block_rows(n: usize, width: usize, want: usize) -> usize {
     let width = width.max(1);
-    let stack = (crate::buf::BATCH_STACK_FLOATS / width).clamp(1, 16);
-    if cfg!(feature = "alloc") && want > stack {
-        ((1usize << 15) / width).clamp(1, 64).min(want).min(n).max(1)
+    let rows = if cfg!(feature = "alloc") && want > 16 {
+        ((1usize << 15) / width).clamp(1, 64).min(want)
     } else {
-        stack
-    }
+        (crate::buf::BATCH_STACK_FLOATS / width).clamp(1, 16)
+    };
+    rows.min(n).max(1)
 }
 
 /// `C ∘ T`: a transform `T` followed by an inner codec `C` on the transformed vector.
