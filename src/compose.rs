@@ -215,8 +215,9 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
     }
     /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16; under `alloc` up to
     /// [`Transform::batch_block`] rows, at most 64, when the transform asks for more) are
-    /// transformed into one buffer by [`Transform::forward_batch`] (one blocked matrix product
-    /// for the dense transforms), then encoded with `C::encode_batch` (so a pipelined inner batch kernel
+    /// transformed into one buffer — by [`Transform::forward_batch`] (one blocked matrix product)
+    /// for transforms that ask for blocks of more than 16 rows, else row by row with a prefetch
+    /// of the row after the next — then encoded with `C::encode_batch` (so a pipelined inner batch kernel
     /// is used). Codes are identical to `encode_into`'s; on error, earlier rows are written.
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         let (d, c) = (self.dim(), self.code_len());
@@ -230,11 +231,17 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         with_buf(rows * e, |y| {
             for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
-                // The first two rows of the next block (the transform prefetches within a block).
-                if let Some(nx) = xs.get((b + 1) * rows * d..((b + 1) * rows + 2).min(n) * d) {
-                    crate::simd::prefetch(nx);
+                if self.transform.batch_block() > 16 {
+                    self.transform.forward_batch(xb, yb)?;
+                } else {
+                    for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
+                        // The row after the next one, while this one is transformed.
+                        if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
+                            crate::simd::prefetch(nx);
+                        }
+                        self.transform.forward(x, yr)?;
+                    }
                 }
-                self.transform.forward_batch(xb, yb)?;
                 self.inner.encode_batch(yb, cb)?;
             }
             Ok(())

@@ -389,19 +389,6 @@ impl Transform for RandomizedHadamard {
         out.copy_from_slice(x);
         self.forward_in_place(out)
     }
-    /// [`forward`](Transform::forward) row by row, prefetching the row after the next one.
-    fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
-        let d = self.dim;
-        let n = crate::codec::batch_rows(xs.len(), d)?;
-        check_dim(n * d, out.len())?;
-        for (i, (x, y)) in xs.chunks_exact(d.max(1)).zip(out.chunks_exact_mut(d.max(1))).enumerate() {
-            if let Some(nx) = xs.get((i + 2) * d..(i + 3) * d) {
-                crate::simd::prefetch(nx);
-            }
-            self.forward(x, y)?;
-        }
-        Ok(())
-    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.dim, y.len())?;
         check_dim(self.dim, out.len())?;
