@@ -163,6 +163,22 @@ fn score_pair_batch<A: Score, B: Score>(
     Ok(())
 }
 
+/// Rows per block of the batch encoders of [`Rotated`] and [`Centered`] for `n` rows of `width`
+/// floats when `want` rows are asked for: as many as fit in the stack buffer, at most 16; but
+/// under `alloc`, when more than 16 are wanted (the stored dense transforms read their whole
+/// matrix once per block), up to `want` rows (at most 64) of at most 32,768 floats in all (one
+/// heap buffer per call when that is more than [`STACK_DIM`] floats). Never more than `n`, so
+/// small batches zero a small buffer.
+fn batch_block_rows(n: usize, width: usize, want: usize) -> usize {
+    let width = width.max(1);
+    let rows = if cfg!(feature = "alloc") && want > 16 {
+        ((1usize << 15) / width).clamp(1, 64).min(want)
+    } else {
+        (crate::buf::BATCH_STACK_FLOATS / width).clamp(1, 16)
+    };
+    rows.min(n).max(1)
+}
+
 /// `C ∘ T`: a transform `T` followed by an inner codec `C` on the transformed vector.
 ///
 /// Bits per dimension: `C`'s code length over `T.dim_in()` (nothing else is stored; `T` is
@@ -197,8 +213,11 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         with_buf(self.transform.dim_out(), |y| self.encode_with_scratch(x, code, y))
     }
-    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16) are transformed into
-    /// one stack buffer, then encoded with `C::encode_batch` (so a pipelined inner batch kernel
+    /// Blocks of rows (as many as fit in [`STACK_DIM`] floats, at most 16; under `alloc` up to
+    /// [`Transform::batch_block`] rows, at most 64, when the transform asks for more) are
+    /// transformed into one buffer — by [`Transform::forward_batch`] (one blocked matrix product)
+    /// for transforms that ask for blocks of more than 16 rows, else row by row with a prefetch
+    /// of the row after the next — then encoded with `C::encode_batch` (so a pipelined inner batch kernel
     /// is used). Codes are identical to `encode_into`'s; on error, earlier rows are written.
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         let (d, c) = (self.dim(), self.code_len());
@@ -208,16 +227,20 @@ impl<T: Transform, C: Codec> Codec for Rotated<T, C> {
         if c == 0 || d == 0 || e == 0 {
             return Ok(());
         }
-        let rows = (crate::buf::BATCH_STACK_FLOATS / e).clamp(1, 16);
+        let rows = batch_block_rows(n, e, self.transform.batch_block());
         with_buf(rows * e, |y| {
             for (b, (xb, cb)) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)).enumerate() {
                 let yb = &mut y[..xb.len() / d * e];
-                for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
-                    // The row after the next one, while this one is transformed.
-                    if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
-                        crate::simd::prefetch(nx);
+                if self.transform.batch_block() > 16 {
+                    self.transform.forward_batch(xb, yb)?;
+                } else {
+                    for (i, (x, yr)) in xb.chunks_exact(d).zip(yb.chunks_exact_mut(e)).enumerate() {
+                        // The row after the next one, while this one is transformed.
+                        if let Some(nx) = xs.get((b * rows + i + 2) * d..(b * rows + i + 3) * d) {
+                            crate::simd::prefetch(nx);
+                        }
+                        self.transform.forward(x, yr)?;
                     }
-                    self.transform.forward(x, yr)?;
                 }
                 self.inner.encode_batch(yb, cb)?;
             }
@@ -976,6 +999,39 @@ impl<C: Codec, M: AsRef<[f32]>> Codec for Centered<C, M> {
                 *o = v - m;
             }
             self.inner.encode_into(r, code)
+        })
+    }
+    /// Blocks of rows (up to 64 under `alloc`, else as many as fit in [`STACK_DIM`] floats, at
+    /// most 16) are centred into one buffer and encoded with `C::encode_batch` (so a batched inner transform, e.g. the
+    /// blocked PCA product, is used). Codes are identical to `encode_into`'s; a block with a
+    /// non-finite row is encoded row by row, so errors (and the rows written before one) are as
+    /// `encode_into`'s.
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if c == 0 || d == 0 {
+            return Ok(());
+        }
+        let rows = batch_block_rows(n, d, 64);
+        let mean = self.mean.as_ref();
+        with_buf(rows * d, |r| {
+            for (xb, cb) in xs.chunks(rows * d).zip(codes.chunks_mut(rows * c)) {
+                if xb.iter().any(|v| !v.is_finite()) {
+                    for (x, code) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)) {
+                        self.encode_into(x, code)?;
+                    }
+                    continue;
+                }
+                let rb = &mut r[..xb.len()];
+                for (rr, x) in rb.chunks_exact_mut(d).zip(xb.chunks_exact(d)) {
+                    for ((o, &v), &m) in rr.iter_mut().zip(x).zip(mean) {
+                        *o = v - m;
+                    }
+                }
+                self.inner.encode_batch(rb, cb)?;
+            }
+            Ok(())
         })
     }
 }

@@ -199,3 +199,74 @@ fn bad_input_errors() {
     let p = GaussianProjection::new(3, 4, 1).unwrap();
     assert!(p.row_into(3, &mut [0.0; 4]).is_err());
 }
+
+/// `forward_batch` (one blocked matrix product for the stored dense transforms) is bit-identical
+/// to `forward` row by row, for odd dimensions and every batch size 0..=37, and rejects bad
+/// lengths.
+#[test]
+fn forward_batch_is_forward_per_row_bit_for_bit() {
+    for d in [1usize, 7, 9, 17, 33, 100] {
+        let haar = HaarRotation::new(d, 3).unwrap();
+        let lazy = GaussianProjection::new(d + 3, d, 5).unwrap();
+        let stored = lazy.clone().materialize();
+        let had = RandomizedHadamard::new(d, 8).unwrap();
+        let train = gauss(40 * d, 9);
+        let mean = vec![0.0f32; d];
+        let pca = vector_codecs::transform::Pca::train(&train, d, &mean).unwrap();
+        let ts: [&dyn Transform; 5] = [&haar, &lazy, &stored, &had, &pca];
+        for (ti, t) in ts.iter().enumerate() {
+            let e = t.dim_out();
+            for n in 0..=37usize {
+                let xs = gauss(n * d, (d * 100 + n) as u64);
+                let mut want = vec![0.0f32; n * e];
+                for (x, y) in xs.chunks_exact(d).zip(want.chunks_exact_mut(e)) {
+                    t.forward(x, y).unwrap();
+                }
+                let mut got = vec![f32::NAN; n * e];
+                t.forward_batch(&xs, &mut got).unwrap();
+                assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "transform {ti} d {d} n {n}");
+            }
+            let xs = gauss(3 * d, 1);
+            assert!(t.forward_batch(&xs[..3 * d - 1], &mut vec![0.0; 3 * e]).is_err() || d == 1);
+            assert!(t.forward_batch(&xs, &mut vec![0.0; 3 * e + 1]).is_err());
+        }
+    }
+}
+
+/// Every factory codec with a dense rotation or projection (`pcaN-ip`, `tqpN-orth`, `qjl`,
+/// `qjl-orth`, `tqpN`, `ctqN-ip`) writes the same codes through `encode_batch` (blocked
+/// transforms) as one row at a time, on odd dimensions (PCA: 64) and batch sizes 1..=70; a
+/// non-finite row gives the row-by-row error.
+#[test]
+fn dense_codecs_batch_encode_equals_encode_into() {
+    use vector_codecs::factory;
+    use vector_codecs::metric::Metric;
+    for d in [17usize, 64, 100] {
+        let train = gauss(300 * d, 4);
+        for name in ["pca2-ip", "pca4-ip", "pca1+-ip", "tqp3-orth", "qjl", "qjl-orth", "tqp3", "ctq2-ip"] {
+            // PCA TurboQuant needs d a multiple of 8, at least 32.
+            let c = match factory::build(name, d, Metric::InnerProduct, 11, &train) {
+                Ok(c) => c,
+                Err(e) => {
+                    assert!(name.starts_with("pca") && d % 8 != 0, "{name} d {d}: {e}");
+                    continue;
+                }
+            };
+            let cl = c.code_len();
+            for n in [1usize, 2, 5, 6, 7, 13, 37, 70] {
+                let xs = gauss(n * d, (n * 7 + d) as u64);
+                let mut batch = vec![0u8; n * cl];
+                c.encode_batch(&xs, &mut batch).unwrap();
+                let mut rows = vec![0u8; n * cl];
+                for (x, code) in xs.chunks_exact(d).zip(rows.chunks_exact_mut(cl)) {
+                    c.encode_batch(x, code).unwrap();
+                }
+                assert_eq!(batch, rows, "{name} d {d} n {n}");
+            }
+            let mut xs = gauss(20 * d, 3);
+            xs[13 * d + 2] = f32::NAN;
+            let mut codes = vec![0u8; 20 * cl];
+            assert!(c.encode_batch(&xs, &mut codes).is_err(), "{name}");
+        }
+    }
+}

@@ -84,6 +84,24 @@ pub fn dot_fixed4(rows: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
     portable::dot_fixed4(rows, x)
 }
 
+/// The fixed-order matrix product `out[j·rows + i] = dot_fixed(m_i, x_j)`: the rows
+/// `m_i = m[i·cols..(i+1)·cols]` of a row-major matrix (`i < rows`, capped at `m.len() / cols`)
+/// against the vectors `x_j = xs[j·cols..(j+1)·cols]` (`j < xs.len() / cols`, capped at
+/// `out.len() / rows`), i.e. `Y = X·Mᵀ` for a batch of row vectors. Every entry has the bits of
+/// [`dot_fixed`] (see [`reference::matmul_fixed`]) on every backend; the arch paths compute
+/// register tiles of several rows × several vectors (AVX2: 3 × 3 `ymm` accumulators; AVX-512:
+/// 8 rows × 6 vectors in 24 `zmm`, two vectors per register) over cache blocks of rows, so
+/// the matrix is read from cache once per tile of vectors instead of once per vector. Nothing
+/// is written when `rows` is 0; zeros when `cols` is 0.
+#[inline]
+pub fn matmul_fixed(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::gemm::matmul_fixed(m, rows, cols, xs, out) {
+        return;
+    }
+    portable::matmul_fixed(m, rows, cols, xs, out);
+}
+
 /// `Σ (a_i − b_i)²` over `f32`.
 #[inline]
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
@@ -438,14 +456,15 @@ pub(crate) fn norm_cells_rows(
 }
 
 /// The sign bits of `S·x` for the rows `x` of `xs` (`S` row-major with `d` columns) into codes
-/// of `c` bytes on the AVX2 path; `false` if it did not run.
+/// of `c` bytes on the AVX2 / AVX-512 path (the blocked kernels of [`matmul_fixed`] with QJL's
+/// lane tree); `false` if it did not run.
 ///
 /// Public for the crate's backend tests only; use [`crate::qjl::proj_signs`].
 #[doc(hidden)]
 #[inline]
 pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
     x86_or!(
-        x86::fwht::proj_signs(s, d, xs, codes, c),
+        x86::gemm::proj_signs(s, d, xs, codes, c),
         false;
         s, d, xs, codes, c
     )

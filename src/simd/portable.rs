@@ -182,6 +182,39 @@ pub fn dot_fixed4(rows: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
     out
 }
 
+/// [`crate::simd::reference::matmul_fixed`] with [`dot_fixed4`]: blocks of rows of about
+/// 256 KiB, every vector passing over a block while it is in cache, four rows at a time.
+pub fn matmul_fixed(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+    if rows == 0 {
+        return;
+    }
+    if cols == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let rows = rows.min(m.len() / cols);
+    let n = (xs.len() / cols).min(out.len() / rows.max(1));
+    let block = ((1usize << 16) / cols).max(4) / 4 * 4;
+    let mut o0 = 0;
+    while o0 < rows {
+        let o1 = (o0 + block).min(rows);
+        for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)).take(n) {
+            let mut mr = m[o0 * cols..o1 * cols].chunks_exact(cols);
+            let mut outs = o[o0..o1].chunks_exact_mut(4);
+            for q in &mut outs {
+                let (Some(r0), Some(r1), Some(r2), Some(r3)) = (mr.next(), mr.next(), mr.next(), mr.next()) else {
+                    break;
+                };
+                q.copy_from_slice(&dot_fixed4([r0, r1, r2, r3], x));
+            }
+            for (oi, row) in outs.into_remainder().iter_mut().zip(mr) {
+                *oi = dot_fixed(row, x);
+            }
+        }
+        o0 = o1;
+    }
+}
+
 /// `Σ (a_i − b_i)²`.
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());

@@ -20,6 +20,26 @@ pub fn dot_fixed(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// The fixed-order matrix product of [`crate::simd::matmul_fixed`], written plainly:
+/// `out[j·rows + i] = dot_fixed(m_i, x_j)` for the rows `m_i = m[i·cols..(i+1)·cols]` (`i < rows`,
+/// capped at `m.len() / cols`) and the vectors `x_j = xs[j·cols..]` (`j < xs.len() / cols`, capped
+/// at `out.len() / rows`); nothing when `rows` is 0, zeros when `cols` is 0.
+pub fn matmul_fixed(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) {
+    if rows == 0 {
+        return;
+    }
+    if cols == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let rows = rows.min(m.len() / cols);
+    for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows.max(1))) {
+        for (oi, row) in o.iter_mut().zip(m.chunks_exact(cols).take(rows)) {
+            *oi = dot_fixed(row, x);
+        }
+    }
+}
+
 /// `Σ a_i·b_i`, accumulated in `f64` (the exact reference for tolerance tests).
 pub fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()

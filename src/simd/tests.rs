@@ -454,3 +454,44 @@ fn rolled_kernels_match_wide_bit_for_bit() {
         assert_eq!(rolled::dot_int(&levels, &q16), portable::dot_u8_i16(&levels, &q16), "i16 n {n}");
     }
 }
+
+/// The fixed-order matrix product on this process's backend (`VECTOR_CODECS_SIMD` forces a
+/// lower one) and the portable kernel: the bits of the plain definition on awkward shapes
+/// (widths not multiples of 8 or 16, odd row counts around the register tiles, batches 1..=37,
+/// a width past one cache block of rows), and short or empty buffers clamp without panicking.
+#[test]
+fn matmul_fixed_matches_reference_bits() {
+    let mut r = Rng::new(12);
+    let shapes: &[(usize, usize)] =
+        &[(1, 1), (2, 5), (4, 8), (7, 9), (9, 16), (16, 17), (25, 31), (3, 64), (33, 100), (13, 384), (70, 1100)];
+    for &(rows, cols) in shapes {
+        for n in (1..=37).step_by(if cols > 500 { 9 } else { 1 }) {
+            let m = floats(&mut r, rows * cols);
+            let xs = floats(&mut r, n * cols);
+            let mut want = alloc::vec![0.0f32; n * rows];
+            reference::matmul_fixed(&m, rows, cols, &xs, &mut want);
+            for (i, row) in m.chunks_exact(cols).enumerate() {
+                assert_eq!(want[i].to_bits(), reference::dot_fixed(row, &xs[..cols]).to_bits());
+            }
+            let mut got = alloc::vec![f32::NAN; n * rows];
+            matmul_fixed(&m, rows, cols, &xs, &mut got);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "rows {rows} cols {cols} n {n}");
+            let mut got = alloc::vec![f32::NAN; n * rows];
+            portable::matmul_fixed(&m, rows, cols, &xs, &mut got);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "portable {rows}x{cols} n {n}");
+        }
+    }
+    // Short buffers: only whole rows, vectors and outputs are used.
+    let m = floats(&mut r, 3 * 10 + 4);
+    let xs = floats(&mut r, 2 * 10 + 3);
+    let mut got = [f32::NAN; 5];
+    matmul_fixed(&m, 3, 10, &xs, &mut got);
+    let mut want = [f32::NAN; 5];
+    reference::matmul_fixed(&m, 3, 10, &xs, &mut want);
+    assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
+    assert!(got[3].is_nan());
+    let mut zeros = [1.0f32; 4];
+    matmul_fixed(&m, 2, 0, &xs, &mut zeros);
+    assert_eq!(zeros, [0.0; 4]);
+    matmul_fixed(&m, 0, 10, &xs, &mut zeros);
+}

@@ -127,6 +127,25 @@ impl Transform for GaussianProjection {
         }
         Ok(())
     }
+    /// 64 with a stored matrix (a block reads it once), else 16.
+    fn batch_block(&self) -> usize {
+        if self.is_materialized() { 64 } else { 16 }
+    }
+    /// With a stored matrix, one blocked matrix product for the batch
+    /// ([`crate::simd::matmul_fixed`], the same bits as [`forward`](Transform::forward) per
+    /// row); otherwise row by row.
+    fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.matrix() {
+            return super::dense_forward_batch(s, self.rows, self.cols, xs, out);
+        }
+        let n = crate::codec::batch_rows(xs.len(), self.cols)?;
+        check_dim(n * self.rows, out.len())?;
+        for (x, y) in xs.chunks_exact(self.cols).zip(out.chunks_exact_mut(self.rows)) {
+            self.forward(x, y)?;
+        }
+        Ok(())
+    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.rows, y.len())?;
         check_dim(self.cols, out.len())?;

@@ -134,6 +134,15 @@ impl Transform for HaarRotation {
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         crate::transform::dense_forward(&self.q, self.dim, self.dim, x, out)
     }
+    /// 64: a block reads the whole matrix once.
+    fn batch_block(&self) -> usize {
+        64
+    }
+    /// One blocked matrix product for the batch ([`crate::simd::matmul_fixed`]), the same bits
+    /// as [`forward`](Transform::forward) per row.
+    fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
+        crate::transform::dense_forward_batch(&self.q, self.dim, self.dim, xs, out)
+    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         crate::transform::dense_transpose(&self.q, self.dim, self.dim, y, out)
     }

@@ -26,8 +26,9 @@ pub use rotation::{MAX_HAAR_RESTORE_DIM, Rotation, RotationKind};
 
 /// `out = M·x` for a row-major `rows × cols` matrix `m` (the stored dense transforms: Haar, a
 /// materialized Gaussian projection, PCA, OPQ's transpose). Each entry is
-/// [`crate::simd::dot_fixed`] of a row with `x` (four rows at a time through
-/// [`crate::simd::dot_fixed4`], the same bits), so encoders write the same codes on every backend.
+/// [`crate::simd::dot_fixed`] of a row with `x`, computed by [`crate::simd::matmul_fixed`] (the
+/// same bits on every backend, and the same as [`dense_forward_batch`] row by row), so encoders
+/// write the same codes everywhere.
 ///
 /// # Errors
 /// [`crate::Error::DimensionMismatch`] unless `x.len() == cols` and `out.len() == rows`.
@@ -35,18 +36,21 @@ pub use rotation::{MAX_HAAR_RESTORE_DIM, Rotation, RotationKind};
 pub(crate) fn dense_forward(m: &[f32], rows: usize, cols: usize, x: &[f32], out: &mut [f32]) -> Result<()> {
     crate::error::check_dim(cols, x.len())?;
     crate::error::check_dim(rows, out.len())?;
-    let d = cols.max(1);
-    let mut rows = m.chunks_exact(d);
-    let mut outs = out.chunks_exact_mut(4);
-    for o in &mut outs {
-        let (Some(r0), Some(r1), Some(r2), Some(r3)) = (rows.next(), rows.next(), rows.next(), rows.next()) else {
-            break;
-        };
-        o.copy_from_slice(&crate::simd::dot_fixed4([r0, r1, r2, r3], x));
-    }
-    for (o, row) in outs.into_remainder().iter_mut().zip(rows) {
-        *o = crate::simd::dot_fixed(row, x);
-    }
+    crate::simd::matmul_fixed(m, rows, cols, x, out);
+    Ok(())
+}
+
+/// [`dense_forward`] of every row of `xs` (`n × cols`, row-major) into `out` (`n × rows`): one
+/// blocked matrix product ([`crate::simd::matmul_fixed`]), bit-identical to `n` calls.
+///
+/// # Errors
+/// [`crate::Error::DimensionMismatch`] unless `xs` holds whole rows of `cols` and `out` holds
+/// `n · rows` floats.
+#[cfg(feature = "alloc")]
+pub(crate) fn dense_forward_batch(m: &[f32], rows: usize, cols: usize, xs: &[f32], out: &mut [f32]) -> Result<()> {
+    let n = crate::codec::batch_rows(xs.len(), cols)?;
+    crate::error::check_dim(n * rows, out.len())?;
+    crate::simd::matmul_fixed(m, rows, cols, xs, out);
     Ok(())
 }
 
@@ -87,6 +91,32 @@ pub trait Transform {
     /// # Errors
     /// [`crate::Error::DimensionMismatch`] on wrong lengths.
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()>;
+    /// Rows per block that batch encoders ([`crate::compose::Rotated`]) hand to
+    /// [`forward_batch`](Self::forward_batch): 16 by default; the stored dense transforms ask for
+    /// 64, since each block reads their whole matrix once.
+    fn batch_block(&self) -> usize {
+        16
+    }
+    /// `out_j = T·x_j` for the `n = xs.len() / dim_in()` rows `x_j` of `xs` (row-major), into the
+    /// `n · dim_out()` floats of `out`: the same bits as `n` calls of [`forward`](Self::forward).
+    /// Dense transforms override it with a blocked matrix product (see
+    /// [`crate::simd::matmul_fixed`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] unless `xs` holds whole rows and `out` holds
+    /// `n · dim_out()` floats.
+    fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
+        let (d, e) = (self.dim_in(), self.dim_out());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_dim(n * e, out.len())?;
+        if d == 0 || e == 0 {
+            return Ok(());
+        }
+        for (x, y) in xs.chunks_exact(d).zip(out.chunks_exact_mut(e)) {
+            self.forward(x, y)?;
+        }
+        Ok(())
+    }
 }
 
 /// The identity transform of dimension `d` (useful for tests and as a no-op composition).

@@ -105,6 +105,20 @@ impl Transform for Rotation {
             Rotation::Haar(t) => t.forward(x, out),
         }
     }
+    fn batch_block(&self) -> usize {
+        match self {
+            Rotation::Hadamard(t) => t.batch_block(),
+            #[cfg(feature = "alloc")]
+            Rotation::Haar(t) => t.batch_block(),
+        }
+    }
+    fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
+        match self {
+            Rotation::Hadamard(t) => t.forward_batch(xs, out),
+            #[cfg(feature = "alloc")]
+            Rotation::Haar(t) => t.forward_batch(xs, out),
+        }
+    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         match self {
             Rotation::Hadamard(t) => t.transpose(y, out),

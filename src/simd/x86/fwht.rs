@@ -1,7 +1,8 @@
 //! x86-64 AVX2 kernels for TurboQuant encoding: one randomized Walsh–Hadamard pass
 //! ([`pass`]), the codebook cell count with bit packing ([`cells_pack`]), the `f64` sum of
-//! squares ([`sum_sq_f64`]), a pipelined batch of norm + cells ([`encode_rows`], for `compose::Normalized` over `CodebookScalar`) and the sign bits
-//! of a dense projection ([`proj_signs`]).
+//! squares ([`sum_sq_f64`]) and a pipelined batch of norm + cells ([`encode_rows`], for
+//! `compose::Normalized` over `CodebookScalar`). (The sign bits of a dense projection moved to
+//! [`super::gemm::proj_signs`].)
 //!
 //! All compute bit-identical results to the portable kernels in
 //! `crate::transform::hadamard`, `crate::turbo` and `crate::qjl`: every butterfly is the same
@@ -554,100 +555,6 @@ fn sum_sq_f64_avx2(y: &[f32]) -> f64 {
         unsafe { sq8::<false>(c.as_ptr(), &mut a0, &mut a1) };
     }
     sq_finish(a0, a1, rem)
-}
-
-/// Sign bits of a dense projection for a block of vectors: for every row `i` of the row-major
-/// `m × d` matrix `s` and every vector `j` of `xs` (`k × d`), sets bit `i` (LSB-first) of
-/// `codes[j·c..]` when `⟨s_i, x_j⟩ > 0`. Each dot product is an 8-lane `f32` sum of `s·x`
-/// (lane `t mod 8`; the product rounded, then the sum rounded — no FMA, exactly the float
-/// operations of the portable kernel in `crate::qjl`, so the signs are bit-identical to it),
-/// lanes combined `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`, then the `d mod 8` tail in order, in
-/// register tiles of 6 rows × 2 vectors (each row of the tile read once per 2 vectors, each
-/// vector once per 6 rows). Returns `false` (nothing done) without AVX2 or on inconsistent
-/// lengths.
-#[inline]
-pub fn proj_signs(s: &[f32], d: usize, xs: &[f32], codes: &mut [u8], c: usize) -> bool {
-    if d == 0 || !has(feature::AVX2) || !s.len().is_multiple_of(d) || !xs.len().is_multiple_of(d) {
-        return false;
-    }
-    let (m, k) = (s.len() / d, xs.len() / d);
-    if c < m.div_ceil(8) || k.checked_mul(c).is_none_or(|n| codes.len() < n) {
-        return false;
-    }
-    let mut i = 0;
-    while i < m {
-        let r = if m - i >= 6 { 6 } else { 1 };
-        let mut j = 0;
-        while j < k {
-            let v = (k - j).min(2);
-            let mut out = [[0.0f32; 2]; 6];
-            // SAFETY: AVX2 was detected; rows i..i+r ≤ m and vectors j..j+v ≤ k, each
-            // `d` floats inside `s` / `xs`.
-            unsafe {
-                match (r, v) {
-                    (6, 2) => tile::<6, 2>(s, xs, d, i, j, &mut out),
-                    (6, _) => tile::<6, 1>(s, xs, d, i, j, &mut out),
-                    (_, 2) => tile::<1, 2>(s, xs, d, i, j, &mut out),
-                    _ => tile::<1, 1>(s, xs, d, i, j, &mut out),
-                }
-            }
-            for (a, row) in out.iter().enumerate().take(r) {
-                for (b, &dp) in row.iter().enumerate().take(v) {
-                    if dp > 0.0 {
-                        codes[(j + b) * c + (i + a) / 8] |= 1 << ((i + a) % 8);
-                    }
-                }
-            }
-            j += v;
-        }
-        i += r;
-    }
-    true
-}
-
-/// Dot products of rows `i..i+R` of `s` with vectors `j..j+V` of `xs` into `out[a][b]`.
-///
-/// # Safety
-/// AVX2 must be available; rows `i + R ≤ s.len()/d`, vectors `j + V ≤ xs.len()/d`.
-#[target_feature(enable = "avx2")]
-unsafe fn tile<const R: usize, const V: usize>(
-    s: &[f32],
-    xs: &[f32],
-    d: usize,
-    i: usize,
-    j: usize,
-    out: &mut [[f32; 2]; 6],
-) {
-    let mut acc = [[_mm256_setzero_ps(); V]; R];
-    let rp: [*const f32; R] = core::array::from_fn(|a| s[(i + a) * d..].as_ptr());
-    let xp: [*const f32; V] = core::array::from_fn(|b| xs[(j + b) * d..].as_ptr());
-    let d8 = d / 8 * 8;
-    let mut t = 0;
-    while t < d8 {
-        // SAFETY: t + 8 ≤ d, inside each row / vector.
-        let xv: [__m256; V] = core::array::from_fn(|b| unsafe { ld(xp[b].add(t)) });
-        for a in 0..R {
-            // SAFETY: as above.
-            let rv = unsafe { ld(rp[a].add(t)) };
-            for b in 0..V {
-                // Product and sum rounded separately, as the portable kernel (no FMA).
-                acc[a][b] = _mm256_add_ps(acc[a][b], _mm256_mul_ps(rv, xv[b]));
-            }
-        }
-        t += 8;
-    }
-    for a in 0..R {
-        for b in 0..V {
-            let mut l = [0.0f32; 8];
-            // SAFETY: `l` is 8 writable floats.
-            unsafe { _mm256_storeu_ps(l.as_mut_ptr(), acc[a][b]) };
-            let mut sum = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-            for u in d8..d {
-                sum += s[(i + a) * d + u] * xs[(j + b) * d + u];
-            }
-            out[a][b] = sum;
-        }
-    }
 }
 
 /// Hints the CPU to fetch the cache lines of `x` into L1 (`prefetcht0`, one per 64 bytes);

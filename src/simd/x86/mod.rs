@@ -13,6 +13,7 @@ use super::Backend;
 
 pub mod dot;
 pub mod fwht;
+pub mod gemm;
 pub mod half;
 pub mod lut;
 pub mod lut_i8;
