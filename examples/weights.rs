@@ -40,7 +40,9 @@ use vector_codecs::io::read_fvecs;
 use vector_codecs::pvq::weights::WeightConfig;
 use vector_codecs::train::KMeansConfig;
 use vector_codecs::transform::hadamard::RandomizedHadamard;
-use vector_codecs::weights::group::{Fp4Group, LloydGroup, PvqGroup, UniformGroup, ssvq_for_weights, vq_for_weights};
+use vector_codecs::weights::group::{
+    Fp4Group, LloydGroup, PvqGroup, SplitGroup, UniformGroup, ssvq_for_weights, vq_for_weights,
+};
 use vector_codecs::weights::{Feedback, GroupQuantizer, QuantizeConfig, quantize_matrix};
 
 const MATRICES: [&str; 12] = [
@@ -185,6 +187,21 @@ fn configs(quick: bool) -> Vec<Config> {
             build: Box::new(move |w, cols| {
                 let cfg = WeightConfig { hadamard: had, ..WeightConfig::new(r) };
                 Ok(Box::new(PvqGroup::fit(w, w.len() / cols, cols, &cfg)?))
+            }),
+        });
+    }
+    // PVQ with Opus-style recursive splitting (`SplitCodec`): one code per row (bf16 RMS, coded
+    // split angles, leaves of <= 32 weights with u128 indexes). One unit per row, so +AA = RTN.
+    let split: &[(f64, bool)] =
+        if quick { &[(3.0, false)] } else { &[(2.25, false), (3.0, false), (3.25, false), (3.0, true)] };
+    for &(r, had) in split {
+        v.push(Config {
+            family: "pvq",
+            name: format!("pvq{r}-split{}", if had { "" } else { "-nohad" }),
+            outliers: None,
+            build: Box::new(move |_, cols| {
+                let cfg = WeightConfig { hadamard: had, ..WeightConfig::new(r) };
+                Ok(Box::new(SplitGroup::new(cols, &cfg, 32, 128)?))
             }),
         });
     }

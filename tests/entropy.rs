@@ -298,7 +298,7 @@ fn fused_uniform_decode_matches_decode_and_update() {
     for round in 0..200 {
         let ops: Vec<(bool, u32, u32)> = (0..64)
             .map(|_| {
-                if rng.next_u64() % 2 == 0 {
+                if rng.next_u64().is_multiple_of(2) {
                     let ft = 2 + (rng.next_u64() % 65535) as u32;
                     (false, ft, (rng.next_u64() % u64::from(ft)) as u32)
                 } else {

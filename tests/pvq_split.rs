@@ -188,12 +188,14 @@ fn report_real_weights() {
         .filter(|n| n.ends_with(".fvecs") && !n.contains("bias"))
         .collect();
     names.sort();
-    for rate in [2.25, 3.0, 3.25] {
+    for (rate, leaf, leaf_bits, had) in
+        [(2.25, 32, 128, true), (3.0, 32, 128, true), (3.25, 32, 128, true), (3.0, 16, 64, true), (3.0, 32, 128, false)]
+    {
         let (mut ef, mut es, mut n2, mut bf, mut bs, mut nw) = (0.0, 0.0, 0.0, 0u64, 0u64, 0usize);
         for name in &names {
             let m = common::read_fvecs(dir.join(name));
             let (rows, cols) = (m.data.len() / m.dim, m.dim);
-            let cfg = WeightConfig::new(rate);
+            let cfg = WeightConfig { hadamard: had, ..WeightConfig::new(rate) };
             let (h, bits) = quantize_rows(&m.data, rows, cols, &cfg).unwrap();
             ef += m.data.iter().zip(&h).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
             n2 += m.data.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>();
@@ -203,13 +205,14 @@ fn report_real_weights() {
             let q = PvqWeights::fit(&m.data, rows, cols, &cfg).unwrap();
             let mut rot = m.data.clone();
             q.rotate_rows(&mut rot).unwrap();
-            let split = SplitCodec::new(cols, bits as f64 / (rows * cols) as f64, 32, 64, Search::Greedy).unwrap();
+            let split =
+                SplitCodec::new(cols, bits as f64 / (rows * cols) as f64, leaf, leaf_bits, Search::Greedy).unwrap();
             let dec = roundtrip(&split, &rot);
             es += rot.iter().zip(&dec).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
             bs += (8 * split.code_len() * rows) as u64;
         }
         println!(
-            "{rate} bpw: fixed groups {:.5} ({:.3} bpw), split {:.5} ({:.3} bpw)",
+            "{rate} bpw, Hadamard {had}: fixed groups {:.5} ({:.3} bpw), split leaf {leaf} u{leaf_bits} {:.5} ({:.3} bpw)",
             ef / n2,
             bf as f64 / nw as f64,
             es / n2,
