@@ -191,7 +191,7 @@ fn configs(quick: bool) -> Vec<Config> {
         });
     }
     // PVQ with Opus-style recursive splitting (`SplitCodec`): one code per row (bf16 RMS, coded
-    // split angles, leaves of <= 32 weights with u128 indexes). One unit per row, so +AA = RTN.
+    // split angles, leaves of <= 32 weights with u128 indexes). One unit per row: no +AA rows.
     let split: &[(f64, bool)] =
         if quick { &[(3.0, false)] } else { &[(2.25, false), (3.0, false), (3.25, false), (3.0, true)] };
     for &(r, had) in split {
@@ -489,6 +489,10 @@ fn run(
                 }
             };
             for aa in [false, true] {
+                // One unit per row: feedback cannot act inside it, so there is no +AA variant.
+                if aa && c.name.contains("-split") {
+                    continue;
+                }
                 let t1 = Instant::now();
                 let r = quantize_matrix(&w.data, rows, cols, q.as_ref(), aa.then_some(fbq), &qc);
                 let r = match r {
@@ -576,9 +580,16 @@ fn run(
             .then(bpw_of(a).total_cmp(&bpw_of(b)))
     });
     for &ci in &order {
-        let (Some(r), Some(a)) =
-            (tots.iter().find(|t| t.config == ci && !t.aa), tots.iter().find(|t| t.config == ci && t.aa))
-        else {
+        let Some(r) = tots.iter().find(|t| t.config == ci && !t.aa) else {
+            continue;
+        };
+        let Some(a) = tots.iter().find(|t| t.config == ci && t.aa) else {
+            // No +AA variant (one unit per row).
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.3} | {:.5} | — | {:.4} | — | — | {:.4} | — |",
+                cfgs[ci].family, cfgs[ci].name, r.bpw, r.wmse, r.out, r.out_cal
+            );
             continue;
         };
         let _ = writeln!(
