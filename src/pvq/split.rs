@@ -19,14 +19,15 @@
 //!   1024) can spend `b`:
 //!   `K` = the largest with `⌈8·log2 V(n, K)⌉ ≤ b` (`K = 0`: nothing coded, the leaf is zero);
 //! * otherwise, for `n ≥ 2`, a **split** into `n₁ = ⌊n/2⌋` and `n₂ = n − n₁` with an angle of
-//!   `q` steps, `q = clamp(round(2^(a/8)), 2, 255)`, `a = b/n + 4·log2 n − 12 + `
+//!   `q` steps, `q = clamp(round(2^(a/8)), 2, 255)`, `a = b/n + round(4·log2 n) − 12 + `
 //!   [`ANGLE_OFFSET`] eighths (the angle's distortion `(π/2q)²/12` about `D/n`, the slope of
 //!   the rest at `b/n` eighths per coordinate); the angle costs `c = ⌈8·log2(q + 1)⌉`; if
 //!   `b < c + 8` the node is zero instead;
 //! * after the angle `θ̂ = i·π/(2q)`, the first half gets
 //!   `b₁ = round(n₁·b'/n + 8·(n₁n₂/n)·(log2 cot θ̂ + ½·log2(n₂/n₁)))` clamped to `[0, b']`
 //!   of the `b' = b − c` left (reverse water-filling: bits per coordinate differ by the log of
-//!   the halves' RMS ratio), the second `b' − b₁`.
+//!   the halves' RMS ratio), the second `b' − b₁` plus whatever the first half left unspent
+//!   (a leaf spends `⌈8·log2 V(n, K)⌉`, a zero node nothing).
 //!
 //! Reconstruction: a leaf's direction `y/‖y‖` times the product of the `cos θ̂` / `sin θ̂`
 //! on its path times `s·√d`. Total information `≤ budget` eighths, so with the range coder's
