@@ -1,31 +1,47 @@
-//! Pyramid VQ: encode / decode / score throughput at 3 bits per dimension (d = 384), in
-//! weights (coordinates) per second; plus the raw index decode (`PulseTable::decode`).
+//! Pyramid VQ: decode throughput at 3 and 3.25 bits per dimension (d = 384) for groups of 8,
+//! 16 and 32 with fixed-length and range-coded indexes (the weight report's configurations)
+//! and for recursive splitting (`SplitCodec`); encode and score for two of them; in weights
+//! (coordinates) per second; plus the raw index decode (`PulseTable::decode`).
 //!
-//! `cargo bench --bench pvq`. The target: decode ≥ 100 M weights/s single thread at
+//! `cargo bench --bench pvq` (`-- decode` for the decode rows only). The target: decode ≥ 100 M weights/s single thread at
 //! 3 bits per weight (see BENCHMARKS.md for the measured numbers).
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vector_codecs::pvq::count::PulseTable;
-use vector_codecs::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search};
+use vector_codecs::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search, SplitCodec};
 use vector_codecs::rng::Rng;
-use vector_codecs::{Decode, Score};
+use vector_codecs::{Codec, Decode, Score};
 
 const N: usize = 2000;
 
-fn run(c: &mut Criterion, name: &str, codec: &PvqCodec) {
-    let d = vector_codecs::Codec::dim(codec);
+fn codes<C: Codec>(codec: &C) -> (Vec<f32>, Vec<u8>) {
+    let d = codec.dim();
     let mut rng = Rng::new(1);
     let mut xs = vec![0f32; N * d];
     rng.fill_gaussian(&mut xs);
-    let code_len = vector_codecs::Codec::code_len(codec);
-    let mut codes = vec![0u8; N * code_len];
-    vector_codecs::Codec::encode_batch(codec, &xs, &mut codes).unwrap();
+    let mut codes = vec![0u8; N * codec.code_len()];
+    codec.encode_batch(&xs, &mut codes).unwrap();
+    (xs, codes)
+}
+
+fn run_decode<C: Codec + Decode>(c: &mut Criterion, name: &str, codec: &C) {
+    let d = codec.dim();
+    let (_, codes) = codes(codec);
     let mut g = c.benchmark_group(format!("pvq/{name}/d{d}"));
     g.throughput(Throughput::Elements((N * d) as u64));
     g.sample_size(10);
-    g.bench_function("encode", |b| {
-        b.iter(|| vector_codecs::Codec::encode_batch(codec, black_box(&xs), &mut codes).unwrap())
-    });
+    let mut out = vec![0f32; N * d];
+    g.bench_function("decode", |b| b.iter(|| codec.decode_batch(black_box(&codes), &mut out).unwrap()));
+    g.finish();
+}
+
+fn run(c: &mut Criterion, name: &str, codec: &PvqCodec) {
+    let d = codec.dim();
+    let (xs, mut codes) = codes(codec);
+    let mut g = c.benchmark_group(format!("pvq/{name}/d{d}"));
+    g.throughput(Throughput::Elements((N * d) as u64));
+    g.sample_size(10);
+    g.bench_function("encode", |b| b.iter(|| codec.encode_batch(black_box(&xs), &mut codes).unwrap()));
     let mut out = vec![0f32; N * d];
     g.bench_function("decode", |b| b.iter(|| codec.decode_batch(black_box(&codes), &mut out).unwrap()));
     let mut scratch = codec.scratch();
@@ -75,13 +91,19 @@ fn index_decode(c: &mut Criterion) {
 fn benches(c: &mut Criterion) {
     let d = 384;
     run(c, "range-D32", &vector_codecs::pvq::codec::gaussian_codec(d, 3.0).unwrap());
-    for (group, gain_bits) in [(8usize, 3u32), (32, 2)] {
-        let gain = GainQuantizer::default_for(gain_bits, d, group).unwrap();
-        let fixed = PvqCodec::for_rate(d, group, 3.0, gain, IndexCoding::Fixed, Search::Greedy).unwrap();
-        run(c, &format!("fixed-D{group}"), &fixed);
+    let gain = GainQuantizer::default_for(2, d, 8).unwrap();
+    run(c, "fixed-D8", &PvqCodec::for_rate(d, 8, 3.0, gain, IndexCoding::Fixed, Search::Greedy).unwrap());
+    for rate in [3.0, 3.25] {
+        for group in [8usize, 16, 32] {
+            for coding in [IndexCoding::Fixed, IndexCoding::Range] {
+                let gain = GainQuantizer::default_for(2, d, group).unwrap();
+                let codec = PvqCodec::for_rate(d, group, rate, gain, coding, Search::Greedy).unwrap();
+                run_decode(c, &format!("{coding:?}-D{group}-{rate}b"), &codec);
+            }
+        }
+        let split = SplitCodec::new(d, rate, 32, 128, Search::Greedy).unwrap();
+        run_decode(c, &format!("split-leaf32-u128-{rate}b"), &split);
     }
-    let gain = GainQuantizer::default_for(3, d, 8).unwrap();
-    run(c, "range-D8", &PvqCodec::for_rate(d, 8, 3.0, gain, IndexCoding::Range, Search::Greedy).unwrap());
     index_decode(c);
 }
 

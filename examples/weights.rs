@@ -40,7 +40,9 @@ use vector_codecs::io::read_fvecs;
 use vector_codecs::pvq::weights::WeightConfig;
 use vector_codecs::train::KMeansConfig;
 use vector_codecs::transform::hadamard::RandomizedHadamard;
-use vector_codecs::weights::group::{Fp4Group, LloydGroup, PvqGroup, UniformGroup, ssvq_for_weights, vq_for_weights};
+use vector_codecs::weights::group::{
+    Fp4Group, LloydGroup, PvqGroup, SplitGroup, UniformGroup, ssvq_for_weights, vq_for_weights,
+};
 use vector_codecs::weights::{Feedback, GroupQuantizer, QuantizeConfig, quantize_matrix};
 
 const MATRICES: [&str; 12] = [
@@ -185,6 +187,21 @@ fn configs(quick: bool) -> Vec<Config> {
             build: Box::new(move |w, cols| {
                 let cfg = WeightConfig { hadamard: had, ..WeightConfig::new(r) };
                 Ok(Box::new(PvqGroup::fit(w, w.len() / cols, cols, &cfg)?))
+            }),
+        });
+    }
+    // PVQ with Opus-style recursive splitting (`SplitCodec`): one code per row (bf16 RMS, coded
+    // split angles, leaves of <= 32 weights with u128 indexes). One unit per row: no +AA rows.
+    let split: &[(f64, bool)] =
+        if quick { &[(3.0, false)] } else { &[(2.25, false), (3.0, false), (3.25, false), (3.0, true)] };
+    for &(r, had) in split {
+        v.push(Config {
+            family: "pvq",
+            name: format!("pvq{r}-split{}", if had { "" } else { "-nohad" }),
+            outliers: None,
+            build: Box::new(move |_, cols| {
+                let cfg = WeightConfig { hadamard: had, ..WeightConfig::new(r) };
+                Ok(Box::new(SplitGroup::new(cols, &cfg, 32, 128)?))
             }),
         });
     }
@@ -472,6 +489,10 @@ fn run(
                 }
             };
             for aa in [false, true] {
+                // One unit per row: feedback cannot act inside it, so there is no +AA variant.
+                if aa && c.name.contains("-split") {
+                    continue;
+                }
                 let t1 = Instant::now();
                 let r = quantize_matrix(&w.data, rows, cols, q.as_ref(), aa.then_some(fbq), &qc);
                 let r = match r {
@@ -559,9 +580,16 @@ fn run(
             .then(bpw_of(a).total_cmp(&bpw_of(b)))
     });
     for &ci in &order {
-        let (Some(r), Some(a)) =
-            (tots.iter().find(|t| t.config == ci && !t.aa), tots.iter().find(|t| t.config == ci && t.aa))
-        else {
+        let Some(r) = tots.iter().find(|t| t.config == ci && !t.aa) else {
+            continue;
+        };
+        let Some(a) = tots.iter().find(|t| t.config == ci && t.aa) else {
+            // No +AA variant (one unit per row).
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.3} | {:.5} | — | {:.4} | — | — | {:.4} | — |",
+                cfgs[ci].family, cfgs[ci].name, r.bpw, r.wmse, r.out, r.out_cal
+            );
             continue;
         };
         let _ = writeln!(

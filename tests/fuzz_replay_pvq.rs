@@ -11,6 +11,9 @@ mod pvq_codes;
 #[path = "../fuzz/targets/pvq_params.rs"]
 mod pvq_params;
 
+#[path = "../fuzz/targets/pvq_split.rs"]
+mod pvq_split;
+
 #[test]
 fn pvq_indexes_corpus() {
     assert!(common::replay_corpus("pvq_indexes", pvq_indexes::run) >= 4);
@@ -24,6 +27,11 @@ fn pvq_codes_corpus() {
 #[test]
 fn pvq_params_corpus() {
     assert!(common::replay_corpus("pvq_params", pvq_params::run) >= 3);
+}
+
+#[test]
+fn pvq_split_corpus() {
+    assert!(common::replay_corpus("pvq_split", pvq_split::run) >= 8);
 }
 
 #[test]
@@ -63,6 +71,21 @@ fn write_pvq_corpus() {
             *b = 0xff;
         }
         write("pvq_codes", &format!("all_ones_{j}"), &bad);
+    }
+    // Split codes: a valid code of each codec, all ones, and a truncated one.
+    let x97: Vec<f32> = (0..97).map(|i| ((i * 37 % 11) as f32 - 5.0) / 3.0 * if i < 30 { 4.0 } else { 1.0 }).collect();
+    for (j, c) in pvq_split::codecs().iter().enumerate() {
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x97[..c.dim()], &mut code).unwrap();
+        let mut v = vec![j as u8];
+        v.extend_from_slice(&code);
+        write("pvq_split", &format!("valid_{j}"), &v);
+        let mut bad = v.clone();
+        for b in bad[3..].iter_mut() {
+            *b = 0xff;
+        }
+        write("pvq_split", &format!("all_ones_{j}"), &bad);
+        write("pvq_split", &format!("truncated_{j}"), &v[..v.len() / 2]);
     }
     // Parameters: each codec's persisted fields, and a corrupt copy.
     for (j, c) in pvq_codes::codecs().iter().enumerate().take(2) {

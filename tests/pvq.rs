@@ -445,33 +445,18 @@ fn report_speed() {
     let d = 384;
     let n = 2000;
     let data = gaussian(d * n, 5);
-    let configs: Vec<(&str, PvqCodec)> = vec![
-        ("range D32", vector_codecs::pvq::codec::gaussian_codec(d, 3.0).unwrap()),
-        (
-            "range D8",
-            PvqCodec::for_rate(
-                d,
-                8,
-                3.0,
-                GainQuantizer::default_for(3, d, 8).unwrap(),
-                IndexCoding::Range,
-                Search::Greedy,
-            )
-            .unwrap(),
-        ),
-        (
-            "fixed D8",
-            PvqCodec::for_rate(
-                d,
-                8,
-                3.0,
-                GainQuantizer::default_for(3, d, 8).unwrap(),
-                IndexCoding::Fixed,
-                Search::Greedy,
-            )
-            .unwrap(),
-        ),
-    ];
+    // The weight report's configurations: groups of 8, 16, 32, fixed-length and range-coded
+    // indexes, 3 and 3.25 bits per weight (2 gain bits).
+    let mut configs: Vec<(String, PvqCodec)> = Vec::new();
+    for rate in [3.0, 3.25] {
+        for group in [8usize, 16, 32] {
+            for coding in [IndexCoding::Fixed, IndexCoding::Range] {
+                let gain = GainQuantizer::default_for(2, d, group).unwrap();
+                let c = PvqCodec::for_rate(d, group, rate, gain, coding, Search::Greedy).unwrap();
+                configs.push((format!("{coding:?} D{group} @{rate}"), c));
+            }
+        }
+    }
     for (name, c) in configs {
         let mut codes = vec![0u8; n * c.code_len()];
         let t = cpu_now();
@@ -541,4 +526,28 @@ mod props {
             prop_assert!(out.iter().all(|v| v.is_finite()));
         }
     }
+}
+
+/// Decode loop for profiling (`PVQ_PROF=group,coding(f|r),rate`): `perf record` this test.
+#[test]
+#[ignore]
+fn profile_decode() {
+    let spec = std::env::var("PVQ_PROF").unwrap_or_else(|_| "32,r,3".into());
+    let p: Vec<&str> = spec.split(',').collect();
+    let (group, rate): (usize, f64) = (p[0].parse().unwrap(), p[2].parse().unwrap());
+    let coding = if p[1] == "f" { IndexCoding::Fixed } else { IndexCoding::Range };
+    let d = 384;
+    let n = 2000;
+    let data = gaussian(d * n, 5);
+    let c =
+        PvqCodec::for_rate(d, group, rate, GainQuantizer::default_for(2, d, group).unwrap(), coding, Search::Greedy)
+            .unwrap();
+    let mut codes = vec![0u8; n * c.code_len()];
+    c.encode_batch(&data, &mut codes).unwrap();
+    let mut out = vec![0f32; d * n];
+    let t = cpu_now();
+    for _ in 0..40 {
+        c.decode_batch(&codes, &mut out).unwrap();
+    }
+    println!("{spec}: decode {:.1} M weights/s", (40 * n * d) as f64 / 1e6 / (cpu_now() - t));
 }

@@ -393,6 +393,40 @@ impl<'a> RangeDecoder<'a> {
         Ok(ft - (s + 1).min(ft))
     }
 
+    /// Decodes a uniform symbol `c ∈ [0, ft)` written with `encode(c, c + 1, ft)` and removes
+    /// it: [`decode`](Self::decode) and [`update`](Self::update) in one step, which cannot fail
+    /// (the interval is the decoded one; `val < rng` is kept). `ft` is clamped to `1..=2^16`.
+    #[inline]
+    pub fn decode_uniform(&mut self, ft: u32) -> u32 {
+        let ft = ft.clamp(1, MAX_FT);
+        let ext = self.rng / ft;
+        self.take_uniform(ext, ft)
+    }
+
+    /// [`decode_uniform`](Self::decode_uniform) for `ft = 2^bits` (written with
+    /// `encode_bin(c, c + 1, bits)`); `bits` is clamped to `0..=16`.
+    #[inline]
+    pub fn decode_bits(&mut self, bits: u32) -> u32 {
+        let bits = bits.min(16);
+        let ext = self.rng >> bits;
+        self.take_uniform(ext, 1 << bits)
+    }
+
+    /// `c = ft − min(val/ext + 1, ft)`, then the update for `[c, c + 1)`.
+    #[inline(always)]
+    fn take_uniform(&mut self, ext: u32, ft: u32) -> u32 {
+        // rng > 2^23 ≥ ft after normalization, so ext ≥ 1.
+        let ext = ext.max(1);
+        let t = (self.val / ext + 1).min(ft);
+        let c = ft - t;
+        let s = ext.wrapping_mul(t - 1);
+        self.val = self.val.wrapping_sub(s);
+        self.rng = if c > 0 { ext } else { self.rng.wrapping_sub(s) };
+        self.ext = ext;
+        self.normalize();
+        c
+    }
+
     /// Removes the interval `[fl, fh)` of total `ft` that [`decode`](Self::decode) pointed into.
     ///
     /// # Errors

@@ -19,7 +19,7 @@
 
 use alloc::vec::Vec;
 
-use super::count::{PulseTable, log2_v};
+use super::count::{PulseTable, WideTable, log2_v};
 use super::gain::GainQuantizer;
 use super::search::{Search, projection};
 use super::stream::{BitReader, BitWriter, Sink, Source, coder_ops, field_bits};
@@ -77,14 +77,14 @@ pub fn range_margin_bits(symbols: usize) -> u64 {
 #[derive(Clone, Debug, PartialEq)]
 enum Table {
     U64(PulseTable<u64>),
-    U128(PulseTable<u128>),
+    U128(WideTable),
 }
 
 impl Table {
     fn new(n: u32, k: u32) -> Result<Self> {
         match PulseTable::<u64>::new(n, k) {
             Ok(t) => Ok(Table::U64(t)),
-            Err(Error::Overflow) => PulseTable::<u128>::new(n, k).map(Table::U128),
+            Err(Error::Overflow) => WideTable::new(n, k).map(Table::U128),
             Err(e) => Err(e),
         }
     }
@@ -92,7 +92,7 @@ impl Table {
     fn index(&self, y: &[i32]) -> Result<u128> {
         match self {
             Table::U64(t) => t.index(y).map(u128::from),
-            Table::U128(t) => t.index(y),
+            Table::U128(t) => t.wide().index(y),
         }
     }
 

@@ -36,6 +36,8 @@ pub trait PvqInt: sealed::Sealed + Copy + Ord + core::fmt::Debug + Send + Sync +
     fn c_sub(self, o: Self) -> Option<Self>;
     /// Checked multiplication.
     fn c_mul(self, o: Self) -> Option<Self>;
+    /// Wrapping subtraction (used where `o ≤ self` is known).
+    fn w_sub(self, o: Self) -> Self;
     /// Division (`o ≠ 0`).
     fn div(self, o: Self) -> Self;
     /// Remainder (`o ≠ 0`).
@@ -67,6 +69,10 @@ macro_rules! pvq_int {
             #[inline]
             fn c_mul(self, o: Self) -> Option<Self> {
                 self.checked_mul(o)
+            }
+            #[inline]
+            fn w_sub(self, o: Self) -> Self {
+                self.wrapping_sub(o)
             }
             #[inline]
             fn div(self, o: Self) -> Self {
@@ -323,6 +329,8 @@ fn decode_with<T: PvqInt>(mut k: u32, mut i: T, y: &mut [i32], u: impl Fn(u32, u
 }
 
 #[cfg(feature = "alloc")]
+pub(crate) use table::WideTable;
+#[cfg(feature = "alloc")]
 pub use table::{MAX_ENTRIES, PulseTable};
 
 #[cfg(feature = "alloc")]
@@ -430,36 +438,146 @@ mod table {
             if i >= self.v(n, k) {
                 return Err(Error::Corrupt("pvq index >= V(N, K)"));
             }
-            // The loop of `cwrsi` on table rows (no closure, one slice per coordinate).
+            Ok(self.decode_rows(k as usize, i, y))
+        }
+
+        /// One step of `cwrsi` at coordinate `m` (coordinates left, `m ≥ 2`) with `k` pulses
+        /// left, index `i < V(m, k)` and `p = U(m, k + 1)`: returns the signed value, the pulses
+        /// and index left, and `U(m − 1, k' + 1)` for the next step.
+        ///
+        /// Branch-light: the sign by a compare and a select; the magnitude by counting the
+        /// entries `U(m, k − d), d < 4` above `i` (rows increase with `k`, so the count is the
+        /// magnitude when it is below 4; larger ones continue the scan), and the entries to
+        /// subtract and to compare next are selected from loads that depend only on `k`.
+        #[inline(always)]
+        fn step(&self, m: usize, k: usize, i: T, p: T) -> (i32, usize, T, T) {
             let cols = self.k as usize + 2;
-            let (mut k, mut i) = (k as usize, i);
-            let mut yy: u64 = 0;
-            let len = y.len();
-            for (j, out) in y.iter_mut().enumerate() {
-                let m = len - j;
-                if m == 1 {
-                    let v = k as i32;
-                    *out = if i != T::ZERO { -v } else { v };
-                    yy += (k * k) as u64;
-                    break;
-                }
-                let row = &self.u[m * cols..(m + 1) * cols];
-                let p = row[k + 1];
-                let neg = i >= p;
-                if neg {
-                    i = i.c_sub(p).unwrap_or(T::ZERO);
-                }
-                let mut kp = k;
+            let row = &self.u[m * cols..(m + 1) * cols];
+            let next = &self.u[(m - 1) * cols..m * cols];
+            let neg = i >= p;
+            let i = i.w_sub(if neg { p } else { T::ZERO });
+            let r = [row[k], row[k.saturating_sub(1)], row[k.saturating_sub(2)], row[k.saturating_sub(3)]];
+            let q = [next[k + 1], next[k], next[k.saturating_sub(1)], next[k.saturating_sub(2)]];
+            let c = usize::from(r[0] > i) + usize::from(r[1] > i) + usize::from(r[2] > i) + usize::from(r[3] > i);
+            let (kp, sub, p_next) = if c < 4 {
+                (k - c, r[c], q[c])
+            } else {
+                let mut kp = k - 4;
                 while row[kp] > i {
                     kp -= 1;
                 }
-                i = i.c_sub(row[kp]).unwrap_or(T::ZERO);
-                let mag = (k - kp) as i32;
-                *out = if neg { -mag } else { mag };
-                yy += (mag as u64) * (mag as u64);
-                k = kp;
+                (kp, row[kp], next[kp + 1])
+            };
+            let mag = (k - kp) as i32;
+            (if neg { -mag } else { mag }, kp, i.w_sub(sub), p_next)
+        }
+
+        /// The loop of `cwrsi` on table rows for `i < V(y.len(), k)` (checked by the caller);
+        /// returns `Σ y_j²`.
+        #[inline]
+        pub(crate) fn decode_rows(&self, mut k: usize, mut i: T, y: &mut [i32]) -> u64 {
+            let len = y.len();
+            let Some((last, head)) = y.split_last_mut() else {
+                return 0;
+            };
+            let cols = self.k as usize + 2;
+            let mut p = self.u[len * cols + k + 1];
+            let mut yy: u64 = 0;
+            for (j, out) in head.iter_mut().enumerate() {
+                let (v, kp, ni, np) = self.step(len - j, k, i, p);
+                *out = v;
+                yy += u64::from(v.unsigned_abs()).pow(2);
+                (k, i, p) = (kp, ni, np);
             }
-            Ok(yy)
+            // Last coordinate: the remaining pulses, sign from the index (0 or 1).
+            let v = k as i32;
+            *last = if i != T::ZERO { -v } else { v };
+            yy + (k as u64) * (k as u64)
+        }
+    }
+
+    /// A `u128` pulse table with a `u64` copy (entries above `2^64 − 1` saturated) for the
+    /// tail of a decode: once `V(m, k)` of what is left fits 64 bits, every entry the rest of
+    /// the decode reads fits too (`U` grows with `n` and `k`), and the walk continues in `u64`.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub(crate) struct WideTable {
+        wide: PulseTable<u128>,
+        narrow: PulseTable<u64>,
+    }
+
+    impl WideTable {
+        /// The table for `n ≤ max_n`, `k ≤ max_k` (as [`PulseTable::new`]).
+        pub(crate) fn new(max_n: u32, max_k: u32) -> Result<Self> {
+            let wide = PulseTable::<u128>::new(max_n, max_k)?;
+            let u = wide.u.iter().map(|&v| u64::try_from(v).unwrap_or(u64::MAX)).collect();
+            let narrow = PulseTable { n: max_n, k: max_k, u };
+            Ok(WideTable { wide, narrow })
+        }
+
+        /// The exact `u128` table.
+        pub(crate) fn wide(&self) -> &PulseTable<u128> {
+            &self.wide
+        }
+
+        /// As [`PulseTable::decode`].
+        pub(crate) fn decode(&self, k: u32, i: u128, y: &mut [i32]) -> Result<u64> {
+            let n = self.wide.check(y.len(), k)?;
+            if i >= self.wide.v(n, k) {
+                return Err(Error::Corrupt("pvq index >= V(N, K)"));
+            }
+            let (len, mut k, mut i) = (y.len(), k as usize, i);
+            let mut yy = 0u64;
+            let mut j = 0;
+            while j + 1 < len {
+                let m = len - j;
+                if self.wide.v(m as u32, k as u32) <= u128::from(u64::MAX) {
+                    break;
+                }
+                let (v, kp, ni, _) = self.wide.step(m, k, i, self.wide.u(m as u32, k as u32 + 1));
+                y[j] = v;
+                yy += u64::from(v.unsigned_abs()).pow(2);
+                (k, i) = (kp, ni);
+                j += 1;
+            }
+            // `i < V(m, k) ≤ 2^64 − 1` here, or `j` is the last coordinate and `i ∈ {0, 1}`.
+            Ok(yy + self.narrow.decode_rows(k, i as u64, &mut y[j..]))
+        }
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+
+    /// The table walks (u64, u128 and the u128 → u64 hybrid, magnitudes above 3 included)
+    /// against the closed-form `cwrsi`, at the ends of the index range and at random indexes.
+    #[test]
+    fn table_decodes_match_closed_form() {
+        let mut rng = crate::rng::Rng::new(3);
+        for (n, k) in [(32u32, 44u32), (24, 40), (64, 30), (16, 60), (8, 36), (4, 300), (3, 1000), (2, 7), (1, 5)] {
+            let wide = WideTable::new(n, k).unwrap();
+            let narrow = PulseTable::<u64>::new(n, k).ok();
+            let v = v_count::<u128>(n, k).unwrap();
+            let mut idx = alloc::vec![0, 1, v - 1, v / 2, v / 3];
+            for _ in 0..300 {
+                let r = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+                idx.push(r % v);
+            }
+            let (mut a, mut b, mut c) =
+                (alloc::vec![0i32; n as usize], alloc::vec![0i32; n as usize], alloc::vec![0i32; n as usize]);
+            for &i in &idx {
+                let yy = cwrsi::<u128>(k, i, &mut a).unwrap();
+                assert_eq!(wide.decode(k, i, &mut b).unwrap(), yy);
+                assert_eq!(a, b, "wide ({n},{k}) i={i}");
+                assert_eq!(wide.wide().decode(k, i, &mut b).unwrap(), yy);
+                assert_eq!(a, b, "u128 ({n},{k}) i={i}");
+                if let Some(t) = &narrow {
+                    assert_eq!(t.decode(k, i as u64, &mut c).unwrap(), yy);
+                    assert_eq!(a, c, "u64 ({n},{k}) i={i}");
+                }
+                assert_eq!(icwrs::<u128>(&a).unwrap(), i);
+            }
+            assert_eq!(wide.decode(k, v, &mut b), Err(Error::Corrupt("pvq index >= V(N, K)")));
         }
     }
 }

@@ -19,14 +19,20 @@
 //! * [`weights`] (feature `alloc`) — PVQ for weight matrices (arXiv 2410.16926): randomized
 //!   Hadamard per row, groups, PVQ direction + quantized amplitude, exact bit count.
 //!
-//! Not implemented: Opus's recursive band splitting with a coded split angle (groups are
-//! fixed; groups whose `V` exceeds 2^128 are refused with [`Error::Overflow`](crate::Error)).
+//! * [`split`] (feature `alloc`) — [`SplitCodec`]: Opus-style recursive splitting with a
+//!   coded split angle for long vectors (one gain per vector, angles carry the energy
+//!   distribution, bits follow the energy, leaves indexed in `u64`).
+//!
+//! In [`PvqCodec`], groups whose `V` exceeds 2^128 are refused with
+//! [`Error::Overflow`](crate::Error); [`SplitCodec`] has no such limit.
 
 #[cfg(feature = "alloc")]
 pub mod codec;
 pub mod count;
 pub mod gain;
 pub mod search;
+#[cfg(feature = "alloc")]
+pub mod split;
 #[cfg(feature = "alloc")]
 mod stream;
 #[cfg(feature = "alloc")]
@@ -37,3 +43,5 @@ pub use codec::{IndexCoding, PvqCodec};
 pub use count::{PvqInt, cwrsi, icwrs, u_count, v_count};
 pub use gain::GainQuantizer;
 pub use search::Search;
+#[cfg(feature = "alloc")]
+pub use split::SplitCodec;

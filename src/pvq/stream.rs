@@ -119,6 +119,7 @@ impl Sink for RangeEncoder<'_> {
 }
 
 impl Source for RangeDecoder<'_> {
+    #[inline]
     fn get(&mut self, n: u128) -> Result<u128> {
         if n <= 1 {
             return Ok(0);
@@ -126,16 +127,24 @@ impl Source for RangeDecoder<'_> {
         let max = n - 1;
         let ftb = 128 - max.leading_zeros();
         let sh = ftb.saturating_sub(8);
-        let ft = ((max >> sh) + 1) as u32;
-        let top = self.decode(ft)?;
-        self.update(top, top + 1, ft)?;
+        let top = self.decode_uniform(((max >> sh) + 1) as u32);
+        if sh <= 56 {
+            // The chunks in a u64 (every index of a u64 table).
+            let mut v = u64::from(top) << sh;
+            let mut at = 0;
+            while at < sh {
+                let b = (sh - at).min(8);
+                v |= u64::from(self.decode_bits(b)) << at;
+                at += b;
+            }
+            let v = u128::from(v);
+            return if v > max { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) };
+        }
         let mut v = u128::from(top) << sh;
         let mut at = 0;
         while at < sh {
             let b = (sh - at).min(8);
-            let c = self.decode_bin(b)?;
-            self.update(c, c + 1, 1 << b)?;
-            v |= u128::from(c) << at;
+            v |= u128::from(self.decode_bits(b)) << at;
             at += b;
         }
         if v > max { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) }

@@ -22,6 +22,7 @@ use super::GroupQuantizer;
 use crate::codec::Codec;
 use crate::error::{Error, Result, check_finite};
 use crate::pq::ProductQuantizer;
+use crate::pvq::SplitCodec;
 use crate::pvq::weights::{PvqWeights, WeightConfig};
 use crate::scalar::float::{
     FloatCodec, FloatFormat, e2m1_from_f32, e2m1_to_f32, e4m3_from_f32, e4m3_to_f32, e8m0_to_f32, f16_from_f32,
@@ -389,5 +390,59 @@ impl GroupQuantizer for PvqGroup {
 
     fn rotation(&self) -> Option<&RandomizedHadamard> {
         self.q.rotation()
+    }
+}
+
+/// Recursive-split PVQ ([`SplitCodec`]) for weights: each row — rotated by the randomized
+/// Hadamard transform of [`WeightConfig`] when `hadamard` — is one unit, coded as one
+/// [`SplitCodec`] code of `⌊R·cols/8⌋` bytes (its `bf16` RMS, the split angles and the leaf
+/// indexes, everything counted). No shared bits.
+///
+/// With one unit per row, error feedback has nothing to feed inside the row: the driver's
+/// `+AA` result equals plain rounding (the GPTQ update runs only between units).
+#[derive(Clone, Debug)]
+pub struct SplitGroup {
+    codec: SplitCodec,
+    rotation: Option<RandomizedHadamard>,
+}
+
+impl SplitGroup {
+    /// Rows of `cols` weights at `cfg.bits_per_weight` with leaves of at most `max_leaf`
+    /// coordinates indexed in `leaf_bits` bits (see [`SplitCodec::new`]); the rotation from
+    /// `cfg.hadamard` and `cfg.seed`, the search from `cfg.search`.
+    ///
+    /// # Errors
+    /// As [`SplitCodec::new`] and [`RandomizedHadamard::new`].
+    pub fn new(cols: usize, cfg: &WeightConfig, max_leaf: usize, leaf_bits: u32) -> Result<Self> {
+        let codec = SplitCodec::new(cols, cfg.bits_per_weight, max_leaf, leaf_bits, cfg.search)?;
+        let rotation = if cfg.hadamard { Some(RandomizedHadamard::new(cols, cfg.seed)?) } else { None };
+        Ok(SplitGroup { codec, rotation })
+    }
+
+    /// The row codec.
+    pub fn codec(&self) -> &SplitCodec {
+        &self.codec
+    }
+}
+
+impl GroupQuantizer for SplitGroup {
+    fn group_len(&self) -> usize {
+        self.codec.dim()
+    }
+
+    fn begin_group(&self, w: &[f32], _state: &mut [f32]) -> Result<f64> {
+        check_finite(w).map(|_| 0.0)
+    }
+
+    fn quantize_unit(&self, _state: &[f32], _pos: usize, w: &[f32], out: &mut [f32]) -> Result<f64> {
+        crate::error::check_dim(w.len(), out.len())?;
+        let mut code = vec![0u8; self.codec.code_len()];
+        self.codec.encode_into(w, &mut code)?;
+        crate::codec::Decode::decode_into(&self.codec, &code, out)?;
+        Ok(8.0 * code.len() as f64)
+    }
+
+    fn rotation(&self) -> Option<&RandomizedHadamard> {
+        self.rotation.as_ref()
     }
 }
