@@ -437,3 +437,95 @@ fn wide_indices_12_and_16_bits() {
         assert!((pq.score(&q, &code).unwrap() - want).abs() < 1e-4);
     }
 }
+
+/// Centroids with near-ties and exact duplicates, rows on, between and far from them.
+fn tricky(kk: usize, d: usize, nrows: usize, scale: f32, r: &mut Rng) -> (Vec<f32>, Vec<f32>) {
+    let mut c: Vec<f32> = (0..kk * d).map(|_| r.gaussian() as f32 * scale).collect();
+    for j in 1..kk {
+        match j % 5 {
+            // An exact duplicate of the previous centroid (ties to the lower index).
+            1 => {
+                let (a, b) = c.split_at_mut(j * d);
+                b[..d].copy_from_slice(&a[(j - 1) * d..j * d]);
+            }
+            // One ulp away from the previous one.
+            2 => {
+                for t in 0..d {
+                    let v = c[(j - 1) * d + t];
+                    c[j * d + t] = f32::from_bits(v.to_bits() ^ u32::from(t == 0));
+                }
+            }
+            _ => {}
+        }
+    }
+    let x: Vec<f32> = (0..nrows)
+        .flat_map(|i| {
+            let a = (i * 7) % kk;
+            let b = (i * 13 + 1) % kk;
+            let w = (i % 4) as f32 / 3.0;
+            (0..d)
+                .map(|t| match i % 3 {
+                    0 => c[a * d + t],
+                    1 => (1.0 - w) * c[a * d + t] + w * c[b * d + t],
+                    _ => r.gaussian() as f32 * scale * 2.0,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (c, x)
+}
+
+#[test]
+fn nearest_batch_equals_the_exhaustive_search_bit_for_bit() {
+    let mut r = Rng::new(21);
+    for d in [1usize, 2, 3, 7, 8, 9, 16, 31, 32, 33] {
+        for kk in [1usize, 2, 3, 5, 8, 16, 17, 255, 256, 300] {
+            for nrows in [1usize, 15, 16, 17, 40] {
+                for scale in [1.0f32, 1e-3, 1e6] {
+                    let (c, x) = tricky(kk, d, nrows, scale, &mut r);
+                    let mut blocks = vec![0f32; kk.div_ceil(8) * 8 * d];
+                    k::transpose_blocks(&c, kk, d, &mut blocks);
+                    let mut half = vec![0f32; kk];
+                    let cmax = k::half_norms(&c, kk, d, &mut half);
+                    let (mut wi, mut wd) = (vec![0u32; nrows], vec![0f32; nrows]);
+                    k::nearest_batch_portable(&x, d, nrows, d, &blocks, kk, &mut wi, &mut wd);
+                    let (mut gi, mut gd) = (vec![0u32; nrows], vec![0f32; nrows]);
+                    k::nearest_batch(&x, d, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi, Some(&mut gd));
+                    assert_eq!(gi, wi, "d {d} k {kk} rows {nrows} scale {scale}");
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&gd), bits(&wd), "d {d} k {kk} rows {nrows} scale {scale}");
+                    let mut gi2 = vec![0u32; nrows];
+                    k::nearest_batch(&x, d, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi2, None);
+                    assert_eq!(gi2, wi);
+                    // Strided rows (a subspace of wider vectors) give the same answers.
+                    let wide: Vec<f32> = x.chunks_exact(d).flat_map(|row| [&[9.0f32][..], row, &[7.0]].concat()).collect();
+                    let mut gi3 = vec![0u32; nrows];
+                    k::nearest_batch(&wide[1..], d + 2, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi3, None);
+                    assert_eq!(gi3, wi);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn encode_batch_equals_encode_into() {
+    for (m, nbits) in [(4usize, 8u32), (8, 4), (3, 5), (6, 2)] {
+        let d = 24;
+        let data = gauss(700, d, 5 + m as u64);
+        let pq = ProductQuantizer::train(&data, d, m, nbits, &fast()).unwrap();
+        let c = pq.code_len();
+        for n in [1usize, 63, 64, 65, 130] {
+            let mut batch = vec![0u8; n * c];
+            pq.encode_batch(&data[..n * d], &mut batch).unwrap();
+            for (i, code) in batch.chunks_exact(c).enumerate() {
+                let mut one = vec![0u8; c];
+                pq.encode_into(&data[i * d..(i + 1) * d], &mut one).unwrap();
+                assert_eq!(code, &one[..], "M {m} nbits {nbits} row {i}");
+            }
+        }
+        let mut bad = data[..2 * d].to_vec();
+        bad[d + 3] = f32::NAN;
+        assert_eq!(pq.encode_batch(&bad, &mut vec![0u8; 2 * c]), Err(Error::NonFinite));
+    }
+}

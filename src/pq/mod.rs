@@ -52,7 +52,7 @@ use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSy
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::format::{Reader, Writer};
 use crate::persist::{MAX_DIM, Persist};
-use crate::simd::pq::{LANES, nearest, table, transpose_blocks};
+use crate::simd::pq::{LANES, half_norms, nearest, nearest_batch, table, transpose_blocks};
 use crate::train::{KMeansConfig, kmeans};
 
 pub mod fastscan;
@@ -92,6 +92,10 @@ pub struct ProductQuantizer {
     centroids: Vec<f32>,
     /// Per subspace, the codebook in the blocked layout of [`crate::simd::pq`].
     blocks: Vec<f32>,
+    /// `[m][ksub]` half squared centroid norms ([`crate::simd::pq::half_norms`]).
+    half: Vec<f32>,
+    /// Per subspace, the bound on the centroid norms ([`crate::simd::pq::half_norms`]).
+    cmax: Vec<f64>,
     metric: PqMetric,
     scan: ScanMode,
 }
@@ -192,7 +196,14 @@ impl ProductQuantizer {
         for (s, b) in blocks.chunks_exact_mut(per).enumerate() {
             transpose_blocks(&centroids[s * ksub * dsub..(s + 1) * ksub * dsub], ksub, dsub, b);
         }
-        Ok(ProductQuantizer { dim, m, nbits, dsub, ksub, centroids, blocks, metric, scan: ScanMode::Float })
+        let mut half = vec![0f32; m * ksub];
+        let cmax = (0..m)
+            .map(|s| {
+                let c = &centroids[s * ksub * dsub..(s + 1) * ksub * dsub];
+                half_norms(c, ksub, dsub, &mut half[s * ksub..(s + 1) * ksub])
+            })
+            .collect();
+        Ok(ProductQuantizer { dim, m, nbits, dsub, ksub, centroids, blocks, half, cmax, metric, scan: ScanMode::Float })
     }
 
     /// Trains `m` codebooks of `2^nbits` centroids on the row-major `data` (`n · dim` floats):
@@ -488,6 +499,39 @@ impl Codec for ProductQuantizer {
         for s in 0..self.m {
             let (j, _) = nearest(&x[s * self.dsub..(s + 1) * self.dsub], self.sub_blocks(s), self.ksub);
             put_index(code, s, self.nbits, j);
+        }
+        Ok(())
+    }
+
+    /// Blocks of 64 rows, each subspace's nearest centroids found for the whole block with
+    /// [`nearest_batch`] (the same codes as [`encode_into`](Codec::encode_into), bit for bit).
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim, self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if !xs.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        const ROWS: usize = 64;
+        let mut idx = [0u32; ROWS];
+        let (k, ds) = (self.ksub, self.dsub);
+        for (xb, cb) in xs.chunks(ROWS * d).zip(codes.chunks_mut(ROWS * c)) {
+            let cnt = xb.len() / d;
+            cb.fill(0);
+            for s in 0..self.m {
+                let cents = &self.centroids[s * k * ds..(s + 1) * k * ds];
+                let half = &self.half[s * k..(s + 1) * k];
+                nearest_batch(&xb[s * ds..], d, cnt, ds, cents, self.sub_blocks(s), half, self.cmax[s], k, &mut idx[..cnt], None);
+                if self.nbits == 8 {
+                    for (t, &j) in idx[..cnt].iter().enumerate() {
+                        cb[t * c + s] = j as u8;
+                    }
+                } else {
+                    for (t, &j) in idx[..cnt].iter().enumerate() {
+                        put_index(&mut cb[t * c..(t + 1) * c], s, self.nbits, j as usize);
+                    }
+                }
+            }
         }
         Ok(())
     }

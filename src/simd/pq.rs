@@ -80,6 +80,109 @@ pub fn nearest(x: &[f32], blocks: &[f32], k: usize) -> (usize, f32) {
     (best, bd)
 }
 
+/// The screening data of [`nearest_batch`] for `k` row-major centroids of `d` floats: writes
+/// `half[i] = ½·fl(Σ_j c_{i,j}²)` (summed in order in `f32`) for `i < min(k, half.len())` and
+/// returns a bound `C ≥ max_i ‖c_i‖` (computed in `f64`, rounded up); `+∞` if a norm is not finite.
+pub fn half_norms(cents: &[f32], k: usize, d: usize, half: &mut [f32]) -> f64 {
+    let mut cmax = 0f64;
+    for (i, c) in cents.chunks_exact(d.max(1)).take(k).enumerate() {
+        let mut s = 0f32;
+        let mut s64 = 0f64;
+        for &v in c {
+            s += v * v;
+            s64 += f64::from(v) * f64::from(v);
+        }
+        if let Some(h) = half.get_mut(i) {
+            *h = 0.5 * s;
+        }
+        cmax = cmax.max(libm::sqrt(s64));
+    }
+    if !cmax.is_finite() {
+        return f64::INFINITY;
+    }
+    cmax * (1.0 + 1e-6) + 1e-30
+}
+
+/// The nearest centroid of each of `nrows` rows, **bit for bit** what [`nearest`] returns per
+/// row: row `r` is `rows[r·stride .. r·stride + d]`, the `k` centroids are given both row-major
+/// (`cents`, `k·d` floats) and in the blocked layout (`blocks`, [`transpose_blocks`]), with
+/// [`half_norms`]'s `half` and `cmax`. Writes `idx[r]` and, if given, `dist[r]` (the exact
+/// squared distance). The k-means assignment and the PQ encoder.
+///
+/// With AVX-512 (and `d ≤ 32`, `k ≤ 256`) rows are screened 16 at a time with
+/// `½‖c‖² − ⟨x, c⟩` and fused multiply-adds, and the candidates within a proven rounding bound
+/// of the minimum are re-scored with the exact sequential sum, so the answer does not depend on
+/// the backend; elsewhere [`nearest`] runs per row.
+#[allow(clippy::too_many_arguments)]
+pub fn nearest_batch(
+    rows: &[f32],
+    stride: usize,
+    nrows: usize,
+    d: usize,
+    cents: &[f32],
+    blocks: &[f32],
+    half: &[f32],
+    cmax: f64,
+    k: usize,
+    idx: &mut [u32],
+    mut dist: Option<&mut [f32]>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut tmp = [0f32; 64];
+        let n = nrows.min(idx.len());
+        let ok = match dist.as_deref_mut() {
+            Some(ds) => super::x86::pq::nearest_batch(rows, stride, n, d, cents, half, cmax, k, idx, ds, true).is_some(),
+            None => {
+                // Chunks of 64 rows with a scratch distance buffer.
+                let mut all = true;
+                let mut r = 0;
+                while r < n && all {
+                    let c = (n - r).min(64);
+                    let sub = rows.get(r * stride..).unwrap_or(&[]);
+                    all = super::x86::pq::nearest_batch(sub, stride, c, d, cents, half, cmax, k, &mut idx[r..r + c], &mut tmp, false)
+                        .is_some();
+                    r += c;
+                }
+                all
+            }
+        };
+        if ok {
+            return;
+        }
+    }
+    let _ = (cents, half, cmax);
+    for r in 0..nrows.min(idx.len()) {
+        let Some(x) = rows.get(r * stride..r * stride + d) else { break };
+        let (j, v) = nearest(x, blocks, k);
+        idx[r] = j as u32;
+        if let Some(o) = dist.as_deref_mut().and_then(|ds| ds.get_mut(r)) {
+            *o = v;
+        }
+    }
+}
+
+/// [`nearest_batch`] on the exhaustive per-row path only (the reference; for tests).
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn nearest_batch_portable(
+    rows: &[f32],
+    stride: usize,
+    nrows: usize,
+    d: usize,
+    blocks: &[f32],
+    k: usize,
+    idx: &mut [u32],
+    dist: &mut [f32],
+) {
+    for r in 0..nrows.min(idx.len()).min(dist.len()) {
+        let Some(x) = rows.get(r * stride..r * stride + d) else { break };
+        let (j, v) = nearest(x, blocks, k);
+        idx[r] = j as u32;
+        dist[r] = v;
+    }
+}
+
 /// Writes `out[i]` = the squared distance (`ip == false`) or inner product (`ip == true`) of `x`
 /// to centroid `i < min(k, out.len())` of the blocked layout.
 pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {

@@ -20,8 +20,9 @@
 //! those points (the remaining centroids repeat the first one), which is the exact optimum (zero
 //! objective) that Lloyd iterations from a random start do not always reach.
 //!
-//! Determinism: distances use [`crate::simd::pq::nearest`] (one lane per centroid, sequential
-//! sum over coordinates: the same bits on every backend); objectives and centroid sums are `f64`
+//! Determinism: assignments use [`crate::simd::pq::nearest_batch`], bit for bit
+//! [`crate::simd::pq::nearest`] (one lane per centroid, sequential sum over coordinates: the same
+//! bits on every backend; AVX-512 screens with norms and re-scores the close candidates exactly); objectives and centroid sums are `f64`
 //! in point order. Cost: `O(niter · n · k · d)`.
 
 use alloc::vec;
@@ -29,7 +30,7 @@ use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::simd::pq::{LANES, nearest, transpose_blocks};
+use crate::simd::pq::{LANES, half_norms, nearest, nearest_batch, transpose_blocks};
 
 /// How initial centroids are chosen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -250,12 +251,14 @@ fn run_once(
     let mut objective = Vec::with_capacity(cfg.niter);
     let mut split_rng = Rng::new(1234);
     let mut splits = 0;
+    let mut half = vec![0f32; k];
+    let mut dists = vec![0f32; n];
     for _ in 0..cfg.niter {
         transpose_blocks(&c, k, dim, &mut blocks);
+        let cmax = half_norms(&c, k, dim, &mut half);
+        nearest_batch(x, dim, n, dim, &c, &blocks, &half, cmax, k, &mut assign, Some(&mut dists));
         let mut obj = 0f64;
-        for (i, (p, a)) in x.chunks_exact(dim).zip(assign.iter_mut()).enumerate() {
-            let (j, d) = nearest(p, &blocks, k);
-            *a = j as u32;
+        for (i, &d) in dists.iter().enumerate() {
             obj += f64::from(d) * w.map_or(1.0, |w| f64::from(w[i]));
         }
         let unchanged = objective.last() == Some(&obj);
