@@ -529,3 +529,54 @@ fn encode_batch_equals_encode_into() {
         assert_eq!(pq.encode_batch(&bad, &mut vec![0u8; 2 * c]), Err(Error::NonFinite));
     }
 }
+
+#[test]
+fn fast_scan_scores_equal_the_reference_on_every_backend() {
+    let mut r = Rng::new(12);
+    for npairs in [1usize, 2, 3, 7, 8, 48, 96, 255, 256, 257, 511, 512, 513, 700] {
+        for nblocks in [1usize, 2, 5] {
+            for fill in [None, Some(255u8), Some(0)] {
+                let lut: Vec<u8> = (0..32 * npairs).map(|i| fill.unwrap_or(if i % 5 == 0 { 255 } else { r.next_u32() as u8 })).collect();
+                let codes: Vec<u8> = (0..nblocks * 32 * npairs).map(|_| r.next_u32() as u8).collect();
+                let mut sums = vec![0u32; 32 * nblocks];
+                fs_reference(&lut, &codes, npairs, &mut sums);
+                let (sb, sa) = (-0.37f32, 0.0123f32);
+                let want: Vec<u32> = sums.iter().map(|&s| (sb + (s as f32) * sa).to_bits()).collect();
+                // One extra float checks that nothing past the blocks is written.
+                let mut got = vec![7f32; 32 * nblocks + 1];
+                k::fastscan_scores(&lut, &codes, npairs, sb, sa, &mut got);
+                assert_eq!(got.iter().take(32 * nblocks).map(|f| f.to_bits()).collect::<Vec<_>>(), want, "{npairs} pairs");
+                assert_eq!(got[32 * nblocks], 7.0);
+                for b in [Backend::Portable, Backend::Avx2, Backend::Avx512] {
+                    let mut got = vec![7f32; 32 * nblocks + 1];
+                    if k::fastscan_scores_on(b, &lut, &codes, npairs, sb, sa, &mut got).is_some() {
+                        let bits: Vec<u32> = got.iter().take(32 * nblocks).map(|f| f.to_bits()).collect();
+                        assert_eq!(bits, want, "{b:?}, {npairs} pairs, {nblocks} blocks");
+                        assert_eq!(got[32 * nblocks], 7.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn topk_push_batch_equals_single_pushes() {
+    use vector_codecs::topk::TopK;
+    let mut r = Rng::new(13);
+    for n in [0usize, 1, 15, 16, 17, 100, 1000, 5003] {
+        for kk in [0usize, 1, 10, 100] {
+            // Few distinct values: many ties; some NaN.
+            let scores: Vec<f32> =
+                (0..n).map(|i| if i % 97 == 5 { f32::NAN } else { (r.next_u32() % 50) as f32 * 0.5 }).collect();
+            let (mut a, mut b) = (TopK::<128>::new(kk), TopK::<128>::new(kk));
+            a.push_batch(&scores, 7);
+            for (i, &s) in scores.iter().enumerate() {
+                b.push(s, 7 + i as u32);
+            }
+            let (mut oa, mut ob) = ([(0f32, 0u32); 128], [(0f32, 0u32); 128]);
+            let (ma, mb) = (a.drain_sorted(&mut oa), b.drain_sorted(&mut ob));
+            assert_eq!(oa[..ma], ob[..mb], "n {n} k {kk}");
+        }
+    }
+}

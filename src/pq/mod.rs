@@ -16,7 +16,8 @@
 //! * **Quantized tables** ([`ScanMode::I8`]): the table is rounded to `u8` per row
 //!   (`Tq = ⌊(T − min_m)·a + ½⌋`, `a = 255 / max_m span_m`, bias `Σ_m min_m`) and scores are
 //!   `bias + (Σ_m Tq[m][c_m]) / a` from an exact integer sum ([`Estimator::Biased`]: at most
-//!   `M/(2a)` from the float score). 4-bit codes are scanned with the fast-scan kernels
+//!   `M/(2a)` from the float score), finished in `f32` as `bias + sum·(1/a)` (multiply, then
+//!   add) with `bias` and `1/a` rounded to `f32` once per query. 4-bit codes are scanned with the fast-scan kernels
 //!   ([`fastscan`]: 32 codes re-laid per block, `pshufb` lookups on AVX2 / AVX-512, a portable
 //!   path with identical integers); other widths by integer table lookups.
 //! * **SDC** ([`ScoreSymmetric`]): code against code, `⟨x̂, ŷ⟩` or `−‖x̂ − ŷ‖²`; FAISS's table of
@@ -108,6 +109,9 @@ pub struct PqQuery<'s> {
     qlut: &'s [u8],
     a: f64,
     bias: f64,
+    /// `±bias` and `±1/a` in `f32` (the sign of the metric folded in): the finish of integer sums.
+    sb: f32,
+    sa: f32,
 }
 
 impl PqQuery<'_> {
@@ -124,10 +128,11 @@ impl PqQuery<'_> {
     pub fn scale_bias(&self) -> (f64, f64) {
         (self.a, self.bias)
     }
-    /// The float value of an integer table sum.
+    /// The score of an integer table sum: `sb + (acc as f32)·sa` (multiply, then add; `acc`
+    /// is below 2²⁴, so exact in `f32`), the same bits in every scan path and backend.
     #[inline]
-    fn finish(&self, acc: u64) -> f64 {
-        if self.a > 0.0 { self.bias + acc as f64 / self.a } else { self.bias }
+    fn finish(&self, acc: u32) -> f32 {
+        self.sb + (acc as f32) * self.sa
     }
 }
 
@@ -453,17 +458,17 @@ impl ProductQuantizer {
 
     fn score_int(&self, q: &PqQuery<'_>, code: &[u8]) -> f32 {
         let k = self.ksub;
-        let mut acc = 0u64;
+        let mut acc = 0u32;
         if self.nbits == 8 {
             for (row, &c) in q.qlut.chunks_exact(k).zip(code) {
-                acc += u64::from(row[usize::from(c)]);
+                acc += u32::from(row[usize::from(c)]);
             }
         } else {
             for i in 0..self.m {
-                acc += u64::from(q.qlut[i * k + get_index(code, i, self.nbits)]);
+                acc += u32::from(q.qlut[i * k + get_index(code, i, self.nbits)]);
             }
         }
-        self.sign(q.finish(acc) as f32)
+        q.finish(acc)
     }
 }
 
@@ -564,12 +569,14 @@ impl Score for ProductQuantizer {
         let (lut, rest) = scratch.split_at_mut(self.m * self.ksub);
         self.compute_table(q, lut)?;
         if self.scan != ScanMode::I8 {
-            return Ok(PqQuery { lut, qlut: &[], a: 0.0, bias: 0.0 });
+            return Ok(PqQuery { lut, qlut: &[], a: 0.0, bias: 0.0, sb: 0.0, sa: 0.0 });
         }
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut rest[..self.qlut_words()]);
         let qlut = &mut bytes[..self.qrows() * self.ksub];
         let (a, bias) = fastscan::quantize_table(lut, self.ksub, qlut);
-        Ok(PqQuery { lut, qlut, a, bias })
+        let sign = if self.metric == PqMetric::L2 { -1.0 } else { 1.0 };
+        let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
+        Ok(PqQuery { lut, qlut, a, bias, sb: sign * bias as f32, sa: sign * inv as f32 })
     }
     fn score(&self, q: &PqQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
@@ -630,7 +637,7 @@ impl Score for ProductQuantizer {
                         }
                     }
                     for (oo, v) in o.iter_mut().zip(s) {
-                        *oo = self.sign(q.finish(u64::from(v)) as f32);
+                        *oo = q.finish(v);
                     }
                 }
                 for (code, o) in cc.remainder().chunks_exact(c).zip(oc.into_remainder()) {

@@ -222,6 +222,67 @@ pub fn fastscan_accumulate(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u
     fastscan_accumulate_portable(lut, codes, npairs, out)
 }
 
+/// Fast-scan scores of whole blocks: `out[32b + v] = sb + (S as f32)·sa` with `S` the exact sum
+/// of [`fastscan_accumulate`] (multiply, then add: the same bits on every backend; `S < 2²⁴`),
+/// for the `⌊min(codes.len() / (32·npairs), out.len() / 32)⌋` whole blocks (the rest of `out` is
+/// left unchanged). AVX-512 BW / AVX2 kernels where detected.
+pub fn fastscan_scores(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    if npairs == 0 {
+        return;
+    }
+    let nblocks = (codes.len() / (32 * npairs)).min(out.len() / 32);
+    #[cfg(target_arch = "x86_64")]
+    if super::x86::pq::fastscan_scores(lut, codes, npairs, nblocks, sb, sa, out).is_some() {
+        return;
+    }
+    fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
+}
+
+/// The portable [`fastscan_scores`] (its reference).
+pub fn fastscan_scores_portable(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    if npairs == 0 {
+        return;
+    }
+    let mut acc = [0u32; 32];
+    for (blk, o) in codes.chunks_exact(32 * npairs).zip(out.chunks_exact_mut(32)) {
+        fastscan_accumulate_portable(lut, blk, npairs, &mut acc);
+        for (oo, &s) in o.iter_mut().zip(&acc) {
+            *oo = sb + (s as f32) * sa;
+        }
+    }
+}
+
+/// [`fastscan_scores`] on one `backend` (for tests comparing backends): `None` when this CPU
+/// lacks it.
+#[doc(hidden)]
+pub fn fastscan_scores_on(
+    backend: super::Backend,
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    sb: f32,
+    sa: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    if npairs == 0 {
+        return None;
+    }
+    let nblocks = (codes.len() / (32 * npairs)).min(out.len() / 32);
+    match backend {
+        super::Backend::Portable => {
+            fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
+            Some(())
+        }
+        #[cfg(target_arch = "x86_64")]
+        b => super::x86::pq::fastscan_scores_with(b == super::Backend::Avx512, lut, codes, npairs, nblocks, sb, sa, out),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => {
+            let _ = nblocks;
+            None
+        }
+    }
+}
+
 /// The fast-scan kernel of one `backend` (for tests comparing backends): `None` when this CPU
 /// (or target) lacks it. [`Backend::Portable`](super::Backend::Portable) always runs.
 #[doc(hidden)]

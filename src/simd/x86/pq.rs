@@ -499,3 +499,184 @@ unsafe fn screen_avx512<const D: usize>(
     dist[..cnt].copy_from_slice(&best[..cnt]);
     true
 }
+
+/// Steps (one table register each) accumulated in `u16` before spilling: per step a lane adds at
+/// most 255 to each of its two byte sums, and the low-byte sum is recovered modulo 2¹⁶
+/// (`256 · 255 < 65536`).
+const STEPS: usize = 256;
+
+/// Arch [`crate::simd::pq::fastscan_scores`]: the fast-scan sums of `nblocks` whole blocks,
+/// finished as `sb + (sum as f32)·sa` into `out` (32 per block); `None` without AVX2 or for bad
+/// lengths.
+pub fn fastscan_scores(
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    sb: f32,
+    sa: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    let avx512 = has(feature::AVX512);
+    fastscan_scores_with(avx512, lut, codes, npairs, nblocks, sb, sa, out)
+}
+
+/// [`fastscan_scores`] on AVX-512 BW (`avx512`) or AVX2, for tests comparing backends; `None`
+/// when this CPU lacks it.
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_with(
+    avx512: bool,
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    sb: f32,
+    sa: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    if npairs == 0
+        || lut.len() < 32 * npairs
+        || codes.len() < nblocks.checked_mul(32 * npairs)?
+        || out.len() < nblocks.checked_mul(32)?
+    {
+        return None;
+    }
+    if avx512 && has(feature::AVX512) {
+        // SAFETY: AVX-512 F/BW were detected; the lengths are checked above.
+        unsafe { scores_avx512(lut, codes, npairs, nblocks, sb, sa, out) };
+        return Some(());
+    }
+    if !avx512 && has(feature::AVX2) {
+        // SAFETY: AVX2 was detected; the lengths are checked above.
+        unsafe { scores_avx2(lut, codes, npairs, nblocks, sb, sa, out) };
+        return Some(());
+    }
+    None
+}
+
+/// # Safety
+/// AVX-512 F/BW available; `lut.len() ≥ 32·npairs`, `codes.len() ≥ nblocks·npairs·32`,
+/// `out.len() ≥ 32·nblocks`, `npairs ≥ 1`.
+///
+/// Per step two pairs (64 code bytes, 4 table rows). The looked-up bytes are accumulated as
+/// `u16` words: in the layout, byte `2i` of a 16-byte half belongs to vector `i` and byte
+/// `2i + 1` to vector `8 + i` (`PERM0`), so a word sum `A` and the sum `B` of the words shifted
+/// right by 8 give vectors `i` (`A − 256·B` mod 2¹⁶) and `8 + i` (`B`) in natural order.
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+unsafe fn scores_avx512(lut: &[u8], codes: &[u8], npairs: usize, nblocks: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    let mask = _mm512_set1_epi8(0x0f);
+    let zero = _mm512_setzero_si512();
+    let (vb, va) = (_mm512_set1_ps(sb), _mm512_set1_ps(sa));
+    let lp = lut.as_ptr();
+    for b in 0..nblocks {
+        let cp = codes[b * npairs * 32..].as_ptr();
+        let (mut t_lo, mut t_hi) = (zero, zero);
+        let mut q = 0;
+        while q < npairs {
+            let end = (q + 2 * STEPS).min(npairs);
+            let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+            while q < end {
+                // SAFETY: pairs `q` and `q + 1` (when `q + 1 < end ≤ npairs`) lie in `lut` and in
+                // block `b` of `codes`; a lone last pair loads 32 bytes and zero-extends (a zero
+                // table row adds 0).
+                let (t, c) = unsafe {
+                    if q + 1 < end {
+                        (_mm512_loadu_si512(lp.add(32 * q).cast()), _mm512_loadu_si512(cp.add(32 * q).cast()))
+                    } else {
+                        (
+                            _mm512_zextsi256_si512(_mm256_loadu_si256(lp.add(32 * q).cast())),
+                            _mm512_zextsi256_si512(_mm256_loadu_si256(cp.add(32 * q).cast())),
+                        )
+                    }
+                };
+                let lo = _mm512_and_si512(c, mask);
+                let hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), mask);
+                let rl = _mm512_shuffle_epi8(t, lo);
+                let rh = _mm512_shuffle_epi8(t, hi);
+                a0 = _mm512_add_epi16(a0, rl);
+                a1 = _mm512_add_epi16(a1, _mm512_srli_epi16(rl, 8));
+                a2 = _mm512_add_epi16(a2, rh);
+                a3 = _mm512_add_epi16(a3, _mm512_srli_epi16(rh, 8));
+                q += 2;
+            }
+            q = end;
+            t_lo = _mm512_add_epi32(t_lo, fold512(_mm512_sub_epi16(a0, _mm512_slli_epi16(a1, 8)), a1));
+            t_hi = _mm512_add_epi32(t_hi, fold512(_mm512_sub_epi16(a2, _mm512_slli_epi16(a3, 8)), a3));
+        }
+        let f_lo = _mm512_add_ps(vb, _mm512_mul_ps(_mm512_cvtepu32_ps(t_lo), va));
+        let f_hi = _mm512_add_ps(vb, _mm512_mul_ps(_mm512_cvtepu32_ps(t_hi), va));
+        // SAFETY: `out.len() ≥ 32·nblocks`, so floats `32b .. 32b + 32` are inside.
+        unsafe {
+            _mm512_storeu_ps(out.as_mut_ptr().add(32 * b), f_lo);
+            _mm512_storeu_ps(out.as_mut_ptr().add(32 * b + 16), f_hi);
+        }
+    }
+}
+
+/// Sums the four 128-bit lanes of `lo` (vectors 0..8, `u16`) and of `hi` (vectors 8..16) into
+/// 16 `u32` in vector order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+fn fold512(lo: __m512i, hi: __m512i) -> __m512i {
+    let w = |v: __m512i| {
+        _mm512_add_epi32(
+            _mm512_cvtepu16_epi32(_mm512_castsi512_si256(v)),
+            _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(v)),
+        )
+    };
+    // [lane0 + lane2 | lane1 + lane3] as 16 u32 each.
+    let (l, h) = (w(lo), w(hi));
+    let x = _mm512_shuffle_i64x2::<0x44>(l, h);
+    let y = _mm512_shuffle_i64x2::<0xEE>(l, h);
+    _mm512_add_epi32(x, y)
+}
+
+/// # Safety
+/// AVX2 available; lengths as for [`scores_avx512`].
+#[target_feature(enable = "avx2")]
+unsafe fn scores_avx2(lut: &[u8], codes: &[u8], npairs: usize, nblocks: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    let mask = _mm256_set1_epi8(0x0f);
+    let zero = _mm256_setzero_si256();
+    let (vb, va) = (_mm256_set1_ps(sb), _mm256_set1_ps(sa));
+    let lp = lut.as_ptr();
+    // Two 128-bit lanes of 8 u16 into 8 u32.
+    let w = |v: __m256i| {
+        _mm256_add_epi32(
+            _mm256_cvtepu16_epi32(_mm256_castsi256_si128(v)),
+            _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(v)),
+        )
+    };
+    for b in 0..nblocks {
+        let cp = codes[b * npairs * 32..].as_ptr();
+        let mut t = [zero; 4];
+        let mut q = 0;
+        while q < npairs {
+            let end = (q + STEPS).min(npairs);
+            let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+            while q < end {
+                // SAFETY: pair `q < npairs` lies in `lut` and in block `b` of `codes`.
+                let (tb, c) =
+                    unsafe { (_mm256_loadu_si256(lp.add(32 * q).cast()), _mm256_loadu_si256(cp.add(32 * q).cast())) };
+                let lo = _mm256_and_si256(c, mask);
+                let hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), mask);
+                let rl = _mm256_shuffle_epi8(tb, lo);
+                let rh = _mm256_shuffle_epi8(tb, hi);
+                a0 = _mm256_add_epi16(a0, rl);
+                a1 = _mm256_add_epi16(a1, _mm256_srli_epi16(rl, 8));
+                a2 = _mm256_add_epi16(a2, rh);
+                a3 = _mm256_add_epi16(a3, _mm256_srli_epi16(rh, 8));
+                q += 1;
+            }
+            t[0] = _mm256_add_epi32(t[0], w(_mm256_sub_epi16(a0, _mm256_slli_epi16(a1, 8))));
+            t[1] = _mm256_add_epi32(t[1], w(a1));
+            t[2] = _mm256_add_epi32(t[2], w(_mm256_sub_epi16(a2, _mm256_slli_epi16(a3, 8))));
+            t[3] = _mm256_add_epi32(t[3], w(a3));
+        }
+        for (i, &ti) in t.iter().enumerate() {
+            // cvtepi32_ps is exact for sums below 2^24 (≤ 255·65536).
+            let f = _mm256_add_ps(vb, _mm256_mul_ps(_mm256_cvtepi32_ps(ti), va));
+            // SAFETY: `out.len() ≥ 32·nblocks`; floats `32b + 8i .. 32b + 8i + 8` are inside.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(32 * b + 8 * i), f) };
+        }
+    }
+}
