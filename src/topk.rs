@@ -74,29 +74,16 @@ impl<const CAP: usize> TopK<CAP> {
 
     /// Offers a batch of scores with ids `first_id, first_id + 1, …`.
     ///
-    /// Scores are screened 16 at a time against the threshold with SIMD comparisons (NaN never
-    /// passes), so a long scan costs about one vector compare per 8 scores; the kept entries are
-    /// those of offering every score in order.
+    /// Scores are screened against the threshold with SIMD compares
+    /// ([`crate::simd::first_at_least`]; NaN never passes), so a long scan costs about one vector
+    /// compare per 16 scores; the kept entries are those of offering every score in order.
     pub fn push_batch(&mut self, scores: &[f32], first_id: u32) {
-        use wide::CmpGe;
-        let mut chunks = scores.chunks_exact(16);
-        let mut base = 0usize;
-        for ch in &mut chunks {
-            let t = wide::f32x8::splat(self.threshold());
-            let a = wide::f32x8::from(<[f32; 8]>::try_from(&ch[..8]).unwrap_or([f32::NAN; 8]));
-            let b = wide::f32x8::from(<[f32; 8]>::try_from(&ch[8..]).unwrap_or([f32::NAN; 8]));
-            if (a.cmp_ge(t) | b.cmp_ge(t)).any() {
-                for (i, &s) in ch.iter().enumerate() {
-                    if s >= self.threshold() {
-                        self.push(s, first_id.wrapping_add((base + i) as u32));
-                    }
-                }
-            }
-            base += 16;
-        }
-        for (i, &s) in chunks.remainder().iter().enumerate() {
-            if s >= self.threshold() {
-                self.push(s, first_id.wrapping_add((base + i) as u32));
+        let mut i = 0;
+        while i < scores.len() {
+            i = crate::simd::first_at_least(scores, i, self.threshold());
+            if let Some(&s) = scores.get(i) {
+                self.push(s, first_id.wrapping_add(i as u32));
+                i += 1;
             }
         }
     }

@@ -580,3 +580,19 @@ fn topk_push_batch_equals_single_pushes() {
         }
     }
 }
+
+#[test]
+fn first_at_least_equals_the_scalar_scan() {
+    let mut r = Rng::new(14);
+    for n in [0usize, 1, 15, 16, 17, 33, 100] {
+        let s: Vec<f32> = (0..n).map(|i| if i % 11 == 3 { f32::NAN } else { r.gaussian() as f32 }).collect();
+        for t in [f32::NEG_INFINITY, -1.0, 0.0, 1.5, 3.0, f32::INFINITY] {
+            for from in [0usize, 1, 5, 16, n] {
+                let from = from.min(n);
+                let want = (from..n).find(|&i| s[i] >= t).unwrap_or(n);
+                assert_eq!(vector_codecs::simd::first_at_least(&s, from, t), want);
+                assert_eq!(vector_codecs::simd::portable::first_at_least(&s, from, t), want);
+            }
+        }
+    }
+}

@@ -412,7 +412,8 @@ unsafe fn screen_avx512<const D: usize>(
         return false;
     }
     let tol = _mm512_mul_ps(s2, _mm512_set1_ps(8.0 * g));
-    let mut buf = [0f32; SCREEN_MAX_K * SCREEN_ROWS];
+    // Screened values, row c for centroid c < k (written before read; no zeroing).
+    let mut buf = [core::mem::MaybeUninit::<f32>::uninit(); SCREEN_MAX_K * SCREEN_ROWS];
     let mut mn = _mm512_set1_ps(f32::INFINITY);
     let cp = cents.as_ptr();
     let mut i = 0;
@@ -434,7 +435,7 @@ unsafe fn screen_avx512<const D: usize>(
         mn = _mm512_min_ps(mn, _mm512_min_ps(_mm512_min_ps(a0, a1), _mm512_min_ps(a2, a3)));
         // SAFETY: `buf` holds 256 rows of 16 floats and `i + 3 < k ≤ 256`.
         unsafe {
-            let bp = buf.as_mut_ptr().add(i * SCREEN_ROWS);
+            let bp = buf.as_mut_ptr().add(i * SCREEN_ROWS).cast::<f32>();
             _mm512_storeu_ps(bp, a0);
             _mm512_storeu_ps(bp.add(SCREEN_ROWS), a1);
             _mm512_storeu_ps(bp.add(2 * SCREEN_ROWS), a2);
@@ -450,7 +451,7 @@ unsafe fn screen_avx512<const D: usize>(
         }
         mn = _mm512_min_ps(mn, a0);
         // SAFETY: `i < k ≤ 256`.
-        unsafe { _mm512_storeu_ps(buf.as_mut_ptr().add(i * SCREEN_ROWS), a0) };
+        unsafe { _mm512_storeu_ps(buf.as_mut_ptr().add(i * SCREEN_ROWS).cast::<f32>(), a0) };
         i += 1;
     }
     let tv = _mm512_add_ps(mn, tol);
@@ -458,8 +459,8 @@ unsafe fn screen_avx512<const D: usize>(
     let one = _mm512_set1_epi32(1);
     let (mut nc, mut first) = (_mm512_setzero_si512(), _mm512_setzero_si512());
     for c in 0..k {
-        // SAFETY: `c < k ≤ 256`, inside `buf`.
-        let v = unsafe { _mm512_loadu_ps(buf.as_ptr().add(c * SCREEN_ROWS)) };
+        // SAFETY: `c < k ≤ 256`, inside `buf`; rows `0..k` were all written above.
+        let v = unsafe { _mm512_loadu_ps(buf.as_ptr().add(c * SCREEN_ROWS).cast::<f32>()) };
         let m = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, tv) & valid;
         nc = _mm512_mask_add_epi32(nc, m, nc, one);
         let fresh = m & _mm512_cmpeq_epi32_mask(nc, one);
@@ -486,7 +487,8 @@ unsafe fn screen_avx512<const D: usize>(
             continue;
         }
         for c in f..k {
-            if buf[c * SCREEN_ROWS + t] <= thr[t] {
+            // SAFETY: `c < k` and `t < 16`: written by the screen above.
+            if unsafe { buf[c * SCREEN_ROWS + t].assume_init() } <= thr[t] {
                 let e = exact_l2(x, &cents[c * d..(c + 1) * d]);
                 if e < best[t] {
                     best[t] = e;
@@ -679,4 +681,36 @@ unsafe fn scores_avx2(lut: &[u8], codes: &[u8], npairs: usize, nblocks: usize, s
             unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(32 * b + 8 * i), f) };
         }
     }
+}
+
+/// Arch [`crate::simd::first_at_least`]: the first index `i ≥ from` with `s[i] ≥ t` (16 scores
+/// per compare), or `s.len()`; `None` without AVX-512 F.
+#[inline]
+pub fn first_at_least(s: &[f32], from: usize, t: f32) -> Option<usize> {
+    if !has(feature::AVX512) {
+        return None;
+    }
+    // SAFETY: AVX-512 F was detected.
+    Some(unsafe { first_at_least_avx512(s, from, t) })
+}
+
+/// # Safety
+/// AVX-512 F available.
+#[target_feature(enable = "avx512f")]
+unsafe fn first_at_least_avx512(s: &[f32], from: usize, t: f32) -> usize {
+    let tv = _mm512_set1_ps(t);
+    let mut i = from;
+    while i + 16 <= s.len() {
+        // SAFETY: floats `i .. i + 16` are inside `s`.
+        let v = unsafe { _mm512_loadu_ps(s.as_ptr().add(i)) };
+        let m = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, tv);
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    while i < s.len() && !(s[i] >= t) {
+        i += 1;
+    }
+    i
 }
