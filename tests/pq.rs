@@ -596,3 +596,36 @@ fn first_at_least_equals_the_scalar_scan() {
         }
     }
 }
+
+#[test]
+fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
+    let mut r = Rng::new(15);
+    for m in [1usize, 3, 4, 5, 7, 8, 48, 49] {
+        let lut: Vec<f32> = (0..256 * m).map(|i| if i % 9 == 0 { 0.0 } else { r.gaussian() as f32 }).collect();
+        for n in [0usize, 1, 15, 16, 17, 33, 100] {
+            let mut codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
+            if n > 0 {
+                codes[..m].fill(0); // an all-zero-entry code: the sign of zero
+            }
+            for neg in [false, true] {
+                let want: Vec<u32> = codes
+                    .chunks_exact(m)
+                    .map(|c| {
+                        let mut s = 0f32;
+                        for (i, &b) in c.iter().enumerate() {
+                            s += lut[256 * i + usize::from(b)];
+                        }
+                        (if neg { -s } else { s }).to_bits()
+                    })
+                    .collect();
+                let mut got = vec![9f32; n + 1];
+                k::adc_scan_u8(&lut, m, &codes, neg, &mut got[..n]);
+                assert_eq!(got[..n].iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "m {m} n {n}");
+                assert_eq!(got[n], 9.0);
+                let mut got = vec![9f32; n];
+                k::adc_scan_u8_portable(&lut, m, &codes, neg, &mut got);
+                assert_eq!(got.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "portable m {m} n {n}");
+            }
+        }
+    }
+}

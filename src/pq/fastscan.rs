@@ -31,24 +31,22 @@ pub fn quantize_table(lut: &[f32], ksub: usize, out: &mut [u8]) -> (f64, f64) {
     if ksub == 0 {
         return (0.0, 0.0);
     }
+    let row_min = |row: &[f32]| row.iter().fold(f64::INFINITY, |m, &v| m.min(f64::from(v)));
     let mut max_span = 0f64;
     let mut bias = 0f64;
-    let mut mins = Vec::with_capacity(lut.len() / ksub);
     for row in lut.chunks_exact(ksub) {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in row {
-            lo = lo.min(f64::from(v));
-            hi = hi.max(f64::from(v));
-        }
-        mins.push(lo);
+        let lo = row_min(row);
+        let hi = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
         bias += lo;
         max_span = max_span.max(hi - lo);
     }
     let a = 255.0 / max_span;
     let a = if a.is_finite() && max_span > 0.0 { a } else { 0.0 };
-    for ((row, o), &lo) in lut.chunks_exact(ksub).zip(out.chunks_exact_mut(ksub)).zip(&mins) {
+    for (row, o) in lut.chunks_exact(ksub).zip(out.chunks_exact_mut(ksub)) {
+        let lo = row_min(row);
         for (&v, q) in row.iter().zip(o) {
-            *q = libm::floor((f64::from(v) - lo) * a + 0.5).clamp(0.0, 255.0) as u8;
+            // `(v − lo)·a + ½ ≥ ½`, so truncation is the floor; `as` saturates (NaN → 0).
+            *q = (((f64::from(v) - lo) * a + 0.5) as u32).min(255) as u8;
         }
     }
     (a, bias)

@@ -614,8 +614,9 @@ impl Score for ProductQuantizer {
         fastscan::scan_blocks(self, q, layout, out)
     }
 
-    /// Float mode: four codes at a time, each summed in `m` order (the same bits as
-    /// [`score`](Score::score)). `I8` mode: the fast-scan kernel for 4-bit codes, integer
+    /// Float mode: each code summed in `m` order (the same bits as [`score`](Score::score));
+    /// 8-bit codes with [`crate::simd::pq::adc_scan_u8`] (16 codes per AVX-512 gather), others
+    /// four at a time. `I8` mode: the fast-scan kernel for 4-bit codes, integer
     /// lookups otherwise; the same values as `score`.
     fn score_batch(&self, q: &PqQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         let c = self.code_len();
@@ -650,7 +651,11 @@ impl Score for ProductQuantizer {
             }
             return Ok(());
         }
-        if self.nbits == 8 || self.nbits == 4 {
+        if self.nbits == 8 {
+            crate::simd::pq::adc_scan_u8(q.lut, self.m, codes, self.metric == PqMetric::L2, out);
+            return Ok(());
+        }
+        if self.nbits == 4 {
             let k = self.ksub;
             let nib = self.nbits == 4;
             let mut oc = out.chunks_exact_mut(4);

@@ -204,6 +204,52 @@ pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
     }
 }
 
+/// ADC scan of 8-bit PQ codes with a float table: `out[v] = ±Σ_m lut[256·m + codes[v·m + m']]`
+/// summed in `m` order from 0 (negated when `neg`), for `v < min(out.len(), codes.len() / m)`.
+/// Every backend returns the same bits (lane-wise adds in the same order); AVX-512 fetches 16
+/// codes' entries per gather.
+pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
+    if m == 0 {
+        out.iter_mut().for_each(|o| *o = if neg { -0.0 } else { 0.0 });
+        return;
+    }
+    let n = out.len().min(codes.len() / m);
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(k) = super::x86::pq::adc_scan_u8(lut, m, codes, neg, &mut out[..n]) {
+        done = k;
+    }
+    adc_scan_u8_portable(lut, m, &codes[done * m..n * m], neg, &mut out[done..n]);
+}
+
+/// The portable [`adc_scan_u8`] (its reference): four codes at a time.
+pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
+    if m == 0 || lut.len() < 256 * m {
+        return;
+    }
+    let fin = |s: f32| if neg { -s } else { s };
+    let mut oc = out.chunks_exact_mut(4);
+    let mut cc = codes.chunks_exact(4 * m);
+    for (o, cs) in (&mut oc).zip(&mut cc) {
+        let mut s = [0f32; 4];
+        for (i, row) in lut.chunks_exact(256).take(m).enumerate() {
+            for (l, sl) in s.iter_mut().enumerate() {
+                *sl += row[usize::from(cs[l * m + i])];
+            }
+        }
+        for (oo, v) in o.iter_mut().zip(s) {
+            *oo = fin(v);
+        }
+    }
+    for (code, o) in cc.remainder().chunks_exact(m).zip(oc.into_remainder()) {
+        let mut s = 0f32;
+        for (row, &c) in lut.chunks_exact(256).zip(code) {
+            s += row[usize::from(c)];
+        }
+        *o = fin(s);
+    }
+}
+
 /// `perm0` of the fast-scan layout: byte `j` of a 16-byte half holds vectors `PERM0[j]` (low
 /// nibble) and `PERM0[j] + 16` (high nibble).
 pub const PERM0: [usize; 16] = [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15];
