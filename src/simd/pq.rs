@@ -250,6 +250,19 @@ pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out:
     }
 }
 
+/// `y[i] += a·x[i]` in `f64` for `i < min(y.len(), x.len())`, multiply then add (never fused):
+/// the same bits on every backend (AVX-512 runs 8 lanes at a time). OPQ's `Xᵀ·Y` accumulation.
+#[inline]
+pub fn axpy_f64(y: &mut [f64], a: f64, x: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::x86::pq::axpy_f64(y, a, x).is_some() {
+        return;
+    }
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o += a * v;
+    }
+}
+
 /// `perm0` of the fast-scan layout: byte `j` of a 16-byte half holds vectors `PERM0[j]` (low
 /// nibble) and `PERM0[j] + 16` (high nibble).
 pub const PERM0: [usize; 16] = [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15];

@@ -777,3 +777,36 @@ unsafe fn adc_u8_avx512(lut: &[f32], m: usize, codes: &[u8], groups: usize, neg:
         unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(16 * g), acc) };
     }
 }
+
+/// Arch [`crate::simd::pq::axpy_f64`]: `y[i] += a·x[i]` (multiply, then add: the portable bits),
+/// 8 lanes per step; `None` without AVX-512 F.
+#[inline]
+pub fn axpy_f64(y: &mut [f64], a: f64, x: &[f64]) -> Option<()> {
+    if !has(feature::AVX512) {
+        return None;
+    }
+    // SAFETY: AVX-512 F was detected.
+    unsafe { axpy_f64_avx512(y, a, x) };
+    Some(())
+}
+
+/// # Safety
+/// AVX-512 F available.
+#[target_feature(enable = "avx512f")]
+unsafe fn axpy_f64_avx512(y: &mut [f64], a: f64, x: &[f64]) {
+    let n = y.len().min(x.len());
+    let av = _mm512_set1_pd(a);
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: elements `i .. i + 8 ≤ n` of both slices.
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            let v = _mm512_add_pd(_mm512_loadu_pd(p), _mm512_mul_pd(av, _mm512_loadu_pd(x.as_ptr().add(i))));
+            _mm512_storeu_pd(p, v);
+        }
+        i += 8;
+    }
+    for j in i..n {
+        y[j] += a * x[j];
+    }
+}
