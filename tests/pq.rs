@@ -498,7 +498,8 @@ fn nearest_batch_equals_the_exhaustive_search_bit_for_bit() {
                     k::nearest_batch(&x, d, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi2, None);
                     assert_eq!(gi2, wi);
                     // Strided rows (a subspace of wider vectors) give the same answers.
-                    let wide: Vec<f32> = x.chunks_exact(d).flat_map(|row| [&[9.0f32][..], row, &[7.0]].concat()).collect();
+                    let wide: Vec<f32> =
+                        x.chunks_exact(d).flat_map(|row| [&[9.0f32][..], row, &[7.0]].concat()).collect();
                     let mut gi3 = vec![0u32; nrows];
                     k::nearest_batch(&wide[1..], d + 2, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi3, None);
                     assert_eq!(gi3, wi);
@@ -536,7 +537,9 @@ fn fast_scan_scores_equal_the_reference_on_every_backend() {
     for npairs in [1usize, 2, 3, 7, 8, 48, 96, 255, 256, 257, 511, 512, 513, 700] {
         for nblocks in [1usize, 2, 5] {
             for fill in [None, Some(255u8), Some(0)] {
-                let lut: Vec<u8> = (0..32 * npairs).map(|i| fill.unwrap_or(if i % 5 == 0 { 255 } else { r.next_u32() as u8 })).collect();
+                let lut: Vec<u8> = (0..32 * npairs)
+                    .map(|i| fill.unwrap_or(if i % 5 == 0 { 255 } else { r.next_u32() as u8 }))
+                    .collect();
                 let codes: Vec<u8> = (0..nblocks * 32 * npairs).map(|_| r.next_u32() as u8).collect();
                 let mut sums = vec![0u32; 32 * nblocks];
                 fs_reference(&lut, &codes, npairs, &mut sums);
@@ -545,7 +548,11 @@ fn fast_scan_scores_equal_the_reference_on_every_backend() {
                 // One extra float checks that nothing past the blocks is written.
                 let mut got = vec![7f32; 32 * nblocks + 1];
                 k::fastscan_scores(&lut, &codes, npairs, sb, sa, &mut got);
-                assert_eq!(got.iter().take(32 * nblocks).map(|f| f.to_bits()).collect::<Vec<_>>(), want, "{npairs} pairs");
+                assert_eq!(
+                    got.iter().take(32 * nblocks).map(|f| f.to_bits()).collect::<Vec<_>>(),
+                    want,
+                    "{npairs} pairs"
+                );
                 assert_eq!(got[32 * nblocks], 7.0);
                 for b in [Backend::Portable, Backend::Avx2, Backend::Avx512] {
                     let mut got = vec![7f32; 32 * nblocks + 1];

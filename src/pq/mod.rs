@@ -526,7 +526,19 @@ impl Codec for ProductQuantizer {
             for s in 0..self.m {
                 let cents = &self.centroids[s * k * ds..(s + 1) * k * ds];
                 let half = &self.half[s * k..(s + 1) * k];
-                nearest_batch(&xb[s * ds..], d, cnt, ds, cents, self.sub_blocks(s), half, self.cmax[s], k, &mut idx[..cnt], None);
+                nearest_batch(
+                    &xb[s * ds..],
+                    d,
+                    cnt,
+                    ds,
+                    cents,
+                    self.sub_blocks(s),
+                    half,
+                    self.cmax[s],
+                    k,
+                    &mut idx[..cnt],
+                    None,
+                );
                 if self.nbits == 8 {
                     for (t, &j) in idx[..cnt].iter().enumerate() {
                         cb[t * c + s] = j as u8;

@@ -224,7 +224,9 @@ pub fn train_opq(
             let rows = xs.len() / dim;
             code.resize(rows * next.code_len(), 0);
             next.encode_batch(xrs, &mut code)?;
-            for ((xri, yr), cd) in xrs.chunks_exact(d_out).zip(yc.chunks_exact_mut(d_out)).zip(code.chunks_exact(next.code_len())) {
+            for ((xri, yr), cd) in
+                xrs.chunks_exact(d_out).zip(yc.chunks_exact_mut(d_out)).zip(code.chunks_exact(next.code_len()))
+            {
                 next.decode_into(cd, &mut y)?;
                 err += xri.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
                 for (o, &v) in yr.iter_mut().zip(&y) {

@@ -641,7 +641,7 @@ pub fn first_at_least(s: &[f32], from: usize, t: f32) -> usize {
         }
         i += 16;
     }
-    while i < s.len() && !(s[i] >= t) {
+    while i < s.len() && s[i].partial_cmp(&t).is_none_or(|o| o.is_lt()) {
         i += 1;
     }
     i

@@ -132,7 +132,9 @@ pub fn nearest_batch(
         let mut tmp = [0f32; 64];
         let n = nrows.min(idx.len());
         let ok = match dist.as_deref_mut() {
-            Some(ds) => super::x86::pq::nearest_batch(rows, stride, n, d, cents, half, cmax, k, idx, ds, true).is_some(),
+            Some(ds) => {
+                super::x86::pq::nearest_batch(rows, stride, n, d, cents, half, cmax, k, idx, ds, true).is_some()
+            }
             None => {
                 // Chunks of 64 rows with a scratch distance buffer.
                 let mut all = true;
@@ -140,8 +142,20 @@ pub fn nearest_batch(
                 while r < n && all {
                     let c = (n - r).min(64);
                     let sub = rows.get(r * stride..).unwrap_or(&[]);
-                    all = super::x86::pq::nearest_batch(sub, stride, c, d, cents, half, cmax, k, &mut idx[r..r + c], &mut tmp, false)
-                        .is_some();
+                    all = super::x86::pq::nearest_batch(
+                        sub,
+                        stride,
+                        c,
+                        d,
+                        cents,
+                        half,
+                        cmax,
+                        k,
+                        &mut idx[r..r + c],
+                        &mut tmp,
+                        false,
+                    )
+                    .is_some();
                     r += c;
                 }
                 all
@@ -333,7 +347,9 @@ pub fn fastscan_scores_on(
             Some(())
         }
         #[cfg(target_arch = "x86_64")]
-        b => super::x86::pq::fastscan_scores_with(b == super::Backend::Avx512, lut, codes, npairs, nblocks, sb, sa, out),
+        b => {
+            super::x86::pq::fastscan_scores_with(b == super::Backend::Avx512, lut, codes, npairs, nblocks, sb, sa, out)
+        }
         #[cfg(not(target_arch = "x86_64"))]
         _ => {
             let _ = nblocks;

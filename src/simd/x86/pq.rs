@@ -300,7 +300,7 @@ pub fn nearest_batch(
     }
     let g = (1.01 * (d as f64 + 4.0) / 16_777_216.0) as f32;
     let cm = (cmax * (1.0 + 1e-6)) as f32;
-    if !(cm < 1e15) {
+    if cm.is_nan() || cm >= 1e15 {
         return None;
     }
     let screen = match d {
@@ -399,9 +399,7 @@ unsafe fn screen_avx512<const D: usize>(
     for (j, v) in xt.iter_mut().enumerate().take(d) {
         // SAFETY: lane t < cnt reads `rows[t·stride + j]`, inside `rows` (the caller's bounds);
         // masked-off lanes read nothing.
-        *v = unsafe {
-            _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), valid, offs, rows.as_ptr().add(j).cast())
-        };
+        *v = unsafe { _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), valid, offs, rows.as_ptr().add(j).cast()) };
         xx = _mm512_fmadd_ps(*v, *v, xx);
     }
     // tol = 8g·(sqrt(xx·(1 + 2g)) + C)².
@@ -709,7 +707,7 @@ unsafe fn first_at_least_avx512(s: &[f32], from: usize, t: f32) -> usize {
         }
         i += 16;
     }
-    while i < s.len() && !(s[i] >= t) {
+    while i < s.len() && s[i].partial_cmp(&t).is_none_or(|o| o.is_lt()) {
         i += 1;
     }
     i
