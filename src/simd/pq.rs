@@ -228,11 +228,10 @@ pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f3
         return;
     }
     let n = out.len().min(codes.len() / m);
-    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if let Some(k) = super::x86::pq::adc_scan_u8(lut, m, codes, neg, &mut out[..n]) {
-        done = k;
-    }
+    let done = super::x86::pq::adc_scan_u8(lut, m, codes, neg, &mut out[..n]).unwrap_or(0);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
     adc_scan_u8_portable(lut, m, &codes[done * m..n * m], neg, &mut out[done..n]);
 }
 
@@ -303,10 +302,12 @@ pub fn fastscan_scores(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32
     if npairs == 0 {
         return;
     }
-    let nblocks = (codes.len() / (32 * npairs)).min(out.len() / 32);
     #[cfg(target_arch = "x86_64")]
-    if super::x86::pq::fastscan_scores(lut, codes, npairs, nblocks, sb, sa, out).is_some() {
-        return;
+    {
+        let nblocks = (codes.len() / (32 * npairs)).min(out.len() / 32);
+        if super::x86::pq::fastscan_scores(lut, codes, npairs, nblocks, sb, sa, out).is_some() {
+            return;
+        }
     }
     fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
 }
