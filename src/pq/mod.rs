@@ -627,8 +627,7 @@ impl Score for ProductQuantizer {
     }
 
     /// Float mode: each code summed in `m` order (the same bits as [`score`](Score::score));
-    /// 8-bit codes with [`crate::simd::pq::adc_scan_u8`] (16 codes per AVX-512 gather), others
-    /// four at a time. `I8` mode: the fast-scan kernel for 4-bit codes, integer
+    /// 8-bit codes with [`crate::simd::pq::adc_scan_u8`], others inline; four codes at a time. `I8` mode: the fast-scan kernel for 4-bit codes, integer
     /// lookups otherwise; the same values as `score`.
     fn score_batch(&self, q: &PqQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         let c = self.code_len();

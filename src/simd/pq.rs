@@ -220,22 +220,18 @@ pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
 
 /// ADC scan of 8-bit PQ codes with a float table: `out[v] = ±Σ_m lut[256·m + codes[v·m + m']]`
 /// summed in `m` order from 0 (negated when `neg`), for `v < min(out.len(), codes.len() / m)`.
-/// Every backend returns the same bits (lane-wise adds in the same order); AVX-512 fetches 16
-/// codes' entries per gather.
+/// Four codes at a time (four independent add chains; an AVX-512 gather kernel and eight
+/// chains both measured slower on Zen 5), the same bits on every target.
 pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
     if m == 0 {
         out.iter_mut().for_each(|o| *o = if neg { -0.0 } else { 0.0 });
         return;
     }
     let n = out.len().min(codes.len() / m);
-    #[cfg(target_arch = "x86_64")]
-    let done = super::x86::pq::adc_scan_u8(lut, m, codes, neg, &mut out[..n]).unwrap_or(0);
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = 0;
-    adc_scan_u8_portable(lut, m, &codes[done * m..n * m], neg, &mut out[done..n]);
+    adc_scan_u8_portable(lut, m, &codes[..n * m], neg, &mut out[..n]);
 }
 
-/// The portable [`adc_scan_u8`] (its reference): four codes at a time.
+/// The kernel of [`adc_scan_u8`] (also its reference): four codes at a time.
 pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
     if m == 0 || lut.len() < 256 * m {
         return;

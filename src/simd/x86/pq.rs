@@ -713,69 +713,6 @@ unsafe fn first_at_least_avx512(s: &[f32], from: usize, t: f32) -> usize {
     i
 }
 
-/// Arch [`crate::simd::pq::adc_scan_u8`]: 16 codes per step, one lane per code, the table
-/// entries fetched with gathers and added in `m` order from 0 (the same bits as the scalar sum).
-/// Handles the first `16·⌊n/16⌋` codes and returns how many; `None` without AVX-512 F or for
-/// `m < 4` or bad lengths.
-pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) -> Option<usize> {
-    let n = out.len().min(codes.len() / m.max(1));
-    if !has(feature::AVX512)
-        || m < 4
-        || lut.len() < 256 * m
-        || m.checked_mul(16).is_none_or(|v| v > i32::MAX as usize / 2)
-        || 256 * m > i32::MAX as usize
-    {
-        return None;
-    }
-    let groups = n / 16;
-    // SAFETY: AVX-512 F was detected; `codes` holds `n ≥ 16·groups` codes of `m` bytes and `out`
-    // `n` floats; `lut` holds `256·m` floats; offsets fit `i32` (checked above, and
-    // `16·m` per group step is added to a pointer, not an index).
-    unsafe { adc_u8_avx512(lut, m, codes, groups, neg, out) };
-    Some(16 * groups)
-}
-
-/// # Safety
-/// AVX-512 F; `codes.len() ≥ 16·groups·m`, `out.len() ≥ 16·groups`, `lut.len() ≥ 256·m`,
-/// `m ≥ 4`, `16·m ≤ i32::MAX / 2`.
-#[target_feature(enable = "avx512f")]
-unsafe fn adc_u8_avx512(lut: &[f32], m: usize, codes: &[u8], groups: usize, neg: bool, out: &mut [f32]) {
-    let vidx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(m as i32),
-    );
-    let bytes = _mm512_set1_epi32(0xff);
-    let lp = lut.as_ptr();
-    for g in 0..groups {
-        let cp = codes[16 * g * m..].as_ptr();
-        let mut acc = _mm512_setzero_ps();
-        let mut j = 0;
-        while j < m {
-            // Four code bytes per lane: bytes `j0 .. j0 + 4` of each code, `j0 = min(j, m − 4)`.
-            let j0 = j.min(m - 4);
-            // SAFETY: lane l reads bytes `(16g + l)·m + j0 .. + 4` with `j0 + 4 ≤ m`: inside the
-            // group's codes.
-            let w = unsafe { _mm512_i32gather_epi32::<1>(vidx, cp.add(j0).cast()) };
-            let end = (j0 + 4).min(m);
-            for t in j..end {
-                let sh = 8 * (t - j0) as u32;
-                let b = _mm512_and_si512(_mm512_srlv_epi32(w, _mm512_set1_epi32(sh as i32)), bytes);
-                let idx = _mm512_add_epi32(b, _mm512_set1_epi32((256 * t) as i32));
-                // SAFETY: `idx < 256·(t + 1) ≤ 256·m ≤ lut.len()`.
-                let v = unsafe { _mm512_i32gather_ps::<4>(idx, lp.cast()) };
-                acc = _mm512_add_ps(acc, v);
-            }
-            j = end;
-        }
-        if neg {
-            // Flip the sign bit: exactly `-acc`, as the scalar negation.
-            acc = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(acc), _mm512_set1_epi32(i32::MIN)));
-        }
-        // SAFETY: `out` holds `16·groups` floats.
-        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(16 * g), acc) };
-    }
-}
-
 /// Arch [`crate::simd::pq::axpy_f64`]: `y[i] += a·x[i]` (multiply, then add: the portable bits),
 /// 8 lanes per step; `None` without AVX-512 F.
 #[inline]
