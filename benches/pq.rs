@@ -30,6 +30,13 @@ fn scans(c: &mut Criterion) {
         g.bench_function(format!("PQ{m}x{nbits}/encode"), |b| {
             b.iter(|| fl.encode_batch(black_box(&data), &mut codes).unwrap())
         });
+        g.bench_function(format!("PQ{m}x{nbits}/encode_into"), |b| {
+            b.iter(|| {
+                for (x, code) in black_box(&data).chunks_exact(D).zip(codes.chunks_exact_mut(fl.code_len())) {
+                    fl.encode_into(x, code).unwrap();
+                }
+            })
+        });
         let mut scores = vec![0f32; N];
         for mode in [ScanMode::Float, ScanMode::I8] {
             let p = fl.clone().with_scan(mode).unwrap();

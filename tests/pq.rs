@@ -437,3 +437,202 @@ fn wide_indices_12_and_16_bits() {
         assert!((pq.score(&q, &code).unwrap() - want).abs() < 1e-4);
     }
 }
+
+/// Centroids with near-ties and exact duplicates, rows on, between and far from them.
+fn tricky(kk: usize, d: usize, nrows: usize, scale: f32, r: &mut Rng) -> (Vec<f32>, Vec<f32>) {
+    let mut c: Vec<f32> = (0..kk * d).map(|_| r.gaussian() as f32 * scale).collect();
+    for j in 1..kk {
+        match j % 5 {
+            // An exact duplicate of the previous centroid (ties to the lower index).
+            1 => {
+                let (a, b) = c.split_at_mut(j * d);
+                b[..d].copy_from_slice(&a[(j - 1) * d..j * d]);
+            }
+            // One ulp away from the previous one.
+            2 => {
+                for t in 0..d {
+                    let v = c[(j - 1) * d + t];
+                    c[j * d + t] = f32::from_bits(v.to_bits() ^ u32::from(t == 0));
+                }
+            }
+            _ => {}
+        }
+    }
+    let x: Vec<f32> = (0..nrows)
+        .flat_map(|i| {
+            let a = (i * 7) % kk;
+            let b = (i * 13 + 1) % kk;
+            let w = (i % 4) as f32 / 3.0;
+            (0..d)
+                .map(|t| match i % 3 {
+                    0 => c[a * d + t],
+                    1 => (1.0 - w) * c[a * d + t] + w * c[b * d + t],
+                    _ => r.gaussian() as f32 * scale * 2.0,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (c, x)
+}
+
+#[test]
+fn nearest_batch_equals_the_exhaustive_search_bit_for_bit() {
+    let mut r = Rng::new(21);
+    for d in [1usize, 2, 3, 7, 8, 9, 16, 31, 32, 33] {
+        for kk in [1usize, 2, 3, 5, 8, 16, 17, 255, 256, 300] {
+            for nrows in [1usize, 15, 16, 17, 40] {
+                for scale in [1.0f32, 1e-3, 1e6] {
+                    let (c, x) = tricky(kk, d, nrows, scale, &mut r);
+                    let mut blocks = vec![0f32; kk.div_ceil(8) * 8 * d];
+                    k::transpose_blocks(&c, kk, d, &mut blocks);
+                    let mut half = vec![0f32; kk];
+                    let cmax = k::half_norms(&c, kk, d, &mut half);
+                    let (mut wi, mut wd) = (vec![0u32; nrows], vec![0f32; nrows]);
+                    k::nearest_batch_portable(&x, d, nrows, d, &blocks, kk, &mut wi, &mut wd);
+                    let (mut gi, mut gd) = (vec![0u32; nrows], vec![0f32; nrows]);
+                    k::nearest_batch(&x, d, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi, Some(&mut gd));
+                    assert_eq!(gi, wi, "d {d} k {kk} rows {nrows} scale {scale}");
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&gd), bits(&wd), "d {d} k {kk} rows {nrows} scale {scale}");
+                    let mut gi2 = vec![0u32; nrows];
+                    k::nearest_batch(&x, d, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi2, None);
+                    assert_eq!(gi2, wi);
+                    // Strided rows (a subspace of wider vectors) give the same answers.
+                    let wide: Vec<f32> =
+                        x.chunks_exact(d).flat_map(|row| [&[9.0f32][..], row, &[7.0]].concat()).collect();
+                    let mut gi3 = vec![0u32; nrows];
+                    k::nearest_batch(&wide[1..], d + 2, nrows, d, &c, &blocks, &half, cmax, kk, &mut gi3, None);
+                    assert_eq!(gi3, wi);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn encode_batch_equals_encode_into() {
+    for (m, nbits) in [(4usize, 8u32), (8, 4), (3, 5), (6, 2)] {
+        let d = 24;
+        let data = gauss(700, d, 5 + m as u64);
+        let pq = ProductQuantizer::train(&data, d, m, nbits, &fast()).unwrap();
+        let c = pq.code_len();
+        for n in [1usize, 63, 64, 65, 130] {
+            let mut batch = vec![0u8; n * c];
+            pq.encode_batch(&data[..n * d], &mut batch).unwrap();
+            for (i, code) in batch.chunks_exact(c).enumerate() {
+                let mut one = vec![0u8; c];
+                pq.encode_into(&data[i * d..(i + 1) * d], &mut one).unwrap();
+                assert_eq!(code, &one[..], "M {m} nbits {nbits} row {i}");
+            }
+        }
+        let mut bad = data[..2 * d].to_vec();
+        bad[d + 3] = f32::NAN;
+        assert_eq!(pq.encode_batch(&bad, &mut vec![0u8; 2 * c]), Err(Error::NonFinite));
+    }
+}
+
+#[test]
+fn fast_scan_scores_equal_the_reference_on_every_backend() {
+    let mut r = Rng::new(12);
+    for npairs in [1usize, 2, 3, 7, 8, 48, 96, 255, 256, 257, 511, 512, 513, 700] {
+        for nblocks in [1usize, 2, 5] {
+            for fill in [None, Some(255u8), Some(0)] {
+                let lut: Vec<u8> = (0..32 * npairs)
+                    .map(|i| fill.unwrap_or(if i % 5 == 0 { 255 } else { r.next_u32() as u8 }))
+                    .collect();
+                let codes: Vec<u8> = (0..nblocks * 32 * npairs).map(|_| r.next_u32() as u8).collect();
+                let mut sums = vec![0u32; 32 * nblocks];
+                fs_reference(&lut, &codes, npairs, &mut sums);
+                let (sb, sa) = (-0.37f32, 0.0123f32);
+                let want: Vec<u32> = sums.iter().map(|&s| (sb + (s as f32) * sa).to_bits()).collect();
+                // One extra float checks that nothing past the blocks is written.
+                let mut got = vec![7f32; 32 * nblocks + 1];
+                k::fastscan_scores(&lut, &codes, npairs, sb, sa, &mut got);
+                assert_eq!(
+                    got.iter().take(32 * nblocks).map(|f| f.to_bits()).collect::<Vec<_>>(),
+                    want,
+                    "{npairs} pairs"
+                );
+                assert_eq!(got[32 * nblocks], 7.0);
+                for b in [Backend::Portable, Backend::Avx2, Backend::Avx512] {
+                    let mut got = vec![7f32; 32 * nblocks + 1];
+                    if k::fastscan_scores_on(b, &lut, &codes, npairs, sb, sa, &mut got).is_some() {
+                        let bits: Vec<u32> = got.iter().take(32 * nblocks).map(|f| f.to_bits()).collect();
+                        assert_eq!(bits, want, "{b:?}, {npairs} pairs, {nblocks} blocks");
+                        assert_eq!(got[32 * nblocks], 7.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn topk_push_batch_equals_single_pushes() {
+    use vector_codecs::topk::TopK;
+    let mut r = Rng::new(13);
+    for n in [0usize, 1, 15, 16, 17, 100, 1000, 5003] {
+        for kk in [0usize, 1, 10, 100] {
+            // Few distinct values: many ties; some NaN.
+            let scores: Vec<f32> =
+                (0..n).map(|i| if i % 97 == 5 { f32::NAN } else { (r.next_u32() % 50) as f32 * 0.5 }).collect();
+            let (mut a, mut b) = (TopK::<128>::new(kk), TopK::<128>::new(kk));
+            a.push_batch(&scores, 7);
+            for (i, &s) in scores.iter().enumerate() {
+                b.push(s, 7 + i as u32);
+            }
+            let (mut oa, mut ob) = ([(0f32, 0u32); 128], [(0f32, 0u32); 128]);
+            let (ma, mb) = (a.drain_sorted(&mut oa), b.drain_sorted(&mut ob));
+            assert_eq!(oa[..ma], ob[..mb], "n {n} k {kk}");
+        }
+    }
+}
+
+#[test]
+fn first_at_least_equals_the_scalar_scan() {
+    let mut r = Rng::new(14);
+    for n in [0usize, 1, 15, 16, 17, 33, 100] {
+        let s: Vec<f32> = (0..n).map(|i| if i % 11 == 3 { f32::NAN } else { r.gaussian() as f32 }).collect();
+        for t in [f32::NEG_INFINITY, -1.0, 0.0, 1.5, 3.0, f32::INFINITY] {
+            for from in [0usize, 1, 5, 16, n] {
+                let from = from.min(n);
+                let want = (from..n).find(|&i| s[i] >= t).unwrap_or(n);
+                assert_eq!(vector_codecs::simd::first_at_least(&s, from, t), want);
+                assert_eq!(vector_codecs::simd::portable::first_at_least(&s, from, t), want);
+            }
+        }
+    }
+}
+
+#[test]
+fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
+    let mut r = Rng::new(15);
+    for m in [1usize, 3, 4, 5, 7, 8, 48, 49] {
+        let lut: Vec<f32> = (0..256 * m).map(|i| if i % 9 == 0 { 0.0 } else { r.gaussian() as f32 }).collect();
+        for n in [0usize, 1, 15, 16, 17, 33, 100] {
+            let mut codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
+            if n > 0 {
+                codes[..m].fill(0); // an all-zero-entry code: the sign of zero
+            }
+            for neg in [false, true] {
+                let want: Vec<u32> = codes
+                    .chunks_exact(m)
+                    .map(|c| {
+                        let mut s = 0f32;
+                        for (i, &b) in c.iter().enumerate() {
+                            s += lut[256 * i + usize::from(b)];
+                        }
+                        (if neg { -s } else { s }).to_bits()
+                    })
+                    .collect();
+                let mut got = vec![9f32; n + 1];
+                k::adc_scan_u8(&lut, m, &codes, neg, &mut got[..n]);
+                assert_eq!(got[..n].iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "m {m} n {n}");
+                assert_eq!(got[n], 9.0);
+                let mut got = vec![9f32; n];
+                k::adc_scan_u8_portable(&lut, m, &codes, neg, &mut got);
+                assert_eq!(got.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "portable m {m} n {n}");
+            }
+        }
+    }
+}

@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 
 use super::{PqQuery, ProductQuantizer};
 use crate::error::{Error, Result};
-use crate::simd::pq::{PERM0, fastscan_accumulate};
+use crate::simd::pq::{PERM0, fastscan_scores};
 
 /// Quantizes a float table of `rows = lut.len() / ksub` rows into `out` (at least `rows·ksub`
 /// bytes; extra rows, e.g. the padding row of an odd `M`, are set to 0). Returns `(a, b)`.
@@ -31,24 +31,22 @@ pub fn quantize_table(lut: &[f32], ksub: usize, out: &mut [u8]) -> (f64, f64) {
     if ksub == 0 {
         return (0.0, 0.0);
     }
+    let row_min = |row: &[f32]| row.iter().fold(f64::INFINITY, |m, &v| m.min(f64::from(v)));
     let mut max_span = 0f64;
     let mut bias = 0f64;
-    let mut mins = Vec::with_capacity(lut.len() / ksub);
     for row in lut.chunks_exact(ksub) {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in row {
-            lo = lo.min(f64::from(v));
-            hi = hi.max(f64::from(v));
-        }
-        mins.push(lo);
+        let lo = row_min(row);
+        let hi = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
         bias += lo;
         max_span = max_span.max(hi - lo);
     }
     let a = 255.0 / max_span;
     let a = if a.is_finite() && max_span > 0.0 { a } else { 0.0 };
-    for ((row, o), &lo) in lut.chunks_exact(ksub).zip(out.chunks_exact_mut(ksub)).zip(&mins) {
+    for (row, o) in lut.chunks_exact(ksub).zip(out.chunks_exact_mut(ksub)) {
+        let lo = row_min(row);
         for (&v, q) in row.iter().zip(o) {
-            *q = libm::floor((f64::from(v) - lo) * a + 0.5).clamp(0.0, 255.0) as u8;
+            // `(v − lo)·a + ½ ≥ ½`, so truncation is the floor; `as` saturates (NaN → 0).
+            *q = (((f64::from(v) - lo) * a + 0.5) as u32).min(255) as u8;
         }
     }
     (a, bias)
@@ -180,12 +178,13 @@ pub fn scan_blocks(pq: &ProductQuantizer, q: &PqQuery<'_>, blocks: &[u8], out: &
     if blocks.len() < nb * 32 * np {
         return Err(Error::CodeLength { expected: nb * 32 * np, got: blocks.len() });
     }
-    let mut acc = [0u32; 32];
-    for (blk, o) in blocks.chunks_exact(32 * np).zip(out.chunks_mut(32)) {
-        fastscan_accumulate(q.qlut, blk, np, &mut acc);
-        for (oo, &s) in o.iter_mut().zip(&acc) {
-            *oo = pq.sign(q.finish(u64::from(s)) as f32);
-        }
+    let full = out.len() / 32;
+    fastscan_scores(q.qlut, &blocks[..full * 32 * np], np, q.sb, q.sa, &mut out[..full * 32]);
+    if full * 32 < out.len() {
+        let mut tail = [0f32; 32];
+        fastscan_scores(q.qlut, &blocks[full * 32 * np..(full + 1) * 32 * np], np, q.sb, q.sa, &mut tail);
+        let rest = out.len() - full * 32;
+        out[full * 32..].copy_from_slice(&tail[..rest]);
     }
     Ok(())
 }
@@ -203,12 +202,10 @@ pub(super) fn scan_flat(pq: &ProductQuantizer, q: &PqQuery<'_>, codes: &[u8], ou
         heap.resize(32 * np, 0);
         &mut heap
     };
-    let mut acc = [0u32; 32];
+    let mut sc = [0f32; 32];
     for (blk, o) in codes.chunks(32 * cl).zip(out.chunks_mut(32)) {
         relayout_block(blk, cl, buf);
-        fastscan_accumulate(q.qlut, buf, np, &mut acc);
-        for (oo, &s) in o.iter_mut().zip(&acc) {
-            *oo = pq.sign(q.finish(u64::from(s)) as f32);
-        }
+        fastscan_scores(q.qlut, buf, np, q.sb, q.sa, &mut sc);
+        o.copy_from_slice(&sc[..o.len()]);
     }
 }

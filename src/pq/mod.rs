@@ -16,7 +16,8 @@
 //! * **Quantized tables** ([`ScanMode::I8`]): the table is rounded to `u8` per row
 //!   (`Tq = ⌊(T − min_m)·a + ½⌋`, `a = 255 / max_m span_m`, bias `Σ_m min_m`) and scores are
 //!   `bias + (Σ_m Tq[m][c_m]) / a` from an exact integer sum ([`Estimator::Biased`]: at most
-//!   `M/(2a)` from the float score). 4-bit codes are scanned with the fast-scan kernels
+//!   `M/(2a)` from the float score), finished in `f32` as `bias + sum·(1/a)` (multiply, then
+//!   add) with `bias` and `1/a` rounded to `f32` once per query. 4-bit codes are scanned with the fast-scan kernels
 //!   ([`fastscan`]: 32 codes re-laid per block, `pshufb` lookups on AVX2 / AVX-512, a portable
 //!   path with identical integers); other widths by integer table lookups.
 //! * **SDC** ([`ScoreSymmetric`]): code against code, `⟨x̂, ŷ⟩` or `−‖x̂ − ŷ‖²`; FAISS's table of
@@ -52,7 +53,7 @@ use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSy
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::format::{Reader, Writer};
 use crate::persist::{MAX_DIM, Persist};
-use crate::simd::pq::{LANES, nearest, table, transpose_blocks};
+use crate::simd::pq::{LANES, half_norms, nearest, nearest_batch, table, transpose_blocks};
 use crate::train::{KMeansConfig, kmeans};
 
 pub mod fastscan;
@@ -92,6 +93,10 @@ pub struct ProductQuantizer {
     centroids: Vec<f32>,
     /// Per subspace, the codebook in the blocked layout of [`crate::simd::pq`].
     blocks: Vec<f32>,
+    /// `[m][ksub]` half squared centroid norms ([`crate::simd::pq::half_norms`]).
+    half: Vec<f32>,
+    /// Per subspace, the bound on the centroid norms ([`crate::simd::pq::half_norms`]).
+    cmax: Vec<f64>,
     metric: PqMetric,
     scan: ScanMode,
 }
@@ -104,6 +109,9 @@ pub struct PqQuery<'s> {
     qlut: &'s [u8],
     a: f64,
     bias: f64,
+    /// `±bias` and `±1/a` in `f32` (the sign of the metric folded in): the finish of integer sums.
+    sb: f32,
+    sa: f32,
 }
 
 impl PqQuery<'_> {
@@ -120,10 +128,11 @@ impl PqQuery<'_> {
     pub fn scale_bias(&self) -> (f64, f64) {
         (self.a, self.bias)
     }
-    /// The float value of an integer table sum.
+    /// The score of an integer table sum: `sb + (acc as f32)·sa` (multiply, then add; `acc`
+    /// is below 2²⁴, so exact in `f32`), the same bits in every scan path and backend.
     #[inline]
-    fn finish(&self, acc: u64) -> f64 {
-        if self.a > 0.0 { self.bias + acc as f64 / self.a } else { self.bias }
+    fn finish(&self, acc: u32) -> f32 {
+        self.sb + (acc as f32) * self.sa
     }
 }
 
@@ -192,7 +201,14 @@ impl ProductQuantizer {
         for (s, b) in blocks.chunks_exact_mut(per).enumerate() {
             transpose_blocks(&centroids[s * ksub * dsub..(s + 1) * ksub * dsub], ksub, dsub, b);
         }
-        Ok(ProductQuantizer { dim, m, nbits, dsub, ksub, centroids, blocks, metric, scan: ScanMode::Float })
+        let mut half = vec![0f32; m * ksub];
+        let cmax = (0..m)
+            .map(|s| {
+                let c = &centroids[s * ksub * dsub..(s + 1) * ksub * dsub];
+                half_norms(c, ksub, dsub, &mut half[s * ksub..(s + 1) * ksub])
+            })
+            .collect();
+        Ok(ProductQuantizer { dim, m, nbits, dsub, ksub, centroids, blocks, half, cmax, metric, scan: ScanMode::Float })
     }
 
     /// Trains `m` codebooks of `2^nbits` centroids on the row-major `data` (`n · dim` floats):
@@ -442,17 +458,17 @@ impl ProductQuantizer {
 
     fn score_int(&self, q: &PqQuery<'_>, code: &[u8]) -> f32 {
         let k = self.ksub;
-        let mut acc = 0u64;
+        let mut acc = 0u32;
         if self.nbits == 8 {
             for (row, &c) in q.qlut.chunks_exact(k).zip(code) {
-                acc += u64::from(row[usize::from(c)]);
+                acc += u32::from(row[usize::from(c)]);
             }
         } else {
             for i in 0..self.m {
-                acc += u64::from(q.qlut[i * k + get_index(code, i, self.nbits)]);
+                acc += u32::from(q.qlut[i * k + get_index(code, i, self.nbits)]);
             }
         }
-        self.sign(q.finish(acc) as f32)
+        q.finish(acc)
     }
 }
 
@@ -491,6 +507,51 @@ impl Codec for ProductQuantizer {
         }
         Ok(())
     }
+
+    /// Blocks of 64 rows, each subspace's nearest centroids found for the whole block with
+    /// [`nearest_batch`] (the same codes as [`encode_into`](Codec::encode_into), bit for bit).
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
+        let (d, c) = (self.dim, self.code_len());
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        check_code(n * c, codes.len())?;
+        if !xs.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        const ROWS: usize = 64;
+        let mut idx = [0u32; ROWS];
+        let (k, ds) = (self.ksub, self.dsub);
+        for (xb, cb) in xs.chunks(ROWS * d).zip(codes.chunks_mut(ROWS * c)) {
+            let cnt = xb.len() / d;
+            cb.fill(0);
+            for s in 0..self.m {
+                let cents = &self.centroids[s * k * ds..(s + 1) * k * ds];
+                let half = &self.half[s * k..(s + 1) * k];
+                nearest_batch(
+                    &xb[s * ds..],
+                    d,
+                    cnt,
+                    ds,
+                    cents,
+                    self.sub_blocks(s),
+                    half,
+                    self.cmax[s],
+                    k,
+                    &mut idx[..cnt],
+                    None,
+                );
+                if self.nbits == 8 {
+                    for (t, &j) in idx[..cnt].iter().enumerate() {
+                        cb[t * c + s] = j as u8;
+                    }
+                } else {
+                    for (t, &j) in idx[..cnt].iter().enumerate() {
+                        put_index(&mut cb[t * c..(t + 1) * c], s, self.nbits, j as usize);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Decode for ProductQuantizer {
@@ -520,12 +581,14 @@ impl Score for ProductQuantizer {
         let (lut, rest) = scratch.split_at_mut(self.m * self.ksub);
         self.compute_table(q, lut)?;
         if self.scan != ScanMode::I8 {
-            return Ok(PqQuery { lut, qlut: &[], a: 0.0, bias: 0.0 });
+            return Ok(PqQuery { lut, qlut: &[], a: 0.0, bias: 0.0, sb: 0.0, sa: 0.0 });
         }
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut rest[..self.qlut_words()]);
         let qlut = &mut bytes[..self.qrows() * self.ksub];
         let (a, bias) = fastscan::quantize_table(lut, self.ksub, qlut);
-        Ok(PqQuery { lut, qlut, a, bias })
+        let sign = if self.metric == PqMetric::L2 { -1.0 } else { 1.0 };
+        let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
+        Ok(PqQuery { lut, qlut, a, bias, sb: sign * bias as f32, sa: sign * inv as f32 })
     }
     fn score(&self, q: &PqQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
@@ -563,8 +626,8 @@ impl Score for ProductQuantizer {
         fastscan::scan_blocks(self, q, layout, out)
     }
 
-    /// Float mode: four codes at a time, each summed in `m` order (the same bits as
-    /// [`score`](Score::score)). `I8` mode: the fast-scan kernel for 4-bit codes, integer
+    /// Float mode: each code summed in `m` order (the same bits as [`score`](Score::score));
+    /// 8-bit codes with [`crate::simd::pq::adc_scan_u8`], others inline; four codes at a time. `I8` mode: the fast-scan kernel for 4-bit codes, integer
     /// lookups otherwise; the same values as `score`.
     fn score_batch(&self, q: &PqQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         let c = self.code_len();
@@ -586,7 +649,7 @@ impl Score for ProductQuantizer {
                         }
                     }
                     for (oo, v) in o.iter_mut().zip(s) {
-                        *oo = self.sign(q.finish(u64::from(v)) as f32);
+                        *oo = q.finish(v);
                     }
                 }
                 for (code, o) in cc.remainder().chunks_exact(c).zip(oc.into_remainder()) {
@@ -599,7 +662,11 @@ impl Score for ProductQuantizer {
             }
             return Ok(());
         }
-        if self.nbits == 8 || self.nbits == 4 {
+        if self.nbits == 8 {
+            crate::simd::pq::adc_scan_u8(q.lut, self.m, codes, self.metric == PqMetric::L2, out);
+            return Ok(());
+        }
+        if self.nbits == 4 {
             let k = self.ksub;
             let nib = self.nbits == 4;
             let mut oc = out.chunks_exact_mut(4);

@@ -213,7 +213,6 @@ pub fn train_opq(
             Some(p) => p.train_from(&xr, &KMeansConfig { niter: cfg.niter_pq, ..cfg.kmeans })?,
         };
         use crate::{Codec, Decode};
-        code.resize(next.code_len(), 0);
         // M = Xᵀ·Y (d × d_out) in f64: every entry summed over the rows in order. Rows go in
         // chunks of 256 (their reconstructions kept as f64), and each chunk updates M in bands
         // of 8 rows of M, which stay in L1 while the chunk streams past.
@@ -223,9 +222,12 @@ pub fn train_opq(
         let mut err = 0f64;
         for (xs, xrs) in x.chunks(CHUNK * dim).zip(xr.chunks(CHUNK * d_out)) {
             let rows = xs.len() / dim;
-            for (xri, yr) in xrs.chunks_exact(d_out).zip(yc.chunks_exact_mut(d_out)) {
-                next.encode_into(xri, &mut code)?;
-                next.decode_into(&code, &mut y)?;
+            code.resize(rows * next.code_len(), 0);
+            next.encode_batch(xrs, &mut code)?;
+            for ((xri, yr), cd) in
+                xrs.chunks_exact(d_out).zip(yc.chunks_exact_mut(d_out)).zip(code.chunks_exact(next.code_len()))
+            {
+                next.decode_into(cd, &mut y)?;
                 err += xri.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
                 for (o, &v) in yr.iter_mut().zip(&y) {
                     *o = f64::from(v);
@@ -236,10 +238,7 @@ pub fn train_opq(
                 let band = &mut mm[ib * d_out..ie * d_out];
                 for (xrow, yr) in xs.chunks_exact(dim).zip(yc.chunks_exact(d_out)).take(rows) {
                     for (row, &xv) in band.chunks_exact_mut(d_out).zip(&xrow[ib..ie]) {
-                        let xv = f64::from(xv);
-                        for (m, &yv) in row.iter_mut().zip(yr) {
-                            *m += xv * yv;
-                        }
+                        crate::simd::pq::axpy_f64(row, f64::from(xv), yr);
                     }
                 }
             }

@@ -145,6 +145,17 @@ pub fn sum_sq_f64_rows(ys: &[f32], d: usize, out: &mut [f64]) {
     }
 }
 
+/// The first index `i ≥ from` with `s[i] ≥ t` (NaN never qualifies), or `s.len()` if there is
+/// none: the screen of a top-k scan. AVX-512 compares 16 scores at a time.
+#[inline]
+pub fn first_at_least(s: &[f32], from: usize, t: f32) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(i) = x86::pq::first_at_least(s, from, t) {
+        return i;
+    }
+    portable::first_at_least(s, from, t)
+}
+
 /// `Σ a_i`.
 #[inline]
 pub fn sum(a: &[f32]) -> f32 {

@@ -772,3 +772,23 @@ pub fn dot_u8_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f3
 pub fn dot_u4_f32_blocks(a: &[u8], w: &[f32], block: usize, steps: &[f32]) -> f32 {
     widen_blocks::<4>(a, w, block, steps)
 }
+
+/// The portable [`super::first_at_least`]: 16 scores per step screened with two `f32x8`
+/// compares.
+pub fn first_at_least(s: &[f32], from: usize, t: f32) -> usize {
+    use wide::CmpGe;
+    let tv = f32x8::splat(t);
+    let mut i = from;
+    while i + 16 <= s.len() {
+        let a = f32x8::from(<[f32; 8]>::try_from(&s[i..i + 8]).unwrap_or([f32::NAN; 8]));
+        let b = f32x8::from(<[f32; 8]>::try_from(&s[i + 8..i + 16]).unwrap_or([f32::NAN; 8]));
+        if (a.cmp_ge(tv) | b.cmp_ge(tv)).any() {
+            break;
+        }
+        i += 16;
+    }
+    while i < s.len() && s[i].partial_cmp(&t).is_none_or(|o| o.is_lt()) {
+        i += 1;
+    }
+    i
+}

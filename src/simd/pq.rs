@@ -80,6 +80,123 @@ pub fn nearest(x: &[f32], blocks: &[f32], k: usize) -> (usize, f32) {
     (best, bd)
 }
 
+/// The screening data of [`nearest_batch`] for `k` row-major centroids of `d` floats: writes
+/// `half[i] = ½·fl(Σ_j c_{i,j}²)` (summed in order in `f32`) for `i < min(k, half.len())` and
+/// returns a bound `C ≥ max_i ‖c_i‖` (computed in `f64`, rounded up); `+∞` if a norm is not finite.
+pub fn half_norms(cents: &[f32], k: usize, d: usize, half: &mut [f32]) -> f64 {
+    let mut cmax = 0f64;
+    for (i, c) in cents.chunks_exact(d.max(1)).take(k).enumerate() {
+        let mut s = 0f32;
+        let mut s64 = 0f64;
+        for &v in c {
+            s += v * v;
+            s64 += f64::from(v) * f64::from(v);
+        }
+        if let Some(h) = half.get_mut(i) {
+            *h = 0.5 * s;
+        }
+        cmax = cmax.max(libm::sqrt(s64));
+    }
+    if !cmax.is_finite() {
+        return f64::INFINITY;
+    }
+    cmax * (1.0 + 1e-6) + 1e-30
+}
+
+/// The nearest centroid of each of `nrows` rows, **bit for bit** what [`nearest`] returns per
+/// row: row `r` is `rows[r·stride .. r·stride + d]`, the `k` centroids are given both row-major
+/// (`cents`, `k·d` floats) and in the blocked layout (`blocks`, [`transpose_blocks`]), with
+/// [`half_norms`]'s `half` and `cmax`. Writes `idx[r]` and, if given, `dist[r]` (the exact
+/// squared distance). The k-means assignment and the PQ encoder.
+///
+/// With AVX-512 (and `d ≤ 32`, `k ≤ 256`) rows are screened 16 at a time with
+/// `½‖c‖² − ⟨x, c⟩` and fused multiply-adds, and the candidates within a proven rounding bound
+/// of the minimum are re-scored with the exact sequential sum, so the answer does not depend on
+/// the backend; elsewhere [`nearest`] runs per row.
+#[allow(clippy::too_many_arguments)]
+pub fn nearest_batch(
+    rows: &[f32],
+    stride: usize,
+    nrows: usize,
+    d: usize,
+    cents: &[f32],
+    blocks: &[f32],
+    half: &[f32],
+    cmax: f64,
+    k: usize,
+    idx: &mut [u32],
+    mut dist: Option<&mut [f32]>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut tmp = [0f32; 64];
+        let n = nrows.min(idx.len());
+        let ok = match dist.as_deref_mut() {
+            Some(ds) => {
+                super::x86::pq::nearest_batch(rows, stride, n, d, cents, half, cmax, k, idx, ds, true).is_some()
+            }
+            None => {
+                // Chunks of 64 rows with a scratch distance buffer.
+                let mut all = true;
+                let mut r = 0;
+                while r < n && all {
+                    let c = (n - r).min(64);
+                    let sub = rows.get(r * stride..).unwrap_or(&[]);
+                    all = super::x86::pq::nearest_batch(
+                        sub,
+                        stride,
+                        c,
+                        d,
+                        cents,
+                        half,
+                        cmax,
+                        k,
+                        &mut idx[r..r + c],
+                        &mut tmp,
+                        false,
+                    )
+                    .is_some();
+                    r += c;
+                }
+                all
+            }
+        };
+        if ok {
+            return;
+        }
+    }
+    let _ = (cents, half, cmax);
+    for r in 0..nrows.min(idx.len()) {
+        let Some(x) = rows.get(r * stride..r * stride + d) else { break };
+        let (j, v) = nearest(x, blocks, k);
+        idx[r] = j as u32;
+        if let Some(o) = dist.as_deref_mut().and_then(|ds| ds.get_mut(r)) {
+            *o = v;
+        }
+    }
+}
+
+/// [`nearest_batch`] on the exhaustive per-row path only (the reference; for tests).
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn nearest_batch_portable(
+    rows: &[f32],
+    stride: usize,
+    nrows: usize,
+    d: usize,
+    blocks: &[f32],
+    k: usize,
+    idx: &mut [u32],
+    dist: &mut [f32],
+) {
+    for r in 0..nrows.min(idx.len()).min(dist.len()) {
+        let Some(x) = rows.get(r * stride..r * stride + d) else { break };
+        let (j, v) = nearest(x, blocks, k);
+        idx[r] = j as u32;
+        dist[r] = v;
+    }
+}
+
 /// Writes `out[i]` = the squared distance (`ip == false`) or inner product (`ip == true`) of `x`
 /// to centroid `i < min(k, out.len())` of the blocked layout.
 pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
@@ -101,6 +218,60 @@ pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
     }
 }
 
+/// ADC scan of 8-bit PQ codes with a float table: `out[v] = ±Σ_m lut[256·m + codes[v·m + m']]`
+/// summed in `m` order from 0 (negated when `neg`), for `v < min(out.len(), codes.len() / m)`.
+/// Four codes at a time (four independent add chains; an AVX-512 gather kernel and eight
+/// chains both measured slower on Zen 5), the same bits on every target.
+pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
+    if m == 0 {
+        out.iter_mut().for_each(|o| *o = if neg { -0.0 } else { 0.0 });
+        return;
+    }
+    let n = out.len().min(codes.len() / m);
+    adc_scan_u8_portable(lut, m, &codes[..n * m], neg, &mut out[..n]);
+}
+
+/// The kernel of [`adc_scan_u8`] (also its reference): four codes at a time.
+pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
+    if m == 0 || lut.len() < 256 * m {
+        return;
+    }
+    let fin = |s: f32| if neg { -s } else { s };
+    let mut oc = out.chunks_exact_mut(4);
+    let mut cc = codes.chunks_exact(4 * m);
+    for (o, cs) in (&mut oc).zip(&mut cc) {
+        let mut s = [0f32; 4];
+        for (i, row) in lut.chunks_exact(256).take(m).enumerate() {
+            for (l, sl) in s.iter_mut().enumerate() {
+                *sl += row[usize::from(cs[l * m + i])];
+            }
+        }
+        for (oo, v) in o.iter_mut().zip(s) {
+            *oo = fin(v);
+        }
+    }
+    for (code, o) in cc.remainder().chunks_exact(m).zip(oc.into_remainder()) {
+        let mut s = 0f32;
+        for (row, &c) in lut.chunks_exact(256).zip(code) {
+            s += row[usize::from(c)];
+        }
+        *o = fin(s);
+    }
+}
+
+/// `y[i] += a·x[i]` in `f64` for `i < min(y.len(), x.len())`, multiply then add (never fused):
+/// the same bits on every backend (AVX-512 runs 8 lanes at a time). OPQ's `Xᵀ·Y` accumulation.
+#[inline]
+pub fn axpy_f64(y: &mut [f64], a: f64, x: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::x86::pq::axpy_f64(y, a, x).is_some() {
+        return;
+    }
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o += a * v;
+    }
+}
+
 /// `perm0` of the fast-scan layout: byte `j` of a 16-byte half holds vectors `PERM0[j]` (low
 /// nibble) and `PERM0[j] + 16` (high nibble).
 pub const PERM0: [usize; 16] = [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15];
@@ -117,6 +288,71 @@ pub fn fastscan_accumulate(lut: &[u8], codes: &[u8], npairs: usize, out: &mut [u
         return;
     }
     fastscan_accumulate_portable(lut, codes, npairs, out)
+}
+
+/// Fast-scan scores of whole blocks: `out[32b + v] = sb + (S as f32)·sa` with `S` the exact sum
+/// of [`fastscan_accumulate`] (multiply, then add: the same bits on every backend; `S < 2²⁴`),
+/// for the `⌊min(codes.len() / (32·npairs), out.len() / 32)⌋` whole blocks (the rest of `out` is
+/// left unchanged). AVX-512 BW / AVX2 kernels where detected.
+pub fn fastscan_scores(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    if npairs == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let nblocks = (codes.len() / (32 * npairs)).min(out.len() / 32);
+        if super::x86::pq::fastscan_scores(lut, codes, npairs, nblocks, sb, sa, out).is_some() {
+            return;
+        }
+    }
+    fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
+}
+
+/// The portable [`fastscan_scores`] (its reference).
+pub fn fastscan_scores_portable(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    if npairs == 0 {
+        return;
+    }
+    let mut acc = [0u32; 32];
+    for (blk, o) in codes.chunks_exact(32 * npairs).zip(out.chunks_exact_mut(32)) {
+        fastscan_accumulate_portable(lut, blk, npairs, &mut acc);
+        for (oo, &s) in o.iter_mut().zip(&acc) {
+            *oo = sb + (s as f32) * sa;
+        }
+    }
+}
+
+/// [`fastscan_scores`] on one `backend` (for tests comparing backends): `None` when this CPU
+/// lacks it.
+#[doc(hidden)]
+pub fn fastscan_scores_on(
+    backend: super::Backend,
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    sb: f32,
+    sa: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    if npairs == 0 {
+        return None;
+    }
+    let nblocks = (codes.len() / (32 * npairs)).min(out.len() / 32);
+    match backend {
+        super::Backend::Portable => {
+            fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
+            Some(())
+        }
+        #[cfg(target_arch = "x86_64")]
+        b => {
+            super::x86::pq::fastscan_scores_with(b == super::Backend::Avx512, lut, codes, npairs, nblocks, sb, sa, out)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => {
+            let _ = nblocks;
+            None
+        }
+    }
 }
 
 /// The fast-scan kernel of one `backend` (for tests comparing backends): `None` when this CPU

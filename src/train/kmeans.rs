@@ -20,8 +20,9 @@
 //! those points (the remaining centroids repeat the first one), which is the exact optimum (zero
 //! objective) that Lloyd iterations from a random start do not always reach.
 //!
-//! Determinism: distances use [`crate::simd::pq::nearest`] (one lane per centroid, sequential
-//! sum over coordinates: the same bits on every backend); objectives and centroid sums are `f64`
+//! Determinism: assignments use [`crate::simd::pq::nearest_batch`], bit for bit
+//! [`crate::simd::pq::nearest`] (one lane per centroid, sequential sum over coordinates: the same
+//! bits on every backend; AVX-512 screens with norms and re-scores the close candidates exactly); objectives and centroid sums are `f64`
 //! in point order. Cost: `O(niter · n · k · d)`.
 //!
 //! With the `parallel` feature the assignment step (and the k-means++ distances) run over
@@ -34,7 +35,7 @@ use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::simd::pq::{LANES, nearest, transpose_blocks};
+use crate::simd::pq::{LANES, half_norms, nearest, nearest_batch, transpose_blocks};
 
 /// How initial centroids are chosen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -258,12 +259,18 @@ fn run_once(
     let mut objective = Vec::with_capacity(cfg.niter);
     let mut split_rng = Rng::new(1234);
     let mut splits = 0;
+    let mut half = vec![0f32; k];
     for _ in 0..cfg.niter {
         transpose_blocks(&c, k, dim, &mut blocks);
-        // Assignment (parallel over points with `parallel`), then the objective in point order.
+        let cmax = half_norms(&c, k, dim, &mut half);
+        // Assignment (parallel over points with `parallel`; each point's nearest centroid does
+        // not depend on the split), then the objective in point order.
         crate::par::zip_chunks(x, grain * dim, &mut assign, grain, |_, xs, out| {
-            for (p, a) in xs.chunks_exact(dim).zip(out.iter_mut()) {
-                *a = nearest(p, &blocks, k);
+            let m = xs.len() / dim;
+            let (mut idx, mut dd) = (vec![0u32; m], vec![0f32; m]);
+            nearest_batch(xs, dim, m, dim, &c, &blocks, &half, cmax, k, &mut idx, Some(&mut dd));
+            for (o, (&a, &d)) in out.iter_mut().zip(idx.iter().zip(&dd)) {
+                *o = (a as usize, d);
             }
             Ok(())
         })?;

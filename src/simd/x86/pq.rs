@@ -247,3 +247,501 @@ unsafe fn relayout_sse2(codes: &[u8], code_len: usize, out: &mut [u8]) {
         }
     }
 }
+
+/// Rows per group of the AVX-512 nearest-centroid screen (one `f32` lane per row).
+pub const SCREEN_ROWS: usize = 16;
+/// Largest codebook the arch screen handles (its distance buffer lives on the stack).
+pub const SCREEN_MAX_K: usize = 256;
+
+/// Arch [`crate::simd::pq::nearest_batch`]: for `nrows` rows of `d` floats at `rows[r·stride..]`,
+/// the nearest of the `k` row-major centroids `cents` in squared L2, ties to the lowest index,
+/// and (with `want_dist`) its distance, **bit for bit** what [`crate::simd::pq::nearest`] returns.
+///
+/// Screen, then verify: a lane per row (16 rows per 512-bit register, the sub-vectors
+/// transposed into registers), the screening value `s_i = h_i − ⟨x, c_i⟩` (`h_i = ‖c_i‖²/2`,
+/// `half[i]`) with fused multiply-adds and a broadcast centroid coordinate per step; then every
+/// centroid whose `s_i` is within `tol` of the row's minimum gets the exact sequential
+/// `Σ_j (x_j − c_{i,j})²` of the portable kernel, and the smallest exact value wins. `tol` bounds
+/// the rounding of both forms (see the body), so the exact minimum is always among the
+/// candidates and the result equals the exhaustive exact search. `None` when the CPU lacks
+/// AVX-512 F, `d ∉ 1..=32`, `k ∉ 2..=256`, a length is short, or a row or `cmax` is too large for
+/// the bound to hold (the caller then runs the exhaustive search).
+#[allow(clippy::too_many_arguments)]
+pub fn nearest_batch(
+    rows: &[f32],
+    stride: usize,
+    nrows: usize,
+    d: usize,
+    cents: &[f32],
+    half: &[f32],
+    cmax: f64,
+    k: usize,
+    idx: &mut [u32],
+    dist: &mut [f32],
+    want_dist: bool,
+) -> Option<()> {
+    if !has(feature::AVX512)
+        || !(1..=32).contains(&d)
+        || !(2..=SCREEN_MAX_K).contains(&k)
+        || stride < d
+        || nrows == 0
+        || idx.len() < nrows
+        || dist.len() < nrows
+        || cents.len() < k * d
+        || half.len() < k
+        || !cmax.is_finite()
+        || rows.len() < (nrows - 1) * stride + d
+    {
+        return None;
+    }
+    // The error bound and the tolerance: see `screen_avx512`.
+    if stride.checked_mul(SCREEN_ROWS).is_none_or(|v| v > i32::MAX as usize) {
+        return None;
+    }
+    let g = (1.01 * (d as f64 + 4.0) / 16_777_216.0) as f32;
+    let cm = (cmax * (1.0 + 1e-6)) as f32;
+    if cm.is_nan() || cm >= 1e15 {
+        return None;
+    }
+    let screen = match d {
+        1 => screen_avx512::<1>,
+        2 => screen_avx512::<2>,
+        4 => screen_avx512::<4>,
+        8 => screen_avx512::<8>,
+        16 => screen_avx512::<16>,
+        _ => screen_avx512::<0>,
+    };
+    let mut r0 = 0;
+    while r0 < nrows {
+        let cnt = (nrows - r0).min(SCREEN_ROWS);
+        // SAFETY: AVX-512 F was detected; rows `r0 .. r0 + cnt` lie in `rows` (checked:
+        // `(nrows − 1)·stride + d ≤ rows.len()`; `16·stride` fits an `i32` gather index), `cents`
+        // holds `k·d` and `half` `k` floats, `k ≤ 256` fits the kernel's buffer, and
+        // `idx`/`dist` hold `nrows` entries.
+        let ok = unsafe {
+            screen(
+                &rows[r0 * stride..],
+                stride,
+                cnt,
+                d,
+                cents,
+                half,
+                k,
+                g,
+                cm,
+                &mut idx[r0..r0 + cnt],
+                &mut dist[r0..r0 + cnt],
+                want_dist,
+            )
+        };
+        if !ok {
+            return None;
+        }
+        r0 += cnt;
+    }
+    Some(())
+}
+
+/// The exact squared distance of the portable kernel: `Σ_j (x_j − c_j)²` summed in order from 0,
+/// multiply then add (the lane computation of `simd::pq::l2_block`).
+#[inline(always)]
+fn exact_l2(x: &[f32], c: &[f32]) -> f32 {
+    let mut acc = 0f32;
+    for (&a, &b) in x.iter().zip(c) {
+        let t = a - b;
+        acc += t * t;
+    }
+    acc
+}
+
+/// `D > 0`: the dimension as a constant (the transposed rows stay in registers); `D == 0`: `d`.
+/// Returns `false` (nothing written) when a row is too large for the error bound.
+///
+/// Error bound. With u = 2⁻²⁴, X = ‖x‖, C ≥ max ‖c_i‖ and γ = 1.01·(d + 4)·u: the screened
+/// value of centroid i is off from D_i = ‖c_i‖²/2 − ⟨x, c_i⟩ = (T_i − X²)/2 (T_i the true
+/// squared distance) by at most e ≤ 2γ(C²/2 + XC) ≤ 2γ(X + C)² (h_i's own rounding, then
+/// d + 1 roundings of the fused chain); the exact sequential form E_i is within γ·T_i of T_i
+/// (non-negative terms). For the exact winner i* and the screened minimum b = s_j:
+/// s_{i*} − b ≤ (T_{i*} − T_j)/2 + 2e ≤ γ'·T_j + 2e ≤ 6γ(X + C)² (T_j ≤ (X + C)²,
+/// E_{i*} ≤ E_j). The kernel uses tol = 8γ·(X̄ + C)² with X̄² = fl(Σ x²)·(1 + 2γ) ≥ X²; the
+/// margin 2γ(X + C)² covers the few roundings of tol and of the threshold b + tol
+/// (|b| ≤ (X + C)²).
+///
+/// # Safety
+/// AVX-512 F available; `1 ≤ cnt ≤ 16`; rows `0..cnt` of `d ≤ 32` floats at stride `stride` in
+/// `rows` (`D ∈ {0, d}`, `16·stride ≤ i32::MAX`); `cents.len() ≥ k·d`, `half.len() ≥ k`,
+/// `2 ≤ k ≤ 256`; `idx`, `dist` hold `cnt`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn screen_avx512<const D: usize>(
+    rows: &[f32],
+    stride: usize,
+    cnt: usize,
+    d: usize,
+    cents: &[f32],
+    half: &[f32],
+    k: usize,
+    g: f32,
+    cmax: f32,
+    idx: &mut [u32],
+    dist: &mut [f32],
+    want_dist: bool,
+) -> bool {
+    let d = if D == 0 { d } else { D };
+    let valid: u16 = if cnt == SCREEN_ROWS { u16::MAX } else { (1u16 << cnt) - 1 };
+    // Sub-vectors transposed: xt[j] holds coordinate j of the 16 rows (missing rows are 0).
+    let offs = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(stride as i32),
+    );
+    let mut xt = [_mm512_setzero_ps(); 32];
+    let mut xx = _mm512_setzero_ps();
+    for (j, v) in xt.iter_mut().enumerate().take(d) {
+        // SAFETY: lane t < cnt reads `rows[t·stride + j]`, inside `rows` (the caller's bounds);
+        // masked-off lanes read nothing.
+        *v = unsafe { _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), valid, offs, rows.as_ptr().add(j).cast()) };
+        xx = _mm512_fmadd_ps(*v, *v, xx);
+    }
+    // tol = 8g·(sqrt(xx·(1 + 2g)) + C)².
+    let xn = _mm512_sqrt_ps(_mm512_mul_ps(xx, _mm512_set1_ps(1.0 + 2.0 * g)));
+    let sum = _mm512_add_ps(xn, _mm512_set1_ps(cmax));
+    let s2 = _mm512_mul_ps(sum, sum);
+    if _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid, s2, _mm512_set1_ps(1e30)) != valid {
+        return false;
+    }
+    let tol = _mm512_mul_ps(s2, _mm512_set1_ps(8.0 * g));
+    // Screened values, row c for centroid c < k (written before read; no zeroing).
+    let mut buf = [core::mem::MaybeUninit::<f32>::uninit(); SCREEN_MAX_K * SCREEN_ROWS];
+    let mut mn = _mm512_set1_ps(f32::INFINITY);
+    let cp = cents.as_ptr();
+    let mut i = 0;
+    // Four centroids per step: four independent fused chains.
+    while i + 4 <= k {
+        let mut a0 = _mm512_set1_ps(half[i]);
+        let mut a1 = _mm512_set1_ps(half[i + 1]);
+        let mut a2 = _mm512_set1_ps(half[i + 2]);
+        let mut a3 = _mm512_set1_ps(half[i + 3]);
+        for (j, &xj) in xt.iter().enumerate().take(d) {
+            // SAFETY: centroids `i .. i + 4 ≤ k` have `d` floats each inside `cents`.
+            unsafe {
+                a0 = _mm512_fnmadd_ps(xj, _mm512_set1_ps(*cp.add(i * d + j)), a0);
+                a1 = _mm512_fnmadd_ps(xj, _mm512_set1_ps(*cp.add((i + 1) * d + j)), a1);
+                a2 = _mm512_fnmadd_ps(xj, _mm512_set1_ps(*cp.add((i + 2) * d + j)), a2);
+                a3 = _mm512_fnmadd_ps(xj, _mm512_set1_ps(*cp.add((i + 3) * d + j)), a3);
+            }
+        }
+        mn = _mm512_min_ps(mn, _mm512_min_ps(_mm512_min_ps(a0, a1), _mm512_min_ps(a2, a3)));
+        // SAFETY: `buf` holds 256 rows of 16 floats and `i + 3 < k ≤ 256`.
+        unsafe {
+            let bp = buf.as_mut_ptr().add(i * SCREEN_ROWS).cast::<f32>();
+            _mm512_storeu_ps(bp, a0);
+            _mm512_storeu_ps(bp.add(SCREEN_ROWS), a1);
+            _mm512_storeu_ps(bp.add(2 * SCREEN_ROWS), a2);
+            _mm512_storeu_ps(bp.add(3 * SCREEN_ROWS), a3);
+        }
+        i += 4;
+    }
+    while i < k {
+        let mut a0 = _mm512_set1_ps(half[i]);
+        for (j, &xj) in xt.iter().enumerate().take(d) {
+            // SAFETY: centroid `i < k` has `d` floats inside `cents`.
+            a0 = _mm512_fnmadd_ps(xj, _mm512_set1_ps(unsafe { *cp.add(i * d + j) }), a0);
+        }
+        mn = _mm512_min_ps(mn, a0);
+        // SAFETY: `i < k ≤ 256`.
+        unsafe { _mm512_storeu_ps(buf.as_mut_ptr().add(i * SCREEN_ROWS).cast::<f32>(), a0) };
+        i += 1;
+    }
+    let tv = _mm512_add_ps(mn, tol);
+    // Per row: the number of candidates (values ≤ threshold) and the first one, branch-free.
+    let one = _mm512_set1_epi32(1);
+    let (mut nc, mut first) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+    for c in 0..k {
+        // SAFETY: `c < k ≤ 256`, inside `buf`; rows `0..k` were all written above.
+        let v = unsafe { _mm512_loadu_ps(buf.as_ptr().add(c * SCREEN_ROWS).cast::<f32>()) };
+        let m = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, tv) & valid;
+        nc = _mm512_mask_add_epi32(nc, m, nc, one);
+        let fresh = m & _mm512_cmpeq_epi32_mask(nc, one);
+        first = _mm512_mask_mov_epi32(first, fresh, _mm512_set1_epi32(c as i32));
+    }
+    let (mut ncs, mut firsts, mut thr) = ([0u32; SCREEN_ROWS], [0u32; SCREEN_ROWS], [0f32; SCREEN_ROWS]);
+    // SAFETY: each array holds 16 lanes of 4 bytes.
+    unsafe {
+        _mm512_storeu_si512(ncs.as_mut_ptr().cast(), nc);
+        _mm512_storeu_si512(firsts.as_mut_ptr().cast(), first);
+        _mm512_storeu_ps(thr.as_mut_ptr(), tv);
+    }
+    let mut best = [f32::INFINITY; SCREEN_ROWS];
+    let mut bi = [0u32; SCREEN_ROWS];
+    for t in 0..cnt {
+        let x = &rows[t * stride..t * stride + d];
+        let f = firsts[t] as usize;
+        if ncs[t] == 1 {
+            // The only candidate is the exact winner.
+            bi[t] = f as u32;
+            if want_dist {
+                best[t] = exact_l2(x, &cents[f * d..(f + 1) * d]);
+            }
+            continue;
+        }
+        for c in f..k {
+            // SAFETY: `c < k` and `t < 16`: written by the screen above.
+            if unsafe { buf[c * SCREEN_ROWS + t].assume_init() } <= thr[t] {
+                let e = exact_l2(x, &cents[c * d..(c + 1) * d]);
+                if e < best[t] {
+                    best[t] = e;
+                    bi[t] = c as u32;
+                }
+            }
+        }
+    }
+    idx[..cnt].copy_from_slice(&bi[..cnt]);
+    dist[..cnt].copy_from_slice(&best[..cnt]);
+    true
+}
+
+/// Steps (one table register each) accumulated in `u16` before spilling: per step a lane adds at
+/// most 255 to each of its two byte sums, and the low-byte sum is recovered modulo 2¹⁶
+/// (`256 · 255 < 65536`).
+const STEPS: usize = 256;
+
+/// Arch [`crate::simd::pq::fastscan_scores`]: the fast-scan sums of `nblocks` whole blocks,
+/// finished as `sb + (sum as f32)·sa` into `out` (32 per block); `None` without AVX2 or for bad
+/// lengths.
+pub fn fastscan_scores(
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    sb: f32,
+    sa: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    let avx512 = has(feature::AVX512);
+    fastscan_scores_with(avx512, lut, codes, npairs, nblocks, sb, sa, out)
+}
+
+/// [`fastscan_scores`] on AVX-512 BW (`avx512`) or AVX2, for tests comparing backends; `None`
+/// when this CPU lacks it.
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_with(
+    avx512: bool,
+    lut: &[u8],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    sb: f32,
+    sa: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    if npairs == 0
+        || lut.len() < 32 * npairs
+        || codes.len() < nblocks.checked_mul(32 * npairs)?
+        || out.len() < nblocks.checked_mul(32)?
+    {
+        return None;
+    }
+    if avx512 && has(feature::AVX512) {
+        // SAFETY: AVX-512 F/BW were detected; the lengths are checked above.
+        unsafe { scores_avx512(lut, codes, npairs, nblocks, sb, sa, out) };
+        return Some(());
+    }
+    if !avx512 && has(feature::AVX2) {
+        // SAFETY: AVX2 was detected; the lengths are checked above.
+        unsafe { scores_avx2(lut, codes, npairs, nblocks, sb, sa, out) };
+        return Some(());
+    }
+    None
+}
+
+/// # Safety
+/// AVX-512 F/BW available; `lut.len() ≥ 32·npairs`, `codes.len() ≥ nblocks·npairs·32`,
+/// `out.len() ≥ 32·nblocks`, `npairs ≥ 1`.
+///
+/// Per step two pairs (64 code bytes, 4 table rows). The looked-up bytes are accumulated as
+/// `u16` words: in the layout, byte `2i` of a 16-byte half belongs to vector `i` and byte
+/// `2i + 1` to vector `8 + i` (`PERM0`), so a word sum `A` and the sum `B` of the words shifted
+/// right by 8 give vectors `i` (`A − 256·B` mod 2¹⁶) and `8 + i` (`B`) in natural order.
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+unsafe fn scores_avx512(lut: &[u8], codes: &[u8], npairs: usize, nblocks: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    let mask = _mm512_set1_epi8(0x0f);
+    let zero = _mm512_setzero_si512();
+    let (vb, va) = (_mm512_set1_ps(sb), _mm512_set1_ps(sa));
+    let lp = lut.as_ptr();
+    for b in 0..nblocks {
+        let cp = codes[b * npairs * 32..].as_ptr();
+        let (mut t_lo, mut t_hi) = (zero, zero);
+        let mut q = 0;
+        while q < npairs {
+            let end = (q + 2 * STEPS).min(npairs);
+            let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+            while q < end {
+                // SAFETY: pairs `q` and `q + 1` (when `q + 1 < end ≤ npairs`) lie in `lut` and in
+                // block `b` of `codes`; a lone last pair loads 32 bytes and zero-extends (a zero
+                // table row adds 0).
+                let (t, c) = unsafe {
+                    if q + 1 < end {
+                        (_mm512_loadu_si512(lp.add(32 * q).cast()), _mm512_loadu_si512(cp.add(32 * q).cast()))
+                    } else {
+                        (
+                            _mm512_zextsi256_si512(_mm256_loadu_si256(lp.add(32 * q).cast())),
+                            _mm512_zextsi256_si512(_mm256_loadu_si256(cp.add(32 * q).cast())),
+                        )
+                    }
+                };
+                let lo = _mm512_and_si512(c, mask);
+                let hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), mask);
+                let rl = _mm512_shuffle_epi8(t, lo);
+                let rh = _mm512_shuffle_epi8(t, hi);
+                a0 = _mm512_add_epi16(a0, rl);
+                a1 = _mm512_add_epi16(a1, _mm512_srli_epi16(rl, 8));
+                a2 = _mm512_add_epi16(a2, rh);
+                a3 = _mm512_add_epi16(a3, _mm512_srli_epi16(rh, 8));
+                q += 2;
+            }
+            q = end;
+            t_lo = _mm512_add_epi32(t_lo, fold512(_mm512_sub_epi16(a0, _mm512_slli_epi16(a1, 8)), a1));
+            t_hi = _mm512_add_epi32(t_hi, fold512(_mm512_sub_epi16(a2, _mm512_slli_epi16(a3, 8)), a3));
+        }
+        let f_lo = _mm512_add_ps(vb, _mm512_mul_ps(_mm512_cvtepu32_ps(t_lo), va));
+        let f_hi = _mm512_add_ps(vb, _mm512_mul_ps(_mm512_cvtepu32_ps(t_hi), va));
+        // SAFETY: `out.len() ≥ 32·nblocks`, so floats `32b .. 32b + 32` are inside.
+        unsafe {
+            _mm512_storeu_ps(out.as_mut_ptr().add(32 * b), f_lo);
+            _mm512_storeu_ps(out.as_mut_ptr().add(32 * b + 16), f_hi);
+        }
+    }
+}
+
+/// Sums the four 128-bit lanes of `lo` (vectors 0..8, `u16`) and of `hi` (vectors 8..16) into
+/// 16 `u32` in vector order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+fn fold512(lo: __m512i, hi: __m512i) -> __m512i {
+    let w = |v: __m512i| {
+        _mm512_add_epi32(
+            _mm512_cvtepu16_epi32(_mm512_castsi512_si256(v)),
+            _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(v)),
+        )
+    };
+    // [lane0 + lane2 | lane1 + lane3] as 16 u32 each.
+    let (l, h) = (w(lo), w(hi));
+    let x = _mm512_shuffle_i64x2::<0x44>(l, h);
+    let y = _mm512_shuffle_i64x2::<0xEE>(l, h);
+    _mm512_add_epi32(x, y)
+}
+
+/// # Safety
+/// AVX2 available; lengths as for [`scores_avx512`].
+#[target_feature(enable = "avx2")]
+unsafe fn scores_avx2(lut: &[u8], codes: &[u8], npairs: usize, nblocks: usize, sb: f32, sa: f32, out: &mut [f32]) {
+    let mask = _mm256_set1_epi8(0x0f);
+    let zero = _mm256_setzero_si256();
+    let (vb, va) = (_mm256_set1_ps(sb), _mm256_set1_ps(sa));
+    let lp = lut.as_ptr();
+    // Two 128-bit lanes of 8 u16 into 8 u32.
+    let w = |v: __m256i| {
+        _mm256_add_epi32(
+            _mm256_cvtepu16_epi32(_mm256_castsi256_si128(v)),
+            _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(v)),
+        )
+    };
+    for b in 0..nblocks {
+        let cp = codes[b * npairs * 32..].as_ptr();
+        let mut t = [zero; 4];
+        let mut q = 0;
+        while q < npairs {
+            let end = (q + STEPS).min(npairs);
+            let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+            while q < end {
+                // SAFETY: pair `q < npairs` lies in `lut` and in block `b` of `codes`.
+                let (tb, c) =
+                    unsafe { (_mm256_loadu_si256(lp.add(32 * q).cast()), _mm256_loadu_si256(cp.add(32 * q).cast())) };
+                let lo = _mm256_and_si256(c, mask);
+                let hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), mask);
+                let rl = _mm256_shuffle_epi8(tb, lo);
+                let rh = _mm256_shuffle_epi8(tb, hi);
+                a0 = _mm256_add_epi16(a0, rl);
+                a1 = _mm256_add_epi16(a1, _mm256_srli_epi16(rl, 8));
+                a2 = _mm256_add_epi16(a2, rh);
+                a3 = _mm256_add_epi16(a3, _mm256_srli_epi16(rh, 8));
+                q += 1;
+            }
+            t[0] = _mm256_add_epi32(t[0], w(_mm256_sub_epi16(a0, _mm256_slli_epi16(a1, 8))));
+            t[1] = _mm256_add_epi32(t[1], w(a1));
+            t[2] = _mm256_add_epi32(t[2], w(_mm256_sub_epi16(a2, _mm256_slli_epi16(a3, 8))));
+            t[3] = _mm256_add_epi32(t[3], w(a3));
+        }
+        for (i, &ti) in t.iter().enumerate() {
+            // cvtepi32_ps is exact for sums below 2^24 (≤ 255·65536).
+            let f = _mm256_add_ps(vb, _mm256_mul_ps(_mm256_cvtepi32_ps(ti), va));
+            // SAFETY: `out.len() ≥ 32·nblocks`; floats `32b + 8i .. 32b + 8i + 8` are inside.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(32 * b + 8 * i), f) };
+        }
+    }
+}
+
+/// Arch [`crate::simd::first_at_least`]: the first index `i ≥ from` with `s[i] ≥ t` (16 scores
+/// per compare), or `s.len()`; `None` without AVX-512 F.
+#[inline]
+pub fn first_at_least(s: &[f32], from: usize, t: f32) -> Option<usize> {
+    if !has(feature::AVX512) {
+        return None;
+    }
+    // SAFETY: AVX-512 F was detected.
+    Some(unsafe { first_at_least_avx512(s, from, t) })
+}
+
+/// # Safety
+/// AVX-512 F available.
+#[target_feature(enable = "avx512f")]
+unsafe fn first_at_least_avx512(s: &[f32], from: usize, t: f32) -> usize {
+    let tv = _mm512_set1_ps(t);
+    let mut i = from;
+    while i + 16 <= s.len() {
+        // SAFETY: floats `i .. i + 16` are inside `s`.
+        let v = unsafe { _mm512_loadu_ps(s.as_ptr().add(i)) };
+        let m = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, tv);
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    while i < s.len() && s[i].partial_cmp(&t).is_none_or(|o| o.is_lt()) {
+        i += 1;
+    }
+    i
+}
+
+/// Arch [`crate::simd::pq::axpy_f64`]: `y[i] += a·x[i]` (multiply, then add: the portable bits),
+/// 8 lanes per step; `None` without AVX-512 F.
+#[inline]
+pub fn axpy_f64(y: &mut [f64], a: f64, x: &[f64]) -> Option<()> {
+    if !has(feature::AVX512) {
+        return None;
+    }
+    // SAFETY: AVX-512 F was detected.
+    unsafe { axpy_f64_avx512(y, a, x) };
+    Some(())
+}
+
+/// # Safety
+/// AVX-512 F available.
+#[target_feature(enable = "avx512f")]
+unsafe fn axpy_f64_avx512(y: &mut [f64], a: f64, x: &[f64]) {
+    let n = y.len().min(x.len());
+    let av = _mm512_set1_pd(a);
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: elements `i .. i + 8 ≤ n` of both slices.
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            let v = _mm512_add_pd(_mm512_loadu_pd(p), _mm512_mul_pd(av, _mm512_loadu_pd(x.as_ptr().add(i))));
+            _mm512_storeu_pd(p, v);
+        }
+        i += 8;
+    }
+    for j in i..n {
+        y[j] += a * x[j];
+    }
+}
