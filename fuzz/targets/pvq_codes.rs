@@ -1,6 +1,7 @@
 //! Fuzz body: arbitrary code bytes for four PVQ codecs (range / fixed coding, groups of 8 and
 //! 32, d = 40 with a short last group): decode and score return `Ok` with finite values or
-//! `Err`, never panic. The first byte picks the codec; the rest is the code, zero padded or cut
+//! `Err`, never panic; a decoded vector re-encodes (or, past the encoder's RMS bound, is
+//! `Overflow`). The first byte picks the codec; the rest is the code, zero padded or cut
 //! to `code_len`.
 use vector_codecs::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search};
 use vector_codecs::{Codec, Decode, Score};
@@ -31,9 +32,19 @@ pub fn run(data: &[u8]) {
         let p = c.prepare(&q, &mut s).unwrap();
         let score = c.score(&p, &code).unwrap();
         assert!(score.is_finite());
-        // Re-encoding the decoded vector succeeds.
+        // Re-encoding the decoded vector succeeds, except that a reconstruction whose RMS is
+        // beyond the encoder's documented bound (`MAX_NORM/√d`: decoded gains reach a few times
+        // the stored RMS, so a code near the bound decodes past it) is refused as `Overflow`.
         let mut again = vec![0u8; c.code_len()];
-        c.encode_into(&out, &mut again).unwrap();
+        match c.encode_into(&out, &mut again) {
+            Ok(()) => {}
+            Err(vector_codecs::Error::Overflow) => {
+                let n = out.len() as f64;
+                let rms = (out.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / n).sqrt();
+                assert!(rms > f64::from(vector_codecs::MAX_NORM) / n.sqrt() * 0.99, "Overflow at RMS {rms}");
+            }
+            Err(e) => panic!("re-encoding a decoded vector: {e:?}"),
+        }
     } else {
         let q = vec![1.0f32; c.dim()];
         let mut s = c.scratch();

@@ -131,7 +131,9 @@ fn gain_cost(coding: IndexCoding, levels: usize) -> f64 {
 /// square root per group) without writing the float reconstruction.
 ///
 /// Encoding NaN/inf is [`Error::NonFinite`]; a vector whose RMS is above
-/// [`MAX_NORM`](crate::MAX_NORM)`/√d` is [`Error::Overflow`]. Decoding checks every field:
+/// [`MAX_NORM`](crate::MAX_NORM)`/√d` is [`Error::Overflow`] (gain levels reach a few times the
+/// stored RMS, so a code whose RMS is near that bound can decode to a vector past it, which
+/// then does not re-encode: `Overflow`, found by `cargo fuzz`). Decoding checks every field:
 /// a non-finite, negative or too large scale, a gain number `≥ L` or an index `≥ V` is
 /// [`Error::Corrupt`].
 #[derive(Clone, Debug, PartialEq)]
