@@ -340,9 +340,7 @@ impl PvqCodec {
 
     /// The code's scale, checked so that every decoded coordinate is finite.
     fn scale(&self, code: &[u8]) -> Result<f32> {
-        let s = crate::scalar::float::bf16_to_f32(u16::from_le_bytes([code[0], code[1]]));
-        let top = crate::MAX_NORM / libm::sqrtf(self.dim as f32);
-        if (0.0..=top).contains(&s) { Ok(s) } else { Err(Error::Corrupt("pvq scale")) }
+        read_scale(code, self.dim)
     }
 
     fn with_source(&self, code: &[u8], f: impl FnMut(core::ops::Range<usize>, &[i32], f32)) -> Result<()> {
@@ -440,6 +438,33 @@ pub(crate) fn allocate_budget(
     Ok(ks)
 }
 
+/// Writes the per-vector scale of a PVQ code (the RMS of `x`, rounded to `bf16`) into the first
+/// [`SCALE_BYTES`] of `code` and returns it (shared by [`PvqCodec`] and the split codec).
+///
+/// # Errors
+/// [`Error::Overflow`] for an RMS above [`MAX_NORM`](crate::MAX_NORM)`/√d` (NaN included).
+pub(crate) fn write_scale(x: &[f32], code: &mut [u8]) -> Result<f32> {
+    let n = x.len().max(1);
+    let ss: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+    let h = crate::scalar::float::bf16_from_f32(libm::sqrt(ss / n as f64) as f32);
+    let s = crate::scalar::float::bf16_to_f32(h);
+    if s.is_nan() || s > crate::MAX_NORM / libm::sqrtf(n as f32) {
+        return Err(Error::Overflow);
+    }
+    code[..SCALE_BYTES].copy_from_slice(&h.to_le_bytes());
+    Ok(s)
+}
+
+/// Reads the scale [`write_scale`] wrote for a `dim`-vector.
+///
+/// # Errors
+/// [`Error::Corrupt`] unless `0 ≤ s ≤ MAX_NORM/√dim`.
+pub(crate) fn read_scale(code: &[u8], dim: usize) -> Result<f32> {
+    let s = crate::scalar::float::bf16_to_f32(u16::from_le_bytes([code[0], code[1]]));
+    let top = crate::MAX_NORM / libm::sqrtf(dim as f32);
+    if (0.0..=top).contains(&s) { Ok(s) } else { Err(Error::Corrupt("pvq scale")) }
+}
+
 impl Codec for PvqCodec {
     fn dim(&self) -> usize {
         self.dim
@@ -453,14 +478,8 @@ impl Codec for PvqCodec {
         check_dim(self.dim, x.len())?;
         check_code(self.code_len, code.len())?;
         check_finite(x)?;
-        let ss: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-        let h = crate::scalar::float::bf16_from_f32(libm::sqrt(ss / self.dim as f64) as f32);
-        let s = crate::scalar::float::bf16_to_f32(h);
-        if s.is_nan() || s > crate::MAX_NORM / libm::sqrtf(self.dim as f32) {
-            return Err(Error::Overflow);
-        }
         code.fill(0);
-        code[..SCALE_BYTES].copy_from_slice(&h.to_le_bytes());
+        let s = write_scale(x, code)?;
         let body = &mut code[SCALE_BYTES..];
         match self.coding {
             IndexCoding::Fixed => self.encode_groups(x, s, &mut BitWriter { buf: body, pos: 0 }),

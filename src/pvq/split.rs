@@ -33,7 +33,7 @@
 //! on its path times `s·√d`. Total information `≤ budget` eighths, so with the range coder's
 //! margin the code never exceeds `code_len()`.
 
-use super::codec::range_margin_bits;
+use super::codec::{range_margin_bits, write_scale};
 use super::count::{WideTable, log2_u128, v_count};
 use super::search::Search;
 use super::stream::{Sink, Source};
@@ -245,9 +245,7 @@ impl SplitCodec {
     }
 
     fn scale(&self, code: &[u8]) -> Result<f32> {
-        let s = crate::scalar::float::bf16_to_f32(u16::from_le_bytes([code[0], code[1]]));
-        let top = crate::MAX_NORM / libm::sqrtf(self.dim as f32);
-        if (0.0..=top).contains(&s) { Ok(s) } else { Err(Error::Corrupt("pvq split scale")) }
+        super::codec::read_scale(code, self.dim)
     }
 
     /// Decodes `code`, calling `f(range, y, scale)` for every leaf with pulses
@@ -315,14 +313,8 @@ impl Codec for SplitCodec {
         check_dim(self.dim, x.len())?;
         check_code(self.code_len, code.len())?;
         check_finite(x)?;
-        let ss: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-        let h = crate::scalar::float::bf16_from_f32(libm::sqrt(ss / self.dim as f64) as f32);
-        let s = crate::scalar::float::bf16_to_f32(h);
-        if s.is_nan() || s > crate::MAX_NORM / libm::sqrtf(self.dim as f32) {
-            return Err(Error::Overflow);
-        }
         code.fill(0);
-        code[..SCALE_BYTES].copy_from_slice(&h.to_le_bytes());
+        write_scale(x, code)?;
         let mut enc = RangeEncoder::new(&mut code[SCALE_BYTES..]);
         self.encode_node(x, self.budget, &mut enc)?;
         enc.finish()?;
