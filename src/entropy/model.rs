@@ -95,6 +95,24 @@ pub fn unpack_slot(e: u64) -> (u16, u32, u32) {
     (e as u16, ((e >> 16) & 0xffff) as u32, (e >> 32) as u32)
 }
 
+/// The checks every table builder makes on a model, in this order: `scale_bits` in
+/// `1..=max_scale` (else `InvalidParameter(scale_err)`), an alphabet of `1..=MAX_ALPHABET`
+/// symbols (`InvalidParameter`), frequencies summing to `2^scale_bits` (`Corrupt`). Returns
+/// `2^scale_bits`.
+fn check_model(freqs: &[u32], scale_bits: u32, max_scale: u32, scale_err: &'static str) -> Result<u64> {
+    if scale_bits == 0 || scale_bits > max_scale {
+        return Err(Error::InvalidParameter(scale_err));
+    }
+    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
+        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
+    }
+    let m = 1u64 << scale_bits;
+    if freqs.iter().map(|&f| u64::from(f)).sum::<u64>() != m {
+        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
+    }
+    Ok(m)
+}
+
 /// Validates `freqs` (alphabet `1..=65,536`, sum exactly `2^scale_bits`, `1 ≤ scale_bits ≤ 16`)
 /// and fills the encoder constants (`enc[..freqs.len()]`) and the decode table
 /// (`dec[..2^scale_bits]`). Needs no allocator.
@@ -104,17 +122,7 @@ pub fn unpack_slot(e: u64) -> (u16, u32, u32) {
 /// [`Error::Corrupt`] if the frequencies do not sum to `2^scale_bits`,
 /// [`Error::BufferTooSmall`] if `enc` or `dec` is too short.
 pub fn fill_tables(freqs: &[u32], scale_bits: u32, enc: &mut [EncSym], dec: &mut [u64]) -> Result<()> {
-    if scale_bits == 0 || scale_bits > MAX_SCALE_BITS {
-        return Err(Error::InvalidParameter("scale_bits must be in 1..=16"));
-    }
-    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
-        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
-    }
-    let m = 1u64 << scale_bits;
-    let sum: u64 = freqs.iter().map(|&f| u64::from(f)).sum();
-    if sum != m {
-        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
-    }
+    let m = check_model(freqs, scale_bits, MAX_SCALE_BITS, "scale_bits must be in 1..=16")?;
     if enc.len() < freqs.len() {
         return Err(Error::BufferTooSmall { needed: freqs.len(), got: enc.len() });
     }
@@ -187,16 +195,7 @@ pub fn fill_word_tables(
     enc4: &mut [WordEncRecord],
     dec32: &mut [u32],
 ) -> Result<Option<(u32, u32)>> {
-    if scale_bits == 0 || scale_bits > 15 {
-        return Err(Error::InvalidParameter("word tables need scale_bits in 1..=15"));
-    }
-    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
-        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
-    }
-    let m = 1u64 << scale_bits;
-    if freqs.iter().map(|&f| u64::from(f)).sum::<u64>() != m {
-        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
-    }
+    let m = check_model(freqs, scale_bits, 15, "word tables need scale_bits in 1..=15")?;
     if enc4.len() < freqs.len() {
         return Err(Error::BufferTooSmall { needed: freqs.len(), got: enc4.len() });
     }
@@ -304,17 +303,7 @@ pub(crate) enum Slots<'a> {
 /// # Errors
 /// As [`fill_tables`].
 pub fn fill_compact_table(freqs: &[u32], scale_bits: u32, dec: &mut [u32]) -> Result<()> {
-    if scale_bits == 0 || scale_bits > MAX_SCALE_BITS {
-        return Err(Error::InvalidParameter("scale_bits must be in 1..=16"));
-    }
-    if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
-        return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
-    }
-    let m = 1u64 << scale_bits;
-    let sum: u64 = freqs.iter().map(|&f| u64::from(f)).sum();
-    if sum != m {
-        return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
-    }
+    let m = check_model(freqs, scale_bits, MAX_SCALE_BITS, "scale_bits must be in 1..=16")?;
     if dec.len() < m as usize {
         return Err(Error::BufferTooSmall { needed: m as usize, got: dec.len() });
     }
@@ -433,13 +422,7 @@ impl<'a> ModelView<'a> {
         if scale_bits == 0 || scale_bits > MAX_SCALE_BITS || dec.len() != 1usize << scale_bits {
             return Err(Error::InvalidParameter("decode table length must be 2^scale_bits"));
         }
-        if freqs.is_empty() || freqs.len() > MAX_ALPHABET {
-            return Err(Error::InvalidParameter("alphabet size must be in 1..=65536"));
-        }
-        let sum: u64 = freqs.iter().map(|&f| u64::from(f)).sum();
-        if sum != 1u64 << scale_bits {
-            return Err(Error::Corrupt("frequencies do not sum to 2^scale_bits"));
-        }
+        check_model(freqs, scale_bits, MAX_SCALE_BITS, "decode table length must be 2^scale_bits")?;
         let mut slots = dec.iter();
         for (s, &f) in freqs.iter().enumerate() {
             for j in 0..f {
