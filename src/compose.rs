@@ -696,6 +696,27 @@ impl<C: Codec, N: NormStore> Normalized<C, N> {
         Normalized { inner, norm: N::default() }
     }
 
+    /// The norm of a row from its `f64` sum of squares ([`norm_f64`]'s), checked and written
+    /// into the norm field `field` in `N`'s format; returns the `f32` norm the direction is
+    /// divided by. NaN or ±inf in the row makes the sum NaN or +inf (squares are ≥ 0 and cannot
+    /// overflow `f64`), so this check covers the input's finiteness.
+    fn write_norm(ss: f64, field: &mut [u8]) -> Result<f32> {
+        let norm = crate::error::encode_norm(libm::sqrt(ss) as f32)?;
+        // The stored norm is its rounding (`f32`: itself, so the F32 bytes are those of the
+        // plain layout); the direction is divided by the unrounded `f32` norm.
+        N::FORMAT.write(N::FORMAT.round(norm)?, field)?;
+        Ok(norm)
+    }
+
+    /// One code from the row `x` and its sum of squares `ss`: the norm field, then `C`'s scaled
+    /// encoder on `x · (1/‖x‖)` (0 for a zero row). Lengths are the caller's to check.
+    fn encode_with_sum(&self, x: &[f32], ss: f64, code: &mut [u8]) -> Result<()> {
+        let (ci, cn) = code.split_at_mut(self.inner.code_len());
+        let norm = Self::write_norm(ss, cn)?;
+        let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+        self.inner.encode_scaled_into(x, inv, ci)
+    }
+
     fn norm_of(&self, code: &[u8]) -> Result<f32> {
         let nb = self.inner.code_len();
         let nl = N::FORMAT.bytes();
@@ -719,17 +740,7 @@ impl<C: Codec, N: NormStore> Codec for Normalized<C, N> {
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim(), x.len())?;
         check_code(self.code_len(), code.len())?;
-        // NaN or ±inf anywhere makes the `f64` sum of squares NaN or +inf (squares are ≥ 0 and
-        // cannot overflow `f64`), so the norm's finiteness check covers the input's.
-        let norm = crate::error::encode_norm(norm_f64(x) as f32)?;
-        // The direction is x/‖x‖ with the `f32` norm; the stored norm is its rounding (`f32`:
-        // itself, so the F32 bytes are those of the plain layout).
-        let stored = N::FORMAT.round(norm)?;
-        let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        let (ci, cn) = code.split_at_mut(self.inner.code_len());
-        self.inner.encode_scaled_into(x, inv, ci)?;
-        N::FORMAT.write(stored, cn)?;
-        Ok(())
+        self.encode_with_sum(x, crate::simd::sum_sq_f64(x), code)
     }
     /// `C`'s fused kernel where it has one ([`Codec::encode_normalized_rows`]); else the norms of
     /// 64 rows at a time ([`simd::sum_sq_f64_rows`](crate::simd::sum_sq_f64_rows): four rows'
@@ -746,26 +757,15 @@ impl<C: Codec, N: NormStore> Codec for Normalized<C, N> {
         if d == 0 {
             return Ok(());
         }
-        let mut norm_field = |ss: f64, field: &mut [u8]| -> Result<f32> {
-            let norm = crate::error::encode_norm(libm::sqrt(ss) as f32)?;
-            N::FORMAT.write(N::FORMAT.round(norm)?, field)?;
-            Ok(norm)
-        };
-        if let Some(r) = self.inner.encode_normalized_rows(xs, codes, c, &mut norm_field) {
+        if let Some(r) = self.inner.encode_normalized_rows(xs, codes, c, &mut Self::write_norm) {
             return r;
         }
-        let ic = self.inner.code_len();
         let mut ss = [0.0f64; 64];
         for (xb, cb) in xs.chunks(64 * d).zip(codes.chunks_mut(64 * c)) {
             let rows = xb.len() / d;
             crate::simd::sum_sq_f64_rows(xb, d, &mut ss[..rows]);
             for ((x, code), &s) in xb.chunks_exact(d).zip(cb.chunks_exact_mut(c)).zip(&ss[..rows]) {
-                let norm = crate::error::encode_norm(libm::sqrt(s) as f32)?;
-                let stored = N::FORMAT.round(norm)?;
-                let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-                let (ci, cn) = code.split_at_mut(ic);
-                self.inner.encode_scaled_into(x, inv, ci)?;
-                N::FORMAT.write(stored, cn)?;
+                self.encode_with_sum(x, s, code)?;
             }
         }
         Ok(())
