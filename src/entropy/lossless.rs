@@ -412,6 +412,41 @@ pub struct LosslessStorageLen {
     pub scratch: usize,
 }
 
+/// The header accessors [`LosslessView`] and `LosslessFloats` share (both hold the parsed
+/// header in a field `h`).
+macro_rules! header_accessors {
+    () => {
+        /// The format version (always 2: interleaved rANS blocks with 16-bit words).
+        pub fn version(&self) -> u8 {
+            self.h.version
+        }
+        /// The float kind.
+        pub fn kind(&self) -> FloatKind {
+            self.h.kind
+        }
+        /// Number of values.
+        pub fn len(&self) -> usize {
+            self.h.n
+        }
+        /// Whether there are no values.
+        pub fn is_empty(&self) -> bool {
+            self.h.n == 0
+        }
+        /// Values per block (the last block may be shorter).
+        pub fn block_len(&self) -> usize {
+            self.h.block_len
+        }
+        /// Number of blocks.
+        pub fn n_blocks(&self) -> usize {
+            self.h.n_blocks()
+        }
+        /// Number of values in block `b` (0 if out of range).
+        pub fn block_values(&self, b: usize) -> usize {
+            self.h.block_values(b)
+        }
+    };
+}
+
 /// A compressed tensor opened without an allocator: the header and offsets borrowed from the
 /// bytes, the model read into caller storage as a compact decode-only
 /// [`ModelView::decoder`] view. Decodes block by block into caller buffers, bit-identical to
@@ -451,34 +486,7 @@ impl<'a> LosslessView<'a> {
         Ok(LosslessView { h, model })
     }
 
-    /// The format version (always 2: interleaved rANS blocks with 16-bit words).
-    pub fn version(&self) -> u8 {
-        self.h.version
-    }
-    /// The float kind.
-    pub fn kind(&self) -> FloatKind {
-        self.h.kind
-    }
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        self.h.n
-    }
-    /// Whether there are no values.
-    pub fn is_empty(&self) -> bool {
-        self.h.n == 0
-    }
-    /// Values per block (the last block may be shorter).
-    pub fn block_len(&self) -> usize {
-        self.h.block_len
-    }
-    /// Number of blocks.
-    pub fn n_blocks(&self) -> usize {
-        self.h.n_blocks()
-    }
-    /// Number of values in block `b` (0 if out of range).
-    pub fn block_values(&self, b: usize) -> usize {
-        self.h.block_values(b)
-    }
+    header_accessors!();
 
     /// Decodes block `b` into `out` (exactly [`block_values`](Self::block_values)`(b)` words)
     /// with `scratch` (≥ that many `u16`).
@@ -615,34 +623,7 @@ mod owned {
             Ok(LosslessFloats { h, model })
         }
 
-        /// The format version (always 2: interleaved rANS blocks with 16-bit words).
-        pub fn version(&self) -> u8 {
-            self.h.version
-        }
-        /// The float kind.
-        pub fn kind(&self) -> FloatKind {
-            self.h.kind
-        }
-        /// Number of values.
-        pub fn len(&self) -> usize {
-            self.h.n
-        }
-        /// Whether there are no values.
-        pub fn is_empty(&self) -> bool {
-            self.h.n == 0
-        }
-        /// Values per block (the last block may be shorter).
-        pub fn block_len(&self) -> usize {
-            self.h.block_len
-        }
-        /// Number of blocks.
-        pub fn n_blocks(&self) -> usize {
-            self.h.n_blocks()
-        }
-        /// Number of values in block `b` (0 if out of range).
-        pub fn block_values(&self, b: usize) -> usize {
-            self.h.block_values(b)
-        }
+        header_accessors!();
 
         /// Decodes block `b` into `out` (exactly [`block_values`](Self::block_values)`(b)`
         /// words), using `scratch` (≥ that many `u16`). No allocation.
