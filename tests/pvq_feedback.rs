@@ -7,31 +7,11 @@ mod common;
 
 use vector_codecs::Error;
 use vector_codecs::pvq::weights::{PvqWeights, WeightConfig};
-use vector_codecs::rng::Rng;
 use vector_codecs::transform::hadamard::RandomizedHadamard;
 use vector_codecs::weights::group::{PvqGroup, UniformGroup};
 use vector_codecs::weights::{Feedback, GroupQuantizer, QuantizeConfig, quantize_matrix, relative_output_error};
 
-fn gauss(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut r = Rng::new(seed);
-    (0..n).map(|_| r.gaussian() as f32 * scale).collect()
-}
-
-/// AR(1) (ρ = 0.9) plus two shared factors and one channel 20× larger (as in tests/weights.rs).
-fn correlated_inputs(n: usize, cols: usize, seed: u64) -> Vec<f32> {
-    let mut r = Rng::new(seed);
-    let mut x = vec![0f32; n * cols];
-    for row in x.chunks_exact_mut(cols) {
-        let (f1, f2) = (r.gaussian() as f32, r.gaussian() as f32);
-        let mut prev = 0f32;
-        for (j, v) in row.iter_mut().enumerate() {
-            prev = 0.9 * prev + 0.44 * r.gaussian() as f32;
-            *v = prev + 0.5 * f1 * ((j % 7) as f32 - 3.0) / 3.0 + 0.3 * f2;
-        }
-        row[cols / 3] *= 20.0;
-    }
-    x
-}
+use common::{correlated_inputs, gauss};
 
 fn cfg(bpw: f64, hadamard: bool) -> WeightConfig {
     WeightConfig { hadamard, seed: 5, ..WeightConfig::new(bpw) }
@@ -177,17 +157,9 @@ fn shipped_subset_pvq_feedback() {
 #[test]
 fn real_layer_pvq_below_scalar() {
     use vector_codecs::weights::group::LloydGroup;
-    let Some(wd) = common::data_dir("weights-minilm-l6") else { return };
-    let Some(ad) = common::data_dir("act-minilm-l6") else { return };
-    let w = common::read_fvecs(wd.join("L5_attn_o.fvecs"));
-    let x = common::read_fvecs(ad.join("L5_attn_o_in.fvecs"));
+    let Some((w, cal, eval)) = common::real_layer("L5_attn_o") else { return };
     let cols = w.dim;
     let rows = w.data.len() / cols;
-    let win = 128 * cols;
-    let pick = |odd: usize| -> Vec<f32> {
-        x.data.chunks_exact(win).enumerate().filter(|(i, _)| i % 2 == odd).flat_map(|(_, c)| c.to_vec()).collect()
-    };
-    let (cal, eval) = (pick(0), pick(1));
     let qc = QuantizeConfig::default();
     let fb = Feedback::from_inputs(&cal, cols, 0.1).unwrap();
     let run = |q: &dyn GroupQuantizer, fb: Option<&Feedback>| {

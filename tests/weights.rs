@@ -5,7 +5,6 @@
 
 mod common;
 
-use vector_codecs::rng::Rng;
 use vector_codecs::scalar::float::{FloatCodec, FloatFormat};
 use vector_codecs::scalar::uniform::{BlockUniform, ScaleFormat};
 use vector_codecs::train::KMeansConfig;
@@ -16,10 +15,7 @@ use vector_codecs::weights::{
 };
 use vector_codecs::{Codec, Decode, Error};
 
-fn gauss(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut r = Rng::new(seed);
-    (0..n).map(|_| r.gaussian() as f32 * scale).collect()
-}
+use common::{correlated_inputs, gauss};
 
 fn fast() -> KMeansConfig {
     KMeansConfig { niter: 8, ..KMeansConfig::default() }
@@ -158,23 +154,6 @@ fn without_feedback_each_quantizer_is_its_codec() {
     let ql = quantize_matrix(&w, rows, cols, &LloydGroup::new(3, 32).unwrap(), None, &cfg).unwrap();
     assert_eq!(ql.bits, (rows * cols / 32 * (3 * 32 + 32)) as f64);
     assert!(relative_weight_mse(&w, &ql.w_hat).unwrap() < 0.2);
-}
-
-/// Inputs with strongly correlated coordinates: an AR(1) process (ρ = 0.9) plus two shared
-/// factors, and one channel 20× larger (an outlier channel like the real layers').
-fn correlated_inputs(n: usize, cols: usize, seed: u64) -> Vec<f32> {
-    let mut r = Rng::new(seed);
-    let mut x = vec![0f32; n * cols];
-    for row in x.chunks_exact_mut(cols) {
-        let (f1, f2) = (r.gaussian() as f32, r.gaussian() as f32);
-        let mut prev = 0f32;
-        for (j, v) in row.iter_mut().enumerate() {
-            prev = 0.9 * prev + 0.44 * r.gaussian() as f32;
-            *v = prev + 0.5 * f1 * ((j % 7) as f32 - 3.0) / 3.0 + 0.3 * f2;
-        }
-        row[cols / 3] *= 20.0;
-    }
-    x
 }
 
 #[test]
@@ -323,18 +302,10 @@ fn bad_input() {
 /// error with feedback at 3.25 bits per weight below that of rounding.
 #[test]
 fn real_layer_feedback_helps() {
-    let Some(wd) = common::data_dir("weights-minilm-l6") else { return };
-    let Some(ad) = common::data_dir("act-minilm-l6") else { return };
-    let w = common::read_fvecs(wd.join("L5_attn_o.fvecs"));
-    let x = common::read_fvecs(ad.join("L5_attn_o_in.fvecs"));
+    // Windows 0 and 2 (one of each text) calibrate, windows 1 and 3 evaluate.
+    let Some((w, cal, eval)) = common::real_layer("L5_attn_o") else { return };
     let cols = w.dim;
     let rows = w.data.len() / cols;
-    // Windows 0 and 2 (one of each text) calibrate, windows 1 and 3 evaluate.
-    let win = 128 * cols;
-    let pick = |odd: usize| -> Vec<f32> {
-        x.data.chunks_exact(win).enumerate().filter(|(i, _)| i % 2 == odd).flat_map(|(_, c)| c.to_vec()).collect()
-    };
-    let (cal, eval) = (pick(0), pick(1));
     let q = UniformGroup::new(3, 128).unwrap();
     let cfg = QuantizeConfig::default();
     let a = quantize_matrix(&w.data, rows, cols, &q, None, &cfg).unwrap();

@@ -108,3 +108,42 @@ pub fn read_fvecs(path: impl AsRef<std::path::Path>) -> Rows {
         .collect();
     Rows { dim, data }
 }
+
+/// `n` draws of `N(0, scale²)` from the crate's seeded generator.
+pub fn gauss(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut r = vector_codecs::rng::Rng::new(seed);
+    (0..n).map(|_| r.gaussian() as f32 * scale).collect()
+}
+
+/// Inputs with strongly correlated coordinates: an AR(1) process (ρ = 0.9) plus two shared
+/// factors, and one channel 20× larger (an outlier channel like the real layers').
+pub fn correlated_inputs(n: usize, cols: usize, seed: u64) -> Vec<f32> {
+    let mut r = vector_codecs::rng::Rng::new(seed);
+    let mut x = vec![0f32; n * cols];
+    for row in x.chunks_exact_mut(cols) {
+        let (f1, f2) = (r.gaussian() as f32, r.gaussian() as f32);
+        let mut prev = 0f32;
+        for (j, v) in row.iter_mut().enumerate() {
+            prev = 0.9 * prev + 0.44 * r.gaussian() as f32;
+            *v = prev + 0.5 * f1 * ((j % 7) as f32 - 3.0) / 3.0 + 0.3 * f2;
+        }
+        row[cols / 3] *= 20.0;
+    }
+    x
+}
+
+/// A real layer from the shared data folder: its weights (`rows × cols`) and its inputs split
+/// as in `examples/weights` — windows 0 and 2 (one of each text) calibrate, windows 1 and 3
+/// evaluate (windows of 128 tokens). `None` (the test skips) without the data.
+pub fn real_layer(name: &str) -> Option<(Rows, Vec<f32>, Vec<f32>)> {
+    let wd = data_dir("weights-minilm-l6")?;
+    let ad = data_dir("act-minilm-l6")?;
+    let w = read_fvecs(wd.join(format!("{name}.fvecs")));
+    let x = read_fvecs(ad.join(format!("{name}_in.fvecs")));
+    let win = 128 * w.dim;
+    let pick = |odd: usize| -> Vec<f32> {
+        x.data.chunks_exact(win).enumerate().filter(|(i, _)| i % 2 == odd).flat_map(|(_, c)| c.to_vec()).collect()
+    };
+    let (cal, eval) = (pick(0), pick(1));
+    Some((w, cal, eval))
+}
