@@ -59,6 +59,25 @@ pub fn backend() -> Backend {
     }
 }
 
+/// Limits the dispatchers of this process to `max` or a lower backend (it never enables one the
+/// CPU lacks; `VECTOR_CODECS_SIMD` still applies) and returns the backend now in effect.
+///
+/// For benchmarks that time the backends of one CPU in one process (`benches/dispatch.rs`).
+/// Codes and parameters never depend on the backend; float scores may change in their last
+/// bits (reduction order), so do not call it while other threads compare scores bit for bit.
+#[doc(hidden)]
+pub fn limit_backend(max: Backend) -> Backend {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::limit(max)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = max;
+        Backend::Portable
+    }
+}
+
 /// `Σ a_i·b_i` over `f32`.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

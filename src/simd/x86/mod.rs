@@ -120,6 +120,18 @@ pub fn features() -> u32 {
     f
 }
 
+/// Restricts the cached feature bits to those of `max` and below (never adds a feature the CPU
+/// lacks) and returns the backend now in effect; see [`super::limit_backend`].
+pub fn limit(max: Backend) -> Backend {
+    let keep = match max {
+        Backend::Portable => feature::DETECTED,
+        Backend::Avx2 => feature::DETECTED | feature::AVX2 | feature::POPCNT | feature::F16C,
+        Backend::Avx512 => u32::MAX,
+    };
+    FEATURES.store(detect() & keep, Ordering::Relaxed);
+    backend()
+}
+
 /// Whether every bit of `mask` was detected.
 #[inline]
 pub fn has(mask: u32) -> bool {
