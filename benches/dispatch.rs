@@ -12,13 +12,16 @@
 //! in-process with `simd::limit_backend` and **interleaved** (round `r` times portable, AVX2,
 //! AVX-512, then round `r + 1` …), so a load change on a shared machine hits them alike; each
 //! figure is the median of `--reps` rounds, in GB/s of the kernel's main input (codes for the
-//! scans). `default/best` is the rate of the backend the dispatcher picks without a limit,
+//! scans, decoded `u16` symbols for rANS). `default/best` is the rate of the backend the dispatcher picks without a limit,
 //! over the fastest backend's. Output: a Markdown table on stdout.
 
 use std::hint::black_box;
 use std::time::Instant;
+use vector_codecs::entropy::model::Model;
+use vector_codecs::entropy::word::{self, Lanes};
 use vector_codecs::rng::Rng;
 use vector_codecs::simd::{self, Backend};
+use vector_codecs::transform::RandomizedHadamard;
 
 const D: usize = 768;
 
@@ -81,12 +84,7 @@ fn rows(total: usize, row_bytes: usize) -> usize {
 }
 
 /// Row-wise kernels over `codes` of `stride` bytes per row: `f(row) -> f32` summed.
-fn per_row<'a>(
-    name: &str,
-    codes: &'a [u8],
-    stride: usize,
-    mut f: impl FnMut(&[u8]) -> f32 + 'a,
-) -> Case<'a> {
+fn per_row<'a>(name: &str, codes: &'a [u8], stride: usize, mut f: impl FnMut(&[u8]) -> f32 + 'a) -> Case<'a> {
     Case {
         name: name.into(),
         bytes: codes.len() / stride * stride,
@@ -175,12 +173,8 @@ fn cases<'a>(ws: usize, data: &'a Data) -> Vec<Case<'a>> {
             black_box(o);
         }),
     });
-    v.push(per_row("dot_u8_f32_blocks (sq8-b32)", codes8, D, move |r| {
-        simd::dot_u8_f32_blocks(r, q, 32, steps)
-    }));
-    v.push(per_row("dot_u4_f32_blocks (sq4-b32)", codes4, D / 2, move |r| {
-        simd::dot_u4_f32_blocks(r, q, 32, steps)
-    }));
+    v.push(per_row("dot_u8_f32_blocks (sq8-b32)", codes8, D, move |r| simd::dot_u8_f32_blocks(r, q, 32, steps)));
+    v.push(per_row("dot_u4_f32_blocks (sq4-b32)", codes4, D / 2, move |r| simd::dot_u4_f32_blocks(r, q, 32, steps)));
     v.push(per_row("dot_u8_i8 (sq8-i8)", codes8, D, move |r| simd::dot_u8_i8(r, qi8) as f32));
     v.push(per_row("dot_u8_i16 (sq-i16)", codes8, D, move |r| simd::dot_u8_i16(r, qi16) as f32));
     v.push(per_row("dot_i8_i8", codes8, D, move |r| simd::dot_i8_i8(bytemuck::cast_slice(r), qi8) as f32));
@@ -222,9 +216,7 @@ fn cases<'a>(ws: usize, data: &'a Data) -> Vec<Case<'a>> {
         let codes = &u8s[..nb * stride];
         let qb = &u8s[u8s.len() - stride..];
         v.push(per_row("hamming (bin1)", codes, stride, move |r| simd::hamming(r, qb) as f32));
-        v.push(per_row("and_popcount (bin bit-sliced)", codes, stride, move |r| {
-            simd::and_popcount(r, qb) as f32
-        }));
+        v.push(per_row("and_popcount (bin bit-sliced)", codes, stride, move |r| simd::and_popcount(r, qb) as f32));
         v.push(Case {
             name: "popcount".into(),
             bytes: codes.len(),
@@ -256,6 +248,37 @@ fn cases<'a>(ws: usize, data: &'a Data) -> Vec<Case<'a>> {
                 let mut o = vec![0.0f32; nm * D];
                 simd::matmul_fixed(m, D, D, xs, &mut o);
                 black_box(o);
+            }),
+        });
+    }
+    {
+        let h = RandomizedHadamard::new(D, 3).expect("hadamard");
+        let mut x = rows_f.to_vec();
+        v.push(Case {
+            name: "fwht passes (randomized Hadamard, d = 768)".into(),
+            bytes: rows_f.len() * 4,
+            run: Box::new(move || {
+                for r in x.chunks_exact_mut(D) {
+                    h.forward_in_place(r).expect("forward");
+                }
+                black_box(&x);
+            }),
+        });
+    }
+    for lanes in [Lanes::L8, Lanes::L32] {
+        // rANS decode of byte symbols drawn from a skewed (geometric-like) distribution.
+        let n = (ws / 2).clamp(1 << 12, 1 << 22);
+        let model =
+            Model::from_counts(&(0..256u64).map(|s| 1 + (1 << 20 >> (s / 8))).collect::<Vec<_>>(), 12).expect("model");
+        let syms: Vec<u16> = u8s[..n].iter().map(|&b| u16::from(b.trailing_zeros() as u8 * 8 + (b >> 5))).collect();
+        let stream = word::encode_vec(&[model.view()], lanes, &syms).expect("encode");
+        let mut out = vec![0u16; n];
+        v.push(Case {
+            name: format!("rANS decode {} lanes", lanes.count()),
+            bytes: 2 * n,
+            run: Box::new(move || {
+                word::decode(&model.view(), lanes, &stream, &mut out).expect("decode");
+                black_box(&out);
             }),
         });
     }
@@ -321,10 +344,10 @@ fn main() {
     for (label, ws) in &sizes {
         let mut cs = cases(*ws, &data);
         for c in cs.iter_mut() {
-            if let Some(only) = &o.only {
-                if !only.iter().any(|s| c.name.contains(s.as_str())) {
-                    continue;
-                }
+            if let Some(only) = &o.only
+                && !only.iter().any(|s| c.name.contains(s.as_str()))
+            {
+                continue;
             }
             // Repeat the hot sets so that one timing lasts ≥ ~2 ms.
             let inner = (4_000_000 / c.bytes.max(1)).max(1);
@@ -343,8 +366,7 @@ fn main() {
                 }
             }
             simd::limit_backend(Backend::Avx512);
-            let rates: Vec<f64> =
-                times.into_iter().map(|t| (c.bytes * inner) as f64 / median(t) / 1e9).collect();
+            let rates: Vec<f64> = times.into_iter().map(|t| (c.bytes * inner) as f64 / median(t) / 1e9).collect();
             let best = rates.iter().copied().fold(0.0, f64::max);
             let def = rates[backends.iter().position(|&b| b == default).unwrap_or(0)];
             print!("| {} | {label} |", c.name);

@@ -395,6 +395,9 @@ pub enum FloatFormat {
 /// Largest number of elements decoded at a time (one "unit": a block, or 64 elements).
 const UNIT: usize = 64;
 
+/// Elements per lookup scan of the block-scaled formats (whole blocks of 16 and 32).
+const LUT_CHUNK: usize = 256;
+
 /// A vector codec storing each coordinate in a low-precision float format ([`FloatFormat`]).
 ///
 /// Bits per dimension: see [`FloatFormat`] (all scales are inside the code and counted).
@@ -495,7 +498,7 @@ impl FloatCodec {
                 }
                 check_elements(&buf[..len])?;
                 if self.format == FloatFormat::MxFp8 {
-                    mx_scale(code[j], 8)?
+                    self.block_scale(code, j)?
                 } else {
                     Self::per_vector_scale(code, self.scale_bound())?
                 }
@@ -508,18 +511,7 @@ impl FloatCodec {
                 }
                 match self.format {
                     FloatFormat::E2M1 => Self::per_vector_scale(code, E2M1_MAX)?,
-                    FloatFormat::MxFp4 => mx_scale(code[j], 2)?,
-                    _ => {
-                        let sb = code[4 + j];
-                        if sb & 0x80 != 0 || sb == 0x7F {
-                            return Err(Error::Corrupt("NVFP4 block scale negative or NaN"));
-                        }
-                        let sc = E4M3_TABLE[sb as usize] * Self::per_vector_scale(code, self.scale_bound())?;
-                        if !(sc * E2M1_MAX).is_finite() {
-                            return Err(Error::Corrupt("NVFP4 block scale too large"));
-                        }
-                        sc
-                    }
+                    _ => self.block_scale(code, j)?,
                 }
             }
         };
@@ -741,6 +733,9 @@ impl FloatCodec {
         if let Some(r) = fast.filter(|r| r.is_finite()) {
             return Ok(r);
         }
+        if let Some(r) = self.score_lut(q, code)? {
+            return Ok(r);
+        }
         let mut buf = [0.0f32; UNIT];
         let mut acc = 0.0f32;
         for (j, qb) in q.chunks(self.unit_len()).enumerate() {
@@ -748,6 +743,113 @@ impl FloatCodec {
             acc += crate::simd::dot(qb, &buf[..len]) * s;
         }
         Ok(acc)
+    }
+}
+
+impl FloatCodec {
+    /// The float-query scan of the 8- and 4-bit formats without decoding to a buffer: FP8 codes
+    /// convert in registers ([`crate::simd::dot_e4m3`], [`crate::simd::dot_e5m2`]: widened to
+    /// binary16 patterns, F16C), FP4 codes index the 16 E2M1 values by a register permute
+    /// ([`crate::simd::dot_lut_f32`]); the per-vector scale multiplies the sum, block scales are
+    /// folded into the query chunk by chunk. `Ok(None)` for the 16-bit formats and whenever the sum is
+    /// not finite: the checked path then tells a NaN/inf element code (`Corrupt`) from an
+    /// overflowing sum. Corrupt scales are `Err` here as there.
+    #[inline]
+    fn score_lut(&self, q: &[f32], code: &[u8]) -> Result<Option<f32>> {
+        let el = &code[self.side_len..];
+        // The element scan of a run of codes against (a block-scaled part of) the query.
+        let scan = |codes: &[u8], q: &[f32]| match self.format {
+            FloatFormat::E4M3 | FloatFormat::MxFp8 => crate::simd::dot_e4m3(codes, q),
+            FloatFormat::E5M2 => crate::simd::dot_e5m2(codes, q),
+            _ => crate::simd::dot_lut_f32(codes, 4, &E2M1_TABLE, q),
+        };
+        let bits = match self.format {
+            FloatFormat::E4M3 | FloatFormat::E5M2 | FloatFormat::MxFp8 => 8,
+            FloatFormat::E2M1 | FloatFormat::MxFp4 | FloatFormat::NvFp4 => 4,
+            FloatFormat::F16 | FloatFormat::Bf16 => return Ok(None),
+        };
+        let r = match self.format {
+            FloatFormat::E4M3 | FloatFormat::E5M2 | FloatFormat::E2M1 => {
+                scan(el, q) * Self::per_vector_scale(code, self.scale_bound())?
+            }
+            _ => {
+                // The block scales go into the query: `Σ_b s_b·⟨q_b, T[c_b]⟩ = ⟨q ⊙ s, T[c]⟩`,
+                // one lookup scan per chunk of `LUT_CHUNK` elements (whole blocks of 16 or 32, so
+                // chunks start on a byte) instead of one short call per block.
+                let u = self.unit_len();
+                let per = LUT_CHUNK / u;
+                // NVFP4's per-vector scale, validated once per code.
+                let big = if self.format == FloatFormat::NvFp4 {
+                    Self::per_vector_scale(code, self.scale_bound())?
+                } else {
+                    1.0
+                };
+                let mut qs = [0.0f32; LUT_CHUNK];
+                let mut sc = [0.0f32; LUT_CHUNK / 16];
+                let mut acc = 0.0f32;
+                for (c, (qc, ec)) in q.chunks(LUT_CHUNK).zip(el.chunks(LUT_CHUNK * bits as usize / 8)).enumerate() {
+                    let nb = qc.len().div_ceil(u);
+                    for (k, s) in sc[..nb].iter_mut().enumerate() {
+                        *s = self.block_scale_with(code, c * per + k, big)?;
+                    }
+                    if u == 16 {
+                        scale_blocks::<16>(qc, &sc[..nb], &mut qs);
+                    } else {
+                        scale_blocks::<32>(qc, &sc[..nb], &mut qs);
+                    }
+                    acc += scan(ec, &qs[..qc.len()]);
+                }
+                acc
+            }
+        };
+        Ok(r.is_finite().then_some(r))
+    }
+
+    /// The scale of block `j` of a block-scaled format (MXFP4, MXFP8, NVFP4), validated as
+    /// [`unit`](Self::unit) does.
+    #[inline]
+    fn block_scale(&self, code: &[u8], j: usize) -> Result<f32> {
+        let big =
+            if self.format == FloatFormat::NvFp4 { Self::per_vector_scale(code, self.scale_bound())? } else { 1.0 };
+        self.block_scale_with(code, j, big)
+    }
+
+    /// [`block_scale`](Self::block_scale) given NVFP4's validated per-vector scale `big`
+    /// (ignored by the MX formats).
+    #[inline(always)]
+    fn block_scale_with(&self, code: &[u8], j: usize, big: f32) -> Result<f32> {
+        match self.format {
+            FloatFormat::MxFp8 => mx_scale(code[j], 8),
+            FloatFormat::MxFp4 => mx_scale(code[j], 2),
+            _ => {
+                let sb = code[4 + j];
+                if sb & 0x80 != 0 || sb == 0x7F {
+                    return Err(Error::Corrupt("NVFP4 block scale negative or NaN"));
+                }
+                let sc = E4M3_TABLE[sb as usize] * big;
+                if !(sc * E2M1_MAX).is_finite() {
+                    return Err(Error::Corrupt("NVFP4 block scale too large"));
+                }
+                Ok(sc)
+            }
+        }
+    }
+}
+
+/// `out[i] = q[i]·scales[i / U]` for `i < q.len()` (blocks of `U` elements; the last may be
+/// short).
+#[inline(always)]
+fn scale_blocks<const U: usize>(q: &[f32], scales: &[f32], out: &mut [f32]) {
+    for ((qb, ob), &s) in q.chunks(U).zip(out.chunks_mut(U)).zip(scales) {
+        if let (Ok(qb), Ok(ob)) = (<&[f32; U]>::try_from(qb), <&mut [f32; U]>::try_from(&mut *ob)) {
+            for (o, &v) in ob.iter_mut().zip(qb) {
+                *o = v * s;
+            }
+        } else {
+            for (o, &v) in ob.iter_mut().zip(qb) {
+                *o = v * s;
+            }
+        }
     }
 }
 

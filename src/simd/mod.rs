@@ -278,6 +278,32 @@ pub fn dot_bf16(h: &[u8], q: &[f32]) -> f32 {
     portable::dot_bf16(h, q)
 }
 
+/// `Σ q_i·v_i` where `v_i` is the value of the OCP FP8 E4M3 code `a_i` (bias 7, subnormals,
+/// no infinities), over `min(q.len(), a.len())` elements, converted in registers (each code
+/// becomes a binary16 pattern of value `v_i/256`, F16C on x86-64; the sum is multiplied by 256
+/// at the end, exactly) and accumulated in `f32`. NaN if any element is a NaN code
+/// (`S.1111.111`).
+#[inline]
+pub fn dot_e4m3(a: &[u8], q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::half::dot_fp8::<true>(a, q) {
+        return r;
+    }
+    portable::dot_e4m3(a, q)
+}
+
+/// `Σ q_i·v_i` where `v_i` is the value of the OCP FP8 E5M2 code `a_i` (the upper byte of a
+/// binary16), over `min(q.len(), a.len())` elements, converted in registers and accumulated in
+/// `f32`. An inf or NaN code makes the result non-finite.
+#[inline]
+pub fn dot_e5m2(a: &[u8], q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::half::dot_fp8::<false>(a, q) {
+        return r;
+    }
+    portable::dot_e5m2(a, q)
+}
+
 /// Block-scaled `Σ_k steps[k]·Σ_{i ∈ block k} a_i·w_i`, block `k` being levels
 /// `k·block .. (k+1)·block` (the last one cut at `n = min(a.len(), w.len())`; blocks past
 /// `steps.len()` are not counted): the float-query scan of block-scaled uniform codes with the

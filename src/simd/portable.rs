@@ -726,6 +726,55 @@ pub fn dot_bf16(h: &[u8], q: &[f32]) -> f32 {
     dot_half::<true>(h, q)
 }
 
+/// The binary16 bit pattern of an FP8 code, scaled: E5M2 is the upper byte of an f16 (same
+/// value); E4M3 is placed as an f16 with 4 exponent bits (value / 256, exact).
+#[inline(always)]
+pub(crate) fn fp8_to_f16_bits<const E4: bool>(b: u8) -> u16 {
+    let b = u16::from(b);
+    if E4 { ((b & 0x7F) << 7) | ((b & 0x80) << 8) } else { b << 8 }
+}
+
+/// `Σ q_i·fp8(a_i)` (see [`crate::simd::dot_e4m3`], [`crate::simd::dot_e5m2`]): the codes
+/// widened to binary16 patterns ([`fp8_to_f16_bits`]) and converted as [`dot_f16`] does.
+pub(crate) fn dot_fp8<const E4: bool>(a: &[u8], q: &[f32]) -> f32 {
+    let n = q.len().min(a.len());
+    if E4 && a[..n].iter().any(|&b| b & 0x7F == 0x7F) {
+        return f32::NAN;
+    }
+    let load = |i: usize, len: usize| {
+        let mut w = [0u16; 8];
+        let mut y = [0f32; 8];
+        for k in 0..len {
+            w[k] = fp8_to_f16_bits::<E4>(a[i + k]);
+            y[k] = q[i + k];
+        }
+        (w, f32x8::new(y))
+    };
+    let mut acc = f32x8::splat(0.0);
+    let mut i = 0;
+    while i + 8 <= n {
+        let (w, y) = load(i, 8);
+        acc = f16x8_to_f32x8(w).mul_add(y, acc);
+        i += 8;
+    }
+    if i < n {
+        let (w, y) = load(i, n - i);
+        acc = f16x8_to_f32x8(w).mul_add(y, acc);
+    }
+    let s = acc.reduce_add();
+    if E4 { s * 256.0 } else { s }
+}
+
+/// `Σ q_i·E4M3(a_i)` (see [`crate::simd::dot_e4m3`]).
+pub fn dot_e4m3(a: &[u8], q: &[f32]) -> f32 {
+    dot_fp8::<true>(a, q)
+}
+
+/// `Σ q_i·E5M2(a_i)` (see [`crate::simd::dot_e5m2`]).
+pub fn dot_e5m2(a: &[u8], q: &[f32]) -> f32 {
+    dot_fp8::<false>(a, q)
+}
+
 /// Block-scaled widening dot (see [`crate::simd::dot_u8_f32_blocks`]): each block's 16-level
 /// steps go to two block accumulators, which are folded into the running sum with one
 /// multiply-add by the block's step (no horizontal sum per block).

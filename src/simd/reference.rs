@@ -219,3 +219,26 @@ pub fn dot_bf16(h: &[u8], q: &[f32]) -> f64 {
         .map(|(b, &y)| f64::from(f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)) * f64::from(y))
         .sum()
 }
+
+/// The value of an OCP FP8 code from its definition: E4M3 (`e4 = true`: bias 7, no infinities,
+/// NaN at `S.1111.111`) or E5M2 (bias 15, IEEE-like: inf at exponent 31 with mantissa 0, NaN
+/// with mantissa ≠ 0). Subnormals at exponent 0.
+pub fn fp8_to_f64(b: u8, e4: bool) -> f64 {
+    let sign = if b & 0x80 != 0 { -1.0 } else { 1.0 };
+    let (mbits, bias, emax) = if e4 { (3, 7, 15) } else { (2, 15, 31) };
+    let exp = i32::from((b & 0x7F) >> mbits);
+    let man = f64::from(b & ((1 << mbits) - 1));
+    let frac = man / f64::from(1u32 << mbits);
+    if e4 && b & 0x7F == 0x7F {
+        return f64::NAN;
+    }
+    if !e4 && exp == emax {
+        return if man == 0.0 { sign * f64::INFINITY } else { f64::NAN };
+    }
+    if exp == 0 { sign * frac * 2f64.powi(1 - bias) } else { sign * (1.0 + frac) * 2f64.powi(exp - bias) }
+}
+
+/// `Σ q_i·fp8(a_i)` in `f64` over `min(q.len(), a.len())` elements ([`fp8_to_f64`]).
+pub fn dot_fp8(a: &[u8], q: &[f32], e4: bool) -> f64 {
+    a.iter().zip(q).map(|(&b, &y)| fp8_to_f64(b, e4) * f64::from(y)).sum()
+}

@@ -495,3 +495,79 @@ fn matmul_fixed_matches_reference_bits() {
     assert_eq!(zeros, [0.0; 4]);
     matmul_fixed(&m, 0, 10, &xs, &mut zeros);
 }
+
+#[test]
+fn fp8_conversions_are_exact_on_every_code() {
+    for b in 0..=u8::MAX {
+        for e4 in [true, false] {
+            let want = reference::fp8_to_f64(b, e4);
+            let table = if e4 { crate::scalar::float::E4M3_TABLE } else { crate::scalar::float::E5M2_TABLE };
+            let t = f64::from(table[b as usize]);
+            assert!(t == want || (t.is_nan() && want.is_nan()), "{b:#04x} e4 {e4}: table {t} vs {want}");
+            // One element with weight 1, at every position of a 40-element run (main loop, the
+            // 8-groups and the tail), the others code 0.
+            for at in [0usize, 7, 8, 31, 32, 39] {
+                let mut a = [0u8; 40];
+                a[at] = b;
+                let q = [1.0f32; 40];
+                let got = if e4 {
+                    [dot_e4m3(&a, &q), portable::dot_e4m3(&a, &q)]
+                } else {
+                    [dot_e5m2(&a, &q), portable::dot_e5m2(&a, &q)]
+                };
+                for g in got {
+                    let g = f64::from(g);
+                    assert!(g == want || (g.is_nan() && want.is_nan()), "{b:#04x} e4 {e4} at {at}: {g} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fp8_dots_match_reference() {
+    let mut r = Rng::new(6);
+    for n in lengths() {
+        let q = floats(&mut r, n);
+        // Finite codes only (E4M3 NaN is 0x7F/0xFF; E5M2 inf/NaN have exponent 31).
+        let a4: Vec<u8> = (0..n + 3)
+            .map(|_| {
+                loop {
+                    let b = r.below(256) as u8;
+                    if b & 0x7F != 0x7F {
+                        break b;
+                    }
+                }
+            })
+            .collect();
+        let a5: Vec<u8> = (0..n + 3)
+            .map(|_| {
+                loop {
+                    let b = r.below(256) as u8;
+                    if b & 0x7C != 0x7C {
+                        break b;
+                    }
+                }
+            })
+            .collect();
+        for m in [n, n.saturating_sub(1)] {
+            let s4 = 448.0 * reference::dot(&q[..m], &q[..m]).sqrt();
+            let s5 = 57344.0 * reference::dot(&q[..m], &q[..m]).sqrt();
+            close(dot_e4m3(&a4, &q[..m]), reference::dot_fp8(&a4, &q[..m], true), m, s4);
+            close(portable::dot_e4m3(&a4, &q[..m]), reference::dot_fp8(&a4, &q[..m], true), m, s4);
+            close(dot_e5m2(&a5, &q[..m]), reference::dot_fp8(&a5, &q[..m], false), m, s5);
+            close(portable::dot_e5m2(&a5, &q[..m]), reference::dot_fp8(&a5, &q[..m], false), m, s5);
+            close(dot_e4m3(&a4[..m], &q), reference::dot_fp8(&a4[..m], &q, true), m, s4);
+        }
+        if n > 0 {
+            let k = r.below(n as u64) as usize;
+            let ones = alloc::vec![1.0f32; n];
+            let mut bad = a4[..n].to_vec();
+            bad[k] = 0xFF;
+            assert!(dot_e4m3(&bad, &ones).is_nan() && portable::dot_e4m3(&bad, &ones).is_nan(), "n {n}");
+            let mut bad = a5[..n].to_vec();
+            bad[k] = 0x7C;
+            assert!(!dot_e5m2(&bad, &ones).is_finite() && !portable::dot_e5m2(&bad, &ones).is_finite(), "n {n}");
+        }
+    }
+}

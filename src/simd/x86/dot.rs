@@ -304,7 +304,8 @@ pub unsafe fn dot_u8_i8_vnni(a: &[u8], b: &[i8]) -> i64 {
                 i += 256;
             }
             while i + 64 <= end {
-                s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(pa.add(i).cast()), _mm512_loadu_si512(pb.add(i).cast()));
+                s0 =
+                    _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(pa.add(i).cast()), _mm512_loadu_si512(pb.add(i).cast()));
                 i += 64;
             }
             if i < end {

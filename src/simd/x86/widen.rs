@@ -398,7 +398,11 @@ unsafe fn quantize_avx512(x: *const f32, b: *const f32, s: *const f32, qmax: f32
             let (xv, sv, bv) = if full {
                 (_mm512_loadu_ps(x.add(i)), _mm512_loadu_ps(s.add(i)), _mm512_loadu_ps(b.add(i)))
             } else {
-                (_mm512_maskz_loadu_ps(m, x.add(i)), _mm512_maskz_loadu_ps(m, s.add(i)), _mm512_maskz_loadu_ps(m, b.add(i)))
+                (
+                    _mm512_maskz_loadu_ps(m, x.add(i)),
+                    _mm512_maskz_loadu_ps(m, s.add(i)),
+                    _mm512_maskz_loadu_ps(m, b.add(i)),
+                )
             };
             let v = _mm512_div_ps(_mm512_sub_ps(xv, bv), sv);
             let v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(sv, zero, _CMP_GT_OQ), v);
