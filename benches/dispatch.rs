@@ -182,16 +182,18 @@ fn cases<'a>(ws: usize, data: &'a Data) -> Vec<Case<'a>> {
     let codes16 = &u8s[..n16 * 2 * D];
     v.push(per_row("dot_f16 (f16)", codes16, 2 * D, move |r| simd::dot_f16(r, q)));
     v.push(per_row("dot_bf16 (bf16)", codes16, 2 * D, move |r| simd::dot_bf16(r, q)));
-    for bits in [2u32, 4] {
+    for bits in [1u32, 2, 3, 4] {
         let stride = D * bits as usize / 8;
         let nl = rows(ws, stride).min(u8s.len() / stride);
         let codes = &u8s[..nl * stride];
         v.push(per_row(&format!("dot_lut_f32 {bits}-bit (tq{bits})"), codes, stride, move |r| {
             simd::dot_lut_f32(r, bits, table16, q)
         }));
-        v.push(per_row(&format!("dot_lut_i8 {bits}-bit (tq{bits}-i8)"), codes, stride, move |r| {
-            simd::dot_lut_i8(r, bits, lut16, qi8) as f32
-        }));
+        if bits != 3 {
+            v.push(per_row(&format!("dot_lut_i8 {bits}-bit (tq{bits}-i8)"), codes, stride, move |r| {
+                simd::dot_lut_i8(r, bits, lut16, qi8) as f32
+            }));
+        }
     }
     {
         let stride = D / 2;
