@@ -589,6 +589,24 @@ impl Persist for PvqCodec {
 }
 
 impl PvqCodec {
+    /// The codec's parameters in the crate's container (kind [`KIND`](super::KIND), sub-tag
+    /// [`GROUPS_TAG`](super::GROUPS_TAG)).
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] above the container's 4 GiB.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        crate::persist::to_container(super::KIND, Some(super::GROUPS_TAG), self)
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes) output, validating every field.
+    ///
+    /// # Errors
+    /// The container's errors; [`Error::Corrupt`] for another sub-tag, invalid fields or
+    /// trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::persist::from_container(bytes, super::KIND, Some((super::GROUPS_TAG, "pvq: not PvqCodec parameters")))
+    }
+
     /// Samples of the relative gain `t = ⟨x_g, y_g⟩/‖y_g‖ / (s·√D_g)` of every group (with
     /// `K > 0`) of the rows of `data`, with this codec's pulses and search: what a fitted gain
     /// quantizer is trained on.
