@@ -330,8 +330,9 @@ fn reciprocal_division_is_exact() {
 fn reciprocal_decode_follows_the_reference_on_any_bytes() {
     use vector_codecs::entropy::range::Reciprocal;
     let mut rng = Rng::new(22);
-    for round in 0..3000 {
-        let junk: Vec<u8> = (0..96).map(|_| if round % 7 == 0 { 0xff } else { rng.next_u64() as u8 }).collect();
+    for round in 0..3000u32 {
+        let junk: Vec<u8> =
+            (0..96).map(|_| if round.is_multiple_of(7) { 0xff } else { rng.next_u64() as u8 }).collect();
         let (mut a, mut b) = (RangeDecoder::new(&junk), RangeDecoder::new(&junk));
         for _ in 0..12 {
             let ft = match rng.next_u32() % 4 {
@@ -340,7 +341,7 @@ fn reciprocal_decode_follows_the_reference_on_any_bytes() {
                 _ => 2 + rng.next_u32() % 65535,
             };
             // (`Reciprocal` is for divisors ≥ 2.)
-            let got = if ft < 2 || rng.next_u32() % 2 == 0 {
+            let got = if ft < 2 || rng.next_u32().is_multiple_of(2) {
                 a.decode_uniform(ft)
             } else {
                 a.decode_recip(&Reciprocal::new(ft))

@@ -3,11 +3,11 @@
 //! exhaustive small case, hostile input, and the comparison with fixed groups.
 mod common;
 
+use vector_codecs::metric::Metric;
+use vector_codecs::persist::Persist;
 use vector_codecs::pvq::codec::gaussian_codec;
 use vector_codecs::pvq::{Search, SplitCodec};
 use vector_codecs::rng::Rng;
-use vector_codecs::metric::Metric;
-use vector_codecs::persist::Persist;
 use vector_codecs::{Codec, Decode, Error, Score, factory};
 
 fn gaussian(n: usize, seed: u64) -> Vec<f32> {

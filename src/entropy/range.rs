@@ -452,9 +452,11 @@ impl<'a> RangeDecoder<'a> {
     /// (the interval is the decoded one; `val < rng` is kept). `ft` is clamped to `1..=2^16`.
     ///
     /// No hardware division for a power-of-two `ft`; otherwise one for `rng / ft` (see
-    /// [`decode_recip`](Self::decode_recip) for none) and at most one for `val / ext`, which
-    /// is skipped when `ext` is the previous divisor times a power of two (see
-    /// [`take_uniform`](Self::take_uniform)).
+    /// [`decode_recip`](Self::decode_recip) for none). The quotient `val / ext` is exact
+    /// either way: the decoder keeps the reciprocal ([`Reciprocal`]) of the last divisor it
+    /// met and reuses it when `ext` is that divisor times a power of two (the uniform 8-bit
+    /// chunks of one value), one division otherwise. The same for
+    /// [`decode_bits`](Self::decode_bits).
     #[inline]
     pub fn decode_uniform(&mut self, ft: u32) -> u32 {
         let ft = ft.clamp(1, MAX_FT);

@@ -110,13 +110,7 @@ impl SplitCodec {
     /// [`Error::InvalidParameter`] if `dim ∉ 1..=65536`, `code_len > 8·dim` (more than 64 bits
     /// per dimension), `max_leaf ∉ 2..=64`, `leaf_bits ∉ {32, 64, 128}`, or `code_len` does not
     /// pay for the scale and the coder's termination.
-    pub fn with_code_len(
-        dim: usize,
-        code_len: usize,
-        max_leaf: usize,
-        leaf_bits: u32,
-        search: Search,
-    ) -> Result<Self> {
+    pub fn with_code_len(dim: usize, code_len: usize, max_leaf: usize, leaf_bits: u32, search: Search) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
             return Err(Error::InvalidParameter("pvq split: dim must be in 1..=65536"));
         }
@@ -413,14 +407,12 @@ impl Score for SplitCodec {
 /// 1 refined); the tree and tables are re-derived (see `FORMAT.md`).
 impl Persist for SplitCodec {
     fn persist(&self, w: &mut Writer) {
-        w.u32(self.dim as u32)
-            .u32(self.code_len as u32)
-            .u8(self.max_leaf as u8)
-            .u8(self.leaf_bits as u8)
-            .u8(match self.search {
+        w.u32(self.dim as u32).u32(self.code_len as u32).u8(self.max_leaf as u8).u8(self.leaf_bits as u8).u8(
+            match self.search {
                 Search::Greedy => 0,
                 Search::Refined => 1,
-            });
+            },
+        );
     }
 
     fn restore(r: &mut Reader<'_>) -> Result<Self> {
