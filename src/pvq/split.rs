@@ -56,6 +56,11 @@ const SCALE_BYTES: usize = 2;
 
 /// Recursive-split PVQ of `dim`-vectors at a fixed code length (see the [module docs](self)).
 ///
+/// Scores from the pulses ([`Score`], no float decode of the whole vector), persists
+/// ([`Persist`]: dimension, code length, leaf length and width, search; everything else is
+/// re-derived) and is the factory's `pvq{N}-split` / `pvq{N}.{N}-split` (leaf 32, `u128`,
+/// greedy).
+///
 /// Encoding NaN/inf is [`Error::NonFinite`]; an RMS above `MAX_NORM/√d` is
 /// [`Error::Overflow`]. Decoding checks every field: a bad scale, an angle number `> q` or an
 /// index `≥ V` is [`Error::Corrupt`].
