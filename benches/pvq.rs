@@ -1,6 +1,7 @@
 //! Pyramid VQ: decode throughput at 3 and 3.25 bits per dimension (d = 384) for groups of 8,
 //! 16 and 32 with fixed-length and range-coded indexes (the weight report's configurations)
-//! and for recursive splitting (`SplitCodec`); encode and score for two of them; in weights
+//! and for recursive splitting (`SplitCodec`); encode and score for three of them (range D32,
+//! fixed D8, the split codec of `pvq3-split`); in weights
 //! (coordinates) per second; plus the raw index decode (`PulseTable::decode`).
 //!
 //! `cargo bench --bench pvq` (`-- decode` for the decode rows only). The target: decode ≥ 100 M weights/s single thread at
@@ -35,7 +36,7 @@ fn run_decode<C: Codec + Decode>(c: &mut Criterion, name: &str, codec: &C) {
     g.finish();
 }
 
-fn run(c: &mut Criterion, name: &str, codec: &PvqCodec) {
+fn run<C: Decode + Score>(c: &mut Criterion, name: &str, codec: &C) {
     let d = codec.dim();
     let (xs, mut codes) = codes(codec);
     let mut g = c.benchmark_group(format!("pvq/{name}/d{d}"));
@@ -93,6 +94,8 @@ fn benches(c: &mut Criterion) {
     run(c, "range-D32", &vector_codecs::pvq::codec::gaussian_codec(d, 3.0).unwrap());
     let gain = GainQuantizer::default_for(2, d, 8).unwrap();
     run(c, "fixed-D8", &PvqCodec::for_rate(d, 8, 3.0, gain, IndexCoding::Fixed, Search::Greedy).unwrap());
+    // The factory's pvq3-split: encode, decode and score from the pulses.
+    run(c, "split-leaf32-u128", &SplitCodec::new(d, 3.0, 32, 128, Search::Greedy).unwrap());
     for rate in [3.0, 3.25] {
         for group in [8usize, 16, 32] {
             for coding in [IndexCoding::Fixed, IndexCoding::Range] {

@@ -290,6 +290,79 @@ fn range_full_u64_and_adaptive_models() {
     assert!(e.enc_uint(0, 1).is_err());
 }
 
+/// `Reciprocal::div` is `⌊n/d⌋` exactly: every divisor up to 2^16 at the numerators around
+/// each of its multiples near the ends and random ones, random 32-bit divisors, and the edges.
+#[test]
+fn reciprocal_division_is_exact() {
+    use vector_codecs::entropy::range::Reciprocal;
+    let mut rng = Rng::new(21);
+    let check = |d: u32, n: u32| assert_eq!(Reciprocal::new(d).div(n), n / d, "{n} / {d}");
+    for d in 2..=1u32 << 16 {
+        for n in [0, 1, d - 1, d, d + 1, u32::MAX, u32::MAX - 1, u32::MAX / d * d, (u32::MAX / d * d).wrapping_sub(1)] {
+            check(d, n);
+        }
+        for _ in 0..8 {
+            check(d, rng.next_u32());
+        }
+    }
+    for _ in 0..2_000_000 {
+        let d = rng.next_u32().max(2) >> (rng.next_u32() % 31);
+        let n = rng.next_u32() >> (rng.next_u32() % 32);
+        if d >= 2 {
+            check(d, n);
+            let m = n / d * d;
+            check(d, m);
+            check(d, m.wrapping_sub(1));
+        }
+    }
+    for d in [2, 3, 7, 255, 256, 257, 65535, 65536, 65537, 1 << 23, (1 << 23) + 1, (1 << 31) - 1, 1 << 31, u32::MAX] {
+        for n in [0, 1, d - 1, d, u32::MAX] {
+            check(d, n);
+        }
+    }
+    assert_eq!(Reciprocal::new(0).divisor(), 2);
+}
+
+/// The PVQ pattern (one uniform top symbol, then runs of 8-bit chunks, then a shorter one),
+/// where the decoder reuses the reciprocal of its last divisor: on arbitrary bytes the fused
+/// and reciprocal paths follow `decode` + `update` step by step (same symbols, same `tell`).
+#[test]
+fn reciprocal_decode_follows_the_reference_on_any_bytes() {
+    use vector_codecs::entropy::range::Reciprocal;
+    let mut rng = Rng::new(22);
+    for round in 0..3000u32 {
+        let junk: Vec<u8> =
+            (0..96).map(|_| if round.is_multiple_of(7) { 0xff } else { rng.next_u64() as u8 }).collect();
+        let (mut a, mut b) = (RangeDecoder::new(&junk), RangeDecoder::new(&junk));
+        for _ in 0..12 {
+            let ft = match rng.next_u32() % 4 {
+                0 => 1 << (rng.next_u32() % 17),
+                1 => 2 + rng.next_u32() % 255,
+                _ => 2 + rng.next_u32() % 65535,
+            };
+            // (`Reciprocal` is for divisors ≥ 2.)
+            let got = if ft < 2 || rng.next_u32().is_multiple_of(2) {
+                a.decode_uniform(ft)
+            } else {
+                a.decode_recip(&Reciprocal::new(ft))
+            };
+            let want = b.decode(ft).unwrap();
+            b.update(want, want + 1, ft).unwrap();
+            assert_eq!(got, want, "round {round}: top of {ft}");
+            let chunks = rng.next_u32() % 12;
+            for j in 0..=chunks {
+                let bits = if j == chunks { 1 + rng.next_u32() % 8 } else { 8 };
+                let got = a.decode_bits(bits);
+                let want = b.decode_bin(bits).unwrap();
+                b.update(want, want + 1, 1 << bits).unwrap();
+                assert_eq!(got, want, "round {round}: chunk {j} of {bits} bits");
+                assert_eq!(a.tell(), b.tell());
+            }
+        }
+        assert_eq!(a.check().is_ok(), b.check().is_ok());
+    }
+}
+
 /// `decode_uniform` / `decode_bits` (fused decode + update) read what `encode` /
 /// `encode_bin` wrote, and on arbitrary bytes they follow `decode` + `update` exactly.
 #[test]

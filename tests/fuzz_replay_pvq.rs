@@ -14,6 +14,9 @@ mod pvq_params;
 #[path = "../fuzz/targets/pvq_split.rs"]
 mod pvq_split;
 
+#[path = "../fuzz/targets/pvq_split_params.rs"]
+mod pvq_split_params;
+
 #[test]
 fn pvq_indexes_corpus() {
     assert!(common::replay_corpus("pvq_indexes", pvq_indexes::run) >= 4);
@@ -32,6 +35,11 @@ fn pvq_params_corpus() {
 #[test]
 fn pvq_split_corpus() {
     assert!(common::replay_corpus("pvq_split", pvq_split::run) >= 8);
+}
+
+#[test]
+fn pvq_split_params_corpus() {
+    assert!(common::replay_corpus("pvq_split_params", pvq_split_params::run) >= 6);
 }
 
 #[test]
@@ -101,4 +109,26 @@ fn write_pvq_corpus() {
         write("pvq_params", &format!("corrupt_k_{j}"), &bad);
     }
     write("pvq_params", "huge_group", &[8, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0]);
+    // Split parameters: each split codec's bare block and container, and hostile fields.
+    for (j, c) in pvq_split::codecs().iter().enumerate() {
+        let mut w = vector_codecs::format::Writer::new(0x0700);
+        c.persist(&mut w);
+        let bytes = w.finish().unwrap();
+        let mut r = vector_codecs::format::open(&bytes, 0x0700).unwrap();
+        write("pvq_split_params", &format!("valid_{j}"), r.bytes(r.remaining()).unwrap());
+        write("pvq_split_params", &format!("container_{j}"), &c.to_bytes().unwrap());
+    }
+    let block = |dim: u32, len: u32, leaf: u8, bits: u8, search: u8| {
+        let mut v = dim.to_le_bytes().to_vec();
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend_from_slice(&[leaf, bits, search]);
+        v
+    };
+    write("pvq_split_params", "huge_dim", &block(1 << 20, 100, 32, 128, 0));
+    write("pvq_split_params", "max_dim_max_len", &block(1 << 16, 1 << 19, 64, 128, 1));
+    write("pvq_split_params", "len_over_64_bits", &block(96, 8 * 96 + 1, 32, 128, 0));
+    write("pvq_split_params", "leaf_65", &block(96, 36, 65, 128, 0));
+    write("pvq_split_params", "leaf_bits_48", &block(96, 36, 32, 48, 0));
+    write("pvq_split_params", "tiny_rate", &block(96, 4, 32, 128, 0));
+    write("pvq_split_params", "dim_1", &block(1, 8, 2, 32, 0));
 }

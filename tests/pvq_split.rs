@@ -3,10 +3,12 @@
 //! exhaustive small case, hostile input, and the comparison with fixed groups.
 mod common;
 
+use vector_codecs::metric::Metric;
+use vector_codecs::persist::Persist;
 use vector_codecs::pvq::codec::gaussian_codec;
 use vector_codecs::pvq::{Search, SplitCodec};
 use vector_codecs::rng::Rng;
-use vector_codecs::{Codec, Decode, Error};
+use vector_codecs::{Codec, Decode, Error, Score, factory};
 
 fn gaussian(n: usize, seed: u64) -> Vec<f32> {
     let mut v = vec![0f32; n];
@@ -149,6 +151,150 @@ fn hostile_input_is_an_error() {
     assert!(SplitCodec::new(64, f64::NAN, 16, 64, Search::Greedy).is_err());
     assert!(SplitCodec::new(64, 0.2, 16, 64, Search::Greedy).is_err());
     assert!(SplitCodec::new(64, 3.0, 16, 48, Search::Greedy).is_err());
+}
+
+/// Score from the pulses: equals decode-then-dot within float rounding on several trees, and
+/// exactly `x̂_j` for the query `e_j` (the other leaves add `scale·0`).
+#[test]
+fn score_equals_decode_then_dot() {
+    for (d, rate, leaf, bits) in
+        [(96usize, 3.0, 32usize, 128u32), (256, 2.25, 16, 64), (100, 4.0, 8, 32), (384, 3.25, 32, 128), (7, 8.0, 2, 32)]
+    {
+        let c = SplitCodec::new(d, rate, leaf, bits, Search::Greedy).unwrap();
+        let data = gaussian(d * 20, 11);
+        let queries = gaussian(d * 5, 12);
+        let mut code = vec![0u8; c.code_len()];
+        let mut x_hat = vec![0f32; d];
+        let mut scratch = vec![0f32; c.query_scratch_len()];
+        for x in data.chunks_exact(d) {
+            c.encode_into(x, &mut code).unwrap();
+            c.decode_into(&code, &mut x_hat).unwrap();
+            for q in queries.chunks_exact(d) {
+                let pq = c.prepare(q, &mut scratch).unwrap();
+                let got = c.score(&pq, &code).unwrap();
+                let want: f64 = q.iter().zip(&x_hat).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+                let mag: f64 = q.iter().zip(&x_hat).map(|(a, b)| f64::from((a * b).abs())).sum();
+                assert!(
+                    (f64::from(got) - want).abs() <= 1e-5 * mag + 1e-6,
+                    "({d}, {rate}): score {got} vs decode-then-dot {want}"
+                );
+            }
+            for j in [0, d / 2, d - 1] {
+                let mut e = vec![0f32; d];
+                e[j] = 1.0;
+                let pq = c.prepare(&e, &mut scratch).unwrap();
+                assert_eq!(c.score(&pq, &code).unwrap(), x_hat[j], "({d}, {rate}) e_{j}");
+            }
+        }
+        // A bad code is an error, not a score.
+        let pq = c.prepare(&queries[..d], &mut scratch).unwrap();
+        assert!(c.score(&pq, &code[1..]).is_err());
+        code[..2].copy_from_slice(&0x7fc0u16.to_le_bytes());
+        assert!(matches!(c.score(&pq, &code), Err(Error::Corrupt(_))));
+    }
+}
+
+/// `to_bytes`/`from_bytes` give the same codec (same codes); every truncation, a changed
+/// sub-tag, out-of-range fields and random byte flips are errors or valid codecs, never panics.
+#[test]
+fn persist_round_trip_and_hostile_bytes() {
+    let data = gaussian(96 * 10, 13);
+    for (d, rate, leaf, bits, search) in [
+        (96usize, 3.0, 32usize, 128u32, Search::Greedy),
+        (96, 2.25, 16, 64, Search::Refined),
+        (1, 40.0, 2, 32, Search::Greedy),
+    ] {
+        let c = SplitCodec::new(d, rate, leaf, bits, search).unwrap();
+        let bytes = c.to_bytes().unwrap();
+        let back = SplitCodec::from_bytes(&bytes).unwrap();
+        assert_eq!(back, c);
+        let xs = &data[..d * 10];
+        let (mut a, mut b) = (vec![0u8; xs.len() / d * c.code_len()], vec![0u8; xs.len() / d * c.code_len()]);
+        c.encode_batch(xs, &mut a).unwrap();
+        back.encode_batch(xs, &mut b).unwrap();
+        assert_eq!(a, b);
+        for cut in 0..bytes.len() {
+            assert!(SplitCodec::from_bytes(&bytes[..cut]).is_err(), "truncated at {cut}");
+        }
+        let mut rng = Rng::new(14);
+        for _ in 0..2000 {
+            let mut m = bytes.clone();
+            let i = rng.next_u32() as usize % m.len();
+            m[i] ^= 1 << (rng.next_u32() % 8);
+            if let Ok(c2) = SplitCodec::from_bytes(&m) {
+                assert!(c2.dim() <= 1 << 16 && c2.code_len() <= 8 * c2.dim());
+            }
+        }
+    }
+    // Fields out of range, through the Persist body (the container's checksum would hide them).
+    let body = |dim: u32, len: u32, leaf: u8, bits: u8, search: u8| {
+        let mut v = Vec::new();
+        v.extend_from_slice(&dim.to_le_bytes());
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend_from_slice(&[leaf, bits, search]);
+        v
+    };
+    let restore = |b: &[u8]| SplitCodec::restore(&mut vector_codecs::format::Reader::new(b));
+    assert!(restore(&body(96, 36, 32, 128, 0)).is_ok());
+    for (bad, why) in [
+        (body(0, 36, 32, 128, 0), "dim 0"),
+        (body(1 << 17, 36, 32, 128, 0), "dim too large"),
+        (body(u32::MAX, 36, 32, 128, 0), "dim u32::MAX"),
+        (body(96, 8 * 96 + 1, 32, 128, 0), "over 64 bits per dimension"),
+        (body(96, u32::MAX, 32, 128, 0), "code_len u32::MAX"),
+        (body(96, 4, 32, 128, 0), "rate too low"),
+        (body(96, 36, 1, 128, 0), "leaf 1"),
+        (body(96, 36, 65, 128, 0), "leaf 65"),
+        (body(96, 36, 32, 48, 0), "leaf bits 48"),
+        (body(96, 36, 32, 128, 2), "search tag"),
+    ] {
+        assert!(matches!(restore(&bad), Err(Error::Corrupt(_))), "{why}");
+    }
+    assert!(matches!(restore(&body(96, 36, 32, 128, 0)[..10]), Err(Error::Truncated)));
+    // Another codec's parameters under the PVQ kind: a different sub-tag.
+    let groups = gaussian_codec(96, 3.0).unwrap().to_bytes().unwrap();
+    assert!(matches!(SplitCodec::from_bytes(&groups), Err(Error::Corrupt(_))));
+    assert_eq!(vector_codecs::pvq::PvqCodec::from_bytes(&groups).unwrap(), gaussian_codec(96, 3.0).unwrap());
+}
+
+/// The factory names `pvq{N}-split` / `pvq{N}.{N}-split`: the same codes as the codec built
+/// directly (leaf 32, u128, greedy), every metric, save/load through bytes.
+#[test]
+fn factory_split_names() {
+    let d = 96;
+    let data = gaussian(d * 40, 15);
+    for (name, rate) in [("pvq3-split", 3.0), ("pvq3.25-split", 3.25), ("pvq2-split", 2.0)] {
+        let direct = SplitCodec::new(d, rate, 32, 128, Search::Greedy).unwrap();
+        for metric in [Metric::InnerProduct, Metric::L2, Metric::Cosine] {
+            let c = factory::build(name, d, metric, 1, &[]).unwrap();
+            assert_eq!(c.name(), name);
+            let mut codes = vec![0u8; 40 * c.code_len()];
+            c.encode_batch(&data, &mut codes).unwrap();
+            if metric == Metric::InnerProduct {
+                assert_eq!(c.code_len(), (rate * d as f64 / 8.0).floor() as usize);
+                let mut want = vec![0u8; codes.len()];
+                direct.encode_batch(&data, &mut want).unwrap();
+                assert_eq!(codes, want, "{name}");
+                let mut scratch = vec![0f32; direct.query_scratch_len()];
+                let pq = direct.prepare(&data[..d], &mut scratch).unwrap();
+                let mut want_s = vec![0f32; 40];
+                direct.score_batch(&pq, &want, &mut want_s).unwrap();
+                let mut got_s = vec![0f32; 40];
+                c.scan(&data[..d], &codes, &mut got_s).unwrap();
+                assert_eq!(got_s, want_s);
+            }
+            let saved = c.save().unwrap();
+            let loaded = factory::load(&saved).unwrap();
+            let mut again = vec![0u8; codes.len()];
+            loaded.encode_batch(&data, &mut again).unwrap();
+            assert_eq!(codes, again, "{name} {metric:?}");
+            // The saved parameters fix the rate: pvq4-split's differ.
+            let other = factory::build("pvq4-split", d, metric, 1, &[]).unwrap().save().unwrap();
+            assert_ne!(other, saved);
+        }
+    }
+    assert!(factory::build("pvq0-split", d, Metric::InnerProduct, 1, &[]).is_err());
+    assert!(factory::build("pvq1-split", 8, Metric::InnerProduct, 1, &[]).is_err(), "rate too low for d = 8");
 }
 
 /// Gaussian data at 3 bits per dimension: the split codec against fixed groups of 32

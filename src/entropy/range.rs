@@ -312,6 +312,57 @@ pub struct RangeDecoder<'a> {
     val: u32,
     rem: u32,
     ext: u32,
+    /// The divisor `E` whose reciprocal [`div_magic`](Self::div_magic) holds (0: none yet).
+    div: u32,
+    /// `E.leading_zeros()`.
+    div_lz: u32,
+    /// `⌈2^64 / E⌉` ([`Reciprocal`]'s magic for `E`).
+    div_magic: u64,
+}
+
+/// The exact reciprocal of a divisor `d ∈ [2, 2^32)` for 32-bit numerators:
+/// `m = ⌈2^64 / d⌉`, and `⌊n / d⌋ = ⌊m·n / 2^64⌋` for every `n < 2^32` (Lemire, Kaser and Kurz,
+/// "Faster remainder by direct computation", 2019, Theorem 1 with `F = 64 ≥ N + log2 d`).
+/// Tested exhaustively on divisor ranges and at the edges in the module's tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reciprocal {
+    d: u32,
+    m: u64,
+}
+
+impl Reciprocal {
+    /// The reciprocal of `d`, clamped to `2..` (`d < 2` gives the reciprocal of 2).
+    #[inline]
+    pub fn new(d: u32) -> Self {
+        let d = d.max(2);
+        // u64::MAX / d + 1 = ⌈2^64 / d⌉ for d ≥ 2 that is not a power of two, and 2^64/d
+        // (also the ceiling) for a power of two.
+        Reciprocal { d, m: magic(d) }
+    }
+
+    /// The divisor.
+    #[inline]
+    pub fn divisor(&self) -> u32 {
+        self.d
+    }
+
+    /// `⌊n / d⌋`, exactly, with one multiplication.
+    #[inline(always)]
+    pub fn div(&self, n: u32) -> u32 {
+        mul_hi(self.m, n)
+    }
+}
+
+/// `⌈2^64 / d⌉` for `d ≥ 2`.
+#[inline(always)]
+fn magic(d: u32) -> u64 {
+    u64::MAX / u64::from(d) + 1
+}
+
+/// `⌊m·n / 2^64⌋`.
+#[inline(always)]
+fn mul_hi(m: u64, n: u32) -> u32 {
+    ((u128::from(m) * u128::from(n)) >> 64) as u32
 }
 
 impl<'a> RangeDecoder<'a> {
@@ -328,6 +379,9 @@ impl<'a> RangeDecoder<'a> {
             val: 0,
             rem: 0,
             ext: 0,
+            div: 0,
+            div_lz: 32,
+            div_magic: 0,
         };
         d.rem = d.read_byte();
         d.val = d.rng - 1 - (d.rem >> (SYM_BITS - EXTRA));
@@ -396,11 +450,33 @@ impl<'a> RangeDecoder<'a> {
     /// Decodes a uniform symbol `c ∈ [0, ft)` written with `encode(c, c + 1, ft)` and removes
     /// it: [`decode`](Self::decode) and [`update`](Self::update) in one step, which cannot fail
     /// (the interval is the decoded one; `val < rng` is kept). `ft` is clamped to `1..=2^16`.
+    ///
+    /// No hardware division for a power-of-two `ft`; otherwise one for `rng / ft` (see
+    /// [`decode_recip`](Self::decode_recip) for none). The quotient `val / ext` is exact
+    /// either way: the decoder keeps the reciprocal ([`Reciprocal`]) of the last divisor it
+    /// met and reuses it when `ext` is that divisor times a power of two (the uniform 8-bit
+    /// chunks of one value), one division otherwise. The same for
+    /// [`decode_bits`](Self::decode_bits).
     #[inline]
     pub fn decode_uniform(&mut self, ft: u32) -> u32 {
         let ft = ft.clamp(1, MAX_FT);
+        if ft.is_power_of_two() {
+            return self.decode_bits(ft.trailing_zeros());
+        }
         let ext = self.rng / ft;
         self.take_uniform(ext, ft)
+    }
+
+    /// [`decode_uniform`](Self::decode_uniform) with `ft = r.divisor()` (clamped to `2^16`),
+    /// computing `rng / ft` with `r`'s multiplication: the same symbol and the same decoder
+    /// state, without a hardware division for the total.
+    #[inline]
+    pub fn decode_recip(&mut self, r: &Reciprocal) -> u32 {
+        if r.d > MAX_FT {
+            return self.decode_uniform(MAX_FT);
+        }
+        let ext = r.div(self.rng);
+        self.take_uniform(ext, r.d)
     }
 
     /// [`decode_uniform`](Self::decode_uniform) for `ft = 2^bits` (written with
@@ -412,12 +488,34 @@ impl<'a> RangeDecoder<'a> {
         self.take_uniform(ext, 1 << bits)
     }
 
+    /// `⌊val / ext⌋`, exactly. The decoder keeps the reciprocal of the last divisor `E` it
+    /// computed; when `ext = E·2^k` (what the uniform chunks of one value give: after a
+    /// symbol of a power-of-two total, `rng` is `ext` shifted back up, so the next `ext` is
+    /// `E` times a power of two) the quotient is `⌊⌊val/E⌋ / 2^k⌋` = one multiplication and
+    /// a shift. Otherwise one 64-bit division makes the new reciprocal.
+    #[inline(always)]
+    fn quotient(&mut self, ext: u32) -> u32 {
+        let k = self.div_lz.wrapping_sub(ext.leading_zeros());
+        if k < 32 && self.div << k == ext {
+            return mul_hi(self.div_magic, self.val) >> k;
+        }
+        if ext < 2 {
+            return self.val;
+        }
+        // The quotient by a 32-bit division; the reciprocal for the next divisors beside it
+        // (off the decoder's dependency chain).
+        self.div = ext;
+        self.div_lz = ext.leading_zeros();
+        self.div_magic = magic(ext);
+        self.val / ext
+    }
+
     /// `c = ft − min(val/ext + 1, ft)`, then the update for `[c, c + 1)`.
     #[inline(always)]
     fn take_uniform(&mut self, ext: u32, ft: u32) -> u32 {
         // rng > 2^23 ≥ ft after normalization, so ext ≥ 1.
         let ext = ext.max(1);
-        let t = (self.val / ext + 1).min(ft);
+        let t = (self.quotient(ext) + 1).min(ft);
         let c = ft - t;
         let s = ext.wrapping_mul(t - 1);
         self.val = self.val.wrapping_sub(s);

@@ -4,11 +4,16 @@
 //! The rate is in the name: `pvq3` is 3 bits per dimension, `pvq3.25` is 3.25 (the range coder
 //! makes fractional rates real; `code_len` is `⌊rate·d/8⌋` bytes at most). Saved: the
 //! codec's dimension, group, coding, search, gain levels and pulses per group.
+//!
+//! `pvq{N}-split` / `pvq{N}.{N}-split` are the Opus-style recursive split
+//! ([`SplitCodec`]): one `bf16` RMS per vector, then coded split angles and leaf pulse indexes
+//! in one range-coder stream, leaves of at most 32 coordinates indexed in `u128`, greedy
+//! search; `code_len` is exactly `⌊rate·d/8⌋` bytes. Untrained (the name fixes everything).
 
 use super::{Args, Entry, Source, make, make_checked, need_rows};
 use crate::dynamic::DynCodec;
 use crate::error::{Error, Result};
-use crate::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search};
+use crate::pvq::{GainQuantizer, IndexCoding, PvqCodec, Search, SplitCodec};
 use alloc::boxed::Box;
 
 /// Coordinates per PVQ group.
@@ -17,6 +22,11 @@ const GROUP: usize = 32;
 const FITTED_GAIN_BITS: u32 = 2;
 /// Gain bits with log-uniform levels (no training).
 const LOG_GAIN_BITS: u32 = 4;
+
+/// The longest leaf of the `-split` names.
+const SPLIT_LEAF: usize = 32;
+/// The integer width of a leaf index of the `-split` names.
+const SPLIT_LEAF_BITS: u32 = 128;
 
 /// The rate of a name `pvq{N}` / `pvq{N}.{F}…`: the integer part, then the decimal digits of
 /// the fraction as written.
@@ -67,6 +77,10 @@ fn log_uniform(a: &Args<'_>, src: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
     })
 }
 
+fn split(a: &Args<'_>, src: Source<'_, '_>) -> Result<Box<dyn DynCodec>> {
+    make(a, src, |_| SplitCodec::new(a.dim, rate(a)?, SPLIT_LEAF, SPLIT_LEAF_BITS, Search::Greedy))
+}
+
 const fn entry(
     pattern: &'static str,
     about: &'static str,
@@ -110,5 +124,21 @@ pub(super) const ENTRIES: &[Entry] = &[
         false,
         &["pvq3-log"],
         log_uniform,
+    ),
+    entry(
+        "pvq{N}-split",
+        "PVQ with Opus-style recursive splitting, N bits/dim all counted: bf16 RMS, range-coded split angles + leaf indexes (leaves <= 32 dims)",
+        false,
+        false,
+        &["pvq3-split"],
+        split,
+    ),
+    entry(
+        "pvq{N}.{N}-split",
+        "PVQ recursive split as pvqN-split at a fractional rate N.F bits/dim (e.g. pvq3.25-split)",
+        false,
+        false,
+        &["pvq3.25-split"],
+        split,
     ),
 ];

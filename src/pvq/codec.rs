@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use super::count::{PulseTable, WideTable, log2_v};
 use super::gain::GainQuantizer;
 use super::search::{Search, projection};
-use super::stream::{BitReader, BitWriter, Sink, Source, coder_ops, field_bits};
+use super::stream::{BitReader, BitWriter, Plan, Sink, Source, coder_ops, field_bits};
 use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::entropy::range::{RangeDecoder, RangeEncoder};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
@@ -146,6 +146,9 @@ pub struct PvqCodec {
     search: Search,
     table: Table,
     vs: Vec<u128>,
+    /// `vs` and the gain level count prepared for the range decoder.
+    plans: Vec<Plan>,
+    gain_plan: Plan,
     payload_bits: f64,
     code_len: usize,
 }
@@ -197,7 +200,22 @@ impl PvqCodec {
             IndexCoding::Range => (libm::ceil(payload) as u64 + range_margin_bits(symbols)).div_ceil(8),
         };
         let code_len = SCALE_BYTES + usize::try_from(body).map_err(|_| Error::Overflow)?;
-        Ok(PvqCodec { dim, group, ks: ks.to_vec(), gain, coding, search, table, vs, payload_bits: payload, code_len })
+        let plans = vs.iter().map(|&v| Plan::new(v)).collect();
+        let gain_plan = Plan::new(gain.len() as u128);
+        Ok(PvqCodec {
+            dim,
+            group,
+            ks: ks.to_vec(),
+            gain,
+            coding,
+            search,
+            table,
+            vs,
+            plans,
+            gain_plan,
+            payload_bits: payload,
+            code_len,
+        })
     }
 
     /// The codec with the most pulses that fits `bits_per_dim` (everything counted: scale,
@@ -322,14 +340,13 @@ impl PvqCodec {
         mut f: impl FnMut(core::ops::Range<usize>, &[i32], f32),
     ) -> Result<()> {
         let mut y = [0i32; MAX_GROUP];
-        let l = self.gain.len() as u128;
         for (g, r) in self.groups() {
             let k = self.ks[g];
             if k == 0 {
                 continue;
             }
-            let gi = src.get(l)? as usize;
-            let idx = src.get(self.vs[g])?;
+            let gi = src.get_plan(&self.gain_plan)? as usize;
+            let idx = src.get_plan(&self.plans[g])?;
             let y = &mut y[..r.len()];
             let yy = self.table.decode(k, idx, y)?;
             let scale = s * self.gain.level(gi) * libm::sqrtf(r.len() as f32) / libm::sqrtf(yy as f32);
@@ -589,6 +606,24 @@ impl Persist for PvqCodec {
 }
 
 impl PvqCodec {
+    /// The codec's parameters in the crate's container (kind [`KIND`](super::KIND), sub-tag
+    /// [`GROUPS_TAG`](super::GROUPS_TAG)).
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] above the container's 4 GiB.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        crate::persist::to_container(super::KIND, Some(super::GROUPS_TAG), self)
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes) output, validating every field.
+    ///
+    /// # Errors
+    /// The container's errors; [`Error::Corrupt`] for another sub-tag, invalid fields or
+    /// trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::persist::from_container(bytes, super::KIND, Some((super::GROUPS_TAG, "pvq: not PvqCodec parameters")))
+    }
+
     /// Samples of the relative gain `t = ⟨x_g, y_g⟩/‖y_g‖ / (s·√D_g)` of every group (with
     /// `K > 0`) of the rows of `data`, with this codec's pulses and search: what a fitted gain
     /// quantizer is trained on.

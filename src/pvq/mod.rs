@@ -21,7 +21,10 @@
 //!
 //! * [`split`] (feature `alloc`) — [`SplitCodec`]: Opus-style recursive splitting with a
 //!   coded split angle for long vectors (one gain per vector, angles carry the energy
-//!   distribution, bits follow the energy, leaves indexed in `u64`).
+//!   distribution, bits follow the energy, leaves indexed in `u32`, `u64` or `u128`),
+//!   implementing [`Codec`](crate::Codec), [`Decode`](crate::Decode),
+//!   [`Score`](crate::Score) (from the pulses) and [`Persist`](crate::persist::Persist).
+//!   Factory names `pvq{R}-split`, `pvq{R}.{F}-split`.
 //!
 //! In [`PvqCodec`], groups whose `V` exceeds 2^128 are refused with
 //! [`Error::Overflow`](crate::Error); [`SplitCodec`] has no such limit.
@@ -40,6 +43,15 @@ pub mod weights;
 
 #[cfg(feature = "alloc")]
 pub use codec::{IndexCoding, PvqCodec};
+
+/// The container kind of standalone PVQ parameters (`to_bytes`; family range `0x0B00..0x0C00`).
+pub const KIND: u16 = 0x0B00;
+
+/// The container sub-tag of [`PvqCodec`] parameters.
+pub const GROUPS_TAG: u8 = 1;
+
+/// The container sub-tag of [`SplitCodec`] parameters.
+pub const SPLIT_TAG: u8 = 2;
 pub use count::{PvqInt, cwrsi, icwrs, u_count, v_count};
 pub use gain::GainQuantizer;
 pub use search::Search;

@@ -37,10 +37,11 @@ use super::codec::{range_margin_bits, write_scale};
 use super::count::{WideTable, log2_u128, v_count};
 use super::search::Search;
 use super::stream::{Sink, Source};
-use crate::codec::{Codec, Decode};
+use crate::codec::{Codec, Decode, Estimator, Score};
 use crate::entropy::range::{RangeDecoder, RangeEncoder};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
-use crate::persist::MAX_DIM;
+use crate::format::{Reader, Writer};
+use crate::persist::{MAX_DIM, Persist};
 use alloc::vec::Vec;
 use core::f64::consts::FRAC_PI_2;
 
@@ -54,6 +55,11 @@ pub const ANGLE_OFFSET: i64 = 0;
 const SCALE_BYTES: usize = 2;
 
 /// Recursive-split PVQ of `dim`-vectors at a fixed code length (see the [module docs](self)).
+///
+/// Scores from the pulses ([`Score`], no float decode of the whole vector), persists
+/// ([`Persist`]: dimension, code length, leaf length and width, search; everything else is
+/// re-derived) and is the factory's `pvq{N}-split` / `pvq{N}.{N}-split` (leaf 32, `u128`,
+/// greedy).
 ///
 /// Encoding NaN/inf is [`Error::NonFinite`]; an RMS above `MAX_NORM/√d` is
 /// [`Error::Overflow`]. Decoding checks every field: a bad scale, an angle number `> q` or an
@@ -98,10 +104,30 @@ impl SplitCodec {
         if !(bits_per_dim.is_finite() && bits_per_dim > 0.0 && bits_per_dim <= 64.0) {
             return Err(Error::InvalidParameter("pvq split: bits per dimension must be in (0, 64]"));
         }
+        let code_len = libm::floor(bits_per_dim * dim as f64 / 8.0) as usize;
+        Self::with_code_len(dim, code_len, max_leaf, leaf_bits, search)
+    }
+
+    /// [`new`](Self::new) with the code length in bytes given directly (everything counted:
+    /// `8·code_len/dim` bits per dimension): what [`Persist`] stores.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `dim ∉ 1..=65536`, `code_len > 8·dim` (more than 64 bits
+    /// per dimension), `max_leaf ∉ 2..=64`, `leaf_bits ∉ {32, 64, 128}`, or `code_len` does not
+    /// pay for the scale and the coder's termination.
+    pub fn with_code_len(dim: usize, code_len: usize, max_leaf: usize, leaf_bits: u32, search: Search) -> Result<Self> {
+        if dim == 0 || dim > MAX_DIM {
+            return Err(Error::InvalidParameter("pvq split: dim must be in 1..=65536"));
+        }
+        if !(2..=MAX_LEAF).contains(&max_leaf) {
+            return Err(Error::InvalidParameter("pvq split: max_leaf must be in 2..=64"));
+        }
+        if code_len > 8 * dim {
+            return Err(Error::InvalidParameter("pvq split: more than 64 bits per dimension"));
+        }
         if ![32, 64, 128].contains(&leaf_bits) {
             return Err(Error::InvalidParameter("pvq split: leaf_bits must be 32, 64 or 128"));
         }
-        let code_len = libm::floor(bits_per_dim * dim as f64 / 8.0) as usize;
         // Range-coder operations: at most 1 per split and 16 per leaf (u128 index), < 17·dim.
         let spare = 8 * code_len as i64 - 8 * SCALE_BYTES as i64 - range_margin_bits(17 * dim) as i64 - 1;
         if spare <= 0 {
@@ -123,6 +149,11 @@ impl SplitCodec {
             }
         }
         Ok(SplitCodec { dim, max_leaf, kcap, budget: 8 * spare, code_len, search, leaf_bits, table, cost })
+    }
+
+    /// The pulse search used by the encoder.
+    pub fn search(&self) -> Search {
+        self.search
     }
 
     /// The longest leaf.
@@ -332,5 +363,97 @@ impl Decode for SplitCodec {
                 *o = v as f32 * scale;
             }
         })
+    }
+}
+
+/// A query prepared for [`SplitCodec`]: the query itself.
+#[derive(Debug)]
+pub struct SplitQuery<'s> {
+    q: &'s [f32],
+}
+
+/// Score: [`Estimator::Reconstruction`] — `⟨q, x̂⟩ = Σ_leaves g_leaf·⟨q_leaf, y⟩/‖y‖` with
+/// `g_leaf = s·√d·Π cos θ̂ / sin θ̂` along the leaf's path, computed from the decoded pulses
+/// (integer `y`; one multiply-add per pulse-carrying coordinate and one square root per leaf)
+/// without writing the float reconstruction. Equal to decode-then-dot up to float rounding.
+impl Score for SplitCodec {
+    type Query<'s> = SplitQuery<'s>;
+
+    fn query_scratch_len(&self) -> usize {
+        self.dim
+    }
+
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<SplitQuery<'s>> {
+        let (qs, _) = crate::codec::copy_query(self.dim, q, self.dim, scratch)?;
+        Ok(SplitQuery { q: qs })
+    }
+
+    fn score(&self, q: &SplitQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_dim(self.dim, q.q.len())?;
+        let mut acc = 0.0f32;
+        self.decode_leaves(code, |r, y, scale| {
+            let mut dot = 0.0f32;
+            for (&qj, &v) in q.q[r].iter().zip(y) {
+                if v != 0 {
+                    dot += qj * v as f32;
+                }
+            }
+            acc += scale * dot;
+        })?;
+        Ok(acc)
+    }
+}
+
+/// Saved as `u32 dim`, `u32 code_len`, `u8 max_leaf`, `u8 leaf_bits`, `u8 search` (0 greedy,
+/// 1 refined); the tree and tables are re-derived (see `FORMAT.md`).
+impl Persist for SplitCodec {
+    fn persist(&self, w: &mut Writer) {
+        w.u32(self.dim as u32).u32(self.code_len as u32).u8(self.max_leaf as u8).u8(self.leaf_bits as u8).u8(
+            match self.search {
+                Search::Greedy => 0,
+                Search::Refined => 1,
+            },
+        );
+    }
+
+    fn restore(r: &mut Reader<'_>) -> Result<Self> {
+        let dim = crate::persist::read_dim(r, MAX_DIM, "pvq split dimension too large")?;
+        let code_len = r.u32()? as usize;
+        let max_leaf = usize::from(r.u8()?);
+        let leaf_bits = u32::from(r.u8()?);
+        let search = match r.u8()? {
+            0 => Search::Greedy,
+            1 => Search::Refined,
+            _ => return Err(Error::Corrupt("pvq split search")),
+        };
+        SplitCodec::with_code_len(dim, code_len, max_leaf, leaf_bits, search).map_err(|e| match e {
+            Error::InvalidParameter(m) => Error::Corrupt(m),
+            e => e,
+        })
+    }
+}
+
+impl SplitCodec {
+    /// The codec's parameters in the crate's container (kind [`KIND`](super::KIND), sub-tag
+    /// [`SPLIT_TAG`](super::SPLIT_TAG)).
+    ///
+    /// # Errors
+    /// Never in practice ([`Error::Overflow`] above the container's 4 GiB).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        crate::persist::to_container(super::KIND, Some(super::SPLIT_TAG), self)
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes) output, validating every field (total on arbitrary
+    /// bytes; the dimension is bounded by 2^16 and the code length by 64 bits per dimension).
+    ///
+    /// # Errors
+    /// The container's errors; [`Error::Corrupt`] for another sub-tag, invalid fields or
+    /// trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::persist::from_container(bytes, super::KIND, Some((super::SPLIT_TAG, "pvq: not SplitCodec parameters")))
     }
 }

@@ -1,7 +1,7 @@
 //! Where the integers of a PVQ code go: fixed-length bit fields (`⌈log2 n⌉` bits for a value
 //! in `[0, n)`) or the range coder (`log2 n` bits, so fractional rates are real).
 
-use crate::entropy::range::{RangeDecoder, RangeEncoder};
+use crate::entropy::range::{RangeDecoder, RangeEncoder, Reciprocal};
 use crate::error::{Error, Result};
 
 /// Bits of a fixed-length field holding a value in `[0, n)`: `⌈log2 n⌉`.
@@ -24,6 +24,32 @@ pub(crate) trait Sink {
 /// A source of values `v ∈ [0, n)`; a value `≥ n` is [`Error::Corrupt`].
 pub(crate) trait Source {
     fn get(&mut self, n: u128) -> Result<u128>;
+
+    /// [`get`](Self::get) of `plan.n` with what does not depend on the stream precomputed.
+    #[inline]
+    fn get_plan(&mut self, plan: &Plan) -> Result<u128> {
+        self.get(plan.n)
+    }
+}
+
+/// A value range `[0, n)` prepared for the range decoder: the shift `sh` of its top symbol
+/// and the exact reciprocal of the top symbol's total `((n − 1) >> sh) + 1`, so that
+/// decoding needs no hardware division for it (same symbols, same decoder state).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Plan {
+    n: u128,
+    sh: u32,
+    top: Reciprocal,
+}
+
+impl Plan {
+    /// The plan of `[0, n)`.
+    pub(crate) fn new(n: u128) -> Self {
+        let max = n.saturating_sub(1);
+        let ftb = 128 - max.leading_zeros();
+        let sh = ftb.saturating_sub(8);
+        Plan { n, sh, top: Reciprocal::new(((max >> sh) + 1) as u32) }
+    }
 }
 
 /// LSB-first bit fields in a byte buffer.
@@ -128,25 +154,42 @@ impl Source for RangeDecoder<'_> {
         let ftb = 128 - max.leading_zeros();
         let sh = ftb.saturating_sub(8);
         let top = self.decode_uniform(((max >> sh) + 1) as u32);
-        if sh <= 56 {
-            // The chunks in a u64 (every index of a u64 table).
-            let mut v = u64::from(top) << sh;
-            let mut at = 0;
-            while at < sh {
-                let b = (sh - at).min(8);
-                v |= u64::from(self.decode_bits(b)) << at;
-                at += b;
-            }
-            let v = u128::from(v);
-            return if v > max { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) };
+        chunks(self, top, sh, max)
+    }
+
+    #[inline]
+    fn get_plan(&mut self, plan: &Plan) -> Result<u128> {
+        if plan.n <= 1 {
+            return Ok(0);
         }
+        let top = self.decode_recip(&plan.top);
+        chunks(self, top, plan.sh, plan.n - 1)
+    }
+}
+
+/// The low `sh` bits of a value whose top symbol was `top`, in range-coded chunks of 8 bits
+/// (lowest first); a value above `max` is [`Error::Corrupt`].
+#[inline(always)]
+fn chunks(dec: &mut RangeDecoder<'_>, top: u32, sh: u32, max: u128) -> Result<u128> {
+    let v = if sh <= 56 {
+        // The chunks in a u64 (every index of a u64 table).
+        let mut v = u64::from(top) << sh;
+        let mut at = 0;
+        while at < sh {
+            let b = (sh - at).min(8);
+            v |= u64::from(dec.decode_bits(b)) << at;
+            at += b;
+        }
+        u128::from(v)
+    } else {
         let mut v = u128::from(top) << sh;
         let mut at = 0;
         while at < sh {
             let b = (sh - at).min(8);
-            v |= u128::from(self.decode_bits(b)) << at;
+            v |= u128::from(dec.decode_bits(b)) << at;
             at += b;
         }
-        if v > max { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) }
-    }
+        v
+    };
+    if v > max { Err(Error::Corrupt("pvq: value >= its range")) } else { Ok(v) }
 }
