@@ -689,31 +689,39 @@ fn bf16x8_to_f32x8(h: [u16; 8]) -> f32x8 {
     bytemuck::cast(i32x8::new(h.map(|v| i32::from(v) << 16)))
 }
 
+/// `Σ q_i·v_i` over `i < n ≤ q.len()`, where `word(i)` is element `i` as a 16-bit pattern that
+/// `conv` turns into 8 `f32` lanes: 8 elements per step, the tail zero-padded, one accumulator
+/// (the portable loop of the half-float and FP8 dots).
 #[inline(always)]
-fn dot_half<const BF: bool>(h: &[u8], q: &[f32]) -> f32 {
-    let n = q.len().min(h.len() / 2);
-    let conv = |w: [u16; 8]| if BF { bf16x8_to_f32x8(w) } else { f16x8_to_f32x8(w) };
+fn dot_words(n: usize, q: &[f32], word: impl Fn(usize) -> u16, conv: impl Fn([u16; 8]) -> f32x8) -> f32 {
     let load = |i: usize, len: usize| {
         let mut w = [0u16; 8];
         let mut y = [0f32; 8];
         for k in 0..len {
-            w[k] = u16::from_le_bytes([h[2 * (i + k)], h[2 * (i + k) + 1]]);
+            w[k] = word(i + k);
             y[k] = q[i + k];
         }
-        (w, f32x8::new(y))
+        (conv(w), f32x8::new(y))
     };
     let mut acc = f32x8::splat(0.0);
     let mut i = 0;
     while i + 8 <= n {
-        let (w, y) = load(i, 8);
-        acc = conv(w).mul_add(y, acc);
+        let (x, y) = load(i, 8);
+        acc = x.mul_add(y, acc);
         i += 8;
     }
     if i < n {
-        let (w, y) = load(i, n - i);
-        acc = conv(w).mul_add(y, acc);
+        let (x, y) = load(i, n - i);
+        acc = x.mul_add(y, acc);
     }
     acc.reduce_add()
+}
+
+#[inline(always)]
+fn dot_half<const BF: bool>(h: &[u8], q: &[f32]) -> f32 {
+    let n = q.len().min(h.len() / 2);
+    let word = |i: usize| u16::from_le_bytes([h[2 * i], h[2 * i + 1]]);
+    dot_words(n, q, word, |w| if BF { bf16x8_to_f32x8(w) } else { f16x8_to_f32x8(w) })
 }
 
 /// `Σ q_i·f16(h_i)` (see [`crate::simd::dot_f16`]), converted in registers, accumulated in `f32`.
@@ -741,27 +749,7 @@ pub(crate) fn dot_fp8<const E4: bool>(a: &[u8], q: &[f32]) -> f32 {
     if E4 && a[..n].iter().any(|&b| b & 0x7F == 0x7F) {
         return f32::NAN;
     }
-    let load = |i: usize, len: usize| {
-        let mut w = [0u16; 8];
-        let mut y = [0f32; 8];
-        for k in 0..len {
-            w[k] = fp8_to_f16_bits::<E4>(a[i + k]);
-            y[k] = q[i + k];
-        }
-        (w, f32x8::new(y))
-    };
-    let mut acc = f32x8::splat(0.0);
-    let mut i = 0;
-    while i + 8 <= n {
-        let (w, y) = load(i, 8);
-        acc = f16x8_to_f32x8(w).mul_add(y, acc);
-        i += 8;
-    }
-    if i < n {
-        let (w, y) = load(i, n - i);
-        acc = f16x8_to_f32x8(w).mul_add(y, acc);
-    }
-    let s = acc.reduce_add();
+    let s = dot_words(n, q, |i| fp8_to_f16_bits::<E4>(a[i]), f16x8_to_f32x8);
     if E4 { s * 256.0 } else { s }
 }
 

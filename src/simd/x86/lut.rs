@@ -200,23 +200,10 @@ fn groups_avx512<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &m
     // SAFETY: `tv` holds 16 f32.
     let tab = unsafe { _mm512_loadu_ps(tv.as_ptr()) };
     let bi = B as i32;
-    let shifts = _mm512_setr_epi32(
-        0,
-        bi,
-        2 * bi,
-        3 * bi,
-        4 * bi,
-        5 * bi,
-        6 * bi,
-        7 * bi,
-        0,
-        bi,
-        2 * bi,
-        3 * bi,
-        4 * bi,
-        5 * bi,
-        6 * bi,
-        7 * bi,
+    // Lane l shifts by B·(l mod 8).
+    let shifts = _mm512_mullo_epi32(
+        _mm512_and_si512(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(7)),
+        _mm512_set1_epi32(bi),
     );
     let mask = _mm512_set1_epi32(((1u32 << B) - 1) as i32);
     // Lanes 0..8 take the word's low 32 bits (group g), lanes 8..16 its bits 8B.. (group g + 1).
