@@ -9,6 +9,31 @@
 //! All kernels take slices of equal length; where lengths differ they use the shorter one
 //! (callers check lengths; these kernels never panic).
 //!
+//! # Dispatch table
+//!
+//! Which arch path each kernel family takes on an x86-64 CPU with AVX-512 (F/BW, and VNNI /
+//! VPOPCNTDQ where noted); on an AVX2-only CPU every family with an AVX2 kernel takes it, and
+//! everything else (other targets, `VECTOR_CODECS_SIMD=portable`) runs [`portable`]. The choice
+//! is per family, from timings of every backend in one process (`cargo bench --bench dispatch`,
+//! results in BENCHMARKS.md, "Dispatch"); "AVX2 only" means no AVX-512 kernel has been written
+//! for the family (the AVX2 one then runs on AVX-512 CPUs too).
+//!
+//! | family | on an AVX-512 CPU | why |
+//! |---|---|---|
+//! | `dot`, `l2sq` | AVX-512 | 16 lanes, two accumulators |
+//! | `dot_u8_i8` | AVX-512 VNNI (`vpdpbusd`), else AVX-512BW | |
+//! | `dot_i8_i8`, `dot_u8_i16` | AVX-512BW | plain loads on full steps (masked ones lost to AVX2) |
+//! | `dot_u8_f32(_rows)`, `dot_u4_f32(_rows)` | AVX-512 | sq8 / sq4 float-query scans |
+//! | `dot_u8_f32_blocks`, `dot_u4_f32_blocks` | AVX2 only | block-scaled scans |
+//! | `dot_f16`, `dot_bf16`, `dot_e4m3`, `dot_e5m2` | AVX2 + F16C only | 2 or 1 bytes per element: near the memory rate out of cache |
+//! | `dot_lut_f32` | AVX-512 for 1- and 4-bit indices, AVX2 for 2, 3, 8 | one `vpermps` for 16 lookups wins where AVX2 needs two permutes + blend (4-bit) or is read-bound (1-bit) |
+//! | `lut_expand_f32`, `dot_lut_i8` | AVX2 only | |
+//! | `quantize_u8` | AVX-512 | sq8 encode; plain loads on full steps |
+//! | `popcount`, `hamming`, `and_popcount`, strided Hamming scans | AVX-512 VPOPCNTDQ | plain loads for whole 64/32-byte rows (masked ones ran at ⅓ from memory) |
+//! | `sum_sq_f64(_rows)`, `fwht_pass`, rANS word coders | AVX2 only | |
+//! | `matmul_fixed`, `proj_signs` | AVX-512 (8×6 `zmm` tiles) | |
+//! | `first_at_least`, PQ `nearest_batch`, fast-scan kernels | AVX-512 | |
+//!
 //! Integer kernels return exact results: `dot_u8_i8` and `dot_i8_i8` accumulate in `i32`, which
 //! cannot overflow for lengths below 2¹⁶ (|255·128|·2¹⁶ < 2³¹); longer inputs are accumulated in
 //! `i64` block-wise.
