@@ -235,7 +235,7 @@ pub fn fp8_to_f64(b: u8, e4: bool) -> f64 {
     if !e4 && exp == emax {
         return if man == 0.0 { sign * f64::INFINITY } else { f64::NAN };
     }
-    if exp == 0 { sign * frac * 2f64.powi(1 - bias) } else { sign * (1.0 + frac) * 2f64.powi(exp - bias) }
+    if exp == 0 { sign * libm::ldexp(frac, 1 - bias) } else { sign * libm::ldexp(1.0 + frac, exp - bias) }
 }
 
 /// `Σ q_i·fp8(a_i)` in `f64` over `min(q.len(), a.len())` elements ([`fp8_to_f64`]).
