@@ -1,0 +1,545 @@
+//! [`EntropyBlock`]: transform coding of a block of keys or values with entropy-coded uniform
+//! quantization (a fixed byte budget per block, so fractional rates are real).
+
+use alloc::vec::Vec;
+
+use super::{TokenBlock, check_attend, check_logits, check_shape};
+use crate::codec::{Codec, Decode};
+use crate::entropy::range::{RangeDecoder, RangeEncoder};
+use crate::error::{Error, Result, check_code, check_dim, check_finite};
+use crate::scalar::float::{f16_from_f32, f16_to_f32};
+
+/// Largest `B·d` of one [`EntropyBlock`] block (its indexes are decoded into a stack array).
+pub const MAX_BLOCK_VALUES: usize = 8192;
+/// Largest magnitude of a quantization index (larger ones are clamped).
+const MAX_INDEX: i32 = 255;
+/// Frequency budget of a component's model (`≤ 2^16`, the range coder's limit).
+const FT: u32 = 1 << 15;
+
+/// Transform coding of a block of `B` tokens of one head (keys or values), entropy coded.
+///
+/// **Transform** (calibrated once per head, a model parameter like the model's weights): every
+/// token `x` (`d` values) becomes `y = E·(x − μ)` and decodes as `x̂ = μ + Dᵀ·ŷ` (`E`, `D`:
+/// `d × d`, `D = E⁻ᵀ`). [`calibrate`](Self::calibrate) with queries fits the
+/// **query-weighted KLT**: with `Σ_q` the calibration queries' second moment and `C` the
+/// keys' covariance, `E`'s rows are the eigenvectors `u_c` of `Σ_q^{1/2}·C·Σ_q^{1/2}` times
+/// `Σ_q^{1/2}`, so that the logit error `Σ_q`-norm of a key error is the plain squared error of
+/// `y` and one quantization step for every component is the high-rate optimum. Without
+/// queries it is the PCA of the calibration vectors (plain squared error, for values).
+///
+/// **Code of a block** (`code_len()` bytes, fixed): the f16 step `Δ` (2 bytes); per component
+/// `c` an f16 block mean `m_c`, a `u8` model scale `s_c` (`σ_c/Δ = 2^{s_c/8 − 8}`) and a `u8`
+/// largest index magnitude `L_c ≤ 255` (4 bytes); then a range-coded stream (the crate's
+/// [`range`](crate::entropy::range) coder), component by component, of the `B` indexes
+/// `i_{t,c} = clamp(round((y_{t,c} − m_c)/Δ), −L_c, L_c)` under a discretized Gaussian of
+/// standard deviation `σ_c/Δ` truncated to `[−L_c, L_c]` (every index frequency ≥ 1 of
+/// `≤ 2^15`); zero padding to the budget. The encoder picks the smallest f16 `Δ` (binary search
+/// over f16 bit patterns) whose stream fits the budget. Coordinate `t, c` decodes to
+/// `m_c + Δ·i_{t,c}`.
+///
+/// **Bits per dimension** (stored, everything in the block): `8·code_len/(B·d)` with
+/// `code_len = ⌊bits·B·d/8⌋` for the requested `bits` (the header, `2 + 4d` bytes, is inside
+/// the budget: 0.254 bit/dim at `d = 32, B = 128`). The transform (`(2d + 1)·d` floats) is per
+/// head and reported by [`param_bytes`](Self::param_bytes).
+///
+/// [`TokenBlock::logits`] and [`TokenBlock::attend`] work on the integer indexes (decoded into
+/// a stack array, `B·d ≤ 8,192`) and the query mapped into the transform domain, without a
+/// float `K̂` or `V̂`; they equal decode-then-dot up to float rounding. Entropy decoding is
+/// sequential, so a block is decoded once per call: [`logits_batch`](Self::logits_batch)
+/// scores many queries against one decode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntropyBlock {
+    d: usize,
+    tokens: usize,
+    code_bytes: usize,
+    mean: Vec<f32>,
+    enc: Vec<f32>,
+    dec: Vec<f32>,
+}
+
+/// `Φ(x)` of the standard normal (f64, via `libm::erf`: the same bits on every target).
+fn phi(x: f64) -> f64 {
+    0.5 * (1.0 + libm::erf(x * core::f64::consts::FRAC_1_SQRT_2))
+}
+
+/// Cumulative frequencies of the `2L + 1` indexes `−L..=L` under a discretized Gaussian of
+/// standard deviation `r` (in steps), each frequency `≥ 1`: `cum[0] = 0`, `cum[2L+1] = total ≤ FT`.
+fn model(r: f32, l: usize, cum: &mut [u32]) -> u32 {
+    let n = 2 * l + 1;
+    let r = f64::from(r).max(1e-3);
+    let lo = phi((-(l as f64) - 0.5) / r);
+    let hi = phi((l as f64 + 0.5) / r);
+    let mass = (hi - lo).max(1e-300);
+    let spare = f64::from(FT - n as u32);
+    cum[0] = 0;
+    let mut prev = lo;
+    for k in 0..n {
+        let c = phi((k as f64 - l as f64 + 0.5) / r);
+        let p = ((c - prev) / mass).clamp(0.0, 1.0);
+        prev = c;
+        cum[k + 1] = cum[k] + 1 + libm::floor(p * spare) as u32;
+    }
+    cum[n]
+}
+
+/// The model scale byte of `σ/Δ`: `round(8·(log2(σ/Δ) + 8))` clamped to `0..=255`.
+fn scale_byte(ratio: f32) -> u8 {
+    if ratio.is_nan() || ratio <= 0.0 {
+        return 0;
+    }
+    (libm::roundf(8.0 * (libm::log2f(ratio) + 8.0))).clamp(0.0, 255.0) as u8
+}
+
+fn scale_ratio(s: u8) -> f32 {
+    libm::exp2f(f32::from(s) / 8.0 - 8.0)
+}
+
+impl EntropyBlock {
+    /// A codec of blocks of `tokens` vectors of dimension `d` at `bits` stored bits per
+    /// dimension, with the identity transform (`μ = 0`, `E = D = I`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a bad shape, `B·d > 8,192`, non-finite `bits`, or a
+    /// budget that does not hold the header plus 8 bytes.
+    pub fn new(d: usize, tokens: usize, bits: f32) -> Result<Self> {
+        check_shape(d, tokens)?;
+        if tokens * d > MAX_BLOCK_VALUES {
+            return Err(Error::InvalidParameter("EntropyBlock: tokens × d must be ≤ 8192"));
+        }
+        if !bits.is_finite() || bits <= 0.0 || bits > 32.0 {
+            return Err(Error::InvalidParameter("EntropyBlock: bits must be in (0, 32]"));
+        }
+        let code_bytes = libm::floor(f64::from(bits) * (tokens * d) as f64 / 8.0) as usize;
+        Self::with_code_bytes(d, tokens, code_bytes)
+    }
+
+    fn with_code_bytes(d: usize, tokens: usize, code_bytes: usize) -> Result<Self> {
+        if code_bytes < 2 + 4 * d + 8 || code_bytes > 4 * tokens * d {
+            return Err(Error::InvalidParameter("EntropyBlock: budget must hold the header + 8 bytes"));
+        }
+        let mut eye = alloc::vec![0f32; d * d];
+        (0..d).for_each(|i| eye[i * d + i] = 1.0);
+        Ok(EntropyBlock { d, tokens, code_bytes, mean: alloc::vec![0.0; d], enc: eye.clone(), dec: eye })
+    }
+
+    /// Sets the transform: `y = E·(x − μ)`, `x̂ = μ + Dᵀ·ŷ` (`E`, `D` row-major `d × d`; for an
+    /// exact round trip `D = E⁻ᵀ`, not checked).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for wrong lengths; [`Error::NonFinite`] for NaN/inf.
+    pub fn with_transform(mut self, mean: &[f32], enc: &[f32], dec: &[f32]) -> Result<Self> {
+        let d = self.d;
+        check_dim(d, mean.len())?;
+        check_dim(d * d, enc.len())?;
+        check_dim(d * d, dec.len())?;
+        check_finite(mean)?;
+        check_finite(enc)?;
+        check_finite(dec)?;
+        self.mean = mean.to_vec();
+        self.enc = enc.to_vec();
+        self.dec = dec.to_vec();
+        Ok(self)
+    }
+
+    /// Fits the transform on calibration vectors `xs` (`n × d`, `n ≥ 2`): the query-weighted KLT
+    /// when `queries` (`m × d`, `m ≥ 1`) are given, else their PCA (see the type's docs).
+    /// Query eigenvalues below `10⁻⁶` of the largest are raised to it (so `E` is invertible).
+    ///
+    /// # Errors
+    /// [`Error::NotEnoughData`]; wrong lengths; [`Error::NonFinite`]; the SVD's errors.
+    pub fn calibrate(self, xs: &[f32], queries: Option<&[f32]>) -> Result<Self> {
+        let d = self.d;
+        let n = crate::codec::batch_rows(xs.len(), d)?;
+        if n < 2 {
+            return Err(Error::NotEnoughData { needed: 2, got: n });
+        }
+        check_finite(xs)?;
+        let mut mu = alloc::vec![0f64; d];
+        for r in xs.chunks_exact(d) {
+            mu.iter_mut().zip(r).for_each(|(m, &v)| *m += f64::from(v));
+        }
+        mu.iter_mut().for_each(|m| *m /= n as f64);
+        let mut cov = alloc::vec![0f64; d * d];
+        for r in xs.chunks_exact(d) {
+            for i in 0..d {
+                let a = f64::from(r[i]) - mu[i];
+                for j in 0..d {
+                    cov[i * d + j] += a * (f64::from(r[j]) - mu[j]);
+                }
+            }
+        }
+        cov.iter_mut().for_each(|c| *c /= n as f64);
+        // W = Σ_q^{1/2}, Wi = Σ_q^{-1/2} (identity without queries).
+        let mut w = alloc::vec![0f64; d * d];
+        let mut wi = alloc::vec![0f64; d * d];
+        match queries {
+            None => (0..d).for_each(|i| {
+                w[i * d + i] = 1.0;
+                wi[i * d + i] = 1.0;
+            }),
+            Some(q) => {
+                let m = crate::codec::batch_rows(q.len(), d)?;
+                if m == 0 {
+                    return Err(Error::NotEnoughData { needed: 1, got: 0 });
+                }
+                check_finite(q)?;
+                let mut sq = alloc::vec![0f64; d * d];
+                for r in q.chunks_exact(d) {
+                    for i in 0..d {
+                        for j in 0..d {
+                            sq[i * d + j] += f64::from(r[i]) * f64::from(r[j]);
+                        }
+                    }
+                }
+                sq.iter_mut().for_each(|c| *c /= m as f64);
+                let e = crate::train::linalg::svd(&sq, d, d)?;
+                let floor = e.s[0].max(1e-300) * 1e-6;
+                for k in 0..d {
+                    let ev = e.s[k].max(floor);
+                    let (a, b) = (ev.sqrt(), 1.0 / ev.sqrt());
+                    for i in 0..d {
+                        for j in 0..d {
+                            let vv = e.v[i * d + k] * e.v[j * d + k];
+                            w[i * d + j] += a * vv;
+                            wi[i * d + j] += b * vv;
+                        }
+                    }
+                }
+            }
+        }
+        // M = W·C·W, eigenvectors u_c; E rows = W·u_c, D rows = Wi·u_c.
+        let mul = |a: &[f64], b: &[f64]| -> Vec<f64> {
+            let mut o = alloc::vec![0f64; d * d];
+            for i in 0..d {
+                for k in 0..d {
+                    let x = a[i * d + k];
+                    for j in 0..d {
+                        o[i * d + j] += x * b[k * d + j];
+                    }
+                }
+            }
+            o
+        };
+        let mm = mul(&mul(&w, &cov), &w);
+        let e = crate::train::linalg::svd(&mm, d, d)?;
+        let mut enc = alloc::vec![0f32; d * d];
+        let mut dec = alloc::vec![0f32; d * d];
+        for c in 0..d {
+            for i in 0..d {
+                let (mut a, mut b) = (0f64, 0f64);
+                for j in 0..d {
+                    a += w[i * d + j] * e.v[j * d + c];
+                    b += wi[i * d + j] * e.v[j * d + c];
+                }
+                enc[c * d + i] = a as f32;
+                dec[c * d + i] = b as f32;
+            }
+        }
+        let mean: Vec<f32> = mu.iter().map(|&m| m as f32).collect();
+        self.with_transform(&mean, &enc, &dec)
+    }
+
+    /// The head dimension's transform parameters in bytes (`(2d + 1)·d` f32), per head.
+    pub fn param_bytes(&self) -> usize {
+        4 * (2 * self.d + 1) * self.d
+    }
+
+    fn header_len(&self) -> usize {
+        2 + 4 * self.d
+    }
+
+    /// Range-codes the indexes of `y` (centred by `m`, `B × d`) at step `st` into `body`;
+    /// writes the per-component scale and range bytes into `hdr` (`2d` bytes). `Ok(false)` if
+    /// the stream does not fit.
+    fn try_encode(&self, y: &[f32], m: &[f32], sd: &[f32], st: f32, hdr: &mut [u8], body: &mut [u8]) -> Result<bool> {
+        let (d, b) = (self.d, self.tokens);
+        let mut enc = RangeEncoder::new(body);
+        let mut cum = [0u32; 2 * MAX_INDEX as usize + 2];
+        for c in 0..d {
+            let mut l = 0i32;
+            for t in 0..b {
+                let i = libm::roundf((y[t * d + c] - m[c]) / st);
+                l = l.max((i.abs().min(MAX_INDEX as f32)) as i32);
+            }
+            let s = scale_byte(sd[c] / st);
+            hdr[2 * c] = s;
+            hdr[2 * c + 1] = l as u8;
+            if l == 0 {
+                continue;
+            }
+            let ft = model(scale_ratio(s), l as usize, &mut cum);
+            for t in 0..b {
+                let i = (libm::roundf((y[t * d + c] - m[c]) / st) as i32).clamp(-l, l);
+                let k = (i + l) as usize;
+                if enc.encode(cum[k], cum[k + 1], ft).is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        match enc.finish() {
+            Ok(_) => Ok(true),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Encodes block coordinates `y` (`B × d`, already transformed) into `code`.
+    fn encode_coords(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
+        let (d, b) = (self.d, self.tokens);
+        let mut m = [0f32; super::MAX_HEAD_DIM];
+        let mut sd = [0f32; super::MAX_HEAD_DIM];
+        for c in 0..d {
+            let mut s = 0f64;
+            (0..b).for_each(|t| s += f64::from(y[t * d + c]));
+            let mc = f16_to_f32(f16_from_f32((s / b as f64) as f32));
+            if !mc.is_finite() {
+                return Err(Error::Overflow);
+            }
+            m[c] = mc;
+            let mut v = 0f64;
+            (0..b).for_each(|t| v += f64::from(y[t * d + c] - mc).powi(2));
+            sd[c] = libm::sqrt(v / b as f64) as f32;
+        }
+        let (head, rest) = code.split_at_mut(self.header_len());
+        let (sth, hdr) = head.split_at_mut(2);
+        for c in 0..d {
+            hdr[4 * c..4 * c + 2].copy_from_slice(&f16_from_f32(m[c]).to_le_bytes());
+        }
+        let mut h2 = [0u8; 2 * super::MAX_HEAD_DIM];
+        // Smallest positive f16 pattern whose stream fits: hi always fits (all indexes 0).
+        let (mut lo, mut hi) = (0u16, 0x7BFFu16);
+        let fits = |pat: u16, h2: &mut [u8], rest: &mut [u8]| self.try_encode(y, &m, &sd, f16_to_f32(pat), h2, rest);
+        if !fits(hi, &mut h2[..2 * d], rest)? {
+            return Err(Error::Overflow);
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid, &mut h2[..2 * d], rest)? {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        rest.fill(0);
+        fits(hi, &mut h2[..2 * d], rest)?;
+        sth.copy_from_slice(&hi.to_le_bytes());
+        for c in 0..d {
+            hdr[4 * c + 2] = h2[2 * c];
+            hdr[4 * c + 3] = h2[2 * c + 1];
+        }
+        Ok(())
+    }
+
+    /// Decodes the header (step, means) and the indexes (`B × d`, token-major) of a block.
+    fn indexes(&self, code: &[u8], m: &mut [f32], idx: &mut [i16]) -> Result<f32> {
+        let (d, b) = (self.d, self.tokens);
+        let st = f16_to_f32(u16::from_le_bytes([code[0], code[1]]));
+        if !st.is_finite() || st <= 0.0 {
+            return Err(Error::Corrupt("EntropyBlock: step"));
+        }
+        let hdr = &code[2..self.header_len()];
+        let mut dec = RangeDecoder::new(&code[self.header_len()..]);
+        let mut cum = [0u32; 2 * MAX_INDEX as usize + 2];
+        for c in 0..d {
+            let h = &hdr[4 * c..4 * c + 4];
+            m[c] = f16_to_f32(u16::from_le_bytes([h[0], h[1]]));
+            if !m[c].is_finite() {
+                return Err(Error::Corrupt("EntropyBlock: mean"));
+            }
+            let l = usize::from(h[3]);
+            if l == 0 {
+                (0..b).for_each(|t| idx[t * d + c] = 0);
+                continue;
+            }
+            let ft = model(scale_ratio(h[2]), l, &mut cum);
+            let n = 2 * l + 1;
+            for t in 0..b {
+                let v = dec.decode(ft)?;
+                // Largest k with cum[k] ≤ v (cum is strictly increasing, v < ft).
+                let k = cum[..=n].partition_point(|&x| x <= v) - 1;
+                let k = k.min(n - 1);
+                dec.update(cum[k], cum[k + 1], ft)?;
+                idx[t * d + c] = (k as i32 - l as i32) as i16;
+            }
+        }
+        dec.check().map_err(|_| Error::Corrupt("EntropyBlock: stream past its budget"))?;
+        Ok(st)
+    }
+
+    /// `out[t] = ⟨q, μ⟩ + Σ_c q'_c·m_c + Δ·Σ_c q'_c·i_{t,c}` with `q' = D·q`.
+    fn score_indexes(&self, q: &[f32], st: f32, m: &[f32], idx: &[i16], qt: &mut [f32], out: &mut [f32]) -> Result<()> {
+        let d = self.d;
+        let mut base = crate::simd::dot(q, &self.mean);
+        for c in 0..d {
+            qt[c] = crate::simd::dot(&self.dec[c * d..(c + 1) * d], q);
+            base += qt[c] * m[c];
+        }
+        qt.iter_mut().for_each(|v| *v *= st);
+        for (o, row) in out.iter_mut().zip(idx.chunks_exact(d)) {
+            let mut s = 0f32;
+            for (&w, &i) in qt.iter().zip(row) {
+                s += w * f32::from(i);
+            }
+            *o = base + s;
+        }
+        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("EntropyBlock: logit not finite")) }
+    }
+
+    /// Saves the parameters (kind [`super::KIND`], sub-tag 4).
+    ///
+    /// # Errors
+    /// Never in practice (the container's size limits).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        crate::persist::to_container(super::KIND, Some(4), self)
+    }
+
+    /// Reads parameters saved by [`to_bytes`](EntropyBlock::to_bytes).
+    ///
+    /// # Errors
+    /// Container errors; [`Error::Corrupt`] for a wrong sub-tag or invalid fields.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::persist::from_container(bytes, super::KIND, Some((4, "KV: not EntropyBlock parameters")))
+    }
+}
+
+impl Codec for EntropyBlock {
+    /// `B·d`: one code per block of tokens.
+    fn dim(&self) -> usize {
+        self.tokens * self.d
+    }
+    fn code_len(&self) -> usize {
+        self.code_bytes
+    }
+    /// Encodes one block (`B` tokens, row-major).
+    ///
+    /// # Errors
+    /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input or transformed values;
+    /// [`Error::Overflow`] if a component mean does not fit f16.
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(x)?;
+        let d = self.d;
+        let mut y = [0f32; MAX_BLOCK_VALUES];
+        let mut tmp = [0f32; super::MAX_HEAD_DIM];
+        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+            tmp[..d].iter_mut().zip(xr).zip(&self.mean).for_each(|((t, &v), &m)| *t = v - m);
+            for c in 0..d {
+                yr[c] = crate::simd::dot(&self.enc[c * d..(c + 1) * d], &tmp[..d]);
+            }
+        }
+        check_finite(&y[..x.len()])?;
+        self.encode_coords(&y[..x.len()], code)
+    }
+}
+
+impl Decode for EntropyBlock {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(self.code_len(), code.len())?;
+        check_dim(self.dim(), out.len())?;
+        let d = self.d;
+        let mut idx = [0i16; MAX_BLOCK_VALUES];
+        let mut m = [0f32; super::MAX_HEAD_DIM];
+        let st = self.indexes(code, &mut m[..d], &mut idx)?;
+        for (row, ir) in out.chunks_exact_mut(d).zip(idx.chunks_exact(d)) {
+            row.copy_from_slice(&self.mean);
+            for c in 0..d {
+                let yc = m[c] + st * f32::from(ir[c]);
+                row.iter_mut().zip(&self.dec[c * d..(c + 1) * d]).for_each(|(o, &v)| *o += v * yc);
+            }
+        }
+        check_finite(out).map_err(|_| Error::Corrupt("EntropyBlock: decoded value not finite"))
+    }
+}
+
+impl TokenBlock for EntropyBlock {
+    fn head_dim(&self) -> usize {
+        self.d
+    }
+    fn block_tokens(&self) -> usize {
+        self.tokens
+    }
+    /// Decodes the block's indexes once, then `out[t] = ⟨q, μ⟩ + Σ_c q'_c·m_c + Δ·Σ_c
+    /// q'_c·i_{t,c}` with `q' = D·q`.
+    fn logits(&self, q: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_logits(self, q, code, out)?;
+        self.logits_batch(q, code, out)
+    }
+    /// `Σ_t p_t·x̂_t = μ·Σp + Dᵀ·(m·Σp + Δ·Σ_t p_t·i_t)`.
+    fn attend(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
+        check_attend(self, p, code, out)?;
+        self.attend_batch(p, code, out)
+    }
+    /// Decodes the block once for all queries.
+    fn logits_batch(&self, queries: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
+        let (d, b) = (self.d, self.tokens);
+        let n = crate::codec::batch_rows(queries.len(), d)?;
+        check_dim(n * b, out.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(queries)?;
+        let mut idx = [0i16; MAX_BLOCK_VALUES];
+        let mut m = [0f32; super::MAX_HEAD_DIM];
+        let st = self.indexes(code, &mut m[..d], &mut idx)?;
+        let mut qt = [0f32; super::MAX_HEAD_DIM];
+        for (q, o) in queries.chunks_exact(d).zip(out.chunks_exact_mut(b)) {
+            self.score_indexes(q, st, &m[..d], &idx[..b * d], &mut qt[..d], o)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the block once for all rows of weights.
+    fn attend_batch(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
+        let (d, b) = (self.d, self.tokens);
+        let n = crate::codec::batch_rows(p.len(), b)?;
+        check_dim(n * d, out.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(p)?;
+        let mut idx = [0i16; MAX_BLOCK_VALUES];
+        let mut m = [0f32; super::MAX_HEAD_DIM];
+        let st = self.indexes(code, &mut m[..d], &mut idx)?;
+        for (pr, o) in p.chunks_exact(b).zip(out.chunks_exact_mut(d)) {
+            self.attend_indexes(pr, st, &m[..d], &idx[..b * d], o)?;
+        }
+        Ok(())
+    }
+}
+
+impl EntropyBlock {
+    /// `out += μ·Σp + Dᵀ·(m·Σp + Δ·Σ_t p_t·i_t)`.
+    fn attend_indexes(&self, p: &[f32], st: f32, m: &[f32], idx: &[i16], out: &mut [f32]) -> Result<()> {
+        let d = self.d;
+        let mut y = [0f32; super::MAX_HEAD_DIM];
+        for (&pt, ir) in p.iter().zip(idx.chunks_exact(d)) {
+            y[..d].iter_mut().zip(ir).for_each(|(a, &i)| *a += pt * f32::from(i));
+        }
+        let ps: f32 = p.iter().sum();
+        for c in 0..d {
+            let yc = m[c] * ps + st * y[c];
+            out.iter_mut().zip(&self.dec[c * d..(c + 1) * d]).for_each(|(o, &v)| *o += v * yc);
+        }
+        out.iter_mut().zip(&self.mean).for_each(|(o, &mu)| *o += mu * ps);
+        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("EntropyBlock: output not finite")) }
+    }
+}
+
+/// Saved as `u32 d, u32 tokens, u32 code_bytes, d f32 mean, d² f32 E, d² f32 D`; restore goes
+/// through the checked constructors.
+impl crate::persist::Persist for EntropyBlock {
+    fn persist(&self, w: &mut crate::format::Writer) {
+        w.u32(self.d as u32).u32(self.tokens as u32).u32(self.code_bytes as u32);
+        w.f32s(&self.mean).f32s(&self.enc).f32s(&self.dec);
+    }
+    fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
+        let d = crate::persist::read_dim(r, super::MAX_HEAD_DIM, "EntropyBlock: head dimension too large")?;
+        let tokens = crate::persist::read_dim(r, MAX_BLOCK_VALUES, "EntropyBlock: too many tokens")?;
+        let bytes = crate::persist::read_dim(r, 4 * MAX_BLOCK_VALUES, "EntropyBlock: budget too large")?;
+        if d == 0 || tokens == 0 || tokens * d > MAX_BLOCK_VALUES {
+            return Err(Error::Corrupt("EntropyBlock: shape"));
+        }
+        check_shape(d, tokens).map_err(|_| Error::Corrupt("EntropyBlock: shape"))?;
+        let c = Self::with_code_bytes(d, tokens, bytes).map_err(|_| Error::Corrupt("EntropyBlock: budget"))?;
+        let mean = r.finite_f32_vec(d, "EntropyBlock: non-finite mean")?;
+        let enc = r.finite_f32_vec(d * d, "EntropyBlock: non-finite transform")?;
+        let dec = r.finite_f32_vec(d * d, "EntropyBlock: non-finite transform")?;
+        c.with_transform(&mean, &enc, &dec)
+    }
+}
