@@ -448,9 +448,12 @@ const CAL: usize = 128;
 const BLOCK: usize = 128;
 const M: usize = T - CAL;
 
-/// Builds a block codec of one head from its calibration keys and queries (`CAL × D` each) and
-/// the calibration keys of window 0 of the same head (for the cross-window variants).
-type Build = Box<dyn Fn(&[f32], &[f32], &[f32], &[f32]) -> Box<dyn TokenBlock>>;
+/// Builds a block codec of one head from its calibration keys and queries (`CAL × D` each),
+/// the calibration keys and queries of window 0 of the same head (for the cross-window
+/// variants), and those of all four windows.
+/// The last two arguments are the calibration prefixes of all four windows of the head
+/// (`4·CAL × D` keys or values, and queries): never a scored token.
+type Build = Box<dyn Fn(&[f32], &[f32], &[f32], &[f32], &[f32], &[f32]) -> Box<dyn TokenBlock>>;
 
 struct KvSpec {
     name: String,
@@ -475,7 +478,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}"),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
             }),
             param_bits: 0,
@@ -484,7 +487,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}-o16"),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 16), SideFormat::F16).unwrap();
                 Box::new(Outliers::new(c, 16, D).unwrap())
             }),
@@ -494,7 +497,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}-pca"),
             target,
-            build: Box::new(move |k, q, _, _| {
+            build: Box::new(move |k, q, _, _, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
                 Box::new(c.calibrate(k, Some(q)).unwrap())
             }),
@@ -504,7 +507,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}-pca-w0"),
             target,
-            build: Box::new(move |_, _, k0, q0| {
+            build: Box::new(move |_, _, k0, q0, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
                 Box::new(c.calibrate(k0, Some(q0)).unwrap())
             }),
@@ -512,9 +515,29 @@ fn key_specs() -> Vec<KvSpec> {
             per_window_params: false,
         });
         v.push(KvSpec {
+            name: format!("ek{target}-pre"),
+            target,
+            build: Box::new(move |_, _, _, _, kp, qp| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(kp, Some(qp)).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ek{target}-pre-i32"),
+            target,
+            build: Box::new(move |_, _, _, _, kp, qp| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(kp, Some(qp)).unwrap().with_importance(qp, BLOCK / 4).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D + 4 * CAL * D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
             name: format!("ek{target}-w0"),
             target,
-            build: Box::new(move |_, _, k0, q0| {
+            build: Box::new(move |_, _, k0, q0, _, _| {
                 let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
                 Box::new(c.calibrate(k0, Some(q0)).unwrap())
             }),
@@ -531,7 +554,7 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("tv{bits}-g32{}", if sym { "-sym" } else { "" }),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 Box::new(TokenValues::new(D, BLOCK, bits, 32, sym, SideFormat::F16).unwrap())
             }),
             param_bits: 0,
@@ -540,9 +563,19 @@ fn value_specs() -> Vec<KvSpec> {
     }
     for target in [2.0, 2.5, 3.0, 3.5, 4.0] {
         v.push(KvSpec {
+            name: format!("ev{target}-pre"),
+            target,
+            build: Box::new(move |_, _, _, _, vp, _| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(vp, None).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
             name: format!("ev{target}-w0"),
             target,
-            build: Box::new(move |_, _, v0, _| {
+            build: Box::new(move |_, _, v0, _, _, _| {
                 let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
                 Box::new(c.calibrate(v0, None).unwrap())
             }),
@@ -552,7 +585,7 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("cv{target}-pca-w0"),
             target,
-            build: Box::new(move |_, _, v0, _| {
+            build: Box::new(move |_, _, v0, _, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
                 Box::new(c.calibrate(v0, None).unwrap())
             }),
@@ -562,7 +595,7 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("cv{target}"),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
             }),
             param_bits: 0,
@@ -659,6 +692,8 @@ fn kv_section(
         let r0 = (h * 2048 + w * T + from) * D;
         a[r0..r0 + n * D].to_vec()
     };
+    // The first CAL rows of each of the four windows of head h (calibration only).
+    let prefixes = |a: &[f32], h: usize| -> Vec<f32> { (0..WINDOWS).flat_map(|w| win(a, h, w, 0, CAL)).collect() };
     let mut exact = vec![0f32; M * M];
     let mut est = vec![0f32; M * M];
     let mut out_e = vec![0f32; M * D];
@@ -673,10 +708,11 @@ fn kv_section(
         let mut all_logits = Vec::new();
         for h in 0..HEADS {
             let (k0, q0) = (win(keys, h, 0, 0, CAL), win(queries, h, 0, 0, CAL));
+            let (kp, qp) = (prefixes(keys, h), prefixes(queries, h));
             for w in 0..WINDOWS {
                 let (kc, qc) = (win(keys, h, w, 0, CAL), win(queries, h, w, 0, CAL));
                 let (km, qm) = (win(keys, h, w, CAL, M), win(queries, h, w, CAL, M));
-                let c = (s.build)(&kc, &qc, &k0, &q0);
+                let c = (s.build)(&kc, &qc, &k0, &q0, &kp, &qp);
                 bits = spec_bits(s, c.as_ref());
                 exact_logits_n(&km, &qm, &mut exact);
                 block_logits(c.as_ref(), &km, &qm, &mut est);
@@ -684,8 +720,8 @@ fn kv_section(
                 if s.name.ends_with("3.5-pca-w0")
                     || s.name == "ck3.5-o16"
                     || s.name == "ck3-pca-w0"
-                    || s.name == "ek3.5-w0"
-                    || s.name == "ek3-w0"
+                    || s.name.starts_with("ek3.5-pre")
+                    || s.name == "ek3-pre-i32"
                 {
                     all_logits.push(est.clone());
                 }
@@ -721,7 +757,7 @@ fn kv_section(
             for w in 0..WINDOWS {
                 let (km, qm, vm) = (win(keys, h, w, CAL, M), win(queries, h, w, CAL, M), win(&values, h, w, CAL, M));
                 let (vc, v0) = (win(&values, h, w, 0, CAL), win(&values, h, 0, 0, CAL));
-                let c = (s.build)(&vc, &[], &v0, &[]);
+                let c = (s.build)(&vc, &[], &v0, &[], &prefixes(&values, h), &[]);
                 bits = c.bits_per_dim();
                 exact_logits_n(&km, &qm, &mut exact);
                 attention_out(&exact, &vm, None, &mut out_e);

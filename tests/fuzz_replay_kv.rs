@@ -27,6 +27,17 @@ fn kv_codes_corpus() {
 #[test]
 fn kv_entropy_corpus() {
     assert!(common::replay_corpus("kv_entropy", kv_entropy::run) >= 8);
+    // Exactly the `params_valid_*` parameter seeds parse.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kv_entropy");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("params_") {
+            let b = std::fs::read(&p).unwrap();
+            let ok = vector_codecs::kv::EntropyBlock::from_bytes(&b[1..]).is_ok();
+            assert_eq!(ok, name.starts_with("params_valid_"), "{name}");
+        }
+    }
 }
 
 /// Mutations of the `kv_entropy` seeds (parameters and codes of `EntropyBlock`).
@@ -52,12 +63,27 @@ fn generate_entropy_corpus() {
     let c = kv_entropy::fixed();
     write("params_valid_fixed", 0, &c.to_bytes().unwrap());
     write("params_valid_identity", 0, &EntropyBlock::new(4, 32, 2.5).unwrap().to_bytes().unwrap());
+    let probes: Vec<f32> = (0..3 * 8).map(|i| (i as f32 * 0.37).sin()).collect();
+    let ci = kv_entropy::fixed().with_importance(&probes, 4).unwrap();
+    write("params_valid_importance", 0, &ci.to_bytes().unwrap());
+    let mut x: Vec<f32> = (0..ci.dim()).map(|i| (i as f32 * 0.13).cos()).collect();
+    x[17] = 9.0;
+    let mut code = vec![0u8; ci.code_len()];
+    ci.encode_into(&x, &mut code).unwrap();
+    write("code_importance_for_plain_codec", 1, &code[..c.code_len().min(code.len())]);
     let raw = |d: u32, t: u32, bytes: u32, v: f32| {
         let mut w = Writer::new(KIND);
         w.u8(4).u32(d).u32(t).u32(bytes);
         w.f32s(&vec![v; (d.min(16) * (2 * d.min(16) + 1)) as usize]);
+        w.u32(2).u32(1).f32s(&vec![v; d.min(16) as usize]);
         w.finish().unwrap()
     };
+    let lying_probes = {
+        let mut w = Writer::new(KIND);
+        w.u8(4).u32(8).u32(16).u32(60).f32s(&[0.5; 8 * 17]).u32(2).u32(u32::MAX);
+        w.finish().unwrap()
+    };
+    write("params_lying_probes", 0, &lying_probes);
     write("params_lying_dim", 0, &raw(u32::MAX, 8, 100, 1.0));
     write("params_huge_block", 0, &raw(1024, 4096, 100, 1.0));
     write("params_small_budget", 0, &raw(8, 8, 10, 1.0));

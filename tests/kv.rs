@@ -510,6 +510,8 @@ fn entropy_block_scoring_equals_decode_then_dot() {
         let x = keys(b, d, d as u64 + 3);
         check_block_scoring(&EntropyBlock::new(d, b, bits).unwrap(), &x, 4);
         check_block_scoring(&entropy_codec(d, b, bits, 7), &x, 5);
+        let probes = gauss(5 * d, 9);
+        check_block_scoring(&entropy_codec(d, b, bits, 7).with_importance(&probes, b / 4).unwrap(), &x, 7);
         let cal = keys(4 * d, d, 8);
         check_block_scoring(&EntropyBlock::new(d, b, bits).unwrap().calibrate(&cal, None).unwrap(), &x, 6);
     }
@@ -580,7 +582,8 @@ fn entropy_block_rate_and_error() {
 #[test]
 fn entropy_block_persist_and_cache() {
     let (d, b) = (16usize, 32usize);
-    let c = entropy_codec(d, b, 3.0, 31);
+    let c = entropy_codec(d, b, 3.0, 31).with_importance(&gauss(3 * d, 35), 5).unwrap();
+    assert_eq!(c.fine_tokens(), 5);
     let back = EntropyBlock::from_bytes(&c.to_bytes().unwrap()).unwrap();
     assert_eq!(back, c);
     let bytes = c.to_bytes().unwrap();
@@ -602,6 +605,35 @@ fn entropy_block_persist_and_cache() {
     vc.encode_batch(&v[..2 * b * d], &mut vcodes).unwrap();
     assert_eq!(cache.key_codes(), &kcodes[..]);
     assert_eq!(cache.value_codes(), &vcodes[..]);
+}
+
+/// Fine tokens: the flagged tokens are the top `fine` by probe score, and their error is
+/// smaller than the others'.
+#[test]
+fn entropy_block_fine_tokens() {
+    let (d, b) = (16usize, 64usize);
+    let x = gauss(b * d, 41);
+    let probe: Vec<f32> = (0..d).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect();
+    let c = EntropyBlock::new(d, b, 3.0).unwrap().with_importance(&probe, 16).unwrap();
+    let mut code = vec![0u8; c.code_len()];
+    c.encode_into(&x, &mut code).unwrap();
+    let mut order: Vec<usize> = (0..b).collect();
+    order.sort_by(|&a, &bb| x[bb * d].partial_cmp(&x[a * d]).unwrap().then(a.cmp(&bb)));
+    let flags = &code[2 + 4 * d..2 + 4 * d + b / 8];
+    for (r, &t) in order.iter().enumerate() {
+        assert_eq!(flags[t / 8] >> (t % 8) & 1 == 1, r < 16, "token {t} rank {r}");
+    }
+    let mut y = vec![0f32; b * d];
+    c.decode_into(&code, &mut y).unwrap();
+    let err = |ts: &[usize]| -> f64 {
+        ts.iter().map(|&t| (0..d).map(|j| f64::from(x[t * d + j] - y[t * d + j]).powi(2)).sum::<f64>()).sum::<f64>()
+            / ts.len() as f64
+    };
+    let (fine, coarse) = order.split_at(16);
+    assert!(err(fine) < 0.5 * err(coarse), "{} vs {}", err(fine), err(coarse));
+    assert!(EntropyBlock::new(d, b, 3.0).unwrap().with_importance(&probe, b + 1).is_err());
+    assert!(EntropyBlock::new(d, b, 3.0).unwrap().with_importance(&[], 4).is_err());
+    assert!(EntropyBlock::new(d, b, 3.0).unwrap().with_importance(&[f32::NAN; 16], 4).is_err());
 }
 
 #[test]

@@ -55,7 +55,14 @@ pub struct EntropyBlock {
     mean: Vec<f32>,
     enc: Vec<f32>,
     dec: Vec<f32>,
+    /// Tokens per block coded at the fine step `Δ/2` (0: none, no flag bytes).
+    fine: usize,
+    /// Probe queries (`p × d`) that rank a block's tokens for the fine step.
+    probes: Vec<f32>,
 }
+
+/// Largest number of probe queries of [`EntropyBlock::with_importance`].
+pub const MAX_PROBES: usize = 1024;
 
 /// `Φ(x)` of the standard normal (f64, via `libm::erf`: the same bits on every target).
 fn phi(x: f64) -> f64 {
@@ -119,7 +126,16 @@ impl EntropyBlock {
         }
         let mut eye = alloc::vec![0f32; d * d];
         (0..d).for_each(|i| eye[i * d + i] = 1.0);
-        Ok(EntropyBlock { d, tokens, code_bytes, mean: alloc::vec![0.0; d], enc: eye.clone(), dec: eye })
+        Ok(EntropyBlock {
+            d,
+            tokens,
+            code_bytes,
+            mean: alloc::vec![0.0; d],
+            enc: eye.clone(),
+            dec: eye,
+            fine: 0,
+            probes: Vec::new(),
+        })
     }
 
     /// Sets the transform: `y = E·(x − μ)`, `x̂ = μ + Dᵀ·ŷ` (`E`, `D` row-major `d × d`; for an
@@ -139,6 +155,36 @@ impl EntropyBlock {
         self.enc = enc.to_vec();
         self.dec = dec.to_vec();
         Ok(self)
+    }
+
+    /// Codes the `fine` tokens of every block that score highest against the probe queries
+    /// (`max_j ⟨probe_j, x_t⟩`, ties to the lower token) at half the step: the encoder's
+    /// choice, signalled by a flag bit per token (`⌈B/8⌉` bytes inside the budget), so the
+    /// probes are needed to encode only (the decoder reads the flags). For attention keys, the
+    /// probes are calibration queries: keys that such queries rank high are the ones whose
+    /// errors change the top of the softmax. `fine = 0` turns it off (no flag bytes).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `fine > B`, no probes with `fine > 0`, more than
+    /// [`MAX_PROBES`] probes, or a budget without room for the flags; wrong lengths;
+    /// [`Error::NonFinite`].
+    pub fn with_importance(mut self, probes: &[f32], fine: usize) -> Result<Self> {
+        let p = crate::codec::batch_rows(probes.len(), self.d)?;
+        check_finite(probes)?;
+        if fine > self.tokens || p > MAX_PROBES || (fine > 0 && p == 0) {
+            return Err(Error::InvalidParameter("EntropyBlock: fine ≤ B tokens and 1..=1024 probes"));
+        }
+        self.fine = fine;
+        self.probes = if fine > 0 { probes.to_vec() } else { Vec::new() };
+        if self.code_bytes < self.header_len() + 8 {
+            return Err(Error::InvalidParameter("EntropyBlock: budget must hold the header + 8 bytes"));
+        }
+        Ok(self)
+    }
+
+    /// Tokens per block coded at the fine step (see [`with_importance`](Self::with_importance)).
+    pub fn fine_tokens(&self) -> usize {
+        self.fine
     }
 
     /// Fits the transform on calibration vectors `xs` (`n × d`, `n ≥ 2`): the query-weighted KLT
@@ -239,39 +285,70 @@ impl EntropyBlock {
         self.with_transform(&mean, &enc, &dec)
     }
 
-    /// The head dimension's transform parameters in bytes (`(2d + 1)·d` f32), per head.
+    /// The per-head parameters in bytes: the transform (`(2d + 1)·d` f32) and the probes.
     pub fn param_bytes(&self) -> usize {
-        4 * (2 * self.d + 1) * self.d
+        4 * ((2 * self.d + 1) * self.d + self.probes.len())
+    }
+
+    fn flag_len(&self) -> usize {
+        if self.fine > 0 { self.tokens.div_ceil(8) } else { 0 }
     }
 
     fn header_len(&self) -> usize {
-        2 + 4 * self.d
+        2 + 4 * self.d + self.flag_len()
     }
 
-    /// Range-codes the indexes of `y` (centred by `m`, `B × d`) at step `st` into `body`;
-    /// writes the per-component scale and range bytes into `hdr` (`2d` bytes). `Ok(false)` if
-    /// the stream does not fit.
-    fn try_encode(&self, y: &[f32], m: &[f32], sd: &[f32], st: f32, hdr: &mut [u8], body: &mut [u8]) -> Result<bool> {
+    /// Range-codes the indexes of `y` (centred by `m`, `B × d`) at step `st` (flagged tokens
+    /// at `st/2`) into `body`; writes the per-component scale and range bytes into `hdr` (`2d`
+    /// bytes). `Ok(false)` if the stream does not fit.
+    #[allow(clippy::too_many_arguments)]
+    fn try_encode(
+        &self,
+        y: &[f32],
+        m: &[f32],
+        sd: &[f32],
+        st: f32,
+        flags: &[u8],
+        hdr: &mut [u8],
+        body: &mut [u8],
+    ) -> Result<bool> {
         let (d, b) = (self.d, self.tokens);
+        let fine_on = self.fine > 0;
+        let flag = |t: usize| fine_on && flags[t / 8] >> (t % 8) & 1 == 1;
+        // Index of token t, component c: in units of st (coarse) or st/2 (fine).
+        let index = |t: usize, c: usize| {
+            let u = if flag(t) { 0.5 * st } else { st };
+            libm::roundf((y[t * d + c] - m[c]) / u).clamp(-(MAX_INDEX as f32), MAX_INDEX as f32) as i32
+        };
         let mut enc = RangeEncoder::new(body);
         let mut cum = [0u32; 2 * MAX_INDEX as usize + 2];
+        let mut cum2 = [0u32; 2 * MAX_INDEX as usize + 2];
         for c in 0..d {
+            // l: the largest magnitude in fine units (or coarse units without fine tokens).
             let mut l = 0i32;
             for t in 0..b {
-                let i = libm::roundf((y[t * d + c] - m[c]) / st);
-                l = l.max((i.abs().min(MAX_INDEX as f32)) as i32);
+                let i = if fine_on && !flag(t) {
+                    let v = libm::roundf(2.0 * (y[t * d + c] - m[c]) / st);
+                    v.abs().min(MAX_INDEX as f32) as i32
+                } else {
+                    index(t, c).abs()
+                };
+                l = l.max(i);
             }
             let s = scale_byte(sd[c] / st);
             hdr[2 * c] = s;
             hdr[2 * c + 1] = l as u8;
-            if l == 0 {
-                continue;
-            }
-            let ft = model(scale_ratio(s), l as usize, &mut cum);
+            let (lc, lf) = if fine_on { ((l + 1) / 2, l) } else { (l, 0) };
+            let r = scale_ratio(s);
+            let ftc = if lc > 0 { model(r, lc as usize, &mut cum) } else { 0 };
+            let ftf = if lf > 0 { model(2.0 * r, lf as usize, &mut cum2) } else { 0 };
             for t in 0..b {
-                let i = (libm::roundf((y[t * d + c] - m[c]) / st) as i32).clamp(-l, l);
-                let k = (i + l) as usize;
-                if enc.encode(cum[k], cum[k + 1], ft).is_err() {
+                let (ll, ft, tab) = if flag(t) { (lf, ftf, &cum2) } else { (lc, ftc, &cum) };
+                if ll == 0 {
+                    continue;
+                }
+                let k = (index(t, c).clamp(-ll, ll) + ll) as usize;
+                if enc.encode(tab[k], tab[k + 1], ft).is_err() {
                     return Ok(false);
                 }
             }
@@ -282,8 +359,32 @@ impl EntropyBlock {
         }
     }
 
-    /// Encodes block coordinates `y` (`B × d`, already transformed) into `code`.
-    fn encode_coords(&self, y: &[f32], code: &mut [u8]) -> Result<()> {
+    /// The flag bytes of a block (`x`: `B × d` input): the `fine` tokens of highest
+    /// `max_j ⟨probe_j, x_t⟩`, ties to the lower token.
+    fn choose_fine(&self, x: &[f32], flags: &mut [u8]) {
+        flags.fill(0);
+        if self.fine == 0 {
+            return;
+        }
+        let d = self.d;
+        let mut score = [0f32; MAX_BLOCK_VALUES];
+        for (sc, xr) in score.iter_mut().zip(x.chunks_exact(d)) {
+            *sc = self.probes.chunks_exact(d).map(|p| crate::simd::dot(p, xr)).fold(f32::NEG_INFINITY, f32::max);
+        }
+        for _ in 0..self.fine {
+            let mut best = usize::MAX;
+            for t in 0..self.tokens {
+                if flags[t / 8] >> (t % 8) & 1 == 0 && (best == usize::MAX || score[t] > score[best]) {
+                    best = t;
+                }
+            }
+            flags[best / 8] |= 1 << (best % 8);
+        }
+    }
+
+    /// Encodes block coordinates `y` (`B × d`, already transformed) into `code`, with the fine
+    /// tokens chosen from the input block `x`.
+    fn encode_coords(&self, x: &[f32], y: &[f32], code: &mut [u8]) -> Result<()> {
         let (d, b) = (self.d, self.tokens);
         let mut m = [0f32; super::MAX_HEAD_DIM];
         let mut sd = [0f32; super::MAX_HEAD_DIM];
@@ -301,13 +402,17 @@ impl EntropyBlock {
         }
         let (head, rest) = code.split_at_mut(self.header_len());
         let (sth, hdr) = head.split_at_mut(2);
+        let (hdr, flags) = hdr.split_at_mut(4 * d);
+        self.choose_fine(x, flags);
         for c in 0..d {
             hdr[4 * c..4 * c + 2].copy_from_slice(&f16_from_f32(m[c]).to_le_bytes());
         }
         let mut h2 = [0u8; 2 * super::MAX_HEAD_DIM];
+        let flags = &*flags;
         // Smallest positive f16 pattern whose stream fits: hi always fits (all indexes 0).
         let (mut lo, mut hi) = (0u16, 0x7BFFu16);
-        let fits = |pat: u16, h2: &mut [u8], rest: &mut [u8]| self.try_encode(y, &m, &sd, f16_to_f32(pat), h2, rest);
+        let fits =
+            |pat: u16, h2: &mut [u8], rest: &mut [u8]| self.try_encode(y, &m, &sd, f16_to_f32(pat), flags, h2, rest);
         if !fits(hi, &mut h2[..2 * d], rest)? {
             return Err(Error::Overflow);
         }
@@ -329,16 +434,22 @@ impl EntropyBlock {
         Ok(())
     }
 
-    /// Decodes the header (step, means) and the indexes (`B × d`, token-major) of a block.
+    /// Decodes the header (step, means) and the indexes (`B × d`, token-major) of a block;
+    /// returns the step of one index unit (`Δ`, or `Δ/2` with fine tokens, whose coarse
+    /// indexes are then returned doubled).
     fn indexes(&self, code: &[u8], m: &mut [f32], idx: &mut [i16]) -> Result<f32> {
         let (d, b) = (self.d, self.tokens);
         let st = f16_to_f32(u16::from_le_bytes([code[0], code[1]]));
         if !st.is_finite() || st <= 0.0 {
             return Err(Error::Corrupt("EntropyBlock: step"));
         }
-        let hdr = &code[2..self.header_len()];
+        let hdr = &code[2..2 + 4 * d];
+        let flags = &code[2 + 4 * d..self.header_len()];
+        let fine_on = self.fine > 0;
+        let flag = |t: usize| fine_on && flags[t / 8] >> (t % 8) & 1 == 1;
         let mut dec = RangeDecoder::new(&code[self.header_len()..]);
         let mut cum = [0u32; 2 * MAX_INDEX as usize + 2];
+        let mut cum2 = [0u32; 2 * MAX_INDEX as usize + 2];
         for c in 0..d {
             let h = &hdr[4 * c..4 * c + 4];
             m[c] = f16_to_f32(u16::from_le_bytes([h[0], h[1]]));
@@ -346,23 +457,28 @@ impl EntropyBlock {
                 return Err(Error::Corrupt("EntropyBlock: mean"));
             }
             let l = usize::from(h[3]);
-            if l == 0 {
-                (0..b).for_each(|t| idx[t * d + c] = 0);
-                continue;
-            }
-            let ft = model(scale_ratio(h[2]), l, &mut cum);
-            let n = 2 * l + 1;
+            let (lc, lf) = if fine_on { (l.div_ceil(2), l) } else { (l, 0) };
+            let r = scale_ratio(h[2]);
+            let ftc = if lc > 0 { model(r, lc, &mut cum) } else { 0 };
+            let ftf = if lf > 0 { model(2.0 * r, lf, &mut cum2) } else { 0 };
             for t in 0..b {
+                let fl = flag(t);
+                let (ll, ft, tab) = if fl { (lf, ftf, &cum2) } else { (lc, ftc, &cum) };
+                if ll == 0 {
+                    idx[t * d + c] = 0;
+                    continue;
+                }
+                let n = 2 * ll + 1;
                 let v = dec.decode(ft)?;
-                // Largest k with cum[k] ≤ v (cum is strictly increasing, v < ft).
-                let k = cum[..=n].partition_point(|&x| x <= v) - 1;
-                let k = k.min(n - 1);
-                dec.update(cum[k], cum[k + 1], ft)?;
-                idx[t * d + c] = (k as i32 - l as i32) as i16;
+                // Largest k with tab[k] ≤ v (tab is strictly increasing, v < ft).
+                let k = (tab[..=n].partition_point(|&x| x <= v) - 1).min(n - 1);
+                dec.update(tab[k], tab[k + 1], ft)?;
+                let i = k as i32 - ll as i32;
+                idx[t * d + c] = if fine_on && !fl { 2 * i } else { i } as i16;
             }
         }
         dec.check().map_err(|_| Error::Corrupt("EntropyBlock: stream past its budget"))?;
-        Ok(st)
+        Ok(if fine_on { 0.5 * st } else { st })
     }
 
     /// `out[t] = ⟨q, μ⟩ + Σ_c q'_c·m_c + Δ·Σ_c q'_c·i_{t,c}` with `q' = D·q`.
@@ -428,7 +544,7 @@ impl Codec for EntropyBlock {
             }
         }
         check_finite(&y[..x.len()])?;
-        self.encode_coords(&y[..x.len()], code)
+        self.encode_coords(x, &y[..x.len()], code)
     }
 }
 
@@ -521,12 +637,13 @@ impl EntropyBlock {
     }
 }
 
-/// Saved as `u32 d, u32 tokens, u32 code_bytes, d f32 mean, d² f32 E, d² f32 D`; restore goes
-/// through the checked constructors.
+/// Saved as `u32 d, u32 tokens, u32 code_bytes, d f32 mean, d² f32 E, d² f32 D, u32 fine,
+/// u32 p, p·d f32 probes`; restore goes through the checked constructors.
 impl crate::persist::Persist for EntropyBlock {
     fn persist(&self, w: &mut crate::format::Writer) {
         w.u32(self.d as u32).u32(self.tokens as u32).u32(self.code_bytes as u32);
         w.f32s(&self.mean).f32s(&self.enc).f32s(&self.dec);
+        w.u32(self.fine as u32).u32((self.probes.len() / self.d) as u32).f32s(&self.probes);
     }
     fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
         let d = crate::persist::read_dim(r, super::MAX_HEAD_DIM, "EntropyBlock: head dimension too large")?;
@@ -540,6 +657,10 @@ impl crate::persist::Persist for EntropyBlock {
         let mean = r.finite_f32_vec(d, "EntropyBlock: non-finite mean")?;
         let enc = r.finite_f32_vec(d * d, "EntropyBlock: non-finite transform")?;
         let dec = r.finite_f32_vec(d * d, "EntropyBlock: non-finite transform")?;
-        c.with_transform(&mean, &enc, &dec)
+        let c = c.with_transform(&mean, &enc, &dec)?;
+        let fine = crate::persist::read_dim(r, MAX_BLOCK_VALUES, "EntropyBlock: too many fine tokens")?;
+        let p = crate::persist::read_dim(r, MAX_PROBES, "EntropyBlock: too many probes")?;
+        let probes = r.finite_f32_vec(p * d, "EntropyBlock: non-finite probe")?;
+        c.with_importance(&probes, fine).map_err(|_| Error::Corrupt("EntropyBlock: importance"))
     }
 }
