@@ -529,9 +529,11 @@ fn key_specs() -> Vec<KvSpec> {
             target,
             build: Box::new(move |_, _, _, _, kp, qp| {
                 let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
-                Box::new(c.calibrate(kp, Some(qp)).unwrap().with_importance(qp, BLOCK / 4).unwrap())
+                // 16 probes: every 32nd calibration query of the four prefixes.
+                let probes: Vec<f32> = qp.chunks_exact(D).step_by(32).flatten().copied().collect();
+                Box::new(c.calibrate(kp, Some(qp)).unwrap().with_importance(&probes, BLOCK / 4).unwrap())
             }),
-            param_bits: 32 * (2 * D * D + D + 4 * CAL * D),
+            param_bits: 32 * (2 * D * D + D + 16 * D),
             per_window_params: false,
         });
         v.push(KvSpec {
@@ -720,8 +722,7 @@ fn kv_section(
                 if s.name.ends_with("3.5-pca-w0")
                     || s.name == "ck3.5-o16"
                     || s.name == "ck3-pca-w0"
-                    || s.name.starts_with("ek3.5-pre")
-                    || s.name == "ek3-pre-i32"
+                    || s.name == "ek3.5-pre-i32"
                 {
                     all_logits.push(est.clone());
                 }
