@@ -105,9 +105,7 @@ fn group(c: &mut Criterion, d: usize) {
                 }
             })
         });
-        g.bench_function("entropy/encode", |b| {
-            b.iter(|| ek.encode_batch(black_box(&x), &mut ec).unwrap())
-        });
+        g.bench_function("entropy/encode", |b| b.iter(|| ek.encode_batch(black_box(&x), &mut ec).unwrap()));
     }
     g.finish();
 }

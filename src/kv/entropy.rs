@@ -539,8 +539,8 @@ impl Codec for EntropyBlock {
         let mut tmp = [0f32; super::MAX_HEAD_DIM];
         for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
             tmp[..d].iter_mut().zip(xr).zip(&self.mean).for_each(|((t, &v), &m)| *t = v - m);
-            for c in 0..d {
-                yr[c] = crate::simd::dot(&self.enc[c * d..(c + 1) * d], &tmp[..d]);
+            for (yc, e) in yr.iter_mut().zip(self.enc.chunks_exact(d)) {
+                *yc = crate::simd::dot(e, &tmp[..d]);
             }
         }
         check_finite(&y[..x.len()])?;

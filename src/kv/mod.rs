@@ -49,7 +49,7 @@ mod pack;
 mod values;
 
 pub use cache::KvCache;
-pub use entropy::{EntropyBlock, MAX_BLOCK_VALUES};
+pub use entropy::{EntropyBlock, MAX_BLOCK_VALUES, MAX_PROBES};
 pub use keys::{Basis, ChannelKeys};
 pub use outliers::{Outliers, OutliersQuery};
 pub use values::TokenValues;
