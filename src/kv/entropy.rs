@@ -242,7 +242,7 @@ impl EntropyBlock {
                 let floor = e.s[0].max(1e-300) * 1e-6;
                 for k in 0..d {
                     let ev = e.s[k].max(floor);
-                    let (a, b) = (ev.sqrt(), 1.0 / ev.sqrt());
+                    let (a, b) = (libm::sqrt(ev), 1.0 / libm::sqrt(ev));
                     for i in 0..d {
                         for j in 0..d {
                             let vv = e.v[i * d + k] * e.v[j * d + k];
@@ -397,7 +397,10 @@ impl EntropyBlock {
             }
             m[c] = mc;
             let mut v = 0f64;
-            (0..b).for_each(|t| v += f64::from(y[t * d + c] - mc).powi(2));
+            (0..b).for_each(|t| {
+                let e = f64::from(y[t * d + c] - mc);
+                v += e * e;
+            });
             sd[c] = libm::sqrt(v / b as f64) as f32;
         }
         let (head, rest) = code.split_at_mut(self.header_len());
