@@ -64,27 +64,31 @@ pub struct EntropyBlock {
 /// Largest number of probe queries of [`EntropyBlock::with_importance`].
 pub const MAX_PROBES: usize = 1024;
 
-/// `Φ(x)` of the standard normal (f64, via `libm::erf`: the same bits on every target).
-fn phi(x: f64) -> f64 {
-    0.5 * (1.0 + libm::erf(x * core::f64::consts::FRAC_1_SQRT_2))
-}
-
 /// Cumulative frequencies of the `2L + 1` indexes `−L..=L` under a discretized Gaussian of
-/// standard deviation `r` (in steps), each frequency `≥ 1`: `cum[0] = 0`, `cum[2L+1] = total ≤ FT`.
+/// standard deviation `r` (in steps) truncated to `±L`: `f(i) = 1 + ⌊p(|i|)·(2^15 − 2L − 1)⌋`
+/// with `p(0) = erf(½/(r√2))/m`, `p(i) = ½·(erf((i+½)/(r√2)) − erf((i−½)/(r√2)))/m`,
+/// `m = erf((L+½)/(r√2))` (f64, `libm::erf`: the same bits on every target); once `⌊p·…⌋`
+/// is 0 the rest (smaller) are 1. `cum[0] = 0`, `cum[2L+1] = total ≤ 2^15`.
 fn model(r: f32, l: usize, cum: &mut [u32]) -> u32 {
     let n = 2 * l + 1;
-    let r = f64::from(r).max(1e-3);
-    let lo = phi((-(l as f64) - 0.5) / r);
-    let hi = phi((l as f64 + 0.5) / r);
-    let mass = (hi - lo).max(1e-300);
+    let s = 1.0 / (f64::from(r).max(1e-3) * core::f64::consts::SQRT_2);
+    let mass = libm::erf((l as f64 + 0.5) * s).max(1e-300);
     let spare = f64::from(FT - n as u32);
+    let mut f = [1u32; MAX_INDEX as usize + 1];
+    let mut prev = libm::erf(0.5 * s);
+    f[0] = 1 + libm::floor((prev / mass).clamp(0.0, 1.0) * spare) as u32;
+    for (i, fi) in f.iter_mut().enumerate().take(l + 1).skip(1) {
+        let e = libm::erf((i as f64 + 0.5) * s);
+        let extra = libm::floor((0.5 * (e - prev) / mass).clamp(0.0, 1.0) * spare) as u32;
+        prev = e;
+        if extra == 0 {
+            break;
+        }
+        *fi = 1 + extra;
+    }
     cum[0] = 0;
-    let mut prev = lo;
     for k in 0..n {
-        let c = phi((k as f64 - l as f64 + 0.5) / r);
-        let p = ((c - prev) / mass).clamp(0.0, 1.0);
-        prev = c;
-        cum[k + 1] = cum[k] + 1 + libm::floor(p * spare) as u32;
+        cum[k + 1] = cum[k] + f[k.abs_diff(l)];
     }
     cum[n]
 }
