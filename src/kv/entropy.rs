@@ -536,7 +536,8 @@ impl Codec for EntropyBlock {
     ///
     /// # Errors
     /// Wrong lengths; [`Error::NonFinite`] on NaN/inf input or transformed values;
-    /// [`Error::Overflow`] if a component mean does not fit f16.
+    /// [`Error::Overflow`] if a component mean does not fit f16, or if the block does not fit
+    /// the budget even at the largest f16 step (coordinates spread beyond about `10^7`).
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
         check_dim(self.dim(), x.len())?;
         check_code(self.code_len(), code.len())?;
