@@ -45,8 +45,25 @@ const FT: u32 = 1 << 15;
 /// [`TokenBlock::logits`] and [`TokenBlock::attend`] work on the integer indexes (decoded into
 /// a stack array, `B·d ≤ 8,192`) and the query mapped into the transform domain, without a
 /// float `K̂` or `V̂`; they equal decode-then-dot up to float rounding. Entropy decoding is
-/// sequential, so a block is decoded once per call: [`logits_batch`](Self::logits_batch)
-/// scores many queries against one decode.
+/// sequential, so a block is decoded once per call:
+/// [`TokenBlock::logits_batch`] scores many queries against one decode.
+///
+/// ```
+/// use vector_codecs::kv::{EntropyBlock, TokenBlock};
+/// use vector_codecs::{Codec, Decode};
+/// let (d, b) = (8, 32);
+/// let cal: Vec<f32> = (0..64 * d).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.02).collect();
+/// let queries: Vec<f32> = (0..16 * d).map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.02).collect();
+/// // 3 stored bits per coordinate, query-weighted KLT fitted on calibration keys and queries.
+/// let c = EntropyBlock::new(d, b, 3.0)?.calibrate(&cal, Some(&queries))?;
+/// assert_eq!(c.code_len(), 3 * b * d / 8);
+/// let block = &cal[..b * d];
+/// let mut code = vec![0u8; c.code_len()];
+/// c.encode_into(block, &mut code)?;
+/// let mut logits = vec![0f32; b];
+/// c.logits(&queries[..d], &code, &mut logits)?; // ⟨q, k̂_t⟩ from the codes
+/// # Ok::<(), vector_codecs::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntropyBlock {
     d: usize,
