@@ -5,13 +5,16 @@
 //!
 //! * `logits/codes` — `TokenBlock::logits` per block (`q·k̂_t` from the codes);
 //! * `logits/decode` — `decode_into` per block into a reused buffer, then `simd::dot` per key;
-//! * `attend/codes` and `attend/decode` — the same for `Σ_t p_t·v̂_t`.
+//! * `attend/codes` and `attend/decode` — the same for `Σ_t p_t·v̂_t`;
+//! * `entropy/…` (d = 32 only): `EntropyBlock` keys at 3.5 stored bits/dim, 8 queries per block:
+//!   `logits_batch` (range decoding once, then integer-index dot products) against
+//!   `decode_into` + `simd::dot`, and `encode` of the 16 blocks (step search).
 //!
 //! `cargo bench --bench kv -- --warm-up-time 1 --measurement-time 2`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use vector_codecs::kv::{ChannelKeys, TokenBlock, TokenValues};
+use vector_codecs::kv::{ChannelKeys, EntropyBlock, TokenBlock, TokenValues};
 use vector_codecs::rng::Rng;
 use vector_codecs::scalar::side::SideFormat;
 use vector_codecs::{Codec, Decode};
@@ -76,6 +79,34 @@ fn group(c: &mut Criterion, d: usize) {
             }
         })
     });
+    if d == 32 {
+        let ek = EntropyBlock::new(d, B, 3.5).unwrap().calibrate(&x[..B * d], Some(&x[B * d..2 * B * d])).unwrap();
+        let mut ec = vec![0u8; N / B * ek.code_len()];
+        ek.encode_batch(&x, &mut ec).unwrap();
+        let mut qs = vec![0f32; 8 * d];
+        rng.fill_gaussian(&mut qs);
+        let mut out8 = vec![0f32; 8 * B];
+        g.bench_function("entropy/logits-8q/codes", |b| {
+            b.iter(|| {
+                for code in black_box(&ec).chunks_exact(ek.code_len()) {
+                    ek.logits_batch(&qs, code, &mut out8).unwrap();
+                }
+            })
+        });
+        g.bench_function("entropy/logits-8q/decode", |b| {
+            b.iter(|| {
+                for code in black_box(&ec).chunks_exact(ek.code_len()) {
+                    ek.decode_into(code, &mut buf).unwrap();
+                    for (qv, o) in qs.chunks_exact(d).zip(out8.chunks_exact_mut(B)) {
+                        for (k, l) in buf.chunks_exact(d).zip(o.iter_mut()) {
+                            *l = vector_codecs::simd::dot(qv, k);
+                        }
+                    }
+                }
+            })
+        });
+        g.bench_function("entropy/encode", |b| b.iter(|| ek.encode_batch(black_box(&x), &mut ec).unwrap()));
+    }
     g.finish();
 }
 

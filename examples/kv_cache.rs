@@ -439,7 +439,7 @@ impl KeyCodec for FactoryCodec {
 // KV-cache codecs (`vector_codecs::kv`): calibrate on a prefix, measure on the rest.
 // ---------------------------------------------------------------------------------------------
 
-use vector_codecs::kv::{ChannelKeys, Outliers, TokenBlock, TokenValues};
+use vector_codecs::kv::{ChannelKeys, EntropyBlock, Outliers, TokenBlock, TokenValues};
 use vector_codecs::scalar::side::SideFormat;
 
 /// Tokens of each window used for calibration (the first `CAL`); the other `T − CAL` are
@@ -448,9 +448,12 @@ const CAL: usize = 128;
 const BLOCK: usize = 128;
 const M: usize = T - CAL;
 
-/// Builds a block codec of one head from its calibration keys and queries (`CAL × D` each) and
-/// the calibration keys of window 0 of the same head (for the cross-window variants).
-type Build = Box<dyn Fn(&[f32], &[f32], &[f32], &[f32]) -> Box<dyn TokenBlock>>;
+/// Builds a block codec of one head from its calibration keys and queries (`CAL × D` each),
+/// the calibration keys and queries of window 0 of the same head (for the cross-window
+/// variants), and those of all four windows.
+/// The last two arguments are the calibration prefixes of all four windows of the head
+/// (`4·CAL × D` keys or values, and queries): never a scored token.
+type Build = Box<dyn Fn(&[f32], &[f32], &[f32], &[f32], &[f32], &[f32]) -> Box<dyn TokenBlock>>;
 
 struct KvSpec {
     name: String,
@@ -475,7 +478,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}"),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
             }),
             param_bits: 0,
@@ -484,7 +487,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}-o16"),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 16), SideFormat::F16).unwrap();
                 Box::new(Outliers::new(c, 16, D).unwrap())
             }),
@@ -494,7 +497,7 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}-pca"),
             target,
-            build: Box::new(move |k, q, _, _| {
+            build: Box::new(move |k, q, _, _, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
                 Box::new(c.calibrate(k, Some(q)).unwrap())
             }),
@@ -504,11 +507,43 @@ fn key_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("ck{target}-pca-w0"),
             target,
-            build: Box::new(move |_, _, k0, q0| {
+            build: Box::new(move |_, _, k0, q0, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
                 Box::new(c.calibrate(k0, Some(q0)).unwrap())
             }),
             param_bits: 32 * (D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ek{target}-pre"),
+            target,
+            build: Box::new(move |_, _, _, _, kp, qp| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(kp, Some(qp)).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ek{target}-pre-i32"),
+            target,
+            build: Box::new(move |_, _, _, _, kp, qp| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                // 16 probes: every 32nd calibration query of the four prefixes.
+                let probes: Vec<f32> = qp.chunks_exact(D).step_by(32).flatten().copied().collect();
+                Box::new(c.calibrate(kp, Some(qp)).unwrap().with_importance(&probes, BLOCK / 4).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D + 16 * D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ek{target}-w0"),
+            target,
+            build: Box::new(move |_, _, k0, q0, _, _| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(k0, Some(q0)).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D),
             per_window_params: false,
         });
     }
@@ -521,7 +556,7 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("tv{bits}-g32{}", if sym { "-sym" } else { "" }),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 Box::new(TokenValues::new(D, BLOCK, bits, 32, sym, SideFormat::F16).unwrap())
             }),
             param_bits: 0,
@@ -530,9 +565,29 @@ fn value_specs() -> Vec<KvSpec> {
     }
     for target in [2.0, 2.5, 3.0, 3.5, 4.0] {
         v.push(KvSpec {
+            name: format!("ev{target}-pre"),
+            target,
+            build: Box::new(move |_, _, _, _, vp, _| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(vp, None).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
+            name: format!("ev{target}-w0"),
+            target,
+            build: Box::new(move |_, _, v0, _, _, _| {
+                let c = EntropyBlock::new(D, BLOCK, target as f32).unwrap();
+                Box::new(c.calibrate(v0, None).unwrap())
+            }),
+            param_bits: 32 * (2 * D * D + D),
+            per_window_params: false,
+        });
+        v.push(KvSpec {
             name: format!("cv{target}-pca-w0"),
             target,
-            build: Box::new(move |_, _, v0, _| {
+            build: Box::new(move |_, _, v0, _, _, _| {
                 let c = ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap();
                 Box::new(c.calibrate(v0, None).unwrap())
             }),
@@ -542,7 +597,7 @@ fn value_specs() -> Vec<KvSpec> {
         v.push(KvSpec {
             name: format!("cv{target}"),
             target,
-            build: Box::new(move |_, _, _, _| {
+            build: Box::new(move |_, _, _, _, _, _| {
                 Box::new(ChannelKeys::new(D, BLOCK, ck_bits(target, 0), SideFormat::F16).unwrap())
             }),
             param_bits: 0,
@@ -559,42 +614,46 @@ fn spec_bits(s: &KvSpec, c: &dyn TokenBlock) -> f64 {
     c.bits_per_dim() + extra
 }
 
-/// Logits `q·k̂/√d` (`M × M`) of the measured queries against the measured keys, from codes.
+/// Logits `q·k̂/√d` (`M × M`) of the measured queries against the measured keys, from codes
+/// (`TokenBlock::logits_batch`: all queries against one block at a time).
 fn block_logits(c: &dyn TokenBlock, keys: &[f32], queries: &[f32], out: &mut [f32]) {
     let mut codes = vec![0u8; M / BLOCK * c.code_len()];
     c.encode_batch(keys, &mut codes).expect("encode");
     let scale = 1.0 / (D as f32).sqrt();
-    for (q, row) in queries.chunks_exact(D).zip(out.chunks_exact_mut(M)) {
-        for (code, o) in codes.chunks_exact(c.code_len()).zip(row.chunks_exact_mut(BLOCK)) {
-            c.logits(q, code, o).expect("logits");
+    let mut tmp = vec![0f32; M * BLOCK];
+    for (bi, code) in codes.chunks_exact(c.code_len()).enumerate() {
+        c.logits_batch(queries, code, &mut tmp).expect("logits");
+        for (row, t) in out.chunks_exact_mut(M).zip(tmp.chunks_exact(BLOCK)) {
+            row[bi * BLOCK..(bi + 1) * BLOCK].copy_from_slice(t);
         }
-        row.iter_mut().for_each(|v| *v *= scale);
     }
+    out.iter_mut().for_each(|v| *v *= scale);
 }
 
-/// `softmax(logits)·V̂` for every row (`M × D`), with `V̂` scored from codes (`codec`) or exact.
+/// `softmax(logits)·V̂` for every row (`M × D`), with `V̂` scored from codes (`codec`,
+/// `TokenBlock::attend_batch`: all rows against one block at a time) or exact.
 fn attention_out(logits: &[f32], values: &[f32], codec: Option<&dyn TokenBlock>, out: &mut [f32]) {
     let mut p = vec![0f64; M];
-    let codes = codec.map(|c| {
+    let mut pf = vec![0f32; M * M];
+    out.fill(0.0);
+    for ((l, o), pr) in logits.chunks_exact(M).zip(out.chunks_exact_mut(D)).zip(pf.chunks_exact_mut(M)) {
+        softmax(l, &mut p);
+        pr.iter_mut().zip(&p).for_each(|(a, &b)| *a = b as f32);
+        if codec.is_none() {
+            for (v, &pt) in values.chunks_exact(D).zip(&p) {
+                o.iter_mut().zip(v).for_each(|(o, &x)| *o += (pt * f64::from(x)) as f32);
+            }
+        }
+    }
+    if let Some(c) = codec {
         let mut codes = vec![0u8; M / BLOCK * c.code_len()];
         c.encode_batch(values, &mut codes).expect("encode values");
-        codes
-    });
-    for (l, o) in logits.chunks_exact(M).zip(out.chunks_exact_mut(D)) {
-        softmax(l, &mut p);
-        let pf: Vec<f32> = p.iter().map(|&v| v as f32).collect();
-        o.fill(0.0);
-        match (codec, &codes) {
-            (Some(c), Some(codes)) => {
-                for (code, pb) in codes.chunks_exact(c.code_len()).zip(pf.chunks_exact(BLOCK)) {
-                    c.attend(pb, code, o).expect("attend");
-                }
+        let mut pb = vec![0f32; M * BLOCK];
+        for (bi, code) in codes.chunks_exact(c.code_len()).enumerate() {
+            for (dst, src) in pb.chunks_exact_mut(BLOCK).zip(pf.chunks_exact(M)) {
+                dst.copy_from_slice(&src[bi * BLOCK..(bi + 1) * BLOCK]);
             }
-            _ => {
-                for (v, &pt) in values.chunks_exact(D).zip(&p) {
-                    o.iter_mut().zip(v).for_each(|(o, &x)| *o += (pt * f64::from(x)) as f32);
-                }
-            }
+            c.attend_batch(&pb, code, out).expect("attend");
         }
     }
 }
@@ -635,6 +694,8 @@ fn kv_section(
         let r0 = (h * 2048 + w * T + from) * D;
         a[r0..r0 + n * D].to_vec()
     };
+    // The first CAL rows of each of the four windows of head h (calibration only).
+    let prefixes = |a: &[f32], h: usize| -> Vec<f32> { (0..WINDOWS).flat_map(|w| win(a, h, w, 0, CAL)).collect() };
     let mut exact = vec![0f32; M * M];
     let mut est = vec![0f32; M * M];
     let mut out_e = vec![0f32; M * D];
@@ -642,22 +703,27 @@ fn kv_section(
     // Keys.
     let kspecs = key_specs();
     let mut best_keys: Vec<(String, f64, Vec<Vec<f32>>)> = Vec::new();
-    for s in &kspecs {
+    for s in kspecs.iter().filter(|s| selected(&s.name)) {
         let t0 = Instant::now();
         let mut acc = Acc::default();
         let mut bits = 0.0;
         let mut all_logits = Vec::new();
         for h in 0..HEADS {
             let (k0, q0) = (win(keys, h, 0, 0, CAL), win(queries, h, 0, 0, CAL));
+            let (kp, qp) = (prefixes(keys, h), prefixes(queries, h));
             for w in 0..WINDOWS {
                 let (kc, qc) = (win(keys, h, w, 0, CAL), win(queries, h, w, 0, CAL));
                 let (km, qm) = (win(keys, h, w, CAL, M), win(queries, h, w, CAL, M));
-                let c = (s.build)(&kc, &qc, &k0, &q0);
+                let c = (s.build)(&kc, &qc, &k0, &q0, &kp, &qp);
                 bits = spec_bits(s, c.as_ref());
                 exact_logits_n(&km, &qm, &mut exact);
                 block_logits(c.as_ref(), &km, &qm, &mut est);
                 compare_n(&exact, &est, M, &mut acc);
-                if s.name.ends_with("3.5-pca-w0") || s.name == "ck3.5-o16" || s.name == "ck3-pca-w0" {
+                if s.name.ends_with("3.5-pca-w0")
+                    || s.name == "ck3.5-o16"
+                    || s.name == "ck3-pca-w0"
+                    || s.name == "ek3.5-pre-i32"
+                {
                     all_logits.push(est.clone());
                 }
             }
@@ -683,7 +749,7 @@ fn kv_section(
         );
     }
     // Values: softmax(q·Kᵀ/√d)·V̂ against the exact output (exact keys), then K+V.
-    for s in &value_specs() {
+    for s in value_specs().iter().filter(|s| selected(&s.name)) {
         let mut bits = 0.0;
         let (mut e2, mut r2) = (0f64, 0f64);
         let mut kv: Vec<(f64, f64)> = vec![(0.0, 0.0); best_keys.len()];
@@ -692,7 +758,7 @@ fn kv_section(
             for w in 0..WINDOWS {
                 let (km, qm, vm) = (win(keys, h, w, CAL, M), win(queries, h, w, CAL, M), win(&values, h, w, CAL, M));
                 let (vc, v0) = (win(&values, h, w, 0, CAL), win(&values, h, 0, 0, CAL));
-                let c = (s.build)(&vc, &[], &v0, &[]);
+                let c = (s.build)(&vc, &[], &v0, &[], &prefixes(&values, h), &[]);
                 bits = c.bits_per_dim();
                 exact_logits_n(&km, &qm, &mut exact);
                 attention_out(&exact, &vm, None, &mut out_e);
@@ -720,6 +786,15 @@ fn kv_section(
             let _ = writeln!(vmd, "| L{layer} | {kname} | {kbits:.3} | {} | {bits:.3} | {mean:.3} | {r:.4} |", s.name);
             let _ = writeln!(csv, "L{layer},kv:{kname}+{},{mean:.4},{mean:.4},{r:.6},,,", s.name);
         }
+    }
+}
+
+/// Whether a KV spec runs: all, or those whose name contains one of the comma-separated
+/// substrings in the environment variable `KV_MATCH` (a development filter).
+fn selected(name: &str) -> bool {
+    match std::env::var("KV_MATCH") {
+        Ok(m) if !m.is_empty() => m.split(',').any(|p| name.contains(p)),
+        _ => true,
     }
 }
 

@@ -9,6 +9,9 @@ mod kv_params;
 #[path = "../fuzz/targets/kv_codes.rs"]
 mod kv_codes;
 
+#[path = "../fuzz/targets/kv_entropy.rs"]
+mod kv_entropy;
+
 use vector_codecs::kv::{ChannelKeys, Outliers, TokenValues};
 
 #[test]
@@ -19,6 +22,91 @@ fn kv_params_corpus() {
 #[test]
 fn kv_codes_corpus() {
     assert!(common::replay_corpus("kv_codes", kv_codes::run) >= 8);
+}
+
+#[test]
+fn kv_entropy_corpus() {
+    assert!(common::replay_corpus("kv_entropy", kv_entropy::run) >= 8);
+    // Exactly the `params_valid_*` parameter seeds parse.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kv_entropy");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("params_") {
+            let b = std::fs::read(&p).unwrap();
+            let ok = vector_codecs::kv::EntropyBlock::from_bytes(&b[1..]).is_ok();
+            assert_eq!(ok, name.starts_with("params_valid_"), "{name}");
+        }
+    }
+}
+
+/// Mutations of the `kv_entropy` seeds (parameters and codes of `EntropyBlock`).
+#[test]
+fn kv_entropy_mutations_never_panic() {
+    common::mutate_corpora(&[("kv_entropy", kv_entropy::run)], 79, 60);
+}
+
+/// Writes the `kv_entropy` seeds: valid parameters and codes, truncations, lies and corruptions.
+#[test]
+#[ignore = "regenerates fuzz/corpus/kv_entropy"]
+fn generate_entropy_corpus() {
+    use vector_codecs::format::Writer;
+    use vector_codecs::kv::{EntropyBlock, KIND};
+    use vector_codecs::{Codec, rng::Rng};
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kv_entropy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, sel: u8, b: &[u8]| {
+        let mut v = vec![sel];
+        v.extend_from_slice(b);
+        std::fs::write(dir.join(name), v).unwrap()
+    };
+    let c = kv_entropy::fixed();
+    write("params_valid_fixed", 0, &c.to_bytes().unwrap());
+    write("params_valid_identity", 0, &EntropyBlock::new(4, 32, 2.5).unwrap().to_bytes().unwrap());
+    let probes: Vec<f32> = (0..3 * 8).map(|i| (i as f32 * 0.37).sin()).collect();
+    let ci = kv_entropy::fixed().with_importance(&probes, 4).unwrap();
+    write("params_valid_importance", 0, &ci.to_bytes().unwrap());
+    let mut x: Vec<f32> = (0..ci.dim()).map(|i| (i as f32 * 0.13).cos()).collect();
+    x[17] = 9.0;
+    let mut code = vec![0u8; ci.code_len()];
+    ci.encode_into(&x, &mut code).unwrap();
+    write("code_importance_for_plain_codec", 1, &code[..c.code_len().min(code.len())]);
+    let raw = |d: u32, t: u32, bytes: u32, v: f32| {
+        let mut w = Writer::new(KIND);
+        w.u8(4).u32(d).u32(t).u32(bytes);
+        w.f32s(&vec![v; (d.min(16) * (2 * d.min(16) + 1)) as usize]);
+        w.u32(2).u32(1).f32s(&vec![v; d.min(16) as usize]);
+        w.finish().unwrap()
+    };
+    let lying_probes = {
+        let mut w = Writer::new(KIND);
+        w.u8(4).u32(8).u32(16).u32(60).f32s(&[0.5; 8 * 17]).u32(2).u32(u32::MAX);
+        w.finish().unwrap()
+    };
+    write("params_lying_probes", 0, &lying_probes);
+    write("params_lying_dim", 0, &raw(u32::MAX, 8, 100, 1.0));
+    write("params_huge_block", 0, &raw(1024, 4096, 100, 1.0));
+    write("params_small_budget", 0, &raw(8, 8, 10, 1.0));
+    write("params_nan", 0, &raw(8, 8, 60, f32::NAN));
+    let mut b = c.to_bytes().unwrap();
+    b.truncate(b.len() - 5);
+    write("params_truncated", 0, &b);
+    let mut r = Rng::new(11);
+    for (i, scale) in [0.01f32, 1.0, 100.0, 3e4].iter().enumerate() {
+        let x: Vec<f32> = (0..c.dim()).map(|_| r.gaussian() as f32 * scale).collect();
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        write(&format!("code_valid_{i}"), 1, &code);
+        let mut short = code.clone();
+        short.pop();
+        write(&format!("code_short_{i}"), 1, &short);
+        let mut bad = code.clone();
+        bad[0] = 0xff;
+        bad[1] = 0x7f;
+        write(&format!("code_nan_step_{i}"), 1, &bad);
+    }
+    let rnd: Vec<u8> = (0..c.code_len()).map(|_| r.next_u32() as u8).collect();
+    write("code_random", 1, &rnd);
 }
 
 #[test]

@@ -14,6 +14,10 @@
 //! * [`Outliers`] — the dense-and-sparse split as one generic wrapper over any codec: a fixed
 //!   number of the values farthest from their channel's mean are stored apart as
 //!   `(u16 index, f16 residual)` pairs and removed before the inner codec quantizes the rest.
+//! * [`EntropyBlock`] — transform coding (a calibrated query-weighted KLT for keys, PCA for
+//!   values) with uniform quantization whose indexes are range coded under a per-block
+//!   discretized Gaussian model into a fixed byte budget: fractional rates are real and the
+//!   rate is spent where the logit error is.
 //! * [`KvCache`] — the cache itself: full blocks as codes, the newest `< B` tokens kept in
 //!   higher precision (KIVI's residual block) until the block fills, and attention from codes.
 //!
@@ -38,12 +42,14 @@
 //! them so that evaluations can amortize them honestly.
 
 mod cache;
+mod entropy;
 mod keys;
 mod outliers;
 mod pack;
 mod values;
 
 pub use cache::KvCache;
+pub use entropy::{EntropyBlock, MAX_BLOCK_VALUES, MAX_PROBES};
 pub use keys::{Basis, ChannelKeys};
 pub use outliers::{Outliers, OutliersQuery};
 pub use values::TokenValues;
@@ -80,6 +86,37 @@ pub trait TokenBlock: crate::Decode {
     /// [`crate::Error::CodeLength`]; [`crate::Error::NonFinite`] for NaN/inf weights;
     /// [`crate::Error::Corrupt`] as the decoder.
     fn attend(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()>;
+    /// The logits of `n` queries (`queries`: `n × d`) against one block: `out[j·B..(j+1)·B]` is
+    /// [`logits`](Self::logits) of query `j`. The default calls it per query; codecs whose
+    /// codes are costly to read (entropy coded) decode the block once.
+    ///
+    /// # Errors
+    /// As [`logits`](Self::logits); [`crate::Error::DimensionMismatch`] unless `queries.len()`
+    /// is a multiple of `d` and `out.len() = n·B`.
+    fn logits_batch(&self, queries: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
+        let (d, b) = (self.head_dim(), self.block_tokens());
+        let n = crate::codec::batch_rows(queries.len(), d)?;
+        crate::error::check_dim(n * b, out.len())?;
+        for (q, o) in queries.chunks_exact(d).zip(out.chunks_exact_mut(b)) {
+            self.logits(q, code, o)?;
+        }
+        Ok(())
+    }
+    /// [`attend`](Self::attend) for `n` rows of weights (`p`: `n × B`) into `n` outputs (`out`:
+    /// `n × d`, each added to). The default calls it per row.
+    ///
+    /// # Errors
+    /// As [`attend`](Self::attend); [`crate::Error::DimensionMismatch`] unless `p.len()` is a
+    /// multiple of `B` and `out.len() = n·d`.
+    fn attend_batch(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
+        let (d, b) = (self.head_dim(), self.block_tokens());
+        let n = crate::codec::batch_rows(p.len(), b)?;
+        crate::error::check_dim(n * d, out.len())?;
+        for (pr, o) in p.chunks_exact(b).zip(out.chunks_exact_mut(d)) {
+            self.attend(pr, code, o)?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks the common arguments of [`TokenBlock::logits`].
