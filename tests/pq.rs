@@ -3,7 +3,7 @@
 
 use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::pq::fastscan::{pack_blocks, quantize_table, scan_blocks, unpack_blocks};
-use vector_codecs::pq::opq::{OpqConfig, train_opq};
+use vector_codecs::pq::opq::{OpqConfig, OpqInit, train_opq};
 use vector_codecs::pq::{PqMetric, ProductQuantizer};
 use vector_codecs::rng::Rng;
 use vector_codecs::simd::Backend;
@@ -336,10 +336,28 @@ fn correlated(n: usize, d: usize, seed: u64) -> Vec<f32> {
 
 #[test]
 fn opq_rotation_is_orthogonal_and_beats_pq() {
+    for init in [OpqInit::Random, OpqInit::EigenAllocation] {
+        opq_case(init);
+    }
+}
+
+fn opq_case(init: OpqInit) {
     let (n, d, m) = (2000, 32, 8);
     let x = correlated(n, d, 3);
-    let cfg = OpqConfig { niter: 10, niter_pq_0: 10, kmeans: fast(), ..OpqConfig::default() };
+    let cfg = OpqConfig { niter: 10, niter_pq_0: 10, kmeans: fast(), init, ..OpqConfig::default() };
     let (opq, mses) = train_opq(&x, d, d, m, 4, &cfg).unwrap();
+    // A batch through the rotation has the bits of one row at a time.
+    {
+        use vector_codecs::transform::Transform;
+        let rows = &x[..7 * d];
+        let mut one = vec![0f32; 7 * d];
+        for (xi, oi) in rows.chunks_exact(d).zip(one.chunks_exact_mut(d)) {
+            opq.transform.forward(xi, oi).unwrap();
+        }
+        let mut batch = vec![0f32; 7 * d];
+        opq.transform.forward_batch(rows, &mut batch).unwrap();
+        assert_eq!(one, batch, "{init:?}");
+    }
     let r: Vec<f64> = opq.transform.matrix().iter().map(|&v| f64::from(v)).collect();
     let oe = vector_codecs::train::linalg::orthogonality_error(&r, d);
     assert!(oe < 1e-5, "orthogonality error {oe}");
@@ -353,8 +371,8 @@ fn opq_rotation_is_orthogonal_and_beats_pq() {
         e += l2f(xi, &y);
     }
     let (e_opq, e_pq) = (e / n as f64, pq.mse(&x).unwrap());
-    eprintln!("MSE: OPQ {e_opq:.4}, PQ {e_pq:.4}");
-    assert!(e_opq <= e_pq, "OPQ {e_opq} vs PQ {e_pq}");
+    eprintln!("MSE ({init:?}): OPQ {e_opq:.4}, PQ {e_pq:.4}");
+    assert!(e_opq <= e_pq, "{init:?}: OPQ {e_opq} vs PQ {e_pq}");
     // Scores of the composition are those of the decoded vectors.
     let q = gauss(1, d, 4);
     let mut s = opq.scratch();

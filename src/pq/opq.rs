@@ -6,7 +6,11 @@
 //! subset): rotate `X·R`; train (first iteration from scratch with `niter_pq_0` k-means
 //! iterations, then hot-started with `niter_pq`) a PQ on the rotated rows; reconstruct `Y`;
 //! and set `R` to the orthogonal Procrustes solution `argmin_R ‖X·R − Y‖` (the SVD of `Xᵀ·Y`,
-//! [`crate::train::linalg::procrustes`]). `R` starts as a seeded random rotation (as in FAISS).
+//! [`crate::train::linalg::procrustes`]). `R` starts as a seeded random rotation (as in FAISS,
+//! [`OpqInit::Random`]) or from the principal axes dealt to the subspaces by eigenvalue
+//! allocation ([`OpqInit::EigenAllocation`]), which starts near the optimum: on
+//! `wordnet-minilm-l6` (d = 384, M = 48) its first alternation is already at relative MSE 0.146,
+//! where 50 alternations from a random start reach 0.158 (FAISS's result).
 //! The final PQ is then trained from scratch (FAISS's defaults) on all rows rotated by `R`.
 //!
 //! Because `R` is orthogonal, inner products and distances are preserved, so the composition
@@ -32,14 +36,17 @@ pub type Opq = Rotated<Rotation, ProductQuantizer>;
 /// row vectors: `forward(x) = x·R`, `transpose(y) = y·Rᵀ`. Square: a rotation (orthogonal);
 /// `d_out < d_in`: an orthonormal projection (FAISS's `OPQ{M}_{D}` with `D < d`).
 ///
-/// Both directions sum in a fixed order (forward: rows of `R` accumulated in order, lane-wise;
-/// transpose: per output an 8-lane sum with a fixed reduction tree), so results are identical on
-/// every backend.
+/// Both directions are fixed-order dots ([`crate::simd::dot_fixed`], per output an 8-lane sum
+/// with a fixed reduction tree), so results are identical on every backend; batches of rows go
+/// through one blocked matrix product ([`crate::simd::matmul_fixed`]) with the same bits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rotation {
     d_in: usize,
     d_out: usize,
     r: Vec<f32>,
+    /// `Rᵀ` (`d_out × d_in`, row-major): `forward` is one fixed-order dot per output, and a
+    /// batch one blocked matrix product.
+    rt: Vec<f32>,
 }
 
 impl Rotation {
@@ -62,7 +69,13 @@ impl Rotation {
                 return Err(Error::InvalidParameter("rotation: rows must have unit norm"));
             }
         }
-        Ok(Rotation { d_in, d_out, r })
+        let mut rt = vec![0f32; r.len()];
+        for (i, row) in r.chunks_exact(d_out).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                rt[j * d_in + i] = v;
+            }
+        }
+        Ok(Rotation { d_in, d_out, r, rt })
     }
     /// The identity of dimension `d`.
     ///
@@ -91,9 +104,19 @@ impl Transform for Rotation {
     fn is_orthogonal(&self) -> bool {
         self.d_in == self.d_out
     }
-    /// `out = Rᵀx` for the stored `d_in × d_out` matrix `R` (rows accumulated in order).
+    /// `out = Rᵀx` for the stored `d_in × d_out` matrix `R`: output `j` is the fixed-order dot
+    /// ([`crate::simd::dot_fixed`]) of column `j` of `R` with `x`.
     fn forward(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        crate::transform::dense_transpose(&self.r, self.d_in, self.d_out, x, out)
+        crate::transform::dense_forward(&self.rt, self.d_out, self.d_in, x, out)
+    }
+    /// 64: a block reads the whole matrix once.
+    fn batch_block(&self) -> usize {
+        64
+    }
+    /// One blocked matrix product ([`crate::simd::matmul_fixed`]), the same bits as
+    /// [`forward`](Transform::forward) per row.
+    fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
+        crate::transform::dense_forward_batch(&self.rt, self.d_out, self.d_in, xs, out)
     }
     /// `out = R·y`, each entry the fixed-order dot of a row with `y`.
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
@@ -129,6 +152,21 @@ pub struct OpqConfig {
     pub max_train_points: usize,
     /// k-means configuration of the final PQ (its `niter`, seed, …).
     pub kmeans: KMeansConfig,
+    /// The starting rotation (FAISS: random).
+    pub init: OpqInit,
+}
+
+/// The rotation [`train_opq`] starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpqInit {
+    /// A seeded random rotation (FAISS's `OPQMatrix`).
+    Random,
+    /// Ge et al.'s parametric solution ("eigenvalue allocation"): the principal axes of the
+    /// training rows, dealt to the `m` subspaces so that the products of their variances stay
+    /// balanced (each axis, largest variance first, to the non-full subspace whose product is
+    /// smallest). It starts the alternation close to its optimum, so fewer alternations reach
+    /// the same error.
+    EigenAllocation,
 }
 
 impl Default for OpqConfig {
@@ -139,16 +177,60 @@ impl Default for OpqConfig {
             niter_pq: 4,
             max_train_points: 256 * 256,
             kmeans: KMeansConfig::default(),
+            init: OpqInit::Random,
         }
     }
 }
 
 /// `out = X·R` for row-major `x` (`n × d_in`) into `out` (`n × d_out`).
 fn rotate_rows(rot: &Rotation, x: &[f32], out: &mut [f32]) -> Result<()> {
-    for (xi, oi) in x.chunks_exact(rot.d_in).zip(out.chunks_exact_mut(rot.d_out)) {
-        rot.forward(xi, oi)?;
+    rot.forward_batch(x, out)
+}
+
+/// The transpose of the row-major `n × d` matrix `x` (`d × n`, row-major).
+fn transposed(x: &[f32], d: usize) -> Vec<f32> {
+    let n = x.len() / d;
+    let mut t = vec![0f32; x.len()];
+    for (i, row) in x.chunks_exact(d).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            t[j * n + i] = v;
+        }
     }
-    Ok(())
+    t
+}
+
+/// The eigenvalue-allocation start ([`OpqInit::EigenAllocation`]): `d_in × d_out` (row-major),
+/// column `j` the principal axis dealt to output coordinate `j`.
+fn eigen_allocation(x: &[f32], dim: usize, d_out: usize, m: usize) -> Result<Vec<f32>> {
+    let n = x.len() / dim;
+    let mut mean = vec![0f64; dim];
+    for row in x.chunks_exact(dim) {
+        for (a, &v) in mean.iter_mut().zip(row) {
+            *a += f64::from(v);
+        }
+    }
+    let mean: Vec<f32> = mean.iter().map(|&v| (v / n as f64) as f32).collect();
+    let pca = crate::transform::Pca::train(x, dim, &mean)?;
+    let dsub = d_out / m;
+    // Round `t` deals the next `m` axes (largest variance first) one to each subspace, the
+    // largest to the subspace whose log-product of variances so far is smallest (scale-free:
+    // every subspace holds `t` axes when round `t` starts).
+    let mut logp = vec![0f64; m];
+    let mut order: Vec<usize> = (0..m).collect();
+    let mut r = vec![0f32; dim * d_out];
+    for t in 0..dsub {
+        order.sort_by(|&a, &b| logp[a].total_cmp(&logp[b]).then(a.cmp(&b)));
+        for (rank, &s) in order.iter().enumerate() {
+            let k = t * m + rank;
+            let var = f64::from(pca.variances().get(k).copied().unwrap_or(0.0));
+            logp[s] += libm::log(var.max(1e-30));
+            let j = s * dsub + t;
+            for (i, &e) in pca.axis(k).iter().enumerate() {
+                r[i * d_out + j] = e;
+            }
+        }
+    }
+    Ok(r)
 }
 
 /// Learns an OPQ rotation and trains the PQ after it (see the module docs). Also returns the
@@ -194,12 +276,18 @@ pub fn train_opq(
         data
     };
     let nx = x.len() / dim;
-    // R₀: the first d_out columns of a random orthogonal matrix (transposed rows).
-    let q = random_orthogonal(dim, cfg.kmeans.seed);
-    let r0: Vec<f32> = (0..dim * d_out).map(|i| q[(i % d_out) * dim + i / d_out] as f32).collect();
+    let r0: Vec<f32> = match cfg.init {
+        // The first d_out columns of a random orthogonal matrix (transposed rows).
+        OpqInit::Random => {
+            let q = random_orthogonal(dim, cfg.kmeans.seed);
+            (0..dim * d_out).map(|i| q[(i % d_out) * dim + i / d_out] as f32).collect()
+        }
+        OpqInit::EigenAllocation => eigen_allocation(x, dim, d_out, m)?,
+    };
     let mut rot = Rotation::new(dim, d_out, r0)?;
+    // Xᵀ (dim × nx), the left factor of every M = Xᵀ·Y.
+    let xt = transposed(x, dim);
     let mut xr = vec![0f32; nx * d_out];
-    let mut y = vec![0f32; d_out];
     let mut code = vec![0u8; 0];
     let mut pq: Option<ProductQuantizer> = None;
     let mut mses = Vec::with_capacity(cfg.niter);
@@ -213,34 +301,26 @@ pub fn train_opq(
             Some(p) => p.train_from(&xr, &KMeansConfig { niter: cfg.niter_pq, ..cfg.kmeans })?,
         };
         use crate::{Codec, Decode};
-        // M = Xᵀ·Y (d × d_out) in f64: every entry summed over the rows in order. Rows go in
-        // chunks of 256 (their reconstructions kept as f64), and each chunk updates M in bands
-        // of 8 rows of M, which stay in L1 while the chunk streams past.
-        const CHUNK: usize = 256;
-        let mut mm = vec![0f64; dim * d_out];
-        let mut yc = vec![0f64; CHUNK * d_out];
+        // Y: the PQ reconstructions of the rotated rows; the error of each.
+        let mut yall = vec![0f32; nx * d_out];
         let mut err = 0f64;
-        for (xs, xrs) in x.chunks(CHUNK * dim).zip(xr.chunks(CHUNK * d_out)) {
-            let rows = xs.len() / dim;
-            code.resize(rows * next.code_len(), 0);
-            next.encode_batch(xrs, &mut code)?;
-            for ((xri, yr), cd) in
-                xrs.chunks_exact(d_out).zip(yc.chunks_exact_mut(d_out)).zip(code.chunks_exact(next.code_len()))
-            {
-                next.decode_into(cd, &mut y)?;
-                err += xri.iter().zip(&y).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
-                for (o, &v) in yr.iter_mut().zip(&y) {
-                    *o = f64::from(v);
-                }
-            }
-            for ib in (0..dim).step_by(8) {
-                let ie = (ib + 8).min(dim);
-                let band = &mut mm[ib * d_out..ie * d_out];
-                for (xrow, yr) in xs.chunks_exact(dim).zip(yc.chunks_exact(d_out)).take(rows) {
-                    for (row, &xv) in band.chunks_exact_mut(d_out).zip(&xrow[ib..ie]) {
-                        crate::simd::pq::axpy_f64(row, f64::from(xv), yr);
-                    }
-                }
+        code.resize(nx * next.code_len(), 0);
+        next.encode_batch(&xr, &mut code)?;
+        for ((xri, yr), cd) in
+            xr.chunks_exact(d_out).zip(yall.chunks_exact_mut(d_out)).zip(code.chunks_exact(next.code_len()))
+        {
+            next.decode_into(cd, yr)?;
+            err += xri.iter().zip(yr.iter()).map(|(a, b)| f64::from(a - b) * f64::from(a - b)).sum::<f64>();
+        }
+        // M = Xᵀ·Y (dim × d_out): entry (i, j) the fixed-order dot of column i of X with
+        // column j of Y ([`crate::simd::matmul_fixed`], the same bits on every backend).
+        let yt = transposed(&yall, d_out);
+        let mut mt = vec![0f32; d_out * dim];
+        crate::simd::matmul_fixed(&xt, dim, nx, &yt, &mut mt);
+        let mut mm = vec![0f64; dim * d_out];
+        for (j, col) in mt.chunks_exact(dim).enumerate() {
+            for (i, &v) in col.iter().enumerate() {
+                mm[i * d_out + j] = f64::from(v);
             }
         }
         mses.push(err / nx as f64);

@@ -87,6 +87,12 @@ impl Pca {
     pub fn variances(&self) -> &[f32] {
         &self.variances
     }
+
+    /// Principal axis `k` (unit vector of `dim` floats; axes in decreasing variance), or an
+    /// empty slice for `k ≥ dim`.
+    pub fn axis(&self, k: usize) -> &[f32] {
+        self.matrix.get(k * self.dim..(k + 1) * self.dim).unwrap_or_default()
+    }
 }
 
 /// Eigen-decomposition of the symmetric `a` (destroyed) by cyclic Jacobi: the eigenvalues and
