@@ -308,6 +308,111 @@ pub fn fastscan_scores(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32
     fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
 }
 
+/// Most queries a multi-query fast-scan pass is built for: the AVX-512 kernel of
+/// [`fastscan_scores_multi`] serves 4 queries per pass over the codes (AVX2: 2); more queries are
+/// served in groups.
+pub const FS_QUERIES: usize = 4;
+
+/// [`fastscan_scores`] for `nq = fin.len()` queries in one pass over the codes per group of
+/// queries (FAISS's query blocking, `qbs`): each 64-byte step of codes is loaded and its nibbles
+/// split once, then looked up in the tables of up to [`FS_QUERIES`] queries, each with its own
+/// `u16` accumulators. Query `i` reads its table (`2·npairs` rows of 16 bytes) from
+/// `luts[i]`, finishes with `fin[i] = (sb, sa)`, and writes its scores to
+/// `out[i·ostride + 32b + v]` for the `nblocks = ⌊min(codes.len() / (32·npairs), ostride / 32)⌋`
+/// whole blocks: for every query **the same bits** as [`fastscan_scores`] with its table, on
+/// every backend. Nothing happens when `npairs == 0`, `nq == 0`, `luts` has fewer than `nq`
+/// tables, a table is shorter than `32·npairs` bytes, or `out` is short for the last query.
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_multi(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) {
+    let Some(nblocks) = multi_blocks(luts, codes, npairs, fin.len(), out.len(), ostride) else { return };
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx512 = super::backend() == super::Backend::Avx512;
+        if super::x86::pq::fastscan_scores_multi_with(avx512, luts, codes, npairs, nblocks, fin, out, ostride).is_some()
+        {
+            return;
+        }
+    }
+    multi_portable(luts, codes, npairs, nblocks, fin, out, ostride);
+}
+
+/// Whole blocks of a multi-query scan, `None` when there is nothing (valid) to do.
+fn multi_blocks(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nq: usize,
+    out_len: usize,
+    ostride: usize,
+) -> Option<usize> {
+    if npairs == 0 || nq == 0 || luts.len() < nq || luts[..nq].iter().any(|l| l.len() < 32 * npairs) {
+        return None;
+    }
+    let nblocks = (codes.len() / (32 * npairs)).min(ostride / 32);
+    let out_need = (nq - 1).checked_mul(ostride)?.checked_add(32 * nblocks)?;
+    (out_len >= out_need).then_some(nblocks)
+}
+
+/// The portable multi-query scan: [`fastscan_scores_portable`] per query.
+#[allow(clippy::too_many_arguments)]
+fn multi_portable(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) {
+    let codes = &codes[..nblocks * 32 * npairs];
+    for (i, &(sb, sa)) in fin.iter().enumerate() {
+        let o = &mut out[i * ostride..i * ostride + 32 * nblocks];
+        fastscan_scores_portable(luts[i], codes, npairs, sb, sa, o);
+    }
+}
+
+/// [`fastscan_scores_multi`] on one `backend` (for tests comparing backends): `None` when this
+/// CPU lacks it or there is nothing to do.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_multi_on(
+    backend: super::Backend,
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) -> Option<()> {
+    let nblocks = multi_blocks(luts, codes, npairs, fin.len(), out.len(), ostride)?;
+    match backend {
+        super::Backend::Portable => {
+            multi_portable(luts, codes, npairs, nblocks, fin, out, ostride);
+            Some(())
+        }
+        #[cfg(target_arch = "x86_64")]
+        b => super::x86::pq::fastscan_scores_multi_with(
+            b == super::Backend::Avx512,
+            luts,
+            codes,
+            npairs,
+            nblocks,
+            fin,
+            out,
+            ostride,
+        ),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => None,
+    }
+}
+
 /// The portable [`fastscan_scores`] (its reference).
 pub fn fastscan_scores_portable(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32, out: &mut [f32]) {
     if npairs == 0 {
