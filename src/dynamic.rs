@@ -111,7 +111,8 @@ pub trait DynCodec: Send + Sync {
     /// Scores the first `n` vectors of a search layout ([`to_layout`](DynCodec::to_layout))
     /// against each of the `queries.len() / dim()` row-major queries and hands the scores to
     /// `sink(query, first_id, scores)` in pieces of at most 256 vectors (per query in increasing
-    /// id order; the same values as `scan_layout_into` per query). `scratch` holds at least
+    /// id order; the same values as `scan_layout_into` per query; [`Erased`] codecs hand pieces of
+    /// up to 1,024 vectors). `scratch` holds at least
     /// [`MANY_QUERIES`]` · query_scratch_len()` words. [`Erased`] codecs prepare
     /// [`MANY_QUERIES`] queries at a time and score each piece for all of them with
     /// [`Score::score_layout_many`] (4-bit fast-scan PQ reads each block of codes once per 4
@@ -428,6 +429,9 @@ const SCAN_BLOCK: usize = 256;
 /// Queries [`DynCodec::scan_layout_many`] prepares at a time (its scratch is this many query
 /// scratches).
 pub const MANY_QUERIES: usize = 4;
+/// Vectors per kernel call of [`DynCodec::scan_layout_many`] for [`Erased`] codecs (a stack
+/// buffer of `MANY_QUERIES` times this many scores, 16 KiB).
+const MANY_STEP: usize = 1024;
 
 /// The shape of a multi-query layout scan: checked once.
 struct ManyPlan {
@@ -466,6 +470,13 @@ fn many_plan<T: DynCodec + ?Sized>(
         return Ok(None);
     }
     Ok(Some(ManyPlan { dim, vectors, bytes_per_block, step: SCAN_BLOCK / vectors * vectors }))
+}
+
+impl ManyPlan {
+    /// Vectors per call of the multi-query kernel: whole layout blocks, at most [`MANY_STEP`].
+    fn many_step(&self) -> usize {
+        MANY_STEP / self.vectors * self.vectors
+    }
 }
 
 /// Kernel calls per range of a parallel top-k scan (16,384 codes for unit layout blocks).
@@ -665,7 +676,8 @@ where
     ) -> Result<()> {
         let Some(plan) = many_plan(self, queries, scratch.len(), layout, n)? else { return Ok(()) };
         let qsl = self.codec.query_scratch_len();
-        let mut buf = [0f32; MANY_QUERIES * SCAN_BLOCK];
+        let mut buf = [0f32; MANY_QUERIES * MANY_STEP];
+        let step = plan.many_step();
         for (g, qg) in queries.chunks(MANY_QUERIES * plan.dim).enumerate() {
             let mut rest = &mut scratch[..MANY_QUERIES * qsl];
             let mut prepared: [Option<C::Query<'_>>; MANY_QUERIES] = Default::default();
@@ -679,7 +691,7 @@ where
             let refs: [&C::Query<'_>; MANY_QUERIES] = core::array::from_fn(|i| prepared[i].as_ref().unwrap_or(first));
             let mut s = 0;
             while s < n {
-                let e = (s + plan.step).min(n);
+                let e = (s + step).min(n);
                 let len = e - s;
                 let out = &mut buf[..k * len];
                 let at = s / plan.vectors * plan.bytes_per_block;

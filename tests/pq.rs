@@ -607,7 +607,7 @@ fn first_at_least_equals_the_scalar_scan() {
 #[test]
 fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
     let mut r = Rng::new(15);
-    for m in [1usize, 3, 4, 5, 7, 8, 48, 49] {
+    for m in [1usize, 3, 4, 5, 7, 8, 16, 48, 49, 96] {
         let lut: Vec<f32> = (0..256 * m).map(|i| if i % 9 == 0 { 0.0 } else { r.gaussian() as f32 }).collect();
         for n in [0usize, 1, 15, 16, 17, 33, 100] {
             let mut codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
@@ -633,6 +633,31 @@ fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
                 k::adc_scan_u8_portable(&lut, m, &codes, neg, &mut got);
                 assert_eq!(got.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "portable m {m} n {n}");
             }
+        }
+    }
+}
+
+/// The `u8`-table scan of 8-bit codes: the exact integer sum, finished as `sb + acc·sa`, on the
+/// eight-codes-with-`u64`-words path (`m % 8 == 0`) and the one-code path, awkward `n`.
+#[test]
+fn adc_scan_u8_int_is_the_exact_integer_sum() {
+    let mut r = Rng::new(16);
+    for m in [1usize, 7, 8, 16, 24, 48, 50, 96] {
+        let lut: Vec<u8> = (0..256 * m).map(|i| if i % 11 == 0 { 255 } else { r.next_u32() as u8 }).collect();
+        for n in [0usize, 1, 7, 8, 9, 17, 63, 100] {
+            let codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
+            let (sb, sa) = (0.75f32, -0.0031f32);
+            let want: Vec<u32> = codes
+                .chunks_exact(m)
+                .map(|c| {
+                    let acc: u32 = c.iter().enumerate().map(|(i, &b)| u32::from(lut[256 * i + usize::from(b)])).sum();
+                    (sb + (acc as f32) * sa).to_bits()
+                })
+                .collect();
+            let mut got = vec![9f32; n + 1];
+            k::adc_scan_u8_int(&lut, m, &codes, sb, sa, &mut got[..n]);
+            assert_eq!(got[..n].iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "m {m} n {n}");
+            assert_eq!(got[n], 9.0);
         }
     }
 }

@@ -654,23 +654,7 @@ impl Score for ProductQuantizer {
                 return Ok(());
             }
             if self.nbits == 8 {
-                let k = self.ksub;
-                let mut oc = out.chunks_exact_mut(4);
-                let mut cc = codes.chunks_exact(4 * c);
-                for (o, cs) in (&mut oc).zip(&mut cc) {
-                    let mut s = [0u32; 4];
-                    for (i, row) in q.qlut.chunks_exact(k).enumerate() {
-                        for (l, sl) in s.iter_mut().enumerate() {
-                            *sl += u32::from(row[usize::from(cs[l * c + i])]);
-                        }
-                    }
-                    for (oo, v) in o.iter_mut().zip(s) {
-                        *oo = q.finish(v);
-                    }
-                }
-                for (code, o) in cc.remainder().chunks_exact(c).zip(oc.into_remainder()) {
-                    *o = self.score_int(q, code);
-                }
+                crate::simd::pq::adc_scan_u8_int(q.qlut, self.m, codes, q.sb, q.sa, out);
                 return Ok(());
             }
             for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {

@@ -822,6 +822,9 @@ unsafe fn multi_avx512<const Q: usize>(
     ostride: usize,
 ) {
     let mask = _mm512_set1_epi8(0x0f);
+    // `maddubs(r, hi1)` is the odd (high) byte of each word of `r`: the shift of `scores_avx512`
+    // on the multiply ports instead of the shift/shuffle ports (bytes ≤ 255, no saturation).
+    let hi1 = _mm512_set1_epi16(0x0100);
     let zero = _mm512_setzero_si512();
     let lp: [*const u8; Q] = core::array::from_fn(|i| luts[i].as_ptr());
     let op = out.as_mut_ptr();
@@ -843,9 +846,9 @@ unsafe fn multi_avx512<const Q: usize>(
                     let rl = _mm512_shuffle_epi8(t, lo);
                     let rh = _mm512_shuffle_epi8(t, hi);
                     ai[0] = _mm512_add_epi16(ai[0], rl);
-                    ai[1] = _mm512_add_epi16(ai[1], _mm512_srli_epi16(rl, 8));
+                    ai[1] = _mm512_add_epi16(ai[1], _mm512_maddubs_epi16(rl, hi1));
                     ai[2] = _mm512_add_epi16(ai[2], rh);
-                    ai[3] = _mm512_add_epi16(ai[3], _mm512_srli_epi16(rh, 8));
+                    ai[3] = _mm512_add_epi16(ai[3], _mm512_maddubs_epi16(rh, hi1));
                 }
                 q += 2;
             }
@@ -861,9 +864,9 @@ unsafe fn multi_avx512<const Q: usize>(
                     let rl = _mm512_shuffle_epi8(t, lo);
                     let rh = _mm512_shuffle_epi8(t, hi);
                     ai[0] = _mm512_add_epi16(ai[0], rl);
-                    ai[1] = _mm512_add_epi16(ai[1], _mm512_srli_epi16(rl, 8));
+                    ai[1] = _mm512_add_epi16(ai[1], _mm512_maddubs_epi16(rl, hi1));
                     ai[2] = _mm512_add_epi16(ai[2], rh);
-                    ai[3] = _mm512_add_epi16(ai[3], _mm512_srli_epi16(rh, 8));
+                    ai[3] = _mm512_add_epi16(ai[3], _mm512_maddubs_epi16(rh, hi1));
                 }
             }
             q = end;
