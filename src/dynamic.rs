@@ -13,6 +13,9 @@
 //! * `scan` and `scan_topk` (`impl dyn DynCodec`): a
 //!   whole scan in one call, to scores or to the `k` best ids (`scan_layout_topk` on a search
 //!   layout); on all cores with the `parallel` feature (see [`crate::par`]);
+//! * [`scan_layout_many`](DynCodec::scan_layout_many) and `scan_layout_topk_many`: a batch of
+//!   queries against one search layout, several queries per pass over the codes where the codec
+//!   has such a kernel (4-bit fast-scan PQ);
 //! * [`save`](DynCodec::save) writes the codec (name, metric, parameters) so that
 //!   [`crate::factory::load`] reads it back as a `Box<dyn DynCodec>`.
 //!
