@@ -408,7 +408,7 @@ impl dyn DynCodec + '_ {
         let mut scratch = alloc::vec![0f32; MANY_QUERIES * self.query_scratch_len()];
         let mut tops: alloc::vec::Vec<TopK<MAX_K>> = (0..nq).map(|_| TopK::new(k)).collect();
         self.scan_layout_topk_many_into(queries, &mut scratch, layout, n, &mut tops)?;
-        Ok(tops.iter_mut().map(|t| drain_pairs(t)).collect())
+        Ok(tops.iter_mut().map(drain_pairs).collect())
     }
 
     /// The `k` best codes for `q` as `(id, score)`, best first (ties towards the smaller id).
