@@ -118,8 +118,9 @@ pub trait DynCodec: Send + Sync {
     /// up to 1,024 vectors). `scratch` holds at least
     /// [`MANY_QUERIES`]` · query_scratch_len()` words. [`Erased`] codecs prepare
     /// [`MANY_QUERIES`] queries at a time and score each piece for all of them with
-    /// [`Score::score_layout_many`] (4-bit fast-scan PQ reads each block of codes once per 4
-    /// queries); the default serves one query per pass. No allocation.
+    /// [`Score::score_layout_many`] (4-bit fast-scan PQ: two passes of 4 queries over each piece,
+    /// the second from cache, so the codes stream from memory once per 8 queries); the default
+    /// serves one query per pass. No allocation.
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if `queries.len()` is not a multiple of `dim()`;
@@ -431,9 +432,9 @@ impl dyn DynCodec + '_ {
 const SCAN_BLOCK: usize = 256;
 /// Queries [`DynCodec::scan_layout_many`] prepares at a time (its scratch is this many query
 /// scratches).
-pub const MANY_QUERIES: usize = 4;
+pub const MANY_QUERIES: usize = 8;
 /// Vectors per kernel call of [`DynCodec::scan_layout_many`] for [`Erased`] codecs (a stack
-/// buffer of `MANY_QUERIES` times this many scores, 16 KiB).
+/// buffer of `MANY_QUERIES` times this many scores, 32 KiB).
 const MANY_STEP: usize = 1024;
 
 /// The shape of a multi-query layout scan: checked once.
