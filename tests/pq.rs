@@ -753,14 +753,15 @@ fn score_layout_many_equals_score_layout_per_query() {
             let mut codes = vec![0u8; n * dc.code_len()];
             dc.encode_batch(&data[..n * d], &mut codes).unwrap();
             let lay = dc.layout(&codes).unwrap();
-            let qs = gauss(6, d, 77);
+            // 11 queries: a full batch of MANY_QUERIES and a partial one.
+            let qs = gauss(11, d, 77);
             let many = dc.scan_layout_topk_many(&qs, &lay, n, 10).unwrap();
-            assert_eq!(many.len(), 6);
+            assert_eq!(many.len(), 11);
             for (q, got) in qs.chunks_exact(d).zip(&many) {
                 assert_eq!(got, &dc.scan_layout_topk(q, &lay, n, 10).unwrap(), "{name} n {n}");
             }
             let mut short = vec![0f32; dc.query_scratch_len() * MANY_QUERIES - 1];
-            let mut tops: Vec<TopK<16>> = (0..6).map(|_| TopK::new(10)).collect();
+            let mut tops: Vec<TopK<16>> = (0..11).map(|_| TopK::new(10)).collect();
             if !short.is_empty() {
                 assert!(dc.scan_layout_topk_many_into(&qs, &mut short, &lay, n, &mut tops).is_err());
             }
