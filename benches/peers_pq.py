@@ -15,7 +15,8 @@ base, encode the base, and scan every query to a top-10:
   `search(xq, 10)` (scan rate = n·nq / seconds, best of --reps), reconstruction MSE through
   `sa_encode`/`sa_decode` where the index supports it;
 * ours: `cargo run --release --example evaluate -- --base … --queries … --metric ip --codecs …
-  --csv …` (the same DynCodec path a downstream user calls; scan = score all codes + top-k).
+  --csv …` (the same DynCodec path a downstream user calls; scan = the top-10 of every query
+  through `scan_layout_topk_many_into`, all queries in one call as faiss's `search` gets them).
 
 Recall@10 uses one definition for both: a returned id is a hit when its exact inner product
 reaches the 10th largest exact inner product of that query (ties count), as `evaluate` does.

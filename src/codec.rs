@@ -258,6 +258,25 @@ pub trait Score: Codec {
         self.score_batch(q, codes, out)
     }
 
+    /// Scores the first `n` vectors of a search layout against each of the queries `qs`:
+    /// `out[i·n + v]` is what [`score_layout`](Score::score_layout) writes for query `i` and
+    /// vector `v`, bit for bit (`out.len()` must be `qs.len()·n`). Codecs whose kernels read each
+    /// layout block once for several queries override it (4-bit fast-scan PQ serves 4 queries
+    /// per pass over the codes); the default scores one query at a time.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `out.len() != qs.len()·n`; as
+    /// [`score_layout`](Score::score_layout).
+    fn score_layout_many(&self, qs: &[&Self::Query<'_>], layout: &[u8], n: usize, out: &mut [f32]) -> Result<()> {
+        if Some(out.len()) != qs.len().checked_mul(n) {
+            return Err(Error::BufferTooSmall { needed: qs.len().saturating_mul(n), got: out.len() });
+        }
+        for (q, o) in qs.iter().zip(out.chunks_exact_mut(n.max(1))) {
+            self.score_layout(q, layout, o)?;
+        }
+        Ok(())
+    }
+
     /// A zeroed scratch buffer of [`query_scratch_len`](Score::query_scratch_len) words.
     #[cfg(feature = "alloc")]
     fn scratch(&self) -> alloc::vec::Vec<f32> {

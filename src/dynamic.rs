@@ -13,6 +13,9 @@
 //! * `scan` and `scan_topk` (`impl dyn DynCodec`): a
 //!   whole scan in one call, to scores or to the `k` best ids (`scan_layout_topk` on a search
 //!   layout); on all cores with the `parallel` feature (see [`crate::par`]);
+//! * [`scan_layout_many`](DynCodec::scan_layout_many) and `scan_layout_topk_many`: a batch of
+//!   queries against one search layout, several queries per pass over the codes where the codec
+//!   has such a kernel (4-bit fast-scan PQ);
 //! * [`save`](DynCodec::save) writes the codec (name, metric, parameters) so that
 //!   [`crate::factory::load`] reads it back as a `Box<dyn DynCodec>`.
 //!
@@ -108,6 +111,46 @@ pub trait DynCodec: Send + Sync {
         scratch: &mut [f32],
         f: &mut dyn FnMut(&dyn PreparedQuery) -> Result<()>,
     ) -> Result<()>;
+    /// Scores the first `n` vectors of a search layout ([`to_layout`](DynCodec::to_layout))
+    /// against each of the `queries.len() / dim()` row-major queries and hands the scores to
+    /// `sink(query, first_id, scores)` in pieces of at most 256 vectors (per query in increasing
+    /// id order; the same values as `scan_layout_into` per query; [`Erased`] codecs hand pieces of
+    /// up to 1,024 vectors). `scratch` holds at least
+    /// [`MANY_QUERIES`]` · query_scratch_len()` words. [`Erased`] codecs prepare
+    /// [`MANY_QUERIES`] queries at a time and score each piece for all of them with
+    /// [`Score::score_layout_many`] (4-bit fast-scan PQ: two passes of 4 queries over each piece,
+    /// the second from cache, so the codes stream from memory once per 8 queries); the default
+    /// serves one query per pass. No allocation.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `queries.len()` is not a multiple of `dim()`;
+    /// [`Error::BufferTooSmall`] for short scratch; as `scan_layout_topk_into`.
+    fn scan_layout_many(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        sink: &mut dyn FnMut(usize, u32, &[f32]),
+    ) -> Result<()> {
+        let Some(plan) = many_plan(self, queries, scratch.len(), layout, n)? else { return Ok(()) };
+        let scratch = &mut scratch[..self.query_scratch_len()];
+        let mut buf = [0f32; SCAN_BLOCK];
+        for (qi, q) in queries.chunks_exact(plan.dim).enumerate() {
+            self.with_query(q, scratch, &mut |p| {
+                let mut s = 0;
+                while s < n {
+                    let e = (s + plan.step).min(n);
+                    let out = &mut buf[..e - s];
+                    p.score_layout(&layout[s / plan.vectors * plan.bytes_per_block..], out)?;
+                    sink(qi, s as u32, out);
+                    s = e;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
     /// The saved codec: name, metric, dimension and parameters in the crate's container (see
     /// `FORMAT.md`); [`crate::factory::load`] reads it back.
     ///
@@ -317,6 +360,58 @@ impl dyn DynCodec + '_ {
         Ok(drain_pairs(&mut top))
     }
 
+    /// For each of the `queries.len() / dim()` queries, offers the scores of the first `n`
+    /// vectors of a search layout to `tops[i]`: the same entries as `scan_layout_topk_into`
+    /// per query, through [`DynCodec::scan_layout_many`] (several queries per pass over the
+    /// codes where the codec has such a kernel). Serial (no `parallel` split). `scratch` holds
+    /// [`MANY_QUERIES`]` · query_scratch_len()` words. No allocation.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `tops` has fewer selectors than queries; as
+    /// [`DynCodec::scan_layout_many`].
+    pub fn scan_layout_topk_many_into<const CAP: usize>(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        tops: &mut [TopK<CAP>],
+    ) -> Result<()> {
+        let nq = queries.len().checked_div(self.dim()).unwrap_or(0);
+        if tops.len() < nq {
+            return Err(Error::BufferTooSmall { needed: nq, got: tops.len() });
+        }
+        self.scan_layout_many(queries, scratch, layout, n, &mut |qi, first, s| {
+            if let Some(t) = tops.get_mut(qi) {
+                t.push_batch(s, first);
+            }
+        })
+    }
+
+    /// The `k` best vectors of the first `n` of a search layout for each of the row-major
+    /// `queries` as `(id, score)`, best first (ties towards the smaller id): per query the same
+    /// as `scan_layout_topk`, scanned with `scan_layout_topk_many_into`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `k > MAX_K`; as `scan_layout_topk_many_into`.
+    #[cfg(feature = "alloc")]
+    pub fn scan_layout_topk_many(
+        &self,
+        queries: &[f32],
+        layout: &[u8],
+        n: usize,
+        k: usize,
+    ) -> Result<alloc::vec::Vec<alloc::vec::Vec<(u32, f32)>>> {
+        if k > MAX_K {
+            return Err(Error::InvalidParameter("scan_layout_topk_many: k above MAX_K"));
+        }
+        let nq = queries.len().checked_div(self.dim()).unwrap_or(0);
+        let mut scratch = alloc::vec![0f32; MANY_QUERIES * self.query_scratch_len()];
+        let mut tops: alloc::vec::Vec<TopK<MAX_K>> = (0..nq).map(|_| TopK::new(k)).collect();
+        self.scan_layout_topk_many_into(queries, &mut scratch, layout, n, &mut tops)?;
+        Ok(tops.iter_mut().map(drain_pairs).collect())
+    }
+
     /// The `k` best codes for `q` as `(id, score)`, best first (ties towards the smaller id).
     ///
     /// # Errors
@@ -335,6 +430,59 @@ impl dyn DynCodec + '_ {
 
 /// Vectors scored per kernel call of the top-k scans (a stack buffer of this many scores).
 const SCAN_BLOCK: usize = 256;
+/// Queries [`DynCodec::scan_layout_many`] prepares at a time (its scratch is this many query
+/// scratches).
+pub const MANY_QUERIES: usize = 8;
+/// Vectors per kernel call of [`DynCodec::scan_layout_many`] for [`Erased`] codecs (a stack
+/// buffer of `MANY_QUERIES` times this many scores, 32 KiB).
+const MANY_STEP: usize = 1024;
+
+/// The shape of a multi-query layout scan: checked once.
+struct ManyPlan {
+    dim: usize,
+    vectors: usize,
+    bytes_per_block: usize,
+    step: usize,
+}
+
+/// Checks the arguments of [`DynCodec::scan_layout_many`]; `None` when there is nothing to scan.
+fn many_plan<T: DynCodec + ?Sized>(
+    c: &T,
+    queries: &[f32],
+    scratch_len: usize,
+    layout: &[u8],
+    n: usize,
+) -> Result<Option<ManyPlan>> {
+    let dim = c.dim();
+    crate::codec::batch_rows(queries.len(), dim)?;
+    let need = MANY_QUERIES.saturating_mul(c.query_scratch_len());
+    if scratch_len < need {
+        return Err(Error::BufferTooSmall { needed: need, got: scratch_len });
+    }
+    let (vectors, bytes_per_block) = c.layout_block();
+    let len = crate::codec::layout_len((vectors, bytes_per_block), n)?;
+    if layout.len() < len {
+        return Err(Error::CodeLength { expected: len, got: layout.len() });
+    }
+    if vectors > SCAN_BLOCK || vectors == 0 {
+        return Err(Error::InvalidParameter("scan_layout_many: layout blocks of 1..=256 vectors"));
+    }
+    if u32::try_from(n).is_err() {
+        return Err(Error::Overflow);
+    }
+    if dim == 0 || queries.is_empty() || n == 0 || c.code_len() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(ManyPlan { dim, vectors, bytes_per_block, step: SCAN_BLOCK / vectors * vectors }))
+}
+
+impl ManyPlan {
+    /// Vectors per call of the multi-query kernel: whole layout blocks, at most [`MANY_STEP`].
+    fn many_step(&self) -> usize {
+        MANY_STEP / self.vectors * self.vectors
+    }
+}
+
 /// Kernel calls per range of a parallel top-k scan (16,384 codes for unit layout blocks).
 #[cfg(feature = "parallel")]
 const SCAN_RANGE_PIECES: usize = 64;
@@ -519,6 +667,46 @@ where
     #[cfg(feature = "alloc")]
     fn save(&self) -> Result<alloc::vec::Vec<u8>> {
         save_parts(self.name(), self.metric, self.dim(), self.seed, &self.codec)
+    }
+    /// [`MANY_QUERIES`] queries prepared at a time, each piece scored for all of them with
+    /// [`Score::score_layout_many`].
+    fn scan_layout_many(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        sink: &mut dyn FnMut(usize, u32, &[f32]),
+    ) -> Result<()> {
+        let Some(plan) = many_plan(self, queries, scratch.len(), layout, n)? else { return Ok(()) };
+        let qsl = self.codec.query_scratch_len();
+        let mut buf = [0f32; MANY_QUERIES * MANY_STEP];
+        let step = plan.many_step();
+        for (g, qg) in queries.chunks(MANY_QUERIES * plan.dim).enumerate() {
+            let mut rest = &mut scratch[..MANY_QUERIES * qsl];
+            let mut prepared: [Option<C::Query<'_>>; MANY_QUERIES] = Default::default();
+            for (slot, q) in prepared.iter_mut().zip(qg.chunks_exact(plan.dim)) {
+                let (s, r) = core::mem::take(&mut rest).split_at_mut(qsl);
+                rest = r;
+                *slot = Some(self.codec.prepare(q, s)?);
+            }
+            let k = qg.len() / plan.dim;
+            let Some(first) = prepared[0].as_ref() else { continue };
+            let refs: [&C::Query<'_>; MANY_QUERIES] = core::array::from_fn(|i| prepared[i].as_ref().unwrap_or(first));
+            let mut s = 0;
+            while s < n {
+                let e = (s + step).min(n);
+                let len = e - s;
+                let out = &mut buf[..k * len];
+                let at = s / plan.vectors * plan.bytes_per_block;
+                self.codec.score_layout_many(&refs[..k], &layout[at..], len, out)?;
+                for (i, o) in out.chunks_exact(len).enumerate() {
+                    sink(g * MANY_QUERIES + i, s as u32, o);
+                }
+                s = e;
+            }
+        }
+        Ok(())
     }
 }
 

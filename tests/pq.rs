@@ -625,7 +625,7 @@ fn first_at_least_equals_the_scalar_scan() {
 #[test]
 fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
     let mut r = Rng::new(15);
-    for m in [1usize, 3, 4, 5, 7, 8, 48, 49] {
+    for m in [1usize, 3, 4, 5, 7, 8, 16, 48, 49, 96] {
         let lut: Vec<f32> = (0..256 * m).map(|i| if i % 9 == 0 { 0.0 } else { r.gaussian() as f32 }).collect();
         for n in [0usize, 1, 15, 16, 17, 33, 100] {
             let mut codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
@@ -651,6 +651,139 @@ fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
                 k::adc_scan_u8_portable(&lut, m, &codes, neg, &mut got);
                 assert_eq!(got.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "portable m {m} n {n}");
             }
+        }
+    }
+}
+
+/// The `u8`-table scan of 8-bit codes: the exact integer sum, finished as `sb + acc·sa`, on the
+/// eight-codes-with-`u64`-words path (`m % 8 == 0`) and the one-code path, awkward `n`.
+#[test]
+fn adc_scan_u8_int_is_the_exact_integer_sum() {
+    let mut r = Rng::new(16);
+    for m in [1usize, 7, 8, 16, 24, 48, 50, 96] {
+        let lut: Vec<u8> = (0..256 * m).map(|i| if i % 11 == 0 { 255 } else { r.next_u32() as u8 }).collect();
+        for n in [0usize, 1, 7, 8, 9, 17, 63, 100] {
+            let codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
+            let (sb, sa) = (0.75f32, -0.0031f32);
+            let want: Vec<u32> = codes
+                .chunks_exact(m)
+                .map(|c| {
+                    let acc: u32 = c.iter().enumerate().map(|(i, &b)| u32::from(lut[256 * i + usize::from(b)])).sum();
+                    (sb + (acc as f32) * sa).to_bits()
+                })
+                .collect();
+            let mut got = vec![9f32; n + 1];
+            k::adc_scan_u8_int(&lut, m, &codes, sb, sa, &mut got[..n]);
+            assert_eq!(got[..n].iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "m {m} n {n}");
+            assert_eq!(got[n], 9.0);
+        }
+    }
+}
+
+/// The multi-query fast-scan kernel: for every query the bits of the one-query reference, on
+/// every backend, for 1..=9 queries (groups of 4 and 2 plus remainders), odd pair counts around
+/// the spill boundary, and output strides larger than the blocks.
+#[test]
+fn multi_query_fast_scan_equals_one_query_per_pass_on_every_backend() {
+    let mut r = Rng::new(21);
+    for npairs in [1usize, 3, 24, 48, 96, 255, 257, 513] {
+        for nblocks in [1usize, 2, 5] {
+            for nq in 1..=9usize {
+                let luts: Vec<Vec<u8>> = (0..nq)
+                    .map(|qi| {
+                        (0..32 * npairs + qi).map(|i| if i % 7 == 0 { 255 } else { r.next_u32() as u8 }).collect()
+                    })
+                    .collect();
+                let refs: Vec<&[u8]> = luts.iter().map(|l| &l[..]).collect();
+                let codes: Vec<u8> = (0..nblocks * 32 * npairs).map(|_| r.next_u32() as u8).collect();
+                let fin: Vec<(f32, f32)> = (0..nq).map(|i| (-0.5 + i as f32 * 0.25, 0.01 + 0.003 * i as f32)).collect();
+                let ostride = 32 * nblocks + 3;
+                let mut want = vec![7f32; nq * ostride];
+                for (i, (lut, &(sb, sa))) in luts.iter().zip(&fin).enumerate() {
+                    let mut sums = vec![0u32; 32 * nblocks];
+                    fs_reference(&lut[..32 * npairs], &codes, npairs, &mut sums);
+                    for (o, &s) in want[i * ostride..].iter_mut().zip(&sums) {
+                        *o = sb + (s as f32) * sa;
+                    }
+                }
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                let mut got = vec![7f32; nq * ostride];
+                k::fastscan_scores_multi(&refs, &codes, npairs, &fin, &mut got, ostride);
+                assert_eq!(bits(&got), bits(&want), "dispatched, {npairs} pairs, {nblocks} blocks, {nq} queries");
+                for b in [Backend::Portable, Backend::Avx2, Backend::Avx512] {
+                    let mut got = vec![7f32; nq * ostride];
+                    if k::fastscan_scores_multi_on(b, &refs, &codes, npairs, &fin, &mut got, ostride).is_some() {
+                        assert_eq!(bits(&got), bits(&want), "{b:?}, {npairs} pairs, {nblocks} blocks, {nq} queries");
+                    }
+                }
+            }
+        }
+    }
+    // Short tables or outputs: nothing is written.
+    let lut = vec![1u8; 32];
+    let codes = vec![0u8; 64];
+    let mut out = vec![7f32; 40];
+    k::fastscan_scores_multi(&[&lut, &lut[..16]], &codes, 1, &[(0.0, 1.0); 2], &mut out, 32);
+    k::fastscan_scores_multi(&[&lut, &lut], &codes, 1, &[(0.0, 1.0); 2], &mut out, 64);
+    assert!(out.iter().all(|&v| v == 7.0));
+}
+
+/// `score_layout_many` of fast-scan PQ (odd `M`, `n` not a multiple of 32) and of float PQ:
+/// per query the bits of `score_layout`, and the multi-query top-k of the dynamic interface
+/// equals the one-query top-k.
+#[test]
+fn score_layout_many_equals_score_layout_per_query() {
+    use vector_codecs::dynamic::MANY_QUERIES;
+    use vector_codecs::topk::TopK;
+    let (d, n_train) = (21usize, 600usize);
+    let data = gauss(n_train, d, 31);
+    for (m, nbits, mode) in
+        [(7usize, 4u32, ScanMode::I8), (3, 4, ScanMode::I8), (7, 8, ScanMode::Float), (7, 8, ScanMode::I8)]
+    {
+        let pq = ProductQuantizer::train(&data, d, m, nbits, &fast()).unwrap().with_scan(mode).unwrap();
+        for n in [1usize, 31, 32, 33, 100, 257, 600] {
+            let mut codes = vec![0u8; n * pq.code_len()];
+            pq.encode_batch(&data[..n * d], &mut codes).unwrap();
+            let (vb, bb) = pq.layout_block();
+            let mut layout = vec![0u8; n.div_ceil(vb) * bb];
+            pq.to_layout(&codes, &mut layout).unwrap();
+            for nq in [1usize, 2, 4, 5, 9] {
+                let qs = gauss(nq, d, 40 + nq as u64);
+                let mut scratches: Vec<Vec<f32>> = (0..nq).map(|_| pq.scratch()).collect();
+                let prepared: Vec<_> =
+                    qs.chunks_exact(d).zip(scratches.iter_mut()).map(|(q, s)| pq.prepare(q, s).unwrap()).collect();
+                let refs: Vec<_> = prepared.iter().collect();
+                let mut got = vec![0f32; nq * n];
+                pq.score_layout_many(&refs, &layout, n, &mut got).unwrap();
+                for (i, q) in prepared.iter().enumerate() {
+                    let mut want = vec![0f32; n];
+                    pq.score_layout(q, &layout, &mut want).unwrap();
+                    let gb: Vec<u32> = got[i * n..(i + 1) * n].iter().map(|f| f.to_bits()).collect();
+                    let wb: Vec<u32> = want.iter().map(|f| f.to_bits()).collect();
+                    assert_eq!(gb, wb, "M {m} nbits {nbits} {mode:?} n {n} query {i} of {nq}");
+                }
+                assert!(pq.score_layout_many(&refs, &layout, n, &mut got[1..]).is_err());
+            }
+            // The dynamic interface: multi-query top-k equals per-query top-k.
+            let name = if mode == ScanMode::I8 && nbits == 4 { format!("PQ{m}x4fs") } else { format!("PQ{m}x{nbits}") };
+            let dc =
+                vector_codecs::factory::build(&name, d, vector_codecs::metric::Metric::InnerProduct, 5, &data).unwrap();
+            let mut codes = vec![0u8; n * dc.code_len()];
+            dc.encode_batch(&data[..n * d], &mut codes).unwrap();
+            let lay = dc.layout(&codes).unwrap();
+            // 11 queries: a full batch of MANY_QUERIES and a partial one.
+            let qs = gauss(11, d, 77);
+            let many = dc.scan_layout_topk_many(&qs, &lay, n, 10).unwrap();
+            assert_eq!(many.len(), 11);
+            for (q, got) in qs.chunks_exact(d).zip(&many) {
+                assert_eq!(got, &dc.scan_layout_topk(q, &lay, n, 10).unwrap(), "{name} n {n}");
+            }
+            let mut short = vec![0f32; dc.query_scratch_len() * MANY_QUERIES - 1];
+            let mut tops: Vec<TopK<16>> = (0..11).map(|_| TopK::new(10)).collect();
+            if !short.is_empty() {
+                assert!(dc.scan_layout_topk_many_into(&qs, &mut short, &lay, n, &mut tops).is_err());
+            }
+            assert!(dc.scan_layout_topk_many_into(&qs[1..], &mut short, &lay, n, &mut tops).is_err());
         }
     }
 }

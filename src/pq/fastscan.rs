@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 
 use super::{PqQuery, ProductQuantizer};
 use crate::error::{Error, Result};
-use crate::simd::pq::{PERM0, fastscan_scores};
+use crate::simd::pq::{FS_QUERIES, PERM0, fastscan_scores, fastscan_scores_multi};
 
 /// Quantizes a float table of `rows = lut.len() / ksub` rows into `out` (at least `rows·ksub`
 /// bytes; extra rows, e.g. the padding row of an odd `M`, are set to 0). Returns `(a, b)`.
@@ -185,6 +185,55 @@ pub fn scan_blocks(pq: &ProductQuantizer, q: &PqQuery<'_>, blocks: &[u8], out: &
         fastscan_scores(q.qlut, &blocks[full * 32 * np..(full + 1) * 32 * np], np, q.sb, q.sa, &mut tail);
         let rest = out.len() - full * 32;
         out[full * 32..].copy_from_slice(&tail[..rest]);
+    }
+    Ok(())
+}
+
+/// Scores the first `n` vectors of block-layout codes ([`pack_blocks`]) of `pq` against every
+/// query of `qs` in one pass over the codes per group of [`FS_QUERIES`] queries
+/// ([`fastscan_scores_multi`]): `out[i·n + v]` is what [`scan_blocks`] writes for query `i`,
+/// bit for bit. FAISS's query blocking (`qbs`): each block of codes is read once for several
+/// queries, whose `u8` tables stay in L1.
+///
+/// # Errors
+/// As [`scan_blocks`] (for any query); [`Error::BufferTooSmall`] if `out.len() != qs.len()·n`.
+pub fn scan_blocks_multi(
+    pq: &ProductQuantizer,
+    qs: &[&PqQuery<'_>],
+    blocks: &[u8],
+    n: usize,
+    out: &mut [f32],
+) -> Result<()> {
+    let np = pairs(pq.m);
+    if pq.nbits != 4 || qs.iter().any(|q| q.qlut.len() < 32 * np) {
+        return Err(Error::InvalidParameter("fast scan needs 4-bit codes and an I8-mode query"));
+    }
+    if Some(out.len()) != qs.len().checked_mul(n) {
+        return Err(Error::BufferTooSmall { needed: qs.len().saturating_mul(n), got: out.len() });
+    }
+    let nb = n.div_ceil(32);
+    if blocks.len() < nb * 32 * np {
+        return Err(Error::CodeLength { expected: nb * 32 * np, got: blocks.len() });
+    }
+    let full = n / 32;
+    let mut luts: [&[u8]; FS_QUERIES] = [&[]; FS_QUERIES];
+    let mut fin = [(0f32, 0f32); FS_QUERIES];
+    let mut tail = [0f32; 32 * FS_QUERIES];
+    for (qg, og) in qs.chunks(FS_QUERIES).zip(out.chunks_mut(FS_QUERIES * n.max(1))) {
+        for (i, q) in qg.iter().enumerate() {
+            luts[i] = q.qlut;
+            fin[i] = (q.sb, q.sa);
+        }
+        let k = qg.len();
+        fastscan_scores_multi(&luts[..k], &blocks[..full * 32 * np], np, &fin[..k], og, n);
+        if full * 32 < n {
+            let last = &blocks[full * 32 * np..(full + 1) * 32 * np];
+            fastscan_scores_multi(&luts[..k], last, np, &fin[..k], &mut tail[..32 * k], 32);
+            let rest = n - full * 32;
+            for (o, t) in og.chunks_exact_mut(n).zip(tail.chunks_exact(32)) {
+                o[full * 32..].copy_from_slice(&t[..rest]);
+            }
+        }
     }
     Ok(())
 }

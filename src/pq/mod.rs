@@ -626,6 +626,22 @@ impl Score for ProductQuantizer {
         fastscan::scan_blocks(self, q, layout, out)
     }
 
+    /// 4-bit codes in `I8` mode: [`fastscan::scan_blocks_multi`], each block of codes read once
+    /// per group of 4 queries (the same bits as [`score_layout`](Score::score_layout) per
+    /// query); otherwise one query at a time.
+    fn score_layout_many(&self, qs: &[&PqQuery<'_>], layout: &[u8], n: usize, out: &mut [f32]) -> Result<()> {
+        if self.fast_layout() {
+            return fastscan::scan_blocks_multi(self, qs, layout, n, out);
+        }
+        if Some(out.len()) != qs.len().checked_mul(n) {
+            return Err(Error::BufferTooSmall { needed: qs.len().saturating_mul(n), got: out.len() });
+        }
+        for (q, o) in qs.iter().zip(out.chunks_exact_mut(n.max(1))) {
+            self.score_layout(q, layout, o)?;
+        }
+        Ok(())
+    }
+
     /// Float mode: each code summed in `m` order (the same bits as [`score`](Score::score));
     /// 8-bit codes with [`crate::simd::pq::adc_scan_u8`], others inline; four codes at a time. `I8` mode: the fast-scan kernel for 4-bit codes, integer
     /// lookups otherwise; the same values as `score`.
@@ -638,23 +654,7 @@ impl Score for ProductQuantizer {
                 return Ok(());
             }
             if self.nbits == 8 {
-                let k = self.ksub;
-                let mut oc = out.chunks_exact_mut(4);
-                let mut cc = codes.chunks_exact(4 * c);
-                for (o, cs) in (&mut oc).zip(&mut cc) {
-                    let mut s = [0u32; 4];
-                    for (i, row) in q.qlut.chunks_exact(k).enumerate() {
-                        for (l, sl) in s.iter_mut().enumerate() {
-                            *sl += u32::from(row[usize::from(cs[l * c + i])]);
-                        }
-                    }
-                    for (oo, v) in o.iter_mut().zip(s) {
-                        *oo = q.finish(v);
-                    }
-                }
-                for (code, o) in cc.remainder().chunks_exact(c).zip(oc.into_remainder()) {
-                    *o = self.score_int(q, code);
-                }
+                crate::simd::pq::adc_scan_u8_int(q.qlut, self.m, codes, q.sb, q.sa, out);
                 return Ok(());
             }
             for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {

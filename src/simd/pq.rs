@@ -220,8 +220,8 @@ pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
 
 /// ADC scan of 8-bit PQ codes with a float table: `out[v] = ±Σ_m lut[256·m + codes[v·m + m']]`
 /// summed in `m` order from 0 (negated when `neg`), for `v < min(out.len(), codes.len() / m)`.
-/// Four codes at a time (four independent add chains; an AVX-512 gather kernel and eight
-/// chains both measured slower on Zen 5), the same bits on every target.
+/// Four codes at a time with `u64` index words (see [`adc_scan_u8_portable`]; an AVX-512
+/// gather kernel measured at half the rate on Zen 5), the same bits on every target.
 pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
     if m == 0 {
         out.iter_mut().for_each(|o| *o = if neg { -0.0 } else { 0.0 });
@@ -231,17 +231,47 @@ pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f3
     adc_scan_u8_portable(lut, m, &codes[..n * m], neg, &mut out[..n]);
 }
 
-/// The kernel of [`adc_scan_u8`] (also its reference): four codes at a time.
+/// The kernel of [`adc_scan_u8`] (also its reference): four codes at a time (four independent
+/// add chains); with `m` a multiple of 8 their indices are read as one little-endian `u64` per
+/// code and 8 sub-quantizers (one load per lookup instead of two). Each code is still summed in
+/// `m` order from 0, so every path gives the same bits.
 pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
     if m == 0 || lut.len() < 256 * m {
         return;
     }
     let fin = |s: f32| if neg { -s } else { s };
+    let (rows, _) = lut[..256 * m].as_chunks::<256>();
+    let n = out.len().min(codes.len() / m);
+    let (out, codes) = (&mut out[..n], &codes[..n * m]);
+    let mut done = 0;
+    if m.is_multiple_of(8) {
+        let words = m / 8;
+        let mut oc = out.chunks_exact_mut(4);
+        for (o, cs) in (&mut oc).zip(codes.chunks_exact(4 * m)) {
+            let (w, _) = cs.as_chunks::<8>();
+            let (w0, w1, w2, w3) = (&w[..words], &w[words..2 * words], &w[2 * words..3 * words], &w[3 * words..]);
+            let mut s = [0f32; 4];
+            for ((((rs, a), b), c), d) in rows.chunks_exact(8).zip(w0).zip(w1).zip(w2).zip(w3) {
+                let x =
+                    [u64::from_le_bytes(*a), u64::from_le_bytes(*b), u64::from_le_bytes(*c), u64::from_le_bytes(*d)];
+                for (k, row) in rs.iter().enumerate() {
+                    for (sl, &xl) in s.iter_mut().zip(&x) {
+                        *sl += row[((xl >> (8 * k)) & 255) as usize];
+                    }
+                }
+            }
+            for (oo, v) in o.iter_mut().zip(s) {
+                *oo = fin(v);
+            }
+            done += 4;
+        }
+    }
+    let (out, codes) = (&mut out[done..], &codes[done * m..]);
     let mut oc = out.chunks_exact_mut(4);
     let mut cc = codes.chunks_exact(4 * m);
     for (o, cs) in (&mut oc).zip(&mut cc) {
         let mut s = [0f32; 4];
-        for (i, row) in lut.chunks_exact(256).take(m).enumerate() {
+        for (i, row) in rows.iter().enumerate() {
             for (l, sl) in s.iter_mut().enumerate() {
                 *sl += row[usize::from(cs[l * m + i])];
             }
@@ -252,10 +282,55 @@ pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out:
     }
     for (code, o) in cc.remainder().chunks_exact(m).zip(oc.into_remainder()) {
         let mut s = 0f32;
-        for (row, &c) in lut.chunks_exact(256).zip(code) {
+        for (row, &c) in rows.iter().zip(code) {
             s += row[usize::from(c)];
         }
         *o = fin(s);
+    }
+}
+
+/// The `u8`-table scan of 8-bit PQ codes ([`ScanMode::I8`](crate::ScanMode::I8)): `acc[v] =
+/// Σ_m qlut[256·m + c_{v,m}]` (exact in `u32`) finished as `sb + (acc as f32)·sa`, for
+/// `v < min(out.len(), codes.len() / m)`. Four codes at a time with `u64` index words when `m`
+/// is a multiple of 8, one otherwise; integer-exact, so the same bits on every path.
+pub fn adc_scan_u8_int(qlut: &[u8], m: usize, codes: &[u8], sb: f32, sa: f32, out: &mut [f32]) {
+    if m == 0 || qlut.len() < 256 * m {
+        return;
+    }
+    let finish = |acc: u32| sb + (acc as f32) * sa;
+    let (rows, _) = qlut[..256 * m].as_chunks::<256>();
+    let n = out.len().min(codes.len() / m);
+    let (out, codes) = (&mut out[..n], &codes[..n * m]);
+    let mut done = 0;
+    if m.is_multiple_of(8) {
+        let words = m / 8;
+        let mut oc = out.chunks_exact_mut(4);
+        for (o, cs) in (&mut oc).zip(codes.chunks_exact(4 * m)) {
+            let (w, _) = cs.as_chunks::<8>();
+            let (w0, w1, w2, w3) = (&w[..words], &w[words..2 * words], &w[2 * words..3 * words], &w[3 * words..]);
+            let mut s = [0u32; 4];
+            for ((((rs, a), b), c), d) in rows.chunks_exact(8).zip(w0).zip(w1).zip(w2).zip(w3) {
+                let x =
+                    [u64::from_le_bytes(*a), u64::from_le_bytes(*b), u64::from_le_bytes(*c), u64::from_le_bytes(*d)];
+                for (k, row) in rs.iter().enumerate() {
+                    for (sl, &xl) in s.iter_mut().zip(&x) {
+                        *sl += u32::from(row[((xl >> (8 * k)) & 255) as usize]);
+                    }
+                }
+            }
+            for (oo, v) in o.iter_mut().zip(s) {
+                *oo = finish(v);
+            }
+            done += 4;
+        }
+    }
+    let (out, codes) = (&mut out[done..], &codes[done * m..]);
+    for (code, o) in codes.chunks_exact(m).zip(out.iter_mut()) {
+        let mut s = 0u32;
+        for (row, &c) in rows.iter().zip(code) {
+            s += u32::from(row[usize::from(c)]);
+        }
+        *o = finish(s);
     }
 }
 
@@ -306,6 +381,111 @@ pub fn fastscan_scores(lut: &[u8], codes: &[u8], npairs: usize, sb: f32, sa: f32
         }
     }
     fastscan_scores_portable(lut, codes, npairs, sb, sa, out);
+}
+
+/// Most queries a multi-query fast-scan pass is built for: the AVX-512 kernel of
+/// [`fastscan_scores_multi`] serves 4 queries per pass over the codes (AVX2: 2); more queries are
+/// served in groups.
+pub const FS_QUERIES: usize = 4;
+
+/// [`fastscan_scores`] for `nq = fin.len()` queries in one pass over the codes per group of
+/// queries (FAISS's query blocking, `qbs`): each 64-byte step of codes is loaded and its nibbles
+/// split once, then looked up in the tables of up to [`FS_QUERIES`] queries, each with its own
+/// `u16` accumulators. Query `i` reads its table (`2·npairs` rows of 16 bytes) from
+/// `luts[i]`, finishes with `fin[i] = (sb, sa)`, and writes its scores to
+/// `out[i·ostride + 32b + v]` for the `nblocks = ⌊min(codes.len() / (32·npairs), ostride / 32)⌋`
+/// whole blocks: for every query **the same bits** as [`fastscan_scores`] with its table, on
+/// every backend. Nothing happens when `npairs == 0`, `nq == 0`, `luts` has fewer than `nq`
+/// tables, a table is shorter than `32·npairs` bytes, or `out` is short for the last query.
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_multi(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) {
+    let Some(nblocks) = multi_blocks(luts, codes, npairs, fin.len(), out.len(), ostride) else { return };
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx512 = super::backend() == super::Backend::Avx512;
+        if super::x86::pq::fastscan_scores_multi_with(avx512, luts, codes, npairs, nblocks, fin, out, ostride).is_some()
+        {
+            return;
+        }
+    }
+    multi_portable(luts, codes, npairs, nblocks, fin, out, ostride);
+}
+
+/// Whole blocks of a multi-query scan, `None` when there is nothing (valid) to do.
+fn multi_blocks(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nq: usize,
+    out_len: usize,
+    ostride: usize,
+) -> Option<usize> {
+    if npairs == 0 || nq == 0 || luts.len() < nq || luts[..nq].iter().any(|l| l.len() < 32 * npairs) {
+        return None;
+    }
+    let nblocks = (codes.len() / (32 * npairs)).min(ostride / 32);
+    let out_need = (nq - 1).checked_mul(ostride)?.checked_add(32 * nblocks)?;
+    (out_len >= out_need).then_some(nblocks)
+}
+
+/// The portable multi-query scan: [`fastscan_scores_portable`] per query.
+#[allow(clippy::too_many_arguments)]
+fn multi_portable(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) {
+    let codes = &codes[..nblocks * 32 * npairs];
+    for (i, &(sb, sa)) in fin.iter().enumerate() {
+        let o = &mut out[i * ostride..i * ostride + 32 * nblocks];
+        fastscan_scores_portable(luts[i], codes, npairs, sb, sa, o);
+    }
+}
+
+/// [`fastscan_scores_multi`] on one `backend` (for tests comparing backends): `None` when this
+/// CPU lacks it or there is nothing to do.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_multi_on(
+    backend: super::Backend,
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) -> Option<()> {
+    let nblocks = multi_blocks(luts, codes, npairs, fin.len(), out.len(), ostride)?;
+    match backend {
+        super::Backend::Portable => {
+            multi_portable(luts, codes, npairs, nblocks, fin, out, ostride);
+            Some(())
+        }
+        #[cfg(target_arch = "x86_64")]
+        b => super::x86::pq::fastscan_scores_multi_with(
+            b == super::Backend::Avx512,
+            luts,
+            codes,
+            npairs,
+            nblocks,
+            fin,
+            out,
+            ostride,
+        ),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => None,
+    }
 }
 
 /// The portable [`fastscan_scores`] (its reference).

@@ -745,3 +745,214 @@ unsafe fn axpy_f64_avx512(y: &mut [f64], a: f64, x: &[f64]) {
         y[j] += a * x[j];
     }
 }
+
+/// Arch [`crate::simd::pq::fastscan_scores_multi`] on AVX-512 BW (`avx512`) or AVX2: the
+/// fast-scan scores of `nblocks` whole blocks for `fin.len()` queries in one pass over the codes
+/// per group of queries (4 per group on AVX-512, 2 on AVX2). Query `i` reads its table from
+/// `luts[i]` and writes `out[i·ostride + 32b ..]`. `None` when this CPU lacks the
+/// backend or for bad lengths (the caller runs the portable kernel).
+#[allow(clippy::too_many_arguments)]
+pub fn fastscan_scores_multi_with(
+    avx512: bool,
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) -> Option<()> {
+    let nq = fin.len();
+    if npairs == 0
+        || nq == 0
+        || luts.len() < nq
+        || luts.iter().any(|l| l.len() < 32 * npairs)
+        || ostride < nblocks.checked_mul(32)?
+        || codes.len() < nblocks.checked_mul(32 * npairs)?
+        || out.len() < (nq - 1).checked_mul(ostride)?.checked_add(32 * nblocks)?
+    {
+        return None;
+    }
+    let (group, ok) = if avx512 { (4, has(feature::AVX512)) } else { (2, has(feature::AVX2)) };
+    if !ok {
+        return None;
+    }
+    let mut i = 0;
+    while i < nq {
+        let g = (nq - i).min(group);
+        let (l, f) = (&luts[i..i + g], &fin[i..i + g]);
+        let o = &mut out[i * ostride..];
+        // SAFETY: the backend was detected above; queries `i .. i + g ≤ nq` have tables of at
+        // least `32·npairs` bytes and their `32·nblocks` outputs (at
+        // `ostride ≥ 32·nblocks` steps, so disjoint) inside `o`, and `codes` holds `nblocks`
+        // blocks (all checked above).
+        unsafe {
+            match (avx512, g) {
+                (true, 4) => multi_avx512::<4>(l, codes, npairs, nblocks, f, o, ostride),
+                (true, 3) => multi_avx512::<3>(l, codes, npairs, nblocks, f, o, ostride),
+                (true, 2) => multi_avx512::<2>(l, codes, npairs, nblocks, f, o, ostride),
+                (true, _) => multi_avx512::<1>(l, codes, npairs, nblocks, f, o, ostride),
+                (false, 2) => multi_avx2::<2>(l, codes, npairs, nblocks, f, o, ostride),
+                (false, _) => multi_avx2::<1>(l, codes, npairs, nblocks, f, o, ostride),
+            }
+        }
+        i += g;
+    }
+    Some(())
+}
+
+/// # Safety
+/// AVX-512 F/BW available; `Q ≤ fin.len()`, `Q ≤ luts.len()`; for each query `i < Q` its
+/// table `luts[i]` holds `32·npairs` bytes and its outputs `out[i·ostride .. i·ostride +
+/// 32·nblocks]` are in bounds, `ostride ≥ 32·nblocks`; `codes.len() ≥ nblocks·npairs·32`;
+/// `npairs ≥ 1`.
+///
+/// [`scores_avx512`] for `Q` queries at once: each step loads 64 code bytes (two pairs) and
+/// splits their nibbles once, then looks them up in each query's two table rows; per query the
+/// same `u16` accumulation, spill and fold, hence the same integers.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+unsafe fn multi_avx512<const Q: usize>(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) {
+    let mask = _mm512_set1_epi8(0x0f);
+    // `maddubs(r, hi1)` is the odd (high) byte of each word of `r`: the shift of `scores_avx512`
+    // on the multiply ports instead of the shift/shuffle ports (bytes ≤ 255, no saturation).
+    let hi1 = _mm512_set1_epi16(0x0100);
+    let zero = _mm512_setzero_si512();
+    let lp: [*const u8; Q] = core::array::from_fn(|i| luts[i].as_ptr());
+    let op = out.as_mut_ptr();
+    for b in 0..nblocks {
+        let cp = codes[b * npairs * 32..].as_ptr();
+        let (mut t_lo, mut t_hi) = ([zero; Q], [zero; Q]);
+        let mut q = 0;
+        while q < npairs {
+            let end = (q + 2 * STEPS).min(npairs);
+            let mut a = [[zero; 4]; Q];
+            while q + 2 <= end {
+                // SAFETY: pairs `q, q + 1 < end ≤ npairs` of block `b` lie in `codes`.
+                let c = unsafe { _mm512_loadu_si512(cp.add(32 * q).cast()) };
+                let lo = _mm512_and_si512(c, mask);
+                let hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), mask);
+                for (i, ai) in a.iter_mut().enumerate() {
+                    // SAFETY: rows `2q .. 2q + 4` of query `i < Q`'s table are in bounds.
+                    let t = unsafe { _mm512_loadu_si512(lp[i].add(32 * q).cast()) };
+                    let rl = _mm512_shuffle_epi8(t, lo);
+                    let rh = _mm512_shuffle_epi8(t, hi);
+                    ai[0] = _mm512_add_epi16(ai[0], rl);
+                    ai[1] = _mm512_add_epi16(ai[1], _mm512_maddubs_epi16(rl, hi1));
+                    ai[2] = _mm512_add_epi16(ai[2], rh);
+                    ai[3] = _mm512_add_epi16(ai[3], _mm512_maddubs_epi16(rh, hi1));
+                }
+                q += 2;
+            }
+            if q < end {
+                // A lone last pair: 32 bytes zero-extended (a zero table half adds 0).
+                // SAFETY: pair `q < npairs` of block `b` lies in `codes`.
+                let c = unsafe { _mm512_zextsi256_si512(_mm256_loadu_si256(cp.add(32 * q).cast())) };
+                let lo = _mm512_and_si512(c, mask);
+                let hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), mask);
+                for (i, ai) in a.iter_mut().enumerate() {
+                    // SAFETY: rows `2q, 2q + 1` of query `i`'s table are in bounds.
+                    let t = unsafe { _mm512_zextsi256_si512(_mm256_loadu_si256(lp[i].add(32 * q).cast())) };
+                    let rl = _mm512_shuffle_epi8(t, lo);
+                    let rh = _mm512_shuffle_epi8(t, hi);
+                    ai[0] = _mm512_add_epi16(ai[0], rl);
+                    ai[1] = _mm512_add_epi16(ai[1], _mm512_maddubs_epi16(rl, hi1));
+                    ai[2] = _mm512_add_epi16(ai[2], rh);
+                    ai[3] = _mm512_add_epi16(ai[3], _mm512_maddubs_epi16(rh, hi1));
+                }
+            }
+            q = end;
+            for (i, ai) in a.iter().enumerate() {
+                t_lo[i] =
+                    _mm512_add_epi32(t_lo[i], fold512(_mm512_sub_epi16(ai[0], _mm512_slli_epi16(ai[1], 8)), ai[1]));
+                t_hi[i] =
+                    _mm512_add_epi32(t_hi[i], fold512(_mm512_sub_epi16(ai[2], _mm512_slli_epi16(ai[3], 8)), ai[3]));
+            }
+        }
+        for i in 0..Q {
+            let (vb, va) = (_mm512_set1_ps(fin[i].0), _mm512_set1_ps(fin[i].1));
+            let f_lo = _mm512_add_ps(vb, _mm512_mul_ps(_mm512_cvtepu32_ps(t_lo[i]), va));
+            let f_hi = _mm512_add_ps(vb, _mm512_mul_ps(_mm512_cvtepu32_ps(t_hi[i]), va));
+            // SAFETY: floats `i·ostride + 32b .. + 32` are inside `out` (`b < nblocks`).
+            unsafe {
+                _mm512_storeu_ps(op.add(i * ostride + 32 * b), f_lo);
+                _mm512_storeu_ps(op.add(i * ostride + 32 * b + 16), f_hi);
+            }
+        }
+    }
+}
+
+/// # Safety
+/// AVX2 available; bounds as for [`multi_avx512`].
+///
+/// [`scores_avx2`] for `Q` queries at once (one pair per step, the nibbles split once).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2")]
+unsafe fn multi_avx2<const Q: usize>(
+    luts: &[&[u8]],
+    codes: &[u8],
+    npairs: usize,
+    nblocks: usize,
+    fin: &[(f32, f32)],
+    out: &mut [f32],
+    ostride: usize,
+) {
+    let mask = _mm256_set1_epi8(0x0f);
+    let zero = _mm256_setzero_si256();
+    let lp: [*const u8; Q] = core::array::from_fn(|i| luts[i].as_ptr());
+    let op = out.as_mut_ptr();
+    let w = |v: __m256i| {
+        _mm256_add_epi32(
+            _mm256_cvtepu16_epi32(_mm256_castsi256_si128(v)),
+            _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(v)),
+        )
+    };
+    for b in 0..nblocks {
+        let cp = codes[b * npairs * 32..].as_ptr();
+        let mut t = [[zero; 4]; Q];
+        let mut q = 0;
+        while q < npairs {
+            let end = (q + STEPS).min(npairs);
+            let mut a = [[zero; 4]; Q];
+            while q < end {
+                // SAFETY: pair `q < npairs` of block `b` lies in `codes`.
+                let c = unsafe { _mm256_loadu_si256(cp.add(32 * q).cast()) };
+                let lo = _mm256_and_si256(c, mask);
+                let hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), mask);
+                for (i, ai) in a.iter_mut().enumerate() {
+                    // SAFETY: rows `2q, 2q + 1` of query `i < Q`'s table are in bounds.
+                    let tb = unsafe { _mm256_loadu_si256(lp[i].add(32 * q).cast()) };
+                    let rl = _mm256_shuffle_epi8(tb, lo);
+                    let rh = _mm256_shuffle_epi8(tb, hi);
+                    ai[0] = _mm256_add_epi16(ai[0], rl);
+                    ai[1] = _mm256_add_epi16(ai[1], _mm256_srli_epi16(rl, 8));
+                    ai[2] = _mm256_add_epi16(ai[2], rh);
+                    ai[3] = _mm256_add_epi16(ai[3], _mm256_srli_epi16(rh, 8));
+                }
+                q += 1;
+            }
+            for (ti, ai) in t.iter_mut().zip(&a) {
+                ti[0] = _mm256_add_epi32(ti[0], w(_mm256_sub_epi16(ai[0], _mm256_slli_epi16(ai[1], 8))));
+                ti[1] = _mm256_add_epi32(ti[1], w(ai[1]));
+                ti[2] = _mm256_add_epi32(ti[2], w(_mm256_sub_epi16(ai[2], _mm256_slli_epi16(ai[3], 8))));
+                ti[3] = _mm256_add_epi32(ti[3], w(ai[3]));
+            }
+        }
+        for (i, ti) in t.iter().enumerate() {
+            let (vb, va) = (_mm256_set1_ps(fin[i].0), _mm256_set1_ps(fin[i].1));
+            for (k, &tk) in ti.iter().enumerate() {
+                let f = _mm256_add_ps(vb, _mm256_mul_ps(_mm256_cvtepi32_ps(tk), va));
+                // SAFETY: floats `i·ostride + 32b + 8k .. + 8` are inside `out` (`b < nblocks`).
+                unsafe { _mm256_storeu_ps(op.add(i * ostride + 32 * b + 8 * k), f) };
+            }
+        }
+    }
+}
