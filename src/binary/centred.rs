@@ -1,0 +1,219 @@
+//! [`CenteredBinary`]: binary codes of `x − μ`, the composition
+//! [`Centered`]`<`[`BinaryCodec`]`, M>`. Encoding, decoding, float and bit-sliced query scores
+//! (and their batch kernels) are [`Centered`]'s over the inner codec's; this module adds what
+//! only binary codes have: code-against-code scores with the centring terms, Hamming distances,
+//! scans into a [`TopK`], the bit-sliced view and the saved container.
+
+use super::bitsliced::BLOCK;
+use super::codec::{BinaryCodec, BinaryQuery, FloatLayout, MAX_STAGES};
+use super::kernels::{PopcntBackend, hamming_strided};
+use super::scan::scan_blocks;
+use crate::codec::{Codec, Score, ScoreSymmetric};
+use crate::compose::{Centered, CenteredQuery};
+use crate::error::{Error, Result, check_code, check_dim};
+use crate::topk::TopK;
+
+/// Binary codes centred on a mean `μ` (typically the training mean,
+/// [`BinaryCodec::train_centred`]): [`Centered`]`<BinaryCodec, M>` with the mean stored as
+/// `M: AsRef<[f32]>` (a `Vec<f32>`, or a slice borrowed from flash or caller storage without
+/// an allocator).
+///
+/// Code: the inner codec's code of `x − μ` (same length, nothing per vector for `μ`).
+/// Reconstruction `x̂ = μ + Σ_t α_t·(2b_t − 1)`; float and bit-sliced scores are the inner
+/// codec's plus the exact `⟨q, μ⟩` (so the estimator is the inner one's); code × code scores
+/// ([`ScoreSymmetric`]) are exactly `⟨x̂, ŷ⟩` with the centring terms
+/// `⟨μ, μ⟩ + ⟨μ, ŷ − μ⟩ + ⟨x̂ − μ, μ⟩`.
+///
+/// Saved as the mean (`u32 n`, `f32 μ[n]`) followed by the [`BinaryCodec`] fields, in a
+/// container of kind [`CENTRED_KIND`](super::CENTRED_KIND) ([`to_bytes`](Self::to_bytes)).
+pub type CenteredBinary<M> = Centered<BinaryCodec, M>;
+
+/// `Σ μ_i`, summed in `f64` (the `vsum` of [`BinaryCodec::residual_dot`] for `v = μ`).
+fn mean_sum(mean: &[f32]) -> f32 {
+    mean.iter().map(|&v| f64::from(v)).sum::<f64>() as f32
+}
+
+impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {
+    /// The same codec preparing float queries in `layout` (see [`BinaryCodec::with_float_layout`];
+    /// not saved, scores bit-identical in every layout).
+    pub fn with_float_layout(mut self, layout: FloatLayout) -> Self {
+        self.inner = self.inner.with_float_layout(layout);
+        self
+    }
+
+    /// A view of this codec scoring in [`ScanMode::Bitsliced`](crate::codec::ScanMode::Bitsliced)
+    /// (see [`BinaryCodec::bitsliced`]), its mean borrowed.
+    pub fn bitsliced(&self) -> CenteredBinary<&[f32]> {
+        let mut v = self.view();
+        v.inner = v.inner.bitsliced();
+        v
+    }
+
+    /// Hamming distance between the bit planes of two codes (see [`BinaryCodec::hamming_codes`];
+    /// the mean does not enter).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if either code has the wrong length.
+    pub fn hamming_codes(&self, a: &[u8], b: &[u8]) -> Result<u32> {
+        self.inner.hamming_codes(a, b)
+    }
+
+    /// `⟨x̂, ŷ⟩` between a code `a` of this codec and a code `b` of `other` (same dimension, any
+    /// stage counts, scale formats and means): the inner codes' product
+    /// ([`BinaryCodec::score_codes_with`]) plus `⟨μ_a, μ_b⟩ + ⟨μ_a, ŷ − μ_b⟩ + ⟨x̂ − μ_a, μ_b⟩`.
+    /// Exact on the reconstructions up to float rounding.
+    ///
+    /// # Errors
+    /// As [`BinaryCodec::score_codes_with`].
+    pub fn score_codes_with<N: AsRef<[f32]>>(&self, a: &[u8], other: &CenteredBinary<N>, b: &[u8]) -> Result<f32> {
+        check_dim(self.dim(), other.dim())?;
+        let mut s = self.inner.score_codes_with(a, &other.inner, b)?;
+        let sa = self.inner.code_scales(a)?;
+        let sb = other.inner.code_scales(b)?;
+        let (ma, mb) = (self.mean(), other.mean());
+        s += crate::simd::dot(ma, mb);
+        s += other.inner.residual_dot(b, &sb, ma, mean_sum(ma));
+        s += self.inner.residual_dot(a, &sa, mb, mean_sum(mb));
+        Ok(s)
+    }
+
+    /// Query scan in the codec's scan mode: scores every code with [`Score::score_batch`] and
+    /// keeps the best in `topk` (ids `first_id + row`); see [`BinaryCodec::scan_topk`].
+    ///
+    /// # Errors
+    /// As [`Score::score_batch`]; [`Error::Overflow`] if the ids do not fit `u32`.
+    pub fn scan_topk<const CAP: usize>(
+        &self,
+        q: &CenteredQuery<BinaryQuery<'_>>,
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut TopK<CAP>,
+    ) -> Result<()> {
+        scan_blocks(self.code_len(), codes, first_id, topk, |block, out| self.score_batch(q, block, out))
+    }
+
+    /// Symmetric scan: [`score_codes_batch`](Self::score_codes_batch) of the query *code*
+    /// against every code, the best kept in `topk` (ids `first_id + row`).
+    ///
+    /// # Errors
+    /// As [`score_codes_batch`](Self::score_codes_batch); [`Error::Overflow`] if the ids do not
+    /// fit `u32`.
+    pub fn scan_codes_topk<const CAP: usize>(
+        &self,
+        query: &[u8],
+        codes: &[u8],
+        first_id: u32,
+        topk: &mut TopK<CAP>,
+    ) -> Result<()> {
+        scan_blocks(self.code_len(), codes, first_id, topk, |block, out| self.score_codes_batch(query, block, out))
+    }
+
+    /// Symmetric batch scoring: `out[i] = ⟨x̂_query, x̂_i⟩` for a query *code* of this codec
+    /// against `out.len()` contiguous codes, through `T²` strided Hamming passes per block (the
+    /// same value as [`score_codes`](crate::ScoreSymmetric::score_codes), bit for bit).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] on wrong lengths; [`Error::Corrupt`] for a bad scale or padding.
+    pub fn score_codes_batch(&self, query: &[u8], codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = self.code_len();
+        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+        let inner = &self.inner;
+        let qs = inner.code_scales(query)?;
+        let nb = inner.plane_len();
+        let stages = inner.stages();
+        let d = self.dim() as f32;
+        let backend = PopcntBackend::detect();
+        let mean = self.mean();
+        let (mm, msum) = (crate::simd::dot(mean, mean), mean_sum(mean));
+        // ⟨x̂_q − μ, μ⟩ is the same for every code.
+        let q_mean = inner.residual_dot(query, &qs, mean, msum);
+        let mut h = [[0u32; BLOCK]; MAX_STAGES * MAX_STAGES];
+        for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
+            let n = o.len();
+            for t in 0..stages {
+                let qp = &query[t * nb..(t + 1) * nb];
+                for u in 0..stages {
+                    hamming_strided(backend, qp, block, c, u * nb, &mut h[t * stages + u][..n])?;
+                }
+            }
+            for (i, (code, oi)) in block.chunks_exact(c).zip(o.iter_mut()).enumerate() {
+                let cs = inner.code_scales(code)?;
+                // The terms in `score_codes_with`'s order.
+                let mut s = 0.0f32;
+                for t in 0..stages {
+                    for u in 0..stages {
+                        s += qs[t] * cs[u] * (d - 2.0 * h[t * stages + u][i] as f32);
+                    }
+                }
+                s += mm;
+                s += inner.residual_dot(code, &cs, mean, msum);
+                s += q_mean;
+                *oi = s;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<M: AsRef<[f32]>> ScoreSymmetric for Centered<BinaryCodec, M> {
+    /// Exactly `⟨x̂, ŷ⟩` (see [`score_codes_with`](Centered::score_codes_with)).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`]; [`Error::Corrupt`] for a bad scale or non-zero padding bits.
+    fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32> {
+        self.score_codes_with(a, self, b)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Centered<BinaryCodec, alloc::vec::Vec<f32>> {
+    /// Serializes the parameters into a [`crate::format`] container of kind
+    /// [`CENTRED_KIND`](super::CENTRED_KIND): the [`Persist`](crate::persist::Persist) fields of
+    /// [`Centered`] (`u32 n`, `f32 μ[n]`), then those of [`BinaryCodec::to_bytes`].
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] if the payload does not fit the container.
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
+        crate::persist::to_container(super::CENTRED_KIND, None, self)
+    }
+
+    /// Parses a container written by [`to_bytes`](Self::to_bytes). Total: at most `4·n ≤
+    /// bytes.len()` bytes are allocated.
+    ///
+    /// # Errors
+    /// Container errors; [`Error::Corrupt`] for out-of-range fields, a non-finite mean or
+    /// trailing bytes; [`Error::DimensionMismatch`] if the mean's length is not the dimension.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::persist::from_container(bytes, super::CENTRED_KIND, None)
+    }
+}
+
+impl<'a> Centered<BinaryCodec, &'a [f32]> {
+    /// Parses a container written by [`to_bytes`](CenteredBinary::to_bytes) without an
+    /// allocator, the mean copied into `storage` ([`Centered::restore_in`]; it needs
+    /// [`Centered::storage_len`] floats, the dimension).
+    ///
+    /// # Errors
+    /// As the owned `from_bytes`, and [`Error::BufferTooSmall`].
+    pub fn from_bytes_in(bytes: &[u8], storage: &'a mut [f32]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::CENTRED_KIND)?;
+        let c = Self::restore_in(&mut r, storage)?;
+        r.finish()?;
+        Ok(c)
+    }
+
+    /// Parses a container written by [`to_bytes`](CenteredBinary::to_bytes) as a zero-copy view
+    /// ([`Centered::view_in`]): the mean is borrowed from `bytes`, which must place it 4-byte
+    /// aligned in memory (the container at an address `≡ 0 (mod 4)`,
+    /// [`Centered::VIEW_FLOATS_AT`]).
+    ///
+    /// # Errors
+    /// As the owned `from_bytes`, and [`Error::InvalidParameter`] for a mean not 4-byte aligned
+    /// in memory or a big-endian target.
+    pub fn view_from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        let mut r = crate::format::open(bytes, super::CENTRED_KIND)?;
+        let c = Self::view_in(&mut r)?;
+        r.finish()?;
+        Ok(c)
+    }
+}
