@@ -8,8 +8,8 @@ use vector_codecs::binary::{
     self, BinaryCodec, BinaryConfig, CenteredBinary, PopcntBackend, ScaleFormat, bitsliced_and_dot,
     hamming_scan_topk_with, weighted_hamming,
 };
-use vector_codecs::compose::Centered;
 use vector_codecs::codec::{ScanMode, ScanModes};
+use vector_codecs::compose::Centered;
 use vector_codecs::rng::Rng;
 use vector_codecs::simd::reference;
 use vector_codecs::topk::TopK;
@@ -438,7 +438,11 @@ fn bitsliced_score_equals_the_rounded_query_inner_product() {
                     let want = dot64(&qt, &res) + dot64(&q, &mu);
                     let single = s.score(&pq, code).unwrap();
                     let tol = 1e-4 * (1.0 + dot64(&qt, &qt).sqrt() * dot64(&xh, &xh).sqrt());
-                    assert!((f64::from(single) - want).abs() <= tol, "d {d} T {}: {single} vs {want}", c.inner.stages());
+                    assert!(
+                        (f64::from(single) - want).abs() <= tol,
+                        "d {d} T {}: {single} vs {want}",
+                        c.inner.stages()
+                    );
                     assert_eq!(out[i], single, "{be:?}");
                 }
             }
@@ -541,7 +545,8 @@ fn parameters_round_trip_and_configs_resolve() {
     let want = data.iter().map(|v| f64::from(v.abs())).sum::<f64>() / data.len() as f64;
     assert!((f64::from(c1.shared_scale()) - want).abs() < 1e-5);
     let cc = BinaryCodec::train_centred(&data, d, &binary::config("bin1-centred").unwrap()).unwrap();
-    let mu: Vec<f64> = (0..d).map(|j| data.iter().skip(j).step_by(d).map(|&v| f64::from(v)).sum::<f64>() / 20.0).collect();
+    let mu: Vec<f64> =
+        (0..d).map(|j| data.iter().skip(j).step_by(d).map(|&v| f64::from(v)).sum::<f64>() / 20.0).collect();
     assert!(cc.mean().iter().zip(&mu).all(|(&a, &b)| (f64::from(a) - b).abs() < 1e-6));
     let want = data.iter().enumerate().map(|(i, &v)| (f64::from(v) - mu[i % d]).abs()).sum::<f64>() / data.len() as f64;
     assert!((f64::from(cc.inner.shared_scale()) - want).abs() < 1e-5);
@@ -637,7 +642,8 @@ fn corrupt_parameter_bytes_are_errors() {
     let mut r = Rng::new(16);
     let d = 5;
     let data = shifted_data(&mut r, 10, d);
-    let bytes = BinaryCodec::train_centred(&data, d, &binary::config("bin1-centred").unwrap()).unwrap().to_bytes().unwrap();
+    let bytes =
+        BinaryCodec::train_centred(&data, d, &binary::config("bin1-centred").unwrap()).unwrap().to_bytes().unwrap();
     for cut in 0..bytes.len() {
         assert!(CenteredBinary::from_bytes(&bytes[..cut]).is_err());
     }
@@ -670,7 +676,8 @@ fn corrupt_parameter_bytes_are_errors() {
     assert_eq!(field(4, 1, 0, 1.0, 0, &[]).unwrap().scan_mode(), ScanMode::Float);
     assert_eq!(field(4, 1, 0, 1.0, 1, &[]).unwrap().scan_mode(), ScanMode::Bitsliced);
     assert!(field(4, 1, 0, 1.0, 2, &[]).is_err());
-    let bs = BinaryCodec::train(&data, d, &binary::config("bin4").unwrap()).unwrap().with_scan(ScanMode::Bitsliced).unwrap();
+    let bs =
+        BinaryCodec::train(&data, d, &binary::config("bin4").unwrap()).unwrap().with_scan(ScanMode::Bitsliced).unwrap();
     let back = BinaryCodec::from_bytes(&bs.to_bytes().unwrap()).unwrap();
     assert_eq!(back, bs);
     assert_eq!(back.estimator(), Estimator::Biased);

@@ -457,9 +457,8 @@ fn query_scratch_len_is_exact() {
             exact_query_scratch(&BlockUniform::new(d, 4, block, false).unwrap(), q);
         }
         exact_query_scratch(&turbo_mse(d, 3, 1, RotationKind::Hadamard, CodebookKind::Gaussian).unwrap(), q);
-        let b =
-            BinaryCodec::train_centred(&x, d, &BinaryConfig { stages: 2, centred: true, scales: ScaleFormat::F32 })
-                .unwrap();
+        let b = BinaryCodec::train_centred(&x, d, &BinaryConfig { stages: 2, centred: true, scales: ScaleFormat::F32 })
+            .unwrap();
         exact_query_scratch(&b.bitsliced(), q);
     }
 }

@@ -172,7 +172,11 @@ impl BinaryCodec {
     /// # Errors
     /// [`Error::InvalidParameter`] if `s` is negative or not finite.
     pub fn with_shared_scale(self, s: f32) -> Result<Self> {
-        Ok(BinaryCodec { scan: self.scan, layout: self.layout, ..BinaryCodec::new(self.dim, self.stages, self.scales, s)? })
+        Ok(BinaryCodec {
+            scan: self.scan,
+            layout: self.layout,
+            ..BinaryCodec::new(self.dim, self.stages, self.scales, s)?
+        })
     }
 
     /// The same codec preparing float queries ([`ScanMode::Float`]) in `layout` (scratch

@@ -48,12 +48,7 @@ fn named(c: &BinaryCodec, stages: usize, mode: ScanMode) -> bool {
 }
 
 fn symmetric(a: &Args<'_>, src: Source<'_, '_>, stages: usize) -> Result<Box<dyn DynCodec>> {
-    make_checked(
-        a,
-        src,
-        |d| Ok(Symmetric(train(a, d, stages)?)),
-        |c: &Symmetric| named(&c.0, stages, ScanMode::Float),
-    )
+    make_checked(a, src, |d| Ok(Symmetric(train(a, d, stages)?)), |c: &Symmetric| named(&c.0, stages, ScanMode::Float))
 }
 
 /// A binary codec whose query is encoded too: scores are code × code,
