@@ -4,13 +4,11 @@
 //! only binary codes have: code-against-code scores with the centring terms, Hamming distances,
 //! scans into a [`TopK`], the bit-sliced view and the saved container.
 
-use super::bitsliced::BLOCK;
-use super::codec::{BinaryCodec, BinaryQuery, FloatLayout, MAX_STAGES};
-use super::kernels::{PopcntBackend, hamming_strided};
+use super::codec::{BinaryCodec, BinaryQuery, FloatLayout};
 use super::scan::scan_blocks;
 use crate::codec::{Codec, Score, ScoreSymmetric};
 use crate::compose::{Centered, CenteredQuery};
-use crate::error::{Error, Result, check_code, check_dim};
+use crate::error::{Result, check_dim};
 use crate::topk::TopK;
 
 /// Binary codes centred on a mean `μ` (typically the training mean,
@@ -53,7 +51,7 @@ impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {
     /// the mean does not enter).
     ///
     /// # Errors
-    /// [`Error::CodeLength`] if either code has the wrong length.
+    /// [`Error::CodeLength`](crate::Error::CodeLength) if either code has the wrong length.
     pub fn hamming_codes(&self, a: &[u8], b: &[u8]) -> Result<u32> {
         self.inner.hamming_codes(a, b)
     }
@@ -81,7 +79,7 @@ impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {
     /// keeps the best in `topk` (ids `first_id + row`); see [`BinaryCodec::scan_topk`].
     ///
     /// # Errors
-    /// As [`Score::score_batch`]; [`Error::Overflow`] if the ids do not fit `u32`.
+    /// As [`Score::score_batch`]; [`Error::Overflow`](crate::Error::Overflow) if the ids do not fit `u32`.
     pub fn scan_topk<const CAP: usize>(
         &self,
         q: &CenteredQuery<BinaryQuery<'_>>,
@@ -96,7 +94,7 @@ impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {
     /// against every code, the best kept in `topk` (ids `first_id + row`).
     ///
     /// # Errors
-    /// As [`score_codes_batch`](Self::score_codes_batch); [`Error::Overflow`] if the ids do not
+    /// As [`score_codes_batch`](Self::score_codes_batch); [`Error::Overflow`](crate::Error::Overflow) if the ids do not
     /// fit `u32`.
     pub fn scan_codes_topk<const CAP: usize>(
         &self,
@@ -109,47 +107,24 @@ impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {
     }
 
     /// Symmetric batch scoring: `out[i] = ⟨x̂_query, x̂_i⟩` for a query *code* of this codec
-    /// against `out.len()` contiguous codes, through `T²` strided Hamming passes per block (the
-    /// same value as [`score_codes`](crate::ScoreSymmetric::score_codes), bit for bit).
+    /// against `out.len()` contiguous codes: the inner codes' products
+    /// ([`BinaryCodec::score_codes_batch`]) plus the centring terms, added in
+    /// [`score_codes_with`](Self::score_codes_with)'s order (the same value, bit for bit).
     ///
     /// # Errors
-    /// [`Error::CodeLength`] on wrong lengths; [`Error::Corrupt`] for a bad scale or padding.
+    /// [`Error::CodeLength`](crate::Error::CodeLength) on wrong lengths; [`Error::Corrupt`](crate::Error::Corrupt) for a bad scale or padding.
     pub fn score_codes_batch(&self, query: &[u8], codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let c = self.code_len();
-        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
         let inner = &self.inner;
-        let qs = inner.code_scales(query)?;
-        let nb = inner.plane_len();
-        let stages = inner.stages();
-        let d = self.dim() as f32;
-        let backend = PopcntBackend::detect();
+        inner.score_codes_batch(query, codes, out)?;
         let mean = self.mean();
         let (mm, msum) = (crate::simd::dot(mean, mean), mean_sum(mean));
         // ⟨x̂_q − μ, μ⟩ is the same for every code.
-        let q_mean = inner.residual_dot(query, &qs, mean, msum);
-        let mut h = [[0u32; BLOCK]; MAX_STAGES * MAX_STAGES];
-        for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
-            let n = o.len();
-            for t in 0..stages {
-                let qp = &query[t * nb..(t + 1) * nb];
-                for u in 0..stages {
-                    hamming_strided(backend, qp, block, c, u * nb, &mut h[t * stages + u][..n])?;
-                }
-            }
-            for (i, (code, oi)) in block.chunks_exact(c).zip(o.iter_mut()).enumerate() {
-                let cs = inner.code_scales(code)?;
-                // The terms in `score_codes_with`'s order.
-                let mut s = 0.0f32;
-                for t in 0..stages {
-                    for u in 0..stages {
-                        s += qs[t] * cs[u] * (d - 2.0 * h[t * stages + u][i] as f32);
-                    }
-                }
-                s += mm;
-                s += inner.residual_dot(code, &cs, mean, msum);
-                s += q_mean;
-                *oi = s;
-            }
+        let q_mean = inner.residual_dot(query, &inner.code_scales(query)?, mean, msum);
+        for (o, code) in out.iter_mut().zip(codes.chunks_exact(self.code_len())) {
+            let cs = inner.code_scales(code)?;
+            *o += mm;
+            *o += inner.residual_dot(code, &cs, mean, msum);
+            *o += q_mean;
         }
         Ok(())
     }
@@ -159,7 +134,7 @@ impl<M: AsRef<[f32]>> ScoreSymmetric for Centered<BinaryCodec, M> {
     /// Exactly `⟨x̂, ŷ⟩` (see [`score_codes_with`](Centered::score_codes_with)).
     ///
     /// # Errors
-    /// [`Error::CodeLength`]; [`Error::Corrupt`] for a bad scale or non-zero padding bits.
+    /// [`Error::CodeLength`](crate::Error::CodeLength); [`Error::Corrupt`](crate::Error::Corrupt) for a bad scale or non-zero padding bits.
     fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32> {
         self.score_codes_with(a, self, b)
     }
@@ -172,7 +147,7 @@ impl Centered<BinaryCodec, alloc::vec::Vec<f32>> {
     /// [`Centered`] (`u32 n`, `f32 μ[n]`), then those of [`BinaryCodec::to_bytes`].
     ///
     /// # Errors
-    /// [`Error::Overflow`] if the payload does not fit the container.
+    /// [`Error::Overflow`](crate::Error::Overflow) if the payload does not fit the container.
     pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
         crate::persist::to_container(super::CENTRED_KIND, None, self)
     }
@@ -181,8 +156,8 @@ impl Centered<BinaryCodec, alloc::vec::Vec<f32>> {
     /// bytes.len()` bytes are allocated.
     ///
     /// # Errors
-    /// Container errors; [`Error::Corrupt`] for out-of-range fields, a non-finite mean or
-    /// trailing bytes; [`Error::DimensionMismatch`] if the mean's length is not the dimension.
+    /// Container errors; [`Error::Corrupt`](crate::Error::Corrupt) for out-of-range fields, a non-finite mean or
+    /// trailing bytes; [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if the mean's length is not the dimension.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         crate::persist::from_container(bytes, super::CENTRED_KIND, None)
     }
@@ -194,7 +169,7 @@ impl<'a> Centered<BinaryCodec, &'a [f32]> {
     /// [`Centered::storage_len`] floats, the dimension).
     ///
     /// # Errors
-    /// As the owned `from_bytes`, and [`Error::BufferTooSmall`].
+    /// As the owned `from_bytes`, and [`Error::BufferTooSmall`](crate::Error::BufferTooSmall).
     pub fn from_bytes_in(bytes: &[u8], storage: &'a mut [f32]) -> Result<Self> {
         let mut r = crate::format::open(bytes, super::CENTRED_KIND)?;
         let c = Self::restore_in(&mut r, storage)?;
@@ -208,7 +183,7 @@ impl<'a> Centered<BinaryCodec, &'a [f32]> {
     /// [`Centered::VIEW_FLOATS_AT`]).
     ///
     /// # Errors
-    /// As the owned `from_bytes`, and [`Error::InvalidParameter`] for a mean not 4-byte aligned
+    /// As the owned `from_bytes`, and [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a mean not 4-byte aligned
     /// in memory or a big-endian target.
     pub fn view_from_bytes(bytes: &'a [u8]) -> Result<Self> {
         let mut r = crate::format::open(bytes, super::CENTRED_KIND)?;
