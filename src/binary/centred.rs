@@ -65,13 +65,16 @@ impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {
     /// As [`BinaryCodec::score_codes_with`].
     pub fn score_codes_with<N: AsRef<[f32]>>(&self, a: &[u8], other: &CenteredBinary<N>, b: &[u8]) -> Result<f32> {
         check_dim(self.dim(), other.dim())?;
-        let mut s = self.inner.score_codes_with(a, &other.inner, b)?;
         let sa = self.inner.code_scales(a)?;
         let sb = other.inner.code_scales(b)?;
+        let mut s = self.inner.codes_dot(a, &sa, &other.inner, b, &sb);
         let (ma, mb) = (self.mean(), other.mean());
+        let sum_a = mean_sum(ma);
+        // One sum when both codes share the mean (`score_codes`).
+        let sum_b = if core::ptr::eq(ma, mb) { sum_a } else { mean_sum(mb) };
         s += crate::simd::dot(ma, mb);
-        s += other.inner.residual_dot(b, &sb, ma, mean_sum(ma));
-        s += self.inner.residual_dot(a, &sa, mb, mean_sum(mb));
+        s += other.inner.residual_dot(b, &sb, ma, sum_a);
+        s += self.inner.residual_dot(a, &sa, mb, sum_b);
         Ok(s)
     }
 

@@ -327,6 +327,19 @@ impl BinaryCodec {
         check_dim(self.dim, other.dim)?;
         let sa = self.code_scales(a)?;
         let sb = other.code_scales(b)?;
+        Ok(self.codes_dot(a, &sa, other, b, &sb))
+    }
+
+    /// `Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` for validated codes `a` (of this codec, scales
+    /// `sa`) and `b` (of `other`, same dimension, scales `sb`).
+    pub(crate) fn codes_dot(
+        &self,
+        a: &[u8],
+        sa: &[f32; MAX_STAGES],
+        other: &BinaryCodec,
+        b: &[u8],
+        sb: &[f32; MAX_STAGES],
+    ) -> f32 {
         let nb = self.plane_len();
         let d = self.dim as f32;
         let mut s = 0.0f32;
@@ -336,7 +349,7 @@ impl BinaryCodec {
                 s += sa[t] * sb[u] * (d - 2.0 * h);
             }
         }
-        Ok(s)
+        s
     }
 
     /// This codec scoring in [`ScanMode::Bitsliced`] (4-bit query, bit-sliced popcounts):
