@@ -24,6 +24,24 @@ use crate::topk::TopK;
 ///
 /// Saved as the mean (`u32 n`, `f32 μ[n]`) followed by the [`BinaryCodec`] fields, in a
 /// container of kind [`CENTRED_KIND`](super::CENTRED_KIND) ([`to_bytes`](Self::to_bytes)).
+///
+/// ```
+/// use vector_codecs::binary::{BinaryCodec, CenteredBinary};
+/// use vector_codecs::compose::Centered;
+/// use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
+/// // Non-negative data: uncentred sign codes would be all ones.
+/// let c: CenteredBinary<&[f32]> = Centered::new(BinaryCodec::sign(4).unwrap(), &[1.0, 2.0, 3.0, 4.0][..]).unwrap();
+/// let mut code = [0u8; 1];
+/// c.encode_into(&[1.5, 1.0, 3.5, 3.0], &mut code).unwrap();
+/// assert_eq!(code[0], 0b0101); // signs of x − μ = (0.5, −1, 0.5, −1)
+/// let mut y = [0.0f32; 4];
+/// c.decode_into(&code, &mut y).unwrap();
+/// assert_eq!(y, [2.0, 1.0, 4.0, 3.0]); // μ ± 1 (shared scale 1)
+/// let mut scratch = [0f32; 256];
+/// let q = c.prepare(&[1.0, 0.0, 0.0, 0.0], &mut scratch).unwrap();
+/// assert_eq!(c.score(&q, &code).unwrap(), 2.0); // ⟨q, x̂⟩ = ⟨q, μ⟩ + ⟨q, ±1⟩ = 1 + 1
+/// assert_eq!(c.score_codes(&code, &code).unwrap(), 4.0 + 1.0 + 16.0 + 9.0); // ‖x̂‖²
+/// ```
 pub type CenteredBinary<M> = Centered<BinaryCodec, M>;
 
 /// `Σ μ_i`, summed in `f64` (the `vsum` of [`BinaryCodec::residual_dot`] for `v = μ`).
