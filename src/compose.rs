@@ -1150,12 +1150,13 @@ impl<C: Score, M: AsRef<[f32]>> Score for Centered<C, M> {
     }
     fn score_batch(&self, q: &CenteredQuery<C::Query<'_>>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(&q.inner, codes, out)?;
-        out.iter_mut().for_each(|o| *o += q.q_mean);
-        if out.iter().all(|o| o.is_finite()) {
-            Ok(())
-        } else {
-            Err(crate::Error::Corrupt("composed score is not finite"))
+        // One pass (no early exit, so it vectorizes): add `⟨q, μ⟩`, note any non-finite score.
+        let mut finite = true;
+        for o in out.iter_mut() {
+            *o += q.q_mean;
+            finite &= o.is_finite();
         }
+        if finite { Ok(()) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
     }
 }
 
