@@ -63,6 +63,10 @@ fn scans(c: &mut Criterion) {
     let cfg = BinaryConfig { stages: 1, centred: false, scales: ScaleFormat::Shared };
     let bin1 = BinaryCodec::train(&data, D, &cfg).unwrap();
     pair(c, "bin1", &bin1, &data, &q);
+    // Centred: `CenteredBinary` = `Centered<BinaryCodec>`, the inner batch kernel forwarded.
+    let cfg = BinaryConfig { stages: 1, centred: true, scales: ScaleFormat::Shared };
+    let bin1c = BinaryCodec::train_centred(&data, D, &cfg).unwrap();
+    pair(c, "bin1-centred", &bin1c, &data, &q);
 }
 
 criterion_group!(benches, scans);

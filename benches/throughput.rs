@@ -146,7 +146,8 @@ fn binary_rows(xs: &[f32], q: &[f32], cfg: &Cfg, want: &dyn Fn(&str) -> bool) ->
         return Ok(rows);
     }
     let n = xs.len() / D;
-    let c: BinaryCodec<Vec<f32>> = vector_codecs::binary::train_config("bin1", xs, D).map_err(|e| e.to_string())?;
+    let cfg1 = vector_codecs::binary::config("bin1").expect("known name");
+    let c = BinaryCodec::train(xs, D, &cfg1).map_err(|e| e.to_string())?;
     let cl = c.code_len();
     let mut codes = vec![0u8; n * cl];
     let t_enc = time(cfg.reps, || c.encode_batch(xs, &mut codes).expect("encode"));

@@ -21,7 +21,7 @@
 //! the test file is (the firmware keeps it in a 4-aligned static): the firmware borrows the
 //! parameters in place (`view_from_bytes`) instead of copying them into RAM.
 
-use vector_codecs::binary::{self, BinaryCodec};
+use vector_codecs::binary::{self, BinaryCodec, CenteredBinary};
 use vector_codecs::entropy::coded::{CodedConfig, EntropyCoded};
 use vector_codecs::format::{Writer, fnv1a32};
 use vector_codecs::persist::Persist;
@@ -120,14 +120,15 @@ fn sq8(train: &[f32], xs: &[f32], qs: &[f32], dim: usize) -> Result<(PerDim, Vec
     Ok((c, w.finish()?))
 }
 
-/// `bin1-centred`: sign bits around the training mean, shared scale. Extras: the float-query
+/// `bin1-centred`: sign bits around the training mean, shared scale (a `CenteredBinary`, saved
+/// in its own container kind: the mean, then the binary codec's fields). Extras: the float-query
 /// scores again in bit-sliced scan mode (`nq · n` `u32`), then the Hamming distance and the
 /// symmetric score of code 0 against every code (`n` × (`u32`, `u32` bits)).
 fn bin(train: &[f32], xs: &[f32], qs: &[f32], dim: usize) -> Result<Vec<u8>> {
     let cfg = binary::config("bin1-centred").expect("known name");
-    let c = BinaryCodec::train(train, dim, &cfg)?;
+    let c = BinaryCodec::train_centred(train, dim, &cfg)?;
     let codes = encode(&c, xs)?;
-    let mut w = head(&c, &c.to_bytes()?, BinaryCodec::<&[f32]>::VIEW_FLOATS_AT, qs, &codes)?;
+    let mut w = head(&c, &c.to_bytes()?, CenteredBinary::<&[f32]>::VIEW_FLOATS_AT, qs, &codes)?;
     let bs = c.bitsliced();
     let mut scratch = bs.scratch();
     for q in qs.chunks_exact(dim) {

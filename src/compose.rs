@@ -935,6 +935,17 @@ pub struct CenteredQuery<Q> {
     q_mean: f32,
 }
 
+impl<Q> CenteredQuery<Q> {
+    /// The inner codec's query (of `q` itself: the inner codec scores `⟨q, x − μ⟩`).
+    pub fn inner(&self) -> &Q {
+        &self.inner
+    }
+    /// `⟨q, μ⟩`, added to every inner score.
+    pub fn q_mean(&self) -> f32 {
+        self.q_mean
+    }
+}
+
 impl<C: Codec, M: AsRef<[f32]>> Centered<C, M> {
     /// Centres `inner`'s input on `mean`.
     ///
@@ -950,6 +961,69 @@ impl<C: Codec, M: AsRef<[f32]>> Centered<C, M> {
     /// The centre `μ`.
     pub fn mean(&self) -> &[f32] {
         self.mean.as_ref()
+    }
+
+    /// A view of this codec borrowing its mean (the inner codec cloned): same codes and scores.
+    pub fn view(&self) -> Centered<C, &[f32]>
+    where
+        C: Clone,
+    {
+        Centered { inner: self.inner.clone(), mean: self.mean.as_ref() }
+    }
+}
+
+/// Loading without an allocator: the mean is copied into caller storage
+/// ([`restore_in`](Centered::restore_in)) or borrowed in place from the bytes
+/// ([`view_in`](Centered::view_in)); the inner codec is read with its own
+/// [`Persist::restore`](crate::persist::Persist::restore), so it must not need an allocator
+/// itself. The fields are those of the owned [`Persist`](crate::persist::Persist): `u32 n`,
+/// `f32 mean[n]`, then `C`'s; the same bytes give the same errors.
+impl<'a, C: Codec + crate::persist::Persist> Centered<C, &'a [f32]> {
+    /// Byte offset of the mean in a container whose payload starts with these fields (the
+    /// 12-byte container header, then `u32 n`): a zero-copy [`view_in`](Self::view_in) needs the
+    /// container placed at an address `≡ −VIEW_FLOATS_AT (mod 4)` (here 0 mod 4).
+    pub const VIEW_FLOATS_AT: usize = crate::format::HEADER_LEN + 4;
+
+    /// Floats of caller storage [`restore_in`](Self::restore_in) needs for the fields at the
+    /// reader's position (the mean's length), read without consuming.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`](crate::Error::Truncated); [`Error::Corrupt`](crate::Error::Corrupt)
+    /// for a length above [`persist::MAX_DIM`](crate::persist::MAX_DIM).
+    pub fn storage_len(r: &crate::format::Reader<'_>) -> Result<usize> {
+        r.clone().count(crate::persist::MAX_DIM, "centring mean length")
+    }
+
+    /// Reads the fields with the mean copied (little-endian `f32`, any alignment) into the front
+    /// of `storage` and borrowed.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`](crate::Error::Truncated); [`Error::Corrupt`](crate::Error::Corrupt)
+    /// for a non-finite mean; [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) if
+    /// `storage` holds fewer than [`storage_len`](Self::storage_len) floats; `C::restore`'s
+    /// errors; [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if the mean's length
+    /// is not `C`'s dimension.
+    pub fn restore_in(r: &mut crate::format::Reader<'_>, storage: &'a mut [f32]) -> Result<Self> {
+        let n = r.u32()? as usize;
+        // The bytes left are checked before the storage size (the owned path's error order).
+        r.finite_f32_into(n, storage, "non-finite centring mean")?;
+        let inner = C::restore(r)?;
+        Centered::new(inner, &storage[..n])
+    }
+
+    /// Reads the fields as a zero-copy view: the mean is borrowed in place from the reader's
+    /// bytes (flash, a memory-mapped file).
+    ///
+    /// # Errors
+    /// As [`restore_in`](Self::restore_in) (without `BufferTooSmall`), and
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) if the mean is not 4-byte
+    /// aligned in memory (see [`VIEW_FLOATS_AT`](Self::VIEW_FLOATS_AT)) or the target is
+    /// big-endian: the bytes are valid, load them with [`restore_in`](Self::restore_in) then.
+    pub fn view_in(r: &mut crate::format::Reader<'a>) -> Result<Self> {
+        let n = r.u32()? as usize;
+        let mean = r.finite_f32_view(n, "non-finite centring mean")?;
+        let inner = C::restore(r)?;
+        Centered::new(inner, mean)
     }
 }
 
@@ -1046,8 +1120,8 @@ impl<C: Decode, M: AsRef<[f32]>> Decode for Centered<C, M> {
     }
 }
 
-/// `M` must be `'static` (owned storage), as for [`Rotated`].
-impl<C: Score, M: AsRef<[f32]> + 'static> Score for Centered<C, M> {
+/// Any mean storage, borrowed too (a zero-copy view over flash scores without an allocator).
+impl<C: Score, M: AsRef<[f32]>> Score for Centered<C, M> {
     type Query<'s>
         = CenteredQuery<C::Query<'s>>
     where
@@ -1071,17 +1145,18 @@ impl<C: Score, M: AsRef<[f32]> + 'static> Score for Centered<C, M> {
         }
         Ok(CenteredQuery { inner: self.inner.prepare(q, scratch)?, q_mean })
     }
-    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+    fn score(&self, q: &CenteredQuery<C::Query<'_>>, code: &[u8]) -> Result<f32> {
         finite_score(q.q_mean + self.inner.score(&q.inner, code)?)
     }
-    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+    fn score_batch(&self, q: &CenteredQuery<C::Query<'_>>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(&q.inner, codes, out)?;
-        out.iter_mut().for_each(|o| *o += q.q_mean);
-        if out.iter().all(|o| o.is_finite()) {
-            Ok(())
-        } else {
-            Err(crate::Error::Corrupt("composed score is not finite"))
+        // One pass (no early exit, so it vectorizes): add `⟨q, μ⟩`, note any non-finite score.
+        let mut finite = true;
+        for o in out.iter_mut() {
+            *o += q.q_mean;
+            finite &= o.is_finite();
         }
+        if finite { Ok(()) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
     }
 }
 
@@ -1233,7 +1308,7 @@ impl<A: ScanModes, B: ScanModes> ScanModes for Split<A, B> {
     }
 }
 
-impl<C: ScanModes, M: AsRef<[f32]> + 'static> ScanModes for Centered<C, M> {
+impl<C: ScanModes, M: AsRef<[f32]>> ScanModes for Centered<C, M> {
     fn scan_mode(&self) -> ScanMode {
         self.inner.scan_mode()
     }

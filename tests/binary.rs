@@ -5,10 +5,11 @@
 use proptest::prelude::*;
 use vector_codecs::binary::kernels::{hamming_strided, weighted_hamming_strided};
 use vector_codecs::binary::{
-    self, BinaryCodec, BinaryConfig, PopcntBackend, ScaleFormat, bitsliced_and_dot, hamming_scan_topk_with,
-    weighted_hamming,
+    self, BinaryCodec, BinaryConfig, CenteredBinary, PopcntBackend, ScaleFormat, bitsliced_and_dot,
+    hamming_scan_topk_with, weighted_hamming,
 };
 use vector_codecs::codec::{ScanMode, ScanModes};
+use vector_codecs::compose::Centered;
 use vector_codecs::rng::Rng;
 use vector_codecs::simd::reference;
 use vector_codecs::topk::TopK;
@@ -295,16 +296,20 @@ fn simhash_collision_rate_is_theta_over_pi() {
 // Scores against naive references
 // ---------------------------------------------------------------------------------------------
 
-fn codecs(d: usize, data: &[f32]) -> Vec<BinaryCodec<Vec<f32>>> {
+/// Binary codecs, every one a `CenteredBinary` (the uncentred ones centred on 0, which adds an
+/// exact `+ 0` to every score: the inner codec's own paths are what is checked).
+fn codecs(d: usize, data: &[f32]) -> Vec<CenteredBinary<Vec<f32>>> {
+    let zero = |c: BinaryCodec| Centered::new(c, vec![0.0; d]).unwrap();
     let mut v = vec![
-        BinaryCodec::sign(d).unwrap().to_owned_codec(),
-        BinaryCodec::sign(d).unwrap().with_shared_scale(0.37).unwrap().to_owned_codec(),
-        BinaryCodec::train(data, d, &binary::config("bin1-centred").unwrap()).unwrap(),
+        zero(BinaryCodec::sign(d).unwrap()),
+        zero(BinaryCodec::sign(d).unwrap().with_shared_scale(0.37).unwrap()),
+        BinaryCodec::train_centred(data, d, &binary::config("bin1-centred").unwrap()).unwrap(),
     ];
     for t in [1, 2, 3, 4, 8] {
-        v.push(BinaryCodec::residual(d, t).unwrap().to_owned_codec());
+        v.push(zero(BinaryCodec::residual(d, t).unwrap()));
         v.push(
-            BinaryCodec::train(data, d, &BinaryConfig { stages: t, centred: true, scales: ScaleFormat::F32 }).unwrap(),
+            BinaryCodec::train_centred(data, d, &BinaryConfig { stages: t, centred: true, scales: ScaleFormat::F32 })
+                .unwrap(),
         );
     }
     v
@@ -323,7 +328,7 @@ fn float_query_score_is_the_inner_product_with_the_reconstruction() {
         let data = shifted_data(&mut r, 50, d);
         for c in codecs(d, &data) {
             assert_eq!(c.estimator(), Estimator::Reconstruction);
-            let nb = c.plane_len();
+            let nb = c.inner.plane_len();
             assert_eq!(c.query_scratch_len(), if nb <= 2048 { 256 * nb } else { 32 * nb });
             let q = gaussian(&mut r, d);
             let mut scratch = c.scratch();
@@ -336,7 +341,7 @@ fn float_query_score_is_the_inner_product_with_the_reconstruction() {
                 let want = dot64(&q, &decode(&c, code));
                 let got = c.score(&pq, code).unwrap();
                 let tol = 1e-4 * (1.0 + dot64(&q, &q).sqrt() * dot64(&decode(&c, code), &decode(&c, code)).sqrt());
-                assert!((f64::from(got) - want).abs() <= tol, "d {d} T {}: {got} vs {want}", c.stages());
+                assert!((f64::from(got) - want).abs() <= tol, "d {d} T {}: {got} vs {want}", c.inner.stages());
                 assert_eq!(batch[i], got);
             }
         }
@@ -361,8 +366,8 @@ fn symmetric_score_is_the_reconstruction_inner_product_including_t_by_u_stages()
                 assert!(
                     (f64::from(got) - want).abs() <= tol,
                     "d {d} T {} U {}: {got} vs {want}",
-                    a.stages(),
-                    b.stages()
+                    a.inner.stages(),
+                    b.inner.stages()
                 );
             }
             // Same codec: the trait, the pairwise and the batch scan agree bit for bit.
@@ -372,7 +377,7 @@ fn symmetric_score_is_the_reconstruction_inner_product_including_t_by_u_stages()
             let mut out = vec![0.0; n];
             a.score_codes_batch(&q, &codes, &mut out).unwrap();
             for (i, code) in codes.chunks_exact(a.code_len()).enumerate() {
-                assert_eq!(out[i], a.score_codes(&q, code).unwrap(), "d {d} T {} i {i}", a.stages());
+                assert_eq!(out[i], a.score_codes(&q, code).unwrap(), "d {d} T {} i {i}", a.inner.stages());
             }
         }
     }
@@ -405,8 +410,8 @@ fn bitsliced_score_equals_the_rounded_query_inner_product() {
             let q = gaussian(&mut r, d);
             let mut scratch = s.scratch();
             let pq = s.prepare(&q, &mut scratch).unwrap();
-            let bq = *pq.as_bitsliced().expect("bit-sliced query");
-            let nb = c.plane_len();
+            let bq = *pq.inner().as_bitsliced().expect("bit-sliced query");
+            let nb = c.inner.plane_len();
             // Dequantize the planes: q̃_i = Δ·(u_i − 7.5), and check the rounding bound.
             let planes = bq.planes();
             assert_eq!(planes.len(), 4 * nb);
@@ -419,19 +424,25 @@ fn bitsliced_score_equals_the_rounded_query_inner_product() {
             for i in 0..d {
                 assert!((qt[i] - q[i]).abs() <= 0.5001 * bq.delta(), "rounding bound");
             }
-            let mu = c.mean().map(|m| m.to_vec()).unwrap_or_else(|| vec![0.0; d]);
+            let mu = c.mean().to_vec();
             let n = 30;
             let codes: Vec<u8> = data[..n * d].chunks_exact(d).flat_map(|x| encode(&c, x)).collect();
             for be in backends() {
                 let mut out = vec![0.0; n];
-                s.score_batch_with(be, &pq, &codes, &mut out).unwrap();
+                // The inner batch kernel with this backend; `Centered` adds `⟨q, μ⟩` after it.
+                s.inner.score_batch_with(be, pq.inner(), &codes, &mut out).unwrap();
+                out.iter_mut().for_each(|o| *o += pq.q_mean());
                 for (i, code) in codes.chunks_exact(c.code_len()).enumerate() {
                     let xh = decode(&c, code);
                     let res: Vec<f32> = xh.iter().zip(&mu).map(|(a, b)| a - b).collect();
                     let want = dot64(&qt, &res) + dot64(&q, &mu);
                     let single = s.score(&pq, code).unwrap();
                     let tol = 1e-4 * (1.0 + dot64(&qt, &qt).sqrt() * dot64(&xh, &xh).sqrt());
-                    assert!((f64::from(single) - want).abs() <= tol, "d {d} T {}: {single} vs {want}", c.stages());
+                    assert!(
+                        (f64::from(single) - want).abs() <= tol,
+                        "d {d} T {}: {single} vs {want}",
+                        c.inner.stages()
+                    );
                     assert_eq!(out[i], single, "{be:?}");
                 }
             }
@@ -465,7 +476,7 @@ fn scans_match_brute_force_top_k() {
         assert_eq!(&out[..m], &sorted(&dist, 10)[..], "{be:?}");
     }
     // Symmetric scan over 3-stage centred codes.
-    let c3 = BinaryCodec::train(&data[..100 * d], d, &binary::config("bin3-centred").unwrap()).unwrap();
+    let c3 = BinaryCodec::train_centred(&data[..100 * d], d, &binary::config("bin3-centred").unwrap()).unwrap();
     let codes3: Vec<u8> = data.chunks_exact(d).flat_map(|x| encode(&c3, x)).collect();
     let q3 = encode(&c3, &q);
     let mut sym = vec![0.0; n];
@@ -509,25 +520,41 @@ fn parameters_round_trip_and_configs_resolve() {
     let d = 33;
     let data = shifted_data(&mut r, 20, d);
     for name in binary::CONFIG_NAMES {
-        let c = binary::train_config(name, &data, d).unwrap();
-        let bytes = c.to_bytes().unwrap();
-        let back = BinaryCodec::from_bytes(&bytes).unwrap();
-        assert_eq!(back, c, "{name}");
-        assert_eq!(encode(&back, &data[..d]), encode(&c, &data[..d]));
+        let cfg = binary::config(name).unwrap();
+        if cfg.centred {
+            assert!(BinaryCodec::train(&data, d, &cfg).is_err(), "{name}: centred is CenteredBinary");
+            let c = BinaryCodec::train_centred(&data, d, &cfg).unwrap();
+            let bytes = c.to_bytes().unwrap();
+            let back = CenteredBinary::from_bytes(&bytes).unwrap();
+            assert_eq!(back, c, "{name}");
+            assert_eq!(encode(&back, &data[..d]), encode(&c, &data[..d]));
+            assert!(BinaryCodec::from_bytes(&bytes).is_err(), "{name}: other kind");
+        } else {
+            assert!(BinaryCodec::train_centred(&data, d, &cfg).is_err(), "{name}: uncentred is BinaryCodec");
+            let c = BinaryCodec::train(&data, d, &cfg).unwrap();
+            let bytes = c.to_bytes().unwrap();
+            let back = BinaryCodec::from_bytes(&bytes).unwrap();
+            assert_eq!(back, c, "{name}");
+            assert_eq!(encode(&back, &data[..d]), encode(&c, &data[..d]));
+            assert!(CenteredBinary::from_bytes(&bytes).is_err(), "{name}: other kind");
+        }
     }
-    let c1 = binary::train_config("bin1", &data, d).unwrap();
+    let c1 = BinaryCodec::train(&data, d, &binary::config("bin1").unwrap()).unwrap();
     assert_eq!(c1.code_len(), 5);
-    // The shared scale is the mean |x|.
+    // The shared scale is the mean |x|; centred, the mean |x − μ| with μ the column means.
     let want = data.iter().map(|v| f64::from(v.abs())).sum::<f64>() / data.len() as f64;
     assert!((f64::from(c1.shared_scale()) - want).abs() < 1e-5);
-    let cc = binary::train_config("bin1-centred", &data, d).unwrap();
-    assert!(cc.mean().is_some());
-    assert_eq!(binary::train_config("bin4", &data, d).unwrap().stages(), 4);
+    let cc = BinaryCodec::train_centred(&data, d, &binary::config("bin1-centred").unwrap()).unwrap();
+    let mu: Vec<f64> =
+        (0..d).map(|j| data.iter().skip(j).step_by(d).map(|&v| f64::from(v)).sum::<f64>() / 20.0).collect();
+    assert!(cc.mean().iter().zip(&mu).all(|(&a, &b)| (f64::from(a) - b).abs() < 1e-6));
+    let want = data.iter().enumerate().map(|(i, &v)| (f64::from(v) - mu[i % d]).abs()).sum::<f64>() / data.len() as f64;
+    assert!((f64::from(cc.inner.shared_scale()) - want).abs() < 1e-5);
+    assert_eq!(binary::config("bin4").unwrap().stages, 4);
     assert_eq!(binary::config("bin3-centred").unwrap().stages, 3);
-    for bad in ["bin0", "bin9", "bin", "bin1-centered", "pq4", "bin-1"] {
+    for bad in ["bin0", "bin9", "bin", "bin1-centered", "pq4", "bin-1", "nope"] {
         assert!(binary::config(bad).is_none(), "{bad}");
     }
-    assert!(binary::train_config("nope", &data, d).is_err());
 }
 
 #[test]
@@ -537,7 +564,7 @@ fn centring_separates_non_negative_data() {
     let d = 64;
     let data: Vec<f32> = (0..200 * d).map(|_| (r.gaussian() as f32).abs() + 0.01).collect();
     let plain = BinaryCodec::sign(d).unwrap();
-    let centred = binary::train_config("bin1-centred", &data, d).unwrap();
+    let centred = BinaryCodec::train_centred(&data, d, &binary::config("bin1-centred").unwrap()).unwrap();
     let a = encode(&plain, &data[..d]);
     let b = encode(&plain, &data[d..2 * d]);
     assert_eq!(plain.hamming_codes(&a, &b).unwrap(), 0);
@@ -593,10 +620,10 @@ fn bad_input_is_an_error() {
     assert!(BinaryCodec::sign(0).is_err());
     assert!(BinaryCodec::residual(8, 0).is_err());
     assert!(BinaryCodec::residual(8, 9).is_err());
-    assert!(BinaryCodec::new(8, 2, ScaleFormat::Shared, 1.0, &[][..]).is_err());
-    assert!(BinaryCodec::new(8, 1, ScaleFormat::Shared, f32::NAN, &[][..]).is_err());
-    assert!(BinaryCodec::new(8, 1, ScaleFormat::Shared, 1.0, &[0.0; 7][..]).is_err());
-    assert_eq!(BinaryCodec::new(2, 1, ScaleFormat::Shared, 1.0, &[0.0, f32::NAN][..]).err(), Some(Error::NonFinite));
+    assert!(BinaryCodec::new(8, 2, ScaleFormat::Shared, 1.0).is_err());
+    assert!(BinaryCodec::new(8, 1, ScaleFormat::Shared, f32::NAN).is_err());
+    assert!(Centered::new(BinaryCodec::sign(8).unwrap(), &[0.0; 7][..]).is_err());
+    assert_eq!(Centered::new(BinaryCodec::sign(2).unwrap(), &[0.0, f32::NAN][..]).err(), Some(Error::NonFinite));
     let cfg = binary::config("bin2").unwrap();
     assert!(BinaryCodec::train(&[], 4, &cfg).is_err());
     assert!(BinaryCodec::train(&[1.0; 7], 4, &cfg).is_err());
@@ -615,52 +642,61 @@ fn corrupt_parameter_bytes_are_errors() {
     let mut r = Rng::new(16);
     let d = 5;
     let data = shifted_data(&mut r, 10, d);
-    let bytes = binary::train_config("bin1-centred", &data, d).unwrap().to_bytes().unwrap();
+    let bytes =
+        BinaryCodec::train_centred(&data, d, &binary::config("bin1-centred").unwrap()).unwrap().to_bytes().unwrap();
     for cut in 0..bytes.len() {
-        assert!(BinaryCodec::from_bytes(&bytes[..cut]).is_err());
+        assert!(CenteredBinary::from_bytes(&bytes[..cut]).is_err());
     }
     for i in 0..bytes.len() {
         for b in 0..8 {
             let mut x = bytes.clone();
             x[i] ^= 1 << b;
-            assert!(BinaryCodec::from_bytes(&x).is_err(), "flip {i}.{b}");
+            assert!(CenteredBinary::from_bytes(&x).is_err(), "flip {i}.{b}");
         }
     }
-    // Valid container, invalid fields (checksum recomputed by the writer).
-    let field = |dim: u32, stages: u8, fmt: u8, centred: u8, scale: f32, mean: &[f32]| {
+    // Valid container, invalid fields (checksum recomputed by the writer): dim, stages, scale
+    // format, shared scale, scan mode, then any trailing bytes.
+    let fields = |w: &mut vector_codecs::format::Writer, dim: u32, stages: u8, fmt: u8, scale: f32, mode: u8| {
+        w.u32(dim).u8(stages).u8(fmt).f32(scale).u8(mode);
+    };
+    let field = |dim: u32, stages: u8, fmt: u8, scale: f32, mode: u8, trailing: &[u8]| {
         let mut w = vector_codecs::format::Writer::new(binary::KIND);
-        w.u32(dim).u8(stages).u8(fmt).u8(centred).f32(scale).f32s(mean).u8(0);
+        fields(&mut w, dim, stages, fmt, scale, mode);
+        w.bytes(trailing);
         BinaryCodec::from_bytes(&w.finish().unwrap())
+    };
+    // The centred container: `u32 n`, the mean, then the fields of a 4-dim one-stage codec.
+    let centred = |n: u32, mean: &[f32]| {
+        let mut w = vector_codecs::format::Writer::new(binary::CENTRED_KIND);
+        w.u32(n).f32s(mean);
+        fields(&mut w, 4, 1, 0, 1.0, 0);
+        CenteredBinary::from_bytes(&w.finish().unwrap())
     };
     // The scan mode byte: 0 float, 1 bit-sliced, nothing else.
-    let mode = |m: u8| {
-        let mut w = vector_codecs::format::Writer::new(binary::KIND);
-        w.u32(4).u8(1).u8(0).u8(0).f32(1.0).u8(m);
-        BinaryCodec::from_bytes(&w.finish().unwrap())
-    };
-    assert_eq!(mode(0).unwrap().scan_mode(), ScanMode::Float);
-    assert_eq!(mode(1).unwrap().scan_mode(), ScanMode::Bitsliced);
-    assert!(mode(2).is_err());
-    let bs = binary::train_config("bin4", &data, d).unwrap().with_scan(ScanMode::Bitsliced).unwrap();
+    assert_eq!(field(4, 1, 0, 1.0, 0, &[]).unwrap().scan_mode(), ScanMode::Float);
+    assert_eq!(field(4, 1, 0, 1.0, 1, &[]).unwrap().scan_mode(), ScanMode::Bitsliced);
+    assert!(field(4, 1, 0, 1.0, 2, &[]).is_err());
+    let bs =
+        BinaryCodec::train(&data, d, &binary::config("bin4").unwrap()).unwrap().with_scan(ScanMode::Bitsliced).unwrap();
     let back = BinaryCodec::from_bytes(&bs.to_bytes().unwrap()).unwrap();
     assert_eq!(back, bs);
     assert_eq!(back.estimator(), Estimator::Biased);
-    assert!(back.clone().with_scan(ScanMode::I8).is_err());
+    assert!(back.with_scan(ScanMode::I8).is_err());
     assert_eq!(back.with_scan(ScanMode::Float).unwrap().estimator(), Estimator::Reconstruction);
-    assert!(field(4, 1, 0, 0, 1.0, &[]).is_ok());
-    assert!(field(0, 1, 0, 0, 1.0, &[]).is_err());
-    assert!(field(u32::MAX, 1, 0, 0, 1.0, &[]).is_err());
-    assert!(field(4, 0, 1, 0, 1.0, &[]).is_err());
-    assert!(field(4, 9, 1, 0, 1.0, &[]).is_err());
-    assert!(field(4, 2, 0, 0, 1.0, &[]).is_err());
-    assert!(field(4, 1, 2, 0, 1.0, &[]).is_err());
-    assert!(field(4, 1, 0, 2, 1.0, &[]).is_err());
-    assert!(field(4, 1, 0, 0, -1.0, &[]).is_err());
-    assert!(field(4, 1, 0, 0, f32::NAN, &[]).is_err());
-    assert!(field(4, 1, 0, 1, 1.0, &[0.0; 3]).is_err());
-    assert!(field(4, 1, 0, 1, 1.0, &[0.0, 0.0, f32::INFINITY, 0.0]).is_err());
-    assert!(field(4, 1, 0, 0, 1.0, &[0.0]).is_err()); // trailing payload
-    assert!(field(1 << 24, 1, 0, 1, 1.0, &[]).is_err()); // lying mean length: no allocation
+    assert!(field(4, 1, 0, 1.0, 0, &[]).is_ok());
+    assert!(field(0, 1, 0, 1.0, 0, &[]).is_err());
+    assert!(field(u32::MAX, 1, 0, 1.0, 0, &[]).is_err());
+    assert!(field(4, 0, 1, 1.0, 0, &[]).is_err());
+    assert!(field(4, 9, 1, 1.0, 0, &[]).is_err());
+    assert!(field(4, 2, 0, 1.0, 0, &[]).is_err());
+    assert!(field(4, 1, 2, 1.0, 0, &[]).is_err());
+    assert!(field(4, 1, 0, -1.0, 0, &[]).is_err());
+    assert!(field(4, 1, 0, f32::NAN, 0, &[]).is_err());
+    assert!(field(4, 1, 0, 1.0, 0, &[0]).is_err()); // trailing payload
+    assert!(centred(4, &[0.0, 1.0, -2.0, 3.0]).is_ok());
+    assert!(centred(3, &[0.0; 3]).is_err()); // mean length is not the dimension
+    assert!(centred(4, &[0.0, 0.0, f32::INFINITY, 0.0]).is_err());
+    assert!(centred(1 << 24, &[]).is_err()); // lying mean length: no allocation
 }
 
 proptest! {
@@ -734,7 +770,13 @@ fn float_batch_scores_equal_per_code_scores() {
         let data: Vec<f32> = (0..40 * d).map(|_| rng.gaussian() as f32).collect();
         for (stages, centred) in [(1usize, false), (1, true), (2, false)] {
             let scales = if stages == 1 { ScaleFormat::Shared } else { ScaleFormat::F32 };
-            let base = BinaryCodec::train(&data, d, &BinaryConfig { stages, centred, scales }).unwrap();
+            // Uncentred codecs centred on 0: the inner batch kernels, plus an exact `+ 0`.
+            let base = if centred {
+                BinaryCodec::train_centred(&data, d, &BinaryConfig { stages, centred, scales }).unwrap()
+            } else {
+                let c = BinaryCodec::train(&data, d, &BinaryConfig { stages, centred, scales }).unwrap();
+                Centered::new(c, vec![0.0; d]).unwrap()
+            };
             for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
                 let c = base.clone().with_float_layout(layout);
                 let mut codes = vec![0u8; 40 * c.code_len()];

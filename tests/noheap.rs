@@ -3,7 +3,8 @@
 //! `alloc` path (same codes, decodes and scores, bit for bit), returns the same `Err` for corrupt
 //! bytes, and works with exactly the storage its `storage_len` reports.
 
-use vector_codecs::binary::{BinaryCodec, BinaryConfig, ScaleFormat};
+use vector_codecs::binary::{BinaryCodec, BinaryConfig, CenteredBinary, ScaleFormat};
+use vector_codecs::compose::Centered;
 use vector_codecs::entropy::model::{Model, ModelView};
 use vector_codecs::entropy::word::Lanes;
 use vector_codecs::entropy::{rans, word};
@@ -111,32 +112,35 @@ fn per_dim_uniform_borrowed_equals_owned() {
 fn binary_borrowed_equals_owned() {
     let d = 45;
     let x = data(40, d, 2);
-    for (stages, centred, scales, scan) in [
-        (1, true, ScaleFormat::Shared, ScanMode::Float),
-        (1, false, ScaleFormat::Shared, ScanMode::Bitsliced),
-        (3, true, ScaleFormat::F32, ScanMode::Float),
-    ] {
-        let owned =
-            BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap().with_scan(scan).unwrap();
+    // Uncentred parameters hold no array: `from_bytes` itself allocates nothing.
+    let plain = BinaryCodec::train(&x, d, &BinaryConfig { stages: 1, centred: false, scales: ScaleFormat::Shared })
+        .unwrap()
+        .with_scan(ScanMode::Bitsliced)
+        .unwrap();
+    assert_eq!(BinaryCodec::from_bytes(&plain.to_bytes().unwrap()).unwrap(), plain);
+    // Centred: `Centered`'s no-heap loader over caller storage.
+    for (stages, scales, scan) in [(1, ScaleFormat::Shared, ScanMode::Float), (3, ScaleFormat::F32, ScanMode::Float)] {
+        let owned = BinaryCodec::train_centred(&x, d, &BinaryConfig { stages, centred: true, scales })
+            .unwrap()
+            .with_scan(scan)
+            .unwrap();
         let bytes = owned.to_bytes().unwrap();
-        let r = vector_codecs::format::open(&bytes, vector_codecs::binary::KIND).unwrap();
-        let need = BinaryCodec::<&[f32]>::storage_len(&r).unwrap();
-        assert_eq!(need, if centred { d } else { 0 });
+        let r = vector_codecs::format::open(&bytes, vector_codecs::binary::CENTRED_KIND).unwrap();
+        let need = CenteredBinary::<&[f32]>::storage_len(&r).unwrap();
+        assert_eq!(need, d);
         let mut storage = vec![0f32; need];
-        let b = BinaryCodec::from_bytes_in(&bytes, &mut storage).unwrap();
+        let b = CenteredBinary::from_bytes_in(&bytes, &mut storage).unwrap();
         assert_eq!(b, owned.view());
         let codes = encode(&owned, &x);
         assert_eq!(encode(&b, &x), codes);
         assert_eq!(decodes(&b, &codes), decodes(&owned, &codes));
         assert_eq!(scores(&b, &x[..d], &codes), scores(&owned, &x[..d], &codes));
-        if need > 0 {
-            let mut short = vec![0f32; need - 1];
-            assert!(matches!(BinaryCodec::from_bytes_in(&bytes, &mut short), Err(Error::BufferTooSmall { .. })));
-        }
+        let mut short = vec![0f32; need - 1];
+        assert!(matches!(CenteredBinary::from_bytes_in(&bytes, &mut short), Err(Error::BufferTooSmall { .. })));
         for c in corruptions(&bytes) {
             let mut big = vec![0f32; d + 8];
-            let o = BinaryCodec::from_bytes(&c).map(|v| v.to_owned_codec());
-            let n = BinaryCodec::from_bytes_in(&c, &mut big).map(|v| v.to_owned_codec());
+            let o = CenteredBinary::from_bytes(&c).map(|v| (v.inner, v.mean().to_vec()));
+            let n = CenteredBinary::from_bytes_in(&c, &mut big).map(|v| (v.inner, v.mean().to_vec()));
             assert_eq!(o, n);
         }
     }
@@ -164,11 +168,12 @@ fn saved_codecs_load_without_heap() {
     // bin1-centred.
     let saved = factory::build("bin1-centred", d, Metric::InnerProduct, 5, &x).unwrap().save().unwrap();
     let mut s = open_saved(&saved).unwrap();
-    let mut storage = vec![0f32; BinaryCodec::<&[f32]>::storage_len(&s.params).unwrap()];
-    let b = BinaryCodec::restore_in(&mut s.params, &mut storage).unwrap();
+    let mut storage = vec![0f32; CenteredBinary::<&[f32]>::storage_len(&s.params).unwrap()];
+    let b = CenteredBinary::restore_in(&mut s.params, &mut storage).unwrap();
     s.params.finish().unwrap();
     let owned =
-        BinaryCodec::train(&x, d, &BinaryConfig { stages: 1, centred: true, scales: ScaleFormat::Shared }).unwrap();
+        BinaryCodec::train_centred(&x, d, &BinaryConfig { stages: 1, centred: true, scales: ScaleFormat::Shared })
+            .unwrap();
     assert_eq!(b, owned.view());
     // The header parser reports the same errors as factory::load on broken containers.
     for cut in [0, 5, 12, saved.len() - 1] {
@@ -297,12 +302,18 @@ fn binary_float_layouts_score_identically_with_exact_scratch() {
         for (stages, centred, scales) in
             [(1, false, ScaleFormat::Shared), (1, true, ScaleFormat::Shared), (3, true, ScaleFormat::F32)]
         {
-            let c = BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap();
+            // Uncentred codecs centred on 0 (an exact `+ 0`): one type for both.
+            let c = if centred {
+                BinaryCodec::train_centred(&x, d, &BinaryConfig { stages, centred, scales }).unwrap()
+            } else {
+                let c = BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap();
+                Centered::new(c, vec![0.0; d]).unwrap()
+            };
             let codes = encode(&c, &x);
             let mut want: Option<Vec<u32>> = None;
             for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
                 let cl = c.view().with_float_layout(layout);
-                assert_eq!(cl.float_layout(), layout);
+                assert_eq!(cl.inner.float_layout(), layout);
                 let need = cl.query_scratch_len();
                 assert_eq!(need, layout.words(d.div_ceil(8)));
                 // Exactly the scratch it reports suffices; one word less is refused.
@@ -446,9 +457,9 @@ fn query_scratch_len_is_exact() {
             exact_query_scratch(&BlockUniform::new(d, 4, block, false).unwrap(), q);
         }
         exact_query_scratch(&turbo_mse(d, 3, 1, RotationKind::Hadamard, CodebookKind::Gaussian).unwrap(), q);
-        let b =
-            BinaryCodec::train(&x, d, &BinaryConfig { stages: 2, centred: true, scales: ScaleFormat::F32 }).unwrap();
-        exact_query_scratch(&b.view().with_scan(ScanMode::Bitsliced).unwrap(), q);
+        let b = BinaryCodec::train_centred(&x, d, &BinaryConfig { stages: 2, centred: true, scales: ScaleFormat::F32 })
+            .unwrap();
+        exact_query_scratch(&b.bitsliced(), q);
     }
 }
 
@@ -465,7 +476,7 @@ fn layout_timing() {
         BinaryCodec::train(&x, d, &BinaryConfig { stages: 1, centred: false, scales: ScaleFormat::Shared }).unwrap();
     let codes = encode(&c, &x);
     for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
-        let cl = c.view().with_float_layout(layout);
+        let cl = c.with_float_layout(layout);
         let mut scratch = vec![0f32; cl.query_scratch_len()];
         let p = cl.prepare(&x[..d], &mut scratch).unwrap();
         let mut out = vec![0f32; n];
@@ -486,7 +497,8 @@ fn value_sizes() {
     use std::mem::size_of;
     println!("PerDimUniform<&[f32]> {}", size_of::<PerDimUniform<&[f32]>>());
     println!("BlockUniform {}", size_of::<vector_codecs::scalar::uniform::BlockUniform>());
-    println!("BinaryCodec<&[f32]> {}", size_of::<BinaryCodec<&[f32]>>());
+    println!("BinaryCodec {}", size_of::<BinaryCodec>());
+    println!("CenteredBinary<&[f32]> {}", size_of::<CenteredBinary<&[f32]>>());
     println!("ModelView {}", size_of::<ModelView<'_>>());
     println!("LosslessView {}", size_of::<vector_codecs::entropy::lossless::LosslessView<'_>>());
     println!("TurboMse {}", size_of::<vector_codecs::turbo::TurboMse>());
@@ -587,19 +599,15 @@ fn per_dim_uniform_view_equals_owned() {
 fn binary_view_equals_owned() {
     let d = 45;
     let x = data(40, d, 6);
-    for (stages, centred, scales) in
-        [(1, true, ScaleFormat::Shared), (1, false, ScaleFormat::Shared), (3, true, ScaleFormat::F32)]
-    {
-        let owned = BinaryCodec::train(&x, d, &BinaryConfig { stages, centred, scales }).unwrap();
+    for (stages, scales) in [(1, ScaleFormat::Shared), (3, ScaleFormat::F32)] {
+        let owned = BinaryCodec::train_centred(&x, d, &BinaryConfig { stages, centred: true, scales }).unwrap();
         let bytes = owned.to_bytes().unwrap();
-        let at = BinaryCodec::<&[f32]>::VIEW_FLOATS_AT;
-        if centred {
-            let first = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-            assert_eq!(first, owned.mean().unwrap()[0], "VIEW_FLOATS_AT names the first mean value");
-        }
+        let at = CenteredBinary::<&[f32]>::VIEW_FLOATS_AT;
+        let first = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!(first, owned.mean()[0], "VIEW_FLOATS_AT names the first mean value");
         let (words, range) = placed(&bytes, at, true);
         let mem: &[u8] = bytemuck::cast_slice(&words);
-        let v = BinaryCodec::view_from_bytes(&mem[range]).unwrap();
+        let v = CenteredBinary::view_from_bytes(&mem[range]).unwrap();
         assert_eq!(v, owned.view());
         let codes = encode(&owned, &x);
         assert_eq!(encode(&v, &x), codes);
@@ -607,17 +615,12 @@ fn binary_view_equals_owned() {
         assert_eq!(scores(&v, &x[..d], &codes), scores(&owned, &x[..d], &codes));
         let (words, range) = placed(&bytes, at, false);
         let mem: &[u8] = bytemuck::cast_slice(&words);
-        let mis = BinaryCodec::view_from_bytes(&mem[range]);
-        if centred {
-            assert!(matches!(mis, Err(Error::InvalidParameter(_))));
-        } else {
-            assert_eq!(mis.unwrap(), owned.view(), "no floats to align without a mean");
-        }
+        assert!(matches!(CenteredBinary::view_from_bytes(&mem[range]), Err(Error::InvalidParameter(_))));
         for c in corruptions(&bytes) {
             let (words, range) = placed(&c, at, true);
             let mem: &[u8] = bytemuck::cast_slice(&words);
-            let o = BinaryCodec::from_bytes(&c);
-            let n = BinaryCodec::view_from_bytes(&mem[range]).map(|v| v.to_owned_codec());
+            let o = CenteredBinary::from_bytes(&c).map(|v| (v.inner, v.mean().to_vec()));
+            let n = CenteredBinary::view_from_bytes(&mem[range]).map(|v| (v.inner, v.mean().to_vec()));
             assert_eq!(o, n);
         }
     }

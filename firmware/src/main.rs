@@ -214,19 +214,19 @@ mod vc {
 
     #[cfg(feature = "binary")]
     #[inline(never)]
-    pub fn binary_view(bytes: &[u8]) -> Result<vector_codecs::binary::BinaryCodec<&[f32]>> {
-        vector_codecs::binary::BinaryCodec::view_from_bytes(bytes)
+    pub fn binary_view(bytes: &[u8]) -> Result<vector_codecs::binary::CenteredBinary<&[f32]>> {
+        vector_codecs::binary::CenteredBinary::view_from_bytes(bytes)
     }
 
     #[cfg(feature = "binary")]
     #[inline(never)]
-    pub fn hamming(c: &vector_codecs::binary::BinaryCodec<&[f32]>, a: &[u8], b: &[u8]) -> Result<u32> {
+    pub fn hamming(c: &vector_codecs::binary::CenteredBinary<&[f32]>, a: &[u8], b: &[u8]) -> Result<u32> {
         c.hamming_codes(a, b)
     }
 
     #[cfg(feature = "binary")]
     #[inline(never)]
-    pub fn score_codes(c: &vector_codecs::binary::BinaryCodec<&[f32]>, a: &[u8], b: &[u8]) -> Result<f32> {
+    pub fn score_codes(c: &vector_codecs::binary::CenteredBinary<&[f32]>, a: &[u8], b: &[u8]) -> Result<f32> {
         vector_codecs::ScoreSymmetric::score_codes(c, a, b)
     }
 

@@ -13,8 +13,7 @@ pub const QUERY_BITS: usize = 4;
 pub(crate) const BLOCK: usize = 256;
 
 /// A query prepared for [`ScanMode::Bitsliced`](crate::codec::ScanMode::Bitsliced): the query
-/// quantized to 4 bits and stored as bit planes (in the caller's scratch), the step `Δ` and
-/// `⟨q, μ⟩`.
+/// quantized to 4 bits and stored as bit planes (in the caller's scratch) and the step `Δ`.
 ///
 /// **Query.** With `m = max |q_i|` and `Δ = 2m/15`, each coordinate is rounded to the nearest
 /// point of the symmetric grid `q̃_i = Δ·(u_i − 7.5)`, `u_i ∈ 0..=15` (round to nearest,
@@ -26,18 +25,18 @@ pub(crate) const BLOCK: usize = 256;
 /// `popcount(b)`. (This is the AND form `Σ_j 2^j·popcount(b & p_j)` of
 /// [`bitsliced_and_dot`](super::bitsliced_and_dot) rewritten with
 /// `popcount(b ⊕ p) = popcount(b) + popcount(p) − 2·popcount(b & p)`; tests check both against a
-/// naive sum.) The score is `⟨q, μ⟩ + Σ_t α_t·Δ·(7.5·d − W_t)` = `⟨q̃, x̂ − μ⟩ + ⟨q, μ⟩`, computed
-/// from exact integers with one final float rescale.
+/// naive sum.) The score is `Σ_t α_t·Δ·(7.5·d − W_t)` = `⟨q̃, x̂⟩`, computed from exact integers
+/// with one final float rescale ([`CenteredBinary`](super::CenteredBinary) adds the exact
+/// `⟨q, μ⟩`).
 ///
 /// **Estimator:** [`Estimator::Biased`](crate::Estimator::Biased): exact on the reconstruction for
 /// the *rounded* query `q̃`; the rounding error `|q_i − q̃_i| ≤ Δ/2 = m/15` is deterministic, so the
-/// score is biased for `⟨q, x̂⟩` (and for `⟨q, x⟩`) by `⟨q̃ − q, x̂ − μ⟩`. The ranking loss is small
+/// score is biased for `⟨q, x̂⟩` (and for `⟨q, x⟩`) by `⟨q̃ − q, x̂⟩`. The ranking loss is small
 /// for dense embedding queries (see the crate's recall tests).
 #[derive(Clone, Copy, Debug)]
 pub struct BitslicedQuery<'s> {
     planes: &'s [u8],
     delta: f32,
-    qmu: f32,
 }
 
 impl BitslicedQuery<'_> {
@@ -52,7 +51,7 @@ impl BitslicedQuery<'_> {
     }
 }
 
-impl<M: AsRef<[f32]>> BinaryCodec<M> {
+impl BinaryCodec {
     #[inline]
     fn combine(&self, q: &BitslicedQuery<'_>, w: &[u32; MAX_STAGES], scales: &[f32; MAX_STAGES]) -> f32 {
         let d15 = 15 * self.dim() as i64;
@@ -60,7 +59,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         for t in 0..self.stages() {
             s += scales[t] * (d15 - 2 * i64::from(w[t])) as f32;
         }
-        q.qmu + 0.5 * q.delta * s
+        0.5 * q.delta * s
     }
 
     /// Batch scores against a bit-sliced query with an explicit popcount backend.
@@ -123,10 +122,9 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                 }
             }
         }
-        // Otherwise q = 0: Δ = 0 makes every score ⟨q, μ⟩ = 0 whatever the planes hold.
-        let qmu = self.mean().map_or(0.0, |mu| crate::simd::dot(q, mu));
+        // Otherwise q = 0: Δ = 0 makes every score 0 whatever the planes hold.
         let planes: &'s [u8] = bytemuck::cast_slice(&scratch[..nb]);
-        Ok(BitslicedQuery { planes: &planes[..QUERY_BITS * nb], delta, qmu })
+        Ok(BitslicedQuery { planes: &planes[..QUERY_BITS * nb], delta })
     }
 
     /// One code against a bit-sliced query.

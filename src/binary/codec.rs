@@ -1,5 +1,5 @@
-//! [`BinaryCodec`]: 1-bit sign codes and multi-stage residual binarization, with optional
-//! centring.
+//! [`BinaryCodec`]: 1-bit sign codes and multi-stage residual binarization. Centring is the
+//! composition [`CenteredBinary`](super::CenteredBinary) = [`Centered`](crate::compose::Centered)`<BinaryCodec>`.
 
 use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSymmetric, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
@@ -10,17 +10,17 @@ pub const MAX_STAGES: usize = 8;
 /// query scratch of a codec read from a few bytes and keeps `d − 2H` exact in `f32`/`u32`).
 pub const MAX_DIM: usize = crate::persist::MAX_DIM;
 
-/// Largest magnitude of a mean coordinate, of the shared scale and of the sum `Σ_t α_t` of a
-/// code's stage scales (`2^126`): a reconstruction `μ_i + Σ_t ±α_t` then stays below `2^127`,
-/// finite. Codes with larger scales are [`Error::Corrupt`]; inputs that would need them are
-/// [`Error::NonFinite`] at encode.
+/// Largest magnitude of the shared scale and of the sum `Σ_t α_t` of a code's stage scales
+/// (`2^126`): a reconstruction `Σ_t ±α_t` then stays below `2^127`, finite. Codes with larger
+/// scales are [`Error::Corrupt`]; inputs that would need them are [`Error::NonFinite`] at
+/// encode.
 pub const MAX_SCALE: f32 = f32::from_bits((126 + 127) << 23);
 
 /// How the per-stage scales `α_t` are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScaleFormat {
     /// No per-vector scale: one shared scale `s` is a parameter of the codec (trained as the mean
-    /// `|x_i − μ_i|`, or given). Only with one stage: the code is exactly `⌈d/8⌉` sign bytes.
+    /// `|x_i|` of the vectors it codes, or given). Only with one stage: the code is exactly `⌈d/8⌉` sign bytes.
     Shared,
     /// Per vector, one little-endian `f32` `α_t = ‖r_{t−1}‖₁ / d` per stage, after the bit planes
     /// (32 bits per stage are counted in `bits_per_dim`). `f32` rather than `f16` keeps the
@@ -29,11 +29,13 @@ pub enum ScaleFormat {
     F32,
 }
 
-/// A binary codec: `T ∈ 1..=8` stages of sign bits of the running residual, with optional
-/// centring by a mean `μ` (stored as `M: AsRef<[f32]>`, empty = not centred, so a `'static`
-/// array in flash works without `alloc`).
+/// A binary codec: `T ∈ 1..=8` stages of sign bits of the running residual. It holds no
+/// centre: centring on a mean `μ` is the composition
+/// [`CenteredBinary`](super::CenteredBinary)`<M>` = [`Centered`](crate::compose::Centered)`<BinaryCodec, M>` (codes
+/// `x − μ`, adds `⟨q, μ⟩` to every score and `μ` to every decode; its mean may be borrowed from
+/// flash without `alloc`).
 ///
-/// **Encoding.** `r₀ = x − μ`; for `t = 1..T`: `b_t = [r_{t−1} > 0]` (bit 1 iff the value is
+/// **Encoding.** `r₀ = x`; for `t = 1..T`: `b_t = [r_{t−1} > 0]` (bit 1 iff the value is
 /// strictly positive; 0 and −0 give bit 0), `α_t = ‖r_{t−1}‖₁ / d` (the L2-optimal scale for a
 /// fixed sign pattern) and `r_t = r_{t−1} − α_t·(2b_t − 1)`, so `‖r_t‖² = ‖r_{t−1}‖² − d·α_t²`
 /// decreases with every stage. With [`ScaleFormat::Shared`] (one stage) `α₁` is the codec's
@@ -44,29 +46,27 @@ pub enum ScaleFormat {
 /// [`ScaleFormat::F32`], the `T` scales as little-endian `f32`. Bits per dimension:
 /// `8·T·⌈d/8⌉/d` (+ `32·T/d` for `F32` scales).
 ///
-/// **Reconstruction:** `x̂ = μ + Σ_t α_t·(2b_t − 1)`.
+/// **Reconstruction:** `x̂ = Σ_t α_t·(2b_t − 1)`.
 ///
 /// **Scoring** (all estimate `⟨q, x⟩` or `⟨x, y⟩`):
 /// * [`Score`] (float query): exactly `⟨q, x̂⟩` ([`Estimator::Reconstruction`]), through a
 ///   per-query table of partial sums of `q` ([`FloatLayout`]: 256 entries per plane byte for
 ///   `d ≤ 16,384` by default, 16 per nibble above, or no table; bit-identical scores in every
 ///   layout);
-/// * [`ScoreSymmetric`]: exactly `⟨x̂, ŷ⟩ = Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` plus the
-///   centring terms (also between codecs of different stage counts:
-///   [`score_codes_with`](BinaryCodec::score_codes_with));
+/// * [`ScoreSymmetric`]: exactly `⟨x̂, ŷ⟩ = Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` (also
+///   between codecs of different stage counts: [`score_codes_with`](BinaryCodec::score_codes_with);
+///   [`CenteredBinary`](super::CenteredBinary) adds the centring terms);
 /// * [`ScanMode::Bitsliced`] (see [`ScanModes`]): the same codes scored against a 4-bit
 ///   quantized query with bit-sliced popcounts ([`Estimator::Biased`] by the query rounding; see
 ///   [`BitslicedQuery`](super::BitslicedQuery));
 /// * raw Hamming distances: [`hamming`](super::hamming), [`BinaryCodec::hamming_codes`] and the
 ///   scans in [`super::scan`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct BinaryCodec<M> {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BinaryCodec {
     dim: usize,
     stages: usize,
     scales: ScaleFormat,
     shared_scale: f32,
-    mean: M,
-    mean_sum: f32,
     scan: ScanMode,
     layout: Option<FloatLayout>,
 }
@@ -118,41 +118,40 @@ impl FloatLayout {
 pub struct BinaryConfig {
     /// Number of residual stages, `1..=8`.
     pub stages: usize,
-    /// Subtract the training mean before taking signs.
+    /// Subtract the training mean before taking signs: the codec is then a
+    /// [`CenteredBinary`](super::CenteredBinary), trained by
+    /// [`train_centred`](BinaryCodec::train_centred) ([`BinaryCodec::train`] refuses it).
     pub centred: bool,
     /// How scales are stored ([`ScaleFormat::Shared`] needs `stages == 1`).
     pub scales: ScaleFormat,
 }
 
-impl BinaryCodec<&'static [f32]> {
+impl BinaryCodec {
     /// Plain 1-bit sign codes (`bit = [x_i > 0]`, `⌈d/8⌉` bytes, 1 bit/dim for `d % 8 == 0`),
-    /// not centred, decoding to `±1` (shared scale 1; see [`with_shared_scale`](Self::with_shared_scale)).
+    /// decoding to `±1` (shared scale 1; see [`with_shared_scale`](Self::with_shared_scale)).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2¹⁶`.
     pub fn sign(dim: usize) -> Result<Self> {
-        BinaryCodec::new(dim, 1, ScaleFormat::Shared, 1.0, &[])
+        BinaryCodec::new(dim, 1, ScaleFormat::Shared, 1.0)
     }
 
-    /// Residual binarization with `stages` stages and per-vector `f32` scales, not centred
+    /// Residual binarization with `stages` stages and per-vector `f32` scales
     /// (`T·(⌈d/8⌉ + 4)` bytes per vector).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] unless `1 ≤ dim ≤ 2¹⁶` and `1 ≤ stages ≤ 8`.
     pub fn residual(dim: usize, stages: usize) -> Result<Self> {
-        BinaryCodec::new(dim, stages, ScaleFormat::F32, 1.0, &[])
+        BinaryCodec::new(dim, stages, ScaleFormat::F32, 1.0)
     }
-}
 
-impl<M: AsRef<[f32]>> BinaryCodec<M> {
-    /// A codec from its parameters. `mean` is empty (not centred) or has `dim` finite values;
-    /// `shared_scale` (finite, `≥ 0`) is used only with [`ScaleFormat::Shared`].
+    /// A codec from its parameters; `shared_scale` (finite, `≥ 0`) is used only with
+    /// [`ScaleFormat::Shared`].
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `dim ∉ 1..=2¹⁶`, `stages ∉ 1..=8`, `Shared` with more than one
-    /// stage, or a negative/non-finite shared scale; [`Error::DimensionMismatch`] if the mean has
-    /// the wrong length; [`Error::NonFinite`] if it holds NaN/inf.
-    pub fn new(dim: usize, stages: usize, scales: ScaleFormat, shared_scale: f32, mean: M) -> Result<Self> {
+    /// stage, or a negative/non-finite shared scale.
+    pub fn new(dim: usize, stages: usize, scales: ScaleFormat, shared_scale: f32) -> Result<Self> {
         if dim == 0 || dim > MAX_DIM {
             return Err(Error::InvalidParameter("dim must be in 1..=2^16"));
         }
@@ -165,18 +164,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         if !(0.0..=MAX_SCALE).contains(&shared_scale) {
             return Err(Error::InvalidParameter("shared scale must be in 0..=MAX_SCALE"));
         }
-        let m = mean.as_ref();
-        if !m.is_empty() {
-            check_dim(dim, m.len())?;
-            if !m.iter().all(|v| v.abs() <= MAX_SCALE) {
-                return Err(Error::NonFinite);
-            }
-        }
-        let mean_sum = m.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
-        if !mean_sum.is_finite() {
-            return Err(Error::NonFinite);
-        }
-        Ok(BinaryCodec { dim, stages, scales, shared_scale, mean, mean_sum, scan: ScanMode::Float, layout: None })
+        Ok(BinaryCodec { dim, stages, scales, shared_scale, scan: ScanMode::Float, layout: None })
     }
 
     /// The same codec with a different shared scale (only meaningful for [`ScaleFormat::Shared`]).
@@ -184,32 +172,11 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// # Errors
     /// [`Error::InvalidParameter`] if `s` is negative or not finite.
     pub fn with_shared_scale(self, s: f32) -> Result<Self> {
-        let scan = self.scan;
-        let layout = self.layout;
-        Ok(BinaryCodec { scan, layout, ..BinaryCodec::new(self.dim, self.stages, self.scales, s, self.mean)? })
-    }
-
-    /// The same codec centred on `mean` (`dim` finite values; empty to remove centring).
-    ///
-    /// # Errors
-    /// As [`new`](Self::new).
-    pub fn with_mean<N: AsRef<[f32]>>(&self, mean: N) -> Result<BinaryCodec<N>> {
-        let c = BinaryCodec::new(self.dim, self.stages, self.scales, self.shared_scale, mean)?;
-        Ok(BinaryCodec { scan: self.scan, layout: self.layout, ..c })
-    }
-
-    /// A borrowed view of this codec (same parameters and scan mode, mean borrowed).
-    pub fn view(&self) -> BinaryCodec<&[f32]> {
-        BinaryCodec {
-            dim: self.dim,
-            stages: self.stages,
-            scales: self.scales,
-            shared_scale: self.shared_scale,
-            mean: self.mean.as_ref(),
-            mean_sum: self.mean_sum,
+        Ok(BinaryCodec {
             scan: self.scan,
             layout: self.layout,
-        }
+            ..BinaryCodec::new(self.dim, self.stages, self.scales, s)?
+        })
     }
 
     /// The same codec preparing float queries ([`ScanMode::Float`]) in `layout` (scratch
@@ -238,12 +205,6 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     /// The shared scale (used by [`ScaleFormat::Shared`] codecs).
     pub fn shared_scale(&self) -> f32 {
         self.shared_scale
-    }
-
-    /// The centring mean, if any.
-    pub fn mean(&self) -> Option<&[f32]> {
-        let m = self.mean.as_ref();
-        if m.is_empty() { None } else { Some(m) }
     }
 
     /// Bytes of one bit plane, `⌈d/8⌉`.
@@ -333,20 +294,14 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         s
     }
 
-    /// `⟨v, x̂ − μ⟩ = Σ_t α_t (2·Σ_{b_t=1} v_i − Σ v_i)` for a validated code.
-    fn residual_dot(&self, code: &[u8], scales: &[f32; MAX_STAGES], v: &[f32], vsum: f32) -> f32 {
+    /// `⟨v, x̂⟩ = Σ_t α_t (2·Σ_{b_t=1} v_i − Σ v_i)` for a validated code (`vsum = Σ v_i`).
+    pub(crate) fn residual_dot(&self, code: &[u8], scales: &[f32; MAX_STAGES], v: &[f32], vsum: f32) -> f32 {
         let nb = self.plane_len();
         let mut s = 0.0f32;
         for (t, plane) in code.chunks_exact(nb).take(self.stages).enumerate() {
             s += scales[t] * (2.0 * Self::masked_sum(plane, v) - vsum);
         }
         s
-    }
-
-    /// `⟨μ, x̂ − μ⟩` for a validated code (0 when not centred).
-    pub(crate) fn mean_residual_dot(&self, code: &[u8], scales: &[f32; MAX_STAGES]) -> f32 {
-        let m = self.mean.as_ref();
-        if m.is_empty() { 0.0 } else { self.residual_dot(code, scales, m, self.mean_sum) }
     }
 
     /// Hamming distance between the bit planes of two codes of this codec (all stages; scales
@@ -362,17 +317,29 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     }
 
     /// `⟨x̂, ŷ⟩` between a code `a` of this codec and a code `b` of `other` (same dimension, any
-    /// stage counts, scale formats and means): `Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))`
-    /// (`T·U` popcount passes) plus `⟨μ_a, μ_b⟩ + ⟨μ_a, ŷ − μ_b⟩ + ⟨x̂ − μ_a, μ_b⟩`. Exact on the
-    /// reconstructions up to float rounding.
+    /// stage counts and scale formats): `Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` (`T·U`
+    /// popcount passes). Exact on the reconstructions up to float rounding.
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if the dimensions differ; [`Error::CodeLength`] or
     /// [`Error::Corrupt`] (bad scale, non-zero padding bits) for either code.
-    pub fn score_codes_with<N: AsRef<[f32]>>(&self, a: &[u8], other: &BinaryCodec<N>, b: &[u8]) -> Result<f32> {
+    pub fn score_codes_with(&self, a: &[u8], other: &BinaryCodec, b: &[u8]) -> Result<f32> {
         check_dim(self.dim, other.dim)?;
         let sa = self.code_scales(a)?;
         let sb = other.code_scales(b)?;
+        Ok(self.codes_dot(a, &sa, other, b, &sb))
+    }
+
+    /// `Σ_t Σ_u α_t β_u (d − 2·popcount(b_t ⊕ c_u))` for validated codes `a` (of this codec, scales
+    /// `sa`) and `b` (of `other`, same dimension, scales `sb`).
+    pub(crate) fn codes_dot(
+        &self,
+        a: &[u8],
+        sa: &[f32; MAX_STAGES],
+        other: &BinaryCodec,
+        b: &[u8],
+        sb: &[f32; MAX_STAGES],
+    ) -> f32 {
         let nb = self.plane_len();
         let d = self.dim as f32;
         let mut s = 0.0f32;
@@ -382,243 +349,92 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                 s += sa[t] * sb[u] * (d - 2.0 * h);
             }
         }
-        let (ma, mb) = (self.mean.as_ref(), other.mean.as_ref());
-        if !ma.is_empty() && !mb.is_empty() {
-            s += crate::simd::dot(ma, mb);
-        }
-        if !ma.is_empty() {
-            s += other.residual_dot(b, &sb, ma, self.mean_sum);
-        }
-        if !mb.is_empty() {
-            s += self.residual_dot(a, &sa, mb, other.mean_sum);
-        }
-        Ok(s)
+        s
     }
 
-    /// A borrowed view of this codec scoring in [`ScanMode::Bitsliced`] (4-bit query, bit-sliced
-    /// popcounts): `self.view().with_scan(ScanMode::Bitsliced)`, which cannot fail.
-    pub fn bitsliced(&self) -> BinaryCodec<&[f32]> {
-        BinaryCodec { scan: ScanMode::Bitsliced, ..self.view() }
+    /// This codec scoring in [`ScanMode::Bitsliced`] (4-bit query, bit-sliced popcounts):
+    /// `self.with_scan(ScanMode::Bitsliced)`, which cannot fail.
+    pub fn bitsliced(&self) -> BinaryCodec {
+        BinaryCodec { scan: ScanMode::Bitsliced, ..*self }
     }
 }
 
-#[cfg(feature = "alloc")]
-impl<M: AsRef<[f32]>> BinaryCodec<M> {
-    /// A copy owning its mean.
-    pub fn to_owned_codec(&self) -> BinaryCodec<alloc::vec::Vec<f32>> {
-        BinaryCodec {
-            dim: self.dim,
-            stages: self.stages,
-            scales: self.scales,
-            shared_scale: self.shared_scale,
-            mean: self.mean.as_ref().to_vec(),
-            mean_sum: self.mean_sum,
-            scan: self.scan,
-            layout: self.layout,
-        }
-    }
-
+impl BinaryCodec {
     /// Serializes the parameters into a [`crate::format`] container of kind [`KIND`](super::KIND);
     /// the payload is the [`Persist`](crate::persist::Persist) fields: `u32 dim, u8 stages,
-    /// u8 scale format (0 shared, 1 f32), u8 centred, f32 shared scale`, the `dim` mean values if
-    /// centred, then `u8 scan mode` (0 float, 1 bit-sliced).
+    /// u8 scale format (0 shared, 1 f32), f32 shared scale, u8 scan mode` (0 float, 1
+    /// bit-sliced). A [`CenteredBinary`](super::CenteredBinary) writes its mean first (kind
+    /// [`CENTRED_KIND`](super::CENTRED_KIND)).
     ///
     /// # Errors
     /// [`Error::Overflow`] if the payload does not fit the container.
+    #[cfg(feature = "alloc")]
     pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>> {
-        let mut w = crate::format::Writer::new(super::KIND);
-        self.write_params(&mut w);
-        w.finish()
+        crate::persist::to_container(super::KIND, None, self)
     }
 
-    /// Appends the parameter fields (see [`to_bytes`](Self::to_bytes)) to `w`.
-    fn write_params(&self, w: &mut crate::format::Writer) {
-        let m = self.mean.as_ref();
+    /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total (every field is
+    /// validated before use) and allocation-free.
+    ///
+    /// # Errors
+    /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], [`Error::Truncated`],
+    /// [`Error::WrongKind`], …), [`Error::Corrupt`] for out-of-range fields or trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::persist::from_container(bytes, super::KIND, None)
+    }
+}
+
+impl crate::persist::Persist for BinaryCodec {
+    /// The fields of [`to_bytes`](BinaryCodec::to_bytes).
+    #[cfg(feature = "alloc")]
+    fn persist(&self, w: &mut crate::format::Writer) {
         w.u32(self.dim as u32)
             .u8(self.stages as u8)
             .u8(match self.scales {
                 ScaleFormat::Shared => 0,
                 ScaleFormat::F32 => 1,
             })
-            .u8(u8::from(!m.is_empty()))
             .f32(self.shared_scale)
-            .f32s(m)
             .u8(u8::from(self.scan == ScanMode::Bitsliced));
     }
-}
-
-#[cfg(feature = "alloc")]
-impl crate::persist::Persist for BinaryCodec<alloc::vec::Vec<f32>> {
-    fn persist(&self, w: &mut crate::format::Writer) {
-        self.write_params(w);
-    }
     /// Reads the fields of [`to_bytes`](BinaryCodec::to_bytes), the dimension bounded by
-    /// [`persist::MAX_DIM`](crate::persist::MAX_DIM).
+    /// [`persist::MAX_DIM`](crate::persist::MAX_DIM); allocates nothing.
     fn restore(r: &mut crate::format::Reader<'_>) -> Result<Self> {
-        Self::read_params(r, crate::persist::MAX_DIM)
-    }
-}
-
-impl<'a> BinaryCodec<&'a [f32]> {
-    /// Floats of caller storage that [`restore_in`](Self::restore_in) needs for the parameters at
-    /// the reader's position: `dim` for a centred codec (its mean), else 0. Reads without
-    /// consuming (a corrupt header gives 0; [`restore_in`](Self::restore_in) then reports it).
-    ///
-    /// # Errors
-    /// [`Error::Truncated`] or [`Error::Corrupt`] for the dimension field.
-    pub fn storage_len(r: &crate::format::Reader<'_>) -> Result<usize> {
-        let mut p = r.clone();
-        let dim = p.count(MAX_DIM, "binary dim")?;
-        let _ = (p.u8(), p.u8());
-        Ok(if p.u8() == Ok(1) { dim } else { 0 })
-    }
-
-    /// Reads the [`Persist`](crate::persist::Persist) fields of a binary codec (see
-    /// [`to_bytes`](BinaryCodec::to_bytes)) without an allocator: a centred codec's mean is
-    /// copied (little-endian `f32`, any alignment) into the front of `storage` and borrowed.
-    /// Same validation and errors as the owned restore (a thin layer over this).
-    ///
-    /// # Errors
-    /// [`Error::Truncated`]; [`Error::Corrupt`] for out-of-range fields or a non-finite mean or
-    /// scale; [`Error::BufferTooSmall`] if `storage` holds fewer than
-    /// [`storage_len`](Self::storage_len) floats.
-    pub fn restore_in(r: &mut crate::format::Reader<'_>, storage: &'a mut [f32]) -> Result<Self> {
-        Self::read_params_in(r, MAX_DIM, storage)
-    }
-
-    /// [`restore_in`](Self::restore_in) with the dimension at most `max_dim`.
-    fn read_params_in(r: &mut crate::format::Reader<'_>, max_dim: usize, storage: &'a mut [f32]) -> Result<Self> {
-        Self::read_params_with(r, max_dim, |r, dim| {
-            // Checks the bytes left before the storage size (the owned path's error order).
-            r.finite_f32_into(dim, storage, "binary mean")?;
-            Ok(&storage[..dim])
-        })
-    }
-
-    /// Byte offset of the mean (the first parameter float of a centred codec) in a container
-    /// written by [`to_bytes`](BinaryCodec::to_bytes): the 12-byte container header, `u32`
-    /// dimension, three flag bytes and the `f32` shared scale. A zero-copy view
-    /// ([`view_from_bytes`](Self::view_from_bytes)) of a centred codec needs the container
-    /// placed at an address `≡ −VIEW_FLOATS_AT (mod 4)` (here 1 mod 4).
-    pub const VIEW_FLOATS_AT: usize = crate::format::HEADER_LEN + 11;
-
-    /// Reads the [`Persist`](crate::persist::Persist) fields of a binary codec as a zero-copy
-    /// view: a centred codec's mean is borrowed in place from the reader's bytes (flash, a
-    /// memory-mapped file) instead of copied. Validation and errors are those of
-    /// [`restore_in`](Self::restore_in) for the same bytes, plus the two requirements of a view.
-    ///
-    /// # Errors
-    /// As [`restore_in`](Self::restore_in) (without [`Error::BufferTooSmall`]);
-    /// [`Error::InvalidParameter`] if a mean is not 4-byte aligned in memory (see
-    /// [`VIEW_FLOATS_AT`](Self::VIEW_FLOATS_AT)) or the target is big-endian: the bytes are
-    /// valid, load them with [`restore_in`](Self::restore_in) then.
-    pub fn view_in(r: &mut crate::format::Reader<'a>) -> Result<Self> {
-        Self::read_params_with(r, MAX_DIM, |r, dim| r.finite_f32_view(dim, "binary mean"))
-    }
-
-    /// Parses a container written by [`to_bytes`](BinaryCodec::to_bytes) as a zero-copy view
-    /// (see [`view_in`](Self::view_in)): no storage, the codec borrows `bytes`.
-    ///
-    /// # Errors
-    /// As the owned `from_bytes`, and [`Error::InvalidParameter`] for a mean not 4-byte aligned
-    /// in memory or a big-endian target.
-    pub fn view_from_bytes(bytes: &'a [u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        let c = Self::view_in(&mut r)?;
-        r.finish()?;
-        Ok(c)
-    }
-
-    /// The fields of [`to_bytes`](BinaryCodec::to_bytes), the mean of a centred codec (`dim`
-    /// floats) read by `mean`.
-    fn read_params_with<'r>(
-        r: &mut crate::format::Reader<'r>,
-        max_dim: usize,
-        mean: impl FnOnce(&mut crate::format::Reader<'r>, usize) -> Result<&'a [f32]>,
-    ) -> Result<Self> {
-        let dim = r.count(max_dim, "binary dim")?;
+        let dim = r.count(MAX_DIM, "binary dim")?;
         let stages = usize::from(r.u8()?);
         let scales = match r.u8()? {
             0 => ScaleFormat::Shared,
             1 => ScaleFormat::F32,
             _ => return Err(Error::Corrupt("binary scale format")),
         };
-        let centred = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(Error::Corrupt("binary centred flag")),
-        };
         let shared = r.finite_f32("binary shared scale")?;
-        let mean: &'a [f32] = if centred { mean(r, dim)? } else { &[] };
         let scan = match r.u8()? {
             0 => ScanMode::Float,
             1 => ScanMode::Bitsliced,
             _ => return Err(Error::Corrupt("binary scan mode")),
         };
-        let c = BinaryCodec::new(dim, stages, scales, shared, mean).map_err(|e| match e {
+        let c = BinaryCodec::new(dim, stages, scales, shared).map_err(|e| match e {
             Error::InvalidParameter(m) => Error::Corrupt(m),
-            Error::DimensionMismatch { .. } | Error::NonFinite => Error::Corrupt("binary parameters"),
             e => e,
         })?;
         c.with_scan(scan)
     }
-
-    /// Parses a container written by [`to_bytes`](BinaryCodec::to_bytes) without an allocator
-    /// (the mean of a centred codec copied into `storage`, see [`restore_in`](Self::restore_in)).
-    ///
-    /// # Errors
-    /// As the owned `from_bytes`, and [`Error::BufferTooSmall`].
-    pub fn from_bytes_in(bytes: &[u8], storage: &'a mut [f32]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        let c = Self::restore_in(&mut r, storage)?;
-        r.finish()?;
-        Ok(c)
-    }
 }
 
 #[cfg(feature = "alloc")]
-impl BinaryCodec<alloc::vec::Vec<f32>> {
-    /// Reads the fields written by `write_params`, with the dimension at most `max_dim`: a thin
-    /// layer over the no-heap reader (storage allocated only when the bytes left hold the mean).
-    fn read_params(r: &mut crate::format::Reader<'_>, max_dim: usize) -> Result<Self> {
-        let n = BinaryCodec::<&[f32]>::storage_len(r).unwrap_or(0);
-        let n = if n.saturating_mul(4) <= r.remaining() { n } else { 0 };
-        let mut storage = alloc::vec![0f32; n];
-        let c = BinaryCodec::read_params_in(r, max_dim, &mut storage)?;
-        let mean = c.mean.to_vec();
-        Ok(BinaryCodec {
-            dim: c.dim,
-            stages: c.stages,
-            scales: c.scales,
-            shared_scale: c.shared_scale,
-            mean,
-            mean_sum: c.mean_sum,
-            scan: c.scan,
-            layout: c.layout,
-        })
-    }
-
-    /// Parses parameters written by [`to_bytes`](BinaryCodec::to_bytes). Total: every field and
-    /// length is validated before use, and at most `4·dim ≤ bytes.len()` bytes are allocated.
-    ///
-    /// # Errors
-    /// Container errors ([`Error::BadMagic`], [`Error::Checksum`], [`Error::Truncated`],
-    /// [`Error::WrongKind`], …), [`Error::Corrupt`] for out-of-range fields or trailing bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = crate::format::open(bytes, super::KIND)?;
-        let c = Self::read_params(&mut r, MAX_DIM)?;
-        r.finish()?;
-        Ok(c)
-    }
-
-    /// Trains a codec on `data` (`n × dim`, row-major): the mean `μ` if `config.centred`, and for
-    /// [`ScaleFormat::Shared`] the shared scale `s = mean |x_i − μ_i|` over all training values
-    /// (the L2-optimal single scale for the sign codes of centred data).
+impl BinaryCodec {
+    /// Trains a codec on `data` (`n × dim`, row-major): for [`ScaleFormat::Shared`] the shared
+    /// scale `s = mean |x_i|` over all training values (the L2-optimal single scale for sign
+    /// codes). `config.centred` must be `false` (see [`train_centred`](Self::train_centred)).
     ///
     /// # Errors
     /// [`Error::NotEnoughData`] for no rows; [`Error::DimensionMismatch`] if `data.len()` is not a
-    /// multiple of `dim`; [`Error::NonFinite`] on NaN/inf; as [`new`](BinaryCodec::new).
+    /// multiple of `dim`; [`Error::NonFinite`] on NaN/inf; [`Error::InvalidParameter`] for a
+    /// centred configuration; as [`new`](BinaryCodec::new).
     pub fn train(data: &[f32], dim: usize, config: &BinaryConfig) -> Result<Self> {
+        if config.centred {
+            return Err(Error::InvalidParameter("a centred binary configuration is a CenteredBinary: train_centred"));
+        }
         if dim == 0 || dim > MAX_DIM {
             return Err(Error::InvalidParameter("dim must be in 1..=2^16"));
         }
@@ -627,31 +443,42 @@ impl BinaryCodec<alloc::vec::Vec<f32>> {
             return Err(Error::NotEnoughData { needed: 1, got: 0 });
         }
         crate::error::check_finite(data)?;
-        let mean: alloc::vec::Vec<f32> = if config.centred {
-            let mut acc = alloc::vec![0.0f64; dim];
-            for row in data.chunks_exact(dim) {
-                for (a, &v) in acc.iter_mut().zip(row) {
-                    *a += f64::from(v);
-                }
-            }
-            acc.iter().map(|&a| (a / n as f64) as f32).collect()
-        } else {
-            alloc::vec::Vec::new()
-        };
         let mut abs = 0.0f64;
         for row in data.chunks_exact(dim) {
-            if mean.is_empty() {
-                abs += row.iter().map(|&v| f64::from(v.abs())).sum::<f64>();
-            } else {
-                abs += row.iter().zip(&mean).map(|(&v, &m)| f64::from((v - m).abs())).sum::<f64>();
-            }
+            abs += row.iter().map(|&v| f64::from(v.abs())).sum::<f64>();
         }
         let s = (abs / (n as f64 * dim as f64)) as f32;
-        BinaryCodec::new(dim, config.stages, config.scales, if s.is_finite() { s } else { 0.0 }, mean)
+        BinaryCodec::new(dim, config.stages, config.scales, if s.is_finite() { s } else { 0.0 })
+    }
+
+    /// Trains the centred codec of `config` (`config.centred` must be `true`):
+    /// [`Centered::train_mean`](crate::compose::Centered::train_mean) (the mean `μ` of the rows, summed in `f64`) over a codec whose
+    /// shared scale, for [`ScaleFormat::Shared`], is the mean `|x_i − μ_i|` over all training
+    /// values (the L2-optimal single scale for the sign codes of the centred data).
+    ///
+    /// # Errors
+    /// As [`train`](Self::train); [`Error::InvalidParameter`] for an uncentred configuration.
+    pub fn train_centred(
+        data: &[f32],
+        dim: usize,
+        config: &BinaryConfig,
+    ) -> Result<super::CenteredBinary<alloc::vec::Vec<f32>>> {
+        if !config.centred {
+            return Err(Error::InvalidParameter("an uncentred binary configuration is a BinaryCodec: train"));
+        }
+        let inner = BinaryCodec::new(dim, config.stages, config.scales, 1.0)?;
+        let mut c = crate::compose::Centered::train_mean(inner, data)?;
+        let mut abs = 0.0f64;
+        for row in data.chunks_exact(dim) {
+            abs += row.iter().zip(c.mean()).map(|(&v, &m)| f64::from((v - m).abs())).sum::<f64>();
+        }
+        let s = (abs / ((data.len() / dim) as f64 * dim as f64)) as f32;
+        c.inner = c.inner.with_shared_scale(if s.is_finite() { s } else { 0.0 })?;
+        Ok(c)
     }
 }
 
-impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
+impl Codec for BinaryCodec {
     fn dim(&self) -> usize {
         self.dim
     }
@@ -664,7 +491,7 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
             }
     }
 
-    /// Encodes `x` (see the type docs). Needs no scratch: residuals are recomputed from `x`, `μ`
+    /// Encodes `x` (see the type docs). Needs no scratch: residuals are recomputed from `x`
     /// and the planes already written (`O(T²·d)` work, `T ≤ 8`).
     ///
     /// # Errors
@@ -678,12 +505,10 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
         }
         let nb = self.plane_len();
         let d = self.dim;
-        let m = self.mean.as_ref();
-        let centred = !m.is_empty();
         let (planes, _) = code.split_at_mut(self.bits_len());
         let mut scales = [0.0f32; MAX_STAGES];
         for t in 0..self.stages {
-            // Residual r_{t−1,i} = x_i − μ_i − Σ_{s<t} α_s·(2b_{s,i} − 1), recomputed from the planes
+            // Residual r_{t−1,i} = x_i − Σ_{s<t} α_s·(2b_{s,i} − 1), recomputed from the planes
             // already written (no scratch buffer); |r| summed in 8 f64 lanes.
             let mut acc = [0.0f64; 8];
             for k in 0..nb {
@@ -692,7 +517,7 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
                 let mut byte = 0u8;
                 for (j, a) in acc.iter_mut().enumerate().take(n) {
                     let i = lo + j;
-                    let mut r = if centred { x[i] - m[i] } else { x[i] };
+                    let mut r = x[i];
                     for (s, &al) in scales.iter().enumerate().take(t) {
                         // Branchless r −= α·(2b − 1) (exact: α·(±1) is α or −α).
                         let sgn = f32::from((planes[s * nb + k] >> j) & 1) * 2.0 - 1.0;
@@ -732,8 +557,8 @@ impl<M: AsRef<[f32]>> Codec for BinaryCodec<M> {
     }
 }
 
-impl<M: AsRef<[f32]>> Decode for BinaryCodec<M> {
-    /// `x̂ = μ + Σ_t α_t·(2b_t − 1)`.
+impl Decode for BinaryCodec {
+    /// `x̂ = Σ_t α_t·(2b_t − 1)`.
     ///
     /// # Errors
     /// [`Error::CodeLength`], [`Error::DimensionMismatch`]; [`Error::Corrupt`] for a negative or
@@ -741,10 +566,9 @@ impl<M: AsRef<[f32]>> Decode for BinaryCodec<M> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_dim(self.dim, out.len())?;
         let scales = self.code_scales(code)?;
-        let m = self.mean.as_ref();
         let nb = self.plane_len();
         for (i, o) in out.iter_mut().enumerate() {
-            let mut v = m.get(i).copied().unwrap_or(0.0);
+            let mut v = 0.0f32;
             for (t, &a) in scales.iter().enumerate().take(self.stages) {
                 let bit = code.get(t * nb + i / 8).is_some_and(|&b| (b >> (i % 8)) & 1 == 1);
                 v += if bit { a } else { -a };
@@ -865,15 +689,14 @@ pub(crate) fn build_lut(q: &[f32], nb: usize, lut: &mut [f32]) {
 }
 
 /// A float query prepared for [`BinaryCodec`]'s [`Score`] implementation: a table of partial
-/// sums of `q` for every bit pattern of each plane byte (or nibble), `Σ q_i` and `⟨q, μ⟩`.
+/// sums of `q` for every bit pattern of each plane byte (or nibble) and `Σ q_i`.
 #[derive(Clone, Copy, Debug)]
 pub struct FloatQuery<'s> {
     pub(crate) lut: &'s [f32],
     pub(crate) qsum: f32,
-    pub(crate) qmu: f32,
 }
 
-impl<M: AsRef<[f32]>> BinaryCodec<M> {
+impl BinaryCodec {
     /// `Σ_{b_i = 1} q_i` for one plane through the table (any [`FloatLayout`], identical
     /// results): byte `j`'s partial sum goes to accumulator `j mod 4` for whole groups of four
     /// bytes, the tail bytes to accumulator 0, and the result is `(s0 + s1) + (s2 + s3)` (the
@@ -957,7 +780,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     #[inline]
     pub(crate) fn float_score(&self, q: &FloatQuery<'_>, code: &[u8], scales: &[f32; MAX_STAGES]) -> f32 {
         let nb = self.plane_len();
-        let mut s = q.qmu;
+        let mut s = 0.0f32;
         for (t, plane) in code.chunks_exact(nb).take(self.stages).enumerate() {
             s += scales[t] * (2.0 * Self::lut_sum(q.lut, plane) - q.qsum);
         }
@@ -985,7 +808,7 @@ impl BinaryQuery<'_> {
     }
 }
 
-impl<M: AsRef<[f32]>> BinaryCodec<M> {
+impl BinaryCodec {
     /// The float (subset-sum table) query of `q` in `scratch`, whatever the scan mode.
     fn prepare_float<'s>(&self, q: &[f32], scratch: &'s mut [f32]) -> Result<FloatQuery<'s>> {
         check_dim(self.dim, q.len())?;
@@ -997,12 +820,10 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         let lut = &mut scratch[..need];
         build_lut(q, self.plane_len(), lut);
         let qsum = q.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
-        let m = self.mean.as_ref();
-        let qmu = if m.is_empty() { 0.0 } else { crate::simd::dot(q, m) };
-        if !qsum.is_finite() || !qmu.is_finite() {
+        if !qsum.is_finite() {
             return Err(Error::NonFinite);
         }
-        Ok(FloatQuery { lut, qsum, qmu })
+        Ok(FloatQuery { lut, qsum })
     }
 
     /// [`Score::score_batch`] with an explicit popcount backend (used by
@@ -1036,7 +857,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                         let sums = lut_sum_byte4(f.lut, [plane(0), plane(1), plane(2), plane(3)]);
                         for ((o, &s), &sum) in ob.iter_mut().zip(&scale).zip(&sums) {
                             // `float_score` for one stage, the same operations.
-                            *o = f.qmu + s * (2.0 * sum - f.qsum);
+                            *o = 0.0 + s * (2.0 * sum - f.qsum);
                         }
                         done += 4;
                     }
@@ -1051,7 +872,7 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
     }
 }
 
-impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
+impl Score for BinaryCodec {
     type Query<'s>
         = BinaryQuery<'s>
     where
@@ -1101,7 +922,7 @@ impl<M: AsRef<[f32]>> Score for BinaryCodec<M> {
 
 /// [`ScanMode::Float`] (exact `⟨q, x̂⟩`, the default) and [`ScanMode::Bitsliced`] (4-bit query,
 /// bit-sliced popcounts). The mode is part of the saved parameters.
-impl<M: AsRef<[f32]>> ScanModes for BinaryCodec<M> {
+impl ScanModes for BinaryCodec {
     fn scan_mode(&self) -> ScanMode {
         self.scan
     }
@@ -1115,7 +936,7 @@ impl<M: AsRef<[f32]>> ScanModes for BinaryCodec<M> {
     }
 }
 
-impl<M: AsRef<[f32]>> ScoreSymmetric for BinaryCodec<M> {
+impl ScoreSymmetric for BinaryCodec {
     /// Exactly `⟨x̂, ŷ⟩` (see [`score_codes_with`](BinaryCodec::score_codes_with)).
     ///
     /// # Errors
@@ -1143,8 +964,8 @@ mod rolled_tests {
                 build_lut(&q, nb, &mut lut);
                 for _ in 0..8 {
                     let plane: alloc::vec::Vec<u8> = (0..nb).map(|_| r.below(256) as u8).collect();
-                    let want = BinaryCodec::<&[f32]>::lut_sum(&lut, &plane);
-                    let got = BinaryCodec::<&[f32]>::lut_sum_rolled(&lut, &plane);
+                    let want = BinaryCodec::lut_sum(&lut, &plane);
+                    let got = BinaryCodec::lut_sum_rolled(&lut, &plane);
                     assert_eq!(got.to_bits(), want.to_bits(), "nb {nb} {layout:?}");
                 }
             }

@@ -3,8 +3,11 @@
 //!
 //! * [`BinaryCodec`] — `T ∈ 1..=8` stages of sign bits (`bit = 1` iff the value is `> 0`,
 //!   LSB-first, `⌈d/8⌉` bytes per stage) of the running residual, each with its L2-optimal scale
-//!   `α_t = ‖r_{t−1}‖₁/d`, optionally centred on a trained mean. One stage with a shared scale
-//!   ([`ScaleFormat::Shared`]) is the plain sign code: exactly `⌈d/8⌉` bytes.
+//!   `α_t = ‖r_{t−1}‖₁/d`. One stage with a shared scale ([`ScaleFormat::Shared`]) is the plain
+//!   sign code: exactly `⌈d/8⌉` bytes.
+//! * [`CenteredBinary`] — the same codes of `x − μ` for a trained mean `μ`: the generic
+//!   [`Centered`](crate::compose::Centered)`<BinaryCodec>` (no centring code of its own), with
+//!   the code × code centring terms, Hamming scans and a zero-copy loader added here.
 //! * Scoring: a float query ([`Score`](crate::Score) on [`BinaryCodec`], exactly `⟨q, x̂⟩`); code
 //!   against code ([`ScoreSymmetric`](crate::ScoreSymmetric), `Σ_t Σ_u α_t β_u (d − 2H(b_t, c_u))`);
 //!   a 4-bit bit-sliced query ([`ScanMode::Bitsliced`](crate::codec::ScanMode::Bitsliced) through
@@ -30,11 +33,13 @@
 //! ```
 
 mod bitsliced;
+mod centred;
 mod codec;
 pub mod kernels;
 pub mod scan;
 
 pub use bitsliced::{BitslicedQuery, QUERY_BITS};
+pub use centred::CenteredBinary;
 pub use codec::{
     BinaryCodec, BinaryConfig, BinaryQuery, FloatLayout, FloatQuery, MAX_DIM, MAX_SCALE, MAX_STAGES, ScaleFormat,
 };
@@ -47,14 +52,18 @@ pub use scan::{hamming_scan_topk, hamming_scan_topk_with};
 
 /// Container kind tag of [`BinaryCodec`] parameters (`crate::format`).
 pub const KIND: u16 = crate::format::kind::BINARY;
+/// Container kind tag of [`CenteredBinary`] parameters (the mean, then a [`BinaryCodec`]).
+pub const CENTRED_KIND: u16 = crate::format::kind::BINARY + 1;
 
 /// The configuration names the `evaluate` harness knows: `bin1` (sign bits with a trained shared
-/// scale), `bin1-centred` (the same after subtracting the training mean), `bin2` and `bin4`
-/// (residual binarization with 2 and 4 stages and per-vector `f32` scales).
+/// scale), `bin1-centred` (the same after subtracting the training mean: a [`CenteredBinary`]),
+/// `bin2` and `bin4` (residual binarization with 2 and 4 stages and per-vector `f32` scales).
 pub const CONFIG_NAMES: [&str; 4] = ["bin1", "bin1-centred", "bin2", "bin4"];
 
 /// The training configuration named `name`: `bin1`, `bin1-centred`, or `binT` / `binT-centred`
-/// for `T ∈ 2..=8` (residual stages with `f32` scales). `None` for any other name.
+/// for `T ∈ 2..=8` (residual stages with `f32` scales). `None` for any other name. Train an
+/// uncentred configuration with [`BinaryCodec::train`], a centred one (a [`CenteredBinary`])
+/// with [`BinaryCodec::train_centred`].
 pub fn config(name: &str) -> Option<BinaryConfig> {
     let (body, centred) = match name.strip_suffix("-centred") {
         Some(b) => (b, true),
@@ -66,14 +75,4 @@ pub fn config(name: &str) -> Option<BinaryConfig> {
     }
     let scales = if t == 1 { ScaleFormat::Shared } else { ScaleFormat::F32 };
     Some(BinaryConfig { stages: t, centred, scales })
-}
-
-/// Trains the codec named `name` (see [`config`]) on `data` (`n × dim`, row-major).
-///
-/// # Errors
-/// [`crate::Error::InvalidParameter`] for an unknown name; otherwise as [`BinaryCodec::train`].
-#[cfg(feature = "alloc")]
-pub fn train_config(name: &str, data: &[f32], dim: usize) -> crate::Result<BinaryCodec<alloc::vec::Vec<f32>>> {
-    let cfg = config(name).ok_or(crate::Error::InvalidParameter("unknown binary codec name"))?;
-    BinaryCodec::train(data, dim, &cfg)
 }

@@ -130,7 +130,7 @@ fn hamming_scan_blocks<const CAP: usize>(
     Ok(())
 }
 
-impl<M: AsRef<[f32]>> BinaryCodec<M> {
+impl BinaryCodec {
     /// Query scan in the codec's scan mode: scores every code of `codes` with
     /// [`Score::score_batch`] (exactly `⟨q, x̂⟩` in [`ScanMode::Float`](crate::codec::ScanMode::Float))
     /// and keeps the best in `topk` (ids `first_id + row`).
@@ -165,8 +165,8 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
 
     /// Symmetric scan: scores every code of `codes` against the query *code* `query` with
     /// [`score_codes_batch`](Self::score_codes_batch) and keeps the best in `topk` (ids
-    /// `first_id + row`). For one-stage codes without centring, [`hamming_scan_topk`] gives the
-    /// same ranking faster.
+    /// `first_id + row`). For one-stage codes, [`hamming_scan_topk`] gives the same ranking
+    /// faster.
     ///
     /// # Errors
     /// As [`score_codes_batch`](Self::score_codes_batch); [`Error::Overflow`] if the ids do not
@@ -195,8 +195,6 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
         let stages = self.stages();
         let d = self.dim() as f32;
         let backend = PopcntBackend::detect();
-        let mean = self.mean().unwrap_or(&[]);
-        let mm = if mean.is_empty() { 0.0 } else { crate::simd::dot(mean, mean) };
         let mut h = [[0u32; BLOCK]; MAX_STAGES * MAX_STAGES];
         for (block, o) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
             let n = o.len();
@@ -213,11 +211,6 @@ impl<M: AsRef<[f32]>> BinaryCodec<M> {
                     for u in 0..stages {
                         s += qs[t] * cs[u] * (d - 2.0 * h[t * stages + u][i] as f32);
                     }
-                }
-                if !mean.is_empty() {
-                    s += mm;
-                    s += self.mean_residual_dot(code, &cs);
-                    s += self.mean_residual_dot(query, &qs);
                 }
                 *oi = s;
             }

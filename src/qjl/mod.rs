@@ -88,7 +88,7 @@ impl Qjl {
 
     /// `Σ_i z_i (S q)_i` with `z_i = ±1` from the sign bits: `2·Σ_{z_i = +1} (S q)_i − Σ_i (S q)_i`.
     fn signed_sum(&self, bits: &[u8], q: &QjlQuery<'_>) -> f32 {
-        2.0 * crate::binary::BinaryCodec::<&[f32]>::lut_sum(q.lut, bits) - q.total
+        2.0 * crate::binary::BinaryCodec::lut_sum(q.lut, bits) - q.total
     }
 }
 
