@@ -25,18 +25,14 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> Option<
     let n = q.len().min(codes.len() * 8 / bits as usize);
     let mut acc = [[0.0f32; 8]; 4];
     // AVX-512: two groups per register, whole blocks of 4 groups; the AVX2 kernel continues from
-    // there (same accumulators, same order of additions). Only for 1- and 4-bit indices: for 2
-    // and 3 bits (≤ 8 table entries, one AVX2 permute per group) the AVX2 kernel is faster on
-    // Zen 5 (`benches/dispatch.rs`: 4-bit 1.8×, 1-bit 2.0×, 2-bit 0.91×, 3-bit 0.82×).
-    let start = if matches!(bits, 1 | 4) && has(feature::AVX512) {
+    // there (same accumulators, same order of additions). Only for 4-bit indices (two AVX2
+    // permutes and a blend per group): with ≤ 8 table entries the AVX2 kernel needs one permute
+    // and is as fast or faster on Zen 5 (`benches/dispatch.rs`, quiet: 4-bit 1.41×, 1-bit
+    // 0.89×, 2- and 3-bit 1.00×).
+    let start = if bits == 4 && has(feature::AVX512) {
         // SAFETY: AVX-512F was detected on this CPU; the kernel's memory accesses are justified
         // inside.
-        unsafe {
-            match bits {
-                1 => groups_avx512::<1>(codes, table, &q[..n], &mut acc),
-                _ => groups_avx512::<4>(codes, table, &q[..n], &mut acc),
-            }
-        }
+        unsafe { groups_avx512::<4>(codes, table, &q[..n], &mut acc) }
     } else {
         0
     };
