@@ -523,10 +523,40 @@ impl Decode for PvqCodec {
     }
 }
 
-/// A query prepared for [`PvqCodec`]: the query itself.
+/// A query prepared for [`PvqCodec`] and [`super::SplitCodec`]: the query itself.
 #[derive(Debug)]
 pub struct PvqQuery<'s> {
     q: &'s [f32],
+}
+
+impl<'s> PvqQuery<'s> {
+    /// The query prepared in `scratch` for a codec of dimension `dim`.
+    pub(super) fn prepare(dim: usize, q: &[f32], scratch: &'s mut [f32]) -> Result<Self> {
+        let (qs, _) = crate::codec::copy_query(dim, q, dim, scratch)?;
+        Ok(PvqQuery { q: qs })
+    }
+
+    /// `⟨q, x̂⟩` from leaves (or groups) of pulses: `Σ scale·⟨q_r, y⟩` over the `(r, y, scale)`
+    /// that `leaves` hands to its callback (integer pulses `y` of the coordinates `r`; zero
+    /// pulses skipped).
+    pub(super) fn score_pulses(
+        &self,
+        dim: usize,
+        leaves: impl FnOnce(&mut dyn FnMut(core::ops::Range<usize>, &[i32], f32)) -> Result<()>,
+    ) -> Result<f32> {
+        check_dim(dim, self.q.len())?;
+        let mut acc = 0.0f32;
+        leaves(&mut |r, y, scale| {
+            let mut dot = 0.0f32;
+            for (&qj, &v) in self.q[r].iter().zip(y) {
+                if v != 0 {
+                    dot += qj * v as f32;
+                }
+            }
+            acc += scale * dot;
+        })?;
+        Ok(acc)
+    }
 }
 
 impl Score for PvqCodec {
@@ -541,23 +571,11 @@ impl Score for PvqCodec {
     }
 
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PvqQuery<'s>> {
-        let (qs, _) = crate::codec::copy_query(self.dim, q, self.dim, scratch)?;
-        Ok(PvqQuery { q: qs })
+        PvqQuery::prepare(self.dim, q, scratch)
     }
 
     fn score(&self, q: &PvqQuery<'_>, code: &[u8]) -> Result<f32> {
-        check_dim(self.dim, q.q.len())?;
-        let mut acc = 0.0f32;
-        self.with_source(code, |r, y, scale| {
-            let mut dot = 0.0f32;
-            for (&qj, &v) in q.q[r].iter().zip(y) {
-                if v != 0 {
-                    dot += qj * v as f32;
-                }
-            }
-            acc += scale * dot;
-        })?;
-        Ok(acc)
+        q.score_pulses(self.dim, |f| self.with_source(code, f))
     }
 }
 

@@ -33,7 +33,7 @@
 //! on its path times `s·√d`. Total information `≤ budget` eighths, so with the range coder's
 //! margin the code never exceeds `code_len()`.
 
-use super::codec::{range_margin_bits, write_scale};
+use super::codec::{PvqQuery, range_margin_bits, write_scale};
 use super::count::{WideTable, log2_u128, v_count};
 use super::search::Search;
 use super::stream::{Sink, Source};
@@ -366,18 +366,12 @@ impl Decode for SplitCodec {
     }
 }
 
-/// A query prepared for [`SplitCodec`]: the query itself.
-#[derive(Debug)]
-pub struct SplitQuery<'s> {
-    q: &'s [f32],
-}
-
 /// Score: [`Estimator::Reconstruction`] — `⟨q, x̂⟩ = Σ_leaves g_leaf·⟨q_leaf, y⟩/‖y‖` with
 /// `g_leaf = s·√d·Π cos θ̂ / sin θ̂` along the leaf's path, computed from the decoded pulses
 /// (integer `y`; one multiply-add per pulse-carrying coordinate and one square root per leaf)
 /// without writing the float reconstruction. Equal to decode-then-dot up to float rounding.
 impl Score for SplitCodec {
-    type Query<'s> = SplitQuery<'s>;
+    type Query<'s> = PvqQuery<'s>;
 
     fn query_scratch_len(&self) -> usize {
         self.dim
@@ -387,24 +381,12 @@ impl Score for SplitCodec {
         Estimator::Reconstruction
     }
 
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<SplitQuery<'s>> {
-        let (qs, _) = crate::codec::copy_query(self.dim, q, self.dim, scratch)?;
-        Ok(SplitQuery { q: qs })
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PvqQuery<'s>> {
+        PvqQuery::prepare(self.dim, q, scratch)
     }
 
-    fn score(&self, q: &SplitQuery<'_>, code: &[u8]) -> Result<f32> {
-        check_dim(self.dim, q.q.len())?;
-        let mut acc = 0.0f32;
-        self.decode_leaves(code, |r, y, scale| {
-            let mut dot = 0.0f32;
-            for (&qj, &v) in q.q[r].iter().zip(y) {
-                if v != 0 {
-                    dot += qj * v as f32;
-                }
-            }
-            acc += scale * dot;
-        })?;
-        Ok(acc)
+    fn score(&self, q: &PvqQuery<'_>, code: &[u8]) -> Result<f32> {
+        q.score_pulses(self.dim, |f| self.decode_leaves(code, f))
     }
 }
 
