@@ -691,14 +691,13 @@ fn entropy_block_bad_input() {
 /// 0's first 128 tokens of head 0, keys 128..511 of window 1 at 3.5 bits.
 #[test]
 fn entropy_block_real_keys() {
-    let dir = std::path::Path::new("/work/shared/data/kv-minilm-l6");
-    if !dir.exists() {
+    let Some(dir) = common::data_dir("kv-minilm-l6") else {
         return;
-    }
+    };
     let (d, b) = (32usize, 128usize);
     for layer in [0, 5] {
-        let k = vector_codecs::io::read_fvecs(dir.join(format!("L{layer}_key.fvecs"))).unwrap().data;
-        let q = vector_codecs::io::read_fvecs(dir.join(format!("L{layer}_query.fvecs"))).unwrap().data;
+        let k = common::read_fvecs(dir.join(format!("L{layer}_key.fvecs"))).data;
+        let q = common::read_fvecs(dir.join(format!("L{layer}_query.fvecs"))).data;
         let c = EntropyBlock::new(d, b, 3.5).unwrap().calibrate(&k[..128 * d], Some(&q[..128 * d])).unwrap();
         let w1 = 512 * d;
         let (km, qm) = (&k[w1 + 128 * d..w1 + 512 * d], &q[w1 + 128 * d..w1 + 512 * d]);
