@@ -1043,14 +1043,7 @@ impl<C: Codec> Centered<C, alloc::vec::Vec<f32>> {
             return Err(crate::error::Error::NotEnoughData { needed: 1, got: n });
         }
         crate::error::check_finite(data)?;
-        let mut acc = alloc::vec![0.0f64; d];
-        for row in data.chunks_exact(d) {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a += f64::from(v);
-            }
-        }
-        let mean = acc.iter().map(|&a| (a / n as f64) as f32).collect();
-        Centered::new(inner, mean)
+        Centered::new(inner, crate::train::column_mean(data, d))
     }
 }
 

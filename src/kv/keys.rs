@@ -34,11 +34,7 @@ impl Basis {
             return Err(Error::NotEnoughData { needed: 2, got: n });
         }
         check_finite(keys)?;
-        let mut mean = alloc::vec![0f64; d];
-        for r in keys.chunks_exact(d) {
-            mean.iter_mut().zip(r).for_each(|(m, &v)| *m += f64::from(v));
-        }
-        let mean: Vec<f32> = mean.iter().map(|&m| (m / n as f64) as f32).collect();
+        let mean = crate::train::column_mean(keys, d);
         let pca = Pca::train(keys, d, &mean)?;
         Ok(Basis { mean, pca })
     }

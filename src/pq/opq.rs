@@ -202,14 +202,7 @@ fn transposed(x: &[f32], d: usize) -> Vec<f32> {
 /// The eigenvalue-allocation start ([`OpqInit::EigenAllocation`]): `d_in × d_out` (row-major),
 /// column `j` the principal axis dealt to output coordinate `j`.
 fn eigen_allocation(x: &[f32], dim: usize, d_out: usize, m: usize) -> Result<Vec<f32>> {
-    let n = x.len() / dim;
-    let mut mean = vec![0f64; dim];
-    for row in x.chunks_exact(dim) {
-        for (a, &v) in mean.iter_mut().zip(row) {
-            *a += f64::from(v);
-        }
-    }
-    let mean: Vec<f32> = mean.iter().map(|&v| (v / n as f64) as f32).collect();
+    let mean = crate::train::column_mean(x, dim);
     let pca = crate::transform::Pca::train(x, dim, &mean)?;
     let dsub = d_out / m;
     // Round `t` deals the next `m` axes (largest variance first) one to each subspace, the

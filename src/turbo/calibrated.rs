@@ -98,18 +98,7 @@ fn fit(data: &[f32], dim: usize, seed: u64, cal: Calibration) -> Result<Fit> {
         return Err(Error::NotEnoughData { needed: 2, got: n });
     }
     crate::error::check_finite(data)?;
-    let mut mean = alloc::vec![0.0f32; dim];
-    if cal.center {
-        let mut acc = alloc::vec![0.0f64; dim];
-        for row in data.chunks_exact(dim) {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a += f64::from(v);
-            }
-        }
-        for (m, a) in mean.iter_mut().zip(&acc) {
-            *m = (a / n as f64) as f32;
-        }
-    }
+    let mean = if cal.center { crate::train::column_mean(data, dim) } else { alloc::vec![0.0f32; dim] };
     let rot = Rotation::new(cal.rotation, dim, seed)?;
     let step = n.div_ceil(SAMPLE_ROWS);
     let mut units = Vec::with_capacity(n.div_ceil(step) * dim);

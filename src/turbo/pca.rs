@@ -190,18 +190,7 @@ fn fit(data: &[f32], dim: usize, budget: usize, top: usize) -> Result<Fitted> {
         return Err(Error::NotEnoughData { needed: 2, got: n });
     }
     crate::error::check_finite(data)?;
-    let mut mean = alloc::vec![0.0f32; dim];
-    {
-        let mut acc = alloc::vec![0.0f64; dim];
-        for row in data.chunks_exact(dim) {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a += f64::from(v);
-            }
-        }
-        for (m, a) in mean.iter_mut().zip(&acc) {
-            *m = (a / n as f64) as f32;
-        }
-    }
+    let mean = crate::train::column_mean(data, dim);
     let step = n.div_ceil(super::calibrated::SAMPLE_ROWS);
     let sample: Vec<f32> = data.chunks_exact(dim).step_by(step).flatten().copied().collect();
     let pca = Pca::train(&sample, dim, &mean)?;
