@@ -102,6 +102,19 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
+impl Error {
+    /// The error as seen by a loader: a value the constructors reject as a caller's mistake
+    /// ([`Error::InvalidParameter`]) is the file's fault when it was read from bytes
+    /// ([`Error::Corrupt`], same message); every other error is unchanged.
+    #[inline]
+    pub(crate) fn when_loading(self) -> Error {
+        match self {
+            Error::InvalidParameter(m) => Error::Corrupt(m),
+            e => e,
+        }
+    }
+}
+
 /// Returns `Err(DimensionMismatch)` unless `got == expected`.
 #[inline]
 pub(crate) fn check_dim(expected: usize, got: usize) -> Result<()> {

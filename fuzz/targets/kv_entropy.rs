@@ -4,8 +4,11 @@
 //! calibrated codec; decode, logits and attend must return `Err` or finite results, with logits
 //! equal to decode-then-dot within float rounding.
 
+#[path = "kv_support.rs"]
+mod kv_support;
+
 use vector_codecs::kv::{EntropyBlock, TokenBlock};
-use vector_codecs::{Codec, Decode, Error};
+use vector_codecs::{Codec, Decode};
 
 /// A fixed codec: `d = 8`, 16 tokens, 3 bits/dim, query-weighted KLT of a deterministic sample.
 pub fn fixed() -> EntropyBlock {
@@ -33,36 +36,6 @@ fn exercise(c: &EntropyBlock) {
     let _ = c.attend(&p, &code, &mut o);
 }
 
-fn check(c: &EntropyBlock, code: &[u8]) {
-    let (n, d, b) = (c.dim(), c.head_dim(), c.block_tokens());
-    let mut y = vec![0f32; n];
-    let q: Vec<f32> = (0..d).map(|i| (i as f32 * 0.7).sin()).collect();
-    let mut l = vec![0f32; b];
-    let dec = c.decode_into(code, &mut y);
-    let lg = c.logits(&q, code, &mut l);
-    if code.len() != c.code_len() {
-        assert!(matches!(dec, Err(Error::CodeLength { .. })));
-        assert!(lg.is_err());
-        return;
-    }
-    if let (Ok(()), Ok(())) = (&dec, &lg) {
-        assert!(y.iter().all(|v| v.is_finite()));
-        for (t, &lt) in l.iter().enumerate() {
-            let k = &y[t * d..(t + 1) * d];
-            let want: f64 = k.iter().zip(&q).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-            let mag: f64 = k.iter().zip(&q).map(|(a, b)| f64::from((a * b).abs())).sum();
-            assert!((f64::from(lt) - want).abs() <= 1e-3 * (mag + 1.0), "{lt} vs {want}");
-        }
-    } else {
-        assert!(dec.is_err() || lg.is_err());
-    }
-    let p = vec![1.0 / b as f32; b];
-    let mut o = vec![0f32; d];
-    if c.attend(&p, code, &mut o).is_ok() {
-        assert!(o.iter().all(|v| v.is_finite()));
-    }
-}
-
 pub fn run(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else { return };
     if sel % 2 == 0 {
@@ -71,6 +44,6 @@ pub fn run(data: &[u8]) {
             exercise(&c);
         }
     } else {
-        check(&fixed(), rest);
+        kv_support::check_block(&fixed(), rest, 1e-3);
     }
 }

@@ -413,10 +413,7 @@ impl crate::persist::Persist for BinaryCodec {
             1 => ScanMode::Bitsliced,
             _ => return Err(Error::Corrupt("binary scan mode")),
         };
-        let c = BinaryCodec::new(dim, stages, scales, shared).map_err(|e| match e {
-            Error::InvalidParameter(m) => Error::Corrupt(m),
-            e => e,
-        })?;
+        let c = BinaryCodec::new(dim, stages, scales, shared).map_err(Error::when_loading)?;
         c.with_scan(scan)
     }
 }

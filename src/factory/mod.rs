@@ -264,8 +264,7 @@ pub fn load(bytes: &[u8]) -> Result<Box<dyn DynCodec>> {
     // The header is read by the no-heap opener (same validation and errors).
     let crate::persist::SavedCodec { name, metric, dim, seed, params: mut r } = crate::persist::open_saved(bytes)?;
     // What would be a caller's mistake when building is the file's when loading.
-    let as_corrupt = |e| match e {
-        Error::InvalidParameter(m) => Error::Corrupt(m),
+    let as_corrupt = |e: Error| match e.when_loading() {
         Error::DimensionMismatch { .. } => Error::Corrupt("parameter dimensions differ from the configuration's"),
         e => e,
     };

@@ -616,10 +616,7 @@ impl Persist for PvqCodec {
         for _ in 0..groups {
             ks.push(r.u32()?);
         }
-        PvqCodec::new(dim, group, &ks, gain, coding, search).map_err(|e| match e {
-            Error::InvalidParameter(m) => Error::Corrupt(m),
-            e => e,
-        })
+        PvqCodec::new(dim, group, &ks, gain, coding, search).map_err(Error::when_loading)
     }
 }
 

@@ -412,10 +412,7 @@ impl Persist for SplitCodec {
             1 => Search::Refined,
             _ => return Err(Error::Corrupt("pvq split search")),
         };
-        SplitCodec::with_code_len(dim, code_len, max_leaf, leaf_bits, search).map_err(|e| match e {
-            Error::InvalidParameter(m) => Error::Corrupt(m),
-            e => e,
-        })
+        SplitCodec::with_code_len(dim, code_len, max_leaf, leaf_bits, search).map_err(Error::when_loading)
     }
 }
 
