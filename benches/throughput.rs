@@ -22,6 +22,13 @@
 //!
 //! `--only kernel` adds the raw foundation-kernel rows (`kernel-hamming96`, `kernel-dot-u8i8`).
 //!
+//! `--codecs a;b;…` adds one row per factory name (trained on the first 20,000 vectors, built
+//! and scanned through [`DynCodec`](vector_codecs::DynCodec) exactly as a downstream crate would:
+//! `scan_into` in blocks of 4,096 codes + top-10), and the `f32` row is the plain scan of the
+//! uncompressed vectors (`simd::dot` per row) that the compressed scans are compared against —
+//! issue 14's per-byte and per-vector scan rates of every scoring codec on codes that do not fit
+//! in cache.
+//!
 //! `--small` divides both sizes by 10 (smoke runs). Each figure is the median of `--reps`
 //! repetitions. Output: one JSON object on stdout.
 
@@ -121,6 +128,34 @@ fn codec_row_with<C: Decode, S: Score>(name: &str, c: &C, scorer: &S, xs: &[f32]
             ("scan_codes_per_s", gbps * 1e9 / cl as f64),
         ],
     }
+}
+
+/// Encode, decode and scan of the factory codec `name` through `DynCodec` (trained on the
+/// first 20,000 vectors, inner-product metric, seed 7).
+fn factory_row(name: &str, xs: &[f32], q: &[f32], cfg: &Cfg) -> Result<Row, String> {
+    let e = |e: vector_codecs::Error| format!("{name}: {e}");
+    let train = &xs[..xs.len().min(20_000 * D)];
+    let c = vector_codecs::factory::build(name, D, vector_codecs::metric::Metric::InnerProduct, 7, train).map_err(e)?;
+    let n = xs.len() / D;
+    let cl = c.code_len();
+    let mut codes = vec![0u8; n * cl];
+    let t_enc = time(cfg.reps, || c.encode_batch(xs, &mut codes).expect("encode"));
+    let mut out = vec![0f32; n * D];
+    let t_dec = time(cfg.reps, || c.decode_batch(&codes, &mut out).expect("decode"));
+    drop(out);
+    let all = replicate(&codes, cfg.copies);
+    let mut scratch = vec![0f32; c.query_scratch_len()];
+    let gbps = scan_gbps(&all, cl, cfg.reps, |block, s| c.scan_into(q, &mut scratch, block, s).expect("scan"));
+    Ok(Row {
+        name: name.into(),
+        code_len: cl,
+        fields: vec![
+            ("encode_vps", n as f64 / t_enc),
+            ("decode_vps", n as f64 / t_dec),
+            ("scan_gbps", gbps),
+            ("scan_codes_per_s", gbps * 1e9 / cl as f64),
+        ],
+    })
 }
 
 /// Median GB/s of `reps` runs of a whole-array top-10 scan `f` over `bytes` bytes of codes.
@@ -257,12 +292,17 @@ fn main() -> Result<(), String> {
     let mut cfg = Cfg { n: 100_000, copies: 10, reps: 5 };
     let mut data: Option<String> = None;
     let mut only: Option<Vec<String>> = None;
+    let mut codecs: Vec<String> = Vec::new();
     let mut args = std::env::args().filter(|a| a != "--bench").skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--small" => cfg.n = 10_000,
             "--data" => data = Some(args.next().ok_or("--data needs a file")?),
             "--reps" => cfg.reps = args.next().and_then(|s| s.parse().ok()).ok_or("--reps needs a number")?,
+            "--codecs" => {
+                let list = args.next().ok_or("--codecs needs factory names")?;
+                codecs = vector_codecs::factory::split_names(&list).map(String::from).collect();
+            }
             "--only" => only = Some(args.next().ok_or("--only needs names")?.split(',').map(String::from).collect()),
             _ => return Err(format!("unknown argument {a:?}")),
         }
@@ -351,6 +391,20 @@ fn main() -> Result<(), String> {
                 rows.push(codec_row_with(&format!("{name}-i8"), &c, &s, &xs, &q, &cfg));
             }
         }
+    }
+    if want("f32") {
+        let all = replicate(bytemuck::cast_slice(&xs), cfg.copies);
+        let gbps = scan_gbps(&all, 4 * D, cfg.reps, |block, s| {
+            for (row, o) in block.chunks_exact(4 * D).zip(s.iter_mut()) {
+                let v: &[f32] = bytemuck::cast_slice(row);
+                *o = vector_codecs::simd::dot(v, &q);
+            }
+        });
+        let fields = vec![("scan_gbps", gbps), ("scan_codes_per_s", gbps * 1e9 / (4 * D) as f64)];
+        rows.push(Row { name: "f32".into(), code_len: 4 * D, fields });
+    }
+    for name in &codecs {
+        rows.push(factory_row(name, &xs, &q, &cfg)?);
     }
 
     let mut s = format!(
