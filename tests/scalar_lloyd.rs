@@ -198,6 +198,54 @@ fn trained_codec_mse_serialization_and_corpus() {
     assert!(TrainedLloydCodec::train(d, 2, true, &data[..7], 10).is_err());
 }
 
+/// Per-dimension codebooks: the byte-table scan (`b` dividing 8), the compact per-dimension
+/// table, `score_batch` and decode-then-dot agree on awkward dimensions (a partial last byte).
+#[test]
+fn trained_per_dim_scores_agree_on_awkward_dims() {
+    for d in [1usize, 3, 5, 13, 37] {
+        let mut rng = Rng::new(70 + d as u64);
+        let data: Vec<f32> = (0..3000 * d).map(|i| ((i % d) as f32 * 0.5 + 1.0) * rng.gaussian() as f32).collect();
+        for b in [1u32, 2, 3, 4, 8] {
+            let c = TrainedLloydCodec::train(d, b, true, &data, 20).unwrap();
+            let n = 77;
+            let mut codes = vec![0u8; n * c.code_len()];
+            c.encode_batch(&data[..n * d], &mut codes).unwrap();
+            let mut dec = vec![0f32; n * d];
+            c.decode_batch(&codes, &mut dec).unwrap();
+            let q: Vec<f32> = (0..d).map(|_| rng.gaussian() as f32).collect();
+            let mut fast = c.scratch();
+            assert_eq!(fast.len(), c.query_scratch_len());
+            if c.per_dim() && 8 % b == 0 {
+                assert_eq!(c.query_scratch_len(), 256 * c.code_len());
+            } else {
+                assert_eq!(c.query_scratch_len(), c.compact_query_scratch_len());
+            }
+            let mut compact = vec![0f32; c.compact_query_scratch_len()];
+            let pf = c.prepare(&q, &mut fast).unwrap();
+            let pc = c.prepare(&q, &mut compact).unwrap();
+            let mut batch = vec![0f32; n];
+            c.score_batch(&pf, &codes, &mut batch).unwrap();
+            let mut batch_c = vec![0f32; n];
+            c.score_batch(&pc, &codes, &mut batch_c).unwrap();
+            for i in 0..n {
+                let code = &codes[i * c.code_len()..(i + 1) * c.code_len()];
+                let s = c.score(&pf, code).unwrap();
+                assert_eq!(s.to_bits(), batch[i].to_bits(), "d={d} b={b} i={i}");
+                assert_eq!(c.score(&pc, code).unwrap().to_bits(), batch_c[i].to_bits());
+                let want: f32 = q.iter().zip(&dec[i * d..(i + 1) * d]).map(|(a, b)| a * b).sum();
+                let tol =
+                    1e-5 * (1.0 + q.iter().zip(&dec[i * d..(i + 1) * d]).map(|(a, b)| (a * b).abs()).sum::<f32>());
+                assert!((s - want).abs() <= tol, "d={d} b={b}: {s} vs {want}");
+                assert!((batch_c[i] - want).abs() <= tol, "d={d} b={b}: {} vs {want}", batch_c[i]);
+            }
+            // A scratch below the compact length is an error, not a panic.
+            let mut short = vec![0f32; c.compact_query_scratch_len() - 1];
+            assert!(c.prepare(&q, &mut short).is_err());
+            assert!(c.score_batch(&pf, &codes[1..], &mut batch).is_err());
+        }
+    }
+}
+
 use vector_codecs::format::{Reader, Writer};
 use vector_codecs::persist::Persist;
 

@@ -782,29 +782,89 @@ impl<B: AsRef<[Codebook]>> Decode for TrainedLloyd<B> {
     }
 }
 
+impl<B: AsRef<[Codebook]>> TrainedLloyd<B> {
+    /// Whether per-dimension scoring can run on byte tables: whole indices per byte (`b` = 1,
+    /// 2, 4 or 8).
+    #[inline]
+    fn byte_tables(&self) -> bool {
+        self.per_dim() && 8 % self.bits == 0
+    }
+
+    /// Floats of the smallest query scratch [`prepare`](Score::prepare) accepts: `d` for a
+    /// shared codebook, `d · 2^b` (one row `q_i · c_{i,k}` per dimension) for per-dimension
+    /// codebooks. [`query_scratch_len`](Score::query_scratch_len) asks for more when `b`
+    /// divides 8 (a 256-entry table per code byte, scanned one lookup per byte: the fast
+    /// path); a caller short of RAM (firmware) may pass this smaller scratch instead, and
+    /// gets the same scores up to float rounding (the sums are grouped differently).
+    pub fn compact_query_scratch_len(&self) -> usize {
+        if self.per_dim() { self.dim << self.bits } else { self.dim }
+    }
+
+    /// Whether a prepared per-dimension table of `len` floats is the byte-table layout.
+    #[inline]
+    fn is_byte_table(&self, len: usize) -> bool {
+        self.byte_tables() && len == 256 * self.code_len()
+    }
+}
+
 impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
     type Query<'s>
         = LloydQuery<'s>
     where
         Self: 's;
 
-    /// `d` floats for a shared codebook, `d · 2^b` for per-dimension codebooks.
+    /// `d` floats for a shared codebook; for per-dimension codebooks `256 · code_len` (a table
+    /// per code byte) when `b` divides 8 (`b` = 1, 2, 4, 8; e.g. 384 KiB at `d` = 768 and
+    /// 4 bits), else `d · 2^b`. [`TrainedLloyd::compact_query_scratch_len`] is the smallest
+    /// scratch accepted (`d · 2^b` floats, slower scans).
     fn query_scratch_len(&self) -> usize {
-        if self.per_dim() { self.dim << self.bits } else { self.dim }
+        if self.byte_tables() { 256 * self.code_len() } else { self.compact_query_scratch_len() }
     }
 
     fn estimator(&self) -> Estimator {
         Estimator::Reconstruction
     }
 
+    /// Shared codebook: the query as is. Per-dimension codebooks, given at least
+    /// [`query_scratch_len`](Score::query_scratch_len) floats with `b` dividing 8: one
+    /// 256-entry table per code byte, `T_j[v] = Σ_u q_i·c_{i, (v >> u·b) & (2^b − 1)}` over the
+    /// `8/b` dimensions `i = j·8/b + u` the byte holds (summed in `u` order; absent dimensions
+    /// of the last byte add nothing), so that a score is an 8-bit ADC scan
+    /// ([`crate::simd::pq::adc_scan_u8`]) with one lookup per code byte. Otherwise (other
+    /// widths, or a scratch of only [`TrainedLloyd::compact_query_scratch_len`] floats): the
+    /// per-dimension table `q_i · c_{i,k}`, one lookup per dimension.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for a query of the wrong length,
+    /// [`Error::BufferTooSmall`] for a scratch shorter than the compact length,
+    /// [`Error::NonFinite`] for a non-finite query.
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<LloydQuery<'s>> {
         if !self.per_dim() {
             let (table, _) = crate::codec::copy_query(self.dim, q, self.query_scratch_len(), scratch)?;
             return Ok(LloydQuery { table, sum: 0.0 });
         }
-        crate::codec::check_query(self.dim, q, self.query_scratch_len(), scratch.len())?;
+        let fast = self.query_scratch_len();
+        let len = if scratch.len() >= fast { fast } else { self.compact_query_scratch_len() };
+        crate::codec::check_query(self.dim, q, len, scratch.len())?;
+        let table = &mut scratch[..len];
+        if self.is_byte_table(len) {
+            let b = self.bits as usize;
+            let (per, mask) = (8 / b, (1usize << b) - 1);
+            for (j, row) in table.chunks_exact_mut(256).enumerate() {
+                for (v, t) in row.iter_mut().enumerate() {
+                    let mut acc = 0.0f32;
+                    for u in 0..per {
+                        let i = j * per + u;
+                        if i < self.dim {
+                            acc += q[i] * self.book(i).level(((v >> (u * b)) & mask) as u8);
+                        }
+                    }
+                    *t = acc;
+                }
+            }
+            return Ok(LloydQuery { table, sum: 0.0 });
+        }
         let k = 1usize << self.bits;
-        let table = &mut scratch[..self.dim * k];
         for (i, (row, &qi)) in table.chunks_exact_mut(k).zip(q).enumerate() {
             for (j, t) in row.iter_mut().enumerate() {
                 *t = qi * self.book(i).level(j as u8);
@@ -819,35 +879,32 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
             check_dim(self.dim, q.table.len())?;
             return Ok(crate::simd::dot_lut_f32(code, self.bits, self.book(0).levels(), q.table));
         }
+        if self.is_byte_table(q.table.len()) {
+            let mut out = [0.0f32];
+            crate::simd::pq::adc_scan_u8(q.table, self.code_len(), code, false, &mut out);
+            return Ok(out[0]);
+        }
         let k = 1usize << self.bits;
         check_dim(self.dim * k, q.table.len())?;
-        let b = self.bits as usize;
-        if 8 % b == 0 {
-            // Whole indices per byte (b = 1, 2, 4, 8): unpacked by shifts, four running sums in
-            // registers (index `i` adds to sum `i mod 4`) so the loads overlap.
-            let mask = (k - 1) as u8;
-            let t = q.table;
-            let at = |i: usize| t[i * k + usize::from((code[i * b / 8] >> (i * b % 8)) & mask)];
-            let (mut a0, mut a1, mut a2, mut a3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            let mut i = 0;
-            while i + 4 <= self.dim {
-                a0 += at(i);
-                a1 += at(i + 1);
-                a2 += at(i + 2);
-                a3 += at(i + 3);
-                i += 4;
-            }
-            while i < self.dim {
-                a0 += at(i);
-                i += 1;
-            }
-            return Ok((a0 + a1) + (a2 + a3));
-        }
         let mut acc = 0.0f32;
         for (i, row) in q.table.chunks_exact(k).enumerate() {
             acc += row[self.idx(code, i) & (k - 1)];
         }
         Ok(acc)
+    }
+
+    /// As [`score`](Score::score) per code (bit for bit); per-dimension byte tables scan all
+    /// codes in one [`adc_scan_u8`](crate::simd::pq::adc_scan_u8) call.
+    fn score_batch(&self, q: &LloydQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        check_code(out.len() * self.code_len(), codes.len())?;
+        if self.is_byte_table(q.table.len()) {
+            crate::simd::pq::adc_scan_u8(q.table, self.code_len(), codes, false, out);
+            return Ok(());
+        }
+        for (code, o) in codes.chunks_exact(self.code_len()).zip(out.iter_mut()) {
+            *o = self.score(q, code)?;
+        }
+        Ok(())
     }
 }
 
