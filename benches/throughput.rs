@@ -98,6 +98,26 @@ fn scan_gbps(codes: &[u8], code_len: usize, reps: usize, mut score_block: impl F
     codes.len() as f64 / t / 1e9
 }
 
+/// The three timings of a codec row: seconds per batch encode of the workload (`encode`
+/// writes the codes of the workload's `n` vectors), per batch decode, and the scan rate in GB/s of codes over
+/// the workload's codes replicated `cfg.copies` times (out of cache).
+fn measure(
+    n: usize,
+    cl: usize,
+    cfg: &Cfg,
+    mut encode: impl FnMut(&mut [u8]),
+    mut decode: impl FnMut(&[u8], &mut [f32]),
+    scan: impl FnMut(&[u8], &mut [f32]),
+) -> (f64, f64, f64) {
+    let mut codes = vec![0u8; n * cl];
+    let t_enc = time(cfg.reps, || encode(&mut codes));
+    let mut out = vec![0f32; n * D];
+    let t_dec = time(cfg.reps, || decode(&codes, &mut out));
+    drop(out);
+    let all = replicate(&codes, cfg.copies);
+    (t_enc, t_dec, scan_gbps(&all, cl, cfg.reps, scan))
+}
+
 /// Encode, decode and scan of a fixed-rate codec on the workload.
 fn codec_row<C: Decode + Score>(name: &str, c: &C, xs: &[f32], q: &[f32], cfg: &Cfg) -> Row {
     codec_row_with(name, c, c, xs, q, cfg)
@@ -107,15 +127,16 @@ fn codec_row<C: Decode + Score>(name: &str, c: &C, xs: &[f32], q: &[f32], cfg: &
 fn codec_row_with<C: Decode, S: Score>(name: &str, c: &C, scorer: &S, xs: &[f32], q: &[f32], cfg: &Cfg) -> Row {
     let n = xs.len() / D;
     let cl = c.code_len();
-    let mut codes = vec![0u8; n * cl];
-    let t_enc = time(cfg.reps, || c.encode_batch(xs, &mut codes).expect("encode"));
-    let mut out = vec![0f32; n * D];
-    let t_dec = time(cfg.reps, || c.decode_batch(&codes, &mut out).expect("decode"));
-    drop(out);
-    let all = replicate(&codes, cfg.copies);
     let mut scratch = scorer.scratch();
     let pq = scorer.prepare(q, &mut scratch).expect("prepare");
-    let gbps = scan_gbps(&all, cl, cfg.reps, |block, s| scorer.score_batch(&pq, block, s).expect("scan"));
+    let (t_enc, t_dec, gbps) = measure(
+        n,
+        cl,
+        cfg,
+        |codes| c.encode_batch(xs, codes).expect("encode"),
+        |codes, out| c.decode_batch(codes, out).expect("decode"),
+        |block, s| scorer.score_batch(&pq, block, s).expect("scan"),
+    );
     Row {
         name: name.into(),
         code_len: cl,
@@ -138,14 +159,15 @@ fn factory_row(name: &str, xs: &[f32], q: &[f32], cfg: &Cfg) -> Result<Row, Stri
     let c = vector_codecs::factory::build(name, D, vector_codecs::metric::Metric::InnerProduct, 7, train).map_err(e)?;
     let n = xs.len() / D;
     let cl = c.code_len();
-    let mut codes = vec![0u8; n * cl];
-    let t_enc = time(cfg.reps, || c.encode_batch(xs, &mut codes).expect("encode"));
-    let mut out = vec![0f32; n * D];
-    let t_dec = time(cfg.reps, || c.decode_batch(&codes, &mut out).expect("decode"));
-    drop(out);
-    let all = replicate(&codes, cfg.copies);
     let mut scratch = vec![0f32; c.query_scratch_len()];
-    let gbps = scan_gbps(&all, cl, cfg.reps, |block, s| c.scan_into(q, &mut scratch, block, s).expect("scan"));
+    let (t_enc, t_dec, gbps) = measure(
+        n,
+        cl,
+        cfg,
+        |codes| c.encode_batch(xs, codes).expect("encode"),
+        |codes, out| c.decode_batch(codes, out).expect("decode"),
+        |block, s| c.scan_into(q, &mut scratch, block, s).expect("scan"),
+    );
     Ok(Row {
         name: name.into(),
         code_len: cl,
