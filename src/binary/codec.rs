@@ -345,7 +345,9 @@ impl BinaryCodec {
         let mut s = 0.0f32;
         for (t, pa) in a.chunks_exact(nb).take(self.stages).enumerate() {
             for (u, pb) in b.chunks_exact(nb).take(other.stages).enumerate() {
-                let h = crate::simd::hamming(pa, pb) as f32;
+                // A plane has at most `2^16` bits: the count fits `u32`, whose conversion is
+                // cheaper than `u64`'s on 32-bit targets (same value, same rounding).
+                let h = crate::simd::hamming(pa, pb) as u32 as f32;
                 s += sa[t] * sb[u] * (d - 2.0 * h);
             }
         }
@@ -685,6 +687,17 @@ pub(crate) fn build_lut(q: &[f32], nb: usize, lut: &mut [f32]) {
     }
 }
 
+/// `Σ v_i` in `f32`: element `i` into accumulator `i mod 4`, then `(s0 + s1) + (s2 + s3)`. The
+/// same bits on every target and backend, without `f64` (soft-float on Cortex-M): the `Σ q_i`
+/// of a float query and the `Σ μ_i` of a centred codec's mean.
+pub(crate) fn sum_f32(v: &[f32]) -> f32 {
+    let mut s = [0.0f32; 4];
+    for (i, &x) in v.iter().enumerate() {
+        s[i % 4] += x;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
 /// A float query prepared for [`BinaryCodec`]'s [`Score`] implementation: a table of partial
 /// sums of `q` for every bit pattern of each plane byte (or nibble) and `Σ q_i`.
 #[derive(Clone, Copy, Debug)]
@@ -816,7 +829,7 @@ impl BinaryCodec {
         }
         let lut = &mut scratch[..need];
         build_lut(q, self.plane_len(), lut);
-        let qsum = q.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+        let qsum = sum_f32(q);
         if !qsum.is_finite() {
             return Err(Error::NonFinite);
         }
