@@ -76,6 +76,11 @@ fn unpack_bits<T>(bytes: &[u8], width: u32, out: &mut [T], conv: impl Fn(u32) ->
 pub fn pack(values: &[u8], width: u32, out: &mut [u8]) -> Result<()> {
     check_width(width, 8)?;
     check_len(values.len(), width, out.len())?;
+    if crate::simd::portable::ROLLED {
+        // One loop for every width where code size matters more (same bytes; see `pack_u16`).
+        pack_bits(values.iter().map(|&v| u32::from(v)), width, out);
+        return Ok(());
+    }
     let mask = ((1u32 << width) - 1) as u8;
     match width {
         8 => out.copy_from_slice(values),
@@ -113,6 +118,11 @@ pub fn pack(values: &[u8], width: u32, out: &mut [u8]) -> Result<()> {
 pub fn unpack(bytes: &[u8], width: u32, out: &mut [u8]) -> Result<()> {
     check_width(width, 8)?;
     check_len(out.len(), width, bytes.len())?;
+    if crate::simd::portable::ROLLED {
+        // One loop for every width where code size matters more (same levels).
+        unpack_bits(bytes, width, out, |v| v as u8);
+        return Ok(());
+    }
     let mask = ((1u32 << width) - 1) as u8;
     match width {
         8 => out.copy_from_slice(bytes),

@@ -179,6 +179,56 @@ fn float_scores_equal_reconstruction_dot() {
     }
 }
 
+/// `float_only()` (a `PerDimFloat`) is the codec in float mode bit for bit, whatever scan mode it
+/// had: codes, decoding, symbols, scores (single and batch), code × code scores and bad input.
+#[test]
+fn float_only_equals_float_mode() {
+    let mut r = Rng::new(17);
+    let dim = 77;
+    let train = gauss(&mut r, 100 * dim, 1.0);
+    for bits in 1..=8u32 {
+        let pd = PerDim::train(&train, dim, bits, RangeEstimator::MinMax, bits % 2 == 1).unwrap();
+        let modes: &[ScanMode] =
+            if bits == 8 || bits == 4 { &[ScanMode::Float, ScanMode::I8, ScanMode::I16] } else { &[ScanMode::Float] };
+        for &mode in modes {
+            let f = pd.clone().with_scan(mode).unwrap().float_only();
+            assert_eq!(f.inner().scan_mode(), ScanMode::Float);
+            assert_eq!(f.estimator(), vector_codecs::Estimator::Reconstruction);
+            assert_eq!((f.dim(), f.code_len(), f.query_scratch_len()), (dim, pd.code_len(), dim));
+            assert_eq!((f.symbols_per_vector(), f.alphabet_size(), f.side_len()), (dim, pd.alphabet_size(), 0));
+            check_float_score(&f, &gauss(&mut r, dim, 1.0), &gauss(&mut r, dim, 1.0));
+            let (mut s1, mut s2) = (vec![0f32; dim], vec![0f32; dim]);
+            for _ in 0..3 {
+                let x = gauss(&mut r, dim, 1.0);
+                let q = gauss(&mut r, dim, 1.0);
+                let (mut a, mut b) = (vec![0u8; pd.code_len()], vec![0u8; pd.code_len()]);
+                pd.encode_into(&x, &mut a).unwrap();
+                f.encode_into(&x, &mut b).unwrap();
+                assert_eq!(a, b);
+                let (mut da, mut db) = (vec![0f32; dim], vec![0f32; dim]);
+                pd.decode_into(&a, &mut da).unwrap();
+                f.decode_into(&a, &mut db).unwrap();
+                assert_eq!(da, db);
+                let (pa, pb) = (pd.prepare(&q, &mut s1).unwrap(), f.prepare(&q, &mut s2).unwrap());
+                assert_eq!(pd.score(&pa, &a).unwrap().to_bits(), f.score(&pb, &a).unwrap().to_bits());
+                assert_eq!(pd.score_codes(&a, &a).unwrap().to_bits(), f.score_codes(&a, &a).unwrap().to_bits());
+                let mut syms = vec![0u16; dim];
+                f.split_symbols(&a, &mut syms, &mut []).unwrap();
+                let mut back = vec![0u8; pd.code_len()];
+                f.join_symbols(&syms, &[], &mut back).unwrap();
+                assert_eq!(back, a);
+                // Bad input is an error, not a panic.
+                assert!(f.prepare(&q[1..], &mut s2).is_err());
+                assert!(f.prepare(&q, &mut s2[1..]).is_err());
+                let pb = f.prepare(&q, &mut s2).unwrap();
+                assert!(f.score(&pb, &a[1..]).is_err());
+                assert!(f.score_batch(&pb, &a[1..], &mut [0f32; 1]).is_err());
+            }
+            assert_eq!(f.into_inner(), pd.clone());
+        }
+    }
+}
+
 fn check_float_score<C: Score + Decode + ScoreSymmetric>(c: &C, x: &[f32], q: &[f32]) {
     let mut code = vec![0u8; c.code_len()];
     c.encode_into(x, &mut code).unwrap();

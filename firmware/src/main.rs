@@ -208,8 +208,9 @@ mod vc {
 
     #[cfg(any(feature = "sq8", feature = "rans"))]
     #[inline(never)]
-    pub fn sq8_view(bytes: &[u8]) -> Result<vector_codecs::scalar::uniform::PerDimUniform<&[f32]>> {
-        vector_codecs::scalar::uniform::PerDimUniform::view_from_bytes(bytes)
+    pub fn sq8_view(bytes: &[u8]) -> Result<vector_codecs::scalar::uniform::PerDimFloat<&[f32]>> {
+        // Float queries only: leaves the integer-query scan modes out of the flash.
+        Ok(vector_codecs::scalar::uniform::PerDimUniform::view_from_bytes(bytes)?.float_only())
     }
 
     #[cfg(feature = "binary")]

@@ -54,10 +54,13 @@ impl BitslicedQuery<'_> {
 impl BinaryCodec {
     #[inline]
     fn combine(&self, q: &BitslicedQuery<'_>, w: &[u32; MAX_STAGES], scales: &[f32; MAX_STAGES]) -> f32 {
-        let d15 = 15 * self.dim() as i64;
+        // 32-bit integers (no 64-bit soft arithmetic on 32-bit targets): `d ≤ MAX_DIM = 2^16`
+        // and `w_t ≤ 15·8·⌈d/8⌉`, so both terms stay far below `2^31`; the conversion to `f32`
+        // rounds the same integer as before.
+        let d15 = 15 * self.dim() as i32;
         let mut s = 0.0f32;
         for t in 0..self.stages() {
-            s += scales[t] * (d15 - 2 * i64::from(w[t])) as f32;
+            s += scales[t] * (d15 - 2 * w[t] as i32) as f32;
         }
         0.5 * q.delta * s
     }

@@ -44,9 +44,10 @@ use crate::topk::TopK;
 /// ```
 pub type CenteredBinary<M> = Centered<BinaryCodec, M>;
 
-/// `Σ μ_i`, summed in `f64` (the `vsum` of [`BinaryCodec::residual_dot`] for `v = μ`).
+/// `Σ μ_i` (the `vsum` of [`BinaryCodec::residual_dot`] for `v = μ`), summed in `f32` with four
+/// accumulators (see `sum_f32`).
 fn mean_sum(mean: &[f32]) -> f32 {
-    mean.iter().map(|&v| f64::from(v)).sum::<f64>() as f32
+    super::codec::sum_f32(mean)
 }
 
 impl<M: AsRef<[f32]>> Centered<BinaryCodec, M> {

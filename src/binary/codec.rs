@@ -345,7 +345,9 @@ impl BinaryCodec {
         let mut s = 0.0f32;
         for (t, pa) in a.chunks_exact(nb).take(self.stages).enumerate() {
             for (u, pb) in b.chunks_exact(nb).take(other.stages).enumerate() {
-                let h = crate::simd::hamming(pa, pb) as f32;
+                // A plane has at most `2^16` bits: the count fits `u32`, whose conversion is
+                // cheaper than `u64`'s on 32-bit targets (same value, same rounding).
+                let h = crate::simd::hamming(pa, pb) as u32 as f32;
                 s += sa[t] * sb[u] * (d - 2.0 * h);
             }
         }
@@ -658,6 +660,9 @@ fn byte_direct(q8: &[f32], b: u8) -> f32 {
 /// `8j..8j+4` and `8j+4..8j+8`, coordinates past `q` count 0) in every layout: the byte table
 /// stores that sum, the nibble table its two terms, the direct layout the query itself.
 pub(crate) fn build_lut(q: &[f32], nb: usize, lut: &mut [f32]) {
+    if crate::simd::portable::ROLLED {
+        return build_lut_rolled(q, nb, lut);
+    }
     let at = |g: usize| q.get(g.min(q.len())..).unwrap_or(&[]);
     match layout_of(lut.len(), nb) {
         FloatLayout::Byte => {
@@ -681,6 +686,51 @@ pub(crate) fn build_lut(q: &[f32], nb: usize, lut: &mut [f32]) {
             let n = q.len().min(lut.len());
             lut[..n].copy_from_slice(&q[..n]);
             lut[n..].fill(0.0);
+        }
+    }
+}
+
+/// `Σ v_i` in `f32`: element `i` into accumulator `i mod 4`, then `(s0 + s1) + (s2 + s3)`. The
+/// same bits on every target and backend, without `f64` (soft-float on Cortex-M): the `Σ q_i`
+/// of a float query and the `Σ μ_i` of a centred codec's mean.
+pub(crate) fn sum_f32(v: &[f32]) -> f32 {
+    let mut s = [0.0f32; 4];
+    for (i, &x) in v.iter().enumerate() {
+        s[i % 4] += x;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// [`build_lut`] in less code, for targets without a vector unit
+/// ([`crate::simd::portable::ROLLED`]): every entry is [`byte_direct`] of the byte's 8 query
+/// values (zero past `q`) for the entry's bit pattern (the byte value; in the nibble layout the
+/// low nibble, or the high nibble shifted up), which is the value [`nibble_sums`] builds, bit for
+/// bit (see [`byte_direct`]).
+fn build_lut_rolled(q: &[f32], nb: usize, lut: &mut [f32]) {
+    let per = match layout_of(lut.len(), nb) {
+        FloatLayout::Byte => 256,
+        FloatLayout::Nibble => 32,
+        FloatLayout::Direct => {
+            let n = q.len().min(lut.len());
+            lut[..n].copy_from_slice(&q[..n]);
+            lut[n..].fill(0.0);
+            return;
+        }
+    };
+    for (j, t) in lut.chunks_exact_mut(per).enumerate() {
+        let mut q8 = [0.0f32; 8];
+        for (v, &x) in q8.iter_mut().zip(q.iter().skip(8 * j)) {
+            *v = x;
+        }
+        if per == 256 {
+            for (v, e) in t.iter_mut().enumerate() {
+                *e = byte_direct(&q8, v as u8);
+            }
+        } else {
+            for v in 0..16u8 {
+                t[usize::from(v)] = byte_direct(&q8, v);
+                t[16 + usize::from(v)] = byte_direct(&q8, v << 4);
+            }
         }
     }
 }
@@ -753,24 +803,32 @@ impl BinaryCodec {
         }
     }
 
-    /// [`lut_sum`](Self::lut_sum) as one rolled loop per layout, for targets without a vector
-    /// unit ([`crate::simd::portable::ROLLED`]): the same sums in the same order (byte `i` of the
-    /// leading groups of four into accumulator `i mod 4`, the remaining bytes into accumulator
-    /// 0, then `(s0 + s1) + (s2 + s3)`) in less code.
+    /// [`lut_sum`](Self::lut_sum) as one rolled loop for every layout, for targets without a
+    /// vector unit ([`crate::simd::portable::ROLLED`]): the same sums in the same order (byte `i`
+    /// of the leading groups of four into accumulator `i mod 4`, the remaining bytes into
+    /// accumulator 0, then `(s0 + s1) + (s2 + s3)`) in less code. Each byte's partial sum is
+    /// [`byte_direct`] of its 8 query values, read from the table where the layout keeps them
+    /// (the entries of the one-bit patterns: `0 + q_k`, which [`byte_direct`] adds like `q_k`,
+    /// see there), the value every layout's entries hold for that byte.
     pub(crate) fn lut_sum_rolled(lut: &[f32], plane: &[u8]) -> f32 {
-        fn run(lut: &[f32], plane: &[u8], per: usize, f: impl Fn(&[f32], u8) -> f32) -> f32 {
-            let full = plane.len() / 4 * 4;
-            let mut s = [0.0f32; 4];
-            for (i, (&b, t)) in plane.iter().zip(lut.chunks_exact(per)).enumerate() {
-                s[if i < full { i % 4 } else { 0 }] += f(t, b);
+        /// Offsets of `q_0..q_7` of a byte in its table, per layout.
+        const AT: [[u16; 8]; 3] =
+            [[1, 2, 4, 8, 16, 32, 64, 128], [1, 2, 4, 8, 17, 18, 20, 24], [0, 1, 2, 3, 4, 5, 6, 7]];
+        let (per, at) = match layout_of(lut.len(), plane.len()) {
+            FloatLayout::Byte => (256, &AT[0]),
+            FloatLayout::Nibble => (32, &AT[1]),
+            FloatLayout::Direct => (8, &AT[2]),
+        };
+        let full = plane.len() / 4 * 4;
+        let mut s = [0.0f32; 4];
+        for (i, (&b, t)) in plane.iter().zip(lut.chunks_exact(per)).enumerate() {
+            let mut q = [0.0f32; 8];
+            for (v, &k) in q.iter_mut().zip(at) {
+                *v = t.get(usize::from(k)).copied().unwrap_or(0.0);
             }
-            (s[0] + s[1]) + (s[2] + s[3])
+            s[if i < full { i % 4 } else { 0 }] += byte_direct(&q, b);
         }
-        match layout_of(lut.len(), plane.len()) {
-            FloatLayout::Byte => run(lut, plane, 256, |t, b| t[usize::from(b)]),
-            FloatLayout::Nibble => run(lut, plane, 32, |t, b| t[usize::from(b & 15)] + t[16 + usize::from(b >> 4)]),
-            FloatLayout::Direct => run(lut, plane, 8, byte_direct),
-        }
+        (s[0] + s[1]) + (s[2] + s[3])
     }
 
     /// Score of a code whose scales were validated.
@@ -816,7 +874,7 @@ impl BinaryCodec {
         }
         let lut = &mut scratch[..need];
         build_lut(q, self.plane_len(), lut);
-        let qsum = q.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+        let qsum = sum_f32(q);
         if !qsum.is_finite() {
             return Err(Error::NonFinite);
         }
@@ -955,10 +1013,21 @@ mod rolled_tests {
         let mut r = Rng::new(5);
         for nb in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 31, 96] {
             let d = 8 * nb - if nb > 0 { r.below(8) as usize } else { 0 };
-            let q: alloc::vec::Vec<f32> = (0..d).map(|_| r.gaussian() as f32).collect();
+            // Some exact zeros of both signs (the one-bit table entries read `0 + q_k`).
+            let q: alloc::vec::Vec<f32> = (0..d)
+                .map(|_| match r.below(8) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    _ => r.gaussian() as f32,
+                })
+                .collect();
             for layout in [FloatLayout::Byte, FloatLayout::Nibble, FloatLayout::Direct] {
                 let mut lut = alloc::vec![0f32; layout.words(nb)];
                 build_lut(&q, nb, &mut lut);
+                let mut rolled = alloc::vec![1f32; layout.words(nb)];
+                build_lut_rolled(&q, nb, &mut rolled);
+                let bits = |t: &[f32]| t.iter().map(|v| v.to_bits()).collect::<alloc::vec::Vec<_>>();
+                assert_eq!(bits(&rolled), bits(&lut), "nb {nb} {layout:?}");
                 for _ in 0..8 {
                     let plane: alloc::vec::Vec<u8> = (0..nb).map(|_| r.below(256) as u8).collect();
                     let want = BinaryCodec::lut_sum(&lut, &plane);

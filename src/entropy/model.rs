@@ -294,6 +294,31 @@ pub(crate) enum Slots<'a> {
     Compact(CompactSlots<'a>),
 }
 
+/// Either table, chosen per lookup (one decoder loop for both kinds where code size matters
+/// more than the branch: targets without a vector unit).
+impl SlotTable for Slots<'_> {
+    #[inline(always)]
+    fn slots(&self) -> usize {
+        match self {
+            Slots::Wide(d) => d.slots(),
+            Slots::Compact(c) => c.slots(),
+        }
+    }
+    #[inline(always)]
+    fn entry(&self, slot: usize) -> u64 {
+        match self {
+            Slots::Wide(d) => d.entry(slot),
+            Slots::Compact(c) => c.entry(slot),
+        }
+    }
+    fn wide(&self) -> &[u64] {
+        match self {
+            Slots::Wide(d) => d,
+            Slots::Compact(_) => &[],
+        }
+    }
+}
+
 /// Validates `freqs` (as [`fill_tables`]) and fills the compact 32-bit decode table
 /// `dec[..2^scale_bits]`: slot `c_s + j` (`j < f_s`) holds `s | j << 16`. The frequency of the
 /// slot's symbol is read from `freqs` when decoding, so a decoder needs `4·(2^n + k)` bytes

@@ -136,6 +136,9 @@ pub fn encode_vec(models: &[ModelView<'_>], lanes: Lanes, symbols: &[u16]) -> Re
 /// [`Error::InvalidParameter`] if `models` is empty or a model has scale `n > 15`.
 pub fn decode_multi(models: &[ModelView<'_>], lanes: Lanes, input: &[u8], out: &mut [u16]) -> Result<()> {
     check_models(models)?;
+    if crate::simd::portable::ROLLED {
+        return dec_rolled(models, lanes.count(), input, out);
+    }
     match (lanes, models) {
         (Lanes::L4, [m]) => dec_k::<4>(m, input, out, true),
         (Lanes::L8, [m]) => dec_k::<8>(m, input, out, true),
@@ -270,23 +273,31 @@ fn enc_k_single<const K: usize>(
 
 #[inline]
 fn read_states<const K: usize>(input: &[u8]) -> Result<([u32; K], &[u8])> {
-    let head = input.get(..4 * K).ok_or(Error::Truncated)?;
-    let words = &input[4 * K..];
+    let mut st = [0u32; K];
+    let words = read_states_into(input, &mut st)?;
+    Ok((st, words))
+}
+
+/// Reads `st.len()` initial states from the front of `input`; returns the word area after them.
+#[inline]
+fn read_states_into<'a>(input: &'a [u8], st: &mut [u32]) -> Result<&'a [u8]> {
+    let k = st.len();
+    let head = input.get(..4 * k).ok_or(Error::Truncated)?;
+    let words = &input[4 * k..];
     if !words.len().is_multiple_of(2) {
         return Err(Error::Corrupt("word rANS word area is not whole words"));
     }
-    let mut st = [0u32; K];
     for (s, c) in st.iter_mut().zip(head.chunks_exact(4)) {
         *s = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         if *s < L {
             return Err(Error::Corrupt("word rANS initial state out of range"));
         }
     }
-    Ok((st, words))
+    Ok(words)
 }
 
 #[inline]
-fn finish<const K: usize>(st: &[u32; K], pos: usize, words: &[u8]) -> Result<()> {
+fn finish(st: &[u32], pos: usize, words: &[u8]) -> Result<()> {
     if st.iter().any(|&s| s != L) {
         return Err(Error::Corrupt("word rANS final state is not L"));
     }
@@ -385,7 +396,7 @@ fn dec_k_table<const K: usize, T: SlotTable>(
     for (x, o) in st.iter_mut().zip(chunks.into_remainder().iter_mut()) {
         *o = step_checked(dec, n, x, words, &mut pos)?;
     }
-    finish(&st, pos, words)
+    finish(&st[..], pos, words)
 }
 
 /// Calls `f(i, models[i mod p], symbols[i])` for `i` from the last symbol down to 0 (the
@@ -434,7 +445,25 @@ fn dec_k_multi<const K: usize>(models: &[ModelView<'_>], input: &[u8], out: &mut
         };
         Ok(())
     })?;
-    finish(&st, pos, words)
+    finish(&st[..], pos, words)
+}
+
+/// [`decode_multi`] as one loop for every lane count, model count and table kind (no
+/// unrolled groups, no per-`K` copies), for targets without a vector unit
+/// ([`crate::simd::portable::ROLLED`]): every symbol takes [`step_checked`], the loop the other
+/// decoders fall back to, so the symbols written and the errors are the same.
+fn dec_rolled(models: &[ModelView<'_>], k: usize, input: &[u8], out: &mut [u16]) -> Result<()> {
+    let mut states = [0u32; 32];
+    let st = states.get_mut(..k).ok_or(Error::InvalidParameter("lanes must be 4, 8 or 32"))?;
+    let words = read_states_into(input, st)?;
+    let (mut pos, mut lane) = (0usize, 0usize);
+    models_fwd(models, out, |_, m, o| {
+        let x = st.get_mut(lane).ok_or(Error::Truncated)?;
+        *o = step_checked(m.slots(), m.scale_bits(), x, words, &mut pos)?;
+        lane = if lane + 1 == k { 0 } else { lane + 1 };
+        Ok(())
+    })?;
+    finish(st, pos, words)
 }
 
 #[cfg(all(test, feature = "alloc"))]
@@ -458,7 +487,57 @@ mod tests {
             };
             (r, o)
         };
-        (run(true), run(false))
+        let portable = run(false);
+        // The one-loop decoder of targets without a vector unit: the same symbols and result.
+        let mut o = vec![0u16; n];
+        let r = dec_rolled(core::slice::from_ref(m), lanes.count(), input, &mut o);
+        assert_eq!((r, o), portable);
+        (run(true), portable)
+    }
+
+    /// The one-loop decoder ([`dec_rolled`]) against the generic ones for compact tables and
+    /// several models (cycled per symbol): valid and corrupted streams.
+    #[test]
+    fn rolled_decoder_matches() {
+        use crate::entropy::model::fill_compact_table;
+        let mut rng = Rng::new(11);
+        let (k, scale) = (256usize, 9u32);
+        let data: Vec<u16> = (0..3000).map(|_| ((rng.gaussian().abs() * 40.0) as usize).min(k - 1) as u16).collect();
+        let a = Model::from_symbols(&data, k, scale).unwrap();
+        let b = Model::from_symbols(&data[..1000], k, scale + 2).unwrap();
+        let mut slots = vec![0u32; 1 << scale];
+        fill_compact_table(a.freqs(), scale, &mut slots).unwrap();
+        let compact = ModelView::decoder(scale, a.freqs(), &slots).unwrap();
+        for models in [vec![compact], vec![a.view(), b.view()], vec![compact, b.view(), a.view()]] {
+            for lanes in [Lanes::L4, Lanes::L8, Lanes::L32] {
+                for len in [0usize, 1, 5, 33, 3000] {
+                    let syms: Vec<u16> = data[..len].iter().map(|&s| s.min(200)).collect();
+                    let Ok(bytes) = encode_vec(&[a.view(), b.view()][..models.len().min(2)], lanes, &syms) else {
+                        continue;
+                    };
+                    let mut c = bytes.clone();
+                    for t in 0..=20 {
+                        let mut want = vec![0u16; len];
+                        let rw = match lanes {
+                            Lanes::L4 if models.len() == 1 => dec_k::<4>(&models[0], &c, &mut want, false),
+                            Lanes::L8 if models.len() == 1 => dec_k::<8>(&models[0], &c, &mut want, false),
+                            Lanes::L32 if models.len() == 1 => dec_k::<32>(&models[0], &c, &mut want, false),
+                            Lanes::L4 => dec_k_multi::<4>(&models, &c, &mut want),
+                            Lanes::L8 => dec_k_multi::<8>(&models, &c, &mut want),
+                            Lanes::L32 => dec_k_multi::<32>(&models, &c, &mut want),
+                        };
+                        let mut got = vec![0u16; len];
+                        let rg = dec_rolled(&models, lanes.count(), &c, &mut got);
+                        assert_eq!((rg, got), (rw, want));
+                        if c.is_empty() {
+                            break;
+                        }
+                        let i = rng.below(c.len() as u64) as usize;
+                        c[i] ^= 1 << (t % 8);
+                    }
+                }
+            }
+        }
     }
 
     /// The arch fast path decodes exactly like the portable loop: valid streams, corrupted

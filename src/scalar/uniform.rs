@@ -1295,11 +1295,7 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
         if self.scan != ScanMode::Float {
             return Ok(self.prepare_int(q, c, scratch));
         }
-        let w = &mut scratch[..self.dim()];
-        for ((o, &v), &s) in w.iter_mut().zip(q).zip(self.step()) {
-            *o = v * s;
-        }
-        Ok(PerDimQuery { c, s: 0.0, w, q8: &[], q16: &[] })
+        Ok(self.prepare_float(q, c, scratch))
     }
 
     fn score(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
@@ -1307,19 +1303,7 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
         if self.scan != ScanMode::Float {
             return Ok(q.c + q.s * self.int_dot(q, code) as f32);
         }
-        match self.bits {
-            8 => Ok(q.c + crate::simd::dot_u8_f32(code, q.w)),
-            4 => Ok(q.c + crate::simd::dot_u4_f32(code, q.w)),
-            _ => {
-                let mut levels = [0u8; CHUNK];
-                let mut total = q.c;
-                for (c, wc) in q.w.chunks(CHUNK).enumerate() {
-                    unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
-                    total += crate::simd::dot_u8_f32(&levels[..wc.len()], wc);
-                }
-                Ok(total)
-            }
-        }
+        self.score_float(q, code)
     }
 
     /// 8- and 4-bit codes are scored several at a time in float mode
@@ -1342,6 +1326,34 @@ impl<P: AsRef<[f32]>> Score for PerDimUniform<P> {
             *o += q.c;
         }
         Ok(())
+    }
+}
+
+impl<P: AsRef<[f32]>> PerDimUniform<P> {
+    /// The float query `w_j = q_j·Δ_j` in `scratch` (checked by the caller), `c = ⟨q, base⟩`.
+    fn prepare_float<'s>(&self, q: &[f32], c: f32, scratch: &'s mut [f32]) -> PerDimQuery<'s> {
+        let w = &mut scratch[..self.dim()];
+        for ((o, &v), &s) in w.iter_mut().zip(q).zip(self.step()) {
+            *o = v * s;
+        }
+        PerDimQuery { c, s: 0.0, w, q8: &[], q16: &[] }
+    }
+
+    /// The float-mode score of a code (length checked by the caller).
+    fn score_float(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
+        match self.bits {
+            8 => Ok(q.c + crate::simd::dot_u8_f32(code, q.w)),
+            4 => Ok(q.c + crate::simd::dot_u4_f32(code, q.w)),
+            _ => {
+                let mut levels = [0u8; CHUNK];
+                let mut total = q.c;
+                for (c, wc) in q.w.chunks(CHUNK).enumerate() {
+                    unpack_at(code, self.bits, c * CHUNK, &mut levels[..wc.len()])?;
+                    total += crate::simd::dot_u8_f32(&levels[..wc.len()], wc);
+                }
+                Ok(total)
+            }
+        }
     }
 }
 
@@ -1393,5 +1405,121 @@ impl<P: AsRef<[f32]>> Symbols for PerDimUniform<P> {
         check_code(self.code_len(), code.len())?;
         check_code(0, side.len())?;
         join_levels(symbols, self.bits, self.alphabet_size(), code, self.dim())
+    }
+}
+
+/// A [`PerDimUniform`] that scores float queries only ([`ScanMode::Float`], whatever scan mode
+/// the codec was loaded with), made by [`PerDimUniform::float_only`]. Codes, decoding, symbols
+/// and float scores are exactly the codec's; the type only leaves the integer-query scan code
+/// (the `i8`/`i16` query rounding and integer dots) out of programs that never score in an
+/// integer mode, which saves flash on microcontrollers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerDimFloat<P: AsRef<[f32]>>(PerDimUniform<P>);
+
+impl<P: AsRef<[f32]>> PerDimUniform<P> {
+    /// This codec scoring float queries only (see [`PerDimFloat`]): its [`ScanMode`] becomes
+    /// [`ScanMode::Float`] (the codes are the same in every mode).
+    pub fn float_only(self) -> PerDimFloat<P> {
+        PerDimFloat(PerDimUniform { scan: ScanMode::Float, ..self })
+    }
+}
+
+impl<P: AsRef<[f32]>> PerDimFloat<P> {
+    /// The codec itself (in [`ScanMode::Float`]).
+    pub fn inner(&self) -> &PerDimUniform<P> {
+        &self.0
+    }
+
+    /// The codec itself (in [`ScanMode::Float`]).
+    pub fn into_inner(self) -> PerDimUniform<P> {
+        self.0
+    }
+}
+
+impl<P: AsRef<[f32]>> Codec for PerDimFloat<P> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+
+    fn code_len(&self) -> usize {
+        self.0.code_len()
+    }
+
+    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
+        self.0.encode_into(x, code)
+    }
+}
+
+impl<P: AsRef<[f32]>> Decode for PerDimFloat<P> {
+    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        self.0.decode_into(code, out)
+    }
+}
+
+impl<P: AsRef<[f32]>> Score for PerDimFloat<P> {
+    type Query<'s>
+        = PerDimQuery<'s>
+    where
+        P: 's;
+
+    /// `dim` words.
+    fn query_scratch_len(&self) -> usize {
+        self.0.dim()
+    }
+
+    fn estimator(&self) -> Estimator {
+        Estimator::Reconstruction
+    }
+
+    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PerDimQuery<'s>> {
+        let c = &self.0;
+        check_dim(c.dim(), q.len())?;
+        check_scratch(c.dim(), scratch.len())?;
+        check_finite(q)?;
+        Ok(c.prepare_float(q, crate::simd::dot(q, c.base()), scratch))
+    }
+
+    fn score(&self, q: &PerDimQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.0.code_len(), code.len())?;
+        self.0.score_float(q, code)
+    }
+
+    /// As [`PerDimUniform`]'s in [`ScanMode::Float`] (the same bits as [`score`](Score::score)).
+    fn score_batch(&self, q: &PerDimQuery<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let cl = self.0.code_len();
+        check_code(out.len().checked_mul(cl).ok_or(Error::Overflow)?, codes.len())?;
+        for (code, o) in codes.chunks_exact(cl).zip(out.iter_mut()) {
+            *o = self.0.score_float(q, code)?;
+        }
+        Ok(())
+    }
+}
+
+impl<P: AsRef<[f32]>> ScoreSymmetric for PerDimFloat<P> {
+    /// As [`PerDimUniform`]'s.
+    fn score_codes(&self, a: &[u8], b: &[u8]) -> Result<f32> {
+        self.0.score_codes(a, b)
+    }
+}
+
+impl<P: AsRef<[f32]>> Symbols for PerDimFloat<P> {
+    fn symbols_per_vector(&self) -> usize {
+        self.0.symbols_per_vector()
+    }
+
+    fn alphabet_size(&self) -> u32 {
+        self.0.alphabet_size()
+    }
+
+    fn side_len(&self) -> usize {
+        self.0.side_len()
+    }
+
+    fn split_symbols(&self, code: &[u8], symbols: &mut [u16], side: &mut [u8]) -> Result<()> {
+        self.0.split_symbols(code, symbols, side)
+    }
+
+    fn join_symbols(&self, symbols: &[u16], side: &[u8], code: &mut [u8]) -> Result<()> {
+        self.0.join_symbols(symbols, side, code)
     }
 }
