@@ -44,6 +44,25 @@ pub trait PreparedQuery {
     /// # Errors
     /// As [`Score::score_layout`].
     fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()>;
+    /// The exact score of one code (see [`Score::score_exact`]), what a re-ranked top-k scan
+    /// re-scores its candidates with. Default: the batch kernel on that one code.
+    ///
+    /// # Errors
+    /// As [`score_batch`](PreparedQuery::score_batch).
+    fn score_exact(&self, code: &[u8]) -> Result<f32> {
+        let mut out = [0f32; 1];
+        self.score_batch(code, &mut out)?;
+        Ok(out[0])
+    }
+    /// The exact score of vector `i` of a search layout (see [`Score::score_exact_layout`]).
+    /// Default: [`Error::InvalidParameter`] (a query type that re-ranks implements it).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `layout` does not hold vector `i`; as `score_exact`.
+    fn score_exact_layout(&self, layout: &[u8], i: usize) -> Result<f32> {
+        let _ = (layout, i);
+        Err(Error::InvalidParameter("this prepared query has no exact score from a layout"))
+    }
 }
 
 /// The largest `k` of `<dyn DynCodec>::scan_topk` (the selector lives on the stack).
@@ -67,6 +86,13 @@ pub trait DynCodec: Send + Sync {
     }
     /// What the score estimates (see [`Estimator`]).
     fn estimator(&self) -> Estimator;
+    /// The re-rank factor `R` of the top-k scans (see [`Score::rerank_factor`] and
+    /// [`crate::rerank`]): above 1, `scan_topk`, `scan_layout_topk` and their `_into` and
+    /// `_many` forms keep the `min(R·k, 4096)` best approximate scores and return the `k` best of
+    /// their [`PreparedQuery::score_exact`] scores. Default 1 (no re-rank).
+    fn rerank_factor(&self) -> usize {
+        1
+    }
     /// Encodes `xs.len() / dim()` row-major vectors into `codes`. [`Erased`] codecs (all factory
     /// codecs) encode pieces of rows on all cores with the `parallel` feature: the same codes
     /// and the same error (the first failing row's) as one thread.
@@ -307,7 +333,9 @@ impl dyn DynCodec + '_ {
         self.scan_src(q, scratch, src, n, top)
     }
 
-    /// The scan behind the two top-k scans: serial into `top`, or in ranges of 64 pieces.
+    /// The scan behind the two top-k scans: serial into `top`, or in ranges of 64 pieces; with
+    /// a re-rank factor above 1, into `min(R·k, 4096)` candidates that are then re-scored
+    /// exactly into `top` (the candidates, and so the result, are the same serial or parallel).
     fn scan_src<const CAP: usize>(
         &self,
         q: &[f32],
@@ -316,6 +344,28 @@ impl dyn DynCodec + '_ {
         n: usize,
         top: &mut TopK<CAP>,
     ) -> Result<()> {
+        let factor = self.rerank_factor();
+        if factor <= 1 || top.k() == 0 {
+            if self.scan_ranges(q, src, n, top)? {
+                return Ok(());
+            }
+            return self.with_query(q, scratch, &mut |p| scan_pieces(p, src, 0..n, top));
+        }
+        let mut cand = new_candidates(crate::rerank::candidates(top.k(), factor)?);
+        let cand: &mut TopK<{ crate::rerank::MAX_CANDIDATES }> = &mut cand;
+        let parallel = self.scan_ranges(q, src, n, cand)?;
+        self.with_query(q, scratch, &mut |p| {
+            if !parallel {
+                scan_pieces(p, src, 0..n, cand)?;
+            }
+            crate::rerank::rescore(cand, top, |i| exact_at(p, src, i))
+        })
+    }
+
+    /// With the `parallel` feature and enough vectors: scans ranges of 64 pieces on the pool
+    /// into `top` and returns `true`; otherwise does nothing and returns `false`.
+    #[cfg_attr(not(feature = "parallel"), allow(clippy::unnecessary_wraps))]
+    fn scan_ranges<const CAP: usize>(&self, q: &[f32], src: Src<'_>, n: usize, top: &mut TopK<CAP>) -> Result<bool> {
         #[cfg(feature = "parallel")]
         {
             let grain = SCAN_RANGE_PIECES * src.step;
@@ -330,10 +380,11 @@ impl dyn DynCodec + '_ {
                 for t in parts {
                     top.merge(&*t?);
                 }
-                return Ok(());
+                return Ok(true);
             }
         }
-        self.with_query(q, scratch, &mut |p| scan_pieces(p, src, 0..n, top))
+        let _ = (q, src, n, top);
+        Ok(false)
     }
 
     /// The `k` best vectors of the first `n` of a search layout for `q` as `(id, score)`, best
@@ -380,6 +431,19 @@ impl dyn DynCodec + '_ {
         let nq = queries.len().checked_div(self.dim()).unwrap_or(0);
         if tops.len() < nq {
             return Err(Error::BufferTooSmall { needed: nq, got: tops.len() });
+        }
+        if self.rerank_factor() > 1 {
+            // Re-ranked: one query at a time (each needs its own candidates).
+            crate::codec::batch_rows(queries.len(), self.dim())?;
+            let qsl = self.query_scratch_len();
+            let need = MANY_QUERIES.saturating_mul(qsl);
+            if scratch.len() < need {
+                return Err(Error::BufferTooSmall { needed: need, got: scratch.len() });
+            }
+            for (q, t) in queries.chunks_exact(self.dim().max(1)).zip(tops.iter_mut()) {
+                self.scan_layout_topk_into(q, &mut scratch[..qsl], layout, n, t)?;
+            }
+            return Ok(());
         }
         self.scan_layout_many(queries, scratch, layout, n, &mut |qi, first, s| {
             if let Some(t) = tops.get_mut(qi) {
@@ -523,6 +587,29 @@ fn scan_pieces<const CAP: usize>(
     Ok(())
 }
 
+/// The candidate selector of a re-ranked top-k scan: on the heap under `alloc` (32 KiB).
+#[cfg(feature = "alloc")]
+fn new_candidates(k: usize) -> alloc::boxed::Box<TopK<{ crate::rerank::MAX_CANDIDATES }>> {
+    alloc::boxed::Box::new(TopK::new(k))
+}
+
+/// The candidate selector of a re-ranked top-k scan: on the stack without `alloc`.
+#[cfg(not(feature = "alloc"))]
+fn new_candidates(k: usize) -> TopK<{ crate::rerank::MAX_CANDIDATES }> {
+    TopK::new(k)
+}
+
+/// The exact score of vector `i` of a top-k scan's source.
+fn exact_at(p: &dyn PreparedQuery, src: Src<'_>, i: usize) -> Result<f32> {
+    if src.layout {
+        return p.score_exact_layout(src.bytes, i);
+    }
+    let c = src.bytes_per_block;
+    let at = i.checked_mul(c).ok_or(Error::Overflow)?;
+    let code = src.bytes.get(at..at + c).ok_or(Error::CodeLength { expected: at + c, got: src.bytes.len() })?;
+    p.score_exact(code)
+}
+
 /// The entries of `top` best first as `(id, score)`.
 #[cfg(feature = "alloc")]
 fn drain_pairs<const CAP: usize>(top: &mut TopK<CAP>) -> alloc::vec::Vec<(u32, f32)> {
@@ -604,6 +691,12 @@ impl<'a, C: Score + 'a> PreparedQuery for Prepared<'a, C> {
     fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()> {
         self.codec.score_layout(&self.query, layout, out)
     }
+    fn score_exact(&self, code: &[u8]) -> Result<f32> {
+        self.codec.score_exact(&self.query, code)
+    }
+    fn score_exact_layout(&self, layout: &[u8], i: usize) -> Result<f32> {
+        self.codec.score_exact_layout(&self.query, layout, i)
+    }
 }
 
 impl<C> DynCodec for Erased<C>
@@ -627,6 +720,9 @@ where
     }
     fn estimator(&self) -> Estimator {
         self.codec.estimator()
+    }
+    fn rerank_factor(&self) -> usize {
+        self.codec.rerank_factor()
     }
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         // With `parallel` (and whole rows), pieces of `batch_grain` rows on the pool: the same

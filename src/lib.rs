@@ -54,6 +54,7 @@ pub mod kv;
 pub mod metric;
 pub mod par;
 pub mod persist;
+pub mod rerank;
 #[cfg(feature = "alloc")]
 pub mod pq;
 pub mod rng;
