@@ -298,8 +298,8 @@ pub trait Score: Codec {
     /// [`Error::CodeLength`] if `layout` does not hold vector `i`; as `score_exact`.
     fn score_exact_layout(&self, q: &Self::Query<'_>, layout: &[u8], i: usize) -> Result<f32> {
         let c = self.code_len();
-        let at = i.checked_mul(c).ok_or(Error::Overflow)?;
-        let code = layout.get(at..at + c).ok_or(Error::CodeLength { expected: at + c, got: layout.len() })?;
+        let (at, end) = i.checked_mul(c).and_then(|a| Some((a, a.checked_add(c)?))).ok_or(Error::Overflow)?;
+        let code = layout.get(at..end).ok_or(Error::CodeLength { expected: end, got: layout.len() })?;
         self.score_exact(q, code)
     }
 

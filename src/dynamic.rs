@@ -433,23 +433,64 @@ impl dyn DynCodec + '_ {
             return Err(Error::BufferTooSmall { needed: nq, got: tops.len() });
         }
         if self.rerank_factor() > 1 {
-            // Re-ranked: one query at a time (each needs its own candidates).
-            crate::codec::batch_rows(queries.len(), self.dim())?;
-            let qsl = self.query_scratch_len();
-            let need = MANY_QUERIES.saturating_mul(qsl);
-            if scratch.len() < need {
-                return Err(Error::BufferTooSmall { needed: need, got: scratch.len() });
-            }
-            for (q, t) in queries.chunks_exact(self.dim().max(1)).zip(tops.iter_mut()) {
-                self.scan_layout_topk_into(q, &mut scratch[..qsl], layout, n, t)?;
-            }
-            return Ok(());
+            return self.rerank_many(queries, scratch, layout, n, tops);
         }
         self.scan_layout_many(queries, scratch, layout, n, &mut |qi, first, s| {
             if let Some(t) = tops.get_mut(qi) {
                 t.push_batch(s, first);
             }
         })
+    }
+
+    /// `scan_layout_topk_many_into` of a re-ranking codec: under `alloc`, per group of
+    /// [`MANY_QUERIES`] queries one [`DynCodec::scan_layout_many`] pass (the multi-query kernel)
+    /// into candidate selectors of `min(R·k, 4096)`, then each query's candidates re-scored
+    /// exactly; without `alloc`, `scan_layout_topk_into` per query. The same entries either way.
+    fn rerank_many<const CAP: usize>(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        tops: &mut [TopK<CAP>],
+    ) -> Result<()> {
+        let dim = self.dim();
+        crate::codec::batch_rows(queries.len(), dim)?;
+        let qsl = self.query_scratch_len();
+        let need = MANY_QUERIES.saturating_mul(qsl);
+        if scratch.len() < need {
+            return Err(Error::BufferTooSmall { needed: need, got: scratch.len() });
+        }
+        #[cfg(feature = "alloc")]
+        {
+            let factor = self.rerank_factor();
+            let (vectors, bytes_per_block) = self.layout_block();
+            let src = Src { bytes: layout, vectors, bytes_per_block, step: vectors, layout: true };
+            for (qg, tg) in queries.chunks(MANY_QUERIES * dim.max(1)).zip(tops.chunks_mut(MANY_QUERIES)) {
+                let mut cands = alloc::vec::Vec::with_capacity(tg.len());
+                for t in tg.iter() {
+                    cands.push(new_candidates(crate::rerank::candidates(t.k(), factor)?));
+                }
+                self.scan_layout_many(qg, scratch, layout, n, &mut |qi, first, s| {
+                    if let Some(t) = cands.get_mut(qi) {
+                        t.push_batch(s, first);
+                    }
+                })?;
+                for ((q, t), cand) in qg.chunks_exact(dim.max(1)).zip(tg.iter_mut()).zip(&cands) {
+                    self.with_query(q, &mut scratch[..qsl], &mut |p| {
+                        crate::rerank::rescore(cand, t, |i| exact_at(p, src, i))
+                    })?;
+                }
+            }
+            Ok(())
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            for (q, t) in queries.chunks_exact(dim.max(1)).zip(tops.iter_mut()) {
+                self.scan_layout_topk_into(q, &mut scratch[..qsl], layout, n, t)?;
+            }
+            Ok(())
+        }
     }
 
     /// The `k` best vectors of the first `n` of a search layout for each of the row-major
@@ -605,8 +646,8 @@ fn exact_at(p: &dyn PreparedQuery, src: Src<'_>, i: usize) -> Result<f32> {
         return p.score_exact_layout(src.bytes, i);
     }
     let c = src.bytes_per_block;
-    let at = i.checked_mul(c).ok_or(Error::Overflow)?;
-    let code = src.bytes.get(at..at + c).ok_or(Error::CodeLength { expected: at + c, got: src.bytes.len() })?;
+    let (at, end) = i.checked_mul(c).and_then(|a| Some((a, a.checked_add(c)?))).ok_or(Error::Overflow)?;
+    let code = src.bytes.get(at..end).ok_or(Error::CodeLength { expected: end, got: src.bytes.len() })?;
     p.score_exact(code)
 }
 

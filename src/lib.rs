@@ -54,9 +54,9 @@ pub mod kv;
 pub mod metric;
 pub mod par;
 pub mod persist;
-pub mod rerank;
 #[cfg(feature = "alloc")]
 pub mod pq;
+pub mod rerank;
 pub mod rng;
 pub mod simd;
 #[cfg(feature = "alloc")]

@@ -51,7 +51,10 @@ pub fn run(data: &[u8]) {
         for i in 0..3 {
             let e = rr.score_exact_layout(&q, &layout, i).unwrap();
             assert!(e.is_finite());
-            assert_eq!(e.to_bits(), rr.score_exact(&q, &codes[i * rr.code_len()..][..rr.code_len()]).unwrap().to_bits());
+            assert_eq!(
+                e.to_bits(),
+                rr.score_exact(&q, &codes[i * rr.code_len()..][..rr.code_len()]).unwrap().to_bits()
+            );
         }
     }
     let mut r = Reader::new(data);

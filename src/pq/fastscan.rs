@@ -251,8 +251,8 @@ pub fn exact_score_block(pq: &ProductQuantizer, q: &PqQuery<'_>, blocks: &[u8], 
     if pq.nbits != 4 || q.lut.len() != 16 * pq.m {
         return Err(Error::InvalidParameter("fast scan needs 4-bit codes and their float table"));
     }
-    let base = (i / 32).checked_mul(32 * np).ok_or(Error::Overflow)?;
-    let blk = blocks.get(base..base + 32 * np).ok_or(Error::CodeLength { expected: base + 32 * np, got: blocks.len() })?;
+    let end = (i / 32 + 1).checked_mul(32 * np).ok_or(Error::Overflow)?;
+    let blk = blocks.get(end - 32 * np..end).ok_or(Error::CodeLength { expected: end, got: blocks.len() })?;
     let (lane, hi) = (i % 16, i % 32 >= 16);
     let j = INV_PERM0[lane];
     let nib = |b: u8| usize::from(if hi { b >> 4 } else { b & 15 });

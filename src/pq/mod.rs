@@ -635,8 +635,8 @@ impl Score for ProductQuantizer {
             return fastscan::exact_score_block(self, q, layout, i);
         }
         let c = self.code_len();
-        let at = i.checked_mul(c).ok_or(Error::Overflow)?;
-        let code = layout.get(at..at + c).ok_or(Error::CodeLength { expected: at + c, got: layout.len() })?;
+        let (at, end) = i.checked_mul(c).and_then(|a| Some((a, a.checked_add(c)?))).ok_or(Error::Overflow)?;
+        let code = layout.get(at..end).ok_or(Error::CodeLength { expected: end, got: layout.len() })?;
         self.score_exact(q, code)
     }
     /// 4-bit codes scored in `I8` mode: blocks of 32 codes in the fast-scan layout
