@@ -135,11 +135,16 @@ fn dynamic_rerank_over_all_codes_is_the_exact_topk() {
 }
 
 /// With a small factor the re-ranked ids are among the fast scan's `R·k` best, and the scores are
-/// their exact ones.
+/// their exact ones; 40,000 codes also take the `parallel` range split (ranges of 16,384).
 #[test]
 fn rerank_reorders_the_fast_scan_candidates() {
+    for n in [2000, 40_000] {
+        rerank_reorders(n);
+    }
+}
+
+fn rerank_reorders(n: usize) {
     let train = data(600, 8);
-    let n = 2000;
     let xs = data(n, 9);
     let rr = factory::build("PQ16x4fs-rr2", D, Metric::InnerProduct, 3, &train).unwrap();
     let plain = factory::build("PQ16x4fs", D, Metric::InnerProduct, 3, &train).unwrap();
@@ -152,6 +157,7 @@ fn rerank_reorders_the_fast_scan_candidates() {
         let mut exact = vec![0f32; n];
         float.scan(q, &codes, &mut exact).unwrap();
         let got = rr.scan_layout_topk(q, &layout, n, 10).unwrap();
+        assert_eq!(rr.scan_topk(q, &codes, 10).unwrap(), got);
         let mut want: Vec<(u32, f32)> = cand.iter().map(|&i| (i, exact[i as usize])).collect();
         want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         want.truncate(10);
