@@ -266,7 +266,9 @@ impl dyn DynCodec + '_ {
     }
 
     /// Offers every code's score to `top` (ids are code indices, from 0), scoring blocks of 256
-    /// codes at a time into a stack buffer. No allocation in the default build.
+    /// codes at a time into a stack buffer. No allocation in the default build, except the
+    /// 32 KiB candidate selector of a re-ranking codec ([`DynCodec::rerank_factor`] above 1:
+    /// the `min(R·k, 4096)` best scores re-scored exactly), on the heap under `alloc`.
     ///
     /// With the `parallel` feature and more than one thread, more than 16,384 codes are scanned
     /// as contiguous ranges of 16,384 codes (each with its own prepared query and top-k) that are
@@ -300,7 +302,8 @@ impl dyn DynCodec + '_ {
     /// `top` (ids are vector indices, from 0): the same ids and scores as
     /// `scan_topk_into` on the codes, scored with the layout kernel in
     /// pieces of whole layout blocks (about 256 vectors) into a stack buffer. No allocation in
-    /// the default build; parallel with the `parallel` feature as `scan_topk_into`.
+    /// the default build (a re-ranking codec's candidates as in `scan_topk_into`); parallel with
+    /// the `parallel` feature as `scan_topk_into`.
     ///
     /// # Errors
     /// [`Error::CodeLength`] if `layout` is shorter than the layout of `n` codes;
@@ -415,7 +418,9 @@ impl dyn DynCodec + '_ {
     /// vectors of a search layout to `tops[i]`: the same entries as `scan_layout_topk_into`
     /// per query, through [`DynCodec::scan_layout_many`] (several queries per pass over the
     /// codes where the codec has such a kernel). Serial (no `parallel` split). `scratch` holds
-    /// [`MANY_QUERIES`]` · query_scratch_len()` words. No allocation.
+    /// [`MANY_QUERIES`]` · query_scratch_len()` words. No allocation, except a re-ranking
+    /// codec's candidate selectors (32 KiB per query of a group of [`MANY_QUERIES`], under
+    /// `alloc`).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `tops` has fewer selectors than queries; as
