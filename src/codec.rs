@@ -277,6 +277,41 @@ pub trait Score: Codec {
         Ok(())
     }
 
+    /// The codec's most exact score of one code for a prepared query, for re-ranking the
+    /// candidates of an approximate scan (see [`rerank_factor`](Score::rerank_factor)). The
+    /// default is [`score`](Score::score); codecs whose scan is approximate override it (4-bit
+    /// fast-scan PQ: the float-table ADC sum `Σ_m T[m][c_m]`, exact on the reconstruction, from
+    /// the same prepared query as its `u8`-table scan).
+    ///
+    /// # Errors
+    /// As [`score`](Score::score).
+    fn score_exact(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        self.score(q, code)
+    }
+
+    /// [`score_exact`](Score::score_exact) of vector `i` of a search layout
+    /// ([`to_layout`](Score::to_layout)), read in place. The default reads code `i` of the
+    /// default layout (the codes themselves); a codec that overrides
+    /// [`layout_block`](Score::layout_block) overrides this too.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `layout` does not hold vector `i`; as `score_exact`.
+    fn score_exact_layout(&self, q: &Self::Query<'_>, layout: &[u8], i: usize) -> Result<f32> {
+        let c = self.code_len();
+        let (at, end) = i.checked_mul(c).and_then(|a| Some((a, a.checked_add(c)?))).ok_or(Error::Overflow)?;
+        let code = layout.get(at..end).ok_or(Error::CodeLength { expected: end, got: layout.len() })?;
+        self.score_exact(q, code)
+    }
+
+    /// Candidates per result that a top-k scan takes with [`score`](Score::score) before
+    /// re-scoring them with [`score_exact`](Score::score_exact): a top-k scan of a codec with
+    /// factor `R > 1` keeps the `R·k` best approximate scores, then returns the `k` best exact
+    /// scores among them ([`crate::rerank`]). 1 (no re-rank) by default;
+    /// [`Rerank`](crate::rerank::Rerank) sets it.
+    fn rerank_factor(&self) -> usize {
+        1
+    }
+
     /// A zeroed scratch buffer of [`query_scratch_len`](Score::query_scratch_len) words.
     #[cfg(feature = "alloc")]
     fn scratch(&self) -> alloc::vec::Vec<f32> {

@@ -44,6 +44,25 @@ pub trait PreparedQuery {
     /// # Errors
     /// As [`Score::score_layout`].
     fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()>;
+    /// The exact score of one code (see [`Score::score_exact`]), what a re-ranked top-k scan
+    /// re-scores its candidates with. Default: the batch kernel on that one code.
+    ///
+    /// # Errors
+    /// As [`score_batch`](PreparedQuery::score_batch).
+    fn score_exact(&self, code: &[u8]) -> Result<f32> {
+        let mut out = [0f32; 1];
+        self.score_batch(code, &mut out)?;
+        Ok(out[0])
+    }
+    /// The exact score of vector `i` of a search layout (see [`Score::score_exact_layout`]).
+    /// Default: [`Error::InvalidParameter`] (a query type that re-ranks implements it).
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `layout` does not hold vector `i`; as `score_exact`.
+    fn score_exact_layout(&self, layout: &[u8], i: usize) -> Result<f32> {
+        let _ = (layout, i);
+        Err(Error::InvalidParameter("this prepared query has no exact score from a layout"))
+    }
 }
 
 /// The largest `k` of `<dyn DynCodec>::scan_topk` (the selector lives on the stack).
@@ -67,6 +86,13 @@ pub trait DynCodec: Send + Sync {
     }
     /// What the score estimates (see [`Estimator`]).
     fn estimator(&self) -> Estimator;
+    /// The re-rank factor `R` of the top-k scans (see [`Score::rerank_factor`] and
+    /// [`crate::rerank`]): above 1, `scan_topk`, `scan_layout_topk` and their `_into` and
+    /// `_many` forms keep the `min(R·k, 4096)` best approximate scores and return the `k` best of
+    /// their [`PreparedQuery::score_exact`] scores. Default 1 (no re-rank).
+    fn rerank_factor(&self) -> usize {
+        1
+    }
     /// Encodes `xs.len() / dim()` row-major vectors into `codes`. [`Erased`] codecs (all factory
     /// codecs) encode pieces of rows on all cores with the `parallel` feature: the same codes
     /// and the same error (the first failing row's) as one thread.
@@ -240,7 +266,9 @@ impl dyn DynCodec + '_ {
     }
 
     /// Offers every code's score to `top` (ids are code indices, from 0), scoring blocks of 256
-    /// codes at a time into a stack buffer. No allocation in the default build.
+    /// codes at a time into a stack buffer. No allocation in the default build, except the
+    /// 32 KiB candidate selector of a re-ranking codec ([`DynCodec::rerank_factor`] above 1:
+    /// the `min(R·k, 4096)` best scores re-scored exactly), on the heap under `alloc`.
     ///
     /// With the `parallel` feature and more than one thread, more than 16,384 codes are scanned
     /// as contiguous ranges of 16,384 codes (each with its own prepared query and top-k) that are
@@ -274,7 +302,8 @@ impl dyn DynCodec + '_ {
     /// `top` (ids are vector indices, from 0): the same ids and scores as
     /// `scan_topk_into` on the codes, scored with the layout kernel in
     /// pieces of whole layout blocks (about 256 vectors) into a stack buffer. No allocation in
-    /// the default build; parallel with the `parallel` feature as `scan_topk_into`.
+    /// the default build (a re-ranking codec's candidates as in `scan_topk_into`); parallel with
+    /// the `parallel` feature as `scan_topk_into`.
     ///
     /// # Errors
     /// [`Error::CodeLength`] if `layout` is shorter than the layout of `n` codes;
@@ -307,7 +336,9 @@ impl dyn DynCodec + '_ {
         self.scan_src(q, scratch, src, n, top)
     }
 
-    /// The scan behind the two top-k scans: serial into `top`, or in ranges of 64 pieces.
+    /// The scan behind the two top-k scans: serial into `top`, or in ranges of 64 pieces; with
+    /// a re-rank factor above 1, into `min(R·k, 4096)` candidates that are then re-scored
+    /// exactly into `top` (the candidates, and so the result, are the same serial or parallel).
     fn scan_src<const CAP: usize>(
         &self,
         q: &[f32],
@@ -316,6 +347,28 @@ impl dyn DynCodec + '_ {
         n: usize,
         top: &mut TopK<CAP>,
     ) -> Result<()> {
+        let factor = self.rerank_factor();
+        if factor <= 1 || top.k() == 0 {
+            if self.scan_ranges(q, src, n, top)? {
+                return Ok(());
+            }
+            return self.with_query(q, scratch, &mut |p| scan_pieces(p, src, 0..n, top));
+        }
+        let mut cand = new_candidates(crate::rerank::candidates(top.k(), factor)?);
+        let cand: &mut TopK<{ crate::rerank::MAX_CANDIDATES }> = &mut cand;
+        let parallel = self.scan_ranges(q, src, n, cand)?;
+        self.with_query(q, scratch, &mut |p| {
+            if !parallel {
+                scan_pieces(p, src, 0..n, cand)?;
+            }
+            crate::rerank::rescore(cand, top, |i| exact_at(p, src, i))
+        })
+    }
+
+    /// With the `parallel` feature and enough vectors: scans ranges of 64 pieces on the pool
+    /// into `top` and returns `true`; otherwise does nothing and returns `false`.
+    #[cfg_attr(not(feature = "parallel"), allow(clippy::unnecessary_wraps))]
+    fn scan_ranges<const CAP: usize>(&self, q: &[f32], src: Src<'_>, n: usize, top: &mut TopK<CAP>) -> Result<bool> {
         #[cfg(feature = "parallel")]
         {
             let grain = SCAN_RANGE_PIECES * src.step;
@@ -330,10 +383,11 @@ impl dyn DynCodec + '_ {
                 for t in parts {
                     top.merge(&*t?);
                 }
-                return Ok(());
+                return Ok(true);
             }
         }
-        self.with_query(q, scratch, &mut |p| scan_pieces(p, src, 0..n, top))
+        let _ = (q, src, n, top);
+        Ok(false)
     }
 
     /// The `k` best vectors of the first `n` of a search layout for `q` as `(id, score)`, best
@@ -364,7 +418,9 @@ impl dyn DynCodec + '_ {
     /// vectors of a search layout to `tops[i]`: the same entries as `scan_layout_topk_into`
     /// per query, through [`DynCodec::scan_layout_many`] (several queries per pass over the
     /// codes where the codec has such a kernel). Serial (no `parallel` split). `scratch` holds
-    /// [`MANY_QUERIES`]` · query_scratch_len()` words. No allocation.
+    /// [`MANY_QUERIES`]` · query_scratch_len()` words. No allocation, except a re-ranking
+    /// codec's candidate selectors (32 KiB per query of a group of [`MANY_QUERIES`], under
+    /// `alloc`).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `tops` has fewer selectors than queries; as
@@ -381,11 +437,65 @@ impl dyn DynCodec + '_ {
         if tops.len() < nq {
             return Err(Error::BufferTooSmall { needed: nq, got: tops.len() });
         }
+        if self.rerank_factor() > 1 {
+            return self.rerank_many(queries, scratch, layout, n, tops);
+        }
         self.scan_layout_many(queries, scratch, layout, n, &mut |qi, first, s| {
             if let Some(t) = tops.get_mut(qi) {
                 t.push_batch(s, first);
             }
         })
+    }
+
+    /// `scan_layout_topk_many_into` of a re-ranking codec: under `alloc`, per group of
+    /// [`MANY_QUERIES`] queries one [`DynCodec::scan_layout_many`] pass (the multi-query kernel)
+    /// into candidate selectors of `min(R·k, 4096)`, then each query's candidates re-scored
+    /// exactly; without `alloc`, `scan_layout_topk_into` per query. The same entries either way.
+    fn rerank_many<const CAP: usize>(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        tops: &mut [TopK<CAP>],
+    ) -> Result<()> {
+        let dim = self.dim();
+        crate::codec::batch_rows(queries.len(), dim)?;
+        let qsl = self.query_scratch_len();
+        let need = MANY_QUERIES.saturating_mul(qsl);
+        if scratch.len() < need {
+            return Err(Error::BufferTooSmall { needed: need, got: scratch.len() });
+        }
+        #[cfg(feature = "alloc")]
+        {
+            let factor = self.rerank_factor();
+            let (vectors, bytes_per_block) = self.layout_block();
+            let src = Src { bytes: layout, vectors, bytes_per_block, step: vectors, layout: true };
+            for (qg, tg) in queries.chunks(MANY_QUERIES * dim.max(1)).zip(tops.chunks_mut(MANY_QUERIES)) {
+                let mut cands = alloc::vec::Vec::with_capacity(tg.len());
+                for t in tg.iter() {
+                    cands.push(new_candidates(crate::rerank::candidates(t.k(), factor)?));
+                }
+                self.scan_layout_many(qg, scratch, layout, n, &mut |qi, first, s| {
+                    if let Some(t) = cands.get_mut(qi) {
+                        t.push_batch(s, first);
+                    }
+                })?;
+                for ((q, t), cand) in qg.chunks_exact(dim.max(1)).zip(tg.iter_mut()).zip(&cands) {
+                    self.with_query(q, &mut scratch[..qsl], &mut |p| {
+                        crate::rerank::rescore(cand, t, |i| exact_at(p, src, i))
+                    })?;
+                }
+            }
+            Ok(())
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            for (q, t) in queries.chunks_exact(dim.max(1)).zip(tops.iter_mut()) {
+                self.scan_layout_topk_into(q, &mut scratch[..qsl], layout, n, t)?;
+            }
+            Ok(())
+        }
     }
 
     /// The `k` best vectors of the first `n` of a search layout for each of the row-major
@@ -523,6 +633,29 @@ fn scan_pieces<const CAP: usize>(
     Ok(())
 }
 
+/// The candidate selector of a re-ranked top-k scan: on the heap under `alloc` (32 KiB).
+#[cfg(feature = "alloc")]
+fn new_candidates(k: usize) -> alloc::boxed::Box<TopK<{ crate::rerank::MAX_CANDIDATES }>> {
+    alloc::boxed::Box::new(TopK::new(k))
+}
+
+/// The candidate selector of a re-ranked top-k scan: on the stack without `alloc`.
+#[cfg(not(feature = "alloc"))]
+fn new_candidates(k: usize) -> TopK<{ crate::rerank::MAX_CANDIDATES }> {
+    TopK::new(k)
+}
+
+/// The exact score of vector `i` of a top-k scan's source.
+fn exact_at(p: &dyn PreparedQuery, src: Src<'_>, i: usize) -> Result<f32> {
+    if src.layout {
+        return p.score_exact_layout(src.bytes, i);
+    }
+    let c = src.bytes_per_block;
+    let (at, end) = i.checked_mul(c).and_then(|a| Some((a, a.checked_add(c)?))).ok_or(Error::Overflow)?;
+    let code = src.bytes.get(at..end).ok_or(Error::CodeLength { expected: end, got: src.bytes.len() })?;
+    p.score_exact(code)
+}
+
 /// The entries of `top` best first as `(id, score)`.
 #[cfg(feature = "alloc")]
 fn drain_pairs<const CAP: usize>(top: &mut TopK<CAP>) -> alloc::vec::Vec<(u32, f32)> {
@@ -604,6 +737,12 @@ impl<'a, C: Score + 'a> PreparedQuery for Prepared<'a, C> {
     fn score_layout(&self, layout: &[u8], out: &mut [f32]) -> Result<()> {
         self.codec.score_layout(&self.query, layout, out)
     }
+    fn score_exact(&self, code: &[u8]) -> Result<f32> {
+        self.codec.score_exact(&self.query, code)
+    }
+    fn score_exact_layout(&self, layout: &[u8], i: usize) -> Result<f32> {
+        self.codec.score_exact_layout(&self.query, layout, i)
+    }
 }
 
 impl<C> DynCodec for Erased<C>
@@ -627,6 +766,9 @@ where
     }
     fn estimator(&self) -> Estimator {
         self.codec.estimator()
+    }
+    fn rerank_factor(&self) -> usize {
+        self.codec.rerank_factor()
     }
     fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
         // With `parallel` (and whole rows), pieces of `batch_grain` rows on the pool: the same

@@ -56,6 +56,7 @@ pub mod par;
 pub mod persist;
 #[cfg(feature = "alloc")]
 pub mod pq;
+pub mod rerank;
 pub mod rng;
 pub mod simd;
 #[cfg(feature = "alloc")]

@@ -240,6 +240,16 @@ impl<C: Decode + Score> Score for WithNorm<C> {
             self.finish(q, s, code)
         })
     }
+    /// `C`'s exact score combined with the stored norm, as [`score`](Score::score).
+    fn score_exact(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        let s = self.inner.score_exact(&q.inner, &code[..self.inner.code_len()])?;
+        self.finish(q, s, code)
+    }
+    /// `C`'s factor: a re-ranked inner codec stays re-ranked under the norm.
+    fn rerank_factor(&self) -> usize {
+        self.inner.rerank_factor()
+    }
 }
 
 impl<C: Decode + crate::codec::ScanModes> crate::codec::ScanModes for WithNorm<C> {

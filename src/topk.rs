@@ -40,6 +40,11 @@ impl<const CAP: usize> TopK<CAP> {
         self.len == 0
     }
 
+    /// The held entries `(score, id)`, in no particular order.
+    pub fn entries(&self) -> &[(f32, u32)] {
+        &self.heap[..self.len]
+    }
+
     /// The score an entry must beat to enter once the selector is full (−inf before).
     #[inline]
     pub fn threshold(&self) -> f32 {

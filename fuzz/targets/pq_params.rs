@@ -1,12 +1,15 @@
 //! Fuzz body: arbitrary bytes as a saved product quantizer (`ProductQuantizer::from_bytes`, and
 //! `Persist::restore` on the raw bytes so that mutations reach the field checks without a valid
-//! checksum) and as an OPQ rotation block (`Rotation::restore`). Parsing must return `Err` or a value that
+//! checksum), as a re-ranked quantizer block (`Rerank::<ProductQuantizer>::restore`, then a
+//! re-ranked top-k) and as an OPQ rotation block (`Rotation::restore`). Parsing must return `Err` or a value that
 //! encodes, decodes and scores without panicking, with finite results.
 
 use vector_codecs::format::Reader;
 use vector_codecs::persist::Persist;
 use vector_codecs::pq::ProductQuantizer;
 use vector_codecs::pq::opq::Rotation;
+use vector_codecs::rerank::{self, Rerank};
+use vector_codecs::topk::TopK;
 use vector_codecs::transform::Transform;
 use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
 
@@ -30,6 +33,29 @@ pub fn run(data: &[u8]) {
         assert_eq!(s.to_bits(), b[0].to_bits());
         let _ = pq.score_codes(&code, &code).unwrap();
         assert_eq!(ProductQuantizer::from_bytes(&pq.to_bytes().unwrap()).unwrap(), pq);
+    }
+    if let Ok(rr) = Rerank::<ProductQuantizer>::restore(&mut Reader::new(data)) {
+        assert!((1..=rerank::MAX_FACTOR).contains(&rr.factor()));
+        let d = rr.dim();
+        let xs: Vec<f32> = (0..3 * d).map(|i| ((i * 11) % 9) as f32 - 4.0).collect();
+        let mut codes = vec![0u8; 3 * rr.code_len()];
+        rr.encode_batch(&xs, &mut codes).unwrap();
+        let (vectors, bytes) = rr.layout_block();
+        let mut layout = vec![0u8; 3usize.div_ceil(vectors) * bytes];
+        rr.to_layout(&codes, &mut layout).unwrap();
+        let mut scratch = rr.scratch();
+        let q = rr.prepare(&xs[..d], &mut scratch).unwrap();
+        let mut top = TopK::<4>::new(2);
+        rerank::scan_layout_topk(&rr, &q, &layout, 3, rr.factor(), &mut top).unwrap();
+        assert_eq!(top.len(), 2);
+        for i in 0..3 {
+            let e = rr.score_exact_layout(&q, &layout, i).unwrap();
+            assert!(e.is_finite());
+            assert_eq!(
+                e.to_bits(),
+                rr.score_exact(&q, &codes[i * rr.code_len()..][..rr.code_len()]).unwrap().to_bits()
+            );
+        }
     }
     let mut r = Reader::new(data);
     if let Ok(rot) = Rotation::restore(&mut r) {

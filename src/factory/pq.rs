@@ -3,6 +3,10 @@
 //! * `PQ{M}x{nbits}` / `PQ{M}` (8 bits): float-table ADC.
 //! * `PQ{M}x4fs`: 4-bit codes scanned with the fast-scan kernels (quantized `u8` tables,
 //!   [`ScanMode::I8`]).
+//! * `PQ{M}x4fs-rr{R}`: the same codec and codes, with its top-k scans re-ranked
+//!   ([`Rerank`], [`crate::rerank`]): the `R·k` best fast-scan scores are re-scored with the
+//!   float-table ADC (exact on the reconstruction) and the `k` best returned. `R ∈ 1..=64`; the
+//!   factor is saved with the parameters and checked against the name on load.
 //! * `OPQ{M},PQ{M}` / `OPQ{M}_{D},PQ{M}`: a learned rotation (or, for `D < d`, an orthonormal
 //!   projection to `D` dimensions), then 8-bit PQ.
 //!
@@ -26,7 +30,7 @@
 
 use alloc::boxed::Box;
 
-use super::{Args, Entry, Source, make};
+use super::{Args, Entry, Source, make, make_checked};
 use crate::codec::{ScanMode, ScanModes};
 use crate::dynamic::{DynCodec, Erased};
 use crate::error::{Error, Result};
@@ -34,6 +38,7 @@ use crate::metric::Metric;
 use crate::persist::Persist;
 use crate::pq::opq::{Opq, OpqConfig, OpqInit, train_opq};
 use crate::pq::{PqMetric, ProductQuantizer};
+use crate::rerank::Rerank;
 use crate::train::KMeansConfig;
 
 /// OPQ alternations used by the factory, from the eigenvalue-allocation start (FAISS: 50 from a
@@ -70,6 +75,34 @@ fn pq(a: &Args<'_>, src: Source<'_, '_>, m: u32, nbits: u32, scan: ScanMode) -> 
         Source::Load(r) => ProductQuantizer::restore(r)?,
     };
     check_pq(&codec, m, nbits, scan, metric)?;
+    erase(a, codec)
+}
+
+/// `PQ{m}x4fs` re-ranked with factor `factor` (a [`Rerank`] of the fast-scan quantizer; under
+/// [`WithNorm`](crate::metric::WithNorm) for cosine).
+fn pq_rerank(a: &Args<'_>, src: Source<'_, '_>, m: u32, factor: u32) -> Result<Box<dyn DynCodec>> {
+    let (m, factor) = (m as usize, factor as usize);
+    if !(1..=crate::rerank::MAX_FACTOR).contains(&factor) {
+        return Err(Error::InvalidParameter("PQ{M}x4fs-rr{R}: R must be 1..=64"));
+    }
+    let train = |metric: PqMetric, data: &[f32]| -> Result<Rerank<ProductQuantizer>> {
+        let pq = ProductQuantizer::train(data, a.dim, m, 4, &kcfg(a))?.with_metric(metric).with_scan(ScanMode::I8)?;
+        Rerank::new(pq, factor)
+    };
+    let named = |c: &Rerank<ProductQuantizer>, metric: PqMetric| {
+        c.factor() == factor && check_pq(&c.inner, m, 4, ScanMode::I8, metric).is_ok()
+    };
+    if a.metric == Metric::Cosine {
+        return make_checked(a, src, |data| train(PqMetric::InnerProduct, data), |c| named(c, PqMetric::InnerProduct));
+    }
+    let metric = pq_metric(a.metric);
+    let codec = match src {
+        Source::Train(data) => train(metric, data)?,
+        Source::Load(r) => Rerank::<ProductQuantizer>::restore(r)?,
+    };
+    if !named(&codec, metric) {
+        return Err(Error::Corrupt("re-ranked PQ parameters differ from the configuration name"));
+    }
     erase(a, codec)
 }
 
@@ -122,6 +155,13 @@ const fn entry(
 }
 
 pub(super) const ENTRIES: &[Entry] = &[
+    entry(
+        "PQ{N}x4fs-rr{N}",
+        "fast-scan PQ M×4, top R·k re-scored with the float-table ADC (re-rank factor R)",
+        false,
+        &["PQ24x4fs-rr4"],
+        |a, s| pq_rerank(a, s, a.p(0), a.p(1)),
+    ),
     entry("PQ{N}x4fs", "PQ, M sub-quantizers of 4 bits, fast-scan (u8 tables, pshufb)", true, &["PQ24x4fs"], |a, s| {
         pq(a, s, a.p(0), 4, ScanMode::I8)
     }),

@@ -238,6 +238,35 @@ pub fn scan_blocks_multi(
     Ok(())
 }
 
+/// The exact (float-table) ADC score of vector `i` of block-layout codes ([`pack_blocks`]) of
+/// the 4-bit `pq`: `Σ_m T[m][c_m]` summed in `m` order straight from the blocks (no unpacking),
+/// the same bits as [`Score::score_exact`](crate::Score::score_exact) on the flat code. What a
+/// re-ranked fast scan ([`crate::rerank`]) re-scores its candidates with.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] unless `pq` is 4-bit and `q` holds its float table;
+/// [`Error::CodeLength`] if `blocks` does not hold vector `i`.
+pub fn exact_score_block(pq: &ProductQuantizer, q: &PqQuery<'_>, blocks: &[u8], i: usize) -> Result<f32> {
+    let np = pairs(pq.m);
+    if pq.nbits != 4 || q.lut.len() != 16 * pq.m {
+        return Err(Error::InvalidParameter("fast scan needs 4-bit codes and their float table"));
+    }
+    let end = (i / 32 + 1).checked_mul(32 * np).ok_or(Error::Overflow)?;
+    let blk = blocks.get(end - 32 * np..end).ok_or(Error::CodeLength { expected: end, got: blocks.len() })?;
+    let (lane, hi) = (i % 16, i % 32 >= 16);
+    let j = INV_PERM0[lane];
+    let nib = |b: u8| usize::from(if hi { b >> 4 } else { b & 15 });
+    let mut s = 0f32;
+    for (rows, pair) in q.lut.chunks(32).zip(blk.chunks_exact(32)) {
+        let (r0, r1) = rows.split_at(16.min(rows.len()));
+        s += r0[nib(pair[j])];
+        if !r1.is_empty() {
+            s += r1[nib(pair[16 + j])];
+        }
+    }
+    Ok(pq.sign(s))
+}
+
 /// The batch scan of flat 4-bit codes in `I8` mode: each group of 32 codes is re-laid into a
 /// block on the stack (heap above 8 KiB per block) and scanned with the fast-scan kernel.
 pub(super) fn scan_flat(pq: &ProductQuantizer, q: &PqQuery<'_>, codes: &[u8], out: &mut [f32]) {

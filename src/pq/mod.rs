@@ -417,6 +417,33 @@ impl ProductQuantizer {
         crate::codec::mean_sq_error(self, data)
     }
 
+    /// The `k` best of the first `n` vectors of a search layout ([`Score::to_layout`]) for the
+    /// prepared query `q`, as `(id, score)` best first (ties towards the smaller id), re-ranked
+    /// with factor `rerank` ([`crate::rerank::scan_layout_topk`]): in [`ScanMode::I8`] the
+    /// `rerank·k` best fast-scan (`u8`-table) scores are re-scored with the float-table ADC
+    /// ([`Score::score_exact`]) and the `k` best exact scores returned; `rerank ≤ 1` returns the
+    /// scan's own top-k.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `k > 1024`; as [`crate::rerank::scan_layout_topk`].
+    pub fn scan_layout_topk(
+        &self,
+        q: &PqQuery<'_>,
+        layout: &[u8],
+        n: usize,
+        k: usize,
+        rerank: usize,
+    ) -> Result<Vec<(u32, f32)>> {
+        if k > crate::dynamic::MAX_K {
+            return Err(Error::InvalidParameter("PQ scan_layout_topk: k above 1024"));
+        }
+        let mut top = alloc::boxed::Box::new(crate::topk::TopK::<{ crate::dynamic::MAX_K }>::new(k));
+        crate::rerank::scan_layout_topk(self, q, layout, n, rerank, &mut top)?;
+        let mut out = vec![(0f32, 0u32); top.len()];
+        let m = top.drain_sorted(&mut out);
+        Ok(out[..m].iter().map(|&(s, i)| (i, s)).collect())
+    }
+
     /// The quantizer's parameters in the crate's container (kind [`KIND`]).
     ///
     /// # Errors
@@ -593,6 +620,24 @@ impl Score for ProductQuantizer {
     fn score(&self, q: &PqQuery<'_>, code: &[u8]) -> Result<f32> {
         check_code(self.code_len(), code.len())?;
         Ok(if self.scan == ScanMode::I8 { self.score_int(q, code) } else { self.score_float(q.lut, code) })
+    }
+    /// The float-table ADC sum `Σ_m T[m][c_m]` (the [`ScanMode::Float`] score, exact on the
+    /// reconstruction) in every scan mode: in `I8` mode the prepared query holds both tables,
+    /// so a fast scan's candidates are re-scored exactly without preparing again.
+    fn score_exact(&self, q: &PqQuery<'_>, code: &[u8]) -> Result<f32> {
+        check_code(self.code_len(), code.len())?;
+        Ok(self.score_float(q.lut, code))
+    }
+    /// In the fast-scan layout, read from the blocks in place
+    /// ([`fastscan::exact_score_block`]); otherwise code `i` of the codes.
+    fn score_exact_layout(&self, q: &PqQuery<'_>, layout: &[u8], i: usize) -> Result<f32> {
+        if self.fast_layout() {
+            return fastscan::exact_score_block(self, q, layout, i);
+        }
+        let c = self.code_len();
+        let (at, end) = i.checked_mul(c).and_then(|a| Some((a, a.checked_add(c)?))).ok_or(Error::Overflow)?;
+        let code = layout.get(at..end).ok_or(Error::CodeLength { expected: end, got: layout.len() })?;
+        self.score_exact(q, code)
     }
     /// 4-bit codes scored in `I8` mode: blocks of 32 codes in the fast-scan layout
     /// ([`fastscan::pack_blocks`]), `32·⌈M/2⌉` bytes; otherwise the codes themselves.
