@@ -221,14 +221,17 @@ pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
 /// ADC scan of 8-bit PQ codes with a float table: `out[v] = ±Σ_m lut[256·m + codes[v·m + m']]`
 /// summed in `m` order from 0 (negated when `neg`), for `v < min(out.len(), codes.len() / m)`.
 /// The same bits on every target and backend, and as a one-code sequential sum (see
-/// [`adc_scan_u8_portable`] for how it runs).
+/// [`adc_scan_u8_portable`] for how it runs). On x86-64 (any backend but
+/// [`Portable`](super::Backend::Portable)) each lookup-add is one `addss` with a memory operand
+/// (`x86::pq::AddSs`), which the compiler would otherwise pack four codes to a register with
+/// shuffles; the same IEEE additions in the same order.
 pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
     if m == 0 {
         out.iter_mut().for_each(|o| *o = if neg { -0.0 } else { 0.0 });
         return;
     }
     let n = out.len().min(codes.len() / m);
-    adc_scan_u8_portable(lut, m, &codes[..n * m], neg, &mut out[..n]);
+    adc_scan_u8_passes(lut, m, &codes[..n * m], neg, &mut out[..n], ADC_PASS);
 }
 
 /// Most sub-quantizers per pass of [`adc_scan_u8_portable`]: 32 KiB of table, the L1d of Zen 4.
@@ -250,14 +253,41 @@ pub const ADC_PIECE: usize = 1024;
 /// carried partial sum being exactly the sum so far, so every split gives the bits of the plain
 /// sequential sum.
 pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
-    adc_scan_u8_passes(lut, m, codes, neg, out, ADC_PASS)
+    adc_passes::<Plain>(lut, m, codes, neg, out, ADC_PASS)
 }
 
-/// [`adc_scan_u8_portable`] with passes of at most `pass` sub-quantizers (rounded down to a
-/// multiple of 8, at least 8; `usize::MAX`: one pass), for benchmarks of the pass size. The same
-/// bits for every `pass`.
+/// One lookup-add of the float ADC scan, `acc += row[i]`: one IEEE single-precision addition
+/// on every implementation (the backends differ only in the instructions).
+pub(crate) trait LookupAdd {
+    /// `*acc += row[i]`.
+    fn add(acc: &mut f32, row: &[f32; 256], i: u8);
+}
+
+/// The portable [`LookupAdd`].
+pub(crate) struct Plain;
+
+impl LookupAdd for Plain {
+    #[inline(always)]
+    fn add(acc: &mut f32, row: &[f32; 256], i: u8) {
+        *acc += row[usize::from(i)];
+    }
+}
+
+/// [`adc_scan_u8`] with passes of at most `pass` sub-quantizers (rounded down to a multiple of
+/// 8, at least 8; `usize::MAX`: one pass), for benchmarks of the pass size. The same bits for
+/// every `pass`.
 #[doc(hidden)]
 pub fn adc_scan_u8_passes(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::backend() != super::Backend::Portable {
+        return adc_passes::<super::x86::pq::AddSs>(lut, m, codes, neg, out, pass);
+    }
+    adc_passes::<Plain>(lut, m, codes, neg, out, pass)
+}
+
+/// The kernel of [`adc_scan_u8_passes`], written once for every [`LookupAdd`].
+#[inline(always)]
+fn adc_passes<A: LookupAdd>(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass: usize) {
     if m == 0 || lut.len() < 256 * m {
         return;
     }
@@ -267,13 +297,13 @@ pub fn adc_scan_u8_passes(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &
     let passes = words.div_ceil((pass / 8).max(1)).max(1);
     let pass_words = words.div_ceil(passes).max(1);
     for (o, cs) in out[..n].chunks_mut(ADC_PIECE).zip(codes[..n * m].chunks(ADC_PIECE * m)) {
-        adc_piece(rows, m, cs, neg, o, pass_words);
+        adc_piece::<A>(rows, m, cs, neg, o, pass_words);
     }
 }
 
-/// One piece of [`adc_scan_u8_passes`]: `out.len()` codes of `m` bytes in `codes`.
-#[inline]
-fn adc_piece(rows: &[[f32; 256]], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass_words: usize) {
+/// One piece of [`adc_passes`]: `out.len()` codes of `m` bytes in `codes`.
+#[inline(always)]
+fn adc_piece<A: LookupAdd>(rows: &[[f32; 256]], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass_words: usize) {
     let words = m / 8;
     let tail = m % 8;
     let (rows8, rest) = rows.as_chunks::<8>();
@@ -293,7 +323,7 @@ fn adc_piece(rows: &[[f32; 256]], m: usize, codes: &[u8], neg: bool, out: &mut [
                     [u64::from_le_bytes(*a), u64::from_le_bytes(*b), u64::from_le_bytes(*c), u64::from_le_bytes(*d)];
                 for (k, row) in rs.iter().enumerate() {
                     for (sl, &xl) in s.iter_mut().zip(&x) {
-                        *sl += row[((xl >> (8 * k)) & 255) as usize];
+                        A::add(sl, row, (xl >> (8 * k)) as u8);
                     }
                 }
             }
@@ -309,7 +339,7 @@ fn adc_piece(rows: &[[f32; 256]], m: usize, codes: &[u8], neg: bool, out: &mut [
             for (i, row) in rest.iter().enumerate() {
                 let j = 8 * words + i;
                 for (l, sl) in s.iter_mut().enumerate() {
-                    *sl += row[usize::from(cs[l * m + j])];
+                    A::add(sl, row, cs[l * m + j]);
                 }
             }
             for (oo, v) in o.iter_mut().zip(s) {
@@ -321,7 +351,7 @@ fn adc_piece(rows: &[[f32; 256]], m: usize, codes: &[u8], neg: bool, out: &mut [
     {
         let mut s = 0f32;
         for (row, &c) in rows.iter().zip(code) {
-            s += row[usize::from(c)];
+            A::add(&mut s, row, c);
         }
         *o = fin(s, true);
     }
