@@ -1,5 +1,6 @@
 //! Product quantization at d = 384 (the MiniLM embedding size): encode, and `score_batch` of
-//! 8,192 codes with the float table (`PQ48x8`, `PQ96x4`), the quantized `u8` table (`PQ48x8/i8`)
+//! 8,192 codes with the float table (`PQ48x8`, `PQ96x8`, `PQ96x4`; for 8-bit codes also
+//! `f32-one-pass`, the ADC kernel without its L1-sized sub-quantizer passes, an A/B in one run), the quantized `u8` table (`PQ48x8/i8`)
 //! and the 4-bit fast scan (`PQ96x4/fs`, flat codes re-laid per 32; `PQ96x4/fs-blocks`, codes
 //! stored in the block layout); plus the k-means assignment kernel. Throughput in codes.
 //!
@@ -19,6 +20,7 @@ use vector_codecs::metric::Metric;
 use vector_codecs::pq::ProductQuantizer;
 use vector_codecs::pq::fastscan::{pack_blocks, scan_blocks};
 use vector_codecs::rng::Rng;
+use vector_codecs::simd::pq::adc_scan_u8_passes;
 use vector_codecs::topk::TopK;
 use vector_codecs::train::KMeansConfig;
 use vector_codecs::{Codec, Score};
@@ -31,7 +33,7 @@ fn scans(c: &mut Criterion) {
     let data: Vec<f32> = (0..N * D).map(|_| rng.gaussian() as f32).collect();
     let q: Vec<f32> = (0..D).map(|_| rng.gaussian() as f32).collect();
     let cfg = KMeansConfig { niter: 4, ..KMeansConfig::default() };
-    for (m, nbits) in [(48usize, 8u32), (96, 4)] {
+    for (m, nbits) in [(48usize, 8u32), (96, 8), (96, 4)] {
         let fl = ProductQuantizer::train(&data[..4096 * D], D, m, nbits, &cfg).unwrap();
         let mut codes = vec![0u8; N * fl.code_len()];
         let mut g = c.benchmark_group("pq_d384");
@@ -64,6 +66,9 @@ fn scans(c: &mut Criterion) {
                 let lut = pq.table();
                 g.bench_function(format!("PQ{m}x{nbits}/f32-previous-4codes"), |b| {
                     b.iter(|| adc_4codes(lut, m, black_box(&codes), &mut scores))
+                });
+                g.bench_function(format!("PQ{m}x{nbits}/f32-one-pass"), |b| {
+                    b.iter(|| adc_scan_u8_passes(lut, m, black_box(&codes), false, &mut scores, usize::MAX))
                 });
             }
             if nbits == 4 && mode == ScanMode::I8 {

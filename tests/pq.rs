@@ -622,12 +622,15 @@ fn first_at_least_equals_the_scalar_scan() {
     }
 }
 
+/// The 8-bit float ADC scan: the plain sequential sum of each code, bit for bit, on awkward
+/// `M` (one pass, several passes, a byte tail) and `n` (beyond one piece of 1,024 codes, not a
+/// multiple of 4), for every pass size; whichever backend `VECTOR_CODECS_SIMD` selects.
 #[test]
 fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
     let mut r = Rng::new(15);
-    for m in [1usize, 3, 4, 5, 7, 8, 16, 48, 49, 96] {
+    for m in [1usize, 3, 4, 7, 8, 13, 16, 48, 49, 96, 97] {
         let lut: Vec<f32> = (0..256 * m).map(|i| if i % 9 == 0 { 0.0 } else { r.gaussian() as f32 }).collect();
-        for n in [0usize, 1, 15, 16, 17, 33, 100] {
+        for n in [0usize, 1, 15, 17, 31, 1025, 3000] {
             let mut codes: Vec<u8> = (0..n * m).map(|_| r.next_u32() as u8).collect();
             if n > 0 {
                 codes[..m].fill(0); // an all-zero-entry code: the sign of zero
@@ -643,13 +646,19 @@ fn adc_scan_u8_is_the_sequential_sum_bit_for_bit() {
                         (if neg { -s } else { s }).to_bits()
                     })
                     .collect();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                 let mut got = vec![9f32; n + 1];
                 k::adc_scan_u8(&lut, m, &codes, neg, &mut got[..n]);
-                assert_eq!(got[..n].iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "m {m} n {n}");
+                assert_eq!(bits(&got[..n]), want, "m {m} n {n}");
                 assert_eq!(got[n], 9.0);
                 let mut got = vec![9f32; n];
                 k::adc_scan_u8_portable(&lut, m, &codes, neg, &mut got);
-                assert_eq!(got.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), want, "portable m {m} n {n}");
+                assert_eq!(bits(&got), want, "portable m {m} n {n}");
+                for pass in [0usize, 8, 16, 24, 40, usize::MAX] {
+                    let mut got = vec![9f32; n];
+                    k::adc_scan_u8_passes(&lut, m, &codes, neg, &mut got, pass);
+                    assert_eq!(bits(&got), want, "pass {pass} m {m} n {n}");
+                }
             }
         }
     }

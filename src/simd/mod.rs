@@ -33,6 +33,7 @@
 //! | `sum_sq_f64(_rows)`, `fwht_pass`, rANS word coders | AVX2 only | |
 //! | `matmul_fixed`, `proj_signs` | AVX-512 (8×6 `zmm` tiles) | |
 //! | `first_at_least`, PQ `nearest_batch`, fast-scan kernels | AVX-512 | |
+//! | `pq::adc_scan_u8` (8-bit float ADC) | x86-64 `addss` lookup-add on AVX2 and AVX-512 alike | one instruction per lookup instead of compiler-packed shuffles (1.2–1.4× at `M` = 48 on Zen 4); gathers lost |
 //!
 //! Integer kernels return exact results: `dot_u8_i8` and `dot_i8_i8` accumulate in `i32`, which
 //! cannot overflow for lengths below 2¹⁶ (|255·128|·2¹⁶ < 2³¹); longer inputs are accumulated in

@@ -220,72 +220,140 @@ pub fn table(x: &[f32], blocks: &[f32], k: usize, ip: bool, out: &mut [f32]) {
 
 /// ADC scan of 8-bit PQ codes with a float table: `out[v] = ±Σ_m lut[256·m + codes[v·m + m']]`
 /// summed in `m` order from 0 (negated when `neg`), for `v < min(out.len(), codes.len() / m)`.
-/// Four codes at a time with `u64` index words (see [`adc_scan_u8_portable`]; an AVX-512
-/// gather kernel measured at half the rate on Zen 5), the same bits on every target.
+/// The same bits on every target and backend, and as a one-code sequential sum (see
+/// [`adc_scan_u8_portable`] for how it runs). On x86-64 (any backend but
+/// [`Portable`](super::Backend::Portable)) each lookup-add is one `addss` with a memory operand
+/// (`x86::pq::AddSs`), which the compiler would otherwise pack four codes to a register with
+/// shuffles; the same IEEE additions in the same order.
 pub fn adc_scan_u8(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
     if m == 0 {
         out.iter_mut().for_each(|o| *o = if neg { -0.0 } else { 0.0 });
         return;
     }
     let n = out.len().min(codes.len() / m);
-    adc_scan_u8_portable(lut, m, &codes[..n * m], neg, &mut out[..n]);
+    adc_scan_u8_passes(lut, m, &codes[..n * m], neg, &mut out[..n], ADC_PASS);
 }
 
-/// The kernel of [`adc_scan_u8`] (also its reference): four codes at a time (four independent
-/// add chains); with `m` a multiple of 8 their indices are read as one little-endian `u64` per
-/// code and 8 sub-quantizers (one load per lookup instead of two). Each code is still summed in
-/// `m` order from 0, so every path gives the same bits.
+/// Most sub-quantizers per pass of [`adc_scan_u8_portable`]: 32 KiB of table, the L1d of Zen 4.
+pub const ADC_PASS: usize = 32;
+
+/// Codes per piece of [`adc_scan_u8_portable`]: the partial sums of a piece (4 KiB) stay in L1
+/// between passes, and its codes in L2.
+pub const ADC_PIECE: usize = 1024;
+
+/// The kernel of [`adc_scan_u8`] (also its reference; nothing `unsafe`, no arch path: AVX-512
+/// gather kernels measured slower, on Zen 4 at 0.5–0.8× this one). Codes are taken in pieces
+/// of [`ADC_PIECE`]; each piece is scanned in passes of at most [`ADC_PASS`] sub-quantizers
+/// (the `u64` words split evenly: `M` = 48 in 2 passes of 24, 96 in 3 of 32), so that the part
+/// of the table a pass reads stays in L1 (the whole table is 96 KiB at `M` = 96), and the
+/// partial sums of the piece are carried from pass to pass in `out`. Within a pass four codes
+/// run at a time (four independent add chains) with their indices read as little-endian `u64`
+/// words, 8 sub-quantizers per load; the last `m mod 8` sub-quantizers are read as bytes, and
+/// the last `n mod 4` codes one at a time. Each code is still summed in `m` order from 0, the
+/// carried partial sum being exactly the sum so far, so every split gives the bits of the plain
+/// sequential sum.
 pub fn adc_scan_u8_portable(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32]) {
+    adc_passes::<Plain>(lut, m, codes, neg, out, ADC_PASS)
+}
+
+/// One lookup-add of the float ADC scan, `acc += row[i]`: one IEEE single-precision addition
+/// on every implementation (the backends differ only in the instructions).
+pub(crate) trait LookupAdd {
+    /// `*acc += row[i]`.
+    fn add(acc: &mut f32, row: &[f32; 256], i: u8);
+}
+
+/// The portable [`LookupAdd`].
+pub(crate) struct Plain;
+
+impl LookupAdd for Plain {
+    #[inline(always)]
+    fn add(acc: &mut f32, row: &[f32; 256], i: u8) {
+        *acc += row[usize::from(i)];
+    }
+}
+
+/// [`adc_scan_u8`] with passes of at most `pass` sub-quantizers (rounded down to a multiple of
+/// 8, at least 8; `usize::MAX`: one pass), for benchmarks of the pass size. The same bits for
+/// every `pass`.
+#[doc(hidden)]
+pub fn adc_scan_u8_passes(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::backend() != super::Backend::Portable {
+        return adc_passes::<super::x86::pq::AddSs>(lut, m, codes, neg, out, pass);
+    }
+    adc_passes::<Plain>(lut, m, codes, neg, out, pass)
+}
+
+/// The kernel of [`adc_scan_u8_passes`], written once for every [`LookupAdd`].
+#[inline(always)]
+fn adc_passes<A: LookupAdd>(lut: &[f32], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass: usize) {
     if m == 0 || lut.len() < 256 * m {
         return;
     }
-    let fin = |s: f32| if neg { -s } else { s };
     let (rows, _) = lut[..256 * m].as_chunks::<256>();
     let n = out.len().min(codes.len() / m);
-    let (out, codes) = (&mut out[..n], &codes[..n * m]);
-    let mut done = 0;
-    if m.is_multiple_of(8) {
-        let words = m / 8;
-        let mut oc = out.chunks_exact_mut(4);
-        for (o, cs) in (&mut oc).zip(codes.chunks_exact(4 * m)) {
-            let (w, _) = cs.as_chunks::<8>();
-            let (w0, w1, w2, w3) = (&w[..words], &w[words..2 * words], &w[2 * words..3 * words], &w[3 * words..]);
-            let mut s = [0f32; 4];
-            for ((((rs, a), b), c), d) in rows.chunks_exact(8).zip(w0).zip(w1).zip(w2).zip(w3) {
+    let words = m / 8;
+    let passes = words.div_ceil((pass / 8).max(1)).max(1);
+    let pass_words = words.div_ceil(passes).max(1);
+    for (o, cs) in out[..n].chunks_mut(ADC_PIECE).zip(codes[..n * m].chunks(ADC_PIECE * m)) {
+        adc_piece::<A>(rows, m, cs, neg, o, pass_words);
+    }
+}
+
+/// One piece of [`adc_passes`]: `out.len()` codes of `m` bytes in `codes`.
+#[inline(always)]
+fn adc_piece<A: LookupAdd>(rows: &[[f32; 256]], m: usize, codes: &[u8], neg: bool, out: &mut [f32], pass_words: usize) {
+    let words = m / 8;
+    let tail = m % 8;
+    let (rows8, rest) = rows.as_chunks::<8>();
+    let fin = |s: f32, last: bool| if last && neg { -s } else { s };
+    // Four codes at a time: word passes, then the byte tail.
+    let mut w0 = 0;
+    while w0 < words {
+        let w1 = (w0 + pass_words).min(words);
+        let last = w1 == words && tail == 0;
+        let rp = &rows8[w0..w1];
+        for (o, cs) in out.chunks_exact_mut(4).zip(codes.chunks_exact(4 * m)) {
+            let wl = |l: usize| cs[l * m + 8 * w0..l * m + 8 * w1].as_chunks::<8>().0;
+            let (a, b, c, d) = (wl(0), wl(1), wl(2), wl(3));
+            let mut s = if w0 == 0 { [0f32; 4] } else { [o[0], o[1], o[2], o[3]] };
+            for ((((rs, a), b), c), d) in rp.iter().zip(a).zip(b).zip(c).zip(d) {
                 let x =
                     [u64::from_le_bytes(*a), u64::from_le_bytes(*b), u64::from_le_bytes(*c), u64::from_le_bytes(*d)];
                 for (k, row) in rs.iter().enumerate() {
                     for (sl, &xl) in s.iter_mut().zip(&x) {
-                        *sl += row[((xl >> (8 * k)) & 255) as usize];
+                        A::add(sl, row, (xl >> (8 * k)) as u8);
                     }
                 }
             }
             for (oo, v) in o.iter_mut().zip(s) {
-                *oo = fin(v);
-            }
-            done += 4;
-        }
-    }
-    let (out, codes) = (&mut out[done..], &codes[done * m..]);
-    let mut oc = out.chunks_exact_mut(4);
-    let mut cc = codes.chunks_exact(4 * m);
-    for (o, cs) in (&mut oc).zip(&mut cc) {
-        let mut s = [0f32; 4];
-        for (i, row) in rows.iter().enumerate() {
-            for (l, sl) in s.iter_mut().enumerate() {
-                *sl += row[usize::from(cs[l * m + i])];
+                *oo = fin(v, last);
             }
         }
-        for (oo, v) in o.iter_mut().zip(s) {
-            *oo = fin(v);
+        w0 = w1;
+    }
+    if tail > 0 {
+        for (o, cs) in out.chunks_exact_mut(4).zip(codes.chunks_exact(4 * m)) {
+            let mut s = if words == 0 { [0f32; 4] } else { [o[0], o[1], o[2], o[3]] };
+            for (i, row) in rest.iter().enumerate() {
+                let j = 8 * words + i;
+                for (l, sl) in s.iter_mut().enumerate() {
+                    A::add(sl, row, cs[l * m + j]);
+                }
+            }
+            for (oo, v) in o.iter_mut().zip(s) {
+                *oo = fin(v, true);
+            }
         }
     }
-    for (code, o) in cc.remainder().chunks_exact(m).zip(oc.into_remainder()) {
+    for (code, o) in codes.chunks_exact(4 * m).remainder().chunks_exact(m).zip(out.chunks_exact_mut(4).into_remainder())
+    {
         let mut s = 0f32;
         for (row, &c) in rows.iter().zip(code) {
-            s += row[usize::from(c)];
+            A::add(&mut s, row, c);
         }
-        *o = fin(s);
+        *o = fin(s, true);
     }
 }
 
