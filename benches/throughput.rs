@@ -24,7 +24,8 @@
 //!
 //! `--codecs a;b;…` adds one row per factory name (trained on the first 20,000 vectors, built
 //! and scanned through [`DynCodec`](vector_codecs::DynCodec) exactly as a downstream crate would:
-//! `scan_into` in blocks of 4,096 codes + top-10), and the `f32` row is the plain scan of the
+//! the query prepared once per scan with `with_query`, as a search over many codes prepares it,
+//! then `score_batch` in blocks of 4,096 codes + top-10), and the `f32` row is the plain scan of the
 //! uncompressed vectors (`simd::dot` per row) that the compressed scans are compared against —
 //! issue 14's per-byte and per-vector scan rates of every scoring codec on codes that do not fit
 //! in cache.
@@ -99,15 +100,16 @@ fn scan_gbps(codes: &[u8], code_len: usize, reps: usize, mut score_block: impl F
 }
 
 /// The three timings of a codec row: seconds per batch encode of the workload (`encode`
-/// writes the codes of the workload's `n` vectors), per batch decode, and the scan rate in GB/s of codes over
-/// the workload's codes replicated `cfg.copies` times (out of cache).
+/// writes the codes of the workload's `n` vectors), per batch decode, and the scan rate in GB/s
+/// of codes over the workload's codes replicated `cfg.copies` times (out of cache): `scan`
+/// gets the codes and runs [`scan_gbps`] with the query prepared once (as a search does).
 fn measure(
     n: usize,
     cl: usize,
     cfg: &Cfg,
     mut encode: impl FnMut(&mut [u8]),
     mut decode: impl FnMut(&[u8], &mut [f32]),
-    scan: impl FnMut(&[u8], &mut [f32]),
+    scan: impl FnOnce(&[u8]) -> f64,
 ) -> (f64, f64, f64) {
     let mut codes = vec![0u8; n * cl];
     let t_enc = time(cfg.reps, || encode(&mut codes));
@@ -115,7 +117,7 @@ fn measure(
     let t_dec = time(cfg.reps, || decode(&codes, &mut out));
     drop(out);
     let all = replicate(&codes, cfg.copies);
-    (t_enc, t_dec, scan_gbps(&all, cl, cfg.reps, scan))
+    (t_enc, t_dec, scan(&all))
 }
 
 /// Encode, decode and scan of a fixed-rate codec on the workload.
@@ -135,7 +137,7 @@ fn codec_row_with<C: Decode, S: Score>(name: &str, c: &C, scorer: &S, xs: &[f32]
         cfg,
         |codes| c.encode_batch(xs, codes).expect("encode"),
         |codes, out| c.decode_batch(codes, out).expect("decode"),
-        |block, s| scorer.score_batch(&pq, block, s).expect("scan"),
+        |all| scan_gbps(all, cl, cfg.reps, |block, s| scorer.score_batch(&pq, block, s).expect("scan")),
     );
     Row {
         name: name.into(),
@@ -166,7 +168,15 @@ fn factory_row(name: &str, xs: &[f32], q: &[f32], cfg: &Cfg) -> Result<Row, Stri
         cfg,
         |codes| c.encode_batch(xs, codes).expect("encode"),
         |codes, out| c.decode_batch(codes, out).expect("decode"),
-        |block, s| c.scan_into(q, &mut scratch, block, s).expect("scan"),
+        |all| {
+            let mut gbps = f64::NAN;
+            c.with_query(q, &mut scratch, &mut |p| {
+                gbps = scan_gbps(all, cl, cfg.reps, |block, s| p.score_batch(block, s).expect("scan"));
+                Ok(())
+            })
+            .expect("prepare");
+            gbps
+        },
     );
     Ok(Row {
         name: name.into(),
