@@ -602,11 +602,29 @@ impl Score for ProductQuantizer {
     fn estimator(&self) -> Estimator {
         if self.scan == ScanMode::I8 { Estimator::Biased } else { Estimator::Reconstruction }
     }
+    /// The float table `T[m][j]` (and in [`ScanMode::I8`] its `u8` quantization, see
+    /// [`fastscan::quantize_table`]).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::BufferTooSmall`]; [`Error::NonFinite`] for a
+    /// non-finite query, when an ADC sum could leave the `f32` range (`Σ_m max_j |T[m][j]| >
+    /// f32::MAX`), and in [`ScanMode::I8`] when the quantized estimate
+    /// `b + s/a` could leave the `f32` range for some code (`|b| + 255·M/a > f32::MAX`: tables
+    /// spanning ~1e38, which only hostile parameters reach).
     fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<PqQuery<'s>> {
         check_dim(self.dim, q.len())?;
         check_scratch(self.query_scratch_len(), scratch.len())?;
         let (lut, rest) = scratch.split_at_mut(self.m * self.ksub);
         self.compute_table(q, lut)?;
+        // Every ADC sum (one entry per row) is then a finite f32: `Σ_m max_j |T[m][j]| ≤ f32::MAX`.
+        let mut reach = 0f64;
+        for row in lut.chunks_exact(self.ksub) {
+            reach +=
+                row.iter().fold(0f64, |m, &v| if v.is_finite() { m.max(f64::from(v).abs()) } else { f64::INFINITY });
+        }
+        if !reach.is_finite() || reach > f64::from(f32::MAX) {
+            return Err(Error::NonFinite);
+        }
         if self.scan != ScanMode::I8 {
             return Ok(PqQuery { lut, qlut: &[], a: 0.0, bias: 0.0, sb: 0.0, sa: 0.0 });
         }
@@ -615,6 +633,11 @@ impl Score for ProductQuantizer {
         let (a, bias) = fastscan::quantize_table(lut, self.ksub, qlut);
         let sign = if self.metric == PqMetric::L2 { -1.0 } else { 1.0 };
         let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
+        // Every fast-scan estimate `b + s/a` (integer `s ≤ 255·rows`) must be a finite f32.
+        let reach = bias.abs() + 255.0 * self.qrows() as f64 * inv;
+        if !reach.is_finite() || reach > f64::from(f32::MAX) {
+            return Err(Error::NonFinite);
+        }
         Ok(PqQuery { lut, qlut, a, bias, sb: sign * bias as f32, sa: sign * inv as f32 })
     }
     fn score(&self, q: &PqQuery<'_>, code: &[u8]) -> Result<f32> {
