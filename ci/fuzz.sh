@@ -40,7 +40,8 @@ for t in "${targets[@]}"; do
   /usr/bin/time -f '%e %U %S' -o "$WORK/$t.time" nice -n 19 "$bin" -max_total_time="$SECS" \
     -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 -artifact_prefix="$art/" \
     "$corpus" "fuzz/corpus/$t" >"$out" 2>&1 || true
-  read -r wall usr sys <"$WORK/$t.time"
+  # The last line: GNU time writes "Command exited with non-zero status N" first after a crash.
+  read -r wall usr sys < <(tail -n 1 "$WORK/$t.time")
   cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -1)
   crashes=$(find "$art" -type f | wc -l)
