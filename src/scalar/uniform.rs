@@ -282,20 +282,6 @@ impl BlockUniform {
         self.blocks() * self.scale_words() * self.scales.bytes()
     }
 
-    /// Reads scale word `i` of a code.
-    fn read_scale(&self, code: &[u8], i: usize) -> Result<f32> {
-        match self.scales {
-            ScaleFormat::F32 => {
-                let b = code.get(4 * i..4 * i + 4).ok_or(Error::Truncated)?;
-                Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            }
-            ScaleFormat::F16 => {
-                let b = code.get(2 * i..2 * i + 2).ok_or(Error::Truncated)?;
-                Ok(crate::scalar::float::f16_to_f32_fast(u16::from_le_bytes([b[0], b[1]])))
-            }
-        }
-    }
-
     /// Writes scale word `i`.
     fn write_scale(&self, scales: &mut [u8], i: usize, v: f32) {
         match self.scales {
@@ -348,24 +334,17 @@ impl BlockUniform {
         }
     }
 
-    /// `(base, Δ)` of block `k` read from a code.
+    /// `(base, Δ)` of block `k` read from a code ([`group_grids`](Self::group_grids) of one
+    /// block).
     fn block_grid(&self, code: &[u8], k: usize) -> Result<(f32, f32)> {
-        let (base, step) = if self.symmetric {
-            let step = self.read_scale(code, k)?;
-            (sym_base(step, self.bits), step)
-        } else {
-            (self.read_scale(code, 2 * k)?, self.read_scale(code, 2 * k + 1)?)
-        };
-        if grid_finite(base, step, qmax(self.bits, self.symmetric) as f32) {
-            Ok((base, step))
-        } else {
-            Err(Error::Corrupt("non-finite or negative block scale, or a grid that overflows f32"))
-        }
+        let (mut base, mut step) = ([0f32], [0f32]);
+        self.group_grids(code, k, &mut base, &mut step)?;
+        Ok((base[0], step[0]))
     }
 
-    /// The grids of blocks `k0 .. k0 + bases.len()` (`bases.len() == steps.len()`), as
-    /// [`block_grid`](Self::block_grid) gives them, read in one branch-free pass over the
-    /// scale words (the scan's per-block work); `Corrupt` if any grid is not finite.
+    /// The grids `(base, Δ)` of blocks `k0 .. k0 + bases.len()` (`bases.len() == steps.len()
+    /// ≤ 64`), read in one branch-free pass over the scale words (the scan's per-block work);
+    /// `Truncated` if the code is too short, `Corrupt` if any grid is not finite.
     #[inline]
     fn group_grids(&self, code: &[u8], k0: usize, bases: &mut [f32], steps: &mut [f32]) -> Result<()> {
         debug_assert!(bases.len() <= 64 && bases.len() == steps.len());
