@@ -850,14 +850,21 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
         if self.is_byte_table(len) {
             let b = self.bits as usize;
             let (per, mask) = (8 / b, (1usize << b) - 1);
+            // The byte's products `q_i·c_{i,k}` (`per · 2^b = 8/b · 2^b ≤ 256` of them) once,
+            // then each entry sums one per dimension (same products, same order).
+            let mut prods = [0f32; 256];
             for (j, row) in table.chunks_exact_mut(256).enumerate() {
+                let dims = self.dim.saturating_sub(j * per).min(per);
+                for u in 0..dims {
+                    let i = j * per + u;
+                    for (k, p) in prods[u << b..(u + 1) << b].iter_mut().enumerate() {
+                        *p = q[i] * self.book(i).level(k as u8);
+                    }
+                }
                 for (v, t) in row.iter_mut().enumerate() {
                     let mut acc = 0.0f32;
-                    for u in 0..per {
-                        let i = j * per + u;
-                        if i < self.dim {
-                            acc += q[i] * self.book(i).level(((v >> (u * b)) & mask) as u8);
-                        }
+                    for u in 0..dims {
+                        acc += prods[(u << b) + ((v >> (u * b)) & mask)];
                     }
                     *t = acc;
                 }
