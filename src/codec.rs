@@ -479,3 +479,108 @@ pub fn copy_query<'s>(
     qs.copy_from_slice(q);
     Ok((qs, rest))
 }
+
+/// The [`Codec`] methods of a wrapper that encodes exactly as the codec in its field `$f`
+/// (`dim`, `code_len` and every encoder, including the batch and fused kernels, so that a
+/// wrapper never loses a kernel of the codec it wraps). Crate-internal; expands to method items
+/// inside an `impl Codec for …` block.
+macro_rules! forward_codec {
+    ($f:tt) => {
+        fn dim(&self) -> usize {
+            self.$f.dim()
+        }
+        fn code_len(&self) -> usize {
+            self.$f.code_len()
+        }
+        fn encode_into(&self, x: &[f32], code: &mut [u8]) -> $crate::error::Result<()> {
+            self.$f.encode_into(x, code)
+        }
+        fn encode_scaled_into(&self, x: &[f32], s: f32, code: &mut [u8]) -> $crate::error::Result<()> {
+            self.$f.encode_scaled_into(x, s, code)
+        }
+        fn encode_normalized_rows(
+            &self,
+            xs: &[f32],
+            codes: &mut [u8],
+            stride: usize,
+            norm: &mut dyn FnMut(f64, &mut [u8]) -> $crate::error::Result<f32>,
+        ) -> Option<$crate::error::Result<()>> {
+            self.$f.encode_normalized_rows(xs, codes, stride, norm)
+        }
+        fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> $crate::error::Result<()> {
+            self.$f.encode_batch(xs, codes)
+        }
+    };
+}
+pub(crate) use forward_codec;
+
+/// The [`Decode`] methods of a wrapper that decodes exactly as the codec in its field `$f`
+/// (one code and batches). Crate-internal, as [`forward_codec`].
+macro_rules! forward_decode {
+    ($f:tt) => {
+        fn decode_into(&self, code: &[u8], out: &mut [f32]) -> $crate::error::Result<()> {
+            self.$f.decode_into(code, out)
+        }
+        fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> $crate::error::Result<()> {
+            self.$f.decode_batch(codes, out)
+        }
+    };
+}
+pub(crate) use forward_decode;
+
+/// The [`Score`] methods of a wrapper that scores exactly as the codec in its field `$f`, whose
+/// `Query` type it shares: scratch, `prepare`, `score`, the batch scan, the search layout and
+/// its scans, and the exact scores of re-ranking. Not [`Score::estimator`] and
+/// [`Score::rerank_factor`]: wrappers that change what a score means or how a top-k scan
+/// re-ranks write those two, the others forward them with `forward_score!($f; estimator,
+/// rerank_factor)`. Crate-internal, as [`forward_codec`].
+macro_rules! forward_score {
+    ($f:tt) => {
+        fn query_scratch_len(&self) -> usize {
+            self.$f.query_scratch_len()
+        }
+        fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> $crate::error::Result<Self::Query<'s>> {
+            self.$f.prepare(q, scratch)
+        }
+        fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> $crate::error::Result<f32> {
+            self.$f.score(q, code)
+        }
+        fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> $crate::error::Result<()> {
+            self.$f.score_batch(q, codes, out)
+        }
+        fn layout_block(&self) -> (usize, usize) {
+            self.$f.layout_block()
+        }
+        fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> $crate::error::Result<()> {
+            self.$f.to_layout(codes, out)
+        }
+        fn score_layout(&self, q: &Self::Query<'_>, layout: &[u8], out: &mut [f32]) -> $crate::error::Result<()> {
+            self.$f.score_layout(q, layout, out)
+        }
+        fn score_layout_many(
+            &self,
+            qs: &[&Self::Query<'_>],
+            layout: &[u8],
+            n: usize,
+            out: &mut [f32],
+        ) -> $crate::error::Result<()> {
+            self.$f.score_layout_many(qs, layout, n, out)
+        }
+        fn score_exact(&self, q: &Self::Query<'_>, code: &[u8]) -> $crate::error::Result<f32> {
+            self.$f.score_exact(q, code)
+        }
+        fn score_exact_layout(&self, q: &Self::Query<'_>, layout: &[u8], i: usize) -> $crate::error::Result<f32> {
+            self.$f.score_exact_layout(q, layout, i)
+        }
+    };
+    ($f:tt; estimator, rerank_factor) => {
+        $crate::codec::forward_score!($f);
+        fn estimator(&self) -> $crate::codec::Estimator {
+            self.$f.estimator()
+        }
+        fn rerank_factor(&self) -> usize {
+            self.$f.rerank_factor()
+        }
+    };
+}
+pub(crate) use forward_score;

@@ -35,7 +35,7 @@
 //! # }
 //! ```
 
-use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
+use crate::codec::{Codec, Decode, Estimator, Score, check_scratch, forward_decode, forward_score};
 use crate::error::{Result, check_code, check_dim};
 use crate::transform::Transform;
 
@@ -865,9 +865,7 @@ impl<C: Decode> Codec for IpNormalized<C> {
 }
 
 impl<C: Decode> Decode for IpNormalized<C> {
-    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        self.normalized.decode_into(code, out)
-    }
+    forward_decode!(normalized);
 }
 
 impl<C: Decode + Score> Score for IpNormalized<C> {
@@ -876,22 +874,10 @@ impl<C: Decode + Score> Score for IpNormalized<C> {
     where
         Self: 's;
 
-    /// `C`'s scratch.
-    fn query_scratch_len(&self) -> usize {
-        self.normalized.query_scratch_len()
-    }
+    forward_score!(normalized);
     /// [`Estimator::Biased`]: a ratio estimator (exact for queries parallel to `x`).
     fn estimator(&self) -> Estimator {
         Estimator::Biased
-    }
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
-        self.normalized.prepare(q, scratch)
-    }
-    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        self.normalized.score(q, code)
-    }
-    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        self.normalized.score_batch(q, codes, out)
     }
 }
 

@@ -231,3 +231,45 @@ fn alphabet_and_scale_limits() {
     let mut r = vector_codecs::format::Reader::new(body);
     assert_eq!(EntropyCoded::<FloatCodec>::restore(&mut r).unwrap().models()[0].freqs(), ec.models()[0].freqs());
 }
+
+/// The wrapper scores exactly as its inner codec, search layout and re-rank included: over a
+/// 4-bit fast-scan PQ it keeps the 32-vector blocked layout, the `u8`-table scan of that layout
+/// and the exact (float-table) scores of re-ranking, bit for bit.
+#[test]
+fn entropy_coded_pq_keeps_the_fast_scan_layout_and_exact_scores() {
+    use vector_codecs::Score;
+    use vector_codecs::codec::{ScanMode, ScanModes, layout_len};
+    use vector_codecs::pq::ProductQuantizer;
+    use vector_codecs::train::KMeansConfig;
+    let (d, m, n) = (16usize, 8usize, 77usize);
+    let mut rng = Rng::new(31);
+    let mut xs = vec![0f32; (n + 300) * d];
+    xs.iter_mut().for_each(|v| *v = rng.next_f32() * 2.0 - 1.0);
+    let cfg = KMeansConfig { niter: 6, seed: 2, ..KMeansConfig::default() };
+    let pq = ProductQuantizer::train(&xs[n * d..], d, m, 4, &cfg).unwrap().with_scan(ScanMode::I8).unwrap();
+    let mut codes = vec![0u8; n * pq.code_len()];
+    pq.encode_batch(&xs[..n * d], &mut codes).unwrap();
+    let ec = EntropyCoded::train(pq.clone(), &codes).unwrap();
+    assert_eq!(ec.layout_block(), pq.layout_block());
+    assert_ne!(ec.layout_block(), (1, pq.code_len()), "fast-scan PQ re-lays 32 codes per block");
+    assert_eq!(ec.rerank_factor(), pq.rerank_factor());
+    let len = layout_len(pq.layout_block(), n).unwrap();
+    let (mut la, mut lb) = (vec![0u8; len], vec![0u8; len]);
+    pq.to_layout(&codes, &mut la).unwrap();
+    ec.to_layout(&codes, &mut lb).unwrap();
+    assert_eq!(la, lb);
+    let q: Vec<f32> = (0..d).map(|i| (i as f32 * 0.37).sin()).collect();
+    let (mut sa, mut sb) = (pq.scratch(), ec.scratch());
+    let (qa, qb) = (pq.prepare(&q, &mut sa).unwrap(), ec.prepare(&q, &mut sb).unwrap());
+    let (mut oa, mut ob) = (vec![0f32; n], vec![0f32; n]);
+    pq.score_layout(&qa, &la, &mut oa).unwrap();
+    ec.score_layout(&qb, &lb, &mut ob).unwrap();
+    assert_eq!(oa.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), ob.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    for i in [0usize, 31, 32, n - 1] {
+        let a = pq.score_exact_layout(&qa, &la, i).unwrap();
+        let b = ec.score_exact_layout(&qb, &lb, i).unwrap();
+        assert_eq!(a.to_bits(), b.to_bits());
+        let code = &codes[i * pq.code_len()..(i + 1) * pq.code_len()];
+        assert_eq!(pq.score_exact(&qa, code).unwrap().to_bits(), ec.score_exact(&qb, code).unwrap().to_bits());
+    }
+}

@@ -89,7 +89,7 @@ pub use owned::*;
 #[cfg(feature = "alloc")]
 mod owned {
     use super::*;
-    use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score};
+    use crate::codec::{Codec, Decode, ScanMode, ScanModes, Score};
     use crate::entropy::model::Model;
     use crate::format::Reader;
     use alloc::vec;
@@ -464,51 +464,23 @@ mod owned {
         }
     }
 
+    /// `C`'s encoders (the fixed-rate codes; [`encode_codes`](EntropyCoded::encode_codes)
+    /// entropy-codes them).
     impl<C: Symbols> Codec for EntropyCoded<C> {
-        fn dim(&self) -> usize {
-            self.inner.dim()
-        }
-        fn code_len(&self) -> usize {
-            self.inner.code_len()
-        }
-        fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-            self.inner.encode_into(x, code)
-        }
-        fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
-            self.inner.encode_batch(xs, codes)
-        }
+        crate::codec::forward_codec!(inner);
     }
 
     impl<C: Symbols + Decode> Decode for EntropyCoded<C> {
-        fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-            self.inner.decode_into(code, out)
-        }
-        fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
-            self.inner.decode_batch(codes, out)
-        }
+        crate::codec::forward_decode!(inner);
     }
 
-    /// `C`'s scorer on `C`'s (fixed-rate) codes.
+    /// `C`'s scorer on `C`'s (fixed-rate) codes, including its search layout and re-rank.
     impl<C: Symbols + Score> Score for EntropyCoded<C> {
         type Query<'s>
             = C::Query<'s>
         where
             Self: 's;
-        fn query_scratch_len(&self) -> usize {
-            self.inner.query_scratch_len()
-        }
-        fn estimator(&self) -> Estimator {
-            self.inner.estimator()
-        }
-        fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
-            self.inner.prepare(q, scratch)
-        }
-        fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-            self.inner.score(q, code)
-        }
-        fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-            self.inner.score_batch(q, codes, out)
-        }
+        crate::codec::forward_score!(inner; estimator, rerank_factor);
     }
 
     impl<C: Symbols + ScanModes> ScanModes for EntropyCoded<C> {

@@ -98,42 +98,22 @@ impl crate::persist::Persist for OrthoQjl {
     }
 }
 
+/// Encodes as [`TurboMse`](crate::turbo::TurboMse) with the ±`a` codebook. Errors: wrong
+/// lengths, [`Error::NonFinite`] on NaN/inf or an overflowing norm.
 impl Codec for OrthoQjl {
-    fn dim(&self) -> usize {
-        self.inner.dim()
-    }
-    fn code_len(&self) -> usize {
-        self.inner.code_len()
-    }
-    /// # Errors
-    /// As [`TurboMse`](crate::turbo::TurboMse): wrong lengths, [`Error::NonFinite`] on NaN/inf or an overflowing norm.
-    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        self.inner.encode_into(x, code)
-    }
-    /// # Errors
-    /// As [`Codec::encode_into`], per row.
-    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
-        self.inner.encode_batch(xs, codes)
-    }
+    crate::codec::forward_codec!(inner);
 }
 
+/// The reconstruction `‖k‖/(d c_d) · Πᵀ z`: `E[k̃] = k` over Haar rotations (far from `k` per
+/// vector).
 impl Decode for OrthoQjl {
-    /// The reconstruction `‖k‖/(d c_d) · Πᵀ z`: `E[k̃] = k` over Haar rotations (far from `k`
-    /// per vector).
-    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.decode_into(code, out)
-    }
-    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.decode_batch(codes, out)
-    }
+    crate::codec::forward_decode!(inner);
 }
 
 impl Score for OrthoQjl {
     type Query<'s> = <Inner as Score>::Query<'s>;
 
-    fn query_scratch_len(&self) -> usize {
-        self.inner.query_scratch_len()
-    }
+    crate::codec::forward_score!(inner);
     /// [`Estimator::Unbiased`] with a Haar rotation, [`Estimator::Biased`] with the randomized
     /// Hadamard one (see the module docs).
     fn estimator(&self) -> Estimator {
@@ -141,15 +121,6 @@ impl Score for OrthoQjl {
             RotationKind::Haar => Estimator::Unbiased,
             RotationKind::Hadamard => Estimator::Biased,
         }
-    }
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
-        self.inner.prepare(q, scratch)
-    }
-    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        self.inner.score(q, code)
-    }
-    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.score_batch(q, codes, out)
     }
 }
 

@@ -1416,23 +1416,11 @@ impl<P: AsRef<[f32]>> PerDimFloat<P> {
 }
 
 impl<P: AsRef<[f32]>> Codec for PerDimFloat<P> {
-    fn dim(&self) -> usize {
-        self.0.dim()
-    }
-
-    fn code_len(&self) -> usize {
-        self.0.code_len()
-    }
-
-    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        self.0.encode_into(x, code)
-    }
+    crate::codec::forward_codec!(0);
 }
 
 impl<P: AsRef<[f32]>> Decode for PerDimFloat<P> {
-    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        self.0.decode_into(code, out)
-    }
+    crate::codec::forward_decode!(0);
 }
 
 impl<P: AsRef<[f32]>> Score for PerDimFloat<P> {
