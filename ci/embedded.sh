@@ -84,28 +84,27 @@ run_qemu() {
 step "embedded: firmware lint (fmt, clippy for thumbv7em)"
 fw fmt -- --check
 fw clippy -q --release --target $M4 -- -D warnings
-fw clippy -q --release --target $M4 --features pq -- -D warnings
 
 step "embedded: Cortex-M4 firmware (no allocator) under qemu-system-arm -machine mps2-an386"
 fw build -q --release --target $M4
 cp "$(elf $M4)" "$FW_TARGET_DIR/m4-all.elf"
 run_qemu mps2-an386 "$FW_TARGET_DIR/m4-all.elf" "$FW_TARGET_DIR/m4.log"
+if "$LLVM_NM" "$FW_TARGET_DIR/m4-all.elf" | grep -Eq '__rust_alloc|__rg_alloc|__rust_alloc_error_handler'; then
+  echo "ERROR: the Cortex-M4 firmware links an allocator"
+  exit 1
+fi
 
 step "embedded: micro:bit firmware (Cortex-M0, 16 KiB RAM, sq8 + binary) under qemu -machine microbit"
 fw build -q --release --target $M0 --no-default-features --features microbit,sq8,binary
 cp "$(elf $M0)" "$FW_TARGET_DIR/m0-all.elf"
 run_qemu microbit "$FW_TARGET_DIR/m0-all.elf" "$FW_TARGET_DIR/m0.log"
 
-step "embedded: Cortex-M4 firmware with PQ (alloc + a bump allocator: PQ has no no-heap loader)"
-fw build -q --release --target $M4 --features pq
-run_qemu mps2-an386 "$(elf $M4)" "$FW_TARGET_DIR/m4-pq.log"
-
 step "embedded: flash per codec (builds with one codec each, minus the empty harness)"
 declare -A FLASH CODE
 fw build -q --release --target $M4 --no-default-features
 base=$(flash "$(elf $M4)")
 cp "$(elf $M4)" "$FW_TARGET_DIR/m4-base.elf"
-for v in sq8 binary rans tq sq8,binary,rans; do
+for v in sq8 binary rans tq pq sq8,binary,rans; do
   fw build -q --release --target $M4 --no-default-features --features "$v"
   blobs=0
   for f in ${v//,/ }; do
@@ -114,6 +113,7 @@ for v in sq8 binary rans tq sq8,binary,rans; do
       binary) blobs=$((blobs + $(blob m4/bin.bin))) ;;
       rans) blobs=$((blobs + $(blob m4/rans.bin))) ;;
       tq) blobs=$((blobs + $(blob m4/tq.bin))) ;;
+      pq) blobs=$((blobs + $(blob m4/pq.bin))) ;;
     esac
   done
   FLASH[$v]=$(($(flash "$(elf $M4)") - base - blobs))
@@ -129,13 +129,12 @@ echo "   Embedded numbers (opt-level s, fat LTO; flash = build minus the empty h
 echo "   embedded test data: crate code + the firmware's checks; crate code = the crate's share of it"
 echo "   by symbol; stack = peak of the section incl. its caller buffers):"
 printf '   %-28s %9s %11s %12s\n' "codec (board, d)" "flash B" "crate code B" "peak stack B"
-for v in sq8 binary rans tq; do
+for v in sq8 binary rans tq pq; do
   s=$v
   [ "$v" = tq ] && s=tq4
   printf '   %-28s %9s %11s %12s\n' "$v (Cortex-M4, 768)" "${FLASH[$v]}" "${CODE[$v]}" "$(stack "$FW_TARGET_DIR/m4.log" "$s")"
 done
 printf '   %-28s %9s %11s %12s\n' "sq8+binary+rans (M4, 768)" "${FLASH[sq8,binary,rans]}" "${CODE[sq8,binary,rans]}" "-"
-printf '   %-28s %9s %11s %12s\n' "pq (Cortex-M4, 768; alloc)" "-" "-" "$(stack "$FW_TARGET_DIR/m4-pq.log" pq)"
 for s in sq8 binary; do
   printf '   %-28s %9s %11s %12s\n' "$s (Cortex-M0, 128)" "-" "-" "$(stack "$FW_TARGET_DIR/m0.log" "$s")"
 done

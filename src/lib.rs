@@ -54,7 +54,6 @@ pub mod kv;
 pub mod metric;
 pub mod par;
 pub mod persist;
-#[cfg(feature = "alloc")]
 pub mod pq;
 pub mod rerank;
 pub mod rng;

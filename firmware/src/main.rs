@@ -6,7 +6,7 @@
 //!
 //! Parameters are the host's saved containers, loaded by the crate's own loaders (no hand
 //! parsing, no allocator): sq8 and binary as zero-copy views over flash, the rANS model into
-//! caller tables, TurboQuant by `Persist::restore`. Only the `pq` feature links an allocator.
+//! caller tables, TurboQuant by `Persist::restore`, PQ as a zero-copy `PqView` over flash.
 //!
 //! For every codec it also prints the peak stack of its section (paint-the-stack: the free RAM
 //! below the stack pointer is filled with a pattern before the section and scanned after it).
@@ -21,7 +21,7 @@
 // Builds with fewer codecs (the flash measurements of ci/embedded.sh, the micro:bit) leave
 // helpers unused.
 #![cfg_attr(
-    not(all(feature = "sq8", feature = "binary", feature = "rans", feature = "tq")),
+    not(all(feature = "sq8", feature = "binary", feature = "rans", feature = "tq", feature = "pq")),
     allow(dead_code, unused_imports, unused_macros)
 )]
 
@@ -247,8 +247,8 @@ mod vc {
 
     #[cfg(feature = "pq")]
     #[inline(never)]
-    pub fn pq(bytes: &[u8]) -> Result<vector_codecs::pq::ProductQuantizer> {
-        vector_codecs::pq::ProductQuantizer::from_bytes(bytes)
+    pub fn pq(bytes: &[u8]) -> Result<vector_codecs::pq::PqView<'_>> {
+        vector_codecs::pq::PqView::from_bytes(bytes)
     }
 
     #[cfg(feature = "rans")]
@@ -385,10 +385,10 @@ fn run_tq() -> Result<Section> {
 #[cfg(feature = "pq")]
 #[inline(never)]
 fn run_pq() -> Result<Section> {
-    const SCRATCH: usize = 4 * 1024;
+    // The float table of `PQ96x4`: M · 2^nbits = 96 · 16 words.
+    const SCRATCH: usize = 96 * 16;
     let f = TestFile::open(generated!("pq.bin"))?;
-    // PQ has no no-heap loader (its codebooks and their blocked copy are `Vec`s): loaded
-    // through the bump allocator.
+    // The saved quantizer read in place from flash (no RAM for the codebooks).
     let c = vc::pq(f.params)?;
     let mut t = Tally::default();
     check_decode(&c, f.codes, f.decode_hash, &mut t)?;
@@ -396,59 +396,6 @@ fn run_pq() -> Result<Section> {
     check_scores::<_, SCRATCH>(&c, &f, &mut exp, "score", &mut t)?;
     exp.finish()?;
     Ok(Section { name: "pq", tally: t, buffers: 4 * (SCRATCH + MAX_D) })
-}
-
-// ---------------------------------------------------------------------------------------------
-// TEMPORARY bump allocator (feature `pq` only): PQ's parameters live in `Vec`s until the crate
-// loads them into caller storage. Never frees; the firmware reports how much it used.
-
-#[cfg(feature = "pq")]
-mod bump {
-    use core::alloc::{GlobalAlloc, Layout};
-    use core::cell::UnsafeCell;
-    use core::sync::atomic::{AtomicUsize, Ordering};
-
-    const HEAP: usize = 512 * 1024;
-
-    #[repr(C, align(16))]
-    struct Arena(UnsafeCell<[u8; HEAP]>);
-    // SAFETY: the arena is only handed out in disjoint pieces by `Bump::alloc` (one core, and
-    // the offset is advanced atomically).
-    unsafe impl Sync for Arena {}
-
-    static ARENA: Arena = Arena(UnsafeCell::new([0; HEAP]));
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-    pub struct Bump;
-
-    // SAFETY: returns pointers to disjoint, suitably aligned, in-bounds pieces of `ARENA`, or
-    // null when it is exhausted; `dealloc` is a no-op, which `GlobalAlloc` allows.
-    unsafe impl GlobalAlloc for Bump {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let base = ARENA.0.get() as usize;
-            let mut cur = NEXT.load(Ordering::Relaxed);
-            loop {
-                let start = (base + cur).next_multiple_of(layout.align()) - base;
-                let end = match start.checked_add(layout.size()) {
-                    Some(e) if e <= HEAP => e,
-                    _ => return core::ptr::null_mut(),
-                };
-                match NEXT.compare_exchange(cur, end, Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => return (base + start) as *mut u8,
-                    Err(c) => cur = c,
-                }
-            }
-        }
-        unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
-    }
-
-    #[global_allocator]
-    static GLOBAL: Bump = Bump;
-
-    /// Bytes handed out so far.
-    pub fn used() -> usize {
-        NEXT.load(Ordering::Relaxed)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,8 +502,6 @@ fn main() -> ! {
             }
         }
     }
-    #[cfg(feature = "pq")]
-    hprintln!("heap used by the temporary bump allocator: {} B", bump::used());
     if failed == 0 && checks > 0 {
         hprintln!("FIRMWARE OK: {} checks", checks);
         debug::exit(debug::EXIT_SUCCESS);

@@ -1,13 +1,17 @@
 //! Fuzz body: arbitrary bytes as a saved product quantizer (`ProductQuantizer::from_bytes`, and
 //! `Persist::restore` on the raw bytes so that mutations reach the field checks without a valid
 //! checksum), as a re-ranked quantizer block (`Rerank::<ProductQuantizer>::restore`, then a
-//! re-ranked top-k) and as an OPQ rotation block (`Rotation::restore`). Parsing must return `Err` or a value that
-//! encodes, decodes and scores without panicking, with finite results.
+//! re-ranked top-k), as the no-heap view of the same bytes (`PqView::view_in` / `from_bytes`,
+//! which must accept exactly what the owned loader accepts and give the same codes,
+//! reconstructions and float-ADC scores bit for bit) and as an OPQ rotation block
+//! (`Rotation::restore`). Parsing must return `Err` or a value that encodes, decodes and scores
+//! without panicking, with finite results.
 
+use vector_codecs::codec::{ScanMode, ScanModes};
 use vector_codecs::format::Reader;
 use vector_codecs::persist::Persist;
-use vector_codecs::pq::ProductQuantizer;
 use vector_codecs::pq::opq::Rotation;
+use vector_codecs::pq::{PqView, ProductQuantizer};
 use vector_codecs::rerank::{self, Rerank};
 use vector_codecs::topk::TopK;
 use vector_codecs::transform::Transform;
@@ -16,6 +20,13 @@ use vector_codecs::{Codec, Decode, Score, ScoreSymmetric};
 pub fn run(data: &[u8]) {
     let raw = ProductQuantizer::restore(&mut Reader::new(data)).ok();
     let boxed = ProductQuantizer::from_bytes(data).ok();
+    let raw_view = PqView::view_in(&mut Reader::new(data)).ok();
+    let boxed_view = PqView::from_bytes(data).ok();
+    assert_eq!(raw.is_some(), raw_view.is_some());
+    assert_eq!(boxed.is_some(), boxed_view.is_some());
+    for (pq, v) in raw.iter().zip(&raw_view).chain(boxed.iter().zip(&boxed_view)) {
+        same_as_view(pq, v);
+    }
     for pq in raw.into_iter().chain(boxed) {
         // Bounded by the input: the centroids alone are 4·2^nbits·d bytes of it.
         let d = pq.dim();
@@ -75,5 +86,32 @@ pub fn run(data: &[u8]) {
         let mut z = vec![0f32; rot.dim_in()];
         rot.transpose(&y, &mut z).unwrap();
         assert!(y.iter().chain(&z).all(|v| v.is_finite()));
+    }
+}
+
+/// The view of a quantizer's bytes encodes, decodes and scores (float ADC) as the quantizer.
+fn same_as_view(pq: &ProductQuantizer, v: &PqView<'_>) {
+    assert_eq!((pq.dim(), pq.code_len()), (v.dim(), v.code_len()));
+    let d = pq.dim();
+    let x: Vec<f32> = (0..d).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+    let (mut a, mut b) = (vec![0u8; pq.code_len()], vec![0u8; v.code_len()]);
+    pq.encode_into(&x, &mut a).unwrap();
+    v.encode_into(&x, &mut b).unwrap();
+    assert_eq!(a, b);
+    let (mut ya, mut yb) = (vec![0f32; d], vec![0f32; d]);
+    pq.decode_into(&a, &mut ya).unwrap();
+    v.decode_into(&a, &mut yb).unwrap();
+    assert!(ya.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits()));
+    let (mut sa, mut sb) = (pq.scratch(), v.scratch());
+    match (pq.prepare(&x, &mut sa), v.prepare(&x, &mut sb)) {
+        (Ok(qa), Ok(qb)) => {
+            let (ea, eb) = (pq.score_exact(&qa, &a).unwrap(), v.score(&qb, &a).unwrap());
+            assert_eq!(ea.to_bits(), eb.to_bits());
+        }
+        (Err(ea), Err(eb)) => assert_eq!(ea, eb),
+        // The fast-scan mode also refuses tables whose quantized estimates leave the f32 range;
+        // the view scores the float table only.
+        (Err(vector_codecs::Error::NonFinite), Ok(_)) if pq.scan_mode() == ScanMode::I8 => {}
+        (ra, rb) => panic!("prepare: {:?} vs {:?}", ra.map(|_| ()), rb.map(|_| ())),
     }
 }

@@ -22,8 +22,12 @@
 //!   path with identical integers); other widths by integer table lookups.
 //! * **SDC** ([`ScoreSymmetric`]): code against code, `⟨x̂, ŷ⟩` or `−‖x̂ − ŷ‖²`; FAISS's table of
 //!   centroid distances is [`ProductQuantizer::sdc_table`].
-//! * **Training** (feature `alloc`, as is the whole module): per subspace, [`mod@crate::train::kmeans`]
+//! * **Training** (feature `alloc`, as is [`ProductQuantizer`]): per subspace, [`mod@crate::train::kmeans`]
 //!   with FAISS's defaults. [`opq`] adds the learned rotation (OPQ).
+//!
+//! * **Without an allocator** ([`PqView`], every build): a saved quantizer read in place from
+//!   its bytes (flash), encoding, decoding and scoring with the float table in caller scratch —
+//!   the same codes and the same float-ADC scores, bit for bit.
 //!
 //! Determinism: encoding and training use the lane-per-centroid kernels of [`crate::simd::pq`],
 //! so the same data and seed give the same codebooks and codes on every backend.
@@ -46,18 +50,33 @@
 //! assert!((pq.score(&q, &code).unwrap() - ip).abs() < 1e-4);
 //! ```
 
+#[cfg(feature = "alloc")]
 use alloc::vec;
+#[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
+#[cfg(feature = "alloc")]
 use crate::codec::{Codec, Decode, Estimator, ScanMode, ScanModes, Score, ScoreSymmetric, Symbols, check_scratch};
-use crate::error::{Error, Result, check_code, check_dim};
+use crate::error::{Error, Result};
+#[cfg(feature = "alloc")]
+use crate::error::{check_code, check_dim};
+#[cfg(feature = "alloc")]
 use crate::format::{Reader, Writer};
-use crate::persist::{MAX_DIM, Persist};
+use crate::persist::MAX_DIM;
+#[cfg(feature = "alloc")]
+use crate::persist::Persist;
+#[cfg(feature = "alloc")]
 use crate::simd::pq::{LANES, half_norms, nearest, nearest_batch, table, transpose_blocks};
+#[cfg(feature = "alloc")]
 use crate::train::{KMeansConfig, kmeans};
 
+#[cfg(feature = "alloc")]
 pub mod fastscan;
+#[cfg(feature = "alloc")]
 pub mod opq;
+pub mod view;
+
+pub use view::{PqView, PqViewQuery};
 
 /// Container kind tag of a standalone saved [`ProductQuantizer`] ([`ProductQuantizer::to_bytes`]).
 pub const KIND: u16 = 0x0800;
@@ -73,6 +92,7 @@ pub enum PqMetric {
 }
 
 impl PqMetric {
+    #[cfg(feature = "alloc")]
     fn tag(self) -> u8 {
         match self {
             PqMetric::InnerProduct => 0,
@@ -82,6 +102,7 @@ impl PqMetric {
 }
 
 /// A trained product quantizer (see the module docs).
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProductQuantizer {
     dim: usize,
@@ -103,6 +124,7 @@ pub struct ProductQuantizer {
 
 /// A prepared query of [`ProductQuantizer`]: the float table and, in [`ScanMode::I8`], the
 /// quantized table with its scale and bias.
+#[cfg(feature = "alloc")]
 #[derive(Debug)]
 pub struct PqQuery<'s> {
     lut: &'s [f32],
@@ -114,6 +136,7 @@ pub struct PqQuery<'s> {
     sa: f32,
 }
 
+#[cfg(feature = "alloc")]
 impl PqQuery<'_> {
     /// The float table, `M` rows of `2^nbits` entries.
     pub fn table(&self) -> &[f32] {
@@ -173,6 +196,7 @@ fn put_index(code: &mut [u8], i: usize, nbits: u32, v: usize) {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl ProductQuantizer {
     /// Whether the search layout is the fast-scan block layout (4-bit codes, `I8` scan).
     fn fast_layout(&self) -> bool {
@@ -512,6 +536,7 @@ fn check_shape(dim: usize, m: usize, nbits: u32) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "alloc")]
 impl Codec for ProductQuantizer {
     fn dim(&self) -> usize {
         self.dim
@@ -581,6 +606,7 @@ impl Codec for ProductQuantizer {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl Decode for ProductQuantizer {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         check_code(self.code_len(), code.len())?;
@@ -592,6 +618,7 @@ impl Decode for ProductQuantizer {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl Score for ProductQuantizer {
     type Query<'s> = PqQuery<'s>;
 
@@ -775,6 +802,7 @@ impl Score for ProductQuantizer {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl ScoreSymmetric for ProductQuantizer {
     /// `⟨x̂, ŷ⟩` ([`PqMetric::InnerProduct`]) or `−‖x̂ − ŷ‖²` ([`PqMetric::L2`]), summed in
     /// coordinate order.
@@ -795,6 +823,7 @@ impl ScoreSymmetric for ProductQuantizer {
 
 /// The `M` indices as symbols (alphabet `2^nbits`), no side bytes: entropy coders can make PQ
 /// codes variable-rate.
+#[cfg(feature = "alloc")]
 impl Symbols for ProductQuantizer {
     fn symbols_per_vector(&self) -> usize {
         self.m
@@ -829,6 +858,7 @@ impl Symbols for ProductQuantizer {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl ScanModes for ProductQuantizer {
     fn scan_mode(&self) -> ScanMode {
         self.scan
@@ -847,6 +877,7 @@ impl ScanModes for ProductQuantizer {
 
 /// Fields: `u32` dim, `u32` M, `u8` nbits, `u8` metric (0 IP, 1 L2), `u8` scan (0 float, 1 i8),
 /// then the `2^nbits · dim` centroids as `f32`.
+#[cfg(feature = "alloc")]
 impl Persist for ProductQuantizer {
     fn persist(&self, w: &mut Writer) {
         let scan = u8::from(self.scan == ScanMode::I8);
