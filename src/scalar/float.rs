@@ -789,8 +789,19 @@ impl FloatCodec {
                 let mut acc = 0.0f32;
                 for (c, (qc, ec)) in q.chunks(LUT_CHUNK).zip(el.chunks(LUT_CHUNK * bits as usize / 8)).enumerate() {
                     let nb = qc.len().div_ceil(u);
-                    for (k, s) in sc[..nb].iter_mut().enumerate() {
-                        *s = self.block_scale_with(code, c * per + k, big)?;
+                    // All of the chunk's scales in one branch-free pass; a bad one (rare: corrupt
+                    // codes) takes the checked per-block path for its exact error.
+                    if !self.block_scales_fast(code, c * per, big, &mut sc[..nb]) {
+                        for (k, s) in sc[..nb].iter_mut().enumerate() {
+                            *s = self.block_scale_with(code, c * per + k, big)?;
+                        }
+                    }
+                    if bits == 4 {
+                        // FP4: the block scales multiply the query in registers (the same
+                        // rounded products `q_i·s_b` as the MXFP8 path's scaled copy).
+                        let shift = u.trailing_zeros();
+                        acc += crate::simd::dot_lut_f32_scaled(ec, 4, &E2M1_TABLE, qc, &sc[..nb], shift);
+                        continue;
                     }
                     if u == 16 {
                         scale_blocks::<16>(qc, &sc[..nb], &mut qs);
@@ -812,6 +823,39 @@ impl FloatCodec {
         let big =
             if self.format == FloatFormat::NvFp4 { Self::per_vector_scale(code, self.scale_bound())? } else { 1.0 };
         self.block_scale_with(code, j, big)
+    }
+
+    /// The scales of blocks `first..first + out.len()` as
+    /// [`block_scale_with`](Self::block_scale_with) gives them, in one branch-free pass: `true`
+    /// when every one is valid (then `out` holds exactly `block_scale_with`'s values), `false`
+    /// when one is not (`out` is then unspecified; the caller takes the checked path for the
+    /// error).
+    #[inline(always)]
+    fn block_scales_fast(&self, code: &[u8], first: usize, big: f32, out: &mut [f32]) -> bool {
+        match self.format {
+            FloatFormat::MxFp8 | FloatFormat::MxFp4 => {
+                let top = if self.format == FloatFormat::MxFp8 { 254 - 8 } else { 254 - 2 };
+                let Some(es) = code.get(first..first + out.len()) else { return false };
+                let mut bad = false;
+                for (o, &e) in out.iter_mut().zip(es) {
+                    bad |= e > top;
+                    // `e8m0_to_f32` for `e ≤ 252`: the exponent field, or 2⁻¹²⁷ for `e = 0`.
+                    *o = f32::from_bits(if e == 0 { 0x0040_0000 } else { u32::from(e) << 23 });
+                }
+                !bad
+            }
+            _ => {
+                let Some(bs) = code.get(4 + first..4 + first + out.len()) else { return false };
+                let mut ok = true;
+                for (o, &b) in out.iter_mut().zip(bs) {
+                    ok &= b & 0x80 == 0 && b != 0x7F;
+                    let sc = E4M3_TABLE[usize::from(b)] * big;
+                    ok &= (sc * E2M1_MAX).is_finite();
+                    *o = sc;
+                }
+                ok
+            }
+        }
     }
 
     /// [`block_scale`](Self::block_scale) given NVFP4's validated per-vector scale `big`

@@ -399,6 +399,22 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     portable::dot_lut_f32(codes, bits, table, q)
 }
 
+/// [`dot_lut_f32`] of a query scaled per block: `Σ_i (q_i·s_{i >> shift})·T[idx_i]`, each scaled
+/// element `q_i·s_{i >> shift}` rounded to `f32` before its product — bit for bit
+/// `dot_lut_f32(codes, bits, table, qs)` with `qs_i = q_i·s_{i >> shift}`, on every backend,
+/// without writing `qs` (a scale past the end of `scales` reads as 0). The float-query scan of
+/// the block-scaled formats (MXFP4, NVFP4: blocks of `2^shift` = 32 or 16 elements), whose
+/// block scales multiply the query in registers. The arch kernels need `shift ≥ 3` (blocks of
+/// whole groups of 8); smaller blocks take the portable path, with the same result.
+#[inline]
+pub fn dot_lut_f32_scaled(codes: &[u8], bits: u32, table: &[f32], q: &[f32], scales: &[f32], shift: u32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::lut::dot_lut_f32_scaled(codes, bits, table, q, scales, shift) {
+        return r;
+    }
+    portable::dot_lut_f32_scaled(codes, bits, table, q, scales, shift)
+}
+
 /// `out[i] = scale·T[idx_i]` for `i < min(out.len(), ⌊8·codes.len()/bits⌋)`, with the packed
 /// indices and the clamped table of [`dot_lut_f32`] (one multiply per entry, so `scale = 1`
 /// copies table entries exactly); the rest of `out` is left unchanged, as is all of it for

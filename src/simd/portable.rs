@@ -533,6 +533,7 @@ pub(crate) fn dot_lut_f32_groups(
     q: &[f32],
     from: usize,
     acc: &mut [[f32; 8]; 4],
+    sc: Option<QScale<'_>>,
 ) {
     let b = bits as usize;
     let mask = (1u64 << b) - 1;
@@ -544,7 +545,32 @@ pub(crate) fn dot_lut_f32_groups(
         }
         for (l, a) in acc[g % 4].iter_mut().enumerate() {
             let k = ((w >> (b * l)) & mask) as usize;
-            *a += qs[l] * table[k.min(last)];
+            *a += QScale::apply(sc, 8 * g + l, qs[l]) * table[k.min(last)];
+        }
+    }
+}
+
+/// The per-block query scales of [`crate::simd::dot_lut_f32_scaled`]: query element `i` is used
+/// as `q_i·s[i >> shift]` (rounded to `f32`; a scale past the end of `s` reads as 0).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QScale<'a> {
+    pub(crate) s: &'a [f32],
+    pub(crate) shift: u32,
+}
+
+impl QScale<'_> {
+    /// The scale of query element `i`.
+    #[inline(always)]
+    pub(crate) fn at(&self, i: usize) -> f32 {
+        self.s.get(i >> self.shift).copied().unwrap_or(0.0)
+    }
+
+    /// Query element `i` with value `v`, scaled when there are scales.
+    #[inline(always)]
+    pub(crate) fn apply(sc: Option<Self>, i: usize, v: f32) -> f32 {
+        match sc {
+            Some(sc) => v * sc.at(i),
+            None => v,
         }
     }
 }
@@ -553,27 +579,43 @@ pub(crate) fn dot_lut_f32_groups(
 /// (lane `l`: `(a0[l] + a1[l]) + (a2[l] + a3[l])`, then the 8 lanes
 /// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`), then the indices past the last whole
 /// group of 8, in order.
-pub(crate) fn dot_lut_f32_finish(codes: &[u8], bits: u32, table: &[f32], q: &[f32], acc: &[[f32; 8]; 4]) -> f32 {
+pub(crate) fn dot_lut_f32_finish(
+    codes: &[u8],
+    bits: u32,
+    table: &[f32],
+    q: &[f32],
+    acc: &[[f32; 8]; 4],
+    sc: Option<QScale<'_>>,
+) -> f32 {
     let n = q.len().min(codes.len() * 8 / bits as usize);
     let last = table.len() - 1;
     let l: [f32; 8] = core::array::from_fn(|i| (acc[0][i] + acc[1][i]) + (acc[2][i] + acc[3][i]));
     let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
     for (i, &qi) in q.iter().enumerate().take(n).skip(n / 8 * 8) {
         let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
-        s += qi * table[k.min(last)];
+        s += QScale::apply(sc, i, qi) * table[k.min(last)];
     }
     s
 }
 
 /// Portable [`crate::simd::dot_lut_f32`].
 pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
+    dot_lut_f32_with(codes, bits, table, q, None)
+}
+
+/// Portable [`crate::simd::dot_lut_f32_scaled`].
+pub fn dot_lut_f32_scaled(codes: &[u8], bits: u32, table: &[f32], q: &[f32], scales: &[f32], shift: u32) -> f32 {
+    dot_lut_f32_with(codes, bits, table, q, Some(QScale { s: scales, shift }))
+}
+
+fn dot_lut_f32_with(codes: &[u8], bits: u32, table: &[f32], q: &[f32], sc: Option<QScale<'_>>) -> f32 {
     if !(1..=8).contains(&bits) || table.is_empty() {
         return 0.0;
     }
     let n = q.len().min(codes.len() * 8 / bits as usize);
     let mut acc = [[0.0f32; 8]; 4];
-    dot_lut_f32_groups(codes, bits, table, &q[..n], 0, &mut acc);
-    dot_lut_f32_finish(codes, bits, table, q, &acc)
+    dot_lut_f32_groups(codes, bits, table, &q[..n], 0, &mut acc, sc);
+    dot_lut_f32_finish(codes, bits, table, q, &acc, sc)
 }
 
 /// Portable [`crate::simd::dot_lut_i8`] (exact integer arithmetic).

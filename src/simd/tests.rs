@@ -224,6 +224,42 @@ fn quantize_matches_reference_exactly() {
     assert_eq!(out, [1, 2, 2, 0, 255, 0, 3, 255, 255]);
 }
 
+/// `dot_lut_f32_scaled`: bit for bit `dot_lut_f32` of the materialized scaled query, on the
+/// dispatched backend and the portable one, for every width, block sizes 2–64 (the arch kernels
+/// take blocks of whole groups), awkward lengths, short codes and short scale lists.
+#[test]
+fn lut_scaled_kernel_is_the_lut_kernel_of_the_scaled_query() {
+    let mut r = Rng::new(22);
+    let mut ls = lengths();
+    ls.extend([2, 3, 5, 24, 25, 40, 47, 48, 49, 255, 256, 257, 767, 769]);
+    for bits in [1u32, 2, 3, 4, 5, 8] {
+        let table = floats(&mut r, 1 << bits);
+        for shift in [1u32, 3, 4, 5, 6] {
+            for &n in &ls {
+                let q = floats(&mut r, n);
+                let nblocks = n.div_ceil(1 << shift);
+                for (extra, drop) in [(0usize, 0usize), (3, 0), (0, 1)] {
+                    let scales: Vec<f32> = (0..nblocks.saturating_sub(drop)).map(|_| r.next_f32() * 4.0).collect();
+                    let qs: Vec<f32> = q
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| v * scales.get(i >> shift).copied().unwrap_or(0.0))
+                        .collect();
+                    let nbytes = crate::bits::packed_len(n, bits) + extra;
+                    let codes: Vec<u8> = (0..nbytes).map(|_| r.next_u32() as u8).collect();
+                    let want = portable::dot_lut_f32(&codes, bits, &table, &qs);
+                    let got = dot_lut_f32_scaled(&codes, bits, &table, &q, &scales, shift);
+                    let port = portable::dot_lut_f32_scaled(&codes, bits, &table, &q, &scales, shift);
+                    let what = (bits, shift, n, extra, drop);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{what:?}");
+                    assert_eq!(port.to_bits(), want.to_bits(), "{what:?}");
+                    assert_eq!(dot_lut_f32(&codes, bits, &table, &qs).to_bits(), want.to_bits(), "{what:?}");
+                }
+            }
+        }
+    }
+}
+
 /// `dot_lut_f32`: every width, tables shorter, equal and longer than `2^b`, codes shorter and
 /// longer than the query; the dispatched kernel is bit-identical to the portable one and close
 /// to the `f64` reference.

@@ -14,11 +14,34 @@
 use core::arch::x86_64::*;
 
 use super::{feature, has};
-use crate::simd::portable;
+use crate::simd::portable::{self, QScale};
 
 /// Arch `dot_lut_f32`, if an arch kernel exists for this CPU and width (`None` otherwise).
 #[inline]
 pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> Option<f32> {
+    dot_lut_f32_with::<false>(codes, bits, table, q, QScale { s: &[], shift: 0 })
+}
+
+/// Arch `dot_lut_f32_scaled` (`None` without an arch kernel, or for blocks shorter than a group
+/// of 8: `shift < 3`).
+#[inline]
+pub fn dot_lut_f32_scaled(
+    codes: &[u8],
+    bits: u32,
+    table: &[f32],
+    q: &[f32],
+    scales: &[f32],
+    shift: u32,
+) -> Option<f32> {
+    if shift < 3 {
+        return None;
+    }
+    dot_lut_f32_with::<true>(codes, bits, table, q, QScale { s: scales, shift })
+}
+
+/// The kernels of both, with (`S`) or without per-block query scales.
+#[inline]
+fn dot_lut_f32_with<const S: bool>(codes: &[u8], bits: u32, table: &[f32], q: &[f32], sc: QScale<'_>) -> Option<f32> {
     if !has(feature::AVX2) || !matches!(bits, 1..=4 | 8) || table.is_empty() {
         return None;
     }
@@ -32,22 +55,23 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> Option<
     let start = if bits == 4 && has(feature::AVX512) {
         // SAFETY: AVX-512F was detected on this CPU; the kernel's memory accesses are justified
         // inside.
-        unsafe { groups_avx512::<4>(codes, table, &q[..n], &mut acc) }
+        unsafe { groups_avx512::<4, S>(codes, table, &q[..n], &mut acc, sc) }
     } else {
         0
     };
     // SAFETY: AVX2 was detected on this CPU; the kernel's memory accesses are justified inside.
     let done = unsafe {
         match bits {
-            1 => groups_avx2::<1>(codes, table, &q[..n], start, &mut acc),
-            2 => groups_avx2::<2>(codes, table, &q[..n], start, &mut acc),
-            3 => groups_avx2::<3>(codes, table, &q[..n], start, &mut acc),
-            4 => groups_avx2::<4>(codes, table, &q[..n], start, &mut acc),
-            _ => groups_avx2::<8>(codes, table, &q[..n], start, &mut acc),
+            1 => groups_avx2::<1, S>(codes, table, &q[..n], start, &mut acc, sc),
+            2 => groups_avx2::<2, S>(codes, table, &q[..n], start, &mut acc, sc),
+            3 => groups_avx2::<3, S>(codes, table, &q[..n], start, &mut acc, sc),
+            4 => groups_avx2::<4, S>(codes, table, &q[..n], start, &mut acc, sc),
+            _ => groups_avx2::<8, S>(codes, table, &q[..n], start, &mut acc, sc),
         }
     };
-    portable::dot_lut_f32_groups(codes, bits, table, &q[..n], done, &mut acc);
-    Some(portable::dot_lut_f32_finish(codes, bits, table, q, &acc))
+    let sc = S.then_some(sc);
+    portable::dot_lut_f32_groups(codes, bits, table, &q[..n], done, &mut acc, sc);
+    Some(portable::dot_lut_f32_finish(codes, bits, table, q, &acc, sc))
 }
 
 /// Arch `lut_expand_f32` (`None` when no arch kernel applies; `out` untouched).
@@ -183,7 +207,13 @@ fn expand_avx2<const B: usize>(codes: &[u8], table: &[f32], scale: f32, out: &mu
 /// block whose 8-byte reads stay inside `codes`; returns the number of groups done (a multiple
 /// of 4).
 #[target_feature(enable = "avx512f")]
-fn groups_avx512<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &mut [[f32; 8]; 4]) -> usize {
+fn groups_avx512<const B: usize, const S: bool>(
+    codes: &[u8],
+    table: &[f32],
+    q: &[f32],
+    acc: &mut [[f32; 8]; 4],
+    sc: QScale<'_>,
+) -> usize {
     let groups = q.len() / 8;
     // Block `j` (groups 4j..4j+4) reads bytes 4jB .. 4jB + 2B + 8 (two 8-byte reads at 4jB and
     // 4jB + 2B).
@@ -219,7 +249,17 @@ fn groups_avx512<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &m
     for j in 0..blocks {
         let g = 4 * j;
         // SAFETY: groups `g .. g + 4 ≤ q.len()/8`, so q[8g .. 8g + 32] is inside `q`.
-        let (q01, q23) = unsafe { (_mm512_loadu_ps(qp.add(8 * g)), _mm512_loadu_ps(qp.add(8 * g + 16))) };
+        let (mut q01, mut q23) = unsafe { (_mm512_loadu_ps(qp.add(8 * g)), _mm512_loadu_ps(qp.add(8 * g + 16))) };
+        if S {
+            // Groups g, g+1 (g+2, g+3) lie in one block each: their scales in the low and high
+            // halves (the `halves` permute of a 2-float vector).
+            let two = |h: usize| {
+                let v = _mm_setr_ps(sc.at(8 * h), sc.at(8 * h + 8), 0.0, 0.0);
+                _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(v))
+            };
+            q01 = _mm512_mul_ps(q01, two(g));
+            q23 = _mm512_mul_ps(q23, two(g + 2));
+        }
         a01 = _mm512_add_ps(a01, _mm512_mul_ps(q01, pair(g * B)));
         a23 = _mm512_add_ps(a23, _mm512_mul_ps(q23, pair((g + 2) * B)));
     }
@@ -237,7 +277,14 @@ fn groups_avx512<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], acc: &m
 /// number of groups done (all of them). `from` is a multiple of 4.
 /// `q.len() ≤ ⌊8·codes.len()/B⌋`, `B ∈ {1, 2, 3, 4, 8}`, `table` non-empty.
 #[target_feature(enable = "avx2,fma")]
-fn groups_avx2<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], from: usize, acc: &mut [[f32; 8]; 4]) -> usize {
+fn groups_avx2<const B: usize, const S: bool>(
+    codes: &[u8],
+    table: &[f32],
+    q: &[f32],
+    from: usize,
+    acc: &mut [[f32; 8]; 4],
+    sc: QScale<'_>,
+) -> usize {
     let groups = readable_groups::<B>(codes.len(), q.len() / 8);
     let (t, k) = setup::<B>(table);
     let mut a = [0; 4].map(|_| _mm256_setzero_ps());
@@ -252,7 +299,10 @@ fn groups_avx2<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], from: usi
             let g: usize = $g;
             // SAFETY: g < readable groups; table constants from `setup`; g < q.len()/8, so
             // q[8g..8g+8] is inside `q`.
-            unsafe { _mm256_mul_ps(_mm256_loadu_ps(qp.add(8 * g)), entries::<B>(codes, table, g, t, k)) }
+            let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+            let qv = if S { _mm256_mul_ps(qv, _mm256_set1_ps(sc.at(8 * g))) } else { qv };
+            // SAFETY: as above.
+            _mm256_mul_ps(qv, unsafe { entries::<B>(codes, table, g, t, k) })
         }};
     }
     let [mut a0, mut a1, mut a2, mut a3] = a;
@@ -279,6 +329,7 @@ fn groups_avx2<const B: usize>(codes: &[u8], table: &[f32], q: &[f32], from: usi
     for g in groups.max(from)..all {
         // SAFETY: g < q.len()/8, so q[8g..8g+8] is inside `q`.
         let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+        let qv = if S { _mm256_mul_ps(qv, _mm256_set1_ps(sc.at(8 * g))) } else { qv };
         a[g % 4] = _mm256_add_ps(a[g % 4], _mm256_mul_ps(qv, entries_tail::<B>(codes, g, t, k)));
     }
     for (v, row) in a.iter().zip(acc.iter_mut()) {
