@@ -349,6 +349,22 @@ impl Score for CodebookScalar {
         check_dim(self.dim, q.q.len())?;
         Ok(crate::simd::dot_lut_f32(code, self.bits, q.table, q.q))
     }
+    /// The float scan over all codes in one call ([`crate::simd::dot_lut_f32_rows`]: the same
+    /// bits as [`score`](Score::score) per code); [`ScanMode::I8`] code by code.
+    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let c = self.code_len();
+        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+        if let Some(i8) = &q.i8 {
+            // `dim ≥ 1`, so codes are at least one byte.
+            for (code, o) in codes.chunks_exact(c.max(1)).zip(out.iter_mut()) {
+                *o = i8.score(code);
+            }
+            return Ok(());
+        }
+        check_dim(self.dim, q.q.len())?;
+        crate::simd::dot_lut_f32_rows(codes, c, self.bits, q.table, q.q, out);
+        Ok(())
+    }
 }
 
 /// [`ScanMode::Float`] (exact) and [`ScanMode::I8`] (quantized query, 1-, 2- and 4-bit

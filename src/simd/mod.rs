@@ -26,7 +26,7 @@
 //! | `dot_u8_f32(_rows)`, `dot_u4_f32(_rows)` | AVX-512 | sq8 / sq4 float-query scans |
 //! | `dot_u8_f32_blocks`, `dot_u4_f32_blocks` | AVX2 only | block-scaled scans |
 //! | `dot_f16`, `dot_bf16`, `dot_e4m3`, `dot_e5m2` | AVX2 + F16C only | 2 or 1 bytes per element: near the memory rate out of cache |
-//! | `dot_lut_f32`, `dot_lut_f32_scaled` | AVX-512 for 4-bit indices, AVX2 for 1, 2, 3, 8 | one `vpermps` for 16 lookups wins where AVX2 needs two permutes + blend (4-bit: 1.41×); with ≤ 8 entries AVX2 needs one (1-bit AVX-512 measured 0.89×) |
+//! | `dot_lut_f32`, `dot_lut_f32_scaled`, `dot_lut_f32_rows` | AVX-512 for 4-bit indices, AVX2 for 1, 2, 3, 8 | one `vpermps` for 16 lookups wins where AVX2 needs two permutes + blend (4-bit: 1.41×); with ≤ 8 entries AVX2 needs one (1-bit AVX-512 measured 0.89×) |
 //! | `lut_expand_f32`, `dot_lut_i8` | AVX2 only | |
 //! | `quantize_u8` | AVX-512 | sq8 encode; plain loads on full steps |
 //! | `popcount`, `hamming`, `and_popcount`, strided Hamming scans | AVX-512 VPOPCNTDQ | plain loads for whole 64/32-byte rows (masked ones ran at ⅓ from memory) |
@@ -397,6 +397,20 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
         return r;
     }
     portable::dot_lut_f32(codes, bits, table, q)
+}
+
+/// [`dot_lut_f32`] of each of the rows of `codes` (`code_len` bytes each) against one query:
+/// `out[r] = dot_lut_f32(&codes[r·code_len..(r+1)·code_len], bits, table, q)` bit for bit, for
+/// `r < min(out.len(), codes.len() / code_len)` (the rest of `out` is left unchanged; with
+/// `code_len = 0` every entry is the empty code's 0). The batch scan of codebook scalar codes:
+/// one dispatch and one register setup for all rows.
+#[inline]
+pub fn dot_lut_f32_rows(codes: &[u8], code_len: usize, bits: u32, table: &[f32], q: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::lut::dot_lut_f32_rows(codes, code_len, bits, table, q, out).is_some() {
+        return;
+    }
+    portable::dot_lut_f32_rows(codes, code_len, bits, table, q, out)
 }
 
 /// [`dot_lut_f32`] of a query scaled per block: `Σ_i (q_i·s_{i >> shift})·T[idx_i]`, each scaled

@@ -603,6 +603,17 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     dot_lut_f32_with(codes, bits, table, q, None)
 }
 
+/// Portable [`crate::simd::dot_lut_f32_rows`].
+pub fn dot_lut_f32_rows(codes: &[u8], code_len: usize, bits: u32, table: &[f32], q: &[f32], out: &mut [f32]) {
+    if code_len == 0 {
+        out.fill(dot_lut_f32(&[], bits, table, q));
+        return;
+    }
+    for (code, o) in codes.chunks_exact(code_len).zip(out.iter_mut()) {
+        *o = dot_lut_f32(code, bits, table, q);
+    }
+}
+
 /// Portable [`crate::simd::dot_lut_f32_scaled`].
 pub fn dot_lut_f32_scaled(codes: &[u8], bits: u32, table: &[f32], q: &[f32], scales: &[f32], shift: u32) -> f32 {
     dot_lut_f32_with(codes, bits, table, q, Some(QScale { s: scales, shift }))

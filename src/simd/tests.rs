@@ -224,6 +224,37 @@ fn quantize_matches_reference_exactly() {
     assert_eq!(out, [1, 2, 2, 0, 255, 0, 3, 255, 255]);
 }
 
+/// `dot_lut_f32_rows`: each row bit for bit `dot_lut_f32` of that row (dispatched and portable),
+/// every width, awkward lengths, queries shorter and longer than a row, extra `out` entries
+/// left unchanged.
+#[test]
+fn lut_rows_kernel_is_the_lut_kernel_per_row() {
+    let mut r = Rng::new(23);
+    for bits in [1u32, 2, 3, 4, 5, 8] {
+        let table = floats(&mut r, (1 << bits) - 1);
+        for &n in &[1usize, 7, 8, 9, 31, 64, 65, 127, 384, 385] {
+            for (cl_extra, q_extra) in [(0usize, 0usize), (3, 0), (0, 5)] {
+                let cl = crate::bits::packed_len(n, bits) + cl_extra;
+                let q = floats(&mut r, n + q_extra);
+                for rows in [0usize, 1, 2, 5, 33] {
+                    let codes: Vec<u8> = (0..rows * cl).map(|_| r.next_u32() as u8).collect();
+                    let want: Vec<u32> =
+                        codes.chunks_exact(cl).map(|c| dot_lut_f32(c, bits, &table, &q).to_bits()).collect();
+                    let mut out = alloc::vec![7.0f32; rows + 2];
+                    dot_lut_f32_rows(&codes, cl, bits, &table, &q, &mut out);
+                    let mut port = alloc::vec![7.0f32; rows + 2];
+                    portable::dot_lut_f32_rows(&codes, cl, bits, &table, &q, &mut port);
+                    let got: Vec<u32> = out[..rows].iter().map(|v| v.to_bits()).collect();
+                    let gotp: Vec<u32> = port[..rows].iter().map(|v| v.to_bits()).collect();
+                    assert_eq!(got, want, "bits {bits} n {n} rows {rows}");
+                    assert_eq!(gotp, want, "bits {bits} n {n} rows {rows}");
+                    assert_eq!(&out[rows..], &[7.0, 7.0]);
+                }
+            }
+        }
+    }
+}
+
 /// `dot_lut_f32_scaled`: bit for bit `dot_lut_f32` of the materialized scaled query, on the
 /// dispatched backend and the portable one, for every width, block sizes 2–64 (the arch kernels
 /// take blocks of whole groups), awkward lengths, short codes and short scale lists.

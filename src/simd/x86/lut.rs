@@ -74,6 +74,65 @@ fn dot_lut_f32_with<const S: bool>(codes: &[u8], bits: u32, table: &[f32], q: &[
     Some(portable::dot_lut_f32_finish(codes, bits, table, q, &acc, sc))
 }
 
+/// Arch `dot_lut_f32_rows` (`None` when no arch kernel applies; `out` untouched): one call for
+/// all rows, so the dispatch, the register tables and the index constants are set up once (the
+/// kernels inline into the row loop) rather than once per code.
+#[inline]
+pub fn dot_lut_f32_rows(
+    codes: &[u8],
+    code_len: usize,
+    bits: u32,
+    table: &[f32],
+    q: &[f32],
+    out: &mut [f32],
+) -> Option<()> {
+    if !has(feature::AVX2) || !matches!(bits, 1..=4 | 8) || table.is_empty() || code_len == 0 {
+        return None;
+    }
+    let rows = out.len().min(codes.len() / code_len);
+    let (codes, out) = (&codes[..rows * code_len], &mut out[..rows]);
+    // SAFETY: AVX2 (and for the first arm AVX-512F) was detected on this CPU; the kernels' memory
+    // accesses are justified inside.
+    unsafe {
+        match bits {
+            4 if has(feature::AVX512) => rows_avx512(codes, code_len, table, q, out),
+            1 => rows_avx2::<1>(codes, code_len, table, q, out),
+            2 => rows_avx2::<2>(codes, code_len, table, q, out),
+            3 => rows_avx2::<3>(codes, code_len, table, q, out),
+            4 => rows_avx2::<4>(codes, code_len, table, q, out),
+            _ => rows_avx2::<8>(codes, code_len, table, q, out),
+        }
+    }
+    Some(())
+}
+
+/// [`dot_lut_f32`]'s AVX2 path row by row (`codes` holds `out.len()` rows of `code_len` bytes).
+#[target_feature(enable = "avx2,fma")]
+fn rows_avx2<const B: usize>(codes: &[u8], code_len: usize, table: &[f32], q: &[f32], out: &mut [f32]) {
+    let sc = QScale { s: &[], shift: 0 };
+    for (code, o) in codes.chunks_exact(code_len).zip(out.iter_mut()) {
+        let n = q.len().min(code.len() * 8 / B);
+        let mut acc = [[0.0f32; 8]; 4];
+        let done = groups_avx2::<B, false>(code, table, &q[..n], 0, &mut acc, sc);
+        portable::dot_lut_f32_groups(code, B as u32, table, &q[..n], done, &mut acc, None);
+        *o = portable::dot_lut_f32_finish(code, B as u32, table, q, &acc, None);
+    }
+}
+
+/// [`dot_lut_f32`]'s AVX-512 path (4-bit indices) row by row.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn rows_avx512(codes: &[u8], code_len: usize, table: &[f32], q: &[f32], out: &mut [f32]) {
+    let sc = QScale { s: &[], shift: 0 };
+    for (code, o) in codes.chunks_exact(code_len).zip(out.iter_mut()) {
+        let n = q.len().min(code.len() * 2);
+        let mut acc = [[0.0f32; 8]; 4];
+        let start = groups_avx512::<4, false>(code, table, &q[..n], &mut acc, sc);
+        let done = groups_avx2::<4, false>(code, table, &q[..n], start, &mut acc, sc);
+        portable::dot_lut_f32_groups(code, 4, table, &q[..n], done, &mut acc, None);
+        *o = portable::dot_lut_f32_finish(code, 4, table, q, &acc, None);
+    }
+}
+
 /// Arch `lut_expand_f32` (`None` when no arch kernel applies; `out` untouched).
 #[inline]
 pub fn lut_expand_f32(codes: &[u8], bits: u32, table: &[f32], scale: f32, out: &mut [f32]) -> Option<()> {
@@ -207,6 +266,7 @@ fn expand_avx2<const B: usize>(codes: &[u8], table: &[f32], scale: f32, out: &mu
 /// block whose 8-byte reads stay inside `codes`; returns the number of groups done (a multiple
 /// of 4).
 #[target_feature(enable = "avx512f")]
+#[inline]
 fn groups_avx512<const B: usize, const S: bool>(
     codes: &[u8],
     table: &[f32],
@@ -277,6 +337,7 @@ fn groups_avx512<const B: usize, const S: bool>(
 /// number of groups done (all of them). `from` is a multiple of 4.
 /// `q.len() ≤ ⌊8·codes.len()/B⌋`, `B ∈ {1, 2, 3, 4, 8}`, `table` non-empty.
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn groups_avx2<const B: usize, const S: bool>(
     codes: &[u8],
     table: &[f32],
