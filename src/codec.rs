@@ -131,6 +131,20 @@ pub trait Codec {
     }
 }
 
+/// The argument check of [`Score::score_batch_strided`]: `codes` holds `n` codes of `stride`
+/// bytes and a sub-code of `code_len` bytes at `at` fits in each. Returns `code_len`.
+///
+/// # Errors
+/// [`Error::CodeLength`] otherwise.
+#[inline]
+pub fn check_strided(code_len: usize, len: usize, stride: usize, at: usize, n: usize) -> Result<usize> {
+    check_code(n.checked_mul(stride).ok_or(Error::Overflow)?, len)?;
+    if at.checked_add(code_len).is_none_or(|end| end > stride) {
+        return Err(Error::CodeLength { expected: stride, got: at.saturating_add(code_len) });
+    }
+    Ok(code_len)
+}
+
 /// A codec whose codes can be decoded to a reconstruction `x̂`.
 pub trait Decode: Codec {
     /// Decodes one code into `out` (`dim()` floats).
@@ -216,6 +230,55 @@ pub trait Score: Codec {
         }
         for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
             *o = self.score(q, code)?;
+        }
+        Ok(())
+    }
+
+    /// Scores, for each of the `out.len()` codes of `stride` bytes in `codes`, this codec's code
+    /// stored at bytes `at .. at + code_len()` of it: the scan of a composition whose code holds
+    /// this codec's code at offset `at` (a part of a [`Split`](crate::compose::Split), the
+    /// direction code of [`Normalized`](crate::compose::Normalized)). The same values as
+    /// [`score_batch`](Score::score_batch) on the gathered sub-codes, bit for bit.
+    ///
+    /// The default gathers up to 4 KiB of sub-codes at a time into a stack buffer and scans them
+    /// with `score_batch` (one code at a time with [`score`](Score::score) when two do not fit);
+    /// codecs whose scan reads codes in place override it (the codebook scalar codes of
+    /// TurboQuant), and compositions pass it on to their parts, so nested compositions read
+    /// their leaves' codes where they are.
+    ///
+    /// # Errors
+    /// [`Error::CodeLength`] if `codes.len() != out.len() · stride` or the sub-code does not fit
+    /// in `stride`; as `score_batch`.
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        /// Bytes of the stack buffer sub-codes are gathered into.
+        const GATHER: usize = 4096;
+        let ic = check_strided(self.code_len(), codes.len(), stride, at, out.len())?;
+        if stride == 0 {
+            for o in out.iter_mut() {
+                *o = self.score(q, &[])?;
+            }
+            return Ok(());
+        }
+        let per = GATHER / ic.max(1);
+        if per < 2 || ic == 0 {
+            for (code, o) in codes.chunks_exact(stride).zip(out.iter_mut()) {
+                *o = self.score(q, &code[at..at + ic])?;
+            }
+            return Ok(());
+        }
+        let mut buf = [0u8; GATHER];
+        for (block, ob) in codes.chunks(per * stride).zip(out.chunks_mut(per)) {
+            for (src, dst) in block.chunks_exact(stride).zip(buf.chunks_exact_mut(ic)) {
+                dst.copy_from_slice(&src[at..at + ic]);
+            }
+            self.score_batch(q, &buf[..ob.len() * ic], ob)?;
         }
         Ok(())
     }
@@ -529,7 +592,7 @@ macro_rules! forward_decode {
 pub(crate) use forward_decode;
 
 /// The [`Score`] methods of a wrapper that scores exactly as the codec in its field `$f`, whose
-/// `Query` type it shares: scratch, `prepare`, `score`, the batch scan, the search layout and
+/// `Query` type it shares: scratch, `prepare`, `score`, the batch scans (contiguous and strided), the search layout and
 /// its scans, and the exact scores of re-ranking. Not [`Score::estimator`] and
 /// [`Score::rerank_factor`]: wrappers that change what a score means or how a top-k scan
 /// re-ranks write those two, the others forward them with `forward_score!($f; estimator,
@@ -547,6 +610,16 @@ macro_rules! forward_score {
         }
         fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> $crate::error::Result<()> {
             self.$f.score_batch(q, codes, out)
+        }
+        fn score_batch_strided(
+            &self,
+            q: &Self::Query<'_>,
+            codes: &[u8],
+            stride: usize,
+            at: usize,
+            out: &mut [f32],
+        ) -> $crate::error::Result<()> {
+            self.$f.score_batch_strided(q, codes, stride, at, out)
         }
         fn layout_block(&self) -> (usize, usize) {
             self.$f.layout_block()

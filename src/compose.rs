@@ -80,16 +80,10 @@ fn score_pair<A: Score, B: Score>(a: &A, b: &B, q: &(A::Query<'_>, B::Query<'_>)
     Ok(a.score(&q.0, ca)? + b.score(&q.1, cb)?)
 }
 
-/// Bytes of the stack buffer [`score_part_batch`] gathers sub-codes into.
-const GATHER: usize = 4096;
-
 /// Scores, for each of the `out.len()` codes of `stride` bytes in `codes`, the sub-code
-/// `code[at..at + C.code_len()]` with `C`'s batch kernel, then replaces each score `s` with
-/// `fix(s, code)`.
-///
-/// Sub-codes are gathered into one contiguous stack buffer of up to 4 KiB at a time, so the inner
-/// codec's `score_batch` (its SIMD scan) runs even when its code is one part of a wider code.
-/// When fewer than two sub-codes fit, each is scored on its own with `C::score`.
+/// `code[at..at + C.code_len()]` with `C`'s strided scan ([`Score::score_batch_strided`]: in
+/// place where `C` reads codes in place, else gathered into a stack buffer), then replaces each
+/// score `s` with `fix(s, code)`.
 ///
 /// # Errors
 /// [`Error::CodeLength`](crate::Error::CodeLength) if `codes.len() != out.len() · stride` or the
@@ -103,62 +97,43 @@ pub(crate) fn score_part_batch<C: Score>(
     out: &mut [f32],
     mut fix: impl FnMut(f32, &[u8]) -> Result<f32>,
 ) -> Result<()> {
-    let ic = inner.code_len();
-    check_code(out.len() * stride, codes.len())?;
-    if at.checked_add(ic).is_none_or(|end| end > stride) {
-        return Err(crate::Error::CodeLength { expected: stride, got: at.saturating_add(ic) });
-    }
+    inner.score_batch_strided(q, codes, stride, at, out)?;
     if stride == 0 {
         for o in out.iter_mut() {
-            *o = fix(inner.score(q, &[])?, &[])?;
+            *o = fix(*o, &[])?;
         }
         return Ok(());
     }
-    let per = GATHER / ic.max(1);
-    if per < 2 || ic == 0 {
-        for (code, o) in codes.chunks_exact(stride).zip(out.iter_mut()) {
-            *o = fix(inner.score(q, &code[at..at + ic])?, code)?;
-        }
-        return Ok(());
-    }
-    let mut buf = [0u8; GATHER];
-    for (block, ob) in codes.chunks(per * stride).zip(out.chunks_mut(per)) {
-        let n = ob.len();
-        for (src, dst) in block.chunks_exact(stride).zip(buf.chunks_exact_mut(ic)) {
-            dst.copy_from_slice(&src[at..at + ic]);
-        }
-        inner.score_batch(q, &buf[..n * ic], ob)?;
-        for (o, code) in ob.iter_mut().zip(block.chunks_exact(stride)) {
-            *o = fix(*o, code)?;
-        }
+    for (o, code) in out.iter_mut().zip(codes.chunks_exact(stride)) {
+        *o = fix(*o, code)?;
     }
     Ok(())
 }
 
-/// Batch score of concatenated codes `a.code ‖ b.code`: both parts with their batch kernels,
+/// Batch score of concatenated codes `a.code ‖ b.code` stored at byte `at` of codes of `stride`
+/// bytes: both parts with their strided scans (in place where the parts read codes in place),
 /// summed (the same sums as [`score_pair`]).
 fn score_pair_batch<A: Score, B: Score>(
     a: &A,
     b: &B,
     q: &(A::Query<'_>, B::Query<'_>),
     codes: &[u8],
+    stride: usize,
+    at: usize,
     out: &mut [f32],
 ) -> Result<()> {
-    let (ca, cb) = (a.code_len(), b.code_len());
-    let stride = ca + cb;
-    check_code(out.len() * stride, codes.len())?;
+    let ca = a.code_len();
+    crate::codec::check_strided(ca + b.code_len(), codes.len(), stride, at, out.len())?;
     // Second-part scores of 256 codes at a time, then added to the first part's.
     const ROWS: usize = 256;
     let mut second = [0f32; ROWS];
     for (block, ob) in codes.chunks(ROWS * stride.max(1)).zip(out.chunks_mut(ROWS)) {
         let sb = &mut second[..ob.len()];
-        score_part_batch(b, &q.1, block, stride, ca, sb, |s, _| Ok(s))?;
-        let mut i = 0;
-        score_part_batch(a, &q.0, block, stride, 0, ob, |s, _| {
-            let r = s + sb[i];
-            i += 1;
-            Ok(r)
-        })?;
+        b.score_batch_strided(&q.1, block, stride, at + ca, sb)?;
+        a.score_batch_strided(&q.0, block, stride, at, ob)?;
+        for (o, &s) in ob.iter_mut().zip(sb.iter()) {
+            *o += s;
+        }
     }
     Ok(())
 }
@@ -325,6 +300,16 @@ impl<T: Transform + 'static, C: Score> Score for Rotated<T, C> {
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(q, codes, out)
     }
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.inner.score_batch_strided(q, codes, stride, at, out)
+    }
 }
 
 /// Two-stage residual codec: `A` codes `x`, `B` codes the residual `x − A.decode(A.code)`.
@@ -479,7 +464,18 @@ impl<A: Decode + Score, B: Score> Score for Residual<A, B> {
     }
     /// Both stages with their batch kernels.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        score_pair_batch(&self.first, &self.second, q, codes, out)
+        score_pair_batch(&self.first, &self.second, q, codes, self.code_len(), 0, out)
+    }
+    /// Both stages' strided scans, at `at` and `at + A.code_len()`.
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        score_pair_batch(&self.first, &self.second, q, codes, stride, at, out)
     }
 }
 
@@ -612,7 +608,18 @@ impl<A: Score, B: Score> Score for Split<A, B> {
     }
     /// Both stages with their batch kernels.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        score_pair_batch(&self.first, &self.second, q, codes, out)
+        score_pair_batch(&self.first, &self.second, q, codes, self.code_len(), 0, out)
+    }
+    /// Both stages' strided scans, at `at` and `at + A.code_len()`.
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        score_pair_batch(&self.first, &self.second, q, codes, stride, at, out)
     }
 }
 
@@ -806,7 +813,19 @@ impl<C: Score, N: NormStore> Score for Normalized<C, N> {
     }
     /// `C`'s batch kernel on the direction codes, then the norms.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        score_part_batch(&self.inner, q, codes, self.code_len(), 0, out, |s, code| Ok(self.norm_of(code)? * s))
+        self.score_batch_strided(q, codes, self.code_len(), 0, out)
+    }
+    /// `C`'s strided scan of the direction codes, then the norms.
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let cl = crate::codec::check_strided(self.code_len(), codes.len(), stride, at, out.len())?;
+        score_part_batch(&self.inner, q, codes, stride, at, out, |s, code| Ok(self.norm_of(&code[at..at + cl])? * s))
     }
 }
 
@@ -1129,14 +1148,30 @@ impl<C: Score, M: AsRef<[f32]>> Score for Centered<C, M> {
     }
     fn score_batch(&self, q: &CenteredQuery<C::Query<'_>>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(&q.inner, codes, out)?;
-        // One pass (no early exit, so it vectorizes): add `⟨q, μ⟩`, note any non-finite score.
-        let mut finite = true;
-        for o in out.iter_mut() {
-            *o += q.q_mean;
-            finite &= o.is_finite();
-        }
-        if finite { Ok(()) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
+        add_mean(out, q.q_mean)
     }
+    fn score_batch_strided(
+        &self,
+        q: &CenteredQuery<C::Query<'_>>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.inner.score_batch_strided(&q.inner, codes, stride, at, out)?;
+        add_mean(out, q.q_mean)
+    }
+}
+
+/// Adds `⟨q, μ⟩` to every score in one pass (no early exit, so it vectorizes), then refuses any
+/// non-finite score.
+fn add_mean(out: &mut [f32], q_mean: f32) -> Result<()> {
+    let mut finite = true;
+    for o in out.iter_mut() {
+        *o += q_mean;
+        finite &= o.is_finite();
+    }
+    if finite { Ok(()) } else { Err(crate::Error::Corrupt("composed score is not finite")) }
 }
 
 /// Per-coordinate scaling: `C` codes `s ⊙ x` for fixed positive scales `s` (stored as
@@ -1240,6 +1275,16 @@ impl<C: Score, S: AsRef<[f32]> + 'static> Score for Scaled<C, S> {
     }
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(q, codes, out)
+    }
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.inner.score_batch_strided(q, codes, stride, at, out)
     }
 }
 

@@ -352,17 +352,29 @@ impl Score for CodebookScalar {
     /// The float scan over all codes in one call ([`crate::simd::dot_lut_f32_rows`]: the same
     /// bits as [`score`](Score::score) per code); [`ScanMode::I8`] code by code.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        let c = self.code_len();
-        check_code(out.len().checked_mul(c).ok_or(Error::Overflow)?, codes.len())?;
+        self.score_batch_strided(q, codes, self.code_len(), 0, out)
+    }
+    /// In place: the codes are read where they are inside the wider codes.
+    fn score_batch_strided(
+        &self,
+        q: &Self::Query<'_>,
+        codes: &[u8],
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let c = crate::codec::check_strided(self.code_len(), codes.len(), stride, at, out.len())?;
+        if out.is_empty() {
+            return Ok(());
+        }
         if let Some(i8) = &q.i8 {
-            // `dim ≥ 1`, so codes are at least one byte.
-            for (code, o) in codes.chunks_exact(c.max(1)).zip(out.iter_mut()) {
-                *o = i8.score(code);
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = i8.score(&codes[r * stride + at..r * stride + at + c]);
             }
             return Ok(());
         }
         check_dim(self.dim, q.q.len())?;
-        crate::simd::dot_lut_f32_rows(codes, c, self.bits, q.table, q.q, out);
+        crate::simd::dot_lut_f32_rows(&codes[at..], stride, c, self.bits, q.table, q.q, out);
         Ok(())
     }
 }

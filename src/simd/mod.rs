@@ -399,18 +399,27 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
     portable::dot_lut_f32(codes, bits, table, q)
 }
 
-/// [`dot_lut_f32`] of each of the rows of `codes` (`code_len` bytes each) against one query:
-/// `out[r] = dot_lut_f32(&codes[r·code_len..(r+1)·code_len], bits, table, q)` bit for bit, for
-/// `r < min(out.len(), codes.len() / code_len)` (the rest of `out` is left unchanged; with
-/// `code_len = 0` every entry is the empty code's 0). The batch scan of codebook scalar codes:
+/// [`dot_lut_f32`] of each of the rows of `codes` against one query: row `r` is
+/// `codes[r·stride .. r·stride + code_len]` and `out[r] = dot_lut_f32(row r, bits, table, q)`
+/// bit for bit, for the rows `r < out.len()` that fit in `codes` (the rest of `out` is left
+/// unchanged; with `code_len = 0` every entry is the empty code's 0). The batch scan of codebook
+/// scalar codes, in place inside wider codes (`stride > code_len`: a part of a composed code):
 /// one dispatch and one register setup for all rows.
 #[inline]
-pub fn dot_lut_f32_rows(codes: &[u8], code_len: usize, bits: u32, table: &[f32], q: &[f32], out: &mut [f32]) {
+pub fn dot_lut_f32_rows(
+    codes: &[u8],
+    stride: usize,
+    code_len: usize,
+    bits: u32,
+    table: &[f32],
+    q: &[f32],
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
-    if x86::lut::dot_lut_f32_rows(codes, code_len, bits, table, q, out).is_some() {
+    if x86::lut::dot_lut_f32_rows(codes, stride, code_len, bits, table, q, out).is_some() {
         return;
     }
-    portable::dot_lut_f32_rows(codes, code_len, bits, table, q, out)
+    portable::dot_lut_f32_rows(codes, stride, code_len, bits, table, q, out)
 }
 
 /// [`dot_lut_f32`] of a query scaled per block: `Σ_i (q_i·s_{i >> shift})·T[idx_i]`, each scaled

@@ -604,13 +604,32 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f32 {
 }
 
 /// Portable [`crate::simd::dot_lut_f32_rows`].
-pub fn dot_lut_f32_rows(codes: &[u8], code_len: usize, bits: u32, table: &[f32], q: &[f32], out: &mut [f32]) {
+pub fn dot_lut_f32_rows(
+    codes: &[u8],
+    stride: usize,
+    code_len: usize,
+    bits: u32,
+    table: &[f32],
+    q: &[f32],
+    out: &mut [f32],
+) {
     if code_len == 0 {
         out.fill(dot_lut_f32(&[], bits, table, q));
         return;
     }
-    for (code, o) in codes.chunks_exact(code_len).zip(out.iter_mut()) {
-        *o = dot_lut_f32(code, bits, table, q);
+    let rows = out.len().min(lut_rows(codes.len(), stride, code_len));
+    for (r, o) in out[..rows].iter_mut().enumerate() {
+        *o = dot_lut_f32(&codes[r * stride..r * stride + code_len], bits, table, q);
+    }
+}
+
+/// How many rows of `code_len ≥ 1` bytes, `stride` bytes apart, fit in `len` bytes (with
+/// `stride = 0`, all of them when one does: `usize::MAX`).
+pub(crate) fn lut_rows(len: usize, stride: usize, code_len: usize) -> usize {
+    match (len.checked_sub(code_len), stride) {
+        (None, _) => 0,
+        (Some(_), 0) => usize::MAX,
+        (Some(rest), s) => rest / s + 1,
     }
 }
 

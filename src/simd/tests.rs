@@ -225,8 +225,8 @@ fn quantize_matches_reference_exactly() {
 }
 
 /// `dot_lut_f32_rows`: each row bit for bit `dot_lut_f32` of that row (dispatched and portable),
-/// every width, awkward lengths, queries shorter and longer than a row, extra `out` entries
-/// left unchanged.
+/// every width, awkward lengths, rows contiguous and strided, queries shorter and longer than a
+/// row, extra `out` entries left unchanged.
 #[test]
 fn lut_rows_kernel_is_the_lut_kernel_per_row() {
     let mut r = Rng::new(23);
@@ -236,14 +236,18 @@ fn lut_rows_kernel_is_the_lut_kernel_per_row() {
             for (cl_extra, q_extra) in [(0usize, 0usize), (3, 0), (0, 5)] {
                 let cl = crate::bits::packed_len(n, bits) + cl_extra;
                 let q = floats(&mut r, n + q_extra);
-                for rows in [0usize, 1, 2, 5, 33] {
-                    let codes: Vec<u8> = (0..rows * cl).map(|_| r.next_u32() as u8).collect();
-                    let want: Vec<u32> =
-                        codes.chunks_exact(cl).map(|c| dot_lut_f32(c, bits, &table, &q).to_bits()).collect();
+                for (rows, gap) in [(0usize, 0usize), (1, 0), (2, 3), (5, 0), (33, 1), (33, 64)] {
+                    // Rows `cl` bytes long, `cl + gap` apart (the last one without its gap).
+                    let stride = cl + gap;
+                    let len = if rows == 0 { 0 } else { (rows - 1) * stride + cl };
+                    let codes: Vec<u8> = (0..len).map(|_| r.next_u32() as u8).collect();
+                    let want: Vec<u32> = (0..rows)
+                        .map(|i| dot_lut_f32(&codes[i * stride..i * stride + cl], bits, &table, &q).to_bits())
+                        .collect();
                     let mut out = alloc::vec![7.0f32; rows + 2];
-                    dot_lut_f32_rows(&codes, cl, bits, &table, &q, &mut out);
+                    dot_lut_f32_rows(&codes, stride, cl, bits, &table, &q, &mut out);
                     let mut port = alloc::vec![7.0f32; rows + 2];
-                    portable::dot_lut_f32_rows(&codes, cl, bits, &table, &q, &mut port);
+                    portable::dot_lut_f32_rows(&codes, stride, cl, bits, &table, &q, &mut port);
                     let got: Vec<u32> = out[..rows].iter().map(|v| v.to_bits()).collect();
                     let gotp: Vec<u32> = port[..rows].iter().map(|v| v.to_bits()).collect();
                     assert_eq!(got, want, "bits {bits} n {n} rows {rows}");

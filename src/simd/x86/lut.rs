@@ -80,37 +80,56 @@ fn dot_lut_f32_with<const S: bool>(codes: &[u8], bits: u32, table: &[f32], q: &[
 #[inline]
 pub fn dot_lut_f32_rows(
     codes: &[u8],
+    stride: usize,
     code_len: usize,
     bits: u32,
     table: &[f32],
     q: &[f32],
     out: &mut [f32],
 ) -> Option<()> {
-    if !has(feature::AVX2) || !matches!(bits, 1..=4 | 8) || table.is_empty() || code_len == 0 {
+    if !has(feature::AVX2) || !matches!(bits, 1..=4 | 8) || table.is_empty() || code_len == 0 || stride == 0 {
         return None;
     }
-    let rows = out.len().min(codes.len() / code_len);
-    let (codes, out) = (&codes[..rows * code_len], &mut out[..rows]);
+    let n = out.len().min(portable::lut_rows(codes.len(), stride, code_len));
+    let out = &mut out[..n];
+    let rows = Rows { codes, stride, code_len };
     // SAFETY: AVX2 (and for the first arm AVX-512F) was detected on this CPU; the kernels' memory
     // accesses are justified inside.
     unsafe {
         match bits {
-            4 if has(feature::AVX512) => rows_avx512(codes, code_len, table, q, out),
-            1 => rows_avx2::<1>(codes, code_len, table, q, out),
-            2 => rows_avx2::<2>(codes, code_len, table, q, out),
-            3 => rows_avx2::<3>(codes, code_len, table, q, out),
-            4 => rows_avx2::<4>(codes, code_len, table, q, out),
-            _ => rows_avx2::<8>(codes, code_len, table, q, out),
+            4 if has(feature::AVX512) => rows_avx512(rows, table, q, out),
+            1 => rows_avx2::<1>(rows, table, q, out),
+            2 => rows_avx2::<2>(rows, table, q, out),
+            3 => rows_avx2::<3>(rows, table, q, out),
+            4 => rows_avx2::<4>(rows, table, q, out),
+            _ => rows_avx2::<8>(rows, table, q, out),
         }
     }
     Some(())
 }
 
-/// [`dot_lut_f32`]'s AVX2 path row by row (`codes` holds `out.len()` rows of `code_len` bytes).
+/// Rows of `code_len` bytes, `stride` bytes apart, in `codes`.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    codes: &'a [u8],
+    stride: usize,
+    code_len: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// Row `r` (empty past the end, which the callers' row counts exclude).
+    #[inline(always)]
+    fn row(&self, r: usize) -> &'a [u8] {
+        self.codes.get(r * self.stride..r * self.stride + self.code_len).unwrap_or_default()
+    }
+}
+
+/// [`dot_lut_f32`]'s AVX2 path row by row.
 #[target_feature(enable = "avx2,fma")]
-fn rows_avx2<const B: usize>(codes: &[u8], code_len: usize, table: &[f32], q: &[f32], out: &mut [f32]) {
+fn rows_avx2<const B: usize>(rows: Rows<'_>, table: &[f32], q: &[f32], out: &mut [f32]) {
     let sc = QScale { s: &[], shift: 0 };
-    for (code, o) in codes.chunks_exact(code_len).zip(out.iter_mut()) {
+    for (r, o) in out.iter_mut().enumerate() {
+        let code = rows.row(r);
         let n = q.len().min(code.len() * 8 / B);
         let mut acc = [[0.0f32; 8]; 4];
         let done = groups_avx2::<B, false>(code, table, &q[..n], 0, &mut acc, sc);
@@ -121,9 +140,10 @@ fn rows_avx2<const B: usize>(codes: &[u8], code_len: usize, table: &[f32], q: &[
 
 /// [`dot_lut_f32`]'s AVX-512 path (4-bit indices) row by row.
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn rows_avx512(codes: &[u8], code_len: usize, table: &[f32], q: &[f32], out: &mut [f32]) {
+fn rows_avx512(rows: Rows<'_>, table: &[f32], q: &[f32], out: &mut [f32]) {
     let sc = QScale { s: &[], shift: 0 };
-    for (code, o) in codes.chunks_exact(code_len).zip(out.iter_mut()) {
+    for (r, o) in out.iter_mut().enumerate() {
+        let code = rows.row(r);
         let n = q.len().min(code.len() * 2);
         let mut acc = [[0.0f32; 8]; 4];
         let start = groups_avx512::<4, false>(code, table, &q[..n], &mut acc, sc);
