@@ -148,70 +148,25 @@ impl<C> Rerank<C> {
 }
 
 impl<C: Codec> Codec for Rerank<C> {
-    fn dim(&self) -> usize {
-        self.inner.dim()
-    }
-    fn code_len(&self) -> usize {
-        self.inner.code_len()
-    }
-    fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        self.inner.encode_into(x, code)
-    }
-    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> Result<()> {
-        self.inner.encode_batch(xs, codes)
-    }
+    crate::codec::forward_codec!(inner);
 }
 
 impl<C: Decode> Decode for Rerank<C> {
-    fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.decode_into(code, out)
-    }
-    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.decode_batch(codes, out)
-    }
+    crate::codec::forward_decode!(inner);
 }
 
-/// Every method is the inner codec's, except [`rerank_factor`](Score::rerank_factor).
+/// Every method is the inner codec's, except [`rerank_factor`](Score::rerank_factor). The
+/// estimator is the inner codec's (what [`score`](Score::score) estimates; the scores a
+/// re-ranked top-k scan returns are [`score_exact`](Score::score_exact)'s).
 impl<C: Score> Score for Rerank<C> {
     type Query<'s>
         = C::Query<'s>
     where
         Self: 's;
 
-    fn query_scratch_len(&self) -> usize {
-        self.inner.query_scratch_len()
-    }
-    /// The inner codec's (what [`score`](Score::score) estimates; the scores a re-ranked top-k
-    /// scan returns are [`score_exact`](Score::score_exact)'s).
+    crate::codec::forward_score!(inner);
     fn estimator(&self) -> Estimator {
         self.inner.estimator()
-    }
-    fn prepare<'s>(&'s self, q: &[f32], scratch: &'s mut [f32]) -> Result<Self::Query<'s>> {
-        self.inner.prepare(q, scratch)
-    }
-    fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        self.inner.score(q, code)
-    }
-    fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.score_batch(q, codes, out)
-    }
-    fn layout_block(&self) -> (usize, usize) {
-        self.inner.layout_block()
-    }
-    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> Result<()> {
-        self.inner.to_layout(codes, out)
-    }
-    fn score_layout(&self, q: &Self::Query<'_>, layout: &[u8], out: &mut [f32]) -> Result<()> {
-        self.inner.score_layout(q, layout, out)
-    }
-    fn score_layout_many(&self, qs: &[&Self::Query<'_>], layout: &[u8], n: usize, out: &mut [f32]) -> Result<()> {
-        self.inner.score_layout_many(qs, layout, n, out)
-    }
-    fn score_exact(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
-        self.inner.score_exact(q, code)
-    }
-    fn score_exact_layout(&self, q: &Self::Query<'_>, layout: &[u8], i: usize) -> Result<f32> {
-        self.inner.score_exact_layout(q, layout, i)
     }
     fn rerank_factor(&self) -> usize {
         self.factor as usize
