@@ -159,6 +159,41 @@ fn token_values_round_trip_and_block_scoring() {
     }
 }
 
+/// Value attention from codes (the packed-row kernel for groups of a multiple of 8 channels,
+/// the token loop otherwise) equals decode-then-weighted-sum at every width, for head
+/// dimensions from 8 to 1,024, block lengths that split into several kernel calls (the weight
+/// buffer holds 512 / (d/8) tokens), groups from 8 channels to the whole head, both kinds of
+/// scale; `attend_batch` equals `attend` per row, bit for bit.
+#[test]
+fn token_values_attend_every_width_equals_decode_then_sum() {
+    for bits in 1..=8u32 {
+        for (d, b, g, sym, side) in [
+            (8usize, 3usize, 8usize, true, SideFormat::F16),
+            (32, 128, 32, true, SideFormat::F16),
+            (40, 17, 8, false, SideFormat::Bf16),
+            (128, 37, 32, true, SideFormat::F16),
+            (128, 70, 64, false, SideFormat::F32),
+            (136, 9, 136, true, SideFormat::F16),
+            (1024, 6, 32, true, SideFormat::F16),
+            (24, 5, 12, false, SideFormat::F16),
+        ] {
+            let c = TokenValues::new(d, b, bits, g, sym, side).unwrap();
+            let x = keys(b, d, u64::from(bits) + d as u64);
+            check_block_scoring(&c, &x, 40 + u64::from(bits));
+            let mut code = vec![0u8; c.code_len()];
+            c.encode_into(&x, &mut code).unwrap();
+            let ps: Vec<f32> = gauss(3 * b, 9).iter().map(|v| v.abs() / b as f32).collect();
+            let mut outs = vec![0.25f32; 3 * d];
+            c.attend_batch(&ps, &code, &mut outs).unwrap();
+            for j in 0..3 {
+                let mut o = vec![0.25f32; d];
+                c.attend(&ps[j * b..(j + 1) * b], &code, &mut o).unwrap();
+                assert_eq!(&o[..], &outs[j * d..(j + 1) * d], "bits {bits} d {d}");
+            }
+        }
+    }
+}
+
 #[test]
 fn outliers_exact_on_outliers_and_inner_elsewhere() {
     let (d, b) = (32usize, 64usize);

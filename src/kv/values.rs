@@ -7,6 +7,12 @@ use crate::codec::{Codec, Decode};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
 use crate::scalar::side::SideFormat;
 
+/// Weights per call of the attention kernel (`tokens × d/8`, on the stack: 2 KiB).
+const ATTEND_WEIGHTS: usize = 512;
+
+/// Groups whose parameters are read at a time when decoding a token.
+const PARAMS: usize = 64;
+
 /// Values of one head quantized per token: every group of `g` consecutive channels of a token
 /// has its own scale, and each coordinate a `b`-bit code (KIVI's per-token value quantization).
 ///
@@ -96,6 +102,29 @@ impl TokenValues {
         Ok((lo, st))
     }
 
+    /// Offsets and steps of groups `g0 .. g0 + lo.len()` of a token code into `lo` and `st`
+    /// (the values and checks of [`group_params`](Self::group_params), with the side format
+    /// matched once and one branch for the checks).
+    #[inline]
+    fn params_into(&self, tok: &[u8], g0: usize, lo: &mut [f32], st: &mut [f32]) -> Result<()> {
+        let (s, k) = (self.side.bytes(), self.per_group());
+        let head = &tok[g0 * k * s..];
+        if self.symmetric {
+            self.side.read_strided(head, s, st);
+            let levels = self.levels();
+            lo.iter_mut().zip(st.iter()).for_each(|(l, &st)| *l = -st * levels * 0.5);
+        } else {
+            self.side.read_strided(head, 2 * s, lo);
+            self.side.read_strided(&head[s..], 2 * s, st);
+        }
+        // `|lo| + 255·Δ` finite implies both finite (NaN and ±inf propagate).
+        let ok = lo
+            .iter()
+            .zip(st.iter())
+            .fold(true, |ok, (&l, &st)| ok & (st >= 0.0) & (libm::fabsf(l) + st * 255.0).is_finite());
+        if ok { Ok(()) } else { Err(Error::Corrupt("TokenValues: offset or step not finite, or negative step")) }
+    }
+
     fn encode_token(&self, x: &[f32], tok: &mut [u8]) -> Result<()> {
         let (s, b, levels) = (self.side.bytes(), self.bits, self.levels());
         let hdr = self.d / self.group * self.per_group() * s;
@@ -131,9 +160,16 @@ impl TokenValues {
         let hdr = self.d / self.group * self.per_group() * self.side.bytes();
         let mut codes = [0u8; super::MAX_HEAD_DIM];
         pack::unpack(&tok[hdr..], b, &mut codes[..self.d]);
-        for (g, (o, c)) in out.chunks_exact_mut(self.group).zip(codes.chunks_exact(self.group)).enumerate() {
-            let (lo, st) = self.group_params(tok, g)?;
-            o.iter_mut().zip(c).for_each(|(o, &q)| *o = lo + st * f32::from(q));
+        let (mut lo, mut st) = ([0f32; PARAMS], [0f32; PARAMS]);
+        let span = PARAMS * self.group;
+        for (i, (os, cs)) in out.chunks_mut(span).zip(codes[..self.d].chunks(span)).enumerate() {
+            let n = os.len() / self.group;
+            self.params_into(tok, i * PARAMS, &mut lo[..n], &mut st[..n])?;
+            for (((o, c), &lo), &st) in
+                os.chunks_exact_mut(self.group).zip(cs.chunks_exact(self.group)).zip(&lo).zip(&st)
+            {
+                o.iter_mut().zip(c).for_each(|(o, &q)| *o = lo + st * f32::from(q));
+            }
         }
         Ok(())
     }
@@ -218,18 +254,45 @@ impl TokenBlock for TokenValues {
         Ok(())
     }
 
-    /// Per token: `out_c += (p_t·Δ_g)·code_c + p_t·lo_g`.
+    /// `out_c += Σ_t (p_t·Δ_{t,g})·code_{t,c} + Σ_t p_t·lo_{t,g}` for channel `c` of group `g`:
+    /// the offsets are summed once per group, and the codes of up to [`ATTEND_WEIGHTS`]`/(d/8)`
+    /// tokens at a time go to [`crate::simd::axpy_packed_rows`] with weights `p_t·Δ_{t,g}` (one
+    /// per 8 channels), which keeps the output sums in registers across the tokens. Groups of
+    /// other than a multiple of 8 channels take the token-by-token loop.
     fn attend(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
         check_attend(self, p, code, out)?;
-        let (b, gsz) = (self.bits, self.group);
-        let hdr = self.d / gsz * self.per_group() * self.side.bytes();
-        let mut codes = [0f32; super::MAX_HEAD_DIM];
-        for (tok, &pt) in code.chunks_exact(self.token_len()).zip(p) {
-            pack::unpack_f32(&tok[hdr..], b, &mut codes[..self.d]);
-            for (g, (og, cg)) in out.chunks_exact_mut(gsz).zip(codes.chunks_exact(gsz)).enumerate() {
-                let (lo, st) = self.group_params(tok, g)?;
-                let (a, c0) = (pt * st, pt * lo);
-                og.iter_mut().zip(cg).for_each(|(o, &c)| *o += a * c + c0);
+        let (b, gsz, d, tl) = (self.bits, self.group, self.d, self.token_len());
+        let hdr = d / gsz * self.per_group() * self.side.bytes();
+        if gsz.is_multiple_of(8) {
+            let (k, per) = (d / 8, gsz / 8);
+            let rows = (ATTEND_WEIGHTS / k).max(1);
+            let mut w = [0f32; ATTEND_WEIGHTS];
+            let mut offsets = [0f32; super::MAX_HEAD_DIM / 8];
+            // At most d/8 ≤ 128 groups.
+            let ng = d / gsz;
+            let (mut lo, mut st) = ([0f32; super::MAX_HEAD_DIM / 8], [0f32; super::MAX_HEAD_DIM / 8]);
+            for (toks, ps) in code.chunks(rows * tl).zip(p.chunks(rows)) {
+                for ((tok, &pt), wt) in toks.chunks_exact(tl).zip(ps).zip(w.chunks_exact_mut(k)) {
+                    self.params_into(tok, 0, &mut lo[..ng], &mut st[..ng])?;
+                    for (((wg, c), &lo), &st) in wt.chunks_exact_mut(per).zip(offsets.iter_mut()).zip(&lo).zip(&st) {
+                        wg.fill(pt * st);
+                        *c += pt * lo;
+                    }
+                }
+                crate::simd::axpy_packed_rows(&toks[hdr..], tl, b as u32, &w[..ps.len() * k], out);
+            }
+            for (og, &c) in out.chunks_exact_mut(gsz).zip(&offsets) {
+                og.iter_mut().for_each(|o| *o += c);
+            }
+        } else {
+            let mut codes = [0f32; super::MAX_HEAD_DIM];
+            for (tok, &pt) in code.chunks_exact(tl).zip(p) {
+                pack::unpack_f32(&tok[hdr..], b, &mut codes[..d]);
+                for (g, (og, cg)) in out.chunks_exact_mut(gsz).zip(codes.chunks_exact(gsz)).enumerate() {
+                    let (lo, st) = self.group_params(tok, g)?;
+                    let (a, c0) = (pt * st, pt * lo);
+                    og.iter_mut().zip(cg).for_each(|(o, &c)| *o += a * c + c0);
+                }
             }
         }
         if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("TokenValues: output not finite")) }
