@@ -105,7 +105,7 @@ impl TokenValues {
     /// Offsets and steps of groups `g0 .. g0 + lo.len()` of a token code into `lo` and `st`
     /// (the values and checks of [`group_params`](Self::group_params), with the side format
     /// matched once and one branch for the checks).
-    #[inline]
+    #[inline(always)]
     fn params_into(&self, tok: &[u8], g0: usize, lo: &mut [f32], st: &mut [f32]) -> Result<()> {
         let (s, k) = (self.side.bytes(), self.per_group());
         let head = &tok[g0 * k * s..];
@@ -158,17 +158,14 @@ impl TokenValues {
     fn decode_token(&self, tok: &[u8], out: &mut [f32]) -> Result<()> {
         let b = self.bits;
         let hdr = self.d / self.group * self.per_group() * self.side.bytes();
-        let mut codes = [0u8; super::MAX_HEAD_DIM];
-        pack::unpack(&tok[hdr..], b, &mut codes[..self.d]);
+        // The codes as floats straight into `out`, then `lo + Δ·code` in place per group.
+        pack::unpack_f32(&tok[hdr..], b, &mut out[..self.d]);
         let (mut lo, mut st) = ([0f32; PARAMS], [0f32; PARAMS]);
-        let span = PARAMS * self.group;
-        for (i, (os, cs)) in out.chunks_mut(span).zip(codes[..self.d].chunks(span)).enumerate() {
+        for (i, os) in out[..self.d].chunks_mut(PARAMS * self.group).enumerate() {
             let n = os.len() / self.group;
             self.params_into(tok, i * PARAMS, &mut lo[..n], &mut st[..n])?;
-            for (((o, c), &lo), &st) in
-                os.chunks_exact_mut(self.group).zip(cs.chunks_exact(self.group)).zip(&lo).zip(&st)
-            {
-                o.iter_mut().zip(c).for_each(|(o, &q)| *o = lo + st * f32::from(q));
+            for ((o, &lo), &st) in os.chunks_exact_mut(self.group).zip(&lo).zip(&st) {
+                o.iter_mut().for_each(|o| *o = lo + st * *o);
             }
         }
         Ok(())

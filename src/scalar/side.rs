@@ -132,7 +132,8 @@ impl SideFormat {
     ///
     /// # Panics
     /// If `b` is shorter than `(out.len() − 1)·stride + bytes()`.
-    #[inline]
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
     pub(crate) fn read_strided(self, b: &[u8], stride: usize, out: &mut [f32]) {
         let at = |i: usize| &b[i * stride..i * stride + self.bytes()];
         match self {
