@@ -758,3 +758,51 @@ fn entropy_block_real_keys() {
         assert!(rel < bound, "L{layer}: rel. logit error {rel}");
     }
 }
+
+/// A corrupt group scale (negative, NaN, infinite) is refused by decoding and by attention from
+/// codes alike, on the packed-row path (groups of 8k channels) and the token loop, for every
+/// side format.
+#[test]
+fn token_values_attend_refuses_corrupt_scales() {
+    for (g, sym, side) in [
+        (16usize, true, SideFormat::F16),
+        (16, false, SideFormat::Bf16),
+        (8, false, SideFormat::F32),
+        (4, true, SideFormat::F16),
+        (4, false, SideFormat::F32),
+    ] {
+        let (d, b) = (16usize, 10usize);
+        let c = TokenValues::new(d, b, 3, g, sym, side).unwrap();
+        let x = keys(b, d, 3);
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        let p = vec![0.1f32; b];
+        let s = side.bytes();
+        let neg: Vec<u8> = match side {
+            SideFormat::F32 => (-1.0f32).to_le_bytes().to_vec(),
+            SideFormat::F16 => vec![0x00, 0xBC],
+            SideFormat::Bf16 => vec![0x80, 0xBF],
+        };
+        let nan: Vec<u8> = match side {
+            SideFormat::F32 => f32::NAN.to_le_bytes().to_vec(),
+            SideFormat::F16 => vec![0x01, 0x7F],
+            SideFormat::Bf16 => vec![0xC0, 0x7F],
+        };
+        let inf: Vec<u8> = match side {
+            SideFormat::F32 => f32::INFINITY.to_le_bytes().to_vec(),
+            SideFormat::F16 => vec![0x00, 0x7C],
+            SideFormat::Bf16 => vec![0x80, 0x7F],
+        };
+        let tl = c.code_len() / b;
+        for bad in [&neg, &nan, &inf] {
+            // The step of the last group of token 7.
+            let at = 7 * tl + (d / g - 1) * if sym { s } else { 2 * s } + if sym { 0 } else { s };
+            let mut bc = code.clone();
+            bc[at..at + s].copy_from_slice(bad);
+            let mut o = vec![0f32; d];
+            assert!(c.attend(&p, &bc, &mut o).is_err(), "g {g} sym {sym} {side:?} {bad:?}");
+            let mut y = vec![0f32; c.dim()];
+            assert!(c.decode_into(&bc, &mut y).is_err(), "decode g {g} sym {sym} {side:?} {bad:?}");
+        }
+    }
+}

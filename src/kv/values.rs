@@ -125,6 +125,40 @@ impl TokenValues {
         if ok { Ok(()) } else { Err(Error::Corrupt("TokenValues: offset or step not finite, or negative step")) }
     }
 
+    /// The kernel weights of a run of token codes `toks` with attention weights `ps`:
+    /// `w[t·d/8 + j] = p_t·Δ_{t,g}` for the 8-channel groups `j` of scale group `g`, and
+    /// `offsets[g] += p_t·lo_{t,g}`; `false` if any group's parameters fail the checks of
+    /// [`group_params`](Self::group_params). `SYM` and the side-value reader `read` (`S`
+    /// bytes) are fixed per copy, so the loop has no format branch.
+    #[inline(always)]
+    fn weights<const SYM: bool, const S: usize>(
+        &self,
+        toks: &[u8],
+        ps: &[f32],
+        w: &mut [f32],
+        offsets: &mut [f32],
+        read: impl Fn(&[u8]) -> f32,
+    ) -> bool {
+        let (k, per, levels) = (self.d / 8, self.group / 8, self.levels());
+        let head = offsets.len() * if SYM { S } else { 2 * S };
+        let mut ok = true;
+        for ((tok, &pt), wt) in toks.chunks_exact(self.token_len()).zip(ps).zip(w.chunks_exact_mut(k)) {
+            let params = &tok[..head];
+            for (g, (wg, c)) in wt.chunks_exact_mut(per).zip(offsets.iter_mut()).enumerate() {
+                let (lo, st) = if SYM {
+                    let st = read(&params[g * S..]);
+                    (-st * levels * 0.5, st)
+                } else {
+                    (read(&params[2 * g * S..]), read(&params[2 * g * S + S..]))
+                };
+                ok &= (st >= 0.0) & (libm::fabsf(lo) + st * 255.0).is_finite();
+                wg.fill(pt * st);
+                *c += pt * lo;
+            }
+        }
+        ok
+    }
+
     fn encode_token(&self, x: &[f32], tok: &mut [u8]) -> Result<()> {
         let (s, b, levels) = (self.side.bytes(), self.bits, self.levels());
         let hdr = self.d / self.group * self.per_group() * s;
@@ -261,20 +295,26 @@ impl TokenBlock for TokenValues {
         let (b, gsz, d, tl) = (self.bits, self.group, self.d, self.token_len());
         let hdr = d / gsz * self.per_group() * self.side.bytes();
         if gsz.is_multiple_of(8) {
-            let (k, per) = (d / 8, gsz / 8);
+            let k = d / 8;
             let rows = (ATTEND_WEIGHTS / k).max(1);
             let mut w = [0f32; ATTEND_WEIGHTS];
             let mut offsets = [0f32; super::MAX_HEAD_DIM / 8];
-            // At most d/8 ≤ 128 groups.
-            let ng = d / gsz;
-            let (mut lo, mut st) = ([0f32; super::MAX_HEAD_DIM / 8], [0f32; super::MAX_HEAD_DIM / 8]);
             for (toks, ps) in code.chunks(rows * tl).zip(p.chunks(rows)) {
-                for ((tok, &pt), wt) in toks.chunks_exact(tl).zip(ps).zip(w.chunks_exact_mut(k)) {
-                    self.params_into(tok, 0, &mut lo[..ng], &mut st[..ng])?;
-                    for (((wg, c), &lo), &st) in wt.chunks_exact_mut(per).zip(offsets.iter_mut()).zip(&lo).zip(&st) {
-                        wg.fill(pt * st);
-                        *c += pt * lo;
-                    }
+                use crate::scalar::float::{bf16_to_f32, f16_to_f32};
+                let (w, o) = (&mut w[..ps.len() * k], &mut offsets[..d / gsz]);
+                let f16 = |b: &[u8]| f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                let bf16 = |b: &[u8]| bf16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                let f32le = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let ok = match (self.symmetric, self.side) {
+                    (true, SideFormat::F16) => self.weights::<true, 2>(toks, ps, w, o, f16),
+                    (true, SideFormat::Bf16) => self.weights::<true, 2>(toks, ps, w, o, bf16),
+                    (true, SideFormat::F32) => self.weights::<true, 4>(toks, ps, w, o, f32le),
+                    (false, SideFormat::F16) => self.weights::<false, 2>(toks, ps, w, o, f16),
+                    (false, SideFormat::Bf16) => self.weights::<false, 2>(toks, ps, w, o, bf16),
+                    (false, SideFormat::F32) => self.weights::<false, 4>(toks, ps, w, o, f32le),
+                };
+                if !ok {
+                    return Err(Error::Corrupt("TokenValues: offset or step not finite, or negative step"));
                 }
                 crate::simd::axpy_packed_rows(&toks[hdr..], tl, b as u32, &w[..ps.len() * k], out);
             }
