@@ -152,7 +152,11 @@ impl TokenValues {
                     (read(&params[2 * g * S..]), read(&params[2 * g * S + S..]))
                 };
                 ok &= (st >= 0.0) & (libm::fabsf(lo) + st * 255.0).is_finite();
-                wg.fill(pt * st);
+                // Groups of 32 channels (4 weights) as one store, not a loop of four.
+                match <&mut [f32; 4]>::try_from(&mut *wg) {
+                    Ok(w4) => *w4 = [pt * st; 4],
+                    Err(_) => wg.fill(pt * st),
+                }
                 *c += pt * lo;
             }
         }
