@@ -159,6 +159,41 @@ fn token_values_round_trip_and_block_scoring() {
     }
 }
 
+/// Value attention from codes (the packed-row kernel for groups of a multiple of 8 channels,
+/// the token loop otherwise) equals decode-then-weighted-sum at every width, for head
+/// dimensions from 8 to 1,024, block lengths that split into several kernel calls (the weight
+/// buffer holds 512 / (d/8) tokens), groups from 8 channels to the whole head, both kinds of
+/// scale; `attend_batch` equals `attend` per row, bit for bit.
+#[test]
+fn token_values_attend_every_width_equals_decode_then_sum() {
+    for bits in 1..=8u32 {
+        for (d, b, g, sym, side) in [
+            (8usize, 3usize, 8usize, true, SideFormat::F16),
+            (32, 128, 32, true, SideFormat::F16),
+            (40, 17, 8, false, SideFormat::Bf16),
+            (128, 37, 32, true, SideFormat::F16),
+            (128, 70, 64, false, SideFormat::F32),
+            (136, 9, 136, true, SideFormat::F16),
+            (1024, 6, 32, true, SideFormat::F16),
+            (24, 5, 12, false, SideFormat::F16),
+        ] {
+            let c = TokenValues::new(d, b, bits, g, sym, side).unwrap();
+            let x = keys(b, d, u64::from(bits) + d as u64);
+            check_block_scoring(&c, &x, 40 + u64::from(bits));
+            let mut code = vec![0u8; c.code_len()];
+            c.encode_into(&x, &mut code).unwrap();
+            let ps: Vec<f32> = gauss(3 * b, 9).iter().map(|v| v.abs() / b as f32).collect();
+            let mut outs = vec![0.25f32; 3 * d];
+            c.attend_batch(&ps, &code, &mut outs).unwrap();
+            for j in 0..3 {
+                let mut o = vec![0.25f32; d];
+                c.attend(&ps[j * b..(j + 1) * b], &code, &mut o).unwrap();
+                assert_eq!(&o[..], &outs[j * d..(j + 1) * d], "bits {bits} d {d}");
+            }
+        }
+    }
+}
+
 #[test]
 fn outliers_exact_on_outliers_and_inner_elsewhere() {
     let (d, b) = (32usize, 64usize);
@@ -721,5 +756,53 @@ fn entropy_block_real_keys() {
         // 0.039 (L5); all heads and windows: examples/kv_cache.md (`ek3.5-w0`).
         let bound = if layer == 0 { 0.13 } else { 0.05 };
         assert!(rel < bound, "L{layer}: rel. logit error {rel}");
+    }
+}
+
+/// A corrupt group scale (negative, NaN, infinite) is refused by decoding and by attention from
+/// codes alike, on the packed-row path (groups of 8k channels) and the token loop, for every
+/// side format.
+#[test]
+fn token_values_attend_refuses_corrupt_scales() {
+    for (g, sym, side) in [
+        (16usize, true, SideFormat::F16),
+        (16, false, SideFormat::Bf16),
+        (8, false, SideFormat::F32),
+        (4, true, SideFormat::F16),
+        (4, false, SideFormat::F32),
+    ] {
+        let (d, b) = (16usize, 10usize);
+        let c = TokenValues::new(d, b, 3, g, sym, side).unwrap();
+        let x = keys(b, d, 3);
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        let p = vec![0.1f32; b];
+        let s = side.bytes();
+        let neg: Vec<u8> = match side {
+            SideFormat::F32 => (-1.0f32).to_le_bytes().to_vec(),
+            SideFormat::F16 => vec![0x00, 0xBC],
+            SideFormat::Bf16 => vec![0x80, 0xBF],
+        };
+        let nan: Vec<u8> = match side {
+            SideFormat::F32 => f32::NAN.to_le_bytes().to_vec(),
+            SideFormat::F16 => vec![0x01, 0x7F],
+            SideFormat::Bf16 => vec![0xC0, 0x7F],
+        };
+        let inf: Vec<u8> = match side {
+            SideFormat::F32 => f32::INFINITY.to_le_bytes().to_vec(),
+            SideFormat::F16 => vec![0x00, 0x7C],
+            SideFormat::Bf16 => vec![0x80, 0x7F],
+        };
+        let tl = c.code_len() / b;
+        for bad in [&neg, &nan, &inf] {
+            // The step of the last group of token 7.
+            let at = 7 * tl + (d / g - 1) * if sym { s } else { 2 * s } + if sym { 0 } else { s };
+            let mut bc = code.clone();
+            bc[at..at + s].copy_from_slice(bad);
+            let mut o = vec![0f32; d];
+            assert!(c.attend(&p, &bc, &mut o).is_err(), "g {g} sym {sym} {side:?} {bad:?}");
+            let mut y = vec![0f32; c.dim()];
+            assert!(c.decode_into(&bc, &mut y).is_err(), "decode g {g} sym {sym} {side:?} {bad:?}");
+        }
     }
 }

@@ -45,7 +45,8 @@ fn codes8<const W: usize>(b: &[u8]) -> [f32; 8] {
     let mask = (1u64 << W) - 1;
     let mut c = [0f32; 8];
     for (j, c) in c.iter_mut().enumerate() {
-        *c = ((v >> (j * W)) & mask) as f32;
+        // Through `i32` (a level is below 256): a signed 32-bit conversion, not `u64 → f32`.
+        *c = (((v >> (j * W)) & mask) as i32) as f32;
     }
     c
 }

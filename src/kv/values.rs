@@ -7,6 +7,12 @@ use crate::codec::{Codec, Decode};
 use crate::error::{Error, Result, check_code, check_dim, check_finite};
 use crate::scalar::side::SideFormat;
 
+/// Weights per call of the attention kernel (`tokens × d/8`, on the stack: 2 KiB).
+const ATTEND_WEIGHTS: usize = 512;
+
+/// Groups whose parameters are read at a time when decoding a token.
+const PARAMS: usize = 64;
+
 /// Values of one head quantized per token: every group of `g` consecutive channels of a token
 /// has its own scale, and each coordinate a `b`-bit code (KIVI's per-token value quantization).
 ///
@@ -96,6 +102,67 @@ impl TokenValues {
         Ok((lo, st))
     }
 
+    /// Offsets and steps of groups `g0 .. g0 + lo.len()` of a token code into `lo` and `st`
+    /// (the values and checks of [`group_params`](Self::group_params), with the side format
+    /// matched once and one branch for the checks).
+    #[inline(always)]
+    fn params_into(&self, tok: &[u8], g0: usize, lo: &mut [f32], st: &mut [f32]) -> Result<()> {
+        let (s, k) = (self.side.bytes(), self.per_group());
+        let head = &tok[g0 * k * s..];
+        if self.symmetric {
+            self.side.read_strided(head, s, st);
+            let levels = self.levels();
+            lo.iter_mut().zip(st.iter()).for_each(|(l, &st)| *l = -st * levels * 0.5);
+        } else {
+            self.side.read_strided(head, 2 * s, lo);
+            self.side.read_strided(&head[s..], 2 * s, st);
+        }
+        // `|lo| + 255·Δ` finite implies both finite (NaN and ±inf propagate).
+        let ok = lo
+            .iter()
+            .zip(st.iter())
+            .fold(true, |ok, (&l, &st)| ok & (st >= 0.0) & (libm::fabsf(l) + st * 255.0).is_finite());
+        if ok { Ok(()) } else { Err(Error::Corrupt("TokenValues: offset or step not finite, or negative step")) }
+    }
+
+    /// The kernel weights of a run of token codes `toks` with attention weights `ps`:
+    /// `w[t·d/8 + j] = p_t·Δ_{t,g}` for the 8-channel groups `j` of scale group `g`, and
+    /// `offsets[g] += p_t·lo_{t,g}`; `false` if any group's parameters fail the checks of
+    /// [`group_params`](Self::group_params). `SYM` and the side-value reader `read` (`S`
+    /// bytes) are fixed per copy, so the loop has no format branch.
+    #[inline(always)]
+    fn weights<const SYM: bool, const S: usize>(
+        &self,
+        toks: &[u8],
+        ps: &[f32],
+        w: &mut [f32],
+        offsets: &mut [f32],
+        read: impl Fn(&[u8]) -> f32,
+    ) -> bool {
+        let (k, per, levels) = (self.d / 8, self.group / 8, self.levels());
+        let head = offsets.len() * if SYM { S } else { 2 * S };
+        let mut ok = true;
+        for ((tok, &pt), wt) in toks.chunks_exact(self.token_len()).zip(ps).zip(w.chunks_exact_mut(k)) {
+            let params = &tok[..head];
+            for (g, (wg, c)) in wt.chunks_exact_mut(per).zip(offsets.iter_mut()).enumerate() {
+                let (lo, st) = if SYM {
+                    let st = read(&params[g * S..]);
+                    (-st * levels * 0.5, st)
+                } else {
+                    (read(&params[2 * g * S..]), read(&params[2 * g * S + S..]))
+                };
+                ok &= (st >= 0.0) & (libm::fabsf(lo) + st * 255.0).is_finite();
+                // Groups of 32 channels (4 weights) as one store, not a loop of four.
+                match <&mut [f32; 4]>::try_from(&mut *wg) {
+                    Ok(w4) => *w4 = [pt * st; 4],
+                    Err(_) => wg.fill(pt * st),
+                }
+                *c += pt * lo;
+            }
+        }
+        ok
+    }
+
     fn encode_token(&self, x: &[f32], tok: &mut [u8]) -> Result<()> {
         let (s, b, levels) = (self.side.bytes(), self.bits, self.levels());
         let hdr = self.d / self.group * self.per_group() * s;
@@ -129,11 +196,15 @@ impl TokenValues {
     fn decode_token(&self, tok: &[u8], out: &mut [f32]) -> Result<()> {
         let b = self.bits;
         let hdr = self.d / self.group * self.per_group() * self.side.bytes();
-        let mut codes = [0u8; super::MAX_HEAD_DIM];
-        pack::unpack(&tok[hdr..], b, &mut codes[..self.d]);
-        for (g, (o, c)) in out.chunks_exact_mut(self.group).zip(codes.chunks_exact(self.group)).enumerate() {
-            let (lo, st) = self.group_params(tok, g)?;
-            o.iter_mut().zip(c).for_each(|(o, &q)| *o = lo + st * f32::from(q));
+        // The codes as floats straight into `out`, then `lo + Δ·code` in place per group.
+        pack::unpack_f32(&tok[hdr..], b, &mut out[..self.d]);
+        let (mut lo, mut st) = ([0f32; PARAMS], [0f32; PARAMS]);
+        for (i, os) in out[..self.d].chunks_mut(PARAMS * self.group).enumerate() {
+            let n = os.len() / self.group;
+            self.params_into(tok, i * PARAMS, &mut lo[..n], &mut st[..n])?;
+            for ((o, &lo), &st) in os.chunks_exact_mut(self.group).zip(&lo).zip(&st) {
+                o.iter_mut().for_each(|o| *o = lo + st * *o);
+            }
         }
         Ok(())
     }
@@ -218,18 +289,51 @@ impl TokenBlock for TokenValues {
         Ok(())
     }
 
-    /// Per token: `out_c += (p_t·Δ_g)·code_c + p_t·lo_g`.
+    /// `out_c += Σ_t (p_t·Δ_{t,g})·code_{t,c} + Σ_t p_t·lo_{t,g}` for channel `c` of group `g`:
+    /// the offsets are summed once per group, and the codes of up to [`ATTEND_WEIGHTS`]`/(d/8)`
+    /// tokens at a time go to [`crate::simd::axpy_packed_rows`] with weights `p_t·Δ_{t,g}` (one
+    /// per 8 channels), which keeps the output sums in registers across the tokens. Groups of
+    /// other than a multiple of 8 channels take the token-by-token loop.
     fn attend(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
         check_attend(self, p, code, out)?;
-        let (b, gsz) = (self.bits, self.group);
-        let hdr = self.d / gsz * self.per_group() * self.side.bytes();
-        let mut codes = [0f32; super::MAX_HEAD_DIM];
-        for (tok, &pt) in code.chunks_exact(self.token_len()).zip(p) {
-            pack::unpack_f32(&tok[hdr..], b, &mut codes[..self.d]);
-            for (g, (og, cg)) in out.chunks_exact_mut(gsz).zip(codes.chunks_exact(gsz)).enumerate() {
-                let (lo, st) = self.group_params(tok, g)?;
-                let (a, c0) = (pt * st, pt * lo);
-                og.iter_mut().zip(cg).for_each(|(o, &c)| *o += a * c + c0);
+        let (b, gsz, d, tl) = (self.bits, self.group, self.d, self.token_len());
+        let hdr = d / gsz * self.per_group() * self.side.bytes();
+        if gsz.is_multiple_of(8) {
+            let k = d / 8;
+            let rows = (ATTEND_WEIGHTS / k).max(1);
+            let mut w = [0f32; ATTEND_WEIGHTS];
+            let mut offsets = [0f32; super::MAX_HEAD_DIM / 8];
+            for (toks, ps) in code.chunks(rows * tl).zip(p.chunks(rows)) {
+                use crate::scalar::float::{bf16_to_f32, f16_to_f32};
+                let (w, o) = (&mut w[..ps.len() * k], &mut offsets[..d / gsz]);
+                let f16 = |b: &[u8]| f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                let bf16 = |b: &[u8]| bf16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                let f32le = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let ok = match (self.symmetric, self.side) {
+                    (true, SideFormat::F16) => self.weights::<true, 2>(toks, ps, w, o, f16),
+                    (true, SideFormat::Bf16) => self.weights::<true, 2>(toks, ps, w, o, bf16),
+                    (true, SideFormat::F32) => self.weights::<true, 4>(toks, ps, w, o, f32le),
+                    (false, SideFormat::F16) => self.weights::<false, 2>(toks, ps, w, o, f16),
+                    (false, SideFormat::Bf16) => self.weights::<false, 2>(toks, ps, w, o, bf16),
+                    (false, SideFormat::F32) => self.weights::<false, 4>(toks, ps, w, o, f32le),
+                };
+                if !ok {
+                    return Err(Error::Corrupt("TokenValues: offset or step not finite, or negative step"));
+                }
+                crate::simd::axpy_packed_rows(&toks[hdr..], tl, b as u32, &w[..ps.len() * k], out);
+            }
+            for (og, &c) in out.chunks_exact_mut(gsz).zip(&offsets) {
+                og.iter_mut().for_each(|o| *o += c);
+            }
+        } else {
+            let mut codes = [0f32; super::MAX_HEAD_DIM];
+            for (tok, &pt) in code.chunks_exact(tl).zip(p) {
+                pack::unpack_f32(&tok[hdr..], b, &mut codes[..d]);
+                for (g, (og, cg)) in out.chunks_exact_mut(gsz).zip(codes.chunks_exact(gsz)).enumerate() {
+                    let (lo, st) = self.group_params(tok, g)?;
+                    let (a, c0) = (pt * st, pt * lo);
+                    og.iter_mut().zip(cg).for_each(|(o, &c)| *o += a * c + c0);
+                }
             }
         }
         if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("TokenValues: output not finite")) }

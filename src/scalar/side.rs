@@ -126,6 +126,33 @@ impl SideFormat {
     }
 }
 
+impl SideFormat {
+    /// Reads `out.len()` values, value `i` from `b[i·stride..]` (as [`read`](SideFormat::read),
+    /// unchecked: the caller validates them), with the format matched once for the whole run.
+    ///
+    /// # Panics
+    /// If `b` is shorter than `(out.len() − 1)·stride + bytes()`.
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    pub(crate) fn read_strided(self, b: &[u8], stride: usize, out: &mut [f32]) {
+        let at = |i: usize| &b[i * stride..i * stride + self.bytes()];
+        match self {
+            SideFormat::F32 => out.iter_mut().enumerate().for_each(|(i, o)| {
+                let c = at(i);
+                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }),
+            SideFormat::F16 => out.iter_mut().enumerate().for_each(|(i, o)| {
+                let c = at(i);
+                *o = f16_to_f32(u16::from_le_bytes([c[0], c[1]]));
+            }),
+            SideFormat::Bf16 => out.iter_mut().enumerate().for_each(|(i, o)| {
+                let c = at(i);
+                *o = bf16_to_f32(u16::from_le_bytes([c[0], c[1]]));
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SideFormat;

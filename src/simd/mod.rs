@@ -28,6 +28,7 @@
 //! | `dot_f16`, `dot_bf16`, `dot_e4m3`, `dot_e5m2` | AVX2 + F16C only | 2 or 1 bytes per element: near the memory rate out of cache |
 //! | `dot_lut_f32`, `dot_lut_f32_scaled`, `dot_lut_f32_rows` | AVX-512 for 4-bit indices, AVX2 for 1, 2, 3, 8 | one `vpermps` for 16 lookups wins where AVX2 needs two permutes + blend (4-bit: 1.41×); with ≤ 8 entries AVX2 needs one (1-bit AVX-512 measured 0.89×) |
 //! | `lut_expand_f32`, `dot_lut_i8` | AVX2 only | |
+//! | `axpy_packed_rows` | AVX2 only | KV value attention from codes |
 //! | `quantize_u8` | AVX-512 | sq8 encode; plain loads on full steps |
 //! | `popcount`, `hamming`, `and_popcount`, strided Hamming scans | AVX-512 VPOPCNTDQ | plain loads for whole 64/32-byte rows (masked ones ran at ⅓ from memory) |
 //! | `sum_sq_f64(_rows)`, `fwht_pass`, rANS word coders | AVX2 only | |
@@ -377,6 +378,26 @@ pub fn dot_u4_f32_rows(codes: &[u8], stride: usize, w: &[f32], out: &mut [f32]) 
         return;
     }
     portable::dot_u4_f32_rows(codes, stride, w, out)
+}
+
+/// Weighted sum of rows of packed `bits`-bit levels: `out[c] += Σ_r w[r·k + ⌊c/8⌋]·level_r(c)`
+/// for the `d = 8·⌊out.len()/8⌋` channels, `k = d/8` weights per row (one per group of 8
+/// channels). Row `r` is `k·bits` bytes at `codes[r·stride..]`: levels packed LSB-first, eight
+/// per `bits` bytes (the [`crate::bits`] stream, the `kv` codes' layout). The rows are the
+/// `⌊w.len()/k⌋` first ones whose bytes are all in `codes`. Nothing for `bits ∉ 1..=8`.
+///
+/// This is the value side of attention from per-token codes (`Σ_t p_t·v̂_t` with the scales
+/// folded into the weights). Per channel the terms are added in row order; the portable kernel
+/// multiplies then adds (the bits of [`reference::axpy_packed_rows`]), the AVX2 kernel (also on
+/// AVX-512 CPUs) fuses them, unpacks 8 levels per `vpsrlvd` and keeps up to 64 channels' sums
+/// in registers across the rows.
+#[inline]
+pub fn axpy_packed_rows(codes: &[u8], stride: usize, bits: u32, w: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::packed::axpy_packed_rows(codes, stride, bits, w, out).is_some() {
+        return;
+    }
+    portable::axpy_packed_rows(codes, stride, bits, w, out)
 }
 
 /// `Σ_{i<n} q_i·T[idx_i]`: the inner product of `q` with the vector whose coordinate `i` is

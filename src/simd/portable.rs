@@ -901,3 +901,49 @@ pub fn first_at_least(s: &[f32], from: usize, t: f32) -> usize {
     }
     i
 }
+
+/// The 8 levels of `W` bits at `b[..W]` (LSB first) as floats.
+#[inline(always)]
+fn packed8<const W: usize>(b: &[u8]) -> f32x8 {
+    let mut buf = [0u8; 8];
+    buf[..W].copy_from_slice(&b[..W]);
+    let v = u64::from_le_bytes(buf);
+    let mask = (1u64 << W) - 1;
+    // Through `i32` lanes: one vector conversion instead of eight `u64 → f32` ones.
+    f32x8::from_i32x8(i32x8::new(core::array::from_fn(|j| ((v >> (j * W)) & mask) as i32)))
+}
+
+fn axpy_packed_rows_w<const W: usize>(codes: &[u8], stride: usize, n: usize, w: &[f32], out: &mut [f32]) {
+    let k = out.len() / 8;
+    for (j, o) in out.chunks_exact_mut(8).enumerate() {
+        let mut acc = load_f32x8(o);
+        for r in 0..n {
+            let at = r * stride + j * W;
+            acc += f32x8::splat(w[r * k + j]) * packed8::<W>(&codes[at..at + W]);
+        }
+        o.copy_from_slice(&acc.to_array());
+    }
+}
+
+/// Weighted sum of rows of packed levels (see [`crate::simd::axpy_packed_rows`]): one 8-lane
+/// accumulator per group of 8 channels, over the rows in order (multiply, then add: the bits of
+/// [`super::reference::axpy_packed_rows`]).
+pub fn axpy_packed_rows(codes: &[u8], stride: usize, bits: u32, w: &[f32], out: &mut [f32]) {
+    let d = out.len() / 8 * 8;
+    let b = bits as usize;
+    if !(1..=8).contains(&b) {
+        return;
+    }
+    let n = super::reference::packed_rows(codes.len(), stride, d / 8, b, w.len());
+    let out = &mut out[..d];
+    match b {
+        1 => axpy_packed_rows_w::<1>(codes, stride, n, w, out),
+        2 => axpy_packed_rows_w::<2>(codes, stride, n, w, out),
+        3 => axpy_packed_rows_w::<3>(codes, stride, n, w, out),
+        4 => axpy_packed_rows_w::<4>(codes, stride, n, w, out),
+        5 => axpy_packed_rows_w::<5>(codes, stride, n, w, out),
+        6 => axpy_packed_rows_w::<6>(codes, stride, n, w, out),
+        7 => axpy_packed_rows_w::<7>(codes, stride, n, w, out),
+        _ => axpy_packed_rows_w::<8>(codes, stride, n, w, out),
+    }
+}

@@ -242,3 +242,39 @@ pub fn fp8_to_f64(b: u8, e4: bool) -> f64 {
 pub fn dot_fp8(a: &[u8], q: &[f32], e4: bool) -> f64 {
     a.iter().zip(q).map(|(&b, &y)| fp8_to_f64(b, e4) * f64::from(y)).sum()
 }
+
+/// The rows of [`crate::simd::axpy_packed_rows`] that have all their bytes in `codes`: of the
+/// `w.len() / k` rows (`k·bits` bytes each, row `r` at byte `r·stride`), those that fit.
+pub fn packed_rows(len: usize, stride: usize, k: usize, bits: usize, weights: usize) -> usize {
+    let (bytes, n) = (k * bits, weights.checked_div(k).unwrap_or(0));
+    if k == 0 || bytes > len {
+        return 0;
+    }
+    match (len - bytes).checked_div(stride) {
+        Some(fit) => n.min(fit + 1),
+        None => n,
+    }
+}
+
+/// [`crate::simd::axpy_packed_rows`] written plainly: `out[c] += Σ_r w[r·k + ⌊c/8⌋]·level_r(c)`
+/// for `c < d = 8·⌊out.len()/8⌋`, `k = d/8`, where `level_r(c)` is bits `c·bits ..
+/// (c + 1)·bits` of the LSB-first bit stream starting at `codes[r·stride]`; per channel the
+/// terms are added in row order as `o + w·l` (multiply, round, add). Nothing for
+/// `bits ∉ 1..=8`.
+pub fn axpy_packed_rows(codes: &[u8], stride: usize, bits: u32, w: &[f32], out: &mut [f32]) {
+    let (b, k) = (bits as usize, out.len() / 8);
+    if !(1..=8).contains(&b) {
+        return;
+    }
+    for r in 0..packed_rows(codes.len(), stride, k, b, w.len()) {
+        let row = &codes[r * stride..];
+        for (c, o) in out[..8 * k].iter_mut().enumerate() {
+            let mut level = 0u32;
+            for i in 0..b {
+                let bit = c * b + i;
+                level |= u32::from((row[bit / 8] >> (bit % 8)) & 1) << i;
+            }
+            *o += w[r * k + c / 8] * level as f32;
+        }
+    }
+}

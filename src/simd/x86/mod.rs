@@ -17,6 +17,7 @@ pub mod gemm;
 pub mod half;
 pub mod lut;
 pub mod lut_i8;
+pub mod packed;
 pub mod popcnt;
 pub mod pq;
 pub(crate) mod rans;
