@@ -538,7 +538,9 @@ pub(crate) fn dot_lut_f32_groups(
     let b = bits as usize;
     let mask = (1u64 << b) - 1;
     let last = table.len() - 1;
-    for (g, (qs, c)) in q.chunks_exact(8).zip(codes.chunks_exact(b)).enumerate().skip(from) {
+    // Start at group `from` by slicing (an iterator `skip` would walk the groups before it).
+    let (qf, cf) = (q.get(8 * from..).unwrap_or_default(), codes.get(b * from..).unwrap_or_default());
+    for (g, (qs, c)) in qf.chunks_exact(8).zip(cf.chunks_exact(b)).enumerate().map(|(i, x)| (i + from, x)) {
         let mut w = 0u64;
         for (k, &byte) in c.iter().enumerate() {
             w |= u64::from(byte) << (8 * k);
@@ -591,7 +593,7 @@ pub(crate) fn dot_lut_f32_finish(
     let last = table.len() - 1;
     let l: [f32; 8] = core::array::from_fn(|i| (acc[0][i] + acc[1][i]) + (acc[2][i] + acc[3][i]));
     let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-    for (i, &qi) in q.iter().enumerate().take(n).skip(n / 8 * 8) {
+    for (i, &qi) in q[..n].iter().enumerate().skip(n / 8 * 8) {
         let k = usize::from(crate::bits::get(codes, i, bits).unwrap_or(0));
         s += QScale::apply(sc, i, qi) * table[k.min(last)];
     }
