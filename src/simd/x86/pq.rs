@@ -206,6 +206,7 @@ pub fn fastscan_accumulate_avx512(lut: &[u8], codes: &[u8], npairs: usize, out: 
 /// bit, so four rounds swap row and column.
 #[inline]
 #[target_feature(enable = "sse2")]
+#[cfg(feature = "alloc")]
 fn transpose16(r: &mut [__m128i; 16]) {
     for _ in 0..4 {
         let mut o = [_mm_setzero_si128(); 16];
@@ -221,7 +222,9 @@ fn transpose16(r: &mut [__m128i; 16]) {
 /// each) into the fast-scan layout (`32·code_len` bytes of `out`), exactly as
 /// [`crate::pq::fastscan::relayout_block`]: 16×16 byte transposes (rows loaded in `PERM0`
 /// order, so each transposed register is one half-row of the layout), then the nibble
-/// recombination. `None` unless `codes` holds 32 codes and `out` the block.
+/// recombination. `None` unless `codes` holds 32 codes and `out` the block. Only the owned
+/// fast-scan PQ (`alloc`) re-lays codes.
+#[cfg(feature = "alloc")]
 pub fn relayout_block(codes: &[u8], code_len: usize, out: &mut [u8]) -> Option<()> {
     if code_len == 0 || codes.len() < 32 * code_len || out.len() < 32 * code_len {
         return None;
@@ -234,6 +237,7 @@ pub fn relayout_block(codes: &[u8], code_len: usize, out: &mut [u8]) -> Option<(
 /// # Safety
 /// SSE2 available (always on x86-64); `codes.len() ≥ 32·code_len`, `out.len() ≥ 32·code_len`.
 #[target_feature(enable = "sse2")]
+#[cfg(feature = "alloc")]
 unsafe fn relayout_sse2(codes: &[u8], code_len: usize, out: &mut [u8]) {
     let lo_mask = _mm_set1_epi8(0x0f);
     let hi_mask = _mm_set1_epi8(0xf0u8 as i8);
