@@ -888,6 +888,9 @@ where
     }
 }
 
+/// The per-query callback of [`DynCodec::scan_layout_many_then`].
+type ThenFn<'a> = dyn FnMut(usize, &dyn PreparedQuery) -> Result<()> + 'a;
+
 impl<C> Erased<C>
 where
     C: Decode + Score + Persist + Send + Sync,
@@ -901,7 +904,7 @@ where
         layout: &[u8],
         n: usize,
         sink: &mut dyn FnMut(usize, u32, &[f32]),
-        mut then: Option<&mut dyn FnMut(usize, &dyn PreparedQuery) -> Result<()>>,
+        mut then: Option<&mut ThenFn<'_>>,
     ) -> Result<()> {
         let qsl = self.codec.query_scratch_len();
         let Some(plan) = many_plan(self, queries, scratch.len(), layout, n)? else {
