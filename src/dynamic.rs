@@ -177,6 +177,45 @@ pub trait DynCodec: Send + Sync {
         }
         Ok(())
     }
+    /// [`scan_layout_many`](DynCodec::scan_layout_many) that also hands each query, prepared,
+    /// to `then(query, prepared)` once all of that query's scores have gone to `sink`: the
+    /// re-ranked many-query top-k re-scores its candidates with the query the scan prepared
+    /// instead of preparing it again. `then` is called for every query, also when there is
+    /// nothing to scan (`n == 0`). The default prepares each query once and scans it alone;
+    /// [`Erased`] codecs scan [`MANY_QUERIES`] at a time ([`Score::score_layout_many`]) and call
+    /// `then` for each query of a group after the group's pass. No allocation.
+    ///
+    /// # Errors
+    /// As [`scan_layout_many`](DynCodec::scan_layout_many), and whatever `then` returns.
+    fn scan_layout_many_then(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        sink: &mut dyn FnMut(usize, u32, &[f32]),
+        then: &mut dyn FnMut(usize, &dyn PreparedQuery) -> Result<()>,
+    ) -> Result<()> {
+        let plan = many_plan(self, queries, scratch.len(), layout, n)?;
+        let scratch = &mut scratch[..self.query_scratch_len()];
+        let mut buf = [0f32; SCAN_BLOCK];
+        for (qi, q) in queries.chunks_exact(self.dim().max(1)).enumerate() {
+            self.with_query(q, scratch, &mut |p| {
+                if let Some(plan) = &plan {
+                    let mut s = 0;
+                    while s < n {
+                        let e = (s + plan.step).min(n);
+                        let out = &mut buf[..e - s];
+                        p.score_layout(&layout[s / plan.vectors * plan.bytes_per_block..], out)?;
+                        sink(qi, s as u32, out);
+                        s = e;
+                    }
+                }
+                then(qi, p)
+            })?;
+        }
+        Ok(())
+    }
     /// The saved codec: name, metric, dimension and parameters in the crate's container (see
     /// `FORMAT.md`); [`crate::factory::load`] reads it back.
     ///
@@ -419,8 +458,8 @@ impl dyn DynCodec + '_ {
     /// per query, through [`DynCodec::scan_layout_many`] (several queries per pass over the
     /// codes where the codec has such a kernel). Serial (no `parallel` split). `scratch` holds
     /// [`MANY_QUERIES`]` · query_scratch_len()` words. No allocation, except a re-ranking
-    /// codec's candidate selectors (32 KiB per query of a group of [`MANY_QUERIES`], under
-    /// `alloc`).
+    /// codec's candidate selectors under `alloc` (`min(MANY_QUERIES, queries)` of 32 KiB,
+    /// allocated once per call and reused by every group of queries).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `tops` has fewer selectors than queries; as
@@ -448,9 +487,10 @@ impl dyn DynCodec + '_ {
     }
 
     /// `scan_layout_topk_many_into` of a re-ranking codec: under `alloc`, per group of
-    /// [`MANY_QUERIES`] queries one [`DynCodec::scan_layout_many`] pass (the multi-query kernel)
-    /// into candidate selectors of `min(R·k, 4096)`, then each query's candidates re-scored
-    /// exactly; without `alloc`, `scan_layout_topk_into` per query. The same entries either way.
+    /// [`MANY_QUERIES`] queries one [`DynCodec::scan_layout_many_then`] pass (the multi-query
+    /// kernel) into candidate selectors of `min(R·k, 4096)` (allocated once per call, reset per
+    /// group), then each query's candidates re-scored exactly with the query the pass prepared;
+    /// without `alloc`, `scan_layout_topk_into` per query. The same entries either way.
     fn rerank_many<const CAP: usize>(
         &self,
         queries: &[f32],
@@ -471,21 +511,32 @@ impl dyn DynCodec + '_ {
             let factor = self.rerank_factor();
             let (vectors, bytes_per_block) = self.layout_block();
             let src = Src { bytes: layout, vectors, bytes_per_block, step: vectors, layout: true };
+            // One candidate selector per query of a group, allocated once per call and reset
+            // for every group (not 32 KiB allocated and cleared per query).
+            let nq = queries.len() / dim.max(1);
+            let mut cands: alloc::vec::Vec<_> = (0..MANY_QUERIES.min(nq)).map(|_| new_candidates(0)).collect();
             for (qg, tg) in queries.chunks(MANY_QUERIES * dim.max(1)).zip(tops.chunks_mut(MANY_QUERIES)) {
-                let mut cands = alloc::vec::Vec::with_capacity(tg.len());
-                for t in tg.iter() {
-                    cands.push(new_candidates(crate::rerank::candidates(t.k(), factor)?));
+                for (c, t) in cands.iter_mut().zip(tg.iter()) {
+                    c.reset(crate::rerank::candidates(t.k(), factor)?);
                 }
-                self.scan_layout_many(qg, scratch, layout, n, &mut |qi, first, s| {
-                    if let Some(t) = cands.get_mut(qi) {
-                        t.push_batch(s, first);
-                    }
-                })?;
-                for ((q, t), cand) in qg.chunks_exact(dim.max(1)).zip(tg.iter_mut()).zip(&cands) {
-                    self.with_query(q, &mut scratch[..qsl], &mut |p| {
-                        crate::rerank::rescore(cand, t, |i| exact_at(p, src, i))
-                    })?;
-                }
+                // The scan fills the candidates, then each query's candidates are re-scored
+                // with the query the scan prepared (one preparation per query).
+                let cands = core::cell::RefCell::new(&mut cands[..]);
+                self.scan_layout_many_then(
+                    qg,
+                    scratch,
+                    layout,
+                    n,
+                    &mut |qi, first, s| {
+                        if let Some(t) = cands.borrow_mut().get_mut(qi) {
+                            t.push_batch(s, first);
+                        }
+                    },
+                    &mut |qi, p| match (cands.borrow().get(qi), tg.get_mut(qi)) {
+                        (Some(cand), Some(t)) => crate::rerank::rescore(cand, t, |i| exact_at(p, src, i)),
+                        _ => Ok(()),
+                    },
+                )?;
             }
             Ok(())
         }
@@ -820,8 +871,52 @@ where
         n: usize,
         sink: &mut dyn FnMut(usize, u32, &[f32]),
     ) -> Result<()> {
-        let Some(plan) = many_plan(self, queries, scratch.len(), layout, n)? else { return Ok(()) };
+        self.many(queries, scratch, layout, n, sink, None)
+    }
+    /// As `scan_layout_many`; after each group's pass, `then` gets the group's queries as the
+    /// pass prepared them.
+    fn scan_layout_many_then(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        sink: &mut dyn FnMut(usize, u32, &[f32]),
+        then: &mut dyn FnMut(usize, &dyn PreparedQuery) -> Result<()>,
+    ) -> Result<()> {
+        self.many(queries, scratch, layout, n, sink, Some(then))
+    }
+}
+
+/// The per-query callback of [`DynCodec::scan_layout_many_then`].
+type ThenFn<'a> = dyn FnMut(usize, &dyn PreparedQuery) -> Result<()> + 'a;
+
+impl<C> Erased<C>
+where
+    C: Decode + Score + Persist + Send + Sync,
+{
+    /// The multi-query layout scan of [`DynCodec::scan_layout_many`] (`then == None`) and
+    /// [`DynCodec::scan_layout_many_then`].
+    fn many(
+        &self,
+        queries: &[f32],
+        scratch: &mut [f32],
+        layout: &[u8],
+        n: usize,
+        sink: &mut dyn FnMut(usize, u32, &[f32]),
+        mut then: Option<&mut ThenFn<'_>>,
+    ) -> Result<()> {
         let qsl = self.codec.query_scratch_len();
+        let Some(plan) = many_plan(self, queries, scratch.len(), layout, n)? else {
+            // Nothing to scan: `then` still sees every query.
+            if let Some(then) = then {
+                for (qi, q) in queries.chunks_exact(self.dim().max(1)).enumerate() {
+                    let query = self.codec.prepare(q, &mut scratch[..qsl])?;
+                    then(qi, &Prepared { codec: &self.codec, query })?;
+                }
+            }
+            return Ok(());
+        };
         let mut buf = [0f32; MANY_QUERIES * MANY_STEP];
         let step = plan.many_step();
         for (g, qg) in queries.chunks(MANY_QUERIES * plan.dim).enumerate() {
@@ -846,6 +941,13 @@ where
                     sink(g * MANY_QUERIES + i, s as u32, o);
                 }
                 s = e;
+            }
+            if let Some(then) = then.as_mut() {
+                for (i, slot) in prepared.iter_mut().enumerate().take(k) {
+                    if let Some(query) = slot.take() {
+                        then(g * MANY_QUERIES + i, &Prepared { codec: &self.codec, query })?;
+                    }
+                }
             }
         }
         Ok(())

@@ -25,6 +25,14 @@ impl<const CAP: usize> TopK<CAP> {
         TopK { k: k.min(CAP), len: 0, heap: [(0.0, 0); CAP] }
     }
 
+    /// Empties the selector and sets it to keep the best `min(k, CAP)` entries: the same state
+    /// as [`new`](Self::new)`(k)` without writing the `CAP` slots (a selector reused across
+    /// queries).
+    pub fn reset(&mut self, k: usize) {
+        self.k = k.min(CAP);
+        self.len = 0;
+    }
+
     /// The number of entries this selector keeps.
     pub fn k(&self) -> usize {
         self.k

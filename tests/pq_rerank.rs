@@ -317,3 +317,134 @@ fn write_fuzz_seeds() {
     std::fs::write(t.join("raw_rerank_factor0"), raw(0)).unwrap();
     std::fs::write(t.join("raw_rerank_factor65"), raw(65)).unwrap();
 }
+
+/// A re-ranking codec seen only through `DynCodec`'s required methods: its many-query scans take
+/// the trait's default `scan_layout_many` / `scan_layout_many_then` (one query per pass).
+struct DefaultPaths(Box<dyn vector_codecs::dynamic::DynCodec>);
+
+impl vector_codecs::dynamic::DynCodec for DefaultPaths {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn about(&self) -> &str {
+        self.0.about()
+    }
+    fn metric(&self) -> Metric {
+        self.0.metric()
+    }
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn code_len(&self) -> usize {
+        self.0.code_len()
+    }
+    fn estimator(&self) -> vector_codecs::codec::Estimator {
+        self.0.estimator()
+    }
+    fn rerank_factor(&self) -> usize {
+        self.0.rerank_factor()
+    }
+    fn encode_batch(&self, xs: &[f32], codes: &mut [u8]) -> vector_codecs::Result<()> {
+        self.0.encode_batch(xs, codes)
+    }
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> vector_codecs::Result<()> {
+        self.0.decode_batch(codes, out)
+    }
+    fn layout_block(&self) -> (usize, usize) {
+        self.0.layout_block()
+    }
+    fn to_layout(&self, codes: &[u8], out: &mut [u8]) -> vector_codecs::Result<()> {
+        self.0.to_layout(codes, out)
+    }
+    fn query_scratch_len(&self) -> usize {
+        self.0.query_scratch_len()
+    }
+    fn with_query(
+        &self,
+        q: &[f32],
+        scratch: &mut [f32],
+        f: &mut dyn FnMut(&dyn vector_codecs::dynamic::PreparedQuery) -> vector_codecs::Result<()>,
+    ) -> vector_codecs::Result<()> {
+        self.0.with_query(q, scratch, f)
+    }
+    fn save(&self) -> vector_codecs::Result<Vec<u8>> {
+        self.0.save()
+    }
+}
+
+/// The many-query re-ranked top-k (one preparation per query, candidate selectors reused across
+/// groups of 8 queries and reset to each query's `k`) gives, bit for bit, the one-query re-ranked
+/// top-k of every query, through the `Erased` kernel path and the trait's default path; with
+/// `n = 0` every selector stays empty.
+#[test]
+fn many_query_rerank_reuses_one_preparation_and_its_selectors() {
+    use vector_codecs::dynamic::{DynCodec, MANY_QUERIES};
+    let train = data(600, 12);
+    let n = 3000;
+    let xs = data(n, 13);
+    let nq = 19; // three groups: 8, 8, 3
+    let queries = data(nq, 14);
+    let rr = factory::build("PQ16x4fs-rr3", D, Metric::InnerProduct, 7, &train).unwrap();
+    let mut codes = vec![0u8; n * rr.code_len()];
+    rr.encode_batch(&xs, &mut codes).unwrap();
+    let layout = rr.layout(&codes).unwrap();
+    let ks: Vec<usize> = (0..nq).map(|i| [10, 1, 37, 5][i % 4]).collect();
+    let mut scratch = vec![0f32; MANY_QUERIES * rr.query_scratch_len()];
+    let mut want = Vec::new();
+    for (q, &k) in queries.chunks_exact(D).zip(&ks) {
+        let mut t = Box::new(TopK::<64>::new(k));
+        rr.scan_layout_topk_into(q, &mut scratch[..rr.query_scratch_len()], &layout, n, &mut t).unwrap();
+        want.push(t.entries().iter().map(|&(s, i)| (s.to_bits(), i)).collect::<std::collections::BTreeSet<_>>());
+    }
+    let default = DefaultPaths(factory::build("PQ16x4fs-rr3", D, Metric::InnerProduct, 7, &train).unwrap());
+    for (label, codec) in [("erased", &*rr), ("default", &default as &dyn DynCodec)] {
+        let mut tops: Vec<TopK<64>> = ks.iter().map(|&k| TopK::new(k)).collect();
+        codec.scan_layout_topk_many_into(&queries, &mut scratch, &layout, n, &mut tops).unwrap();
+        for (qi, t) in tops.iter().enumerate() {
+            let got: std::collections::BTreeSet<_> = t.entries().iter().map(|&(s, i)| (s.to_bits(), i)).collect();
+            assert_eq!(t.len(), ks[qi], "{label} q{qi}");
+            assert_eq!(got, want[qi], "{label} q{qi}");
+        }
+        let mut empty: Vec<TopK<64>> = ks.iter().map(|&k| TopK::new(k)).collect();
+        codec.scan_layout_topk_many_into(&queries, &mut scratch, &layout, 0, &mut empty).unwrap();
+        assert!(empty.iter().all(|t| t.is_empty()), "{label}: n = 0");
+        // `then` sees every query once, after its scores.
+        let mut seen = vec![0usize; nq];
+        let mut scored = vec![0usize; nq];
+        codec
+            .scan_layout_many_then(
+                &queries,
+                &mut scratch,
+                &layout,
+                n,
+                &mut |qi, _, s| scored[qi] += s.len(),
+                &mut |qi, _| {
+                    seen[qi] += 1;
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert!(seen.iter().all(|&c| c == 1), "{label}: {seen:?}");
+        assert!(scored.iter().all(|&c| c == n), "{label}: {scored:?}");
+    }
+}
+
+#[test]
+fn topk_reset_is_a_fresh_selector() {
+    let mut t = TopK::<8>::new(3);
+    for (i, s) in [0.5f32, 2.0, -1.0, 7.0, 3.0].iter().enumerate() {
+        t.push(*s, i as u32);
+    }
+    t.reset(5);
+    assert!(t.is_empty());
+    assert_eq!(t.k(), 5);
+    assert_eq!(t.threshold(), f32::NEG_INFINITY);
+    let mut fresh = TopK::<8>::new(5);
+    for (i, s) in [1.0f32, 4.0, 4.0, -2.0, 0.0, 9.0].iter().enumerate() {
+        t.push(*s, i as u32);
+        fresh.push(*s, i as u32);
+    }
+    assert_eq!(t.entries(), fresh.entries());
+    t.reset(100);
+    assert_eq!(t.k(), 8);
+}

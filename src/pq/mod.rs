@@ -302,11 +302,23 @@ impl ProductQuantizer {
         if n < ksub {
             return Err(Error::NotEnoughData { needed: ksub, got: n });
         }
+        // k-means subsamples every subspace with the same seeded permutation: take those rows
+        // once (the same points in the same order, so the same centroids), not per subspace.
+        let owned;
+        let (data, n) = match crate::train::subsample(n, ksub, cfg) {
+            Some(idx) => {
+                owned = crate::train::gather_rows(data, dim, &idx);
+                (&owned[..], idx.len())
+            }
+            None => (data, n),
+        };
         let mut centroids = Vec::with_capacity(ksub * dim);
         let mut sub = vec![0f32; n * dsub];
         for s in 0..m {
             for (row, out) in data.chunks_exact(dim).zip(sub.chunks_exact_mut(dsub)) {
-                out.copy_from_slice(&row[s * dsub..(s + 1) * dsub]);
+                for (o, &v) in out.iter_mut().zip(&row[s * dsub..(s + 1) * dsub]) {
+                    *o = v;
+                }
             }
             let hot = init.map(|p| &p.centroids[s * ksub * dsub..(s + 1) * ksub * dsub]);
             let km = kmeans(&sub, dsub, ksub, cfg, None, hot)?;

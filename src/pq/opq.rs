@@ -11,7 +11,9 @@
 //! allocation ([`OpqInit::EigenAllocation`]), which starts near the optimum: on
 //! `wordnet-minilm-l6` (d = 384, M = 48) its first alternation is already at relative MSE 0.146,
 //! where 50 alternations from a random start reach 0.158 (FAISS's result).
-//! The final PQ is then trained from scratch (FAISS's defaults) on all rows rotated by `R`.
+//! The final PQ is then trained (FAISS's k-means defaults) on all rows rotated by `R`: from
+//! scratch as FAISS does, or hot-started from the last alternation's codebooks
+//! ([`OpqConfig::hot_final`], what the factory uses; lower error at the same cost).
 //!
 //! Because `R` is orthogonal, inner products and distances are preserved, so the composition
 //! scores with the PQ's own tables (IP or native L2) on the rotated query.
@@ -154,6 +156,14 @@ pub struct OpqConfig {
     pub kmeans: KMeansConfig,
     /// The starting rotation (FAISS: random).
     pub init: OpqInit,
+    /// Start the final PQ from the codebooks of the last alternation (a hot start,
+    /// [`ProductQuantizer::train_from`], `kmeans.niter` further iterations) instead of from
+    /// scratch (FAISS: from scratch, `false`). Those codebooks have already had `niter_pq_0 +
+    /// (niter − 1)·niter_pq` iterations on nearly the same rotated rows, so the hot start
+    /// continues that descent instead of discarding it: on `wordnet-minilm-l6` (d = 384, 8
+    /// alternations from [`OpqInit::EigenAllocation`]) relative MSE 0.1451 → 0.1436 (`OPQ48`)
+    /// and 0.0406 → 0.0398 (`OPQ96`) at the same training cost.
+    pub hot_final: bool,
 }
 
 /// The rotation [`train_opq`] starts from.
@@ -178,6 +188,7 @@ impl Default for OpqConfig {
             max_train_points: 256 * 256,
             kmeans: KMeansConfig::default(),
             init: OpqInit::Random,
+            hot_final: false,
         }
     }
 }
@@ -325,6 +336,9 @@ pub fn train_opq(
     // The final PQ, on all rows rotated by the learned R.
     let mut all = vec![0f32; n * d_out];
     rotate_rows(&rot, data, &mut all)?;
-    let pq = ProductQuantizer::train(&all, d_out, m, nbits, &cfg.kmeans)?;
+    let pq = match (&pq, cfg.hot_final) {
+        (Some(p), true) => p.train_from(&all, &cfg.kmeans)?,
+        _ => ProductQuantizer::train(&all, d_out, m, nbits, &cfg.kmeans)?,
+    };
     Ok((Rotated::new(rot, pq)?, mses))
 }

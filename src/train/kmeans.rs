@@ -155,17 +155,10 @@ pub fn kmeans(
         return Ok(KMeans { centroids: data.to_vec(), k, dim, objective: vec![0.0], splits: 0, few_points });
     }
     // Subsample: the first k·max points of a seeded permutation.
-    let max = k.saturating_mul(cfg.max_points_per_centroid);
     let owned;
     let owned_w;
-    let (x, w) = if n > max {
-        let mut perm: Vec<u32> = (0..n as u32).collect();
-        Rng::new(cfg.seed).shuffle(&mut perm);
-        perm.truncate(max);
-        owned = perm
-            .iter()
-            .flat_map(|&i| data[i as usize * dim..(i as usize + 1) * dim].iter().copied())
-            .collect::<Vec<f32>>();
+    let (x, w) = if let Some(perm) = subsample(n, k, cfg) {
+        owned = gather_rows(data, dim, &perm);
         owned_w = weights.map(|w| perm.iter().map(|&i| w[i as usize]).collect::<Vec<f32>>());
         (&owned[..], owned_w.as_deref())
     } else {
@@ -189,6 +182,36 @@ pub fn kmeans(
     let mut best = best.ok_or(Error::InvalidParameter("k-means: no run"))?;
     best.few_points = few_points;
     Ok(best)
+}
+
+/// The points [`kmeans`] trains on when given `n` points for `k` centroids: `None` for all of
+/// them (`n ≤ k · max_points_per_centroid`), else the indices of the first
+/// `k · max_points_per_centroid` entries of a permutation seeded with `cfg.seed`, in that order.
+///
+/// Calling [`kmeans`] on those rows (in that order, e.g. [`gather_rows`]) gives the same result
+/// as calling it on all `n` points: callers that cluster several column slices of the same rows
+/// with the same configuration (the subspaces of PQ) subsample once.
+pub fn subsample(n: usize, k: usize, cfg: &KMeansConfig) -> Option<Vec<u32>> {
+    let max = k.saturating_mul(cfg.max_points_per_centroid);
+    if n <= max {
+        return None;
+    }
+    let mut perm: Vec<u32> = (0..n as u32).collect();
+    Rng::new(cfg.seed).shuffle(&mut perm);
+    perm.truncate(max);
+    Some(perm)
+}
+
+/// The rows `idx` (in that order) of the row-major `data` of `dim` columns.
+///
+/// # Panics
+/// If an index is out of range.
+pub fn gather_rows(data: &[f32], dim: usize, idx: &[u32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(idx.len() * dim);
+    for &i in idx {
+        out.extend_from_slice(&data[i as usize * dim..(i as usize + 1) * dim]);
+    }
+    out
 }
 
 /// The distinct points of `x` in first-occurrence order, padded to `k` with the first one, if

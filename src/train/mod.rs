@@ -9,7 +9,7 @@
 pub mod kmeans;
 pub mod linalg;
 
-pub use kmeans::{Init, KMeans, KMeansConfig, kmeans};
+pub use kmeans::{Init, KMeans, KMeansConfig, gather_rows, kmeans, subsample};
 
 use alloc::vec::Vec;
 
