@@ -290,7 +290,7 @@ impl TokenBlock for TokenValues {
     }
 
     /// `out_c += Σ_t (p_t·Δ_{t,g})·code_{t,c} + Σ_t p_t·lo_{t,g}` for channel `c` of group `g`:
-    /// the offsets are summed once per group, and the codes of up to [`ATTEND_WEIGHTS`]`/(d/8)`
+    /// the offsets are summed once per group, and the codes of up to `512/(d/8)`
     /// tokens at a time go to [`crate::simd::axpy_packed_rows`] with weights `p_t·Δ_{t,g}` (one
     /// per 8 channels), which keeps the output sums in registers across the tokens. Groups of
     /// other than a multiple of 8 channels take the token-by-token loop.
