@@ -535,6 +535,30 @@ impl ProductQuantizer {
     }
 }
 
+/// The saved fields before the centroids (`u32` dimension, `u32` M, `u8` nbits, `u8` metric
+/// tag, `u8` scan tag), validated: the one header reader of the owned loader and [`PqView`].
+/// Returns `(dim, M, nbits, metric, fast-scan mode)`.
+///
+/// # Errors
+/// [`Error::Truncated`]; [`Error::Corrupt`] for an invalid shape or an unknown tag.
+fn read_head(r: &mut crate::format::Reader<'_>) -> Result<(usize, usize, u32, PqMetric, bool)> {
+    let dim = r.u32()? as usize;
+    let m = r.u32()? as usize;
+    let nbits = u32::from(r.u8()?);
+    check_shape(dim, m, nbits).map_err(|_| Error::Corrupt("PQ: invalid dimension, M or nbits"))?;
+    let metric = match r.u8()? {
+        0 => PqMetric::InnerProduct,
+        1 => PqMetric::L2,
+        _ => return Err(Error::Corrupt("PQ: unknown metric tag")),
+    };
+    let i8 = match r.u8()? {
+        0 => false,
+        1 => true,
+        _ => return Err(Error::Corrupt("PQ: unknown scan tag")),
+    };
+    Ok((dim, m, nbits, metric, i8))
+}
+
 fn check_shape(dim: usize, m: usize, nbits: u32) -> Result<()> {
     if dim == 0 || dim > MAX_DIM {
         return Err(Error::InvalidParameter("PQ: dimension must be 1..=65536"));
@@ -897,20 +921,8 @@ impl Persist for ProductQuantizer {
         w.f32s(&self.centroids);
     }
     fn restore(r: &mut Reader<'_>) -> Result<Self> {
-        let dim = r.u32()? as usize;
-        let m = r.u32()? as usize;
-        let nbits = u32::from(r.u8()?);
-        check_shape(dim, m, nbits).map_err(|_| Error::Corrupt("PQ: invalid dimension, M or nbits"))?;
-        let metric = match r.u8()? {
-            0 => PqMetric::InnerProduct,
-            1 => PqMetric::L2,
-            _ => return Err(Error::Corrupt("PQ: unknown metric tag")),
-        };
-        let scan = match r.u8()? {
-            0 => ScanMode::Float,
-            1 => ScanMode::I8,
-            _ => return Err(Error::Corrupt("PQ: unknown scan tag")),
-        };
+        let (dim, m, nbits, metric, i8) = read_head(r)?;
+        let scan = if i8 { ScanMode::I8 } else { ScanMode::Float };
         let n = (1usize << nbits).checked_mul(dim).ok_or(Error::Corrupt("PQ: codebook size"))?;
         let c = r.finite_f32_vec(n, "PQ: non-finite centroid")?;
         let mut pq = Self::new(dim, m, nbits, c, metric)?;

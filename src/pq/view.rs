@@ -28,7 +28,7 @@ use crate::codec::{Codec, Decode, Estimator, Score, check_scratch};
 use crate::error::{Error, Result, check_code, check_dim};
 use crate::format::Reader;
 
-use super::{KIND, PqMetric, check_shape, get_index, put_index};
+use super::{KIND, PqMetric, get_index, put_index, read_head};
 
 /// A product quantizer over borrowed saved bytes (see the [module docs](self)): `M`
 /// sub-quantizers of `nbits` bits, `⌈M·nbits/8⌉` bytes per code (`M·nbits/d` bits per
@@ -76,18 +76,7 @@ impl<'a> PqView<'a> {
     /// scan tag, or a non-finite centroid — the same bytes the owned
     /// [`Persist::restore`](crate::persist::Persist::restore) accepts.
     pub fn view_in(r: &mut Reader<'a>) -> Result<Self> {
-        let dim = r.u32()? as usize;
-        let m = r.u32()? as usize;
-        let nbits = u32::from(r.u8()?);
-        check_shape(dim, m, nbits).map_err(|_| Error::Corrupt("PQ: invalid dimension, M or nbits"))?;
-        let metric = match r.u8()? {
-            0 => PqMetric::InnerProduct,
-            1 => PqMetric::L2,
-            _ => return Err(Error::Corrupt("PQ: unknown metric tag")),
-        };
-        if r.u8()? > 1 {
-            return Err(Error::Corrupt("PQ: unknown scan tag"));
-        }
+        let (dim, m, nbits, metric, _) = read_head(r)?;
         let ksub = 1usize << nbits;
         let n = ksub.checked_mul(dim).and_then(|n| n.checked_mul(4)).ok_or(Error::Corrupt("PQ: codebook size"))?;
         let centroids = r.bytes(n)?;
