@@ -13,6 +13,8 @@ use crate::scalar::float::{f16_from_f32, f16_to_f32};
 pub const MAX_BLOCK_VALUES: usize = 8192;
 /// Largest magnitude of a quantization index (larger ones are clamped).
 const MAX_INDEX: i32 = 255;
+/// The largest finite f16 bit pattern (65,504): the largest step the encoders use.
+const MAX_STEP_PATTERN: u16 = 0x7BFF;
 /// Frequency budget of a component's model (`≤ 2^16`, the range coder's limit).
 const FT: u32 = 1 << 15;
 
@@ -116,6 +118,15 @@ fn scale_byte(ratio: f32) -> u8 {
         return 0;
     }
     (libm::roundf(8.0 * (libm::log2f(ratio) + 8.0))).clamp(0.0, 255.0) as u8
+}
+
+/// The f16 pattern of a caller's step: nearest f16, positive and finite.
+fn step_pattern(step: f32) -> Result<u16> {
+    let pat = if step.is_finite() && step > 0.0 { f16_from_f32(step) } else { 0 };
+    if pat == 0 || pat > MAX_STEP_PATTERN {
+        return Err(Error::InvalidParameter("EntropyBlock: step must round to a positive finite f16"));
+    }
+    Ok(pat)
 }
 
 fn scale_ratio(s: u8) -> f32 {
@@ -306,6 +317,15 @@ impl EntropyBlock {
         self.with_transform(&mean, &enc, &dec)
     }
 
+    /// The transform `(μ, E, D)`: every token `x` is coded as `y = E·(x − μ)` and decodes as
+    /// `x̂ = μ + Dᵀ·ŷ` (`μ`: `d` values; `E`, `D`: `d × d`, row-major, row `c` of `E` maps `x`
+    /// to component `c`, row `c` of `D` is component `c`'s direction in `x`). After
+    /// [`calibrate`](Self::calibrate) with queries, `D = E⁻ᵀ` and the squared error of `y` is
+    /// the logit error under the calibration queries' second moment.
+    pub fn transform(&self) -> (&[f32], &[f32], &[f32]) {
+        (&self.mean, &self.enc, &self.dec)
+    }
+
     /// The per-head parameters in bytes: the transform (`(2d + 1)·d` f32) and the probes.
     pub fn param_bytes(&self) -> usize {
         4 * ((2 * self.d + 1) * self.d + self.probes.len())
@@ -321,7 +341,8 @@ impl EntropyBlock {
 
     /// Range-codes the indexes of `y` (centred by `m`, `B × d`) at step `st` (flagged tokens
     /// at `st/2`) into `body`; writes the per-component scale and range bytes into `hdr` (`2d`
-    /// bytes). `Ok(false)` if the stream does not fit.
+    /// bytes). `Ok(Some(n))` with the stream's length `n` in bytes, `Ok(None)` if it does not
+    /// fit.
     #[allow(clippy::too_many_arguments)]
     fn try_encode(
         &self,
@@ -332,7 +353,7 @@ impl EntropyBlock {
         flags: &[u8],
         hdr: &mut [u8],
         body: &mut [u8],
-    ) -> Result<bool> {
+    ) -> Result<Option<usize>> {
         let (d, b) = (self.d, self.tokens);
         let fine_on = self.fine > 0;
         let flag = |t: usize| fine_on && flags[t / 8] >> (t % 8) & 1 == 1;
@@ -370,14 +391,11 @@ impl EntropyBlock {
                 }
                 let k = (index(t, c).clamp(-ll, ll) + ll) as usize;
                 if enc.encode(tab[k], tab[k + 1], ft).is_err() {
-                    return Ok(false);
+                    return Ok(None);
                 }
             }
         }
-        match enc.finish() {
-            Ok(_) => Ok(true),
-            Err(_) => Ok(false),
-        }
+        Ok(enc.finish().ok())
     }
 
     /// The flag bytes of a block (`x`: `B × d` input): the `fine` tokens of highest
@@ -403,12 +421,11 @@ impl EntropyBlock {
         }
     }
 
-    /// Encodes block coordinates `y` (`B × d`, already transformed) into `code`, with the fine
-    /// tokens chosen from the input block `x`.
-    fn encode_coords(&self, x: &[f32], y: &[f32], code: &mut [u8]) -> Result<()> {
+    /// Writes the block's component means and fine-token flags into `code`'s header and returns
+    /// the means `m` and standard deviations `sd` (about `m`) of the coordinates `y` (`B × d`,
+    /// already transformed); the fine tokens are chosen from the input block `x`.
+    fn prepare_coords(&self, x: &[f32], y: &[f32], code: &mut [u8], m: &mut [f32], sd: &mut [f32]) -> Result<()> {
         let (d, b) = (self.d, self.tokens);
-        let mut m = [0f32; super::MAX_HEAD_DIM];
-        let mut sd = [0f32; super::MAX_HEAD_DIM];
         for c in 0..d {
             let mut s = 0f64;
             (0..b).for_each(|t| s += f64::from(y[t * d + c]));
@@ -424,37 +441,139 @@ impl EntropyBlock {
             });
             sd[c] = libm::sqrt(v / b as f64) as f32;
         }
-        let (head, rest) = code.split_at_mut(self.header_len());
-        let (sth, hdr) = head.split_at_mut(2);
-        let (hdr, flags) = hdr.split_at_mut(4 * d);
+        let hl = self.header_len();
+        let (hdr, flags) = code[2..hl].split_at_mut(4 * d);
         self.choose_fine(x, flags);
         for c in 0..d {
             hdr[4 * c..4 * c + 2].copy_from_slice(&f16_from_f32(m[c]).to_le_bytes());
         }
+        Ok(())
+    }
+
+    /// Range-codes the prepared block (header means and flags already in `code`, see
+    /// [`prepare_coords`](Self::prepare_coords)) at the f16 step pattern `pat`: writes the step,
+    /// the per-component model bytes and the stream (zero padded). `Ok(Some(n))` with the
+    /// coded bytes `n` (header + stream), `Ok(None)` (and `code`'s body unspecified) if the
+    /// stream does not fit the budget.
+    fn code_at(&self, y: &[f32], m: &[f32], sd: &[f32], pat: u16, code: &mut [u8]) -> Result<Option<usize>> {
+        let d = self.d;
+        let hl = self.header_len();
+        let (head, rest) = code.split_at_mut(hl);
+        let (sth, hdr) = head.split_at_mut(2);
+        let (hdr, flags) = hdr.split_at_mut(4 * d);
         let mut h2 = [0u8; 2 * super::MAX_HEAD_DIM];
-        let flags = &*flags;
-        // Smallest positive f16 pattern whose stream fits: hi always fits (all indexes 0).
-        let (mut lo, mut hi) = (0u16, 0x7BFFu16);
-        let fits =
-            |pat: u16, h2: &mut [u8], rest: &mut [u8]| self.try_encode(y, &m, &sd, f16_to_f32(pat), flags, h2, rest);
-        if !fits(hi, &mut h2[..2 * d], rest)? {
+        rest.fill(0);
+        let Some(n) = self.try_encode(y, m, sd, f16_to_f32(pat), flags, &mut h2[..2 * d], rest)? else {
+            return Ok(None);
+        };
+        sth.copy_from_slice(&pat.to_le_bytes());
+        for c in 0..d {
+            hdr[4 * c + 2] = h2[2 * c];
+            hdr[4 * c + 3] = h2[2 * c + 1];
+        }
+        Ok(Some(hl + n))
+    }
+
+    /// Whether the prepared block's stream fits the budget at step pattern `pat` (the body
+    /// of `code` is used as scratch).
+    fn fits_at(&self, y: &[f32], m: &[f32], sd: &[f32], pat: u16, code: &mut [u8]) -> Result<bool> {
+        let d = self.d;
+        let (head, rest) = code.split_at_mut(self.header_len());
+        let flags = &head[2 + 4 * d..];
+        let mut h2 = [0u8; 2 * super::MAX_HEAD_DIM];
+        Ok(self.try_encode(y, m, sd, f16_to_f32(pat), flags, &mut h2[..2 * d], rest)?.is_some())
+    }
+
+    /// The smallest positive f16 step pattern whose stream fits the budget (binary search over
+    /// f16 bit patterns; the largest, `0x7BFF`, always fits unless the block is degenerate).
+    fn fitting_pattern(&self, y: &[f32], m: &[f32], sd: &[f32], code: &mut [u8]) -> Result<u16> {
+        let (mut lo, mut hi) = (0u16, MAX_STEP_PATTERN);
+        if !self.fits_at(y, m, sd, hi, code)? {
             return Err(Error::Overflow);
         }
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if fits(mid, &mut h2[..2 * d], rest)? {
+            if self.fits_at(y, m, sd, mid, code)? {
                 hi = mid;
             } else {
                 lo = mid;
             }
         }
-        rest.fill(0);
-        fits(hi, &mut h2[..2 * d], rest)?;
-        sth.copy_from_slice(&hi.to_le_bytes());
-        for c in 0..d {
-            hdr[4 * c + 2] = h2[2 * c];
-            hdr[4 * c + 3] = h2[2 * c + 1];
+        Ok(hi)
+    }
+
+    /// The smallest f16 step pattern at which no index of the prepared block is clamped to
+    /// `±255` (fine tokens count at half the step).
+    fn no_clip_pattern(&self, y: &[f32], m: &[f32]) -> u16 {
+        let d = self.d;
+        let mut amax = 0f32;
+        for row in y.chunks_exact(d) {
+            for (v, mc) in row.iter().zip(m) {
+                amax = amax.max((v - mc).abs());
+            }
         }
+        let need = amax * if self.fine > 0 { 2.0 } else { 1.0 } / MAX_INDEX as f32;
+        let mut pat = f16_from_f32(need).clamp(1, MAX_STEP_PATTERN);
+        while pat < MAX_STEP_PATTERN && f16_to_f32(pat) < need {
+            pat += 1;
+        }
+        pat
+    }
+
+    /// Transforms a block (`B × d` input) into `y` (`y = E·(x − μ)` per token).
+    fn coords(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
+        let d = self.d;
+        let mut tmp = [0f32; super::MAX_HEAD_DIM];
+        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+            tmp[..d].iter_mut().zip(xr).zip(&self.mean).for_each(|((t, &v), &m)| *t = v - m);
+            for (yc, e) in yr.iter_mut().zip(self.enc.chunks_exact(d)) {
+                *yc = crate::simd::dot(e, &tmp[..d]);
+            }
+        }
+        check_finite(y)
+    }
+
+    /// Checks an encoder's arguments and transforms the block into `y`.
+    fn checked_coords(&self, x: &[f32], code: &[u8], y: &mut [f32]) -> Result<()> {
+        check_dim(self.dim(), x.len())?;
+        check_code(self.code_len(), code.len())?;
+        check_finite(x)?;
+        self.coords(x, &mut y[..x.len()])
+    }
+
+    /// Encodes one block (`B` tokens, row-major) with the quantizer step `step` given by the
+    /// caller instead of the one derived from the rate (the smallest f16 step whose stream
+    /// fits the budget, which [`encode_into`](Codec::encode_into) picks). `step` is rounded to
+    /// the nearest f16 and stored as such; given the step `encode_into` stored, the code is
+    /// byte for byte the same. Indexes beyond `±255` are clamped, as in `encode_into`.
+    /// Returns the coded bytes: header plus range-coded stream, `≤ code_len()`; the rest of
+    /// `code` is zero padding that a store may drop and restore (the decoder reads missing
+    /// bytes as zeros).
+    ///
+    /// # Errors
+    /// As [`encode_into`](Codec::encode_into); [`Error::InvalidParameter`] unless `step`
+    /// rounds to a positive finite f16 (`≤ 65,504`); [`Error::Overflow`] if the stream does not
+    /// fit the budget at that step.
+    pub fn encode_at_step(&self, x: &[f32], step: f32, code: &mut [u8]) -> Result<usize> {
+        let pat = step_pattern(step)?;
+        let mut y = [0f32; MAX_BLOCK_VALUES];
+        self.checked_coords(x, code, &mut y)?;
+        let n = x.len();
+        let mut m = [0f32; super::MAX_HEAD_DIM];
+        let mut sd = [0f32; super::MAX_HEAD_DIM];
+        self.prepare_coords(x, &y[..n], code, &mut m, &mut sd)?;
+        self.code_at(&y[..n], &m[..self.d], &sd[..self.d], pat, code)?.ok_or(Error::Overflow)
+    }
+
+    /// Encodes block coordinates `y` (`B × d`, already transformed) into `code`, with the fine
+    /// tokens chosen from the input block `x`.
+    fn encode_coords(&self, x: &[f32], y: &[f32], code: &mut [u8]) -> Result<()> {
+        let d = self.d;
+        let mut m = [0f32; super::MAX_HEAD_DIM];
+        let mut sd = [0f32; super::MAX_HEAD_DIM];
+        self.prepare_coords(x, y, code, &mut m, &mut sd)?;
+        let pat = self.fitting_pattern(y, &m[..d], &sd[..d], code)?;
+        self.code_at(y, &m[..d], &sd[..d], pat, code)?.ok_or(Error::Overflow)?;
         Ok(())
     }
 
@@ -556,19 +675,8 @@ impl Codec for EntropyBlock {
     /// [`Error::Overflow`] if a component mean does not fit f16, or if the block does not fit
     /// the budget even at the largest f16 step (coordinates spread beyond about `10^7`).
     fn encode_into(&self, x: &[f32], code: &mut [u8]) -> Result<()> {
-        check_dim(self.dim(), x.len())?;
-        check_code(self.code_len(), code.len())?;
-        check_finite(x)?;
-        let d = self.d;
         let mut y = [0f32; MAX_BLOCK_VALUES];
-        let mut tmp = [0f32; super::MAX_HEAD_DIM];
-        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
-            tmp[..d].iter_mut().zip(xr).zip(&self.mean).for_each(|((t, &v), &m)| *t = v - m);
-            for (yc, e) in yr.iter_mut().zip(self.enc.chunks_exact(d)) {
-                *yc = crate::simd::dot(e, &tmp[..d]);
-            }
-        }
-        check_finite(&y[..x.len()])?;
+        self.checked_coords(x, code, &mut y)?;
         self.encode_coords(x, &y[..x.len()], code)
     }
 }
@@ -688,4 +796,110 @@ impl crate::persist::Persist for EntropyBlock {
         let probes = r.finite_f32_vec(p * d, "EntropyBlock: non-finite probe")?;
         c.with_importance(&probes, fine).map_err(|_| Error::Corrupt("EntropyBlock: importance"))
     }
+}
+
+/// What [`encode_shared_step`] chose: the shared quantizer step and each block's coded bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedStep {
+    /// The shared step (an f16 value). A block whose minimum step is larger (see
+    /// [`encode_shared_step`]) is coded at its minimum and stores that.
+    pub step: f32,
+    /// Coded bytes of each block (header + range-coded stream, `≤` its codec's `code_len()`),
+    /// in the order of the codecs; their sum is within the budget.
+    pub bytes: Vec<usize>,
+}
+
+/// Encodes one block of each of several heads (e.g. the `B` newest tokens of every head of a
+/// layer) with **one quantizer step shared by all of them** under a joint byte budget, instead
+/// of a fixed budget per head: heads whose block is easy to code give their bytes to heads
+/// whose block is not, and the step — the distortion per component in the transform domain —
+/// is the same everywhere (the high-rate optimum of the summed squared error).
+///
+/// `codecs[i]` codes `blocks[i]` (`codecs[i].dim()` values) into
+/// `codes[o_i..o_i + codecs[i].code_len()]`, the codes laid end to end in the codecs' order.
+/// Block `i` is coded at `max(s, s_i)` where `s_i`, its minimum step, is the larger of the
+/// smallest step at which none of its indexes is clamped to `±255` and the smallest step
+/// whose stream fits its own `code_len()` (the step [`Codec::encode_into`] would pick); `s`,
+/// the shared step, is the smallest f16 step (binary search over f16 bit patterns) for which
+/// the coded bytes summed over the blocks ([`EntropyBlock::encode_at_step`]'s count) are at
+/// most `budget`. Each code is readable by its codec as any other; the joint rate is
+/// `8·Σ bytes / Σ dim()`. To let a head take more than an even share, give the codecs a
+/// `code_len()` above `budget / heads` (e.g. twice the nominal rate): only the coded bytes
+/// count.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for no codecs, a zero budget, or `codecs.len() !=
+/// blocks.len()`; [`Error::DimensionMismatch`] for a block or `codes` of the wrong length;
+/// [`Error::NonFinite`] for NaN/inf input; [`Error::Overflow`] if the blocks do not fit the
+/// budget even at the largest step, or as [`Codec::encode_into`].
+pub fn encode_shared_step(
+    codecs: &[&EntropyBlock],
+    blocks: &[&[f32]],
+    budget: usize,
+    codes: &mut [u8],
+) -> Result<SharedStep> {
+    if codecs.is_empty() || budget == 0 || codecs.len() != blocks.len() {
+        return Err(Error::InvalidParameter("encode_shared_step: one block per codec, ≥ 1 codec, budget > 0"));
+    }
+    let total: usize = codecs.iter().map(|c| c.code_len()).sum();
+    check_dim(total, codes.len())?;
+    for (c, x) in codecs.iter().zip(blocks) {
+        check_dim(c.dim(), x.len())?;
+        check_finite(x)?;
+    }
+    let h = codecs.len();
+    // Per block: transformed coordinates, means, deviations and the minimum step pattern.
+    let mut ys: Vec<Vec<f32>> = Vec::with_capacity(h);
+    let mut ms: Vec<Vec<f32>> = Vec::with_capacity(h);
+    let mut sds: Vec<Vec<f32>> = Vec::with_capacity(h);
+    let mut floor: Vec<u16> = Vec::with_capacity(h);
+    let mut off = 0;
+    for (c, x) in codecs.iter().zip(blocks) {
+        let code = &mut codes[off..off + c.code_len()];
+        off += c.code_len();
+        let mut y = alloc::vec![0f32; x.len()];
+        c.coords(x, &mut y)?;
+        let (mut m, mut sd) = (alloc::vec![0f32; c.d], alloc::vec![0f32; c.d]);
+        c.prepare_coords(x, &y, code, &mut m, &mut sd)?;
+        let fit = c.fitting_pattern(&y, &m, &sd, code)?;
+        floor.push(fit.max(c.no_clip_pattern(&y, &m)));
+        ys.push(y);
+        ms.push(m);
+        sds.push(sd);
+    }
+    // Coded bytes of all blocks at shared pattern `pat` (each at max(pat, floor)); None if a
+    // block does not fit its own budget (cannot happen at or above its floor).
+    let coded = |pat: u16, codes: &mut [u8], out: &mut Vec<usize>| -> Result<Option<usize>> {
+        out.clear();
+        let mut off = 0;
+        let mut sum = 0usize;
+        for (i, c) in codecs.iter().enumerate() {
+            let code = &mut codes[off..off + c.code_len()];
+            off += c.code_len();
+            match c.code_at(&ys[i], &ms[i], &sds[i], pat.max(floor[i]), code)? {
+                Some(n) => {
+                    out.push(n);
+                    sum += n;
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(sum))
+    };
+    let mut bytes = Vec::with_capacity(h);
+    let within = |v: Option<usize>| v.is_some_and(|n| n <= budget);
+    let (mut lo, mut hi) = (0u16, MAX_STEP_PATTERN);
+    if !within(coded(hi, codes, &mut bytes)?) {
+        return Err(Error::Overflow);
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if within(coded(mid, codes, &mut bytes)?) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    coded(hi, codes, &mut bytes)?;
+    Ok(SharedStep { step: f16_to_f32(hi), bytes })
 }

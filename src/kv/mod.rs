@@ -18,6 +18,11 @@
 //!   values) with uniform quantization whose indexes are range coded under a per-block
 //!   discretized Gaussian model into a fixed byte budget: fractional rates are real and the
 //!   rate is spent where the logit error is.
+//!   [`encode_shared_step`] codes one block of every head of a layer with one shared
+//!   quantizer step under a joint byte budget.
+//! * [`GaussianRd`] — not a codec: the Gaussian rate–distortion reference (reverse
+//!   water-filling and its ideal test channel), for measuring what rate any codec would need
+//!   under a Gaussian model.
 //! * [`KvCache`] — the cache itself: full blocks as codes, the newest `< B` tokens kept in
 //!   higher precision (KIVI's residual block) until the block fills, and attention from codes.
 //!
@@ -46,12 +51,14 @@ mod entropy;
 mod keys;
 mod outliers;
 mod pack;
+mod rd;
 mod values;
 
 pub use cache::KvCache;
-pub use entropy::{EntropyBlock, MAX_BLOCK_VALUES, MAX_PROBES};
+pub use entropy::{EntropyBlock, MAX_BLOCK_VALUES, MAX_PROBES, SharedStep, encode_shared_step};
 pub use keys::{Basis, ChannelKeys};
 pub use outliers::{Outliers, OutliersQuery};
+pub use rd::{GaussianRd, water_level};
 pub use values::TokenValues;
 
 use crate::Result;
