@@ -316,7 +316,7 @@ fn main() {
         return;
     }
     let codecs = if only_kv { Vec::new() } else { codecs() };
-    let (mut kmd, mut vmd) = (String::new(), String::new());
+    let (mut kmd, mut vmd, mut rdmd) = (String::new(), String::new(), String::new());
     let mut table = String::new();
     let mut csv_out = String::from("layer,codec,target_bits,bits_per_dim,rel_logit_err,top8_recall,mean_tv,seconds\n");
     let _ = writeln!(
@@ -332,7 +332,7 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        kv_section(&dir, layer, &keys, &queries, &mut kmd, &mut vmd, &mut csv_out);
+        kv_section(&dir, layer, &keys, &queries, &mut kmd, &mut vmd, &mut rdmd, &mut csv_out);
         for codec in &codecs {
             let t0 = Instant::now();
             let mut acc = Acc::default();
@@ -389,6 +389,17 @@ fn main() {
     );
     println!("|---|---|---:|---|---:|---:|---:|");
     print!("{vmd}");
+    if !rdmd.is_empty() {
+        println!(
+            "\nRate the Gaussian R-D reference (ideal channel, no bits stored) needs for each target \
+             (linear interpolation on a 0.1 bit/dim grid; '>5' = not reached):\n"
+        );
+        println!(
+            "| layer | statistics | top-8 recall ≥ 0.95 | rel. logit error ≤ 0.05 | attention output ≤ 0.05, K = V rate | attention output ≤ 0.05, exact keys |"
+        );
+        println!("|---|---|---:|---:|---:|---:|");
+        print!("{rdmd}");
+    }
     if let Some(p) = csv {
         std::fs::write(&p, csv_out).unwrap_or_else(|e| panic!("writing {}: {e}", p.display()));
         println!("wrote {}", p.display());
@@ -687,6 +698,7 @@ fn kv_section(
     queries: &[f32],
     md: &mut String,
     vmd: &mut String,
+    rdmd: &mut String,
     csv: &mut String,
 ) {
     let values = vector_codecs::io::read_fvecs(dir.join(format!("L{layer}_value.fvecs"))).expect("values").data;
@@ -748,6 +760,8 @@ fn kv_section(
             t0.elapsed().as_secs_f64()
         );
     }
+    // Keys with one quantizer step shared by the layer's heads (`-layer`).
+    layer_key_rows(layer, keys, queries, md, csv, &mut best_keys);
     // Values: softmax(q·Kᵀ/√d)·V̂ against the exact output (exact keys), then K+V.
     for s in value_specs().iter().filter(|s| selected(&s.name)) {
         let mut bits = 0.0;
@@ -787,6 +801,10 @@ fn kv_section(
             let _ = writeln!(csv, "L{layer},kv:{kname}+{},{mean:.4},{mean:.4},{r:.6},,,", s.name);
         }
     }
+    layer_value_rows(layer, keys, queries, &values, vmd, csv, &best_keys);
+    if selected("rd") {
+        rd_rows(layer, keys, queries, &values, md, vmd, rdmd, csv);
+    }
 }
 
 /// Whether a KV spec runs: all, or those whose name contains one of the comma-separated
@@ -805,5 +823,410 @@ fn exact_logits_n(keys: &[f32], queries: &[f32], out: &mut [f32]) {
         for (k, o) in keys.chunks_exact(D).zip(row.iter_mut()) {
             *o = vector_codecs::simd::dot(q, k) * scale;
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One quantizer step shared by the heads of a layer (`kv::encode_shared_step`), and the
+// Gaussian rate–distortion reference (`kv::GaussianRd`, not a codec).
+// ---------------------------------------------------------------------------------------------
+
+use vector_codecs::kv::{GaussianRd, encode_shared_step, water_level};
+use vector_codecs::{Decode, rng::Rng};
+
+/// Rows `(h·WINDOWS + w)·M·D` of a head and window's measured tokens.
+fn measured(a: &[f32], h: usize, w: usize) -> &[f32] {
+    let r0 = (h * 2048 + w * T + CAL) * D;
+    &a[r0..r0 + M * D]
+}
+
+/// The calibration prefixes of the four windows of head `h` (`4·CAL × D`).
+fn prefix_rows(a: &[f32], h: usize) -> Vec<f32> {
+    (0..WINDOWS).flat_map(|w| a[(h * 2048 + w * T) * D..(h * 2048 + w * T + CAL) * D].iter().copied()).collect()
+}
+
+/// An `EntropyBlock` per head for the `-layer` rows: the transform of `ekR-pre` / `evR-pre`
+/// (with `i32`: the probes of `ekR-pre-i32`) and a code buffer of twice the nominal rate, so
+/// that a head may take more than an even share of the layer's budget. Only coded bytes count.
+fn layer_codec(target: f64, xp: &[f32], qp: Option<&[f32]>, i32: bool) -> EntropyBlock {
+    let c = EntropyBlock::new(D, BLOCK, 2.0 * target as f32).unwrap().calibrate(xp, qp).unwrap();
+    if i32 {
+        let probes: Vec<f32> = qp.unwrap().chunks_exact(D).step_by(32).flatten().copied().collect();
+        c.with_importance(&probes, BLOCK / 4).unwrap()
+    } else {
+        c
+    }
+}
+
+/// Encodes every head's measured tokens of one layer with `encode_shared_step`: per window and
+/// block of 128 tokens, the 12 heads' blocks share one step under a budget of 12 × ⌊R·128·32/8⌋
+/// bytes. Returns the codes (per head and window, `M/BLOCK` codes end to end) and the stored
+/// bits per dimension (coded bytes over all blocks, as stored).
+fn layer_encode(codecs: &[EntropyBlock], xs: &[f32], target: f64) -> (Vec<Vec<u8>>, f64) {
+    let budget = HEADS * (target * (BLOCK * D) as f64 / 8.0).floor() as usize;
+    let cl = codecs[0].code_len();
+    let mut codes = vec![vec![0u8; M / BLOCK * cl]; HEADS * WINDOWS];
+    let mut used = 0usize;
+    let refs: Vec<&EntropyBlock> = codecs.iter().collect();
+    let mut buf = vec![0u8; HEADS * cl];
+    for w in 0..WINDOWS {
+        for bi in 0..M / BLOCK {
+            let blocks: Vec<&[f32]> =
+                (0..HEADS).map(|h| &measured(xs, h, w)[bi * BLOCK * D..(bi + 1) * BLOCK * D]).collect();
+            let r = encode_shared_step(&refs, &blocks, budget, &mut buf).expect("shared-step encode");
+            used += r.bytes.iter().sum::<usize>();
+            for h in 0..HEADS {
+                codes[h * WINDOWS + w][bi * cl..(bi + 1) * cl].copy_from_slice(&buf[h * cl..(h + 1) * cl]);
+            }
+        }
+    }
+    (codes, 8.0 * used as f64 / (HEADS * WINDOWS * M * D) as f64)
+}
+
+/// Logits `q·k̂/√d` (`M × M`) of the measured queries against keys given as codes.
+fn logits_from_codes(c: &EntropyBlock, codes: &[u8], queries: &[f32], out: &mut [f32]) {
+    let scale = 1.0 / (D as f32).sqrt();
+    let mut tmp = vec![0f32; M * BLOCK];
+    for (bi, code) in codes.chunks_exact(c.code_len()).enumerate() {
+        c.logits_batch(queries, code, &mut tmp).expect("logits");
+        for (row, t) in out.chunks_exact_mut(M).zip(tmp.chunks_exact(BLOCK)) {
+            row[bi * BLOCK..(bi + 1) * BLOCK].copy_from_slice(t);
+        }
+    }
+    out.iter_mut().for_each(|v| *v *= scale);
+}
+
+/// `ekR-pre-layer` / `ekR-pre-i32-layer`: the key rows with one step per layer block.
+fn layer_key_rows(
+    layer: usize,
+    keys: &[f32],
+    queries: &[f32],
+    md: &mut String,
+    csv: &mut String,
+    best: &mut Vec<(String, f64, Vec<Vec<f32>>)>,
+) {
+    for target in [3.0, 3.5, 4.0] {
+        for i32 in [false, true] {
+            let name = format!("ek{target}-pre{}-layer", if i32 { "-i32" } else { "" });
+            if !selected(&name) {
+                continue;
+            }
+            let t0 = Instant::now();
+            let codecs: Vec<EntropyBlock> = (0..HEADS)
+                .map(|h| layer_codec(target, &prefix_rows(keys, h), Some(&prefix_rows(queries, h)), i32))
+                .collect();
+            let (codes, bits) = layer_encode(&codecs, keys, target);
+            let mut acc = Acc::default();
+            let (mut exact, mut est) = (vec![0f32; M * M], vec![0f32; M * M]);
+            let mut all = Vec::new();
+            for h in 0..HEADS {
+                for w in 0..WINDOWS {
+                    let (km, qm) = (measured(keys, h, w), measured(queries, h, w));
+                    exact_logits_n(km, qm, &mut exact);
+                    logits_from_codes(&codecs[h], &codes[h * WINDOWS + w], qm, &mut est);
+                    compare_n(&exact, &est, M, &mut acc);
+                    if name == "ek3.5-pre-i32-layer" {
+                        all.push(est.clone());
+                    }
+                }
+            }
+            if !all.is_empty() {
+                best.push((name.clone(), bits, all));
+            }
+            let pbits = if i32 { 32 * (2 * D * D + D + 16 * D) } else { 32 * (2 * D * D + D) };
+            let (r, rec, tv) = (rel(acc.err2, acc.ref2), acc.recall / acc.rows as f64, acc.tv / acc.rows as f64);
+            let _ = writeln!(
+                md,
+                "| L{layer} | {name} | {target:.1} | {bits:.3} | {:.3} | {r:.4} | {rec:.4} | {tv:.4} |",
+                pbits as f64 / (M * D) as f64
+            );
+            let _ = writeln!(
+                csv,
+                "L{layer},{name},{target},{bits:.4},{r:.6},{rec:.6},{tv:.6},{:.3}",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// `evR-pre-layer`: values with one step per layer block; attention output with exact keys
+/// and with the keys in `best`. The values are decoded (`decode_into`, equal to attention from
+/// the codes up to float rounding).
+fn layer_value_rows(
+    layer: usize,
+    keys: &[f32],
+    queries: &[f32],
+    values: &[f32],
+    vmd: &mut String,
+    csv: &mut String,
+    best: &[(String, f64, Vec<Vec<f32>>)],
+) {
+    for target in [3.0, 3.5, 4.0] {
+        let name = format!("ev{target}-pre-layer");
+        if !selected(&name) {
+            continue;
+        }
+        let codecs: Vec<EntropyBlock> =
+            (0..HEADS).map(|h| layer_codec(target, &prefix_rows(values, h), None, false)).collect();
+        let (codes, bits) = layer_encode(&codecs, values, target);
+        let mut exact = vec![0f32; M * M];
+        let (mut out_e, mut out_a) = (vec![0f32; M * D], vec![0f32; M * D]);
+        let mut vhat = vec![0f32; M * D];
+        let mut e = (0f64, 0f64);
+        let mut kv = vec![(0f64, 0f64); best.len()];
+        for h in 0..HEADS {
+            for w in 0..WINDOWS {
+                let c = &codecs[h];
+                for (code, o) in codes[h * WINDOWS + w].chunks_exact(c.code_len()).zip(vhat.chunks_exact_mut(BLOCK * D))
+                {
+                    c.decode_into(code, o).expect("decode values");
+                }
+                let (km, qm, vm) = (measured(keys, h, w), measured(queries, h, w), measured(values, h, w));
+                exact_logits_n(km, qm, &mut exact);
+                attention_out(&exact, vm, None, &mut out_e);
+                attention_out(&exact, &vhat, None, &mut out_a);
+                add_err(&out_e, &out_a, &mut e);
+                for (j, (_, _, logits)) in best.iter().enumerate() {
+                    attention_out(&logits[h * WINDOWS + w], &vhat, None, &mut out_a);
+                    add_err(&out_e, &out_a, &mut kv[j]);
+                }
+            }
+        }
+        let r = rel(e.0, e.1);
+        let _ = writeln!(vmd, "| L{layer} | (exact keys) | – | {name} | {bits:.3} | – | {r:.4} |");
+        let _ = writeln!(csv, "L{layer},value:{name},{target},{bits:.4},{r:.6},,,");
+        for ((kname, kbits, _), (a, b)) in best.iter().zip(&kv) {
+            let r = rel(*a, *b);
+            let mean = 0.5 * (kbits + bits);
+            let _ = writeln!(vmd, "| L{layer} | {kname} | {kbits:.3} | {name} | {bits:.3} | {mean:.3} | {r:.4} |");
+            let _ = writeln!(csv, "L{layer},kv:{kname}+{name},{mean:.4},{mean:.4},{r:.6},,,");
+        }
+    }
+}
+
+fn add_err(exact: &[f32], est: &[f32], acc: &mut (f64, f64)) {
+    for (x, y) in exact.iter().zip(est) {
+        acc.0 += f64::from(x - y).powi(2);
+        acc.1 += f64::from(*x).powi(2);
+    }
+}
+
+/// `y = E·(x − μ)` per row.
+fn to_coords(t: (&[f32], &[f32], &[f32]), x: &[f32]) -> Vec<f32> {
+    let (mu, e, _) = t;
+    let mut y = vec![0f32; x.len()];
+    let mut tmp = [0f32; D];
+    for (xr, yr) in x.chunks_exact(D).zip(y.chunks_exact_mut(D)) {
+        tmp.iter_mut().zip(xr).zip(mu).for_each(|((t, &v), &m)| *t = v - m);
+        for (yc, er) in yr.iter_mut().zip(e.chunks_exact(D)) {
+            *yc = vector_codecs::simd::dot(er, &tmp);
+        }
+    }
+    y
+}
+
+/// `x̂ = μ + Dᵀ·ŷ` per row.
+fn from_coords(t: (&[f32], &[f32], &[f32]), y: &[f32]) -> Vec<f32> {
+    let (mu, _, dm) = t;
+    let mut x = vec![0f32; y.len()];
+    for (yr, xr) in y.chunks_exact(D).zip(x.chunks_exact_mut(D)) {
+        xr.copy_from_slice(mu);
+        for (&yc, dr) in yr.iter().zip(dm.chunks_exact(D)) {
+            xr.iter_mut().zip(dr).for_each(|(o, &v)| *o += v * yc);
+        }
+    }
+    x
+}
+
+/// Per-coordinate mean and variance (f64) of rows `y` (`n × D`).
+fn moments(y: &[f32]) -> (Vec<f64>, Vec<f64>) {
+    let n = (y.len() / D) as f64;
+    let mut m = vec![0f64; D];
+    let mut v = vec![0f64; D];
+    for r in y.chunks_exact(D) {
+        m.iter_mut().zip(r).for_each(|(a, &b)| *a += f64::from(b));
+    }
+    m.iter_mut().for_each(|a| *a /= n);
+    for r in y.chunks_exact(D) {
+        v.iter_mut().zip(r).zip(&m).for_each(|((a, &b), &mu)| *a += (f64::from(b) - mu).powi(2));
+    }
+    v.iter_mut().for_each(|a| *a /= n);
+    (m, v)
+}
+
+/// The rates of the R-D sweep: 2.0, 2.1, …, 5.0 bits/dim.
+const RD_RATES: usize = 31;
+fn rd_rate(i: usize) -> f64 {
+    2.0 + 0.1 * i as f64
+}
+
+/// Which statistics the ideal channel uses.
+#[derive(Clone, Copy, PartialEq)]
+enum RdStats {
+    /// Mean and variance of each transformed coordinate over the calibration prefixes (the
+    /// transform's own calibration data); one water level per head.
+    Calibration,
+    /// Mean and variance over each 128-token block itself (free side information: optimistic).
+    Block,
+    /// Calibration statistics, one water level for all 12 heads (bits pooled over the layer).
+    Layer,
+}
+
+impl RdStats {
+    fn suffix(self) -> &'static str {
+        match self {
+            RdStats::Calibration => "",
+            RdStats::Block => "-blk",
+            RdStats::Layer => "-layer",
+        }
+    }
+}
+
+/// The Gaussian reverse-water-filling reference at `R` bits/dim in the transform of the
+/// `ekR-pre` (keys: query-weighted KLT) and `evR-pre` (values: PCA) rows, simulated with the
+/// ideal test channel (`GaussianRd::simulate`, seeded) on the measured tokens. No bits are
+/// stored: the rows say what rate any codec would need under a Gaussian model.
+#[allow(clippy::too_many_arguments)]
+fn rd_rows(
+    layer: usize,
+    keys: &[f32],
+    queries: &[f32],
+    values: &[f32],
+    md: &mut String,
+    vmd: &mut String,
+    rdmd: &mut String,
+    csv: &mut String,
+) {
+    let t0 = Instant::now();
+    // Per head: the transforms and the coordinates' calibration moments.
+    struct Head {
+        kc: EntropyBlock,
+        vc: EntropyBlock,
+        km: (Vec<f64>, Vec<f64>),
+        vm: (Vec<f64>, Vec<f64>),
+    }
+    let heads: Vec<Head> = (0..HEADS)
+        .map(|h| {
+            let (kp, qp, vp) = (prefix_rows(keys, h), prefix_rows(queries, h), prefix_rows(values, h));
+            let kc = EntropyBlock::new(D, BLOCK, 3.5).unwrap().calibrate(&kp, Some(&qp)).unwrap();
+            let vc = EntropyBlock::new(D, BLOCK, 3.5).unwrap().calibrate(&vp, None).unwrap();
+            let km = moments(&to_coords(kc.transform(), &kp));
+            let vm = moments(&to_coords(vc.transform(), &vp));
+            Head { kc, vc, km, vm }
+        })
+        .collect();
+    let variants = [RdStats::Calibration, RdStats::Block, RdStats::Layer];
+    // Pooled water levels per rate (keys, values).
+    let pooled = |f: &dyn Fn(&Head) -> &Vec<f64>, r: f64| -> f64 {
+        let all: Vec<f64> = heads.iter().flat_map(|hd| f(hd).iter().copied()).collect();
+        water_level(&all, r * (D * HEADS) as f64).unwrap()
+    };
+    let theta_k: Vec<f64> = (0..RD_RATES).map(|i| pooled(&|hd: &Head| &hd.km.1, rd_rate(i))).collect();
+    let theta_v: Vec<f64> = (0..RD_RATES).map(|i| pooled(&|hd: &Head| &hd.vm.1, rd_rate(i))).collect();
+    // Accumulators [variant][rate]: keys, values (exact keys), K+V at the same rate.
+    let nv = variants.len();
+    let mut kacc = vec![Acc::default(); nv * RD_RATES];
+    let mut vacc = vec![(0f64, 0f64); nv * RD_RATES];
+    let mut kvacc = vec![(0f64, 0f64); nv * RD_RATES];
+    let mut exact = vec![0f32; M * M];
+    let mut est = vec![0f32; M * M];
+    let (mut out_e, mut out_a) = (vec![0f32; M * D], vec![0f32; M * D]);
+    // The ideal channel of one head: whole measured rows (calibration / layer statistics) or
+    // block by block (block statistics).
+    let channel = |stats: RdStats, mom: &(Vec<f64>, Vec<f64>), theta: f64, r: f64, y: &[f32], rng: &mut Rng| {
+        let mut yh = vec![0f32; y.len()];
+        match stats {
+            RdStats::Calibration => GaussianRd::new(&mom.0, &mom.1, r * D as f64).unwrap().simulate(y, rng, &mut yh),
+            RdStats::Layer => GaussianRd::from_theta(&mom.0, &mom.1, theta).unwrap().simulate(y, rng, &mut yh),
+            RdStats::Block => {
+                for (yb, ob) in y.chunks_exact(BLOCK * D).zip(yh.chunks_exact_mut(BLOCK * D)) {
+                    let (m, v) = moments(yb);
+                    GaussianRd::new(&m, &v, r * D as f64).unwrap().simulate(yb, rng, ob).unwrap();
+                }
+                Ok(())
+            }
+        }
+        .unwrap();
+        yh
+    };
+    for (h, hd) in heads.iter().enumerate() {
+        for w in 0..WINDOWS {
+            let (km, qm, vm) = (measured(keys, h, w), measured(queries, h, w), measured(values, h, w));
+            exact_logits_n(km, qm, &mut exact);
+            attention_out(&exact, vm, None, &mut out_e);
+            let ky = to_coords(hd.kc.transform(), km);
+            let vy = to_coords(hd.vc.transform(), vm);
+            for (vi, &stats) in variants.iter().enumerate() {
+                for ri in 0..RD_RATES {
+                    let r = rd_rate(ri);
+                    // The same noise at every rate (common random numbers: smooth curves).
+                    let seed = 0x5D00_0000 ^ ((layer as u64) << 16) ^ ((vi as u64) << 12) ^ ((h * WINDOWS + w) as u64);
+                    let mut rng = Rng::new(seed);
+                    let khat = from_coords(hd.kc.transform(), &channel(stats, &hd.km, theta_k[ri], r, &ky, &mut rng));
+                    let mut rng = Rng::new(seed ^ 0xA5A5_0000_0000);
+                    let vhat = from_coords(hd.vc.transform(), &channel(stats, &hd.vm, theta_v[ri], r, &vy, &mut rng));
+                    exact_logits_n(&khat, qm, &mut est);
+                    let k = vi * RD_RATES + ri;
+                    compare_n(&exact, &est, M, &mut kacc[k]);
+                    attention_out(&exact, &vhat, None, &mut out_a);
+                    add_err(&out_e, &out_a, &mut vacc[k]);
+                    attention_out(&est, &vhat, None, &mut out_a);
+                    add_err(&out_e, &out_a, &mut kvacc[k]);
+                }
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    for (vi, &stats) in variants.iter().enumerate() {
+        let sfx = stats.suffix();
+        let row = |ri: usize| {
+            let a = &kacc[vi * RD_RATES + ri];
+            (rel(a.err2, a.ref2), a.recall / a.rows as f64, a.tv / a.rows as f64)
+        };
+        let vrel = |ri: usize| rel(vacc[vi * RD_RATES + ri].0, vacc[vi * RD_RATES + ri].1);
+        let kvrel = |ri: usize| rel(kvacc[vi * RD_RATES + ri].0, kvacc[vi * RD_RATES + ri].1);
+        for ri in 0..RD_RATES {
+            let rate = rd_rate(ri);
+            let (r, rec, tv) = row(ri);
+            let _ = writeln!(csv, "L{layer},rdK{rate:.1}{sfx},{rate},{rate:.4},{r:.6},{rec:.6},{tv:.6},{secs:.3}");
+            let _ = writeln!(csv, "L{layer},value:rdV{rate:.1}{sfx},{rate},{rate:.4},{:.6},,,", vrel(ri));
+            let _ = writeln!(csv, "L{layer},kv:rdK{rate:.1}{sfx}+rdV{rate:.1}{sfx},{rate},{rate:.4},{:.6},,,", kvrel(ri));
+            // The Markdown tables list the references at 3.0, 3.5, 4.0 and 4.5 bits/dim.
+            if [10, 15, 20, 25].contains(&ri) {
+                let _ = writeln!(md, "| L{layer} | rdK{rate:.1}{sfx} (reference) | {rate:.1} | – | – | {r:.4} | {rec:.4} | {tv:.4} |");
+                let _ = writeln!(vmd, "| L{layer} | (exact keys) | – | rdV{rate:.1}{sfx} (reference) | – | – | {:.4} |", vrel(ri));
+                let _ = writeln!(
+                    vmd,
+                    "| L{layer} | rdK{rate:.1}{sfx} (reference) | – | rdV{rate:.1}{sfx} (reference) | – | – | {:.4} |",
+                    kvrel(ri)
+                );
+            }
+        }
+        // Smallest rate meeting each target (linear interpolation between grid rates).
+        let need = |f: &dyn Fn(usize) -> f64, lower_is_better: bool, goal: f64| -> String {
+            let ok = |v: f64| if lower_is_better { v <= goal } else { v >= goal };
+            match (0..RD_RATES).find(|&i| ok(f(i))) {
+                None => ">5".into(),
+                Some(0) => "≤2".into(),
+                Some(i) => {
+                    let (a, b) = (f(i - 1), f(i));
+                    let t = ((goal - a) / (b - a)).clamp(0.0, 1.0);
+                    format!("{:.2}", rd_rate(i - 1) + 0.1 * t)
+                }
+            }
+        };
+        let stats_name = match stats {
+            RdStats::Calibration => "calibration prefix",
+            RdStats::Block => "per block (`-blk`)",
+            RdStats::Layer => "pooled over heads (`-layer`)",
+        };
+        let _ = writeln!(
+            rdmd,
+            "| L{layer} | {stats_name} | {} | {} | {} | {} |",
+            need(&|i| row(i).1, false, 0.95),
+            need(&|i| row(i).0, true, 0.05),
+            need(&kvrel, true, 0.05),
+            need(&vrel, true, 0.05),
+        );
     }
 }
