@@ -806,3 +806,218 @@ fn token_values_attend_refuses_corrupt_scales() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// EntropyBlock at a caller's step, one step shared by several heads, and the Gaussian R-D
+// reference.
+
+use vector_codecs::kv::{GaussianRd, encode_shared_step, water_level};
+
+/// The f16 step an `EntropyBlock` code stores (its first two bytes).
+fn stored_step(code: &[u8]) -> f32 {
+    vector_codecs::scalar::float::f16_to_f32(u16::from_le_bytes([code[0], code[1]]))
+}
+
+#[test]
+fn encode_at_step_equals_the_rate_path_at_its_own_step() {
+    let (d, b) = (32usize, 128usize);
+    let probes = gauss(5 * d, 9);
+    for (i, c) in [
+        EntropyBlock::new(d, b, 3.5).unwrap(),
+        entropy_codec(d, b, 3.5, 7),
+        entropy_codec(d, b, 2.5, 8).with_importance(&probes, b / 4).unwrap(),
+        entropy_codec(16, 32, 4.0, 9),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x = keys(c.block_tokens(), c.head_dim(), 40 + i as u64);
+        let mut code = vec![0u8; c.code_len()];
+        c.encode_into(&x, &mut code).unwrap();
+        let mut again = vec![0xAAu8; c.code_len()];
+        let n = c.encode_at_step(&x, stored_step(&code), &mut again).unwrap();
+        assert_eq!(code, again, "codec {i}");
+        assert!(n <= c.code_len());
+        assert!(again[n..].iter().all(|&v| v == 0), "codec {i}: padding after the coded bytes");
+        // The rate path picks the smallest step that fits: one f16 step below does not.
+        let below = vector_codecs::scalar::float::f16_to_f32(u16::from_le_bytes([code[0], code[1]]) - 1);
+        assert_eq!(c.encode_at_step(&x, below, &mut again), Err(Error::Overflow), "codec {i}");
+    }
+}
+
+#[test]
+fn encode_at_step_round_trip() {
+    let (d, b) = (16usize, 64usize);
+    let c = EntropyBlock::new(d, b, 4.0).unwrap(); // identity transform: y = x
+    let x = keys(b, d, 21);
+    let mut code = vec![0u8; c.code_len()];
+    let mut out = vec![0f32; b * d];
+    c.encode_into(&x, &mut code).unwrap();
+    let s0 = stored_step(&code);
+    let f16 = |v: f32| vector_codecs::scalar::float::f16_to_f32(vector_codecs::scalar::float::f16_from_f32(v));
+    for step in [s0, f16(1.5 * s0), f16(2.0 * s0), f16(4.0 * s0)] {
+        let n = c.encode_at_step(&x, step, &mut code).unwrap();
+        assert!(n <= c.code_len() && code[n..].iter().all(|&v| v == 0));
+        assert_eq!(stored_step(&code), step);
+        c.decode_into(&code, &mut out).unwrap();
+        for (a, e) in x.iter().zip(&out) {
+            assert!((a - e).abs() <= 0.5 * step * (1.0 + 1e-5), "step {step}: {a} vs {e}");
+        }
+        // A coarser step never needs more bytes here.
+        let n2 = c.encode_at_step(&x, 2.0 * step, &mut vec![0u8; c.code_len()]).unwrap();
+        assert!(n2 <= n, "step {step}: {n2} > {n}");
+    }
+    // Bad steps are errors, never a panic.
+    for bad in [0.0f32, -1.0, f32::NAN, f32::INFINITY, 1e6, 1e-9] {
+        assert!(matches!(c.encode_at_step(&x, bad, &mut code), Err(Error::InvalidParameter(_))), "{bad}");
+    }
+    assert_eq!(c.encode_at_step(&x, 1e-7, &mut code), Err(Error::Overflow)); // far beyond the budget
+    assert!(c.encode_at_step(&x[1..], 1.0, &mut code).is_err());
+    assert!(c.encode_at_step(&x, 1.0, &mut code[1..]).is_err());
+    let mut nan = x.clone();
+    nan[4] = f32::NAN;
+    assert_eq!(c.encode_at_step(&nan, 1.0, &mut code), Err(Error::NonFinite));
+}
+
+#[test]
+fn shared_step_meets_the_budget_and_codes_decode() {
+    let (d, b) = (32usize, 64usize);
+    let nominal = 3.0f32;
+    // Four heads whose blocks differ in scale: a shared step gives the wide ones more bytes.
+    let codecs: Vec<EntropyBlock> = (0..4).map(|h| entropy_codec(d, b, 2.0 * nominal, 60 + h)).collect();
+    let blocks: Vec<Vec<f32>> =
+        (0..4).map(|h| keys(b, d, 70 + h).iter().map(|v| v * (0.25 + h as f32)).collect()).collect();
+    let refs: Vec<&EntropyBlock> = codecs.iter().collect();
+    let brefs: Vec<&[f32]> = blocks.iter().map(|v| v.as_slice()).collect();
+    let cl = codecs[0].code_len();
+    let budget = 4 * (nominal as usize * b * d / 8);
+    let mut codes = vec![0u8; 4 * cl];
+    let r = encode_shared_step(&refs, &brefs, budget, &mut codes).unwrap();
+    assert_eq!(r.bytes.len(), 4);
+    let used: usize = r.bytes.iter().sum();
+    assert!(used <= budget, "{used} > {budget}");
+    assert!(used as f64 >= 0.9 * budget as f64, "budget badly under-used: {used} of {budget}");
+    // The wider blocks take more bytes than an even share, the narrow ones fewer.
+    assert!(r.bytes[3] > budget / 4 && r.bytes[0] < budget / 4, "{:?}", r.bytes);
+    let mut out = vec![0f32; b * d];
+    for (i, c) in codecs.iter().enumerate() {
+        let code = &codes[i * cl..(i + 1) * cl];
+        let st = stored_step(code);
+        assert!(st >= r.step, "block {i}: {st} < shared {}", r.step);
+        assert!(code[r.bytes[i]..].iter().all(|&v| v == 0));
+        // Each code is the block encoded at its stored step.
+        let mut again = vec![0u8; cl];
+        assert_eq!(c.encode_at_step(&blocks[i], st, &mut again).unwrap(), r.bytes[i]);
+        assert_eq!(code, &again[..]);
+        c.decode_into(code, &mut out).unwrap();
+        assert!(out.iter().all(|v| v.is_finite()));
+    }
+    assert!((0..4).any(|i| stored_step(&codes[i * cl..]) == r.step));
+    // One step coarser than the shared one would also fit; one finer would not.
+    let finer = vector_codecs::scalar::float::f16_to_f32(vector_codecs::scalar::float::f16_from_f32(r.step) - 1);
+    let over: usize = codecs
+        .iter()
+        .zip(&blocks)
+        .enumerate()
+        .map(|(i, (c, x))| {
+            // Blocks above the shared step are at their minimum and stay there.
+            let stored = stored_step(&codes[i * cl..]);
+            let st = if stored > r.step { stored } else { finer };
+            c.encode_at_step(x, st, &mut vec![0u8; cl]).unwrap_or(usize::MAX / 8)
+        })
+        .sum();
+    assert!(over > budget, "a finer shared step also fits: {over} ≤ {budget}");
+}
+
+#[test]
+fn shared_step_bad_input_is_an_error() {
+    let (d, b) = (8usize, 16usize);
+    let c = EntropyBlock::new(d, b, 4.0).unwrap();
+    let x = gauss(b * d, 3);
+    let mut codes = vec![0u8; 2 * c.code_len()];
+    let two = [&c, &c];
+    let ok = [x.as_slice(), x.as_slice()];
+    assert!(encode_shared_step(&two, &ok, 2 * c.code_len(), &mut codes).is_ok());
+    assert!(matches!(encode_shared_step(&[], &[], 100, &mut []), Err(Error::InvalidParameter(_))));
+    assert!(matches!(encode_shared_step(&two, &ok, 0, &mut codes), Err(Error::InvalidParameter(_))));
+    assert!(matches!(encode_shared_step(&two, &ok[..1], 100, &mut codes), Err(Error::InvalidParameter(_))));
+    assert!(encode_shared_step(&two, &ok, 100, &mut codes[1..]).is_err());
+    assert!(encode_shared_step(&two, &[&x[1..], &x], 100, &mut codes).is_err());
+    let mut nan = x.clone();
+    nan[7] = f32::NAN;
+    assert_eq!(encode_shared_step(&two, &[&x, &nan], 2 * c.code_len(), &mut codes), Err(Error::NonFinite));
+    let mut inf = x.clone();
+    inf[0] = f32::INFINITY;
+    assert_eq!(encode_shared_step(&two, &[&inf, &x], 2 * c.code_len(), &mut codes), Err(Error::NonFinite));
+    // A budget below the headers: nothing fits even at the largest step.
+    assert_eq!(encode_shared_step(&two, &ok, 10, &mut codes), Err(Error::Overflow));
+    let big = vec![1e6f32; b * d]; // mean beyond f16
+    assert_eq!(encode_shared_step(&two, &[&x, &big], 2 * c.code_len(), &mut codes), Err(Error::Overflow));
+}
+
+#[test]
+fn water_level_closed_form() {
+    let v = [4.0f64, 1.0, 0.25];
+    // 1 bit: only the first component is active, θ = 4·2^−2 = 1, D = 1 + 1 + 0.25.
+    // 2 bits: two active, θ = √(4·1)·2^−2 = 0.5, D = 0.5 + 0.5 + 0.25.
+    // 6 bits: all active, θ = (4·1·0.25)^{1/3}·2^−4 = 1/16, D = 3/16.
+    for (bits, theta, dist) in [(0.0, 4.0, 5.25), (1.0, 1.0, 2.25), (2.0, 0.5, 1.25), (6.0, 0.0625, 0.1875)] {
+        let t = water_level(&v, bits).unwrap();
+        assert!((t - theta).abs() < 1e-12, "{bits} bits: θ = {t}");
+        let rd = GaussianRd::new(&[0.0; 3], &v, bits).unwrap();
+        assert!((rd.total_distortion() - dist).abs() < 1e-12, "{bits} bits: D = {}", rd.total_distortion());
+        assert!((rd.rate_bits() - bits).abs() < 1e-9, "{bits} bits: rate {}", rd.rate_bits());
+    }
+    // Equal variances: D(R) = d·σ²·2^(−2R/d).
+    let rd = GaussianRd::new(&[0.0; 8], &[2.0; 8], 12.0).unwrap();
+    assert!((rd.total_distortion() - 8.0 * 2.0 * 2f64.powf(-3.0)).abs() < 1e-12);
+    // Zero variances get no rate; all zero: level 0.
+    assert_eq!(water_level(&[0.0, 0.0], 3.0).unwrap(), 0.0);
+    let t = water_level(&[1.0, 0.0], 2.0).unwrap();
+    assert!((t - 0.0625).abs() < 1e-12);
+    // The rate is continuous and decreasing in θ: a finer rate grid brackets the level.
+    let mut last = f64::INFINITY;
+    for i in 0..50 {
+        let t = water_level(&v, 0.2 * i as f64).unwrap();
+        assert!(t <= last);
+        last = t;
+    }
+    for bad in [&[][..], &[f64::NAN][..], &[-1.0][..], &[f64::INFINITY][..]] {
+        assert!(water_level(bad, 1.0).is_err());
+    }
+    assert!(water_level(&v, -1.0).is_err());
+    assert!(water_level(&v, f64::NAN).is_err());
+    assert!(GaussianRd::from_theta(&[0.0; 2], &[1.0; 3], 0.5).is_err());
+    assert!(GaussianRd::from_theta(&[], &[], 0.5).is_err());
+    assert!(GaussianRd::from_theta(&[0.0], &[1.0], -0.5).is_err());
+    assert!(GaussianRd::from_theta(&[f64::NAN], &[1.0], 0.5).is_err());
+}
+
+#[test]
+fn ideal_channel_simulation_has_the_rd_distortion() {
+    // Gaussian source with these variances: the test channel's squared error per component
+    // is D_i = min(θ, σ_i²) (empirically, 40,000 samples), and x̂'s variance is σ_i² − D_i.
+    let (mean, var) = ([1.0f64, -2.0, 0.5, 0.0], [9.0f64, 1.0, 0.3, 0.01]);
+    let rd = GaussianRd::new(&mean, &var, 5.0).unwrap();
+    let n = 40_000;
+    let mut r = Rng::new(77);
+    let x: Vec<f32> =
+        (0..n * 4).map(|i| (mean[i % 4] + var[i % 4].sqrt() * r.gaussian()) as f32).collect();
+    let mut xh = vec![0f32; x.len()];
+    rd.simulate(&x, &mut Rng::new(78), &mut xh).unwrap();
+    for i in 0..4 {
+        let err: f64 = (0..n).map(|t| f64::from(x[4 * t + i] - xh[4 * t + i]).powi(2)).sum::<f64>() / n as f64;
+        let di = rd.distortion(i);
+        assert!((err - di).abs() <= 0.05 * di + 1e-6, "component {i}: {err} vs D = {di}");
+        let m: f64 = (0..n).map(|t| f64::from(xh[4 * t + i])).sum::<f64>() / n as f64;
+        let v: f64 = (0..n).map(|t| (f64::from(xh[4 * t + i]) - m).powi(2)).sum::<f64>() / n as f64;
+        assert!((v - (var[i] - di)).abs() <= 0.05 * var[i] + 1e-6, "component {i}: var(x̂) {v}");
+    }
+    // Deterministic for a seed; bad shapes are errors.
+    let mut again = vec![0f32; x.len()];
+    rd.simulate(&x, &mut Rng::new(78), &mut again).unwrap();
+    assert_eq!(xh, again);
+    assert!(rd.simulate(&x[1..], &mut Rng::new(1), &mut again[1..]).is_err());
+    assert!(rd.simulate(&x, &mut Rng::new(1), &mut again[4..]).is_err());
+    assert_eq!(rd.simulate(&[f32::NAN; 4], &mut Rng::new(1), &mut [0f32; 4]), Err(Error::NonFinite));
+}
