@@ -31,7 +31,11 @@
 //! per-token values, dense-and-sparse outliers) under a stricter protocol: the first 128 tokens
 //! of every window calibrate, the other 384 are encoded and scored, logits and attention outputs
 //! are computed from the codes, and every stored bit is counted. `--only-kv` runs only that
-//! section. Results on the shipped data: `examples/kv_cache.md`.
+//! section. It also codes the 12 heads of a layer with one shared quantizer step
+//! (`kv::encode_shared_step`, rows `…-layer`) and sweeps the Gaussian rate–distortion reference
+//! (`kv::GaussianRd`, rows `rdK{R}` / `rdV{R}`: an ideal channel, not a codec, no bits stored)
+//! over 2–5 bits/dim, printing the rate it needs for each of issue 13's targets (`KV_MATCH=rd`
+//! selects it). Results on the shipped data: `examples/kv_cache.md`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -1128,6 +1132,9 @@ fn rd_rows(
     let mut kacc = vec![Acc::default(); nv * RD_RATES];
     let mut vacc = vec![(0f64, 0f64); nv * RD_RATES];
     let mut kvacc = vec![(0f64, 0f64); nv * RD_RATES];
+    // Logit error with each query's mean error removed (the part softmax sees), per variant at
+    // 3.5 bits/dim.
+    let mut centred = vec![(0f64, 0f64); nv];
     let mut exact = vec![0f32; M * M];
     let mut est = vec![0f32; M * M];
     let (mut out_e, mut out_a) = (vec![0f32; M * D], vec![0f32; M * D]);
@@ -1168,6 +1175,15 @@ fn rd_rows(
                     exact_logits_n(&khat, qm, &mut est);
                     let k = vi * RD_RATES + ri;
                     compare_n(&exact, &est, M, &mut kacc[k]);
+                    if ri == 15 {
+                        for (e, a) in exact.chunks_exact(M).zip(est.chunks_exact(M)) {
+                            let me = e.iter().zip(a).map(|(x, y)| f64::from(y - x)).sum::<f64>() / M as f64;
+                            for (x, y) in e.iter().zip(a) {
+                                centred[vi].0 += (f64::from(y - x) - me).powi(2);
+                                centred[vi].1 += f64::from(*x).powi(2);
+                            }
+                        }
+                    }
                     attention_out(&exact, &vhat, None, &mut out_a);
                     add_err(&out_e, &out_a, &mut vacc[k]);
                     attention_out(&est, &vhat, None, &mut out_a);
@@ -1220,6 +1236,11 @@ fn rd_rows(
             RdStats::Block => "per block (`-blk`)",
             RdStats::Layer => "pooled over heads (`-layer`)",
         };
+        eprintln!(
+            "L{layer} rdK3.5{sfx}: rel. logit error {:.4}, with each query's mean error removed {:.4}",
+            row(15).0,
+            rel(centred[vi].0, centred[vi].1)
+        );
         let _ = writeln!(
             rdmd,
             "| L{layer} | {stats_name} | {} | {} | {} | {} |",
