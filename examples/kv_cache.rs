@@ -695,6 +695,7 @@ fn rel(err2: f64, ref2: f64) -> f64 {
 }
 
 /// The KV section for one layer: key rows, value rows and K+V rows, as Markdown table rows.
+#[allow(clippy::too_many_arguments)]
 fn kv_section(
     dir: &Path,
     layer: usize,
@@ -1206,11 +1207,19 @@ fn rd_rows(
             let (r, rec, tv) = row(ri);
             let _ = writeln!(csv, "L{layer},rdK{rate:.1}{sfx},{rate},{rate:.4},{r:.6},{rec:.6},{tv:.6},{secs:.3}");
             let _ = writeln!(csv, "L{layer},value:rdV{rate:.1}{sfx},{rate},{rate:.4},{:.6},,,", vrel(ri));
-            let _ = writeln!(csv, "L{layer},kv:rdK{rate:.1}{sfx}+rdV{rate:.1}{sfx},{rate},{rate:.4},{:.6},,,", kvrel(ri));
+            let _ =
+                writeln!(csv, "L{layer},kv:rdK{rate:.1}{sfx}+rdV{rate:.1}{sfx},{rate},{rate:.4},{:.6},,,", kvrel(ri));
             // The Markdown tables list the references at 3.0, 3.5, 4.0 and 4.5 bits/dim.
             if [10, 15, 20, 25].contains(&ri) {
-                let _ = writeln!(md, "| L{layer} | rdK{rate:.1}{sfx} (reference) | {rate:.1} | – | – | {r:.4} | {rec:.4} | {tv:.4} |");
-                let _ = writeln!(vmd, "| L{layer} | (exact keys) | – | rdV{rate:.1}{sfx} (reference) | – | – | {:.4} |", vrel(ri));
+                let _ = writeln!(
+                    md,
+                    "| L{layer} | rdK{rate:.1}{sfx} (reference) | {rate:.1} | – | – | {r:.4} | {rec:.4} | {tv:.4} |"
+                );
+                let _ = writeln!(
+                    vmd,
+                    "| L{layer} | (exact keys) | – | rdV{rate:.1}{sfx} (reference) | – | – | {:.4} |",
+                    vrel(ri)
+                );
                 let _ = writeln!(
                     vmd,
                     "| L{layer} | rdK{rate:.1}{sfx} (reference) | – | rdV{rate:.1}{sfx} (reference) | – | – | {:.4} |",

@@ -1001,8 +1001,7 @@ fn ideal_channel_simulation_has_the_rd_distortion() {
     let rd = GaussianRd::new(&mean, &var, 5.0).unwrap();
     let n = 40_000;
     let mut r = Rng::new(77);
-    let x: Vec<f32> =
-        (0..n * 4).map(|i| (mean[i % 4] + var[i % 4].sqrt() * r.gaussian()) as f32).collect();
+    let x: Vec<f32> = (0..n * 4).map(|i| (mean[i % 4] + var[i % 4].sqrt() * r.gaussian()) as f32).collect();
     let mut xh = vec![0f32; x.len()];
     rd.simulate(&x, &mut Rng::new(78), &mut xh).unwrap();
     for i in 0..4 {

@@ -40,19 +40,31 @@ pub fn water_level(variances: &[f64], bits: f64) -> Result<f64> {
     }
     v.sort_by(|a, b| b.total_cmp(a));
     let mut log_sum = 0.0;
+    let mut theta = 0.0;
     let shift = 2.0 * bits * core::f64::consts::LN_2;
     for k in 1..=v.len() {
         log_sum += libm::log(v[k - 1]);
-        let theta = libm::exp((log_sum - shift) / k as f64);
+        theta = libm::exp((log_sum - shift) / k as f64);
+        // With the k largest active the level must not fall below the next variance.
         if k == v.len() || theta >= v[k] {
-            return Ok(theta);
+            break;
         }
     }
-    unreachable!("the loop returns at k = n")
+    Ok(theta)
 }
 
 /// The ideal (Gaussian rate–distortion) channel for `d` components with given means and
-/// variances at a water level `θ`; see the [module](self) docs. A reference, not a codec.
+/// variances at a water level `θ`. **A reference, not a codec**: it stores nothing.
+///
+/// For components with variances `σ_i²` and `R` bits in all, the rate–distortion function of
+/// independent Gaussians is reached by reverse water-filling: component `i` gets distortion
+/// `D_i = min(θ, σ_i²)` and rate `max(0, ½·log2(σ_i²/θ))`, with `θ` such that the rates sum to
+/// `R` ([`water_level`]; Cover & Thomas, *Elements of Information Theory*, theorem 10.3.3).
+/// The optimal test channel is the backward channel `x = x̂ + z`, `x̂ ~ N(μ, σ² − D)`,
+/// `z ~ N(0, D)` independent; run forward on a given `x` it is
+/// `x̂ = μ + a·(x − μ) + √(a·D)·g` with `a = 1 − D/σ²` and `g` standard normal
+/// ([`simulate`](Self::simulate)), so that any metric can be measured on real data at the rate
+/// a codec would need under a Gaussian model.
 ///
 /// ```
 /// use vector_codecs::kv::GaussianRd;
@@ -126,7 +138,15 @@ impl GaussianRd {
     pub fn rate_bits(&self) -> f64 {
         self.var
             .iter()
-            .map(|&v| if v > self.theta && v > 0.0 { 0.5 * libm::log2(v / self.theta.max(f64::MIN_POSITIVE)) } else { 0.0 })
+            .map(
+                |&v| {
+                    if v > self.theta && v > 0.0 {
+                        0.5 * libm::log2(v / self.theta.max(f64::MIN_POSITIVE))
+                    } else {
+                        0.0
+                    }
+                },
+            )
             .sum()
     }
 
