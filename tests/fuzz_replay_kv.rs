@@ -15,6 +15,9 @@ mod kv_codes;
 #[path = "../fuzz/targets/kv_entropy.rs"]
 mod kv_entropy;
 
+#[path = "../fuzz/targets/kv_shared_step.rs"]
+mod kv_shared_step;
+
 use vector_codecs::kv::{ChannelKeys, Outliers, TokenValues};
 
 #[test]
@@ -40,6 +43,73 @@ fn kv_entropy_corpus() {
             let ok = vector_codecs::kv::EntropyBlock::from_bytes(&b[1..]).is_ok();
             assert_eq!(ok, name.starts_with("params_valid_"), "{name}");
         }
+    }
+}
+
+#[test]
+fn kv_shared_step_corpus() {
+    assert!(common::replay_corpus("kv_shared_step", kv_shared_step::run) >= 8);
+    // The seeds meant to fit are coded, the refused ones are not.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kv_shared_step");
+    for (name, want) in [
+        ("fit_4heads", true),
+        ("fit_scaled", true),
+        ("generous_3heads", true),
+        ("short_values", true),
+        ("zero_budget", false),
+        ("tiny_budget", false),
+        ("nan_value", false),
+        ("inf_value", false),
+    ] {
+        let b = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(kv_shared_step::check(&b), Some(want), "{name}");
+    }
+}
+
+/// Mutations of the `kv_shared_step` seeds (heads, budget, step and block values).
+#[test]
+fn kv_shared_step_mutations_never_panic() {
+    common::mutate_corpora(&[("kv_shared_step", kv_shared_step::run)], 83, 40);
+}
+
+/// Writes the `kv_shared_step` seeds: budgets that fit, zero and too small budgets, NaN, inf
+/// and huge values, odd steps.
+#[test]
+#[ignore = "regenerates fuzz/corpus/kv_shared_step"]
+fn generate_shared_step_corpus() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kv_shared_step");
+    std::fs::create_dir_all(&dir).unwrap();
+    let vals = |n: usize, scale: f32, poke: Option<(usize, f32)>| -> Vec<u8> {
+        let mut v: Vec<f32> =
+            (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03 * scale + (i % 8) as f32 * 0.1).collect();
+        if let Some((i, x)) = poke {
+            v[i] = x;
+        }
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    };
+    let seed = |heads: u8, budget: u8, step: u16, body: Vec<u8>| -> Vec<u8> {
+        let mut b = vec![heads, budget];
+        b.extend_from_slice(&step.to_le_bytes());
+        b.extend(body);
+        b
+    };
+    let one = 0x3C00u16; // f16 1.0
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("fit_4heads", seed(3, 48, 0x2E66, vals(4 * 128, 1.0, None))),
+        ("fit_scaled", seed(3, 60, one, vals(4 * 128, 4.0, None))),
+        ("generous_3heads", seed(2, 255, 0x2000, vals(3 * 128, 1.0, None))),
+        ("zero_budget", seed(0, 0, one, vals(128, 1.0, None))),
+        ("tiny_budget", seed(1, 5, one, vals(2 * 128, 1.0, None))),
+        ("nan_value", seed(1, 80, one, vals(2 * 128, 1.0, Some((130, f32::NAN))))),
+        ("inf_value", seed(0, 80, one, vals(128, 1.0, Some((3, f32::INFINITY))))),
+        ("huge_value", seed(2, 90, one, vals(3 * 128, 1.0, Some((7, 1e30))))),
+        ("short_values", seed(3, 40, 0x7BFF, vals(20, 1.0, None))),
+        ("nan_step", seed(0, 60, 0x7E00, vals(128, 1.0, None))),
+        ("tiny_step", seed(0, 60, 0x0001, vals(128, 1.0, None))),
+        ("negative_step", seed(0, 60, 0xBC00, vals(128, 1.0, None))),
+    ];
+    for (name, b) in seeds {
+        std::fs::write(dir.join(name), b).unwrap();
     }
 }
 
