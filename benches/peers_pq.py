@@ -24,6 +24,11 @@ so its row shows what the re-rank buys over faiss's fast scan at the same code s
 
 Recall@10 uses one definition for both: a returned id is a hit when its exact inner product
 reaches the 10th largest exact inner product of that query (ties count), as `evaluate` does.
+With `--seeds 1234,1,2,…` a second table follows: recall@10 and relative MSE of every spec as
+mean ± sd over those k-means seeds, both sides seeded alike (`--seed` for ours, `pq.cp.seed` for
+faiss; faiss's OPQ start rotation has no seed). One seed's recall@10 moves by about ±0.002 at
+1,000 queries, so a tie within that needs the seed means.
+
 Prints a markdown table with ratios (ours / faiss; > 1 is better for recall and rates, < 1 for
 MSE and training time) and the machine's memory read bandwidth (`cargo bench --bench membw`) so
 that the scan rates can be read against the limit.
@@ -93,12 +98,25 @@ def best(reps, f):
     return min(ts)
 
 
-def faiss_row(spec, xb, xq, reps):
+def set_faiss_seed(index, seed):
+    """Seeds the k-means of the index's product quantizer (faiss's default is 1234); OPQ's
+    own random start rotation has no seed parameter in faiss and stays as it is."""
+    import faiss
+
+    if hasattr(index, "pq"):
+        index.pq.cp.seed = seed
+    elif hasattr(index, "index"):
+        set_faiss_seed(faiss.downcast_index(index.index), seed)
+
+
+def faiss_row(spec, xb, xq, reps, seed=None):
     import faiss
 
     faiss.omp_set_num_threads(1)
     n, d = xb.shape
     index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
+    if seed is not None:
+        set_faiss_seed(index, seed)
     t = time.perf_counter()
     index.train(xb)
     train_s = time.perf_counter() - t
@@ -129,12 +147,14 @@ def faiss_row(spec, xb, xq, reps):
     }
 
 
-def ours_rows(specs, base, query, reps):
+def ours_rows(specs, base, query, reps, seed=None):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "ours.csv")
         cmd = ["cargo", "run", "--quiet", "--release", "--example", "evaluate", "--",
                "--base", base, "--queries", query, "--metric", "ip",
                "--codecs", ",".join(specs), "--csv", out, "--min-time", str(0.2 * reps)]
+        if seed is not None:
+            cmd += ["--seed", str(seed)]
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         with open(out) as f:
             return {r["codec"]: r for r in csv.DictReader(f)}
@@ -157,6 +177,10 @@ def main():
     ap.add_argument("--specs", default=DEFAULT_SPECS)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out")
+    ap.add_argument("--seeds", default="",
+                    help="comma list of k-means seeds: after the main table, recall@10 and rel. MSE of every "
+                         "spec as mean ± sd over these seeds on both sides (training varies with the seed; "
+                         "one seed's recall moves by ±0.002 at 1,000 queries, so close calls need several)")
     a = ap.parse_args()
     specs = split_specs(a.specs)
     base = os.path.join(a.data, "wordnet_base.fvecs")
@@ -211,6 +235,35 @@ def main():
         lines += ["", f"Memory read bandwidth in the same run (`cargo bench --bench membw`): "
                       f"{bw.get('dram_read_u64_gbps_median', float('nan')):.1f} GB/s median, "
                       f"{bw.get('dram_read_u64_gbps_best', float('nan')):.1f} GB/s best."]
+    seeds = [int(x) for x in a.seeds.split(",") if x]
+    if seeds:
+        per = {s: {"ours_r": [], "faiss_r": [], "ours_m": [], "faiss_m": []} for s in specs}
+        for seed in seeds:
+            print(f"seed {seed}…", file=sys.stderr)
+            fr = {}
+            for s in specs:
+                fs = faiss_spec(s)
+                if fs not in fr:
+                    fr[fs] = faiss_row(fs, xb, xq, 1, seed)
+                per[s]["faiss_r"].append(fr[fs]["recall"])
+                per[s]["faiss_m"].append(fr[fs]["rel_mse"])
+            orow = ours_rows(specs, base, query, 1, seed)
+            for s in specs:
+                per[s]["ours_r"].append(f(orow.get(s, {}).get("recall_at_10")))
+                per[s]["ours_m"].append(f(orow.get(s, {}).get("rel_mse")))
+
+        def ms(v):
+            v = np.array(v, dtype=np.float64)
+            return f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
+
+        lines += ["", f"Over k-means seeds {', '.join(map(str, seeds))} (both sides seeded alike; "
+                      "faiss's OPQ start rotation is not seedable): mean ± sd.", "",
+                  "| spec | recall@10 ours | recall@10 faiss | ours − faiss | rel. MSE ours | rel. MSE faiss |",
+                  "|---|---|---|---|---|---|"]
+        for s in specs:
+            d = np.mean(per[s]["ours_r"]) - np.mean(per[s]["faiss_r"])
+            lines.append(f"| `{s}` | {ms(per[s]['ours_r'])} | {ms(per[s]['faiss_r'])} | {d:+.4f} "
+                         f"| {ms(per[s]['ours_m'])} | {ms(per[s]['faiss_m'])} |")
     text = "\n".join(lines)
     print(text)
     if a.out:
