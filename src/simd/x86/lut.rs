@@ -241,11 +241,11 @@ fn entries_tail<const B: usize>(
     t: (__m256, __m256),
     (shifts, mask, _): (__m256i, __m256i, __m256i),
 ) -> __m256 {
-    let mut b = [0u8; 4];
+    // Assembled in a register (a copy into a stack word and a 4-byte reload of it stalls on
+    // store forwarding).
     let rest = codes.get(g * B..).unwrap_or_default();
-    let m = rest.len().min(4);
-    b[..m].copy_from_slice(&rest[..m]);
-    entries_of_word::<B>(u32::from_le_bytes(b), t, (shifts, mask))
+    let w = rest.iter().take(4).enumerate().fold(0u32, |w, (k, &b)| w | u32::from(b) << (8 * k));
+    entries_of_word::<B>(w, t, (shifts, mask))
 }
 
 /// The register tables and index constants shared by the kernels.
@@ -418,4 +418,302 @@ fn groups_avx2<const B: usize, const S: bool>(
         unsafe { _mm256_storeu_ps(row.as_mut_ptr(), *v) };
     }
     all
+}
+
+/// Arch `dot_lut_segs_rows` (`None` when no arch kernel applies; `out` untouched).
+#[inline]
+pub fn dot_lut_segs_rows(codes: &[u8], stride: usize, segs: &[crate::simd::LutSeg<'_>], out: &mut [f32]) -> Option<()> {
+    if !has(feature::AVX2)
+        || segs.len() > crate::simd::LutSegs::CAP
+        || segs.iter().any(|s| !(1..=8).contains(&s.bits) || s.table.is_empty())
+    {
+        return None;
+    }
+    let row_len = segs.iter().map(|s| s.at + s.len).max().unwrap_or(0);
+    let rows = out.len().min(portable::seg_rows(codes.len(), stride, row_len));
+    // SAFETY: AVX2 was detected on this CPU; the kernel's memory accesses are justified inside.
+    unsafe { segs_rows_avx2(codes, stride, row_len, segs, &mut out[..rows]) };
+    Some(())
+}
+
+/// A segment of [`segs_rows_avx2`] with its register constants.
+#[derive(Clone, Copy)]
+struct SegK<'a> {
+    seg: crate::simd::LutSeg<'a>,
+    /// Terms, whole groups, and whole groups whose 4-byte read stays inside the segment.
+    n: usize,
+    whole: usize,
+    fast: usize,
+    t: (__m256, __m256),
+    k: (__m256i, __m256i, __m256i),
+    /// The query elements of the last partial group, zero-padded.
+    qtail: [f32; 8],
+}
+
+/// [`dot_lut_segs_rows`] on AVX2: per row, each segment's groups into four rotating
+/// accumulators (the portable kernel's additions, in its order), then the lane tree.
+#[target_feature(enable = "avx2,fma")]
+fn segs_rows_avx2(codes: &[u8], stride: usize, row_len: usize, segs: &[crate::simd::LutSeg<'_>], out: &mut [f32]) {
+    let ks: [SegK<'_>; crate::simd::LutSegs::CAP] = core::array::from_fn(|i| {
+        let seg = segs.get(i).copied().unwrap_or(crate::simd::LutSeg::EMPTY);
+        let n = seg.terms();
+        let whole = n / 8;
+        let b = seg.bits as usize;
+        // Whole groups whose 4-byte read (B ≤ 4) or 8-byte read (B = 8) stays in the segment.
+        let fast = match b {
+            1..=4 if seg.len >= 4 => ((seg.len - 4) / b + 1).min(whole),
+            8 => whole,
+            _ => 0,
+        };
+        let t = if seg.table.is_empty() { (_mm256_setzero_ps(), _mm256_setzero_ps()) } else { setup_tables(seg.table) };
+        let k = setup_consts(b.clamp(1, 8), seg.table.len().max(1));
+        let mut qtail = [0f32; 8];
+        if n % 8 != 0 {
+            qtail[..n % 8].copy_from_slice(&seg.q[8 * whole..n]);
+        }
+        SegK { seg, n, whole, fast, t, k, qtail }
+    });
+    let ks = &ks[..segs.len()];
+    let groups: usize = ks.iter().map(|s| s.n.div_ceil(8)).sum();
+    for (r, o) in out.iter_mut().enumerate() {
+        let start = r * stride;
+        let row = &codes[start..start + row_len];
+        let mut a = [_mm256_setzero_ps(); 4];
+        for s in ks {
+            let seg = &row[s.seg.at..s.seg.at + s.seg.len];
+            match s.seg.bits {
+                1 => seg_avx2::<1>(seg, s, &mut a),
+                2 => seg_avx2::<2>(seg, s, &mut a),
+                3 => seg_avx2::<3>(seg, s, &mut a),
+                4 => seg_avx2::<4>(seg, s, &mut a),
+                8 => seg_avx2::<8>(seg, s, &mut a),
+                _ => seg_scalar_entries(seg, s, &mut a),
+            }
+        }
+        // After `groups` rotations, register `j` holds accumulator `(j + groups) mod 4`.
+        let mut acc = [[0f32; 8]; 4];
+        for (j, v) in a.iter().enumerate() {
+            // SAFETY: each row of `acc` holds 8 f32.
+            unsafe { _mm256_storeu_ps(acc[(j + groups) % 4].as_mut_ptr(), *v) };
+        }
+        *o = portable::lanes_tree(&acc);
+    }
+}
+
+/// The register tables (entries 0..8 and 8..16, clamped) of `table` (non-empty).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn setup_tables(table: &[f32]) -> (__m256, __m256) {
+    let last = table.len() - 1;
+    let e = |k: usize| table[k.min(last)];
+    (
+        _mm256_setr_ps(e(0), e(1), e(2), e(3), e(4), e(5), e(6), e(7)),
+        _mm256_setr_ps(e(8), e(9), e(10), e(11), e(12), e(13), e(14), e(15)),
+    )
+}
+
+/// The index constants of [`setup`] for width `b` and a table of `len ≥ 1` entries.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn setup_consts(b: usize, len: usize) -> (__m256i, __m256i, __m256i) {
+    let bi = b as i32;
+    let shifts = _mm256_setr_epi32(0, bi, 2 * bi, 3 * bi, 4 * bi, 5 * bi, 6 * bi, 7 * bi);
+    let mask = _mm256_set1_epi32(((1u32 << b) - 1) as i32);
+    (shifts, mask, _mm256_set1_epi32((len - 1) as i32))
+}
+
+/// Adds `t` to accumulator `a[0]` and rotates the four (so that the next group goes to the next
+/// accumulator): group `k` of a row lands in the accumulator `k mod 4` of the row's first.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn step(a: &mut [__m256; 4], t: __m256) {
+    let [a0, a1, a2, a3] = *a;
+    *a = [a1, a2, a3, _mm256_add_ps(a0, t)];
+}
+
+/// One segment (`B ∈ {1, 2, 3, 4, 8}`) of one row into the rotating accumulators, the partial
+/// last group with its zero-padded query.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn seg_avx2<const B: usize>(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
+    let table = s.seg.table;
+    let qp = s.seg.q.as_ptr();
+    let term = |g: usize, e: __m256| {
+        // SAFETY: g < whole = n/8 and n ≤ q.len(), so q[8g..8g+8] is inside `q`.
+        _mm256_mul_ps(unsafe { _mm256_loadu_ps(qp.add(8 * g)) }, e)
+    };
+    let mut v = *a;
+    for g in 0..s.fast {
+        // SAFETY: g < fast, whose reads stay inside `seg`; constants from `setup_tables` /
+        // `setup_consts` of this table.
+        step(&mut v, term(g, unsafe { entries::<B>(seg, table, g, s.t, s.k) }));
+    }
+    // Whole groups whose 4-byte read would pass the segment's end (B ≤ 4), then the partial
+    // group: zero-padded copies of their bytes.
+    for g in s.fast..s.whole {
+        let e = if B == 8 { scalar_entries(seg, s, g) } else { entries_tail::<B>(seg, g, s.t, s.k) };
+        step(&mut v, term(g, e));
+    }
+    if s.n % 8 != 0 {
+        let g = s.whole;
+        let e = if B == 8 { scalar_entries(seg, s, g) } else { entries_tail::<B>(seg, g, s.t, s.k) };
+        // SAFETY: `qtail` holds 8 f32.
+        let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
+        step(&mut v, _mm256_mul_ps(qv, e));
+    }
+    *a = v;
+}
+
+/// The 8 table entries of group `g` of a segment of any width, from its zero-padded word.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn scalar_entries(seg: &[u8], s: &SegK<'_>, g: usize) -> __m256 {
+    let b = s.seg.bits as usize;
+    let (mask, last) = ((1u64 << b) - 1, s.seg.table.len() - 1);
+    let w = portable::seg_word(seg, b, g);
+    let e: [f32; 8] = core::array::from_fn(|l| s.seg.table[(((w >> (b * l)) & mask) as usize).min(last)]);
+    // SAFETY: `e` holds 8 f32.
+    unsafe { _mm256_loadu_ps(e.as_ptr()) }
+}
+
+/// A segment of width 5, 6 or 7: every group through [`scalar_entries`].
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn seg_scalar_entries(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
+    let qp = s.seg.q.as_ptr();
+    for g in 0..s.whole {
+        // SAFETY: g < n/8 ≤ q.len()/8.
+        let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+        step(a, _mm256_mul_ps(qv, scalar_entries(seg, s, g)));
+    }
+    if s.n % 8 != 0 {
+        // SAFETY: `qtail` holds 8 f32.
+        let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
+        step(a, _mm256_mul_ps(qv, scalar_entries(seg, s, s.whole)));
+    }
+}
+
+/// Arch `dot_lut4_dims_rows` (`None` when no arch kernel applies; `out` untouched): whole
+/// blocks of 16 (AVX-512) or 8 (AVX2) codes in the arch kernel, the last rows portable.
+#[inline]
+pub fn dot_lut4_dims_rows(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) -> Option<()> {
+    // Gather offsets up to 15·code_len must fit in an i32.
+    if !has(feature::AVX2) || code_len < 4 || code_len > (i32::MAX as usize) / 16 {
+        return None;
+    }
+    let d = (tables.len() / 16).min(2 * code_len);
+    let tables = &tables[..16 * d];
+    let rows = out.len().min(codes.len() / code_len);
+    let wide = has(feature::AVX512);
+    let lanes = if wide { 16 } else { 8 };
+    let done = rows / lanes * lanes;
+    // SAFETY: AVX-512F (`wide`) or AVX2 was detected on this CPU; the kernels read only the
+    // first `done` rows of `code_len` bytes, which lie inside `codes`.
+    unsafe {
+        if wide {
+            dims4_avx512(codes, code_len, tables, &mut out[..done]);
+        } else {
+            dims4_avx2(codes, code_len, tables, &mut out[..done]);
+        }
+    }
+    portable::dot_lut4_dims_rows_from(codes, code_len, tables, &mut out[..rows], done);
+    Some(())
+}
+
+/// Byte offset and right shift (bits) of the word holding coordinates `8·words ..` (the
+/// `d mod 8` last ones): read at `4·words` when 4 bytes fit in the code, else at
+/// `code_len − 4` shifted down to them. `code_len ≥ 4`.
+#[inline(always)]
+fn dims4_tail(code_len: usize, words: usize) -> (usize, u32) {
+    if 4 * words + 4 <= code_len { (4 * words, 0) } else { (code_len - 4, 8 * (4 * words + 4 - code_len) as u32) }
+}
+
+/// [`dot_lut4_dims_rows`] on AVX-512, 16 codes per block (a lane per code): each 4-byte word
+/// (8 coordinates) of the 16 codes by one gather, each coordinate's 16 entries in one
+/// register, looked up with one `vpermps` (which reads the low 4 bits of each lane).
+/// `out.len()` rows of `code_len ≥ 4` bytes lie inside `codes`; `tables.len() = 16·d`,
+/// `d ≤ 2·code_len`.
+#[target_feature(enable = "avx512f")]
+fn dims4_avx512(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
+    let d = tables.len() / 16;
+    let (words, rem) = (d / 8, d % 8);
+    let (tail_at, tail_shift) = dims4_tail(code_len, words);
+    let offs = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(code_len as i32),
+    );
+    let tp = tables.as_ptr();
+    for (b, ob) in out.chunks_exact_mut(16).enumerate() {
+        // SAFETY: rows 16b .. 16b + 16 lie inside `codes` (the caller's row count).
+        let base = unsafe { codes.as_ptr().add(16 * b * code_len) };
+        let z = _mm512_setzero_ps();
+        let mut a = [z, z, z, z];
+        for w in 0..words {
+            // SAFETY: 4w + 4 ≤ d/2 ≤ code_len, so each lane's 4 bytes are inside its row;
+            // coordinates 8w .. 8w + 8 < d have their 16 entries inside `tables`.
+            let mut v = unsafe { _mm512_i32gather_epi32::<1>(offs, base.add(4 * w).cast()) };
+            for k in 0..8 {
+                let t = unsafe { _mm512_loadu_ps(tp.add(16 * (8 * w + k))) };
+                a[k % 4] = _mm512_add_ps(a[k % 4], _mm512_permutexvar_ps(v, t));
+                v = _mm512_srli_epi32::<4>(v);
+            }
+        }
+        if rem > 0 {
+            // SAFETY: tail_at + 4 ≤ code_len; coordinates 8·words + k < d.
+            let v = unsafe { _mm512_i32gather_epi32::<1>(offs, base.add(tail_at).cast()) };
+            let mut v = _mm512_srlv_epi32(v, _mm512_set1_epi32(tail_shift as i32));
+            for k in 0..rem {
+                let t = unsafe { _mm512_loadu_ps(tp.add(16 * (8 * words + k))) };
+                a[k % 4] = _mm512_add_ps(a[k % 4], _mm512_permutexvar_ps(v, t));
+                v = _mm512_srli_epi32::<4>(v);
+            }
+        }
+        let s = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
+        // SAFETY: `ob` holds 16 f32.
+        unsafe { _mm512_storeu_ps(ob.as_mut_ptr(), s) };
+    }
+}
+
+/// [`dims4_avx512`] on AVX2, 8 codes per block: two permutes (entries 0..8 and 8..16) and a
+/// blend on index bit 3 per coordinate.
+#[target_feature(enable = "avx2,fma")]
+fn dims4_avx2(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
+    let d = tables.len() / 16;
+    let (words, rem) = (d / 8, d % 8);
+    let (tail_at, tail_shift) = dims4_tail(code_len, words);
+    let offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(code_len as i32));
+    let (tp, nib) = (tables.as_ptr(), _mm256_set1_epi32(15));
+    let look = |v: __m256i, i: usize| {
+        let idx = _mm256_and_si256(v, nib);
+        // SAFETY: coordinate i < d has its 16 entries inside `tables`.
+        let (lo, hi) = unsafe { (_mm256_loadu_ps(tp.add(16 * i)), _mm256_loadu_ps(tp.add(16 * i + 8))) };
+        let (l, h) = (_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx));
+        _mm256_blendv_ps(l, h, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
+    };
+    for (b, ob) in out.chunks_exact_mut(8).enumerate() {
+        // SAFETY: rows 8b .. 8b + 8 lie inside `codes` (the caller's row count).
+        let base = unsafe { codes.as_ptr().add(8 * b * code_len) };
+        let z = _mm256_setzero_ps();
+        let mut a = [z, z, z, z];
+        for w in 0..words {
+            // SAFETY: 4w + 4 ≤ code_len, so each lane's 4 bytes are inside its row.
+            let mut v = unsafe { _mm256_i32gather_epi32::<1>(base.add(4 * w).cast(), offs) };
+            for k in 0..8 {
+                a[k % 4] = _mm256_add_ps(a[k % 4], look(v, 8 * w + k));
+                v = _mm256_srli_epi32::<4>(v);
+            }
+        }
+        if rem > 0 {
+            // SAFETY: tail_at + 4 ≤ code_len.
+            let v = unsafe { _mm256_i32gather_epi32::<1>(base.add(tail_at).cast(), offs) };
+            let mut v = _mm256_srlv_epi32(v, _mm256_set1_epi32(tail_shift as i32));
+            for k in 0..rem {
+                a[k % 4] = _mm256_add_ps(a[k % 4], look(v, 8 * words + k));
+                v = _mm256_srli_epi32::<4>(v);
+            }
+        }
+        let s = _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]));
+        // SAFETY: `ob` holds 8 f32.
+        unsafe { _mm256_storeu_ps(ob.as_mut_ptr(), s) };
+    }
 }
