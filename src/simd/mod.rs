@@ -553,6 +553,27 @@ pub fn dot_lut4_dims_rows(codes: &[u8], code_len: usize, tables: &[f32], out: &m
     portable::dot_lut4_dims_rows(codes, code_len, tables, out)
 }
 
+/// `Σ_b 2^b·⟨x_b, q⟩` over the bit planes `x_b = code[b·plane .. (b+1)·plane]`, `b < bits`
+/// (those that fit in `code`; bit `i mod 8` of byte `⌊i/8⌋` is coordinate `i`): the float-query
+/// inner product of a bit-plane code (extended RaBitQ's `⟨x_u, q'⟩`), with
+/// `n = min(q.len(), 8·plane)` coordinates.
+///
+/// Every backend computes the same `f32` result bit for bit: in plane `b`, `q_i` of a set bit
+/// `i = 8k + l` is added to lane `l` of accumulator `k mod 8`; lane `l` of the plane is
+/// `((a0 + a2) + (a4 + a6)) + ((a1 + a3) + (a5 + a7))`, the plane's sum the lane tree
+/// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, and the planes are added in order,
+/// each times `2^b`. AVX-512 adds 16 query elements under a 16-bit mask of two plane bytes
+/// (`vaddps` with a mask), AVX2 under a byte expanded to a lane mask — no lookup tables.
+/// Equals [`reference::dot_bitplanes`] up to float rounding.
+#[inline]
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::lut::dot_bitplanes(code, plane, bits, q) {
+        return r;
+    }
+    portable::dot_bitplanes(code, plane, bits, q)
+}
+
 /// [`dot_lut_f32`] of a query scaled per block: `Σ_i (q_i·s_{i >> shift})·T[idx_i]`, each scaled
 /// element `q_i·s_{i >> shift}` rounded to `f32` before its product — bit for bit
 /// `dot_lut_f32(codes, bits, table, qs)` with `qs_i = q_i·s_{i >> shift}`, on every backend,

@@ -719,6 +719,42 @@ pub(crate) fn dot_lut4_dims_rows_from(codes: &[u8], code_len: usize, tables: &[f
     }
 }
 
+/// Portable [`crate::simd::dot_bitplanes`].
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
+    let mut total = 0f32;
+    for b in 0..bitplanes_count(code.len(), plane, bits) {
+        let mut acc = [[0f32; 8]; 8];
+        bitplane_from(&code[b * plane..(b + 1) * plane], q, 0, &mut acc);
+        total += bitplane_finish(&acc) * (1u32 << b) as f32;
+    }
+    total
+}
+
+/// The planes [`crate::simd::dot_bitplanes`] reads: `b < bits` whose bytes fit in `len`.
+#[inline(always)]
+pub(crate) fn bitplanes_count(len: usize, plane: usize, bits: u32) -> usize {
+    if plane == 0 { 0 } else { (bits as usize).min(len / plane) }
+}
+
+/// Adds the query elements of the set bits of plane bytes `from..` (`n = min(q.len(), 8·len)`
+/// coordinates) into `acc[k mod 8][l]`.
+#[inline(always)]
+pub(crate) fn bitplane_from(pl: &[u8], q: &[f32], from: usize, acc: &mut [[f32; 8]; 8]) {
+    let n = q.len().min(8 * pl.len());
+    for i in 8 * from..n {
+        if (pl[i / 8] >> (i % 8)) & 1 == 1 {
+            acc[(i / 8) % 8][i % 8] += q[i];
+        }
+    }
+}
+
+/// A plane's sum from its accumulators (the order of [`crate::simd::dot_bitplanes`]).
+#[inline(always)]
+pub(crate) fn bitplane_finish(a: &[[f32; 8]; 8]) -> f32 {
+    let s: [f32; 8] = core::array::from_fn(|l| ((a[0][l] + a[2][l]) + (a[4][l] + a[6][l])) + ((a[1][l] + a[3][l]) + (a[5][l] + a[7][l])));
+    ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+}
+
 /// Portable [`crate::simd::dot_lut_f32_scaled`].
 pub fn dot_lut_f32_scaled(codes: &[u8], bits: u32, table: &[f32], q: &[f32], scales: &[f32], shift: u32) -> f32 {
     dot_lut_f32_with(codes, bits, table, q, Some(QScale { s: scales, shift }))

@@ -156,6 +156,19 @@ pub fn dot_lut4_dims(code: &[u8], tables: &[f32]) -> f64 {
     (0..d).map(|i| f64::from(tables[16 * i + usize::from((code[i / 2] >> (4 * (i % 2))) & 15)])).sum()
 }
 
+/// [`crate::simd::dot_bitplanes`] in `f64` and coordinate order.
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f64 {
+    let planes = if plane == 0 { 0 } else { (bits as usize).min(code.len() / plane) };
+    let n = q.len().min(8 * plane);
+    (0..planes)
+        .map(|b| {
+            let pl = &code[b * plane..];
+            let s: f64 = (0..n).filter(|&i| (pl[i / 8] >> (i % 8)) & 1 == 1).map(|i| f64::from(q[i])).sum();
+            s * f64::from(1u32 << b)
+        })
+        .sum()
+}
+
 /// Index of coordinate `c` (field `c mod (8/bits)` of code byte `⌊c·bits/8⌋`) in the blocked
 /// query layout of [`crate::simd::dot_lut_i8`]: blocks of 32 code bytes; inside a block, field
 /// `j` of byte `k` is at `32·j + k`.

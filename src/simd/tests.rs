@@ -784,3 +784,26 @@ fn lut4_dims_kernel_matches_portable_and_reference() {
         }
     }
 }
+
+/// `dot_bitplanes`: dispatched = portable bit for bit, = the reference up to rounding; planes of
+/// awkward lengths (0, 1, 7, 31, 33, … bytes), queries shorter and longer than a plane, codes
+/// shorter than `bits` planes.
+#[test]
+fn bitplanes_kernel_matches_portable_and_reference() {
+    let mut r = Rng::new(37);
+    for &plane in &[0usize, 1, 7, 8, 9, 31, 33, 96, 97, 130] {
+        for bits in [1u32, 2, 4, 7, 8] {
+            for (q_less, code_less) in [(0usize, 0usize), (5, 0), (0, 3), (70, 0)] {
+                let n = (8 * plane).saturating_sub(q_less) + usize::from(q_less == 0 && plane % 3 == 1) * 4;
+                let q = floats(&mut r, n);
+                let len = (bits as usize * plane).saturating_sub(code_less);
+                let code: Vec<u8> = (0..len).map(|_| r.next_u32() as u8).collect();
+                let got = dot_bitplanes(&code, plane, bits, &q);
+                let port = portable::dot_bitplanes(&code, plane, bits, &q);
+                assert_eq!(got.to_bits(), port.to_bits(), "plane {plane} bits {bits}");
+                let scale = q.iter().map(|v| f64::from(*v).abs()).sum::<f64>() * f64::from(1u32 << bits);
+                close(got, reference::dot_bitplanes(&code, plane, bits, &q), 8, scale);
+            }
+        }
+    }
+}

@@ -717,3 +717,115 @@ fn dims4_avx2(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
         unsafe { _mm256_storeu_ps(ob.as_mut_ptr(), s) };
     }
 }
+
+/// Arch `dot_bitplanes` (`None` without AVX2).
+#[inline]
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> Option<f32> {
+    if !has(feature::AVX2) {
+        return None;
+    }
+    let planes = portable::bitplanes_count(code.len(), plane, bits);
+    // SAFETY: AVX-512F (first arm) or AVX2 was detected on this CPU; the kernels' memory
+    // accesses are justified inside.
+    Some(unsafe {
+        if has(feature::AVX512) {
+            planes_avx512(code, plane, planes, q)
+        } else {
+            planes_avx2(code, plane, planes, q)
+        }
+    })
+}
+
+/// The 8-lane tree `((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))` of `s`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_tree8(s: __m256) -> f32 {
+    let x = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
+    let t = _mm_add_ps(x, _mm_movehdup_ps(x));
+    _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)))
+}
+
+/// `planes` bit planes of `plane` bytes on AVX-512: per plane, the 16 query elements of plane
+/// bytes `k, k + 1` added under their 16-bit mask into the register holding accumulators
+/// `k mod 8` (low half) and `k + 1` (high half), in whole blocks of 8 bytes; the reduction in
+/// registers (the portable order), or through memory when a partial block is left.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn planes_avx512(code: &[u8], plane: usize, planes: usize, q: &[f32]) -> f32 {
+    let n = q.len().min(8 * plane);
+    let blocks = n / 64;
+    let qp = q.as_ptr();
+    let mut total = 0f32;
+    for b in 0..planes {
+        let pl = &code[b * plane..(b + 1) * plane];
+        let pp = pl.as_ptr();
+        let mut z = [_mm512_setzero_ps(); 4];
+        for k in 0..blocks {
+            for (j, zj) in z.iter_mut().enumerate() {
+                // SAFETY: byte 8k + 2j + 1 < 8·blocks ≤ plane; elements 64k + 16j + 16 ≤
+                // 64·blocks ≤ q.len().
+                let (m, qv) = unsafe {
+                    (pp.add(8 * k + 2 * j).cast::<u16>().read_unaligned(), _mm512_loadu_ps(qp.add(64 * k + 16 * j)))
+                };
+                *zj = _mm512_mask_add_ps(*zj, m, *zj, qv);
+            }
+        }
+        let sum = if n > 64 * blocks {
+            let mut acc = [[0f32; 8]; 8];
+            let ap = acc.as_mut_ptr().cast::<f32>();
+            for (j, zj) in z.iter().enumerate() {
+                // SAFETY: `acc` is 64 contiguous f32; register j holds accumulators 2j, 2j + 1.
+                unsafe { _mm512_storeu_ps(ap.add(16 * j), *zj) };
+            }
+            portable::bitplane_from(pl, q, 8 * blocks, &mut acc);
+            portable::bitplane_finish(&acc)
+        } else {
+            // Low half (a0 + a2) + (a4 + a6), high half (a1 + a3) + (a5 + a7), then their sum.
+            let t = _mm512_add_ps(_mm512_add_ps(z[0], z[1]), _mm512_add_ps(z[2], z[3]));
+            let lo = _mm512_castps512_ps256(t);
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(t)));
+            lane_tree8(_mm256_add_ps(lo, hi))
+        };
+        total += sum * (1u32 << b) as f32;
+    }
+    total
+}
+
+/// [`planes_avx512`] on AVX2: each plane byte broadcast and compared with the lane bits
+/// `1, 2, …, 128` into a lane mask, which selects the 8 query elements added to accumulator
+/// `k mod 8`.
+#[target_feature(enable = "avx2,fma")]
+fn planes_avx2(code: &[u8], plane: usize, planes: usize, q: &[f32]) -> f32 {
+    let n = q.len().min(8 * plane);
+    let blocks = n / 64;
+    let sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    let qp = q.as_ptr();
+    let mut total = 0f32;
+    for b in 0..planes {
+        let pl = &code[b * plane..(b + 1) * plane];
+        let mut y = [_mm256_setzero_ps(); 8];
+        for k in 0..blocks {
+            for (j, yj) in y.iter_mut().enumerate() {
+                let byte = pl[8 * k + j];
+                let m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(i32::from(byte)), sel), sel);
+                // SAFETY: elements 64k + 8j + 8 ≤ 64·blocks ≤ q.len().
+                let qv = unsafe { _mm256_loadu_ps(qp.add(64 * k + 8 * j)) };
+                *yj = _mm256_add_ps(*yj, _mm256_and_ps(_mm256_castsi256_ps(m), qv));
+            }
+        }
+        let sum = if n > 64 * blocks {
+            let mut acc = [[0f32; 8]; 8];
+            for (j, yj) in y.iter().enumerate() {
+                // SAFETY: each row of `acc` holds 8 f32.
+                unsafe { _mm256_storeu_ps(acc[j].as_mut_ptr(), *yj) };
+            }
+            portable::bitplane_from(pl, q, 8 * blocks, &mut acc);
+            portable::bitplane_finish(&acc)
+        } else {
+            let lo = _mm256_add_ps(_mm256_add_ps(y[0], y[2]), _mm256_add_ps(y[4], y[6]));
+            let hi = _mm256_add_ps(_mm256_add_ps(y[1], y[3]), _mm256_add_ps(y[5], y[7]));
+            lane_tree8(_mm256_add_ps(lo, hi))
+        };
+        total += sum * (1u32 << b) as f32;
+    }
+    total
+}
