@@ -445,6 +445,8 @@ struct SegK<'a> {
     whole: usize,
     fast: usize,
     t: (__m256, __m256),
+    /// Entries 16..24 and 24..32 (clamped), for 5-bit indices.
+    t2: (__m256, __m256),
     k: (__m256i, __m256i, __m256i),
     /// The query elements of the last partial group, zero-padded.
     qtail: [f32; 8],
@@ -465,13 +467,22 @@ fn segs_rows_avx2(codes: &[u8], stride: usize, row_len: usize, segs: &[crate::si
             8 => whole,
             _ => 0,
         };
-        let t = if seg.table.is_empty() { (_mm256_setzero_ps(), _mm256_setzero_ps()) } else { setup_tables(seg.table) };
+        let z = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let t = if seg.table.is_empty() { z } else { setup_tables(seg.table) };
+        let t2 = match seg.table.len() {
+            0 => z,
+            1..=16 => {
+                let last = _mm256_set1_ps(seg.table[seg.table.len() - 1]);
+                (last, last)
+            }
+            _ => setup_tables(&seg.table[16..]),
+        };
         let k = setup_consts(b.clamp(1, 8), seg.table.len().max(1));
         let mut qtail = [0f32; 8];
         if n % 8 != 0 {
             qtail[..n % 8].copy_from_slice(&seg.q[8 * whole..n]);
         }
-        SegK { seg, n, whole, fast, t, k, qtail }
+        SegK { seg, n, whole, fast, t, t2, k, qtail }
     });
     let ks = &ks[..segs.len()];
     let groups: usize = ks.iter().map(|s| s.n.div_ceil(8)).sum();
@@ -487,6 +498,7 @@ fn segs_rows_avx2(codes: &[u8], stride: usize, row_len: usize, segs: &[crate::si
                 3 => seg_avx2::<3>(seg, s, &mut a),
                 4 => seg_avx2::<4>(seg, s, &mut a),
                 8 => seg_avx2::<8>(seg, s, &mut a),
+                5 => seg5_avx2(seg, s, &mut a),
                 _ => seg_scalar_entries(seg, s, &mut a),
             }
         }
@@ -576,7 +588,49 @@ fn scalar_entries(seg: &[u8], s: &SegK<'_>, g: usize) -> __m256 {
     unsafe { _mm256_loadu_ps(e.as_ptr()) }
 }
 
-/// A segment of width 5, 6 or 7: every group through [`scalar_entries`].
+/// The 8 entries of a group of 5-bit indices whose 40 bits start at bit 0 of `w`: lanes 0..4
+/// from bits 0..20, lanes 4..8 from bits 20..40, then two levels of permute-and-blend over
+/// the four 8-entry quarters of the (clamped, 32-entry) table.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn entries5(w: u64, s: &SegK<'_>) -> __m256 {
+    let (lo, hi) = (w as u32 as i32, (w >> 20) as u32 as i32);
+    let v = _mm256_setr_epi32(lo, lo, lo, lo, hi, hi, hi, hi);
+    let idx = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 5, 10, 15, 0, 5, 10, 15)), _mm256_set1_epi32(31));
+    let b3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
+    let b4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(idx));
+    let p = |t: __m256| _mm256_permutevar8x32_ps(t, idx);
+    let e01 = _mm256_blendv_ps(p(s.t.0), p(s.t.1), b3);
+    let e23 = _mm256_blendv_ps(p(s.t2.0), p(s.t2.1), b3);
+    _mm256_blendv_ps(e01, e23, b4)
+}
+
+/// A segment of 5-bit indices (the widest group of 4-bit PCA TurboQuant): [`entries5`] of an
+/// 8-byte read where it stays in the segment, else of the zero-padded word.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn seg5_avx2(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
+    let qp = s.seg.q.as_ptr();
+    // Groups whose 8-byte read at 5g stays inside the segment.
+    let fast = if seg.len() < 8 { 0 } else { ((seg.len() - 8) / 5 + 1).min(s.whole) };
+    for g in 0..fast {
+        // SAFETY: 5g + 8 ≤ seg.len(); unaligned read. g < n/8 ≤ q.len()/8.
+        let (w, qv) = unsafe { (seg.as_ptr().add(5 * g).cast::<u64>().read_unaligned(), _mm256_loadu_ps(qp.add(8 * g))) };
+        step(a, _mm256_mul_ps(qv, entries5(u64::from_le(w), s)));
+    }
+    for g in fast..s.whole {
+        // SAFETY: g < n/8 ≤ q.len()/8.
+        let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+        step(a, _mm256_mul_ps(qv, entries5(portable::seg_word(seg, 5, g), s)));
+    }
+    if s.n % 8 != 0 {
+        // SAFETY: `qtail` holds 8 f32.
+        let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
+        step(a, _mm256_mul_ps(qv, entries5(portable::seg_word(seg, 5, s.whole), s)));
+    }
+}
+
+/// A segment of width 6 or 7: every group through [`scalar_entries`].
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn seg_scalar_entries(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
