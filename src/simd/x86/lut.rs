@@ -330,7 +330,12 @@ fn groups_avx512<const B: usize, const S: bool>(
         let g = 4 * j;
         // SAFETY: groups `g .. g + 4 ≤ q.len()/8`, so q[8g .. 8g + 32] is inside `q`.
         let (mut q01, mut q23) = unsafe { (_mm512_loadu_ps(qp.add(8 * g)), _mm512_loadu_ps(qp.add(8 * g + 16))) };
-        if S {
+        if S && sc.shift >= 4 {
+            // Blocks of 16 or more elements: groups g, g+1 (g+2, g+3) share one scale (g is a
+            // multiple of 4, so 8g is one of 32), broadcast to the whole register.
+            q01 = _mm512_mul_ps(q01, _mm512_set1_ps(sc.at(8 * g)));
+            q23 = _mm512_mul_ps(q23, _mm512_set1_ps(sc.at(8 * g + 16)));
+        } else if S {
             // Groups g, g+1 (g+2, g+3) lie in one block each: their scales in the low and high
             // halves (the `halves` permute of a 2-float vector).
             let two = |h: usize| {
