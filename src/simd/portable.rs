@@ -733,7 +733,7 @@ pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
 /// The planes [`crate::simd::dot_bitplanes`] reads: `b < bits` whose bytes fit in `len`.
 #[inline(always)]
 pub(crate) fn bitplanes_count(len: usize, plane: usize, bits: u32) -> usize {
-    if plane == 0 { 0 } else { (bits as usize).min(len / plane) }
+    len.checked_div(plane).map_or(0, |p| (bits as usize).min(p))
 }
 
 /// Adds the query elements of the set bits of plane bytes `from..` (`n = min(q.len(), 8·len)`
@@ -751,7 +751,9 @@ pub(crate) fn bitplane_from(pl: &[u8], q: &[f32], from: usize, acc: &mut [[f32; 
 /// A plane's sum from its accumulators (the order of [`crate::simd::dot_bitplanes`]).
 #[inline(always)]
 pub(crate) fn bitplane_finish(a: &[[f32; 8]; 8]) -> f32 {
-    let s: [f32; 8] = core::array::from_fn(|l| ((a[0][l] + a[2][l]) + (a[4][l] + a[6][l])) + ((a[1][l] + a[3][l]) + (a[5][l] + a[7][l])));
+    let s: [f32; 8] = core::array::from_fn(|l| {
+        ((a[0][l] + a[2][l]) + (a[4][l] + a[6][l])) + ((a[1][l] + a[3][l]) + (a[5][l] + a[7][l]))
+    });
     ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
 }
 

@@ -158,7 +158,7 @@ pub fn dot_lut4_dims(code: &[u8], tables: &[f32]) -> f64 {
 
 /// [`crate::simd::dot_bitplanes`] in `f64` and coordinate order.
 pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f64 {
-    let planes = if plane == 0 { 0 } else { (bits as usize).min(code.len() / plane) };
+    let planes = code.len().checked_div(plane).map_or(0, |p| (bits as usize).min(p));
     let n = q.len().min(8 * plane);
     (0..planes)
         .map(|b| {

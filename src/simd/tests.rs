@@ -745,8 +745,8 @@ fn lut_segs_kernel_matches_portable_and_reference() {
             for i in 0..rows {
                 let row = &codes[i * stride.max(1)..];
                 let want = reference::dot_lut_segs(row, &segs);
-                let scale: f64 = segs.iter().map(|s| s.q.iter().map(|v| f64::from(*v).abs()).sum::<f64>()).sum::<f64>()
-                    * 4.0;
+                let scale: f64 =
+                    segs.iter().map(|s| s.q.iter().map(|v| f64::from(*v).abs()).sum::<f64>()).sum::<f64>() * 4.0;
                 close(out[i], want, 8, scale);
             }
         }

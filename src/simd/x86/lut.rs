@@ -571,7 +571,7 @@ fn seg_avx2<const B: usize>(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
         let e = if B == 8 { scalar_entries(seg, s, g) } else { entries_tail::<B>(seg, g, s.t, s.k) };
         step(&mut v, term(g, e));
     }
-    if s.n % 8 != 0 {
+    if !s.n.is_multiple_of(8) {
         let g = s.whole;
         let e = if B == 8 { scalar_entries(seg, s, g) } else { entries_tail::<B>(seg, g, s.t, s.k) };
         // SAFETY: `qtail` holds 8 f32.
@@ -601,7 +601,8 @@ fn scalar_entries(seg: &[u8], s: &SegK<'_>, g: usize) -> __m256 {
 fn entries5(w: u64, s: &SegK<'_>) -> __m256 {
     let (lo, hi) = (w as u32 as i32, (w >> 20) as u32 as i32);
     let v = _mm256_setr_epi32(lo, lo, lo, lo, hi, hi, hi, hi);
-    let idx = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 5, 10, 15, 0, 5, 10, 15)), _mm256_set1_epi32(31));
+    let idx =
+        _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 5, 10, 15, 0, 5, 10, 15)), _mm256_set1_epi32(31));
     let b3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
     let b4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(idx));
     let p = |t: __m256| _mm256_permutevar8x32_ps(t, idx);
@@ -620,7 +621,8 @@ fn seg5_avx2(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
     let fast = if seg.len() < 8 { 0 } else { ((seg.len() - 8) / 5 + 1).min(s.whole) };
     for g in 0..fast {
         // SAFETY: 5g + 8 ≤ seg.len(); unaligned read. g < n/8 ≤ q.len()/8.
-        let (w, qv) = unsafe { (seg.as_ptr().add(5 * g).cast::<u64>().read_unaligned(), _mm256_loadu_ps(qp.add(8 * g))) };
+        let (w, qv) =
+            unsafe { (seg.as_ptr().add(5 * g).cast::<u64>().read_unaligned(), _mm256_loadu_ps(qp.add(8 * g))) };
         step(a, _mm256_mul_ps(qv, entries5(u64::from_le(w), s)));
     }
     for g in fast..s.whole {
@@ -628,7 +630,7 @@ fn seg5_avx2(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
         let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
         step(a, _mm256_mul_ps(qv, entries5(portable::seg_word(seg, 5, g), s)));
     }
-    if s.n % 8 != 0 {
+    if !s.n.is_multiple_of(8) {
         // SAFETY: `qtail` holds 8 f32.
         let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
         step(a, _mm256_mul_ps(qv, entries5(portable::seg_word(seg, 5, s.whole), s)));
@@ -645,7 +647,7 @@ fn seg_scalar_entries(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
         let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
         step(a, _mm256_mul_ps(qv, scalar_entries(seg, s, g)));
     }
-    if s.n % 8 != 0 {
+    if !s.n.is_multiple_of(8) {
         // SAFETY: `qtail` holds 8 f32.
         let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
         step(a, _mm256_mul_ps(qv, scalar_entries(seg, s, s.whole)));
@@ -787,11 +789,7 @@ pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> Option<
     // SAFETY: AVX-512F (first arm) or AVX2 was detected on this CPU; the kernels' memory
     // accesses are justified inside.
     Some(unsafe {
-        if has(feature::AVX512) {
-            planes_avx512(code, plane, planes, q)
-        } else {
-            planes_avx2(code, plane, planes, q)
-        }
+        if has(feature::AVX512) { planes_avx512(code, plane, planes, q) } else { planes_avx2(code, plane, planes, q) }
     })
 }
 
