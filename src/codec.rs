@@ -234,6 +234,20 @@ pub trait Score: Codec {
         Ok(())
     }
 
+    /// Appends to `segs` this codec's code, stored at byte `at` of a wider code, as segments of
+    /// a fused lookup scan ([`crate::simd::dot_lut_segs_rows`]) whose sum is this codec's
+    /// score up to float rounding: codebook scalar codes with a float query, and the
+    /// compositions that only add their parts' scores ([`Split`](crate::compose::Split)) or
+    /// only change the query ([`Rotated`](crate::compose::Rotated),
+    /// [`Scaled`](crate::compose::Scaled)). `false` (the default) when the codec is not made of
+    /// such parts or `segs` is full; `segs` is then unspecified. A composition whose parts all
+    /// give segments scans them in one pass per row instead of one row kernel call per part.
+    #[doc(hidden)]
+    fn lut_segments<'q>(&self, q: &'q Self::Query<'_>, at: usize, segs: &mut crate::simd::LutSegs<'q>) -> bool {
+        let _ = (q, at, segs);
+        false
+    }
+
     /// Scores, for each of the `out.len()` codes of `stride` bytes in `codes`, this codec's code
     /// stored at bytes `at .. at + code_len()` of it: the scan of a composition whose code holds
     /// this codec's code at offset `at` (a part of a [`Split`](crate::compose::Split), the

@@ -300,6 +300,9 @@ impl<T: Transform + 'static, C: Score> Score for Rotated<T, C> {
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(q, codes, out)
     }
+    fn lut_segments<'q>(&self, q: &'q Self::Query<'_>, at: usize, segs: &mut crate::simd::LutSegs<'q>) -> bool {
+        self.inner.lut_segments(q, at, segs)
+    }
     fn score_batch_strided(
         &self,
         q: &Self::Query<'_>,
@@ -603,14 +606,30 @@ impl<A: Score, B: Score> Score for Split<A, B> {
         let (qa, qb) = q.split_at(self.first.dim());
         prepare_pair(&self.first, &self.second, qa, qb, scratch)
     }
+    /// The fused scan of [`Split::score_batch`] for one code (so that both agree bit for bit).
     fn score(&self, q: &Self::Query<'_>, code: &[u8]) -> Result<f32> {
+        let mut segs = crate::simd::LutSegs::default();
+        if self.lut_segments(q, 0, &mut segs) {
+            check_code(self.code_len(), code.len())?;
+            let mut out = [0f32];
+            crate::simd::dot_lut_segs_rows(code, code.len(), segs.as_slice(), &mut out);
+            return finite_score(out[0]);
+        }
         finite_score(score_pair(&self.first, &self.second, q, code)?)
     }
     /// Both stages with their batch kernels.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
-        score_pair_batch(&self.first, &self.second, q, codes, self.code_len(), 0, out)
+        self.score_batch_strided(q, codes, self.code_len(), 0, out)
     }
-    /// Both stages' strided scans, at `at` and `at + A.code_len()`.
+    /// Both parts' segments, the second's after the first's code.
+    fn lut_segments<'q>(&self, q: &'q Self::Query<'_>, at: usize, segs: &mut crate::simd::LutSegs<'q>) -> bool {
+        self.first.lut_segments(&q.0, at, segs) && self.second.lut_segments(&q.1, at + self.first.code_len(), segs)
+    }
+    /// When every leaf is a codebook scalar code with a float query ([`Score::lut_segments`]),
+    /// all of them in one pass per code ([`crate::simd::dot_lut_segs_rows`]: one reduction per
+    /// code, the partial groups of each part folded in with zero query elements; the sum of
+    /// the parts' scores up to float rounding); otherwise both parts' strided scans, at `at`
+    /// and `at + A.code_len()`.
     fn score_batch_strided(
         &self,
         q: &Self::Query<'_>,
@@ -619,6 +638,12 @@ impl<A: Score, B: Score> Score for Split<A, B> {
         at: usize,
         out: &mut [f32],
     ) -> Result<()> {
+        let mut segs = crate::simd::LutSegs::default();
+        if self.lut_segments(q, at, &mut segs) {
+            crate::codec::check_strided(self.code_len(), codes.len(), stride, at, out.len())?;
+            crate::simd::dot_lut_segs_rows(codes, stride, segs.as_slice(), out);
+            return Ok(());
+        }
         score_pair_batch(&self.first, &self.second, q, codes, stride, at, out)
     }
 }
@@ -1275,6 +1300,9 @@ impl<C: Score, S: AsRef<[f32]> + 'static> Score for Scaled<C, S> {
     }
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {
         self.inner.score_batch(q, codes, out)
+    }
+    fn lut_segments<'q>(&self, q: &'q Self::Query<'_>, at: usize, segs: &mut crate::simd::LutSegs<'q>) -> bool {
+        self.inner.lut_segments(q, at, segs)
     }
     fn score_batch_strided(
         &self,

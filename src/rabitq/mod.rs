@@ -106,8 +106,8 @@ pub const KIND: u16 = crate::format::kind::TURBO + 0x80;
 /// How [`Score::prepare`] prepares a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QueryMode {
-    /// The rotated query stays `f32`; scoring reads a per-query byte lookup table (the sum of
-    /// the query over every 8-bit pattern of each byte of a bit plane).
+    /// The rotated query stays `f32`; scoring adds its elements under the bits of each bit
+    /// plane ([`crate::simd::dot_bitplanes`]).
     Float,
     /// The rotated query is quantized to 4 bits with randomized rounding (seeded from the
     /// codec's query seed and the query's bytes) and scored with bit-sliced popcounts.
@@ -133,7 +133,6 @@ pub struct RaBitQ<T> {
 #[derive(Clone, Copy, Debug)]
 pub struct RaBitQQuery<'s> {
     rot: &'s [f32],
-    lut: &'s [f32],
     planes: Option<&'s [u8]>,
     sum: f32,
     vl: f32,
@@ -384,22 +383,15 @@ impl<T: Transform> RaBitQ<T> {
         check_scratch(self.query_scratch_len(), scratch.len())?;
         check_finite(q)?;
         let (rot, rest) = scratch.split_at_mut(self.rdim);
-        let (lut, rest) = rest.split_at_mut(256 * self.plane);
+        // The next `256·⌈D/8⌉` words are unused (they held a byte lookup table; kept so that
+        // the scratch layout and length stay as documented).
+        let rest = &mut rest[256 * self.plane..];
         self.transform.forward(q, rot)?;
-        // Byte lookup table: lut[k·256 + m] = Σ of q'[8k + j] over the set bits j of m, built
-        // as lut[m] = lut[m & (m − 1)] + q'[8k + tz(m)] (a fixed summation order).
-        for (k, t) in lut.chunks_exact_mut(256).enumerate() {
-            t[0] = 0.0;
-            for m in 1..256usize {
-                let j = 8 * k + m.trailing_zeros() as usize;
-                t[m] = t[m & (m - 1)] + rot.get(j).copied().unwrap_or(0.0);
-            }
-        }
         let sum: f32 = rot.iter().sum();
         if !sum.is_finite() {
             return Err(Error::NonFinite);
         }
-        let mut query = RaBitQQuery { rot, lut, planes: None, sum, vl: 0.0, delta: 0.0, qbar_sum: 0.0 };
+        let mut query = RaBitQQuery { rot, planes: None, sum, vl: 0.0, delta: 0.0, qbar_sum: 0.0 };
         if let Some(seed) = seed {
             let p = self.plane;
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut rest[..p]);
@@ -431,31 +423,12 @@ impl<T: Transform> RaBitQ<T> {
         Ok(query)
     }
 
-    /// `⟨x_u, q'⟩` with `x_u` the unsigned code, from the float query's byte lookup table:
-    /// one table read per code byte (8 code bytes read as one word, 8 accumulators).
+    /// `⟨x_u, q'⟩` with `x_u` the unsigned code: the bit planes against the rotated query
+    /// ([`crate::simd::dot_bitplanes`]: query elements added under each plane's bits, no
+    /// lookup tables; the coordinates past `D` in the last byte have no query element).
     #[inline]
-    fn xu_dot_float(&self, lut: &[f32], code: &[u8]) -> f32 {
-        let p = self.plane;
-        let mut total = 0.0f32;
-        for (b, plane) in code.chunks_exact(p).take(self.bits as usize).enumerate() {
-            // Eight accumulators break the add-latency chain (fixed order: same result everywhere).
-            let mut acc = [0.0f32; 8];
-            let mut words = plane.chunks_exact(8);
-            let mut tables = lut.chunks_exact(2048);
-            for (w8, t) in (&mut words).zip(&mut tables) {
-                if let (Ok(w8), Ok(t)) = (<[u8; 8]>::try_from(w8), <&[f32; 2048]>::try_from(t)) {
-                    for l in 0..8 {
-                        acc[l] += t[256 * l + usize::from(w8[l])];
-                    }
-                }
-            }
-            for (l, (&byte, t)) in words.remainder().iter().zip(tables.remainder().chunks_exact(256)).enumerate() {
-                acc[l] += t[usize::from(byte)];
-            }
-            let acc = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
-            total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) * (1u32 << b) as f32;
-        }
-        total
+    fn xu_dot_float(&self, rot: &[f32], code: &[u8]) -> f32 {
+        crate::simd::dot_bitplanes(code, self.plane, u32::from(self.bits), rot)
     }
 
     /// `⟨x̄, q'⟩` from the quantized query: with `q'_i ≈ v_l + Δ·q̄_i` and `x̄ = x_u − C`,
@@ -705,8 +678,9 @@ impl<T: Transform> Score for RaBitQ<T> {
     where
         Self: 's;
 
-    /// `D` floats for the rotated query, `256·⌈D/8⌉` for its byte lookup table and `⌈D/8⌉`
-    /// words for the 4 quantized query planes.
+    /// `D` floats for the rotated query, `256·⌈D/8⌉` unused (the float scan's byte lookup
+    /// table before [`crate::simd::dot_bitplanes`] replaced it; kept so that the length does
+    /// not change) and `⌈D/8⌉` words for the 4 quantized query planes.
     fn query_scratch_len(&self) -> usize {
         self.rdim + 257 * self.plane
     }
@@ -735,7 +709,7 @@ impl<T: Transform> Score for RaBitQ<T> {
             Some(pl) => self.xu_dot_quant(q, pl, code),
             None => {
                 let off = 0.5 * (((1u32 << self.bits) - 1) as f32);
-                self.xu_dot_float(q.lut, code) - off * q.sum
+                self.xu_dot_float(q.rot, code) - off * q.sum
             }
         };
         Ok(r / denom * xbar_q)

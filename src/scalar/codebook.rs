@@ -349,6 +349,12 @@ impl Score for CodebookScalar {
         check_dim(self.dim, q.q.len())?;
         Ok(crate::simd::dot_lut_f32(code, self.bits, q.table, q.q))
     }
+    /// The float query's code as one segment (not with [`ScanMode::I8`]).
+    fn lut_segments<'q>(&self, q: &'q Self::Query<'_>, at: usize, segs: &mut crate::simd::LutSegs<'q>) -> bool {
+        q.i8.is_none()
+            && q.q.len() == self.dim
+            && segs.push(crate::simd::LutSeg { at, len: self.code_len(), bits: self.bits, table: q.table, q: q.q })
+    }
     /// The float scan over all codes in one call ([`crate::simd::dot_lut_f32_rows`]: the same
     /// bits as [`score`](Score::score) per code); [`ScanMode::I8`] code by code.
     fn score_batch(&self, q: &Self::Query<'_>, codes: &[u8], out: &mut [f32]) -> Result<()> {

@@ -398,6 +398,11 @@ const UNIT: usize = 64;
 /// Elements per lookup scan of the block-scaled formats (whole blocks of 16 and 32).
 const LUT_CHUNK: usize = 256;
 
+/// Elements per lookup scan of the block-scaled FP4 formats, whose block scales multiply the
+/// query in registers (no scaled copy): longer scans, so one call covers a vector of up to
+/// 1,024 elements.
+const FP4_CHUNK: usize = 1024;
+
 /// A vector codec storing each coordinate in a low-precision float format ([`FloatFormat`]).
 ///
 /// Bits per dimension: see [`FloatFormat`] (all scales are inside the code and counted).
@@ -774,35 +779,46 @@ impl FloatCodec {
             }
             _ => {
                 // The block scales go into the query: `Σ_b s_b·⟨q_b, T[c_b]⟩ = ⟨q ⊙ s, T[c]⟩`,
-                // one lookup scan per chunk of `LUT_CHUNK` elements (whole blocks of 16 or 32, so
-                // chunks start on a byte) instead of one short call per block.
+                // one lookup scan per chunk of `LUT_CHUNK` elements (`FP4_CHUNK` for FP4; whole
+                // blocks of 16 or 32, so chunks start on a byte) instead of one short call per
+                // block.
                 let u = self.unit_len();
-                let per = LUT_CHUNK / u;
+                let chunk = if bits == 4 { FP4_CHUNK } else { LUT_CHUNK };
+                let per = chunk / u;
                 // NVFP4's per-vector scale, validated once per code.
                 let big = if self.format == FloatFormat::NvFp4 {
                     Self::per_vector_scale(code, self.scale_bound())?
                 } else {
                     1.0
                 };
-                let mut qs = [0.0f32; LUT_CHUNK];
-                let mut sc = [0.0f32; LUT_CHUNK / 16];
-                let mut acc = 0.0f32;
-                for (c, (qc, ec)) in q.chunks(LUT_CHUNK).zip(el.chunks(LUT_CHUNK * bits as usize / 8)).enumerate() {
-                    let nb = qc.len().div_ceil(u);
-                    // All of the chunk's scales in one branch-free pass; a bad one (rare: corrupt
-                    // codes) takes the checked per-block path for its exact error.
-                    if !self.block_scales_fast(code, c * per, big, &mut sc[..nb]) {
-                        for (k, s) in sc[..nb].iter_mut().enumerate() {
+                // All of a chunk's scales in one branch-free pass; a bad one (rare: corrupt
+                // codes) takes the checked per-block path for its exact error.
+                let scales = |c: usize, sc: &mut [f32]| -> Result<()> {
+                    if !self.block_scales_fast(code, c * per, big, sc) {
+                        for (k, s) in sc.iter_mut().enumerate() {
                             *s = self.block_scale_with(code, c * per + k, big)?;
                         }
                     }
-                    if bits == 4 {
-                        // FP4: the block scales multiply the query in registers (the same
-                        // rounded products `q_i·s_b` as the MXFP8 path's scaled copy).
-                        let shift = u.trailing_zeros();
+                    Ok(())
+                };
+                let mut sc = [0.0f32; FP4_CHUNK / 16];
+                let mut acc = 0.0f32;
+                let chunks = q.chunks(chunk).zip(el.chunks(chunk * bits as usize / 8)).enumerate();
+                if bits == 4 {
+                    // FP4: the block scales multiply the query in registers (the same rounded
+                    // products `q_i·s_b` as the MXFP8 path's scaled copy).
+                    let shift = u.trailing_zeros();
+                    for (c, (qc, ec)) in chunks {
+                        let nb = qc.len().div_ceil(u);
+                        scales(c, &mut sc[..nb])?;
                         acc += crate::simd::dot_lut_f32_scaled(ec, 4, &E2M1_TABLE, qc, &sc[..nb], shift);
-                        continue;
                     }
+                    return Ok(acc.is_finite().then_some(acc));
+                }
+                let mut qs = [0.0f32; LUT_CHUNK];
+                for (c, (qc, ec)) in chunks {
+                    let nb = qc.len().div_ceil(u);
+                    scales(c, &mut sc[..nb])?;
                     if u == 16 {
                         scale_blocks::<16>(qc, &sc[..nb], &mut qs);
                     } else {

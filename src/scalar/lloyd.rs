@@ -787,7 +787,14 @@ impl<B: AsRef<[Codebook]>> TrainedLloyd<B> {
     /// 2, 4 or 8).
     #[inline]
     fn byte_tables(&self) -> bool {
-        self.per_dim() && 8 % self.bits == 0
+        self.per_dim() && 8 % self.bits == 0 && self.bits != 4
+    }
+
+    /// Whether a prepared table of `len` floats is the per-dimension table of 4-bit codes,
+    /// scanned by [`crate::simd::dot_lut4_dims_rows`] (a code per SIMD lane).
+    #[inline]
+    fn is_lut4_dims(&self, len: usize) -> bool {
+        self.per_dim() && self.bits == 4 && len == self.dim << 4
     }
 
     /// Floats of the smallest query scratch [`prepare`](Score::prepare) accepts: `d` for a
@@ -814,8 +821,9 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
         Self: 's;
 
     /// `d` floats for a shared codebook; for per-dimension codebooks `256 · code_len` (a table
-    /// per code byte) when `b` divides 8 (`b` = 1, 2, 4, 8; e.g. 384 KiB at `d` = 768 and
-    /// 4 bits), else `d · 2^b`. [`TrainedLloyd::compact_query_scratch_len`] is the smallest
+    /// per code byte) when `b` is 1, 2 or 8 (e.g. 192 KiB at `d` = 768 and 2 bits), else
+    /// `d · 2^b` (4 bits: 48 KiB at `d` = 768, scanned a code per SIMD lane by
+    /// [`crate::simd::dot_lut4_dims_rows`]). [`TrainedLloyd::compact_query_scratch_len`] is the smallest
     /// scratch accepted (`d · 2^b` floats, slower scans).
     fn query_scratch_len(&self) -> usize {
         if self.byte_tables() { 256 * self.code_len() } else { self.compact_query_scratch_len() }
@@ -826,13 +834,14 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
     }
 
     /// Shared codebook: the query as is. Per-dimension codebooks, given at least
-    /// [`query_scratch_len`](Score::query_scratch_len) floats with `b` dividing 8: one
+    /// [`query_scratch_len`](Score::query_scratch_len) floats with `b` = 1, 2 or 8: one
     /// 256-entry table per code byte, `T_j[v] = Σ_u q_i·c_{i, (v >> u·b) & (2^b − 1)}` over the
     /// `8/b` dimensions `i = j·8/b + u` the byte holds (summed in `u` order; absent dimensions
     /// of the last byte add nothing), so that a score is an 8-bit ADC scan
     /// ([`crate::simd::pq::adc_scan_u8`]) with one lookup per code byte. Otherwise (other
     /// widths, or a scratch of only [`TrainedLloyd::compact_query_scratch_len`] floats): the
-    /// per-dimension table `q_i · c_{i,k}`, one lookup per dimension.
+    /// per-dimension table `q_i · c_{i,k}`, one lookup per dimension (at 4 bits the SIMD scan
+    /// [`crate::simd::dot_lut4_dims_rows`], a code per lane).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] for a query of the wrong length,
@@ -891,6 +900,11 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
             crate::simd::pq::adc_scan_u8(q.table, self.code_len(), code, false, &mut out);
             return Ok(out[0]);
         }
+        if self.is_lut4_dims(q.table.len()) {
+            let mut out = [0.0f32];
+            crate::simd::dot_lut4_dims_rows(code, self.code_len(), q.table, &mut out);
+            return Ok(out[0]);
+        }
         let k = 1usize << self.bits;
         check_dim(self.dim * k, q.table.len())?;
         let mut acc = 0.0f32;
@@ -906,6 +920,10 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
         check_code(out.len() * self.code_len(), codes.len())?;
         if self.is_byte_table(q.table.len()) {
             crate::simd::pq::adc_scan_u8(q.table, self.code_len(), codes, false, out);
+            return Ok(());
+        }
+        if self.is_lut4_dims(q.table.len()) {
+            crate::simd::dot_lut4_dims_rows(codes, self.code_len(), q.table, out);
             return Ok(());
         }
         for (code, o) in codes.chunks_exact(self.code_len()).zip(out.iter_mut()) {

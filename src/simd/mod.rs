@@ -443,6 +443,137 @@ pub fn dot_lut_f32_rows(
     portable::dot_lut_f32_rows(codes, stride, code_len, bits, table, q, out)
 }
 
+/// One segment of a fused multi-width lookup scan ([`dot_lut_segs_rows`]): the `bits`-bit
+/// indices packed in bytes `at .. at + len` of each row, looked up in `table` (as
+/// [`dot_lut_f32`]: an index past the table reads its last entry) and multiplied by `q`.
+#[derive(Clone, Copy, Debug)]
+pub struct LutSeg<'a> {
+    /// First byte of the segment inside a row.
+    pub at: usize,
+    /// Bytes of the segment.
+    pub len: usize,
+    /// Index width, `1..=8`.
+    pub bits: u32,
+    /// The lookup table (non-empty).
+    pub table: &'a [f32],
+    /// The query elements of the segment.
+    pub q: &'a [f32],
+}
+
+impl LutSeg<'_> {
+    /// An empty segment (a placeholder in [`LutSegs`]).
+    pub const EMPTY: LutSeg<'static> = LutSeg { at: 0, len: 0, bits: 1, table: &[], q: &[] };
+
+    /// The number of terms: `min(q.len(), ⌊8·len/bits⌋)`.
+    #[inline]
+    pub fn terms(&self) -> usize {
+        self.q.len().min(self.len * 8 / self.bits.max(1) as usize)
+    }
+}
+
+/// At most [`LutSegs::CAP`] segments of a fused lookup scan, collected without allocation (the
+/// parts of a composed code whose leaves are codebook scalar codes).
+#[derive(Clone, Copy, Debug)]
+pub struct LutSegs<'a> {
+    segs: [LutSeg<'a>; LutSegs::CAP],
+    n: usize,
+}
+
+impl Default for LutSegs<'_> {
+    fn default() -> Self {
+        LutSegs { segs: [LutSeg::EMPTY; LutSegs::CAP], n: 0 }
+    }
+}
+
+impl<'a> LutSegs<'a> {
+    /// Capacity.
+    pub const CAP: usize = 8;
+
+    /// Appends `s`; `false` (nothing appended) when full, when `bits ∉ 1..=8` or the table is
+    /// empty.
+    pub fn push(&mut self, s: LutSeg<'a>) -> bool {
+        if self.n == Self::CAP || !(1..=8).contains(&s.bits) || s.table.is_empty() {
+            return false;
+        }
+        self.segs[self.n] = s;
+        self.n += 1;
+        true
+    }
+
+    /// The segments pushed so far.
+    pub fn as_slice(&self) -> &[LutSeg<'a>] {
+        &self.segs[..self.n]
+    }
+
+    /// The bytes a row needs: the largest segment end.
+    pub fn row_len(&self) -> usize {
+        self.as_slice().iter().map(|s| s.at + s.len).max().unwrap_or(0)
+    }
+}
+
+/// The fused scan of rows made of several codebook scalar segments (e.g. the four width groups
+/// of a PCA TurboQuant code): `out[r] = Σ_s Σ_i q_s[i]·T_s[idx_{s,i}]` over the segments `segs`
+/// of row `r = codes[r·stride ..]`, for the rows `r < out.len()` whose bytes
+/// (up to [`LutSegs::row_len`]) fit in `codes` (the rest of `out` is left unchanged; with
+/// `stride = 0` every row is the first).
+///
+/// Every backend computes the same `f32` result bit for bit ([`portable::dot_lut_segs_rows`] is
+/// the definition): each segment's terms in groups of 8 (the last `n mod 8` terms form one more
+/// group whose missing query elements are 0); term `l` of group `k` of the row (the groups of
+/// all segments counted in order) goes to lane `l` of accumulator `k mod 4`; the 32 lanes are
+/// then added as [`dot_lut_f32`]'s tree. One dispatch, one register setup per segment and one
+/// reduction per row, instead of one row kernel call, tail and reduction per segment. Equals
+/// the sum of [`reference::dot_lut_f32`] over the segments up to float rounding.
+#[inline]
+pub fn dot_lut_segs_rows(codes: &[u8], stride: usize, segs: &[LutSeg<'_>], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::lut::dot_lut_segs_rows(codes, stride, segs, out).is_some() {
+        return;
+    }
+    portable::dot_lut_segs_rows(codes, stride, segs, out)
+}
+
+/// The scan of 4-bit codes with a table per coordinate (per-dimension trained codebooks, e.g.
+/// `lloyd4-trained-dim`): `out[r] = Σ_{i<d} T_i[idx_{r,i}]` for row `r = codes[r·code_len ..]`
+/// (the rows `r < out.len()` that fit in `codes`; with `code_len = 0` every entry is 0), where `idx_{r,i}` is nibble `i` of the row
+/// (low nibble first), `T_i = tables[16i .. 16i + 16]` and `d = min(⌊tables.len()/16⌋,
+/// 2·code_len)`.
+///
+/// Every backend computes the same `f32` result bit for bit: `T_i[idx_i]` is added to
+/// accumulator `i mod 4` (four `f32` accumulators per code, in coordinate order), then
+/// `(a0 + a1) + (a2 + a3)`. The x86-64 kernels scan 16 (AVX-512: one `vpermps` per coordinate)
+/// or 8 (AVX2) codes at a time, a lane per code, instead of one lookup per code byte in a
+/// 256-entry table per byte. Equals [`reference::dot_lut4_dims`] up to float rounding.
+#[inline]
+pub fn dot_lut4_dims_rows(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::lut::dot_lut4_dims_rows(codes, code_len, tables, out).is_some() {
+        return;
+    }
+    portable::dot_lut4_dims_rows(codes, code_len, tables, out)
+}
+
+/// `Σ_b 2^b·⟨x_b, q⟩` over the bit planes `x_b = code[b·plane .. (b+1)·plane]`, `b < bits`
+/// (those that fit in `code`; bit `i mod 8` of byte `⌊i/8⌋` is coordinate `i`): the float-query
+/// inner product of a bit-plane code (extended RaBitQ's `⟨x_u, q'⟩`), with
+/// `n = min(q.len(), 8·plane)` coordinates.
+///
+/// Every backend computes the same `f32` result bit for bit: in plane `b`, `q_i` of a set bit
+/// `i = 8k + l` is added to lane `l` of accumulator `k mod 8`; lane `l` of the plane is
+/// `((a0 + a2) + (a4 + a6)) + ((a1 + a3) + (a5 + a7))`, the plane's sum the lane tree
+/// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, and the planes are added in order,
+/// each times `2^b`. AVX-512 adds 16 query elements under a 16-bit mask of two plane bytes
+/// (`vaddps` with a mask), AVX2 under a byte expanded to a lane mask — no lookup tables.
+/// Equals [`reference::dot_bitplanes`] up to float rounding.
+#[inline]
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = x86::lut::dot_bitplanes(code, plane, bits, q) {
+        return r;
+    }
+    portable::dot_bitplanes(code, plane, bits, q)
+}
+
 /// [`dot_lut_f32`] of a query scaled per block: `Σ_i (q_i·s_{i >> shift})·T[idx_i]`, each scaled
 /// element `q_i·s_{i >> shift}` rounded to `f32` before its product — bit for bit
 /// `dot_lut_f32(codes, bits, table, qs)` with `qs_i = q_i·s_{i >> shift}`, on every backend,

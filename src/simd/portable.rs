@@ -635,6 +635,128 @@ pub(crate) fn lut_rows(len: usize, stride: usize, code_len: usize) -> usize {
     }
 }
 
+/// The rows of `row_len` bytes, `stride` apart, that fit in `len` bytes (all of them, when one
+/// does, with `stride = 0`).
+pub(crate) fn seg_rows(len: usize, stride: usize, row_len: usize) -> usize {
+    match (len.checked_sub(row_len), stride) {
+        (None, _) => 0,
+        (Some(_), 0) => usize::MAX,
+        (Some(rest), s) => rest / s + 1,
+    }
+}
+
+/// The `8·b` index bits of group `g` of a segment's bytes `seg` (zero past its end), as a word.
+#[inline(always)]
+pub(crate) fn seg_word(seg: &[u8], b: usize, g: usize) -> u64 {
+    let mut w = 0u64;
+    for (k, &byte) in seg.get(g * b..).unwrap_or_default().iter().take(b).enumerate() {
+        w |= u64::from(byte) << (8 * k);
+    }
+    w
+}
+
+/// The tree of [`dot_lut_f32_finish`] over the 32 lanes.
+#[inline(always)]
+pub(crate) fn lanes_tree(acc: &[[f32; 8]; 4]) -> f32 {
+    let l: [f32; 8] = core::array::from_fn(|i| (acc[0][i] + acc[1][i]) + (acc[2][i] + acc[3][i]));
+    ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+}
+
+/// Portable [`crate::simd::dot_lut_segs_rows`] (the definition every backend matches).
+pub fn dot_lut_segs_rows(codes: &[u8], stride: usize, segs: &[crate::simd::LutSeg<'_>], out: &mut [f32]) {
+    let row_len = segs.iter().map(|s| s.at + s.len).max().unwrap_or(0);
+    let rows = out.len().min(seg_rows(codes.len(), stride, row_len));
+    for (r, o) in out[..rows].iter_mut().enumerate() {
+        let row = &codes[r * stride..r * stride + row_len];
+        let mut acc = [[0f32; 8]; 4];
+        // Group `k` of the row (all segments' groups in order) goes to accumulator `k mod 4`.
+        let mut k = 0usize;
+        for s in segs {
+            if !(1..=8).contains(&s.bits) || s.table.is_empty() {
+                continue;
+            }
+            let (b, last) = (s.bits as usize, s.table.len() - 1);
+            let mask = (1u64 << b) - 1;
+            let seg = &row[s.at..s.at + s.len];
+            let n = s.terms();
+            for g in 0..n.div_ceil(8) {
+                let w = seg_word(seg, b, g);
+                for (l, a) in acc[k % 4].iter_mut().enumerate() {
+                    let qi = s.q.get(8 * g + l).filter(|_| 8 * g + l < n).copied().unwrap_or(0.0);
+                    let idx = ((w >> (b * l)) & mask) as usize;
+                    *a += qi * s.table[idx.min(last)];
+                }
+                k += 1;
+            }
+        }
+        *o = lanes_tree(&acc);
+    }
+}
+
+/// Portable [`crate::simd::dot_lut4_dims_rows`] (rows from `first` on; the arch kernels
+/// finish their last rows with it).
+pub fn dot_lut4_dims_rows(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
+    dot_lut4_dims_rows_from(codes, code_len, tables, out, 0)
+}
+
+/// [`dot_lut4_dims_rows`] of rows `first..` only.
+pub(crate) fn dot_lut4_dims_rows_from(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32], first: usize) {
+    if code_len == 0 {
+        out.iter_mut().skip(first).for_each(|o| *o = 0.0);
+        return;
+    }
+    let d = (tables.len() / 16).min(2 * code_len);
+    let tables = &tables[..16 * d];
+    let rows = out.len().min(codes.len() / code_len);
+    for (r, o) in out[..rows].iter_mut().enumerate().skip(first) {
+        let code = &codes[r * code_len..(r + 1) * code_len];
+        let mut a = [0f32; 4];
+        for (i, t) in tables.chunks_exact(16).enumerate() {
+            let k = (code[i / 2] >> (4 * (i % 2))) & 15;
+            a[i % 4] += t[usize::from(k)];
+        }
+        *o = (a[0] + a[1]) + (a[2] + a[3]);
+    }
+}
+
+/// Portable [`crate::simd::dot_bitplanes`].
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
+    let mut total = 0f32;
+    for b in 0..bitplanes_count(code.len(), plane, bits) {
+        let mut acc = [[0f32; 8]; 8];
+        bitplane_from(&code[b * plane..(b + 1) * plane], q, 0, &mut acc);
+        total += bitplane_finish(&acc) * (1u32 << b) as f32;
+    }
+    total
+}
+
+/// The planes [`crate::simd::dot_bitplanes`] reads: `b < bits` whose bytes fit in `len`.
+#[inline(always)]
+pub(crate) fn bitplanes_count(len: usize, plane: usize, bits: u32) -> usize {
+    len.checked_div(plane).map_or(0, |p| (bits as usize).min(p))
+}
+
+/// Adds the query elements of the set bits of plane bytes `from..` (`n = min(q.len(), 8·len)`
+/// coordinates) into `acc[k mod 8][l]`.
+#[inline(always)]
+pub(crate) fn bitplane_from(pl: &[u8], q: &[f32], from: usize, acc: &mut [[f32; 8]; 8]) {
+    let n = q.len().min(8 * pl.len());
+    for i in 8 * from..n {
+        if (pl[i / 8] >> (i % 8)) & 1 == 1 {
+            acc[(i / 8) % 8][i % 8] += q[i];
+        }
+    }
+}
+
+/// A plane's sum from its accumulators (the order of [`crate::simd::dot_bitplanes`]).
+#[inline(always)]
+pub(crate) fn bitplane_finish(a: &[[f32; 8]; 8]) -> f32 {
+    let s: [f32; 8] = core::array::from_fn(|l| {
+        ((a[0][l] + a[2][l]) + (a[4][l] + a[6][l])) + ((a[1][l] + a[3][l]) + (a[5][l] + a[7][l]))
+    });
+    ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+}
+
 /// Portable [`crate::simd::dot_lut_f32_scaled`].
 pub fn dot_lut_f32_scaled(codes: &[u8], bits: u32, table: &[f32], q: &[f32], scales: &[f32], shift: u32) -> f32 {
     dot_lut_f32_with(codes, bits, table, q, Some(QScale { s: scales, shift }))

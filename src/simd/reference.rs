@@ -144,6 +144,31 @@ pub fn dot_lut_f32(codes: &[u8], bits: u32, table: &[f32], q: &[f32]) -> f64 {
         .sum()
 }
 
+/// [`crate::simd::dot_lut_segs_rows`] of one row, in `f64`: the sum over the segments of
+/// [`dot_lut_f32`] of the segment's bytes (rounding aside, what every backend computes).
+pub fn dot_lut_segs(row: &[u8], segs: &[crate::simd::LutSeg<'_>]) -> f64 {
+    segs.iter().map(|s| dot_lut_f32(&row[s.at..s.at + s.len], s.bits, s.table, s.q)).sum()
+}
+
+/// [`crate::simd::dot_lut4_dims_rows`] of one code, in `f64` and coordinate order.
+pub fn dot_lut4_dims(code: &[u8], tables: &[f32]) -> f64 {
+    let d = (tables.len() / 16).min(2 * code.len());
+    (0..d).map(|i| f64::from(tables[16 * i + usize::from((code[i / 2] >> (4 * (i % 2))) & 15)])).sum()
+}
+
+/// [`crate::simd::dot_bitplanes`] in `f64` and coordinate order.
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f64 {
+    let planes = code.len().checked_div(plane).map_or(0, |p| (bits as usize).min(p));
+    let n = q.len().min(8 * plane);
+    (0..planes)
+        .map(|b| {
+            let pl = &code[b * plane..];
+            let s: f64 = (0..n).filter(|&i| (pl[i / 8] >> (i % 8)) & 1 == 1).map(|i| f64::from(q[i])).sum();
+            s * f64::from(1u32 << b)
+        })
+        .sum()
+}
+
 /// Index of coordinate `c` (field `c mod (8/bits)` of code byte `⌊c·bits/8⌋`) in the blocked
 /// query layout of [`crate::simd::dot_lut_i8`]: blocks of 32 code bytes; inside a block, field
 /// `j` of byte `k` is at `32·j + k`.

@@ -705,3 +705,105 @@ fn packed_row_sums_match_reference() {
     axpy_packed_rows(&[0xFF; 16], 1, 0, &[1.0; 4], &mut out);
     assert_eq!(out, [1.0; 8]);
 }
+
+/// `dot_lut_segs_rows`: dispatched = portable bit for bit, and each row equals the sum of the
+/// segments' `reference::dot_lut_f32` up to rounding; every width, awkward segment lengths
+/// (0, 1, 7, 31, 33, … terms), queries shorter than a segment, contiguous and strided rows,
+/// extra `out` entries left unchanged.
+#[test]
+fn lut_segs_kernel_matches_portable_and_reference() {
+    let mut r = Rng::new(29);
+    let widths = [1u32, 2, 3, 4, 5, 6, 7, 8];
+    for trial in 0..120usize {
+        let k = 1 + trial % LutSegs::CAP;
+        let mut specs = Vec::new();
+        let mut at = r.below(3) as usize;
+        for s in 0..k {
+            let bits = widths[(trial + 3 * s + r.below(8) as usize) % widths.len()];
+            let n = [0usize, 1, 7, 8, 9, 31, 33, 64, 65, 127, 200][(trial * 7 + s * 3) % 11];
+            let len = crate::bits::packed_len(n, bits) + usize::from(trial % 5 == 0);
+            let qn = if trial % 7 == 3 { n.saturating_sub(3) } else { n };
+            let entries = 1 + r.below((1 << bits) + 2) as usize;
+            let table = floats(&mut r, entries);
+            specs.push((at, len, bits, table, floats(&mut r, qn)));
+            at += len + usize::from(trial % 3 == 1);
+        }
+        let segs: Vec<LutSeg<'_>> =
+            specs.iter().map(|(at, len, bits, t, q)| LutSeg { at: *at, len: *len, bits: *bits, table: t, q }).collect();
+        let row_len = segs.iter().map(|s| s.at + s.len).max().unwrap_or(0);
+        for (rows, gap) in [(0usize, 0usize), (1, 0), (2, 5), (7, 0), (33, 3)] {
+            let stride = row_len + gap;
+            let len = if rows == 0 { 0 } else { (rows - 1) * stride + row_len };
+            let codes: Vec<u8> = (0..len).map(|_| r.next_u32() as u8).collect();
+            let mut out = alloc::vec![7.0f32; rows + 2];
+            dot_lut_segs_rows(&codes, stride.max(1), &segs, &mut out);
+            let mut port = alloc::vec![7.0f32; rows + 2];
+            portable::dot_lut_segs_rows(&codes, stride.max(1), &segs, &mut port);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&out), bits(&port), "trial {trial} rows {rows}");
+            assert_eq!(&out[rows..], &[7.0, 7.0]);
+            for i in 0..rows {
+                let row = &codes[i * stride.max(1)..];
+                let want = reference::dot_lut_segs(row, &segs);
+                let scale: f64 =
+                    segs.iter().map(|s| s.q.iter().map(|v| f64::from(*v).abs()).sum::<f64>()).sum::<f64>() * 4.0;
+                close(out[i], want, 8, scale);
+            }
+        }
+    }
+}
+
+/// `dot_lut4_dims_rows`: dispatched = portable bit for bit, each row = the reference up to
+/// rounding; dimensions with a partial last word and an odd last byte, row counts around the
+/// 8- and 16-code blocks, tables shorter than the codes, extra `out` entries unchanged.
+#[test]
+fn lut4_dims_kernel_matches_portable_and_reference() {
+    let mut r = Rng::new(31);
+    for &d in &[0usize, 1, 7, 8, 9, 15, 31, 33, 64, 65, 127, 768, 777] {
+        for cl_extra in [0usize, 3] {
+            let cl = d.div_ceil(2) + cl_extra;
+            let tables = floats(&mut r, 16 * d);
+            for rows in [0usize, 1, 7, 8, 15, 16, 17, 33, 50] {
+                let codes: Vec<u8> = (0..rows * cl).map(|_| r.next_u32() as u8).collect();
+                let mut out = alloc::vec![7.0f32; rows + 2];
+                dot_lut4_dims_rows(&codes, cl, &tables, &mut out);
+                let mut port = alloc::vec![7.0f32; rows + 2];
+                portable::dot_lut4_dims_rows(&codes, cl, &tables, &mut port);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&out), bits(&port), "d {d} rows {rows}");
+                if cl == 0 {
+                    // Empty codes: every entry is the empty code's 0.
+                    assert!(out.iter().all(|&v| v == 0.0));
+                    continue;
+                }
+                assert_eq!(&out[rows..], &[7.0, 7.0]);
+                for (i, code) in codes.chunks_exact(cl).enumerate() {
+                    close(out[i], reference::dot_lut4_dims(code, &tables), d, 4.0);
+                }
+            }
+        }
+    }
+}
+
+/// `dot_bitplanes`: dispatched = portable bit for bit, = the reference up to rounding; planes of
+/// awkward lengths (0, 1, 7, 31, 33, … bytes), queries shorter and longer than a plane, codes
+/// shorter than `bits` planes.
+#[test]
+fn bitplanes_kernel_matches_portable_and_reference() {
+    let mut r = Rng::new(37);
+    for &plane in &[0usize, 1, 7, 8, 9, 31, 33, 96, 97, 130] {
+        for bits in [1u32, 2, 4, 7, 8] {
+            for (q_less, code_less) in [(0usize, 0usize), (5, 0), (0, 3), (70, 0)] {
+                let n = (8 * plane).saturating_sub(q_less) + usize::from(q_less == 0 && plane % 3 == 1) * 4;
+                let q = floats(&mut r, n);
+                let len = (bits as usize * plane).saturating_sub(code_less);
+                let code: Vec<u8> = (0..len).map(|_| r.next_u32() as u8).collect();
+                let got = dot_bitplanes(&code, plane, bits, &q);
+                let port = portable::dot_bitplanes(&code, plane, bits, &q);
+                assert_eq!(got.to_bits(), port.to_bits(), "plane {plane} bits {bits}");
+                let scale = q.iter().map(|v| f64::from(*v).abs()).sum::<f64>() * f64::from(1u32 << bits);
+                close(got, reference::dot_bitplanes(&code, plane, bits, &q), 8, scale);
+            }
+        }
+    }
+}

@@ -241,11 +241,11 @@ fn entries_tail<const B: usize>(
     t: (__m256, __m256),
     (shifts, mask, _): (__m256i, __m256i, __m256i),
 ) -> __m256 {
-    let mut b = [0u8; 4];
+    // Assembled in a register (a copy into a stack word and a 4-byte reload of it stalls on
+    // store forwarding).
     let rest = codes.get(g * B..).unwrap_or_default();
-    let m = rest.len().min(4);
-    b[..m].copy_from_slice(&rest[..m]);
-    entries_of_word::<B>(u32::from_le_bytes(b), t, (shifts, mask))
+    let w = rest.iter().take(4).enumerate().fold(0u32, |w, (k, &b)| w | u32::from(b) << (8 * k));
+    entries_of_word::<B>(w, t, (shifts, mask))
 }
 
 /// The register tables and index constants shared by the kernels.
@@ -330,7 +330,12 @@ fn groups_avx512<const B: usize, const S: bool>(
         let g = 4 * j;
         // SAFETY: groups `g .. g + 4 ≤ q.len()/8`, so q[8g .. 8g + 32] is inside `q`.
         let (mut q01, mut q23) = unsafe { (_mm512_loadu_ps(qp.add(8 * g)), _mm512_loadu_ps(qp.add(8 * g + 16))) };
-        if S {
+        if S && sc.shift >= 4 {
+            // Blocks of 16 or more elements: groups g, g+1 (g+2, g+3) share one scale (g is a
+            // multiple of 4, so 8g is one of 32), broadcast to the whole register.
+            q01 = _mm512_mul_ps(q01, _mm512_set1_ps(sc.at(8 * g)));
+            q23 = _mm512_mul_ps(q23, _mm512_set1_ps(sc.at(8 * g + 16)));
+        } else if S {
             // Groups g, g+1 (g+2, g+3) lie in one block each: their scales in the low and high
             // halves (the `halves` permute of a 2-float vector).
             let two = |h: usize| {
@@ -418,4 +423,466 @@ fn groups_avx2<const B: usize, const S: bool>(
         unsafe { _mm256_storeu_ps(row.as_mut_ptr(), *v) };
     }
     all
+}
+
+/// Arch `dot_lut_segs_rows` (`None` when no arch kernel applies; `out` untouched).
+#[inline]
+pub fn dot_lut_segs_rows(codes: &[u8], stride: usize, segs: &[crate::simd::LutSeg<'_>], out: &mut [f32]) -> Option<()> {
+    if !has(feature::AVX2)
+        || segs.len() > crate::simd::LutSegs::CAP
+        || segs.iter().any(|s| !(1..=8).contains(&s.bits) || s.table.is_empty())
+    {
+        return None;
+    }
+    let row_len = segs.iter().map(|s| s.at + s.len).max().unwrap_or(0);
+    let rows = out.len().min(portable::seg_rows(codes.len(), stride, row_len));
+    // SAFETY: AVX2 was detected on this CPU; the kernel's memory accesses are justified inside.
+    unsafe { segs_rows_avx2(codes, stride, row_len, segs, &mut out[..rows]) };
+    Some(())
+}
+
+/// A segment of [`segs_rows_avx2`] with its register constants.
+#[derive(Clone, Copy)]
+struct SegK<'a> {
+    seg: crate::simd::LutSeg<'a>,
+    /// Terms, whole groups, and whole groups whose 4-byte read stays inside the segment.
+    n: usize,
+    whole: usize,
+    fast: usize,
+    t: (__m256, __m256),
+    /// Entries 16..24 and 24..32 (clamped), for 5-bit indices.
+    t2: (__m256, __m256),
+    k: (__m256i, __m256i, __m256i),
+    /// The query elements of the last partial group, zero-padded.
+    qtail: [f32; 8],
+}
+
+/// [`dot_lut_segs_rows`] on AVX2: per row, each segment's groups into four rotating
+/// accumulators (the portable kernel's additions, in its order), then the lane tree.
+#[target_feature(enable = "avx2,fma")]
+fn segs_rows_avx2(codes: &[u8], stride: usize, row_len: usize, segs: &[crate::simd::LutSeg<'_>], out: &mut [f32]) {
+    let ks: [SegK<'_>; crate::simd::LutSegs::CAP] = core::array::from_fn(|i| {
+        let seg = segs.get(i).copied().unwrap_or(crate::simd::LutSeg::EMPTY);
+        let n = seg.terms();
+        let whole = n / 8;
+        let b = seg.bits as usize;
+        // Whole groups whose 4-byte read (B ≤ 4) or 8-byte read (B = 8) stays in the segment.
+        let fast = match b {
+            1..=4 if seg.len >= 4 => ((seg.len - 4) / b + 1).min(whole),
+            8 => whole,
+            _ => 0,
+        };
+        let z = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let t = if seg.table.is_empty() { z } else { setup_tables(seg.table) };
+        let t2 = match seg.table.len() {
+            0 => z,
+            1..=16 => {
+                let last = _mm256_set1_ps(seg.table[seg.table.len() - 1]);
+                (last, last)
+            }
+            _ => setup_tables(&seg.table[16..]),
+        };
+        let k = setup_consts(b.clamp(1, 8), seg.table.len().max(1));
+        let mut qtail = [0f32; 8];
+        if n % 8 != 0 {
+            qtail[..n % 8].copy_from_slice(&seg.q[8 * whole..n]);
+        }
+        SegK { seg, n, whole, fast, t, t2, k, qtail }
+    });
+    let ks = &ks[..segs.len()];
+    let groups: usize = ks.iter().map(|s| s.n.div_ceil(8)).sum();
+    for (r, o) in out.iter_mut().enumerate() {
+        let start = r * stride;
+        let row = &codes[start..start + row_len];
+        let mut a = [_mm256_setzero_ps(); 4];
+        for s in ks {
+            let seg = &row[s.seg.at..s.seg.at + s.seg.len];
+            match s.seg.bits {
+                1 => seg_avx2::<1>(seg, s, &mut a),
+                2 => seg_avx2::<2>(seg, s, &mut a),
+                3 => seg_avx2::<3>(seg, s, &mut a),
+                4 => seg_avx2::<4>(seg, s, &mut a),
+                8 => seg_avx2::<8>(seg, s, &mut a),
+                5 => seg5_avx2(seg, s, &mut a),
+                _ => seg_scalar_entries(seg, s, &mut a),
+            }
+        }
+        // After `groups` rotations, register `j` holds accumulator `(j + groups) mod 4`.
+        let mut acc = [[0f32; 8]; 4];
+        for (j, v) in a.iter().enumerate() {
+            // SAFETY: each row of `acc` holds 8 f32.
+            unsafe { _mm256_storeu_ps(acc[(j + groups) % 4].as_mut_ptr(), *v) };
+        }
+        *o = portable::lanes_tree(&acc);
+    }
+}
+
+/// The register tables (entries 0..8 and 8..16, clamped) of `table` (non-empty).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn setup_tables(table: &[f32]) -> (__m256, __m256) {
+    let last = table.len() - 1;
+    let e = |k: usize| table[k.min(last)];
+    (
+        _mm256_setr_ps(e(0), e(1), e(2), e(3), e(4), e(5), e(6), e(7)),
+        _mm256_setr_ps(e(8), e(9), e(10), e(11), e(12), e(13), e(14), e(15)),
+    )
+}
+
+/// The index constants of [`setup`] for width `b` and a table of `len ≥ 1` entries.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn setup_consts(b: usize, len: usize) -> (__m256i, __m256i, __m256i) {
+    let bi = b as i32;
+    let shifts = _mm256_setr_epi32(0, bi, 2 * bi, 3 * bi, 4 * bi, 5 * bi, 6 * bi, 7 * bi);
+    let mask = _mm256_set1_epi32(((1u32 << b) - 1) as i32);
+    (shifts, mask, _mm256_set1_epi32((len - 1) as i32))
+}
+
+/// Adds `t` to accumulator `a[0]` and rotates the four (so that the next group goes to the next
+/// accumulator): group `k` of a row lands in the accumulator `k mod 4` of the row's first.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn step(a: &mut [__m256; 4], t: __m256) {
+    let [a0, a1, a2, a3] = *a;
+    *a = [a1, a2, a3, _mm256_add_ps(a0, t)];
+}
+
+/// One segment (`B ∈ {1, 2, 3, 4, 8}`) of one row into the rotating accumulators, the partial
+/// last group with its zero-padded query.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn seg_avx2<const B: usize>(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
+    let table = s.seg.table;
+    let qp = s.seg.q.as_ptr();
+    let term = |g: usize, e: __m256| {
+        // SAFETY: g < whole = n/8 and n ≤ q.len(), so q[8g..8g+8] is inside `q`.
+        _mm256_mul_ps(unsafe { _mm256_loadu_ps(qp.add(8 * g)) }, e)
+    };
+    let mut v = *a;
+    for g in 0..s.fast {
+        // SAFETY: g < fast, whose reads stay inside `seg`; constants from `setup_tables` /
+        // `setup_consts` of this table.
+        step(&mut v, term(g, unsafe { entries::<B>(seg, table, g, s.t, s.k) }));
+    }
+    // Whole groups whose 4-byte read would pass the segment's end (B ≤ 4), then the partial
+    // group: zero-padded copies of their bytes.
+    for g in s.fast..s.whole {
+        let e = if B == 8 { scalar_entries(seg, s, g) } else { entries_tail::<B>(seg, g, s.t, s.k) };
+        step(&mut v, term(g, e));
+    }
+    if !s.n.is_multiple_of(8) {
+        let g = s.whole;
+        let e = if B == 8 { scalar_entries(seg, s, g) } else { entries_tail::<B>(seg, g, s.t, s.k) };
+        // SAFETY: `qtail` holds 8 f32.
+        let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
+        step(&mut v, _mm256_mul_ps(qv, e));
+    }
+    *a = v;
+}
+
+/// The 8 table entries of group `g` of a segment of any width, from its zero-padded word.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn scalar_entries(seg: &[u8], s: &SegK<'_>, g: usize) -> __m256 {
+    let b = s.seg.bits as usize;
+    let (mask, last) = ((1u64 << b) - 1, s.seg.table.len() - 1);
+    let w = portable::seg_word(seg, b, g);
+    let e: [f32; 8] = core::array::from_fn(|l| s.seg.table[(((w >> (b * l)) & mask) as usize).min(last)]);
+    // SAFETY: `e` holds 8 f32.
+    unsafe { _mm256_loadu_ps(e.as_ptr()) }
+}
+
+/// The 8 entries of a group of 5-bit indices whose 40 bits start at bit 0 of `w`: lanes 0..4
+/// from bits 0..20, lanes 4..8 from bits 20..40, then two levels of permute-and-blend over
+/// the four 8-entry quarters of the (clamped, 32-entry) table.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn entries5(w: u64, s: &SegK<'_>) -> __m256 {
+    let (lo, hi) = (w as u32 as i32, (w >> 20) as u32 as i32);
+    let v = _mm256_setr_epi32(lo, lo, lo, lo, hi, hi, hi, hi);
+    let idx =
+        _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 5, 10, 15, 0, 5, 10, 15)), _mm256_set1_epi32(31));
+    let b3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
+    let b4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(idx));
+    let p = |t: __m256| _mm256_permutevar8x32_ps(t, idx);
+    let e01 = _mm256_blendv_ps(p(s.t.0), p(s.t.1), b3);
+    let e23 = _mm256_blendv_ps(p(s.t2.0), p(s.t2.1), b3);
+    _mm256_blendv_ps(e01, e23, b4)
+}
+
+/// A segment of 5-bit indices (the widest group of 4-bit PCA TurboQuant): [`entries5`] of an
+/// 8-byte read where it stays in the segment, else of the zero-padded word.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn seg5_avx2(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
+    let qp = s.seg.q.as_ptr();
+    // Groups whose 8-byte read at 5g stays inside the segment.
+    let fast = if seg.len() < 8 { 0 } else { ((seg.len() - 8) / 5 + 1).min(s.whole) };
+    for g in 0..fast {
+        // SAFETY: 5g + 8 ≤ seg.len(); unaligned read. g < n/8 ≤ q.len()/8.
+        let (w, qv) =
+            unsafe { (seg.as_ptr().add(5 * g).cast::<u64>().read_unaligned(), _mm256_loadu_ps(qp.add(8 * g))) };
+        step(a, _mm256_mul_ps(qv, entries5(u64::from_le(w), s)));
+    }
+    for g in fast..s.whole {
+        // SAFETY: g < n/8 ≤ q.len()/8.
+        let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+        step(a, _mm256_mul_ps(qv, entries5(portable::seg_word(seg, 5, g), s)));
+    }
+    if !s.n.is_multiple_of(8) {
+        // SAFETY: `qtail` holds 8 f32.
+        let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
+        step(a, _mm256_mul_ps(qv, entries5(portable::seg_word(seg, 5, s.whole), s)));
+    }
+}
+
+/// A segment of width 6 or 7: every group through [`scalar_entries`].
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn seg_scalar_entries(seg: &[u8], s: &SegK<'_>, a: &mut [__m256; 4]) {
+    let qp = s.seg.q.as_ptr();
+    for g in 0..s.whole {
+        // SAFETY: g < n/8 ≤ q.len()/8.
+        let qv = unsafe { _mm256_loadu_ps(qp.add(8 * g)) };
+        step(a, _mm256_mul_ps(qv, scalar_entries(seg, s, g)));
+    }
+    if !s.n.is_multiple_of(8) {
+        // SAFETY: `qtail` holds 8 f32.
+        let qv = unsafe { _mm256_loadu_ps(s.qtail.as_ptr()) };
+        step(a, _mm256_mul_ps(qv, scalar_entries(seg, s, s.whole)));
+    }
+}
+
+/// Arch `dot_lut4_dims_rows` (`None` when no arch kernel applies; `out` untouched): whole
+/// blocks of 16 (AVX-512) or 8 (AVX2) codes in the arch kernel, the last rows portable.
+#[inline]
+pub fn dot_lut4_dims_rows(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) -> Option<()> {
+    // Gather offsets up to 15·code_len must fit in an i32.
+    if !has(feature::AVX2) || code_len < 4 || code_len > (i32::MAX as usize) / 16 {
+        return None;
+    }
+    let d = (tables.len() / 16).min(2 * code_len);
+    let tables = &tables[..16 * d];
+    let rows = out.len().min(codes.len() / code_len);
+    let wide = has(feature::AVX512);
+    let lanes = if wide { 16 } else { 8 };
+    let done = rows / lanes * lanes;
+    // SAFETY: AVX-512F (`wide`) or AVX2 was detected on this CPU; the kernels read only the
+    // first `done` rows of `code_len` bytes, which lie inside `codes`.
+    unsafe {
+        if wide {
+            dims4_avx512(codes, code_len, tables, &mut out[..done]);
+        } else {
+            dims4_avx2(codes, code_len, tables, &mut out[..done]);
+        }
+    }
+    portable::dot_lut4_dims_rows_from(codes, code_len, tables, &mut out[..rows], done);
+    Some(())
+}
+
+/// Byte offset and right shift (bits) of the word holding coordinates `8·words ..` (the
+/// `d mod 8` last ones): read at `4·words` when 4 bytes fit in the code, else at
+/// `code_len − 4` shifted down to them. `code_len ≥ 4`.
+#[inline(always)]
+fn dims4_tail(code_len: usize, words: usize) -> (usize, u32) {
+    if 4 * words + 4 <= code_len { (4 * words, 0) } else { (code_len - 4, 8 * (4 * words + 4 - code_len) as u32) }
+}
+
+/// [`dot_lut4_dims_rows`] on AVX-512, 16 codes per block (a lane per code): each 4-byte word
+/// (8 coordinates) of the 16 codes by one gather, each coordinate's 16 entries in one
+/// register, looked up with one `vpermps` (which reads the low 4 bits of each lane).
+/// `out.len()` rows of `code_len ≥ 4` bytes lie inside `codes`; `tables.len() = 16·d`,
+/// `d ≤ 2·code_len`.
+#[target_feature(enable = "avx512f")]
+fn dims4_avx512(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
+    let d = tables.len() / 16;
+    let (words, rem) = (d / 8, d % 8);
+    let (tail_at, tail_shift) = dims4_tail(code_len, words);
+    let offs = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(code_len as i32),
+    );
+    let tp = tables.as_ptr();
+    for (b, ob) in out.chunks_exact_mut(16).enumerate() {
+        // SAFETY: rows 16b .. 16b + 16 lie inside `codes` (the caller's row count).
+        let base = unsafe { codes.as_ptr().add(16 * b * code_len) };
+        let z = _mm512_setzero_ps();
+        let mut a = [z, z, z, z];
+        for w in 0..words {
+            // SAFETY: 4w + 4 ≤ d/2 ≤ code_len, so each lane's 4 bytes are inside its row;
+            // coordinates 8w .. 8w + 8 < d have their 16 entries inside `tables`.
+            let mut v = unsafe { _mm512_i32gather_epi32::<1>(offs, base.add(4 * w).cast()) };
+            for k in 0..8 {
+                let t = unsafe { _mm512_loadu_ps(tp.add(16 * (8 * w + k))) };
+                a[k % 4] = _mm512_add_ps(a[k % 4], _mm512_permutexvar_ps(v, t));
+                v = _mm512_srli_epi32::<4>(v);
+            }
+        }
+        if rem > 0 {
+            // SAFETY: tail_at + 4 ≤ code_len; coordinates 8·words + k < d.
+            let v = unsafe { _mm512_i32gather_epi32::<1>(offs, base.add(tail_at).cast()) };
+            let mut v = _mm512_srlv_epi32(v, _mm512_set1_epi32(tail_shift as i32));
+            for k in 0..rem {
+                let t = unsafe { _mm512_loadu_ps(tp.add(16 * (8 * words + k))) };
+                a[k % 4] = _mm512_add_ps(a[k % 4], _mm512_permutexvar_ps(v, t));
+                v = _mm512_srli_epi32::<4>(v);
+            }
+        }
+        let s = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
+        // SAFETY: `ob` holds 16 f32.
+        unsafe { _mm512_storeu_ps(ob.as_mut_ptr(), s) };
+    }
+}
+
+/// [`dims4_avx512`] on AVX2, 8 codes per block: two permutes (entries 0..8 and 8..16) and a
+/// blend on index bit 3 per coordinate.
+#[target_feature(enable = "avx2,fma")]
+fn dims4_avx2(codes: &[u8], code_len: usize, tables: &[f32], out: &mut [f32]) {
+    let d = tables.len() / 16;
+    let (words, rem) = (d / 8, d % 8);
+    let (tail_at, tail_shift) = dims4_tail(code_len, words);
+    let offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(code_len as i32));
+    let (tp, nib) = (tables.as_ptr(), _mm256_set1_epi32(15));
+    let look = |v: __m256i, i: usize| {
+        let idx = _mm256_and_si256(v, nib);
+        // SAFETY: coordinate i < d has its 16 entries inside `tables`.
+        let (lo, hi) = unsafe { (_mm256_loadu_ps(tp.add(16 * i)), _mm256_loadu_ps(tp.add(16 * i + 8))) };
+        let (l, h) = (_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx));
+        _mm256_blendv_ps(l, h, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
+    };
+    for (b, ob) in out.chunks_exact_mut(8).enumerate() {
+        // SAFETY: rows 8b .. 8b + 8 lie inside `codes` (the caller's row count).
+        let base = unsafe { codes.as_ptr().add(8 * b * code_len) };
+        let z = _mm256_setzero_ps();
+        let mut a = [z, z, z, z];
+        for w in 0..words {
+            // SAFETY: 4w + 4 ≤ code_len, so each lane's 4 bytes are inside its row.
+            let mut v = unsafe { _mm256_i32gather_epi32::<1>(base.add(4 * w).cast(), offs) };
+            for k in 0..8 {
+                a[k % 4] = _mm256_add_ps(a[k % 4], look(v, 8 * w + k));
+                v = _mm256_srli_epi32::<4>(v);
+            }
+        }
+        if rem > 0 {
+            // SAFETY: tail_at + 4 ≤ code_len.
+            let v = unsafe { _mm256_i32gather_epi32::<1>(base.add(tail_at).cast(), offs) };
+            let mut v = _mm256_srlv_epi32(v, _mm256_set1_epi32(tail_shift as i32));
+            for k in 0..rem {
+                a[k % 4] = _mm256_add_ps(a[k % 4], look(v, 8 * words + k));
+                v = _mm256_srli_epi32::<4>(v);
+            }
+        }
+        let s = _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]));
+        // SAFETY: `ob` holds 8 f32.
+        unsafe { _mm256_storeu_ps(ob.as_mut_ptr(), s) };
+    }
+}
+
+/// Arch `dot_bitplanes` (`None` without AVX2).
+#[inline]
+pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> Option<f32> {
+    if !has(feature::AVX2) {
+        return None;
+    }
+    let planes = portable::bitplanes_count(code.len(), plane, bits);
+    // SAFETY: AVX-512F (first arm) or AVX2 was detected on this CPU; the kernels' memory
+    // accesses are justified inside.
+    Some(unsafe {
+        if has(feature::AVX512) { planes_avx512(code, plane, planes, q) } else { planes_avx2(code, plane, planes, q) }
+    })
+}
+
+/// The 8-lane tree `((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))` of `s`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_tree8(s: __m256) -> f32 {
+    let x = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
+    let t = _mm_add_ps(x, _mm_movehdup_ps(x));
+    _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)))
+}
+
+/// `planes` bit planes of `plane` bytes on AVX-512: per plane, the 16 query elements of plane
+/// bytes `k, k + 1` added under their 16-bit mask into the register holding accumulators
+/// `k mod 8` (low half) and `k + 1` (high half), in whole blocks of 8 bytes; the reduction in
+/// registers (the portable order), or through memory when a partial block is left.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn planes_avx512(code: &[u8], plane: usize, planes: usize, q: &[f32]) -> f32 {
+    let n = q.len().min(8 * plane);
+    let blocks = n / 64;
+    let qp = q.as_ptr();
+    let mut total = 0f32;
+    for b in 0..planes {
+        let pl = &code[b * plane..(b + 1) * plane];
+        let pp = pl.as_ptr();
+        let mut z = [_mm512_setzero_ps(); 4];
+        for k in 0..blocks {
+            for (j, zj) in z.iter_mut().enumerate() {
+                // SAFETY: byte 8k + 2j + 1 < 8·blocks ≤ plane; elements 64k + 16j + 16 ≤
+                // 64·blocks ≤ q.len().
+                let (m, qv) = unsafe {
+                    (pp.add(8 * k + 2 * j).cast::<u16>().read_unaligned(), _mm512_loadu_ps(qp.add(64 * k + 16 * j)))
+                };
+                *zj = _mm512_mask_add_ps(*zj, m, *zj, qv);
+            }
+        }
+        let sum = if n > 64 * blocks {
+            let mut acc = [[0f32; 8]; 8];
+            let ap = acc.as_mut_ptr().cast::<f32>();
+            for (j, zj) in z.iter().enumerate() {
+                // SAFETY: `acc` is 64 contiguous f32; register j holds accumulators 2j, 2j + 1.
+                unsafe { _mm512_storeu_ps(ap.add(16 * j), *zj) };
+            }
+            portable::bitplane_from(pl, q, 8 * blocks, &mut acc);
+            portable::bitplane_finish(&acc)
+        } else {
+            // Low half (a0 + a2) + (a4 + a6), high half (a1 + a3) + (a5 + a7), then their sum.
+            let t = _mm512_add_ps(_mm512_add_ps(z[0], z[1]), _mm512_add_ps(z[2], z[3]));
+            let lo = _mm512_castps512_ps256(t);
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(t)));
+            lane_tree8(_mm256_add_ps(lo, hi))
+        };
+        total += sum * (1u32 << b) as f32;
+    }
+    total
+}
+
+/// [`planes_avx512`] on AVX2: each plane byte broadcast and compared with the lane bits
+/// `1, 2, …, 128` into a lane mask, which selects the 8 query elements added to accumulator
+/// `k mod 8`.
+#[target_feature(enable = "avx2,fma")]
+fn planes_avx2(code: &[u8], plane: usize, planes: usize, q: &[f32]) -> f32 {
+    let n = q.len().min(8 * plane);
+    let blocks = n / 64;
+    let sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    let qp = q.as_ptr();
+    let mut total = 0f32;
+    for b in 0..planes {
+        let pl = &code[b * plane..(b + 1) * plane];
+        let mut y = [_mm256_setzero_ps(); 8];
+        for k in 0..blocks {
+            for (j, yj) in y.iter_mut().enumerate() {
+                let byte = pl[8 * k + j];
+                let m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(i32::from(byte)), sel), sel);
+                // SAFETY: elements 64k + 8j + 8 ≤ 64·blocks ≤ q.len().
+                let qv = unsafe { _mm256_loadu_ps(qp.add(64 * k + 8 * j)) };
+                *yj = _mm256_add_ps(*yj, _mm256_and_ps(_mm256_castsi256_ps(m), qv));
+            }
+        }
+        let sum = if n > 64 * blocks {
+            let mut acc = [[0f32; 8]; 8];
+            for (j, yj) in y.iter().enumerate() {
+                // SAFETY: each row of `acc` holds 8 f32.
+                unsafe { _mm256_storeu_ps(acc[j].as_mut_ptr(), *yj) };
+            }
+            portable::bitplane_from(pl, q, 8 * blocks, &mut acc);
+            portable::bitplane_finish(&acc)
+        } else {
+            let lo = _mm256_add_ps(_mm256_add_ps(y[0], y[2]), _mm256_add_ps(y[4], y[6]));
+            let hi = _mm256_add_ps(_mm256_add_ps(y[1], y[3]), _mm256_add_ps(y[5], y[7]));
+            lane_tree8(_mm256_add_ps(lo, hi))
+        };
+        total += sum * (1u32 << b) as f32;
+    }
+    total
 }
