@@ -151,7 +151,8 @@ fn widening_kernels_match_reference() {
 #[test]
 fn widening_rows_equal_single_calls() {
     let mut r = Rng::new(5);
-    for (rows, stride) in [(0usize, 5usize), (1, 1), (3, 7), (4, 16), (5, 17), (9, 33), (13, 384), (6, 768), (7, 1023)]
+    for (rows, stride) in
+        [(0usize, 5usize), (1, 1), (3, 7), (4, 16), (5, 17), (9, 33), (13, 384), (6, 768), (7, 1023), (25, 96)]
     {
         let codes: Vec<u8> = (0..rows * stride).map(|_| r.next_u32() as u8).collect();
         for wl in [stride, 2 * stride, stride.saturating_sub(3), 2 * stride - 1] {
