@@ -106,6 +106,18 @@ fn group(c: &mut Criterion, d: usize) {
             })
         });
         g.bench_function("entropy/encode", |b| b.iter(|| ek.encode_batch(black_box(&x), &mut ec).unwrap()));
+        // One layer's step shared by 6 heads (MiniLM-L6's head count), one block of `B` tokens
+        // each, against the same 6 blocks each at its own step.
+        let heads: Vec<&EntropyBlock> = vec![&ek; 6];
+        let blocks: Vec<&[f32]> = x.chunks_exact(B * d).take(6).collect();
+        let budget = 6 * (7 * B * d / 16);
+        let mut sc = vec![0u8; 6 * ek.code_len()];
+        g.bench_function("entropy/encode-shared-step-6-blocks", |b| {
+            b.iter(|| vector_codecs::kv::encode_shared_step(black_box(&heads), &blocks, budget, &mut sc).unwrap())
+        });
+        g.bench_function("entropy/encode-own-step-6-blocks", |b| {
+            b.iter(|| ek.encode_batch(black_box(&x[..6 * B * d]), &mut sc).unwrap())
+        });
     }
     g.finish();
 }
