@@ -198,7 +198,7 @@ fn trained_codec_mse_serialization_and_corpus() {
     assert!(TrainedLloydCodec::train(d, 2, true, &data[..7], 10).is_err());
 }
 
-/// Per-dimension codebooks: the byte-table scan (`b` dividing 8), the compact per-dimension
+/// Per-dimension codebooks: the byte-table (`b` = 8) and nibble-table (`b` = 1, 2) scans, the compact per-dimension
 /// table, `score_batch` and decode-then-dot agree on awkward dimensions (a partial last byte).
 #[test]
 fn trained_per_dim_scores_agree_on_awkward_dims() {
@@ -215,8 +215,11 @@ fn trained_per_dim_scores_agree_on_awkward_dims() {
             let q: Vec<f32> = (0..d).map(|_| rng.gaussian() as f32).collect();
             let mut fast = c.scratch();
             assert_eq!(fast.len(), c.query_scratch_len());
-            if c.per_dim() && 8 % b == 0 && b != 4 {
+            if c.per_dim() && b == 8 {
                 assert_eq!(c.query_scratch_len(), 256 * c.code_len());
+            } else if c.per_dim() && b <= 2 {
+                // A 16-entry table per code nibble.
+                assert_eq!(c.query_scratch_len(), 32 * c.code_len());
             } else {
                 assert_eq!(c.query_scratch_len(), c.compact_query_scratch_len());
             }

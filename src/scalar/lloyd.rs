@@ -783,11 +783,25 @@ impl<B: AsRef<[Codebook]>> Decode for TrainedLloyd<B> {
 }
 
 impl<B: AsRef<[Codebook]>> TrainedLloyd<B> {
-    /// Whether per-dimension scoring can run on byte tables: whole indices per byte (`b` = 1,
-    /// 2, 4 or 8).
+    /// Whether per-dimension scoring runs on byte tables (`b` = 8: one index per byte).
     #[inline]
     fn byte_tables(&self) -> bool {
-        self.per_dim() && 8 % self.bits == 0 && self.bits != 4
+        self.per_dim() && self.bits == 8
+    }
+
+    /// Whether per-dimension scoring runs on nibble tables (`b` = 1 or 2: whole indices per
+    /// 4-bit nibble, so a 16-entry table per nibble and the 4-bit lane scan
+    /// [`crate::simd::dot_lut4_dims_rows`]; `32 · code_len` floats, 24 KiB at `d` = 768 and 2
+    /// bits, where a table per byte took 192 KiB and ran out of L1).
+    #[inline]
+    fn nibble_tables(&self) -> bool {
+        self.per_dim() && (self.bits == 1 || self.bits == 2)
+    }
+
+    /// Whether a prepared per-dimension table of `len` floats is the nibble-table layout.
+    #[inline]
+    fn is_nibble_table(&self, len: usize) -> bool {
+        self.nibble_tables() && len == 32 * self.code_len()
     }
 
     /// Whether a prepared table of `len` floats is the per-dimension table of 4-bit codes,
@@ -821,12 +835,19 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
         Self: 's;
 
     /// `d` floats for a shared codebook; for per-dimension codebooks `256 · code_len` (a table
-    /// per code byte) when `b` is 1, 2 or 8 (e.g. 192 KiB at `d` = 768 and 2 bits), else
-    /// `d · 2^b` (4 bits: 48 KiB at `d` = 768, scanned a code per SIMD lane by
-    /// [`crate::simd::dot_lut4_dims_rows`]). [`TrainedLloyd::compact_query_scratch_len`] is the smallest
+    /// per code byte) when `b` = 8, `32 · code_len` (a 16-entry table per code nibble) when `b`
+    /// is 1 or 2 (24 KiB at `d` = 768 and 2 bits), else `d · 2^b` (4 bits: 48 KiB at `d` = 768);
+    /// nibble tables and 4-bit tables are scanned a code per SIMD lane by
+    /// [`crate::simd::dot_lut4_dims_rows`]. [`TrainedLloyd::compact_query_scratch_len`] is the smallest
     /// scratch accepted (`d · 2^b` floats, slower scans).
     fn query_scratch_len(&self) -> usize {
-        if self.byte_tables() { 256 * self.code_len() } else { self.compact_query_scratch_len() }
+        if self.byte_tables() {
+            256 * self.code_len()
+        } else if self.nibble_tables() {
+            32 * self.code_len()
+        } else {
+            self.compact_query_scratch_len()
+        }
     }
 
     fn estimator(&self) -> Estimator {
@@ -834,11 +855,13 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
     }
 
     /// Shared codebook: the query as is. Per-dimension codebooks, given at least
-    /// [`query_scratch_len`](Score::query_scratch_len) floats with `b` = 1, 2 or 8: one
-    /// 256-entry table per code byte, `T_j[v] = Σ_u q_i·c_{i, (v >> u·b) & (2^b − 1)}` over the
-    /// `8/b` dimensions `i = j·8/b + u` the byte holds (summed in `u` order; absent dimensions
-    /// of the last byte add nothing), so that a score is an 8-bit ADC scan
-    /// ([`crate::simd::pq::adc_scan_u8`]) with one lookup per code byte. Otherwise (other
+    /// [`query_scratch_len`](Score::query_scratch_len) floats with `b` = 8, 1 or 2: one table
+    /// per `w`-bit window of the code (`w` = 8, one window per byte, for `b` = 8; `w` = 4, one
+    /// per nibble, for `b` = 1, 2), `T_j[v] = Σ_u q_i·c_{i, (v >> u·b) & (2^b − 1)}` over the
+    /// `w/b` dimensions `i = j·w/b + u` the window holds (summed in `u` order; absent dimensions
+    /// of the last window add nothing), so that a score is one lookup per window: an 8-bit ADC
+    /// scan ([`crate::simd::pq::adc_scan_u8`]) or the 4-bit lane scan
+    /// ([`crate::simd::dot_lut4_dims_rows`]). Otherwise (other
     /// widths, or a scratch of only [`TrainedLloyd::compact_query_scratch_len`] floats): the
     /// per-dimension table `q_i · c_{i,k}`, one lookup per dimension (at 4 bits the SIMD scan
     /// [`crate::simd::dot_lut4_dims_rows`], a code per lane).
@@ -856,13 +879,16 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
         let len = if scratch.len() >= fast { fast } else { self.compact_query_scratch_len() };
         crate::codec::check_query(self.dim, q, len, scratch.len())?;
         let table = &mut scratch[..len];
-        if self.is_byte_table(len) {
+        if self.is_byte_table(len) || self.is_nibble_table(len) {
+            // One table of `2^w` entries per `w`-bit window of the code (`w` = 8 for byte
+            // tables, 4 for nibble tables), each entry summing one product per dimension.
+            let w = if self.is_byte_table(len) { 8 } else { 4 };
             let b = self.bits as usize;
-            let (per, mask) = (8 / b, (1usize << b) - 1);
+            let (per, mask) = (w / b, (1usize << b) - 1);
             // The byte's products `q_i·c_{i,k}` (`per · 2^b = 8/b · 2^b ≤ 256` of them) once,
             // then each entry sums one per dimension (same products, same order).
             let mut prods = [0f32; 256];
-            for (j, row) in table.chunks_exact_mut(256).enumerate() {
+            for (j, row) in table.chunks_exact_mut(1 << w).enumerate() {
                 let dims = self.dim.saturating_sub(j * per).min(per);
                 for u in 0..dims {
                     let i = j * per + u;
@@ -900,7 +926,7 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
             crate::simd::pq::adc_scan_u8(q.table, self.code_len(), code, false, &mut out);
             return Ok(out[0]);
         }
-        if self.is_lut4_dims(q.table.len()) {
+        if self.is_lut4_dims(q.table.len()) || self.is_nibble_table(q.table.len()) {
             let mut out = [0.0f32];
             crate::simd::dot_lut4_dims_rows(code, self.code_len(), q.table, &mut out);
             return Ok(out[0]);
@@ -922,7 +948,7 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
             crate::simd::pq::adc_scan_u8(q.table, self.code_len(), codes, false, out);
             return Ok(());
         }
-        if self.is_lut4_dims(q.table.len()) {
+        if self.is_lut4_dims(q.table.len()) || self.is_nibble_table(q.table.len()) {
             crate::simd::dot_lut4_dims_rows(codes, self.code_len(), q.table, out);
             return Ok(());
         }
