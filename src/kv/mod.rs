@@ -83,7 +83,8 @@ pub trait TokenBlock: crate::Decode {
     /// # Errors
     /// [`crate::Error::DimensionMismatch`] unless `q.len() == d` and `out.len() == B`;
     /// [`crate::Error::CodeLength`]; [`crate::Error::NonFinite`] for a NaN/inf query;
-    /// [`crate::Error::Corrupt`] as the decoder.
+    /// [`crate::Error::Corrupt`] as the decoder, and where a logit is not finite (a corrupt
+    /// code whose decoded values are finite can still overflow the dot product).
     fn logits(&self, q: &[f32], code: &[u8], out: &mut [f32]) -> Result<()>;
     /// Adds the weighted sum of the block's decoded vectors: `out += Σ_t p[t]·v̂_t`, computed from
     /// the code (for values; `p` are the attention weights of the block's tokens).

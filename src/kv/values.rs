@@ -286,7 +286,9 @@ impl TokenBlock for TokenValues {
             }
             *o = acc;
         }
-        Ok(())
+        // A corrupt code's finite values (bf16 scales near `f32::MAX`) can still overflow the
+        // sum; report it like the other block codecs (fuzz target `kv_codes`).
+        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("TokenValues: logit not finite")) }
     }
 
     /// `out_c += Σ_t (p_t·Δ_{t,g})·code_{t,c} + Σ_t p_t·lo_{t,g}` for channel `c` of group `g`:
