@@ -634,15 +634,7 @@ fn spec_bits(s: &KvSpec, c: &dyn TokenBlock) -> f64 {
 fn block_logits(c: &dyn TokenBlock, keys: &[f32], queries: &[f32], out: &mut [f32]) {
     let mut codes = vec![0u8; M / BLOCK * c.code_len()];
     c.encode_batch(keys, &mut codes).expect("encode");
-    let scale = 1.0 / (D as f32).sqrt();
-    let mut tmp = vec![0f32; M * BLOCK];
-    for (bi, code) in codes.chunks_exact(c.code_len()).enumerate() {
-        c.logits_batch(queries, code, &mut tmp).expect("logits");
-        for (row, t) in out.chunks_exact_mut(M).zip(tmp.chunks_exact(BLOCK)) {
-            row[bi * BLOCK..(bi + 1) * BLOCK].copy_from_slice(t);
-        }
-    }
-    out.iter_mut().for_each(|v| *v *= scale);
+    logits_from_codes(c, &codes, queries, out);
 }
 
 /// `softmax(logits)·V̂` for every row (`M × D`), with `V̂` scored from codes (`codec`,
@@ -889,7 +881,7 @@ fn layer_encode(codecs: &[EntropyBlock], xs: &[f32], target: f64) -> (Vec<Vec<u8
 }
 
 /// Logits `q·k̂/√d` (`M × M`) of the measured queries against keys given as codes.
-fn logits_from_codes(c: &EntropyBlock, codes: &[u8], queries: &[f32], out: &mut [f32]) {
+fn logits_from_codes(c: &dyn TokenBlock, codes: &[u8], queries: &[f32], out: &mut [f32]) {
     let scale = 1.0 / (D as f32).sqrt();
     let mut tmp = vec![0f32; M * BLOCK];
     for (bi, code) in codes.chunks_exact(c.code_len()).enumerate() {
