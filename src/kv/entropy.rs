@@ -640,7 +640,7 @@ impl EntropyBlock {
             }
             *o = base + s;
         }
-        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("EntropyBlock: logit not finite")) }
+        super::finite_result(out, "EntropyBlock: logit not finite")
     }
 
     /// Saves the parameters (kind [`super::KIND`], sub-tag 4).
@@ -766,7 +766,7 @@ impl EntropyBlock {
             out.iter_mut().zip(&self.dec[c * d..(c + 1) * d]).for_each(|(o, &v)| *o += v * yc);
         }
         out.iter_mut().zip(&self.mean).for_each(|(o, &mu)| *o += mu * ps);
-        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("EntropyBlock: output not finite")) }
+        super::finite_result(out, "EntropyBlock: output not finite")
     }
 }
 

@@ -467,11 +467,7 @@ impl TokenBlock for ChannelKeys {
                 pack::axpy(&code[at..at + bytes], wc, qp[c] * step[c], out);
                 at += bytes;
             }
-            if out.iter().all(|v| v.is_finite()) {
-                Ok(())
-            } else {
-                Err(Error::Corrupt("ChannelKeys: logit not finite"))
-            }
+            super::finite_result(out, "ChannelKeys: logit not finite")
         })
     }
 
@@ -506,11 +502,7 @@ impl TokenBlock for ChannelKeys {
                     }
                 }
             }
-            if out.iter().all(|v| v.is_finite()) {
-                Ok(())
-            } else {
-                Err(Error::Corrupt("ChannelKeys: output not finite"))
-            }
+            super::finite_result(out, "ChannelKeys: output not finite")
         })
     }
 }

@@ -69,6 +69,14 @@ pub const KIND: u16 = 0x0900;
 /// The largest head dimension the KV codecs accept: 1,024.
 pub const MAX_HEAD_DIM: usize = 1024;
 
+/// `Ok` if every value of a block codec's result (logits, attention output) is finite, else
+/// [`Error::Corrupt`](crate::Error::Corrupt) with `what`: a corrupt code whose parts are each in
+/// range can still overflow a sum, and no result is returned as `Ok` with NaN or ±inf.
+#[inline]
+pub(crate) fn finite_result(out: &[f32], what: &'static str) -> crate::Result<()> {
+    crate::error::check_finite(out).map_err(|_| crate::Error::Corrupt(what))
+}
+
 /// A codec of a block of `block_tokens()` tokens of one head (`dim() = block_tokens() ·
 /// head_dim()`, row-major: token `t` is `x[t·d..(t+1)·d]`) that computes attention from its codes.
 pub trait TokenBlock: crate::Decode {

@@ -247,7 +247,7 @@ impl<C: TokenBlock> TokenBlock for Outliers<C> {
         self.inner.logits(q, &code[..self.inner.code_len()], out)?;
         let d = self.head_dim();
         self.for_each(code, |i, r| out[i / d] += q[i % d] * r)?;
-        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("Outliers: logit not finite")) }
+        super::finite_result(out, "Outliers: logit not finite")
     }
     /// `C`'s weighted sum plus `p_t·f16(r_i)` at channel `c` for every outlier `i = t·d + c`.
     fn attend(&self, p: &[f32], code: &[u8], out: &mut [f32]) -> Result<()> {
@@ -255,7 +255,7 @@ impl<C: TokenBlock> TokenBlock for Outliers<C> {
         self.inner.attend(p, &code[..self.inner.code_len()], out)?;
         let d = self.head_dim();
         self.for_each(code, |i, r| out[i % d] += p[i / d] * r)?;
-        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("Outliers: output not finite")) }
+        super::finite_result(out, "Outliers: output not finite")
     }
 }
 

@@ -288,7 +288,7 @@ impl TokenBlock for TokenValues {
         }
         // A corrupt code's finite values (bf16 scales near `f32::MAX`) can still overflow the
         // sum; report it like the other block codecs (fuzz target `kv_codes`).
-        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("TokenValues: logit not finite")) }
+        super::finite_result(out, "TokenValues: logit not finite")
     }
 
     /// `out_c += Σ_t (p_t·Δ_{t,g})·code_{t,c} + Σ_t p_t·lo_{t,g}` for channel `c` of group `g`:
@@ -338,7 +338,7 @@ impl TokenBlock for TokenValues {
                 }
             }
         }
-        if out.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(Error::Corrupt("TokenValues: output not finite")) }
+        super::finite_result(out, "TokenValues: output not finite")
     }
 }
 

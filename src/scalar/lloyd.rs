@@ -879,13 +879,19 @@ impl<B: AsRef<[Codebook]>> Score for TrainedLloyd<B> {
         let len = if scratch.len() >= fast { fast } else { self.compact_query_scratch_len() };
         crate::codec::check_query(self.dim, q, len, scratch.len())?;
         let table = &mut scratch[..len];
-        if self.is_byte_table(len) || self.is_nibble_table(len) {
+        let window = if self.is_byte_table(len) {
+            Some(8)
+        } else if self.is_nibble_table(len) {
+            Some(4)
+        } else {
+            None
+        };
+        if let Some(w) = window {
             // One table of `2^w` entries per `w`-bit window of the code (`w` = 8 for byte
             // tables, 4 for nibble tables), each entry summing one product per dimension.
-            let w = if self.is_byte_table(len) { 8 } else { 4 };
             let b = self.bits as usize;
             let (per, mask) = (w / b, (1usize << b) - 1);
-            // The byte's products `q_i·c_{i,k}` (`per · 2^b = 8/b · 2^b ≤ 256` of them) once,
+            // The window's products `q_i·c_{i,k}` (`per · 2^b = w/b · 2^b ≤ 256` of them) once,
             // then each entry sums one per dimension (same products, same order).
             let mut prods = [0f32; 256];
             for (j, row) in table.chunks_exact_mut(1 << w).enumerate() {

@@ -146,6 +146,27 @@ fn widening_kernels_match_reference() {
     assert_eq!(dot_u4_f32(&[], &w), 0.0);
 }
 
+/// Fewer outputs than codes: the row kernels score only `out.len()` rows, and their prefetch of
+/// the group after next (rows beyond `out`) stays in range (it once underflowed here in debug).
+#[test]
+fn widening_rows_with_fewer_outputs_than_codes() {
+    let mut r = Rng::new(6);
+    let stride = 96;
+    let codes: Vec<u8> = (0..20 * stride).map(|_| r.next_u32() as u8).collect();
+    let w = floats(&mut r, stride);
+    for rows in [5usize, 8, 9, 13] {
+        let mut out = alloc::vec![0f32; rows];
+        dot_u8_f32_rows(&codes, stride, &w, &mut out);
+        for (k, c) in codes.chunks_exact(stride).take(rows).enumerate() {
+            assert_eq!(out[k].to_bits(), dot_u8_f32(c, &w).to_bits(), "u8 rows {rows} row {k}");
+        }
+        dot_u4_f32_rows(&codes, stride, &w, &mut out);
+        for (k, c) in codes.chunks_exact(stride).take(rows).enumerate() {
+            assert_eq!(out[k].to_bits(), dot_u4_f32(c, &w).to_bits(), "u4 rows {rows} row {k}");
+        }
+    }
+}
+
 /// The row kernels equal the single-code kernels bit for bit, for every group/remainder split,
 /// and leave rows without a code untouched.
 #[test]

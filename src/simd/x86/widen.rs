@@ -62,11 +62,14 @@ impl Spread {
         Spread { base: core::ptr::null(), off: 0, end: 0, per_step: 0 }
     }
 
-    /// The lines of rows `from .. to` (clamped to `codes`), spread over `steps` ticks.
+    /// For the group of rows starting at `r` (of `rows`): the lines of the group after next,
+    /// rows `r + 2·GROUP .. r + 3·GROUP` (clamped to `rows` and `codes`), spread over `steps`
+    /// ticks.
     #[inline(always)]
-    fn rows(codes: &[u8], stride: usize, from: usize, to: usize, steps: usize) -> Spread {
+    fn after_next(codes: &[u8], stride: usize, r: usize, rows: usize, steps: usize) -> Spread {
+        let (from, to) = (r + 2 * GROUP, (r + 3 * GROUP).min(rows));
         let off = from.saturating_mul(stride).min(codes.len());
-        let end = to.saturating_mul(stride).min(codes.len());
+        let end = to.saturating_mul(stride).min(codes.len()).max(off);
         let lines = (end - off).div_ceil(64);
         Spread { base: codes.as_ptr(), off, end, per_step: lines.div_ceil(steps.max(1)) }
     }
@@ -78,7 +81,7 @@ impl Spread {
             if self.off >= self.end {
                 return;
             }
-            // SAFETY: `off < end ≤ codes.len()` (`rows` clamps both), so the pointer is inside
+            // SAFETY: `off < end ≤ codes.len()` (`after_next` clamps both), so the pointer is inside
             // the codes slice; a prefetch hint never faults and does not change memory. SSE
             // (for `prefetcht0`) is part of x86-64.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(self.base.add(self.off).cast()) };
@@ -203,7 +206,7 @@ unsafe fn rows_avx2<const B: u32>(codes: &[u8], stride: usize, rows: usize, n: u
     let base = codes.as_ptr();
     let mut r = 0;
     while r + GROUP <= rows {
-        let mut pf = Spread::rows(codes, stride, r + 2 * GROUP, (r + 3 * GROUP).min(rows), n / STEP2);
+        let mut pf = Spread::after_next(codes, stride, r, rows, n / STEP2);
         // SAFETY: rows `r .. r + 4 ≤ rows` start at `(r + c)·stride` and hold `bytes_for(n, B)`
         // bytes (caller contract); `w` holds `n` floats.
         let s = unsafe {
@@ -353,7 +356,7 @@ unsafe fn rows_avx512<const B: u32>(codes: &[u8], stride: usize, rows: usize, n:
     let base = codes.as_ptr();
     let mut r = 0;
     while r + GROUP <= rows {
-        let mut pf = Spread::rows(codes, stride, r + 2 * GROUP, (r + 3 * GROUP).min(rows), n / STEP512);
+        let mut pf = Spread::after_next(codes, stride, r, rows, n / STEP512);
         // SAFETY: rows `r .. r + 4 ≤ rows` start at `(r + c)·stride` and hold `bytes_for(n, B)`
         // bytes (caller contract); `w` holds `n` floats.
         let s = unsafe {
