@@ -182,6 +182,26 @@ fn cases<'a>(ws: usize, data: &'a Data) -> Vec<Case<'a>> {
     let codes16 = &u8s[..n16 * 2 * D];
     v.push(per_row("dot_f16 (f16)", codes16, 2 * D, move |r| simd::dot_f16(r, q)));
     v.push(per_row("dot_bf16 (bf16)", codes16, 2 * D, move |r| simd::dot_bf16(r, q)));
+    // Bit-plane float-query scans (RaBitQ, extended RaBitQ): one row per call and the 4-row
+    // kernel, for 1 and 4 planes of D bits.
+    for bits in [1u32, 4] {
+        let plane = D / 8;
+        let stride = plane * bits as usize;
+        let nl = rows(ws, stride).min(u8s.len() / stride);
+        let codes = &u8s[..nl * stride];
+        v.push(per_row(&format!("dot_bitplanes {bits}-plane (rabitq{bits}, one row)"), codes, stride, move |r| {
+            simd::dot_bitplanes(r, plane, bits, q)
+        }));
+        v.push(Case {
+            name: format!("dot_bitplanes_rows {bits}-plane (rabitq{bits})"),
+            bytes: codes.len(),
+            run: Box::new(move || {
+                let mut o = vec![0.0f32; nl];
+                simd::dot_bitplanes_rows(codes, stride, plane, bits, q, &mut o);
+                black_box(o);
+            }),
+        });
+    }
     for bits in [1u32, 2, 3, 4] {
         let stride = D * bits as usize / 8;
         let nl = rows(ws, stride).min(u8s.len() / stride);

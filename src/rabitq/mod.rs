@@ -723,8 +723,25 @@ impl<T: Transform> Score for RaBitQ<T> {
         if let (Some(pl), 1) = (q.planes, self.bits) {
             return self.score_batch_quant1(q, pl, codes, out);
         }
-        for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
-            *o = self.score(q, code)?;
+        if q.planes.is_some() {
+            for (code, o) in codes.chunks_exact(c).zip(out.iter_mut()) {
+                *o = self.score(q, code)?;
+            }
+            return Ok(());
+        }
+        // Float query: `⟨x_u, q'⟩` of a block of codes in one multi-row bit-plane pass, then
+        // `score`'s arithmetic per code (the same `f32` values).
+        const BLOCK: usize = 64;
+        let off = 0.5 * (((1u32 << self.bits) - 1) as f32);
+        let mut xu = [0f32; BLOCK];
+        for (cb, ob) in codes.chunks(BLOCK * c).zip(out.chunks_mut(BLOCK)) {
+            let xu = &mut xu[..ob.len()];
+            crate::simd::dot_bitplanes_rows(cb, c, self.plane, u32::from(self.bits), q.rot, xu);
+            for ((code, o), &x) in cb.chunks_exact(c).zip(ob.iter_mut()).zip(xu.iter()) {
+                let (r, w) = self.raw_factors(code)?;
+                let denom = if self.bits == 1 { w * self.xn1() } else { w };
+                *o = r / denom * (x - off * q.sum);
+            }
         }
         Ok(())
     }

@@ -574,6 +574,26 @@ pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
     portable::dot_bitplanes(code, plane, bits, q)
 }
 
+/// [`dot_bitplanes`] of each row of `codes` against one query: row `r` starts at `r·stride` and
+/// `out[r] = dot_bitplanes(&codes[r·stride .. r·stride + bits·plane], plane, bits, q)` bit for
+/// bit, for the rows `r < out.len()` whose `bits·plane` bytes fit in `codes` (the rest of `out`
+/// is left unchanged). The batch float-query scan of bit-plane codes (RaBitQ, extended RaBitQ,
+/// binary codes): with AVX-512 four rows share each query load and their sixteen masked-add
+/// chains run in parallel, instead of one row's four chains per call; other backends call the
+/// dispatched one-row kernel per row.
+#[inline]
+pub fn dot_bitplanes_rows(codes: &[u8], stride: usize, plane: usize, bits: u32, q: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::lut::dot_bitplanes_rows(codes, stride, plane, bits, q, out).is_some() {
+        return;
+    }
+    let len = plane.saturating_mul(bits as usize);
+    for (r, o) in out.iter_mut().enumerate() {
+        let Some(row) = portable::bitplanes_row(codes, stride, len, r) else { break };
+        *o = dot_bitplanes(row, plane, bits, q);
+    }
+}
+
 /// [`dot_lut_f32`] of a query scaled per block: `Σ_i (q_i·s_{i >> shift})·T[idx_i]`, each scaled
 /// element `q_i·s_{i >> shift}` rounded to `f32` before its product — bit for bit
 /// `dot_lut_f32(codes, bits, table, qs)` with `qs_i = q_i·s_{i >> shift}`, on every backend,

@@ -730,6 +730,22 @@ pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
     total
 }
 
+/// Portable [`crate::simd::dot_bitplanes_rows`]: the one-row kernel per row.
+pub fn dot_bitplanes_rows(codes: &[u8], stride: usize, plane: usize, bits: u32, q: &[f32], out: &mut [f32]) {
+    let len = plane.saturating_mul(bits as usize);
+    for (r, o) in out.iter_mut().enumerate() {
+        let Some(row) = bitplanes_row(codes, stride, len, r) else { break };
+        *o = dot_bitplanes(row, plane, bits, q);
+    }
+}
+
+/// Row `r` (`len` bytes at `r·stride`) of a [`crate::simd::dot_bitplanes_rows`] scan, if it fits.
+#[inline(always)]
+pub(crate) fn bitplanes_row(codes: &[u8], stride: usize, len: usize, r: usize) -> Option<&[u8]> {
+    let at = r.checked_mul(stride)?;
+    codes.get(at..at.checked_add(len)?)
+}
+
 /// The planes [`crate::simd::dot_bitplanes`] reads: `b < bits` whose bytes fit in `len`.
 #[inline(always)]
 pub(crate) fn bitplanes_count(len: usize, plane: usize, bits: u32) -> usize {
@@ -738,13 +754,46 @@ pub(crate) fn bitplanes_count(len: usize, plane: usize, bits: u32) -> usize {
 
 /// Adds the query elements of the set bits of plane bytes `from..` (`n = min(q.len(), 8·len)`
 /// coordinates) into `acc[k mod 8][l]`.
+///
+/// Branch-free: a clear bit adds `+0.0` (the element's bits masked to zero), which leaves every
+/// accumulator bit for bit as skipping it would — an accumulator starts at `+0.0` and a sum of
+/// floats is `−0.0` only when both terms are, so it is never `−0.0`. Whole bytes are eight
+/// independent lanes, which compilers vectorize (SSE2, NEON).
 #[inline(always)]
 pub(crate) fn bitplane_from(pl: &[u8], q: &[f32], from: usize, acc: &mut [[f32; 8]; 8]) {
     let n = q.len().min(8 * pl.len());
-    for i in 8 * from..n {
+    let whole = n / 8;
+    let mut k = from;
+    // Whole groups of eight bytes (one byte per accumulator, indices known to the compiler).
+    while k.is_multiple_of(8) && k + 8 <= whole {
+        let bytes: &[u8; 8] = pl[k..k + 8].try_into().unwrap_or(&[0; 8]);
+        for (j, a) in acc.iter_mut().enumerate() {
+            let qs: &[f32; 8] = q[8 * (k + j)..8 * (k + j) + 8].try_into().unwrap_or(&[0.0; 8]);
+            bitplane_byte(bytes[j], qs, a);
+        }
+        k += 8;
+    }
+    while k < whole {
+        let qs: &[f32; 8] = q[8 * k..8 * k + 8].try_into().unwrap_or(&[0.0; 8]);
+        bitplane_byte(pl[k], qs, &mut acc[k % 8]);
+        k += 1;
+    }
+    for i in (8 * whole).max(8 * from)..n {
         if (pl[i / 8] >> (i % 8)) & 1 == 1 {
             acc[(i / 8) % 8][i % 8] += q[i];
         }
+    }
+}
+
+/// `a[l] += q[l]` for the set bits `l` of `byte`, `+0.0` for the clear ones (lane masks from a
+/// compare, which SSE2 and NEON have; no per-lane variable shift).
+#[inline(always)]
+fn bitplane_byte(byte: u8, q: &[f32; 8], a: &mut [f32; 8]) {
+    const BIT: [u32; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
+    let b = u32::from(byte);
+    for l in 0..8 {
+        let keep = if b & BIT[l] != 0 { u32::MAX } else { 0 };
+        a[l] += f32::from_bits(q[l].to_bits() & keep);
     }
 }
 

@@ -807,6 +807,51 @@ fn lut4_dims_kernel_matches_portable_and_reference() {
     }
 }
 
+/// `dot_bitplanes_rows` = `dot_bitplanes` of each row bit for bit (dispatched and portable):
+/// strides equal to, wider than and 0 against the row; row counts around the 4-row groups; planes
+/// with and without a partial last block; outputs longer than the rows that fit.
+#[test]
+fn bitplanes_rows_equal_single_calls() {
+    let mut r = Rng::new(41);
+    for &plane in &[1usize, 7, 8, 9, 16, 33, 48, 96, 97] {
+        for bits in [1u32, 2, 4, 8] {
+            let len = bits as usize * plane;
+            for extra in [0usize, 5] {
+                let stride = len + extra;
+                for rows in [0usize, 1, 3, 4, 5, 8, 11] {
+                    for q_less in [0usize, 9] {
+                        let q = floats(&mut r, (8 * plane).saturating_sub(q_less));
+                        let codes: Vec<u8> = (0..rows * stride).map(|_| r.next_u32() as u8).collect();
+                        let mut out = alloc::vec![7.0f32; rows + 2];
+                        dot_bitplanes_rows(&codes, stride, plane, bits, &q, &mut out);
+                        let mut port = alloc::vec![7.0f32; rows + 2];
+                        portable::dot_bitplanes_rows(&codes, stride, plane, bits, &q, &mut port);
+                        // The last row fits only when its padding is not needed.
+                        let fit = if rows == 0 { 0 } else { (rows * stride - len) / stride + 1 };
+                        for i in 0..rows + 2 {
+                            let want = if i < fit {
+                                dot_bitplanes(&codes[i * stride..i * stride + len], plane, bits, &q)
+                            } else {
+                                7.0
+                            };
+                            assert_eq!(out[i].to_bits(), want.to_bits(), "plane {plane} bits {bits} row {i}/{rows}");
+                            assert_eq!(port[i].to_bits(), want.to_bits(), "portable row {i}");
+                        }
+                    }
+                }
+                if len > 0 {
+                    let first = alloc::vec![3u8; len];
+                    let q = floats(&mut r, 8 * plane);
+                    let mut out = [0f32; 6];
+                    dot_bitplanes_rows(&first, 0, plane, bits, &q, &mut out);
+                    let want = dot_bitplanes(&first, plane, bits, &q);
+                    assert!(out.iter().all(|v| v.to_bits() == want.to_bits()), "stride 0");
+                }
+            }
+        }
+    }
+}
+
 /// `dot_bitplanes`: dispatched = portable bit for bit, = the reference up to rounding; planes of
 /// awkward lengths (0, 1, 7, 31, 33, … bytes), queries shorter and longer than a plane, codes
 /// shorter than `bits` planes.

@@ -793,6 +793,90 @@ pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> Option<
     })
 }
 
+/// Arch `dot_bitplanes_rows` (`None` without AVX-512; `out` untouched): four rows at a time in
+/// [`planes_rows4_avx512`], the last rows through the one-row kernel.
+#[inline]
+pub fn dot_bitplanes_rows(
+    codes: &[u8],
+    stride: usize,
+    plane: usize,
+    bits: u32,
+    q: &[f32],
+    out: &mut [f32],
+) -> Option<()> {
+    if !has(feature::AVX512) {
+        return None;
+    }
+    let len = plane.checked_mul(bits as usize)?;
+    let rows = match codes.len().checked_sub(len) {
+        None => 0,
+        Some(_) if stride == 0 => out.len(),
+        Some(room) => out.len().min(room / stride + 1),
+    };
+    let planes = portable::bitplanes_count(len, plane, bits);
+    let quads = rows / 4;
+    for (g, ob) in out[..4 * quads].chunks_exact_mut(4).enumerate() {
+        let row = |k: usize| &codes[(4 * g + k) * stride..(4 * g + k) * stride + len];
+        // SAFETY: AVX-512F was detected on this CPU; each row holds `planes` planes of `plane`
+        // bytes (its memory accesses are justified inside).
+        let sums = unsafe { planes_rows4_avx512([row(0), row(1), row(2), row(3)], plane, planes, q) };
+        ob.copy_from_slice(&sums);
+    }
+    for (r, o) in out[..rows].iter_mut().enumerate().skip(4 * quads) {
+        let row = &codes[r * stride..r * stride + len];
+        // SAFETY: as above.
+        *o = unsafe { planes_avx512(row, plane, planes, q) };
+    }
+    Some(())
+}
+
+/// [`planes_avx512`] of four rows at once: per plane and block, each 16 query elements are
+/// loaded once and added under each row's mask into that row's accumulators (sixteen
+/// independent chains); each row is then reduced exactly as [`planes_avx512`] reduces it.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn planes_rows4_avx512(rows: [&[u8]; 4], plane: usize, planes: usize, q: &[f32]) -> [f32; 4] {
+    let n = q.len().min(8 * plane);
+    let blocks = n / 64;
+    let qp = q.as_ptr();
+    let mut total = [0f32; 4];
+    for b in 0..planes {
+        let pls: [&[u8]; 4] = core::array::from_fn(|r| &rows[r][b * plane..(b + 1) * plane]);
+        let pp: [*const u8; 4] = core::array::from_fn(|r| pls[r].as_ptr());
+        let mut z = [[_mm512_setzero_ps(); 4]; 4];
+        for k in 0..blocks {
+            // SAFETY: elements 64k + 16j + 16 ≤ 64·blocks ≤ q.len() for j < 4.
+            let qv: [__m512; 4] = core::array::from_fn(|j| unsafe { _mm512_loadu_ps(qp.add(64 * k + 16 * j)) });
+            for (zr, p) in z.iter_mut().zip(pp) {
+                for (j, (zj, qj)) in zr.iter_mut().zip(qv).enumerate() {
+                    // SAFETY: byte 8k + 2j + 1 < 8·blocks ≤ plane, inside this row's plane b.
+                    let m = unsafe { p.add(8 * k + 2 * j).cast::<u16>().read_unaligned() };
+                    *zj = _mm512_mask_add_ps(*zj, m, *zj, qj);
+                }
+            }
+        }
+        for r in 0..4 {
+            let zr = &z[r];
+            let sum = if n > 64 * blocks {
+                let mut acc = [[0f32; 8]; 8];
+                let ap = acc.as_mut_ptr().cast::<f32>();
+                for (j, zj) in zr.iter().enumerate() {
+                    // SAFETY: `acc` is 64 contiguous f32; register j holds accumulators 2j, 2j + 1.
+                    unsafe { _mm512_storeu_ps(ap.add(16 * j), *zj) };
+                }
+                portable::bitplane_from(pls[r], q, 8 * blocks, &mut acc);
+                portable::bitplane_finish(&acc)
+            } else {
+                let t = _mm512_add_ps(_mm512_add_ps(zr[0], zr[1]), _mm512_add_ps(zr[2], zr[3]));
+                let lo = _mm512_castps512_ps256(t);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(t)));
+                lane_tree8(_mm256_add_ps(lo, hi))
+            };
+            total[r] += sum * (1u32 << b) as f32;
+        }
+    }
+    total
+}
+
 /// The 8-lane tree `((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))` of `s`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
