@@ -963,26 +963,37 @@ fn planes_avx512(code: &[u8], plane: usize, planes: usize, q: &[f32]) -> f32 {
     total
 }
 
-/// [`planes_avx512`] on AVX2: each plane byte broadcast and compared with the lane bits
-/// `1, 2, …, 128` into a lane mask, which selects the 8 query elements added to accumulator
-/// `k mod 8`.
+/// [`planes_avx512`] on AVX2: four plane bytes broadcast at once; per byte, a variable left
+/// shift moves lane `l`'s bit into the sign bit, which selects (`vblendvps`) the query element
+/// or `+0.0` for accumulator `k mod 8` — three operations per 8 coordinates.
 #[target_feature(enable = "avx2,fma")]
 fn planes_avx2(code: &[u8], plane: usize, planes: usize, q: &[f32]) -> f32 {
     let n = q.len().min(8 * plane);
     let blocks = n / 64;
-    let sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    // Lane l of byte j of a 32-bit word: bit 8j + l shifted into the sign bit.
+    let shl: [__m256i; 4] = core::array::from_fn(|j| {
+        _mm256_sub_epi32(_mm256_set1_epi32(31 - 8 * j as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    });
     let qp = q.as_ptr();
+    let zero = _mm256_setzero_ps();
     let mut total = 0f32;
     for b in 0..planes {
         let pl = &code[b * plane..(b + 1) * plane];
+        let pp = pl.as_ptr();
         let mut y = [_mm256_setzero_ps(); 8];
         for k in 0..blocks {
-            for (j, yj) in y.iter_mut().enumerate() {
-                let byte = pl[8 * k + j];
-                let m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(i32::from(byte)), sel), sel);
-                // SAFETY: elements 64k + 8j + 8 ≤ 64·blocks ≤ q.len().
-                let qv = unsafe { _mm256_loadu_ps(qp.add(64 * k + 8 * j)) };
-                *yj = _mm256_add_ps(*yj, _mm256_and_ps(_mm256_castsi256_ps(m), qv));
+            for h in 0..2 {
+                // SAFETY: bytes 8k + 4h .. 8k + 4h + 4 ≤ 8·blocks ≤ plane.
+                let w = unsafe { pp.add(8 * k + 4 * h).cast::<i32>().read_unaligned() };
+                let wv = _mm256_set1_epi32(w);
+                for (j, s) in shl.iter().enumerate() {
+                    let m = _mm256_castsi256_ps(_mm256_sllv_epi32(wv, *s));
+                    // SAFETY: elements 64k + 32h + 8j + 8 ≤ 64·blocks ≤ q.len().
+                    let qv = unsafe { _mm256_loadu_ps(qp.add(64 * k + 32 * h + 8 * j)) };
+                    // A clear bit selects +0.0, which leaves the sum bit for bit as skipping it.
+                    let a = &mut y[4 * h + j];
+                    *a = _mm256_add_ps(*a, _mm256_blendv_ps(zero, qv, m));
+                }
             }
         }
         let sum = if n > 64 * blocks {
