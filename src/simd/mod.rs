@@ -130,6 +130,22 @@ pub fn dot_fixed4(rows: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
     portable::dot_fixed4(rows, x)
 }
 
+/// `out = Mᵀ·y` for a row-major matrix `m` of `cols` columns: `out[j] = Σ_i y_i·m[i·cols + j]`
+/// for `j < min(cols, out.len())`, over the rows `i < min(y.len(), m.len() / cols)`. Each
+/// product is rounded, then added to `out[j]` in row order starting from `+0.0` (never fused),
+/// so every backend gives the bits of that scalar loop ([`portable::matvec_t`]). The inverse of
+/// a stored orthogonal rotation (Haar, PCA) applied to one vector: the arch paths hold 64
+/// (AVX-512) or 32 (AVX2) outputs in registers across all rows instead of re-reading and
+/// re-writing `out` per row. Nothing is written for `cols` = 0.
+#[inline]
+pub fn matvec_t(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::gemm::matvec_t(m, cols, y, out) {
+        return;
+    }
+    portable::matvec_t(m, cols, y, out)
+}
+
 /// The fixed-order matrix product `out[j·rows + i] = dot_fixed(m_i, x_j)`: the rows
 /// `m_i = m[i·cols..(i+1)·cols]` of a row-major matrix (`i < rows`, capped at `m.len() / cols`)
 /// against the vectors `x_j = xs[j·cols..(j+1)·cols]` (`j < xs.len() / cols`, capped at

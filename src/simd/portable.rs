@@ -730,6 +730,21 @@ pub fn dot_bitplanes(code: &[u8], plane: usize, bits: u32, q: &[f32]) -> f32 {
     total
 }
 
+/// Portable [`crate::simd::matvec_t`]: one row at a time added into `out` (the definition).
+pub fn matvec_t(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
+    if cols == 0 {
+        return;
+    }
+    let w = cols.min(out.len());
+    let out = &mut out[..w];
+    out.fill(0.0);
+    for (&yi, row) in y.iter().zip(m.chunks_exact(cols)) {
+        for (o, &r) in out.iter_mut().zip(row) {
+            *o += yi * r;
+        }
+    }
+}
+
 /// Portable [`crate::simd::dot_bitplanes_rows`]: the one-row kernel per row.
 pub fn dot_bitplanes_rows(codes: &[u8], stride: usize, plane: usize, bits: u32, q: &[f32], out: &mut [f32]) {
     let len = plane.saturating_mul(bits as usize);

@@ -874,3 +874,36 @@ fn bitplanes_kernel_matches_portable_and_reference() {
         }
     }
 }
+
+/// `matvec_t` = the portable row-order loop bit for bit, on column counts around the 8-, 16-,
+/// 32- and 64-wide chunks, row counts from 0, outputs shorter and longer than `cols` (the extra
+/// entries untouched) and matrices with fewer rows than `y`; close to an `f64` reference.
+#[test]
+fn matvec_t_matches_portable_and_reference() {
+    let mut r = Rng::new(43);
+    for &cols in &[1usize, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 130, 200] {
+        for &rows in &[0usize, 1, 3, 17, 40] {
+            for (out_delta, m_less) in [(0isize, 0usize), (-3, 0), (2, 0), (0, 1)] {
+                let m = floats(&mut r, (rows.saturating_sub(m_less)) * cols);
+                let y = floats(&mut r, rows);
+                let w = (cols as isize + out_delta).max(0) as usize;
+                let mut got = alloc::vec![5.0f32; w];
+                matvec_t(&m, cols, &y, &mut got);
+                let mut port = alloc::vec![5.0f32; w];
+                portable::matvec_t(&m, cols, &y, &mut port);
+                let gb: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
+                let pb: Vec<u32> = port.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(gb, pb, "cols {cols} rows {rows} out {w}");
+                let n = rows.saturating_sub(m_less);
+                for (j, &g) in got.iter().enumerate().take(cols.min(w)) {
+                    let want: f64 = (0..n).map(|i| f64::from(y[i]) * f64::from(m[i * cols + j])).sum();
+                    let scale: f64 = (0..n).map(|i| (f64::from(y[i]) * f64::from(m[i * cols + j])).abs()).sum();
+                    assert!((f64::from(g) - want).abs() <= 1e-5 * scale.max(1e-30) + 1e-30, "cols {cols} j {j}");
+                }
+                if w > cols {
+                    assert!(got[cols..].iter().all(|&v| v == 5.0));
+                }
+            }
+        }
+    }
+}

@@ -63,12 +63,10 @@ pub(crate) fn dense_forward_batch(m: &[f32], rows: usize, cols: usize, xs: &[f32
 pub(crate) fn dense_transpose(m: &[f32], rows: usize, cols: usize, y: &[f32], out: &mut [f32]) -> Result<()> {
     crate::error::check_dim(rows, y.len())?;
     crate::error::check_dim(cols, out.len())?;
-    out.fill(0.0);
-    for (&yi, row) in y.iter().zip(m.chunks_exact(cols.max(1))) {
-        for (o, &r) in out.iter_mut().zip(row) {
-            *o += yi * r;
-        }
+    if cols == 0 {
+        return Ok(());
     }
+    crate::simd::matvec_t(m, cols, y, out);
     Ok(())
 }
 

@@ -16,7 +16,7 @@
 
 use core::arch::x86_64::*;
 
-use super::{feature, features};
+use super::{feature, features, has};
 
 /// Floats of the vectors per cache block (128 KiB, kept in L2).
 const BLOCK_FLOATS: usize = 1 << 15;
@@ -507,5 +507,107 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+/// `out[j] = Σ_i y_i·m[i·cols + j]` for `j < min(cols, out.len())` over the rows
+/// `i < min(y.len(), m.len() / cols)`, each product rounded then added to `out[j]` in row order
+/// from `+0.0` (the bits of the scalar loop): the columns in register chunks (AVX-512: 64 in 4
+/// `zmm`; AVX2: 32 in 4 `ymm`) held across all rows, the last columns scalar. `false` (nothing
+/// written) without AVX2 or with `cols` = 0.
+pub fn matvec_t(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) -> bool {
+    if !has(feature::AVX2) || cols == 0 {
+        return false;
+    }
+    let n = y.len().min(m.len() / cols);
+    let w = cols.min(out.len());
+    let (m, y, out) = (&m[..n * cols], &y[..n], &mut out[..w]);
+    // SAFETY: AVX-512F (first arm) or AVX2 was detected on this CPU; the kernels read rows
+    // `i < n` of `m` (`w ≤ cols` floats from `i·cols`, inside `m`) and write `out[..w]`.
+    unsafe { if has(feature::AVX512) { matvec_t_avx512(m, cols, y, out) } else { matvec_t_avx2(m, cols, y, out) } }
+    true
+}
+
+/// [`matvec_t`] on AVX-512: 64 columns at a time in four accumulators.
+#[target_feature(enable = "avx512f,avx2")]
+fn matvec_t_avx512(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
+    let w = out.len();
+    let mp = m.as_ptr();
+    let mut j = 0;
+    while j + 64 <= w {
+        let mut a = [_mm512_setzero_ps(); 4];
+        for (i, &yi) in y.iter().enumerate() {
+            let b = _mm512_set1_ps(yi);
+            for (k, ak) in a.iter_mut().enumerate() {
+                // SAFETY: i < n rows and j + 16k + 16 ≤ w ≤ cols, so the 16 floats lie in row i.
+                let r = unsafe { _mm512_loadu_ps(mp.add(i * cols + j + 16 * k)) };
+                *ak = _mm512_add_ps(*ak, _mm512_mul_ps(b, r));
+            }
+        }
+        for (k, ak) in a.iter().enumerate() {
+            // SAFETY: j + 16k + 16 ≤ w = out.len().
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(j + 16 * k), *ak) };
+        }
+        j += 64;
+    }
+    while j + 16 <= w {
+        let mut a = _mm512_setzero_ps();
+        for (i, &yi) in y.iter().enumerate() {
+            // SAFETY: as above, for 16 columns.
+            let r = unsafe { _mm512_loadu_ps(mp.add(i * cols + j)) };
+            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(yi), r));
+        }
+        // SAFETY: j + 16 ≤ w.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(j), a) };
+        j += 16;
+    }
+    matvec_t_tail(m, cols, y, out, j);
+}
+
+/// [`matvec_t`] on AVX2: 32 columns at a time in four accumulators.
+#[target_feature(enable = "avx2")]
+fn matvec_t_avx2(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
+    let w = out.len();
+    let mp = m.as_ptr();
+    let mut j = 0;
+    while j + 32 <= w {
+        let mut a = [_mm256_setzero_ps(); 4];
+        for (i, &yi) in y.iter().enumerate() {
+            let b = _mm256_set1_ps(yi);
+            for (k, ak) in a.iter_mut().enumerate() {
+                // SAFETY: i < n rows and j + 8k + 8 ≤ w ≤ cols, so the 8 floats lie in row i.
+                let r = unsafe { _mm256_loadu_ps(mp.add(i * cols + j + 8 * k)) };
+                *ak = _mm256_add_ps(*ak, _mm256_mul_ps(b, r));
+            }
+        }
+        for (k, ak) in a.iter().enumerate() {
+            // SAFETY: j + 8k + 8 ≤ w = out.len().
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * k), *ak) };
+        }
+        j += 32;
+    }
+    while j + 8 <= w {
+        let mut a = _mm256_setzero_ps();
+        for (i, &yi) in y.iter().enumerate() {
+            // SAFETY: as above, for 8 columns.
+            let r = unsafe { _mm256_loadu_ps(mp.add(i * cols + j)) };
+            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(yi), r));
+        }
+        // SAFETY: j + 8 ≤ w.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(j), a) };
+        j += 8;
+    }
+    matvec_t_tail(m, cols, y, out, j);
+}
+
+/// Columns `from..` of [`matvec_t`] one at a time (the same additions).
+#[inline(always)]
+fn matvec_t_tail(m: &[f32], cols: usize, y: &[f32], out: &mut [f32], from: usize) {
+    for (j, o) in out.iter_mut().enumerate().skip(from) {
+        let mut a = 0.0f32;
+        for (i, &yi) in y.iter().enumerate() {
+            a += yi * m[i * cols + j];
+        }
+        *o = a;
     }
 }
