@@ -228,6 +228,36 @@ impl<T: Transform, C: Decode> Decode for Rotated<T, C> {
     fn decode_into(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         with_buf(self.transform.dim_out(), |y| self.decode_with_scratch(code, out, y))
     }
+    /// Blocks of rows (sized as in [`encode_batch`](Codec::encode_batch)) decoded by
+    /// `C::decode_batch` into one buffer, then mapped back by [`Transform::transpose_batch`]
+    /// (one blocked product for the stored dense transforms): the same values as `decode_into`
+    /// per code. On error `out` may be partly written.
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let (d, c) = (self.dim(), self.code_len());
+        let n = crate::codec::batch_rows(codes.len(), c)?;
+        check_dim(n * d, out.len())?;
+        let e = self.transform.dim_out();
+        if n == 0 || d == 0 {
+            return Ok(());
+        }
+        if e == 0 {
+            // Nothing to transform back: per code, as `decode_into`.
+            for (code, o) in codes.chunks_exact(c).zip(out.chunks_exact_mut(d)) {
+                self.decode_into(code, o)?;
+            }
+            return Ok(());
+        }
+        let rows = batch_block_rows(n, e, self.transform.batch_block());
+        with_buf(rows * e, |y| {
+            for (cb, ob) in codes.chunks(rows * c).zip(out.chunks_mut(rows * d)) {
+                let yb = &mut y[..ob.len() / d * e];
+                self.inner.decode_batch(cb, yb)?;
+                self.transform.transpose_batch(yb, ob)?;
+                finite_out(ob)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 impl<T: Transform, C: Codec> Rotated<T, C> {
@@ -1138,6 +1168,24 @@ impl<C: Decode, M: AsRef<[f32]>> Decode for Centered<C, M> {
         self.inner.decode_into(code, out)?;
         for (o, &m) in out.iter_mut().zip(self.mean.as_ref()) {
             *o += m;
+        }
+        finite_out(out)
+    }
+    /// `C::decode_batch` (e.g. [`Rotated`]'s blocked inverse transform), then the mean added
+    /// to each row: the same values as `decode_into` per code. On error `out` may be partly
+    /// written.
+    fn decode_batch(&self, codes: &[u8], out: &mut [f32]) -> Result<()> {
+        let d = self.dim();
+        let n = crate::codec::batch_rows(codes.len(), self.code_len())?;
+        check_dim(n * d, out.len())?;
+        if d == 0 {
+            return Ok(());
+        }
+        self.inner.decode_batch(codes, out)?;
+        for row in out.chunks_exact_mut(d) {
+            for (o, &m) in row.iter_mut().zip(self.mean.as_ref()) {
+                *o += m;
+            }
         }
         finite_out(out)
     }

@@ -188,3 +188,32 @@ fn wrapper_batch_scores_equal_per_code_scores() {
         }
     }
 }
+
+/// Batch decode through the blocked transposed product (`Rotated::decode_batch` →
+/// `Transform::transpose_batch` → `simd::matmul_t`) gives the bits of decoding each code on its
+/// own, for codecs over stored dense rotations (PCA, Haar, Gaussian) and a Hadamard one, with
+/// batch sizes around the 4-vector tiles and the row blocks.
+#[test]
+fn dense_rotation_batch_decode_equals_per_code_decode() {
+    let (base, _) = shipped();
+    let d = 64;
+    let train: Vec<f32> = base.data.chunks_exact(base.dim).take(400).flat_map(|r| r[..d].to_vec()).collect();
+    for name in ["pca2-ip", "pca4-ip", "pca1+-ip", "tqp3-orth", "qjl-orth", "qjl", "tq4"] {
+        let c = factory::build(name, d, Metric::InnerProduct, 5, &train).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let cl = c.code_len();
+        for n in [1usize, 3, 4, 5, 67, 130] {
+            let xs = &train[..n * d];
+            let mut codes = vec![0u8; n * cl];
+            c.encode_batch(xs, &mut codes).unwrap();
+            let mut batch = vec![0f32; n * d];
+            c.decode_batch(&codes, &mut batch).unwrap();
+            for (i, code) in codes.chunks_exact(cl).enumerate() {
+                let mut one = vec![0f32; d];
+                c.decode_batch(code, &mut one).unwrap();
+                let a: Vec<u32> = batch[i * d..(i + 1) * d].iter().map(|v| v.to_bits()).collect();
+                let b: Vec<u32> = one.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(a, b, "{name}: row {i} of {n}");
+            }
+        }
+    }
+}

@@ -146,6 +146,25 @@ pub fn matvec_t(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
     portable::matvec_t(m, cols, y, out)
 }
 
+/// [`matvec_t`] of a batch: `out[v·cols ..][..cols] = Mᵀ·ys[v·rows ..][..rows]` for the
+/// `v < min(ys.len() / rows, out.len() / cols)` vectors, each with [`matvec_t`]'s bits. With
+/// AVX-512 the matrix is read once per call in tiles of 4 vectors × 64 columns (the batch
+/// decode of stored dense rotations); elsewhere one [`matvec_t`] per vector. Nothing is
+/// written for `cols` or `rows` = 0.
+#[inline]
+pub fn matmul_t(m: &[f32], cols: usize, rows: usize, ys: &[f32], out: &mut [f32]) {
+    if cols == 0 || rows == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if x86::gemm::matmul_t(m, cols, rows, ys, out) {
+        return;
+    }
+    for (y, o) in ys.chunks_exact(rows).zip(out.chunks_exact_mut(cols)) {
+        matvec_t(m, cols, y, o);
+    }
+}
+
 /// The fixed-order matrix product `out[j·rows + i] = dot_fixed(m_i, x_j)`: the rows
 /// `m_i = m[i·cols..(i+1)·cols]` of a row-major matrix (`i < rows`, capped at `m.len() / cols`)
 /// against the vectors `x_j = xs[j·cols..(j+1)·cols]` (`j < xs.len() / cols`, capped at

@@ -907,3 +907,31 @@ fn matvec_t_matches_portable_and_reference() {
         }
     }
 }
+
+/// `matmul_t` = `matvec_t` per vector bit for bit: vector counts around the 4-vector tiles,
+/// column counts around the 64-column chunks, matrices with fewer rows than the vectors, and
+/// outputs holding fewer vectors than the inputs (the rest untouched).
+#[test]
+fn matmul_t_is_matvec_t_per_vector() {
+    let mut r = Rng::new(47);
+    for &cols in &[1usize, 15, 16, 63, 64, 65, 100, 128, 130] {
+        for &rows in &[1usize, 5, 33] {
+            for &nv in &[0usize, 1, 3, 4, 5, 9] {
+                for m_less in [0usize, 2] {
+                    let m = floats(&mut r, rows.saturating_sub(m_less) * cols);
+                    let ys = floats(&mut r, nv * rows);
+                    let mut got = alloc::vec![5.0f32; nv * cols + 3];
+                    matmul_t(&m, cols, rows, &ys, &mut got);
+                    for v in 0..nv {
+                        let mut want = alloc::vec![0.0f32; cols];
+                        matvec_t(&m, cols, &ys[v * rows..(v + 1) * rows], &mut want);
+                        let g: Vec<u32> = got[v * cols..(v + 1) * cols].iter().map(|x| x.to_bits()).collect();
+                        let w: Vec<u32> = want.iter().map(|x| x.to_bits()).collect();
+                        assert_eq!(g, w, "cols {cols} rows {rows} nv {nv} v {v}");
+                    }
+                    assert!(got[nv * cols..].iter().all(|&x| x == 5.0));
+                }
+            }
+        }
+    }
+}

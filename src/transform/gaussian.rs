@@ -146,6 +146,20 @@ impl Transform for GaussianProjection {
         }
         Ok(())
     }
+    /// With a stored matrix, one blocked product for the batch ([`crate::simd::matmul_t`], the
+    /// same bits as [`transpose`](Transform::transpose) per row); otherwise row by row.
+    fn transpose_batch(&self, ys: &[f32], out: &mut [f32]) -> Result<()> {
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.matrix() {
+            return super::dense_transpose_batch(s, self.rows, self.cols, ys, out);
+        }
+        let n = crate::codec::batch_rows(ys.len(), self.rows)?;
+        check_dim(n * self.cols, out.len())?;
+        for (y, x) in ys.chunks_exact(self.rows).zip(out.chunks_exact_mut(self.cols)) {
+            self.transpose(y, x)?;
+        }
+        Ok(())
+    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         check_dim(self.rows, y.len())?;
         check_dim(self.cols, out.len())?;

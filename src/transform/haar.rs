@@ -143,6 +143,11 @@ impl Transform for HaarRotation {
     fn forward_batch(&self, xs: &[f32], out: &mut [f32]) -> Result<()> {
         crate::transform::dense_forward_batch(&self.q, self.dim, self.dim, xs, out)
     }
+    /// One blocked product for the batch ([`crate::simd::matmul_t`]), the same bits as
+    /// [`transpose`](Transform::transpose) per row.
+    fn transpose_batch(&self, ys: &[f32], out: &mut [f32]) -> Result<()> {
+        crate::transform::dense_transpose_batch(&self.q, self.dim, self.dim, ys, out)
+    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         crate::transform::dense_transpose(&self.q, self.dim, self.dim, y, out)
     }

@@ -70,6 +70,26 @@ pub(crate) fn dense_transpose(m: &[f32], rows: usize, cols: usize, y: &[f32], ou
     Ok(())
 }
 
+/// [`dense_transpose`] of the `n = ys.len() / rows` rows of `ys` into `out` (`n · cols` floats):
+/// one blocked product ([`crate::simd::matmul_t`]), the same bits as `n` calls.
+///
+/// # Errors
+/// [`crate::Error::DimensionMismatch`] unless `ys` holds whole rows and `out` holds `n · cols`.
+#[cfg(feature = "alloc")]
+pub(crate) fn dense_transpose_batch(m: &[f32], rows: usize, cols: usize, ys: &[f32], out: &mut [f32]) -> Result<()> {
+    let n = crate::codec::batch_rows(ys.len(), rows)?;
+    crate::error::check_dim(n * cols, out.len())?;
+    if cols == 0 {
+        return Ok(());
+    }
+    if rows == 0 {
+        out.fill(0.0);
+        return Ok(());
+    }
+    crate::simd::matmul_t(m, cols, rows, ys, out);
+    Ok(())
+}
+
 /// A deterministic linear map, applied without allocation.
 pub trait Transform {
     /// Input dimension.
@@ -94,6 +114,27 @@ pub trait Transform {
     /// 64, since each block reads their whole matrix once.
     fn batch_block(&self) -> usize {
         16
+    }
+    /// `out_j = Tᵀ·y_j` for the `n = ys.len() / dim_out()` rows `y_j` of `ys` (row-major), into
+    /// the `n · dim_in()` floats of `out`: the same bits as `n` calls of
+    /// [`transpose`](Self::transpose). Stored dense transforms override it with one blocked
+    /// product ([`crate::simd::matmul_t`]): the batch decode of [`crate::compose::Rotated`].
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] unless `ys` holds whole rows and `out` holds
+    /// `n · dim_in()` floats.
+    fn transpose_batch(&self, ys: &[f32], out: &mut [f32]) -> Result<()> {
+        let (d, e) = (self.dim_in(), self.dim_out());
+        let n = crate::codec::batch_rows(ys.len(), e)?;
+        check_dim(n * d, out.len())?;
+        if d == 0 || e == 0 {
+            out.fill(0.0);
+            return Ok(());
+        }
+        for (y, x) in ys.chunks_exact(e).zip(out.chunks_exact_mut(d)) {
+            self.transpose(y, x)?;
+        }
+        Ok(())
     }
     /// `out_j = T·x_j` for the `n = xs.len() / dim_in()` rows `x_j` of `xs` (row-major), into the
     /// `n · dim_out()` floats of `out`: the same bits as `n` calls of [`forward`](Self::forward).

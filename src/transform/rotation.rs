@@ -119,6 +119,13 @@ impl Transform for Rotation {
             Rotation::Haar(t) => t.forward_batch(xs, out),
         }
     }
+    fn transpose_batch(&self, ys: &[f32], out: &mut [f32]) -> Result<()> {
+        match self {
+            Rotation::Hadamard(t) => t.transpose_batch(ys, out),
+            #[cfg(feature = "alloc")]
+            Rotation::Haar(t) => t.transpose_batch(ys, out),
+        }
+    }
     fn transpose(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         match self {
             Rotation::Hadamard(t) => t.transpose(y, out),
