@@ -550,18 +550,7 @@ fn matvec_t_avx512(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
         }
         j += 64;
     }
-    while j + 16 <= w {
-        let mut a = _mm512_setzero_ps();
-        for (i, &yi) in y.iter().enumerate() {
-            // SAFETY: as above, for 16 columns.
-            let r = unsafe { _mm512_loadu_ps(mp.add(i * cols + j)) };
-            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(yi), r));
-        }
-        // SAFETY: j + 16 ≤ w.
-        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(j), a) };
-        j += 16;
-    }
-    matvec_t_tail(m, cols, y, out, j);
+    matvec_t_cols_avx512(m, cols, y, out, j);
 }
 
 /// [`matvec_t`] on AVX2: 32 columns at a time in four accumulators.
@@ -686,6 +675,7 @@ fn matvec_t_cols(m: &[f32], cols: usize, y: &[f32], out: &mut [f32], from: usize
     }
 }
 
+/// Columns `from..` of [`matvec_t`] on AVX-512: 16 at a time, then the last `< 16` scalar.
 #[target_feature(enable = "avx512f,avx2")]
 fn matvec_t_cols_avx512(m: &[f32], cols: usize, y: &[f32], out: &mut [f32], from: usize) {
     let w = out.len();
