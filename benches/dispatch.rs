@@ -272,6 +272,27 @@ fn cases<'a>(ws: usize, data: &'a Data) -> Vec<Case<'a>> {
                 black_box(o);
             }),
         });
+        // The inverse: one vector at a time (`matvec_t`) and the blocked batch (`matmul_t`).
+        v.push(Case {
+            name: "matvec_t 768x768 (inverse rotation, one vector)".into(),
+            bytes: xs.len() * 4,
+            run: Box::new(move || {
+                let mut o = vec![0.0f32; D];
+                for y in xs.chunks_exact(D) {
+                    simd::matvec_t(m, D, y, &mut o);
+                    black_box(&o);
+                }
+            }),
+        });
+        v.push(Case {
+            name: "matmul_t 768x768 (inverse rotation, batch)".into(),
+            bytes: xs.len() * 4,
+            run: Box::new(move || {
+                let mut o = vec![0.0f32; nm * D];
+                simd::matmul_t(m, D, D, xs, &mut o);
+                black_box(o);
+            }),
+        });
     }
     {
         let h = RandomizedHadamard::new(D, 3).expect("hadamard");
