@@ -147,10 +147,11 @@ pub fn matvec_t(m: &[f32], cols: usize, y: &[f32], out: &mut [f32]) {
 }
 
 /// [`matvec_t`] of a batch: `out[v·cols ..][..cols] = Mᵀ·ys[v·rows ..][..rows]` for the
-/// `v < min(ys.len() / rows, out.len() / cols)` vectors, each with [`matvec_t`]'s bits. With
-/// AVX-512 the matrix is read once per call in tiles of 4 vectors × 64 columns (the batch
-/// decode of stored dense rotations); elsewhere one [`matvec_t`] per vector. Nothing is
-/// written for `cols` or `rows` = 0.
+/// `v < min(ys.len() / rows, out.len() / cols)` vectors, each with [`matvec_t`]'s bits. The
+/// x86 paths read the matrix once per tile of 4 vectors (AVX-512: × 64 columns; AVX2: × 16),
+/// each column chunk meeting every vector before the next — the batch decode of stored dense
+/// rotations; the portable path runs one [`matvec_t`] per vector. Nothing is written for
+/// `cols` or `rows` = 0.
 #[inline]
 pub fn matmul_t(m: &[f32], cols: usize, rows: usize, ys: &[f32], out: &mut [f32]) {
     if cols == 0 || rows == 0 {

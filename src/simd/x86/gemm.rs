@@ -601,35 +601,75 @@ fn matvec_t_tail(m: &[f32], cols: usize, y: &[f32], out: &mut [f32], from: usize
     }
 }
 
-/// [`matvec_t`] of `nv` vectors `ys[v·rows ..][..rows]` into `out[v·cols ..][..cols]` on
-/// AVX-512 (`false`, nothing written, without it): tiles of 4 vectors × 64 columns (16 `zmm`
-/// accumulators) share each load of the matrix, and every column chunk meets all vectors before
+/// [`matvec_t`] of `nv` vectors `ys[v·rows ..][..rows]` into `out[v·cols ..][..cols]`
+/// (`false`, nothing written, without AVX2): tiles of 4 vectors × 64 columns on AVX-512 (16
+/// `zmm` accumulators; AVX2: 4 × 16 in 8 `ymm`) share each load of the matrix, and every column chunk meets all vectors before
 /// the next chunk is read (at d = 768 one chunk is 192 KiB, kept in L2), so the matrix comes from
 /// memory once per call instead of once per vector. Each output has exactly [`matvec_t`]'s
-/// additions; the last `< 4` vectors and `< 64` columns go through its one-vector kernel.
+/// additions; the last `< 4` vectors and columns past the chunks go through its one-vector
+/// kernel.
 pub fn matmul_t(m: &[f32], cols: usize, rows: usize, ys: &[f32], out: &mut [f32]) -> bool {
-    if !has(feature::AVX512) || cols == 0 || rows == 0 {
+    if !has(feature::AVX2) || cols == 0 || rows == 0 {
         return false;
     }
+    let wide = has(feature::AVX512);
     let nv = (ys.len() / rows).min(out.len() / cols);
     let n = rows.min(m.len() / cols);
     let (m, ys, out) = (&m[..n * cols], &ys[..nv * rows], &mut out[..nv * cols]);
-    let chunks = cols / 64;
+    let width = if wide { 64 } else { 16 };
+    let chunks = cols / width;
     let quads = nv / 4;
-    // SAFETY: AVX-512F was detected; the tile reads rows `i < n` of `m` at columns
-    // `64c .. 64c + 64 ≤ cols`, `ys[v·rows + i]` with `i < n ≤ rows`, and writes
-    // `out[v·cols + 64c ..][..64]`, all inside the slices.
-    unsafe { matmul_t_tiles(m, cols, rows, ys, out, chunks, quads) };
+    // SAFETY: AVX-512F (`wide`) or AVX2 was detected; the tiles read rows `i < n` of `m` at
+    // columns `width·c .. width·c + width ≤ cols`, `ys[v·rows + i]` with `i < n ≤ rows`, and
+    // write `out[v·cols + width·c ..][..width]`, all inside the slices.
+    unsafe {
+        if wide {
+            matmul_t_tiles(m, cols, rows, ys, out, chunks, quads);
+        } else {
+            matmul_t_tiles_avx2(m, cols, rows, ys, out, chunks, quads);
+        }
+    }
     for v in 0..nv {
         let (y, o) = (&ys[v * rows..v * rows + n], &mut out[v * cols..(v + 1) * cols]);
         if v >= 4 * quads {
-            // SAFETY: as in `matvec_t`.
-            unsafe { matvec_t_avx512(m, cols, y, o) };
-        } else if chunks * 64 < cols {
-            matvec_t_cols(m, cols, y, o, 64 * chunks);
+            matvec_t(m, cols, y, o);
+        } else if chunks * width < cols {
+            matvec_t_cols(m, cols, y, o, width * chunks);
         }
     }
     true
+}
+
+/// The 4-vector × 16-column tiles of [`matmul_t`] on AVX2 (8 `ymm` accumulators, 2 row loads
+/// and a broadcast per row and vector: within the 16 registers).
+#[target_feature(enable = "avx2")]
+fn matmul_t_tiles_avx2(m: &[f32], cols: usize, rows: usize, ys: &[f32], out: &mut [f32], chunks: usize, quads: usize) {
+    let n = m.len() / cols;
+    let (mp, yp, op) = (m.as_ptr(), ys.as_ptr(), out.as_mut_ptr());
+    for c in 0..chunks {
+        let j = 16 * c;
+        for t in 0..quads {
+            let v0 = 4 * t;
+            let mut a = [[_mm256_setzero_ps(); 2]; 4];
+            for i in 0..n {
+                // SAFETY: row i < n, columns j .. j + 16 ≤ cols.
+                let r: [__m256; 2] = core::array::from_fn(|k| unsafe { _mm256_loadu_ps(mp.add(i * cols + j + 8 * k)) });
+                for (v, av) in a.iter_mut().enumerate() {
+                    // SAFETY: vector v0 + v < nv, element i < rows.
+                    let b = _mm256_set1_ps(unsafe { *yp.add((v0 + v) * rows + i) });
+                    for (ak, rk) in av.iter_mut().zip(r) {
+                        *ak = _mm256_add_ps(*ak, _mm256_mul_ps(b, rk));
+                    }
+                }
+            }
+            for (v, av) in a.iter().enumerate() {
+                for (k, ak) in av.iter().enumerate() {
+                    // SAFETY: vector v0 + v < nv, columns j + 8k + 8 ≤ cols.
+                    unsafe { _mm256_storeu_ps(op.add((v0 + v) * cols + j + 8 * k), *ak) };
+                }
+            }
+        }
+    }
 }
 
 /// The 4-vector × 64-column tiles of [`matmul_t`].
@@ -665,7 +705,7 @@ fn matmul_t_tiles(m: &[f32], cols: usize, rows: usize, ys: &[f32], out: &mut [f3
 }
 
 /// Columns `from..` of one vector of [`matvec_t`] (AVX-512 when present, else scalar; the same
-/// additions either way).
+/// additions either way; on AVX2 at most 15 columns).
 fn matvec_t_cols(m: &[f32], cols: usize, y: &[f32], out: &mut [f32], from: usize) {
     if has(feature::AVX512) {
         // SAFETY: AVX-512F was detected; 16-column chunks inside `out` and the rows of `m`.
